@@ -1,0 +1,6 @@
+"""Wolfram-facing functions. Importing this package registers all of them."""
+
+from . import arith, core  # noqa: F401  (registration happens on import)
+from .registry import REGISTRY, builtin
+
+__all__ = ["REGISTRY", "builtin"]

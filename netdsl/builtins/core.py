@@ -1,0 +1,257 @@
+"""Built-ins that drive evaluation: assignment, functions, control, printing, forms."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import EvaluationError, QuitRequest
+from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
+                    input_form, is_integer, is_rule, make_list, output_form, same_q)
+from .registry import HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, builtin, wrong_call
+
+S = Symbol
+
+
+# ---------------------------------------------------------------- structure
+@builtin("List", "{a, b, ...}", "a list; numeric rectangular lists are held as NumPy arrays",
+         section="Structure")
+def _list(ev, *items):
+    return make_list(items)
+
+
+@builtin("Association", "<|k1 -> v1, ...|>", "an association (ordered key -> value map)",
+         section="Structure")
+def _association(ev, *rules):
+    flat: list[tuple[Any, Any, bool]] = []
+    for r in rules:
+        if is_rule(r):
+            flat.append((r.args[0], r.args[1], r.head is S("RuleDelayed")))
+        elif isinstance(r, Association):
+            flat.extend(r.rules)
+        elif isinstance(r, Expr) and r.head is List and all(is_rule(x) for x in r.args):
+            flat.extend((x.args[0], x.args[1], x.head is S("RuleDelayed")) for x in r.args)
+        else:
+            raise wrong_call("Association", Expr(S("Association"), *rules),
+                             f"{input_form(r)} is not a rule")
+    return Association(flat)
+
+
+@builtin("Rule", "lhs -> rhs", "a rule; options and port shapes are written as rules",
+         args=2, section="Structure")
+def _rule(ev, lhs, rhs):
+    return NOT_APPLICABLE
+
+
+@builtin("RuleDelayed", "lhs :> rhs", "a rule whose right side is evaluated when used",
+         args=2, attributes=(HOLD_REST,), section="Structure")
+def _rule_delayed(ev, lhs, rhs):
+    return NOT_APPLICABLE
+
+
+@builtin("Sequence", "Sequence[a, b, ...]", "spliced into the enclosing arguments",
+         section="Structure")
+def _sequence(ev, *items):
+    return NOT_APPLICABLE
+
+
+@builtin("Hold", "Hold[expr]", "keeps expr unevaluated", attributes=(HOLD_ALL,),
+         section="Structure")
+def _hold(ev, *items):
+    return NOT_APPLICABLE
+
+
+@builtin("Head", "Head[expr]", "the head of an expression (Integer, Real, List, NetChain, ...)",
+         args=1, section="Structure")
+def _head(ev, x):
+    return head_of(x)
+
+
+@builtin("SameQ", "a === b", "True if a and b are identical", args=(1, None),
+         section="Structure")
+def _same(ev, *xs):
+    return boolean(all(same_q(xs[0], x) for x in xs[1:]))
+
+
+@builtin("UnsameQ", "a =!= b", "True if a and b are not identical", args=(1, None),
+         section="Structure")
+def _unsame(ev, *xs):
+    return boolean(not all(same_q(xs[0], x) for x in xs[1:]))
+
+
+# ---------------------------------------------------------------- assignment
+@builtin("Set", "x = value", "evaluates value and assigns it to x; returns value", args=2,
+         attributes=(HOLD_FIRST,), section="Evaluation")
+def _set(ev, lhs, value):
+    if isinstance(lhs, Expr) and lhs.has_head("Part"):
+        from .lists import part_assign  # noqa: PLC0415
+        target = lhs.args[0]
+        indices = [ev.evaluate(i) for i in lhs.args[1:]]
+        ev.assign(target, part_assign(ev.evaluate(target), indices, value, lhs))
+        return value
+    ev.assign(lhs, value)
+    return value
+
+
+@builtin("SetDelayed", "x := expr", "assigns expr unevaluated; x re-evaluates it each time",
+         args=2, attributes=(HOLD_ALL,), section="Evaluation")
+def _set_delayed(ev, lhs, value):
+    ev.assign(lhs, value, delayed=True)
+    return Null
+
+
+@builtin("Clear", "Clear[x, y, ...]", "removes the values of symbols", attributes=(HOLD_ALL,),
+         section="Evaluation")
+def _clear(ev, *syms):
+    for s in syms:
+        if isinstance(s, str):
+            s = S(s)
+        if not isinstance(s, Symbol):
+            raise wrong_call("Clear", Expr(S("Clear"), *syms), f"{input_form(s)} is not a symbol")
+        ev.clear(s)
+    return Null
+
+
+@builtin("CompoundExpression", "a; b; c", "evaluates in turn, gives the last; a trailing ; gives Null",
+         attributes=(HOLD_ALL,), section="Evaluation")
+def _compound(ev, *parts):
+    value = Null
+    for p in parts:
+        value = ev.evaluate(p)
+    return value
+
+
+@builtin("Function", ("body &", "Function[x, body]", "Function[{x, y}, body]"),
+         "a pure function; # and #n are its arguments in the body & form",
+         args=(1, 3), attributes=(HOLD_ALL,), section="Evaluation")
+def _function(ev, *parts):
+    return NOT_APPLICABLE
+
+
+@builtin("Out", ("%", "%%", "%n"), "the last result, the one before, the result of In[n]",
+         args=(0, 1), section="Evaluation")
+def _out(ev, k=None):
+    if k is not None and not is_integer(k):
+        raise wrong_call("Out", Expr(S("Out"), k), "the line must be an integer")
+    return ev.host.out(k) if ev.host is not None else Expr(S("Out"), k)
+
+
+@builtin("If", ("If[cond, t]", "If[cond, t, f]"), "t when cond is True, f when it is False",
+         args=(2, 3), attributes=(HOLD_REST,), section="Evaluation")
+def _if(ev, cond, t, f=Null):
+    if cond is S("True"):
+        return ev.evaluate(t)
+    if cond is S("False"):
+        return ev.evaluate(f)
+    return NOT_APPLICABLE
+
+
+@builtin("And", "a && b", "logical and, evaluated left to right", attributes=(HOLD_ALL,),
+         section="Evaluation")
+def _and(ev, *xs):
+    rest = []
+    for x in xs:
+        v = ev.evaluate(x)
+        if v is S("False"):
+            return v
+        if v is not S("True"):
+            rest.append(v)
+    return S("True") if not rest else (rest[0] if len(rest) == 1 else Expr(S("And"), *rest))
+
+
+@builtin("Or", "a || b", "logical or, evaluated left to right", attributes=(HOLD_ALL,),
+         section="Evaluation")
+def _or(ev, *xs):
+    rest = []
+    for x in xs:
+        v = ev.evaluate(x)
+        if v is S("True"):
+            return v
+        if v is not S("False"):
+            rest.append(v)
+    return S("False") if not rest else (rest[0] if len(rest) == 1 else Expr(S("Or"), *rest))
+
+
+@builtin("Not", "!a", "logical negation", args=1, section="Evaluation")
+def _not(ev, x):
+    if x is S("True"):
+        return S("False")
+    if x is S("False"):
+        return S("True")
+    return NOT_APPLICABLE
+
+
+@builtin("Quit", ("Quit[]", "Quit[code]"), "ends the session (the REPL or the file run)",
+         args=(0, 1), section="Evaluation")
+def _quit(ev, code=0):
+    raise QuitRequest(code if is_integer(code) else 0)
+
+
+# ---------------------------------------------------------------- output
+class Form(Opaque):
+    """``FullForm[x]`` and ``InputForm[x]``: display wrappers, as in Wolfram."""
+
+    def __init__(self, head_name: str, expr: Any, text: str):
+        self.head_name = head_name
+        self.expr = expr
+        self.text = text
+
+    def input_form(self) -> str:
+        return f"{self.head_name}[{input_form(self.expr)}]"
+
+    def output_form(self) -> str:
+        return self.text
+
+
+@builtin("FullForm", "FullForm[expr]", "shows expr with every operator as head[args]", args=1,
+         section="Output")
+def _full_form(ev, x):
+    return Form("FullForm", x, full_form(x))
+
+
+@builtin("InputForm", "InputForm[expr]", "shows expr as text that parses back to it", args=1,
+         section="Output")
+def _input_form(ev, x):
+    return Form("InputForm", x, input_form(x))
+
+
+def _print_text(x: Any) -> str:
+    return x if isinstance(x, str) else output_form(x)
+
+
+@builtin("Print", "Print[a, b, ...]", "prints its arguments side by side; gives Null",
+         section="Output")
+def _print(ev, *xs):
+    ev.host.print("".join(_print_text(x) for x in xs))
+    return Null
+
+
+@builtin("Echo", ("Echo[x]", "Echo[x, label]"), "prints >> x and gives x", args=(1, 2),
+         section="Output")
+def _echo(ev, x, label=None):
+    prefix = ">> " + (_print_text(label) + " " if label is not None else "")
+    ev.host.print(prefix + _print_text(x))
+    return x
+
+
+@builtin("Timing", "Timing[expr]", "{CPU seconds, result}", args=1, attributes=(HOLD_ALL,),
+         section="Output")
+def _timing(ev, x):
+    t0 = time.process_time()
+    value = ev.evaluate(x)
+    return Expr(List, time.process_time() - t0, value)
+
+
+@builtin("AbsoluteTiming", "AbsoluteTiming[expr]", "{wall-clock seconds, result}", args=1,
+         attributes=(HOLD_ALL,), section="Output")
+def _absolute_timing(ev, x):
+    t0 = time.perf_counter()
+    value = ev.evaluate(x)
+    return Expr(List, time.perf_counter() - t0, value)
+
+
+def require(cond: bool, name: str, call: Any, why: str) -> None:
+    """Raise the standard wrong-call error for ``name`` unless ``cond``."""
+    if not cond:
+        raise wrong_call(name, call, why)
+

@@ -1,0 +1,114 @@
+"""The one table of built-in functions: head name -> Python function.
+
+Each entry declares its call forms (for error messages and the README), its
+argument count, its options with defaults, and its attributes, so that every
+"wrong number of arguments" and "unknown option" message comes from one place
+and quotes what was received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import EvaluationError
+from ..expr import Expr, Symbol, input_form, is_rule
+
+# attributes, as in Wolfram
+HOLD_ALL = "HoldAll"
+HOLD_FIRST = "HoldFirst"
+HOLD_REST = "HoldRest"
+LISTABLE = "Listable"
+
+
+@dataclass
+class Builtin:
+    name: str
+    fn: Callable[..., Any]
+    usage: tuple[str, ...]
+    summary: str
+    min_args: int = 0
+    max_args: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    attributes: frozenset[str] = frozenset()
+    section: str = "General"
+
+    def forms(self) -> str:
+        forms = list(self.usage)
+        if len(forms) == 1:
+            return forms[0]
+        return ", ".join(forms[:-1]) + " or " + forms[-1]
+
+
+REGISTRY: dict[str, Builtin] = {}
+NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
+
+
+def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tuple[int, int | None] | int | None = None,
+            options: dict[str, Any] | None = None, attributes: tuple[str, ...] = (),
+            section: str = "General") -> Callable:
+    """Register ``fn(ev, *args, **options)`` as the built-in ``name``.
+
+    ``args`` is the count (or ``(min, max)``, ``max=None`` for any) after
+    options are taken off the end. Options are passed as keyword arguments
+    named like the Wolfram option (``BatchSize`` -> ``opts["BatchSize"]``) in a
+    single ``opts`` dict when ``options`` is given.
+    """
+    usage_t = (usage,) if isinstance(usage, str) else tuple(usage)
+
+    def deco(fn: Callable) -> Callable:
+        lo, hi = (args, args) if isinstance(args, int) else (args or (0, None))
+        REGISTRY[name] = Builtin(name, fn, usage_t, summary, lo, hi, dict(options or {}),
+                                 frozenset(attributes), section)
+        return fn
+
+    return deco
+
+
+def option_name(key: Any) -> str | None:
+    """Options may be written as symbols or strings: ``BatchSize`` or ``"BatchSize"``."""
+    if isinstance(key, Symbol):
+        return key.name
+    if isinstance(key, str):
+        return key
+    return None
+
+
+def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str, Any]]:
+    """Take trailing ``name -> value`` rules that name options of ``b`` off ``args``."""
+    if not b.options:
+        return args, {}
+    end = len(args)
+    while end > b.min_args and is_rule(args[end - 1]) \
+            and option_name(args[end - 1].args[0]) in b.options:
+        end -= 1
+    if b.max_args is not None and end > b.max_args and is_rule(args[end - 1]):
+        bad = args[end - 1].args[0]
+        raise EvaluationError(
+            f"Unknown option {input_form(bad)} in {_short(call)}. "
+            f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
+    opts = dict(b.options)
+    for rule in args[end:]:
+        opts[option_name(rule.args[0])] = rule.args[1]
+    return args[:end], opts
+
+
+def check_count(b: Builtin, args: tuple, call: Expr) -> None:
+    n = len(args)
+    if n < b.min_args or (b.max_args is not None and n > b.max_args):
+        raise wrong_call(b, call, f"{n} argument{'s' if n != 1 else ''} given")
+
+
+def wrong_call(b: Builtin | str, call: Any, why: str = "") -> EvaluationError:
+    """``F::argx: F[...] cannot be evaluated: <why>. Expected F[x] or F[x, y].``"""
+    if isinstance(b, str):
+        b = REGISTRY[b]
+    text = f"{_short(call)} cannot be evaluated"
+    if why:
+        text += f": {why}"
+    return EvaluationError(f"{text}. Expected {b.forms()}.", symbol=b.name, tag="argx")
+
+
+def _short(x: Any, limit: int = 160) -> str:
+    text = input_form(x)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"

@@ -1,0 +1,482 @@
+"""The expression model: atoms and ``head[args]``, as in Wolfram Language.
+
+Atoms are plain Python values where one fits, so that built-ins stay simple:
+
+    Integer -> int        Real -> float        String -> str
+    Symbol  -> Symbol     packed List -> numpy.ndarray (read-only)
+    Association -> Association      nets, layers -> subclasses of Opaque
+
+Everything else is ``Expr(head, args)``, immutable, optionally carrying the
+source ``Span`` it was parsed from (which is not part of its value).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from .errors import Span
+
+
+class Symbol:
+    """An interned symbol: ``Symbol("x") is Symbol("x")``."""
+
+    __slots__ = ("name",)
+    _table: dict[str, "Symbol"] = {}
+
+    def __new__(cls, name: str) -> "Symbol":
+        sym = cls._table.get(name)
+        if sym is None:
+            sym = object.__new__(cls)
+            sym.name = name
+            cls._table[name] = sym
+        return sym
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self):  # keep interning under copy
+        return (Symbol, (self.name,))
+
+
+class Expr:
+    """A compound expression ``head[args...]``."""
+
+    __slots__ = ("head", "args", "span")
+
+    def __init__(self, head: Any, *args: Any, span: Span | None = None):
+        self.head = head
+        self.args = args
+        self.span = span
+
+    # --- value semantics -------------------------------------------------
+    def __eq__(self, other: Any) -> bool:
+        return same_q(self, other)
+
+    def __ne__(self, other: Any) -> bool:
+        return not same_q(self, other)
+
+    def __hash__(self) -> int:
+        return hash((expr_hash(self.head), len(self.args)))
+
+    def __repr__(self) -> str:
+        return full_form(self)
+
+    def __str__(self) -> str:
+        return input_form(self)
+
+    # --- Python interop: numeric lists behave like arrays ----------------
+    def __array__(self, dtype=None, copy=None):
+        arr = to_ndarray(self)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __float__(self) -> float:
+        raise TypeError(f"{input_form(self)} is not a number")
+
+    def __len__(self) -> int:
+        return len(self.args)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.args)
+
+    def __getitem__(self, i):
+        return self.args[i]
+
+    def has_head(self, name: str) -> bool:
+        return isinstance(self.head, Symbol) and self.head.name == name
+
+
+class Association:
+    """``<|k1 -> v1, ...|>``: an atom, as in Wolfram, keeping insertion order."""
+
+    __slots__ = ("rules", "_index")
+
+    def __init__(self, rules: Iterable[tuple[Any, Any, bool]] = ()):
+        # each rule: (key, value, delayed)
+        index: dict[Any, int] = {}
+        kept: list[tuple[Any, Any, bool]] = []
+        for key, value, delayed in rules:
+            k = hash_key(key)
+            if k in index:  # a later key replaces an earlier one, keeping its place
+                kept[index[k]] = (key, value, delayed)
+            else:
+                index[k] = len(kept)
+                kept.append((key, value, delayed))
+        self.rules = tuple(kept)
+        self._index = index
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        i = self._index.get(hash_key(key))
+        return default if i is None else self.rules[i][1]
+
+    def __contains__(self, key: Any) -> bool:
+        return hash_key(key) in self._index
+
+    def keys(self) -> list[Any]:
+        return [k for k, _, _ in self.rules]
+
+    def values(self) -> list[Any]:
+        return [v for _, v, _ in self.rules]
+
+    def items(self) -> list[tuple[Any, Any]]:
+        return [(k, v) for k, v, _ in self.rules]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __eq__(self, other: Any) -> bool:
+        return same_q(self, other)
+
+    def __hash__(self) -> int:
+        return hash(("Association", len(self.rules)))
+
+    def __repr__(self) -> str:
+        return full_form(self)
+
+    def __str__(self) -> str:
+        return input_form(self)
+
+
+class Opaque:
+    """Base of atoms backed by Python objects (nets, layers, abstract arrays).
+
+    Subclasses give their head, an ``input_form`` that re-parses to an
+    equivalent value, and a readable ``output_form`` summary.
+    """
+
+    head_name = "Opaque"
+
+    @property
+    def head(self) -> Symbol:
+        return Symbol(self.head_name)
+
+    def input_form(self) -> str:
+        return f"{self.head_name}[]"
+
+    def output_form(self) -> str:
+        return self.input_form()
+
+    def __str__(self) -> str:
+        return self.output_form()
+
+
+# ---------------------------------------------------------------------------
+# common symbols
+S = Symbol
+List = S("List")
+Rule = S("Rule")
+RuleDelayed = S("RuleDelayed")
+Null = S("Null")
+TrueS = S("True")
+FalseS = S("False")
+All = S("All")
+Automatic = S("Automatic")
+NoneS = S("None")
+Plus = S("Plus")
+Times = S("Times")
+Power = S("Power")
+
+
+def boolean(value: bool) -> Symbol:
+    return TrueS if value else FalseS
+
+
+# ---------------------------------------------------------------------------
+# classification helpers
+def is_integer(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def is_real(x: Any) -> bool:
+    return isinstance(x, float)
+
+
+def is_number(x: Any) -> bool:
+    return (isinstance(x, (int, float)) and not isinstance(x, bool))
+
+
+def is_list(x: Any) -> bool:
+    return isinstance(x, np.ndarray) or (isinstance(x, Expr) and x.head is List)
+
+
+def is_rule(x: Any) -> bool:
+    return isinstance(x, Expr) and (x.head is Rule or x.head is RuleDelayed) and len(x.args) == 2
+
+
+def is_string(x: Any) -> bool:
+    return isinstance(x, str)
+
+
+def head_of(x: Any) -> Symbol | Any:
+    """Wolfram's ``Head``."""
+    if isinstance(x, Expr):
+        return x.head
+    if isinstance(x, bool):
+        return S("Symbol")
+    if isinstance(x, int):
+        return S("Integer")
+    if isinstance(x, float):
+        return S("Real")
+    if isinstance(x, str):
+        return S("String")
+    if isinstance(x, Symbol):
+        return S("Symbol")
+    if isinstance(x, np.ndarray):
+        return List
+    if isinstance(x, Association):
+        return S("Association")
+    if isinstance(x, Opaque):
+        return x.head
+    return S("Unknown")
+
+
+def list_items(x: Any) -> list[Any]:
+    """The elements of a List, packed or not, as expressions."""
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            raise TypeError("not a list")
+        if x.ndim == 1:
+            return [to_atom(v) for v in x.tolist()]
+        return [readonly(row) for row in x]
+    if isinstance(x, Expr) and x.head is List:
+        return list(x.args)
+    raise TypeError("not a list")
+
+
+def list_length(x: Any) -> int:
+    if isinstance(x, np.ndarray):
+        return x.shape[0]
+    return len(x.args)
+
+
+def to_atom(v: Any) -> Any:
+    """Normalise a Python/NumPy scalar into an expression atom."""
+    if isinstance(v, bool) or isinstance(v, np.bool_):
+        return boolean(bool(v))
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def packed(a: np.ndarray) -> Any:
+    """Wrap a NumPy result as an expression: 0-d arrays become numbers."""
+    if a.ndim == 0:
+        return to_atom(a.item())
+    if a.dtype == np.bool_:
+        return _bool_list(a)
+    if a.dtype.kind in "iu":
+        a = a.astype(np.int64, copy=False)
+    elif a.dtype.kind == "f":
+        if a.dtype != np.float32:
+            a = a.astype(np.float64, copy=False)
+    else:
+        raise TypeError(f"cannot hold arrays of {a.dtype}")
+    return readonly(a)
+
+
+def _bool_list(a: np.ndarray) -> Expr:
+    return Expr(List, *[_bool_list(r) if r.ndim else boolean(bool(r)) for r in a])
+
+
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def make_list(items: Iterable[Any], span: Span | None = None) -> Any:
+    """Build ``List[items]``, packing it into an array when it is rectangular and numeric.
+
+    Packing needs homogeneous entries (all Integer or all Real, or equal-shape
+    arrays of one kind), as Wolfram's automatic packing does, so that
+    ``{1, 2.5}`` keeps printing its integer.
+    """
+    items = list(items)
+    if items:
+        first = items[0]
+        if is_integer(first):
+            if all(is_integer(x) and _INT64_MIN <= x <= _INT64_MAX for x in items):
+                return readonly(np.array(items, dtype=np.int64))
+        elif isinstance(first, float):
+            if all(isinstance(x, float) for x in items):
+                return readonly(np.array(items, dtype=np.float64))
+        elif isinstance(first, np.ndarray):
+            shape, kind = first.shape, first.dtype.kind
+            if all(isinstance(x, np.ndarray) and x.shape == shape and x.dtype.kind == kind
+                   for x in items):
+                dtype = np.result_type(*{x.dtype for x in items})
+                return readonly(np.stack(items).astype(dtype, copy=False))
+    return Expr(List, *items, span=span)
+
+
+def to_ndarray(x: Any) -> np.ndarray:
+    """A numeric array from a number or a (possibly unpacked) rectangular list."""
+    if isinstance(x, np.ndarray):
+        return x
+    if is_number(x):
+        return np.asarray(x)
+    if isinstance(x, Expr) and x.head is List:
+        parts = [to_ndarray(a) for a in x.args]
+        if not parts:
+            return np.zeros((0,))
+        shape = parts[0].shape
+        if any(p.shape != shape for p in parts):
+            raise TypeError("the list is not rectangular")
+        dtype = np.result_type(*[p.dtype for p in parts])
+        return np.stack(parts).astype(dtype, copy=False)
+    raise TypeError(f"{input_form(x)} is not a numeric array")
+
+
+# ---------------------------------------------------------------------------
+# equality
+def hash_key(x: Any) -> Any:
+    """A hashable stand-in for an expression, for association keys."""
+    if isinstance(x, np.ndarray):
+        return ("array", x.shape, x.tolist().__repr__())
+    if isinstance(x, float) and x == int(x) and math.isfinite(x):
+        return ("real", x)
+    if isinstance(x, Expr):
+        return ("expr", hash_key(x.head), tuple(hash_key(a) for a in x.args))
+    if isinstance(x, Association):
+        return ("assoc", tuple((hash_key(k), hash_key(v)) for k, v in x.items()))
+    return x
+
+
+def expr_hash(x: Any) -> int:
+    if isinstance(x, np.ndarray):
+        return hash((List, x.shape[0] if x.ndim else 0))
+    if isinstance(x, Expr) and x.head is List:
+        return hash((List, len(x.args)))
+    try:
+        return hash(x)
+    except TypeError:
+        return 0
+
+
+def same_q(a: Any, b: Any) -> bool:
+    """Wolfram's ``SameQ``: structural identity (1 and 1. differ; packing does not matter)."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return _same_array(a, b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Expr):
+        return (len(a.args) == len(b.args) and same_q(a.head, b.head)
+                and all(same_q(x, y) for x, y in zip(a.args, b.args)))
+    if isinstance(a, Association):
+        return (len(a) == len(b) and all(
+            same_q(k1, k2) and same_q(v1, v2)
+            for (k1, v1), (k2, v2) in zip(a.items(), b.items())))
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def _same_array(a: Any, b: Any) -> bool:
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        other, arr = (b, a) if isinstance(a, np.ndarray) else (a, b)
+        if not (isinstance(other, Expr) and other.head is List):
+            return False
+        if len(other.args) != arr.shape[0]:
+            return False
+        return all(same_q(x, y) for x, y in zip(list_items(arr), other.args))
+    if a.shape != b.shape:
+        return False
+    if (a.dtype.kind in "iu") != (b.dtype.kind in "iu"):
+        return False
+    return bool(np.array_equal(a, b))
+
+
+# ---------------------------------------------------------------------------
+# printing
+def format_real_input(x: float) -> str:
+    """Shortest text that re-parses to exactly ``x``: ``2.``, ``0.1``, ``1.5*^-6``."""
+    if math.isnan(x):
+        return "Indeterminate"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    r = repr(x)
+    if "e" in r:
+        mant, exp = r.split("e")
+        if "." not in mant:
+            mant += "."
+        return f"{mant}*^{int(exp)}"
+    if r.endswith(".0"):
+        return r[:-1]
+    return r
+
+
+def format_real_output(x: float, digits: int = 6) -> str:
+    """Wolfram's display of a machine real: 6 significant digits, ``1.``, ``1.5*10^-6``."""
+    if math.isnan(x):
+        return "Indeterminate"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "0."
+    ax = abs(x)
+    text = f"{x:.{digits}g}"
+    if 1e-5 <= ax < 1e6 and "e" in text:
+        text = f"{x:.{digits}f}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        mant = _strip_zeros(mant)
+        return f"{mant}*10^{int(exp)}"
+    return _strip_zeros(text)
+
+
+def _strip_zeros(text: str) -> str:
+    if "." not in text:
+        return text + "."
+    return text.rstrip("0")
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def quote_string(s: str) -> str:
+    return '"' + "".join(_ESCAPES.get(c, c) for c in s) + '"'
+
+
+def full_form(x: Any) -> str:
+    """``FullForm``: every compound in ``head[args]`` form."""
+    if isinstance(x, Expr):
+        return f"{full_form(x.head)}[{', '.join(full_form(a) for a in x.args)}]"
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return full_form(to_atom(x.item()))
+        return "List[" + ", ".join(full_form(a) for a in list_items(x)) + "]"
+    if isinstance(x, Association):
+        return "Association[" + ", ".join(
+            f"{'RuleDelayed' if d else 'Rule'}[{full_form(k)}, {full_form(v)}]"
+            for k, v, d in x.rules) + "]"
+    if isinstance(x, float):
+        return format_real_input(x)
+    if isinstance(x, str):
+        return quote_string(x)
+    if isinstance(x, Opaque):
+        return x.input_form()
+    return str(x)
+
+
+def input_form(x: Any) -> str:
+    """``InputForm``: operator syntax, exact reals; re-parses to the same expression."""
+    from .printer import Printer  # noqa: PLC0415  (printer imports this module)
+    return Printer(real=format_real_input, exact=True).format(x)
+
+
+def output_form(x: Any, max_elements: int | None = 2000) -> str:
+    """What ``Out[n]=`` shows: 6-digit reals, long lists elided with ``<<n>>``."""
+    from .printer import Printer  # noqa: PLC0415
+    return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)
