@@ -93,7 +93,10 @@ class Evaluator:
     def call_builtin(self, b, args: tuple, call: Expr) -> Any:
         args, opts = split_options(b, args, call)
         check_count(b, args, call)
-        result = b.fn(self, *args, **({"opts": opts} if b.options else {}))
+        kwargs: dict[str, Any] = {"opts": opts} if b.options else {}
+        if b.wants_call:
+            kwargs["call"] = call
+        result = b.fn(self, *args, **kwargs)
         if result is NOT_APPLICABLE:
             return call
         return result

@@ -37,6 +37,8 @@ class Session:
     but no array is ever allocated.
     """
 
+    base_dir: str | None = None  # folder that relative file names (Import) resolve against
+
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None):
         self.shape_only = shape_only
         self.stdout = stdout

@@ -32,6 +32,7 @@ class Builtin:
     options: dict[str, Any] = field(default_factory=dict)
     attributes: frozenset[str] = frozenset()
     section: str = "General"
+    wants_call: bool = False   # fn also receives call= (the expression, with its source span)
 
     def forms(self) -> str:
         forms = list(self.usage)
@@ -46,7 +47,7 @@ NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wol
 
 def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tuple[int, int | None] | int | None = None,
             options: dict[str, Any] | None = None, attributes: tuple[str, ...] = (),
-            section: str = "General") -> Callable:
+            section: str = "General", wants_call: bool = False) -> Callable:
     """Register ``fn(ev, *args, **options)`` as the built-in ``name``.
 
     ``args`` is the count (or ``(min, max)``, ``max=None`` for any) after
@@ -59,7 +60,7 @@ def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tupl
     def deco(fn: Callable) -> Callable:
         lo, hi = (args, args) if isinstance(args, int) else (args or (0, None))
         REGISTRY[name] = Builtin(name, fn, usage_t, summary, lo, hi, dict(options or {}),
-                                 frozenset(attributes), section)
+                                 frozenset(attributes), section, wants_call)
         return fn
 
     return deco

@@ -1,0 +1,338 @@
+"""Net built-ins: every layer head, NetChain, NetGraph, NetPort, NetExtract, Information."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
+                    list_items, make_list, packed)
+from ..graph.build import build_chain, build_graph
+from ..graph.container import Container
+from ..graph.display import to_expr
+from ..layers import LAYER_TYPES
+from ..layers.base import NO_ARRAY, Layer, Net, SharedRef
+from .registry import NOT_APPLICABLE, builtin, wrong_call
+
+S = Symbol
+
+
+# ---------------------------------------------------------------- layer heads
+def _register_layer(cls: type[Layer]) -> None:
+    @builtin(cls.name, f"{cls.forms()[:-1]}{', ' if cls.positional else ''}opts]",
+             cls.summary, wants_call=True, section="Layers")
+    def _make(ev, *args, call, _cls=cls):
+        layer = _cls.build(args, call)
+        layer.span = call.span
+        return layer
+
+
+for _cls in LAYER_TYPES.values():
+    _register_layer(_cls)
+
+
+def _rules_to_options(rules: tuple, head: str, call: Any) -> dict[str, Any]:
+    opts = {}
+    for r in rules:
+        if not is_rule(r):
+            raise wrong_call(head, call, f"{input_form(r)} is not an option (a rule)")
+        key = r.args[0]
+        name = key.name if isinstance(key, Symbol) else key
+        if not isinstance(name, str):
+            raise wrong_call(head, call, f"{input_form(key)} is not a port name")
+        opts[name] = r.args[1]
+    return opts
+
+
+@builtin("NetChain", ("NetChain[{layer1, layer2, ...}]", "NetChain[<|\"name\" -> layer, ...|>]",
+                      'NetChain[..., "Input" -> shape, "Output" -> shape]'),
+         "layers in sequence; integers, Ramp-like functions and lists are shorthands",
+         args=(1, None), wants_call=True, section="Containers")
+def _net_chain(ev, spec, *rules, call):
+    net = build_chain(spec, _rules_to_options(rules, "NetChain", call), "NetChain")
+    net.span = call.span
+    return net
+
+
+@builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
+                      "{\"a\" -> \"b\", ...}]", 'NetGraph[..., "port" -> shape]'),
+         "layers wired by connections: 1 -> 2, {1, 2} -> 3, NetPort[\"in\"] -> 1, 3 -> NetPort[\"out\"]",
+         args=(2, None), wants_call=True, section="Containers")
+def _net_graph(ev, layers, edges, *rules, call):
+    net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
+    net.span = call.span
+    return net
+
+
+@builtin("NetPort", ('NetPort["port"]', 'NetPort[layer, "port"]'),
+         "a port of a graph or of one of its layers, in NetGraph connections", args=(1, 2),
+         section="Containers")
+def _net_port(ev, *args):
+    return NOT_APPLICABLE
+
+
+@builtin("NetSharedArray", 'NetSharedArray["name"]',
+         "an array shared by every layer that names it (also written NetArray)", args=1,
+         section="Containers")
+def _net_shared_array(ev, name):
+    if not isinstance(name, str) and name is not S("All"):
+        raise wrong_call("NetSharedArray", Expr(S("NetSharedArray"), name), "the name must be a string")
+    return NOT_APPLICABLE
+
+
+@builtin("NetArray", 'NetArray["name"]', "the newer spelling of NetSharedArray", args=1,
+         section="Containers")
+def _net_array(ev, name):
+    return Expr(S("NetSharedArray"), name) if isinstance(name, str) else _net_shared_array(ev, name)
+
+
+# ---------------------------------------------------------------- NetExtract
+def _sub_net(net: Net, spec: Any, head: str) -> Net | None:
+    """The sub-net a layer spec names, or None when ``spec`` is not a layer spec here."""
+    if not isinstance(net, Container):
+        return None
+    if is_integer(spec):
+        n = len(net.order)
+        if not (1 <= spec <= n or -n <= spec <= -1):
+            raise EvaluationError(f"There is no layer {spec}: the net has {n} layers.",
+                                  symbol=head, tag="nopart")
+        name = net.order[spec - 1 if spec > 0 else spec]
+    elif isinstance(spec, str) and spec in net.order:
+        name = spec
+    else:
+        return None
+    return with_shared(net.net(name), net.shared)
+
+
+def with_shared(sub: Net, shared: dict[str, Any]) -> Net:
+    """A sub-net extracted from a container takes the shared arrays it uses along."""
+    refs = set(shared_refs(sub))
+    if not refs:
+        return sub
+    own = {k: v for k, v in shared.items() if k in refs}
+    return sub.evolve(shared=own)
+
+
+def shared_refs(net: Net) -> list[str]:
+    if isinstance(net, Container):
+        return [r for _, layer in net.leaves() for r in shared_refs(layer)]
+    return [v.name for v in net.arrays.values() if isinstance(v, SharedRef)]
+
+
+def extract_value(net: Net, name: str, head: str, root_shared: dict | None = None) -> Any:
+    """An option, parameter, port or array of a layer (arrays as float32 numeric arrays)."""
+    shared = root_shared if root_shared is not None else net.shared
+    if isinstance(net, Layer):
+        if name in net.arrays:
+            v = net.arrays[name]
+            if isinstance(v, SharedRef):
+                v = shared.get(v.name)
+            if v is None:
+                return S("Automatic")
+            if v is NO_ARRAY:
+                return S("None")
+            return packed(v)
+        if name in net.values and not name.startswith("$"):
+            return to_expr(net.values[name])
+    if name in net.ports:
+        return net.ports[name].spec()
+    known = list(net.ports)
+    if isinstance(net, Layer):
+        known = [n for n in net.values if not n.startswith("$")] + list(net.arrays) + known
+    else:
+        known = [f'"{n}"' if isinstance(net, Container) and net.named else n for n in net.order] + known
+    raise EvaluationError(f'"{name}" is not a layer, array, parameter, option or port of '
+                          f"{net.head_name}; it has {', '.join(known)}.", symbol=head,
+                          tag="nopart")
+
+
+def extract(net: Net, spec: Any, head: str = "NetExtract") -> Any:
+    if spec is S("All"):
+        return normal(net)
+    if isinstance(spec, Expr) and spec.head is S("NetSharedArray"):
+        return _extract_shared(net, spec, head)
+    if is_list(spec):
+        items = list_items(spec)
+        if items and all(is_list(i) or isinstance(i, Expr) and i.head is S("NetSharedArray")
+                         for i in items):
+            return make_list(extract(net, i, head) for i in items)
+        current: Net = net
+        root_shared = net.shared
+        for i, part in enumerate(items):
+            sub = _sub_net(current, part, head)
+            if sub is not None:
+                current = sub
+                continue
+            if not isinstance(part, str) or i != len(items) - 1:
+                raise EvaluationError(f"{input_form(part)} does not name a layer of "
+                                      f"{current.head_name}.", symbol=head, tag="nopart")
+            return extract_value(current, part, head, root_shared)
+        return current
+    sub = _sub_net(net, spec, head)
+    if sub is not None:
+        return sub
+    if isinstance(spec, str):
+        return extract_value(net, spec, head)
+    raise EvaluationError(f"{input_form(spec)} is not a valid part specification for "
+                          f"{net.head_name}.", symbol=head, tag="nopart")
+
+
+def _extract_shared(net: Net, spec: Expr, head: str) -> Any:
+    name = spec.args[0] if spec.args else None
+    if name is S("All"):
+        return Association((Expr(S("NetSharedArray"), k),
+                            packed(v) if isinstance(v, np.ndarray) else S("Automatic"), False)
+                           for k, v in net.shared.items())
+    if name not in net.shared:
+        known = ", ".join(f'"{k}"' for k in net.shared) or "none"
+        raise EvaluationError(f'The net has no shared array "{name}"; its shared arrays: '
+                              f"{known}.", symbol=head, tag="nopart")
+    v = net.shared[name]
+    return packed(v) if isinstance(v, np.ndarray) else S("Automatic")
+
+
+def normal(net: Net) -> Any:
+    """Normal[net]: the list (or association) of layers; for a layer, its parameters."""
+    if isinstance(net, Container):
+        subs = [with_shared(n, net.shared) for _, n in net.layers()]
+        if net.named:
+            return Association((k, v, False) for k, v in zip(net.order, subs))
+        return Expr(S("List"), *subs)
+    return Association((k, extract_value(net, k, "Normal"), False)
+                       for k in list(net.values) + list(net.arrays) if not k.startswith("$"))
+
+
+@builtin("NetExtract", ('NetExtract[net, "array" | "option" | "port"]', "NetExtract[net, layer]",
+                        "NetExtract[net, {layer, ..., \"array\"}]",
+                        'NetExtract[net, NetSharedArray["name"]]', "NetExtract[net, All]"),
+         "a layer, an option value, a port shape or an array (Automatic if not initialized)",
+         args=2, section="Nets")
+def _net_extract(ev, net, spec):
+    if not isinstance(net, Net):
+        raise wrong_call("NetExtract", Expr(S("NetExtract"), net, spec), "the first argument is not a net")
+    return extract(net, spec)
+
+
+# ---------------------------------------------------------------- Information
+def _array_count(net: Net) -> tuple[int, int]:
+    """(number of arrays, total elements), shared arrays counted once."""
+    count, total, seen = 0, 0, set()
+    leaves = net.leaves() if isinstance(net, Container) else [((), net)]
+    for _, layer in leaves:
+        shapes = layer.array_shapes()
+        for spec in layer.array_specs:
+            v = layer.arrays.get(spec.name)
+            if v is NO_ARRAY:
+                continue
+            if isinstance(v, SharedRef):
+                if v.name in seen:
+                    continue
+                seen.add(v.name)
+            count += 1
+            shape = shapes.get(spec.name)
+            if shape is not None and None not in shape:
+                total += int(np.prod(shape, dtype=np.int64))
+    return count, total
+
+
+def _ports(net: Net, side: int) -> Association:
+    names = net.port_names()[side]
+    return Association((n, net.ports[n].spec(), False) for n in names)
+
+
+def information(net: Net, prop: Any) -> Any:
+    if prop == "Layers":
+        if isinstance(net, Container):
+            return Association((make_list(list(path)), layer, False) for path, layer in net.leaves())
+        return Association([(make_list([]), net, False)])
+    if prop == "InputPorts":
+        return _ports(net, 0)
+    if prop == "OutputPorts":
+        return _ports(net, 1)
+    if prop == "ArraysCount":
+        return _array_count(net)[0]
+    if prop == "ArraysTotalElementCount":
+        return _array_count(net)[1]
+    if prop == "ArraysTotalSize":
+        return 4 * _array_count(net)[1]
+    if prop == "LayerTypeCounts":
+        counts: dict[str, int] = {}
+        leaves = net.leaves() if isinstance(net, Container) else [((), net)]
+        for _, layer in leaves:
+            counts[layer.name] = counts.get(layer.name, 0) + 1
+        return Association((k, v, False) for k, v in counts.items())
+    if prop == "LayersCount":
+        return len(list(net.leaves())) if isinstance(net, Container) else 1
+    return None
+
+
+INFORMATION_PROPERTIES = ("Layers", "InputPorts", "OutputPorts", "ArraysCount",
+                          "ArraysTotalElementCount", "ArraysTotalSize", "LayerTypeCounts",
+                          "LayersCount")
+
+
+@builtin("Information", ("Information[net]", 'Information[net, "prop"]'),
+         'facts about a net: "Layers", "InputPorts", "OutputPorts", "ArraysCount", '
+         '"ArraysTotalElementCount", "LayerTypeCounts", ...', args=(1, 2), section="Nets")
+def _information(ev, net, prop=None):
+    call = Expr(S("Information"), net, *([] if prop is None else [prop]))
+    if isinstance(net, Expr) and net.head is S("List") and prop is not None:
+        return make_list(_information(ev, n, prop) for n in net.args)
+    if not isinstance(net, Net):
+        raise wrong_call("Information", call, "the first argument is not a net")
+    if prop is None:
+        return net
+    value = information(net, prop)
+    if value is None:
+        raise EvaluationError(f"{input_form(prop)} is not a known property; known properties: "
+                              f"{', '.join(INFORMATION_PROPERTIES)}.", symbol="Information",
+                              tag="notprop")
+    return value
+
+
+# ---------------------------------------------------------------- NetInitialize, NetReplacePart
+@builtin("NetInitialize", ("NetInitialize[net]", "NetInitialize[net, All]", "NetInitialize[net, None]",
+                           "NetInitialize[{net1, net2, ...}]"),
+         'gives every unset array a value (Method -> "Kaiming", RandomSeeding -> 1234); All '
+         "re-initialises every array, None removes them",
+         args=(1, 2), options={"Method": "Kaiming", "RandomSeeding": 1234}, section="Nets")
+def _net_initialize(ev, net, which=None, *, opts):
+    from ..runtime.initialize import initialize, parse_method, rng_for  # noqa: PLC0415
+    if is_list(net) and isinstance(net, Expr):
+        return make_list(_net_initialize(ev, n, which, opts=opts) for n in net.args)
+    if not isinstance(net, Net):
+        raise EvaluationError("First argument to NetInitialize should be a net or list of nets.",
+                              symbol="NetInitialize", tag="arg1")
+    modes = {None: "missing", S("Automatic"): "missing", S("All"): "all", S("None"): "none"}
+    if which not in modes:
+        raise EvaluationError("Second argument should be either All, Automatic or None.",
+                              symbol="NetInitialize", tag="arg2")
+    method = parse_method(opts["Method"])
+    rng = rng_for(opts["RandomSeeding"])
+    shape_only = bool(getattr(ev.host, "shape_only", False))
+    result = initialize(net, modes[which], method, rng, shape_only=shape_only)
+    result.span = getattr(net, "span", None)
+    return result
+
+
+@builtin("NetReplacePart", ('NetReplacePart[net, "array" -> value]', 'NetReplacePart[net, "Input" -> shape]',
+                            'NetReplacePart[net, {layer, "array"} -> value]',
+                            "NetReplacePart[net, layer -> newlayer]",
+                            'NetReplacePart[net, NetSharedArray["name"] -> value]',
+                            "NetReplacePart[net, {rule1, rule2, ...}]"),
+         "a copy of net with arrays, port shapes or layers replaced (shapes are checked again)",
+         args=2, section="Nets")
+def _net_replace_part(ev, net, rules):
+    from ..graph.edit import replace_part  # noqa: PLC0415
+    if not isinstance(net, Net):
+        raise wrong_call("NetReplacePart", Expr(S("NetReplacePart"), net, rules),
+                         "the first argument is not a net")
+    items = list_items(rules) if is_list(rules) and not is_rule(rules) else [rules]
+    for r in items:
+        if not is_rule(r):
+            raise wrong_call("NetReplacePart", Expr(S("NetReplacePart"), net, rules),
+                             f"{input_form(r)} is not a rule part -> value")
+        net = replace_part(net, r.args[0], r.args[1])
+    return net

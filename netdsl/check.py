@@ -1,0 +1,107 @@
+"""``netdsl check FILE``: every net operation at the level of shapes, no arrays.
+
+The file is evaluated in a shape-only Session: nets are built and inferred,
+NetInitialize only checks that every dimension is known, applying a net
+checks the data's shape against its input port and gives an AbstractArray of
+the output's shape, and NetTrain checks its data against the ports. So a file
+with LinearLayer[10^9] checks in milliseconds.
+
+A failed statement is reported and the check goes on; statements that use a
+symbol whose assignment failed are skipped, so one mistake is reported once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from .errors import NetDSLError, QuitRequest
+from .expr import Expr, Symbol
+from .layers.base import Net
+from .runtime.apply import AbstractArray
+from .session import Session
+
+
+def run_check(path: str, stdout: TextIO, stderr: TextIO) -> int:
+    """Check ``path``: print each net's ports and return 0, or each problem and return 1."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        stderr.write(f"netdsl: cannot read {path!r}: {reason}\n")
+        return 2
+    return check_text(text, path, stdout, stderr)
+
+
+def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
+    session = Session(shape_only=True, stdout=stdout)
+    from .syntax import parse_statements  # noqa: PLC0415
+    try:
+        statements = parse_statements(text, path)
+    except NetDSLError as e:
+        _report(e, path, stderr)
+        return 1
+    failed: set[Symbol] = set()
+    problems = 0
+    for expr, span in statements:
+        if _mentions(expr, failed):
+            continue
+        try:
+            result = session.evaluate_expr(expr, span, path)
+        except QuitRequest:
+            break
+        except NetDSLError as e:
+            problems += 1
+            _report(e, path, stderr)
+            failed.update(_assigned(expr))
+            continue
+        target = _assigned(expr)
+        if isinstance(result.value, AbstractArray):
+            line = span.line if span else "?"
+            dims = ", ".join(map(str, result.value.shape))
+            stdout.write(f"{path}:{line}: output of dimensions {{{dims}}}\n")
+        if isinstance(result.value, Net):
+            name = target[0].name if target else None
+            line = span.line if span else "?"
+            stdout.write(f"{path}:{line}: {_describe(result.value, name)}\n")
+    if problems:
+        stderr.write(f"{path}: {problems} problem{'s' if problems != 1 else ''}\n")
+        return 1
+    stdout.write(f"{path}: ok\n")
+    return 0
+
+
+def _report(e: NetDSLError, path: str, stderr: TextIO) -> None:
+    where = e.span.where() if e.span is not None else path
+    stderr.write(f"{where}: error: {e.message}\n")
+
+
+def _describe(net: Net, name: str | None) -> str:
+    ins, outs = net.port_names()
+    ports = ", ".join(f'"{p}" {net.ports[p].words()}' for p in ins)
+    ports += " -> " + ", ".join(f'"{p}" {net.ports[p].words()}' for p in outs)
+    label = f"{name} = {net.head_name}" if name else net.head_name
+    return f"{label}: {ports}"
+
+
+def _assigned(expr: Any) -> list[Symbol]:
+    """Symbols a statement assigns (x = ..., x := ..., inside a; b)."""
+    if isinstance(expr, Expr):
+        if expr.has_head("Set") or expr.has_head("SetDelayed"):
+            lhs = expr.args[0]
+            if isinstance(lhs, Expr) and lhs.has_head("Part"):
+                lhs = lhs.args[0]
+            return ([lhs] if isinstance(lhs, Symbol) else []) + _assigned(expr.args[1])
+        if expr.has_head("CompoundExpression"):
+            return [s for a in expr.args for s in _assigned(a)]
+    return []
+
+
+def _mentions(expr: Any, symbols: set[Symbol]) -> bool:
+    if not symbols:
+        return False
+    if isinstance(expr, Symbol):
+        return expr in symbols
+    if isinstance(expr, Expr):
+        return _mentions(expr.head, symbols) or any(_mentions(a, symbols) for a in expr.args)
+    return False

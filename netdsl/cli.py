@@ -1,0 +1,177 @@
+"""The ``netdsl`` command.
+
+    netdsl FILE.wl        evaluate a file, printing Out[n]= for each shown result
+    netdsl -c 'EXPR'      evaluate one string
+    netdsl check FILE.wl  check shapes without running anything (netdsl.check)
+    netdsl                the REPL (a plain line loop when stdin is not a terminal)
+
+Exit status: 0 on success, 1 for a netdsl error (syntax or evaluation), the
+code given to ``Quit[code]``, 2 for a usage problem (missing file) or an
+internal error, 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import TextIO
+
+from . import __version__
+from .errors import NetDSLError, QuitRequest
+from .repl import format_out, internal_error_line
+from .session import Session
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="netdsl",
+        description="Evaluate Wolfram-Language neural-net specs with NumPy.",
+        epilog="netdsl check FILE.wl: check a file's nets and shapes without running them. "
+               "With no FILE and no -c, starts the REPL.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("file", nargs="?", metavar="FILE.wl", help="a file to evaluate")
+    src.add_argument("-c", dest="command", metavar="EXPR", help="evaluate EXPR")
+    p.add_argument("--debug", action="store_true",
+                   help="show Python tracebacks for internal errors")
+    p.add_argument("--version", action="version", version=f"netdsl {__version__}")
+    return p
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="netdsl check",
+        description="Check a file's nets and shapes without allocating any array.")
+    p.add_argument("file", metavar="FILE.wl")
+    p.add_argument("--debug", action="store_true",
+                   help="show Python tracebacks for internal errors")
+    return p
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """Parsed arguments, or the exit status when argparse is done (--help, --version, usage)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`netdsl f.wl | head`): stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _flush(sys.stdout)
+        sys.stderr.write("Interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
+    leading_debug = 0
+    while leading_debug < len(argv) and argv[leading_debug] == "--debug":
+        leading_debug += 1
+    if leading_debug < len(argv) and argv[leading_debug] == "check":
+        args = _parse(_check_parser(), argv[:leading_debug] + argv[leading_debug + 1:])
+        if isinstance(args, int):
+            return args
+        return _guarded(lambda: _check(args.file), args.debug)
+
+    args = _parse(_parser(), argv)
+    if isinstance(args, int):
+        return args
+    if args.command is not None:
+        return _guarded(lambda: run_text(args.command, None, Session()), args.debug)
+    if args.file is not None:
+        return _guarded(lambda: run_file(args.file), args.debug)
+    from .repl import main_loop  # noqa: PLC0415
+    return main_loop(debug=args.debug)
+
+
+def _guarded(fn, debug: bool) -> int:
+    """Run ``fn``; a Python exception that escapes is a bug: one line (or a traceback)."""
+    try:
+        return fn()
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as e:  # noqa: BLE001
+        _flush(sys.stdout)
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(internal_error_line(e) + "\n")
+        return EXIT_USAGE
+
+
+def _check(path: str) -> int:
+    from .check import run_check  # noqa: PLC0415
+    return run_check(path, sys.stdout, sys.stderr)
+
+
+def read_source(path: str) -> str | None:
+    """The text of ``path``, or None after printing why it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except IsADirectoryError:
+        reason = "is a directory"
+    except FileNotFoundError:
+        reason = "no such file"
+    except OSError as e:
+        reason = e.strerror or str(e)
+    except UnicodeDecodeError as e:
+        reason = f"not UTF-8 text (byte {e.start})"
+    sys.stderr.write(f"netdsl: cannot read {path!r}: {reason}\n")
+    return None
+
+
+def run_file(path: str) -> int:
+    text = read_source(path)
+    if text is None:
+        return EXIT_USAGE
+    session = Session()
+    session.base_dir = os.path.dirname(os.path.abspath(path))
+    return run_text(text, path, session)
+
+
+def run_text(text: str, source: str | None, session: Session,
+             out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Evaluate ``text`` top to bottom (all of it is parsed first), printing
+    ``Out[n]=`` for each shown result. Stops at the first error."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        for result in session.run(text, source):
+            if result.shown:
+                out.write(format_out(result.line, result.value) + "\n")
+                out.flush()
+    except NetDSLError as e:
+        _flush(out)
+        msg = e.render()
+        if e.span is None:
+            msg = f"{source or '<input>'}: {msg}"
+        err.write(msg + "\n")
+        err.flush()
+        return EXIT_ERROR
+    except QuitRequest as q:
+        _flush(out)
+        return q.code
+    return 0
+
+
+def _flush(stream: TextIO) -> None:
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,1 @@
+"""Containers as networkx graphs: building, shape inference, display."""

@@ -1,0 +1,330 @@
+"""Expressions -> containers: NetChain[...] and NetGraph[...] with Wolfram's shorthands and wiring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
+                    list_items)
+from ..layers import LAYER_TYPES
+from ..layers.base import Net
+from ..layers.combine import MultiInputLayer
+from ..layers.functions import PRIMITIVES
+from ..layers.shapes import PortType, port_type_from_spec
+from .container import LINKS, NET, Container, PortNode
+from .inference import infer
+
+S = Symbol
+
+
+def error(head: str, tag: str, text: str) -> EvaluationError:
+    return EvaluationError(text, symbol=head, tag=tag)
+
+
+# ---------------------------------------------------------------- shorthands
+def to_net(x: Any, head: str, where: str) -> Net:
+    """A layer or net from a container element: n is LinearLayer[n], {...} a NetChain,
+    Ramp (or any elementwise function) an ElementwiseLayer."""
+    if isinstance(x, Net):
+        return x
+    if is_integer(x) and x >= 1:
+        return LAYER_TYPES["LinearLayer"].build((x,), Expr(S("LinearLayer"), x))
+    if isinstance(x, Expr) and x.head is S("List") or isinstance(x, np.ndarray):
+        return build_chain(x, {}, "NetChain")
+    if (isinstance(x, Symbol) and x.name in PRIMITIVES) or (
+            isinstance(x, Expr) and x.head is S("Function")):
+        return LAYER_TYPES["ElementwiseLayer"].build((x,), Expr(S("ElementwiseLayer"), x))
+    if isinstance(x, Symbol) and x.name in LAYER_TYPES:
+        raise error(head, "notnet", f"{where} is the symbol {x.name}; write {x.name}[...] to "
+                                    f"make a layer.")
+    raise error(head, "notnet", f"{where}, {_short(x)}, is not a layer or net. Expected a layer, "
+                                f"a net, an integer n (LinearLayer[n]), an elementwise function "
+                                f"such as Ramp or Tanh, or a list of layers (a NetChain).")
+
+
+def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
+    """Names and nets from {l1, l2, ...} or <|"a" -> l1, ...|>."""
+    if isinstance(spec, Association):
+        names, nets = [], []
+        for k, v in spec.items():
+            if not isinstance(k, str):
+                raise error(head, "lname", f"Layer names must be strings; {_short(k)} is not.")
+            names.append(k)
+            nets.append(to_net(v, head, f'the layer "{k}"'))
+        return names, nets, True
+    if is_list(spec):
+        items = list_items(spec)
+        if items and all(is_rule(i) and isinstance(i.args[0], str) for i in items):
+            return _elements(Association((i.args[0], i.args[1], False) for i in items), head)
+        nets = [to_net(v, head, f"the element at position {i}") for i, v in enumerate(items, 1)]
+        return [str(i) for i in range(1, len(nets) + 1)], nets, False
+    raise error(head, "arg1", f"The first argument of {head} must be a list or an association "
+                              f"of layers, not {_short(spec)}.")
+
+
+def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
+    out = {}
+    for name, spec in options.items():
+        try:
+            out[name] = port_type_from_spec(spec)
+        except ValueError as e:
+            raise error(head, "invspec", f'Specification {_short(spec)} is not compatible with '
+                                         f'port "{name}": {e}.') from None
+    return out
+
+
+# ---------------------------------------------------------------- NetChain
+def build_chain(spec: Any, options: dict[str, Any], head: str = "NetChain") -> Container:
+    names, nets, named = _elements(spec, head)
+    if not nets:
+        raise error(head, "empty", "A NetChain needs at least one layer.")
+    g = nx.DiGraph()
+    for name, net in zip(names, nets):
+        g.add_node(name, **{NET: net})
+    for i, (name, net) in enumerate(zip(names, nets)):
+        ins, outs = net.port_names()
+        label = f'layer "{name}"' if named else f"layer {name}"
+        if i > 0 and len(ins) != 1:
+            raise error(head, "notsingle", f"{label} ({net.head_name}) has {len(ins)} input ports "
+                                           f"({', '.join(ins)}); only the first layer of a chain "
+                                           f"may have several. Use NetGraph to wire it.")
+        if i < len(nets) - 1 and len(outs) != 1:
+            raise error(head, "notsingle", f"{label} ({net.head_name}) has {len(outs)} output "
+                                           f"ports; only the last layer of a chain may have "
+                                           f"several. Use NetGraph to wire it.")
+    first_ins, _ = nets[0].port_names()
+    _, last_outs = nets[-1].port_names()
+    for p in first_ins:
+        g.add_edge(PortNode("in", p), names[0], **{LINKS: [(p, p)]})
+    for a, b in zip(names, names[1:]):
+        (out,) = g.nodes[a][NET].port_names()[1]
+        (inp,) = g.nodes[b][NET].port_names()[0]
+        g.add_edge(a, b, **{LINKS: [(out, inp)]})
+    for p in last_outs:
+        g.add_edge(names[-1], PortNode("out", p), **{LINKS: [(p, p)]})
+    ports = {p: PortType() for p in first_ins + last_outs}
+    for p, t in _port_options(options, head).items():
+        if p not in ports:
+            raise error(head, "noport", f'The chain has no port named "{p}"; its ports are '
+                                        f"{', '.join(ports)}.")
+        ports[p] = t
+    net = Container("NetChain", g, names, named, ports, _hoist_shared(nets, head))
+    return infer(net, head)
+
+
+# ---------------------------------------------------------------- NetGraph
+def build_graph(layer_spec: Any, edges: Any, options: dict[str, Any],
+                head: str = "NetGraph") -> Container:
+    names, nets, named = _elements(layer_spec, head)
+    nets_by_name = dict(zip(names, nets))
+    wiring = _Wiring(names, nets_by_name, named, head)
+    for rule in (list_items(edges) if is_list(edges) else [edges]):
+        wiring.add(rule)
+    return wiring.finish(options, _hoist_shared(nets, head))
+
+
+class _Wiring:
+    def __init__(self, names: list[str], nets: dict[str, Net], named: bool, head: str):
+        self.names, self.nets, self.named, self.head = names, nets, named, head
+        self.links: list[tuple[Any, str, Any, str]] = []  # (src, src_port, dst, dst_port)
+        self.multi: dict[str, int] = {}
+
+    def label(self, name: str) -> str:
+        return f'layer "{name}"' if self.named else f"layer {name}"
+
+    # -- endpoints ----------------------------------------------------------
+    def layer_name(self, x: Any) -> str:
+        if is_integer(x):
+            if 1 <= x <= len(self.names):
+                return self.names[x - 1]
+            if -len(self.names) <= x <= -1:
+                return self.names[x]
+            raise error(self.head, "nolayer", f"There is no layer {x}: the graph has "
+                                              f"{len(self.names)} layers.")
+        if isinstance(x, str):
+            if x in self.nets:
+                return x
+            raise error(self.head, "nolayer", f'There is no layer named "{x}"; the layers are '
+                                              f"{', '.join(self.names)}.")
+        raise error(self.head, "badedge", f"{_short(x)} does not name a layer or port.")
+
+    def endpoint(self, x: Any, side: str) -> tuple[Any, str | None]:
+        """(node, port or None) for one end of a connection."""
+        if isinstance(x, Expr) and x.head is S("NetPort"):
+            args = x.args
+            if len(args) == 1 and isinstance(args[0], Expr) and args[0].head is S("List"):
+                args = args[0].args  # old form NetPort[{n, "port"}]
+            if len(args) == 1 and isinstance(args[0], str):
+                return PortNode("in" if side == "src" else "out", args[0]), args[0]
+            if len(args) == 2 and isinstance(args[1], str):
+                return self.layer_name(args[0]), args[1]
+            raise error(self.head, "badport", f"{_short(x)} is not a valid NetPort.")
+        return self.layer_name(x), None
+
+    def add(self, rule: Any) -> None:
+        if not is_rule(rule):
+            raise error(self.head, "badedge", f"{_short(rule)} is not a connection; write "
+                                              f"a -> b.")
+        lhs, rhs = rule.args
+        if is_rule(rhs):  # a -> b -> c
+            self.add(Expr(S("Rule"), lhs, rhs.args[0]))
+            self.add(rhs)
+            return
+        if is_list(rhs):  # a -> {b, c}: fan-out
+            for target in list_items(rhs):
+                self.add(Expr(S("Rule"), lhs, target))
+            return
+        sources = list_items(lhs) if is_list(lhs) else [lhs]
+        dst, dst_port = self.endpoint(rhs, "dst")
+        srcs = [self.endpoint(s, "src") for s in sources]
+        if isinstance(dst, PortNode):
+            if len(srcs) != 1:
+                raise error(self.head, "badedge", f"Several sources cannot feed the graph output "
+                                                  f'"{dst.name}".')
+            self.links.append((*self.src_port(*srcs[0]), dst, dst.name))
+            return
+        net = self.nets[dst]
+        if dst_port is not None:
+            if len(srcs) != 1:
+                raise error(self.head, "badedge", f"Several sources cannot feed one port "
+                                                  f'"{dst_port}" of {self.label(dst)}.')
+            self.links.append((*self.src_port(*srcs[0]), dst, self.check_port(dst, dst_port, 0)))
+            return
+        ins = net.port_names()[0]
+        if isinstance(net, MultiInputLayer):
+            if len(srcs) == 1:
+                raise error(self.head, "ambig",
+                            f"{self.label(dst)} ({net.head_name}) has several inputs; connect "
+                            f"them together with {{a, b, ...}} -> {self._ref(dst)} or name one "
+                            f'with NetPort[{self._ref(dst)}, "Input1"].')
+            self.multi[dst] = len(srcs)
+            for i, s in enumerate(srcs, 1):
+                self.links.append((*self.src_port(*s), dst, f"Input{i}"))
+            return
+        if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
+            if len(srcs) == 1:
+                raise error(self.head, "ambig",
+                            f"{self.label(dst)} ({net.head_name}) has {len(ins)} input ports "
+                            f"({', '.join(ins)}); say which one with "
+                            f'NetPort[{self._ref(dst)}, "{ins[0]}"].')
+            raise error(self.head, "badedge", f"{len(srcs)} sources were connected to "
+                                              f"{self.label(dst)}, which has {len(ins)} inputs.")
+        for s, port in zip(srcs, ins):
+            self.links.append((*self.src_port(*s), dst, port))
+
+    def _ref(self, name: str) -> str:
+        return f'"{name}"' if self.named else name
+
+    def src_port(self, node: Any, port: str | None) -> tuple[Any, str]:
+        if isinstance(node, PortNode):
+            return node, node.name
+        outs = self.nets[node].port_names()[1]
+        if port is None:
+            if len(outs) != 1:
+                raise error(self.head, "ambig",
+                            f"{self.label(node)} ({self.nets[node].head_name}) has several "
+                            f"outputs ({', '.join(outs)}); say which one with "
+                            f'NetPort[{self._ref(node)}, "{outs[0]}"].')
+            return node, outs[0]
+        if port not in outs:
+            raise error(self.head, "noport", f'{self.label(node)} has no output port "{port}"; '
+                                             f"its outputs are {', '.join(outs)}.")
+        return node, port
+
+    def check_port(self, node: str, port: str, _: int) -> str:
+        ins = self.nets[node].port_names()[0]
+        if port not in ins and not (isinstance(self.nets[node], MultiInputLayer)
+                                    and port.startswith("Input")):
+            raise error(self.head, "noport", f'{self.label(node)} has no input port "{port}"; '
+                                             f"its inputs are {', '.join(ins)}.")
+        return port
+
+    # -- the graph ----------------------------------------------------------------
+    def finish(self, options: dict[str, Any], shared: dict[str, Any]) -> Container:
+        for name, n in self.multi.items():
+            self.nets[name] = self.nets[name].with_input_count(n)
+        for name, net in self.nets.items():  # NetPort[n, "Input2"] on a multi-input layer
+            if isinstance(net, MultiInputLayer):
+                used = [int(p[5:]) for (_, _, d, p) in self.links if d == name
+                        and p.startswith("Input") and p[5:].isdigit()]
+                if used and max(used) > net.input_count:
+                    self.nets[name] = net.with_input_count(max(used))
+        g = nx.DiGraph()
+        for name in self.names:
+            g.add_node(name, **{NET: self.nets[name]})
+        fed: dict[tuple[str, str], Any] = {}
+        for src, sp, dst, dp in self.links:
+            if not isinstance(dst, PortNode):
+                if (dst, dp) in fed:
+                    raise error(self.head, "dupin", f'The input "{dp}" of {self.label(dst)} is '
+                                                    f"connected twice.")
+                fed[(dst, dp)] = src
+            self._link(g, src, sp, dst, dp)
+        used_out = {(s, p) for s, p, _, _ in self.links if not isinstance(s, PortNode)}
+        for name in self.names:  # unconnected ports become the graph's own ports
+            ins, outs = self.nets[name].port_names()
+            for p in ins:
+                if (name, p) not in fed:
+                    self._link(g, PortNode("in", p), p, name, p)
+        dangling = [(name, p) for name in self.names for p in self.nets[name].port_names()[1]
+                    if (name, p) not in used_out]
+        taken = {n.name for n in g if isinstance(n, PortNode) and n.side == "out"}
+        counts: dict[str, int] = {}
+        for _, p in dangling:
+            counts[p] = counts.get(p, 0) + 1
+        seen: dict[str, int] = {}
+        for name, p in dangling:
+            out_name = p
+            if counts[p] > 1 or p in taken:
+                seen[p] = seen.get(p, 0) + 1
+                out_name = f"{p}{seen[p]}"
+            self._link(g, name, p, PortNode("out", out_name), out_name)
+        try:
+            cycle = nx.find_cycle(g)
+            path = " -> ".join(self._ref(u) for u, _ in cycle) + f" -> {self._ref(cycle[0][0])}"
+            raise error(self.head, "cyc", f"The graph contains a cycle: {path}. Nets must be "
+                                          f"acyclic.")
+        except nx.NetworkXNoCycle:
+            pass
+        ports = {n.name: PortType() for n in g if isinstance(n, PortNode)}
+        for p, t in _port_options(options, self.head).items():
+            if p not in ports:
+                raise error(self.head, "noport", f'The graph has no port named "{p}"; its ports '
+                                                 f"are {', '.join(sorted(ports))}.")
+            ports[p] = t
+        net = Container("NetGraph", g, self.names, self.named, ports, shared)
+        return infer(net, self.head)
+
+    @staticmethod
+    def _link(g: nx.DiGraph, src, sp: str, dst, dp: str) -> None:
+        if g.has_edge(src, dst):
+            g.edges[src, dst][LINKS].append((sp, dp))
+        else:
+            g.add_edge(src, dst, **{LINKS: [(sp, dp)]})
+
+
+# ---------------------------------------------------------------- shared arrays
+def _hoist_shared(nets: list[Net], head: str) -> dict[str, Any]:
+    """Shared arrays live at the root: collect the children's, checking they agree."""
+    shared: dict[str, Any] = {}
+    for net in nets:
+        for name, value in net.shared.items():
+            if name in shared and shared[name] is not None and value is not None:
+                if not (shared[name].shape == value.shape
+                        and np.array_equal(shared[name], value)):
+                    raise error(head, "shrconf", f'Two different values were given for the '
+                                                 f'shared array "{name}".')
+            if shared.get(name) is None:
+                shared[name] = value
+    return shared
+
+
+def _short(x: Any, limit: int = 100) -> str:
+    text = input_form(x)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"
+
+

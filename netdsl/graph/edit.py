@@ -1,0 +1,151 @@
+"""Changing part of a net (NetReplacePart): arrays, ports, whole layers, shared arrays.
+
+Every change is made to a copy, then shapes are inferred again from what was
+written (``reset``), so a new input shape flows through the whole net and a
+replaced array of the wrong shape is caught exactly as at construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items, to_ndarray
+from ..layers.base import NO_ARRAY, Layer, Net, SharedRef
+from ..layers.shapes import port_type_from_spec
+from .container import Container
+from .inference import infer
+
+S = Symbol
+
+
+def error(tag: str, text: str) -> EvaluationError:
+    return EvaluationError(text, symbol="NetReplacePart", tag=tag)
+
+
+def reinfer(net: Net) -> Net:
+    """Infer again from the written specification, keeping arrays and shared arrays."""
+    if isinstance(net, Container):
+        return infer(net.reset(), "NetReplacePart")
+    return net.reset().inferred()
+
+
+def numeric_array(value: Any, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(to_ndarray(value))
+    except TypeError:
+        raise error("invarr", f"The value given for {what} is not a numeric array: "
+                              f"{_short(value)}.") from None
+    if arr.dtype.kind not in "iuf":
+        raise error("invarr", f"The value given for {what} is not numeric.")
+    if not np.isfinite(arr).all():
+        raise error("invarr", f"The value given for {what} contains NaN or infinite values.")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    arr.flags.writeable = False
+    return arr
+
+
+def replace_part(net: Net, lhs: Any, value: Any) -> Net:
+    if isinstance(lhs, Expr) and lhs.head in (S("NetSharedArray"), S("NetArray")):
+        return _replace_shared(net, lhs, value)
+    path = list_items(lhs) if is_list(lhs) else [lhs]
+    return reinfer(_replace_at(net, path, value, net))
+
+
+def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
+    head, rest = path[0], path[1:]
+    if isinstance(net, Container):
+        name = _layer_name(net, head)
+        if name is not None:
+            if not rest:
+                new = value
+                if not isinstance(new, Net):
+                    raise error("notnet", f"{_short(value)} is not a layer or net, so it cannot "
+                                          f"replace {net.label(name)}.")
+                return net.with_nets({name: new.evolve(shared={})})
+            return net.with_nets({name: _replace_at(net.net(name), rest, value, root)})
+    if rest:
+        raise error("nopart", f"{input_form(head)} does not name a layer of {net.head_name}.")
+    if not isinstance(head, str):
+        raise error("nopart", f"{input_form(head)} is not a part of {net.head_name}.")
+    if isinstance(net, Layer) and head in net.arrays:
+        return _replace_array(net, head, value, root)
+    if head in net.port_names()[0] + net.port_names()[1]:
+        try:
+            t = port_type_from_spec(value)
+        except ValueError as e:
+            raise error("invspec", f'Specification {_short(value)} is not compatible with port '
+                                   f'"{head}": {e}.') from None
+        return _with_declared_port(net, head, t)
+    raise error("nopart", f'"{head}" is not an array, port or layer of {net.head_name}.')
+
+
+def _replace_array(layer: Layer, name: str, value: Any, root: Net) -> Layer:
+    spec = next(a for a in layer.array_specs if a.name == name)
+    if value is S("None"):
+        if not spec.optional:
+            raise error("invarr", f'The array "{name}" of {layer.name} cannot be None.')
+        arr: Any = NO_ARRAY
+    elif isinstance(value, Expr) and value.head in (S("NetSharedArray"), S("NetArray")):
+        arr = SharedRef(value.args[0])
+    else:
+        arr = numeric_array(value, f'array "{name}"')
+        expected = layer.array_shapes().get(name)
+        if expected is not None and None not in expected and tuple(expected) != arr.shape:
+            raise error("arrdim", f'The array "{name}" of {layer.name} has dimensions '
+                                  f"{_dims(expected)}, but the value given has dimensions "
+                                  f"{_dims(arr.shape)}.")
+    current = layer.arrays.get(name)
+    if isinstance(current, SharedRef) and isinstance(arr, np.ndarray):
+        raise error("shared", f'The array "{name}" is the shared array "{current.name}"; replace '
+                              f'it with NetReplacePart[net, NetSharedArray["{current.name}"] -> '
+                              f"value].")
+    arrays = dict(layer.arrays)
+    arrays[name] = arr
+    return layer.evolve(arrays=arrays)
+
+
+def _with_declared_port(net: Net, port: str, t) -> Net:
+    if isinstance(net, Container):
+        new = net.evolve()
+        new.declared_ports = {**net.declared_ports, port: t}
+        return new
+    values, ports = net.declared
+    return net.evolve(declared=(values, {**ports, port: t}))
+
+
+def _replace_shared(net: Net, lhs: Expr, value: Any) -> Net:
+    name = lhs.args[0] if lhs.args else None
+    if name not in net.shared:
+        known = ", ".join(f'"{k}"' for k in net.shared) or "none"
+        raise error("nopart", f'The net has no shared array "{name}"; its shared arrays: {known}.')
+    arr = numeric_array(value, f'the shared array "{name}"')
+    current = net.shared[name]
+    if isinstance(current, np.ndarray) and current.shape != arr.shape:
+        raise error("arrdim", f'The shared array "{name}" has dimensions {_dims(current.shape)}, '
+                              f"but the value given has dimensions {_dims(arr.shape)}.")
+    return reinfer(net.evolve(shared={**net.shared, name: arr}))
+
+
+def _layer_name(net: Container, spec: Any) -> str | None:
+    if is_integer(spec):
+        n = len(net.order)
+        if 1 <= spec <= n or -n <= spec <= -1:
+            return net.order[spec - 1 if spec > 0 else spec]
+        raise error("nopart", f"There is no layer {spec}: the net has {n} layers.")
+    if isinstance(spec, str) and spec in net.order:
+        return spec
+    return None
+
+
+def _dims(shape) -> str:
+    return "{" + ", ".join(str(d) for d in shape) + "}"
+
+
+def _short(x: Any, limit: int = 80) -> str:
+    text = input_form(x)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"
+
+

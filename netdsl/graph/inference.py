@@ -1,0 +1,181 @@
+"""Shape inference over a container's graph: propagate port types to a fixed point.
+
+Each layer's rule refines its own ports and parameters; each edge makes the
+two ports it joins equal. A worklist revisits only the layers next to a port
+that changed, and every refinement adds knowledge, so the pass ends, in time
+linear in the number of layers for a chain. A contradiction raises a
+``ShapeError`` naming both ends (layer, type, port and shape), before any
+array exists.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..errors import ShapeError
+from ..layers.base import Clash, Infer, Layer, ValidationFail, run_layer_rule
+from ..layers.shapes import Mismatch, PortType, unify
+from .container import LINKS, NET, Container, PortNode
+
+
+def infer(net: Container, head: str | None = None) -> Container:
+    """``net`` with every port type and parameter inferred as far as it is determined."""
+    return _Pass(net, head or net.kind).run()
+
+
+class _Pass:
+    def __init__(self, net: Container, head: str):
+        self.net = net
+        self.head = head
+        self.g = net.graph
+        self.nets: dict[Any, Any] = {n: self.g.nodes[n][NET] for n in net.order}
+        self.port_types: dict[PortNode, PortType] = {
+            n: net.ports.get(n.name, PortType()) for n in self.g if isinstance(n, PortNode)}
+        self.shared: dict[str, Any] = dict(_shared_shapes(net))
+        self.users: dict[str, set[str]] = {}
+        for name, layer in self.nets.items():
+            for ref in _shared_refs(layer):
+                self.users.setdefault(ref, set()).add(name)
+
+    # -------------------------------------------------------------------
+    def run(self) -> Container:
+        order = list(nx.topological_sort(self.g))
+        for src, dst, data in self.g.edges(data=True):  # seed: every link joins its two ends
+            for src_port, dst_port in data[LINKS]:
+                self._join(src, src_port, dst, dst_port)
+        self._propagate([n for n in order if not isinstance(n, PortNode)])
+        # defaults (a LinearLayer with known weights takes a vector), then settle again
+        for name in [n for n in order if not isinstance(n, PortNode)]:
+            layer = self.nets[name]
+            if isinstance(layer, Layer) and hasattr(layer, "default_ports"):
+                s = Infer(layer, self.shared)
+                self._guard(name, lambda: layer.default_ports(s))
+                if s.changed:
+                    self._propagate([name], pending={name: s})
+        g = self.g.copy()
+        for name, layer in self.nets.items():
+            g.nodes[name][NET] = layer
+        ports = {n.name: t for n, t in self.port_types.items()}
+        return self.net.evolve(graph=g, ports=ports)
+
+    def _propagate(self, start: list, pending: dict | None = None) -> None:
+        queue = deque(start)
+        queued = set(start)
+
+        def enqueue(names) -> None:
+            for other in names:
+                if other not in queued:
+                    queued.add(other)
+                    queue.append(other)
+
+        while queue:
+            name = queue.popleft()
+            queued.discard(name)
+            known_shared = set(self.shared)
+            changed_ports = self._apply_rule(name, (pending or {}).pop(name, None))
+            enqueue(self._push(name, changed_ports))
+            for ref in set(self.shared) - known_shared:  # a shared array's shape is now known
+                enqueue(self.users.get(ref, ()))
+
+    def _apply_rule(self, name: str, s: Infer | None = None) -> list[str]:
+        """Run one node's rule; return the names of its ports whose types changed."""
+        before = self.nets[name]
+        if isinstance(before, Container):
+            after = infer(before, self.head)
+        else:
+            if s is None:
+                s = Infer(before, self.shared)
+                self._guard(name, lambda: run_layer_rule(before, s))
+            after = before.evolve(values=s.values, ports=s.ports)
+        self.nets[name] = after
+        return [p for p, t in after.ports.items() if before.ports.get(p) != t]
+
+    def _push(self, name: str, changed: list[str]) -> set:
+        """Unify changed ports with the ports at the other end of their edges."""
+        touched: set = set()
+        if not changed:
+            return touched
+        changed_set = set(changed)
+        for _, dst, data in self.g.out_edges(name, data=True):
+            for src_port, dst_port in data[LINKS]:
+                if src_port in changed_set and self._join(name, src_port, dst, dst_port):
+                    touched.add(dst)
+        for src, _, data in self.g.in_edges(name, data=True):
+            for src_port, dst_port in data[LINKS]:
+                if dst_port in changed_set and self._join(src, src_port, name, dst_port,
+                                                          from_dst=True):
+                    touched.add(src)
+        return {t for t in touched if not isinstance(t, PortNode)}
+
+    def _type(self, node, port: str) -> PortType:
+        if isinstance(node, PortNode):
+            return self.port_types[node]
+        return self.nets[node].ports[port]
+
+    def _set_type(self, node, port: str, t: PortType) -> None:
+        if isinstance(node, PortNode):
+            self.port_types[node] = t
+        else:
+            layer = self.nets[node]
+            ports = dict(layer.ports)
+            ports[port] = t
+            self.nets[node] = layer.evolve(ports=ports)
+
+    def _join(self, src, src_port: str, dst, dst_port: str, from_dst: bool = False) -> bool:
+        """Make both ends of one link equal; True if the far end learned something."""
+        a, b = self._type(src, src_port), self._type(dst, dst_port)
+        try:
+            merged = unify(a, b)
+        except Mismatch as m:
+            raise self._edge_error(m.kind, src, src_port, a, dst, dst_port, b) from None
+        far, far_port, far_type = (src, src_port, a) if from_dst else (dst, dst_port, b)
+        near, near_port, near_type = (dst, dst_port, b) if from_dst else (src, src_port, a)
+        if merged != near_type:
+            self._set_type(near, near_port, merged)
+        if merged != far_type:
+            self._set_type(far, far_port, merged)
+            return True
+        return False
+
+    # ---- messages ---------------------------------------------------------------
+    def _describe(self, node, port: str, t: PortType) -> str:
+        if isinstance(node, PortNode):
+            return f'"{port}" port ({t.words()})'
+        net = self.nets[node]
+        return f'"{port}" port of {self.net.label(node)} ({net.head_name}, {t.words()})'
+
+    def _edge_error(self, kind: str, src, src_port, a, dst, dst_port, b) -> ShapeError:
+        text = (f"{kind} of {self._describe(src, src_port, a)} is inconsistent with "
+                f"{kind.lower()} of {self._describe(dst, dst_port, b)}.")
+        span = None if isinstance(dst, PortNode) else getattr(self.nets[dst], "span", None)
+        return ShapeError(text, symbol=self.head, tag="tyinc", span=span)
+
+    def _guard(self, name: str, fn) -> None:
+        layer = self.nets[name]
+        where = f"{self.net.label(name)} ({layer.head_name})"
+        try:
+            fn()
+        except Clash as c:
+            label = self.net.label(name)
+            raise ShapeError(
+                f"{c.kind} of {c.slot_a} of {label} ({layer.head_name}, {c.words_a}) is "
+                f"inconsistent with {c.kind.lower()} of {c.slot_b} of {label} ({c.words_b}).",
+                symbol=self.head, tag="tyinc", span=layer.span) from None
+        except ValidationFail as v:
+            raise ShapeError(f"Validation failed for {where}: {v}", symbol=self.head,
+                             tag="valfail", span=layer.span) from None
+
+
+def _shared_refs(layer: Any) -> list[str]:
+    if not isinstance(layer, Layer):
+        return []
+    from ..layers.base import SharedRef  # noqa: PLC0415
+    return [v.name for v in layer.arrays.values() if isinstance(v, SharedRef)]
+
+
+def _shared_shapes(net: Container) -> dict[str, Any]:
+    return {k: v.shape for k, v in net.shared.items() if isinstance(v, np.ndarray)}

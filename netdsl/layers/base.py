@@ -1,0 +1,577 @@
+"""Layers, declared once: options, arrays, ports, shape rule, forward, backward.
+
+A layer type is one subclass of ``Layer`` (registered by ``__init_subclass__``)
+that declares, as class attributes:
+
+    name        the Wolfram head, e.g. "BatchNormalizationLayer"
+    positional  ``Param``s read from positional arguments (ConvolutionLayer[n, k])
+    options     ``Option``s with Wolfram's defaults and validators
+    hidden      names of inferred parameters (e.g. "Channels"), for messages
+    array_specs ``ArraySpec``s: name, dims as parameter names, initial values
+    inputs, outputs   port names
+
+and implements ``infer(s)`` (the shape rule, both directions where it is
+determined), ``forward`` and ``backward``. A layer *value* is an immutable
+instance: its option/parameter values, port types and arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from ..errors import EvaluationError, ShapeError
+from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
+                    list_items, to_ndarray)
+from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
+    unify_value
+
+S = Symbol
+LAYER_TYPES: dict[str, type["Layer"]] = {}
+
+
+# ---------------------------------------------------------------- declarations
+@dataclass(frozen=True)
+class Option:
+    """A layer option: Wolfram name, default, and a validator turning an expression into a value."""
+
+    name: str
+    default: Any
+    convert: Callable[[Any], Any]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A positional argument stored as a parameter (e.g. the n of LinearLayer[n])."""
+
+    name: str
+    convert: Callable[[Any], Any]
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """A learned (or auxiliary) array.
+
+    ``dims`` names the parameters giving each dimension; ``"*Name"`` splices a
+    tuple parameter (a kernel size). Shapes then flow both ways: parameters
+    fix the array's shape, a given array fixes the parameters.
+    """
+
+    name: str
+    dims: tuple[str | int, ...]
+    init: str = "weights"      # "weights" (by NetInitialize's method), "zeros", "ones"
+    aux: bool = False          # MovingMean/MovingVariance: not trained, never shared
+    optional: bool = False     # may be None (e.g. "Biases" -> None)
+
+
+class _NoArray:
+    """An array switched off (``"Biases" -> None``)."""
+
+    def __repr__(self):
+        return "None"
+
+
+NO_ARRAY = _NoArray()
+
+
+class SharedRef:
+    """``NetSharedArray["name"]`` standing in for an array."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, SharedRef) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("SharedRef", self.name))
+
+    def __repr__(self):
+        return f'NetSharedArray["{self.name}"]'
+
+
+# ---------------------------------------------------------------- errors inside one layer
+class Clash(Exception):
+    """Two slots of one layer disagree, e.g. its "Input" port and its array "Biases"."""
+
+    def __init__(self, kind: str, slot_a: str, words_a: str, slot_b: str, words_b: str):
+        self.kind, self.slot_a, self.words_a = kind, slot_a, words_a
+        self.slot_b, self.words_b = slot_b, words_b
+        super().__init__(kind)
+
+
+class ValidationFail(Exception):
+    """A layer's own check failed (Wolfram's valfail): e.g. a convolution output below 1."""
+
+
+# ---------------------------------------------------------------- inference state
+class Infer:
+    """One layer's knowledge during inference; ``refine`` only ever adds to it."""
+
+    def __init__(self, layer: "Layer", shared: dict[str, Any] | None = None):
+        self.layer = layer
+        self.ports: dict[str, PortType] = dict(layer.ports)
+        self.values: dict[str, Any] = dict(layer.values)
+        self.shared = shared if shared is not None else {}
+        self.changed = False
+
+    # ports
+    def port(self, name: str):
+        return self.ports[name].shape
+
+    def port_type(self, name: str) -> PortType:
+        return self.ports[name]
+
+    def refine(self, name: str, new: PortType | tuple | None, because: str) -> None:
+        if new is None:
+            return
+        cur = self.ports[name]
+        new_t = new if isinstance(new, PortType) else cur.with_shape(new)
+        try:
+            merged = unify(cur, new_t)
+        except Mismatch as m:
+            raise Clash(m.kind, f'"{name}" port', cur.words(), because, new_t.words()) from None
+        if merged != cur:
+            self.ports[name] = merged
+            self.changed = True
+
+    def same(self, a: str, b: str) -> None:
+        """Ports a and b have the same type (Output = Input for elementwise layers)."""
+        self.refine(a, self.ports[b], f'"{b}" port')
+        self.refine(b, self.ports[a], f'"{a}" port')
+
+    # parameters
+    def value(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def set_value(self, name: str, v: Any, because: str) -> None:
+        if v is None:
+            return
+        cur = self.values.get(name)
+        try:
+            merged = unify_value(cur, v)
+        except Mismatch as m:
+            raise Clash("Value", f'parameter "{name}"', _value_words(cur), because,
+                        _value_words(v)) from None
+        if merged != cur:
+            self.values[name] = merged
+            self.changed = True
+
+    def normalize(self, name: str, v: Any) -> None:
+        """Replace a value by an equivalent, more explicit one (a kernel size 3 by {3, 3})."""
+        if self.values.get(name) != v:
+            self.values[name] = v
+            self.changed = True
+
+    def fail(self, text: str) -> None:
+        raise ValidationFail(text)
+
+    # arrays: their shapes follow the parameters named in ArraySpec.dims, and back
+    def array_step(self) -> None:
+        for spec in self.layer.array_specs:
+            arr = self.layer.arrays.get(spec.name)
+            actual = self._array_shape(arr)
+            expected = self.array_shape(spec)
+            if actual is None:
+                if isinstance(arr, SharedRef) and expected is not None \
+                        and all(d is not None for d in expected):
+                    self.shared.setdefault(arr.name, expected)
+                continue
+            if expected is not None and len(expected) != len(actual):
+                raise Clash("Rank", f'array "{spec.name}"', shape_words(actual),
+                            "its parameters", shape_words(expected))
+            self._values_from_shape(spec, actual)
+
+    def _array_shape(self, arr: Any) -> tuple | None:
+        if isinstance(arr, np.ndarray):
+            return arr.shape
+        if isinstance(arr, SharedRef):
+            known = self.shared.get(arr.name)
+            if isinstance(known, np.ndarray):
+                return known.shape
+            return known if isinstance(known, tuple) else None
+        return None
+
+    def array_shape(self, spec: ArraySpec) -> tuple | None:
+        """The shape the parameters imply (entries None where unknown); None if the rank is."""
+        dims: list[Any] = []
+        for d in spec.dims:
+            if isinstance(d, int):
+                dims.append(d)
+            elif d.startswith("*"):
+                v = self.values.get(d[1:])
+                if not isinstance(v, tuple):  # unknown, or a size whose rank is not known yet
+                    return None
+                dims.extend(v)
+            else:
+                dims.append(self.values.get(d))
+        return tuple(dims)
+
+    def _values_from_shape(self, spec: ArraySpec, actual: tuple) -> None:
+        i = 0
+        because = f'array "{spec.name}" ({shape_words(actual)})'
+        for d in spec.dims:
+            if isinstance(d, int):
+                if actual[i] != d:
+                    raise Clash("Dimension", f'array "{spec.name}"', shape_words(actual),
+                                "its declaration", f"size {d} at position {i + 1}")
+                i += 1
+            elif d.startswith("*"):
+                cur = self.values.get(d[1:])
+                n = len(cur) if isinstance(cur, tuple) else len(actual) - (len(spec.dims) - 1)
+                given = tuple(actual[i:i + n])
+                if isinstance(cur, int):  # a scalar size: the array fixes the rank
+                    if any(g != cur for g in given):
+                        raise Clash("Dimension", f'array "{spec.name}"', shape_words(actual),
+                                    f'parameter "{d[1:]}"', str(cur))
+                    self.normalize(d[1:], given)
+                else:
+                    self.set_value(d[1:], given, because)
+                i += n
+            else:
+                self.set_value(d, actual[i], because)
+                i += 1
+
+
+def _value_words(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "{" + ", ".join("n" if x is None else str(x) for x in v) + "}"
+    return "unknown" if v is None else str(v)
+
+
+# ---------------------------------------------------------------- the layer value
+class Net(Opaque):
+    """Common face of layers and containers: ports, arrays, evaluation."""
+
+    head_name = "Net"
+    inputs: ClassVar[tuple[str, ...]] = ("Input",)
+    outputs: ClassVar[tuple[str, ...]] = ("Output",)
+
+    def apply(self, ev, args):
+        from ..runtime.apply import apply_net  # noqa: PLC0415  (runtime depends on layers)
+        return apply_net(ev, self, args)
+
+    def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
+        """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
+        from ..runtime.apply import call_from_python  # noqa: PLC0415
+        return call_from_python(self, data, evaluation_mode, port)
+
+    def normal(self) -> Any:
+        from ..builtins.nets import normal  # noqa: PLC0415
+        return normal(self)
+
+
+class Layer(Net):
+    name: ClassVar[str] = "Layer"
+    positional: ClassVar[tuple[Param, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()
+    hidden: ClassVar[tuple[str, ...]] = ()
+    array_specs: ClassVar[tuple[ArraySpec, ...]] = ()
+    summary: ClassVar[str] = ""
+    has_train_behavior: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "name" in cls.__dict__:
+            cls.head_name = cls.name
+            LAYER_TYPES[cls.name] = cls
+
+    def __init__(self, values: dict[str, Any], ports: dict[str, PortType],
+                 arrays: dict[str, Any], shared: dict[str, Any] | None = None):
+        self.values = values          # options and parameters by name
+        self.ports = ports            # port name -> PortType
+        self.arrays = arrays          # array name -> ndarray | None | NO_ARRAY | SharedRef
+        self.shared = shared or {}    # shared array name -> ndarray | None (owned here at root)
+        self.span = None              # where the layer was written, for messages
+        self.declared = (values, ports)  # as written, before inference: see reset()
+
+    # ---- declared behaviour (overridden by each layer type) ----------------
+    def infer(self, s: Infer) -> None:
+        """Refine port types and parameters. Default: Output has Input's type."""
+        s.same("Input", "Output")
+
+    # The executor's contract. Data is *batch-last*: an input for a port of shape
+    # (d1, ..., dk) arrives as an array of shape (d1, ..., dk, N), float32 (float64 in
+    # gradient tests; keep the input's dtype), C-contiguous; integer ports (class
+    # indices) arrive as int64 arrays. Arrays are this layer's own, by name, read-only.
+    #
+    # forward(ctx, arrays, *xs) -> (outputs, cache): one output per output port, in
+    #   port_names() order; cache is whatever backward needs (None when not ctx.grad).
+    # backward(ctx, arrays, cache, *dys) -> (dxs, darrays): one input gradient per input
+    #   port (None for integer ports or when not needed), and a gradient per learned array.
+    # Loss layers output the loss of each example: shape (N,).
+    def forward(self, ctx, arrays: dict[str, Any], *xs: Any) -> tuple[list[Any], Any]:
+        raise NotImplementedError(f"{self.name} has no forward pass")
+
+    def backward(self, ctx, arrays: dict[str, Any], cache: Any,
+                 *dys: Any) -> tuple[list[Any], dict[str, Any]]:
+        raise NotImplementedError(f"{self.name} has no backward pass")
+
+    def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
+        """New values of auxiliary arrays after a training step (BatchNormalization)."""
+        return {}
+
+    def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return self.inputs, self.outputs
+
+    # ---- construction -------------------------------------------------------
+    @classmethod
+    def build(cls, args: tuple, call: Any) -> "Layer":
+        positional = [a for a in args if not is_rule(a)]
+        rules = [a for a in args if is_rule(a)]
+        first_rule = next((i for i, a in enumerate(args) if is_rule(a)), len(args))
+        if any(not is_rule(a) for a in args[first_rule:]):
+            raise cls.error("argx", f"positional arguments must come before options in "
+                                    f"{_short(call)}.")
+        values: dict[str, Any] = {o.name: o.default for o in cls.options}
+        values.update({p.name: None for p in cls.positional})
+        values.update({h: None for h in cls.hidden})
+        required = [p for p in cls.positional if not p.optional]
+        if len(positional) > len(cls.positional) or len(positional) < len(required):
+            raise cls.error("argx", f"{_short(call)} has {len(positional)} positional "
+                                    f"argument{'s' if len(positional) != 1 else ''}; expected "
+                                    f"{cls.forms()}.")
+        for p, a in zip(cls.positional, positional):
+            values[p.name] = cls._convert(p.name, p.convert, a, call)
+        ins, outs = cls(values, {}, {}).port_names()
+        ports = {n: UNKNOWN for n in ins + outs}
+        arrays: dict[str, Any] = {a.name: None for a in cls.array_specs}
+        shared: dict[str, Any] = {}
+        options: dict[str, Any] = {o.name: o for o in cls.options}
+        options.update({p.name: p for p in cls.positional})  # also accepted as rules
+        array_names = {a.name: a for a in cls.array_specs}
+        for r in rules:
+            key = r.args[0]
+            name = key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+            value = r.args[1]
+            if name in options:
+                values[name] = cls._convert(name, options[name].convert, value, call)
+            elif name in array_names:
+                arrays[name] = cls._array_value(array_names[name], value, shared)
+            elif name in ports:
+                try:
+                    ports[name] = port_type_from_spec(value)
+                except ValueError as e:
+                    raise cls.error("invspec", f"Specification {input_form(value)} is not "
+                                               f'compatible with port "{name}": {e}.') from None
+            else:
+                known = list(options) + list(array_names) + list(ports)
+                raise cls.error("optx", f"{input_form(key)} is not a known parameter or option "
+                                        f"for {cls.name}. Valid parameters and options include: "
+                                        f"{', '.join(known)}.")
+        layer = cls(values, ports, arrays, shared)
+        layer.check_options()
+        layer.declared = (dict(layer.values), dict(layer.ports))
+        return layer.inferred()
+
+    @classmethod
+    def _convert(cls, name: str, convert: Callable, value: Any, call: Any) -> Any:
+        try:
+            return convert(value)
+        except ValueError as e:
+            raise cls.error("invopt", f"The value of {name} -> {_short(value)} is not valid: "
+                                      f"{e}.") from None
+
+    @classmethod
+    def _array_value(cls, spec: ArraySpec, value: Any, shared: dict[str, Any]) -> Any:
+        if isinstance(value, Expr) and value.head in (S("NetSharedArray"), S("NetArray")) \
+                and len(value.args) == 1 and isinstance(value.args[0], str):
+            if spec.aux:
+                raise cls.error("noshare", f'The "{spec.name}" array of {cls.name} cannot be '
+                                           f"shared: it holds moving statistics that each copy "
+                                           f"of the layer keeps for itself. Only learned arrays "
+                                           f"can be shared.")
+            shared.setdefault(value.args[0], None)
+            return SharedRef(value.args[0])
+        if value is S("Automatic"):
+            return None
+        if value is S("None"):
+            if not spec.optional:
+                raise cls.error("invarr", f'The array "{spec.name}" of {cls.name} cannot be None.')
+            return NO_ARRAY
+        try:
+            arr = to_ndarray(value)
+        except TypeError:
+            raise cls.error("invarr", f'The value given for array "{spec.name}" is not a numeric '
+                                      f"array: {_short(value)}.") from None
+        if arr.dtype.kind not in "iuf":
+            raise cls.error("invarr", f'The value given for array "{spec.name}" is not numeric.')
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise cls.error("invarr", f'The array "{spec.name}" contains NaN or infinite values.')
+        arr.flags.writeable = False
+        return arr
+
+    def check_options(self) -> None:
+        """Cross-option validation after construction (override when needed)."""
+
+    def inferred(self, shared: dict[str, Any] | None = None) -> "Layer":
+        """This layer with its own shape rule run to a fixed point (standalone)."""
+        s = Infer(self, dict(self.shared) if shared is None else shared)
+        try:
+            run_layer_rule(self, s)
+        except Clash as c:
+            raise ShapeError(f"{c.kind} of {c.slot_a} ({c.words_a}) is inconsistent with "
+                             f"{c.kind.lower()} of {c.slot_b} ({c.words_b}).",
+                             symbol=self.name, tag="tyinc") from None
+        except ValidationFail as v:
+            raise ShapeError(f"Validation failed for {self.name}: {v}", symbol=self.name,
+                             tag="valfail") from None
+        return self.evolve(values=s.values, ports=s.ports)
+
+    # ---- value semantics ------------------------------------------------------
+    def evolve(self, **changes: Any) -> "Layer":
+        new = object.__new__(type(self))
+        new.values = changes.get("values", self.values)
+        new.ports = changes.get("ports", self.ports)
+        new.arrays = changes.get("arrays", self.arrays)
+        new.shared = changes.get("shared", self.shared)
+        new.span = self.span
+        new.declared = changes.get("declared", self.declared)
+        return new
+
+    def reset(self) -> "Layer":
+        """Back to what was written (inferred sizes forgotten, arrays kept): the starting
+        point for inferring again after a change such as a new input shape."""
+        values, ports = self.declared
+        return self.evolve(values=dict(values), ports=dict(ports))
+
+    @classmethod
+    def error(cls, tag: str, text: str) -> EvaluationError:
+        return EvaluationError(text, symbol=cls.name, tag=tag)
+
+    @classmethod
+    def forms(cls) -> str:
+        args = ", ".join(p.name.lower() if not p.optional else f"[{p.name.lower()}]"
+                         for p in cls.positional)
+        return f"{cls.name}[{args}]"
+
+    def __eq__(self, other: Any) -> bool:
+        return (type(self) is type(other) and _eq_dict(self.values, other.values)
+                and self.ports == other.ports and _eq_dict(self.arrays, other.arrays)
+                and _eq_dict(self.shared, other.shared))
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    # ---- facts used by containers, NetInitialize and display --------------------
+    @property
+    def initialized(self) -> bool:
+        return all(self.array_value(a.name) is not None for a in self.array_specs)
+
+    def array_value(self, name: str) -> Any:
+        v = self.arrays.get(name)
+        if isinstance(v, SharedRef):
+            return self.shared.get(v.name)
+        return v
+
+    def array_shapes(self) -> dict[str, tuple | None]:
+        s = Infer(self)
+        return {a.name: s.array_shape(a) for a in self.array_specs}
+
+    def input_form(self) -> str:
+        from ..graph.display import layer_input_form  # noqa: PLC0415
+        return layer_input_form(self)
+
+    def output_form(self) -> str:
+        from ..graph.display import layer_summary  # noqa: PLC0415
+        return layer_summary(self)
+
+    def short_form(self) -> str:
+        return f"{self.name}[<{'initialized' if self.initialized else 'uninitialized'}>]"
+
+
+def run_layer_rule(layer: Layer, s: Infer) -> None:
+    """The layer's rule and its array shapes, repeated until nothing changes."""
+    for _ in range(50):
+        s.changed = False
+        s.array_step()
+        layer.infer(s)
+        s.array_step()
+        if not s.changed:
+            return
+    raise ValidationFail("shape inference did not settle")  # pragma: no cover
+
+
+def _eq_dict(a: dict, b: dict) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
+                    and x.shape == y.shape and np.array_equal(x, y)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _short(x: Any, limit: int = 100) -> str:
+    text = input_form(x)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"
+
+
+# ---------------------------------------------------------------- validators
+def positive_int(x: Any) -> int:
+    if is_integer(x) and x >= 1:
+        return x
+    raise ValueError("expected a positive integer")
+
+
+def nonneg_int(x: Any) -> int:
+    if is_integer(x) and x >= 0:
+        return x
+    raise ValueError("expected a non-negative integer")
+
+
+def positive_real(x: Any) -> float:
+    if is_number(x) and x > 0:
+        return float(x)
+    raise ValueError("expected a positive number")
+
+
+def real_between(lo: float, hi: float) -> Callable[[Any], float]:
+    def convert(x: Any) -> float:
+        if is_number(x) and lo <= x <= hi:
+            return float(x)
+        raise ValueError(f"expected a number between {lo} and {hi}")
+    return convert
+
+
+def boolean(x: Any) -> bool:
+    if x is S("True"):
+        return True
+    if x is S("False"):
+        return False
+    raise ValueError("expected True or False")
+
+
+def int_tuple(allow_zero: bool = False, length: int | None = None) -> Callable[[Any], tuple]:
+    """n or {n1, n2, ...} of positive (or non-negative) integers."""
+    low = 0 if allow_zero else 1
+
+    def convert(x: Any) -> tuple:
+        if is_integer(x) and x >= low:
+            return (x,) if length is None else (x,) * length
+        if is_list(x):
+            items = list_items(x)
+            if items and all(is_integer(i) and i >= low for i in items):
+                if length is not None and len(items) != length:
+                    raise ValueError(f"expected {length} sizes")
+                return tuple(items)
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"expected a {kind} integer or a list of them")
+    return convert
+
+
+def any_value(x: Any) -> Any:
+    return x
+
+

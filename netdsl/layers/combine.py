@@ -1,0 +1,135 @@
+"""Layers with several inputs: CatenateLayer, TotalLayer, ThreadingLayer.
+
+Their input ports are numbered ("Input1", "Input2", ...); a NetGraph edge
+``{a, b} -> layer`` sets how many there are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..expr import is_integer
+from .base import Infer, Layer, Param
+from .functions import FunctionError, Program, compile_function
+from .shapes import PortType
+
+
+class MultiInputLayer(Layer):
+    """Input ports Input1..InputN; N is a parameter fixed when the layer is wired."""
+
+    default_inputs = 2
+
+    @property
+    def input_count(self) -> int:
+        return self.values.get("$Inputs") or self.default_inputs
+
+    def port_names(self):
+        return tuple(f"Input{i}" for i in range(1, self.input_count + 1)), self.outputs
+
+    def with_input_count(self, n: int) -> "MultiInputLayer":
+        values = dict(self.values)
+        values["$Inputs"] = n
+        ports = {f"Input{i}": self.ports.get(f"Input{i}", PortType()) for i in range(1, n + 1)}
+        ports["Output"] = self.ports.get("Output", PortType())
+        declared_ports = {p: self.declared[1].get(p, PortType()) for p in ports}
+        return self.evolve(values=values, ports=ports,
+                           declared=({**self.declared[0], "$Inputs": n}, declared_ports)).inferred()
+
+    def input_names(self):
+        return self.port_names()[0]
+
+
+class CatenateLayer(MultiInputLayer):
+    name = "CatenateLayer"
+    summary = "joins its inputs along the first dimension (level 1)"
+    positional = (Param("Level", lambda x: _level(x), optional=True),)
+
+    def infer(self, s: Infer) -> None:
+        names = self.input_names()
+        shapes = [s.port(n) for n in names]
+        y = s.port("Output")
+        rank = next((len(x) for x in shapes + [y] if x is not None), None)
+        if rank is None:
+            return
+        if rank == 0:
+            s.fail("the inputs must be arrays of rank ≥ 1")
+        for n in names:  # all ranks agree, and every dimension but the first
+            s.refine(n, (None,) + (y[1:] if y is not None else (None,) * (rank - 1)),
+                     '"Output" port')
+        for a in names:
+            for b in names:
+                xa, xb = s.port(a), s.port(b)
+                if xa is not None and xb is not None:
+                    s.refine(a, (None,) + xb[1:], f'"{b}" port')
+        shapes = [s.port(n) for n in names]
+        first = sum(x[0] for x in shapes) if all(x[0] is not None for x in shapes) else None
+        s.refine("Output", (first,) + shapes[0][1:], "the inputs")
+
+
+def _level(x: Any) -> int:
+    if is_integer(x) and x == 1:
+        return 1
+    raise ValueError("only level 1 (the first dimension) is supported")
+
+
+class TotalLayer(MultiInputLayer):
+    name = "TotalLayer"
+    summary = "adds its inputs element by element"
+
+    def infer(self, s: Infer) -> None:
+        names = self.input_names()
+        for n in names:
+            s.same(n, "Output")
+        for n in names:
+            s.same(n, "Output")
+
+
+def _threading_function(f: Any) -> Program:
+    try:
+        return compile_function(f, None, "ThreadingLayer")
+    except FunctionError as e:
+        raise ValueError(str(e)) from None
+
+
+class ThreadingLayer(MultiInputLayer):
+    name = "ThreadingLayer"
+    summary = "applies f (Plus, Times, #1 - #2 &, ...) element by element across its inputs"
+    positional = (Param("Function", _threading_function),)
+
+    @property
+    def input_count(self) -> int:
+        n = self.values.get("$Inputs")
+        if n:
+            return n
+        program = self.values.get("Function")
+        return program.arity if program is not None and program.arity > 1 else 2
+
+    def check_options(self) -> None:
+        program = self.values["Function"]
+        n = self.values.get("$Inputs")
+        if n and program.arity != n and not _variadic(program):
+            raise self.error("invopt", f"The function takes {program.arity} arguments but the "
+                                       f"layer has {n} inputs.")
+
+    def with_input_count(self, n: int):
+        program = self.values["Function"]
+        if _variadic(program) and program.arity != n:
+            values = dict(self.values)
+            values["Function"] = compile_function(program.source, n, "ThreadingLayer")
+            return super(ThreadingLayer, self.evolve(values=values)).with_input_count(n)
+        if program.arity != n:
+            raise self.error("inpcount", f"ThreadingLayer[{program.source}] takes "
+                                         f"{program.arity} inputs, but {n} were connected.")
+        return super().with_input_count(n)
+
+    def infer(self, s: Infer) -> None:
+        for n in self.input_names():
+            s.same(n, "Output")
+        for n in self.input_names():
+            s.same(n, "Output")
+
+
+def _variadic(program: Program) -> bool:
+    from ..expr import Symbol  # noqa: PLC0415
+    return isinstance(program.source, Symbol) and program.source.name in (
+        "Plus", "Times", "Max", "Min")

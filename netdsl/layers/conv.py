@@ -1,0 +1,170 @@
+"""ConvolutionLayer and PoolingLayer: channel-first windows over 1, 2 or 3 spatial dimensions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..expr import S
+from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, positive_int
+from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
+
+
+def _no_interleaving(x: Any) -> bool:
+    if boolean(x):
+        raise ValueError("Interleaving -> True (channels last) is not supported by netdsl; "
+                         "inputs are channel-first")
+    return False
+
+
+def _dimensionality(x: Any) -> Any:
+    if x is S("Automatic"):
+        return None
+    if x in (1, 2, 3):
+        return x
+    raise ValueError("expected 1, 2, 3 or Automatic")
+
+
+class _Windowed(Layer):
+    """What convolution and pooling share: kernel, stride, padding, dilation over spatial dims."""
+
+    window_kind = "window"
+
+    def spatial_rule(self, s: Infer, channels_out_param: str | None) -> None:
+        kernel = s.value("KernelSize")
+        d = s.value("Dimensionality")
+        if isinstance(kernel, tuple):
+            s.set_value("Dimensionality", len(kernel), 'parameter "KernelSize"')
+            d = len(kernel)
+        x, y = s.port("Input"), s.port("Output")
+        if d is None:
+            rank = len(x) if x is not None else len(y) if y is not None else None
+            if rank is not None:
+                if rank < 2:
+                    s.fail(f"the input must have a channel dimension and 1 to 3 spatial "
+                           f"dimensions, but it is {_words(x)}")
+                d = rank - 1
+                s.set_value("Dimensionality", d, '"Input" port')
+        if d is None:
+            return
+        if not 1 <= d <= 3:
+            s.fail(f"only 1, 2 or 3 spatial dimensions are supported, not {d}")
+        if isinstance(kernel, int):  # ConvolutionLayer[n, 3] on a 2-D input: a 3x3 kernel
+            kernel = (kernel,) * d
+            s.normalize("KernelSize", kernel)
+        s.refine("Input", (None,) * (d + 1), "the layer's dimensionality")
+        s.refine("Output", (None,) * (d + 1), "the layer's dimensionality")
+        x = s.port("Input")
+        if kernel is None:
+            return
+        try:
+            stride = per_dim(s.value("Stride"), d, "Stride")
+            dilation = per_dim(s.value("Dilation"), d, "Dilation")
+            pads = resolve_padding(s.value("PaddingSize"), d, x[1:], kernel, stride, dilation)
+        except ValueError as e:
+            s.fail(str(e))
+            return
+        out = []
+        for axis, (n, k, st, dl, p) in enumerate(zip(x[1:], kernel, stride, dilation, pads), 1):
+            if n is None:
+                out.append(None)
+                continue
+            size = output_size(n, k, st, dl, *p)
+            if size < 1:
+                s.fail(explain_empty(self.window_kind, axis, n, k, st, dl, p))
+            out.append(size)
+        s.refine("Output", (None, *out), '"Input" port')
+        if channels_out_param is None:  # pooling: channels pass through
+            s.refine("Output", (x[0],) + (None,) * d, '"Input" port')
+            s.refine("Input", (s.port("Output")[0],) + (None,) * d, '"Output" port')
+
+
+def _kernel(x: Any) -> Any:
+    """n (its dimensionality comes from the input) or {k1, ...} (fixes the dimensionality)."""
+    if isinstance(x, int) and not isinstance(x, bool) and x >= 1:
+        return x
+    return int_tuple()(x)
+
+
+def _words(shape):
+    from .shapes import shape_words  # noqa: PLC0415
+    return shape_words(shape)
+
+
+class ConvolutionLayer(_Windowed):
+    name = "ConvolutionLayer"
+    summary = "n filters of size {kh, kw} over a channel-first {c, h, w} input"
+    window_kind = "convolution"
+    positional = (Param("OutputChannels", positive_int), Param("KernelSize", _kernel))
+    options = (
+        Option("Stride", 1, int_tuple()),
+        Option("PaddingSize", 0, padding_spec),
+        Option("Dilation", 1, int_tuple()),
+        Option("ChannelGroups", 1, positive_int),
+        Option("Dimensionality", None, _dimensionality),
+        Option("Interleaving", False, _no_interleaving),
+        Option("LearningRateMultipliers", None, lambda x: x),
+    )
+    hidden = ("InputChannels", "GroupChannels")
+    array_specs = (
+        ArraySpec("Weights", ("OutputChannels", "GroupChannels", "*KernelSize")),
+        ArraySpec("Biases", ("OutputChannels",), init="zeros", optional=True),
+    )
+
+    def infer(self, s: Infer) -> None:
+        self.spatial_rule(s, "OutputChannels")
+        x, y = s.port("Input"), s.port("Output")
+        if y is not None:
+            s.set_value("OutputChannels", y[0], '"Output" port')
+        n = s.value("OutputChannels")
+        if y is not None and n is not None:
+            s.refine("Output", (n,) + y[1:], 'parameter "OutputChannels"')
+        g = s.value("ChannelGroups")
+        if x is not None and x[0] is not None:
+            s.set_value("InputChannels", x[0], '"Input" port')
+        c, cg = s.value("InputChannels"), s.value("GroupChannels")
+        if c is not None:
+            if c % g:
+                s.fail(f"the number of input channels ({c}) must be divisible by "
+                       f"\"ChannelGroups\" ({g})")
+            s.set_value("GroupChannels", c // g, 'parameter "InputChannels"')
+        elif cg is not None:
+            s.set_value("InputChannels", cg * g, 'array "Weights"')
+        c = s.value("InputChannels")
+        if x is not None and c is not None:
+            s.refine("Input", (c,) + x[1:], 'parameter "InputChannels"')
+        if n is not None and n % g:
+            s.fail(f"the number of output channels ({n}) must be divisible by "
+                   f"\"ChannelGroups\" ({g})")
+
+
+class PoolingLayer(_Windowed):
+    name = "PoolingLayer"
+    summary = "Max, Mean or Total over windows of size {kh, kw} (default stride 1)"
+    window_kind = "pooling"
+    positional = (Param("KernelSize", _kernel), Param("Stride", int_tuple(), optional=True))
+    options = (
+        Option("PaddingSize", 0, padding_spec),
+        Option("Function", S("Max"), lambda f: _pool_function(f)),
+        Option("Dimensionality", None, _dimensionality),
+        Option("Interleaving", False, _no_interleaving),
+    )
+    hidden = ("Channels", "Dilation")
+
+    def check_options(self) -> None:
+        if self.values.get("Stride") is None:
+            self.values["Stride"] = (1,)          # PoolingLayer[n] has stride 1, as Wolfram
+        self.values["Dilation"] = (1,)
+        if self.values["PaddingSize"] == SAME:
+            return
+
+    def infer(self, s: Infer) -> None:
+        self.spatial_rule(s, None)
+        x = s.port("Input")
+        if x is not None:
+            s.set_value("Channels", x[0], '"Input" port')
+
+
+def _pool_function(f: Any) -> Any:
+    if f in (S("Max"), S("Mean"), S("Total")):
+        return f
+    raise ValueError("expected Max, Mean or Total")

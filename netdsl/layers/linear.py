@@ -1,0 +1,57 @@
+"""LinearLayer: w.x + b, the input flattened to a vector of size InputSize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..expr import is_integer, is_list, list_items
+from .base import ArraySpec, Infer, Layer, Option, Param
+from .shapes import prod
+
+
+def _output_dims(x: Any) -> tuple:
+    if is_integer(x) and x >= 1:
+        return (x,)
+    if is_list(x):
+        items = list_items(x)
+        if all(is_integer(i) and i >= 1 for i in items):
+            return tuple(items)
+    raise ValueError("expected a positive integer, a list of them, or {} for a scalar")
+
+
+class LinearLayer(Layer):
+    name = "LinearLayer"
+    summary = "w.x + b; n outputs (inferred when omitted)"
+    positional = (Param("OutputDimensions", _output_dims, optional=True),)
+    options = (Option("LearningRateMultipliers", None, lambda x: x),)
+    hidden = ("OutputSize", "InputSize")
+    array_specs = (
+        ArraySpec("Weights", ("OutputSize", "InputSize")),
+        ArraySpec("Biases", ("OutputSize",), init="zeros", optional=True),
+    )
+
+    def infer(self, s: Infer) -> None:
+        y = s.port("Output")
+        if y is not None and all(d is not None for d in y):
+            s.set_value("OutputDimensions", y, '"Output" port')
+        dims = s.value("OutputDimensions")
+        if dims is not None:
+            s.refine("Output", dims, 'parameter "OutputDimensions"')
+            s.set_value("OutputSize", prod(dims), 'parameter "OutputDimensions"')
+        elif s.value("OutputSize") is not None and y is None:
+            # only the weights are known: a vector output of that size
+            s.set_value("OutputDimensions", (s.value("OutputSize"),), 'array "Weights"')
+            s.refine("Output", s.value("OutputDimensions"), 'array "Weights"')
+        x = s.port("Input")
+        if x is not None and len(x) == 0:
+            s.fail('the "Input" port must be an array of rank ≥ 1')
+        if x is not None and all(d is not None for d in x):
+            s.set_value("InputSize", prod(x), '"Input" port')
+        n = s.value("InputSize")
+        if x is not None and n is not None and len(x) == 1:
+            s.refine("Input", (n,), 'parameter "InputSize"')
+
+    def default_ports(self, s: Infer) -> None:
+        """After inference: a layer with known weights takes a vector if nothing else says."""
+        if s.port("Input") is None and s.value("InputSize") is not None:
+            s.refine("Input", (s.value("InputSize"),), 'parameter "InputSize"')

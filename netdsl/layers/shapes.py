@@ -1,0 +1,177 @@
+"""Port types: partially known shapes, their unification, and words for messages.
+
+A shape is ``None`` (nothing known, not even the rank) or a tuple whose
+entries are sizes or ``None`` (that size unknown). Unification only adds
+knowledge, which is what makes inference a terminating fixed point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items
+
+Shape = tuple | None
+
+
+class Mismatch(Exception):
+    """Two descriptions of one port disagree; ``kind`` is Rank, Dimension or Type."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        super().__init__(kind)
+
+
+@dataclass(frozen=True)
+class PortType:
+    """What flows through a port: a real array of ``shape``, or integers (class indices)."""
+
+    shape: Shape = None
+    integer: bool = False
+    classes: int | None = None  # Restricted["Integer", n]: indices 1..n
+
+    @property
+    def known(self) -> bool:
+        return self.shape is not None and all(d is not None for d in self.shape)
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    def with_shape(self, shape: Shape) -> "PortType":
+        return PortType(shape, self.integer, self.classes)
+
+    def words(self) -> str:
+        return shape_words(self.shape, self.integer, self.classes)
+
+    def spec(self) -> Any:
+        """The Wolfram spec that builds this type back: 3, {3, 32, 32}, "Real", ..."""
+        if self.integer:
+            if self.classes is not None and self.shape == ():
+                return Expr(Symbol("Restricted"), "Integer", self.classes)
+            if self.shape == ():
+                return "Integer"
+        if self.shape is None:
+            return Symbol("Automatic")
+        if self.shape == ():
+            return "Real"
+        dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+        if len(dims) == 1 and dims[0] is not Symbol("Automatic"):
+            return dims[0]
+        return Expr(Symbol("List"), *dims)
+
+
+UNKNOWN = PortType()
+REAL = PortType(())
+
+
+def unify_shape(a: Shape, b: Shape) -> Shape:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if len(a) != len(b):
+        raise Mismatch("Rank")
+    out = []
+    for x, y in zip(a, b):
+        if x is None:
+            out.append(y)
+        elif y is None or x == y:
+            out.append(x)
+        else:
+            raise Mismatch("Dimension")
+    return tuple(out)
+
+
+def unify(a: PortType, b: PortType) -> PortType:
+    if a.integer != b.integer and a.shape is not None and b.shape is not None:
+        raise Mismatch("Type")
+    classes = a.classes if a.classes is not None else b.classes
+    if a.classes is not None and b.classes is not None and a.classes != b.classes:
+        raise Mismatch("Type")
+    return PortType(unify_shape(a.shape, b.shape), a.integer or b.integer, classes)
+
+
+def unify_value(a: Any, b: Any) -> Any:
+    """Unify two parameter values (ints or tuples of ints; None is unknown)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return unify_shape(a, b)
+    if a != b:
+        raise Mismatch("Value")
+    return a
+
+
+_RANK_NAMES = {1: "vector", 2: "matrix"}
+
+
+def shape_words(shape: Shape, integer: bool = False, classes: int | None = None) -> str:
+    """'vector of size 10', 'matrix of dimensions {3, 4}', '3-tensor of dimensions {16, 26, 26}'."""
+    if integer and shape == ():
+        return f"index in 1..{classes}" if classes else "integer"
+    if integer:
+        prefix = "array of integers"
+        return prefix if shape is None else f"{prefix} of dimensions {_dims(shape)}"
+    if shape is None:
+        return "array"
+    if shape == ():
+        return "real number"
+    rank = len(shape)
+    name = _RANK_NAMES.get(rank, f"{rank}-tensor")
+    if rank == 1:
+        return "vector" if shape[0] is None else f"vector of size {shape[0]}"
+    if all(d is None for d in shape):
+        return name
+    return f"{name} of dimensions {_dims(shape)}"
+
+
+def _dims(shape: tuple) -> str:
+    return "{" + ", ".join("n" if d is None else str(d) for d in shape) + "}"
+
+
+def port_type_from_spec(spec: Any) -> PortType:
+    """Read a Wolfram port spec: n, {n1, n2}, "Real", "Integer", Restricted["Integer", n],
+    with Automatic for sizes to be inferred. Raises ValueError with a reason."""
+    if spec is Symbol("Automatic"):
+        return UNKNOWN
+    if is_integer(spec):
+        if spec < 1:
+            raise ValueError(f"the size {spec} is not a positive integer")
+        return PortType((spec,))
+    if isinstance(spec, str):
+        if spec == "Real":
+            return REAL
+        if spec == "Integer":
+            return PortType((), integer=True)
+        if spec in ("Varying", "Boolean"):
+            raise ValueError(f'"{spec}" ports are not supported by netdsl')
+        raise ValueError(f'"{spec}" is not a port type; use n, {{n1, n2, ...}}, "Real" or "Integer"')
+    if isinstance(spec, Expr) and spec.has_head("Restricted") and len(spec.args) == 2 \
+            and spec.args[0] == "Integer" and is_integer(spec.args[1]) and spec.args[1] >= 1:
+        return PortType((), integer=True, classes=spec.args[1])
+    if is_list(spec):
+        items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
+        dims = []
+        for d in items:
+            if d is Symbol("Automatic"):
+                dims.append(None)
+            elif is_integer(d) and d >= 1:
+                dims.append(int(d))
+            else:
+                raise ValueError(f"{input_form(d)} is not a positive integer size")
+        return PortType(tuple(dims))
+    raise ValueError(f"{input_form(spec)} is not a port type; use n, {{n1, n2, ...}}, "
+                     '"Real" or "Integer"')
+
+
+def prod(dims) -> int:
+    out = 1
+    for d in dims:
+        out *= d
+    return out

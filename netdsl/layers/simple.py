@@ -1,0 +1,125 @@
+"""Shape-simple layers: SoftmaxLayer, FlattenLayer, ReshapeLayer, DropoutLayer, SummationLayer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..expr import S, is_integer, is_list, list_items
+from .base import Infer, Layer, Param, real_between
+from .shapes import PortType, prod
+
+
+class SoftmaxLayer(Layer):
+    name = "SoftmaxLayer"
+    summary = "Exp[x]/Total[Exp[x]] over the last dimension"
+
+    def infer(self, s: Infer) -> None:
+        s.same("Input", "Output")
+        x = s.port("Input")
+        if x is not None and len(x) == 0:
+            s.fail('the "Input" port must be an array of rank ≥ 1')
+
+
+def _flatten_level(x: Any) -> Any:
+    if x is S("Infinity"):
+        return x
+    if is_integer(x) and x != 0:
+        return x
+    raise ValueError("expected a non-zero integer or Infinity")
+
+
+class FlattenLayer(Layer):
+    name = "FlattenLayer"
+    summary = "flattens the input to a vector (FlattenLayer[n]: the first n+1 levels)"
+    positional = (Param("Level", _flatten_level, optional=True),)
+
+    def check_options(self) -> None:
+        if self.values.get("Level") is None:
+            self.values["Level"] = S("Infinity")
+
+    def infer(self, s: Infer) -> None:
+        x = s.port("Input")
+        if x is None:
+            return
+        level = s.value("Level")
+        level = None if level is S("Infinity") else level
+        r = len(x)
+        if r == 0:
+            s.fail('the "Input" port must be an array of rank ≥ 1')
+        if level is None:
+            k = r                       # everything into one vector
+        elif level > 0:
+            k = min(level + 1, r)       # the first level+1 dimensions
+        else:
+            k = min(-level + 1, r)      # the last |level|+1 dimensions
+        if level is not None and level < 0:
+            lead, merged = x[:r - k], x[r - k:]
+            out = lead + ((prod(merged) if None not in merged else None),)
+        else:
+            merged, rest = x[:k], x[k:]
+            out = ((prod(merged) if None not in merged else None),) + rest
+        s.refine("Output", out, '"Input" port')
+
+
+def _reshape_dims(x: Any) -> tuple:
+    if is_list(x):
+        items = list_items(x)
+        dims = []
+        for i in items:
+            if is_integer(i) and i >= 1:
+                dims.append(i)
+            elif i is S("Automatic"):
+                dims.append(None)
+            else:
+                raise ValueError("expected positive integers, with at most one Automatic")
+        if sum(d is None for d in dims) <= 1:
+            return tuple(dims)
+    raise ValueError("expected a list of positive integers, with at most one Automatic")
+
+
+class ReshapeLayer(Layer):
+    name = "ReshapeLayer"
+    summary = "reshapes to {d1, d2, ...} (one may be Automatic); the element count is kept"
+    positional = (Param("Dimensions", _reshape_dims),)
+
+    def infer(self, s: Infer) -> None:
+        dims = s.value("Dimensions")
+        x = s.port("Input")
+        if x is not None and None not in x:
+            total = prod(x)
+            known = prod(d for d in dims if d is not None)
+            if None in dims:
+                if total % known:
+                    s.fail(f"cannot reshape {total} elements to {_dims(dims)}")
+                dims = tuple(total // known if d is None else d for d in dims)
+            elif known != total:
+                s.fail(f"the input has {total} elements, but dimensions {_dims(dims)} "
+                       f"hold {known}")
+        s.refine("Output", tuple(dims), 'parameter "Dimensions"')
+
+
+def _dims(dims) -> str:
+    return "{" + ", ".join("Automatic" if d is None else str(d) for d in dims) + "}"
+
+
+class DropoutLayer(Layer):
+    name = "DropoutLayer"
+    summary = "in training, zeroes elements with probability p (0.5) and scales the rest by 1/(1-p)"
+    positional = (Param("DropoutProbability", real_between(0, 1), optional=True),)
+    has_train_behavior = True
+
+    def check_options(self) -> None:
+        if self.values.get("DropoutProbability") is None:
+            self.values["DropoutProbability"] = 0.5
+        if self.values["DropoutProbability"] >= 1:
+            raise self.error("invopt", "The dropout probability must be below 1.")
+
+
+class SummationLayer(Layer):
+    name = "SummationLayer"
+    summary = "the sum of all elements of the input"
+
+    def infer(self, s: Infer) -> None:
+        s.refine("Output", PortType(()), "its definition")
+
+

@@ -1,0 +1,176 @@
+"""Window numerics shared by ConvolutionLayer and PoolingLayer, on batch-last data.
+
+An input of a windowed layer is (C, S1, ..., Sd, N): channels first, d spatial axes,
+the batch last. Every helper here loops over *kernel offsets* only (kh*kw slices);
+each slice operation runs over whole (C, O1..Od, N) blocks whose inner run (the batch,
+or the batch times the last output size at stride 1) is contiguous. performance.md
+items 1-3 measured why: this is 5-20x faster than sliding_window_view + reshape.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .spatial import per_dim, resolve_padding
+
+_SCRATCH = "netdsl.layers.windows"   # namespace of our keys in Ctx.scratch
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the windows of one layer fall on one input size (all tuples have d entries)."""
+
+    sizes: tuple            # spatial input sizes S
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pads: tuple             # ((before, after), ...)
+    out: tuple              # spatial output sizes O
+
+    @property
+    def padded(self) -> tuple:
+        return tuple(n + b + a for n, (b, a) in zip(self.sizes, self.pads))
+
+    @property
+    def has_padding(self) -> bool:
+        return any(b or a for b, a in self.pads)
+
+    @property
+    def offsets(self):
+        """Every kernel offset (k1, ..., kd), in C order (the order of the weight array)."""
+        return itertools.product(*(range(k) for k in self.kernel))
+
+    def window_slices(self, offset: tuple) -> tuple:
+        """Index of the padded input read by kernel offset ``offset`` for every output position."""
+        return (slice(None),) + tuple(
+            slice(k * dl, k * dl + (o - 1) * s + 1, s)
+            for k, dl, o, s in zip(offset, self.dilation, self.out, self.stride)) + (slice(None),)
+
+    def interior(self) -> tuple:
+        """Index of the unpadded input inside the padded one."""
+        return (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(self.sizes, self.pads)) \
+            + (slice(None),)
+
+
+def geometry(values: dict, spatial_sizes: tuple) -> Geometry:
+    """The window geometry of a convolution or pooling layer (its ``values``) on an input."""
+    d = len(spatial_sizes)
+    kernel = per_dim(values["KernelSize"], d, "KernelSize")
+    stride = per_dim(values.get("Stride", 1), d, "Stride")
+    dilation = per_dim(values.get("Dilation", 1) or 1, d, "Dilation")
+    pads = resolve_padding(values.get("PaddingSize", 0), d, tuple(spatial_sizes), kernel, stride,
+                           dilation)
+    out = tuple((n + b + a - (dl * (k - 1) + 1)) // s + 1
+                for n, k, s, dl, (b, a) in zip(spatial_sizes, kernel, stride, dilation, pads))
+    return Geometry(tuple(spatial_sizes), tuple(kernel), tuple(stride), tuple(dilation),
+                    tuple(pads), out)
+
+
+def scratch(ctx, name: str, shape: tuple, dtype, fill=None) -> np.ndarray:
+    """A buffer reused across passes through ``ctx.scratch``: only for values that die
+    within one forward call (never for anything kept in a cache for backward).
+
+    With ``fill``, the buffer is filled once when created; callers overwrite only a part
+    that is the same on every use (the interior of a padded input), so the rest keeps it.
+    """
+    key = (_SCRATCH, name, shape, np.dtype(dtype).str, fill)
+    store = getattr(ctx, "scratch", None)
+    buf = store.get(key) if store is not None else None
+    if buf is None:
+        buf = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+        if store is not None:
+            store[key] = buf
+    return buf
+
+
+def pad(x: np.ndarray, g: Geometry, fill: float, ctx=None, reuse: bool = False) -> np.ndarray:
+    """x with its spatial axes padded by ``fill`` (x itself when there is no padding)."""
+    if not g.has_padding:
+        return x
+    shape = (x.shape[0],) + g.padded + (x.shape[-1],)
+    if reuse and ctx is not None:
+        xp = scratch(ctx, "pad", shape, x.dtype, float(fill))
+    else:
+        xp = np.full(shape, fill, x.dtype)
+    xp[g.interior()] = x
+    return xp
+
+
+def crop(xp: np.ndarray, g: Geometry) -> np.ndarray:
+    """The inverse of ``pad`` for gradients: the unpadded part, C-contiguous."""
+    if not g.has_padding:
+        return xp
+    return np.ascontiguousarray(xp[g.interior()])
+
+
+def im2col(xp: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
+    """Columns (C, k1..kd, O1..Od, N) of the padded input: one strided slice copy per offset.
+
+    Reshaped to (C*prod(k), prod(O)*N) (a free view), they multiply the weight matrix
+    (F, C*prod(k)) into the output (F, O1..Od, N) directly.
+    """
+    c, n = xp.shape[0], xp.shape[-1]
+    d = len(g.kernel)
+    if all(k == 1 for k in g.kernel) and all(s == 1 for s in g.stride) and xp.shape[1:-1] == g.out:
+        return xp.reshape((c,) + (1,) * d + g.out + (n,))   # 1x1 convolution: no copy at all
+    if out is None:
+        out = np.empty((c,) + g.kernel + g.out + (n,), xp.dtype)
+    for off in g.offsets:
+        out[(slice(None),) + off] = xp[g.window_slices(off)]
+    return out
+
+
+def col2im(dcols: np.ndarray, g: Geometry, dtype) -> np.ndarray:
+    """Adjoint of ``im2col``: the gradient of the padded input, by one slice add per offset."""
+    c, n = dcols.shape[0], dcols.shape[-1]
+    if all(k == 1 for k in g.kernel) and all(s == 1 for s in g.stride) and g.padded == g.out:
+        return dcols.reshape((c,) + g.out + (n,))
+    dxp = np.zeros((c,) + g.padded + (n,), dtype)
+    for off in g.offsets:
+        dxp[g.window_slices(off)] += dcols[(slice(None),) + off]
+    return dxp
+
+
+# ---------------------------------------------------------------- pooling
+def pool_max(xp: np.ndarray, g: Geometry) -> np.ndarray:
+    """Maximum over each window: np.maximum over the prod(k) strided slices."""
+    offsets = list(g.offsets)
+    y = np.array(xp[g.window_slices(offsets[0])], copy=True, order="C")
+    for off in offsets[1:]:
+        np.maximum(y, xp[g.window_slices(off)], out=y)
+    return y
+
+
+def pool_max_backward(xp: np.ndarray, y: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndarray:
+    """Gradient of ``pool_max``: each window's dy goes to its first maximal element only
+    (offsets in C order), so ties are not split and the gradient of a window sums to dy."""
+    dxp = np.zeros(xp.shape, dy.dtype)
+    pending = np.ones(y.shape, bool)          # windows whose maximum has not been found yet
+    hit = np.empty(y.shape, bool)
+    for off in g.offsets:
+        idx = g.window_slices(off)
+        np.equal(xp[idx], y, out=hit)
+        hit &= pending
+        pending &= ~hit
+        dxp[idx] += dy * hit
+    return dxp
+
+
+def pool_sum(xp: np.ndarray, g: Geometry) -> np.ndarray:
+    """Sum over each window (padding counts as zeros)."""
+    offsets = list(g.offsets)
+    y = np.array(xp[g.window_slices(offsets[0])], copy=True, order="C")
+    for off in offsets[1:]:
+        y += xp[g.window_slices(off)]
+    return y
+
+
+def pool_sum_backward(dy: np.ndarray, g: Geometry, channels: int) -> np.ndarray:
+    """Gradient of ``pool_sum`` with respect to the padded input."""
+    dxp = np.zeros((channels,) + g.padded + (dy.shape[-1],), dy.dtype)
+    for off in g.offsets:
+        dxp[g.window_slices(off)] += dy
+    return dxp

@@ -1,0 +1,1 @@
+"""Running nets: initialisation, the compiled executor, training."""

@@ -1,0 +1,292 @@
+"""Applying a net to data: ``net[x]``, ``net[batch]``, ``net[<|port -> x|>, NetEvaluationMode -> "Train"]``.
+
+Data arrives batch-first as Wolfram writes it and is turned batch-last for the
+executor (see layers/base.py). An input of the port's rank is one example, one
+rank more is a batch (a list of examples), as Wolfram's GuessBatchSize.
+Evaluation never changes the net: Train mode only changes how outputs are
+computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import (Association, Opaque, Symbol, input_form, is_rule, packed, to_atom,
+                    to_ndarray)
+from ..layers.base import Net
+from ..layers.shapes import PortType, shape_words
+from .context import Ctx
+from .plan import check_finite, compile_plan
+
+S = Symbol
+
+
+@dataclass
+class Call:
+    """One evaluation request, whatever it came from (the language or Python)."""
+
+    inputs: dict[str, np.ndarray]   # batch-first arrays by port
+    batched: bool
+    train: bool = False
+    port: str | None = None         # one output port, or None for all
+    seed: Any = None
+
+
+EVAL_OPTIONS = ("NetEvaluationMode", "BatchSize", "TargetDevice", "WorkingPrecision",
+                "RandomSeeding")
+
+
+# ---------------------------------------------------------------- from the language
+def apply_net(ev, net: Net, args: tuple) -> Any:
+    head = net.head_name
+    if not args:
+        raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
+    data, rest = args[0], args[1:]
+    port, train, seed = None, False, None
+    for a in rest:
+        if is_rule(a):
+            key = a.args[0].name if isinstance(a.args[0], Symbol) else a.args[0]
+            value = a.args[1]
+            if key == "NetEvaluationMode":
+                if value not in ("Test", "Train"):
+                    raise EvaluationError(f'NetEvaluationMode -> {input_form(value)} should be '
+                                          f'"Test" or "Train".', symbol=head, tag="evmode")
+                train = value == "Train"
+            elif key == "RandomSeeding":
+                seed = value
+            elif key == "TargetDevice":
+                if value != "CPU":
+                    raise EvaluationError('netdsl runs on the CPU only: TargetDevice -> "CPU".',
+                                          symbol=head, tag="device")
+            elif key in ("BatchSize", "WorkingPrecision"):
+                pass
+            else:
+                raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "
+                                      f"a net; known options: {', '.join(EVAL_OPTIONS)}.",
+                                      symbol=head, tag="optx")
+        elif isinstance(a, str) and port is None:
+            port = a
+        elif a is S("All"):
+            port = None
+        else:
+            raise EvaluationError(f"{input_form(a)} is not an output port or an evaluation "
+                                  f"option.", symbol=head, tag="badarg")
+    inputs, batched = read_inputs(net, data, head)
+    call = Call(inputs, batched, train, port, seed)
+    if getattr(ev.host, "shape_only", False):
+        return abstract_result(net, call, head)
+    outputs = evaluate(net, call, head)
+    return to_expression(net, outputs, call)
+
+
+def _as_array(x: Any, port: str, head: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, AbstractArray):  # netdsl check: a shape stands in for the data
+        return np.broadcast_to(np.zeros((), np.float32), x.shape)
+    try:
+        return np.asarray(to_ndarray(x))
+    except TypeError:
+        raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
+                              f"{_short(x)}.", symbol=head, tag="netinvin") from None
+
+
+def read_inputs(net: Net, data: Any, head: str) -> tuple[dict[str, np.ndarray], bool]:
+    """Arrays by input port (batch-first), and whether the data was a batch."""
+    ins = net.port_names()[0]
+    if isinstance(data, Association):
+        given = {}
+        for k, v in data.items():
+            if k not in ins:
+                raise EvaluationError(f'Unknown input "{k}" provided.', symbol=head,
+                                      tag="inpunk")
+            given[k] = _as_array(v, k, head)
+        for p in ins:
+            if p not in given:
+                raise EvaluationError(f'Required input slot "{p}" was not provided.',
+                                      symbol=head, tag="inpmiss")
+        raw = given
+    elif len(ins) == 1:
+        raw = {ins[0]: _as_array(data, ins[0], head)}
+    else:
+        raise EvaluationError(f"The net has {len(ins)} inputs ({', '.join(ins)}); give them as "
+                              f"an association <|\"{ins[0]}\" -> ..., ...|>.", symbol=head,
+                              tag="invargc")
+    return normalise_inputs(net, raw, head)
+
+
+def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
+                     head: str) -> tuple[dict[str, np.ndarray], bool]:
+    batched_flags = set()
+    out = {}
+    for port, x in raw.items():
+        t: PortType = net.ports[port]
+        x, batched = _fit(x, t, port, head)
+        batched_flags.add(batched)
+        out[port] = x
+    if len(batched_flags) > 1:
+        raise EvaluationError("Some inputs are single examples and others are batches.",
+                              symbol=head, tag="invargc")
+    sizes = {x.shape[0] for x in out.values()}
+    if len(sizes) > 1:
+        raise EvaluationError(f"The inputs hold different numbers of examples: "
+                              f"{sorted(sizes)}.", symbol=head, tag="invargc")
+    if 0 in sizes:
+        raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
+    return out, batched_flags.pop()
+
+
+def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
+    """Batch-first array of the port's element type; one example becomes a batch of one."""
+    if t.shape is None or None in t.shape:
+        raise EvaluationError(f'The shape of port "{port}" is not known ({t.words()}), so the '
+                              f"net cannot be evaluated; give it, e.g. \"{port}\" -> "
+                              f"{{...}}.", symbol=head, tag="nfspec")
+    r = len(t.shape)
+    if x.ndim == r and x.shape == t.shape:
+        batched, x = False, x[None]
+    elif x.ndim == r + 1 and x.shape[1:] == t.shape:
+        batched = True
+    else:
+        raise EvaluationError(
+            f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
+            f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
+            tag="netinvin")
+    if t.integer:
+        if x.dtype.kind not in "iu":
+            if not np.all(np.equal(np.mod(x, 1), 0)):
+                raise EvaluationError(f'Input to port "{port}" should be integers.',
+                                      symbol=head, tag="netinvin")
+        x = x.astype(np.int64)
+        if t.classes is not None and ((x < 1) | (x > t.classes)).any():
+            raise EvaluationError(f'Input to port "{port}" should be class indices between 1 '
+                                  f"and {t.classes}.", symbol=head, tag="netinvin")
+    else:
+        if x.dtype.kind not in "iuf":
+            raise EvaluationError(f'Input to port "{port}" is not numeric.', symbol=head,
+                                  tag="netinvin")
+        x = x.astype(np.float32, copy=False)
+    return x, batched
+
+
+# ---------------------------------------------------------------- running
+def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
+    """Batch-first outputs by port."""
+    plan = compile_plan(net, head)
+    rng = np.random.default_rng(None if call.seed is None else abs(hash(call.seed)) % 2 ** 32)
+    ctx = Ctx(train=call.train, rng=rng)
+    inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
+    outputs, _, _ = plan.run(ctx, inputs)
+    check_finite(plan, Ctx(train=call.train, rng=np.random.default_rng(0)), inputs, outputs,
+                 net, head)
+    return {p: to_batch_first(y) for p, y in outputs.items()}
+
+
+def to_batch_last(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(x, 0, -1))
+
+
+def to_batch_first(y: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(y, -1, 0))
+
+
+def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
+    outs = net.port_names()[1]
+    if call.port is not None:
+        if call.port not in outputs:
+            raise EvaluationError(f'The net has no output port "{call.port}"; its outputs are '
+                                  f"{', '.join(outs)}.", symbol=net.head_name, tag="noport")
+        return _value(outputs[call.port], call.batched)
+    if len(outs) == 1:
+        return _value(outputs[outs[0]], call.batched)
+    return Association((p, _value(outputs[p], call.batched), False) for p in outs)
+
+
+def _value(y: np.ndarray, batched: bool) -> Any:
+    y = y if batched else y[0]
+    if y.ndim == 0:
+        return to_atom(y.item())
+    return packed(y)
+
+
+# ---------------------------------------------------------------- from Python
+def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
+                     port: str | None = None) -> Any:
+    """``net(x)``: NumPy in, NumPy out; a dict of arrays for several inputs or outputs."""
+    head = net.head_name
+    if evaluation_mode not in ("Test", "Train"):
+        raise EvaluationError(f'evaluation_mode must be "Test" or "Train", not '
+                              f"{evaluation_mode!r}.", symbol=head, tag="evmode")
+    ins = net.port_names()[0]
+    if isinstance(data, dict):
+        raw = {k: np.asarray(v) for k, v in data.items()}
+        unknown = set(raw) - set(ins)
+        if unknown:
+            raise EvaluationError(f'Unknown input "{sorted(unknown)[0]}" provided.', symbol=head,
+                                  tag="inpunk")
+        missing = [p for p in ins if p not in raw]
+        if missing:
+            raise EvaluationError(f'Required input slot "{missing[0]}" was not provided.',
+                                  symbol=head, tag="inpmiss")
+    elif len(ins) == 1:
+        raw = {ins[0]: np.asarray(data)}
+    else:
+        raise EvaluationError(f"The net has inputs {', '.join(ins)}: pass a dict.",
+                              symbol=head, tag="invargc")
+    inputs, batched = normalise_inputs(net, raw, head)
+    call = Call(inputs, batched, evaluation_mode == "Train", port)
+    outputs = evaluate(net, call, head)
+    outs = net.port_names()[1]
+
+    def value(y: np.ndarray) -> Any:
+        y = y if batched else y[0]
+        return y if y.ndim else float(y)
+    if port is not None:
+        if port not in outputs:
+            raise EvaluationError(f'The net has no output port "{port}".', symbol=head,
+                                  tag="noport")
+        return value(outputs[port])
+    if len(outs) == 1:
+        return value(outputs[outs[0]])
+    return {p: value(outputs[p]) for p in outs}
+
+
+# ---------------------------------------------------------------- netdsl check
+class AbstractArray(Opaque):
+    """What a net returns under ``netdsl check``: the output's dimensions, no numbers."""
+
+    head_name = "AbstractArray"
+
+    def __init__(self, shape: tuple):
+        self.shape = tuple(shape)
+
+    def input_form(self) -> str:
+        return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
+
+
+def abstract_result(net: Net, call: Call, head: str) -> Any:
+    n = next(iter(call.inputs.values())).shape[0]
+
+    def one(port: str) -> AbstractArray:
+        return AbstractArray(((n,) if call.batched else ()) + tuple(net.ports[port].shape or ()))
+
+    outs = net.port_names()[1]
+    if call.port is not None:
+        return one(call.port)
+    if len(outs) == 1:
+        return one(outs[0])
+    return Association((p, one(p), False) for p in outs)
+
+
+def _a(words: str) -> str:
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+def _short(x: Any, limit: int = 80) -> str:
+    text = input_form(x)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"
+

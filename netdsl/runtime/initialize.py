@@ -1,0 +1,255 @@
+"""NetInitialize: fill a net's arrays, after checking every dimension is known.
+
+Defaults follow Wolfram's current documentation: Method -> "Kaiming" (normal,
+standard deviation Sqrt[2/fan_in]), RandomSeeding -> 1234; every "Biases" is
+zero, "Scaling" one, "MovingMean" zero, "MovingVariance" one. Arrays already
+set are kept unless All is given; a shared array is drawn once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import EvaluationError, InitializationError
+from ..expr import Expr, Symbol, input_form, is_integer, is_number, is_rule, list_items
+from ..graph.container import Container
+from ..layers.base import NO_ARRAY, ArraySpec, Layer, Net, SharedRef
+
+S = Symbol
+
+
+# ---------------------------------------------------------------- walking a net
+def leaves(net: Net) -> Iterator[tuple[tuple, Layer]]:
+    if isinstance(net, Container):
+        yield from net.leaves()
+    else:
+        yield (), net
+
+
+def path_label(net: Net, path: tuple) -> str:
+    """' of layer 2', ' of layer "conv"', ' of layer 1 of layer 3' (inner first), '' at the top."""
+    if not path:
+        return ""
+    labels = []
+    current = net
+    for name in path:
+        labels.append(current.label(name))
+        current = current.net(name)
+    return " of " + " of ".join(reversed(labels))
+
+
+def replace_leaves(net: Net, new: dict[tuple, Layer]) -> Net:
+    """``net`` with the layers at the given paths replaced."""
+    if not isinstance(net, Container):
+        return new.get((), net)
+    changes = {}
+    for name in net.order:
+        inner = {p[1:]: layer for p, layer in new.items() if p and p[0] == name}
+        if inner:
+            changes[name] = replace_leaves(net.net(name), inner)
+    return net.with_nets(changes) if changes else net
+
+
+# ---------------------------------------------------------------- completeness
+def require_specified(net: Net, action: str = "initialize", head: str = "NetInitialize") -> None:
+    """Raise nfspec/nninit (Wolfram's wording) for the first thing that is not known:
+    parameters, then arrays, then input ports, then output ports."""
+    hint = ('Give the shape of the input, e.g. "Input" -> 3 for vectors or '
+            '"Input" -> {3, 32, 32} for images, on the net or its first layer.')
+    items = list(leaves(net))
+    for path, layer in items:
+        where = path_label(net, path)
+        for name in [p.name for p in layer.positional] + list(layer.hidden):
+            if name.startswith("$") or not _param_needed(layer, name):
+                continue
+            v = layer.values.get(name)
+            if v is None or (isinstance(v, tuple) and None in v):
+                raise InitializationError(f'Cannot {action} net: parameter "{name}"{where} is '
+                                          f"not fully specified.", symbol=head, tag="nfspec",
+                                          hint=hint, span=layer.span)
+    for path, layer in items:
+        shapes = layer.array_shapes()
+        for spec in layer.array_specs:
+            shape = shapes.get(spec.name)
+            if layer.arrays.get(spec.name) is NO_ARRAY:
+                continue
+            if shape is None or None in shape:
+                raise InitializationError(
+                    f'Cannot {action} net: unspecified or partially specified shape for array '
+                    f'"{spec.name}"{path_label(net, path)}.', symbol=head, tag="nninit",
+                    hint=hint, span=layer.span)
+    for side in (0, 1):
+        for path, layer in items:
+            for port in layer.port_names()[side]:
+                if not layer.ports[port].known:
+                    raise InitializationError(
+                        f'Cannot {action} net: "{port}" port{path_label(net, path)} is not '
+                        f"fully specified.", symbol=head, tag="nfspec", hint=hint,
+                        span=layer.span)
+
+
+def _param_needed(layer: Layer, name: str) -> bool:
+    """Parameters that size arrays must be known to initialise."""
+    for spec in layer.array_specs:
+        for d in spec.dims:
+            if isinstance(d, str) and d.lstrip("*") == name:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- methods
+@dataclass
+class Method:
+    name: str = "Kaiming"
+    distribution: str = "Normal"
+    per_array: dict[str, Any] | None = None   # "Random": array name -> distribution expr
+
+
+_METHODS = ("Kaiming", "Xavier", "Orthogonal", "Identity", "Random")
+
+
+def parse_method(spec: Any) -> Method:
+    """Method -> "Kaiming" | {"Xavier", "Distribution" -> "Uniform"} | {"Random", "Weights" -> dist}."""
+    if spec is S("Automatic"):
+        return Method()
+    name, subs = spec, []
+    if isinstance(spec, Expr) and spec.head is S("List") and spec.args:
+        name, subs = spec.args[0], list(spec.args[1:])
+    if not isinstance(name, str) or name not in _METHODS:
+        raise EvaluationError(f"{input_form(spec)} is not an initialization method; use one of "
+                              f"{', '.join(_METHODS)}.", symbol="NetInitialize", tag="method")
+    m = Method(name)
+    for r in subs:
+        if not is_rule(r):
+            raise EvaluationError(f"{input_form(r)} is not a method option (a rule).",
+                                  symbol="NetInitialize", tag="method")
+        key = r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]
+        value = r.args[1]
+        if key == "Distribution" and value in ("Normal", "Uniform"):
+            m.distribution = value
+        elif name in ("Random", "Identity") and key in ("Weights", "Biases", "Scaling",
+                                                         "Distribution"):
+            m.per_array = dict(m.per_array or {})
+            m.per_array[key] = value
+        else:
+            raise EvaluationError(f"{input_form(r)} is not an option of the {name} method.",
+                                  symbol="NetInitialize", tag="method")
+    return m
+
+
+def rng_for(seed: Any) -> np.random.Generator:
+    """RandomSeeding: an integer or string seed, or Automatic (fresh randomness)."""
+    if seed is S("Automatic") or seed is S("Inherited"):
+        return np.random.default_rng()
+    if is_integer(seed):
+        return np.random.default_rng(abs(seed))
+    if isinstance(seed, str):
+        return np.random.default_rng(zlib.crc32(seed.encode()))
+    raise EvaluationError(f"Value of option RandomSeeding -> {input_form(seed)} is not "
+                          f"Automatic, an integer, or a string.", symbol="NetInitialize",
+                          tag="seeding")
+
+
+def _draw(dist: Any, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    if is_number(dist):
+        return rng.normal(0.0, float(dist), shape)
+    if isinstance(dist, Expr) and dist.head is S("NormalDistribution"):
+        m, s = (list(dist.args) + [0, 1])[:2] if dist.args else (0, 1)
+        return rng.normal(float(m), float(s), shape)
+    if isinstance(dist, Expr) and dist.head is S("UniformDistribution"):
+        lo, hi = (list_items(dist.args[0]) if dist.args else [0, 1])
+        return rng.uniform(float(lo), float(hi), shape)
+    raise EvaluationError(f"{input_form(dist)} is not a distribution netdsl can sample "
+                          f"(a number, NormalDistribution[m, s] or UniformDistribution[{{a, b}}]).",
+                          symbol="NetInitialize", tag="dist")
+
+
+def initial_array(spec: ArraySpec, shape: tuple, method: Method,
+                  rng: np.random.Generator) -> np.ndarray:
+    per = method.per_array or {}
+    if method.name == "Random" and spec.name in per:
+        return _draw(per[spec.name], shape, rng)
+    if spec.init == "zeros":
+        return np.zeros(shape)
+    if spec.init == "ones":
+        return np.ones(shape)
+    fan_out = shape[0]
+    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    if method.name == "Random":
+        return _draw(per.get("Weights", 1.0), shape, rng)
+    if method.name == "Orthogonal":
+        rows, cols = fan_out, fan_in
+        a = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        q = q if rows >= cols else q.T
+        return q[:rows, :cols].reshape(shape)
+    if method.name == "Identity":
+        noise = _draw(per.get("Distribution", 0.01), shape, rng) if per else rng.normal(
+            0.0, 0.01, shape)
+        ident = np.zeros(shape)
+        centre = tuple(k // 2 for k in shape[2:])
+        for i in range(min(fan_out, shape[1] if len(shape) > 1 else fan_out)):
+            ident[(i, i) + centre] = 1.0
+        return ident + noise
+    var = 2.0 / fan_in if method.name == "Kaiming" else 2.0 / (fan_in + fan_out)
+    if method.distribution == "Uniform":
+        limit = np.sqrt(3.0 * var)
+        return rng.uniform(-limit, limit, shape)
+    return rng.normal(0.0, np.sqrt(var), shape)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    a.flags.writeable = False
+    return a
+
+
+# ---------------------------------------------------------------- NetInitialize
+def initialize(net: Net, which: str = "missing", method: Method | None = None,
+               rng: np.random.Generator | None = None, shape_only: bool = False) -> Net:
+    """which: "missing" (default), "all" (re-initialise everything) or "none" (remove arrays).
+
+    In shape-only mode (``netdsl check``) it checks that everything is specified
+    and returns the net unchanged: no array is allocated.
+    """
+    if which == "none":
+        return _deinitialize(net)
+    require_specified(net)
+    if shape_only:
+        return net
+    method = method or Method()
+    rng = rng or np.random.default_rng(1234)
+    shared = dict(net.shared)
+    drawn: set[str] = set()   # shared arrays set in this call: each is drawn once
+    new: dict[tuple, Layer] = {}
+    for path, layer in leaves(net):
+        shapes = layer.array_shapes()
+        arrays = dict(layer.arrays)
+        for spec in layer.array_specs:
+            v = arrays.get(spec.name)
+            if v is NO_ARRAY:
+                continue
+            if isinstance(v, SharedRef):
+                if v.name not in drawn and (shared.get(v.name) is None or which == "all"):
+                    shared[v.name] = _frozen(initial_array(spec, shapes[spec.name], method, rng))
+                    drawn.add(v.name)
+                continue
+            if v is None or which == "all":
+                arrays[spec.name] = _frozen(initial_array(spec, shapes[spec.name], method, rng))
+        new[path] = layer.evolve(arrays=arrays)
+    return replace_leaves(net, new).evolve(shared=shared)
+
+
+def _deinitialize(net: Net) -> Net:
+    new = {}
+    for path, layer in leaves(net):
+        arrays = {k: (v if v is NO_ARRAY or isinstance(v, SharedRef) else None)
+                  for k, v in layer.arrays.items()}
+        new[path] = layer.evolve(arrays=arrays)
+    return replace_leaves(net, new).evolve(shared={k: None for k in net.shared})
+
