@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (Expr, List, Plus, Power, Symbol, Times, boolean, input_form, is_integer,
                     is_list, is_number, list_items, list_length, make_list, same_q)
-from .numeric import as_array, broadcast_pair, numeric, result
+from .numeric import as_array, broadcast_pair, dims_text, numeric, result
 from .registry import HOLD_ALL, NOT_APPLICABLE, builtin, wrong_call
 
 S = Symbol
@@ -67,23 +67,28 @@ def _plus(ev, *args):
     return parts[0] if len(parts) == 1 else Expr(Plus, *parts)
 
 
+def _infinite(zero: Any = 0) -> EvaluationError:
+    """Wolfram's message for x/0 (x/0 is x * Power[0, -1], hence "1/0" whatever x is)."""
+    return EvaluationError(f"Infinite expression 1/{'0.' if isinstance(zero, float) else '0'} "
+                           f"encountered.", symbol="Power", tag="infy")
+
+
 def _divide(num: Any, den: Any) -> Any:
     if is_integer(num) and is_integer(den):
         if den == 0:
-            raise EvaluationError(f"Infinite expression {num}/0 encountered.",
-                                  symbol="Power", tag="infy")
+            raise _infinite()
         return num // den if num % den == 0 else num / den
     if isinstance(num, np.ndarray) or isinstance(den, np.ndarray):
         a, b = broadcast_pair(as_array(num), as_array(den), "Times")
+        if (b == 0).any():  # as for numbers: an error, not a silent Infinity
+            raise _infinite(0.0 if b.dtype.kind == "f" else 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.true_divide(a, b)
-        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and np.all(b != 0) \
-                and np.all(a % np.where(b == 0, 1, b) == 0):
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and np.all(a % b == 0):
             out = a // b
         return out
     if den == 0:
-        raise EvaluationError(f"Infinite expression {num}/0 encountered.",
-                              symbol="Power", tag="infy")
+        raise _infinite(den)
     return num / den
 
 
@@ -129,14 +134,13 @@ def _power_scalar(a: Any, b: Any) -> Any:
                                       tag="ovfl")
             return a ** b
         if a == 0:
-            raise EvaluationError("Infinite expression 1/0 encountered.", symbol="Power",
-                                  tag="infy")
+            raise _infinite()
         return _divide(1, a ** -b)
     if a < 0 and not float(b).is_integer():
-        raise EvaluationError(f"{a}^{b} is complex; netdsl computes with real numbers only.",
-                              symbol="Power", tag="cmplx")
+        raise EvaluationError(f"({input_form(a)})^{input_form(b)} is complex; netdsl computes "
+                              f"with real numbers only.", symbol="Power", tag="cmplx")
     if a == 0 and b < 0:
-        raise EvaluationError("Infinite expression 1/0 encountered.", symbol="Power", tag="infy")
+        raise _infinite(a)
     try:
         return float(a) ** b
     except OverflowError:
@@ -156,6 +160,11 @@ def _power(ev, a, b):
     if not isinstance(x, np.ndarray) and not isinstance(y, np.ndarray):
         return _power_scalar(x, y)
     xa, ya = broadcast_pair(as_array(x), as_array(y), "Power")
+    if ((xa == 0) & (ya < 0)).any():
+        raise _infinite(0.0 if xa.dtype.kind == "f" else 0)
+    if ya.dtype.kind == "f" and ((xa < 0) & (ya != np.floor(ya))).any():
+        raise EvaluationError("A negative number to a fractional power is complex; netdsl "
+                              "computes with real numbers only.", symbol="Power", tag="cmplx")
     if xa.dtype.kind in "iu" and ya.dtype.kind in "iu" and (ya < 0).any():
         xa = xa.astype(np.float64)
     with np.errstate(all="ignore"):
@@ -183,7 +192,7 @@ def _divide_fn(ev, a, b):
 # ---------------------------------------------------------------- unary functions
 def _unary(name: str, usage: str, summary: str, fn: Callable[[np.ndarray], np.ndarray],
            exact: Callable[[Any], Any] | None = None, domain: Callable[[np.ndarray], bool] | None = None,
-           domain_text: str = "") -> None:
+           domain_text: str = "", keeps_integers: bool = False) -> None:
     @builtin(name, usage, summary, args=1, section="Elementary functions")
     def _f(ev, x, _name=name):
         if _has_symbolic_list((x,)):
@@ -202,6 +211,13 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[np.ndarray], np.nd
                                       symbol=_name, tag="dmval")
             with np.errstate(all="ignore"):
                 return float(fn(np.float64(v)))
+        if domain is not None and v.size and not domain(v):  # lists follow the numbers' rule
+            text = input_form(x) if v.size <= 20 else f"<list of dimensions {dims_text(v.shape)}>"
+            raise EvaluationError(f"{_name}[{text}] is outside the real domain ({domain_text}); "
+                                  f"netdsl computes with real numbers only.", symbol=_name,
+                                  tag="dmval")
+        if keeps_integers and v.dtype.kind in "iu":  # Abs[{-1, 2}] is {1, 2}, as in Wolfram
+            return result(fn(v))
         with np.errstate(all="ignore"):
             return result(fn(v.astype(np.float64) if v.dtype.kind in "iu" else v))
 
@@ -222,9 +238,10 @@ _unary("Tanh", "Tanh[x]", "hyperbolic tangent", np.tanh,
        lambda v: 0 if v == 0 and is_integer(v) else None)
 _unary("Sin", "Sin[x]", "sine (radians)", np.sin, lambda v: 0 if v == 0 and is_integer(v) else None)
 _unary("Cos", "Cos[x]", "cosine (radians)", np.cos, lambda v: 1 if v == 0 and is_integer(v) else None)
-_unary("Abs", "Abs[x]", "absolute value", np.abs, lambda v: abs(v) if is_integer(v) else None)
+_unary("Abs", "Abs[x]", "absolute value", np.abs, lambda v: abs(v) if is_integer(v) else None,
+       keeps_integers=True)
 _unary("Ramp", "Ramp[x]", "Max[x, 0], the ReLU", lambda a: np.maximum(a, 0),
-       lambda v: max(v, 0) if is_integer(v) else None)
+       lambda v: max(v, 0) if is_integer(v) else None, keeps_integers=True)
 _unary("LogisticSigmoid", "LogisticSigmoid[x]", "1/(1 + Exp[-x])",
        lambda a: 0.5 * (1 + np.tanh(0.5 * a)))
 _unary("Erf", "Erf[x]", "the error function",
@@ -386,8 +403,8 @@ def _dot(ev, *args):
     acc = vals[0]
     for v in vals[1:]:
         if acc.shape[-1] != v.shape[0]:
-            raise EvaluationError(f"Tensors of dimensions {list(acc.shape)} and "
-                                  f"{list(v.shape)} cannot be contracted.", symbol="Dot",
+            raise EvaluationError(f"Tensors of dimensions {dims_text(acc.shape)} and "
+                                  f"{dims_text(v.shape)} cannot be contracted.", symbol="Dot",
                                   tag="dotsh")
         acc = np.tensordot(acc, v, axes=1)
     return result(acc)
@@ -412,6 +429,8 @@ def _total(ev, x, levels=1):
     if not isinstance(v, np.ndarray):
         return v
     n = min(_levels_arg(levels, "Total", Expr(S("Total"), x, levels)), v.ndim)
+    if v.shape == (0,):
+        return 0  # Total[{}] is the empty sum, the Integer 0
     return result(v.sum(axis=tuple(range(n))) if v.size else np.zeros(v.shape[n:], v.dtype))
 
 

@@ -52,10 +52,15 @@ def broadcast_pair(a: Any, b: Any, head: str = "Plus") -> tuple[Any, Any]:
     return (small, big) if a.ndim < b.ndim else (big, small)
 
 
+def dims_text(shape: tuple[int, ...]) -> str:
+    """Dimensions as Wolfram writes them: ``{2, 3}``."""
+    return "{" + ", ".join(str(int(d)) for d in shape) + "}"
+
+
 def unequal_lengths(a: Any, b: Any, head: str) -> EvaluationError:
     return EvaluationError(
-        f"Objects of unequal length in {head}[<list of dimensions {list(np.shape(a))}>, "
-        f"<list of dimensions {list(np.shape(b))}>] cannot be combined.",
+        f"Objects of unequal length in {head}[<list of dimensions {dims_text(np.shape(a))}>, "
+        f"<list of dimensions {dims_text(np.shape(b))}>] cannot be combined.",
         symbol="Thread", tag="tdlen")
 
 
@@ -78,7 +83,7 @@ def check_size(dims: tuple[int, ...], itemsize: int = 8) -> None:
         total = _total_memory()
         pct = f"{100 * nbytes / total:.0f}" if total else "?"
         raise EvaluationError(
-            f"Cannot create an array of dimensions {list(dims)} because it would consume "
+            f"Cannot create an array of dimensions {dims_text(dims)} because it would consume "
             f"{_human(nbytes)}, which is {pct}% of total system memory.",
             symbol="General", tag="tnsrmaxsz")
 

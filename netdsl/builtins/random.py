@@ -1,0 +1,177 @@
+"""Pseudo-random numbers, all drawn from the session's generator ``ev.rng``.
+
+``SeedRandom[n]`` replaces that generator, so a seeded script gives the same
+numbers on every run. Dimensions are checked (tnsrmaxsz) before any draw, and
+each call draws its whole array in one vectorised NumPy call.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import (Expr, List, Null, Symbol, input_form, is_integer, is_list, is_number,
+                    list_items, packed)
+from .numeric import dims_of
+from .registry import NOT_APPLICABLE, builtin, wrong_call
+
+S = Symbol
+
+
+def _dims(spec: Any, name: str, call: Any) -> tuple[int, ...] | None:
+    """``None`` for one number, else the dimensions (checked against the size limit)."""
+    return None if spec is None else dims_of(spec, name, call)
+
+
+def _draw(dims: tuple[int, ...] | None, draw) -> Any:
+    """One number, or a packed float64 array of ``dims``; {} when the first dimension is 0."""
+    if dims is None:
+        return float(draw(None))
+    if dims and dims[0] == 0:
+        return Expr(List)
+    return packed(np.asarray(draw(dims), dtype=np.float64))
+
+
+def _real_range(spec: Any, name: str, call: Any) -> tuple[float, float]:
+    """RandomReal's range: max (meaning {0, max}) or {min, max}, real numbers."""
+    if is_number(spec):
+        return 0.0, float(spec)
+    if is_list(spec):
+        items = list_items(spec)
+        if len(items) == 2 and all(is_number(v) for v in items):
+            return float(items[0]), float(items[1])
+    raise EvaluationError(f"The endpoints specified by {input_form(spec)} for the endpoints of "
+                          f"the uniform distribution range are not real valued.",
+                          symbol=name, tag="unifr")
+
+
+@builtin("RandomReal", ("RandomReal[]", "RandomReal[max]", "RandomReal[{min, max}]",
+                        "RandomReal[range, n]", "RandomReal[range, {n1, n2, ...}]"),
+         "uniform pseudo-random reals in [0, 1), [0, max) or [min, max); a packed array for "
+         "dimensions", args=(0, 2), section="Random numbers")
+def _random_real(ev, spec=1.0, dims=None):
+    call = Expr(S("RandomReal"), spec, *([] if dims is None else [dims]))
+    lo, hi = _real_range(spec, "RandomReal", call)
+    shape = _dims(dims, "RandomReal", call)
+
+    def uniform(size):  # what rng.uniform computes, scaled in place: no temporary arrays
+        a = ev.rng.random(size)
+        if size is None:
+            return lo + (hi - lo) * a
+        if hi - lo != 1.0:
+            a *= hi - lo
+        if lo != 0.0:
+            a += lo
+        return a
+    return _draw(shape, uniform)
+
+
+@builtin("RandomInteger", ("RandomInteger[]", "RandomInteger[max]", "RandomInteger[{min, max}]",
+                           "RandomInteger[range, n]", "RandomInteger[range, {n1, n2, ...}]"),
+         "pseudo-random integers from 0 (or min) to max inclusive; RandomInteger[] is 0 or 1",
+         args=(0, 2), section="Random numbers")
+def _random_integer(ev, spec=1, dims=None):
+    call = Expr(S("RandomInteger"), spec, *([] if dims is None else [dims]))
+    if is_integer(spec):
+        lo, hi = 0, spec
+    else:
+        items = list_items(spec) if is_list(spec) else []
+        if len(items) != 2 or not all(is_integer(v) for v in items):
+            raise EvaluationError(f"The endpoints specified by {input_form(spec)} for the "
+                                  f"endpoints of the discrete uniform distribution range are not "
+                                  f"integers.", symbol="RandomInteger", tag="unifr")
+        lo, hi = items
+    lo, hi = min(lo, hi), max(lo, hi)
+    if lo < -2 ** 63 or hi >= 2 ** 63:
+        raise wrong_call("RandomInteger", call, "the range must lie within 64-bit integers")
+    shape = _dims(dims, "RandomInteger", call)
+    if shape is None:
+        return int(ev.rng.integers(lo, hi, endpoint=True))
+    if shape and shape[0] == 0:
+        return Expr(List)
+    return packed(ev.rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64))
+
+
+# ---------------------------------------------------------------- distributions
+@builtin("NormalDistribution", ("NormalDistribution[]", "NormalDistribution[m, s]"),
+         "the normal distribution with mean m (0) and standard deviation s (1), for RandomVariate",
+         args=(0, 2), section="Random numbers")
+def _normal_distribution(ev, *params):
+    return NOT_APPLICABLE  # a symbolic object, as in Wolfram
+
+
+@builtin("UniformDistribution", ("UniformDistribution[]", "UniformDistribution[{min, max}]"),
+         "the uniform distribution on [min, max] ([0, 1]), for RandomVariate", args=(0, 1),
+         section="Random numbers")
+def _uniform_distribution(ev, *params):
+    return NOT_APPLICABLE
+
+
+def _sampler(dist: Any):
+    """A function size -> draws, for a distribution whose parameters are checked here."""
+    if not isinstance(dist, Expr) or not isinstance(dist.head, Symbol) or \
+            dist.head.name not in ("NormalDistribution", "UniformDistribution"):
+        raise EvaluationError(f"The specification {input_form(dist)} is not a random distribution "
+                              f"recognized by the system. netdsl supports NormalDistribution and "
+                              f"UniformDistribution.", symbol="RandomVariate", tag="udist")
+    name, params = dist.head.name, dist.args
+    if name == "NormalDistribution":
+        m, s = params if len(params) == 2 else (0, 1)
+        for pos, v in ((1, m), (2, s)):
+            if not is_number(v):
+                raise EvaluationError(f"Parameter {input_form(v)} at position {pos} in "
+                                      f"{input_form(dist)} is expected to be a real number.",
+                                      symbol=name, tag="realprm")
+        if not s > 0:
+            raise EvaluationError(f"Parameter {input_form(s)} at position 2 in {input_form(dist)} "
+                                  f"is expected to be positive.", symbol=name, tag="posprm")
+        return lambda rng, size: rng.normal(float(m), float(s), size)
+    lo, hi = 0.0, 1.0
+    if params:
+        bounds = params[0]
+        items = list_items(bounds) if is_list(bounds) else []
+        if len(items) != 2 or not all(is_number(v) for v in items):
+            raise EvaluationError(f"The parameter {input_form(bounds)} in {input_form(dist)} is "
+                                  f"expected to be a list {{min, max}} of real numbers.",
+                                  symbol=name, tag="realprm")
+        lo, hi = float(items[0]), float(items[1])
+        if not lo < hi:
+            raise EvaluationError(f"The range {input_form(bounds)} in {input_form(dist)} is "
+                                  f"expected to have min < max.", symbol=name, tag="ordrng")
+    return lambda rng, size: rng.uniform(lo, hi, size)
+
+
+@builtin("RandomVariate", ("RandomVariate[dist]", "RandomVariate[dist, n]",
+                           "RandomVariate[dist, {n1, n2, ...}]"),
+         "pseudo-random draws from NormalDistribution[...] or UniformDistribution[...]",
+         args=(1, 2), section="Random numbers")
+def _random_variate(ev, dist, dims=None):
+    call = Expr(S("RandomVariate"), dist, *([] if dims is None else [dims]))
+    sample = _sampler(dist)
+    shape = _dims(dims, "RandomVariate", call)
+    return _draw(shape, lambda size: sample(ev.rng, size))
+
+
+# ---------------------------------------------------------------- seeding
+def seed_value(seed: Any) -> int:
+    """A non-negative NumPy seed: integers as they are (negatives wrapped), strings by CRC-32."""
+    if isinstance(seed, str):
+        return zlib.crc32(seed.encode("utf-8"))
+    return seed % 2 ** 128
+
+
+@builtin("SeedRandom", ("SeedRandom[n]", "SeedRandom[\"string\"]", "SeedRandom[]"),
+         "reseeds the pseudo-random generator (SeedRandom[] with fresh entropy)", args=(0, 1),
+         section="Random numbers")
+def _seed_random(ev, *seed):
+    if not seed:
+        ev.rng = np.random.default_rng()
+        return Null
+    if not (is_integer(seed[0]) or isinstance(seed[0], str)):
+        raise wrong_call("SeedRandom", Expr(S("SeedRandom"), *seed),
+                         f"{input_form(seed[0])} is not an integer or a string")
+    ev.rng = np.random.default_rng(seed_value(seed[0]))
+    return Null
