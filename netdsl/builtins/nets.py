@@ -336,3 +336,72 @@ def _net_replace_part(ev, net, rules):
                              f"{input_form(r)} is not a rule part -> value")
         net = replace_part(net, r.args[0], r.args[1])
     return net
+
+
+# ---------------------------------------------------------------- NetTrain
+def _train_options():
+    from ..runtime.train import OPTION_DEFAULTS  # noqa: PLC0415
+    return OPTION_DEFAULTS
+
+
+@builtin("NetTrain", ("NetTrain[net, {x1 -> y1, ...}]", "NetTrain[net, {xs} -> {ys}]",
+                      'NetTrain[net, <|"port" -> {...}, ...|>]', 'NetTrain[net, data, "prop"]',
+                      "NetTrain[net, data, All]"),
+         "trains net (a loss is attached as Wolfram does); options BatchSize, MaxTrainingRounds, "
+         "Method, LearningRate, ValidationSet, TimeGoal, LearningRateMultipliers, ...",
+         args=(2, 3), options=_train_options(), section="Nets")
+def _net_train(ev, net, data, prop=None, *, opts):
+    from ..runtime.train import TrainResults, net_train, property_value, results  # noqa: PLC0415
+    if not isinstance(net, Net):
+        raise EvaluationError("First argument to NetTrain should be a fully specified net.",
+                              symbol="NetTrain", tag="invnet")
+    shape_only = bool(getattr(ev.host, "shape_only", False))
+    trained, history = net_train(net, data, opts, shape_only=shape_only)
+    props = results(trained, history)
+    if prop is None:
+        return trained
+    if prop is S("All"):
+        return TrainResults(props)
+    if isinstance(prop, str):
+        return property_value(props, prop)
+    if is_list(prop):
+        return make_list(property_value(props, p) for p in list_items(prop))
+    raise wrong_call("NetTrain", Expr(S("NetTrain"), net, data, prop),
+                     "the third argument must be a property name or All")
+
+
+@builtin("NetInsertSharedArrays", ("NetInsertSharedArrays[net]", 'NetInsertSharedArrays[net, "prefix"]'),
+         'makes every learned array of net a NetSharedArray named by its position ("1/Weights"); '
+         "moving statistics stay per layer", args=(1, 2), section="Nets")
+def _net_insert_shared(ev, net, prefix=""):
+    from ..runtime.initialize import leaves, replace_leaves  # noqa: PLC0415
+    if not isinstance(net, Net):
+        raise wrong_call("NetInsertSharedArrays", Expr(S("NetInsertSharedArrays"), net),
+                         "the argument is not a net")
+    if prefix is S("None"):
+        prefix = ""
+    if not isinstance(prefix, str):
+        raise EvaluationError(f"Prefix {input_form(prefix)} should be either None or a string.",
+                              symbol="NetInsertSharedArrays", tag="badprefix")
+    shared = dict(net.shared)
+    new = {}
+    for path, layer in leaves(net):
+        arrays = dict(layer.arrays)
+        for spec in layer.array_specs:
+            v = arrays.get(spec.name)
+            if spec.aux or v is NO_ARRAY or isinstance(v, SharedRef):
+                continue  # MovingMean/MovingVariance are never shared
+            name = prefix + "/".join(list(path) + [spec.name])
+            if name in shared:
+                raise EvaluationError(f'Cannot share array at {"/".join(path) or "top"} because '
+                                      f'the target name "{name}" already exists.',
+                                      symbol="NetInsertSharedArrays", tag="nameclash")
+            shared[name] = v
+            arrays[spec.name] = SharedRef(name)
+        new[path] = layer.evolve(arrays=arrays, shared={})
+    if len(shared) == len(net.shared):
+        import sys  # noqa: PLC0415
+        sys.stderr.write("NetInsertSharedArrays::noarr: Net contained no arrays that could be "
+                         "shared, returning net unchanged.\n")
+        return net
+    return replace_leaves(net, new).evolve(shared=shared)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..expr import is_integer
 from .base import Infer, Layer, Param
-from .functions import FunctionError, Program, compile_function
+from .functions import FunctionError, Program, as_data, compile_function
 from .shapes import PortType
 
 
@@ -65,6 +67,13 @@ class CatenateLayer(MultiInputLayer):
         first = sum(x[0] for x in shapes) if all(x[0] is not None for x in shapes) else None
         s.refine("Output", (first,) + shapes[0][1:], "the inputs")
 
+    # ---- numerics: level 1 is axis 0 of batch-last data; gradients are views of dy -------
+    def forward(self, ctx, arrays, *xs):
+        return [np.concatenate(xs, axis=0)], ([x.shape[0] for x in xs] if ctx.grad else None)
+
+    def backward(self, ctx, arrays, sizes, dy):
+        return np.split(dy, np.cumsum(sizes)[:-1], axis=0), {}
+
 
 def _level(x: Any) -> int:
     if is_integer(x) and x == 1:
@@ -82,6 +91,16 @@ class TotalLayer(MultiInputLayer):
             s.same(n, "Output")
         for n in names:
             s.same(n, "Output")
+
+    # ---- numerics: every input's gradient is dy itself (shared, read-only) ----------------
+    def forward(self, ctx, arrays, *xs):
+        y = np.add(xs[0], xs[1]) if len(xs) > 1 else xs[0].copy()
+        for x in xs[2:]:
+            y += x
+        return [y], (len(xs) if ctx.grad else None)
+
+    def backward(self, ctx, arrays, count, dy):
+        return [dy] * count, {}
 
 
 def _threading_function(f: Any) -> Program:
@@ -127,6 +146,14 @@ class ThreadingLayer(MultiInputLayer):
             s.same(n, "Output")
         for n in self.input_names():
             s.same(n, "Output")
+
+    # ---- numerics: the compiled Program and its exact partial derivatives ----------------
+    def forward(self, ctx, arrays, *xs):
+        y = as_data(self.values["Function"](*xs), xs[0])
+        return [y], (xs if ctx.grad else None)
+
+    def backward(self, ctx, arrays, xs, dy):
+        return [as_data(dy * d, dy) for d in self.values["Function"].partials(*xs)], {}
 
 
 def _variadic(program: Program) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..expr import is_integer, is_list, list_items
 from .base import ArraySpec, Infer, Layer, Option, Param
 from .shapes import prod
@@ -50,6 +52,30 @@ class LinearLayer(Layer):
         n = s.value("InputSize")
         if x is not None and n is not None and len(x) == 1:
             s.refine("Input", (n,), 'parameter "InputSize"')
+
+    # ---- numerics: x (input dims.., N) is a (InputSize, N) matrix; y = W x + b ----------
+    def forward(self, ctx, arrays, x):
+        n = x.shape[-1]
+        w = arrays["Weights"].astype(x.dtype, copy=False)
+        x2 = x.reshape(w.shape[1], n)
+        y = np.matmul(w, x2)
+        b = arrays.get("Biases")
+        if b is not None:
+            y += b[:, None]
+        y = y.reshape(tuple(self.ports["Output"].shape) + (n,))    # () -> a scalar per example
+        return [y], ((x2, x.shape) if ctx.grad else None)
+
+    def backward(self, ctx, arrays, cache, dy):
+        x2, xshape = cache
+        w = arrays["Weights"]
+        dy2 = dy.reshape(w.shape[0], x2.shape[1])
+        grads = {"Weights": np.matmul(dy2, x2.T).astype(w.dtype, copy=False)}
+        if "Biases" in arrays:
+            grads["Biases"] = dy2.sum(axis=1).astype(arrays["Biases"].dtype, copy=False)
+        if not getattr(ctx, "need_dx", True):
+            return [None], grads
+        dx = np.matmul(w.astype(dy.dtype, copy=False).T, dy2).reshape(xshape)
+        return [dx], grads
 
     def default_ports(self, s: Infer) -> None:
         """After inference: a layer with known weights takes a vector if nothing else says."""

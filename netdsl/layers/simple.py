@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..expr import S, is_integer, is_list, list_items
 from .base import Infer, Layer, Param, real_between
 from .shapes import PortType, prod
@@ -18,6 +20,29 @@ class SoftmaxLayer(Layer):
         x = s.port("Input")
         if x is not None and len(x) == 0:
             s.fail('the "Input" port must be an array of rank ≥ 1')
+
+    # ---- numerics: over the last example axis, which is axis -2 in batch-last data ------
+    def forward(self, ctx, arrays, x):
+        y = np.subtract(x, x.max(axis=-2, keepdims=True))     # stable: the largest is Exp[0]
+        np.exp(y, out=y)
+        y /= y.sum(axis=-2, keepdims=True)
+        return [y], (y if ctx.grad else None)
+
+    def backward(self, ctx, arrays, y, dy):
+        dx = np.subtract(dy, np.einsum("...cn,...cn->...n", dy, y)[..., None, :])
+        dx *= y
+        return [dx], {}
+
+
+# ---- numerics shared by FlattenLayer and ReshapeLayer: batch-last C-order data reshapes
+# for free, so the output (and the gradient) is a view of the input (of dy).
+def _reshape_forward(self, ctx, arrays, x):
+    return [x.reshape(tuple(self.ports["Output"].shape) + (x.shape[-1],))], \
+        (x.shape if ctx.grad else None)
+
+
+def _reshape_backward(self, ctx, arrays, xshape, dy):
+    return [dy.reshape(xshape)], {}
 
 
 def _flatten_level(x: Any) -> Any:
@@ -60,6 +85,8 @@ class FlattenLayer(Layer):
             out = ((prod(merged) if None not in merged else None),) + rest
         s.refine("Output", out, '"Input" port')
 
+    forward, backward = _reshape_forward, _reshape_backward
+
 
 def _reshape_dims(x: Any) -> tuple:
     if is_list(x):
@@ -97,6 +124,8 @@ class ReshapeLayer(Layer):
                        f"hold {known}")
         s.refine("Output", tuple(dims), 'parameter "Dimensions"')
 
+    forward, backward = _reshape_forward, _reshape_backward
+
 
 def _dims(dims) -> str:
     return "{" + ", ".join("Automatic" if d is None else str(d) for d in dims) + "}"
@@ -114,6 +143,19 @@ class DropoutLayer(Layer):
         if self.values["DropoutProbability"] >= 1:
             raise self.error("invopt", "The dropout probability must be below 1.")
 
+    # ---- numerics: Train keeps each element with probability 1-p, scaled by 1/(1-p) -------
+    def forward(self, ctx, arrays, x):
+        p = float(self.values["DropoutProbability"])
+        if not ctx.train or p == 0:
+            return [x], None
+        # float32 uniforms whatever the data type, so one seed gives one mask
+        mask = ctx.rng.random(x.shape, dtype=np.float32) >= np.float32(p)
+        scaled = np.multiply(mask, 1.0 / (1.0 - p), dtype=x.dtype)
+        return [x * scaled], (scaled if ctx.grad else None)
+
+    def backward(self, ctx, arrays, scaled, dy):
+        return [dy if scaled is None else dy * scaled], {}
+
 
 class SummationLayer(Layer):
     name = "SummationLayer"
@@ -121,5 +163,16 @@ class SummationLayer(Layer):
 
     def infer(self, s: Infer) -> None:
         s.refine("Output", PortType(()), "its definition")
+
+    # ---- numerics: one number per example; accumulated in float64 -----------------------
+    def forward(self, ctx, arrays, x):
+        n = x.shape[-1]
+        y = x.reshape(-1, n).sum(axis=0, dtype=np.float64).astype(x.dtype)
+        return [y], (x.shape if ctx.grad else None)
+
+    def backward(self, ctx, arrays, xshape, dy):
+        dx = np.empty(xshape, dy.dtype)
+        dx[...] = dy
+        return [dx], {}
 
 

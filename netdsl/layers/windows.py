@@ -148,14 +148,24 @@ def pool_max_backward(xp: np.ndarray, y: np.ndarray, dy: np.ndarray, g: Geometry
     """Gradient of ``pool_max``: each window's dy goes to its first maximal element only
     (offsets in C order), so ties are not split and the gradient of a window sums to dy."""
     dxp = np.zeros(xp.shape, dy.dtype)
-    pending = np.ones(y.shape, bool)          # windows whose maximum has not been found yet
+    offsets = list(g.offsets)
+    # windows that do not overlap (stride >= kernel) write their slices instead of adding
+    overlap = any(s < k for s, k in zip(g.stride, g.kernel))
     hit = np.empty(y.shape, bool)
-    for off in g.offsets:
+    pending = None                            # windows whose maximum is still to be found
+    for i, off in enumerate(offsets):
         idx = g.window_slices(off)
         np.equal(xp[idx], y, out=hit)
-        hit &= pending
-        pending &= ~hit
-        dxp[idx] += dy * hit
+        if pending is None:
+            pending = ~hit
+        else:
+            hit &= pending
+            if i + 1 < len(offsets):
+                pending ^= hit                # hit is a subset of pending: this removes it
+        if overlap:
+            dxp[idx] += dy * hit
+        else:
+            np.multiply(dy, hit, out=dxp[idx])
     return dxp
 
 

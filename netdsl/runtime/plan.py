@@ -28,6 +28,8 @@ class Step:
     ins: list[int]
     outs: list[int]
     path: tuple
+    keys: dict[str, tuple] = field(default_factory=dict)  # array name -> identity of the array:
+    #                          ("shared", name) for a shared array, else (path, name)
     frees: list[int] = field(default_factory=list)   # slots dead after this step
 
 
@@ -106,8 +108,11 @@ class _Compiler:
         if isinstance(net, Layer):
             outs = {p: self.slot() for p in net.port_names()[1]}
             ins = [in_slots[p] for p in net.port_names()[0]]
+            keys = {spec.name: (("shared", v.name) if isinstance(v, SharedRef) else (path, spec.name))
+                    for spec in net.array_specs
+                    for v in [net.arrays.get(spec.name)] if v is not NO_ARRAY}
             self.steps.append(Step(net, self.arrays_of(net, path), ins, list(outs.values()),
-                                   path))
+                                   path, keys))
             return outs
         assert isinstance(net, Container)
         produced: dict[tuple[Any, str], int] = {}
@@ -166,9 +171,9 @@ def check_finite(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray],
         return
     step = plan.first_non_finite(ctx, inputs)
     where = ""
-    if step is not None:
+    if step is not None and step.path:  # inside a container: say which layer
         from .initialize import path_label  # noqa: PLC0415
-        label = path_label(root, step.path)[4:] if step.path else "the layer"
-        where = f" NaN or Inf first appeared in {label} ({step.layer.name})."
+        where = (f" NaN or Inf first appeared in {path_label(root, step.path)[4:]} "
+                 f"({step.layer.name}).")
     raise NumericalError("A floating-point overflow, underflow, or division by zero occurred "
                          f"while evaluating the net.{where}", symbol=head, tag="netnan")
