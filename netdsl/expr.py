@@ -418,28 +418,26 @@ def format_real_input(x: float) -> str:
 
 
 def format_real_output(x: float, digits: int = 6) -> str:
-    """Wolfram's display of a machine real: 6 significant digits, ``1.``, ``1.5*10^-6``."""
+    """Wolfram's display of a machine real: ``digits`` significant digits, trailing
+    zeros dropped, positional for magnitudes 10^-5 .. 10^6 and ``m*10^e`` outside:
+    ``0.89999``, ``1.``, ``100.``, ``0.00001``, ``1.5*10^-6``, ``1.23457*10^6``."""
     if math.isnan(x):
         return "Indeterminate"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         return "0."
-    ax = abs(x)
-    text = f"{x:.{digits}g}"
-    if 1e-5 <= ax < 1e6 and "e" in text:
-        text = f"{x:.{digits}f}"
-    if "e" in text:
-        mant, exp = text.split("e")
-        mant = _strip_zeros(mant)
-        return f"{mant}*10^{int(exp)}"
-    return _strip_zeros(text)
-
-
-def _strip_zeros(text: str) -> str:
-    if "." not in text:
-        return text + "."
-    return text.rstrip("0")
+    sign = "-" if x < 0 else ""
+    mant, exp_text = f"{abs(x):.{digits - 1}e}".split("e")
+    exp = int(exp_text)
+    figures = mant.replace(".", "").rstrip("0") or "0"   # significant digits, rounded
+    if -5 <= exp < 6:
+        if exp < 0:
+            return f"{sign}0.{'0' * (-exp - 1)}{figures}"
+        whole, frac = figures[:exp + 1], figures[exp + 1:]
+        return f"{sign}{whole.ljust(exp + 1, '0')}.{frac}"
+    text = figures[0] + "." + figures[1:]
+    return f"{sign}{text}*10^{exp}"
 
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -452,7 +450,10 @@ def quote_string(s: str) -> str:
 def full_form(x: Any) -> str:
     """``FullForm``: every compound in ``head[args]`` form."""
     if isinstance(x, Expr):
-        return f"{full_form(x.head)}[{', '.join(full_form(a) for a in x.args)}]"
+        head = full_form(x.head)
+        if head.startswith("-"):  # -3[a] would read as Times[-1, 3[a]]
+            head = f"({head})"
+        return f"{head}[{', '.join(full_form(a) for a in x.args)}]"
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return full_form(to_atom(x.item()))

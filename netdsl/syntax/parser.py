@@ -50,26 +50,32 @@ def build_strict_parser() -> Lark:
 
 def parse_statements(text: str, source: str | None = None) -> list[tuple[object, Span | None]]:
     """All top-level expressions in ``text``, each with its span."""
-    clean = blank_comments(text, source)
+    in_comments: set[int] = set()
+    clean = blank_comments(text, source, in_comments)
     lark, postlex, transformer = _parser()
     with _LOCK:
         transformer.reset(source, clean, text)
+        postlex.skip = in_comments
         try:
             return lark.parse(clean)
         except UnexpectedInput as e:
-            raise _translate(e, text, source, postlex) from None
+            raise _translate(e, text, clean, source, postlex) from None
 
 
 # ---------------------------------------------------------------------------
 # error messages
-_WORDS = {
-    "RSQB": "']'", "RBRACE": "'}'", "RPAR": "')'", "COMMA": "','", "SEMI": "';'",
-    "LSQB": "'['", "LBRACE": "'{'", "LPAR": "'('", "EQUAL": "'=='", "PLUS": "'+'",
-    "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "$END": "end of input",
-    "_NL": "end of line", "RASSOC": "'|>'", "LASSOC": "'<|'", "LPART": "'[['",
-}
-_EXPRESSION_START = {"NUMBER", "SYMBOL", "STRING", "SLOT", "OUT", "LPAR", "LBRACE"}
-_CLOSER_TERMINALS = {"]": "RSQB", "}": "RBRACE", ")": "RPAR"}
+_CLOSER_TERMINALS = {"]": "RSQB", "}": "RBRACE", ")": "RPAR", "|>": "RASSOC"}
+_OPENER_OF = {"]": "[", "}": "{", ")": "(", "|>": "<|"}
+_EXPRESSION_START = {"NUMBER", "SYMBOL", "STRING", "SLOT", "OUT", "LPAR", "LBRACE", "LASSOC"}
+_STATEMENT_END = {"$END", "_NL"}
+
+
+def _closer(stack: list[tuple[str, int, int]]) -> str:
+    """What closes the innermost open bracket: Part's '[[' takes ']]', or one more ']'."""
+    top = stack[-1]
+    if top[0] == "[[":
+        return "]]" if len(stack) > 1 and stack[-2] == top else "]"
+    return OPENERS[top[0]]
 
 
 def _token_words(tok: Token) -> str:
@@ -82,79 +88,73 @@ def _token_words(tok: Token) -> str:
 
 
 def _expected_words(expected: set[str], pattern_of) -> str:
+    """'an expression', or the punctuation that could come next, in words."""
     if expected & _EXPRESSION_START:
         return "an expression"
-    words = []
-    for name in sorted(expected):
-        if name in _WORDS:
-            words.append(_WORDS[name])
-        else:
-            pat = pattern_of(name)
-            words.append(f"'{pat}'" if pat else name.lower())
+    words = sorted({f"'{pattern_of(name)}'" for name in expected
+                    if pattern_of(name) and not name.startswith("__")})
     if not words:
         return "something else"
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
 
 
-def _translate(e: UnexpectedInput, text: str, source: str | None,
+def _translate(e: UnexpectedInput, text: str, clean: str, source: str | None,
                postlex: NewlineFilter) -> ParseError:
     lark = _parser()[0]
+    literal = {t.name: t.pattern.value for t in lark.terminals if t.pattern.type == "str"}
 
-    def pattern_of(name: str) -> str | None:
-        for term in lark.terminals:
-            if term.name == name and term.pattern.type == "str":
-                return term.pattern.value
-        return None
-
-    def span_at(line: int, col: int, width: int = 1) -> Span:
-        return Span(line, col, line, col + width, source)
+    def error(message: str, line: int, col: int, width: int = 1,
+              incomplete: bool = False) -> ParseError:
+        return ParseError(message, span=Span(line, col, line, col + width, source),
+                          source_line=line_text(text, line), incomplete=incomplete)
 
     if isinstance(e, UnexpectedCharacters):
         line, col = e.line, e.column
-        char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
-        src = line_text(text, line)
-        if char == '"':
-            return ParseError(f"string opened at {line}:{col} is never closed with '\"'",
-                              span=span_at(line, col), source_line=src, incomplete=True)
+        char = clean[e.pos_in_stream] if e.pos_in_stream < len(clean) else ""
+        if char == '"':  # the STRING terminal matches any closed string
+            return error(f"string opened at {line}:{col} is never closed with '\"'",
+                         line, col, incomplete=True)
         if char == "_":
-            return ParseError("patterns such as x_ are not supported; "
-                              "write a pure function instead, e.g. f = Function[x, x + 1]",
-                              span=span_at(line, col), source_line=src)
-        return ParseError(f"unexpected character '{char}'", span=span_at(line, col),
-                          source_line=src)
+            return error("patterns such as x_ are not supported; write a pure function "
+                         "instead, e.g. f = Function[x, x + 1] or f = (# + 1) &", line, col)
+        shown = char if char.isprintable() and not char.isspace() else repr(char)[1:-1]
+        return error(f"unexpected character '{shown}'", line, col)
 
     assert isinstance(e, UnexpectedToken)
     tok = e.token
-    stack = postlex.before if tok.type != "$END" else postlex.stack
-    if tok.type == "$END":
-        line, col = position(text, len(text.rstrip()))
-        line, col = (line, col) if text.strip() else (1, 1)
-    else:
-        line, col = tok.line, tok.column
-    src = line_text(text, line)
     expected = set(e.expected or ())
-    incomplete = tok.type == "$END"
-    found = _token_words(tok)
+    if tok.type == "$END":
+        # point just after the last thing written: that is where more is expected
+        end = len(clean.rstrip())
+        line, col = position(clean, end) if end else (1, 1)
+        stack = postlex.stack
+        if stack:
+            opener, oline, ocol = stack[-1]
+            closer = _closer(stack)
+            return error(f"incomplete input: expected '{closer}' to close '{opener}' "
+                         f"opened at {oline}:{ocol}", line, col, incomplete=True)
+        return error(f"incomplete input: expected {_expected_words(expected, literal.get)}",
+                     line, col, incomplete=True)
 
-    if stack:
+    line, col, width = tok.line, tok.column, max(len(tok), 1)
+    found = _token_words(tok)
+    stack = postlex.stack_before(tok)
+    if stack and not (tok.type == "_COMMA" and expected & _EXPRESSION_START):
         opener, oline, ocol = stack[-1]
         closer = OPENERS[opener]
-        closer_name = _CLOSER_TERMINALS.get(closer)
-        if closer_name in expected or closer == "|>":
-            what = "expected ']]'" if opener == "[[" else f"expected '{closer}'"
-            text_ = f"{what} to close '{opener}' opened at {oline}:{ocol}"
-            if tok.type == "$END":
-                return ParseError(f"incomplete input: {text_}", span=span_at(line, col),
-                                  source_line=src, incomplete=True)
-            return ParseError(f"unexpected {found}: {text_}", span=span_at(line, col, len(tok)),
-                              source_line=src)
-    if tok.value in ("]", "}", ")", "|>") and not stack:
-        opener = {"]": "[", "}": "{", ")": "(", "|>": "<|"}[tok.value]
-        return ParseError(f"unexpected {found}: there is no open '{opener}' to close",
-                          span=span_at(line, col, len(tok)), source_line=src)
-    want = _expected_words(expected, pattern_of)
-    if incomplete:
-        return ParseError(f"incomplete input: expected {want}", span=span_at(line, col),
-                          source_line=src, incomplete=True)
-    return ParseError(f"unexpected {found}: expected {want}", span=span_at(line, col, len(tok)),
-                      source_line=src)
+        if _CLOSER_TERMINALS[closer] in expected:
+            closer = _closer(stack)
+            return error(f"unexpected {found}: expected '{closer}' to close '{opener}' "
+                         f"opened at {oline}:{ocol}", line, col, width)
+    elif tok.value in _OPENER_OF:
+        return error(f"unexpected {found}: there is no open '{_OPENER_OF[tok.value]}' "
+                     "to close", line, col, width)
+    if expected and expected <= _STATEMENT_END | set(postlex.always_accept) | {
+            n for n in expected if n.startswith("__")}:
+        # a complete top-level expression followed by something that cannot continue it
+        hint = ("; commas separate elements only inside [...], {...} or <|...|>"
+                if tok.type == "_COMMA" else "")
+        return error(f"unexpected {found} after a complete expression{hint}",
+                     line, col, width)
+    return error(f"unexpected {found}: expected {_expected_words(expected, literal.get)}",
+                 line, col, width)

@@ -2,6 +2,8 @@
 
 Python's ``re`` cannot match nested ``(* (* *) *)``, so a small scanner replaces
 each comment with spaces (keeping newlines, so lines and columns stay true).
+A comment is whitespace as a whole: the newlines inside one do not end an
+expression, so their offsets are reported for the newline filter to skip.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ _OUTSIDE = re.compile(r'"(?:[^"\\]|\\.)*"|\(\*')
 _INSIDE = re.compile(r"\(\*|\*\)")
 
 
-def blank_comments(text: str, source: str | None = None) -> str:
+def blank_comments(text: str, source: str | None = None,
+                   newlines: set[int] | None = None) -> str:
+    """``text`` with every comment replaced by spaces; the offsets of the newlines
+    kept inside comments are added to ``newlines`` when it is given."""
     if "(*" not in text:
         return text
     out: list[str] = []
@@ -41,7 +46,10 @@ def blank_comments(text: str, source: str | None = None) -> str:
                                  source_line=line_text(text, line), incomplete=True)
             depth += 1 if c.group() == "(*" else -1
             scan = c.end()
-        out.append(re.sub(r"[^\n]", " ", text[start:scan]))
+        comment = text[start:scan]
+        if newlines is not None and "\n" in comment:
+            newlines.update(m.start() + start for m in re.finditer("\n", comment))
+        out.append(re.sub(r"[^\n]", " ", comment))
         pos = scan
     out.append(text[pos:])
     return "".join(out)

@@ -11,12 +11,15 @@ from lark import Token, Transformer
 
 from ..errors import ParseError, Span
 from ..expr import Expr, List, Symbol
-from .operators import Climber, Located, OperatorError, Paren, unwrap
+from .operators import AmpCall, Climber, Located, OperatorError, Paren, short_run, unwrap
+from .source import position
 
 S = Symbol
 
 
 def _number(text: str):
+    if text.isdigit():
+        return int(text)
     mant, _, exp = text.partition("*^")
     if "." in mant:
         return float(mant + ("e" + exp if exp else ""))
@@ -32,22 +35,26 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
 
 def _start(x) -> tuple[int, int] | None:
-    if isinstance(x, Token):
-        return x.line, x.column
-    if isinstance(x, Located):
+    kind = type(x)
+    if kind is Located:
         return x.token.line, x.token.column
-    x = unwrap(x)
-    span = getattr(x, "span", None)
+    if kind is Token or isinstance(x, Token):
+        return x.line, x.column
+    if kind is Paren:
+        return x.open.line, x.open.column
+    span = getattr(unwrap(x), "span", None)
     return (span.line, span.column) if span else None
 
 
 def _end(x) -> tuple[int, int] | None:
-    if isinstance(x, Token):
-        return x.end_line, x.end_column
-    if isinstance(x, Located):
+    kind = type(x)
+    if kind is Located:
         return x.token.end_line, x.token.end_column
-    x = unwrap(x)
-    span = getattr(x, "span", None)
+    if kind is Token or isinstance(x, Token):
+        return x.end_line, x.end_column
+    if kind is Paren:
+        return x.close.end_line, x.close.end_column
+    span = getattr(unwrap(x), "span", None)
     return (span.end_line, span.end_column) if span else None
 
 
@@ -88,13 +95,14 @@ class ToExpr(Transformer):
         return unwrap(item), self._span(item, item)
 
     def expr(self, children):
-        if len(children) == 1 and not isinstance(children[0], Token):
-            return children[0]
-        try:
-            result = Climber(children, self._check_assignable).parse()
-        except OperatorError as e:
-            raise self._operator_error(e, children) from None
-        if isinstance(result, Expr) and result.span is None:
+        # a run: operands and operator tokens (a lone operand never comes here)
+        result = short_run(children)
+        if result is None:
+            try:
+                result = Climber(children, self._check_assignable).parse()
+            except OperatorError as e:
+                raise self._operator_error(e, children) from None
+        if type(result) is Expr and result.span is None:
             result.span = self._span(children[0], children[-1])
         return result
 
@@ -103,29 +111,72 @@ class ToExpr(Transformer):
             tok = e.token
             span = Span(tok.line, tok.column, tok.line, tok.column + len(tok), self.source)
             return self._error(e.message, span)
-        # the run ended too early: incomplete if nothing but blanks follows it
+        # The run ended too early. Nothing but blanks after it: incomplete input,
+        # pointed at just after the last character; otherwise say what came instead.
         last = items[-1]
+        end_pos = last.end_pos if isinstance(last, Token) else None
+        rest = self.text[end_pos:] if end_pos is not None else ""
+        if end_pos is not None and not rest.strip():
+            line, col = position(self.text, len(self.text.rstrip()))
+            return self._error("incomplete input: " + e.message,
+                               Span(line, col, line, col + 1, self.source), incomplete=True)
+        if end_pos is not None:
+            at = end_pos + len(rest) - len(rest.lstrip())
+            line, col = position(self.text, at)
+            nxt = self.text[at:at + 2] if self.text[at:at + 2] == "|>" else self.text[at]
+            return self._error(f"unexpected '{nxt}': {e.message}",
+                               Span(line, col, line, col + len(nxt), self.source))
         end = _end(last) or (1, 1)
-        span = Span(end[0], max(end[1] - 1, 1), end[0], end[1], self.source)
-        incomplete = isinstance(last, Token) and not self.text[last.end_pos:].strip()
-        text = ("incomplete input: " if incomplete else "") + e.message
-        return self._error(text, span, incomplete)
+        return self._error(e.message, Span(end[0], end[1], end[0], end[1] + 1, self.source))
 
-    def _check_assignable(self, lhs):
+    def _check_assignable(self, lhs, first, tok: Token) -> None:
         # Only symbols (and Part, x[[i]] = v) take values: Wolfram's f[x_] := ...
         # definitions need patterns, which netdsl does not have.
-        if isinstance(lhs, Symbol):
+        value = unwrap(lhs)
+        if isinstance(value, Symbol):
             return
-        if isinstance(lhs, Expr) and lhs.has_head("Part") and isinstance(lhs.args[0], Symbol):
+        if isinstance(value, Expr) and value.has_head("Part") \
+                and isinstance(value.args[0], Symbol):
             return
+        start = _start(first) or (tok.line, tok.column)
+        span = Span(start[0], start[1], tok.line, tok.column, self.source)
         raise self._error(
-            "only a symbol can be assigned to (x = ... or x := ...); definitions such as "
-            "f[x_] := ... are not supported, write f = Function[x, ...] instead",
-            getattr(lhs, "span", None))
+            f"cannot assign to {self._written(first, tok)}: only symbols (x = ...) and parts "
+            "(x[[i]] = ...) take values; definitions with patterns such as f[x_] := ... are "
+            "not supported: write f = Function[x, ...] instead", span)
+
+    def _written(self, lhs, tok: Token) -> str:
+        """The text of the left-hand side of an assignment, shortened."""
+        start = _start(lhs)
+        if start is None:
+            return "this"
+        lines = self.text.split("\n")
+        if start[0] == tok.line:
+            written = lines[start[0] - 1][start[1] - 1:tok.column - 1].strip()
+        else:
+            written = lines[start[0] - 1][start[1] - 1:].strip() + " ..."
+        return f"'{written}'" if len(written) <= 30 else f"'{written[:27]}...'"
 
     # ---- application, Part, brackets -------------------------------------------
+    def function_call(self, c):
+        """``body &[a][b]``: the ``&`` token, carrying the argument lists that follow it."""
+        tok = AmpCall.new_borrow_pos("AMP", "&", c[0])
+        calls, current = [], None
+        for item in c[1:]:
+            if isinstance(item, Token):
+                if item.type == "LSQB":
+                    current = []
+                else:  # RSQB
+                    calls.append(current)
+                    end = item
+            else:
+                current = item
+        tok.calls = calls
+        tok.end_line, tok.end_column, tok.end_pos = end.end_line, end.end_column, end.end_pos
+        return tok
+
     def args(self, children):
-        return [unwrap(x) for x in children]
+        return [x.expr if type(x) is Located else unwrap(x) for x in children]
 
     def call(self, c):
         args = c[2] if len(c) == 4 else []
@@ -136,7 +187,7 @@ class ToExpr(Transformer):
                     span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
 
     def paren(self, c):
-        return Paren(unwrap(c[1]))
+        return Paren(unwrap(c[1]), c[0], c[2])
 
     def list(self, c):
         return Expr(List, *(c[1] if len(c) == 3 else []), span=self._span(c[0], c[-1]))

@@ -1,0 +1,274 @@
+"""LeNet-BN: netdsl's NumPy executor against PyTorch eager, in one run.
+
+    python benchmarks/bench_lenet.py [--batch 64] [--repeat 200] [--threads 2]
+
+The net (performance.md's reference workload) is written in netdsl text and
+initialised by netdsl; its BatchNormalization statistics are set to random values
+so that Test mode does real work. When PyTorch is installed, the same net is
+built in PyTorch from netdsl's own arrays, the outputs are compared, and both
+are timed in this process:
+
+  forward   Test mode, batch 64 of 1x28x28 (goal: netdsl/PyTorch <= 0.5)
+  train     one step: Train-mode BatchNormalization, cross-entropy, backward,
+            Adam (goal: <= 0.8); loss and gradients are checked against autograd
+
+Peak memory is measured in fresh subprocesses (ru_maxrss), so each library is
+measured alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+NET = """
+NetChain[{ConvolutionLayer[16, {3, 3}], BatchNormalizationLayer[], Ramp, PoolingLayer[{2, 2}, {2, 2}],
+          ConvolutionLayer[32, {3, 3}], BatchNormalizationLayer[], Ramp, PoolingLayer[{2, 2}, {2, 2}],
+          FlattenLayer[], LinearLayer[10], SoftmaxLayer[]}, "Input" -> {1, 28, 28}]
+"""
+
+
+def build_netdsl(seed: int = 0):
+    import netdsl
+    s = netdsl.Session()
+    net = s.evaluate(f"NetInitialize[{NET}, RandomSeeding -> {seed}]")
+    rng = np.random.default_rng(seed)
+    for i, c in ((2, 16), (6, 32)):  # non-trivial BatchNormalization arrays
+        s["net"] = net
+        s["mm"] = rng.normal(0, 0.1, c)
+        s["mv"] = rng.uniform(0.5, 1.5, c)
+        s["sc"] = rng.uniform(0.5, 1.5, c)
+        s["bi"] = rng.normal(0, 0.1, c)
+        net = s.evaluate(f'NetReplacePart[net, {{{{{i}, "MovingMean"}} -> mm, '
+                         f'{{{i}, "MovingVariance"}} -> mv, {{{i}, "Scaling"}} -> sc, '
+                         f'{{{i}, "Biases"}} -> bi}}]')
+    return net
+
+
+def arrays_of(net):
+    from netdsl.runtime.initialize import leaves
+    return {path[0]: {k: np.array(v) for k, v in layer.arrays.items()
+                      if isinstance(v, np.ndarray)} for path, layer in leaves(net)}
+
+
+def build_torch(arrays):
+    import torch
+    from torch import nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.BatchNorm2d(16, eps=0.001, momentum=0.1), nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(16, 32, 3), nn.BatchNorm2d(32, eps=0.001, momentum=0.1), nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Linear(800, 10), nn.Softmax(dim=1))
+    with torch.no_grad():
+        for idx, key in ((0, "1"), (4, "5")):
+            model[idx].weight.copy_(torch.from_numpy(arrays[key]["Weights"]))
+            model[idx].bias.copy_(torch.from_numpy(arrays[key]["Biases"]))
+        for idx, key in ((1, "2"), (5, "6")):
+            bn, a = model[idx], arrays[key]
+            bn.weight.copy_(torch.from_numpy(a["Scaling"]))
+            bn.bias.copy_(torch.from_numpy(a["Biases"]))
+            bn.running_mean.copy_(torch.from_numpy(a["MovingMean"]))
+            bn.running_var.copy_(torch.from_numpy(a["MovingVariance"]))
+        model[9].weight.copy_(torch.from_numpy(arrays["10"]["Weights"]))
+        model[9].bias.copy_(torch.from_numpy(arrays["10"]["Biases"]))
+    return model
+
+
+def median_ms(fn, repeat: int) -> float:
+    for _ in range(5):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times))
+
+
+# ---------------------------------------------------------------- training step
+class NetdslTrainer:
+    """One netdsl training step on fixed data, using the runtime NetTrain uses."""
+
+    def __init__(self, net, x, labels):
+        from netdsl.expr import Symbol
+        from netdsl.runtime.apply import to_batch_last
+        from netdsl.runtime.context import Ctx
+        from netdsl.runtime.optimizers import Optimizer, Settings
+        from netdsl.runtime.plan import compile_plan
+        from netdsl.runtime.train import Parameters, training_net
+        self.tnet, names = training_net(net, Symbol("Automatic"), {})
+        self.plan = compile_plan(self.tnet)
+        self.params = Parameters(self.plan, {})
+        self.feed = {"Input": to_batch_last(x), "Output": labels.astype(np.int64)}
+        self.loss_slots = [self.plan.outputs[n] for n in names]
+        self.input_slots = set(self.plan.inputs.values())
+        self.ctx = Ctx(train=True, grad=True)
+        self.opt = Optimizer(Settings(), self.params.flat, None, 1000)
+        self.bn = [(i, s) for i, s in enumerate(self.params.steps)
+                   if s.layer.name == "BatchNormalizationLayer"]
+
+    def step(self, update: bool = True) -> float:
+        from netdsl.runtime import train
+        if update:
+            return train._train_step(self.params, self.plan, self.ctx, self.feed, self.loss_slots,
+                                     self.input_slots, self.opt, self.bn)
+        opt, self.opt = self.opt, _NoStep()
+        try:
+            return train._train_step(self.params, self.plan, self.ctx, self.feed,
+                                     self.loss_slots, self.input_slots, self.opt, self.bn)
+        finally:
+            self.opt = opt
+
+    def grad_of(self, layer: str, array: str) -> np.ndarray:
+        key = (("net", layer), array)
+        off, shape = self.params.offsets[key]
+        return self.params.grad[off:off + int(np.prod(shape))].reshape(shape)
+
+
+class _NoStep:
+    def step(self, grads):
+        pass
+
+
+def torch_train_step(model, opt, x, labels):
+    import torch
+    opt.zero_grad(set_to_none=True)
+    p = model(x)
+    loss = -torch.log(p.gather(1, labels[:, None])).mean()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+# ---------------------------------------------------------------- memory
+def peak_memory(which: str, batch: int, repeat: int) -> float:
+    """Peak resident memory (MiB) of a fresh process doing ``repeat`` forwards."""
+    code = f"""
+import resource, sys, numpy as np
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import bench_lenet as b
+x = np.random.default_rng(1).random(({batch}, 1, 28, 28), dtype=np.float32)
+net = b.build_netdsl()
+if {which!r} == "torch":
+    import torch
+    m = b.build_torch(b.arrays_of(net)).eval(); del net
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        for _ in range({repeat}): m(xt)
+else:
+    for _ in range({repeat}): net(x)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = ap.parse_args()
+
+    net = build_netdsl()
+    rng = np.random.default_rng(1)
+    x = rng.random((args.batch, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(1, 11, args.batch)
+    figures: dict[str, float] = {}
+
+    t_fwd = median_ms(lambda: net(x), args.repeat)
+    figures["netdsl_forward_ms"] = t_fwd
+    trainer = NetdslTrainer(net, x, labels)
+    t_train = median_ms(trainer.step, max(20, args.repeat // 4))
+    figures["netdsl_train_step_ms"] = t_train
+    print(f"LeNet-BN, batch {args.batch} of 1x28x28, float32")
+    print(f"  netdsl forward (Test mode)     {t_fwd:8.3f} ms   "
+          f"{args.batch / t_fwd * 1000:10,.0f} examples/s")
+    print(f"  netdsl train step              {t_train:8.3f} ms   "
+          f"{args.batch / t_train * 1000:10,.0f} examples/s")
+
+    try:
+        import torch
+    except ImportError:
+        print("  (PyTorch not installed: no comparison; pip install torch==2.13.0)")
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+        model = build_torch(arrays_of(net)).eval()
+        xt = torch.from_numpy(x)
+        with torch.no_grad():
+            ref = model(xt).numpy()
+        got = net(x)
+        err = float(np.abs(got - ref).max())
+        print(f"  outputs agree with PyTorch: max |difference| {err:.2e}")
+        assert err < 1e-4, "netdsl and PyTorch disagree"
+
+        def torch_fwd():
+            with torch.no_grad():
+                model(xt)
+        t_torch = median_ms(torch_fwd, args.repeat)
+        figures["torch_forward_ms"] = t_torch
+        figures["forward_ratio"] = t_fwd / t_torch
+        print(f"  PyTorch eager forward          {t_torch:8.3f} ms   ratio netdsl/PyTorch "
+              f"{t_fwd / t_torch:.2f}  (goal <= 0.5)")
+
+        # training: same arrays, Train-mode BatchNormalization, cross-entropy, Adam
+        tmodel = build_torch(arrays_of(net)).train()
+        topt = torch.optim.Adam(tmodel.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-5)
+        tl = torch.from_numpy(labels - 1)
+        check = NetdslTrainer(net, x, labels)
+        loss_ours = check.step(update=False)
+        topt.zero_grad()
+        p = tmodel(xt)
+        loss_t = -torch.log(p.gather(1, tl[:, None])).mean()
+        loss_t.backward()
+        print(f"  train loss: netdsl {loss_ours:.6f}, PyTorch {loss_t.item():.6f}")
+        assert abs(loss_ours - loss_t.item()) < 5e-5 * max(1, abs(loss_t.item()))
+        worst, zero_diff = 0.0, 0.0
+        for layer, idx, names in (("1", 0, ("Weights", "Biases")), ("2", 1, ("Scaling", "Biases")),
+                                  ("5", 4, ("Weights", "Biases")), ("6", 5, ("Scaling", "Biases")),
+                                  ("10", 9, ("Weights", "Biases"))):
+            mod = tmodel[idx]
+            for name, tgrad in zip(names, (mod.weight.grad, mod.bias.grad)):
+                ours, ref = check.grad_of(layer, name), tgrad.numpy()
+                diff = float(np.abs(ours - ref).max())
+                if np.abs(ref).max() < 1e-5:
+                    # a convolution bias before Train-mode BatchNormalization has gradient 0:
+                    # both sides hold round-off, compare them absolutely
+                    zero_diff = max(zero_diff, diff)
+                else:
+                    worst = max(worst, diff / float(np.abs(ref).max()))
+        print(f"  gradients agree with autograd: worst relative difference {worst:.1e} "
+              f"(gradients that are exactly 0 in theory: within {zero_diff:.0e})")
+        assert worst < 1e-3 and zero_diff < 1e-5
+        t_ttrain = median_ms(lambda: torch_train_step(tmodel, topt, xt, tl),
+                             max(20, args.repeat // 4))
+        figures["torch_train_step_ms"] = t_ttrain
+        figures["train_ratio"] = t_train / t_ttrain
+        print(f"  PyTorch eager train step       {t_ttrain:8.3f} ms   ratio netdsl/PyTorch "
+              f"{t_train / t_ttrain:.2f}  (goal <= 0.8)")
+
+    mem = peak_memory("netdsl", args.batch, args.repeat)
+    figures["netdsl_peak_mib"] = mem
+    line = f"  peak memory, {args.repeat} forwards: netdsl {mem:.0f} MiB"
+    if torch is not None:
+        tmem = peak_memory("torch", args.batch, args.repeat)
+        figures["torch_peak_mib"] = tmem
+        line += f", PyTorch {tmem:.0f} MiB"
+    print(line + " (whole process, ru_maxrss)")
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
