@@ -146,6 +146,15 @@ class ConvolutionLayer(_Windowed):
     # slice copies, then W(F, C k) @ cols(C k, O N) is the output (F, O1..Od, N) directly.
     # ChannelGroups G: the same as G independent GEMMs, done by one batched matmul.
     def forward(self, ctx, arrays, x):
+        y, cols, g = self.convolve(ctx, arrays, x)
+        b = arrays.get("Biases")
+        if b is not None:
+            y += b.reshape((y.shape[0],) + (1,) * (len(g.out) + 1))
+        return [y], ((cols, g, x.shape) if ctx.grad else None)
+
+    def convolve(self, ctx, arrays, x):
+        """The convolution without its bias: (y, columns, geometry). The executor's fusion
+        rules call it too (max-pooling before the bias, runtime/fusion.py)."""
         g = geometry(self.values, x.shape[1:-1])
         c, n = x.shape[0], x.shape[-1]
         groups = self.values.get("ChannelGroups") or 1
@@ -160,11 +169,7 @@ class ConvolutionLayer(_Windowed):
             y = np.matmul(w.reshape(f, -1), cols.reshape(-1, p))
         else:
             y = np.matmul(w.reshape(groups, f // groups, -1), cols.reshape(groups, -1, p))
-        y = y.reshape((f,) + g.out + (n,))
-        b = arrays.get("Biases")
-        if b is not None:
-            y += b.reshape((f,) + (1,) * (len(g.out) + 1))
-        return [y], ((cols, g, x.shape) if keep else None)
+        return y.reshape((f,) + g.out + (n,)), cols, g
 
     def backward(self, ctx, arrays, cache, dy):
         cols, g, xshape = cache

@@ -176,11 +176,15 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
 # ---------------------------------------------------------------- running
 def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     """Batch-first outputs by port."""
-    plan = compile_plan(net, head)
+    plan = compile_plan(net, head, fused=not call.train)
     rng = np.random.default_rng(None if call.seed is None else abs(hash(call.seed)) % 2 ** 32)
-    ctx = Ctx(train=call.train, rng=rng)
+    ctx, lock = plan.context(train=call.train, rng=rng)
     inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
-    outputs, _, _ = plan.run(ctx, inputs)
+    try:
+        outputs, _, _ = plan.run(ctx, inputs)
+    finally:
+        if lock is not None:
+            lock.release()
     check_finite(plan, Ctx(train=call.train, rng=np.random.default_rng(0)), inputs, outputs,
                  net, head)
     return {p: to_batch_first(y) for p, y in outputs.items()}

@@ -9,6 +9,7 @@ on the net value, which never changes.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from ..errors import InitializationError, NumericalError
 from ..graph.container import LINKS, Container, PortNode
 from ..layers.base import NO_ARRAY, Layer, Net, SharedRef
 from .context import Ctx
+from .memory import tune_malloc
 
 
 @dataclass
@@ -39,6 +41,14 @@ class Plan:
     inputs: dict[str, int]     # net input port -> slot
     outputs: dict[str, int]    # net output port -> slot
     n_slots: int
+    scratch: dict = field(default_factory=dict)   # buffers reused from one pass to the next
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def context(self, **settings) -> "Ctx":
+        """A Ctx sharing this plan's scratch buffers, unless another thread holds them."""
+        if self.lock.acquire(blocking=False):
+            return Ctx(scratch=self.scratch, **settings), self.lock
+        return Ctx(**settings), None
 
     def run(self, ctx: Ctx, inputs: dict[str, np.ndarray],
             keep: bool = False) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
@@ -75,13 +85,23 @@ class Plan:
 
 
 # ---------------------------------------------------------------- compiling
-def compile_plan(net: Net, head: str | None = None) -> Plan:
-    """The plan for ``net``, cached on it (nets are immutable values)."""
-    cached = net.__dict__.get("_plan")
+def compile_plan(net: Net, head: str | None = None, fused: bool = False) -> Plan:
+    """The plan for ``net``, cached on it (nets are immutable values).
+
+    ``fused`` plans (Test-mode evaluation) apply the rewrite rules of fusion.py;
+    training and Train-mode evaluation use the plain plan, one step per layer.
+    """
+    plans = net.__dict__.setdefault("_plans", {})
+    cached = plans.get(fused)
     if cached is not None:
         return cached
-    plan = _Compiler(net, head or net.head_name).compile()
-    net.__dict__["_plan"] = plan
+    tune_malloc()
+    if fused:
+        from .fusion import fuse  # noqa: PLC0415
+        plan = fuse(compile_plan(net, head))
+    else:
+        plan = _Compiler(net, head or net.head_name).compile()
+    plans[fused] = plan
     return plan
 
 
@@ -101,7 +121,7 @@ class _Compiler:
         inputs = {p: self.slot() for p in ins}
         outputs = self.emit(self.root, (), dict(inputs))
         plan = Plan(self.steps, inputs, outputs, self.n)
-        _mark_frees(plan)
+        mark_frees(plan)
         return plan
 
     def emit(self, net: Net, path: tuple, in_slots: dict[str, int]) -> dict[str, int]:
@@ -153,7 +173,10 @@ class _Compiler:
         return arrays
 
 
-def _mark_frees(plan: Plan) -> None:
+def mark_frees(plan: Plan) -> None:
+    """Note, on the step that reads a value last, that the value can be dropped."""
+    for step in plan.steps:
+        step.frees = []
     last_use: dict[int, int] = {}
     for i, step in enumerate(plan.steps):
         for s in step.ins:
@@ -169,7 +192,7 @@ def check_finite(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray],
     """NaN or Inf in an output: Wolfram's netnan, naming the layer where it first appeared."""
     if all(y.dtype.kind != "f" or np.isfinite(y).all() for y in outputs.values()):
         return
-    step = plan.first_non_finite(ctx, inputs)
+    step = compile_plan(root, head).first_non_finite(ctx, inputs)  # unfused: names layers
     where = ""
     if step is not None and step.path:  # inside a container: say which layer
         from .initialize import path_label  # noqa: PLC0415
