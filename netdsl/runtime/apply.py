@@ -176,7 +176,7 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
 # ---------------------------------------------------------------- running
 def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     """Batch-first outputs by port."""
-    plan = compile_plan(net, head, fused=not call.train)
+    plan = compile_plan(net, head, mode="train" if call.train else "test")
     rng = np.random.default_rng(None if call.seed is None else abs(hash(call.seed)) % 2 ** 32)
     ctx, lock = plan.context(train=call.train, rng=rng)
     inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}

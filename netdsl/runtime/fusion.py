@@ -10,8 +10,12 @@ They rely only on algebra that holds for any net, never on recognising one:
    pooling runs as: convolution without bias, pool, then bias and activation on
    the smaller pooled tensor.
 3. A Ramp whose input dies with it runs in place (no new buffer).
+4. For the same reason, a non-decreasing activation followed by max pooling runs
+   on the pooled tensor: max(f(x)) = f(max(x)), and the backward pass routes
+   f'(max) dy to the maximal elements, exactly as the unfused pair would.
 
-Train mode never uses these: batch statistics need every convolution output.
+Rules 1-3 are for Test mode only (Train-mode BatchNormalization needs every
+convolution output and its batch statistics); rule 4 is used in training too.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy as np
 
 from ..expr import Symbol
 from ..layers.functions import Program
-from ..layers.windows import Geometry, geometry, im2col, pad, pool_max, scratch
+from ..layers.windows import (Geometry, crop, geometry, im2col, pad, pool_max,
+                              pool_max_backward, scratch)
 from .plan import Plan, Step
 
 # elementwise functions that never decrease: they commute with max pooling
@@ -45,12 +50,17 @@ def _is_ramp(program: Program) -> bool:
         t == ("named", "RectifiedLinearUnit", ("var", 0))
 
 
-def fuse(plan: Plan) -> Plan:
+def fuse(plan: Plan, training: bool = False) -> Plan:
+    """The plan rewritten; ``training`` keeps to rules whose backward is exact (rule 4)."""
     steps = list(plan.steps)
     protected = set(plan.outputs.values()) | set(plan.inputs.values())
-    steps = _fold_batchnorm(steps, protected)
-    steps = _pool_before_bias(steps, protected)
-    steps = _ramp_in_place(steps, protected)
+    if training:
+        steps = _pool_before_activation(steps, protected)
+    else:
+        steps = _fold_batchnorm(steps, protected)
+        steps = _pool_before_bias(steps, protected)
+        steps = _pool_before_activation(steps, protected)
+        steps = _ramp_in_place(steps, protected)
     new = Plan(steps, plan.inputs, plan.outputs, plan.n_slots)
     from .plan import mark_frees  # noqa: PLC0415
     mark_frees(new)
@@ -239,3 +249,54 @@ def _ramp_in_place(steps: list[Step], protected: set[int]) -> list[Step]:
             continue  # only fresh buffers: Flatten/Reshape outputs may be views of others
         out[i] = Step(RampInPlace(), {}, st.ins, st.outs, st.path, st.keys)
     return out
+
+
+# ---------------------------------------------------------------- rule 4
+class PoolThenActivation:
+    """Max pooling, then a non-decreasing activation on the (smaller) pooled tensor."""
+
+    name = "PoolingLayer"
+    array_specs = ()
+
+    def __init__(self, pool, activation: Program):
+        self.pool = pool
+        self.activation = activation
+
+    def forward(self, ctx, arrays, x):
+        g = geometry(self.pool.values, x.shape[1:-1])
+        keep = bool(ctx.grad)
+        xp = pad(x, g, -np.inf, ctx, reuse=not keep)
+        z = pool_max(xp, g)
+        if _is_ramp(self.activation):
+            a = np.maximum(z, np.zeros((), z.dtype), out=None if keep else z)
+        else:
+            a = np.asarray(self.activation(z), dtype=z.dtype)
+        return [a], ((xp, z, g, x.shape) if keep else None)
+
+    def backward(self, ctx, arrays, cache, da):
+        if not getattr(ctx, "need_dx", True):
+            return [None], {}
+        xp, z, g, xshape = cache
+        (dz,) = self.activation.partials(z)
+        dz = np.multiply(da, np.asarray(dz, dtype=da.dtype))
+        return [crop(pool_max_backward(xp, z, dz, g), g)], {}
+
+
+def _pool_before_activation(steps: list[Step], protected: set[int]) -> list[Step]:
+    uses = _consumers(steps)
+    out: list[Step | None] = list(steps)
+    for i, st in enumerate(steps):
+        if out[i] is None or getattr(st.layer, "name", None) != "ElementwiseLayer" \
+                or not hasattr(st.layer, "values"):
+            continue
+        program = st.layer.values["Function"]
+        if not _monotone(program):
+            continue
+        k = _sole_next(steps, i, uses, protected, "PoolingLayer")
+        if k is None or not hasattr(steps[k].layer, "values") \
+                or steps[k].layer.values["Function"] is not Symbol("Max"):
+            continue
+        fused = PoolThenActivation(steps[k].layer, program)
+        out[i] = Step(fused, {}, st.ins, steps[k].outs, steps[k].path, {})
+        out[k] = None
+    return [s for s in out if s is not None]

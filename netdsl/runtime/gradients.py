@@ -31,7 +31,7 @@ def backward(steps: list[Step], ctx: Ctx, values: list[Any], caches: list[Any],
                 continue
             dys = [d if d is not None else np.zeros_like(values[s])
                    for d, s in zip(dys, step.outs)]
-            ctx.need_dx = any(s not in input_slots for s in step.ins)
+            ctx.need_dx = ctx.keep_input_grads or any(s not in input_slots for s in step.ins)
             dxs, darrays = step.layer.backward(ctx, step.arrays, caches[i], *dys)
             for name, g in darrays.items():
                 on_array_grad(step.keys[name], g)

@@ -85,23 +85,24 @@ class Plan:
 
 
 # ---------------------------------------------------------------- compiling
-def compile_plan(net: Net, head: str | None = None, fused: bool = False) -> Plan:
+def compile_plan(net: Net, head: str | None = None, mode: str = "plain") -> Plan:
     """The plan for ``net``, cached on it (nets are immutable values).
 
-    ``fused`` plans (Test-mode evaluation) apply the rewrite rules of fusion.py;
-    training and Train-mode evaluation use the plain plan, one step per layer.
+    mode "plain": one step per layer (used to name the layer where NaN appeared);
+    "train": with the rewrite rules of fusion.py that keep backward exact (NetTrain,
+    Train-mode evaluation); "test": with every rule (Test-mode evaluation).
     """
     plans = net.__dict__.setdefault("_plans", {})
-    cached = plans.get(fused)
+    cached = plans.get(mode)
     if cached is not None:
         return cached
     tune_malloc()
-    if fused:
-        from .fusion import fuse  # noqa: PLC0415
-        plan = fuse(compile_plan(net, head))
-    else:
+    if mode == "plain":
         plan = _Compiler(net, head or net.head_name).compile()
-    plans[fused] = plan
+    else:
+        from .fusion import fuse  # noqa: PLC0415
+        plan = fuse(compile_plan(net, head), training=mode == "train")
+    plans[mode] = plan
     return plan
 
 

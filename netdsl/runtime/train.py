@@ -472,7 +472,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
                       shape_only=shape_only)
     if shape_only:
         return net, History()
-    plan = compile_plan(tnet, HEAD)
+    plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
     history = History()
     if params.flat.size == 0:

@@ -1,0 +1,118 @@
+"""The executor's rewrite rules (runtime/fusion.py) must not change any number.
+
+Each net is run through its plain plan (one step per layer, itself checked
+against independent references in test_layer_forward.py) and its fused plans;
+outputs, and for the training plan the gradients, must agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netdsl
+from netdsl.runtime.apply import to_batch_last
+from netdsl.runtime.context import Ctx
+from netdsl.runtime.gradients import backward
+from netdsl.runtime.plan import compile_plan
+
+NETS = [
+    # the reference workload's shape: conv -> BN -> Ramp -> 2x2 max pool, twice
+    'NetChain[{ConvolutionLayer[4, {3, 3}], BatchNormalizationLayer[], Ramp, PoolingLayer[2, 2], '
+    'ConvolutionLayer[6, {3, 3}], BatchNormalizationLayer[], Ramp, PoolingLayer[2, 2], '
+    'FlattenLayer[], LinearLayer[5], SoftmaxLayer[]}, "Input" -> {2, 16, 16}]',
+    # padding, stride, odd sizes (floor pooling drops a row), Tanh, overlapping pool
+    'NetChain[{ConvolutionLayer[3, {3, 3}, "PaddingSize" -> 1, "Stride" -> 2], Tanh, '
+    'PoolingLayer[3, 2], FlattenLayer[], LinearLayer[4]}, "Input" -> {2, 13, 11}]',
+    # pooling with padding, no activation between convolution and pooling, no biases
+    'NetChain[{ConvolutionLayer[3, 2, "Biases" -> None], PoolingLayer[2, 2, "PaddingSize" -> 1], '
+    'LogisticSigmoid}, "Input" -> {1, 9, 9}]',
+    # channel groups and dilation; Mean pooling is never fused
+    'NetChain[{ConvolutionLayer[4, {3, 3}, "ChannelGroups" -> 2, "Dilation" -> 2], '
+    'BatchNormalizationLayer[], Ramp, PoolingLayer[2, 2, "Function" -> Mean]}, "Input" -> {2, 12, 12}]',
+    # a non-monotone activation (no fusion), BN after a LinearLayer with matrix output
+    'NetChain[{ConvolutionLayer[2, 3], ElementwiseLayer["Swish"], PoolingLayer[2, 2], '
+    'FlattenLayer[], LinearLayer[{2, 3}], BatchNormalizationLayer[], Ramp}, "Input" -> {1, 10, 10}]',
+    # a value used twice (fan-out) must not be fused away
+    'NetGraph[{ConvolutionLayer[2, 3], Ramp, PoolingLayer[2, 2], ThreadingLayer[Plus]}, '
+    '{1 -> 2 -> 3, 1 -> NetPort[4, "Input2"], 2 -> NetPort[4, "Input1"]}, "Input" -> {1, 8, 8}]',
+]
+
+
+def _random_arrays(net_text: str):
+    s = netdsl.Session()
+    net = s.evaluate(f"NetInitialize[{net_text}, RandomSeeding -> 3]")
+    rng = np.random.default_rng(5)
+    from netdsl.runtime.initialize import leaves, replace_leaves
+    new = {}
+    for path, layer in leaves(net):
+        if layer.name == "BatchNormalizationLayer":
+            c = layer.values["Channels"]
+            arrays = dict(layer.arrays)
+            arrays.update({
+                "MovingMean": rng.normal(0, 0.5, c).astype(np.float32),
+                "MovingVariance": rng.uniform(0.5, 2, c).astype(np.float32),
+                "Scaling": rng.uniform(0.5, 1.5, c).astype(np.float32),
+                "Biases": rng.normal(0, 0.5, c).astype(np.float32)})
+            new[path] = layer.evolve(arrays=arrays)
+    return replace_leaves(net, new)
+
+
+def _run(plan, x, train=False):
+    ctx = Ctx(train=train)
+    outs, _, _ = plan.run(ctx, {"Input": to_batch_last(x)})
+    return outs
+
+
+@pytest.mark.parametrize("text", NETS)
+def test_test_mode_fusion_keeps_outputs(text):
+    net = _random_arrays(text)
+    shape = net.ports["Input"].shape
+    x = np.random.default_rng(0).normal(size=(7,) + shape).astype(np.float32)
+    plain, fused = compile_plan(net), compile_plan(net, mode="test")
+    a, b = _run(plain, x), _run(fused, x)
+    for port in a:
+        np.testing.assert_allclose(b[port], a[port], rtol=2e-5, atol=2e-6)
+    # and the public entry point uses the fused plan
+    got = net(x)
+    got = got if isinstance(got, dict) else {"Output": got}
+    for port, value in got.items():
+        np.testing.assert_allclose(value, np.moveaxis(a[port], -1, 0), rtol=2e-5, atol=2e-6)
+
+
+def test_fusion_rules_apply_to_the_reference_shape():
+    net = _random_arrays(NETS[0])
+    names = [type(s.layer).__name__ for s in compile_plan(net, mode="test").steps]
+    assert names == ["ConvPoolThenBias", "ConvPoolThenBias", "FlattenLayer", "LinearLayer",
+                     "SoftmaxLayer"]
+    train = [type(s.layer).__name__ for s in compile_plan(net, mode="train").steps]
+    assert "PoolThenActivation" in train and "BatchNormalizationLayer" in train
+
+
+@pytest.mark.parametrize("text", NETS[:3] + NETS[4:])
+def test_training_fusion_keeps_gradients(text):
+    net = _random_arrays(text)
+    shape = net.ports["Input"].shape
+    x = np.random.default_rng(1).normal(size=(6,) + shape).astype(np.float32)
+    results = []
+    for mode in ("plain", "train"):
+        plan = compile_plan(net, mode=mode)
+        ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(0))
+        outs, values, caches = plan.run(ctx, {"Input": to_batch_last(x)}, keep=True)
+        slot = plan.outputs[sorted(plan.outputs)[0]]
+        seed = np.random.default_rng(2).normal(size=values[slot].shape).astype(np.float32)
+        grads: dict = {}
+
+        def add(key, g):
+            grads[key] = grads.get(key, 0) + g
+
+        ctx.keep_input_grads = True
+        slot_grads = backward(plan.steps, ctx, values, caches, {slot: seed}, add,
+                              set(plan.inputs.values()))
+        results.append((outs[sorted(outs)[0]], grads, slot_grads[plan.inputs["Input"]]))
+    (y0, g0, dx0), (y1, g1, dx1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
+    assert g0.keys() == g1.keys()
+    for key in g0:
+        np.testing.assert_allclose(g1[key], g0[key], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dx1, dx0, rtol=1e-4, atol=1e-5)
