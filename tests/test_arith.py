@@ -9,45 +9,11 @@ from __future__ import annotations
 import io
 import math
 
-import numpy as np
 import pytest
 
 from netdsl import EvaluationError, Session, input_form
-from netdsl.expr import Expr, Symbol
-
-
-def run(text: str, session: Session | None = None):
-    return (session or Session(stdout=io.StringIO())).evaluate(text)
-
-
-def py(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Expr) and x.head is Symbol("List"):
-        return [py(a) for a in x.args]
-    return x
-
-
-def exact(value, expected):
-    """Equal and of the same kinds (Integer 1 is not Real 1.)."""
-    got = py(value)
-    assert got == expected, (got, expected)
-    _same_types(got, expected)
-
-
-def _same_types(a, b):
-    if isinstance(b, list):
-        for x, y in zip(a, b):
-            _same_types(x, y)
-    else:
-        assert type(a) is type(b), (a, b)
-
-
-def close(value, expected):
-    got = py(value)
-    assert np.allclose(np.asarray(got, dtype=float), np.asarray(expected, dtype=float),
-                       rtol=1e-12, atol=1e-15), (got, expected)
-    assert np.asarray(got).dtype.kind == "f"
+from netdsl.expr import Symbol
+from values import close, exact, run
 
 
 def text(src: str, session: Session | None = None) -> str:

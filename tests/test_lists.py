@@ -14,34 +14,7 @@ import pytest
 
 from netdsl import EvaluationError, Session, input_form
 from netdsl.expr import Expr, Symbol
-
-
-def run(text: str, session: Session | None = None):
-    return (session or Session(stdout=io.StringIO())).evaluate(text)
-
-
-def py(x):
-    """Python form of a value: lists for List (packed or not), atoms as they are."""
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Expr) and x.head is Symbol("List"):
-        return [py(a) for a in x.args]
-    return x
-
-
-def exact(value, expected):
-    """Equal, and of the same kinds: 1 (Integer) is not 1. (Real)."""
-    got = py(value)
-    assert got == expected, (got, expected)
-    _same_types(got, expected)
-
-
-def _same_types(a, b):
-    if isinstance(b, list):
-        for x, y in zip(a, b):
-            _same_types(x, y)
-    else:
-        assert type(a) is type(b), (a, b)
+from values import exact, py, run
 
 
 def text(src: str, session: Session | None = None) -> str:

@@ -12,32 +12,7 @@ import pytest
 
 from netdsl import EvaluationError, Session, input_form
 from netdsl.expr import Association, Expr, Symbol
-
-
-def run(text: str, session: Session | None = None):
-    return (session or Session(stdout=io.StringIO())).evaluate(text)
-
-
-def py(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Expr) and x.head is Symbol("List"):
-        return [py(a) for a in x.args]
-    return x
-
-
-def exact(value, expected):
-    got = py(value)
-    assert got == expected, (got, expected)
-    _same_types(got, expected)
-
-
-def _same_types(a, b):
-    if isinstance(b, list):
-        for x, y in zip(a, b):
-            _same_types(x, y)
-    else:
-        assert type(a) is type(b), (a, b)
+from values import exact, run
 
 
 def error(src: str, symbol: str, tag: str, session: Session | None = None) -> str:

@@ -210,6 +210,14 @@ def _compile(e: Any, params, used: set[int], whole: Any) -> Node:
         if name == "Slot" and params is None and len(e.args) == 1 and is_integer(e.args[0]):
             used.add(e.args[0] - 1)
             return ("var", e.args[0] - 1)
+        if name == "Clip" and len(e.args) == 2:  # Clip[x, {lo, hi}]: the bounds are numbers
+            bounds = e.args[1]
+            items = bounds.tolist() if isinstance(bounds, np.ndarray) else (
+                list(bounds.args) if isinstance(bounds, Expr) and bounds.head is S("List") else [])
+            if len(items) == 2 and all(is_number(b) for b in items):
+                lo, hi = (float(b) for b in items)
+                inner = _compile(e.args[0], params, used, whole)
+                return ("min", ("max", inner, ("const", lo)), ("const", hi))
         args = [_compile(a, params, used, whole) for a in e.args]
         if name in _HEADS and args:
             return (_HEADS[name], *args)
@@ -217,11 +225,6 @@ def _compile(e: Any, params, used: set[int], whole: Any) -> Node:
             return ("power", args[0], args[1])
         if name in PRIMITIVES and len(args) == 1:
             return ("prim", name, args[0])
-        if name == "Clip" and len(e.args) == 2:
-            lo_hi = e.args[1]
-            if isinstance(lo_hi, np.ndarray) and lo_hi.shape == (2,):
-                lo, hi = (float(v) for v in lo_hi)
-                return ("min", ("max", args[0], ("const", lo)), ("const", hi))
     raise FunctionError(f"{input_form(e)} in {input_form(whole)} is not elementwise arithmetic; "
                         f"allowed are numbers, +, -, *, /, ^, Max, Min, Clip and "
                         f"{', '.join(PRIMITIVES)}")
