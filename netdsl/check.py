@@ -55,15 +55,18 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
             _report(e, path, stderr)
             failed.update(_assigned(expr))
             continue
-        target = _assigned(expr)
-        if isinstance(result.value, AbstractArray):
-            line = span.line if span else "?"
-            dims = ", ".join(map(str, result.value.shape))
-            stdout.write(f"{path}:{line}: output of dimensions {{{dims}}}\n")
-        if isinstance(result.value, Net):
-            name = target[0].name if target else None
-            line = span.line if span else "?"
-            stdout.write(f"{path}:{line}: {_describe(result.value, name)}\n")
+        line = span.line if span else "?"
+        # every net and net output the statement made: the ones it assigned (net = ...;
+        # has the value Null), then its value if no name holds that
+        shown: list[Any] = []
+        for sym in _assigned(expr):
+            value = session.evaluator.values.get(sym)
+            if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
+                shown.append(value)
+                stdout.write(f"{path}:{line}: {_describe(value, sym.name)}\n")
+        value = result.value
+        if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
+            stdout.write(f"{path}:{line}: {_describe(value, None)}\n")
     if problems:
         stderr.write(f"{path}: {problems} problem{'s' if problems != 1 else ''}\n")
         return 1
@@ -76,7 +79,10 @@ def _report(e: NetDSLError, path: str, stderr: TextIO) -> None:
     stderr.write(f"{where}: error: {e.message}\n")
 
 
-def _describe(net: Net, name: str | None) -> str:
+def _describe(net: Net | AbstractArray, name: str | None) -> str:
+    if isinstance(net, AbstractArray):
+        dims = ", ".join(map(str, net.shape))
+        return f"{name + ' = ' if name else ''}output of dimensions {{{dims}}}"
     ins, outs = net.port_names()
     ports = ", ".join(f'"{p}" {net.ports[p].words()}' for p in ins)
     ports += " -> " + ", ".join(f'"{p}" {net.ports[p].words()}' for p in outs)

@@ -272,6 +272,8 @@ def _constant_array(ev, c, spec):
 def _dimensions(x: Any) -> list[int]:
     if isinstance(x, np.ndarray):
         return list(x.shape)
+    if isinstance(x, Opaque) and isinstance(getattr(x, "shape", None), tuple):
+        return list(x.shape)  # netdsl check's AbstractArray: dimensions without numbers
     if isinstance(x, Association):
         return [len(x)]
     if not isinstance(x, Expr):

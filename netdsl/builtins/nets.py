@@ -242,10 +242,21 @@ def _ports(net: Net, side: int) -> Association:
     return Association((n, net.ports[n].spec(), False) for n in names)
 
 
+def _layer_paths(net: Container, prefix: tuple = ()):
+    """Every layer with its path as NetExtract takes it: positions (integers) in an
+    unnamed container, names (strings) in a named one: {2, 1}, {"block", "conv"}."""
+    for i, (name, sub) in enumerate(net.layers(), 1):
+        path = prefix + (name if net.named else i,)
+        if isinstance(sub, Container):
+            yield from _layer_paths(sub, path)
+        else:
+            yield path, sub
+
+
 def information(net: Net, prop: Any) -> Any:
     if prop == "Layers":
         if isinstance(net, Container):
-            return Association((make_list(list(path)), layer, False) for path, layer in net.leaves())
+            return Association((make_list(path), layer, False) for path, layer in _layer_paths(net))
         return Association([(make_list([]), net, False)])
     if prop == "InputPorts":
         return _ports(net, 0)
@@ -351,10 +362,27 @@ def _train_options():
          "Method, LearningRate, ValidationSet, TimeGoal, LearningRateMultipliers, ...",
          args=(2, 3), options=_train_options(), section="Nets")
 def _net_train(ev, net, data, prop=None, *, opts):
-    from ..runtime.train import TrainResults, net_train, property_value, results  # noqa: PLC0415
+    from ..runtime.train import (PROPERTIES, TrainResults, net_train,  # noqa: PLC0415
+                                 property_value, results)
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
+    if is_rule(prop):   # a rule left over by the option parser names no NetTrain option
+        key = prop.args[0]
+        raise EvaluationError(f"Unknown option {input_form(key)} for NetTrain; known options: "
+                              f"{', '.join(opts)}.", symbol="NetTrain", tag="optx")
+
+    def prop_name(p):   # BatchSize (the symbol) as well as "BatchSize"
+        return p.name if isinstance(p, Symbol) and p is not S("All") else p
+    prop = make_list(prop_name(p) for p in list_items(prop)) if is_list(prop) \
+        else prop_name(prop)
+    if not (prop is None or prop is S("All") or isinstance(prop, str)
+            or is_list(prop) and all(isinstance(p, str) for p in list_items(prop))):
+        raise wrong_call("NetTrain", Expr(S("NetTrain"), net, data, prop),
+                         "the third argument must be a property name or All")
+    for p in (list_items(prop) if is_list(prop) else [prop]):
+        if isinstance(p, str) and p not in PROPERTIES:   # before training, not after it
+            property_value({}, p)
     shape_only = bool(getattr(ev.host, "shape_only", False))
     trained, history = net_train(net, data, opts, shape_only=shape_only)
     props = results(trained, history)
@@ -364,10 +392,7 @@ def _net_train(ev, net, data, prop=None, *, opts):
         return TrainResults(props)
     if isinstance(prop, str):
         return property_value(props, prop)
-    if is_list(prop):
-        return make_list(property_value(props, p) for p in list_items(prop))
-    raise wrong_call("NetTrain", Expr(S("NetTrain"), net, data, prop),
-                     "the third argument must be a property name or All")
+    return make_list(property_value(props, p) for p in list_items(prop))
 
 
 @builtin("NetInsertSharedArrays", ("NetInsertSharedArrays[net]", 'NetInsertSharedArrays[net, "prefix"]'),

@@ -16,7 +16,7 @@ from ..layers.combine import MultiInputLayer
 from ..layers.functions import PRIMITIVES
 from ..layers.shapes import PortType, port_type_from_spec
 from .container import LINKS, NET, Container, PortNode
-from .inference import infer
+from .inference import gc_paused, infer
 
 S = Symbol
 
@@ -26,6 +26,9 @@ def error(head: str, tag: str, text: str) -> EvaluationError:
 
 
 # ---------------------------------------------------------------- shorthands
+_SHORTHANDS: dict[str, Net] = {}   # Ramp -> ElementwiseLayer[Ramp], built once
+
+
 def to_net(x: Any, head: str, where: str) -> Net:
     """A layer or net from a container element: n is LinearLayer[n], {...} a NetChain,
     Ramp (or any elementwise function) an ElementwiseLayer."""
@@ -35,8 +38,15 @@ def to_net(x: Any, head: str, where: str) -> Net:
         return LAYER_TYPES["LinearLayer"].build((x,), Expr(S("LinearLayer"), x))
     if isinstance(x, Expr) and x.head is S("List") or isinstance(x, np.ndarray):
         return build_chain(x, {}, "NetChain")
-    if (isinstance(x, Symbol) and x.name in PRIMITIVES) or (
-            isinstance(x, Expr) and x.head is S("Function")):
+    if isinstance(x, Symbol) and x.name in PRIMITIVES:
+        # layers are immutable values and inference works on copies, so one Ramp layer
+        # serves every bare Ramp (a long chain of LinearLayer[n], Ramp, ... builds fast)
+        layer = _SHORTHANDS.get(x.name)
+        if layer is None:
+            layer = _SHORTHANDS[x.name] = LAYER_TYPES["ElementwiseLayer"].build(
+                (x,), Expr(S("ElementwiseLayer"), x))
+        return layer
+    if isinstance(x, Expr) and x.head is S("Function"):
         return LAYER_TYPES["ElementwiseLayer"].build((x,), Expr(S("ElementwiseLayer"), x))
     if isinstance(x, Symbol) and x.name in LAYER_TYPES:
         raise error(head, "notnet", f"{where} is the symbol {x.name}; write {x.name}[...] to "
@@ -79,6 +89,11 @@ def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
 
 # ---------------------------------------------------------------- NetChain
 def build_chain(spec: Any, options: dict[str, Any], head: str = "NetChain") -> Container:
+    with gc_paused():
+        return _build_chain(spec, options, head)
+
+
+def _build_chain(spec: Any, options: dict[str, Any], head: str) -> Container:
     names, nets, named = _elements(spec, head)
     if not nets:
         raise error(head, "empty", "A NetChain needs at least one layer.")
@@ -119,6 +134,11 @@ def build_chain(spec: Any, options: dict[str, Any], head: str = "NetChain") -> C
 # ---------------------------------------------------------------- NetGraph
 def build_graph(layer_spec: Any, edges: Any, options: dict[str, Any],
                 head: str = "NetGraph") -> Container:
+    with gc_paused():
+        return _build_graph(layer_spec, edges, options, head)
+
+
+def _build_graph(layer_spec: Any, edges: Any, options: dict[str, Any], head: str) -> Container:
     names, nets, named = _elements(layer_spec, head)
     nets_by_name = dict(zip(names, nets))
     wiring = _Wiring(names, nets_by_name, named, head)
@@ -247,22 +267,30 @@ class _Wiring:
     def finish(self, options: dict[str, Any], shared: dict[str, Any]) -> Container:
         for name, n in self.multi.items():
             self.nets[name] = self.nets[name].with_input_count(n)
+        numbered: dict[Any, list[int]] = {}   # layer -> the InputN it is fed on
+        for _, _, d, p in self.links:
+            if isinstance(d, str) and p.startswith("Input") and p[5:].isdigit():
+                numbered.setdefault(d, []).append(int(p[5:]))
         for name, net in self.nets.items():  # NetPort[n, "Input2"] on a multi-input layer
             if isinstance(net, MultiInputLayer):
-                used = [int(p[5:]) for (_, _, d, p) in self.links if d == name
-                        and p.startswith("Input") and p[5:].isdigit()]
-                if used and max(used) > net.input_count:
-                    self.nets[name] = net.with_input_count(max(used))
+                used = numbered.get(name, [])
+                # the count is always fixed in a graph, however the inputs were wired
+                # ({a, b} -> n, or NetPort[n, "Input1"], ...), so equal graphs are equal
+                count = max([net.input_count] + used)
+                if net.values.get("$Inputs") != count:
+                    self.nets[name] = net.with_input_count(count)
         g = nx.DiGraph()
         for name in self.names:
             g.add_node(name, **{NET: self.nets[name]})
         fed: dict[tuple[str, str], Any] = {}
         for src, sp, dst, dp in self.links:
-            if not isinstance(dst, PortNode):
-                if (dst, dp) in fed:
-                    raise error(self.head, "dupin", f'The input "{dp}" of {self.label(dst)} is '
+            if (dst, dp) in fed:
+                if isinstance(dst, PortNode):   # two values for one output of the graph
+                    raise error(self.head, "dupin", f'The output "{dp}" of the graph is '
                                                     f"connected twice.")
-                fed[(dst, dp)] = src
+                raise error(self.head, "dupin", f'The input "{dp}" of {self.label(dst)} is '
+                                                f"connected twice.")
+            fed[(dst, dp)] = src
             self._link(g, src, sp, dst, dp)
         used_out = {(s, p) for s, p, _, _ in self.links if not isinstance(s, PortNode)}
         for name in self.names:  # unconnected ports become the graph's own ports
@@ -283,6 +311,12 @@ class _Wiring:
                 seen[p] = seen.get(p, 0) + 1
                 out_name = f"{p}{seen[p]}"
             self._link(g, name, p, PortNode("out", out_name), out_name)
+        in_names = {n.name for n in g if isinstance(n, PortNode) and n.side == "in"}
+        both = sorted(n.name for n in g if isinstance(n, PortNode) and n.side == "out"
+                      and n.name in in_names)
+        if both:
+            raise error(self.head, "dupport", f'The graph has an input and an output both named '
+                                              f'"{both[0]}"; port names must be unique.')
         try:
             cycle = nx.find_cycle(g)
             path = " -> ".join(self._ref(u) for u, _ in cycle) + f" -> {self._ref(cycle[0][0])}"

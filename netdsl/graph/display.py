@@ -88,7 +88,7 @@ def _value_text(v: Any) -> str:
     if isinstance(v, tuple):
         return "{" + ", ".join("n" if x is None else str(x) for x in v) + "}"
     if v is None:
-        return "(inferred)"
+        return "(to be inferred)"
     from ..expr import output_form  # noqa: PLC0415
     return output_form(to_expr(v))
 
@@ -188,13 +188,23 @@ def container_input_form(net: Container) -> str:
         items.append(f"{quote_string(name)} -> {text}" if net.named else text)
     body = ("<|" + ", ".join(items) + "|>") if net.named else ("{" + ", ".join(items) + "}")
     parts = [body]
+    ins, outs = net.port_names()
     if net.kind == "NetGraph":
+        # in a fixed order, so that a net and the net its text builds print the same: what
+        # feeds each layer (layers in order, its inputs in port order), then each output
         edges = []
-        for src, dst, data in net.graph.edges(data=True):
-            for sp, dp in data[LINKS]:
-                edges.append(f"{_endpoint(net, src, sp, 'src')} -> {_endpoint(net, dst, dp, 'dst')}")
+        consumers = list(net.order) + [PortNode("out", p) for p in outs]
+        for dst in consumers:
+            ports = [dst.name] if isinstance(dst, PortNode) else list(net.net(dst).port_names()[0])
+            feeds = [(sp, dp, src) for src, _, data in net.graph.in_edges(dst, data=True)
+                     for sp, dp in data[LINKS]]
+            feeds.sort(key=lambda f: ports.index(f[1]) if f[1] in ports else len(ports))
+            for sp, dp, src in feeds:
+                edges.append(f"{_endpoint(net, src, sp, 'src')} -> "
+                             f"{_endpoint(net, dst, dp, 'dst')}")
         parts.append("{" + ", ".join(edges) + "}")
-    for p, t in net.ports.items():
+    for p in ins + outs:
+        t = net.ports.get(p)
         if isinstance(t, PortType) and t.shape is not None:
             parts.append(f'"{p}" -> {input_form(t.spec())}')
     text = f"{net.kind}[{', '.join(parts)}]"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EvaluationError
+from ..errors import EvaluationError, ShapeError
 from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items, to_ndarray
 from ..layers.base import NO_ARRAY, Layer, Net, SharedRef
 from ..layers.shapes import port_type_from_spec
@@ -29,7 +29,11 @@ def reinfer(net: Net) -> Net:
     """Infer again from the written specification, keeping arrays and shared arrays."""
     if isinstance(net, Container):
         return infer(net.reset(), "NetReplacePart")
-    return net.reset().inferred()
+    try:
+        return net.reset().inferred()
+    except ShapeError as e:  # issued under the head of the function called, as for containers
+        e.symbol = "NetReplacePart"
+        raise
 
 
 def numeric_array(value: Any, what: str) -> np.ndarray:
@@ -42,7 +46,7 @@ def numeric_array(value: Any, what: str) -> np.ndarray:
         raise error("invarr", f"The value given for {what} is not numeric.")
     if not np.isfinite(arr).all():
         raise error("invarr", f"The value given for {what} contains NaN or infinite values.")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    arr = np.array(arr, dtype=np.float32, order="C")  # a copy; keeps rank 0 (not ascontiguousarray)
     arr.flags.writeable = False
     return arr
 

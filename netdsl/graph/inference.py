@@ -10,7 +10,9 @@ array exists.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
+from contextlib import contextmanager
 from typing import Any
 
 import networkx as nx
@@ -22,20 +24,48 @@ from ..layers.shapes import Mismatch, PortType, unify
 from .container import LINKS, NET, Container, PortNode
 
 
-def infer(net: Container, head: str | None = None) -> Container:
-    """``net`` with every port type and parameter inferred as far as it is determined."""
-    return _Pass(net, head or net.kind).run()
+def infer(net: Container, head: str | None = None, where: str = "") -> Container:
+    """``net`` with every port type and parameter inferred as far as it is determined.
+
+    ``where`` places a nested container in messages (" of layer 3"), so that an error
+    deep inside names its whole path: ``"Input" port of layer 2 of layer 3``."""
+    with gc_paused():
+        return _Pass(net, head or net.kind, where).run()
+
+
+@contextmanager
+def gc_paused():
+    """No cyclic garbage collection inside: inference makes many small objects and no
+    cycles, and on a 5,000-layer net the collector's passes over every live object cost
+    more than the inference itself (benchmarks/bench_inference.py)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _Pass:
-    def __init__(self, net: Container, head: str):
+    def __init__(self, net: Container, head: str, where: str = ""):
         self.net = net
         self.head = head
+        self.where = where
         self.g = net.graph
         self.nets: dict[Any, Any] = {n: self.g.nodes[n][NET] for n in net.order}
         self.port_types: dict[PortNode, PortType] = {
             n: net.ports.get(n.name, PortType()) for n in self.g if isinstance(n, PortNode)}
         self.shared: dict[str, Any] = dict(_shared_shapes(net))
+        # each node's links, read once from the graph (networkx edge views are slow to
+        # build, and inference walks a node's links every time one of its ports changes)
+        self.ins: dict[Any, list] = {n: [] for n in self.g}
+        self.outs: dict[Any, list] = {n: [] for n in self.g}
+        for src, dst, links in self.g.edges(data=LINKS):
+            for src_port, dst_port in links:
+                self.outs[src].append((dst, src_port, dst_port))
+                self.ins[dst].append((src, src_port, dst_port))
         self.users: dict[str, set[str]] = {}
         for name, layer in self.nets.items():
             for ref in _shared_refs(layer):
@@ -43,13 +73,38 @@ class _Pass:
 
     # -------------------------------------------------------------------
     def run(self) -> Container:
-        order = list(nx.topological_sort(self.g))
-        for src, dst, data in self.g.edges(data=True):  # seed: every link joins its two ends
-            for src_port, dst_port in data[LINKS]:
-                self._join(src, src_port, dst, dst_port)
-        self._propagate([n for n in order if not isinstance(n, PortNode)])
+        order = [n for n in nx.topological_sort(self.g) if not isinstance(n, PortNode)]
+        # One forward sweep in topological order: each link is joined when its consumer is
+        # reached, so a contradiction is found at the first link (in reading order) where
+        # the two ends disagree, and named by both ends. Layers that learn something from
+        # a later one (backward inference) are revisited afterwards by the worklist.
+        done: set = set()
+        again: list = []
+
+        def revisit(nodes) -> None:
+            for other in nodes:
+                if other in done and other not in again_set:
+                    again_set.add(other)
+                    again.append(other)
+
+        again_set: set = set()
+        for name in order:
+            for src, src_port, dst_port in self.ins[name]:
+                if self._join(src, src_port, name, dst_port, from_dst=True) \
+                        and not isinstance(src, PortNode):
+                    revisit((src,))
+            changed = self._apply_rule(name)
+            done.add(name)
+            revisit(self._push(name, changed))
+            for dst, src_port, dst_port in self.outs[name]:
+                if isinstance(dst, PortNode):  # the container's declared output type
+                    a = self._type(name, src_port)
+                    self._join(name, src_port, dst, dst_port)
+                    if self._type(name, src_port) != a:
+                        revisit((name,))
+        self._propagate(again)
         # defaults (a LinearLayer with known weights takes a vector), then settle again
-        for name in [n for n in order if not isinstance(n, PortNode)]:
+        for name in order:
             layer = self.nets[name]
             if isinstance(layer, Layer) and hasattr(layer, "default_ports"):
                 s = Infer(layer, self.shared)
@@ -85,7 +140,7 @@ class _Pass:
         """Run one node's rule; return the names of its ports whose types changed."""
         before = self.nets[name]
         if isinstance(before, Container):
-            after = infer(before, self.head)
+            after = infer(before, self.head, f" of {self.label(name)}")
         else:
             if s is None:
                 s = Infer(before, self.shared)
@@ -100,15 +155,18 @@ class _Pass:
         if not changed:
             return touched
         changed_set = set(changed)
-        for _, dst, data in self.g.out_edges(name, data=True):
-            for src_port, dst_port in data[LINKS]:
-                if src_port in changed_set and self._join(name, src_port, dst, dst_port):
-                    touched.add(dst)
-        for src, _, data in self.g.in_edges(name, data=True):
-            for src_port, dst_port in data[LINKS]:
-                if dst_port in changed_set and self._join(src, src_port, name, dst_port,
-                                                          from_dst=True):
-                    touched.add(src)
+        before = {p: self._type(name, p) for p in changed_set}
+        for dst, src_port, dst_port in self.outs[name]:
+            if src_port in changed_set and self._join(name, src_port, dst, dst_port):
+                touched.add(dst)
+        for src, src_port, dst_port in self.ins[name]:
+            if dst_port in changed_set and self._join(src, src_port, name, dst_port,
+                                                      from_dst=True):
+                touched.add(src)
+        # the far end may have known more than this node (a declared "Output" -> {4, 6, 6}
+        # of the container): then this node learned something too and runs again
+        if any(self._type(name, p) != t for p, t in before.items()):
+            touched.add(name)
         return {t for t in touched if not isinstance(t, PortNode)}
 
     def _type(self, node, port: str) -> PortType:
@@ -142,25 +200,34 @@ class _Pass:
         return False
 
     # ---- messages ---------------------------------------------------------------
+    def label(self, name: str) -> str:
+        """layer 2, layer "conv", or inside a nested container layer 2 of layer 3."""
+        return self.net.label(name) + self.where
+
     def _describe(self, node, port: str, t: PortType) -> str:
         if isinstance(node, PortNode):
-            return f'"{port}" port ({t.words()})'
+            return f'"{port}" port{self.where} ({t.words()})'
         net = self.nets[node]
-        return f'"{port}" port of {self.net.label(node)} ({net.head_name}, {t.words()})'
+        return f'"{port}" port of {self.label(node)} ({net.head_name}, {t.words()})'
 
     def _edge_error(self, kind: str, src, src_port, a, dst, dst_port, b) -> ShapeError:
         text = (f"{kind} of {self._describe(src, src_port, a)} is inconsistent with "
                 f"{kind.lower()} of {self._describe(dst, dst_port, b)}.")
-        span = None if isinstance(dst, PortNode) else getattr(self.nets[dst], "span", None)
+        # where it was written: the consuming layer, else the producing one (a container
+        # port, or a shorthand such as Ramp, has no position of its own); else the caller's
+        span = None
+        for node in (dst, src):
+            if span is None and not isinstance(node, PortNode):
+                span = getattr(self.nets[node], "span", None)
         return ShapeError(text, symbol=self.head, tag="tyinc", span=span)
 
     def _guard(self, name: str, fn) -> None:
         layer = self.nets[name]
-        where = f"{self.net.label(name)} ({layer.head_name})"
+        where = f"{self.label(name)} ({layer.head_name})"
         try:
             fn()
         except Clash as c:
-            label = self.net.label(name)
+            label = self.label(name)
             raise ShapeError(
                 f"{c.kind} of {c.slot_a} of {label} ({layer.head_name}, {c.words_a}) is "
                 f"inconsistent with {c.kind.lower()} of {c.slot_b} of {label} ({c.words_b}).",

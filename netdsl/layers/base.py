@@ -120,6 +120,7 @@ class Infer:
         self.values: dict[str, Any] = dict(layer.values)
         self.shared = shared if shared is not None else {}
         self.changed = False
+        self.origin: dict[str, tuple[str, str]] = {}   # parameter -> the array that set it
 
     # ports
     def port(self, name: str):
@@ -132,6 +133,8 @@ class Infer:
         if new is None:
             return
         cur = self.ports[name]
+        if new is cur:
+            return
         new_t = new if isinstance(new, PortType) else cur.with_shape(new)
         try:
             merged = unify(cur, new_t)
@@ -157,6 +160,12 @@ class Infer:
         try:
             merged = unify_value(cur, v)
         except Mismatch as m:
+            origin = self.origin.get(name)
+            if origin is not None and because.startswith("parameter"):
+                # LinearLayer[3, "Biases" -> {1, 2}]: name the array the user wrote, not
+                # the hidden parameter it set ("OutputSize")
+                raise Clash("Dimension", origin[0], origin[1], because,
+                            _value_words(v)) from None
             raise Clash("Value", f'parameter "{name}"', _value_words(cur), because,
                         _value_words(v)) from None
         if merged != cur:
@@ -176,6 +185,8 @@ class Infer:
     def array_step(self) -> None:
         for spec in self.layer.array_specs:
             arr = self.layer.arrays.get(spec.name)
+            if arr is None or arr is NO_ARRAY:    # not given: nothing to learn from it
+                continue
             actual = self._array_shape(arr)
             expected = self.array_shape(spec)
             if actual is None:
@@ -216,6 +227,12 @@ class Infer:
     def _values_from_shape(self, spec: ArraySpec, actual: tuple) -> None:
         i = 0
         because = f'array "{spec.name}" ({shape_words(actual)})'
+
+        def clash(param: str, known: Any) -> Clash:
+            # the array is what the user wrote that disagrees: name it first, by its shape
+            return Clash("Dimension", f'array "{spec.name}"', shape_words(actual),
+                         f'parameter "{param}"', _value_words(known))
+
         for d in spec.dims:
             if isinstance(d, int):
                 if actual[i] != d:
@@ -232,9 +249,17 @@ class Infer:
                                     f'parameter "{d[1:]}"', str(cur))
                     self.normalize(d[1:], given)
                 else:
+                    if isinstance(cur, tuple) and (len(cur) != len(given) or any(
+                            c is not None and c != g for c, g in zip(cur, given))):
+                        raise clash(d[1:], cur)
                     self.set_value(d[1:], given, because)
                 i += n
             else:
+                cur = self.values.get(d)
+                if cur is not None and cur != actual[i]:
+                    raise clash(d, cur)
+                if cur is None:
+                    self.origin[d] = (f'array "{spec.name}"', shape_words(actual))
                 self.set_value(d, actual[i], because)
                 i += 1
 

@@ -66,6 +66,15 @@ class CatenateLayer(MultiInputLayer):
         shapes = [s.port(n) for n in names]
         first = sum(x[0] for x in shapes) if all(x[0] is not None for x in shapes) else None
         s.refine("Output", (first,) + shapes[0][1:], "the inputs")
+        # backward: the output's first size less the others' is the one input left unknown
+        total = s.port("Output")[0]
+        unknown = [n for n, x in zip(names, shapes) if x[0] is None]
+        if total is not None and len(unknown) == 1:
+            rest = total - sum(x[0] for x in shapes if x[0] is not None)
+            if rest < 1:
+                s.fail(f"the output's first dimension ({total}) leaves {rest} for "
+                       f'"{unknown[0]}"')
+            s.refine(unknown[0], (rest,) + (None,) * (rank - 1), '"Output" port')
 
     # ---- numerics: level 1 is axis 0 of batch-last data; gradients are views of dy -------
     def forward(self, ctx, arrays, *xs):
@@ -86,11 +95,7 @@ class TotalLayer(MultiInputLayer):
     summary = "adds its inputs element by element"
 
     def infer(self, s: Infer) -> None:
-        names = self.input_names()
-        for n in names:
-            s.same(n, "Output")
-        for n in names:
-            s.same(n, "Output")
+        _all_same(s, self.input_names())
 
     # ---- numerics: every input's gradient is dy itself (shared, read-only) ----------------
     def forward(self, ctx, arrays, *xs):
@@ -142,10 +147,7 @@ class ThreadingLayer(MultiInputLayer):
         return super().with_input_count(n)
 
     def infer(self, s: Infer) -> None:
-        for n in self.input_names():
-            s.same(n, "Output")
-        for n in self.input_names():
-            s.same(n, "Output")
+        _all_same(s, self.input_names())
 
     # ---- numerics: the compiled Program and its exact partial derivatives ----------------
     def forward(self, ctx, arrays, *xs):
@@ -154,6 +156,17 @@ class ThreadingLayer(MultiInputLayer):
 
     def backward(self, ctx, arrays, xs, dy):
         return [as_data(dy * d, dy) for d in self.values["Function"].partials(*xs)], {}
+
+
+def _all_same(s: Infer, names: tuple[str, ...]) -> None:
+    """Every input and the output have one type. The inputs are compared with each other
+    first, so a clash between two inputs is reported as such ("Input1" vs "Input2")."""
+    for n in names[1:]:
+        s.same(names[0], n)
+    for n in names:
+        s.same(n, "Output")
+    for n in names:
+        s.same(n, "Output")
 
 
 def _variadic(program: Program) -> bool:

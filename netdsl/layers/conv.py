@@ -45,8 +45,11 @@ class _Windowed(Layer):
             rank = len(x) if x is not None else len(y) if y is not None else None
             if rank is not None:
                 if rank < 2:
-                    s.fail(f"the input must have a channel dimension and 1 to 3 spatial "
-                           f"dimensions, but it is {_words(x)}")
+                    port, words = ("input", _words(x)) if x is not None else \
+                        ("output", _words(y))
+                    s.fail(f"the {port} must have a channel dimension and 1 to 3 spatial "
+                           f"dimensions, but it is {'an' if words[0] in 'aeiou' else 'a'} "
+                           f"{words}")
                 d = rank - 1
                 s.set_value("Dimensionality", d, '"Input" port')
         if d is None:
@@ -78,9 +81,36 @@ class _Windowed(Layer):
                 s.fail(explain_empty(self.window_kind, axis, n, k, st, dl, p))
             out.append(size)
         s.refine("Output", (None, *out), '"Input" port')
+        self._input_from_output(s, kernel, stride, dilation)
         if channels_out_param is None:  # pooling: channels pass through
             s.refine("Output", (x[0],) + (None,) * d, '"Input" port')
             s.refine("Input", (s.port("Output")[0],) + (None,) * d, '"Output" port')
+
+    def _input_from_output(self, s: Infer, kernel: tuple, stride: tuple, dilation: tuple) -> None:
+        """Backward: with stride 1 the output size determines the input size,
+        n = o - 1 + (dilation (k - 1) + 1) - padding; with a larger stride several input
+        sizes give the same output, so nothing is inferred."""
+        x, y = s.port("Input"), s.port("Output")
+        if y is None:
+            return
+        padding = s.value("PaddingSize")
+        sizes = []
+        for axis, (n, o, k, st, dl) in enumerate(zip(x[1:], y[1:], kernel, stride, dilation), 1):
+            if n is None and o is not None and st == 1:
+                if padding == SAME:
+                    n = o
+                else:
+                    b, a = resolve_padding(padding, len(kernel), (None,) * len(kernel), kernel,
+                                           stride, dilation)[axis - 1]
+                    span = dl * (k - 1) + 1
+                    n = o - 1 + span - b - a
+                    if n < 1:
+                        s.fail(f"no input gives an output of size {o} along spatial dimension "
+                               f"{axis}: the {self.window_kind} window of size {span} with "
+                               f"padding {b}+{a} would need an input of size "
+                               f"{o} - 1 + {span} - {b + a} = {n}")
+            sizes.append(n)
+        s.refine("Input", (None, *sizes), '"Output" port')
 
 
 def _kernel(x: Any) -> Any:

@@ -87,8 +87,17 @@ def unify_shape(a: Shape, b: Shape) -> Shape:
 
 
 def unify(a: PortType, b: PortType) -> PortType:
-    if a.integer != b.integer and a.shape is not None and b.shape is not None:
-        raise Mismatch("Type")
+    if a is b or b == UNKNOWN or a == b:    # the common cases, without building a new type
+        return a
+    if a == UNKNOWN:
+        return b
+    if a.integer != b.integer:
+        # a port whose shape is known and that is not integer is real (only a type with
+        # nothing known, UNKNOWN, leaves the kind open): real against integer is a clash
+        # even while the integer side's shape is still open
+        real = b if a.integer else a
+        if real.shape is not None:
+            raise Mismatch("Type")
     classes = a.classes if a.classes is not None else b.classes
     if a.classes is not None and b.classes is not None and a.classes != b.classes:
         raise Mismatch("Type")

@@ -9,16 +9,17 @@ computed.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import EvaluationError
-from ..expr import (Association, Opaque, Symbol, input_form, is_rule, packed, to_atom,
-                    to_ndarray)
+from ..errors import EvaluationError, ShapeError
+from ..expr import (Association, Expr, Opaque, Symbol, input_form, is_integer, is_rule, packed,
+                    to_atom, to_ndarray)
 from ..layers.base import Net
-from ..layers.shapes import PortType, shape_words
+from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
 from .plan import check_finite, compile_plan
 
@@ -75,7 +76,9 @@ def apply_net(ev, net: Net, args: tuple) -> Any:
         else:
             raise EvaluationError(f"{input_form(a)} is not an output port or an evaluation "
                                   f"option.", symbol=head, tag="badarg")
-    inputs, batched = read_inputs(net, data, head)
+    raw = raw_inputs(net, data, head)
+    net = settle_shapes(net, raw, head)
+    inputs, batched = normalise_inputs(net, raw, head)
     call = Call(inputs, batched, train, port, seed)
     if getattr(ev.host, "shape_only", False):
         return abstract_result(net, call, head)
@@ -97,6 +100,11 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
 
 def read_inputs(net: Net, data: Any, head: str) -> tuple[dict[str, np.ndarray], bool]:
     """Arrays by input port (batch-first), and whether the data was a batch."""
+    return normalise_inputs(net, raw_inputs(net, data, head), head)
+
+
+def raw_inputs(net: Net, data: Any, head: str) -> dict[str, np.ndarray]:
+    """The data by input port, as given (not yet checked against the ports' shapes)."""
     ins = net.port_names()[0]
     if isinstance(data, Association):
         given = {}
@@ -112,11 +120,88 @@ def read_inputs(net: Net, data: Any, head: str) -> tuple[dict[str, np.ndarray], 
         raw = given
     elif len(ins) == 1:
         raw = {ins[0]: _as_array(data, ins[0], head)}
+    elif _positional_inputs(net, data, ins):
+        # CatenateLayer[][{{1, 2}, {3, 4, 5}}]: a layer taking several arrays, given as a list
+        items = list(data) if isinstance(data, np.ndarray) else data.args
+        raw = {p: _as_array(v, p, head) for p, v in zip(ins, items)}
     else:
         raise EvaluationError(f"The net has {len(ins)} inputs ({', '.join(ins)}); give them as "
                               f"an association <|\"{ins[0]}\" -> ..., ...|>.", symbol=head,
                               tag="invargc")
-    return normalise_inputs(net, raw, head)
+    return raw
+
+
+def _positional_inputs(net: Net, data: Any, ins: tuple) -> bool:
+    """A single layer with input ports Input1..InputN applied to a list of N arrays."""
+    from ..layers.combine import MultiInputLayer  # noqa: PLC0415
+    if not isinstance(net, MultiInputLayer):
+        return False
+    if isinstance(data, np.ndarray):
+        return data.ndim >= 1 and data.shape[0] == len(ins)
+    return isinstance(data, Expr) and data.head is S("List") and len(data.args) == len(ins)
+
+
+# ---------------------------------------------------------------- just-in-time inference
+_JIT_CACHE_SIZE = 16
+
+
+def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
+    """Wolfram's JITInferNet: a net whose input shapes are still partly open (e.g.
+    ``ElementwiseLayer[Ramp]``, or a layer whose arrays were all given) takes them from
+    the data. The data is read as one example first, then as a batch; the settled net is
+    cached on ``net`` by the data's shapes, so evaluating again does no graph work."""
+    ins = net.port_names()[0]
+    if all(net.ports[p].known for p in ins) or set(raw) != set(ins):
+        return net
+    key = tuple((p, raw[p].shape) for p in ins)
+    cache = net.__dict__.setdefault("_jit", {})
+    if key in cache:
+        return cache[key]
+    first_error = None
+    for batched in (False, True):
+        shapes = {}
+        for p in ins:
+            x = raw[p]
+            shape = x.shape[1:] if batched else x.shape
+            if batched and x.ndim == 0:
+                break
+            try:
+                unify_shape(net.ports[p].shape, shape)
+            except Mismatch:
+                break
+            shapes[p] = shape
+        else:
+            try:
+                new = _with_input_shapes(net, shapes)
+            except ShapeError as e:
+                first_error = first_error or e
+                continue
+            if all(new.ports[p].known for p in ins):
+                if len(cache) >= _JIT_CACHE_SIZE:
+                    cache.pop(next(iter(cache)))
+                cache[key] = new
+                return new
+    if first_error is not None:
+        p = next(p for p in ins if not net.ports[p].known)
+        raise EvaluationError(f'The input to port "{p}", {_a(shape_words(raw[p].shape))}, does '
+                              f"not fit the net: {first_error.text}", symbol=head,
+                              tag="netinvin")
+    return net  # normalise_inputs explains what is wrong
+
+
+def _with_input_shapes(net: Net, shapes: dict[str, tuple]) -> Net:
+    """``net`` with its open input ports set to ``shapes`` and every shape inferred again
+    (as NetReplacePart[net, "Input" -> shape] does); arrays are kept."""
+    from ..graph.container import Container  # noqa: PLC0415
+    from ..graph.edit import _with_declared_port  # noqa: PLC0415
+    from ..graph.inference import infer  # noqa: PLC0415
+    new = net
+    for p, shape in shapes.items():
+        if not net.ports[p].known:
+            new = _with_declared_port(new, p, net.ports[p].with_shape(tuple(shape)))
+    if isinstance(new, Container):
+        return infer(new.reset(), net.head_name)
+    return new.reset().inferred()
 
 
 def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
@@ -177,7 +262,7 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
 def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     """Batch-first outputs by port."""
     plan = compile_plan(net, head, mode="train" if call.train else "test")
-    rng = np.random.default_rng(None if call.seed is None else abs(hash(call.seed)) % 2 ** 32)
+    rng = np.random.default_rng(_seed(call.seed, head))
     ctx, lock = plan.context(train=call.train, rng=rng)
     inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
     try:
@@ -188,6 +273,18 @@ def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     check_finite(plan, Ctx(train=call.train, rng=np.random.default_rng(0)), inputs, outputs,
                  net, head)
     return {p: to_batch_first(y) for p, y in outputs.items()}
+
+
+def _seed(seed: Any, head: str) -> int | None:
+    """RandomSeeding -> n | "string" | Automatic for Train-mode randomness (Dropout)."""
+    if seed is None or seed is S("Automatic") or seed is S("Inherited"):
+        return None
+    if is_integer(seed):
+        return abs(seed)
+    if isinstance(seed, str):
+        return zlib.crc32(seed.encode())
+    raise EvaluationError(f"Value of option RandomSeeding -> {input_form(seed)} is not "
+                          f"Automatic, an integer, or a string.", symbol=head, tag="seeding")
 
 
 def to_batch_last(x: np.ndarray) -> np.ndarray:
@@ -241,6 +338,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     else:
         raise EvaluationError(f"The net has inputs {', '.join(ins)}: pass a dict.",
                               symbol=head, tag="invargc")
+    net = settle_shapes(net, raw, head)
     inputs, batched = normalise_inputs(net, raw, head)
     call = Call(inputs, batched, evaluation_mode == "Train", port)
     outputs = evaluate(net, call, head)
@@ -248,6 +346,8 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
 
     def value(y: np.ndarray) -> Any:
         y = y if batched else y[0]
+        if any(np.may_share_memory(y, x) for x in raw.values()):
+            y = y.copy()  # an identity-like net (Dropout in Test mode) must not alias the input
         return y if y.ndim else float(y)
     if port is not None:
         if port not in outputs:

@@ -2,10 +2,12 @@
 
 Defaults are Wolfram's: ADAM (LearningRate 0.001, Beta1 0.9, Beta2 0.999,
 Epsilon 1e-5, bias correction folded into the rate), SGD (LearningRate 0.01,
-Momentum 0.93, with Wolfram's polynomial decay Sqrt[1 - t/(T + 1)]), RMSProp
+Momentum 0.93, with Wolfram's polynomial decay Sqrt[1 - t/(T + 1)]; the momentum
+buffer holds rate-scaled steps, v <- Momentum v - lr_t g, w <- w + v), RMSProp
 (Beta 0.95, Momentum 0.9, Epsilon 1e-6). Common options: "L2Regularization",
-"GradientClipping" (elementwise), "WeightClipping", "LearningRateMultipliers"
-(a per-element scale: 0 freezes).
+"GradientClipping" (elementwise), "WeightClipping", "LearningRateSchedule"
+("Polynomial", for any method), "LearningRateMultipliers" (a per-element factor on
+the learning rate, as MXNet's lr_mult: 0 freezes).
 """
 
 from __future__ import annotations
@@ -45,62 +47,78 @@ class Optimizer:
         self.s = settings
         self.params = params
         self.scale = scale
+        self.frozen = None if scale is None else scale == 0
         self.total = max(total_steps, 1)
         self.t = 0
-        n = params.size
-        self.m = np.zeros(n, np.float32)
-        self.v = np.zeros(n, np.float32) if settings.method in ("ADAM", "RMSProp") else None
-        self.tmp = np.empty(n, np.float32)
+        n, dt = params.size, params.dtype
+        self.m = np.zeros(n, dt)
+        self.v = np.zeros(n, dt) if settings.method in ("ADAM", "RMSProp") else None
+        self.tmp = np.empty(n, dt)
 
     def step(self, grads: np.ndarray) -> None:
+        """One update. The multipliers scale the learning rate of each element (as
+        Wolfram's LearningRateMultipliers do), not the gradient: with ADAM a scaled
+        gradient would leave the step almost unchanged."""
         s, p, g, tmp = self.s, self.params, grads, self.tmp
+        f = p.dtype.type
         self.t += 1
         if s.l2:
-            g += np.float32(s.l2) * p
+            g += f(s.l2) * p
         if s.gradient_clipping is not None:
             np.clip(g, -s.gradient_clipping, s.gradient_clipping, out=g)
-        if self.scale is not None:
-            g *= self.scale
         lr = s.lr
+        if s.schedule == "Polynomial":   # any method: Sqrt[1 - Min[t, T]/(T + 1)]
+            lr *= np.sqrt(1 - min(self.t, self.total) / (self.total + 1))
         if s.method == "ADAM":
             b1, b2 = s.beta1, s.beta2
             eps = 1e-5 if s.epsilon is None else s.epsilon
-            self.m *= b1
-            self.m += np.float32(1 - b1) * g
-            self.v *= b2
+            self.m *= f(b1)
+            self.m += f(1 - b1) * g
+            self.v *= f(b2)
             np.multiply(g, g, out=tmp)
-            tmp *= np.float32(1 - b2)
+            tmp *= f(1 - b2)
             self.v += tmp
             lr_t = lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
             np.sqrt(self.v, out=tmp)
-            tmp += np.float32(eps)
+            tmp += f(eps)
             np.divide(self.m, tmp, out=tmp)
-            tmp *= np.float32(lr_t)
+            tmp *= f(lr_t)
+            if self.scale is not None:
+                tmp *= self.scale
             p -= tmp
         elif s.method in ("SGD", "SignSGD"):
             mom = 0.93 if s.momentum is None else s.momentum
-            if s.schedule == "Polynomial":
-                lr *= np.sqrt(1 - min(self.t, self.total) / (self.total + 1))
-            step_dir = np.sign(g) if s.method == "SignSGD" else g
-            self.m *= np.float32(mom)
-            self.m += step_dir
-            p -= np.float32(lr) * self.m
+            # MXNet's sgd_mom_update (Wolfram's backend): v <- mom v - lr_t g; w <- w + v,
+            # so a step already taken keeps the rate it was taken with
+            np.multiply(np.sign(g) if s.method == "SignSGD" else g, f(lr), out=tmp)
+            if self.scale is not None:
+                tmp *= self.scale
+            self.m *= f(mom)
+            self.m -= tmp
+            p += self.m
         elif s.method == "RMSProp":
             mom = 0.9 if s.momentum is None else s.momentum
             eps = 1e-6 if s.epsilon is None else s.epsilon
-            self.v *= np.float32(s.beta)
+            self.v *= f(s.beta)
             np.multiply(g, g, out=tmp)
-            self.v += np.float32(1 - s.beta) * tmp
+            self.v += f(1 - s.beta) * tmp
             np.sqrt(self.v, out=tmp)
-            tmp += np.float32(eps)
+            tmp += f(eps)
             np.divide(g, tmp, out=tmp)
-            self.m *= np.float32(mom)
-            self.m += np.float32(lr) * tmp
+            tmp *= f(lr)
+            if self.scale is not None:
+                tmp *= self.scale
+            self.m *= f(mom)
+            self.m += tmp
             p -= self.m
         else:  # pragma: no cover - validated when options are read
             raise ValueError(s.method)
-        if s.weight_clipping is not None:
-            np.clip(p, -s.weight_clipping, s.weight_clipping, out=p)
+        if s.weight_clipping is not None:   # frozen arrays stay as they are
+            c = s.weight_clipping
+            if self.frozen is None:
+                np.clip(p, -c, c, out=p)
+            else:
+                np.copyto(p, np.clip(p, -c, c), where=~self.frozen)
 
 
 METHODS = ("ADAM", "SGD", "RMSProp", "SignSGD")

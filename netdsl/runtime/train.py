@@ -124,17 +124,24 @@ def _method(spec: Any) -> Settings:
     s = Settings(method=name)
     if name == "SGD":
         s.schedule = "Polynomial"
-    keys = {"LearningRate": "learning_rate", "Beta1": "beta1", "Beta2": "beta2",
-            "Epsilon": "epsilon", "Momentum": "momentum", "Beta": "beta",
-            "L2Regularization": "l2", "GradientClipping": "gradient_clipping",
-            "WeightClipping": "weight_clipping"}
+    own = {"ADAM": ("Beta1", "Beta2", "Epsilon"), "SGD": ("Momentum",),
+           "RMSProp": ("Beta", "Momentum", "Epsilon"), "SignSGD": ("Momentum",)}[name]
+    attrs = {"LearningRate": "learning_rate", "Beta1": "beta1", "Beta2": "beta2",
+             "Epsilon": "epsilon", "Momentum": "momentum", "Beta": "beta",
+             "L2Regularization": "l2", "GradientClipping": "gradient_clipping",
+             "WeightClipping": "weight_clipping"}
+    keys = {k: attrs[k] for k in ("LearningRate",) + own
+            + ("L2Regularization", "GradientClipping", "WeightClipping")}
     for r in subs:
         if not is_rule(r):
             raise error("method", f"{input_form(r)} is not a method option.")
         key = r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]
         v = r.args[1]
         if key == "LearningRateSchedule":
-            s.schedule = None if v is S("None") else v if v == "Polynomial" else None
+            if v is not S("None") and v != "Polynomial":
+                raise error("method", f"LearningRateSchedule -> {input_form(v)} is not "
+                                      f'supported; use "Polynomial" or None.')
+            s.schedule = None if v is S("None") else v
             continue
         if key not in keys or not is_number(v):
             raise error("method", f"{input_form(r)} is not an option of the {name} method; "
@@ -226,13 +233,7 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
     net_ins = net.port_names()[0]
     targets = [p for p in ins if p not in net_ins]
     if isinstance(data, Association):
-        raw = {}
-        for k, v in data.items():
-            if k not in ins:
-                raise error("dataport", f'The training data names a port "{k}" that the net '
-                                        f"does not have; its inputs are {', '.join(ins)}.")
-            raw[k] = _array(v, k)
-        return raw
+        return _by_port(data.items(), ins)
     if is_rule(data) and is_list(data.args[0]):
         xs, ys = data.args
         return _pairs(xs, ys, ins, net_ins, targets)
@@ -245,10 +246,25 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
             ys = make_list(i.args[1] for i in items)
             return _pairs(xs, ys, ins, net_ins, targets)
         if all(isinstance(i, Association) for i in items):
-            keys = items[0].keys()
-            return {k: _array(make_list(i.get(k) for i in items), k) for k in keys}
+            keys = list(items[0].keys())
+            for i, item in enumerate(items, 1):
+                if set(item.keys()) != set(keys):
+                    raise error("datafmt", f"Example {i} of the training data has the ports "
+                                           f"{', '.join(map(str, item.keys()))}, but example 1 "
+                                           f"has {', '.join(map(str, keys))}.")
+            return _by_port(((k, make_list(i.get(k) for i in items)) for k in keys), ins)
     raise error("datafmt", "Training data must be {input -> target, ...}, {inputs} -> "
                            "{targets} or <|\"port\" -> {...}, ...|>.")
+
+
+def _by_port(items, ins) -> dict[str, np.ndarray]:
+    raw = {}
+    for k, v in items:
+        if k not in ins:
+            raise error("dataport", f'The training data names a port "{k}" that the net '
+                                    f"does not have; its inputs are {', '.join(ins)}.")
+        raw[k] = _array(v, k)
+    return raw
 
 
 def _targets_like(data: Any, net: Net) -> dict[str, np.ndarray]:
@@ -304,7 +320,9 @@ def check_data(tnet: Net, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 class Parameters:
     """Learned arrays in one flat buffer; auxiliary arrays (moving statistics) beside it."""
 
-    def __init__(self, plan: Plan, multipliers: dict[tuple, float]):
+    def __init__(self, plan: Plan, multipliers: dict[tuple, float], dtype=np.float32):
+        """``dtype`` float64 is for gradient checks; training uses float32."""
+        self.multipliers = multipliers   # by array key, moving statistics included
         self.offsets: dict[tuple, tuple[int, tuple]] = {}
         self.aux: dict[tuple, np.ndarray] = {}
         chunks: list[np.ndarray] = []
@@ -315,17 +333,17 @@ class Parameters:
             for name, arr in step.arrays.items():
                 key = step.keys[name]
                 if name in aux_names:
-                    self.aux.setdefault(key, np.array(arr, dtype=np.float32))
+                    self.aux.setdefault(key, np.array(arr, dtype=dtype))
                     continue
                 if key in self.offsets:
                     continue
                 self.offsets[key] = (n, arr.shape)
-                chunks.append(np.asarray(arr, np.float32).ravel())
-                scales.append(np.full(arr.size, multipliers.get(key, 1.0), np.float32))
+                chunks.append(np.asarray(arr, dtype).ravel())
+                scales.append(np.full(arr.size, multipliers.get(key, 1.0), dtype))
                 n += arr.size
-        self.flat = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        self.flat = np.concatenate(chunks) if chunks else np.zeros(0, dtype)
         self.grad = np.zeros_like(self.flat)
-        scale = np.concatenate(scales) if scales else np.zeros(0, np.float32)
+        scale = np.concatenate(scales) if scales else np.zeros(0, dtype)
         self.scale = None if np.all(scale == 1) else scale
         self.frozen_all = bool(self.flat.size == 0 or (self.scale is not None
                                                        and not self.scale.any()))
@@ -455,6 +473,10 @@ class History:
     reason: str = "MaxTrainingRoundsReached"
     rounds: int = 0
     batch_size: int = 0
+    batches_per_round: int = 0
+    training_examples: int = 0
+    validation_examples: int = 0
+    best_round: int | None = None      # with a ValidationSet: the round of the returned net
 
 
 def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = False) -> tuple[Net, History]:
@@ -462,6 +484,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     if not isinstance(net, Net):
         raise error("invnet", "First argument to NetTrain should be a fully specified net.")
     tnet, loss_names = training_net(net, o.loss, _targets_like(data, net))
+    wrapped = tnet is not net           # the net sits at "net" inside a graph with its losses
     raw = read_data(data, net, tnet)
     arrays = check_data(tnet, raw)
     validation = _validation(o, net, tnet, arrays)
@@ -484,8 +507,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
               "unchanged.")
         return net, history
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history)
-    out = trained.net("net") if isinstance(trained, Container) and "net" in trained.order \
-        and tnet is not net else trained
+    out = trained.net("net") if wrapped else trained
     if out is not trained:
         from ..builtins.nets import with_shared  # noqa: PLC0415
         out = with_shared(out, trained.shared)
@@ -515,9 +537,13 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     n = next(iter(arrays.values())).shape[0]
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
+    history.training_examples = n
     data = {p: to_batch_last(a) for p, a in arrays.items()}
     val_data = {p: to_batch_last(a) for p, a in validation.items()} if validation else None
     batches_per_round = math.ceil(n / batch)
+    history.batches_per_round = batches_per_round
+    if validation:
+        history.validation_examples = next(iter(validation.values())).shape[0]
     max_rounds = o.max_rounds
     total_steps = (max_rounds or 10_000) * batches_per_round
     opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
@@ -534,6 +560,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
         while True:
             order = rng.permutation(n)
             round_loss, seen = 0.0, 0
+            out_of_time = False
             for b in range(batches_per_round):
                 idx = order[b * batch:(b + 1) * batch]
                 feed = {p: np.ascontiguousarray(a[..., idx]) if a.ndim > 1 else a[idx]
@@ -550,7 +577,10 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                                b + 1, batches_per_round)
                 if o.time_goal is not None and elapsed >= o.time_goal:
                     history.reason = "TimeGoalReached"
-                    raise _Stop
+                    out_of_time = True
+                    break
+            if seen < n:     # stopped within a round: it is not counted
+                raise _Stop
             rounds_done += 1
             history.round_losses.append(round_loss / seen)
             if val_data is not None:
@@ -558,17 +588,24 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 history.validation_losses.append(vloss)
                 if best is None or vloss < best[0]:
                     best = (vloss, params.snapshot())
+                    history.best_round = rounds_done
             if max_rounds is None and o.time_goal is None:
                 # Automatic: about 20 seconds of training, at most 10,000 rounds
                 per_round = (time.perf_counter() - t0) / rounds_done
-                max_rounds = max(1, min(10_000, int(20.0 / max(per_round, 1e-9))))
+                max_rounds = max(1, min(AUTO_MAX_ROUNDS,
+                                        int(AUTO_SECONDS / max(per_round, 1e-9))))
+            if out_of_time:
+                break
             if max_rounds is not None and rounds_done >= max_rounds:
                 history.reason = "MaxTrainingRoundsReached"
                 break
     except _Stop:
         pass
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # Ctrl-C: the net trained so far, not a traceback
         history.reason = "ManualStop"
+        if o.reporting != "None":
+            _warn(f"\nNetTrain: stopped by the user after {rounds_done} complete round"
+                  f"{'' if rounds_done == 1 else 's'}; returning the net trained so far.")
     history.seconds = time.perf_counter() - t0
     history.rounds = rounds_done
     reporter.done(history)
@@ -581,19 +618,33 @@ class _Stop(Exception):
     pass
 
 
+AUTO_SECONDS = 20.0        # MaxTrainingRounds -> Automatic: about this long,
+AUTO_MAX_ROUNDS = 10_000   # and never more rounds than this
+
+
 def _updates_moving(step: Step, params: Parameters) -> bool:
-    """Moving statistics freeze when Momentum is 1 or the layer's multiplier is 0."""
+    """Moving statistics freeze when Momentum is 1 or the layer's multiplier is 0 (its own
+    option, or NetTrain's for the layer). The multiplier read is that of this copy's own
+    MovingMean: a Scaling shared with another copy of the layer does not decide it."""
     if step.layer.values.get("Momentum") == 1:
         return False
-    key = step.keys.get("Scaling")
-    if key in params.offsets and params.scale is not None:
-        off, _ = params.offsets[key]
-        return bool(params.scale[off] != 0)
-    return True
+    return params.multipliers.get(step.keys.get("MovingMean"), 1.0) != 0
 
 
 def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots, input_slots,
                 opt: Optimizer, bn_steps) -> float:
+    loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
+    opt.step(params.grad)
+    for i, step in bn_steps:  # moving statistics, after the optimiser, once per batch
+        for name, value in step.layer.moving_updates(step.arrays, caches[i]).items():
+            step.arrays[name][...] = value
+    return loss
+
+
+def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots,
+                     input_slots) -> tuple[float, list[Any]]:
+    """The training loss of one batch (the mean over its examples of the sum of the loss
+    outputs) and its gradient, left in ``params.grad``; also every step's cache."""
     steps = params.steps
     values: list[Any] = [None] * plan.n_slots
     for port, slot in plan.inputs.items():
@@ -613,11 +664,7 @@ def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots, inpu
     seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
     params.grad[...] = 0
     backward(steps, ctx, values, caches, seeds, params.add_grad, input_slots)
-    opt.step(params.grad)
-    for i, step in bn_steps:  # moving statistics, after the optimiser, once per batch
-        for name, value in step.layer.moving_updates(step.arrays, caches[i]).items():
-            step.arrays[name][...] = value
-    return loss
+    return loss, caches
 
 
 def _evaluate_loss(params: Parameters, plan: Plan, data, loss_slots) -> float:
@@ -646,7 +693,7 @@ class _Reporter:
         self.stream = sys.stderr
         self.on = mode == "Print" or (mode == "Automatic" and self.stream.isatty())
         self.mode = mode
-        self.last = 0.0
+        self.last = -math.inf      # the first batch is shown at once
 
     def batch(self, rnd, max_rounds, loss, examples, elapsed, b, nb) -> None:
         if not self.on or (elapsed - self.last < 0.2 and self.mode != "Print"):
@@ -702,7 +749,8 @@ class TrainResults(Opaque):
 PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "ValidationLoss",
               "ValidationLossList", "TotalTrainingTime", "MeanExamplesPerSecond", "TotalRounds",
               "BatchSize", "ReasonTrainingStopped", "LossPlot", "LossEvolutionPlot",
-              "TotalBatches", "ExamplesProcessed")
+              "TotalBatches", "ExamplesProcessed", "MeanBatchesPerSecond", "BatchesPerRound",
+              "TrainingExamples", "ValidationExamples", "BestValidationRound")
 
 
 def results(net: Net, h: History) -> dict[str, Any]:
@@ -723,6 +771,11 @@ def results(net: Net, h: History) -> dict[str, Any]:
         "ReasonTrainingStopped": h.reason,
         "TotalBatches": len(h.batch_losses),
         "ExamplesProcessed": h.examples,
+        "MeanBatchesPerSecond": len(h.batch_losses) / h.seconds if h.seconds > 0 else 0.0,
+        "BatchesPerRound": h.batches_per_round,
+        "TrainingExamples": h.training_examples,
+        "ValidationExamples": h.validation_examples,
+        "BestValidationRound": S("None") if h.best_round is None else h.best_round,
         "$history": h,
     }
 
