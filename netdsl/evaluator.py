@@ -96,7 +96,15 @@ class Evaluator:
         kwargs: dict[str, Any] = {"opts": opts} if b.options else {}
         if b.wants_call:
             kwargs["call"] = call
-        result = b.fn(self, *args, **kwargs)
+        try:
+            result = b.fn(self, *args, **kwargs)
+        except NetDSLError as e:
+            if getattr(self.host, "shape_only", False) and b.section not in NET_SECTIONS \
+                    and _holds_abstract(args):
+                raise EvaluationError(
+                    f"{b.name} needs numbers that netdsl check does not compute "
+                    f"({e.text})", symbol=b.name, tag="datadep") from e
+            raise
         if result is NOT_APPLICABLE:
             return call
         return result
@@ -157,6 +165,20 @@ class Evaluator:
 
 
 # ---------------------------------------------------------------- helpers
+NET_SECTIONS = ("Layers", "Containers", "Nets")  # their errors about shapes are real ones
+
+
+def _holds_abstract(args: tuple, depth: int = 2) -> bool:
+    """Whether an argument is (or directly holds) an array known only by its dimensions."""
+    from .layers.base import AbstractArray  # noqa: PLC0415
+    for a in args:
+        if isinstance(a, AbstractArray):
+            return True
+        if depth and isinstance(a, Expr) and _holds_abstract(a.args, depth - 1):
+            return True
+    return False
+
+
 def _short(x: Any, limit: int = 120) -> str:
     text = input_form(x)
     return text if len(text) <= limit else text[:limit - 5] + " ...]"

@@ -221,3 +221,43 @@ def test_check_reports_uninitialisable_nets_and_wrong_data(text, message):
     code, _, err = check(text + "\n")
     assert code == 1
     assert err.startswith(message), err
+
+
+def test_applying_an_uninitialized_net_is_reported_as_when_run():
+    code, out, err = check('net = NetChain[{LinearLayer[10^9], Ramp}, "Input" -> 3];\n'
+                           "net[{1, 2, 3}]\n")
+    assert code == 1
+    assert 't.wl:2:1: error: NetChain::nninit: Cannot evaluate net: unspecified value for ' \
+           'array "Weights" of layer 1.' in err
+
+
+def test_initialized_net_outputs_and_extracted_arrays_have_dimensions_only():
+    code, out, err = check('n = NetInitialize@NetChain[{LinearLayer[10^9]}, "Input" -> 3];\n'
+                           "y = n[RandomReal[1, {4, 3}]];\n"
+                           "d = Dimensions[y[[All, 1]]]\n"
+                           'w = NetExtract[n, {1, "Weights"}]\n')
+    assert code == 0, err
+    assert "t.wl:2: y = output of dimensions {4, 1000000000}" in out
+    assert "t.wl:4: w = output of dimensions {1000000000, 3}" in out
+
+
+def test_training_results_have_sizes_and_number_crunching_is_a_note():
+    text = ('net = NetChain[{LinearLayer[2], SoftmaxLayer[]}, "Input" -> 3];\n'
+            "x = RandomReal[1, {10, 3}]; y = RandomInteger[{1, 2}, 10];\n"
+            "r = NetTrain[net, x -> y, All, MaxTrainingRounds -> 3, BatchSize -> 4];\n"
+            'losses = r["RoundLossList"]\n'
+            'n2 = r["TrainedNet"]; p = n2[x];\n'
+            "Flatten[p]\n")
+    code, out, err = check(text)
+    assert code == 0, err
+    assert "t.wl:4: losses = output of dimensions {3}" in out
+    assert "t.wl:6:1: note: not checked: Flatten::datadep" in out
+
+
+def test_relative_imports_resolve_against_the_file(tmp_path):
+    (tmp_path / "d.csv").write_text("1,2,3\n4,5,6\n")
+    script = tmp_path / "s.wl"
+    script.write_text('x = Import["d.csv"]; net = NetChain[{LinearLayer[2]}, "Input" -> 3];\n'
+                      "NetInitialize[net][x]\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert run_check(str(script), out, err) == 0, err.getvalue()

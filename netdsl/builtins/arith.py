@@ -402,7 +402,7 @@ def _dot(ev, *args):
         return NOT_APPLICABLE
     acc = vals[0]
     for v in vals[1:]:
-        if acc.shape[-1] != v.shape[0]:
+        if acc.ndim == 0 or v.ndim == 0 or acc.shape[-1] != v.shape[0]:
             raise EvaluationError(f"Tensors of dimensions {dims_text(acc.shape)} and "
                                   f"{dims_text(v.shape)} cannot be contracted.", symbol="Dot",
                                   tag="dotsh")

@@ -13,7 +13,7 @@ from ..graph.build import build_chain, build_graph
 from ..graph.container import Container
 from ..graph.display import to_expr
 from ..layers import LAYER_TYPES
-from ..layers.base import NO_ARRAY, Layer, Net, SharedRef
+from ..layers.base import NO_ARRAY, AbstractArray, Layer, Net, SharedRef
 from .registry import NOT_APPLICABLE, builtin, wrong_call
 
 S = Symbol
@@ -133,6 +133,8 @@ def extract_value(net: Net, name: str, head: str, root_shared: dict | None = Non
                 return S("Automatic")
             if v is NO_ARRAY:
                 return S("None")
+            if isinstance(v, AbstractArray):
+                return v
             return packed(v)
         if name in net.values and not name.startswith("$"):
             return to_expr(net.values[name])

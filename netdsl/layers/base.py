@@ -78,6 +78,27 @@ class _NoArray:
 NO_ARRAY = _NoArray()
 
 
+class AbstractArray(Opaque):
+    """An array known only by its dimensions: what ``netdsl check`` (shape-only mode) puts
+    where numbers would be, in initialised nets and in the outputs of nets."""
+
+    head_name = "AbstractArray"
+
+    def __init__(self, shape: tuple):
+        self.shape = tuple(shape)
+
+    def input_form(self) -> str:
+        return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
+
+    def part(self, ev, specs):
+        """Part of the dimensions alone: AbstractArray[{4, 3}][[All, 1]] is AbstractArray[{4}]."""
+        from ..builtins.lists import _Where, part  # noqa: PLC0415
+        from ..expr import Expr, S  # noqa: PLC0415
+        probe = np.broadcast_to(np.zeros((), np.float32), self.shape)
+        where = _Where("Part", Expr(S("Part"), self, *specs))
+        return AbstractArray(np.shape(part(ev, probe, list(specs), where)))
+
+
 class SharedRef:
     """``NetSharedArray["name"]`` standing in for an array."""
 
@@ -200,11 +221,11 @@ class Infer:
             self._values_from_shape(spec, actual)
 
     def _array_shape(self, arr: Any) -> tuple | None:
-        if isinstance(arr, np.ndarray):
+        if isinstance(arr, (np.ndarray, AbstractArray)):
             return arr.shape
         if isinstance(arr, SharedRef):
             known = self.shared.get(arr.name)
-            if isinstance(known, np.ndarray):
+            if isinstance(known, (np.ndarray, AbstractArray)):
                 return known.shape
             return known if isinstance(known, tuple) else None
         return None
@@ -427,6 +448,9 @@ class Layer(Net):
                                       f"array: {_short(value)}.") from None
         if arr.dtype.kind not in "iuf":
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not numeric.')
+        if arr.ndim == 0:
+            raise cls.error("invarr", f'The value given for array "{spec.name}" of {cls.name} is '
+                                      f"a number; an array (a list) is expected.")
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if not np.all(np.isfinite(arr)):
             raise cls.error("invarr", f'The array "{spec.name}" contains NaN or infinite values.')

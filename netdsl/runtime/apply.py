@@ -21,6 +21,7 @@ from ..expr import (Association, Expr, Opaque, Symbol, input_form, is_integer, i
 from ..layers.base import Net
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
+from ..layers.base import AbstractArray
 from .plan import check_finite, compile_plan
 
 S = Symbol
@@ -81,6 +82,9 @@ def apply_net(ev, net: Net, args: tuple) -> Any:
     inputs, batched = normalise_inputs(net, raw, head)
     call = Call(inputs, batched, train, port, seed)
     if getattr(ev.host, "shape_only", False):
+        if not net.initialized:
+            from .plan import missing_array_error  # noqa: PLC0415
+            raise missing_array_error(net, head)
         return abstract_result(net, call, head)
     outputs = evaluate(net, call, head)
     return to_expression(net, outputs, call)
@@ -153,6 +157,8 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
     ins = net.port_names()[0]
     if all(net.ports[p].known for p in ins) or set(raw) != set(ins):
         return net
+    if any(x.size == 0 for x in raw.values()):
+        raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
     key = tuple((p, raw[p].shape) for p in ins)
     cache = net.__dict__.setdefault("_jit", {})
     if key in cache:
@@ -360,18 +366,6 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
 
 
 # ---------------------------------------------------------------- netdsl check
-class AbstractArray(Opaque):
-    """What a net returns under ``netdsl check``: the output's dimensions, no numbers."""
-
-    head_name = "AbstractArray"
-
-    def __init__(self, shape: tuple):
-        self.shape = tuple(shape)
-
-    def input_form(self) -> str:
-        return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
-
-
 def abstract_result(net: Net, call: Call, head: str) -> Any:
     n = next(iter(call.inputs.values())).shape[0]
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import EvaluationError, InitializationError
 from ..expr import Expr, Symbol, input_form, is_integer, is_number, is_rule, list_items
 from ..graph.container import Container
-from ..layers.base import NO_ARRAY, ArraySpec, Layer, Net, SharedRef
+from ..layers.base import NO_ARRAY, AbstractArray, ArraySpec, Layer, Net, SharedRef
 
 S = Symbol
 
@@ -215,17 +215,21 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
     """which: "missing" (default), "all" (re-initialise everything) or "none" (remove arrays).
 
     In shape-only mode (``netdsl check``) it checks that everything is specified
-    and returns the net unchanged: no array is allocated.
+    and fills arrays with AbstractArray placeholders: no array is allocated.
     """
     if which == "none":
         return _deinitialize(net)
     require_specified(net)
-    if shape_only:
-        return net
     method = method or Method()
     rng = rng or np.random.default_rng(1234)
     shared = dict(net.shared)
     drawn: set[str] = set()   # shared arrays set in this call: each is drawn once
+
+    def make(spec: ArraySpec, shape: tuple) -> Any:
+        if shape_only:
+            return AbstractArray(shape)
+        return _frozen(initial_array(spec, shape, method, rng))
+
     new: dict[tuple, Layer] = {}
     for path, layer in leaves(net):
         shapes = layer.array_shapes()
@@ -236,11 +240,11 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
                 continue
             if isinstance(v, SharedRef):
                 if v.name not in drawn and (shared.get(v.name) is None or which == "all"):
-                    shared[v.name] = _frozen(initial_array(spec, shapes[spec.name], method, rng))
+                    shared[v.name] = make(spec, shapes[spec.name])
                     drawn.add(v.name)
                 continue
             if v is None or which == "all":
-                arrays[spec.name] = _frozen(initial_array(spec, shapes[spec.name], method, rng))
+                arrays[spec.name] = make(spec, shapes[spec.name])
         new[path] = layer.evolve(arrays=arrays)
     return replace_leaves(net, new).evolve(shared=shared)
 

@@ -165,13 +165,29 @@ class _Compiler:
             if v is NO_ARRAY:
                 continue
             if v is None:
-                from .initialize import path_label  # noqa: PLC0415
-                raise InitializationError(
-                    f'Cannot evaluate net: unspecified value for array "{spec.name}"'
-                    f"{path_label(self.root, path)}.", symbol=self.head, tag="nninit",
-                    hint="Use NetInitialize[net] to give every array a value.")
+                raise _nninit(self.root, path, spec.name, self.head)
             arrays[spec.name] = v
         return arrays
+
+
+def _nninit(root: Net, path: tuple, array: str, head: str) -> InitializationError:
+    from .initialize import path_label  # noqa: PLC0415
+    return InitializationError(
+        f'Cannot evaluate net: unspecified value for array "{array}"{path_label(root, path)}.',
+        symbol=head, tag="nninit", hint="Use NetInitialize[net] to give every array a value.")
+
+
+def missing_array_error(net: Net, head: str) -> InitializationError:
+    """nninit for the first array of ``net`` without a value (``net.initialized`` is False)."""
+    from .initialize import leaves  # noqa: PLC0415
+    for path, layer in leaves(net):
+        for spec in layer.array_specs:
+            v = layer.arrays.get(spec.name)
+            if isinstance(v, SharedRef):
+                v = net.shared.get(v.name, layer.shared.get(v.name))
+            if v is None:
+                return _nninit(net, path, spec.name, head)
+    raise AssertionError("the net is initialized")
 
 
 def mark_frees(plan: Plan) -> None:

@@ -477,6 +477,7 @@ class History:
     training_examples: int = 0
     validation_examples: int = 0
     best_round: int | None = None      # with a ValidationSet: the round of the returned net
+    abstract: bool = False             # netdsl check: counts are known, losses are not
 
 
 def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = False) -> tuple[Net, History]:
@@ -493,8 +494,16 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     rng = rng_for(o.seed)
     tnet = initialize(tnet, "missing", rng=np.random.default_rng(rng.integers(2 ** 32)),
                       shape_only=shape_only)
-    if shape_only:
-        return net, History()
+    if shape_only:  # netdsl check: the data fit; arrays become placeholders, nothing runs
+        n = next(iter(arrays.values())).shape[0]
+        batch = min(o.batch_size or 64, n)
+        rounds = o.max_rounds or 1
+        per_round = math.ceil(n / batch)
+        history = History(rounds=rounds, batch_size=batch, batches_per_round=per_round,
+                          training_examples=n, examples=n * rounds, abstract=True,
+                          validation_examples=0 if not validation else
+                          next(iter(validation.values())).shape[0])
+        return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
     history = History()
@@ -507,12 +516,17 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
               "unchanged.")
         return net, history
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history)
+    return _untrain(net, trained, wrapped), history
+
+
+def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
+    """The user's net out of the training net (which adds the loss layers around it)."""
     out = trained.net("net") if wrapped else trained
     if out is not trained:
         from ..builtins.nets import with_shared  # noqa: PLC0415
         out = with_shared(out, trained.shared)
     out.span = net.span
-    return out, history
+    return out
 
 
 def _validation(o: Options, net: Net, tnet: Net, arrays: dict[str, np.ndarray]):
@@ -754,6 +768,8 @@ PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "Vali
 
 
 def results(net: Net, h: History) -> dict[str, Any]:
+    if h.abstract:
+        return _abstract_results(net, h)
     mean_rate = h.examples / h.seconds if h.seconds > 0 else 0.0
     return {
         "TrainedNet": net,
@@ -777,6 +793,26 @@ def results(net: Net, h: History) -> dict[str, Any]:
         "ValidationExamples": h.validation_examples,
         "BestValidationRound": S("None") if h.best_round is None else h.best_round,
         "$history": h,
+    }
+
+
+def _abstract_results(net: Net, h: History) -> dict[str, Any]:
+    """Under netdsl check: the sizes of the results, no numbers."""
+    from ..layers.base import AbstractArray  # noqa: PLC0415
+    scalar = AbstractArray(())
+    batches = h.rounds * h.batches_per_round
+    validated = h.validation_examples > 0
+    return {
+        "TrainedNet": net, "RoundLoss": scalar, "RoundLossList": AbstractArray((h.rounds,)),
+        "BatchLossList": AbstractArray((batches,)),
+        "ValidationLoss": scalar if validated else S("None"),
+        "ValidationLossList": AbstractArray((h.rounds,)) if validated else make_list([]),
+        "TotalTrainingTime": scalar, "MeanExamplesPerSecond": scalar, "TotalRounds": h.rounds,
+        "BatchSize": h.batch_size, "ReasonTrainingStopped": h.reason, "TotalBatches": batches,
+        "ExamplesProcessed": h.examples, "MeanBatchesPerSecond": scalar,
+        "BatchesPerRound": h.batches_per_round, "TrainingExamples": h.training_examples,
+        "ValidationExamples": h.validation_examples,
+        "BestValidationRound": scalar if validated else S("None"), "$history": h,
     }
 
 
