@@ -11,20 +11,11 @@ import math
 
 import pytest
 
-from netdsl import EvaluationError, Session, input_form
+from netdsl import Session
 from netdsl.expr import Symbol
-from values import close, exact, run
+from values import close, error, exact, run, text
 
 
-def text(src: str, session: Session | None = None) -> str:
-    return input_form(run(src, session))
-
-
-def error(src: str, symbol: str, tag: str, session: Session | None = None) -> str:
-    with pytest.raises(EvaluationError) as info:
-        run(src, session)
-    assert (info.value.symbol, info.value.tag) == (symbol, tag), info.value.message
-    return info.value.text
 
 
 T, F = Symbol("True"), Symbol("False")

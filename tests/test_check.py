@@ -54,7 +54,7 @@ def test_check_ok_example_passes_and_prints_each_nets_ports():
 
     assert f'{OK}:{line_of("features = ")}: features = NetChain: "Input" 3-tensor -> "Output" ' \
            f"3-tensor of dimensions {{32, n, n}}" in lines
-    classifier = (f'"Input" 3-tensor of dimensions {{3, 32, 32}} -> "Output" vector of size 10')
+    classifier = ('"Input" 3-tensor of dimensions {3, 32, 32} -> "Output" vector of size 10')
     assert f"{OK}:{line_of('classifier = NetChain')}: classifier = NetChain: {classifier}" in lines
     assert f"{OK}:{line_of('block = ')}: block = NetGraph: \"Input\" 3-tensor of dimensions " \
            f"{{16, 8, 8}}, \"Skip\" 3-tensor of dimensions {{32, 8, 8}} -> \"Output\" 3-tensor " \

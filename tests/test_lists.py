@@ -12,21 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from netdsl import EvaluationError, Session, input_form
+from netdsl import EvaluationError, Session
 from netdsl.expr import Expr, Symbol
-from values import exact, py, run
+from values import error, exact, py, run, text
 
 
-def text(src: str, session: Session | None = None) -> str:
-    """InputForm of the value: for symbolic results."""
-    return input_form(run(src, session))
-
-
-def error(src: str, symbol: str, tag: str, session: Session | None = None) -> str:
-    with pytest.raises(EvaluationError) as info:
-        run(src, session)
-    assert (info.value.symbol, info.value.tag) == (symbol, tag), info.value.message
-    return info.value.text
 
 
 # ---------------------------------------------------------------- Range

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from netdsl import EvaluationError, Session, input_form
-from netdsl.expr import Association, Expr, Symbol
+from netdsl.expr import Association, Symbol
 from values import exact, run
 
 

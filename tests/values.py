@@ -6,7 +6,9 @@ import io
 
 import numpy as np
 
-from netdsl import Session
+import pytest
+
+from netdsl import EvaluationError, Session, input_form
 from netdsl.expr import Expr, Symbol
 
 
@@ -43,3 +45,16 @@ def close(value, expected):
     assert np.allclose(np.asarray(got, dtype=float), np.asarray(expected, dtype=float),
                        rtol=1e-12, atol=1e-15), (got, expected)
     assert np.asarray(got).dtype.kind == "f"
+
+
+def text(src: str, session: Session | None = None) -> str:
+    """InputForm of the value: for symbolic results."""
+    return input_form(run(src, session))
+
+
+def error(src: str, symbol: str, tag: str, session: Session | None = None) -> str:
+    """Evaluating ``src`` raises Symbol::tag; gives the message text."""
+    with pytest.raises(EvaluationError) as info:
+        run(src, session)
+    assert (info.value.symbol, info.value.tag) == (symbol, tag), info.value.message
+    return info.value.text

@@ -13,8 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Expr, List, Plus, Power, Symbol, Times, boolean, input_form, is_integer,
-                    is_list, is_number, list_items, list_length, make_list, same_q)
+from ..expr import (Expr, Plus, Power, Symbol, Times, boolean, input_form, is_integer,
+                    is_list, list_items, list_length, make_list, same_q)
 from .numeric import as_array, broadcast_pair, dims_text, numeric, result
 from .registry import HOLD_ALL, NOT_APPLICABLE, builtin, wrong_call
 

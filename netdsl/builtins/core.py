@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import EvaluationError, QuitRequest
+from ..errors import QuitRequest
 from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
                     input_form, is_integer, is_rule, make_list, output_form, same_q)
 from .registry import HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, builtin, wrong_call

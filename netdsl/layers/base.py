@@ -180,7 +180,7 @@ class Infer:
         cur = self.values.get(name)
         try:
             merged = unify_value(cur, v)
-        except Mismatch as m:
+        except Mismatch:
             origin = self.origin.get(name)
             if origin is not None and because.startswith("parameter"):
                 # LinearLayer[3, "Biases" -> {1, 2}]: name the array the user wrote, not

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError, ShapeError
-from ..expr import (Association, Expr, Opaque, Symbol, input_form, is_integer, is_rule, packed,
+from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_rule, packed,
                     to_atom, to_ndarray)
 from ..layers.base import Net
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape

@@ -112,13 +112,18 @@ class Method:
 _METHODS = ("Kaiming", "Xavier", "Orthogonal", "Identity", "Random")
 
 
+def split_method(spec: Any) -> tuple[Any, list]:
+    """ "name" or {"name", suboption -> value, ...} (NetInitialize's and NetTrain's Method)."""
+    if isinstance(spec, Expr) and spec.head is S("List") and spec.args:
+        return spec.args[0], list(spec.args[1:])
+    return spec, []
+
+
 def parse_method(spec: Any) -> Method:
     """Method -> "Kaiming" | {"Xavier", "Distribution" -> "Uniform"} | {"Random", "Weights" -> dist}."""
     if spec is S("Automatic"):
         return Method()
-    name, subs = spec, []
-    if isinstance(spec, Expr) and spec.head is S("List") and spec.args:
-        name, subs = spec.args[0], list(spec.args[1:])
+    name, subs = split_method(spec)
     if not isinstance(name, str) or name not in _METHODS:
         raise EvaluationError(f"{input_form(spec)} is not an initialization method; use one of "
                               f"{', '.join(_METHODS)}.", symbol="NetInitialize", tag="method")

@@ -50,15 +50,17 @@ class Plan:
             return Ctx(scratch=self.scratch, **settings), self.lock
         return Ctx(**settings), None
 
-    def run(self, ctx: Ctx, inputs: dict[str, np.ndarray],
-            keep: bool = False) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
-        """Outputs by port; with ``keep`` also every slot value and every step's cache."""
+    def run(self, ctx: Ctx, inputs: dict[str, np.ndarray], keep: bool = False,
+            steps: list[Step] | None = None) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
+        """Outputs by port, every slot value (intermediates freed unless ``keep``) and, with
+        ``keep``, every step's cache. ``steps``: the same steps bound to other arrays (the
+        trainer's parameter buffer)."""
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
         caches: list[Any] = []
         with np.errstate(all="ignore"):
-            for step in self.steps:
+            for step in steps or self.steps:
                 ys, cache = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
                 for slot, y in zip(step.outs, ys):
                     values[slot] = y

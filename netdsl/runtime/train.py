@@ -28,7 +28,7 @@ from ..layers.losses import LossLayer
 from .apply import normalise_inputs, to_batch_last
 from .context import Ctx
 from .gradients import backward
-from .initialize import initialize, leaves, replace_leaves, rng_for
+from .initialize import initialize, leaves, replace_leaves, rng_for, split_method
 from .optimizers import METHODS, Optimizer, Settings
 from .plan import Plan, Step, compile_plan
 
@@ -115,9 +115,7 @@ def read_options(opts: dict[str, Any]) -> Options:
 def _method(spec: Any) -> Settings:
     if spec is S("Automatic"):
         return Settings()
-    name, subs = spec, []
-    if isinstance(spec, Expr) and spec.head is S("List") and spec.args:
-        name, subs = spec.args[0], list(spec.args[1:])
+    name, subs = split_method(spec)
     if not isinstance(name, str) or name not in METHODS:
         raise error("method", f"{input_form(spec)} is not a training method; use one of "
                               f"{', '.join(METHODS)}.")
@@ -659,40 +657,26 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots,
                      input_slots) -> tuple[float, list[Any]]:
     """The training loss of one batch (the mean over its examples of the sum of the loss
     outputs) and its gradient, left in ``params.grad``; also every step's cache."""
-    steps = params.steps
-    values: list[Any] = [None] * plan.n_slots
-    for port, slot in plan.inputs.items():
-        values[slot] = feed[port]
-    caches = []
-    with np.errstate(all="ignore"):
-        for step in steps:
-            ys, cache = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
-            for slot, y in zip(step.outs, ys):
-                values[slot] = y
-            caches.append(cache)
-    m = values[loss_slots[0]].shape[-1]
-    loss = float(sum(np.asarray(values[s], np.float64).sum() for s in loss_slots) / m)
+    _, values, caches = plan.run(ctx, feed, keep=True, steps=params.steps)
+    loss, m = _mean_loss(values, loss_slots)
     if not math.isfinite(loss):
         raise error("arrdiv", "The loss became NaN or infinite during training; try a smaller "
                               "LearningRate.")
     seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
     params.grad[...] = 0
-    backward(steps, ctx, values, caches, seeds, params.add_grad, input_slots)
+    backward(params.steps, ctx, values, caches, seeds, params.add_grad, input_slots)
     return loss, caches
 
 
-def _evaluate_loss(params: Parameters, plan: Plan, data, loss_slots) -> float:
-    ctx = Ctx(train=False)
-    values: list[Any] = [None] * plan.n_slots
-    for port, slot in plan.inputs.items():
-        values[slot] = data[port]
-    with np.errstate(all="ignore"):
-        for step in params.steps:
-            ys, _ = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
-            for slot, y in zip(step.outs, ys):
-                values[slot] = y
+def _mean_loss(values: list[Any], loss_slots: list[int]) -> tuple[float, int]:
+    """The mean over the batch of the summed loss outputs, and the batch size."""
     m = values[loss_slots[0]].shape[-1]
-    return float(sum(np.asarray(values[s], np.float64).sum() for s in loss_slots) / m)
+    return float(sum(np.asarray(values[s], np.float64).sum() for s in loss_slots) / m), m
+
+
+def _evaluate_loss(params: Parameters, plan: Plan, data, loss_slots) -> float:
+    _, values, _ = plan.run(Ctx(train=False), data, steps=params.steps)
+    return _mean_loss(values, loss_slots)[0]
 
 
 def _warn(text: str) -> None:
