@@ -113,10 +113,9 @@ class BatchNormalizationLayer(Layer):
             xc *= (gamma * invstd).astype(dt)[:, None]
             xc += beta.astype(dt)[:, None]
             return [xc.reshape(x.shape)], stats
-        xc *= invstd.astype(dt)[:, None]                     # x-hat, kept for backward
-        y = np.multiply(xc, gamma.astype(dt)[:, None])
-        y += beta.astype(dt)[:, None]
-        stats.update(xhat=xc, invstd=invstd, gamma=gamma)
+        y = np.multiply(xc, (gamma * invstd).astype(dt)[:, None])  # xc kept for backward:
+        y += beta.astype(dt)[:, None]                      # x-hat = xc invstd, never stored
+        stats.update(xc=xc, invstd=invstd, gamma=gamma)
         return [y.reshape(x.shape)], stats
 
     def backward(self, ctx, arrays, cache, dy):
@@ -133,12 +132,12 @@ class BatchNormalizationLayer(Layer):
             if need_dx:
                 dx = np.multiply(dy2, (cache["gamma"] * cache["r"]).astype(dt)[:, None])
         else:
-            xhat, m = cache["xhat"], dy2.shape[1]
-            dgamma = channel_dot(dy2, xhat)
-            k = cache["gamma"] * cache["invstd"]
-            if need_dx:     # dx = gamma/sd (dy - mean(dy) - xhat mean(dy xhat))
+            xc, invstd, m = cache["xc"], cache["invstd"], dy2.shape[1]
+            dgamma = channel_dot(dy2, xc) * invstd             # Total[dy x-hat]
+            k = cache["gamma"] * invstd
+            if need_dx:     # dx = gamma/sd (dy - mean(dy) - x-hat mean(dy x-hat))
                 dx = np.multiply(dy2, k.astype(dt)[:, None])
-                dx -= np.multiply(xhat, (k * dgamma / m).astype(dt)[:, None])
+                dx -= np.multiply(xc, (k * dgamma * invstd / m).astype(dt)[:, None])
                 dx -= (k * dbeta / m).astype(dt)[:, None]
         grads = {"Scaling": dgamma.astype(arrays["Scaling"].dtype),
                  "Biases": dbeta.astype(arrays["Biases"].dtype)}

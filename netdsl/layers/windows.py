@@ -160,6 +160,9 @@ def pool_max(xp: np.ndarray, g: Geometry) -> np.ndarray:
 def pool_max_backward(xp: np.ndarray, y: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndarray:
     """Gradient of ``pool_max``: each window's dy goes to its first maximal element only
     (offsets in C order), so ties are not split and the gradient of a window sums to dy."""
+    fast = _tiled_max_backward(xp, y, dy, g)
+    if fast is not None:
+        return fast
     dxp = np.zeros(xp.shape, dy.dtype)
     offsets = list(g.offsets)
     # windows that do not overlap (stride >= kernel) write their slices instead of adding
@@ -179,6 +182,29 @@ def pool_max_backward(xp: np.ndarray, y: np.ndarray, dy: np.ndarray, g: Geometry
             dxp[idx] += dy * hit
         else:
             np.multiply(dy, hit, out=dxp[idx])
+    return dxp
+
+
+def _tiled_max_backward(xp, y, dy, g: Geometry):
+    """Windows that tile the input (kernel = stride, no padding): one comparison of the
+    input, viewed as (C, O1, k1, ..., N), with the broadcast maxima finds every maximum.
+    When each window has exactly one (no ties: the usual case for real data), that mask
+    times dy is the gradient; otherwise None, and the general path breaks the ties."""
+    if g.has_padding or g.kernel != g.stride or g.dilation != (1,) * len(g.kernel):
+        return None
+    c, n = xp.shape[0], xp.shape[-1]
+    covered = tuple(o * k for o, k in zip(g.out, g.kernel))
+    x = xp[(slice(None),) + tuple(slice(0, e) for e in covered) + (slice(None),)]
+    tiled = (c,) + tuple(v for o, k in zip(g.out, g.kernel) for v in (o, k)) + (n,)
+    spread = (c,) + tuple(v for o in g.out for v in (o, 1)) + (n,)
+    mask = np.equal(x.reshape(tiled), y.reshape(spread))
+    if np.count_nonzero(mask) != y.size:
+        return None
+    if covered == xp.shape[1:-1]:
+        return np.multiply(mask, dy.reshape(spread), dtype=dy.dtype).reshape(xp.shape)
+    dxp = np.zeros(xp.shape, dy.dtype)
+    dxp[(slice(None),) + tuple(slice(0, e) for e in covered) + (slice(None),)] = \
+        np.multiply(mask, dy.reshape(spread), dtype=dy.dtype).reshape(x.shape)
     return dxp
 
 
