@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
@@ -26,23 +25,12 @@ import netdsl  # noqa: E402
 from netdsl.expr import Expr, Symbol  # noqa: E402
 from netdsl.graph.build import build_chain  # noqa: E402
 from netdsl.graph.container import Container  # noqa: E402
+from timing import timed  # noqa: E402
 
 
 def chain_text(layers: int) -> str:
     items = ["LinearLayer[10]" if i % 2 == 0 else "Ramp" for i in range(layers)]
     return "NetChain[{" + ", ".join(items) + '}, "Input" -> 10]'
-
-
-def timed(fn, runs: int) -> tuple[list[float], list[float], object]:
-    """Wall-clock and CPU milliseconds of each run (CPU time is steadier on a busy machine)."""
-    result = fn()  # warm-up (and a result to check)
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return wall, cpu, result
 
 
 def main(argv: list[str] | None = None) -> None:

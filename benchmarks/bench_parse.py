@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import netdsl  # noqa: E402
 from netdsl.syntax import parse_statements  # noqa: E402
+from timing import timed  # noqa: E402
 
 
 def plain_chain(layers: int) -> str:
@@ -32,14 +32,8 @@ def options_chain(layers: int) -> str:
 
 
 def time_parse(text: str, runs: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds of each run (CPU time is steadier on a busy machine)."""
     parse_statements(text)  # warm-up: builds the parser once
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        netdsl.parse(text)
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
+    wall, cpu, _ = timed(lambda: netdsl.parse(text), runs)
     return wall, cpu
 
 

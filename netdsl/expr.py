@@ -383,6 +383,12 @@ def same_q(a: Any, b: Any) -> bool:
     return a == b
 
 
+def among(x: Any, options: Iterable[Any]) -> bool:
+    """``x in options`` for expressions: safe when ``x`` is an array (plain ``in`` asks
+    NumPy for the truth of an elementwise comparison)."""
+    return any(same_q(x, o) for o in options)
+
+
 def _same_array(a: Any, b: Any) -> bool:
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         other, arr = (b, a) if isinstance(a, np.ndarray) else (a, b)

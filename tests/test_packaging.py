@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_wheel_contains_grammar_and_packages(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True)
+    # with build isolation: pip fetches the build backend as a fresh install would
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
+                    str(ROOT)], check=True, timeout=600)
     (wheel,) = tmp_path.glob("netdsl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "netdsl/grammar/wolfram.lark" in names

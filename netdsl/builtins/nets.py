@@ -319,7 +319,7 @@ def _net_initialize(ev, net, which=None, *, opts):
         raise EvaluationError("First argument to NetInitialize should be a net or list of nets.",
                               symbol="NetInitialize", tag="arg1")
     modes = {None: "missing", S("Automatic"): "missing", S("All"): "all", S("None"): "none"}
-    if which not in modes:
+    if not (which is None or isinstance(which, Symbol) and which in modes):
         raise EvaluationError("Second argument should be either All, Automatic or None.",
                               symbol="NetInitialize", tag="arg2")
     method = parse_method(opts["Method"])

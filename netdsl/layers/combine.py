@@ -12,7 +12,7 @@ import numpy as np
 
 from ..expr import is_integer
 from .base import Infer, Layer, Param
-from .functions import FunctionError, Program, as_data, compile_function
+from .functions import Program, as_data, compile_function, function_argument
 from .shapes import PortType
 
 
@@ -108,17 +108,11 @@ class TotalLayer(MultiInputLayer):
         return [dy] * count, {}
 
 
-def _threading_function(f: Any) -> Program:
-    try:
-        return compile_function(f, None, "ThreadingLayer")
-    except FunctionError as e:
-        raise ValueError(str(e)) from None
-
 
 class ThreadingLayer(MultiInputLayer):
     name = "ThreadingLayer"
     summary = "applies f (Plus, Times, #1 - #2 &, ...) element by element across its inputs"
-    positional = (Param("Function", _threading_function),)
+    positional = (Param("Function", function_argument(None, "ThreadingLayer")),)
 
     @property
     def input_count(self) -> int:

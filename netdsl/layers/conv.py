@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import S
+from ..expr import S, among
 from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, positive_int
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
 from .windows import (col2im, crop, geometry, im2col, pad, pool_max, pool_max_backward, pool_sum,
@@ -24,7 +24,7 @@ def _no_interleaving(x: Any) -> bool:
 def _dimensionality(x: Any) -> Any:
     if x is S("Automatic"):
         return None
-    if x in (1, 2, 3):
+    if among(x, (1, 2, 3)):
         return x
     raise ValueError("expected 1, 2, 3 or Automatic")
 
@@ -287,6 +287,6 @@ class PoolingLayer(_Windowed):
 
 
 def _pool_function(f: Any) -> Any:
-    if f in (S("Max"), S("Mean"), S("Total")):
+    if among(f, (S("Max"), S("Mean"), S("Total"))):
         return f
     raise ValueError("expected Max, Mean or Total")

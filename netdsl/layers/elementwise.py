@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from .base import Infer, Layer, Param
-from .functions import NAMED, PRIMITIVES, FunctionError, Program, as_data, compile_function
+from .functions import NAMED, PRIMITIVES, as_data, function_argument
 
-
-def _function(f: Any) -> Program:
-    try:
-        return compile_function(f, 1)
-    except FunctionError as e:
-        raise ValueError(str(e)) from None
 
 
 class ElementwiseLayer(Layer):
     name = "ElementwiseLayer"
     summary = "applies f to every element: Ramp, Tanh, LogisticSigmoid, \"ELU\", Max[#, 0.1 #] &, ..."
-    positional = (Param("Function", _function),)
+    positional = (Param("Function", function_argument(1, "ElementwiseLayer")),)
 
     def infer(self, s: Infer) -> None:
         s.same("Input", "Output")

@@ -144,6 +144,16 @@ def as_data(v, like: np.ndarray) -> np.ndarray:
     return v
 
 
+def function_argument(arity: int | None, who: str) -> Callable[[Any], Program]:
+    """A layer-argument converter: the compiled function, or ValueError saying why not."""
+    def convert(f: Any) -> Program:
+        try:
+            return compile_function(f, arity, who)
+        except FunctionError as e:
+            raise ValueError(str(e)) from None
+    return convert
+
+
 def compile_function(f: Any, arity: int | None = 1, who: str = "ElementwiseLayer") -> Program:
     """Compile ``f`` (symbol, name string or pure function); ``arity`` None means any."""
     if isinstance(f, str):

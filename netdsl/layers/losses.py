@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..expr import among
 from ..errors import EvaluationError
 from .base import Infer, Layer, Param
 from .shapes import PortType
@@ -61,7 +62,7 @@ class MeanSquaredLossLayer(LossLayer):
 
 
 def _target_form(x: Any) -> str:
-    if x in ("Index", "Probabilities", "Binary"):
+    if among(x, ("Index", "Probabilities", "Binary")):
         return x
     raise ValueError('expected "Index", "Probabilities" or "Binary"')
 

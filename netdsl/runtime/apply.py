@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError, ShapeError
-from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_rule, packed,
+from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is_rule, packed,
                     to_atom, to_ndarray)
 from ..layers.base import Net
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
@@ -54,7 +54,7 @@ def apply_net(ev, net: Net, args: tuple) -> Any:
             key = a.args[0].name if isinstance(a.args[0], Symbol) else a.args[0]
             value = a.args[1]
             if key == "NetEvaluationMode":
-                if value not in ("Test", "Train"):
+                if not among(value, ("Test", "Train")):
                     raise EvaluationError(f'NetEvaluationMode -> {input_form(value)} should be '
                                           f'"Test" or "Train".', symbol=head, tag="evmode")
                 train = value == "Train"

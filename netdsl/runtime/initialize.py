@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import EvaluationError, InitializationError
-from ..expr import Expr, Symbol, input_form, is_integer, is_number, is_rule, list_items
+from ..expr import among, Expr, Symbol, input_form, is_integer, is_number, is_rule, list_items
 from ..graph.container import Container
 from ..layers.base import NO_ARRAY, AbstractArray, ArraySpec, Layer, Net, SharedRef
 
@@ -134,7 +134,7 @@ def parse_method(spec: Any) -> Method:
                                   symbol="NetInitialize", tag="method")
         key = r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]
         value = r.args[1]
-        if key == "Distribution" and value in ("Normal", "Uniform"):
+        if key == "Distribution" and among(value, ("Normal", "Uniform")):
             m.distribution = value
         elif name in ("Random", "Identity") and key in ("Weights", "Biases", "Scaling",
                                                          "Distribution"):

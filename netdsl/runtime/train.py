@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number,
+from ..expr import (among, Association, Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number,
                     is_rule, list_items, make_list, packed)
 from ..graph.build import build_graph
 from ..graph.container import LINKS, Container, PortNode
@@ -104,7 +104,7 @@ def read_options(opts: dict[str, Any]) -> Options:
     rep = opts["TrainingProgressReporting"]
     if rep is S("None") or rep is S("False"):
         o.reporting = "None"
-    elif rep in ("Print", "ProgressIndicator", "Panel"):
+    elif among(rep, ("Print", "ProgressIndicator", "Panel")):
         o.reporting = "Print" if rep == "Print" else "Automatic"
     o.loss = opts["LossFunction"]
     if opts["TargetDevice"] != "CPU":
