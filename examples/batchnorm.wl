@@ -197,8 +197,8 @@ net = NetInitialize@NetChain[{
 SeedRandom[1234];
 images = RandomReal[1, {8, 3, 32, 32}];
 probabilities = net[images[[1]]]
-(* {0.190086, 0.0899811, 0.130788, 0.0322376, 0.0995686, 0.0361189, 0.0936555, 0.0725747,
-    0.107513, 0.147477} *)
+(* {0.0266305, 0.0100999, 0.0103814, 0.00565966, 0.131162, 0.000481563, 0.660815, 0.132281,
+    0.0169958, 0.00549369} *)
 Total[probabilities]
 (* 1. *)
 Dimensions[net[images]]
@@ -210,9 +210,9 @@ Dimensions[net[images]]
 convbn = NetChain[{NetExtract[net, 1], NetExtract[net, 2]}];
 channel1 = Flatten[convbn[images, NetEvaluationMode -> "Train"][[All, 1]]];
 Chop[{Mean[channel1], Mean[channel1^2]}, 10^-6]
-(* {0., 0.995517} *)
+(* {0., 0.996451} *)
 Mean[Flatten[NetExtract[net, 1][images][[All, 1]]]]
-(* 0.290261 *)
+(* 0.670613 *)
 
 
 (* ========================================================================================= *)

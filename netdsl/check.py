@@ -18,8 +18,9 @@ from typing import Any, TextIO
 from .errors import NetDSLError, QuitRequest
 from .expr import Expr, Symbol
 from .layers.base import Net
-from .runtime.apply import AbstractArray
+from .layers.base import AbstractArray
 from .session import Session
+from .syntax import parse_statements
 
 
 def run_check(path: str, stdout: TextIO, stderr: TextIO) -> int:
@@ -37,7 +38,6 @@ def run_check(path: str, stdout: TextIO, stderr: TextIO) -> int:
 def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
     session = Session(shape_only=True, stdout=stdout)
     session.base_dir = os.path.dirname(os.path.abspath(path))  # Import resolves as when run
-    from .syntax import parse_statements  # noqa: PLC0415
     try:
         statements = parse_statements(text, path)
     except NetDSLError as e:

@@ -18,9 +18,10 @@ import sys
 import traceback
 from typing import TextIO
 
-from . import __version__
+from .version import __version__
 from .errors import NetDSLError, QuitRequest
 from .repl import format_out, internal_error_line
+from .runtime.memory import tune_malloc
 from .session import Session
 
 EXIT_ERROR = 1
@@ -63,6 +64,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    tune_malloc()   # a process of our own: keep freed activation buffers (runtime/memory.py)
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -93,7 +95,7 @@ def _main(argv: list[str]) -> int:
     if isinstance(args, int):
         return args
     if args.command is not None:
-        return _guarded(lambda: run_text(args.command, None, Session()), args.debug)
+        return _guarded(lambda: run_text(args.command, None, Session(interactive=True)), args.debug)
     if args.file is not None:
         return _guarded(lambda: run_file(args.file), args.debug)
     from .repl import main_loop  # noqa: PLC0415
@@ -140,7 +142,7 @@ def run_file(path: str) -> int:
     text = read_source(path)
     if text is None:
         return EXIT_USAGE
-    session = Session()
+    session = Session(interactive=True)
     session.base_dir = os.path.dirname(os.path.abspath(path))
     return run_text(text, path, session)
 

@@ -15,9 +15,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .builtins.registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY,
-                                check_count, split_options, wrong_call)
+                                applier_for, check_count, split_options, wrong_call)
 from .errors import EvaluationError, NetDSLError
 from .expr import Association, Expr, Opaque, Symbol, input_form, is_list
+from .layers.base import AbstractArray
 
 S = Symbol
 Function = S("Function")
@@ -113,8 +114,12 @@ class Evaluator:
         """``head[args]`` for a head that is a value: a function, a net, an association."""
         if isinstance(head, Expr) and head.head is Function:
             return self.evaluate(self.function_body(head, args))
-        if isinstance(head, Opaque) and hasattr(head, "apply"):
-            return head.apply(self, args)
+        if isinstance(head, Opaque):
+            fn = applier_for(head)
+            if fn is not None:
+                return fn(self, head, args)
+            if hasattr(head, "apply"):
+                return head.apply(self, args)
         if isinstance(head, Association):
             return _association_lookup(head, args)
         return Expr(head, *args, span=e.span if e is not None else None)
@@ -170,7 +175,6 @@ NET_SECTIONS = ("Layers", "Containers", "Nets")  # their errors about shapes are
 
 def _holds_abstract(args: tuple, depth: int = 2) -> bool:
     """Whether an argument is (or directly holds) an array known only by its dimensions."""
-    from .layers.base import AbstractArray  # noqa: PLC0415
     for a in args:
         if isinstance(a, AbstractArray):
             return True

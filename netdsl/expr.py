@@ -477,13 +477,17 @@ def full_form(x: Any) -> str:
     return str(x)
 
 
+# InputForm and OutputForm are drawn by netdsl.printer, which needs this module: it fills
+# TEXT_FORMS when it is imported (the package imports it first), so expressions can print
+# themselves without this module importing upwards.
+TEXT_FORMS: dict[str, Any] = {"input": full_form, "output": full_form}
+
+
 def input_form(x: Any) -> str:
     """``InputForm``: operator syntax, exact reals; re-parses to the same expression."""
-    from .printer import Printer  # noqa: PLC0415  (printer imports this module)
-    return Printer(real=format_real_input, exact=True).format(x)
+    return TEXT_FORMS["input"](x)
 
 
 def output_form(x: Any, max_elements: int | None = 2000) -> str:
     """What ``Out[n]=`` shows: 6-digit reals, long lists elided with ``<<n>>``."""
-    from .printer import Printer  # noqa: PLC0415
-    return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)
+    return TEXT_FORMS["output"](x, max_elements)

@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .expr import (Association, Expr, List, Opaque, Power, Symbol, Times, is_integer,
-                   is_number, is_rule, quote_string, to_atom)
+from . import expr as _expr
+from .expr import (Association, Expr, List, Opaque, Power, Symbol, Times, format_real_input,
+                   format_real_output, is_integer, is_number, is_rule, quote_string, to_atom)
 
 ATOM = 1000
 CALL = 670
@@ -228,3 +229,16 @@ class Printer:
             else:
                 out.append("*" + self.fmt(a, PREC["Times"] + 1))
         return "".join(out)
+
+
+def input_form(x: Any) -> str:
+    """``InputForm``: operator syntax, exact reals; re-parses to the same expression."""
+    return Printer(real=format_real_input, exact=True).format(x)
+
+
+def output_form(x: Any, max_elements: int | None = 2000) -> str:
+    """What ``Out[n]=`` shows: 6-digit reals, long lists elided with ``<<n>>``."""
+    return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)
+
+
+_expr.TEXT_FORMS.update(input=input_form, output=output_form)

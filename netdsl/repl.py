@@ -21,6 +21,7 @@ from .errors import NetDSLError, ParseError, QuitRequest
 from .expr import output_form
 from .session import Session
 from .syntax import parse_statements
+from .version import __version__
 
 HISTORY_ENV = "NETDSL_HISTORY"
 
@@ -67,7 +68,7 @@ class Repl:
 
     def __init__(self, session: Session | None = None, *, out: TextIO | None = None,
                  err: TextIO | None = None, debug: bool = False, spacing: bool = False):
-        self.session = session if session is not None else Session()
+        self.session = session if session is not None else Session(interactive=True)
         self._out = out
         self._err = err
         if out is not None and self.session.stdout is None:
@@ -267,7 +268,6 @@ def run_terminal(repl: Repl) -> int:
     session = PromptSession(history=_history(history_path()), multiline=True,
                             key_bindings=bindings, prompt_continuation=continuation,
                             enable_history_search=False)
-    from . import __version__  # noqa: PLC0415
     repl.out.write(f"netdsl {__version__}. Quit[] or Ctrl-D to exit.\n")
     repl.out.flush()
     while not repl.done:

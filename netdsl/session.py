@@ -39,8 +39,12 @@ class Session:
 
     base_dir: str | None = None  # folder that relative file names (Import) resolve against
 
-    def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None):
+    def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
+                 interactive: bool = False):
         self.shape_only = shape_only
+        # a person at the command line or REPL: Ctrl-C during NetTrain stops training and
+        # keeps the net trained so far (a library caller gets KeyboardInterrupt)
+        self.interactive = interactive
         self.stdout = stdout
         self.evaluator = Evaluator(self)
         self.line = 1              # the n of the next In[n]

@@ -18,6 +18,7 @@ import netdsl
 from netdsl.expr import to_ndarray
 from netdsl.layers.base import Net
 from netdsl.runtime import train as T
+from netdsl.runtime.train import loop as L
 
 QUIET = "TrainingProgressReporting -> None"
 
@@ -31,10 +32,9 @@ def session(**defs) -> netdsl.Session:
 
 def arrays_of(net: Net) -> dict:
     """Every array of a net (shared ones by name), as float64 NumPy arrays."""
-    from netdsl.runtime.initialize import leaves
     from netdsl.layers.base import SharedRef
     out = {}
-    for path, layer in leaves(net):
+    for path, layer in net.leaves():
         for name, v in layer.arrays.items():
             if isinstance(v, SharedRef):
                 out[("shared", v.name)] = np.array(net.shared[v.name], np.float64)
@@ -211,7 +211,7 @@ def test_options_as_strings_work_like_symbols():
 
 def test_unknown_option_or_property_is_reported_before_training(monkeypatch):
     s = session(net=CLASSIFIER)
-    monkeypatch.setattr(T, "_loop", lambda *a: pytest.fail("trained anyway"))
+    monkeypatch.setattr(L, "_loop", lambda *a: pytest.fail("trained anyway"))
     with pytest.raises(netdsl.EvaluationError, match="Unknown option Foo"):
         s.evaluate(f"NetTrain[net, {wl(X)} -> {wl(Y)}, Foo -> 3]")
     with pytest.raises(netdsl.EvaluationError, match='"Foo" is not a NetTrain property'):
@@ -251,14 +251,14 @@ class FakeClock:
         self.now = 0.0
         self.dt = dt
         self.batches = 0
-        real = T._train_step
+        real = L._train_step
 
         def step(*a, **k):
             self.now += self.dt
             self.batches += 1
             return real(*a, **k)
-        monkeypatch.setattr(T, "_train_step", step)
-        monkeypatch.setattr(T, "time", self)
+        monkeypatch.setattr(L, "_train_step", step)
+        monkeypatch.setattr(L, "time", self)
 
     def perf_counter(self):
         return self.now
@@ -345,7 +345,7 @@ def test_validation_set_returns_the_net_with_the_lowest_validation_loss(monkeypa
     s = session(net=CLASSIFIER)
     data = f"{wl(X)} -> {wl(Y)}"
     losses = iter([3.0, 1.0, 2.0, 5.0])
-    monkeypatch.setattr(T, "_evaluate_loss", lambda *a: next(losses))
+    monkeypatch.setattr(L, "_evaluate_loss", lambda *a: next(losses))
     r = s.evaluate(f"NetTrain[net, {data}, All, MaxTrainingRounds -> 4, BatchSize -> 3, "
                    f"ValidationSet -> {data}, {QUIET}]")
     monkeypatch.undo()
@@ -429,15 +429,21 @@ def test_loss_plot_without_matplotlib(monkeypatch):
             s.evaluate(f'NetTrain[net, {TINY[1]}, "{name}", MaxTrainingRounds -> 3, {QUIET}]')
 
 
-def test_loss_plot_with_matplotlib(tmp_path):
-    pytest.importorskip("matplotlib")
+def test_loss_plot_with_matplotlib(tmp_path, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    backend = dict.__getitem__(matplotlib.rcParams, "backend")   # reading it may import pyplot
+    pyplot_before = "matplotlib.pyplot" in sys.modules
+    monkeypatch.setenv("TMPDIR", str(tmp_path))        # any temporary file would land here
     s = session(net=TINY[0])
     s.evaluate(f"r = NetTrain[net, {TINY[1]}, All, MaxTrainingRounds -> 5, {QUIET}]")
     for name in ("LossPlot", "LossEvolutionPlot"):
         pic = s.evaluate(f'r["{name}"]')
         assert pic.head_name == "Image"
-        with open(pic.path, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+        assert pic.png[:8] == b"\x89PNG\r\n\x1a\n" and pic._repr_png_() is pic.png
+    # drawn in memory: no file written, matplotlib's backend untouched, no pyplot
+    assert list(tmp_path.iterdir()) == []
+    assert dict.__getitem__(matplotlib.rcParams, "backend") == backend
+    assert ("matplotlib.pyplot" in sys.modules) == pyplot_before
 
 
 # ---------------------------------------------------------------- progress reporting
@@ -505,7 +511,7 @@ def test_ctrl_c_returns_the_net_trained_so_far(monkeypatch, capsys):
     s = session(net=CLASSIFIER)
     data = f"{wl(X)} -> {wl(Y)}"
     ref = s.evaluate(f"NetTrain[net, {data}, MaxTrainingRounds -> 1, BatchSize -> 3, {QUIET}]")
-    real = T._train_step
+    real = L._train_step
     calls = []
 
     def step(*a, **k):
@@ -513,7 +519,14 @@ def test_ctrl_c_returns_the_net_trained_so_far(monkeypatch, capsys):
         if len(calls) == 3:                 # the first batch of round 2
             raise KeyboardInterrupt
         return real(*a, **k)
-    monkeypatch.setattr(T, "_train_step", step)
+    monkeypatch.setattr(L, "_train_step", step)
+    # a library caller gets the KeyboardInterrupt, as from any Python function
+    with pytest.raises(KeyboardInterrupt):
+        s.evaluate(f"NetTrain[net, {data}, All, MaxTrainingRounds -> 10, BatchSize -> 3]")
+    # interactive sessions (the netdsl command, the REPL) stop and keep the net so far
+    calls.clear()
+    s = netdsl.Session(interactive=True)
+    s.evaluate(f"net = {CLASSIFIER}")
     r = s.evaluate(f"NetTrain[net, {data}, All, MaxTrainingRounds -> 10, BatchSize -> 3]")
     assert r.props["ReasonTrainingStopped"] == "ManualStop"
     assert r.props["TotalRounds"] == 1 and r.props["TotalBatches"] == 2

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import QuitRequest
 from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
                     input_form, is_integer, is_rule, make_list, output_form, same_q)
+from .lists import part_assign
 from .registry import HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, builtin, wrong_call
 
 S = Symbol
@@ -84,7 +85,6 @@ def _unsame(ev, *xs):
          attributes=(HOLD_FIRST,), section="Evaluation")
 def _set(ev, lhs, value):
     if isinstance(lhs, Expr) and lhs.has_head("Part"):
-        from .lists import part_assign  # noqa: PLC0415
         target = lhs.args[0]
         indices = [ev.evaluate(i) for i in lhs.args[1:]]
         ev.assign(target, part_assign(ev.evaluate(target), indices, value, lhs))

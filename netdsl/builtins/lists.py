@@ -17,6 +17,7 @@ from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
                     hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
+from ..layers.base import AbstractArray
 from .numeric import check_size, dims_of, numeric
 from .registry import HOLD_ALL, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin, wrong_call
 
@@ -452,8 +453,9 @@ def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
             return _array_part(x, specs, where)
         except _Fallback:
             pass
-    if isinstance(x, Opaque) and hasattr(x, "part"):
-        return x.part(ev, specs)
+    if isinstance(x, AbstractArray):  # netdsl check: Part of the dimensions alone
+        probe = np.broadcast_to(np.zeros((), np.float32), x.shape)
+        return AbstractArray(np.shape(part(ev, probe, specs, where)))
     spec, rest = specs[0], specs[1:]
     if isinstance(x, Association):
         return _assoc_part(ev, x, spec, rest, where)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -10,17 +11,24 @@ from ..errors import EvaluationError
 from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
                     list_items, make_list, packed)
 from ..graph.build import build_chain, build_graph
-from ..graph.container import Container
-from ..graph.display import to_expr
-from ..layers import LAYER_TYPES
-from ..layers.base import NO_ARRAY, AbstractArray, Layer, Net, SharedRef
-from .registry import NOT_APPLICABLE, builtin, wrong_call
+from ..graph.container import Container, replace_leaves, with_shared
+from ..graph.edit import replace_part
+from ..layers.arrays import NO_ARRAY, SharedRef
+from ..layers.base import AbstractArray, Layer, Net
+from ..layers.registry import on_register
+from ..layers.text import to_expr
+from ..runtime.apply import apply_net
+from ..runtime.initialize import initialize, parse_method, rng_for
+from ..runtime.train import (OPTION_DEFAULTS, PROPERTIES, TrainResults, net_train,
+                             property_value, results)
+from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
 
 
 # ---------------------------------------------------------------- layer heads
 def _register_layer(cls: type[Layer]) -> None:
+    """Every registered layer type, netdsl's own or a user's, gets its head."""
     @builtin(cls.name, f"{cls.forms()[:-1]}{', ' if cls.positional else ''}opts]",
              cls.summary, wants_call=True, section="Layers")
     def _make(ev, *args, call, _cls=cls):
@@ -29,8 +37,13 @@ def _register_layer(cls: type[Layer]) -> None:
         return layer
 
 
-for _cls in LAYER_TYPES.values():
-    _register_layer(_cls)
+on_register(_register_layer)
+
+
+@applier(Net)
+def _apply_net(ev, net, args):
+    """net[x], net[x, "port"], net[x, NetEvaluationMode -> "Train"]."""
+    return apply_net(net, args, shape_only=bool(getattr(ev.host, "shape_only", False)))
 
 
 def _rules_to_options(rules: tuple, head: str, call: Any) -> dict[str, Any]:
@@ -104,21 +117,6 @@ def _sub_net(net: Net, spec: Any, head: str) -> Net | None:
     else:
         return None
     return with_shared(net.net(name), net.shared)
-
-
-def with_shared(sub: Net, shared: dict[str, Any]) -> Net:
-    """A sub-net extracted from a container takes the shared arrays it uses along."""
-    refs = set(shared_refs(sub))
-    if not refs:
-        return sub
-    own = {k: v for k, v in shared.items() if k in refs}
-    return sub.evolve(shared=own)
-
-
-def shared_refs(net: Net) -> list[str]:
-    if isinstance(net, Container):
-        return [r for _, layer in net.leaves() for r in shared_refs(layer)]
-    return [v.name for v in net.arrays.values() if isinstance(v, SharedRef)]
 
 
 def extract_value(net: Net, name: str, head: str, root_shared: dict | None = None) -> Any:
@@ -221,7 +219,7 @@ def _net_extract(ev, net, spec):
 def _array_count(net: Net) -> tuple[int, int]:
     """(number of arrays, total elements), shared arrays counted once."""
     count, total, seen = 0, 0, set()
-    leaves = net.leaves() if isinstance(net, Container) else [((), net)]
+    leaves = net.leaves()
     for _, layer in leaves:
         shapes = layer.array_shapes()
         for spec in layer.array_specs:
@@ -272,12 +270,12 @@ def information(net: Net, prop: Any) -> Any:
         return 4 * _array_count(net)[1]
     if prop == "LayerTypeCounts":
         counts: dict[str, int] = {}
-        leaves = net.leaves() if isinstance(net, Container) else [((), net)]
+        leaves = net.leaves()
         for _, layer in leaves:
             counts[layer.name] = counts.get(layer.name, 0) + 1
         return Association((k, v, False) for k, v in counts.items())
     if prop == "LayersCount":
-        return len(list(net.leaves())) if isinstance(net, Container) else 1
+        return sum(1 for _ in net.leaves())
     return None
 
 
@@ -312,7 +310,6 @@ def _information(ev, net, prop=None):
          "re-initialises every array, None removes them",
          args=(1, 2), options={"Method": "Kaiming", "RandomSeeding": 1234}, section="Nets")
 def _net_initialize(ev, net, which=None, *, opts):
-    from ..runtime.initialize import initialize, parse_method, rng_for  # noqa: PLC0415
     if is_list(net) and isinstance(net, Expr):
         return make_list(_net_initialize(ev, n, which, opts=opts) for n in net.args)
     if not isinstance(net, Net):
@@ -338,7 +335,6 @@ def _net_initialize(ev, net, which=None, *, opts):
          "a copy of net with arrays, port shapes or layers replaced (shapes are checked again)",
          args=2, section="Nets")
 def _net_replace_part(ev, net, rules):
-    from ..graph.edit import replace_part  # noqa: PLC0415
     if not isinstance(net, Net):
         raise wrong_call("NetReplacePart", Expr(S("NetReplacePart"), net, rules),
                          "the first argument is not a net")
@@ -352,9 +348,6 @@ def _net_replace_part(ev, net, rules):
 
 
 # ---------------------------------------------------------------- NetTrain
-def _train_options():
-    from ..runtime.train import OPTION_DEFAULTS  # noqa: PLC0415
-    return OPTION_DEFAULTS
 
 
 @builtin("NetTrain", ("NetTrain[net, {x1 -> y1, ...}]", "NetTrain[net, {xs} -> {ys}]",
@@ -362,10 +355,8 @@ def _train_options():
                       "NetTrain[net, data, All]"),
          "trains net (a loss is attached as Wolfram does); options BatchSize, MaxTrainingRounds, "
          "Method, LearningRate, ValidationSet, TimeGoal, LearningRateMultipliers, ...",
-         args=(2, 3), options=_train_options(), section="Nets")
+         args=(2, 3), options=OPTION_DEFAULTS, section="Nets")
 def _net_train(ev, net, data, prop=None, *, opts):
-    from ..runtime.train import (PROPERTIES, TrainResults, net_train,  # noqa: PLC0415
-                                 property_value, results)
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
@@ -386,7 +377,8 @@ def _net_train(ev, net, data, prop=None, *, opts):
         if isinstance(p, str) and p not in PROPERTIES:   # before training, not after it
             property_value({}, p)
     shape_only = bool(getattr(ev.host, "shape_only", False))
-    trained, history = net_train(net, data, opts, shape_only=shape_only)
+    trained, history = net_train(net, data, opts, shape_only=shape_only,
+                                 interruptible=bool(getattr(ev.host, "interactive", False)))
     props = results(trained, history)
     if prop is None:
         return trained
@@ -401,7 +393,6 @@ def _net_train(ev, net, data, prop=None, *, opts):
          'makes every learned array of net a NetSharedArray named by its position ("1/Weights"); '
          "moving statistics stay per layer", args=(1, 2), section="Nets")
 def _net_insert_shared(ev, net, prefix=""):
-    from ..runtime.initialize import leaves, replace_leaves  # noqa: PLC0415
     if not isinstance(net, Net):
         raise wrong_call("NetInsertSharedArrays", Expr(S("NetInsertSharedArrays"), net),
                          "the argument is not a net")
@@ -412,7 +403,7 @@ def _net_insert_shared(ev, net, prefix=""):
                               symbol="NetInsertSharedArrays", tag="badprefix")
     shared = dict(net.shared)
     new = {}
-    for path, layer in leaves(net):
+    for path, layer in net.leaves():
         arrays = dict(layer.arrays)
         for spec in layer.array_specs:
             v = arrays.get(spec.name)
@@ -427,7 +418,6 @@ def _net_insert_shared(ev, net, prefix=""):
             arrays[spec.name] = SharedRef(name)
         new[path] = layer.evolve(arrays=arrays, shared={})
     if len(shared) == len(net.shared):
-        import sys  # noqa: PLC0415
         sys.stderr.write("NetInsertSharedArrays::noarr: Net contained no arrays that could be "
                          "shared, returning net unchanged.\n")
         return net

@@ -7,12 +7,14 @@ aligns trailing axes; ``broadcast_pair`` makes NumPy do Wolfram's thing.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from ..errors import EvaluationError
 from ..expr import Expr, List, input_form, is_number, packed, to_ndarray
+from .registry import wrong_call
 
 # an array bigger than this is refused before it is allocated (tnsrmaxsz)
 MAX_ARRAY_BYTES = 8 * 2 ** 30
@@ -98,7 +100,6 @@ def _human(n: float) -> str:
 
 def _total_memory() -> int:
     try:
-        import os  # noqa: PLC0415
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 0
@@ -106,7 +107,6 @@ def _total_memory() -> int:
 
 def dims_of(x: Any, name: str, call: Any) -> tuple[int, ...]:
     """A dimension spec ``n`` or ``{n1, n2, ...}`` of non-negative integers."""
-    from .registry import wrong_call  # noqa: PLC0415
     arr = numeric(x)
     if arr is None:
         raise wrong_call(name, call, f"{input_form(x)} is not a list of dimensions")

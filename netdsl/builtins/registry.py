@@ -44,6 +44,26 @@ class Builtin:
 REGISTRY: dict[str, Builtin] = {}
 NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
 
+# How a value of a given type applies to arguments (``net[x]``): values from the stages
+# below (nets) cannot know the evaluator, so their application is registered here.
+APPLIERS: dict[type, Callable[..., Any]] = {}
+
+
+def applier(cls: type) -> Callable:
+    """Register ``fn(ev, value, args)`` as what ``value[args...]`` does for values of ``cls``."""
+    def deco(fn: Callable) -> Callable:
+        APPLIERS[cls] = fn
+        return fn
+    return deco
+
+
+def applier_for(value: Any) -> Callable[..., Any] | None:
+    for cls in type(value).__mro__:
+        fn = APPLIERS.get(cls)
+        if fn is not None:
+            return fn
+    return None
+
 
 def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tuple[int, int | None] | int | None = None,
             options: dict[str, Any] | None = None, attributes: tuple[str, ...] = (),

@@ -10,10 +10,9 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
                     list_items)
-from ..layers import LAYER_TYPES
 from ..layers.base import Net
 from ..layers.combine import MultiInputLayer
-from ..layers.functions import PRIMITIVES
+from ..layers.registry import LAYER_TYPES, from_shorthand
 from ..layers.shapes import PortType, port_type_from_spec
 from .container import LINKS, NET, Container, PortNode
 from .inference import gc_paused, infer
@@ -26,28 +25,27 @@ def error(head: str, tag: str, text: str) -> EvaluationError:
 
 
 # ---------------------------------------------------------------- shorthands
-_SHORTHANDS: dict[str, Net] = {}   # Ramp -> ElementwiseLayer[Ramp], built once
+_SHORTHANDS: dict[Any, Net] = {}   # Ramp -> ElementwiseLayer[Ramp], built once
 
 
 def to_net(x: Any, head: str, where: str) -> Net:
-    """A layer or net from a container element: n is LinearLayer[n], {...} a NetChain,
-    Ramp (or any elementwise function) an ElementwiseLayer."""
+    """A layer or net from a container element: {...} is a NetChain; anything else that
+    is not a net is offered to the layer types (n is LinearLayer[n], Ramp or any
+    elementwise function an ElementwiseLayer)."""
     if isinstance(x, Net):
         return x
-    if is_integer(x) and x >= 1:
-        return LAYER_TYPES["LinearLayer"].build((x,), Expr(S("LinearLayer"), x))
     if isinstance(x, Expr) and x.head is S("List") or isinstance(x, np.ndarray):
         return build_chain(x, {}, "NetChain")
-    if isinstance(x, Symbol) and x.name in PRIMITIVES:
-        # layers are immutable values and inference works on copies, so one Ramp layer
-        # serves every bare Ramp (a long chain of LinearLayer[n], Ramp, ... builds fast)
-        layer = _SHORTHANDS.get(x.name)
-        if layer is None:
-            layer = _SHORTHANDS[x.name] = LAYER_TYPES["ElementwiseLayer"].build(
-                (x,), Expr(S("ElementwiseLayer"), x))
+    # layers are immutable values and inference works on copies, so one Ramp layer serves
+    # every bare Ramp and one LinearLayer[10] every 10 (a long chain builds fast)
+    key = x if isinstance(x, Symbol) or is_integer(x) else None
+    layer = _SHORTHANDS.get(key) if key is not None else None
+    if layer is None:
+        layer = from_shorthand(x)
+        if layer is not None and key is not None:
+            _SHORTHANDS[key] = layer
+    if layer is not None:
         return layer
-    if isinstance(x, Expr) and x.head is S("Function"):
-        return LAYER_TYPES["ElementwiseLayer"].build((x,), Expr(S("ElementwiseLayer"), x))
     if isinstance(x, Symbol) and x.name in LAYER_TYPES:
         raise error(head, "notnet", f"{where} is the symbol {x.name}; write {x.name}[...] to "
                                     f"make a layer.")

@@ -16,8 +16,11 @@ from typing import Any, Iterator
 import networkx as nx
 import numpy as np
 
-from ..layers.base import Layer, Net, SharedRef
+from ..expr import input_form, packed, quote_string
+from ..layers.arrays import SharedRef
+from ..layers.base import Layer, Net
 from ..layers.shapes import PortType
+from ..layers.text import layer_input_form
 
 NET = "net"        # node attribute: the Layer or Container at that node
 LINKS = "links"    # edge attribute: list of (src_port, dst_port)
@@ -66,10 +69,17 @@ class Container(Net):
     def leaves(self, prefix: tuple = ()) -> Iterator[tuple[tuple, Layer]]:
         """Every layer inside, with its path of names from this container."""
         for name, net in self.layers():
-            if isinstance(net, Container):
-                yield from net.leaves(prefix + (name,))
-            else:
-                yield prefix + (name,), net
+            yield from net.leaves(prefix + (name,))
+
+    def path_label(self, path: tuple) -> str:
+        """' of layer 2', ' of layer "conv"', ' of layer 1 of layer 3' (inner first)."""
+        labels = []
+        current: Net = self
+        for name in path:
+            assert isinstance(current, Container)
+            labels.append(current.label(name))
+            current = current.net(name)
+        return "".join(f" of {label}" for label in reversed(labels))
 
     # ---- values -------------------------------------------------------------
     def evolve(self, *, graph: nx.DiGraph | None = None, ports: dict | None = None,
@@ -116,11 +126,9 @@ class Container(Net):
         return hash((self.kind, len(self.order)))
 
     def input_form(self) -> str:
-        from .display import container_input_form  # noqa: PLC0415
         return container_input_form(self)
 
     def output_form(self) -> str:
-        from .display import container_summary  # noqa: PLC0415
         return container_summary(self)
 
     def short_form(self) -> str:
@@ -142,3 +150,122 @@ def _same_array(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return a.shape == b.shape and bool(np.array_equal(a, b))
     return a is b or a == b
+
+
+# ---------------------------------------------------------------- walking nets
+def path_label(net: Net, path: tuple) -> str:
+    """Where a layer is, for messages: '' for the net itself, else ' of layer 2 ...'."""
+    return net.path_label(path) if isinstance(net, Container) and path else ""
+
+
+def replace_leaves(net: Net, new: dict[tuple, Layer]) -> Net:
+    """``net`` with the layers at the given paths replaced (time linear in the net's size)."""
+    if not isinstance(net, Container):
+        return new.get((), net)
+    by_child: dict[str, dict[tuple, Layer]] = {}
+    for path, layer in new.items():
+        if path:
+            by_child.setdefault(path[0], {})[path[1:]] = layer
+    changes = {name: replace_leaves(net.net(name), inner) for name, inner in by_child.items()
+               if name in net.graph}
+    return net.with_nets(changes) if changes else net
+
+
+def shared_refs(net: Net) -> list[str]:
+    """The names of the shared arrays a net's layers use."""
+    return [a.name for _, layer in net.leaves() for a in layer.arrays.values()
+            if isinstance(a, SharedRef)]
+
+
+def with_shared(sub: Net, shared: dict[str, Any]) -> Net:
+    """A sub-net taken out of a container takes along the shared arrays it uses."""
+    refs = set(shared_refs(sub))
+    if not refs:
+        return sub
+    return sub.evolve(shared={k: v for k, v in shared.items() if k in refs})
+
+
+# ---------------------------------------------------------------- text
+def _output_words(net: Net) -> str:
+    outs = net.port_names()[1]
+    return "; ".join(net.ports[o].words() if len(outs) == 1 else f"{o}: {net.ports[o].words()}"
+                     for o in outs)
+
+
+def _title(net: Net) -> str:
+    if isinstance(net, Container):
+        return f"{net.kind} ({len(net.order)} layers)"
+    assert isinstance(net, Layer)
+    return net.title()
+
+
+def container_summary(net: Container) -> str:
+    """The summary table: ports, then one row per layer (name, type, output shape)."""
+    state = "initialized" if net.initialized else "uninitialized"
+    lines = [f"{net.kind}  ({state})"]
+    ins, outs = net.port_names()
+    rows: list[tuple[str, str, str]] = []
+    for p in ins:
+        rows.append((p, "port", net.ports[p].words()))
+    for name, layer in net.layers():
+        label = f'"{name}"' if net.named else name
+        if net.kind == "NetGraph":
+            sources = []
+            for src, _, data in net.graph.in_edges(name, data=True):
+                for sp, _dp in data[LINKS]:
+                    sources.append(f'NetPort["{sp}"]' if isinstance(src, PortNode) else (
+                        f'"{src}"' if net.named else src))
+            if sources:
+                label = f"{label}  <- {', '.join(sources)}"
+        rows.append((label, _title(layer), _output_words(layer)))
+    for p in outs:
+        rows.append((p, "port", net.ports[p].words()))
+    w1 = max(len(r[0]) for r in rows)
+    w2 = max(len(r[1]) for r in rows)
+    for a, b, c in rows:
+        lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c}")
+    if net.shared:
+        lines.append("  shared arrays: " + ", ".join(f'"{k}"' for k in net.shared))
+    return "\n".join(lines)
+
+
+def container_input_form(net: Container) -> str:
+    """The container's netdsl text, arrays included: it parses back to an equal net."""
+    items = []
+    for name, layer in net.layers():
+        # inside a container the ports follow from the container's own
+        text = layer_input_form(layer, False) if isinstance(layer, Layer) else layer.input_form()
+        items.append(f"{quote_string(name)} -> {text}" if net.named else text)
+    body = ("<|" + ", ".join(items) + "|>") if net.named else ("{" + ", ".join(items) + "}")
+    parts = [body]
+    ins, outs = net.port_names()
+    if net.kind == "NetGraph":
+        # in a fixed order, so that a net and the net its text builds print the same: what
+        # feeds each layer (layers in order, its inputs in port order), then each output
+        edges = []
+        consumers: list[Any] = list(net.order) + [PortNode("out", p) for p in outs]
+        for dst in consumers:
+            ports = [dst.name] if isinstance(dst, PortNode) else list(net.net(dst).port_names()[0])
+            feeds = [(sp, dp, src) for src, _, data in net.graph.in_edges(dst, data=True)
+                     for sp, dp in data[LINKS]]
+            feeds.sort(key=lambda f: ports.index(f[1]) if f[1] in ports else len(ports))
+            for sp, dp, src in feeds:
+                edges.append(f"{_endpoint(net, src, sp)} -> {_endpoint(net, dst, dp)}")
+        parts.append("{" + ", ".join(edges) + "}")
+    for p in ins + outs:
+        t = net.ports.get(p)
+        if isinstance(t, PortType) and t.shape is not None:
+            parts.append(f'"{p}" -> {input_form(t.spec())}')
+    text = f"{net.kind}[{', '.join(parts)}]"
+    for name, value in net.shared.items():
+        if isinstance(value, np.ndarray):
+            text = (f'NetReplacePart[{text}, NetSharedArray["{name}"] -> '
+                    f"{input_form(packed(value.astype(np.float64)))}]")
+    return text
+
+
+def _endpoint(net: Container, node: Any, port: str) -> str:
+    if isinstance(node, PortNode):
+        return f'NetPort["{node.name}"]'
+    ref = f'"{node}"' if net.named else node
+    return f'NetPort[{ref}, "{port}"]'

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import EvaluationError, ShapeError
 from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items, to_ndarray
-from ..layers.base import NO_ARRAY, Layer, Net, SharedRef
+from ..layers.arrays import NO_ARRAY, SharedRef
+from ..layers.base import Layer, Net
 from ..layers.shapes import port_type_from_spec
 from .container import Container
 from .inference import infer
@@ -82,7 +83,7 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
         except ValueError as e:
             raise error("invspec", f'Specification {_short(value)} is not compatible with port '
                                    f'"{head}": {e}.') from None
-        return _with_declared_port(net, head, t)
+        return with_declared_port(net, head, t)
     raise error("nopart", f'"{head}" is not an array, port or layer of {net.head_name}.')
 
 
@@ -111,7 +112,7 @@ def _replace_array(layer: Layer, name: str, value: Any, root: Net) -> Layer:
     return layer.evolve(arrays=arrays)
 
 
-def _with_declared_port(net: Net, port: str, t) -> Net:
+def with_declared_port(net: Net, port: str, t) -> Net:
     if isinstance(net, Container):
         new = net.evolve()
         new.declared_ports = {**net.declared_ports, port: t}

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import ShapeError
+from ..layers.arrays import SharedRef
 from ..layers.base import Clash, Infer, Layer, ValidationFail, run_layer_rule
 from ..layers.shapes import Mismatch, PortType, unify
 from .container import LINKS, NET, Container, PortNode
@@ -106,7 +107,7 @@ class _Pass:
         # defaults (a LinearLayer with known weights takes a vector), then settle again
         for name in order:
             layer = self.nets[name]
-            if isinstance(layer, Layer) and hasattr(layer, "default_ports"):
+            if isinstance(layer, Layer) and type(layer).default_ports is not Layer.default_ports:
                 s = Infer(layer, self.shared)
                 self._guard(name, lambda: layer.default_ports(s))
                 if s.changed:
@@ -240,7 +241,6 @@ class _Pass:
 def _shared_refs(layer: Any) -> list[str]:
     if not isinstance(layer, Layer):
         return []
-    from ..layers.base import SharedRef  # noqa: PLC0415
     return [v.name for v in layer.arrays.values() if isinstance(v, SharedRef)]
 
 

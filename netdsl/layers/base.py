@@ -11,25 +11,33 @@ that declares, as class attributes:
     inputs, outputs   port names
 
 and implements ``infer(s)`` (the shape rule, both directions where it is
-determined), ``forward`` and ``backward``. A layer *value* is an immutable
+determined), ``forward`` and ``backward``, and is registered with
+``register_layer`` (netdsl/layers/registry.py). A layer *value* is an immutable
 instance: its option/parameter values, port types and arrays.
+
+What the executor and trainer need beyond that, they ask the layer through the
+capability methods at the end of ``Layer`` (the automatic loss after it, moving
+statistics, the algebra the executor's rewrite rules rely on); the defaults claim
+nothing, so a layer that declares none is simply run as it is.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 
-from ..errors import EvaluationError, ShapeError
+from ..errors import EvaluationError, ShapeError, Span
 from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, to_ndarray)
+from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
+from .text import layer_input_form, layer_summary
 
 S = Symbol
-LAYER_TYPES: dict[str, type["Layer"]] = {}
 
 
 # ---------------------------------------------------------------- declarations
@@ -41,6 +49,7 @@ class Option:
     default: Any
     convert: Callable[[Any], Any]
     doc: str = ""
+    shown: bool = True         # listed in the layer's summary (False: Interleaving, ...)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class Param:
     name: str
     convert: Callable[[Any], Any]
     optional: bool = False
+    default: Any = None        # the value when an optional argument is omitted
+    display: Callable[[Any], Any] | None = None   # stored value -> the expression printed
 
 
 @dataclass(frozen=True)
@@ -68,16 +79,6 @@ class ArraySpec:
     optional: bool = False     # may be None (e.g. "Biases" -> None)
 
 
-class _NoArray:
-    """An array switched off (``"Biases" -> None``)."""
-
-    def __repr__(self):
-        return "None"
-
-
-NO_ARRAY = _NoArray()
-
-
 class AbstractArray(Opaque):
     """An array known only by its dimensions: what ``netdsl check`` (shape-only mode) puts
     where numbers would be, in initialised nets and in the outputs of nets."""
@@ -89,32 +90,6 @@ class AbstractArray(Opaque):
 
     def input_form(self) -> str:
         return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
-
-    def part(self, ev, specs):
-        """Part of the dimensions alone: AbstractArray[{4, 3}][[All, 1]] is AbstractArray[{4}]."""
-        from ..builtins.lists import _Where, part  # noqa: PLC0415
-        from ..expr import Expr, S  # noqa: PLC0415
-        probe = np.broadcast_to(np.zeros((), np.float32), self.shape)
-        where = _Where("Part", Expr(S("Part"), self, *specs))
-        return AbstractArray(np.shape(part(ev, probe, list(specs), where)))
-
-
-class SharedRef:
-    """``NetSharedArray["name"]`` standing in for an array."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __eq__(self, other):
-        return isinstance(other, SharedRef) and other.name == self.name
-
-    def __hash__(self):
-        return hash(("SharedRef", self.name))
-
-    def __repr__(self):
-        return f'NetSharedArray["{self.name}"]'
 
 
 # ---------------------------------------------------------------- errors inside one layer
@@ -292,25 +267,53 @@ def _value_words(v: Any) -> str:
 
 
 # ---------------------------------------------------------------- the layer value
-class Net(Opaque):
-    """Common face of layers and containers: ports, arrays, evaluation."""
+class Net(Opaque, ABC):
+    """What layers and containers share: the interface every stage above relies on.
+
+    A net is an immutable value: ``evolve`` gives a changed copy, ``reset`` the copy as
+    it was written (inferred sizes forgotten, arrays kept).
+    """
 
     head_name = "Net"
-    inputs: ClassVar[tuple[str, ...]] = ("Input",)
-    outputs: ClassVar[tuple[str, ...]] = ("Output",)
+    ports: dict[str, PortType]         # port name -> what flows through it
+    shared: dict[str, Any]             # NetSharedArray name -> array (held at the root)
+    span: Span | None                  # where it was written, for messages
 
-    def apply(self, ev, args):
-        from ..runtime.apply import apply_net  # noqa: PLC0415  (runtime depends on layers)
-        return apply_net(ev, self, args)
+    @abstractmethod
+    def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(input port names, output port names), in order."""
+
+    @property
+    @abstractmethod
+    def initialized(self) -> bool:
+        """Whether every array has a value."""
+
+    @abstractmethod
+    def leaves(self, prefix: tuple = ()) -> Iterator[tuple[tuple, "Layer"]]:
+        """Every layer inside, with its path of names (a layer alone: ``((), self)``)."""
+
+    @abstractmethod
+    def evolve(self, **changes: Any) -> "Net":
+        """A copy with some fields replaced (``ports=``, ``shared=``, ...)."""
+
+    @abstractmethod
+    def reset(self) -> "Net":
+        """The net as written: the starting point for inferring its shapes again."""
+
+    @abstractmethod
+    def short_form(self) -> str:
+        """A one-line description for messages: ``NetChain[<3 layers, initialized>]``."""
 
     def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
         """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
-        from ..runtime.apply import call_from_python  # noqa: PLC0415
-        return call_from_python(self, data, evaluation_mode, port)
+        call = RUNTIME.get("call")
+        if call is None:  # pragma: no cover  (netdsl/__init__ always loads the runtime)
+            raise EvaluationError("The netdsl runtime is not loaded: import netdsl first.")
+        return call(self, data, evaluation_mode, port)
 
-    def normal(self) -> Any:
-        from ..builtins.nets import normal  # noqa: PLC0415
-        return normal(self)
+
+# The runtime stage, above this one, registers how a net is evaluated from Python.
+RUNTIME: dict[str, Callable[..., Any]] = {}
 
 
 class Layer(Net):
@@ -320,13 +323,18 @@ class Layer(Net):
     hidden: ClassVar[tuple[str, ...]] = ()
     array_specs: ClassVar[tuple[ArraySpec, ...]] = ()
     summary: ClassVar[str] = ""
+    inputs: ClassVar[tuple[str, ...]] = ("Input",)
+    outputs: ClassVar[tuple[str, ...]] = ("Output",)
+    # Train mode computes differently (BatchNormalization's batch statistics, Dropout):
+    # a net with no such layer evaluates the same in both modes.
     has_train_behavior: ClassVar[bool] = False
+    # a loss: its output is what NetTrain minimises (one number per example)
+    is_loss: ClassVar[bool] = False
 
-    def __init_subclass__(cls, **kw):
+    def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if "name" in cls.__dict__:
             cls.head_name = cls.name
-            LAYER_TYPES[cls.name] = cls
 
     def __init__(self, values: dict[str, Any], ports: dict[str, PortType],
                  arrays: dict[str, Any], shared: dict[str, Any] | None = None):
@@ -359,12 +367,11 @@ class Layer(Net):
                  *dys: Any) -> tuple[list[Any], dict[str, Any]]:
         raise NotImplementedError(f"{self.name} has no backward pass")
 
-    def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
-        """New values of auxiliary arrays after a training step (BatchNormalization)."""
-        return {}
-
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return self.inputs, self.outputs
+
+    def leaves(self, prefix: tuple = ()) -> Iterator[tuple[tuple, "Layer"]]:
+        yield prefix, self
 
     # ---- construction -------------------------------------------------------
     @classmethod
@@ -385,6 +392,9 @@ class Layer(Net):
                                     f"{cls.forms()}.")
         for p, a in zip(cls.positional, positional):
             values[p.name] = cls._convert(p.name, p.convert, a, call)
+        for p in cls.positional[len(positional):]:
+            if p.default is not None:
+                values[p.name] = p.default
         ins, outs = cls(values, {}, {}).port_names()
         ports = {n: UNKNOWN for n in ins + outs}
         arrays: dict[str, Any] = {a.name: None for a in cls.array_specs}
@@ -525,15 +535,79 @@ class Layer(Net):
         return {a.name: s.array_shape(a) for a in self.array_specs}
 
     def input_form(self) -> str:
-        from ..graph.display import layer_input_form  # noqa: PLC0415
         return layer_input_form(self)
 
     def output_form(self) -> str:
-        from ..graph.display import layer_summary  # noqa: PLC0415
         return layer_summary(self)
 
     def short_form(self) -> str:
         return f"{self.name}[<{'initialized' if self.initialized else 'uninitialized'}>]"
+
+    def default_ports(self, s: Infer) -> None:
+        """Once a container's inference has settled: defaults for ports still open (a
+        LinearLayer whose weights are known takes a vector)."""
+
+    def title(self) -> str:
+        """How a container's summary names this layer (ElementwiseLayer adds its function)."""
+        return self.name
+
+    # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    @classmethod
+    def from_shorthand(cls, x: Any) -> "Layer | None":
+        """The layer of this type that a bare container element stands for (LinearLayer: an
+        integer n; ElementwiseLayer: Ramp, Tanh, a pure function), or None."""
+        return None
+
+    def automatic_loss(self) -> tuple[str, tuple] | None:
+        """The loss NetTrain attaches to an output this layer feeds, as (layer name,
+        arguments): SoftmaxLayer gives ("CrossEntropyLossLayer", ("Index",)). None:
+        MeanSquaredLossLayer."""
+        return None
+
+    def for_target(self, target_shape: tuple, input_shape: tuple | None) -> "Layer":
+        """A loss layer suited to targets of ``target_shape`` (per example), e.g.
+        cross-entropy on class indices or on probability vectors. Other layers: self."""
+        return self
+
+    def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
+        """New values of the auxiliary arrays (ArraySpec aux=True) after a training step,
+        from the forward pass's cache: BatchNormalization's moving statistics."""
+        return {}
+
+    def test_affine(self, arrays: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(scale, shift) when in Test mode this layer is y = scale x + shift along the
+        first (channel) axis; the executor then folds it into the layer before it."""
+        return None
+
+    def fold_affine(self, arrays: dict[str, Any], scale: np.ndarray,
+                    shift: np.ndarray) -> dict[str, Any] | None:
+        """This layer's arrays changed so that its output is followed by y = scale y + shift
+        along the first axis (``scale`` may cover the first axis in blocks), or None."""
+        return None
+
+    @property
+    def monotone(self) -> bool:
+        """One input, elementwise, never decreasing: commutes with max pooling."""
+        return False
+
+    @property
+    def commutes_with_monotone(self) -> bool:
+        """f after this layer equals this layer after f, for monotone elementwise f and for
+        adding a per-channel constant (max pooling)."""
+        return False
+
+    # forward() returns buffers it owns (never a view of an input or an array), so the
+    # next layer may overwrite them
+    fresh_output: ClassVar[bool] = False
+
+    def forward_inplace(self, x: np.ndarray) -> np.ndarray | None:
+        """Test-mode forward writing into ``x`` (which dies here), or None if not supported."""
+        return None
+
+    def fused_with_max_pool(self, pool: "Layer", activation: "Layer | None") -> "Layer | None":
+        """A step computing this layer, then ``pool`` (``commutes_with_monotone``), then the
+        monotone ``activation``, faster than the three apart (Test mode), or None."""
+        return None
 
 
 def run_layer_rule(layer: Layer, s: Infer) -> None:

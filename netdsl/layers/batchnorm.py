@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .registry import register_layer
 from .base import ArraySpec, Infer, Layer, Option, boolean, positive_real, real_between
 
 
@@ -54,15 +55,17 @@ def _no_interleaving(x):
     return False
 
 
+@register_layer
 class BatchNormalizationLayer(Layer):
     name = "BatchNormalizationLayer"
     summary = "normalises each channel by learned mean and variance"
     has_train_behavior = True
+    fresh_output = True
     options = (
         Option("Epsilon", 0.001, positive_real),
         Option("Momentum", 0.9, real_between(0, 1)),
-        Option("Interleaving", False, _no_interleaving),
-        Option("LearningRateMultipliers", None, lambda x: x),
+        Option("Interleaving", False, _no_interleaving, shown=False),
+        Option("LearningRateMultipliers", None, lambda x: x, shown=False),
     )
     hidden = ("Channels",)
     array_specs = (
@@ -144,12 +147,25 @@ class BatchNormalizationLayer(Layer):
         return [None if dx is None else dx.reshape(dy.shape)], grads
 
     def moving_updates(self, arrays, cache):
-        """MovingMean/MovingVariance moved toward this batch's mean and biased variance."""
-        if not cache or not cache.get("train"):
-            return {}
+        """MovingMean/MovingVariance moved toward this batch's mean and biased variance
+        (frozen when "Momentum" is 1)."""
         mom = float(self.values["Momentum"])
+        if not cache or not cache.get("train") or mom == 1:
+            return {}
         out = {}
         for name, batch in (("MovingMean", cache["mean"]), ("MovingVariance", cache["var"])):
             old = np.asarray(arrays[name], np.float64)
             out[name] = (mom * old + (1.0 - mom) * batch).astype(np.float32)
         return out
+
+    def test_affine(self, arrays):
+        """Test mode is Scaling (x - MovingMean)/Sqrt[MovingVariance + Epsilon] + Biases."""
+        with np.errstate(all="ignore"):
+            scale = (np.asarray(arrays["Scaling"], np.float64)
+                     / np.sqrt(np.asarray(arrays["MovingVariance"], np.float64)
+                               + float(self.values["Epsilon"])))
+        if not np.all(np.isfinite(scale)):
+            return None   # left to the layer itself, which reports the problem
+        shift = np.asarray(arrays["Biases"], np.float64) \
+            - np.asarray(arrays["MovingMean"], np.float64) * scale
+        return scale, shift

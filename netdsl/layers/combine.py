@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import is_integer
+from ..expr import Symbol, is_integer
+from .registry import register_layer
 from .base import Infer, Layer, Param
 from .functions import Program, as_data, compile_function, function_argument
 from .shapes import PortType
@@ -41,6 +42,7 @@ class MultiInputLayer(Layer):
         return self.port_names()[0]
 
 
+@register_layer
 class CatenateLayer(MultiInputLayer):
     name = "CatenateLayer"
     summary = "joins its inputs along the first dimension (level 1)"
@@ -90,6 +92,7 @@ def _level(x: Any) -> int:
     raise ValueError("only level 1 (the first dimension) is supported")
 
 
+@register_layer
 class TotalLayer(MultiInputLayer):
     name = "TotalLayer"
     summary = "adds its inputs element by element"
@@ -109,6 +112,7 @@ class TotalLayer(MultiInputLayer):
 
 
 
+@register_layer
 class ThreadingLayer(MultiInputLayer):
     name = "ThreadingLayer"
     summary = "applies f (Plus, Times, #1 - #2 &, ...) element by element across its inputs"
@@ -164,6 +168,5 @@ def _all_same(s: Infer, names: tuple[str, ...]) -> None:
 
 
 def _variadic(program: Program) -> bool:
-    from ..expr import Symbol  # noqa: PLC0415
     return isinstance(program.source, Symbol) and program.source.name in (
         "Plus", "Times", "Max", "Min")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 from math import prod
 from typing import Any
 
 import numpy as np
 
 from ..expr import S, among
+from .affine import fold_output_affine
 from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, positive_int
+from .registry import register_layer
+from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
-from .windows import (col2im, crop, geometry, im2col, pad, pool_max, pool_max_backward, pool_sum,
-                      pool_sum_backward, scratch)
+from .windows import (Geometry, col2im, crop, geometry, im2col, pad, pool_max,
+                      pool_max_backward, pool_sum, pool_sum_backward, scratch)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -121,10 +125,10 @@ def _kernel(x: Any) -> Any:
 
 
 def _words(shape):
-    from .shapes import shape_words  # noqa: PLC0415
     return shape_words(shape)
 
 
+@register_layer
 class ConvolutionLayer(_Windowed):
     name = "ConvolutionLayer"
     summary = "n filters of size {kh, kw} over a channel-first {c, h, w} input"
@@ -136,10 +140,11 @@ class ConvolutionLayer(_Windowed):
         Option("Dilation", 1, int_tuple()),
         Option("ChannelGroups", 1, positive_int),
         Option("Dimensionality", None, _dimensionality),
-        Option("Interleaving", False, _no_interleaving),
-        Option("LearningRateMultipliers", None, lambda x: x),
+        Option("Interleaving", False, _no_interleaving, shown=False),
+        Option("LearningRateMultipliers", None, lambda x: x, shown=False),
     )
     hidden = ("InputChannels", "GroupChannels")
+    fresh_output = True
     array_specs = (
         ArraySpec("Weights", ("OutputChannels", "GroupChannels", "*KernelSize")),
         ArraySpec("Biases", ("OutputChannels",), init="zeros", optional=True),
@@ -226,25 +231,115 @@ class ConvolutionLayer(_Windowed):
         return [crop(dxp, g)], grads
 
 
+    def fold_affine(self, arrays, scale, shift):
+        return fold_output_affine(arrays, scale, shift)
+
+    def fused_with_max_pool(self, pool, activation):
+        return ConvPoolThenBias(self, pool, activation)
+
+
+class ConvPoolThenBias:
+    """Convolution (no bias) -> max pooling -> + bias -> monotone activation: the same
+    values as the layers in order, since max pooling commutes with adding a per-channel
+    bias and with non-decreasing functions, but the bias and activation run on the
+    smaller pooled tensor. A Test-mode executor step (no backward)."""
+
+    name = "ConvolutionLayer"
+    array_specs = ()
+    fresh_output = True
+
+    def __init__(self, conv: ConvolutionLayer, pool: Layer, activation: Layer | None):
+        self.conv = conv
+        self.pool = pool
+        self.activation = activation
+        self._layouts: dict[tuple, Any] = {}
+
+    def forward(self, ctx, arrays: dict[str, Any], x: np.ndarray):
+        z = self._pooled_directly(ctx, arrays, x)
+        if z is None:
+            y, _, _ = self.conv.convolve(ctx, arrays, x)
+            g = geometry(self.pool.values, y.shape[1:-1])
+            z = pool_max(pad(y, g, -np.inf, ctx, reuse=True), g)
+        b = arrays.get("Biases")
+        if b is not None:
+            z += b.astype(z.dtype, copy=False).reshape((z.shape[0],) + (1,) * (z.ndim - 1))
+        if self.activation is not None:
+            inplace = self.activation.forward_inplace(z)
+            if inplace is not None:
+                z = inplace
+            else:
+                (z,), _ = self.activation.forward(ctx, {}, z)
+        return [z], None
+
+    def _pooled_directly(self, ctx, arrays, x):
+        """For pooling windows that tile the convolution's output (kernel = stride, no
+        padding), the output at pooling offset (a, b) is a convolution with stride
+        conv stride x pool stride: one GEMM per offset and a running maximum, so the
+        full-size convolution output is never written out. None when that does not apply."""
+        layout = self._layouts.get(x.shape[1:-1])
+        if layout is None:
+            layout = self._layouts[x.shape[1:-1]] = self._layout(x.shape[1:-1])
+        if layout is False:
+            return None
+        gc, gp, parts = layout
+        xp = pad(x, gc, 0.0, ctx, reuse=True)
+        w = arrays["Weights"].astype(x.dtype, copy=False)
+        w2 = w.reshape(w.shape[0], -1)
+        c, n = x.shape[0], x.shape[-1]
+        cols = scratch(ctx, "pooled-cols", (c,) + gc.kernel + gp.out + (n,), x.dtype)
+        z = None
+        for shift, sub in parts:
+            y = np.matmul(w2, im2col(xp[shift], sub, cols).reshape(w2.shape[1], -1))
+            if z is None:
+                z = y
+            else:
+                np.maximum(z, y, out=z)
+        return z.reshape((w.shape[0],) + gp.out + (n,))
+
+    def _layout(self, sizes: tuple):
+        """Geometries of the per-offset convolutions, computed once per input size."""
+        conv, pool = self.conv, self.pool
+        if (conv.values.get("ChannelGroups") or 1) != 1:
+            return False
+        gc = geometry(conv.values, sizes)
+        gp = geometry(pool.values, gc.out)
+        if gp.has_padding or gp.kernel != gp.stride:
+            return False
+        stride = tuple(sc * sp for sc, sp in zip(gc.stride, gp.stride))
+        parts = []
+        for offset in itertools.product(*(range(k) for k in gp.kernel)):
+            starts = tuple(o * sc for o, sc in zip(offset, gc.stride))
+            shift = (slice(None),) + tuple(slice(st, None) for st in starts) + (slice(None),)
+            shifted = tuple(p - st for p, st in zip(gc.padded, starts))
+            sub = Geometry(shifted, gc.kernel, stride, gc.dilation,
+                           tuple((0, 0) for _ in gc.kernel), gp.out)
+            parts.append((shift, sub))
+        return gc, gp, parts
+
+
+@register_layer
 class PoolingLayer(_Windowed):
     name = "PoolingLayer"
     summary = "Max, Mean or Total over windows of size {kh, kw} (default stride 1)"
     window_kind = "pooling"
-    positional = (Param("KernelSize", _kernel), Param("Stride", int_tuple(), optional=True))
+    # PoolingLayer[n] has stride 1, as Wolfram
+    positional = (Param("KernelSize", _kernel),
+                  Param("Stride", int_tuple(), optional=True, default=(1,)))
     options = (
         Option("PaddingSize", 0, padding_spec),
         Option("Function", S("Max"), lambda f: _pool_function(f)),
         Option("Dimensionality", None, _dimensionality),
-        Option("Interleaving", False, _no_interleaving),
+        Option("Interleaving", False, _no_interleaving, shown=False),
     )
     hidden = ("Channels", "Dilation")
 
     def check_options(self) -> None:
-        if self.values.get("Stride") is None:
-            self.values["Stride"] = (1,)          # PoolingLayer[n] has stride 1, as Wolfram
         self.values["Dilation"] = (1,)
-        if self.values["PaddingSize"] == SAME:
-            return
+
+    @property
+    def commutes_with_monotone(self) -> bool:
+        """max(f(x)) = f(max(x)) for non-decreasing f, and max(x + b) = max(x) + b."""
+        return self.values["Function"] is S("Max")
 
     def infer(self, s: Infer) -> None:
         self.spatial_rule(s, None)

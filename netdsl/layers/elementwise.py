@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 
+from ..expr import Expr, Symbol, input_form
 from .base import Infer, Layer, Param
 from .functions import NAMED, PRIMITIVES, as_data, function_argument
+from .registry import register_layer
 
+_ZERO = {np.dtype(np.float32): np.zeros((), np.float32),
+         np.dtype(np.float64): np.zeros((), np.float64)}
 
-
+@register_layer
 class ElementwiseLayer(Layer):
     name = "ElementwiseLayer"
     summary = "applies f to every element: Ramp, Tanh, LogisticSigmoid, \"ELU\", Max[#, 0.1 #] &, ..."
@@ -17,6 +22,33 @@ class ElementwiseLayer(Layer):
 
     def infer(self, s: Infer) -> None:
         s.same("Input", "Output")
+
+    @classmethod
+    def from_shorthand(cls, x: Any) -> Layer | None:
+        """In a container, Ramp, Tanh (any one-argument primitive) or a pure function
+        stands for ElementwiseLayer[f]."""
+        if isinstance(x, Symbol) and x.name in PRIMITIVES or \
+                isinstance(x, Expr) and x.head is Symbol("Function"):
+            return cls.build((x,), Expr(Symbol(cls.name), x))
+        return None
+
+    def title(self) -> str:
+        return f"ElementwiseLayer[{input_form(self.values['Function'].source)}]"
+
+    def automatic_loss(self):
+        """After LogisticSigmoid, outputs are probabilities of a yes/no target."""
+        if self.values["Function"].source in (Symbol("LogisticSigmoid"), "Sigmoid"):
+            return "CrossEntropyLossLayer", ("Binary",)
+        return None
+
+    @property
+    def monotone(self) -> bool:
+        return self.values["Function"].monotone
+
+    def forward_inplace(self, x):
+        if self.values["Function"].is_ramp and x.dtype in _ZERO:
+            return np.maximum(x, _ZERO[x.dtype], out=x)
+        return None
 
     # ---- numerics: the compiled Program and its exact derivative -------------------------
     def forward(self, ctx, arrays, x):

@@ -99,6 +99,14 @@ NAMED: dict[str, tuple[Callable, Callable]] = {
 ALIASES = {"ELU": "ExponentialLinearUnit", "SELU": "ScaledExponentialLinearUnit",
            "GELU": "GaussianErrorLinearUnit"}
 
+# functions that never decrease (they commute with max pooling)
+MONOTONE = {("prim", "Ramp"), ("prim", "Tanh"), ("prim", "LogisticSigmoid"), ("prim", "Exp"),
+            ("prim", "Erf"), ("named", "RectifiedLinearUnit"), ("named", "ReLU"),
+            ("named", "Sigmoid"), ("named", "ExponentialLinearUnit"),
+            ("named", "ScaledExponentialLinearUnit"), ("named", "SoftSign"),
+            ("named", "SoftPlus"), ("named", "HardTanh"), ("named", "HardSigmoid")}
+RAMPS = {("prim", "Ramp"), ("named", "ReLU"), ("named", "RectifiedLinearUnit")}
+
 
 class FunctionError(ValueError):
     pass
@@ -120,6 +128,17 @@ class Program:
     def __call__(self, *xs: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
             return _value(self.tree, xs)
+
+    @property
+    def monotone(self) -> bool:
+        """One primitive of the argument that never decreases (Ramp, Tanh, "ELU", ...)."""
+        t = self.tree
+        return len(t) == 3 and t[2] == ("var", 0) and (t[0], t[1]) in MONOTONE
+
+    @property
+    def is_ramp(self) -> bool:
+        t = self.tree
+        return len(t) == 3 and t[2] == ("var", 0) and (t[0], t[1]) in RAMPS
 
     def partials(self, *xs: np.ndarray) -> list[np.ndarray]:
         """d f / d x_i for each argument, elementwise."""

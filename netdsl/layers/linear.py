@@ -7,6 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..expr import is_integer, is_list, list_items
+from .registry import register_layer
+from ..expr import Expr, Symbol
+from .affine import fold_output_affine
 from .base import ArraySpec, Infer, Layer, Option, Param
 from .shapes import prod
 
@@ -21,11 +24,13 @@ def _output_dims(x: Any) -> tuple:
     raise ValueError("expected a positive integer, a list of them, or {} for a scalar")
 
 
+@register_layer
 class LinearLayer(Layer):
     name = "LinearLayer"
     summary = "w.x + b; n outputs (inferred when omitted)"
-    positional = (Param("OutputDimensions", _output_dims, optional=True),)
-    options = (Option("LearningRateMultipliers", None, lambda x: x),)
+    positional = (Param("OutputDimensions", _output_dims, optional=True,
+                        display=lambda v: v[0] if len(v) == 1 else Expr(Symbol("List"), *v)),)
+    options = (Option("LearningRateMultipliers", None, lambda x: x, shown=False),)
     hidden = ("OutputSize", "InputSize")
     array_specs = (
         ArraySpec("Weights", ("OutputSize", "InputSize")),
@@ -76,6 +81,18 @@ class LinearLayer(Layer):
             return [None], grads
         dx = np.matmul(w.astype(dy.dtype, copy=False).T, dy2).reshape(xshape)
         return [dx], grads
+
+    fresh_output = True
+
+    @classmethod
+    def from_shorthand(cls, x: Any) -> Layer | None:
+        """In a container, an integer n is LinearLayer[n]."""
+        if is_integer(x) and x >= 1:
+            return cls.build((x,), Expr(Symbol(cls.name), x))
+        return None
+
+    def fold_affine(self, arrays, scale, shift):
+        return fold_output_affine(arrays, scale, shift)
 
     def default_ports(self, s: Infer) -> None:
         """After inference: a layer with known weights takes a vector if nothing else says."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..expr import among
 from ..errors import EvaluationError
+from .registry import register_layer
 from .base import Infer, Layer, Param
 from .shapes import PortType
 
@@ -37,11 +38,14 @@ def _per_example_mean(a: np.ndarray) -> np.ndarray:
 
 
 class LossLayer(Layer):
+    """A loss: "Input" and "Target" in, one number per example out."""
+
     inputs = ("Input", "Target")
     outputs = ("Loss",)
     is_loss = True
 
 
+@register_layer
 class MeanSquaredLossLayer(LossLayer):
     name = "MeanSquaredLossLayer"
     summary = "the mean of (Input - Target)^2"
@@ -67,12 +71,20 @@ def _target_form(x: Any) -> str:
     raise ValueError('expected "Index", "Probabilities" or "Binary"')
 
 
+@register_layer
 class CrossEntropyLossLayer(LossLayer):
     name = "CrossEntropyLossLayer"
     summary = ('-Log of the probability of the target: "Index" (class 1..n), '
                '"Probabilities" or "Binary"')
     positional = (Param("TargetForm", _target_form),)
     hidden = ("Classes",)
+
+    def for_target(self, target_shape, input_shape):
+        """Targets shaped like the input are probability vectors (one-hot), not indices."""
+        if self.values.get("TargetForm") == "Index" and input_shape is not None \
+                and len(target_shape) >= 1 and tuple(target_shape) == tuple(input_shape):
+            return type(self).build(("Probabilities",), None)
+        return self
 
     def infer(self, s: Infer) -> None:
         s.refine("Loss", PortType(()), "its definition")

@@ -7,13 +7,18 @@ from typing import Any
 import numpy as np
 
 from ..expr import S, is_integer, is_list, list_items
+from .registry import register_layer
 from .base import Infer, Layer, Param, real_between
 from .shapes import PortType, prod
 
 
+@register_layer
 class SoftmaxLayer(Layer):
     name = "SoftmaxLayer"
     summary = "Exp[x]/Total[Exp[x]] over the last dimension"
+
+    def automatic_loss(self):
+        return "CrossEntropyLossLayer", ("Index",)
 
     def infer(self, s: Infer) -> None:
         s.same("Input", "Output")
@@ -53,14 +58,11 @@ def _flatten_level(x: Any) -> Any:
     raise ValueError("expected a non-zero integer or Infinity")
 
 
+@register_layer
 class FlattenLayer(Layer):
     name = "FlattenLayer"
     summary = "flattens the input to a vector (FlattenLayer[n]: the first n+1 levels)"
-    positional = (Param("Level", _flatten_level, optional=True),)
-
-    def check_options(self) -> None:
-        if self.values.get("Level") is None:
-            self.values["Level"] = S("Infinity")
+    positional = (Param("Level", _flatten_level, optional=True, default=S("Infinity")),)
 
     def infer(self, s: Infer) -> None:
         x = s.port("Input")
@@ -104,6 +106,7 @@ def _reshape_dims(x: Any) -> tuple:
     raise ValueError("expected a list of positive integers, with at most one Automatic")
 
 
+@register_layer
 class ReshapeLayer(Layer):
     name = "ReshapeLayer"
     summary = "reshapes to {d1, d2, ...} (one may be Automatic); the element count is kept"
@@ -131,15 +134,14 @@ def _dims(dims) -> str:
     return "{" + ", ".join("Automatic" if d is None else str(d) for d in dims) + "}"
 
 
+@register_layer
 class DropoutLayer(Layer):
     name = "DropoutLayer"
     summary = "in training, zeroes elements with probability p (0.5) and scales the rest by 1/(1-p)"
-    positional = (Param("DropoutProbability", real_between(0, 1), optional=True),)
+    positional = (Param("DropoutProbability", real_between(0, 1), optional=True, default=0.5),)
     has_train_behavior = True
 
     def check_options(self) -> None:
-        if self.values.get("DropoutProbability") is None:
-            self.values["DropoutProbability"] = 0.5
         if self.values["DropoutProbability"] >= 1:
             raise self.error("invopt", "The dropout probability must be below 1.")
 
@@ -157,6 +159,7 @@ class DropoutLayer(Layer):
         return [dy if scaled is None else dy * scaled], {}
 
 
+@register_layer
 class SummationLayer(Layer):
     name = "SummationLayer"
     summary = "the sum of all elements of the input"

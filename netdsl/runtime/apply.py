@@ -18,11 +18,15 @@ import numpy as np
 from ..errors import EvaluationError, ShapeError
 from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is_rule, packed,
                     to_atom, to_ndarray)
-from ..layers.base import Net
+from ..graph.container import Container
+from ..graph.edit import with_declared_port
+from ..graph.inference import infer
+from ..layers import base
+from ..layers.base import AbstractArray, Net
+from ..layers.combine import MultiInputLayer
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
-from ..layers.base import AbstractArray
-from .plan import check_finite, compile_plan
+from .plan import check_finite, compile_plan, missing_array_error
 
 S = Symbol
 
@@ -43,7 +47,9 @@ EVAL_OPTIONS = ("NetEvaluationMode", "BatchSize", "TargetDevice", "WorkingPrecis
 
 
 # ---------------------------------------------------------------- from the language
-def apply_net(ev, net: Net, args: tuple) -> Any:
+def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
+    """``net[args...]`` in the language; ``shape_only`` (netdsl check): the output's
+    dimensions as an AbstractArray, nothing computed."""
     head = net.head_name
     if not args:
         raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
@@ -81,9 +87,8 @@ def apply_net(ev, net: Net, args: tuple) -> Any:
     net = settle_shapes(net, raw, head)
     inputs, batched = normalise_inputs(net, raw, head)
     call = Call(inputs, batched, train, port, seed)
-    if getattr(ev.host, "shape_only", False):
+    if shape_only:
         if not net.initialized:
-            from .plan import missing_array_error  # noqa: PLC0415
             raise missing_array_error(net, head)
         return abstract_result(net, call, head)
     outputs = evaluate(net, call, head)
@@ -137,7 +142,6 @@ def raw_inputs(net: Net, data: Any, head: str) -> dict[str, np.ndarray]:
 
 def _positional_inputs(net: Net, data: Any, ins: tuple) -> bool:
     """A single layer with input ports Input1..InputN applied to a list of N arrays."""
-    from ..layers.combine import MultiInputLayer  # noqa: PLC0415
     if not isinstance(net, MultiInputLayer):
         return False
     if isinstance(data, np.ndarray):
@@ -198,13 +202,10 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
 def _with_input_shapes(net: Net, shapes: dict[str, tuple]) -> Net:
     """``net`` with its open input ports set to ``shapes`` and every shape inferred again
     (as NetReplacePart[net, "Input" -> shape] does); arrays are kept."""
-    from ..graph.container import Container  # noqa: PLC0415
-    from ..graph.edit import _with_declared_port  # noqa: PLC0415
-    from ..graph.inference import infer  # noqa: PLC0415
     new = net
     for p, shape in shapes.items():
         if not net.ports[p].known:
-            new = _with_declared_port(new, p, net.ports[p].with_shape(tuple(shape)))
+            new = with_declared_port(new, p, net.ports[p].with_shape(tuple(shape)))
     if isinstance(new, Container):
         return infer(new.reset(), net.head_name)
     return new.reset().inferred()
@@ -267,18 +268,27 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
 # ---------------------------------------------------------------- running
 def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     """Batch-first outputs by port."""
-    plan = compile_plan(net, head, mode="train" if call.train else "test")
-    rng = np.random.default_rng(_seed(call.seed, head))
-    ctx, lock = plan.context(train=call.train, rng=rng)
+    # a net whose layers all compute the same in both modes runs its (faster) Test plan
+    train = call.train and _trains_differently(net)
+    plan = compile_plan(net, head, mode="train" if train else "test")
+    ctx, lock = plan.context(train=train, seed=_seed(call.seed, head))
     inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
     try:
         outputs, _, _ = plan.run(ctx, inputs)
     finally:
         if lock is not None:
             lock.release()
-    check_finite(plan, Ctx(train=call.train, rng=np.random.default_rng(0)), inputs, outputs,
-                 net, head)
+    check_finite(plan, Ctx(train=train, seed=0), inputs, outputs, net, head)
     return {p: to_batch_first(y) for p, y in outputs.items()}
+
+
+def _trains_differently(net: Net) -> bool:
+    """Whether some layer computes differently in Train mode (cached on the net value)."""
+    known = net.__dict__.get("_train_behavior")
+    if known is None:
+        known = net.__dict__["_train_behavior"] = any(
+            layer.has_train_behavior for _, layer in net.leaves())
+    return known
 
 
 def _seed(seed: Any, head: str) -> int | None:
@@ -388,3 +398,6 @@ def _short(x: Any, limit: int = 80) -> str:
     text = input_form(x)
     return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
+
+
+base.RUNTIME["call"] = call_from_python   # net(x) from Python (see layers/base.py)

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 
-@dataclass
 class Ctx:
     """Evaluation settings for one pass through a net.
 
     train      NetEvaluationMode -> "Train": BatchNormalization uses batch statistics,
                Dropout drops.
     grad       a backward pass will follow: forward must return what backward needs.
-    rng        the random source for Dropout (seeded by the caller).
+    rng        the random source for Dropout: made from ``seed`` on first use only, since
+               creating a generator costs more than a small net's whole forward pass.
     need_dx    set by the backward pass per step: a layer whose inputs are the net's own
                data may skip computing their gradient (returning None for it).
     """
 
-    train: bool = False
-    grad: bool = False
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)
-    need_dx: bool = True            # backward: False when the inputs' gradients are not needed
-    keep_input_grads: bool = False  # backward: keep gradients for the net's own inputs
-    scratch: dict[str, Any] = field(default_factory=dict)  # per-pass buffers a plan may reuse
+    def __init__(self, train: bool = False, grad: bool = False,
+                 rng: np.random.Generator | None = None, seed: Any = None,
+                 scratch: dict[Any, Any] | None = None):
+        self.train = train
+        self.grad = grad
+        self._rng = rng
+        self.seed = seed
+        self.need_dx = True             # backward: False when inputs' gradients are not needed
+        self.keep_input_grads = False   # backward: keep gradients for the net's own inputs
+        self.scratch: dict[Any, Any] = {} if scratch is None else scratch  # reused buffers
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng

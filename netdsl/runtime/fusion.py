@@ -1,68 +1,46 @@
-"""Rewrite rules for Test-mode plans: fewer passes over large activations.
+"""Rewrite rules for plans: fewer passes over large activations.
 
-They rely only on algebra that holds for any net, never on recognising one:
+They rely only on algebra that holds for any net, and ask the layers what holds
+for them (the capability methods of ``Layer``); no rule knows a layer by name:
 
-1. A BatchNormalizationLayer whose input comes only from a ConvolutionLayer or
-   LinearLayer is folded into that layer's weights and biases (in Test mode it
-   is a per-channel affine map).
-2. Max pooling commutes with adding a per-channel bias and with any
-   non-decreasing elementwise function, so convolution -> [activation] -> max
-   pooling runs as: convolution without bias, pool, then bias and activation on
-   the smaller pooled tensor.
-3. A Ramp whose input dies with it runs in place (no new buffer).
-4. For the same reason, a non-decreasing activation followed by max pooling runs
-   on the pooled tensor: max(f(x)) = f(max(x)), and the backward pass routes
-   f'(max) dy to the maximal elements, exactly as the unfused pair would.
+1. A layer that is a per-channel affine map in Test mode (``test_affine``:
+   BatchNormalization), fed only by a layer that can absorb one into its arrays
+   (``fold_affine``: convolution, linear), is folded into it.
+2. A monotone elementwise layer (``monotone``) followed by a layer that commutes
+   with monotone functions (``commutes_with_monotone``: max pooling) runs after it
+   instead, on the smaller pooled tensor. Backward stays exact: max(f(x)) = f(max x),
+   and the gradient f'(max) dy reaches the maximal elements either way.
+3. A layer followed by such a pooling (and then, optionally, a monotone function)
+   may offer one faster step for the group (``fused_with_max_pool``: convolution
+   runs the pooling before its bias and activation, per pooling offset).
+4. A layer that can overwrite its input (``forward_inplace``: Ramp) does so when
+   the input is a fresh buffer (``fresh_output``) that nothing else reads.
 
-Rules 1-3 are for Test mode only (Train-mode BatchNormalization needs every
-convolution output and its batch statistics); rule 4 is used in training too.
+Rules 1, 3 and 4 are for Test mode only (Train-mode BatchNormalization needs every
+convolution output and its batch statistics; the fused steps have no backward);
+rule 2 is used in training too.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-import numpy as np
-
-from ..expr import Symbol
-from ..layers.functions import Program
-from ..layers.windows import (Geometry, crop, geometry, im2col, pad, pool_max,
-                              pool_max_backward, scratch)
-from .plan import Plan, Step
-
-# elementwise functions that never decrease: they commute with max pooling
-MONOTONE = {("prim", "Ramp"), ("prim", "Tanh"), ("prim", "LogisticSigmoid"), ("prim", "Exp"),
-            ("prim", "Erf"), ("named", "RectifiedLinearUnit"), ("named", "ReLU"),
-            ("named", "Sigmoid"), ("named", "ExponentialLinearUnit"),
-            ("named", "ScaledExponentialLinearUnit"), ("named", "SoftSign"),
-            ("named", "SoftPlus"), ("named", "HardTanh"), ("named", "HardSigmoid")}
-
-
-def _monotone(program: Program) -> bool:
-    t = program.tree
-    return len(t) == 3 and t[2] == ("var", 0) and (t[0], t[1]) in MONOTONE
-
-
-def _is_ramp(program: Program) -> bool:
-    t = program.tree
-    return t == ("prim", "Ramp", ("var", 0)) or t == ("named", "ReLU", ("var", 0)) or \
-        t == ("named", "RectifiedLinearUnit", ("var", 0))
+from ..layers.base import Layer
+from .steps import Plan, Step, mark_frees
 
 
 def fuse(plan: Plan, training: bool = False) -> Plan:
-    """The plan rewritten; ``training`` keeps to rules whose backward is exact (rule 4)."""
+    """The plan rewritten; ``training`` keeps to the rules whose backward is exact."""
     steps = list(plan.steps)
     protected = set(plan.outputs.values()) | set(plan.inputs.values())
-    if training:
-        steps = _pool_before_activation(steps, protected)
-    else:
-        steps = _fold_batchnorm(steps, protected)
-        steps = _pool_before_bias(steps, protected)
-        steps = _pool_before_activation(steps, protected)
-        steps = _ramp_in_place(steps, protected)
-    new = Plan(steps, plan.inputs, plan.outputs, plan.n_slots)
-    from .plan import mark_frees  # noqa: PLC0415
+    n_slots = plan.n_slots
+    if not training:
+        steps = _fold_affine(steps, protected)
+    steps, n_slots = _activation_after_pool(steps, protected, n_slots)
+    if not training:
+        steps = _fused_max_pool(steps, protected)
+        steps = _in_place(steps, protected)
+    new = Plan(steps, plan.inputs, plan.outputs, n_slots)
     mark_frees(new)
     return new
 
@@ -75,228 +53,127 @@ def _consumers(steps: list[Step]) -> dict[int, list[int]]:
     return uses
 
 
-def _sole_next(steps, i, uses, protected, name: str) -> int | None:
-    """The index of the only step reading step i's only output, if it is a ``name`` layer."""
+def _sole_next(steps: list[Step], i: int, uses: dict[int, list[int]],
+               protected: set[int]) -> int | None:
+    """The index of the only step reading step i's only output, when that step reads
+    nothing else; None if there is no such step (or the value is a net output)."""
     st = steps[i]
     if len(st.outs) != 1 or st.outs[0] in protected:
         return None
     readers = uses.get(st.outs[0], [])
-    if len(readers) != 1:
+    if len(readers) != 1 or len(steps[readers[0]].ins) != 1:
         return None
-    j = readers[0]
-    layer = steps[j].layer
-    return j if getattr(layer, "name", None) == name else None
+    return readers[0]
+
+
+def _ask(layer: Any, capability: str, default: Any = None) -> Any:
+    """A capability of a step's layer: a flag's value, or a method the layer's type
+    declares (overrides); fused steps (not layers) declare none."""
+    if not isinstance(layer, Layer):
+        return default
+    value = getattr(layer, capability)
+    if callable(value) and getattr(type(layer), capability) is getattr(Layer, capability):
+        return default    # the base class's "nothing to offer"
+    return value
 
 
 # ---------------------------------------------------------------- rule 1
-def _fold_batchnorm(steps: list[Step], protected: set[int]) -> list[Step]:
+def _fold_affine(steps: list[Step], protected: set[int]) -> list[Step]:
     uses = _consumers(steps)
     drop: set[int] = set()
     out = list(steps)
     for i, st in enumerate(steps):
-        if st.layer.name not in ("ConvolutionLayer", "LinearLayer"):
+        fold = _ask(st.layer, "fold_affine")
+        if fold is None or i in drop:
             continue
-        j = _sole_next(steps, i, uses, protected, "BatchNormalizationLayer")
+        j = _sole_next(steps, i, uses, protected)
         if j is None:
             continue
-        bn = steps[j]
-        a = bn.arrays
-        eps = bn.layer.values["Epsilon"]
-        with np.errstate(all="ignore"):
-            scale = (a["Scaling"].astype(np.float64)
-                     / np.sqrt(a["MovingVariance"].astype(np.float64) + eps))
-        if not np.all(np.isfinite(scale)):
-            continue  # leave it to BatchNormalization to report the problem
-        w = st.arrays["Weights"].astype(np.float64)
-        c = scale.size
-        if w.shape[0] % c:
+        affine = _ask(steps[j].layer, "test_affine")
+        pair = affine(steps[j].arrays) if affine is not None else None
+        if pair is None:
             continue
-        b = st.arrays.get("Biases")
-        b = np.zeros(w.shape[0]) if b is None else b.astype(np.float64)
-        w2 = (w.reshape(c, -1) * scale[:, None]).reshape(w.shape)
-        b2 = ((b.reshape(c, -1) - a["MovingMean"].astype(np.float64)[:, None]) * scale[:, None]
-              + a["Biases"].astype(np.float64)[:, None]).reshape(b.shape)
-        arrays = {"Weights": w2.astype(np.float32), "Biases": b2.astype(np.float32)}
-        out[i] = Step(st.layer, arrays, st.ins, bn.outs, st.path, st.keys)
+        arrays = fold(st.arrays, *pair)
+        if arrays is None:
+            continue
+        out[i] = Step(st.layer, arrays, st.ins, steps[j].outs, st.path, st.keys)
         drop.add(j)
     return [s for k, s in enumerate(out) if k not in drop]
 
 
 # ---------------------------------------------------------------- rule 2
-class ConvPoolThenBias:
-    """Convolution (no bias) -> max pooling -> + bias -> monotone activation."""
-
-    name = "ConvolutionLayer"
-    array_specs = ()
-
-    def __init__(self, conv, pool, activation: Program | None):
-        self.conv = conv
-        self.pool = pool
-        self.activation = activation
-        self._layouts: dict[tuple, Any] = {}
-
-    def forward(self, ctx, arrays: dict[str, Any], x: np.ndarray):
-        z = self._pooled_directly(ctx, arrays, x)
-        if z is None:
-            y, _, _ = self.conv.convolve(ctx, arrays, x)
-            g = geometry(self.pool.values, y.shape[1:-1])
-            z = pool_max(pad(y, g, -np.inf, ctx, reuse=True), g)
-        b = arrays.get("Biases")
-        if b is not None:
-            z += b.astype(z.dtype, copy=False).reshape((z.shape[0],) + (1,) * (z.ndim - 1))
-        if self.activation is not None:
-            if _is_ramp(self.activation):
-                np.maximum(z, np.zeros((), z.dtype), out=z)
-            else:
-                z = np.asarray(self.activation(z), dtype=z.dtype)
-        return [z], None
-
-
-    def _pooled_directly(self, ctx, arrays, x):
-        """For pooling windows that tile the convolution's output (kernel = stride, no
-        padding), the output at pooling offset (a, b) is a convolution with stride
-        conv stride x pool stride: one GEMM per offset and a running maximum, so the
-        full-size convolution output is never written out. None when that does not apply."""
-        layout = self._layouts.get(x.shape[1:-1])
-        if layout is None:
-            layout = self._layouts[x.shape[1:-1]] = self._layout(x.shape[1:-1])
-        if layout is False:
-            return None
-        gc, gp, parts = layout
-        xp = pad(x, gc, 0.0, ctx, reuse=True)
-        w = arrays["Weights"].astype(x.dtype, copy=False)
-        w2 = w.reshape(w.shape[0], -1)
-        c, n = x.shape[0], x.shape[-1]
-        cols = scratch(ctx, "pooled-cols", (c,) + gc.kernel + gp.out + (n,), x.dtype)
-        z = None
-        for shift, sub in parts:
-            y = np.matmul(w2, im2col(xp[shift], sub, cols).reshape(w2.shape[1], -1))
-            if z is None:
-                z = y
-            else:
-                np.maximum(z, y, out=z)
-        return z.reshape((w.shape[0],) + gp.out + (n,))
-
-    def _layout(self, sizes: tuple):
-        """Geometries of the per-offset convolutions, computed once per input size."""
-        conv, pool = self.conv, self.pool
-        if (conv.values.get("ChannelGroups") or 1) != 1:
-            return False
-        gc = geometry(conv.values, sizes)
-        gp = geometry(pool.values, gc.out)
-        if gp.has_padding or gp.kernel != gp.stride:
-            return False
-        stride = tuple(sc * sp for sc, sp in zip(gc.stride, gp.stride))
-        parts = []
-        for offset in itertools.product(*(range(k) for k in gp.kernel)):
-            starts = tuple(o * sc for o, sc in zip(offset, gc.stride))
-            shift = (slice(None),) + tuple(slice(st, None) for st in starts) + (slice(None),)
-            shifted = tuple(p - st for p, st in zip(gc.padded, starts))
-            sub = Geometry(shifted, gc.kernel, stride, gc.dilation,
-                           tuple((0, 0) for _ in gc.kernel), gp.out)
-            parts.append((shift, sub))
-        return gc, gp, parts
-
-
-def _pool_before_bias(steps: list[Step], protected: set[int]) -> list[Step]:
+def _activation_after_pool(steps: list[Step], protected: set[int],
+                           n_slots: int) -> tuple[list[Step], int]:
     uses = _consumers(steps)
-    out: list[Step | None] = list(steps)
+    out = list(steps)
     for i, st in enumerate(steps):
-        if st.layer.name != "ConvolutionLayer" or out[i] is None:
+        if not _ask(st.layer, "monotone", False) or len(st.ins) != 1:
             continue
-        act, j = None, _sole_next(steps, i, uses, protected, "ElementwiseLayer")
-        if j is not None:
-            program = steps[j].layer.values["Function"]
-            if not _monotone(program):
-                continue
-            act = program
-        k = _sole_next(steps, j if j is not None else i, uses, protected, "PoolingLayer")
-        if k is None or steps[k].layer.values["Function"] is not Symbol("Max"):
+        k = _sole_next(steps, i, uses, protected)
+        if k is None or not _ask(steps[k].layer, "commutes_with_monotone", False):
             continue
-        fused = ConvPoolThenBias(st.layer, steps[k].layer, act)
-        out[i] = Step(fused, st.arrays, st.ins, steps[k].outs, st.path, st.keys)
-        if j is not None:
-            out[j] = None
-        out[k] = None
-    return [s for s in out if s is not None]
+        pool = steps[k]
+        pooled = n_slots                        # a new slot between the two
+        n_slots += 1
+        out[i] = Step(pool.layer, pool.arrays, st.ins, [pooled], pool.path, pool.keys)
+        out[k] = Step(st.layer, st.arrays, [pooled], pool.outs, st.path, st.keys)
+    return out, n_slots
 
 
 # ---------------------------------------------------------------- rule 3
-class RampInPlace:
-    name = "ElementwiseLayer"
+def _fused_max_pool(steps: list[Step], protected: set[int]) -> list[Step]:
+    uses = _consumers(steps)
+    out: list[Step | None] = list(steps)
+    for i, st in enumerate(steps):
+        offer = _ask(st.layer, "fused_with_max_pool")
+        if offer is None or out[i] is None:
+            continue
+        k = _sole_next(steps, i, uses, protected)
+        if k is None or not _ask(steps[k].layer, "commutes_with_monotone", False):
+            continue
+        a = _sole_next(steps, k, uses, protected)
+        if a is not None and not _ask(steps[a].layer, "monotone", False):
+            a = None
+        fused = offer(steps[k].layer, steps[a].layer if a is not None else None)
+        if fused is None:
+            continue
+        last = steps[a] if a is not None else steps[k]
+        out[i] = Step(fused, st.arrays, st.ins, last.outs, st.path, st.keys)
+        out[k] = None
+        if a is not None:
+            out[a] = None
+    return [s for s in out if s is not None]
+
+
+# ---------------------------------------------------------------- rule 4
+class InPlace:
+    """A Test-mode step that overwrites its input (see ``Layer.forward_inplace``)."""
+
     array_specs = ()
 
+    def __init__(self, layer: Any):
+        self.layer = layer
+        self.name = layer.name
+
     def forward(self, ctx, arrays, x):
-        np.maximum(x, np.zeros((), x.dtype), out=x)
-        return [x], None
+        y = self.layer.forward_inplace(x)
+        if y is None:     # not for this data (an integer array, say): the ordinary way
+            return self.layer.forward(ctx, arrays, x)
+        return [y], None
 
 
-def _ramp_in_place(steps: list[Step], protected: set[int]) -> list[Step]:
+def _in_place(steps: list[Step], protected: set[int]) -> list[Step]:
     uses = _consumers(steps)
     producers = {s: i for i, st in enumerate(steps) for s in st.outs}
     out = list(steps)
     for i, st in enumerate(steps):
-        if getattr(st.layer, "name", None) != "ElementwiseLayer":
-            continue
-        if not _is_ramp(st.layer.values["Function"]):
+        if _ask(st.layer, "forward_inplace") is None or len(st.ins) != 1:
             continue
         (src,) = st.ins
         if src in protected or len(uses.get(src, [])) != 1 or src not in producers:
             continue
         producer = steps[producers[src]].layer
-        if getattr(producer, "name", None) not in ("ConvolutionLayer", "LinearLayer",
-                                                   "BatchNormalizationLayer"):
+        if not (_ask(producer, "fresh_output", False) or getattr(producer, "fresh_output", False)):
             continue  # only fresh buffers: Flatten/Reshape outputs may be views of others
-        out[i] = Step(RampInPlace(), {}, st.ins, st.outs, st.path, st.keys)
+        out[i] = Step(InPlace(st.layer), st.arrays, st.ins, st.outs, st.path, st.keys)
     return out
-
-
-# ---------------------------------------------------------------- rule 4
-class PoolThenActivation:
-    """Max pooling, then a non-decreasing activation on the (smaller) pooled tensor."""
-
-    name = "PoolingLayer"
-    array_specs = ()
-
-    def __init__(self, pool, activation: Program):
-        self.pool = pool
-        self.activation = activation
-
-    def forward(self, ctx, arrays, x):
-        g = geometry(self.pool.values, x.shape[1:-1])
-        keep = bool(ctx.grad)
-        xp = pad(x, g, -np.inf, ctx, reuse=not keep)
-        z = pool_max(xp, g)
-        if _is_ramp(self.activation):
-            a = np.maximum(z, np.zeros((), z.dtype), out=None if keep else z)
-        else:
-            a = np.asarray(self.activation(z), dtype=z.dtype)
-        return [a], ((xp, z, g, x.shape) if keep else None)
-
-    def backward(self, ctx, arrays, cache, da):
-        if not getattr(ctx, "need_dx", True):
-            return [None], {}
-        xp, z, g, xshape = cache
-        (dz,) = self.activation.partials(z)
-        dz = np.multiply(da, np.asarray(dz, dtype=da.dtype))
-        return [crop(pool_max_backward(xp, z, dz, g), g)], {}
-
-
-def _pool_before_activation(steps: list[Step], protected: set[int]) -> list[Step]:
-    uses = _consumers(steps)
-    out: list[Step | None] = list(steps)
-    for i, st in enumerate(steps):
-        if out[i] is None or getattr(st.layer, "name", None) != "ElementwiseLayer" \
-                or not hasattr(st.layer, "values"):
-            continue
-        program = st.layer.values["Function"]
-        if not _monotone(program):
-            continue
-        k = _sole_next(steps, i, uses, protected, "PoolingLayer")
-        if k is None or not hasattr(steps[k].layer, "values") \
-                or steps[k].layer.values["Function"] is not Symbol("Max"):
-            continue
-        fused = PoolThenActivation(steps[k].layer, program)
-        out[i] = Step(fused, {}, st.ins, steps[k].outs, steps[k].path, {})
-        out[k] = None
-    return [s for s in out if s is not None]

@@ -10,48 +10,18 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
+from .. import budget
 from ..errors import EvaluationError, InitializationError
 from ..expr import among, Expr, Symbol, input_form, is_integer, is_number, is_rule, list_items
-from ..graph.container import Container
-from ..layers.base import NO_ARRAY, AbstractArray, ArraySpec, Layer, Net, SharedRef
+from ..graph.container import path_label, replace_leaves
+from ..layers.arrays import NO_ARRAY, SharedRef
+from ..layers.base import AbstractArray, ArraySpec, Layer, Net
 
 S = Symbol
-
-
-# ---------------------------------------------------------------- walking a net
-def leaves(net: Net) -> Iterator[tuple[tuple, Layer]]:
-    if isinstance(net, Container):
-        yield from net.leaves()
-    else:
-        yield (), net
-
-
-def path_label(net: Net, path: tuple) -> str:
-    """' of layer 2', ' of layer "conv"', ' of layer 1 of layer 3' (inner first), '' at the top."""
-    if not path:
-        return ""
-    labels = []
-    current = net
-    for name in path:
-        labels.append(current.label(name))
-        current = current.net(name)
-    return " of " + " of ".join(reversed(labels))
-
-
-def replace_leaves(net: Net, new: dict[tuple, Layer]) -> Net:
-    """``net`` with the layers at the given paths replaced."""
-    if not isinstance(net, Container):
-        return new.get((), net)
-    changes = {}
-    for name in net.order:
-        inner = {p[1:]: layer for p, layer in new.items() if p and p[0] == name}
-        if inner:
-            changes[name] = replace_leaves(net.net(name), inner)
-    return net.with_nets(changes) if changes else net
 
 
 # ---------------------------------------------------------------- completeness
@@ -60,7 +30,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
     parameters, then arrays, then input ports, then output ports."""
     hint = ('Give the shape of the input, e.g. "Input" -> 3 for vectors or '
             '"Input" -> {3, 32, 32} for images, on the net or its first layer.')
-    items = list(leaves(net))
+    items = list(net.leaves())
     for path, layer in items:
         where = path_label(net, path)
         for name in [p.name for p in layer.positional] + list(layer.hidden):
@@ -159,15 +129,33 @@ def rng_for(seed: Any) -> np.random.Generator:
                           tag="seeding")
 
 
+# Arrays are drawn directly in float32: a float64 draw converted afterwards would take
+# three times the net's size at the peak.
+def _normal(rng: np.random.Generator, mean: float, std: float, shape: tuple) -> np.ndarray:
+    a = rng.standard_normal(shape, dtype=np.float32)
+    if std != 1:
+        a *= np.float32(std)
+    if mean:
+        a += np.float32(mean)
+    return a
+
+
+def _uniform(rng: np.random.Generator, lo: float, hi: float, shape: tuple) -> np.ndarray:
+    a = rng.random(shape, dtype=np.float32)
+    a *= np.float32(hi - lo)
+    a += np.float32(lo)
+    return a
+
+
 def _draw(dist: Any, shape: tuple, rng: np.random.Generator) -> np.ndarray:
     if is_number(dist):
-        return rng.normal(0.0, float(dist), shape)
+        return _normal(rng, 0.0, float(dist), shape)
     if isinstance(dist, Expr) and dist.head is S("NormalDistribution"):
         m, s = (list(dist.args) + [0, 1])[:2] if dist.args else (0, 1)
-        return rng.normal(float(m), float(s), shape)
+        return _normal(rng, float(m), float(s), shape)
     if isinstance(dist, Expr) and dist.head is S("UniformDistribution"):
         lo, hi = (list_items(dist.args[0]) if dist.args else [0, 1])
-        return rng.uniform(float(lo), float(hi), shape)
+        return _uniform(rng, float(lo), float(hi), shape)
     raise EvaluationError(f"{input_form(dist)} is not a distribution netdsl can sample "
                           f"(a number, NormalDistribution[m, s] or UniformDistribution[{{a, b}}]).",
                           symbol="NetInitialize", tag="dist")
@@ -175,37 +163,37 @@ def _draw(dist: Any, shape: tuple, rng: np.random.Generator) -> np.ndarray:
 
 def initial_array(spec: ArraySpec, shape: tuple, method: Method,
                   rng: np.random.Generator) -> np.ndarray:
+    """One array's initial values, float32."""
     per = method.per_array or {}
     if method.name == "Random" and spec.name in per:
         return _draw(per[spec.name], shape, rng)
     if spec.init == "zeros":
-        return np.zeros(shape)
+        return np.zeros(shape, np.float32)
     if spec.init == "ones":
-        return np.ones(shape)
+        return np.ones(shape, np.float32)
     fan_out = shape[0]
     fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
     if method.name == "Random":
         return _draw(per.get("Weights", 1.0), shape, rng)
     if method.name == "Orthogonal":
         rows, cols = fan_out, fan_in
-        a = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        a = rng.standard_normal((max(rows, cols), min(rows, cols)), dtype=np.float32)
         q, r = np.linalg.qr(a)
         q = q * np.sign(np.diag(r))
         q = q if rows >= cols else q.T
         return q[:rows, :cols].reshape(shape)
     if method.name == "Identity":
-        noise = _draw(per.get("Distribution", 0.01), shape, rng) if per else rng.normal(
-            0.0, 0.01, shape)
-        ident = np.zeros(shape)
+        ident = _draw(per.get("Distribution", 0.01), shape, rng) if per else _normal(
+            rng, 0.0, 0.01, shape)
         centre = tuple(k // 2 for k in shape[2:])
         for i in range(min(fan_out, shape[1] if len(shape) > 1 else fan_out)):
-            ident[(i, i) + centre] = 1.0
-        return ident + noise
+            ident[(i, i) + centre] += 1.0
+        return ident
     var = 2.0 / fan_in if method.name == "Kaiming" else 2.0 / (fan_in + fan_out)
     if method.distribution == "Uniform":
-        limit = np.sqrt(3.0 * var)
-        return rng.uniform(-limit, limit, shape)
-    return rng.normal(0.0, np.sqrt(var), shape)
+        limit = float(np.sqrt(3.0 * var))
+        return _uniform(rng, -limit, limit, shape)
+    return _normal(rng, 0.0, float(np.sqrt(var)), shape)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -225,6 +213,8 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
     if which == "none":
         return _deinitialize(net)
     require_specified(net)
+    if not shape_only:
+        _check_budget(net, which)
     method = method or Method()
     rng = rng or np.random.default_rng(1234)
     shared = dict(net.shared)
@@ -236,7 +226,7 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
         return _frozen(initial_array(spec, shape, method, rng))
 
     new: dict[tuple, Layer] = {}
-    for path, layer in leaves(net):
+    for path, layer in net.leaves():
         shapes = layer.array_shapes()
         arrays = dict(layer.arrays)
         for spec in layer.array_specs:
@@ -254,9 +244,22 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
     return replace_leaves(net, new).evolve(shared=shared)
 
 
+def _check_budget(net: Net, which: str) -> None:
+    """Refuse before drawing anything if the arrays to be made exceed the memory budget."""
+    total = 0
+    for _, layer in net.leaves():
+        shapes = layer.array_shapes()
+        for spec in layer.array_specs:
+            v = layer.arrays.get(spec.name)
+            if v is NO_ARRAY or (v is not None and which != "all"):
+                continue
+            total += 4 * int(np.prod(shapes[spec.name], dtype=object))
+    budget.check_bytes(total, f"the arrays of the net ({total // 4:,} numbers)")
+
+
 def _deinitialize(net: Net) -> Net:
     new = {}
-    for path, layer in leaves(net):
+    for path, layer in net.leaves():
         arrays = {k: (v if v is NO_ARRAY or isinstance(v, SharedRef) else None)
                   for k, v in layer.arrays.items()}
         new[path] = layer.evolve(arrays=arrays)

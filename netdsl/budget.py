@@ -1,0 +1,64 @@
+"""The memory budget: every allocation that user input sizes is checked here first.
+
+A request larger than the budget is refused before anything is allocated, with
+Wolfram's ``General::tnsrmaxsz`` message. The budget defaults to a quarter of the
+machine's physical memory; ``set_limit`` changes it (tests, services).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import EvaluationError
+
+_limit: int | None = None
+
+
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def limit() -> int:
+    """The largest allocation allowed, in bytes."""
+    if _limit is not None:
+        return _limit
+    total = physical_memory()
+    return total // 4 if total else 8 * 2 ** 30
+
+
+def set_limit(nbytes: int | None) -> None:
+    """Set the budget in bytes (None: back to the default)."""
+    global _limit
+    _limit = None if nbytes is None else int(nbytes)
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PB"
+
+
+def check(dims: tuple[int, ...], itemsize: int = 8, what: str = "an array") -> None:
+    """Refuse ``what`` of dimensions ``dims`` if it would exceed the budget."""
+    count = 1
+    for d in dims:
+        count *= int(d)
+    dims_text = "{" + ", ".join(str(int(d)) for d in dims) + "}"
+    check_bytes(count * itemsize, f"{what} of dimensions {dims_text}")
+
+
+def check_bytes(nbytes: int, what: str) -> None:
+    """Refuse ``what`` (e.g. "an array of dimensions {10, 20}") of ``nbytes`` bytes."""
+    if nbytes <= limit():
+        return
+    total = physical_memory()
+    share = f"{100 * nbytes / total:.0f}%" if total else "more than is allowed"
+    raise EvaluationError(
+        f"Cannot create {what} because it would consume "
+        f"{human(nbytes)}, which is {share} of total system memory (the budget is "
+        f"{human(limit())}).", symbol="General", tag="tnsrmaxsz")

@@ -1,0 +1,125 @@
+"""Training data: the forms NetTrain takes, read into batch-first arrays by port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, list_items,
+                     make_list, to_ndarray)
+from ...layers.base import AbstractArray, Net
+from ..apply import normalise_inputs
+from .common import HEAD, error
+from .options import Options
+
+S = Symbol
+
+
+def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
+    """Training data as batch-first arrays by port of the training net."""
+    ins = tnet.port_names()[0]
+    net_ins = net.port_names()[0]
+    targets = [p for p in ins if p not in net_ins]
+    if isinstance(data, Association):
+        return _by_port(data.items(), ins)
+    if is_rule(data) and is_list(data.args[0]):
+        xs, ys = data.args
+        return _pairs(xs, ys, ins, net_ins, targets)
+    if is_list(data):
+        items = list_items(data)
+        if not items:
+            raise error("emptdata", "The training data is empty.")
+        if all(is_rule(i) for i in items):
+            xs = make_list(i.args[0] for i in items)
+            ys = make_list(i.args[1] for i in items)
+            return _pairs(xs, ys, ins, net_ins, targets)
+        if all(isinstance(i, Association) for i in items):
+            keys = list(items[0].keys())
+            for i, item in enumerate(items, 1):
+                if set(item.keys()) != set(keys):
+                    raise error("datafmt", f"Example {i} of the training data has the ports "
+                                           f"{', '.join(map(str, item.keys()))}, but example 1 "
+                                           f"has {', '.join(map(str, keys))}.")
+            return _by_port(((k, make_list(i.get(k) for i in items)) for k in keys), ins)
+    raise error("datafmt", "Training data must be {input -> target, ...}, {inputs} -> "
+                           "{targets} or <|\"port\" -> {...}, ...|>.")
+
+
+def _by_port(items, ins) -> dict[str, np.ndarray]:
+    raw = {}
+    for k, v in items:
+        if k not in ins:
+            raise error("dataport", f'The training data names a port "{k}" that the net '
+                                    f"does not have; its inputs are {', '.join(ins)}.")
+        raw[k] = _array(v, k)
+    return raw
+
+
+def targets_like(data: Any, net: Net) -> dict[str, np.ndarray]:
+    """The target data by output port, before the loss is chosen (its form decides it)."""
+    outs = net.port_names()[1]
+    try:
+        if isinstance(data, Association):
+            return {k: _array(v, k) for k, v in data.items() if k in outs}
+        if len(outs) == 1:
+            if is_rule(data) and is_list(data.args[0]):
+                return {outs[0]: _array(data.args[1], outs[0])}
+            if is_list(data) and all(is_rule(i) for i in list_items(data)):
+                return {outs[0]: _array(make_list(i.args[1] for i in list_items(data)), outs[0])}
+    except EvaluationError:
+        pass
+    return {}
+
+
+def _pairs(xs, ys, ins, net_ins, targets) -> dict[str, np.ndarray]:
+    if len(net_ins) == 1 and len(targets) == 1:
+        return {net_ins[0]: _array(xs, net_ins[0]), targets[0]: _array(ys, targets[0])}
+    if set(ins) == {"Input", "Target"}:
+        return {"Input": _array(xs, "Input"), "Target": _array(ys, "Target")}
+    raise error("datafmt", f"The net has inputs {', '.join(ins)}: give the data as an "
+                           f"association <|\"port\" -> {{...}}, ...|>.")
+
+
+def _array(v: Any, port: str) -> np.ndarray:
+    if isinstance(v, np.ndarray):
+        return v
+    if isinstance(v, AbstractArray):
+        return np.broadcast_to(np.zeros((), np.float32), v.shape)
+    try:
+        return np.asarray(to_ndarray(v))
+    except TypeError:
+        raise error("datafmt", f'The data for port "{port}" is not a numeric array.') from None
+
+
+def check_data(tnet: Net, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    ins = tnet.port_names()[0]
+    for p in ins:
+        if p not in raw:
+            raise error("inpmiss", f'The training data has nothing for port "{p}".')
+    arrays, batched = normalise_inputs(tnet, raw, HEAD)
+    if not batched:
+        raise error("datafmt", "The training data must be a list of examples.")
+    return arrays
+
+
+
+
+def validation_split(o: Options, net: Net, tnet: Net, arrays: dict[str, np.ndarray]):
+    v = o.validation
+    if v is S("None") or v is None:
+        return None
+    if isinstance(v, Expr) and v.head is S("Scaled") and len(v.args) == 1 and is_number(v.args[0]):
+        f = float(v.args[0])
+        if not 0 < f < 1:
+            raise error("valset", "ValidationSet -> Scaled[f] needs 0 < f < 1.")
+        n = next(iter(arrays.values())).shape[0]
+        k = max(1, int(round(n * f)))
+        if k >= n:
+            raise error("valset", "The validation fraction leaves no training data.")
+        train = {p: a[:n - k] for p, a in arrays.items()}
+        val = {p: a[n - k:] for p, a in arrays.items()}
+        return train, val
+    return check_data(tnet, read_data(v, net, tnet))
+
+

@@ -1,0 +1,227 @@
+"""NetTrain's loop: minibatches, forward and backward over the plan, optimiser steps.
+
+Training never changes the net passed in: it returns a new net. BatchNormalization's
+moving statistics (any layer's auxiliary arrays) are updated after each batch by the
+layer itself (``Layer.moving_updates``), not by the optimiser.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from ...graph.container import with_shared
+from ...layers.base import Net
+from ..apply import to_batch_last
+from ..context import Ctx
+from ..gradients import backward
+from ..initialize import initialize, rng_for
+from ..optimizers import Optimizer
+from ..plan import compile_plan
+from ..steps import Plan, Step
+from .common import HEAD, error, warn
+from .data import check_data, read_data, targets_like, validation_split
+from .losses import training_net
+from .options import Options, read_options
+from .parameters import Parameters, read_multipliers
+from .progress import Reporter
+from .results import History
+
+
+def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = False,
+              interruptible: bool = False) -> tuple[Net, History]:
+    """Train ``net`` on ``data``; the trained net and the history of the run.
+
+    ``interruptible``: Ctrl-C (KeyboardInterrupt) stops training and returns the net
+    trained so far, as the netdsl command and REPL want; a library caller gets the
+    KeyboardInterrupt, as from any Python function."""
+    o = read_options(opts)
+    if not isinstance(net, Net):
+        raise error("invnet", "First argument to NetTrain should be a fully specified net.")
+    tnet, loss_names = training_net(net, o.loss, targets_like(data, net))
+    wrapped = tnet is not net           # the net sits at "net" inside a graph with its losses
+    raw = read_data(data, net, tnet)
+    arrays = check_data(tnet, raw)
+    validation = validation_split(o, net, tnet, arrays)
+    if validation is not None and isinstance(validation, tuple):
+        arrays, validation = validation
+    rng = rng_for(o.seed)
+    tnet = initialize(tnet, "missing", rng=np.random.default_rng(rng.integers(2 ** 32)),
+                      shape_only=shape_only)
+    if shape_only:  # netdsl check: the data fit; arrays become placeholders, nothing runs
+        n = next(iter(arrays.values())).shape[0]
+        batch = min(o.batch_size or 64, n)
+        rounds = o.max_rounds or 1
+        per_round = math.ceil(n / batch)
+        history = History(rounds=rounds, batch_size=batch, batches_per_round=per_round,
+                          training_examples=n, examples=n * rounds, abstract=True,
+                          validation_examples=0 if not validation else
+                          next(iter(validation.values())).shape[0])
+        return _untrain(net, tnet, wrapped), history
+    plan = compile_plan(tnet, HEAD, mode="train")
+    params = Parameters(plan, read_multipliers(o.multipliers, tnet))
+    history = History()
+    if params.flat.size == 0:
+        warn("NetTrain::netnoparams: Net does not contain any trainable parameters: returning "
+              "net unchanged.")
+        return net, history
+    if params.frozen_all:
+        warn("NetTrain::netfrozen: All trainable parameters have been frozen: returning net "
+              "unchanged.")
+        return net, history
+    trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
+                    interruptible)
+    return _untrain(net, trained, wrapped), history
+
+
+def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
+    """The user's net out of the training net (which adds the loss layers around it)."""
+    out = trained.net("net") if wrapped else trained
+    if out is not trained:
+        out = with_shared(out, trained.shared)
+    out.span = net.span
+    return out
+
+
+def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
+          interruptible: bool):
+    n = next(iter(arrays.values())).shape[0]
+    batch = min(o.batch_size or 64, n)
+    history.batch_size = batch
+    history.training_examples = n
+    data = {p: to_batch_last(a) for p, a in arrays.items()}
+    val_data = {p: to_batch_last(a) for p, a in validation.items()} if validation else None
+    batches_per_round = math.ceil(n / batch)
+    history.batches_per_round = batches_per_round
+    if validation:
+        history.validation_examples = next(iter(validation.values())).shape[0]
+    max_rounds = o.max_rounds
+    total_steps = (max_rounds or 10_000) * batches_per_round
+    opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
+    loss_slots = [plan.outputs[p] for p in loss_names]
+    input_slots = set(plan.inputs.values())
+    moving = [(i, s) for i, s in enumerate(params.steps) if _updates_moving(s, params)]
+    ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(rng.integers(2 ** 32)))
+    reporter = Reporter(o.reporting, n)
+    best = None
+    t0 = time.perf_counter()
+    rounds_done = 0
+    try:
+        while True:
+            order = rng.permutation(n)
+            round_loss, seen = 0.0, 0
+            out_of_time = False
+            for b in range(batches_per_round):
+                idx = order[b * batch:(b + 1) * batch]
+                feed = {p: np.ascontiguousarray(a[..., idx]) if a.ndim > 1 else a[idx]
+                        for p, a in data.items()}
+                loss = _train_step(params, plan, ctx, feed, loss_slots, input_slots, opt,
+                                   moving)
+                m = idx.size
+                history.batch_losses.append(loss)
+                round_loss += loss * m
+                seen += m
+                history.examples += m
+                elapsed = time.perf_counter() - t0
+                reporter.batch(rounds_done + 1, max_rounds, loss, history.examples, elapsed,
+                               b + 1, batches_per_round)
+                if o.time_goal is not None and elapsed >= o.time_goal:
+                    history.reason = "TimeGoalReached"
+                    out_of_time = True
+                    break
+            if seen < n:     # stopped within a round: it is not counted
+                raise _Stop
+            rounds_done += 1
+            history.round_losses.append(round_loss / seen)
+            if val_data is not None:
+                vloss = _evaluate_loss(params, plan, val_data, loss_slots)
+                history.validation_losses.append(vloss)
+                if best is None or vloss < best[0]:
+                    best = (vloss, params.snapshot())
+                    history.best_round = rounds_done
+            if max_rounds is None and o.time_goal is None:
+                # Automatic: about 20 seconds of training, at most 10,000 rounds
+                per_round = (time.perf_counter() - t0) / rounds_done
+                max_rounds = max(1, min(AUTO_MAX_ROUNDS,
+                                        int(AUTO_SECONDS / max(per_round, 1e-9))))
+            if out_of_time:
+                break
+            if max_rounds is not None and rounds_done >= max_rounds:
+                history.reason = "MaxTrainingRoundsReached"
+                break
+    except _Stop:
+        pass
+    except KeyboardInterrupt:   # Ctrl-C: the net trained so far, not a traceback
+        if not interruptible:
+            raise
+        history.reason = "ManualStop"
+        if o.reporting != "None":
+            warn(f"\nNetTrain: stopped by the user after {rounds_done} complete round"
+                  f"{'' if rounds_done == 1 else 's'}; returning the net trained so far.")
+    history.seconds = time.perf_counter() - t0
+    history.rounds = rounds_done
+    reporter.done(history)
+    if best is not None:
+        params.restore(best[1])
+    return params.write_back(tnet)
+
+
+class _Stop(Exception):
+    pass
+
+
+AUTO_SECONDS = 20.0        # MaxTrainingRounds -> Automatic: about this long,
+AUTO_MAX_ROUNDS = 10_000   # and never more rounds than this
+
+
+def _updates_moving(step: Step, params: Parameters) -> bool:
+    """Whether a step's auxiliary arrays (moving statistics) are updated: it has some, and
+    they are not frozen by a learning-rate multiplier of 0 (the layer's own option, or
+    NetTrain's for the layer). The multiplier read is that of this copy's own auxiliary
+    array: a Scaling shared with another copy of the layer does not decide it. (The layer
+    may freeze them itself: BatchNormalization with "Momentum" -> 1.)"""
+    aux = [a.name for a in getattr(step.layer, "array_specs", ()) if a.aux]
+    if not aux or aux[0] not in step.keys:
+        return False
+    return params.multipliers.get(step.keys[aux[0]], 1.0) != 0
+
+
+def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots, input_slots,
+                opt: Optimizer, moving) -> float:
+    loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
+    opt.step(params.grad)
+    for i, step in moving:  # moving statistics, after the optimiser, once per batch
+        for name, value in step.layer.moving_updates(step.arrays, caches[i]).items():
+            step.arrays[name][...] = value
+    return loss
+
+
+def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots,
+                     input_slots) -> tuple[float, list[Any]]:
+    """The training loss of one batch (the mean over its examples of the sum of the loss
+    outputs) and its gradient, left in ``params.grad``; also every step's cache."""
+    _, values, caches = plan.run(ctx, feed, keep=True, steps=params.steps)
+    loss, m = _mean_loss(values, loss_slots)
+    if not math.isfinite(loss):
+        raise error("arrdiv", "The loss became NaN or infinite during training; try a smaller "
+                              "LearningRate.")
+    seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
+    params.grad[...] = 0
+    backward(params.steps, ctx, values, caches, seeds, params.add_grad, input_slots)
+    return loss, caches
+
+
+def _mean_loss(values: list[Any], loss_slots: list[int]) -> tuple[float, int]:
+    """The mean over the batch of the summed loss outputs, and the batch size."""
+    m = values[loss_slots[0]].shape[-1]
+    return float(sum(np.asarray(values[s], np.float64).sum() for s in loss_slots) / m), m
+
+
+def _evaluate_loss(params: Parameters, plan: Plan, data, loss_slots) -> float:
+    _, values, _ = plan.run(Ctx(train=False), data, steps=params.steps)
+    return _mean_loss(values, loss_slots)[0]
+
+

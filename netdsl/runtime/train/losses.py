@@ -1,0 +1,95 @@
+"""The training net: the user's net with a loss attached to each output, as Wolfram does.
+
+The layer feeding an output says which loss fits it (``Layer.automatic_loss``):
+cross-entropy on class indices after a softmax, binary cross-entropy after a
+logistic sigmoid; mean squared error otherwise. An output that already is a loss
+is used as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...expr import Association, Expr, Symbol, input_form
+from ...graph.build import build_graph
+from ...graph.container import LINKS, Container, PortNode
+from ...layers.base import Layer, Net
+from ...layers.registry import LAYER_TYPES
+from .common import HEAD, error
+
+S = Symbol
+
+
+def feeding_layer(net: Net, port: str) -> Net:
+    """The layer that produces output ``port`` (looking inside nested containers)."""
+    if not isinstance(net, Container):
+        return net
+    node = PortNode("out", port)
+    (src, _, data), = net.graph.in_edges(node, data=True)
+    (sp, _), = data[LINKS]
+    return feeding_layer(net.net(src), sp) if not isinstance(src, PortNode) else net
+
+
+def loss_for(net: Net, port: str) -> Layer:
+    """Wolfram's automatic loss for an output: the one its feeding layer asks for, else
+    mean squared error."""
+    layer = feeding_layer(net, port)
+    wanted = layer.automatic_loss() if isinstance(layer, Layer) else None
+    name, args = wanted if wanted is not None else ("MeanSquaredLossLayer", ())
+    return LAYER_TYPES[name].build(args, None)
+
+
+def loss_ports(net: Net) -> list[str]:
+    """Outputs that already are losses (fed by a loss layer)."""
+    outs = net.port_names()[1]
+    return [p for p in outs if getattr(feeding_layer(net, p), "is_loss", False)]
+
+
+def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) -> tuple[Net, list[str]]:
+    """The net with losses attached, and the names of its loss outputs."""
+    if isinstance(loss_spec, str):
+        if loss_spec not in net.port_names()[1]:
+            raise error("lossport", f'The net has no output port "{loss_spec}" to use as the '
+                                    f"loss.")
+        return net, [loss_spec]
+    existing = loss_ports(net)
+    if existing and loss_spec is S("Automatic"):
+        return net, existing
+    outs = [p for p in net.port_names()[1] if p not in existing]
+    layers: dict[str, Net] = {"net": net}
+    edges = []
+    for i, port in enumerate(outs, 1):
+        if isinstance(loss_spec, Layer) and loss_spec.is_loss:
+            loss = loss_spec
+        elif loss_spec is S("Automatic"):
+            loss = loss_for(net, port)
+            target = targets_like.get(port)
+            if target is not None and target.ndim >= 1:
+                loss = loss.for_target(target.shape[1:], net.ports[port].shape)
+        else:
+            raise error("lossfun", f"LossFunction -> {input_form(loss_spec)} is not a loss "
+                                   f'layer or an output port name.')
+        name = f"loss{i}" if len(outs) > 1 else "loss"
+        layers[name] = loss
+        out_name = f"Loss{i}" if len(outs) > 1 else "Loss"
+        edges.append(_rule(_port("net", port), _port(name, "Input")))
+        edges.append(_rule(Expr(S("NetPort"), port), _port(name, "Target")))
+        edges.append(_rule(_port(name, "Loss"), Expr(S("NetPort"), out_name)))
+    for p in existing:
+        edges.append(_rule(_port("net", p), Expr(S("NetPort"), p)))
+    spec = Association((k, v, False) for k, v in layers.items())
+    tnet = build_graph(spec, Expr(S("List"), *edges), {}, HEAD)
+    names = [("Loss" if len(outs) == 1 else f"Loss{i}") for i in range(1, len(outs) + 1)]
+    return tnet, names + existing
+
+
+def _port(layer: str, port: str) -> Expr:
+    return Expr(S("NetPort"), layer, port)
+
+
+def _rule(a: Any, b: Any) -> Expr:
+    return Expr(S("Rule"), a, b)
+
+

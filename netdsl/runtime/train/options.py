@@ -1,0 +1,122 @@
+"""NetTrain's options: Wolfram's names and defaults, read into an ``Options`` value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...expr import Expr, Symbol, among, input_form, is_integer, is_number, is_rule
+from ..initialize import split_method
+from ..optimizers import METHODS, Settings
+from .common import error
+
+S = Symbol
+
+
+@dataclass
+class Options:
+    batch_size: int | None = None
+    max_rounds: int | None = None
+    time_goal: float | None = None
+    settings: Settings = field(default_factory=Settings)
+    validation: Any = None
+    seed: Any = 1234
+    multipliers: Any = None
+    reporting: str = "Automatic"
+    loss: Any = None
+
+
+OPTION_DEFAULTS = {
+    "BatchSize": S("Automatic"), "MaxTrainingRounds": S("Automatic"), "TimeGoal": S("Automatic"),
+    "Method": S("Automatic"), "LearningRate": S("Automatic"), "ValidationSet": S("None"),
+    "RandomSeeding": 1234, "LearningRateMultipliers": S("Automatic"),
+    "TrainingProgressReporting": S("Automatic"), "LossFunction": S("Automatic"),
+    "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
+    "GradientClipping": S("None"), "WeightClipping": S("None"),
+}
+
+
+def _positive_int(name: str, v: Any) -> int:
+    if is_integer(v) and v >= 1:
+        return v
+    raise error("optpi", f"The value of {name} -> {input_form(v)} should be a positive "
+                         f"machine-sized integer.")
+
+
+def _nonneg(name: str, v: Any) -> float:
+    if is_number(v) and v >= 0:
+        return float(v)
+    raise error("optnn", f"The value of {name} -> {input_form(v)} should be a non-negative number.")
+
+
+def read_options(opts: dict[str, Any]) -> Options:
+    o = Options()
+    auto = S("Automatic")
+    if opts["BatchSize"] is not auto:
+        o.batch_size = _positive_int("BatchSize", opts["BatchSize"])
+    if opts["MaxTrainingRounds"] is not auto:
+        o.max_rounds = _positive_int("MaxTrainingRounds", opts["MaxTrainingRounds"])
+    tg = opts["TimeGoal"]
+    if tg is not auto:
+        if isinstance(tg, Expr) and tg.head is S("Quantity") and tg.args:
+            tg = tg.args[0]
+        o.time_goal = _nonneg("TimeGoal", tg)
+    o.settings = _method(opts["Method"])
+    for key, attr in (("L2Regularization", "l2"), ("GradientClipping", "gradient_clipping"),
+                      ("WeightClipping", "weight_clipping")):
+        v = opts[key]
+        if v is not S("None") and v is not auto:
+            setattr(o.settings, attr, _nonneg(key, v))
+    lr = opts["LearningRate"]
+    if lr is not auto:
+        o.settings.learning_rate = _nonneg("LearningRate", lr)
+    o.validation = opts["ValidationSet"]
+    o.seed = opts["RandomSeeding"]
+    o.multipliers = opts["LearningRateMultipliers"]
+    rep = opts["TrainingProgressReporting"]
+    if rep is S("None") or rep is S("False"):
+        o.reporting = "None"
+    elif among(rep, ("Print", "ProgressIndicator", "Panel")):
+        o.reporting = "Print" if rep == "Print" else "Automatic"
+    o.loss = opts["LossFunction"]
+    if opts["TargetDevice"] != "CPU":
+        raise error("device", 'netdsl trains on the CPU only: TargetDevice -> "CPU".')
+    return o
+
+
+def _method(spec: Any) -> Settings:
+    if spec is S("Automatic"):
+        return Settings()
+    name, subs = split_method(spec)
+    if not isinstance(name, str) or name not in METHODS:
+        raise error("method", f"{input_form(spec)} is not a training method; use one of "
+                              f"{', '.join(METHODS)}.")
+    s = Settings(method=name)
+    if name == "SGD":
+        s.schedule = "Polynomial"
+    own = {"ADAM": ("Beta1", "Beta2", "Epsilon"), "SGD": ("Momentum",),
+           "RMSProp": ("Beta", "Momentum", "Epsilon"), "SignSGD": ("Momentum",)}[name]
+    attrs = {"LearningRate": "learning_rate", "Beta1": "beta1", "Beta2": "beta2",
+             "Epsilon": "epsilon", "Momentum": "momentum", "Beta": "beta",
+             "L2Regularization": "l2", "GradientClipping": "gradient_clipping",
+             "WeightClipping": "weight_clipping"}
+    keys = {k: attrs[k] for k in ("LearningRate",) + own
+            + ("L2Regularization", "GradientClipping", "WeightClipping")}
+    for r in subs:
+        if not is_rule(r):
+            raise error("method", f"{input_form(r)} is not a method option.")
+        key = r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]
+        v = r.args[1]
+        if key == "LearningRateSchedule":
+            if v is not S("None") and v != "Polynomial":
+                raise error("method", f"LearningRateSchedule -> {input_form(v)} is not "
+                                      f'supported; use "Polynomial" or None.')
+            s.schedule = None if v is S("None") else v
+            continue
+        if key not in keys or not is_number(v):
+            raise error("method", f"{input_form(r)} is not an option of the {name} method; "
+                                  f"options: {', '.join(keys)}, \"LearningRateSchedule\".")
+        setattr(s, keys[key], float(v))
+    return s
+
+

@@ -1,0 +1,168 @@
+"""Learned arrays during training: one flat float32 buffer, and learning-rate multipliers.
+
+The optimiser updates the buffer with a few vector operations; every plan step reads
+views of it, so an update is seen at once. Auxiliary arrays (moving statistics) live
+beside it, untouched by the optimiser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
+from ...graph.container import replace_leaves
+from ...layers.arrays import SharedRef
+from ...layers.base import Net
+from ..steps import Plan, Step
+from .common import error
+
+S = Symbol
+
+
+class Parameters:
+    """Learned arrays in one flat buffer; auxiliary arrays (moving statistics) beside it."""
+
+    def __init__(self, plan: Plan, multipliers: dict[tuple, float], dtype=np.float32):
+        """``dtype`` float64 is for gradient checks; training uses float32."""
+        self.multipliers = multipliers   # by array key, moving statistics included
+        self.offsets: dict[tuple, tuple[int, tuple]] = {}
+        self.aux: dict[tuple, np.ndarray] = {}
+        chunks: list[np.ndarray] = []
+        scales: list[np.ndarray] = []
+        n = 0
+        for step in plan.steps:
+            aux_names = {a.name for a in step.layer.array_specs if a.aux}
+            for name, arr in step.arrays.items():
+                key = step.keys[name]
+                if name in aux_names:
+                    self.aux.setdefault(key, np.array(arr, dtype=dtype))
+                    continue
+                if key in self.offsets:
+                    continue
+                self.offsets[key] = (n, arr.shape)
+                chunks.append(np.asarray(arr, dtype).ravel())
+                scales.append(np.full(arr.size, multipliers.get(key, 1.0), dtype))
+                n += arr.size
+        self.flat = np.concatenate(chunks) if chunks else np.zeros(0, dtype)
+        self.grad = np.zeros_like(self.flat)
+        scale = np.concatenate(scales) if scales else np.zeros(0, dtype)
+        self.scale = None if np.all(scale == 1) else scale
+        self.frozen_all = bool(self.flat.size == 0 or (self.scale is not None
+                                                       and not self.scale.any()))
+        # every step reads views of the buffer, so optimiser updates are seen at once
+        self.steps = []
+        for step in plan.steps:
+            arrays = {}
+            for name in step.arrays:
+                key = step.keys[name]
+                arrays[name] = self.aux[key] if key in self.aux else self.view(key)
+            self.steps.append(Step(step.layer, arrays, step.ins, step.outs, step.path,
+                                   step.keys, step.frees))
+
+    def view(self, key: tuple) -> np.ndarray:
+        off, shape = self.offsets[key]
+        return self.flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+
+    def add_grad(self, key: tuple, g: np.ndarray) -> None:
+        off, shape = self.offsets.get(key, (None, None))
+        if off is None:
+            return
+        size = int(np.prod(shape, dtype=np.int64))
+        self.grad[off:off + size] += g.reshape(-1)
+
+    def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
+        return self.flat.copy(), {k: v.copy() for k, v in self.aux.items()}
+
+    def restore(self, snap) -> None:
+        flat, aux = snap
+        self.flat[...] = flat
+        for k, v in aux.items():
+            self.aux[k][...] = v
+
+    def write_back(self, net: Net) -> Net:
+        """A new net holding the trained values (frozen copies)."""
+        def frozen(a):
+            a = np.array(a, dtype=np.float32)
+            a.flags.writeable = False
+            return a
+        new_leaves = {}
+        shared = dict(net.shared)
+        for path, layer in net.leaves():
+            arrays = dict(layer.arrays)
+            for spec in layer.array_specs:
+                v = arrays.get(spec.name)
+                if isinstance(v, SharedRef):
+                    key = ("shared", v.name)
+                    if key in self.offsets:
+                        shared[v.name] = frozen(self.view(key))
+                    continue
+                key = (path, spec.name)
+                if key in self.offsets:
+                    arrays[spec.name] = frozen(self.view(key))
+                elif key in self.aux:
+                    arrays[spec.name] = frozen(self.aux[key])
+            new_leaves[path] = layer.evolve(arrays=arrays)
+        return replace_leaves(net, new_leaves).evolve(shared=shared)
+
+
+def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
+    """Per-array learning-rate multipliers: the layers' own option, then NetTrain's
+    LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
+    out: dict[tuple, float] = {}
+    all_keys = []
+    for path, layer in tnet.leaves():
+        for a in layer.array_specs:
+            v = layer.arrays.get(a.name)
+            key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
+            all_keys.append((path, a.name, key))
+            own = layer.values.get("LearningRateMultipliers")
+            if is_number(own):
+                out[key] = float(own)
+    if spec is S("Automatic") or spec is None:
+        return out
+    rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
+    for r in rules:
+        if is_number(r):
+            target, m = S("All"), r
+        elif is_rule(r) and is_number(r.args[1]):
+            target, m = r.args
+        else:
+            raise error("lrmult", f"{input_form(r)} is not a learning-rate multiplier "
+                                  f"specification (layer -> m, {{layer, \"array\"}} -> m or "
+                                  f"All -> m).")
+        matched = False
+        for path, array, key in all_keys:
+            inner = path[1:] if path and path[0] == "net" else path
+            if _lr_match(target, inner, array, tnet):
+                out[key] = float(m)
+                matched = True
+        if not matched:
+            raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
+                                  f"name a layer or array of the net.")
+    return out
+
+
+def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
+    if target is S("All"):
+        return True
+    parts = list_items(target) if is_list(target) else [target]
+    *layer_parts, last = parts
+    if isinstance(last, str) and last == array and layer_parts:
+        return _path_prefix(layer_parts, path)
+    return _path_prefix(parts, path)
+
+
+def _path_prefix(parts: list, path: tuple) -> bool:
+    if len(parts) > len(path):
+        return False
+    for p, name in zip(parts, path):
+        if is_integer(p):
+            if str(p) != name:
+                return False
+        elif p != name:
+            return False
+    return True
+
+

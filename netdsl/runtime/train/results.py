@@ -1,0 +1,121 @@
+"""What NetTrain returns besides the net: the results object and its properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...expr import Opaque, Symbol, make_list, packed
+from ...layers.base import AbstractArray, Net
+from .common import error
+from .plot import loss_plot
+
+S = Symbol
+
+
+@dataclass
+class History:
+    batch_losses: list[float] = field(default_factory=list)
+    round_losses: list[float] = field(default_factory=list)
+    validation_losses: list[float] = field(default_factory=list)
+    examples: int = 0
+    seconds: float = 0.0
+    reason: str = "MaxTrainingRoundsReached"
+    rounds: int = 0
+    batch_size: int = 0
+    batches_per_round: int = 0
+    training_examples: int = 0
+    validation_examples: int = 0
+    best_round: int | None = None      # with a ValidationSet: the round of the returned net
+    abstract: bool = False             # netdsl check: counts are known, losses are not
+
+
+
+class TrainResults(Opaque):
+    """``NetTrain[net, data, All]``: results["TrainedNet"], results["RoundLossList"], ..."""
+
+    head_name = "NetTrainResultsObject"
+
+    def __init__(self, props: dict[str, Any]):
+        self.props = props
+
+    def apply(self, ev, args):
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise error("prop", "Use results[\"property\"] with one property name.")
+        return property_value(self.props, args[0])
+
+    def input_form(self) -> str:
+        return "NetTrainResultsObject[<>]"
+
+    def output_form(self) -> str:
+        p = self.props
+        return (f"NetTrainResultsObject  (rounds {p['TotalRounds']}, final round loss "
+                f"{p['RoundLoss']}, {p['TotalTrainingTime']:.3g} s)")
+
+
+PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "ValidationLoss",
+              "ValidationLossList", "TotalTrainingTime", "MeanExamplesPerSecond", "TotalRounds",
+              "BatchSize", "ReasonTrainingStopped", "LossPlot", "LossEvolutionPlot",
+              "TotalBatches", "ExamplesProcessed", "MeanBatchesPerSecond", "BatchesPerRound",
+              "TrainingExamples", "ValidationExamples", "BestValidationRound")
+
+
+def results(net: Net, h: History) -> dict[str, Any]:
+    if h.abstract:
+        return _abstract_results(net, h)
+    mean_rate = h.examples / h.seconds if h.seconds > 0 else 0.0
+    return {
+        "TrainedNet": net,
+        "RoundLoss": h.round_losses[-1] if h.round_losses else (
+            h.batch_losses[-1] if h.batch_losses else S("None")),
+        "RoundLossList": packed(np.array(h.round_losses)) if h.round_losses else make_list([]),
+        "BatchLossList": packed(np.array(h.batch_losses)) if h.batch_losses else make_list([]),
+        "ValidationLoss": h.validation_losses[-1] if h.validation_losses else S("None"),
+        "ValidationLossList": packed(np.array(h.validation_losses)) if h.validation_losses
+        else make_list([]),
+        "TotalTrainingTime": h.seconds,
+        "MeanExamplesPerSecond": mean_rate,
+        "TotalRounds": h.rounds,
+        "BatchSize": h.batch_size,
+        "ReasonTrainingStopped": h.reason,
+        "TotalBatches": len(h.batch_losses),
+        "ExamplesProcessed": h.examples,
+        "MeanBatchesPerSecond": len(h.batch_losses) / h.seconds if h.seconds > 0 else 0.0,
+        "BatchesPerRound": h.batches_per_round,
+        "TrainingExamples": h.training_examples,
+        "ValidationExamples": h.validation_examples,
+        "BestValidationRound": S("None") if h.best_round is None else h.best_round,
+        "$history": h,
+    }
+
+
+def _abstract_results(net: Net, h: History) -> dict[str, Any]:
+    """Under netdsl check: the sizes of the results, no numbers."""
+    scalar = AbstractArray(())
+    batches = h.rounds * h.batches_per_round
+    validated = h.validation_examples > 0
+    return {
+        "TrainedNet": net, "RoundLoss": scalar, "RoundLossList": AbstractArray((h.rounds,)),
+        "BatchLossList": AbstractArray((batches,)),
+        "ValidationLoss": scalar if validated else S("None"),
+        "ValidationLossList": AbstractArray((h.rounds,)) if validated else make_list([]),
+        "TotalTrainingTime": scalar, "MeanExamplesPerSecond": scalar, "TotalRounds": h.rounds,
+        "BatchSize": h.batch_size, "ReasonTrainingStopped": h.reason, "TotalBatches": batches,
+        "ExamplesProcessed": h.examples, "MeanBatchesPerSecond": scalar,
+        "BatchesPerRound": h.batches_per_round, "TrainingExamples": h.training_examples,
+        "ValidationExamples": h.validation_examples,
+        "BestValidationRound": scalar if validated else S("None"), "$history": h,
+    }
+
+
+def property_value(props: dict[str, Any], name: str) -> Any:
+    if name in ("LossPlot", "LossEvolutionPlot"):
+        return loss_plot(props["$history"])
+    if name not in props or name.startswith("$"):
+        raise error("prop", f'"{name}" is not a NetTrain property; known properties: '
+                            f"{', '.join(PROPERTIES)}.")
+    return props[name]
+
+
