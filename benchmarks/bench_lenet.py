@@ -27,6 +27,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import netdsl  # noqa: E402
+
 NET = """
 NetChain[{ConvolutionLayer[16, {3, 3}], BatchNormalizationLayer[], Ramp, PoolingLayer[{2, 2}, {2, 2}],
           ConvolutionLayer[32, {3, 3}], BatchNormalizationLayer[], Ramp, PoolingLayer[{2, 2}, {2, 2}],
@@ -35,7 +38,6 @@ NetChain[{ConvolutionLayer[16, {3, 3}], BatchNormalizationLayer[], Ramp, Pooling
 
 
 def build_netdsl(seed: int = 0):
-    import netdsl
     s = netdsl.Session()
     net = s.evaluate(f"NetInitialize[{NET}, RandomSeeding -> {seed}]")
     rng = np.random.default_rng(seed)
@@ -52,9 +54,8 @@ def build_netdsl(seed: int = 0):
 
 
 def arrays_of(net):
-    from netdsl.runtime.initialize import leaves
     return {path[0]: {k: np.array(v) for k, v in layer.arrays.items()
-                      if isinstance(v, np.ndarray)} for path, layer in leaves(net)}
+                      if isinstance(v, np.ndarray)} for path, layer in net.leaves()}
 
 
 def build_torch(arrays):
@@ -112,10 +113,10 @@ class NetdslTrainer:
         self.ctx = Ctx(train=True, grad=True)
         self.opt = Optimizer(Settings(), self.params.flat, None, 1000)
         self.bn = [(i, s) for i, s in enumerate(self.params.steps)
-                   if s.layer.name == "BatchNormalizationLayer"]
+                   if any(a.aux for a in getattr(s.layer, "array_specs", ()))]
 
     def step(self, update: bool = True) -> float:
-        from netdsl.runtime import train
+        from netdsl.runtime.train import loop as train
         if update:
             return train._train_step(self.params, self.plan, self.ctx, self.feed, self.loss_slots,
                                      self.input_slots, self.opt, self.bn)
@@ -155,6 +156,7 @@ import sys, numpy as np
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 import bench_lenet as b
 x = np.random.default_rng(1).random(({batch}, 1, 28, 28), dtype=np.float32)
+import netdsl; netdsl.tune_malloc()
 net = b.build_netdsl()
 if {which!r} == "torch":
     import torch
@@ -180,6 +182,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = ap.parse_args()
 
+    netdsl.tune_malloc()   # what the netdsl command does for its own process
     net = build_netdsl()
     rng = np.random.default_rng(1)
     x = rng.random((args.batch, 1, 28, 28), dtype=np.float32)

@@ -6,10 +6,11 @@ import importlib
 import pkgutil
 
 from .arrays import NO_ARRAY, SharedRef
-from .base import Layer, Net
+from .base import ArraySpec, Infer, Layer, Net, Option, Param
 from .registry import LAYER_TYPES, register_layer
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["LAYER_TYPES", "Layer", "Net", "NO_ARRAY", "SharedRef", "register_layer"]
+__all__ = ["LAYER_TYPES", "Layer", "Net", "NO_ARRAY", "SharedRef", "register_layer",
+           "ArraySpec", "Infer", "Option", "Param"]

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ..layers.base import Layer
 from .context import Ctx
 
 
 @dataclass
 class Step:
-    layer: Layer
+    layer: Layer          # or a fused step (fusion.py): anything with forward [and backward]
     arrays: dict[str, np.ndarray]
     ins: list[int]
     outs: list[int]

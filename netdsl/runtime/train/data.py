@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import EvaluationError
 from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, list_items,
                      make_list, to_ndarray)
 from ...layers.base import AbstractArray, Net
