@@ -20,5 +20,5 @@ def test_wheel_contains_grammar_and_packages(tmp_path):
     (wheel,) = tmp_path.glob("netdsl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "netdsl/grammar/wolfram.lark" in names
-    for pkg in ("syntax", "builtins", "layers", "graph", "runtime"):
+    for pkg in ("syntax", "builtins", "layers", "graph", "runtime", "runtime/train", "formats"):
         assert f"netdsl/{pkg}/__init__.py" in names
