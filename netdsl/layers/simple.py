@@ -73,6 +73,9 @@ class FlattenLayer(Layer):
         r = len(x)
         if r == 0:
             s.fail('the "Input" port must be an array of rank ≥ 1')
+        if level is not None and abs(level) >= r:
+            s.fail(f"level specification of {level} is incompatible with input tensor, which "
+                   f"has rank {r}")
         if level is None:
             k = r                       # everything into one vector
         elif level > 0:
