@@ -9,7 +9,7 @@ import pytest
 
 import netdsl
 from netdsl import ShapeError
-from layer_harness import build, forward
+from layer_harness import build, check_gradients, forward
 
 
 def ev(text):
@@ -75,3 +75,65 @@ def test_flatten_level_must_be_below_the_rank(level):
         ev(f'FlattenLayer[{level}, "Input" -> {{2, 3}}]')
     assert ev('FlattenLayer[1, "Input" -> {2, 3}]').ports["Output"].shape == (6,)
     assert ev('FlattenLayer[-1, "Input" -> {2, 3, 4}]').ports["Output"].shape == (2, 12)
+
+
+# ---------------------------------------------------------------- SoftmaxLayer[level]
+def test_softmax_level():
+    layer = build('SoftmaxLayer[1, "Input" -> {3, 4}]')
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    (y,) = forward(layer, {}, x)
+    e = np.exp(x)
+    np.testing.assert_allclose(y, e / e.sum(axis=1, keepdims=True), rtol=1e-5)
+    layer2 = build('SoftmaxLayer[-1, "Input" -> {3, 4}]')
+    (y2,) = forward(layer2, {}, x)
+    np.testing.assert_allclose(y2, e / e.sum(axis=2, keepdims=True), rtol=1e-5)
+    assert layer2.input_form() == 'SoftmaxLayer["Input" -> {3, 4}]'
+    check_gradients(layer, {}, [np.ascontiguousarray(np.moveaxis(x, 0, -1))])
+    with pytest.raises(ShapeError, match="level 3"):
+        ev('SoftmaxLayer[3, "Input" -> {3, 4}]')
+
+
+# ---------------------------------------------------------------- ReshapeLayer
+def test_reshape_inherited_and_all():
+    assert ev('ReshapeLayer[{Inherited, Automatic}, "Input" -> {3, 4, 5}]') \
+        .ports["Output"].shape == (3, 20)
+    assert ev('ReshapeLayer[{Inherited, 2, 10}, "Input" -> {3, 4, 5}]').ports["Output"].shape \
+        == (3, 2, 10)
+    assert ev('ReshapeLayer[{2, All}, "Input" -> {3, 4}]').ports["Output"].shape == (2, 6)
+    with pytest.raises(ShapeError, match="can't inherit"):
+        ev('ReshapeLayer[{2, 3, Inherited}, "Input" -> {6}]')
+    layer = build('ReshapeLayer[{Inherited, Automatic}, "Input" -> {2, 2, 3}]')
+    x = np.arange(24.0).reshape(2, 2, 2, 3)
+    (y,) = forward(layer, {}, x)
+    np.testing.assert_allclose(y, x.reshape(2, 2, 6))
+
+
+# ---------------------------------------------------------------- DropoutLayer
+def test_dropout_binary_mask_port():
+    layer = ev('DropoutLayer[0.3, "OutputPorts" -> {"Output", "BinaryMask"}, "Input" -> {50}]')
+    assert layer.port_names() == (("Input",), ("Output", "BinaryMask"))
+    x = np.random.default_rng(0).uniform(1, 2, (4, 50)).astype(np.float32)
+    out = layer(x, "Train")
+    mask = out["BinaryMask"]
+    assert set(np.unique(mask)) <= {0.0, 1.0} and 0 < mask.mean() < 1
+    np.testing.assert_allclose(out["Output"], x * mask / 0.7, rtol=1e-6)
+    test = layer(x)
+    np.testing.assert_allclose(test["BinaryMask"], 1.0)
+    np.testing.assert_allclose(test["Output"], x)
+
+
+def test_alpha_dropout_keeps_mean_and_variance():
+    layer = ev('DropoutLayer[0.2, "Method" -> "AlphaDropout", "Input" -> {8}]')
+    x = np.random.default_rng(1).standard_normal((40000, 8)).astype(np.float32)
+    y = layer(x, "Train")
+    assert abs(float(y.mean())) < 0.02 and abs(float(y.std()) - 1) < 0.02
+    # kept elements are a x + b, dropped ones a alpha' + b, with a, b from p (written out)
+    p, alpha = 0.2, -1.0507009873554805 * 1.6732632423543772
+    a = ((1 - p) * (1 + p * alpha ** 2)) ** -0.5
+    b = -a * alpha * p
+    kept = np.isclose(y, a * x + b, atol=1e-5)
+    dropped = np.isclose(y, a * alpha + b, atol=1e-5)
+    assert np.all(kept | dropped) and 0.15 < dropped.mean() < 0.25
+    np.testing.assert_allclose(layer(x), x)
+    with pytest.raises(netdsl.EvaluationError):
+        ev('DropoutLayer["Method" -> "Gaussian"]')
