@@ -590,6 +590,12 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def exported_value(self, name: str) -> Any:
+        """The value NetExtract gives for option ``name`` when it differs from the stored
+        one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
+        None."""
+        return None
+
     @classmethod
     def from_shorthand(cls, x: Any) -> "Layer | None":
         """The layer of this type that a bare container element stands for (LinearLayer: an
