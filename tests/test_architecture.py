@@ -31,7 +31,7 @@ ROOT = Path(netdsl.__file__).parent
 
 STAGES: list[tuple[str, ...]] = [
     ("netdsl.errors", "netdsl.version", "netdsl.budget"),
-    ("netdsl.expr", "netdsl.printer", "netdsl.convert"),
+    ("netdsl.expr", "netdsl.printer", "netdsl.convert", "netdsl.patterns"),
     ("netdsl.syntax", "netdsl.grammar"),
     ("netdsl.layers",),
     ("netdsl.graph",),
