@@ -6,9 +6,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
-from .errors import NetDSLError, Span
+from .builtins.signals import BreakSignal, ContinueSignal, ReturnSignal, ThrowSignal
+from .errors import EvaluationError, NetDSLError, Span
 from .evaluator import Evaluator
-from .expr import Expr, Null, Symbol
+from .expr import Expr, Null, Symbol, input_form
 from .convert import from_python
 from .syntax import parse_statements
 
@@ -40,8 +41,13 @@ class Session:
     base_dir: str | None = None  # folder that relative file names (Import) resolve against
 
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
-                 interactive: bool = False):
+                 interactive: bool = False, stderr: TextIO | None = None):
         self.shape_only = shape_only
+        self.stderr = stderr
+        # warnings about the program (unknown functions): (text, span), in order
+        self.warnings: list[tuple[str, Span | None]] = []
+        self.show_warnings = True
+        self.warning_label = "warning"   # netdsl check --strict reports them as errors
         # a person at the command line or REPL: Ctrl-C during NetTrain stops training and
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
@@ -73,6 +79,15 @@ class Session:
             value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
             raise e.with_span(span).with_source(source)
+        except ReturnSignal as r:   # Return, Break, Throw that nothing caught
+            value = Expr(Symbol("Return"), r.value)
+        except BreakSignal:
+            value = Expr(Symbol("Break"))
+        except ContinueSignal:
+            value = Expr(Symbol("Continue"))
+        except ThrowSignal as t:
+            raise EvaluationError(f"Uncaught Throw[{input_form(t.value)}] returned to top level.",
+                                  symbol="Throw", tag="nocatch", span=span).with_source(source)
         if value is not Null:
             self.outputs[n] = value
         return Result(n, value, span)
@@ -88,6 +103,15 @@ class Session:
                 return Expr(Symbol("Out"), k)
             return self.outputs[lines[k]]
         return self.outputs.get(k, Expr(Symbol("Out"), k))
+
+    def warn(self, text: str, span: Span | None = None) -> None:
+        """Report a warning as ``FILE:LINE:COL: warning: text`` on stderr."""
+        self.warnings.append((text, span))
+        if self.show_warnings:
+            where = span.where() if span is not None else "<input>"
+            stream = self.stderr or sys.stderr
+            stream.write(f"{where}: {self.warning_label}: {text}\n")
+            stream.flush()
 
     def print(self, text: str) -> None:
         stream = self.stdout or sys.stdout

@@ -38,7 +38,7 @@ STAGES: list[tuple[str, ...]] = [
     ("netdsl.runtime",),
     ("netdsl.formats",),
     ("netdsl.builtins",),
-    ("netdsl.evaluator", "netdsl.session", "netdsl.reference", "netdsl.torch"),
+    ("netdsl.evaluator", "netdsl.definitions", "netdsl.session", "netdsl.reference", "netdsl.torch"),
     ("netdsl.check", "netdsl.cli", "netdsl.repl", "netdsl.lsp", "netdsl.notebook",
      "netdsl.__main__", "netdsl"),
 ]
