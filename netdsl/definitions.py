@@ -67,6 +67,13 @@ class Rule:
     key: tuple
 
 
+def _condition_of(rule: Rule) -> Any:
+    rhs = rule.rhs
+    if rule.delayed and type(rhs) is Expr and rhs.head is Symbol("Condition") and rhs.args:
+        return rhs.args[-1]
+    return None
+
+
 @dataclass
 class Definitions:
     exact: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
@@ -79,7 +86,8 @@ class Definitions:
         conditioned = delayed and type(rhs) is Expr and rhs.head is Symbol("Condition")
         rule = Rule(lhs, rhs, delayed, specificity(lhs, conditioned))
         for i, old in enumerate(self.rules):
-            if same_q(old.lhs, lhs):
+            # f[x_] := a /; x > 0 and f[x_] := b are two rules, as in Wolfram
+            if same_q(old.lhs, lhs) and same_q(_condition_of(old), _condition_of(rule)):
                 self.rules[i] = rule
                 return
         at = len(self.rules)

@@ -50,7 +50,7 @@ class Evaluator:
 
     def __init__(self, host: Any = None):
         self.host = host
-        self.values: dict[Symbol, Any] = {}
+        self.values: dict[Symbol, Any] = {S("$Context"): "Global`"}
         self.delayed: dict[Symbol, Any] = {}
         self.definitions: dict[Symbol, Definitions] = {}   # f[...] = ..., f[x_] := ...
         self.attributes: dict[Symbol, frozenset[str]] = {}  # SetAttributes of user symbols
@@ -92,6 +92,9 @@ class Evaluator:
         if sym in self.delayed:
             return self.evaluate(self.delayed[sym])
         const = CONSTANTS.get(sym.name)
+        if const is None and "`" in sym.name:
+            short = resolve(sym)
+            return sym if short is sym else self._symbol_value(short)
         return sym if const is None else const
 
     def _evaluate_expr(self, e: Expr) -> Any:

@@ -79,8 +79,7 @@ def _message(ev, mn, *args):
     f, tag = key
     template = message_text(ev, f, tag)
     text = "-- Message text not found --" if template is None else \
-        fill_template(template, tuple(input_form(a) if not isinstance(a, str) else a
-                                      for a in args), mn)
+        fill_template(template, tuple(input_form(a) for a in args), mn)
     if template is None and args:
         text += " (" + ", ".join(_text(a) for a in args) + ")"
     ev.message(f"{f.name}::{tag}: {text}")
@@ -112,10 +111,31 @@ def _check(ev, body, fail, which=None):
 
 
 # ---------------------------------------------------------------- contexts
+class _ContextStack(list):
+    """The current context is the last; ``$Context`` follows it."""
+
+    def __init__(self, ev):
+        super().__init__(["Global`"])
+        self.ev = ev
+
+    def append(self, ctx):
+        super().append(ctx)
+        self.ev.values[CONTEXT] = ctx
+
+    def pop(self, *_):
+        top = super().pop()
+        self.ev.values[CONTEXT] = self[-1]
+        return top
+
+
+CONTEXT = S("$Context")
+
+
 def _contexts(ev) -> list[str]:
-    if not hasattr(ev, "context_stack"):
-        ev.context_stack = ["Global`"]
-    return ev.context_stack
+    stack = ev.__dict__.get("context_stack")
+    if stack is None:
+        stack = ev.context_stack = _ContextStack(ev)
+    return stack
 
 
 def _context_arg(x: Any, name: str) -> str:
@@ -159,12 +179,6 @@ def _begin(ev, ctx):
 def _end(ev):
     stack = _contexts(ev)
     return stack.pop() if len(stack) > 1 else stack[-1]
-
-
-@builtin("$Context", "$Context", "the current context, as a string", args=0,
-         section="Messages and packages")
-def _context(ev):
-    return _contexts(ev)[-1]
 
 
 # ---------------------------------------------------------------- files

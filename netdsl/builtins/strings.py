@@ -72,6 +72,8 @@ def _to_expression(ev, text, *rest):
 @builtin("StringLength", "StringLength[s]", "the number of characters", args=1,
          attributes=("Listable",), section="Strings")
 def _string_length(ev, s):
+    if is_list(s):
+        return make_list([_string_length(ev, x) for x in list_items(s)])
     return len(_string(s, "StringLength", Expr(S("StringLength"), s)))
 
 
