@@ -65,6 +65,15 @@ class Rule:
     rhs: Any
     delayed: bool
     key: tuple
+    options: bool = False   # the left side has OptionsPattern: OptionValue needs rewriting
+
+
+def _has_options_pattern(e: Any) -> bool:
+    if type(e) is not Expr:
+        return False
+    if e.head is Symbol("OptionsPattern"):
+        return True
+    return _has_options_pattern(e.head) or any(_has_options_pattern(a) for a in e.args)
 
 
 def _condition_of(rule: Rule) -> Any:
@@ -84,7 +93,7 @@ class Definitions:
 
     def add_rule(self, lhs: Any, rhs: Any, delayed: bool) -> None:
         conditioned = delayed and type(rhs) is Expr and rhs.head is Symbol("Condition")
-        rule = Rule(lhs, rhs, delayed, specificity(lhs, conditioned))
+        rule = Rule(lhs, rhs, delayed, specificity(lhs, conditioned), _has_options_pattern(lhs))
         for i, old in enumerate(self.rules):
             # f[x_] := a /; x > 0 and f[x_] := b are two rules, as in Wolfram
             if same_q(old.lhs, lhs) and same_q(_condition_of(old), _condition_of(rule)):

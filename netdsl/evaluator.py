@@ -156,7 +156,7 @@ class Evaluator:
                         continue
                     rhs = rhs.args[0]
                 body = substitute(rhs, b)
-                if rule.delayed:
+                if rule.options:
                     body = _bind_option_values(body, owner, call)
                 try:
                     return self.evaluate(body)
