@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
+from .budget import deep_recursion
 from .builtins.signals import BreakSignal, ContinueSignal, ReturnSignal, ThrowSignal
 from .errors import EvaluationError, NetDSLError, Span
 from .evaluator import Evaluator
@@ -67,7 +68,8 @@ class Session:
     def run(self, text: str, source: str | None = None) -> Iterator[Result]:
         """Parse all of ``text`` first (so syntax errors stop before any evaluation),
         then evaluate its expressions one by one, yielding each result."""
-        statements = parse_statements(text, source)
+        with deep_recursion():
+            statements = parse_statements(text, source)
         for expr, span in statements:
             yield self.evaluate_expr(expr, span, source)
 
@@ -76,9 +78,10 @@ class Session:
         n = self.line
         self.line += 1
         try:
-            value = self.evaluator.evaluate(expr)
+            with deep_recursion():
+                value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
-            raise e.with_span(span).with_source(source)
+            raise e.with_span(span).with_source(source) from None
         except ReturnSignal as r:   # Return, Break, Throw that nothing caught
             value = Expr(Symbol("Return"), r.value)
         except BreakSignal:
@@ -121,7 +124,8 @@ class Session:
     # ---------------------------------------------------------------- Python
     def __getitem__(self, name: str) -> Any:
         sym = Symbol(name)
-        value = self.evaluator.evaluate(sym)
+        with deep_recursion():
+            value = self.evaluator.evaluate(sym)
         if value is sym:
             raise KeyError(name)
         return value
