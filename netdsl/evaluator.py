@@ -195,14 +195,18 @@ class Evaluator:
         if warn is not None:
             warn(text, span)
 
-    def message(self, text: str) -> None:
-        """A Wolfram message (``Message[f::tag]``): counted for Check, hidden by Quiet."""
+    def message(self, symbol: str, tag: str, text: str) -> None:
+        """Issue a Wolfram message that does not stop evaluation (``f::tag`` from
+        ``Message``): counted for Check, hidden inside Quiet, else shown by the session."""
         self.message_count += 1
         if self.quiet:
             return
-        show = getattr(self.host, "print", None)
+        err = EvaluationError(text, symbol=symbol, tag=tag)
+        show = getattr(self.host, "message", None)
         if show is not None:
-            show(text)
+            show(err)
+        else:
+            sys.stderr.write(err.message + "\n")
 
     def call_builtin(self, b, args: tuple, call: Expr) -> Any:
         args, opts = split_options(b, args, call)

@@ -44,7 +44,10 @@ class Session:
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
                  interactive: bool = False, stderr: TextIO | None = None):
         self.shape_only = shape_only
-        self.stderr = stderr
+        self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
+        self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
+        self._span: Span | None = None          # the statement being evaluated
+        self._source: str | None = None
         # warnings about the program (unknown functions): (text, span), in order
         self.warnings: list[tuple[str, Span | None]] = []
         self.show_warnings = True
@@ -77,6 +80,7 @@ class Session:
                       source: str | None = None) -> Result:
         n = self.line
         self.line += 1
+        self._span, self._source = span, source
         try:
             with deep_recursion():
                 value = self.evaluator.evaluate(expr)
@@ -106,6 +110,15 @@ class Session:
                 return Expr(Symbol("Out"), k)
             return self.outputs[lines[k]]
         return self.outputs.get(k, Expr(Symbol("Out"), k))
+
+    def message(self, err: NetDSLError) -> None:
+        """A message that does not stop evaluation: written to stderr with the location of
+        the statement, as ``file:line:col: Power::infy: ...``, and kept in ``messages``."""
+        err.with_span(self._span).with_source(self._source)
+        self.messages.append(err)
+        stream = self.stderr or sys.stderr
+        stream.write(err.render() + "\n")
+        stream.flush()
 
     def warn(self, text: str, span: Span | None = None) -> None:
         """Report a warning as ``FILE:LINE:COL: warning: text`` on stderr."""

@@ -89,36 +89,38 @@ def test_symbol_name_and_symbol():
 
 # ---------------------------------------------------------------- messages
 def test_message_with_template():
-    out = io.StringIO()
-    s = Session(stdout=out)
+    err = io.StringIO()
+    s = Session(stderr=err)
     run('Set[MessageName[f, "bad"], "`1` is not a valid size; `2` expected."]', s)
-    run('Message[MessageName[f, "bad"], -1, "a positive integer"]', s)
-    assert out.getvalue() == 'f::bad: -1 is not a valid size; "a positive integer" expected.\n'
+    s.evaluate('\nMessage[MessageName[f, "bad"], -1, "a positive integer"]', "m.wl")
+    assert err.getvalue() == \
+        'm.wl:2:1: f::bad: -1 is not a valid size; "a positive integer" expected.\n'
+    assert s.messages[-1].tag == "bad"
 
 
 def test_message_without_text():
-    out = io.StringIO()
-    run('Message[MessageName[g, "nope"]]', Session(stdout=out))
-    assert out.getvalue() == "g::nope: -- Message text not found --\n"
+    err = io.StringIO()
+    run('Message[MessageName[g, "nope"]]', Session(stderr=err))
+    assert err.getvalue().endswith("g::nope: -- Message text not found --\n")
 
 
 def test_general_messages_apply_to_every_symbol():
-    out = io.StringIO()
-    s = Session(stdout=out)
+    err = io.StringIO()
+    s = Session(stderr=err)
     run('Set[MessageName[General, "oops"], "oops `1`"]; Message[MessageName[h, "oops"], 2]', s)
-    assert out.getvalue() == "h::oops: oops 2\n"
+    assert err.getvalue().endswith("h::oops: oops 2\n")
 
 
 def test_quiet_hides_messages():
-    out = io.StringIO()
-    s = Session(stdout=out)
+    err = io.StringIO()
+    s = Session(stderr=err)
     assert run('Quiet[Message[MessageName[f, "x"]]; 5]', s) == 5
-    assert out.getvalue() == ""
+    assert err.getvalue() == ""
 
 
 def test_check_gives_the_failure_value_after_a_message_or_error():
-    out = io.StringIO()
-    s = Session(stdout=out)
+    err = io.StringIO()
+    s = Session(stderr=err)
     assert run('Check[Message[MessageName[f, "x"]]; 1, "failed"]', s) == "failed"
     assert run('Check[1 + 1, "failed"]', s) == 2
     assert run('Check[Part[{1}, 3], "failed"]', s) == "failed"

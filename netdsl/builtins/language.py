@@ -82,7 +82,7 @@ def _message(ev, mn, *args):
         fill_template(template, tuple(input_form(a) for a in args), mn)
     if template is None and args:
         text += " (" + ", ".join(_text(a) for a in args) + ")"
-    ev.message(f"{f.name}::{tag}: {text}")
+    ev.message(f.name, tag, text)
     return Null
 
 
@@ -105,7 +105,7 @@ def _check(ev, body, fail, which=None):
     try:
         value = ev.evaluate(body)
     except NetDSLError as e:
-        ev.message(e.message)
+        ev.message(e.symbol, e.tag, e.text)
         return ev.evaluate(fail)
     return ev.evaluate(fail) if ev.message_count != before else value
 
