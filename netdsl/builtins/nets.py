@@ -8,19 +8,38 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
-                    list_items, make_list, packed)
-from ..graph.build import build_chain, build_graph
+from ..expr import (
+    Association,
+    Expr,
+    Symbol,
+    input_form,
+    is_integer,
+    is_list,
+    is_rule,
+    list_items,
+    make_list,
+    packed,
+)
+from ..graph.build import build_chain, build_graph, to_net
 from ..graph.container import Container, replace_leaves, with_shared
-from ..graph.edit import replace_part
+from ..graph.edit import replace_part, with_declared_port
+from ..graph.inference import infer
+from ..graph.surgery import graph_of
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.registry import on_register
+from ..layers.shapes import port_type_from_spec
 from ..layers.text import to_expr
 from ..runtime.apply import apply_net
 from ..runtime.initialize import initialize, parse_method, rng_for
-from ..runtime.train import (OPTION_DEFAULTS, PROPERTIES, TrainResults, net_train,
-                             property_value, results)
+from ..runtime.train import (
+    OPTION_DEFAULTS,
+    PROPERTIES,
+    TrainResults,
+    net_train,
+    property_value,
+    results,
+)
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -69,11 +88,25 @@ def _net_chain(ev, spec, *rules, call):
     return net
 
 
-@builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
+@builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[chain]", "NetGraph[layer]", "NetGraph[<|\"name\" -> layer, ...|>, "
                       "{\"a\" -> \"b\", ...}]", 'NetGraph[..., "port" -> shape]'),
          "layers wired by connections: 1 -> 2, {1, 2} -> 3, NetPort[\"in\"] -> 1, 3 -> NetPort[\"out\"]",
-         args=(2, None), wants_call=True, section="Containers")
-def _net_graph(ev, layers, edges, *rules, call):
+         args=(1, None), wants_call=True, section="Containers")
+def _net_graph(ev, layers, edges=None, *rules, call):
+    if isinstance(layers, Net) or edges is None or is_rule(edges) and isinstance(
+            edges.args[0], str):
+        # NetGraph[chain] or NetGraph[layer]: the equivalent minimal graph
+        if not isinstance(layers, Net):
+            if is_list(layers) or isinstance(layers, Association):
+                raise wrong_call("NetGraph", call, "a NetGraph of layers needs its connections")
+            layers = to_net(layers, "NetGraph", "the argument")
+        rules = ((edges,) if edges is not None else ()) + rules
+        net = graph_of(layers)
+        opts = _rules_to_options(rules, "NetGraph", call)
+        if opts:
+            net = build_graph_options(net, opts)
+        net.span = call.span
+        return net
     net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
     net.span = call.span
     return net
@@ -99,6 +132,21 @@ def _net_shared_array(ev, name):
          section="Containers")
 def _net_array(ev, name):
     return Expr(S("NetSharedArray"), name) if isinstance(name, str) else _net_shared_array(ev, name)
+
+
+def build_graph_options(net: Container, opts: dict[str, Any]) -> Container:
+    """NetGraph[net, "port" -> shape]: the ports declared, shapes inferred again."""
+    for port, spec in opts.items():
+        if port not in net.ports:
+            raise EvaluationError(f'The graph has no port named "{port}"; its ports are '
+                                  f"{', '.join(net.ports)}.", symbol="NetGraph", tag="noport")
+        try:
+            net = with_declared_port(net, port, port_type_from_spec(spec))
+        except ValueError as e:
+            raise EvaluationError(f'Specification {input_form(spec)} is not compatible with '
+                                  f'port "{port}": {e}.', symbol="NetGraph",
+                                  tag="invspec") from None
+    return infer(net.reset(), "NetGraph")
 
 
 # ---------------------------------------------------------------- NetExtract
