@@ -88,8 +88,9 @@ def _net_chain(ev, spec, *rules, call):
     return net
 
 
-@builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[chain]", "NetGraph[layer]", "NetGraph[<|\"name\" -> layer, ...|>, "
-                      "{\"a\" -> \"b\", ...}]", 'NetGraph[..., "port" -> shape]'),
+@builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
+                      "{\"a\" -> \"b\", ...}]", 'NetGraph[..., "port" -> shape]',
+                      "NetGraph[chain]", "NetGraph[layer]"),
          "layers wired by connections: 1 -> 2, {1, 2} -> 3, NetPort[\"in\"] -> 1, 3 -> NetPort[\"out\"]",
          args=(1, None), wants_call=True, section="Containers")
 def _net_graph(ev, layers, edges=None, *rules, call):
@@ -101,10 +102,10 @@ def _net_graph(ev, layers, edges=None, *rules, call):
                 raise wrong_call("NetGraph", call, "a NetGraph of layers needs its connections")
             layers = to_net(layers, "NetGraph", "the argument")
         rules = ((edges,) if edges is not None else ()) + rules
-        net = graph_of(layers)
+        net: Net = graph_of(layers)
         opts = _rules_to_options(rules, "NetGraph", call)
         if opts:
-            net = build_graph_options(net, opts)
+            net = build_graph_options(graph_of(layers), opts)
         net.span = call.span
         return net
     net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
@@ -141,11 +142,13 @@ def build_graph_options(net: Container, opts: dict[str, Any]) -> Container:
             raise EvaluationError(f'The graph has no port named "{port}"; its ports are '
                                   f"{', '.join(net.ports)}.", symbol="NetGraph", tag="noport")
         try:
-            net = with_declared_port(net, port, port_type_from_spec(spec))
+            declared = with_declared_port(net, port, port_type_from_spec(spec))
         except ValueError as e:
             raise EvaluationError(f'Specification {input_form(spec)} is not compatible with '
                                   f'port "{port}": {e}.', symbol="NetGraph",
                                   tag="invspec") from None
+        assert isinstance(declared, Container)
+        net = declared
     return infer(net.reset(), "NetGraph")
 
 

@@ -170,7 +170,7 @@ def net_take(net: Net, spec: Any, head: str = "NetTake",
 def _ends(c: Container, spec: Any, head: str) -> list[tuple[Any, str, str | None]]:
     """(layer, output port, name of the result's output or None for automatic)."""
     if spec is S("All"):
-        out = []
+        out: list[tuple[Any, str, str | None]] = []
         for p in c.port_names()[1]:
             (u, _, data), = c.graph.in_edges(PortNode("out", p), data=True)
             (sp, _), = data[LINKS]
@@ -206,7 +206,8 @@ def _starts(c: Container, spec: Any, head: str) -> tuple[list | None, set]:
     if spec is S("All"):
         return None, set()
     if is_list(spec):
-        nodes, cut = [], set()
+        nodes: list[Any] = []
+        cut: set = set()
         for s in list_items(spec):
             n, k = _starts(c, s, head)
             nodes += n if n is not None else [PortNode("in", p) for p in c.port_names()[0]]
@@ -259,7 +260,7 @@ def _new_layers(c: Container, spec: Any, head: str) -> list[tuple[str | None, Ne
     items = list_items(spec) if is_list(spec) else [spec]
     if isinstance(spec, Association):
         items = [Expr(S("Rule"), k, v) for k, v in spec.items()]
-    out = []
+    out: list[tuple[str | None, Net]] = []
     for item in items:
         if is_rule(item):
             name, value = item.args
@@ -278,8 +279,8 @@ def _merged(c: Container, old: list[str], new: list[tuple[str | None, Net]],
     named = c.named or any(n is not None for n, _ in new)
     names: list[str] = []
     nets: dict[str, Net] = {}
-    old_items = [(x, _with_root_shared(c, x)) for x in old]
-    new_items = [(n, v) for n, v in new]
+    old_items: list[tuple[str | None, Net]] = [(x, _with_root_shared(c, x)) for x in old]
+    new_items = list(new)
     seq = old_items + new_items if at_end else new_items + old_items
     for i, (name, value) in enumerate(seq, 1):
         key = name if name is not None and (named or name in old) else str(i)
@@ -308,7 +309,7 @@ def net_append(net: Net, spec: Any, head: str = "NetAppend", at_end: bool = True
                                    f"{'output' if at_end else 'input'}; this one has "
                                    f"{len(side)} ({', '.join(side)}).")
     names = list(c.order)
-    nets: dict[str, Net] = {}
+    nets = {}
     added = []
     for i, (name, value) in enumerate(new, 1):
         key = name if name is not None else str(len(names) + i)
@@ -318,6 +319,7 @@ def net_append(net: Net, spec: Any, head: str = "NetAppend", at_end: bool = True
         added.append(key)
     links = links_of(c)
     port = side[0]
+    prev: Any
     if at_end:
         (u, sp, _, _), = [lk for lk in links if lk[2] == PortNode("out", port)]
         links = [lk for lk in links if lk[2] != PortNode("out", port)]
@@ -329,7 +331,7 @@ def net_append(net: Net, spec: Any, head: str = "NetAppend", at_end: bool = True
     else:
         feeds = [lk for lk in links if lk[0] == PortNode("in", port)]
         links = [lk for lk in links if lk[0] != PortNode("in", port)]
-        prev: Any = PortNode("in", "Input")
+        prev = PortNode("in", "Input")
         prev_port = "Input"
         for k in added:
             links.append((prev, prev_port, k, nets[k].port_names()[0][0]))
