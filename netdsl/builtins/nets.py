@@ -404,7 +404,8 @@ def _net_replace_part(ev, net, rules):
 
 @builtin("NetTrain", ("NetTrain[net, {x1 -> y1, ...}]", "NetTrain[net, {xs} -> {ys}]",
                       'NetTrain[net, <|"port" -> {...}, ...|>]', 'NetTrain[net, data, "prop"]',
-                      "NetTrain[net, data, All]"),
+                      "NetTrain[net, data, All]",
+                      "NetTrain[net, data, lossLayer]"),
          "trains net (a loss is attached as Wolfram does); options BatchSize, MaxTrainingRounds, "
          "Method, LearningRate, ValidationSet, TimeGoal, LearningRateMultipliers, ...",
          args=(2, 3), options=OPTION_DEFAULTS, section="Nets")
@@ -412,6 +413,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
+    if _is_loss_spec(prop):   # NetTrain[net, data, lossLayer]: the loss to train on
+        opts = {**opts, "LossFunction": prop}
+        prop = None
     if is_rule(prop):   # a rule left over by the option parser names no NetTrain option
         key = prop.args[0]
         raise EvaluationError(f"Unknown option {input_form(key)} for NetTrain; known options: "
@@ -429,6 +433,7 @@ def _net_train(ev, net, data, prop=None, *, opts):
         if isinstance(p, str) and p not in PROPERTIES:   # before training, not after it
             property_value({}, p)
     shape_only = bool(getattr(ev.host, "shape_only", False))
+    opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
     trained, history = net_train(net, data, opts, shape_only=shape_only,
                                  interruptible=bool(getattr(ev.host, "interactive", False)))
     props = results(trained, history)
@@ -439,6 +444,17 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _is_loss_spec(x: Any) -> bool:
+    """A loss layer, "port" -> loss layer, or a list of such rules (NetTrain's third
+    argument given as LossFunction)."""
+    if isinstance(x, Layer):
+        return bool(getattr(x, "is_loss", False))
+    if is_rule(x):
+        return isinstance(x.args[0], str) and isinstance(x.args[1], Net)
+    return is_list(x) and bool(list_items(x)) and all(_is_loss_spec(i) and is_rule(i)
+                                                       for i in list_items(x))
 
 
 @builtin("NetInsertSharedArrays", ("NetInsertSharedArrays[net]", 'NetInsertSharedArrays[net, "prefix"]'),

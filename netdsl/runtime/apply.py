@@ -26,6 +26,7 @@ from ..layers.base import AbstractArray, Layer, Net
 from ..layers.combine import MultiInputLayer
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
+from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
 
 S = Symbol
@@ -67,9 +68,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
             elif key == "RandomSeeding":
                 seed = value
             elif key == "TargetDevice":
-                if value != "CPU":
-                    raise EvaluationError('netdsl runs on the CPU only: TargetDevice -> "CPU".',
-                                          symbol=head, tag="device")
+                check_device(value, head)
             elif key in ("BatchSize", "WorkingPrecision"):
                 pass
             else:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Association, Expr, Symbol, input_form
+from ...expr import Association, Expr, Symbol, input_form, is_list, is_rule, list_items
 from ...graph.build import build_graph
 from ...graph.container import LINKS, Container, PortNode
 from ...layers.base import Layer, Net
@@ -54,14 +54,21 @@ def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) 
             raise error("lossport", f'The net has no output port "{loss_spec}" to use as the '
                                     f"loss.")
         return net, [loss_spec]
+    chosen = _per_port(net, loss_spec)
+    if isinstance(chosen, list):     # {"loss1", "loss2"}: outputs that are losses
+        return net, chosen
     existing = loss_ports(net)
     if existing and loss_spec is S("Automatic"):
         return net, existing
     outs = [p for p in net.port_names()[1] if p not in existing]
+    if chosen is not None:          # {"port" -> lossLayer, ...}: only those outputs
+        outs, existing = [p for p in outs if p in chosen], [p for p in existing if p in chosen]
     layers: dict[str, Net] = {"net": net}
     edges = []
     for i, port in enumerate(outs, 1):
-        if isinstance(loss_spec, Layer) and loss_spec.is_loss:
+        if chosen is not None and isinstance(chosen.get(port), Layer):
+            loss = chosen[port]
+        elif isinstance(loss_spec, Layer) and loss_spec.is_loss:
             loss = loss_spec
         elif loss_spec is S("Automatic"):
             loss = loss_for(net, port)
@@ -93,3 +100,31 @@ def _rule(a: Any, b: Any) -> Expr:
     return Expr(S("Rule"), a, b)
 
 
+
+
+def _per_port(net: Net, spec: Any) -> dict[str, Any] | list[str] | None:
+    """LossFunction -> {"port" -> lossLayer, ...} (a dict), {"port1", "port2"} (outputs
+    that are already losses: a list), or None for the other forms."""
+    items = list_items(spec) if is_list(spec) else [spec] if is_rule(spec) else None
+    if not items:
+        return None
+    outs = net.port_names()[1]
+    if all(isinstance(i, str) for i in items):
+        for p in items:
+            if p not in outs:
+                raise error("lossport", f'The net has no output port "{p}" to use as the loss.')
+        return list(items)
+    chosen: dict[str, Any] = {}
+    for r in items:
+        if not (is_rule(r) and isinstance(r.args[0], str)):
+            raise error("lossfun", f"{input_form(r)} is not a loss specification; use "
+                                   f'"port" -> lossLayer.')
+        port, loss = r.args
+        if port not in outs:
+            raise error("lossport", f'The net has no output port "{port}" to attach a loss to; '
+                                    f"its outputs are {', '.join(outs)}.")
+        if not (isinstance(loss, Layer) and loss.is_loss):
+            raise error("lossfun", f'"{port}" -> {input_form(loss)} is not supported: give a '
+                                   f"loss layer (weights with Scaled are not supported).")
+        chosen[port] = loss
+    return chosen
