@@ -16,6 +16,7 @@ from ..graph.surgery import (
     net_take,
 )
 from ..layers.base import Net
+from ..runtime.measure import measure
 from .lists import PART_HOOKS
 from .nets import extract
 from .registry import builtin, wrong_call
@@ -116,3 +117,13 @@ def part_of_net(net: Net, specs: list[Any]) -> Any:
 
 
 PART_HOOKS[Net] = part_of_net
+
+
+@builtin("NetMeasurements", ('NetMeasurements[net, data, "measurement"]',
+                             "NetMeasurements[net, data, {m1, m2, ...}]"),
+         'measurements of net on data, computed in one vectorised pass: "Loss", "Accuracy", '
+         '"ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "MeanSquare", '
+         '"RSquared", ... or NetPort["port"]', args=3, section="Nets")
+def _net_measurements(ev, net, data, spec):
+    call = Expr(S("NetMeasurements"), net, data, spec)
+    return measure(_net("NetMeasurements", net, call), data, spec)
