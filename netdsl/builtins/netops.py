@@ -19,7 +19,7 @@ from ..layers.base import Net
 from ..runtime.measure import measure
 from .lists import PART_HOOKS
 from .nets import extract
-from .registry import builtin, wrong_call
+from .registry import NOT_APPLICABLE, builtin, wrong_call
 
 S = Symbol
 
@@ -127,3 +127,15 @@ PART_HOOKS[Net] = part_of_net
 def _net_measurements(ev, net, data, spec):
     call = Expr(S("NetMeasurements"), net, data, spec)
     return measure(_net("NetMeasurements", net, call), data, spec)
+
+
+@builtin("NetPortGradient", ('net[x, NetPortGradient["Input"]]',
+                             'net[x, NetPortGradient[{layer, ..., "Weights"}]]',
+                             "net[x, NetPortGradient[All]]",
+                             'net[<|"Input" -> x, NetPortGradient["Output"] -> g|>, '
+                             'NetPortGradient["Input"]]'),
+         "the gradient of the sum of net's outputs (or of their dot product with g) with "
+         "respect to an input (per example) or an array (summed over the batch)",
+         args=1, section="Nets")
+def _net_port_gradient(ev, spec):
+    return NOT_APPLICABLE
