@@ -40,6 +40,8 @@ from ..runtime.train import (
     property_value,
     results,
 )
+from .information import PROPERTIES as INFORMATION_PROPERTIES
+from .information import more_information
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -318,8 +320,6 @@ def information(net: Net, prop: Any) -> Any:
         return _array_count(net)[0]
     if prop == "ArraysTotalElementCount":
         return _array_count(net)[1]
-    if prop == "ArraysTotalSize":
-        return 4 * _array_count(net)[1]
     if prop == "LayerTypeCounts":
         counts: dict[str, int] = {}
         leaves = net.leaves()
@@ -331,14 +331,12 @@ def information(net: Net, prop: Any) -> Any:
     return None
 
 
-INFORMATION_PROPERTIES = ("Layers", "InputPorts", "OutputPorts", "ArraysCount",
-                          "ArraysTotalElementCount", "ArraysTotalSize", "LayerTypeCounts",
-                          "LayersCount")
 
 
 @builtin("Information", ("Information[net]", 'Information[net, "prop"]'),
-         'facts about a net: "Layers", "InputPorts", "OutputPorts", "ArraysCount", '
-         '"ArraysTotalElementCount", "LayerTypeCounts", ...', args=(1, 2), section="Nets")
+         'facts about a net: "Layers", "InputPorts", "OutputPorts", "Arrays", '
+         '"ArraysDimensions", "ArraysCount", "ArraysTotalElementCount", "LayerTypeCounts", '
+         '"Properties", ...', args=(1, 2), section="Nets")
 def _information(ev, net, prop=None):
     call = Expr(S("Information"), net, *([] if prop is None else [prop]))
     if isinstance(net, Expr) and net.head is S("List") and prop is not None:
@@ -348,6 +346,8 @@ def _information(ev, net, prop=None):
     if prop is None:
         return net
     value = information(net, prop)
+    if value is None:
+        value = more_information(net, prop)
     if value is None:
         raise EvaluationError(f"{input_form(prop)} is not a known property; known properties: "
                               f"{', '.join(INFORMATION_PROPERTIES)}.", symbol="Information",
