@@ -38,3 +38,17 @@ def test_net_operations_example(tmp_path):
     assert acc == np.trace(cm) / 180
     assert re.search(r"flattened layers: 6", out)
     assert re.search(r"d p1 / d input at the first point: \{\S+, \S+\}", out)
+
+
+def test_net_operations_example_checks(tmp_path):
+    """``netdsl check``: measurements and gradients give their dimensions, nothing runs."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["NETDSL_HISTORY"] = str(tmp_path / "history")
+    run = subprocess.run([sys.executable, "-m", "netdsl", "check",
+                          str(ROOT / "examples" / "net_operations.wl")],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "confusion matrix AbstractArray[{3, 3}]" in run.stdout
+    assert "d p1 / d input at the first point: AbstractArray[{2}]" in run.stdout
+    assert run.stdout.rstrip().endswith("net_operations.wl: ok")

@@ -126,7 +126,8 @@ PART_HOOKS[Net] = part_of_net
          '"RSquared", ... or NetPort["port"]', args=3, section="Nets")
 def _net_measurements(ev, net, data, spec):
     call = Expr(S("NetMeasurements"), net, data, spec)
-    return measure(_net("NetMeasurements", net, call), data, spec)
+    return measure(_net("NetMeasurements", net, call), data, spec,
+                   shape_only=bool(getattr(ev.host, "shape_only", False)))
 
 
 @builtin("NetPortGradient", ('net[x, NetPortGradient["Input"]]',

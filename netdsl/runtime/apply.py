@@ -28,7 +28,7 @@ from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
-from .port_gradient import is_port_gradient, port_gradients, wanted
+from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
 
 S = Symbol
 
@@ -101,7 +101,9 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
             raise EvaluationError("Output gradients were given but no NetPortGradient was "
                                   "asked for.", symbol=head, tag="badgrad")
         if shape_only:
-            return S("Automatic")
+            if not net.initialized:
+                raise missing_array_error(net, head)
+            return abstract_gradients(net, inputs, batched, gradient, head)
         grads = {p: (g if batched else g[None]) for p, g in out_grads.items()}
         return port_gradients(net, inputs, batched, gradient, grads, head)
     call = Call(inputs, batched, train, port, seed)

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import Association, Expr, Symbol, input_form, is_list, list_items, make_list, packed
 from ..graph.container import LINKS, Container, PortNode
-from ..layers.base import Net
+from ..layers.base import AbstractArray, Net
 from .apply import to_batch_first, to_batch_last
 from .context import Ctx
 from .plan import compile_plan, missing_array_error
@@ -66,11 +66,16 @@ class Pass:
     outputs: dict[str, np.ndarray]
 
 
-def measure(net: Net, data: Any, spec: Any) -> Any:
-    """NetMeasurements[net, data, spec]: one value, or a list for a list of specs."""
+def measure(net: Net, data: Any, spec: Any, shape_only: bool = False) -> Any:
+    """NetMeasurements[net, data, spec]: one value, or a list for a list of specs.
+    ``shape_only`` (netdsl check): the data is read and checked, and each value is an
+    AbstractArray of its dimensions (classes from the output port)."""
     specs = list_items(spec) if is_list(spec) else [spec]
     for s in specs:
         _check_spec(s, net)
+    if shape_only:
+        values = [_abstract(net, data, s) for s in specs]
+        return make_list(values) if is_list(spec) else values[0]
     run = _run(net, data)
     values = [_one(run, s) for s in specs]
     return make_list(values) if is_list(spec) else values[0]
@@ -166,6 +171,28 @@ def _forward(plan, ctx: Ctx, feed: dict[str, np.ndarray], keep: set[int]) -> lis
                 if slot not in keep:
                     values[slot] = None
     return values
+
+
+def _abstract(net: Net, data: Any, spec: Any) -> Any:
+    try:
+        tnet, _ = training_net(net, S("Automatic"), targets_like(data, net))
+        check_data(tnet, read_data(data, net, tnet))
+    except EvaluationError as e:
+        e.symbol = HEAD
+        raise
+    name, averaging = _name(spec)
+    outs = net.port_names()[1]
+    shape = tuple(net.ports[outs[0]].shape or ()) if outs else ()
+    if isinstance(name, Expr) and name.head is S("NetPort"):
+        port = name.args[0] if name.args else None
+        return AbstractArray(tuple(net.ports[port].shape or ())) if port in net.ports \
+            else AbstractArray(())
+    classes = int(np.prod(shape)) if shape else 2
+    if name == "ConfusionMatrix":
+        return AbstractArray((classes, classes))
+    if name in ("Precision", "Recall", "F1Score") and averaging is None:
+        return Association((c, AbstractArray(()), False) for c in range(1, classes + 1))
+    return AbstractArray(())
 
 
 # ---------------------------------------------------------------- the measurements

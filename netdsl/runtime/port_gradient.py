@@ -25,7 +25,7 @@ from ..errors import EvaluationError
 from ..expr import Association, Expr, Symbol, input_form, is_integer, is_list, list_items, packed
 from ..graph.container import Container
 from ..layers.arrays import NO_ARRAY, SharedRef
-from ..layers.base import Net
+from ..layers.base import AbstractArray, Net
 from .context import Ctx
 from .gradients import backward
 from .plan import compile_plan, missing_array_error
@@ -191,3 +191,20 @@ def _array_shape(net: Net, key: tuple) -> tuple:
             if key == (path, spec.name):
                 return tuple(shapes.get(spec.name) or ())
     return ()
+
+
+def abstract_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec: Any,
+                       head: str) -> Any:
+    """netdsl check: the gradients' dimensions, nothing computed."""
+    specs = list_items(spec) if is_list(spec) else [spec]
+    results = []
+    for s in specs:
+        for expr, (kind, what) in _targets(net, s, head):
+            if kind == "input":
+                shape = inputs[what].shape if batched else inputs[what].shape[1:]
+            else:
+                shape = _array_shape(net, what)
+            results.append((expr, AbstractArray(tuple(shape))))
+    if len(results) == 1 and not is_list(spec) and spec.args[:1] != (S("All"),):
+        return results[0][1]
+    return Association((k, v, False) for k, v in results)

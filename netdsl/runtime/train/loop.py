@@ -63,7 +63,9 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         history = History(rounds=rounds, batch_size=batch, batches_per_round=per_round,
                           training_examples=n, examples=n * rounds, abstract=True,
                           validation_examples=0 if not validation else
-                          next(iter(validation.values())).shape[0])
+                          next(iter(validation.values())).shape[0],
+                          method=o.settings.method, initial_learning_rate=o.settings.lr,
+                          final_learning_rate=o.settings.lr)
         return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
