@@ -175,3 +175,33 @@ def test_progress_function_batch_interval():
     with pytest.raises(EvaluationError, match="Interval"):
         ev('NetTrain[net, data, MaxTrainingRounds -> 2, TrainingProgressFunction -> '
            '{Print, "Interval" -> {0, "Rounds"}}]')
+
+
+def test_validation_measurements_match_net_measurements_of_the_final_net():
+    r = ('r = NetTrain[net, data, All, MaxTrainingRounds -> 6, ValidationSet -> data, '
+         'TrainingProgressMeasurements -> {"Accuracy", "ErrorRate", "Recall"}];')
+    last = as_dict(ev(r + ' r["ValidationMeasurements"]'))
+    final = np.asarray(ev(r + ' NetMeasurements[r["FinalNet"], data, '
+                              '{"Loss", "Accuracy", "ErrorRate"}]'), dtype=np.float64)
+    assert last["Loss"] == pytest.approx(final[0], rel=1e-5)
+    assert last["Accuracy"] == pytest.approx(final[1])
+    assert last["ErrorRate"] == pytest.approx(final[2])
+    lists = as_dict(ev(r + ' r["ValidationMeasurementsLists"]'))
+    assert len(np.asarray(lists["Accuracy"])) == 6
+
+
+def test_stopping_on_a_validation_measurement():
+    out = ev('NetTrain[net, data, {"ReasonTrainingStopped", "TotalRounds"}, '
+             'MaxTrainingRounds -> 300, ValidationSet -> data, '
+             'TrainingProgressMeasurements -> {"Accuracy"}, '
+             'TrainingStoppingCriterion -> <|"Criterion" -> "Accuracy", "Patience" -> 3|>]')
+    # the accuracy of 4 examples moves in steps of 1/4 and stalls at once at this rate:
+    # round 1 sets the best, misses at rounds 2-4 use the patience, round 5 stops
+    assert list(out.args) == ["StoppingCriterion", 5]
+    with pytest.raises(EvaluationError, match="not an available criterion"):
+        ev('NetTrain[net, data, MaxTrainingRounds -> 3, '
+           'TrainingStoppingCriterion -> "Accuracy"]')
+
+
+def as_dict(a):
+    return dict(a.items())

@@ -16,7 +16,7 @@ from ..graph.surgery import (
     net_take,
 )
 from ..layers.base import Net
-from ..runtime.measure import measure
+from ..runtime.train.measure import measure
 from .lists import PART_HOOKS
 from .nets import extract
 from .registry import NOT_APPLICABLE, builtin, wrong_call

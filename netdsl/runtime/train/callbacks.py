@@ -45,9 +45,13 @@ class Stopping:
     since: int = 0
 
     def no_improvement(self, value: float) -> bool:
-        """Wolfram's checker: the value does not beat the best so far by the change asked."""
+        """Wolfram's checker: the value does not beat the best so far by the change asked
+        (a measurement that should grow, such as "Accuracy", is negated)."""
+        if self.criterion in INCREASING:
+            value = -value
         if self.relative is not None:
-            worse = value >= self.best * (1 - self.relative)
+            worse = value >= self.best * (1 - self.relative) if self.best >= 0 \
+                else value >= self.best * (1 + self.relative)
         else:
             worse = value >= self.best - (self.absolute or 0.0)
         self.best = min(self.best, value)
@@ -62,9 +66,17 @@ class Stopping:
                 hit = False
             else:
                 hit = result is True or result is S("True")
-        else:
+        elif self.criterion == "Loss":
             v = values.get("ValidationLoss")
             hit = self.no_improvement(values["RoundLoss"] if v is None else v)
+        else:
+            measured = values.get("ValidationMeasurements") or {}
+            value = measured.get(self.criterion)
+            if not isinstance(value, (int, float)):
+                raise error("nonscalarcrit", f'The TrainingStoppingCriterion "{self.criterion}" '
+                                             f"is not a scalar; average it over the classes "
+                                             f'("ClassAveraging" -> "Macro").')
+            hit = self.no_improvement(float(value))
         if self.patience == 0 and self.initial_patience == 0:
             return hit
         if rnd < self.initial_patience:
@@ -78,7 +90,13 @@ class Stopping:
         return False
 
 
-def read_stopping(spec: Any, callable_of: Callable | None, validated: bool) -> Stopping | None:
+INCREASING = ("Accuracy", "Precision", "Recall", "F1Score", "CohenKappa", "RSquared")
+
+
+def read_stopping(spec: Any, callable_of: Callable | None, validated: bool,
+                  measured: tuple[str, ...] = ()) -> Stopping | None:
+    """``measured``: the TrainingProgressMeasurements keys (measured on the ValidationSet),
+    which may serve as criteria besides "Loss"."""
     if spec is S("None") or spec is None:
         return None
     if spec is S("Automatic"):
@@ -92,9 +110,14 @@ def read_stopping(spec: Any, callable_of: Callable | None, validated: bool) -> S
     for key, value, _ in spec.rules:
         if key == "Criterion":
             if isinstance(value, str):
-                if value != "Loss":
+                if value != "Loss" and not (validated and value in measured):
+                    known = ", ".join(f'"{k}"' for k in ("Loss",) + (measured if validated
+                                                                     else ()))
                     raise error("invstopmetric", f'"{value}" is not an available criterion for '
-                                                 f'TrainingStoppingCriterion; available: "Loss".')
+                                                 f"TrainingStoppingCriterion; available: "
+                                                 f"{known} (measurements need a "
+                                                 f"ValidationSet and "
+                                                 f"TrainingProgressMeasurements).")
                 s.criterion = value
             elif _is_function(value) and callable_of is not None:
                 fn = callable_of(value)

@@ -26,6 +26,7 @@ from ..steps import Plan, Step
 from .common import HEAD, error, warn
 from .data import check_data, read_data, targets_like, validation_split
 from .losses import training_net
+from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
 from .parameters import Parameters, read_multipliers
 from .progress import Reporter
@@ -116,7 +117,11 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     moving = [(i, s) for i, s in enumerate(params.steps) if _updates_moving(s, params)]
     ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(rng.integers(2 ** 32)))
     reporter = Reporter(o.reporting, n)
-    stopping = read_stopping(o.stopping, o.callable_of, val_data is not None)
+    specs = o.measurements or []
+    if specs and validation:
+        check_specs(specs, user_net if user_net is not None else tnet)
+    stopping = read_stopping(o.stopping, o.callable_of, val_data is not None,
+                             tuple(measurement_key(s) for s in specs))
     progress = read_progress(o.progress, o.callable_of)
     best = None
     t0 = time.perf_counter()
@@ -156,6 +161,12 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             if val_data is not None:
                 vloss = _evaluate_loss(params, plan, val_data, loss_slots)
                 history.validation_losses.append(vloss)
+                if specs:
+                    current = params.write_back(tnet)
+                    inner = _untrain(user_net, current, wrapped) if user_net is not None \
+                        else current
+                    history.validation_measurements.append(
+                        measure_arrays(inner, current, loss_names, validation, specs))
                 if best is None or vloss < best[0]:
                     best = (vloss, params.snapshot())
                     history.best_round = rounds_done
@@ -169,7 +180,9 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 _callbacks(progress, "round", live, rounds_done, batches_per_round,
                            time.perf_counter() - t0)
             if stopping is not None and stopping.should_stop(
-                    rounds_done, {"RoundLoss": round_loss / seen, "ValidationLoss": vloss}):
+                    rounds_done, {"RoundLoss": round_loss / seen, "ValidationLoss": vloss,
+                                  "ValidationMeasurements": history.validation_measurements[-1]
+                                  if history.validation_measurements else None}):
                 history.reason = "StoppingCriterion"
                 break
             if out_of_time:

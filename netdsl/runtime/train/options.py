@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...expr import Expr, Symbol, among, input_form, is_integer, is_number, is_rule
+from ...expr import (Expr, Symbol, among, input_form, is_integer, is_list, is_number, is_rule,
+                     list_items)
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
 from ..device import check_device
@@ -28,6 +29,7 @@ class Options:
     stopping: Any = None           # TrainingStoppingCriterion, read by callbacks.py
     progress: Any = None           # TrainingProgressFunction
     callable_of: Any = None        # expression -> Python callable (the evaluator's)
+    measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
 
 
 OPTION_DEFAULTS = {
@@ -38,6 +40,7 @@ OPTION_DEFAULTS = {
     "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
     "GradientClipping": S("None"), "WeightClipping": S("None"),
     "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
+    "TrainingProgressMeasurements": S("None"),
 }
 
 
@@ -88,6 +91,9 @@ def read_options(opts: dict[str, Any]) -> Options:
     o.stopping = opts.get("TrainingStoppingCriterion")
     o.progress = opts.get("TrainingProgressFunction")
     o.callable_of = opts.get("$callable")
+    m = opts.get("TrainingProgressMeasurements")
+    o.measurements = None if m is None or m is S("None") else (
+        list_items(m) if is_list(m) else [m])
     return o
 
 

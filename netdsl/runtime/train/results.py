@@ -34,6 +34,7 @@ class History:
     initial_learning_rate: float = 0.0
     final_learning_rate: float = 0.0
     final_net: Any = None              # with a ValidationSet: the net after the last round
+    validation_measurements: list[dict[str, Any]] = field(default_factory=list)
 
 
 
@@ -116,10 +117,10 @@ def _common(h: History) -> dict[str, Any]:
         "TargetDevice": "CPU",
         "RoundMeasurements": assoc(h.round_losses[-1]) if h.round_losses else Association([]),
         "RoundMeasurementsLists": assoc(lst(h.round_losses)),
-        "ValidationMeasurements": assoc(h.validation_losses[-1]) if h.validation_losses
-        else S("None"),
-        "ValidationMeasurementsLists": assoc(lst(h.validation_losses)) if h.validation_losses
-        else S("None"),
+        "ValidationMeasurements": _validation(h, assoc(h.validation_losses[-1]))
+        if h.validation_losses else S("None"),
+        "ValidationMeasurementsLists": _validation_lists(h, assoc(lst(h.validation_losses)))
+        if h.validation_losses else S("None"),
         "BatchMeasurements": assoc(h.batch_losses[-1]) if h.batch_losses else Association([]),
         "BatchMeasurementsLists": assoc(lst(h.batch_losses)),
         "RoundPositions": make_list([r * h.batches_per_round for r in range(1, h.rounds + 1)]),
@@ -127,6 +128,19 @@ def _common(h: History) -> dict[str, Any]:
                                           range(1, len(h.validation_losses) + 1)]),
         "Properties": make_list(sorted(PROPERTIES)),
     }
+
+
+def _validation(h: History, loss: Association) -> Association:
+    """<|"Loss" -> ..., measurement -> value, ...|> for the last validation."""
+    extra = h.validation_measurements[-1] if h.validation_measurements else {}
+    return Association(list(loss.rules) + [(k, v, False) for k, v in extra.items()])
+
+
+def _validation_lists(h: History, loss: Association) -> Association:
+    """Every measurement's values, one per validation."""
+    keys = list(h.validation_measurements[0]) if h.validation_measurements else []
+    return Association(list(loss.rules) + [
+        (k, make_list([m[k] for m in h.validation_measurements]), False) for k in keys])
 
 
 def _abstract_results(net: Net, h: History) -> dict[str, Any]:

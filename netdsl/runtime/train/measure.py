@@ -29,15 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EvaluationError
-from ..expr import Association, Expr, Symbol, input_form, is_list, list_items, make_list, packed
-from ..graph.container import LINKS, Container, PortNode
-from ..layers.base import AbstractArray, Net
-from .apply import to_batch_first, to_batch_last
-from .context import Ctx
-from .plan import compile_plan, missing_array_error
-from .train.data import check_data, read_data, targets_like
-from .train.losses import training_net
+from ...errors import EvaluationError
+from ...expr import Association, Expr, Symbol, input_form, is_list, list_items, make_list, packed
+from ...graph.container import LINKS, Container, PortNode
+from ...layers.base import AbstractArray, Net
+from ..apply import to_batch_first, to_batch_last
+from ..context import Ctx
+from ..plan import compile_plan, missing_array_error
+from .data import check_data, read_data, targets_like
+from .losses import training_net
 
 S = Symbol
 HEAD = "NetMeasurements"
@@ -112,6 +112,29 @@ def _run(net: Net, data: Any) -> Pass:
     except EvaluationError as e:
         e.symbol = HEAD
         raise
+    return _pass(net, tnet, loss_names, arrays)
+
+
+def measure_arrays(net: Net, tnet: Net, loss_names: list[str], arrays: dict[str, np.ndarray],
+                   specs: list[Any]) -> dict[str, Any]:
+    """For NetTrain's TrainingProgressMeasurements: the measurements of ``net`` (inside
+    the training net ``tnet``, whose data by port is ``arrays``), keyed by name."""
+    run = _pass(net, tnet, loss_names, arrays)
+    return {measurement_key(s): _one(run, s) for s in specs}
+
+
+def measurement_key(spec: Any) -> str:
+    """The key a measurement has in NetTrain's results: its name, or its text."""
+    name, _ = _name(spec)
+    return name if isinstance(name, str) else input_form(name)
+
+
+def check_specs(specs: list[Any], net: Net) -> None:
+    for s in specs:
+        _check_spec(s, net)
+
+
+def _pass(net: Net, tnet: Net, loss_names: list[str], arrays: dict[str, np.ndarray]) -> Pass:
     plan = compile_plan(tnet, HEAD, mode="plain")   # unfused: loss inputs are predictions
     loss_slots = [plan.outputs[p] for p in loss_names]
     producers = {s: step for step in plan.steps for s in step.outs}
