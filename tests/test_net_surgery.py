@@ -219,3 +219,22 @@ def test_wrong_calls():
         ev("NetTake[5, 1]")
     with pytest.raises(EvaluationError, match="does not name a layer"):
         ev(CHAIN + ' NetTake[c, "zz"]')
+
+
+def test_shared_arrays_come_along():
+    text = ('s = NetInitialize[NetChain[{LinearLayer[3, "Weights" -> NetSharedArray["w"]], Ramp, '
+            'LinearLayer[3, "Weights" -> NetSharedArray["w"]]}, "Input" -> 3]];')
+    taken = ev(text + " NetTake[s, 1]")
+    assert list(taken.shared) == ["w"]
+    np.testing.assert_array_equal(taken.shared["w"], ev(text + " s").shared["w"])
+    flat = ev(text + " NetFlatten[NetChain[{s, Tanh}]]")
+    assert list(flat.shared) == ["w"] and flat.order == ["1/1", "1/2", "1/3", "2"]
+    x = np.array([[0.1, -0.2, 0.3]])
+    np.testing.assert_allclose(flat(x), np.tanh(ev(text + " s")(x)), rtol=1e-6)
+    assert ev(text + " NetDrop[s, 2]").shared.keys() == {"w"}
+
+
+def test_net_take_with_port_shapes():
+    net = ev('NetTake[NetChain[{LinearLayer[3], Ramp}], 2, "Input" -> 5]')
+    assert net.ports["Input"].shape == (5,) and net.ports["Output"].shape == (3,)
+    assert net.net("1").array_shapes()["Weights"] == (3, 5)
