@@ -71,3 +71,11 @@ def test_graphics_are_not_yet():
         info("SummaryGraphic")
     with pytest.raises(EvaluationError, match="notprop|not a known property"):
         info("Nope")
+
+
+def test_information_without_property_gives_the_main_facts():
+    facts = keyed(netdsl.evaluate(NET + " Information[net]"))
+    assert list(facts) == ['"LayersCount"', '"ArraysCount"', '"SharedArraysCount"',
+                           '"InputPortNames"', '"OutputPortNames"',
+                           '"ArraysTotalElementCount"', '"ArraysTotalSize"']
+    assert facts['"LayersCount"'] == 3 and facts['"ArraysTotalElementCount"'] == 29

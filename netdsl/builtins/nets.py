@@ -369,8 +369,10 @@ def _information(ev, net, prop=None):
         return make_list(_information(ev, n, prop) for n in net.args)
     if not isinstance(net, Net):
         raise wrong_call("Information", call, "the first argument is not a net")
-    if prop is None:
-        return net
+    if prop is None:   # Wolfram's panel of the main facts, as an association
+        return Association((p, _information(ev, net, p), False) for p in (
+            "LayersCount", "ArraysCount", "SharedArraysCount", "InputPortNames",
+            "OutputPortNames", "ArraysTotalElementCount", "ArraysTotalSize"))
     value = information(net, prop)
     if value is None:
         value = more_information(net, prop)
