@@ -205,3 +205,28 @@ def test_stopping_on_a_validation_measurement():
 
 def as_dict(a):
     return dict(a.items())
+
+
+def test_scaled_losses():
+    """"port" -> Scaled[w]: the loss at port weighted by w (before any update, the first
+    batch's loss is exactly the weighted sum of the unweighted losses)."""
+    g = ('g = NetGraph[<|"f" -> LinearLayer[1], "l1" -> MeanSquaredLossLayer[], '
+         '"l2" -> MeanSquaredLossLayer[]|>, {NetPort["Input"] -> "f", '
+         '"f" -> NetPort["l1", "Input"], "f" -> NetPort["l2", "Input"], '
+         'NetPort["T1"] -> NetPort["l1", "Target"], NetPort["T2"] -> NetPort["l2", "Target"], '
+         '"l1" -> NetPort["A"], "l2" -> NetPort["B"]}, "Input" -> 1];'
+         'g = NetInitialize[g]; d = <|"Input" -> {{1.}, {2.}}, "T1" -> {{1.}, {2.}}, '
+         '"T2" -> {{3.}, {4.}}|>;')
+    a = np.asarray(netdsl.evaluate(g + ' g[d, "A"]'), dtype=np.float64).mean()
+    b = np.asarray(netdsl.evaluate(g + ' g[d, "B"]'), dtype=np.float64).mean()
+    first = netdsl.evaluate(g + ' NetTrain[g, d, "BatchLossList", MaxTrainingRounds -> 1, '
+                                'LossFunction -> {"A" -> Scaled[2.], "B" -> Scaled[0.5]}]')
+    assert np.asarray(first)[0] == pytest.approx(2 * a + 0.5 * b, rel=1e-5)
+    only_a = netdsl.evaluate(g + ' NetTrain[g, d, "BatchLossList", MaxTrainingRounds -> 1, '
+                                 'LossFunction -> {"A" -> Scaled[3.]}]')
+    assert np.asarray(only_a)[0] == pytest.approx(3 * a, rel=1e-5)
+    # an output that is not a loss: its automatic loss, weighted
+    plain = ev('NetTrain[net, data, "BatchLossList", MaxTrainingRounds -> 1, BatchSize -> 4]')
+    scaled = ev('NetTrain[net, data, "BatchLossList", MaxTrainingRounds -> 1, BatchSize -> 4, '
+                'LossFunction -> {"Output" -> Scaled[4.]}]')
+    assert np.asarray(scaled)[0] == pytest.approx(4 * np.asarray(plain)[0], rel=1e-5)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Association, Expr, Symbol, input_form, is_list, is_rule, list_items
+from ...expr import (Association, Expr, Symbol, input_form, is_list, is_number, is_rule,
+                     list_items)
 from ...graph.build import build_graph
 from ...graph.container import LINKS, Container, PortNode
 from ...layers.base import Layer, Net
@@ -65,12 +66,13 @@ def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) 
         outs, existing = [p for p in outs if p in chosen], [p for p in existing if p in chosen]
     layers: dict[str, Net] = {"net": net}
     edges = []
+    scaled = {p: w for p, w in (chosen or {}).items() if isinstance(w, float)}
     for i, port in enumerate(outs, 1):
         if chosen is not None and isinstance(chosen.get(port), Layer):
             loss = chosen[port]
         elif isinstance(loss_spec, Layer) and loss_spec.is_loss:
             loss = loss_spec
-        elif loss_spec is S("Automatic"):
+        elif loss_spec is S("Automatic") or port in scaled:
             loss = loss_for(net, port)
             target = targets_like.get(port)
             if target is not None and target.ndim >= 1:
@@ -83,13 +85,28 @@ def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) 
         out_name = f"Loss{i}" if len(outs) > 1 else "Loss"
         edges.append(_rule(_port("net", port), _port(name, "Input")))
         edges.append(_rule(Expr(S("NetPort"), port), _port(name, "Target")))
-        edges.append(_rule(_port(name, "Loss"), Expr(S("NetPort"), out_name)))
+        edges.append(_rule(_port(name, "Loss"), _scaled(layers, scaled.get(port), name,
+                                                         Expr(S("NetPort"), out_name), edges)))
     for p in existing:
-        edges.append(_rule(_port("net", p), Expr(S("NetPort"), p)))
+        edges.append(_rule(_port("net", p), _scaled(layers, scaled.get(p), f"scale {p}",
+                                                    Expr(S("NetPort"), p), edges)))
     spec = Association((k, v, False) for k, v in layers.items())
     tnet = build_graph(spec, Expr(S("List"), *edges), {}, HEAD)
     names = [("Loss" if len(outs) == 1 else f"Loss{i}") for i in range(1, len(outs) + 1)]
     return tnet, names + existing
+
+
+def _scaled(layers: dict[str, Net], weight: float | None, name: str, target: Expr,
+            edges: list) -> Any:
+    """Where a loss goes: straight to ``target``, or (``"port" -> Scaled[w]``) through an
+    ElementwiseLayer[w # &] first, so the loss and its gradient are both scaled by w."""
+    if weight is None:
+        return target
+    scale = f"{name} scaled"
+    layers[scale] = LAYER_TYPES["ElementwiseLayer"].build(
+        (Expr(S("Function"), Expr(S("Times"), weight, Expr(S("Slot"), 1))),), None)
+    edges.append(_rule(_port(scale, "Output"), target))
+    return _port(scale, "Input")
 
 
 def _port(layer: str, port: str) -> Expr:
@@ -123,8 +140,12 @@ def _per_port(net: Net, spec: Any) -> dict[str, Any] | list[str] | None:
         if port not in outs:
             raise error("lossport", f'The net has no output port "{port}" to attach a loss to; '
                                     f"its outputs are {', '.join(outs)}.")
+        if isinstance(loss, Expr) and loss.head is S("Scaled") and len(loss.args) == 1 \
+                and is_number(loss.args[0]):   # "port" -> Scaled[w]: that loss, weighted
+            chosen[port] = float(loss.args[0])
+            continue
         if not (isinstance(loss, Layer) and loss.is_loss):
-            raise error("lossfun", f'"{port}" -> {input_form(loss)} is not supported: give a '
-                                   f"loss layer (weights with Scaled are not supported).")
+            raise error("lossfun", f'"{port}" -> {input_form(loss)} is not a loss '
+                                   f"specification; give a loss layer or Scaled[w].")
         chosen[port] = loss
     return chosen
