@@ -134,7 +134,7 @@ def test_net_flatten_joins_names_and_keeps_numbers():
     np.testing.assert_allclose(flat(x), ev(text + " n")(x), rtol=1e-6)
     inner = ev("NetGraph[{NetChain[{LinearLayer[3], Ramp}], NetChain[{Tanh}]}, {1 -> 2}, "
                "\"Input\" -> 2]")
-    from netdsl.graph.surgery import net_flatten
+    from netdsl.graph.compose import net_flatten
     flat = net_flatten(inner)
     assert flat.kind == "NetGraph" and flat.order == ["1/1", "1/2", "2/1"]
     with pytest.raises(EvaluationError, match="level"):

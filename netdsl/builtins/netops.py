@@ -1,5 +1,6 @@
-"""Net surgery built-ins: NetTake, NetDrop, NetAppend, NetPrepend, NetJoin, NetFlatten,
-NetReplace (the work is in graph/surgery.py)."""
+"""Net operation built-ins: NetTake, NetDrop (graph/surgery.py), NetAppend, NetPrepend,
+NetJoin, NetFlatten, NetReplace (graph/compose.py), net[[...]], NetMeasurements
+(runtime/train/measure.py) and NetPortGradient (runtime/port_gradient.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,8 @@ from typing import Any
 
 from ..expr import Association, Expr, Symbol, input_form, is_list, is_rule, list_items
 from ..graph.build import to_net
-from ..graph.surgery import (
-    net_append,
-    net_drop,
-    net_flatten,
-    net_join,
-    net_replace,
-    net_take,
-)
+from ..graph.compose import net_append, net_flatten, net_join, net_replace
+from ..graph.surgery import net_drop, net_take
 from ..layers.base import Net
 from ..runtime.train.measure import measure
 from .lists import PART_HOOKS

@@ -18,7 +18,7 @@ from ..layers.base import Layer, Net
 from ..layers.shapes import port_type_from_spec
 from .container import Container, replace_leaves
 from .inference import infer
-from .surgery import rebuild_with
+from .compose import rebuild_with
 
 S = Symbol
 
