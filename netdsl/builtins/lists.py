@@ -444,10 +444,16 @@ def _array_part(a: np.ndarray, specs: list[Any], where: _Where) -> Any:
     return packed(a) if isinstance(a, np.ndarray) else packed(np.asarray(a))
 
 
+PART_HOOKS: dict[type, Any] = {}   # value type -> fn(value, specs): net[[2]] (netops.py)
+
+
 def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
     """``x[[specs...]]``."""
     if not specs:
         return x
+    for cls, hook in PART_HOOKS.items():
+        if isinstance(x, cls):
+            return hook(x, specs)
     if isinstance(x, np.ndarray):
         try:
             return _array_part(x, specs, where)

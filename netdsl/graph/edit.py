@@ -18,6 +18,7 @@ from ..layers.base import Layer, Net
 from ..layers.shapes import port_type_from_spec
 from .container import Container, replace_leaves
 from .inference import infer
+from .compose import rebuild_with
 
 S = Symbol
 
@@ -70,7 +71,13 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
                 if not isinstance(new, Net):
                     raise error("notnet", f"{_short(value)} is not a layer or net, so it cannot "
                                           f"replace {net.label(name)}.")
-                return net.with_nets({name: new.evolve(shared={})})
+                new = new.evolve(shared={})
+                if new.port_names() == net.net(name).port_names():
+                    return net.with_nets({name: new})
+                # other ports: rewired (and checked) as the container is built again
+                rebuilt = rebuild_with(net, {name: new}, "NetReplacePart")
+                rebuilt.span = net.span
+                return rebuilt
             return net.with_nets({name: _replace_at(net.net(name), rest, value, root)})
     if rest:
         raise error("nopart", f"{input_form(head)} does not name a layer of {net.head_name}.")
