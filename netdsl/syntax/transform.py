@@ -13,11 +13,11 @@ import re
 
 from ..errors import ParseError, Span
 from ..expr import Expr, List, Symbol
-from .characters import ALL as ALL_CHARACTERS
 from .characters import LETTER_FAMILIES, LETTERS, symbol_text
 from .operators import (MAX_NESTING, AmpCall, Climber, Located, OperatorError, Paren,
                         short_run, unwrap)
 from .source import position
+from .strings import EscapeError, file_name, unescape
 
 S = Symbol
 
@@ -96,48 +96,6 @@ def _scaled(value: int | float, e: int) -> int | float:
     if isinstance(value, float) or e < 0:
         return float(value) * 10.0 ** e
     return value * 10 ** e
-
-
-# string escapes, decoded in one pass
-_ESCAPE = re.compile(r'\\(?:\[([A-Za-z0-9]+)\]|:([0-9A-Fa-f]{4})|\.([0-9A-Fa-f]{2})'
-                     r'|\|([0-9A-Fa-f]{6})|([0-7]{3})|(\r?\n)|(.))', re.S)
-_SIMPLE = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f",
-           "<": "", ">": ""}
-# linear box syntax inside strings (\!\(x\^2\)): kept as written, as Wolfram does
-_KEPT = set("!()*@^&%_+/`: ")
-
-
-class EscapeError(ValueError):
-    def __init__(self, message: str, offset: int):
-        super().__init__(message)
-        self.offset = offset
-
-
-def _unescape_match(m: re.Match) -> str:
-    name, hex4, hex2, hex6, octal, newline, other = m.groups()
-    if other is not None:
-        if other in _SIMPLE:
-            return _SIMPLE[other]
-        if other in _KEPT:
-            return m.group(0)
-        raise EscapeError(f"unknown escape '\\{other}' in a string; use \\\", \\\\, "
-                          "\\n, \\t or \\r", m.start())
-    if name is not None:
-        char = ALL_CHARACTERS.get(name)
-        if char is None:
-            raise EscapeError(f"unknown character name '\\[{name}]' in a string", m.start())
-        return char
-    if newline is not None:  # a backslash at the end of a line continues the string
-        return ""
-    code = hex4 or hex2 or hex6
-    return chr(int(code, 16) if code else int(octal, 8))
-
-
-def unescape(body: str) -> str:
-    """A string literal's body with its escapes decoded (one pass, linear memory)."""
-    if "\\" not in body:
-        return body
-    return _ESCAPE.sub(_unescape_match, body)
 
 
 def _start(x) -> tuple[int, int] | None:
@@ -445,10 +403,11 @@ class ToExpr(Transformer):
     def get(self, c):
         """``<< file``: Get["file"]; the file name is taken as written (or quoted)."""
         tok = c[0]
-        text = tok.value[2:].lstrip(" \t")
-        if text.startswith('"'):
-            text = self._string_value(text, tok, len(tok.value) - len(text))
-        return Located(Expr(_GET, text, span=self._span(tok, tok)), tok)
+        try:
+            name = file_name(tok.value[2:])
+        except EscapeError as e:
+            raise self._token_error(str(e), tok) from None
+        return Located(Expr(_GET, name, span=self._span(tok, tok)), tok)
 
     def out(self, c):
         text = c[0].value[1:]
