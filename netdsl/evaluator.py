@@ -19,6 +19,7 @@ from .builtins.registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE,
 from .errors import EvaluationError, NetDSLError
 from .expr import Association, Expr, Opaque, Symbol, input_form, is_list
 from .layers.base import AbstractArray
+from .printer import short
 
 S = Symbol
 Function = S("Function")
@@ -55,15 +56,25 @@ class Evaluator:
             if self._depth > self.max_depth:
                 raise EvaluationError(
                     f"Recursion depth of {self.max_depth} exceeded during evaluation of "
-                    f"{_short(e)}.", symbol="$RecursionLimit", tag="reclim")
+                    f"{short(e)}.", symbol="$RecursionLimit", tag="reclim")
             return self._evaluate_expr(e)
         except NetDSLError as err:
             raise err.with_span(e.span)
         except RecursionError:
-            raise EvaluationError(f"Recursion too deep while evaluating {_short(e)}.",
+            raise EvaluationError(f"Recursion too deep while evaluating {short(e)}.",
                                   symbol="$RecursionLimit", tag="reclim", span=e.span) from None
         finally:
             self._depth -= 1
+
+    def message(self, symbol: str, tag: str, text: str) -> None:
+        """Issue a Wolfram message that does not stop evaluation (``Power::infy`` for
+        ``1/0``, which then gives ComplexInfinity): the session shows it."""
+        err = EvaluationError(text, symbol=symbol, tag=tag)
+        show = getattr(self.host, "message", None)
+        if show is not None:
+            show(err)
+        else:
+            sys.stderr.write(err.message + "\n")
 
     def _symbol_value(self, sym: Symbol) -> Any:
         if sym in self.values:
@@ -143,10 +154,10 @@ class Evaluator:
             names = list(params.args) if is_list(params) and isinstance(params, Expr) else [params]
             if not all(isinstance(p, Symbol) for p in names):
                 raise EvaluationError(f"Parameter specification {input_form(params)} in "
-                                      f"{_short(f)} should be a symbol or a list of symbols.",
+                                      f"{short(f)} should be a symbol or a list of symbols.",
                                       symbol="Function", tag="flpar")
             if len(args) < len(names):
-                raise EvaluationError(f"{_short(f)} called with {len(args)} argument"
+                raise EvaluationError(f"{short(f)} called with {len(args)} argument"
                                       f"{'s' if len(args) != 1 else ''}; {len(names)} expected.",
                                       symbol="Function", tag="fpct")
             return _substitute(f.args[1], dict(zip(names, args)))
@@ -155,7 +166,7 @@ class Evaluator:
     # ------------------------------------------------------------ assignment
     def assign(self, lhs: Any, value: Any, delayed: bool = False) -> None:
         if not isinstance(lhs, Symbol):
-            raise EvaluationError(f"Cannot assign to {_short(lhs)}; only symbols take values.",
+            raise EvaluationError(f"Cannot assign to {short(lhs)}; only symbols take values.",
                                   symbol="Set", tag="setraw")
         if lhs.name in REGISTRY or lhs.name in CONSTANTS:
             raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
@@ -183,9 +194,6 @@ def _holds_abstract(args: tuple, depth: int = 2) -> bool:
     return False
 
 
-def _short(x: Any, limit: int = 120) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 def _splice(args: tuple) -> tuple:
@@ -204,7 +212,7 @@ def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
             n = body.args[0]
             if not 1 <= n <= len(args):
                 raise EvaluationError(
-                    f"Slot number {n} in {_short(f)} cannot be filled from "
+                    f"Slot number {n} in {short(f)} cannot be filled from "
                     f"{len(args)} argument{'s' if len(args) != 1 else ''}.",
                     symbol="Function", tag="slotn")
             return args[n - 1]

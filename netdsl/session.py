@@ -40,15 +40,19 @@ class Session:
     base_dir: str | None = None  # folder that relative file names (Import) resolve against
 
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
-                 interactive: bool = False):
+                 interactive: bool = False, stderr: TextIO | None = None):
         self.shape_only = shape_only
         # a person at the command line or REPL: Ctrl-C during NetTrain stops training and
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
         self.stdout = stdout
+        self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
         self.evaluator = Evaluator(self)
         self.line = 1              # the n of the next In[n]
         self.outputs: dict[int, Any] = {}
+        self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
+        self._span: Span | None = None          # the statement being evaluated
+        self._source: str | None = None
 
     # ---------------------------------------------------------------- text
     def evaluate(self, text: str, source: str | None = None) -> Any:
@@ -69,6 +73,7 @@ class Session:
                       source: str | None = None) -> Result:
         n = self.line
         self.line += 1
+        self._span, self._source = span, source
         try:
             value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
@@ -88,6 +93,15 @@ class Session:
                 return Expr(Symbol("Out"), k)
             return self.outputs[lines[k]]
         return self.outputs.get(k, Expr(Symbol("Out"), k))
+
+    def message(self, err: NetDSLError) -> None:
+        """A message that does not stop evaluation: written to stderr with the location of
+        the statement, as ``file:line:col: Power::infy: ...``, and kept in ``messages``."""
+        err.with_span(self._span).with_source(self._source)
+        self.messages.append(err)
+        stream = self.stderr or sys.stderr
+        stream.write(err.render() + "\n")
+        stream.flush()
 
     def print(self, text: str) -> None:
         stream = self.stdout or sys.stdout

@@ -7,27 +7,57 @@ Spans come from the bracket tokens, which the grammar keeps for this purpose.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from lark import Token, Transformer
 
 from ..errors import ParseError, Span
-from ..expr import Expr, List, Symbol
+from ..expr import Expr, List, Symbol, to_atom
 from .operators import AmpCall, Climber, Located, OperatorError, Paren, short_run, unwrap
 from .source import position
 
 S = Symbol
 
 
-def _number(text: str):
-    if text.isdigit():
+# an exact number written with more digits than this is refused (its value would take
+# minutes to build and print): about 2^(2^18)
+MAX_DIGITS = 80_000
+
+
+class NumberTooLarge(ValueError):
+    pass
+
+
+def _digits(text: str) -> int:
+    """The integer ``text``; Python's 4300-digit limit on ``int(str)`` is lifted here only."""
+    if len(text) <= 4000:
         return int(text)
+    half = len(text) // 2
+    return _digits(text[:half]) * 10 ** (len(text) - half) + _digits(text[half:])
+
+
+def _number(text: str):
+    """A number literal: ``12``, ``1.5``, ``1.5*^-3`` (Real), ``2*^-3`` (exact: 1/500)."""
+    if text.isdigit():
+        if len(text) > MAX_DIGITS:
+            raise NumberTooLarge(f"{len(text)} digits")
+        return _digits(text)
     mant, _, exp = text.partition("*^")
     if "." in mant:
-        return float(mant + ("e" + exp if exp else ""))
-    value = int(mant)
+        value = float(mant + ("e" + exp if exp else ""))
+        if value == float("inf"):
+            raise NumberTooLarge("beyond the largest machine Real, about 1.8*^308")
+        return value
+    if len(mant) > MAX_DIGITS:
+        raise NumberTooLarge(f"{len(mant)} digits")
+    value = _digits(mant)
     if exp:
+        if len(exp) > 12 or len(mant) + abs(int(exp)) > MAX_DIGITS:
+            raise NumberTooLarge(f"10^{exp}")
         e = int(exp)
-        # no exact rationals in netdsl: 2*^-3 is the Real 0.002
-        return value * 10 ** e if e >= 0 else float(f"{mant}e{exp}")
+        if e >= 0:
+            return value * 10 ** e
+        return to_atom(Fraction(value, 10 ** -e))
     return value
 
 
@@ -198,7 +228,13 @@ class ToExpr(Transformer):
 
     # ---- atoms -------------------------------------------------------------------
     def number(self, c):
-        return Located(_number(c[0].value), c[0])
+        try:
+            return Located(_number(c[0].value), c[0])
+        except NumberTooLarge as e:
+            raise self._error(f"The number {c[0].value[:20]}... ({e}) is too large: netdsl "
+                              f"takes exact numbers of up to {MAX_DIGITS} digits and Reals up "
+                              f"to about 1.8*^308.",
+                              self._span(c[0], c[0])) from None
 
     def string(self, c):
         return Located(self._string(c[0]), c[0])
