@@ -63,6 +63,9 @@ class Evaluator:
         except RecursionError:
             raise EvaluationError(f"Recursion too deep while evaluating {short(e)}.",
                                   symbol="$RecursionLimit", tag="reclim", span=e.span) from None
+        except MemoryError:
+            raise EvaluationError(f"Out of memory while evaluating {short(e)}.",
+                                  symbol="General", tag="nomem", span=e.span) from None
         finally:
             self._depth -= 1
 

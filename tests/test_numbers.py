@@ -224,3 +224,90 @@ def test_listable_functions_of_associations(src, expected):
 
 def test_associations_with_different_keys_do_not_combine():
     error("<|a -> 1|> + <|b -> 1|>", "Thread", "tdlen")
+
+
+# ---------------------------------------------------------------- memory budget before allocating
+@pytest.fixture
+def small_budget():
+    from netdsl import budget
+    budget.set_limit(50 * 2 ** 20)
+    yield
+    budget.set_limit(None)
+
+
+@pytest.mark.parametrize("src", [
+    "Range[10^8]", "Range[0., 10.^8]", "Table[Range[10^5], {1000}]", "Table[0, {10^4}, {10^3}]",
+    "Partition[Range[10^5], 10^4, 1]", "ConstantArray[0, {10^4, 10^4}]",
+    "ConstantArray[x, {10^4, 10^4}]", "ConstantArray[Range[10^4], 10^4]",
+    "Transpose[{Range[10^4]}] . {Range[10^4]}",
+])
+def test_allocations_are_checked_against_the_budget_first(small_budget, src):
+    t0 = time.perf_counter()
+    text_ = error(src, "General", "tnsrmaxsz")
+    assert text_.startswith("Cannot create ") and "because it would consume" in text_
+    assert time.perf_counter() - t0 < 2
+
+
+def test_within_the_budget_still_works(small_budget):
+    assert run("Length[Table[Range[100], {1000}]]") == 1000
+    assert run("Dimensions[Partition[Range[1000], 10, 1]]").tolist() == [991, 10]
+
+
+def test_a_memory_error_becomes_a_netdsl_error(monkeypatch):
+    from netdsl.builtins.registry import REGISTRY
+
+    def exhausted(ev, *args):
+        raise MemoryError
+    monkeypatch.setattr(REGISTRY["Range"], "fn", exhausted)
+    assert error("Range[3]", "General", "nomem").startswith("Out of memory while evaluating")
+
+
+def test_string_budget_helper(small_budget):
+    from netdsl import budget
+    budget.check_string(1000)
+    with pytest.raises(EvaluationError) as info:
+        budget.check_string(10 ** 9)
+    assert info.value.tag == "tnsrmaxsz"
+
+
+# ---------------------------------------------------------------- bounded messages
+def _nested(depth: int, inner):
+    from netdsl.expr import Expr
+    e = inner
+    for _ in range(depth):
+        e = Expr(Symbol("f"), e)
+    return e
+
+
+@pytest.mark.parametrize("depth", [3000, 100_000])
+def test_error_deep_inside_nesting_reports_fast(depth):
+    from netdsl.expr import Expr
+    s = session()
+    t0 = time.perf_counter()
+    with pytest.raises(EvaluationError) as info:
+        s.evaluate_expr(_nested(depth, Expr(Symbol("Sqrt"), -1)))
+    assert time.perf_counter() - t0 < 1
+    assert len(info.value.message) < 400
+
+
+def test_short_is_bounded_for_any_value():
+    import numpy as np
+    from netdsl.expr import Expr
+    from netdsl.printer import short
+    t0 = time.perf_counter()
+    assert short(_nested(100_000, 1)).startswith("f[f[f[")
+    big = Expr(Symbol("List"), *range(10 ** 6))
+    assert short(big) == "{0, 1, 2, 3, 4, 5, 6, 7, <<999992>>}"
+    assert short(np.arange(10 ** 6)) == "{0, 1, 2, 3, 4, 5, 6, 7, <<999992>>}"
+    assert len(short("x" * 10 ** 6)) <= 120
+    assert len(short(2 ** 100000)) < 20
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_no_ad_hoc_short_helpers_left():
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parent.parent / "netdsl"
+    offenders = [str(p) for p in root.rglob("*.py")
+                 if re.search(r"^def _short\(", p.read_text(), re.M)]
+    assert offenders == []

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import budget
 from ..errors import EvaluationError
 from ..expr import (Association, Expr, Plus, Power, Symbol, Times, boolean, hash_key, input_form,
                     is_integer, is_list, is_number, list_items, list_length, make_list, same_q,
@@ -653,6 +654,7 @@ def _dot(ev, *args):
         elif ka == "O" or kb == "O" or \
                 int_bound(acc) * int_bound(v) * max(v.shape[0], 1) > INT64_MAX:
             acc, v = to_object(acc), to_object(v)  # exact, however large
+        budget.check(acc.shape[:-1] + v.shape[1:], 8, "a product")
         acc = np.tensordot(acc, v, axes=1)
     return result(acc)
 

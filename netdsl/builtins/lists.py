@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import budget
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
                     hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
@@ -222,13 +223,13 @@ def _table(ev, body, *iterators):
         out: list[Any] = []
         if var is None:
             for _ in values:
-                out.append(evaluate_body() if last else level(k + 1, planned))
+                out.append(evaluate_body(planned) if last else level(k + 1, planned))
             return make_list(out)
         had, old = var in ev.values, ev.values.get(var)
         try:
             for v in values:
                 ev.values[var] = v
-                out.append(evaluate_body() if last else level(k + 1, planned))
+                out.append(evaluate_body(planned) if last else level(k + 1, planned))
         finally:
             if had:
                 ev.values[var] = old
@@ -236,10 +237,14 @@ def _table(ev, body, *iterators):
                 ev.values.pop(var, None)
         return make_list(out)
 
-    def evaluate_body() -> Any:
+    def evaluate_body(planned: int) -> Any:
         done[0] += 1
         _count_guard(done[0], "Table", call, "evaluations of its body")
-        return ev.evaluate(body)
+        value = ev.evaluate(body)
+        if done[0] == 1:  # the first value tells the size of the whole table, before it grows
+            budget.check_bytes(budget.value_bytes(value) * planned,
+                               f"a table of {planned} values like {short(value, 40)}")
+        return value
 
     return level(0, 1)
 
@@ -260,6 +265,7 @@ def _constant_array(ev, c, spec):
             return Expr(List)
         return packed(np.broadcast_to(a, dims + a.shape).copy())
     _count_guard(math.prod(dims), "ConstantArray", call, "elements")
+    check_size(dims, 8)
 
     def build(ds):
         return make_list([c] * ds[0]) if len(ds) == 1 else \
@@ -866,6 +872,8 @@ def _partition(ev, x, n, d=None):
     count = 0 if length < n else (length - n) // d + 1
     if count == 0:
         return _rebuild(head_of(x), [])
+    check_size((count, n) + (x.shape[1:] if isinstance(x, np.ndarray) else ()),
+               x.itemsize if isinstance(x, np.ndarray) else 8)
     if isinstance(x, np.ndarray):
         windows = np.lib.stride_tricks.sliding_window_view(x, n, axis=0)[::d][:count]
         return packed(np.ascontiguousarray(np.moveaxis(windows, -1, 1)))
