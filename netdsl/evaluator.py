@@ -90,16 +90,6 @@ class Evaluator:
         finally:
             self._depth -= 1
 
-    def message(self, symbol: str, tag: str, text: str) -> None:
-        """Issue a Wolfram message that does not stop evaluation (``Power::infy`` for
-        ``1/0``, which then gives ComplexInfinity): the session shows it."""
-        err = EvaluationError(text, symbol=symbol, tag=tag)
-        show = getattr(self.host, "message", None)
-        if show is not None:
-            show(err)
-        else:
-            sys.stderr.write(err.message + "\n")
-
     def _symbol_value(self, sym: Symbol) -> Any:
         if sym in self.values:
             return self.values[sym]
@@ -107,8 +97,8 @@ class Evaluator:
             return self.evaluate(self.delayed[sym])
         const = CONSTANTS.get(sym.name)
         if const is None and "`" in sym.name:
-            short = resolve(sym)
-            return sym if short is sym else self._symbol_value(short)
+            plain = resolve(sym)
+            return sym if plain is sym else self._symbol_value(plain)
         return sym if const is None else const
 
     def _evaluate_expr(self, e: Expr) -> Any:
@@ -212,7 +202,8 @@ class Evaluator:
 
     def message(self, symbol: str, tag: str, text: str) -> None:
         """Issue a Wolfram message that does not stop evaluation (``f::tag`` from
-        ``Message``): counted for Check, hidden inside Quiet, else shown by the session."""
+        ``Message``, ``Power::infy`` for ``1/0``): counted for Check, hidden inside Quiet,
+        else shown by the session."""
         self.message_count += 1
         if self.quiet:
             return

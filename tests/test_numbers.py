@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import math
 import time
-from fractions import Fraction
 
 import pytest
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EvaluationError, NetDSLError, ParseError
-from ..expr import Association, Expr, Symbol, input_form, is_rule
+from ..expr import Association, Expr, Symbol, is_rule
 from ..graph.build import build_chain, build_graph
 from ..layers.base import Net
 from ..layers.registry import LAYER_TYPES

@@ -12,7 +12,6 @@ from ..expr import (
     Association,
     Expr,
     Symbol,
-    input_form,
     is_integer,
     is_list,
     is_rule,
