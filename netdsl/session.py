@@ -6,8 +6,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
-from .errors import NetDSLError, Span
+from .errors import EvaluationError, NetDSLError, Span
 from .evaluator import Evaluator
+from .messages import numeric_messages, write_text
 from .expr import Expr, Null, Symbol
 from .convert import from_python
 from .syntax import parse_statements
@@ -34,14 +35,22 @@ class Session:
     1024
 
     ``shape_only`` is the mode of ``netdsl check``: nets are built and checked
-    but no array is ever allocated.
+    but no array is ever allocated, and no file is written.
+
+    ``files=False`` turns file access off, for text you have not read (untrusted
+    files): Import, Export and every other built-in that reads or writes a file
+    asks ``require_files`` first and fails with a message.
     """
 
     base_dir: str | None = None  # folder that relative file names (Import) resolve against
 
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
-                 interactive: bool = False):
+                 stderr: TextIO | None = None, interactive: bool = False, files: bool = True):
         self.shape_only = shape_only
+        self.files = files
+        self.stderr = stderr        # where messages (warnings) go; None: sys.stderr
+        # what the statement being checked would have done (netdsl check): (text, span)
+        self.notes: list[tuple[str, Span | None]] = []
         # a person at the command line or REPL: Ctrl-C during NetTrain stops training and
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
@@ -70,9 +79,13 @@ class Session:
         n = self.line
         self.line += 1
         try:
-            value = self.evaluator.evaluate(expr)
+            with numeric_messages(self.message, span, source):
+                value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
             raise e.with_span(span).with_source(source)
+        except MemoryError:
+            raise EvaluationError("Not enough memory to evaluate this.", symbol="General",
+                                  tag="nomem", span=span).with_source(source) from None
         if value is not Null:
             self.outputs[n] = value
         return Result(n, value, span)
@@ -90,9 +103,23 @@ class Session:
         return self.outputs.get(k, Expr(Symbol("Out"), k))
 
     def print(self, text: str) -> None:
-        stream = self.stdout or sys.stdout
-        stream.write(text + "\n")
-        stream.flush()
+        write_text(self.stdout or sys.stdout, text + "\n")
+
+    def message(self, text: str) -> None:
+        """A message that does not stop evaluation (``Power::infy: ...``), as Wolfram prints."""
+        write_text(self.stderr or sys.stderr, text + "\n")
+
+    # ---------------------------------------------------------------- side effects
+    def require_files(self, fn: str) -> None:
+        """The file gate: every built-in that reads or writes files calls this first."""
+        if not self.files:
+            raise EvaluationError(f"File access is turned off in this session (netdsl "
+                                  f"--no-files, Session(files=False)), so {fn} cannot read or "
+                                  f"write files.", symbol=fn, tag="nofiles")
+
+    def note(self, text: str, span: Span | None = None) -> None:
+        """Record what a statement would have done (netdsl check prints these as notes)."""
+        self.notes.append((text, span))
 
     # ---------------------------------------------------------------- Python
     def __getitem__(self, name: str) -> Any:
