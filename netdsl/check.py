@@ -29,7 +29,8 @@ from .session import Session
 from .syntax import parse_statements
 
 
-def run_check(path: str, stdout: TextIO, stderr: TextIO, files: bool = True) -> int:
+def run_check(path: str, stdout: TextIO, stderr: TextIO, strict: bool = False,
+              files: bool = True) -> int:
     """Check ``path``: print each net's ports and return 0, or each problem and return 1.
     ``files=False``: Import is refused, as in ``netdsl --no-files``."""
     try:
@@ -39,12 +40,15 @@ def run_check(path: str, stdout: TextIO, stderr: TextIO, files: bool = True) -> 
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         write_text(stderr, f"netdsl: cannot read {path!r}: {reason}\n")
         return 2
-    return check_text(text, path, stdout, stderr, files)
+    return check_text(text, path, stdout, stderr, strict=strict, files=files)
 
 
 def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO,
-               files: bool = True) -> int:
+               strict: bool = False, files: bool = True) -> int:
+    """``strict``: warnings (an unknown or unsupported function) count as problems."""
     session = Session(shape_only=True, stdout=stdout, stderr=stderr, files=files)
+    if strict:
+        session.warning_label = "error"
     session.base_dir = os.path.dirname(os.path.abspath(path))  # Import resolves as when run
     try:
         statements = parse_statements(text, path)
@@ -84,6 +88,8 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO,
         value = result.value
         if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
             write_text(stdout, f"{path}:{line}: {_describe(value, None)}\n")
+    if strict:
+        problems += len(session.warnings)
     if problems:
         write_text(stderr, f"{path}: {problems} problem{'s' if problems != 1 else ''}\n")
         return 1

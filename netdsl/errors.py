@@ -24,7 +24,7 @@ class Span:
 
     def contains(self, other: "Span") -> bool:
         """Whether ``other`` lies within this span (in the same text)."""
-        if self.source is not None and other.source is not None and self.source != other.source:
+        if self.source != other.source and None not in (self.source, other.source):
             return False
         return (self.line, self.column) <= (other.line, other.column) and \
             (other.end_line, other.end_column) <= (self.end_line, self.end_column)
@@ -77,18 +77,18 @@ class NetDSLError(Exception):
     def with_span(self, span: Span | None) -> "NetDSLError":
         """Attach the location of the expression that failed.
 
-        A location already known within ``span`` is more precise and is kept. One
-        outside it (a layer written on another line) is not where this statement
-        failed: the error moves to ``span`` and that place becomes a note.
+        A location already known is more precise and is kept, unless it is that of an
+        object (``origin``: a layer) written outside ``span``: that is not where this
+        statement failed, so the error moves to ``span`` and that place becomes a note.
         """
         if span is None:
             return self
         if self.span is None:
             self.span = span
-        elif not span.contains(self.span):
-            what = self.origin or "the net part this message is about"
-            self.notes.insert(0, (self.span, f"{what} is written here"))
+        elif self.origin is not None and not span.contains(self.span):
+            self.notes.insert(0, (self.span, f"{self.origin} is written here"))
             self.span = span
+            self.origin = None   # from now on it points at what failed
         return self
 
     def with_source(self, source: str | None) -> "NetDSLError":

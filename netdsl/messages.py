@@ -14,49 +14,46 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Callable, Iterator, TextIO
-
-from .errors import Span
+from typing import Any, Callable, Iterator, TextIO
 
 # NumPy's floating-point warnings, by the start of their text, as Wolfram's messages
 NUMERIC = (
-    ("overflow", "General::ovfl: Overflow occurred in computation."),
-    ("divide by zero", "Power::infy: Infinite expression 1/0. encountered."),
-    ("invalid value", "General::indet: Indeterminate expression encountered; the result "
-                      "holds Indeterminate (NaN) values."),
-    ("underflow", "General::unfl: Underflow occurred in computation."),
+    ("overflow", ("General", "ovfl", "Overflow occurred in computation.")),
+    ("divide by zero", ("Power", "infy", "Infinite expression 1/0. encountered.")),
+    ("invalid value", ("General", "indet", "Indeterminate expression encountered; the result "
+                                           "holds Indeterminate (NaN) values.")),
+    ("underflow", ("General", "unfl", "Underflow occurred in computation.")),
 )
 
+Emit = Callable[[str, str, str], None]      # (symbol, tag, text), as Evaluator.message
 
-def message_for(warning: warnings.WarningMessage) -> str | None:
-    """The netdsl message for a Python warning, or None to drop it."""
-    if not issubclass(warning.category, RuntimeWarning):
+
+def message_for(category: type[Warning], text: str) -> tuple[str, str, str] | None:
+    """The netdsl message (symbol, tag, text) for a Python warning, or None to drop it."""
+    if not issubclass(category, RuntimeWarning):
         return None
-    text = str(warning.message)
     for start, message in NUMERIC:
         if text.startswith(start):
             return message
-    return f"General::warning: {text}"
+    return ("General", "warning", text)
 
 
 @contextmanager
-def numeric_messages(emit: Callable[[str], None], span: Span | None = None,
-                     source: str | None = None) -> Iterator[None]:
-    """Record the warnings raised inside; then ``emit`` each as a message, once."""
-    with warnings.catch_warnings(record=True) as caught:
+def numeric_messages(emit: Emit) -> Iterator[None]:
+    """Inside, each Python warning is issued as a netdsl message when it happens (so
+    Quiet and Check see it), once per kind; the warning filters are restored after."""
+    seen: set[tuple[str, str, str]] = set()
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        m = message_for(category, str(message))
+        if m is not None and m not in seen:
+            seen.add(m)
+            emit(*m)
+
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            seen: set[str] = set()
-            for w in caught:
-                message = message_for(w)
-                if message is None or message in seen:
-                    continue
-                seen.add(message)
-                where = f"{source or span.source or '<input>'}:{span.line}:{span.column}: " \
-                    if span is not None else ""
-                emit(where + message)
+        warnings.showwarning = show
+        yield
 
 
 def write_text(stream: TextIO, text: str) -> None:

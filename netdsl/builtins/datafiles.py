@@ -106,14 +106,14 @@ def _numeric_table(text: str, delimiter: str) -> Any:
 
 
 def _table_reader(fmt: str):
-    def read(ev, path: Path, name: str) -> Any:
+    def read(ev, path: Path, name: str, element: str) -> Any:
         return read_table(_read_text(path, name), DELIMITERS[fmt], name)
     return read
 
 
 def _table_shape(fmt: str):
     """netdsl check: an all-numeric table as rows x columns (counted, not parsed)."""
-    def shape(ev, path: Path, name: str) -> Any:
+    def shape(ev, path: Path, name: str, element: str) -> Any:
         text = _read_text(path, name)
         delimiter = DELIMITERS[fmt]
         if not (_NUMERIC_TEXT.match(text) and text.strip()):
@@ -162,7 +162,7 @@ def table_text(data: Any, delimiter: str, fmt: str) -> str:
 
 
 def _table_writer(fmt: str):
-    def write(ev, path: Path, data: Any, name: str) -> None:
+    def write(ev, path: Path, data: Any, name: str, opts: dict) -> None:
         path.write_text(table_text(data, DELIMITERS[fmt], fmt), encoding="utf-8")
     return write
 
@@ -302,7 +302,8 @@ def _read_npz(ev, path: Path, name: str, shape_only: bool = False) -> Any:
     return Association(out)
 
 
-def _read_numpy(ev, path: Path, name: str, shape_only: bool = False) -> Any:
+def _read_numpy(ev, path: Path, name: str, element: str = "Automatic",
+                shape_only: bool = False) -> Any:
     """.npy or .npz, told apart by their first bytes (anything else is refused)."""
     with open(path, "rb") as fh:
         magic = fh.read(6)
@@ -313,8 +314,8 @@ def _read_numpy(ev, path: Path, name: str, shape_only: bool = False) -> Any:
     raise _not_numpy(name)
 
 
-def _numpy_shape(ev, path: Path, name: str) -> Any:
-    return _read_numpy(ev, path, name, shape_only=True)
+def _numpy_shape(ev, path: Path, name: str, element: str) -> Any:
+    return _read_numpy(ev, path, name, element, shape_only=True)
 
 
 def _export_arrays(data: Any, fmt: str) -> Any:
@@ -340,7 +341,7 @@ def _export_arrays(data: Any, fmt: str) -> Any:
 
 
 def _numpy_writer(fmt: str):
-    def write(ev, path: Path, data: Any, name: str) -> None:
+    def write(ev, path: Path, data: Any, name: str, opts: dict) -> None:
         arrays = _export_arrays(data, fmt)
         with open(path, "wb") as fh:
             if fmt == "NPY":

@@ -2,8 +2,9 @@
 
 A format is a ``FileFormat`` registered with ``register_format``: its name ("CSV"),
 its file extensions, and what it can do (read, write, and for ``netdsl check`` tell
-a file's shape without reading its data). The formats of data files live in
-``datafiles.py``; other modules add theirs the same way, with no edit here.
+a file's shape without reading its data). Data files (CSV/TSV, .npy/.npz) live in
+``datafiles.py``, net files (.safetensors, .onnx) in ``netfiles.py``, netdsl text
+(.wl) here; other modules add theirs the same way, with no edit here.
 
 Every file access asks the session first (``Session.require_files``): a session
 with file access off (``netdsl --no-files``, ``Session(files=False)``) refuses, and
@@ -24,8 +25,10 @@ from .registry import builtin, wrong_call
 
 S = Symbol
 
-Reader = Callable[[Any, Path, str], Any]             # (ev, path, name as written) -> value
-Writer = Callable[[Any, Path, Any, str], None]       # (ev, path, data, name as written)
+# (ev, path, name as written, element: "Automatic" or one of the format's elements)
+Reader = Callable[[Any, Path, str, str], Any]
+# (ev, path, data, name as written, Export's options)
+Writer = Callable[[Any, Path, Any, str, dict], None]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class FileFormat:
     # netdsl check: the value with arrays known by dimensions only, reading no data
     # (None: check mode reads the file as a run would)
     shape: Reader | None = None
+    elements: tuple[str, ...] = ()      # Import elements besides "Data" and the format's name
+    listed: bool = True                 # named in "netdsl reads ..." messages
 
 
 FILE_FORMATS: dict[str, FileFormat] = {}
@@ -60,7 +65,7 @@ def _by_extension(name: str) -> FileFormat | None:
 
 def _known(fn: str) -> list[FileFormat]:
     able = "read" if fn == "Import" else "write"
-    return [f for f in FILE_FORMATS.values() if getattr(f, able) is not None]
+    return [f for f in FILE_FORMATS.values() if getattr(f, able) is not None and f.listed]
 
 
 def _extension_list(fn: str) -> str:
@@ -70,7 +75,7 @@ def _extension_list(fn: str) -> str:
 
 def _format_of(name: str, fn: str) -> FileFormat:
     fmt = _by_extension(name)
-    if fmt is None or fmt not in _known(fn):
+    if fmt is None or getattr(fmt, "read" if fn == "Import" else "write") is None:
         ext = Path(name).suffix.lstrip(".").upper() or "(no extension)"
         verb = "reads" if fn == "Import" else "writes"
         raise EvaluationError(f"{ext} is not a supported {fn} format; netdsl {verb} "
@@ -129,9 +134,12 @@ def output_path(ev, name: str) -> Path:
 
 # ---------------------------------------------------------------- Import
 @builtin("Import", ('Import["file.csv"]', 'Import["file.tsv"]', 'Import["file.npy"]',
-                    'Import["file.npz"]', 'Import[file, "Data"]'),
-         "reads a data file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
-         "array, .npz as an association name -> array", args=(1, 2), section="Files")
+                    'Import["file.npz"]', 'Import["net.safetensors"]',
+                    'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
+                    'Import[file, "Data"]'),
+         "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
+         "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
+         "(any other as an association name -> array)", args=(1, 2), section="Files")
 def _import(ev, name, element="Data"):
     call = Expr(S("Import"), name, element)
     if not isinstance(name, str):
@@ -140,7 +148,9 @@ def _import(ev, name, element="Data"):
         raise wrong_call("Import", call, f"{input_form(element)} is not an element name")
     require_files(ev, "Import")
     fmt = _named_format(element) or _format_of(name, "Import")
-    if element != "Data" and element.upper() != fmt.name.upper():
+    chosen = "Automatic" if element == "Data" or element.upper() == fmt.name.upper() \
+        else element
+    if chosen != "Automatic" and chosen not in fmt.elements:
         raise EvaluationError(f"The Import element \"{element}\" is not present when importing "
                               f"as {fmt.name}.", symbol="Import", tag="noelem")
     if fmt.read is None:
@@ -152,7 +162,7 @@ def _import(ev, name, element="Data"):
                               tag="nffil")
     read = fmt.shape if shape_only(ev) and fmt.shape is not None else fmt.read
     try:
-        return read(ev, path, name)
+        return read(ev, path, name, chosen)
     except UnicodeDecodeError:
         raise EvaluationError(f"{name} is not a UTF-8 text file, so it cannot be read as "
                               f"{fmt.name}.", symbol="Import", tag="fmterr") from None
@@ -166,10 +176,14 @@ def _import(ev, name, element="Data"):
 
 # ---------------------------------------------------------------- Export
 @builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
-                    'Export["file.npz", <|"name" -> array, ...|>]', 'Export[file, data, "format"]'),
-         "writes data to a file (format from the extension) and gives the file name",
-         args=(2, 3), section="Files", wants_call=True)
-def _export(ev, name, data, given=None, *, call):
+                    'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
+                    'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export[file, data, "format"]'),
+         "writes data to a file (format from the extension) and gives the file name: data "
+         "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl)",
+         args=(2, 3), options={"OperatorSetVersion": 17}, section="Files", wants_call=True)
+def _export(ev, name, data, given=None, *, opts, call):
     if not isinstance(name, str):
         raise wrong_call("Export", call, f"{input_form(name)} is not a file name (a string)")
     require_files(ev, "Export")
@@ -183,10 +197,23 @@ def _export(ev, name, data, given=None, *, call):
     if not may_write(ev, "Export", name, call):
         return name
     try:
-        fmt.write(ev, output_path(ev, name), data, name)
+        fmt.write(ev, output_path(ev, name), data, name, opts)
     except MemoryError:
         raise EvaluationError(f"Not enough memory to export {name}.", symbol="Export",
                               tag="nomem") from None
     except OSError:
         raise EvaluationError(f"Cannot open {name}.", symbol="Export", tag="noopen") from None
     return name
+
+
+# ---------------------------------------------------------------- netdsl text
+def _read_wl(ev, path: Path, name: str, element: str) -> Any:
+    raise EvaluationError(f"Get[\"{name}\"] reads netdsl text and evaluates it.",
+                          symbol="Import", tag="useget")
+
+
+def _write_wl(ev, path: Path, data: Any, name: str, opts: dict) -> None:
+    path.write_text(input_form(data) + "\n", encoding="utf-8")
+
+
+register_format(FileFormat("WL", (".wl",), read=_read_wl, write=_write_wl, listed=False))
