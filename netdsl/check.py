@@ -116,7 +116,8 @@ def _notes(session: Session, span: Span | None, path: str, stdout: TextIO) -> No
 def _describe(net: Net | AbstractArray, name: str | None) -> str:
     if isinstance(net, AbstractArray):
         dims = ", ".join(map(str, net.shape))
-        return f"{name + ' = ' if name else ''}output of dimensions {{{dims}}}"
+        what = f"{net.what} of dimensions {{{dims}}}" if net.shape else f"{net.what}, a number"
+        return f"{name + ' = ' if name else ''}{what}"
     ins, outs = net.port_names()
     ports = ", ".join(f'"{p}" {net.ports[p].words()}' for p in ins)
     ports += " -> " + ", ".join(f'"{p}" {net.ports[p].words()}' for p in outs)

@@ -122,7 +122,7 @@ def _table_shape(fmt: str):
         widths = {line.count(delimiter) + 1 for line in lines}
         if len(widths) != 1:
             return read_table(text, delimiter, name)
-        return AbstractArray((len(lines), widths.pop()))
+        return AbstractArray((len(lines), widths.pop()), "array")
     return shape
 
 
@@ -261,7 +261,7 @@ def _read_npy(ev, path: Path, name: str, shape_only: bool = False) -> Any:
         fh.seek(0)
         shape, fortran, dtype = _header(fh, name, None)
         if shape_only:
-            return AbstractArray(shape)
+            return AbstractArray(shape, "array")
         a = _read_data(fh, shape, fortran, dtype, size - fh.tell(), name, None)
     return _value(a, name, None)
 
@@ -289,7 +289,7 @@ def _read_npz(ev, path: Path, name: str, shape_only: bool = False) -> Any:
                     total += _count(shape) * dtype.itemsize
                     budget.check_bytes(total, f"the arrays in {name}")
                     if shape_only:
-                        out.append((key, AbstractArray(shape), False))
+                        out.append((key, AbstractArray(shape, "array"), False))
                         continue
                     available = info.file_size - fh.tell()
                     a = _read_data(fh, shape, fortran, dtype, available, name, key)
