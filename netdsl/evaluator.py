@@ -17,6 +17,7 @@ import numpy as np
 from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, LISTABLE,
                                 NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, applier_for, check_count,
                                 split_options, wrong_call)
+from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
@@ -222,17 +223,25 @@ class Evaluator:
         kwargs: dict[str, Any] = {"opts": opts} if b.options else {}
         if b.wants_call:
             kwargs["call"] = call
+        shape_only = getattr(self.host, "shape_only", False)
+        if shape_only:  # netdsl check: data known by its dimensions stays so (abstract.py)
+            value = abstract_value(b.name, args)
+            if value is not None:
+                return value
         try:
             result = b.fn(self, *args, **kwargs)
         except NetDSLError as e:
-            if getattr(self.host, "shape_only", False) and b.section not in NET_SECTIONS \
-                    and _holds_abstract(args):
+            if shape_only and b.section not in NET_SECTIONS and _holds_abstract(args):
                 raise EvaluationError(
                     f"{b.name} needs numbers that netdsl check does not compute "
                     f"({e.text})", symbol=b.name, tag="datadep") from e
             raise
         if result is NOT_APPLICABLE:
             return call
+        if shape_only and isinstance(result, Expr) and type(result.head) is Symbol:
+            value = abstract_value(result.head.name, result.args)  # x + 1 left as Plus[...]
+            if value is not None:
+                return value
         return result
 
     def apply(self, head: Any, args: tuple, e: Expr | None = None) -> Any:

@@ -83,15 +83,25 @@ class ArraySpec:
 
 class AbstractArray(Opaque):
     """An array known only by its dimensions: what ``netdsl check`` (shape-only mode) puts
-    where numbers would be, in initialised nets and in the outputs of nets."""
+    where numbers would be: in initialised nets, the outputs of nets, and data (random
+    arrays, tables, imported files and arithmetic on them). ``what`` says which, for
+    check's report ("output", "array"); shape ``()`` is a single number."""
 
     head_name = "AbstractArray"
 
-    def __init__(self, shape: tuple):
+    def __init__(self, shape: tuple, what: str = "output"):
         self.shape = tuple(shape)
+        self.what = what
 
     def input_form(self) -> str:
         return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
+
+    def output_form(self) -> str:
+        """What Print shows: plainly not a result."""
+        if not self.shape:
+            return "<a number, not computed in check>"
+        dims = ", ".join(map(str, self.shape))
+        return f"<array of dimensions {{{dims}}}, not computed in check>"
 
 
 # ---------------------------------------------------------------- errors inside one layer
