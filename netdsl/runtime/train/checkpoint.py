@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ...expr import Expr, Symbol, input_form, is_list, is_number, is_rule, list_items
 from .common import error
@@ -87,10 +88,12 @@ class Checkpointer:
     """Decides when a checkpoint is due and writes it with ``save(net, path)``."""
 
     def __init__(self, specs: list[Spec], save: Callable[[Any, str], None],
-                 resolve: Callable[[str], str], max_rounds: int | None, batches_per_round: int):
+                 resolve: Callable[[str], str], snapshot: Callable[[], Any],
+                 max_rounds: int | None, batches_per_round: int):
         global _runs
         _runs += 1
         self.save = save
+        self.snapshot = snapshot      # the net as trained so far
         self.specs = []
         stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
         self.round_digits = _digits(max_rounds)
@@ -116,14 +119,14 @@ class Checkpointer:
         self.last = {id(s): (0, 0, time.perf_counter()) for s, _, _ in self.specs}
         self.files: list[str] = []
 
-    def after_batch(self, round_: int, batch: int, snapshot: Callable[[], Any]) -> None:
-        self._maybe(False, round_, batch, None, None, snapshot)
+    def after_batch(self, round_: int, batch: int) -> None:
+        self._maybe(False, round_, batch, None, None)
 
-    def after_round(self, round_: int, batch: int, loss: float | None, vloss: float | None,
-                    snapshot: Callable[[], Any]) -> None:
-        self._maybe(True, round_, batch, loss, vloss, snapshot)
+    def after_round(self, round_: int, batch: int, loss: float | None,
+                    vloss: float | None) -> None:
+        self._maybe(True, round_, batch, loss, vloss)
 
-    def _maybe(self, round_end: bool, round_: int, batch: int, loss, vloss, snapshot) -> None:
+    def _maybe(self, round_end: bool, round_: int, batch: int, loss, vloss) -> None:
         net = None
         for spec, path, prefix in self.specs:
             r0, b0, t0 = self.last[id(spec)]
@@ -134,7 +137,7 @@ class Checkpointer:
             if not due:
                 continue
             self.last[id(spec)] = (round_, batch, now)
-            net = net if net is not None else snapshot()
+            net = net if net is not None else self.snapshot()
             if spec.kind == "Directory":
                 name = (f"{prefix}{round_:0{self.round_digits}d}_{batch:0{self.batch_digits}d}"
                         f"_{_loss(loss)}" + (f"_{_loss(vloss)}" if vloss is not None else "")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -82,14 +83,14 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         if save_checkpoint is None:
             raise error("invchkspec", "TrainingProgressCheckpointing needs a way to write net "
                                       "files; use NetTrain from the language.")
-        n = next(iter(arrays.values())).shape[0]
-        checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path,
-                                   o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
 
-    def snapshot() -> Net:   # the user's net as trained so far
-        return _untrain(net, params.write_back(tnet), wrapped)
+        def snapshot() -> Net:   # the user's net as trained so far
+            return _untrain(net, params.write_back(tnet), wrapped)
+        n = next(iter(arrays.values())).shape[0]
+        checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
+                                   o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, checkpoints, snapshot)
+                    interruptible, checkpoints)
     return _untrain(net, trained, wrapped), history
 
 
@@ -103,8 +104,7 @@ def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
 
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
-          interruptible: bool, checkpoints: Checkpointer | None = None,
-          snapshot: Callable[[], Net] | None = None):
+          interruptible: bool, checkpoints: Checkpointer | None = None):
     n = next(iter(arrays.values())).shape[0]
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
@@ -146,8 +146,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 reporter.batch(rounds_done + 1, max_rounds, loss, history.examples, elapsed,
                                b + 1, batches_per_round)
                 if checkpoints is not None:
-                    checkpoints.after_batch(rounds_done + 1, len(history.batch_losses),
-                                            snapshot)
+                    checkpoints.after_batch(rounds_done + 1, len(history.batch_losses))
                 if o.time_goal is not None and elapsed >= o.time_goal:
                     history.reason = "TimeGoalReached"
                     out_of_time = True
@@ -165,8 +164,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             if checkpoints is not None:
                 checkpoints.after_round(rounds_done, len(history.batch_losses),
                                         history.round_losses[-1],
-                                        history.validation_losses[-1] if val_data else None,
-                                        snapshot)
+                                        history.validation_losses[-1] if val_data else None)
             if max_rounds is None and o.time_goal is None:
                 # Automatic: about 20 seconds of training, at most 10,000 rounds
                 per_round = (time.perf_counter() - t0) / rounds_done
