@@ -26,9 +26,10 @@ from ...expr import Expr, Symbol, input_form, is_list, is_number, is_rule, list_
 from .common import error
 
 S = Symbol
-UNITS = {"Rounds": "rounds", "Round": "rounds", "Batches": "batches", "Batch": "batches",
-         "Seconds": 1.0, "Second": 1.0, "Minutes": 60.0, "Minute": 60.0, "Hours": 3600.0,
-         "Hour": 3600.0}
+UNITS: dict[str, str | float] = {
+    "Rounds": "rounds", "Round": "rounds", "Batches": "batches", "Batch": "batches",
+    "Seconds": 1.0, "Second": 1.0, "Minutes": 60.0, "Minute": 60.0, "Hours": 3600.0,
+    "Hour": 3600.0}
 EXTENSION = ".safetensors"
 _runs = 0   # numbers the training runs of a session, as Wolfram's $TrainingCounter
 
@@ -78,7 +79,7 @@ def _interval(v: Any) -> tuple[str, float]:
         if v.args[0] != int(v.args[0]):
             raise error("invchkint", f"{input_form(v)}: a number of {unit} must be a whole "
                                      f"number.")
-        return unit, int(v.args[0])
+        return str(unit), int(v.args[0])
     raise error("invchkint", f"The \"Interval\" of TrainingProgressCheckpointing should be "
                              f"Quantity[n, \"Rounds\" | \"Batches\" | \"Seconds\" | \"Minutes\" | "
                              f"\"Hours\"], not {input_form(v)[:60]}.")
