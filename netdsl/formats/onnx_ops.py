@@ -304,9 +304,39 @@ def embedding(b, layer, scope, where, xs):
     return [b.node("Gather", [b.array(layer, "Weights"), idx], scope, axis=0)]
 
 
+def deconvolution(b, layer, scope, where, xs):
+    """ConvTranspose: Wolfram's weights {in, out/groups, k..} are ONNX's layout; each output
+    size is Stride (n - 1) + k - padding, the padding cropped from the output."""
+    v = layer.values
+    x = layer.ports["Input"].shape
+    d = len(x) - 1
+    kernel = per_dim(v["KernelSize"], d, "KernelSize")
+    stride = per_dim(v.get("Stride", 1), d, "Stride")
+    pads = resolve_padding(v.get("PaddingSize", 0), d, tuple(x[1:]), kernel, stride, (1,) * d)
+    inputs = [xs[0], b.array(layer, "Weights")]
+    if b.has_array(layer, "Biases"):
+        inputs.append(b.array(layer, "Biases"))
+    return [b.node("ConvTranspose", inputs, scope, kernel_shape=list(kernel),
+                   strides=list(stride), pads=[p[0] for p in pads] + [p[1] for p in pads],
+                   group=v.get("ChannelGroups") or 1)]
+
+
+AGGREGATE_OPS = {"Total": "ReduceSum", "Mean": "ReduceMean", "Max": "ReduceMax",
+                 "Min": "ReduceMin"}
+
+
+def aggregation(b, layer, scope, where, xs):
+    from ..layers.levels import level_set
+    levels = level_set(layer.values["Levels"], len(layer.ports["Input"].shape))
+    op = AGGREGATE_OPS[layer.values["Function"].name]
+    return [b.reduce(op, xs[0], list(levels), scope)]   # level n is axis n, batch first
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
+    "DeconvolutionLayer": deconvolution,
+    "AggregationLayer": aggregation,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
     "DotPlusLayer": linear,          # LinearLayer's old name
