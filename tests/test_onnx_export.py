@@ -133,6 +133,12 @@ LAYERS = [
     'NetChain[{AggregationLayer[Mean, 1]}, "Input" -> {3, 4}]',
     'NetChain[{AggregationLayer[Total, {1, 3}]}, "Input" -> {3, 4, 5}]',
     'NetChain[{AggregationLayer[Min, -1]}, "Input" -> {3, 4}]',
+    'NetChain[{ReplicateLayer[3]}, "Input" -> {2, 4}]',
+    'NetChain[{ReplicateLayer[{2, 3}, 2]}, "Input" -> {2, 4}]',
+    'NetChain[{ReplicateLayer[3, -1]}, "Input" -> {2, 4}]',
+    'NetGraph[{DotLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {3, 4}, "b" -> {4, 2}]',
+    'NetGraph[{DotLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> 4, "b" -> 4]',
+    'NetGraph[{DotLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {2, 3, 4}, "b" -> 4]',
     # learned arrays of the input's shape, levels exchanged, embeddings
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> {2, 3}]',
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> "Real"]',

@@ -332,11 +332,34 @@ def aggregation(b, layer, scope, where, xs):
     return [b.reduce(op, xs[0], list(levels), scope)]   # level n is axis n, batch first
 
 
+def replicate(b, layer, scope, where, xs):
+    """Unit axes inserted at the layer's level, then expanded to the output's dimensions."""
+    rank = len(layer.ports["Input"].shape)
+    level = layer.values["Level"]
+    p = level - 1 if level > 0 else rank + level + 1            # as an example axis
+    k = len(layer.values["Specification"])
+    x = b.node("Unsqueeze", [xs[0], b.const(list(range(p + 1, p + 1 + k)), scope, np.int64)],
+               scope)
+    out = [1, *layer.ports["Output"].shape]                     # 1 broadcasts to the batch
+    return [b.node("Expand", [x, b.const(out, scope, np.int64)], scope)]
+
+
+def dot(b, layer, scope, where, xs):
+    """Per example: the last level of a with the first of b, as (A, K) . (K, B) matrices."""
+    ashape, bshape = (layer.ports[p].shape for p in layer.port_names()[0])
+    k = ashape[-1]
+    a3 = b.node("Reshape", [xs[0], b.const([0, -1, k], scope, np.int64)], scope)
+    b3 = b.node("Reshape", [xs[1], b.const([0, k, -1], scope, np.int64)], scope)
+    return [b.reshape(b.node("MatMul", [a3, b3], scope), layer.ports["Output"].shape, scope)]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
     "DeconvolutionLayer": deconvolution,
     "AggregationLayer": aggregation,
+    "ReplicateLayer": replicate,
+    "DotLayer": dot,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
     "DotPlusLayer": linear,          # LinearLayer's old name
