@@ -139,6 +139,11 @@ LAYERS = [
     'NetGraph[{DotLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {3, 4}, "b" -> {4, 2}]',
     'NetGraph[{DotLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> 4, "b" -> 4]',
     'NetGraph[{DotLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {2, 3, 4}, "b" -> 4]',
+    'NetChain[{PaddingLayer[{{1, 2}, {0, 1}}]}, "Input" -> {2, 4}]',
+    'NetChain[{PaddingLayer[{{1, 2}, {0, 1}}, "Padding" -> -1.5]}, "Input" -> {2, 4}]',
+    'NetChain[{PaddingLayer[{{0, 0}, {2, 1}, {1, 1}}, "Padding" -> "Fixed"]}, "Input" -> {2, 4, 3}]',
+    # (the layer's own "Input": PaddingLayer with "Reflected" needs its sizes when built)
+    'NetChain[{PaddingLayer[{{1, 1}, {2, 1}}, "Padding" -> "Reflected", "Input" -> {3, 4}]}]',
     # learned arrays of the input's shape, levels exchanged, embeddings
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> {2, 3}]',
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> "Real"]',
@@ -246,6 +251,17 @@ def test_every_operator_set_version(opset):
     net = build(EXAMPLES["check_ok"])
     model = check(net, opset, batch=2)
     assert model.opset_import[0].version == opset
+
+
+def test_periodic_padding_needs_opset_19():
+    net = build('NetChain[{PaddingLayer[{{1, 2}, {2, 1}}, "Padding" -> "Periodic"]}, '
+                '"Input" -> {3, 4}]')
+    check(net, 19)
+    with pytest.raises(NetDSLError, match="OperatorSetVersion 19"):
+        to_onnx(net, 17)
+    reversed_ = build('NetChain[{PaddingLayer[{{1, 1}}, "Padding" -> "Reversed"]}, "Input" -> 3]')
+    with pytest.raises(NetDSLError, match="Reversed"):
+        to_onnx(reversed_)
 
 
 def test_structure_of_the_model():

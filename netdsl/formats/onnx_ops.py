@@ -353,6 +353,26 @@ def dot(b, layer, scope, where, xs):
     return [b.reshape(b.node("MatMul", [a3, b3], scope), layer.ports["Output"].shape, scope)]
 
 
+PAD_MODES = {"Fixed": "edge", "Reflected": "reflect", "Periodic": "wrap"}
+
+
+def padding(b, layer, scope, where, xs):
+    """Pad with explicit pads (none on the batch axis): a number, or "Fixed" (edge),
+    "Reflected" (reflect), "Periodic" (wrap, opset 19 on)."""
+    rank = len(layer.ports["Input"].shape)
+    spec = list(layer.values["Specification"]) + [(0, 0)] * rank
+    spec = spec[:rank]
+    pads = b.const([0] + [p[0] for p in spec] + [0] + [p[1] for p in spec], scope, np.int64)
+    method = layer.values["Padding"]
+    if isinstance(method, float):
+        return [b.node("Pad", [xs[0], pads, b.const(method, scope)], scope, mode="constant")]
+    mode = PAD_MODES.get(method)
+    if mode is None or mode == "wrap" and b.opset < 19:
+        why = "ONNX has no such padding" if mode is None else "it needs OperatorSetVersion 19"
+        raise unsupported(layer, where, f'"Padding" -> "{method}": {why}')
+    return [b.node("Pad", [xs[0], pads], scope, mode=mode)]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
@@ -360,6 +380,7 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "AggregationLayer": aggregation,
     "ReplicateLayer": replicate,
     "DotLayer": dot,
+    "PaddingLayer": padding,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
     "DotPlusLayer": linear,          # LinearLayer's old name
