@@ -144,6 +144,10 @@ LAYERS = [
     'NetChain[{PaddingLayer[{{0, 0}, {2, 1}, {1, 1}}, "Padding" -> "Fixed"]}, "Input" -> {2, 4, 3}]',
     # (the layer's own "Input": PaddingLayer with "Reflected" needs its sizes when built)
     'NetChain[{PaddingLayer[{{1, 1}, {2, 1}}, "Padding" -> "Reflected", "Input" -> {3, 4}]}]',
+    'NetChain[{NormalizationLayer[]}, "Input" -> {3, 4, 5}]',
+    'NetChain[{NormalizationLayer[{1, 2}, "Same"]}, "Input" -> {3, 4}]',
+    'NetChain[{NormalizationLayer[-1, "Same", "Epsilon" -> 0.1]}, "Input" -> {3, 4}]',
+    'NetChain[{NormalizationLayer[2, "Biases" -> None]}, "Input" -> {3, 4}]',
     # learned arrays of the input's shape, levels exchanged, embeddings
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> {2, 3}]',
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> "Real"]',

@@ -373,6 +373,26 @@ def padding(b, layer, scope, where, xs):
     return [b.node("Pad", [xs[0], pads], scope, mode=mode)]
 
 
+def normalization(b, layer, scope, where, xs):
+    """(x - mean) / Sqrt[variance + Epsilon] over the aggregation levels (biased variance),
+    then times "Scaling" and plus "Biases" spanning the scaling levels."""
+    rank = len(layer.ports["Input"].shape)
+    agg, scale = layer.levels(rank)
+    axes = list(agg)                                   # level n is axis n, batch first
+    x = xs[0]
+    xc = b.node("Sub", [x, b.reduce("ReduceMean", x, axes, scope, keepdims=1)], scope)
+    var = b.reduce("ReduceMean", b.node("Mul", [xc, xc], scope), axes, scope, keepdims=1)
+    std = b.node("Sqrt", [b.node("Add", [var, b.const(float(layer.values["Epsilon"]), scope)],
+                                 scope)], scope)
+    y = b.node("Mul", [xc, b.node("Reciprocal", [std], scope)], scope)
+    shape = [1] + [d if i + 1 in scale else 1 for i, d in enumerate(layer.ports["Input"].shape)]
+    for name, op in (("Scaling", "Mul"), ("Biases", "Add")):
+        if b.has_array(layer, name):
+            a = b.node("Reshape", [b.array(layer, name), b.const(shape, scope, np.int64)], scope)
+            y = b.node(op, [y, a], scope)
+    return [y]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
@@ -381,6 +401,7 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ReplicateLayer": replicate,
     "DotLayer": dot,
     "PaddingLayer": padding,
+    "NormalizationLayer": normalization,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
     "DotPlusLayer": linear,          # LinearLayer's old name
