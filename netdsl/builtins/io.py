@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Null, Symbol, head_of, input_form, is_list,
+from ..expr import (Association, Expr, Symbol, head_of, input_form, is_list,
                     list_items, make_list, packed)
-from ..syntax import parse_statements
 from .numeric import numeric
 from .registry import builtin, wrong_call
 
@@ -322,23 +321,3 @@ def _table_text(data: Any, delimiter: str, fmt: str) -> str:
         writer.writerow(_cell(c) for c in row)
     return out.getvalue()
 
-
-# ---------------------------------------------------------------- Get
-@builtin("Get", ('Get["file.wl"]',),
-         "reads netdsl text from a file, evaluates every expression in it and gives the last "
-         "(Export[\"net.wl\", net] writes a net that Get reads back)", args=1, section="Files")
-def _get(ev, name):
-    if not isinstance(name, str):
-        raise wrong_call("Get", Expr(S("Get"), name), f"{input_form(name)} is not a file name")
-    path = _input_path(ev, name)
-    if not path.is_file():
-        raise EvaluationError(f"Cannot open {name}.", symbol="Get", tag="noopen")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        raise EvaluationError(f"Cannot read {name} as UTF-8 text.", symbol="Get",
-                              tag="noopen") from None
-    value: Any = Null
-    for expr, _span in parse_statements(text, str(path)):
-        value = ev.evaluate(expr)
-    return value
