@@ -21,6 +21,7 @@ from ..expr import (
     packed,
 )
 from ..graph.build import build_chain, build_graph, to_net
+from ..formats.netfile import save_net
 from ..graph.container import Container, replace_leaves, with_shared
 from ..graph.edit import replace_part, with_declared_port
 from ..graph.inference import infer
@@ -42,6 +43,7 @@ from ..runtime.train import (
 )
 from .information import PROPERTIES as INFORMATION_PROPERTIES
 from .information import more_information
+from .io import output_path
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -463,7 +465,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
     shape_only = bool(getattr(ev.host, "shape_only", False))
     opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
     trained, history = net_train(net, data, opts, shape_only=shape_only,
-                                 interruptible=bool(getattr(ev.host, "interactive", False)))
+                                 interruptible=bool(getattr(ev.host, "interactive", False)),
+                                 save_checkpoint=save_net,
+                                 resolve_path=lambda name: str(output_path(ev, name)))
     props = results(trained, history)
     if prop is None:
         return trained
