@@ -137,3 +137,44 @@ def test_alpha_dropout_keeps_mean_and_variance():
     np.testing.assert_allclose(layer(x), x)
     with pytest.raises(netdsl.EvaluationError):
         ev('DropoutLayer["Method" -> "Gaussian"]')
+
+
+# ---------------------------------------------------------------- CatenateLayer
+def test_catenate_levels_and_lower_rank_inputs():
+    assert ev('CatenateLayer[2, "Input1" -> {2, 3}, "Input2" -> {2, 5}]').ports[
+        "Output"].shape == (2, 8)
+    # CatenateShape: the level counts from the lowest-rank input; it is repeated along the
+    # leading levels it lacks ({2} next to {5, 3} at level -1 gives {5, 5})
+    c = ev('CatenateLayer[-1, "Input1" -> {5, 3}, "Input2" -> 2]')
+    assert c.ports["Output"].shape == (5, 5)
+    with pytest.raises(ShapeError, match=r"specified level \(2\) cannot exceed rank of "
+                                         r"lowest-rank input \(1\)"):
+        ev('CatenateLayer[2, "Input1" -> {5, 3}, "Input2" -> 2]')
+    layer = build('CatenateLayer[-1, "Input1" -> {3, 2}, "Input2" -> 4]')
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 4))
+    (y,) = forward(layer, {}, a, b)
+    ref = np.stack([np.stack([np.concatenate([a[n, i], b[n]]) for i in range(3)])
+                    for n in range(2)])
+    np.testing.assert_allclose(y, ref, rtol=1e-6)
+    bl = lambda v: np.ascontiguousarray(np.moveaxis(v, 0, -1))   # noqa: E731
+    check_gradients(layer, {}, [bl(a), bl(b)])
+    layer = build('CatenateLayer[2, "Input1" -> {2, 3}, "Input2" -> {2, 1}]')
+    check_gradients(layer, {}, [bl(rng.standard_normal((2, 2, 3))),
+                                bl(rng.standard_normal((2, 2, 1)))])
+
+
+def test_catenate_named_inputs():
+    c = ev('CatenateLayer["Inputs" -> {"a", "b"}, "a" -> 2, "b" -> 3]')
+    assert c.port_names()[0] == ("a", "b") and c.ports["Output"].shape == (5,)
+    assert ev('CatenateLayer["InputPorts" -> {"p", "q", "r"}]').port_names()[0] == ("p", "q", "r")
+    assert ev('CatenateLayer["Inputs" -> 3]').port_names()[0] == ("Input1", "Input2", "Input3")
+    g = ev('NetGraph[{CatenateLayer["Inputs" -> {"a", "b"}]}, '
+           '{{NetPort["x"], NetPort["y"]} -> 1}, "x" -> 2, "y" -> 3]')
+    y = g({"x": np.array([1.0, 2.0]), "y": np.array([3.0, 4.0, 5.0])})
+    np.testing.assert_allclose(y, [1, 2, 3, 4, 5])
+    g = ev('NetGraph[{CatenateLayer["Inputs" -> {"a", "b"}]}, '
+           '{NetPort["x"] -> NetPort[1, "b"], NetPort["y"] -> NetPort[1, "a"]}, '
+           '"x" -> 2, "y" -> 3]')
+    y = g({"x": np.array([1.0, 2.0]), "y": np.array([3.0, 4.0, 5.0])})
+    np.testing.assert_allclose(y, [3, 4, 5, 1, 2])

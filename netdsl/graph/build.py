@@ -221,7 +221,7 @@ class _Wiring:
                             f'with NetPort[{self._ref(dst)}, "Input1"].')
             self.multi[dst] = len(srcs)
             for i, s in enumerate(srcs, 1):
-                self.links.append((*self.src_port(*s), dst, f"Input{i}"))
+                self.links.append((*self.src_port(*s), dst, net.input_port(i)))
             return
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
             if len(srcs) == 1:

@@ -395,19 +395,27 @@ class Layer(Net):
         for p in cls.positional[len(positional):]:
             if p.default is not None:
                 values[p.name] = p.default
+        options: dict[str, Any] = {o.name: o for o in cls.options}
+        options.update({p.name: p for p in cls.positional})  # also accepted as rules
+
+        def rule_name(r: Any) -> Any:
+            key = r.args[0]
+            return key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+        for r in rules:   # options first: they may decide the ports ("Inputs" -> {"a", "b"})
+            name = rule_name(r)
+            if name in options:
+                values[name] = cls._convert(name, options[name].convert, r.args[1], call)
         ins, outs = cls(values, {}, {}).port_names()
         ports = {n: UNKNOWN for n in ins + outs}
         arrays: dict[str, Any] = {a.name: None for a in cls.array_specs}
         shared: dict[str, Any] = {}
-        options: dict[str, Any] = {o.name: o for o in cls.options}
-        options.update({p.name: p for p in cls.positional})  # also accepted as rules
         array_names = {a.name: a for a in cls.array_specs}
         for r in rules:
             key = r.args[0]
-            name = key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+            name = rule_name(r)
             value = r.args[1]
             if name in options:
-                values[name] = cls._convert(name, options[name].convert, value, call)
+                continue
             elif name in array_names:
                 arrays[name] = cls._array_value(array_names[name], value, shared)
             elif name in ports:
