@@ -206,19 +206,41 @@ class TotalLayer(MultiInputLayer):
 
 
 
+def _broadcasting(x: Any) -> Any:
+    if x is Symbol("Automatic") or x is Symbol("None"):
+        return x.name
+    if is_integer(x) and x >= 1:
+        return int(x)
+    raise ValueError("expected Automatic, None or a positive level")
+
+
 @register_layer
 class ThreadingLayer(MultiInputLayer):
     name = "ThreadingLayer"
-    summary = "applies f (Plus, Times, #1 - #2 &, ...) element by element across its inputs"
-    positional = (Param("Function", function_argument(None, "ThreadingLayer")),)
+    summary = ("applies f (Plus, Times, #1 - #2 &, #a + 2 #b &, ...) element by element across "
+               "its inputs, broadcasting size-1 levels")
+    positional = (Param("Function", function_argument(None, "ThreadingLayer")),
+                  Param("Broadcasting", _broadcasting, optional=True, default="Automatic",
+                        display=lambda v: Symbol(v) if isinstance(v, str) else v))
+    options = INPUTS_OPTIONS
 
     @property
     def input_count(self) -> int:
+        program = self.values.get("Function")
+        if program is not None and program.names:
+            return len(program.names)
+        if self._declared_inputs() is not None:
+            return super().input_count
         n = self.values.get("$Inputs")
         if n:
             return n
-        program = self.values.get("Function")
         return program.arity if program is not None and program.arity > 1 else 2
+
+    def input_port(self, i: int) -> str:
+        program = self.values.get("Function")
+        if program is not None and program.names:      # #a + 2 #b &: ports "a" and "b"
+            return program.names[i - 1]
+        return super().input_port(i)
 
     def check_options(self) -> None:
         program = self.values["Function"]
@@ -238,16 +260,84 @@ class ThreadingLayer(MultiInputLayer):
                                          f"{program.arity} inputs, but {n} were connected.")
         return super().with_input_count(n)
 
+    def _placement(self, ranks: list[int]) -> list[int]:
+        """Where each input's first level sits in the output (0-based): lower-rank inputs
+        are aligned with the output's last levels (Automatic) or start at level n."""
+        r = max(ranks)
+        b = self.values.get("Broadcasting", "Automatic")
+        if isinstance(b, int):
+            return [0 if k == r else b - 1 for k in ranks]
+        return [r - k for k in ranks]
+
     def infer(self, s: Infer) -> None:
-        _all_same(s, self.input_names())
+        names = self.input_names()
+        b = s.value("Broadcasting")
+        if b == "None":
+            _all_same(s, names)
+            return
+        # ports whose shape is unknown take the others' (the unbroadcast case)
+        shapes = [s.port(n) for n in names]
+        y = s.port("Output")
+        known = [x for x in shapes if x is not None]
+        if y is not None or (known and len(known) < len(shapes) and all(
+                x == known[0] for x in known)):
+            fill = y if y is not None else known[0]
+            for n, x in zip(names, shapes):
+                if x is None:
+                    s.refine(n, fill, '"Output" port' if y is not None else "the other inputs")
+        shapes = [s.port(n) for n in names]
+        if any(x is None for x in shapes):
+            return
+        ranks = [len(x) for x in shapes]
+        r = max(ranks)
+        place = self._placement(ranks)
+        if any(p < 0 or p + k > r for p, k in zip(place, ranks)):
+            s.fail(f"level {b} does not place inputs of ranks {ranks} inside rank {r}")
+        out: list = []
+        for level in range(r):
+            dims = [x[level - p] for x, p in zip(shapes, place) if p <= level < p + len(x)]
+            sizes = {d for d in dims if d is not None and d != 1}
+            if len(sizes) > 1:
+                s.fail(f"inputs of dimensions {', '.join(str(list(x)) for x in shapes)} cannot "
+                       f"be threaded together: at level {level + 1} the sizes "
+                       f"{' and '.join(map(str, sorted(sizes)))} differ (only size 1 "
+                       f"broadcasts)")
+            if sizes:
+                out.append(sizes.pop())
+            elif None in dims:
+                out.append(None)
+            else:
+                out.append(1)
+        s.refine("Output", tuple(out), "the inputs")
 
-    # ---- numerics: the compiled Program and its exact partial derivatives ----------------
+    # ---- numerics: each input viewed at the output's rank (size-1 levels inserted where it
+    # has none), NumPy broadcasting does the rest; gradients sum over broadcast levels -------
+    def _views(self, xs):
+        ranks = [x.ndim - 1 for x in xs]
+        r = max(ranks)
+        place = self._placement(ranks)
+        views = []
+        for x, p, k in zip(xs, place, ranks):
+            views.append(x.reshape((1,) * p + x.shape[:-1] + (1,) * (r - p - k) + x.shape[-1:]))
+        return views
+
     def forward(self, ctx, arrays, *xs):
-        y = as_data(self.values["Function"](*xs), xs[0])
-        return [y], (xs if ctx.grad else None)
+        views = self._views(xs)
+        shape = np.broadcast_shapes(*(v.shape for v in views))
+        like = np.broadcast_to(np.zeros((), xs[0].dtype), shape)
+        y = as_data(self.values["Function"](*views), like)
+        return [y], ((views, [x.shape for x in xs]) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, xs, dy):
-        return [as_data(dy * d, dy) for d in self.values["Function"].partials(*xs)], {}
+    def backward(self, ctx, arrays, cache, dy):
+        views, shapes = cache
+        out = []
+        for v, xshape, d in zip(views, shapes, self.values["Function"].partials(*views)):
+            g = as_data(dy * d, dy)
+            axes = tuple(i for i, (a, b) in enumerate(zip(v.shape, g.shape)) if a == 1 and b != 1)
+            if axes:
+                g = g.sum(axis=axes, keepdims=True)
+            out.append(np.ascontiguousarray(g.reshape(xshape)))
+        return out, {}
 
 
 def _all_same(s: Infer, names: tuple[str, ...]) -> None:
