@@ -23,9 +23,10 @@ nothing, so a layer that declares none is simply run as it is.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Self
 
 import numpy as np
 
@@ -304,6 +305,41 @@ class Net(Opaque, ABC):
     def short_form(self) -> str:
         """A one-line description for messages: ``NetChain[<3 layers, initialized>]``."""
 
+    def parameter_count(self) -> int | None:
+        """How many numbers the net's arrays hold (a shared array once, moving statistics
+        included, as Wolfram's "ArraysTotalElementCount"); None while a shape is unknown."""
+        total = 0
+        seen: set[str] = set()
+        for _, layer in self.leaves():
+            shapes = layer.array_shapes()
+            for spec in layer.array_specs:
+                a = layer.arrays.get(spec.name)
+                if a is NO_ARRAY:
+                    continue
+                if isinstance(a, SharedRef):
+                    if a.name in seen:
+                        continue
+                    seen.add(a.name)
+                shape = shapes.get(spec.name)
+                if shape is None or None in shape:
+                    return None
+                total += math.prod(shape)
+        return total
+
+    @abstractmethod
+    def output_form(self) -> str:
+        """The readable summary (OutputForm): ports, layers or parameters, arrays."""
+
+    def __repr__(self) -> str:
+        return self.short_form()
+
+    def __str__(self) -> str:
+        return self.output_form()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table (and a diagram for containers)."""
+        return VIEWS["html"](self) if "html" in VIEWS else f"<pre>{self.short_form()}</pre>"
+
     def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
         """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
         call = RUNTIME.get("call")
@@ -314,6 +350,8 @@ class Net(Opaque, ABC):
 
 # The runtime stage, above this one, registers how a net is evaluated from Python.
 RUNTIME: dict[str, Callable[..., Any]] = {}
+# The graph stage registers how a net shows itself in Jupyter ("html").
+VIEWS: dict[str, Callable[..., str]] = {}
 
 
 class Layer(Net):
@@ -478,7 +516,7 @@ class Layer(Net):
     def check_options(self) -> None:
         """Cross-option validation after construction (override when needed)."""
 
-    def inferred(self, shared: dict[str, Any] | None = None) -> "Layer":
+    def inferred(self, shared: dict[str, Any] | None = None) -> Self:
         """This layer with its own shape rule run to a fixed point (standalone)."""
         s = Infer(self, dict(self.shared) if shared is None else shared)
         try:
@@ -493,7 +531,7 @@ class Layer(Net):
         return self.evolve(values=s.values, ports=s.ports)
 
     # ---- value semantics ------------------------------------------------------
-    def evolve(self, **changes: Any) -> "Layer":
+    def evolve(self, **changes: Any) -> Self:
         new = object.__new__(type(self))
         new.values = changes.get("values", self.values)
         new.ports = changes.get("ports", self.ports)
@@ -503,7 +541,7 @@ class Layer(Net):
         new.declared = changes.get("declared", self.declared)
         return new
 
-    def reset(self) -> "Layer":
+    def reset(self) -> Self:
         """Back to what was written (inferred sizes forgotten, arrays kept): the starting
         point for inferring again after a change such as a new input shape."""
         values, ports = self.declared
