@@ -135,3 +135,11 @@ def test_threading_named_slots_give_named_ports():
                         '"x" -> 2, "y" -> 2]')
     np.testing.assert_allclose(g({"x": np.array([1.0, 1.0]), "y": np.array([5.0, 3.0])}),
                                [4, 2])
+
+
+def test_threading_named_slot_syntax():
+    layer = netdsl.evaluate('ThreadingLayer[#a + 2 #b &, "a" -> 3]')
+    assert layer.port_names()[0] == ("a", "b")
+    np.testing.assert_allclose(layer({"a": np.array([1.0, 2.0, 3.0]),
+                                      "b": np.array([0.5, 0.0, 1.0])}), [2, 2, 5])
+    assert netdsl.evaluate(layer.input_form()) == layer

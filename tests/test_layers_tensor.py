@@ -295,3 +295,11 @@ def test_constant_array_layer_in_a_graph():
     assert y.shape == (2, 3)
     _, grads = layer.backward(c, {"Array": np.array([1.0, 2.0])}, cache, np.ones((2, 3)))
     np.testing.assert_allclose(grads["Array"], [3, 3])
+
+
+def test_transpose_two_way_rule_syntax():
+    assert out_shape('TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]') == (4, 3, 2)
+    assert out_shape('TransposeLayer[{1 <-> 2, 2 <-> 3}, "Input" -> {2, 3, 4}]') == (3, 4, 2)
+    layer = netdsl.evaluate('TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]')
+    assert layer.input_form() == 'TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]'
+    assert netdsl.evaluate(layer.input_form()) == layer
