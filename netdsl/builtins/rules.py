@@ -308,6 +308,8 @@ def _options(ev, f, name=None):
         if found is None:
             found = Expr(List, *[Expr(S("Rule"), S(k), v) for k, v in b.options.items()]) \
                 if b is not None else Expr(List)
+    elif callable(getattr(f, "option_rules", None)):     # a layer: options, arrays, ports
+        found = Expr(List, *f.option_rules())
     else:
         found = Expr(List, *_option_rules(f))
     if name is None:

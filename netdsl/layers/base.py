@@ -36,7 +36,7 @@ from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_nu
 from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
-from .text import layer_input_form, layer_summary
+from .text import layer_input_form, layer_summary, to_expr
 
 S = Symbol
 
@@ -598,6 +598,21 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def option_rules(self) -> list[Any]:
+        """Options[layer]: its options, arrays and ports as rules, sorted by name (Wolfram)."""
+        rules: dict[str, Any] = {}
+        for o in self.options:
+            exported = self.exported_value(o.name)
+            rules[o.name] = to_expr(self.values.get(o.name)) if exported is None else exported
+        for a in self.array_specs:
+            v = self.array_value(a.name)
+            rules[a.name] = (Symbol("None") if v is NO_ARRAY else
+                             to_expr(v) if isinstance(v, np.ndarray) else Symbol("Automatic"))
+        ins, outs = self.port_names()
+        for p in ins + outs:
+            rules[p] = self.ports[p].spec()
+        return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
+
     def exported_value(self, name: str) -> Any:
         """The value NetExtract gives for option ``name`` when it differs from the stored
         one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
