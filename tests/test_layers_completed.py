@@ -178,3 +178,27 @@ def test_catenate_named_inputs():
            '"x" -> 2, "y" -> 3]')
     y = g({"x": np.array([1.0, 2.0]), "y": np.array([3.0, 4.0, 5.0])})
     np.testing.assert_allclose(y, [3, 4, 5, 1, 2])
+
+
+# ---------------------------------------------------------------- FlattenLayer level groups
+def test_flatten_level_groups():
+    # Flatten[list, {{s11, s12}, ...}]: output level i joins group i (first named level
+    # slowest); levels not named follow in order. A real use: {c, 4, 4, 8, 8} -> {16, c, 8, 8}
+    assert ev('FlattenLayer[{{2, 3}}, "Input" -> {5, 4, 4, 8, 8}]').ports["Output"].shape \
+        == (16, 5, 8, 8)
+    layer = build('FlattenLayer[{{3, 1}}, "Input" -> {2, 3, 4}]')
+    x = np.random.default_rng(0).standard_normal((2, 2, 3, 4))
+    (y,) = forward(layer, {}, x)
+    ref = np.empty((2, 8, 3))
+    for n in range(2):
+        for i1 in range(2):
+            for i2 in range(3):
+                for i3 in range(4):
+                    ref[n, i3 * 2 + i1, i2] = x[n, i1, i2, i3]
+    np.testing.assert_allclose(y, ref, rtol=1e-6)
+    check_gradients(layer, {}, [np.ascontiguousarray(np.moveaxis(x, 0, -1))])
+    assert layer.input_form() == 'FlattenLayer[{{3, 1}}, "Input" -> {2, 3, 4}]'
+    with pytest.raises(ShapeError, match="exceeds the rank"):
+        ev('FlattenLayer[{{1, 4}}, "Input" -> {2, 3}]')
+    with pytest.raises(netdsl.EvaluationError):
+        ev("FlattenLayer[{{1, 1}}]")
