@@ -303,3 +303,14 @@ def test_transpose_two_way_rule_syntax():
     layer = netdsl.evaluate('TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]')
     assert layer.input_form() == 'TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]'
     assert netdsl.evaluate(layer.input_form()) == layer
+
+
+def test_net_array_layer_is_trained():
+    s = netdsl.Session()
+    learned = s.evaluate(
+        'net = NetGraph[<|"c" -> NetArrayLayer["Output" -> 2], "t" -> TotalLayer[]|>, '
+        '{{NetPort["Input"], "c"} -> "t"}, "Input" -> 2];'
+        'res = NetTrain[net, {{1., 2.} -> {2., 5.}, {0., 0.} -> {1., 3.}}, All, '
+        'MaxTrainingRounds -> 300, LearningRate -> 0.05, BatchSize -> 2];'
+        'NetExtract[res["TrainedNet"], {"c", "Array"}]')
+    np.testing.assert_allclose(learned, [1, 3], atol=1e-3)    # the offset y - x
