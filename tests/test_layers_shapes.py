@@ -40,7 +40,13 @@ def out_size(n: int, k: int, s: int = 1, before: int = 0, after: int = 0, d: int
 CATALOGUE = ["BatchNormalizationLayer", "ConvolutionLayer", "PoolingLayer", "LinearLayer",
              "ElementwiseLayer", "SoftmaxLayer", "FlattenLayer", "ReshapeLayer", "DropoutLayer",
              "CatenateLayer", "TotalLayer", "ThreadingLayer", "SummationLayer",
-             "MeanSquaredLossLayer", "CrossEntropyLossLayer"]
+             "MeanSquaredLossLayer", "CrossEntropyLossLayer",
+             # issue 10
+             "PartLayer", "TransposeLayer", "ReplicateLayer", "PaddingLayer", "ResizeLayer",
+             "AggregationLayer", "ConstantTimesLayer", "ConstantPlusLayer",
+             "ConstantArrayLayer", "NetArrayLayer", "ParametricRampLayer",
+             "DeconvolutionLayer", "NormalizationLayer", "EmbeddingLayer", "DotLayer",
+             "DotPlusLayer"]
 
 
 @pytest.mark.parametrize("name", CATALOGUE)
