@@ -196,7 +196,7 @@ def _header(fh: IO[bytes], name: str, key: str | None) -> tuple[tuple[int, ...],
     except (ValueError, EOFError, SyntaxError, TypeError, KeyError, OverflowError,
             MemoryError, RecursionError, zlib.error, zipfile.BadZipFile) as e:
         raise _fmterr(f"{where} is not a valid NumPy .npy file (bad header: "
-                      f"{_short(e)}).") from None
+                      f"{_first_line(e)}).") from None
     if dtype.hasobject:
         raise _pickle_error(name, key)
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
