@@ -1,0 +1,277 @@
+"""Each netdsl layer as a torch function with the same semantics, batch-first.
+
+``TORCH_LAYERS[layer.name](layer)`` gives ``op(arrays, xs, training)`` returning the
+outputs and the moving-statistics updates (as ``Layer.moving_updates``; {} for none).
+``register_torch_layer`` adds a layer defined outside netdsl.
+
+Semantics kept from netdsl's NumPy executor:
+- BatchNormalization: batch mean and *biased* variance in Train mode; the moving
+  statistics move by m <- Momentum m + (1 - Momentum) batch (Wolfram's Momentum 0.9, the
+  opposite convention from torch's momentum), frozen when Momentum is 1.
+- Convolution and pooling pad explicitly (asymmetric "Same" padding too), so sizes follow
+  Floor[(n + padding - (dilation (k - 1) + 1))/stride] + 1; Max pads with -Infinity, Mean
+  divides by the whole window (padding counts as zeros), Total is Mean times the window.
+- Softmax over the last dimension of an example; LinearLayer flattens its input.
+- Cross-entropy clips probabilities below at 1e-30 (gradient 0 where the clip acts).
+- Elementwise and threading functions are built from the same compiled function trees.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..expr import S
+from ..layers.base import Layer
+from ..layers.functions import SELU_ALPHA, SELU_SCALE
+from ..layers.losses import P_MIN
+from ..layers.windows import geometry
+
+Op = Callable[[dict, list, bool], tuple[list, dict]]
+TORCH_LAYERS: dict[str, Callable[[Layer], Op]] = {}
+
+
+def register_torch_layer(name: str):
+    """Decorator: ``fn(layer) -> op`` converts layers named ``name``."""
+    def add(fn):
+        TORCH_LAYERS[name] = fn
+        return fn
+    return add
+
+
+def _example_shape(layer: Layer, port: str = "Output") -> tuple:
+    return tuple(layer.ports[port].shape)
+
+
+# ---------------------------------------------------------------- arrays
+@register_torch_layer("LinearLayer")
+def _linear(layer):
+    out = _example_shape(layer)
+
+    def op(a, xs, training):
+        x = xs[0]
+        y = F.linear(x.reshape(x.shape[0], -1), a["Weights"], a.get("Biases"))
+        return [y.reshape((x.shape[0],) + out)], {}
+    return op
+
+
+def _pad(x, pads, value):
+    """Explicit (before, after) padding of the spatial axes (axes 2..)."""
+    flat = []
+    for b, e in reversed(pads):
+        flat += [b, e]
+    if not any(flat):
+        return x
+    return F.pad(x, flat, value=value)
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVGPOOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+@register_torch_layer("ConvolutionLayer")
+def _conv(layer):
+    groups = layer.values.get("ChannelGroups") or 1
+
+    def op(a, xs, training):
+        x = xs[0]
+        g = geometry(layer.values, tuple(x.shape[2:]))
+        y = _CONV[len(g.kernel)](_pad(x, g.pads, 0.0), a["Weights"], a.get("Biases"),
+                                 stride=g.stride, dilation=g.dilation, groups=groups)
+        return [y], {}
+    return op
+
+
+@register_torch_layer("PoolingLayer")
+def _pool(layer):
+    fn = layer.values["Function"]
+
+    def op(a, xs, training):
+        x = xs[0]
+        g = geometry(layer.values, tuple(x.shape[2:]))
+        d = len(g.kernel)
+        if fn is S("Max"):
+            return [_MAXPOOL[d](_pad(x, g.pads, -math.inf), g.kernel, g.stride)], {}
+        y = _AVGPOOL[d](_pad(x, g.pads, 0.0), g.kernel, g.stride)
+        if fn is S("Total"):
+            y = y * float(math.prod(g.kernel))
+        return [y], {}
+    return op
+
+
+@register_torch_layer("BatchNormalizationLayer")
+def _batchnorm(layer):
+    eps = float(layer.values["Epsilon"])
+    mom = float(layer.values["Momentum"])
+
+    def op(a, xs, training, sync=None):
+        x = xs[0]
+        c = x.shape[1]
+        view = (1, c) + (1,) * (x.dim() - 2)
+        if not training:
+            scale = a["Scaling"] / torch.sqrt(a["MovingVariance"] + eps)
+            shift = a["Biases"] - a["MovingMean"] * scale
+            return [x * scale.reshape(view) + shift.reshape(view)], {}
+        dims = [0] + list(range(2, x.dim()))
+        if sync is None:
+            mean = x.mean(dim=dims)
+            var = ((x - mean.reshape(view)) ** 2).mean(dim=dims)   # biased
+        else:   # statistics of the global batch: sums over every process (differentiable)
+            m = torch.tensor([x.numel() // c], dtype=x.dtype, device=x.device)
+            stats = sync(torch.cat([x.sum(dim=dims), (x * x).sum(dim=dims), m]))
+            total = stats[-1]
+            mean = stats[:c] / total
+            var = stats[c:2 * c] / total - mean * mean
+        y = (x - mean.reshape(view)) * (a["Scaling"] / torch.sqrt(var + eps)).reshape(view) \
+            + a["Biases"].reshape(view)
+        if mom == 1:
+            return [y], {}
+        with torch.no_grad():
+            moving = {"MovingMean": mom * a["MovingMean"] + (1 - mom) * mean.detach(),
+                      "MovingVariance": mom * a["MovingVariance"] + (1 - mom) * var.detach()}
+        return [y], moving
+    op.batch_statistics = True   # type: ignore[attr-defined]
+    return op
+
+
+# ---------------------------------------------------------------- functions
+def _hard_sigmoid(x):
+    return torch.clamp((x + 1) / 2, 0, 1)
+
+
+PRIMITIVES: dict[str, Callable] = {
+    "Ramp": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid,
+    "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
+    "Sin": torch.sin, "Cos": torch.cos, "Erf": torch.erf,
+}
+NAMED: dict[str, Callable] = {
+    "RectifiedLinearUnit": torch.relu, "ReLU": torch.relu, "Sigmoid": torch.sigmoid,
+    "ExponentialLinearUnit": F.elu,
+    "ScaledExponentialLinearUnit": lambda x: SELU_SCALE * F.elu(x, alpha=SELU_ALPHA),
+    "GaussianErrorLinearUnit": F.gelu,
+    "Swish": F.silu, "HardSwish": F.hardswish, "Mish": F.mish, "SoftSign": F.softsign,
+    "SoftPlus": lambda x: torch.logaddexp(torch.zeros_like(x), x),
+    "HardTanh": F.hardtanh, "HardSigmoid": _hard_sigmoid,
+}
+
+
+def function_value(node: tuple, xs: list) -> Any:
+    """A netdsl function tree (layers/functions.py) evaluated with torch operations."""
+    kind = node[0]
+    if kind == "var":
+        return xs[node[1]]
+    if kind == "const":
+        return node[1]
+    if kind in ("prim", "named"):
+        table = PRIMITIVES if kind == "prim" else NAMED
+        return table[node[1]](_tensor(function_value(node[2], xs), xs[0]))
+    vals = [function_value(c, xs) for c in node[1:]]
+    if kind == "power":
+        a, b = vals
+        return torch.pow(_tensor(a, xs[0]), b)
+    out = vals[0]
+    for v in vals[1:]:
+        if kind == "plus":
+            out = out + v
+        elif kind == "times":
+            out = out * v
+        else:
+            pick = torch.maximum if kind == "max" else torch.minimum
+            out = pick(_tensor(out, xs[0]), _tensor(v, xs[0]))
+    return out
+
+
+def _tensor(v, like):
+    return v if isinstance(v, torch.Tensor) else torch.full_like(like, float(v))
+
+
+def _function_op(layer):
+    program = layer.values["Function"]
+
+    def op(a, xs, training):
+        y = function_value(program.tree, list(xs))
+        y = _tensor(y, xs[0])
+        return [y.expand_as(xs[0]) if y.shape != xs[0].shape else y], {}
+    return op
+
+
+register_torch_layer("ElementwiseLayer")(_function_op)
+register_torch_layer("ThreadingLayer")(_function_op)
+
+
+# ---------------------------------------------------------------- shapes
+@register_torch_layer("SoftmaxLayer")
+def _softmax(layer):
+    return lambda a, xs, training: ([torch.softmax(xs[0], dim=-1)], {})
+
+
+def _reshape(layer):
+    out = _example_shape(layer)
+    return lambda a, xs, training: ([xs[0].reshape((xs[0].shape[0],) + out)], {})
+
+
+register_torch_layer("FlattenLayer")(_reshape)
+register_torch_layer("ReshapeLayer")(_reshape)
+
+
+@register_torch_layer("DropoutLayer")
+def _dropout(layer):
+    p = float(layer.values["DropoutProbability"])
+    return lambda a, xs, training: ([F.dropout(xs[0], p, training) if p else xs[0]], {})
+
+
+@register_torch_layer("CatenateLayer")
+def _catenate(layer):
+    return lambda a, xs, training: ([torch.cat(list(xs), dim=1)], {})
+
+
+@register_torch_layer("TotalLayer")
+def _total(layer):
+    def op(a, xs, training):
+        y = xs[0]
+        for x in xs[1:]:
+            y = y + x
+        return [y], {}
+    return op
+
+
+@register_torch_layer("SummationLayer")
+def _summation(layer):
+    return lambda a, xs, training: ([xs[0].reshape(xs[0].shape[0], -1).sum(dim=1)], {})
+
+
+# ---------------------------------------------------------------- losses (a number per example)
+def _per_example_mean(x):
+    return x.reshape(x.shape[0], -1).mean(dim=1)
+
+
+def _log(p):
+    """Log[Max[p, 1e-30]]: finite where p is 0, with gradient 0 where the clip acts."""
+    return torch.log(torch.where(p >= P_MIN, p, torch.full_like(p, P_MIN)))
+
+
+@register_torch_layer("MeanSquaredLossLayer")
+def _mse(layer):
+    return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]) ** 2)], {})
+
+
+@register_torch_layer("CrossEntropyLossLayer")
+def _cross_entropy(layer):
+    form = layer.values["TargetForm"]
+
+    def op(a, xs, training):
+        x, t = xs
+        if form == "Index":
+            idx = t.to(torch.int64).unsqueeze(-1) - 1
+            p = torch.gather(x, -1, idx).squeeze(-1)
+            return [-_per_example_mean(_log(p))], {}
+        if form == "Probabilities":
+            total = (t * _log(x)).reshape(x.shape[0], -1).sum(dim=1)
+            m = x[0].numel() // (x.shape[-1] if x.dim() > 1 else 1)
+            return [-total / m], {}
+        return [-_per_example_mean(t * _log(x) + (1 - t) * _log(1 - x))], {}
+    return op
