@@ -48,7 +48,7 @@ class NetModule(torch.nn.Module):
         self.n_slots = plan.n_slots
         self.arrays = torch.nn.ParameterDict()
         self.steps: list[tuple[Any, dict[str, str], list[int], list[int], set[str]]] = []
-        self.sync = None
+        self.sync: Any = None
         seen: set[str] = set()
         for step in plan.steps:
             convert = TORCH_LAYERS.get(step.layer.name)
@@ -168,12 +168,27 @@ def from_torch(module: NetModule, net: Net) -> Net:
 
 def sync_batch_norm(module: NetModule, group: Any = None) -> NetModule:
     """BatchNormalization in Train mode uses the statistics of the global batch: per-channel
-    sums over every process of ``group`` (torch.distributed, differentiable all-reduce), as
-    torch's SyncBatchNorm does, with netdsl's biased variance and Wolfram's momentum."""
-    from torch.distributed.nn.functional import all_reduce
-
-    def sync(x: torch.Tensor) -> torch.Tensor:
-        return all_reduce(x, group=group) if group is not None else all_reduce(x)
-
-    module.sync = sync
+    sums over every process of ``group`` (torch.distributed), as torch's SyncBatchNorm does,
+    with netdsl's biased variance and Wolfram's momentum. The sums' gradient is summed over
+    the processes too, so DDP's averaged gradient is that of the global batch's loss."""
+    module.sync = lambda x: _AllReduceSum.apply(x, group)
     return module
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over every process; the backward pass sums the incoming gradients the same way."""
+
+    @staticmethod
+    def forward(ctx, x, group):
+        import torch.distributed as dist
+        ctx.group = group
+        y = x.clone()
+        dist.all_reduce(y, group=group)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        import torch.distributed as dist
+        g = g.clone()
+        dist.all_reduce(g, group=ctx.group)
+        return g, None
