@@ -9,7 +9,6 @@ Wolfram. Values are immutable, so nothing here copies arrays.
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -58,7 +57,7 @@ class Evaluator:
                     f"{_short(e)}.", symbol="$RecursionLimit", tag="reclim")
             return self._evaluate_expr(e)
         except NetDSLError as err:
-            raise err.with_span(e.span)
+            raise err.with_span(e.span) from None
         except RecursionError:
             raise EvaluationError(f"Recursion too deep while evaluating {_short(e)}.",
                                   symbol="$RecursionLimit", tag="reclim", span=e.span) from None
@@ -238,5 +237,3 @@ def _association_lookup(assoc: Association, args: tuple) -> Any:
         return assoc.get(key)
     return Expr(S("Missing"), "KeyAbsent", key)
 
-
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 12000))

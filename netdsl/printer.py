@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import expr as _expr
+from .budget import deep_recursion
 from .expr import (Association, Expr, List, Opaque, Power, Symbol, Times, format_real_input,
                    format_real_output, is_integer, is_number, is_rule, quote_string, to_atom)
 
@@ -231,11 +232,13 @@ class Printer:
         return "".join(out)
 
 
+@deep_recursion()
 def input_form(x: Any) -> str:
     """``InputForm``: operator syntax, exact reals; re-parses to the same expression."""
     return Printer(real=format_real_input, exact=True).format(x)
 
 
+@deep_recursion()
 def output_form(x: Any, max_elements: int | None = 2000) -> str:
     """What ``Out[n]=`` shows: 6-digit reals, long lists elided with ``<<n>>``."""
     return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)

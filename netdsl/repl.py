@@ -265,7 +265,7 @@ def run_terminal(repl: Repl) -> int:
     def continuation(width: int, line_number: int, wrap_count: int) -> str:
         return "...".rjust(max(width - 1, 3)) + " "
 
-    session = PromptSession(history=_history(history_path()), multiline=True,
+    session: PromptSession[str] = PromptSession(history=_history(history_path()), multiline=True,
                             key_bindings=bindings, prompt_continuation=continuation,
                             enable_history_search=False)
     repl.out.write(f"netdsl {__version__}. Quit[] or Ctrl-D to exit.\n")

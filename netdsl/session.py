@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
+from .budget import deep_recursion
 from .errors import NetDSLError, Span
 from .evaluator import Evaluator
 from .expr import Expr, Null, Symbol
@@ -61,7 +62,8 @@ class Session:
     def run(self, text: str, source: str | None = None) -> Iterator[Result]:
         """Parse all of ``text`` first (so syntax errors stop before any evaluation),
         then evaluate its expressions one by one, yielding each result."""
-        statements = parse_statements(text, source)
+        with deep_recursion():
+            statements = parse_statements(text, source)
         for expr, span in statements:
             yield self.evaluate_expr(expr, span, source)
 
@@ -70,9 +72,10 @@ class Session:
         n = self.line
         self.line += 1
         try:
-            value = self.evaluator.evaluate(expr)
+            with deep_recursion():
+                value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
-            raise e.with_span(span).with_source(source)
+            raise e.with_span(span).with_source(source) from None
         if value is not Null:
             self.outputs[n] = value
         return Result(n, value, span)
@@ -97,7 +100,8 @@ class Session:
     # ---------------------------------------------------------------- Python
     def __getitem__(self, name: str) -> Any:
         sym = Symbol(name)
-        value = self.evaluator.evaluate(sym)
+        with deep_recursion():
+            value = self.evaluator.evaluate(sym)
         if value is sym:
             raise KeyError(name)
         return value

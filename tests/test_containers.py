@@ -60,8 +60,8 @@ def test_chain_shorthands():
     inner = net.net("3")
     assert isinstance(inner, Container) and kinds(inner) == ["LinearLayer", "ElementwiseLayer"]
     assert shape(inner, "Input") == (5,) and shape(net) == (3,)
-    fns = [l.values["Function"].source.name for _, l in net.layers()
-           if l.head_name == "ElementwiseLayer"]
+    fns = [layer.values["Function"].source.name for _, layer in net.layers()
+           if layer.head_name == "ElementwiseLayer"]
     assert fns == ["Ramp", "LogisticSigmoid"]
     # the shorthand and the layer written out are equal
     assert ev('NetChain[{5, Ramp}, "Input" -> 2]') == \

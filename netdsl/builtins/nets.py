@@ -141,8 +141,8 @@ def extract_value(net: Net, name: str, head: str, root_shared: dict | None = Non
     known = list(net.ports)
     if isinstance(net, Layer):
         known = [n for n in net.values if not n.startswith("$")] + list(net.arrays) + known
-    else:
-        known = [f'"{n}"' if isinstance(net, Container) and net.named else n for n in net.order] + known
+    elif isinstance(net, Container):
+        known = [f'"{n}"' if net.named else n for n in net.order] + known
     raise EvaluationError(f'"{name}" is not a layer, array, parameter, option or port of '
                           f"{net.head_name}; it has {', '.join(known)}.", symbol=head,
                           tag="nopart")
@@ -200,6 +200,7 @@ def normal(net: Net) -> Any:
         if net.named:
             return Association((k, v, False) for k, v in zip(net.order, subs))
         return Expr(S("List"), *subs)
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     return Association((k, extract_value(net, k, "Normal"), False)
                        for k in list(net.values) + list(net.arrays) if not k.startswith("$"))
 

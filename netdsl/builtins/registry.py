@@ -65,7 +65,8 @@ def applier_for(value: Any) -> Callable[..., Any] | None:
     return None
 
 
-def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tuple[int, int | None] | int | None = None,
+def builtin(name: str, usage: str | tuple[str, ...], summary: str, *,
+            args: tuple[int, int | None] | int | None = None,
             options: dict[str, Any] | None = None, attributes: tuple[str, ...] = (),
             section: str = "General", wants_call: bool = False) -> Callable:
     """Register ``fn(ev, *args, **options)`` as the built-in ``name``.
@@ -110,7 +111,7 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
             f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
     opts = dict(b.options)
     for rule in args[end:]:
-        opts[option_name(rule.args[0])] = rule.args[1]
+        opts[str(option_name(rule.args[0]))] = rule.args[1]
     return args[:end], opts
 
 

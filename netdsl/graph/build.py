@@ -264,7 +264,9 @@ class _Wiring:
     # -- the graph ----------------------------------------------------------------
     def finish(self, options: dict[str, Any], shared: dict[str, Any]) -> Container:
         for name, n in self.multi.items():
-            self.nets[name] = self.nets[name].with_input_count(n)
+            layer = self.nets[name]
+            assert isinstance(layer, MultiInputLayer)  # only those are put in self.multi
+            self.nets[name] = layer.with_input_count(n)
         numbered: dict[Any, list[int]] = {}   # layer -> the InputN it is fed on
         for _, _, d, p in self.links:
             if isinstance(d, str) and p.startswith("Input") and p[5:].isdigit():

@@ -82,11 +82,13 @@ class Container(Net):
         return "".join(f" of {label}" for label in reversed(labels))
 
     # ---- values -------------------------------------------------------------
-    def evolve(self, *, graph: nx.DiGraph | None = None, ports: dict | None = None,
-               shared: dict | None = None) -> "Container":
-        new = Container(self.kind, graph if graph is not None else self.graph, self.order,
-                        self.named, ports if ports is not None else self.ports,
-                        shared if shared is not None else self.shared)
+    def evolve(self, **changes: Any) -> "Container":
+        """A copy with ``graph=``, ``ports=`` or ``shared=`` replaced."""
+        unknown = set(changes) - {"graph", "ports", "shared"}
+        if unknown:
+            raise TypeError(f"Container.evolve: unknown fields {sorted(unknown)}")
+        new = Container(self.kind, changes.get("graph", self.graph), self.order, self.named,
+                        changes.get("ports", self.ports), changes.get("shared", self.shared))
         new.span = self.span
         new.declared_ports = self.declared_ports
         return new

@@ -30,6 +30,7 @@ def reinfer(net: Net) -> Net:
     """Infer again from the written specification, keeping arrays and shared arrays."""
     if isinstance(net, Container):
         return infer(net.reset(), "NetReplacePart")
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     try:
         return net.reset().inferred()
     except ShapeError as e:  # issued under the head of the function called, as for containers
@@ -117,6 +118,7 @@ def with_declared_port(net: Net, port: str, t) -> Net:
         new = net.evolve()
         new.declared_ports = {**net.declared_ports, port: t}
         return new
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     values, ports = net.declared
     return net.evolve(declared=(values, {**ports, port: t}))
 

@@ -109,7 +109,7 @@ class _Pass:
             layer = self.nets[name]
             if isinstance(layer, Layer) and type(layer).default_ports is not Layer.default_ports:
                 s = Infer(layer, self.shared)
-                self._guard(name, lambda: layer.default_ports(s))
+                self._guard(name, lambda layer=layer, s=s: layer.default_ports(s))
                 if s.changed:
                     self._propagate([name], pending={name: s})
         g = self.g.copy()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Self
 
 import numpy as np
 
@@ -470,7 +470,7 @@ class Layer(Net):
     def check_options(self) -> None:
         """Cross-option validation after construction (override when needed)."""
 
-    def inferred(self, shared: dict[str, Any] | None = None) -> "Layer":
+    def inferred(self, shared: dict[str, Any] | None = None) -> Self:
         """This layer with its own shape rule run to a fixed point (standalone)."""
         s = Infer(self, dict(self.shared) if shared is None else shared)
         try:
@@ -485,7 +485,7 @@ class Layer(Net):
         return self.evolve(values=s.values, ports=s.ports)
 
     # ---- value semantics ------------------------------------------------------
-    def evolve(self, **changes: Any) -> "Layer":
+    def evolve(self, **changes: Any) -> Self:
         new = object.__new__(type(self))
         new.values = changes.get("values", self.values)
         new.ports = changes.get("ports", self.ports)
@@ -495,7 +495,7 @@ class Layer(Net):
         new.declared = changes.get("declared", self.declared)
         return new
 
-    def reset(self) -> "Layer":
+    def reset(self) -> Self:
         """Back to what was written (inferred sizes forgotten, arrays kept): the starting
         point for inferring again after a change such as a new input shape."""
         values, ports = self.declared

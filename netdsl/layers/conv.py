@@ -75,7 +75,7 @@ class _Windowed(Layer):
         except ValueError as e:
             s.fail(str(e))
             return
-        out = []
+        out: list[int | None] = []
         for axis, (n, k, st, dl, p) in enumerate(zip(x[1:], kernel, stride, dilation, pads), 1):
             if n is None:
                 out.append(None)

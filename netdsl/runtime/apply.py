@@ -22,7 +22,7 @@ from ..graph.container import Container
 from ..graph.edit import with_declared_port
 from ..graph.inference import infer
 from ..layers import base
-from ..layers.base import AbstractArray, Net
+from ..layers.base import AbstractArray, Layer, Net
 from ..layers.combine import MultiInputLayer
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
@@ -208,6 +208,7 @@ def _with_input_shapes(net: Net, shapes: dict[str, tuple]) -> Net:
             new = with_declared_port(new, p, net.ports[p].with_shape(tuple(shape)))
     if isinstance(new, Container):
         return infer(new.reset(), net.head_name)
+    assert isinstance(new, Layer)  # a Net is a Container or a Layer
     return new.reset().inferred()
 
 

@@ -8,6 +8,7 @@ set are kept unless All is given; a shared array is drawn once.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -227,7 +228,7 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
 
     new: dict[tuple, Layer] = {}
     for path, layer in net.leaves():
-        shapes = layer.array_shapes()
+        shapes = _known_shapes(layer)
         arrays = dict(layer.arrays)
         for spec in layer.array_specs:
             v = arrays.get(spec.name)
@@ -244,16 +245,21 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
     return replace_leaves(net, new).evolve(shared=shared)
 
 
+def _known_shapes(layer: Layer) -> dict[str, tuple]:
+    """Array shapes of a layer whose arrays were checked to be fully specified."""
+    return {k: v for k, v in layer.array_shapes().items() if v is not None}
+
+
 def _check_budget(net: Net, which: str) -> None:
     """Refuse before drawing anything if the arrays to be made exceed the memory budget."""
     total = 0
     for _, layer in net.leaves():
-        shapes = layer.array_shapes()
+        shapes = _known_shapes(layer)
         for spec in layer.array_specs:
             v = layer.arrays.get(spec.name)
             if v is NO_ARRAY or (v is not None and which != "all"):
                 continue
-            total += 4 * int(np.prod(shapes[spec.name], dtype=object))
+            total += 4 * math.prod(shapes[spec.name])
     budget.check_bytes(total, f"the arrays of the net ({total // 4:,} numbers)")
 
 

@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import Layer
 from .context import Ctx
 
 
 @dataclass
 class Step:
-    layer: Layer          # or a fused step (fusion.py): anything with forward [and backward]
+    layer: Any            # a Layer, or a fused step (fusion.py): anything with forward [and backward]
     arrays: dict[str, np.ndarray]
     ins: list[int]
     outs: list[int]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ...graph.container import with_shared
+from ...graph.container import Container, with_shared
 from ...layers.base import Net
 from ..apply import to_batch_last
 from ..context import Ctx
@@ -79,8 +79,10 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
 
 def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
     """The user's net out of the training net (which adds the loss layers around it)."""
-    out = trained.net("net") if wrapped else trained
-    if out is not trained:
+    out = trained
+    if wrapped:
+        assert isinstance(trained, Container)  # the training net wraps the user's in a graph
+        out = trained.net("net")
         out = with_shared(out, trained.shared)
     out.span = net.span
     return out
