@@ -1,4 +1,8 @@
-"""Import and Export of data files: CSV/TSV text and NumPy's .npy/.npz.
+"""Import and Export: data files (CSV/TSV text, NumPy's .npy/.npz), net files
+(.safetensors), ONNX models, and netdsl text (.wl, with Get).
+
+Net formats are dispatched through ``READERS``/``WRITERS`` (format -> function), so a
+format added by another module goes through the same file-name resolution.
 
 NumPy files are always read with ``allow_pickle=False``: a file holding Python
 objects is refused rather than unpickled, since unpickling runs code. Relative
@@ -18,15 +22,23 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Symbol, head_of, input_form, is_list, list_items,
-                    make_list, packed)
+from ..expr import (Association, Expr, Null, Symbol, head_of, input_form, is_list,
+                    list_items, make_list, packed)
+from ..syntax import parse_statements
 from .numeric import numeric
 from .registry import builtin, wrong_call
 
 S = Symbol
 
-FORMATS = {".csv": "CSV", ".tsv": "TSV", ".npy": "NPY", ".npz": "NPZ"}
+FORMATS = {".csv": "CSV", ".tsv": "TSV", ".npy": "NPY", ".npz": "NPZ",
+           ".safetensors": "SafeTensors", ".onnx": "ONNX", ".wl": "WL"}
 DELIMITERS = {"CSV": ",", "TSV": "\t"}
+NAMED_FORMATS = {f.upper(): f for f in FORMATS.values()}
+SUPPORTED = ".csv, .tsv, .npy, .npz, .safetensors, .onnx and .wl"
+
+# net formats: format -> reader(ev, path, name, element) / writer(ev, path, name, data, opts)
+READERS: dict[str, Any] = {}
+WRITERS: dict[str, Any] = {}
 
 _INT = re.compile(r"\s*[+-]?\d+\s*\Z")
 _REAL = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*\Z")
@@ -58,21 +70,23 @@ def _format_of(name: str, fn: str) -> str:
     if fmt is None:
         ext = Path(name).suffix.lstrip(".").upper() or "(no extension)"
         raise EvaluationError(f"{ext} is not a supported {fn} format; netdsl reads and writes "
-                              f".csv, .tsv, .npy and .npz files.", symbol=fn, tag="fmtnosup")
+                              f"{SUPPORTED} files.", symbol=fn, tag="fmtnosup")
     return fmt
 
 
 def _named_format(given: str) -> str | None:
     """A format named explicitly ("CSV", "NPY", ...), or None if ``given`` is not one."""
-    upper = given.upper()
-    return upper if upper in DELIMITERS or upper in ("NPY", "NPZ") else None
+    return NAMED_FORMATS.get(given.upper())
 
 
 # ---------------------------------------------------------------- Import
 @builtin("Import", ('Import["file.csv"]', 'Import["file.tsv"]', 'Import["file.npy"]',
-                    'Import["file.npz"]', 'Import[file, "Data"]'),
-         "reads a data file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
-         "array, .npz as an association name -> array", args=(1, 2), section="Files")
+                    'Import["file.npz"]', 'Import["net.safetensors"]',
+                    'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
+                    'Import[file, "Data"]'),
+         "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
+         "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
+         "(any other as an association name -> array)", args=(1, 2), section="Files")
 def _import(ev, name, element="Data"):
     call = Expr(S("Import"), name, element)
     if not isinstance(name, str):
@@ -80,6 +94,24 @@ def _import(ev, name, element="Data"):
     if not isinstance(element, str):
         raise wrong_call("Import", call, f"{input_form(element)} is not an element name")
     fmt = _named_format(element) or _format_of(name, "Import")
+    if fmt in READERS:
+        path = _input_path(ev, name)
+        if not path.is_file():
+            raise EvaluationError(f"File {name} not found during Import.", symbol="Import",
+                                  tag="nffil")
+        chosen = "Automatic" if element in ("Data", fmt) or element.upper() == fmt.upper() \
+            else element
+        try:
+            return READERS[fmt](ev, path, name, chosen)
+        except OSError as e:
+            raise EvaluationError(f"Cannot open {name}: {e.strerror or e}.", symbol="Import",
+                                  tag="noopen") from None
+    if fmt == "WL":
+        raise EvaluationError(f"Get[\"{name}\"] reads netdsl text and evaluates it.",
+                              symbol="Import", tag="useget")
+    if fmt == "ONNX":
+        raise EvaluationError("Importing ONNX models is not available in this netdsl.",
+                              symbol="Import", tag="fmtnosup")
     if element != "Data" and element.upper() != fmt:
         raise EvaluationError(f"The Import element \"{element}\" is not present when importing "
                               f"as {fmt}.", symbol="Import", tag="noelem")
@@ -188,21 +220,34 @@ def _array(a: np.ndarray, name: str, key: str | None) -> Any:
 
 # ---------------------------------------------------------------- Export
 @builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
-                    'Export["file.npz", <|"name" -> array, ...|>]', 'Export[file, data, "format"]'),
-         "writes data to a file (format from the extension) and gives the file name",
-         args=(2, 3), section="Files")
-def _export(ev, name, data, given=None):
+                    'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
+                    'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export[file, data, "format"]'),
+         "writes data to a file (format from the extension) and gives the file name: data "
+         "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl)",
+         args=(2, 3), options={"OperatorSetVersion": 17}, section="Files")
+def _export(ev, name, data, given=None, *, opts):
     call = Expr(S("Export"), name, data, *([] if given is None else [given]))
     if not isinstance(name, str):
         raise wrong_call("Export", call, f"{input_form(name)} is not a file name (a string)")
     fmt = _named_format(given) if isinstance(given, str) else None
     if given is not None and fmt is None:
         raise EvaluationError(f"{input_form(given)} is not a supported Export format; netdsl "
-                              f"writes CSV, TSV, NPY and NPZ.", symbol="Export", tag="fmtnosup")
+                              f"writes CSV, TSV, NPY, NPZ, SafeTensors, ONNX and WL.",
+                              symbol="Export", tag="fmtnosup")
     fmt = fmt or _format_of(name, "Export")
     path = _output_path(ev, name)
+    if fmt in WRITERS:
+        WRITERS[fmt](ev, path, name, data, opts)
+        return name
     try:
-        if fmt in DELIMITERS:
+        if fmt == "WL":
+            path.write_text(input_form(data) + "\n", encoding="utf-8")
+        elif fmt == "ONNX":
+            raise EvaluationError("Exporting ONNX models is not available in this netdsl.",
+                                  symbol="Export", tag="fmtnosup")
+        elif fmt in DELIMITERS:
             path.write_text(_table_text(data, DELIMITERS[fmt], fmt), encoding="utf-8")
         else:
             arrays = _export_arrays(data, fmt)
@@ -271,3 +316,24 @@ def _table_text(data: Any, delimiter: str, fmt: str) -> str:
     for row in rows:
         writer.writerow(_cell(c) for c in row)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- Get
+@builtin("Get", ('Get["file.wl"]',),
+         "reads netdsl text from a file, evaluates every expression in it and gives the last "
+         "(Export[\"net.wl\", net] writes a net that Get reads back)", args=1, section="Files")
+def _get(ev, name):
+    if not isinstance(name, str):
+        raise wrong_call("Get", Expr(S("Get"), name), f"{input_form(name)} is not a file name")
+    path = _input_path(ev, name)
+    if not path.is_file():
+        raise EvaluationError(f"Cannot open {name}.", symbol="Get", tag="noopen")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raise EvaluationError(f"Cannot read {name} as UTF-8 text.", symbol="Get",
+                              tag="noopen") from None
+    value: Any = Null
+    for expr, _span in parse_statements(text, str(path)):
+        value = ev.evaluate(expr)
+    return value

@@ -122,7 +122,10 @@ class Container(Net):
         if self.shared.keys() != other.shared.keys() or any(
                 not _same_array(self.shared[k], other.shared[k]) for k in self.shared):
             return False
-        return all(self.net(n) == other.net(n) for n in self.order)
+        # shared arrays live at the root (compared above); what a child kept of them from
+        # its construction is not part of the value
+        return all(self.net(n).evolve(shared={}) == other.net(n).evolve(shared={})
+                   for n in self.order)
 
     def __hash__(self) -> int:
         return hash((self.kind, len(self.order)))

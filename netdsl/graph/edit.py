@@ -16,7 +16,7 @@ from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items, to
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import Layer, Net
 from ..layers.shapes import port_type_from_spec
-from .container import Container
+from .container import Container, replace_leaves
 from .inference import infer
 
 S = Symbol
@@ -156,3 +156,35 @@ def _short(x: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
+
+
+def replace_arrays(net: Net, arrays: dict[tuple[tuple, str], Any],
+                   shared: dict[str, Any]) -> Net:
+    """Many arrays at once (a net file's): ``arrays`` maps (layer path, array name) to a
+    value, ``shared`` a shared array's name to one. Each is checked as NetReplacePart
+    checks it; shapes are inferred once at the end, not once per array."""
+    by_leaf: dict[tuple, list[tuple[str, Any]]] = {}
+    for (path, name), value in arrays.items():
+        by_leaf.setdefault(path, []).append((name, value))
+    leaves = dict(net.leaves())
+    new: dict[tuple, Layer] = {}
+    for path, items in by_leaf.items():
+        layer = leaves[path]
+        for name, value in items:
+            layer = _replace_array(layer, name, value, net)
+        new[path] = layer
+    out = replace_leaves(net, new) if new else net
+    if shared:
+        values = dict(out.shared)
+        for name, value in shared.items():
+            if name not in values:
+                raise error("nopart", f'The net has no shared array "{name}".')
+            arr = numeric_array(value, f'the shared array "{name}"')
+            current = values[name]
+            if isinstance(current, np.ndarray) and current.shape != arr.shape:
+                raise error("arrdim", f'The shared array "{name}" has dimensions '
+                                      f"{_dims(current.shape)}, but the value given has "
+                                      f"dimensions {_dims(arr.shape)}.")
+            values[name] = arr
+        out = out.evolve(shared=values)
+    return reinfer(out)
