@@ -217,7 +217,7 @@ def test_optimisers_by_hand():
     assert w.item() == pytest.approx(1 - lr_t * m / (np.sqrt(v) + 1e-5), rel=1e-6)
     w = torch.nn.Parameter(torch.tensor([1.0]))
     opt = SGD([w], lr=0.1, momentum=0.5, total_steps=4)
-    for t in (1, 2):
+    for _ in (1, 2):
         w.grad = torch.tensor([2.0])
         opt.step()
     lr1, lr2 = 0.1 * np.sqrt(1 - 1 / 5), 0.1 * np.sqrt(1 - 2 / 5)

@@ -43,7 +43,7 @@ def register_torch_layer(name: str):
 
 
 def _example_shape(layer: Layer, port: str = "Output") -> tuple:
-    return tuple(layer.ports[port].shape)
+    return tuple(layer.ports[port].shape or ())
 
 
 # ---------------------------------------------------------------- arrays

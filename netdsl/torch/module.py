@@ -90,7 +90,7 @@ class NetModule(torch.nn.Module):
                 raise EvaluationError(f'no value for input port "{port}"', symbol=HEAD,
                                       tag="inports")
             values[slot] = by_port[port]
-        for op, names, ins, outs, aux in self.steps:
+        for op, names, ins, outs, _aux in self.steps:
             a = {array: self.array(name) for array, name in names.items()}
             xs = [values[i] for i in ins]
             if self.sync is not None and getattr(op, "batch_statistics", False):
@@ -156,8 +156,8 @@ def from_torch(module: NetModule, net: Net) -> Net:
             if v is None or v is NO_ARRAY:
                 continue
             if isinstance(v, SharedRef):
-                old = shared.get(v.name)
-                shared[v.name] = take("shared/" + v.name, np.shape(old))
+                old = np.asarray(shared.get(v.name))
+                shared[v.name] = take("shared/" + v.name, old.shape)
                 continue
             if not hasattr(v, "shape"):
                 continue

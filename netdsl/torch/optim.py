@@ -40,6 +40,7 @@ class _NetTrainOptimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _gradient(p: torch.Tensor, group: dict) -> torch.Tensor:
+        assert p.grad is not None
         g = p.grad.detach().clone()
         if group["l2"]:
             g += group["l2"] * p.detach()
@@ -127,7 +128,7 @@ def optimizer_for(params, total_steps: int = 1, **netrain_options: Any) -> _NetT
         raise ValueError(f"unknown NetTrain options: {sorted(unknown)}")
     o = read_options({**OPTION_DEFAULTS, **netrain_options})
     s = o.settings
-    common = dict(l2=s.l2, gradient_clipping=s.gradient_clipping,
+    common: dict[str, Any] = dict(l2=s.l2, gradient_clipping=s.gradient_clipping,
                   weight_clipping=s.weight_clipping, schedule=s.schedule,
                   total_steps=total_steps)
     if s.method == "ADAM":
