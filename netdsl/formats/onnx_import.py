@@ -156,9 +156,11 @@ class _Importer:
         self.types: dict[str, int] = {}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             if not vi.type.HasField("tensor_type"):
-                raise Unsupported(f'The ONNX model\'s value "{vi.name}" is a '
-                                  f"{vi.type.WhichOneof('value')}, not a tensor; netdsl nets "
-                                  f"compute on tensors.", symbol="Import", tag="onnxop")
+                kind = str(vi.type.WhichOneof("value")).replace("_type", "")
+                raise Unsupported(f'The ONNX model\'s value "{vi.name}" is '
+                                  f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, not a "
+                                  f"tensor; netdsl nets compute on tensors.", symbol="Import",
+                                  tag="onnxop")
             t = vi.type.tensor_type
             self.types[vi.name] = t.elem_type
             if t.HasField("shape"):
