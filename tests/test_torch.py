@@ -224,3 +224,20 @@ def test_optimisers_by_hand():
     u1 = -lr1 * 2
     u2 = 0.5 * u1 - lr2 * 2
     assert w.item() == pytest.approx(1 + u1 + u2, rel=1e-6)
+
+
+def test_modes_by_default_and_wrappers():
+    net = build(NETS[2][0])
+    assert not to_torch(net).training                 # Test mode, as net(x)
+    assert to_torch(net, loss=True).training
+    m = to_torch(net)
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.module = inner
+    back = from_torch(Wrapper(m), net)
+    x = data((3, 2, 11))
+    same(back(x), net(x))
+    with pytest.raises(EvaluationError, match="made by to_torch"):
+        from_torch(torch.nn.Linear(2, 2), net)

@@ -114,7 +114,7 @@ def _buffer(name: str) -> str:
 
 def to_torch(net: Net, loss: Any = None, targets: dict[str, np.ndarray] | None = None
              ) -> NetModule:
-    """The net as a torch module (``module.eval()``: Test mode, ``module.train()``: Train).
+    """The net as a torch module, in Test mode (``module.train()``: Train mode).
 
     ``loss=True`` (or a loss layer, or an output port name) gives the training net that
     NetTrain builds, with the loss attached to each output as NetTrain attaches it; its
@@ -122,17 +122,24 @@ def to_torch(net: Net, loss: Any = None, targets: dict[str, np.ndarray] | None =
     (example targets by port) decides class indices versus probability vectors, as
     NetTrain's data does."""
     if loss is None or loss is False:
-        return NetModule(net)
+        return NetModule(net).eval()      # Test mode, netdsl's default
     spec = S("Automatic") if loss is True else loss
     like = {p: np.asarray(v) for p, v in (targets or {}).items()}
     tnet, loss_names = training_net(net, spec, like)
     prefix = ("net",) if tnet is not net else ()
-    return NetModule(tnet, prefix, loss_names)
+    return NetModule(tnet, prefix, loss_names).train()
 
 
 def from_torch(module: NetModule, net: Net) -> Net:
     """``net`` with the module's arrays (learned arrays and moving statistics), as frozen
-    float32 arrays. The module must have been made from this net (or its training net)."""
+    float32 arrays. The module must have been made from this net (or its training net);
+    a wrapper holding it as ``.module`` (DistributedDataParallel) is unwrapped."""
+    while not isinstance(module, NetModule) and isinstance(getattr(module, "module", None),
+                                                            torch.nn.Module):
+        module = module.module
+    if not isinstance(module, NetModule):
+        raise EvaluationError("from_torch needs a module made by to_torch.", symbol=HEAD,
+                              tag="fromtorch")
     def take(name: str, shape: tuple) -> np.ndarray:
         try:
             t = module.array(name)
