@@ -23,7 +23,7 @@ from .session import Session
 from .syntax import parse_statements
 
 
-def run_check(path: str, stdout: TextIO, stderr: TextIO) -> int:
+def run_check(path: str, stdout: TextIO, stderr: TextIO, strict: bool = False) -> int:
     """Check ``path``: print each net's ports and return 0, or each problem and return 1."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -32,11 +32,15 @@ def run_check(path: str, stdout: TextIO, stderr: TextIO) -> int:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         stderr.write(f"netdsl: cannot read {path!r}: {reason}\n")
         return 2
-    return check_text(text, path, stdout, stderr)
+    return check_text(text, path, stdout, stderr, strict=strict)
 
 
-def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
-    session = Session(shape_only=True, stdout=stdout)
+def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO,
+               strict: bool = False) -> int:
+    """``strict``: warnings (an unknown or unsupported function) count as problems."""
+    session = Session(shape_only=True, stdout=stdout, stderr=stderr)
+    if strict:
+        session.warning_label = "error"
     session.base_dir = os.path.dirname(os.path.abspath(path))  # Import resolves as when run
     try:
         statements = parse_statements(text, path)
@@ -73,6 +77,8 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
         value = result.value
         if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
             stdout.write(f"{path}:{line}: {_describe(value, None)}\n")
+    if strict:
+        problems += len(session.warnings)
     if problems:
         stderr.write(f"{path}: {problems} problem{'s' if problems != 1 else ''}\n")
         return 1

@@ -49,6 +49,8 @@ def _check_parser() -> argparse.ArgumentParser:
         prog="netdsl check",
         description="Check a file's nets and shapes without allocating any array.")
     p.add_argument("file", metavar="FILE.wl")
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (unknown or unsupported functions) as errors")
     p.add_argument("--debug", action="store_true",
                    help="show Python tracebacks for internal errors")
     return p
@@ -89,7 +91,7 @@ def _main(argv: list[str]) -> int:
         args = _parse(_check_parser(), argv[:leading_debug] + argv[leading_debug + 1:])
         if isinstance(args, int):
             return args
-        return _guarded(lambda: _check(args.file), args.debug)
+        return _guarded(lambda: _check(args.file, args.strict), args.debug)
 
     args = _parse(_parser(), argv)
     if isinstance(args, int):
@@ -116,9 +118,9 @@ def _guarded(fn, debug: bool) -> int:
         return EXIT_USAGE
 
 
-def _check(path: str) -> int:
+def _check(path: str, strict: bool = False) -> int:
     from .check import run_check  # noqa: PLC0415
-    return run_check(path, sys.stdout, sys.stderr)
+    return run_check(path, sys.stdout, sys.stderr, strict=strict)
 
 
 def read_source(path: str) -> str | None:

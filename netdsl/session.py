@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
 from .budget import deep_recursion
-from .errors import NetDSLError, Span
+from .builtins.signals import BreakSignal, ContinueSignal, ReturnSignal, ThrowSignal
+from .errors import EvaluationError, NetDSLError, Span
 from .evaluator import Evaluator
-from .expr import Expr, Null, Symbol
+from .expr import Expr, Null, Symbol, input_form
 from .convert import from_python
 from .syntax import parse_statements
 
@@ -41,8 +42,16 @@ class Session:
     base_dir: str | None = None  # folder that relative file names (Import) resolve against
 
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
-                 interactive: bool = False):
+                 interactive: bool = False, stderr: TextIO | None = None):
         self.shape_only = shape_only
+        self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
+        self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
+        self._span: Span | None = None          # the statement being evaluated
+        self._source: str | None = None
+        # warnings about the program (unknown functions): (text, span), in order
+        self.warnings: list[tuple[str, Span | None]] = []
+        self.show_warnings = True
+        self.warning_label = "warning"   # netdsl check --strict reports them as errors
         # a person at the command line or REPL: Ctrl-C during NetTrain stops training and
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
@@ -71,11 +80,21 @@ class Session:
                       source: str | None = None) -> Result:
         n = self.line
         self.line += 1
+        self._span, self._source = span, source
         try:
             with deep_recursion():
                 value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
             raise e.with_span(span).with_source(source) from None
+        except ReturnSignal as r:   # Return, Break, Throw that nothing caught
+            value = Expr(Symbol("Return"), r.value)
+        except BreakSignal:
+            value = Expr(Symbol("Break"))
+        except ContinueSignal:
+            value = Expr(Symbol("Continue"))
+        except ThrowSignal as t:
+            raise EvaluationError(f"Uncaught Throw[{input_form(t.value)}] returned to top level.",
+                                  symbol="Throw", tag="nocatch", span=span).with_source(source)
         if value is not Null:
             self.outputs[n] = value
         return Result(n, value, span)
@@ -91,6 +110,24 @@ class Session:
                 return Expr(Symbol("Out"), k)
             return self.outputs[lines[k]]
         return self.outputs.get(k, Expr(Symbol("Out"), k))
+
+    def message(self, err: NetDSLError) -> None:
+        """A message that does not stop evaluation: written to stderr with the location of
+        the statement, as ``file:line:col: Power::infy: ...``, and kept in ``messages``."""
+        err.with_span(self._span).with_source(self._source)
+        self.messages.append(err)
+        stream = self.stderr or sys.stderr
+        stream.write(err.render() + "\n")
+        stream.flush()
+
+    def warn(self, text: str, span: Span | None = None) -> None:
+        """Report a warning as ``FILE:LINE:COL: warning: text`` on stderr."""
+        self.warnings.append((text, span))
+        if self.show_warnings:
+            where = span.where() if span is not None else "<input>"
+            stream = self.stderr or sys.stderr
+            stream.write(f"{where}: {self.warning_label}: {text}\n")
+            stream.flush()
 
     def print(self, text: str) -> None:
         stream = self.stdout or sys.stdout

@@ -31,14 +31,14 @@ ROOT = Path(netdsl.__file__).parent
 
 STAGES: list[tuple[str, ...]] = [
     ("netdsl.errors", "netdsl.version", "netdsl.budget"),
-    ("netdsl.expr", "netdsl.printer", "netdsl.convert"),
+    ("netdsl.expr", "netdsl.printer", "netdsl.convert", "netdsl.patterns"),
     ("netdsl.syntax", "netdsl.grammar"),
     ("netdsl.layers",),
     ("netdsl.graph",),
     ("netdsl.runtime",),
     ("netdsl.formats",),
     ("netdsl.builtins",),
-    ("netdsl.evaluator", "netdsl.session", "netdsl.reference", "netdsl.torch"),
+    ("netdsl.evaluator", "netdsl.definitions", "netdsl.session", "netdsl.reference", "netdsl.torch"),
     ("netdsl.check", "netdsl.cli", "netdsl.repl", "netdsl.lsp", "netdsl.notebook",
      "netdsl.__main__", "netdsl"),
 ]

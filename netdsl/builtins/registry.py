@@ -42,6 +42,21 @@ class Builtin:
 
 
 REGISTRY: dict[str, Builtin] = {}
+
+# What ``h[...][args]`` does for a head ``h[...]`` such as ``Composition[f, g]``:
+# fn(ev, head_expression, args).
+HEAD_APPLIERS: dict[str, Callable[..., Any]] = {}
+
+# Built-ins with an operator form: ``Map[f][x]`` is ``Map[f, x]``, ``Select[crit][list]``
+# is ``Select[list, crit]``. The value says whether the expression comes first.
+OPERATOR_FORMS: dict[str, bool] = {
+    "Map": False, "Apply": False, "MapApply": False, "Select": True, "Cases": True,
+    "DeleteCases": True, "MatchQ": True, "FreeQ": True, "Count": True, "Position": True,
+    "ReplaceAll": True, "Replace": True, "StringReplace": True, "Lookup": True,
+    "SelectFirst": True, "AllTrue": True, "AnyTrue": True, "NoneTrue": True,
+    "StringRiffle": True, "Append": True, "Prepend": True, "StringStartsQ": True,
+    "StringContainsQ": True, "StringEndsQ": True, "MemberQ": True,
+}
 NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
 
 # How a value of a given type applies to arguments (``net[x]``): values from the stages

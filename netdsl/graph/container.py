@@ -204,14 +204,21 @@ def _title(net: Net) -> str:
     return net.title()
 
 
+def count_text(net: Net) -> str:
+    """A parameter count for summaries: 12,345; "?" while a shape is unknown; "" for none."""
+    n = net.parameter_count()
+    return "?" if n is None else (f"{n:,}" if n else "")
+
+
 def container_summary(net: Container) -> str:
-    """The summary table: ports, then one row per layer (name, type, output shape)."""
+    """The summary table: ports, then one row per layer (name, type, output shape, number
+    of array elements), and the total."""
     state = "initialized" if net.initialized else "uninitialized"
     lines = [f"{net.kind}  ({state})"]
     ins, outs = net.port_names()
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = []
     for p in ins:
-        rows.append((p, "port", net.ports[p].words()))
+        rows.append((p, "port", net.ports[p].words(), ""))
     for name, layer in net.layers():
         label = f'"{name}"' if net.named else name
         if net.kind == "NetGraph":
@@ -222,15 +229,17 @@ def container_summary(net: Container) -> str:
                         f'"{src}"' if net.named else src))
             if sources:
                 label = f"{label}  <- {', '.join(sources)}"
-        rows.append((label, _title(layer), _output_words(layer)))
+        rows.append((label, _title(layer), _output_words(layer), count_text(layer)))
     for p in outs:
-        rows.append((p, "port", net.ports[p].words()))
+        rows.append((p, "port", net.ports[p].words(), ""))
     w1 = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
-    for a, b, c in rows:
-        lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c}")
+    w3 = max(len(r[2]) for r in rows)
+    for a, b, c, d in rows:
+        lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c:<{w3}}  {d}".rstrip())
     if net.shared:
         lines.append("  shared arrays: " + ", ".join(f'"{k}"' for k in net.shared))
+    lines.append(f"  parameters: {count_text(net) or 'none'}")
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ nothing, so a layer that declares none is simply run as it is.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterator, Self
@@ -304,6 +305,41 @@ class Net(Opaque, ABC):
     def short_form(self) -> str:
         """A one-line description for messages: ``NetChain[<3 layers, initialized>]``."""
 
+    def parameter_count(self) -> int | None:
+        """How many numbers the net's arrays hold (a shared array once, moving statistics
+        included, as Wolfram's "ArraysTotalElementCount"); None while a shape is unknown."""
+        total = 0
+        seen: set[str] = set()
+        for _, layer in self.leaves():
+            shapes = layer.array_shapes()
+            for spec in layer.array_specs:
+                a = layer.arrays.get(spec.name)
+                if a is NO_ARRAY:
+                    continue
+                if isinstance(a, SharedRef):
+                    if a.name in seen:
+                        continue
+                    seen.add(a.name)
+                shape = shapes.get(spec.name)
+                if shape is None or None in shape:
+                    return None
+                total += math.prod(shape)
+        return total
+
+    @abstractmethod
+    def output_form(self) -> str:
+        """The readable summary (OutputForm): ports, layers or parameters, arrays."""
+
+    def __repr__(self) -> str:
+        return self.short_form()
+
+    def __str__(self) -> str:
+        return self.output_form()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table (and a diagram for containers)."""
+        return VIEWS["html"](self) if "html" in VIEWS else f"<pre>{self.short_form()}</pre>"
+
     def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
         """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
         call = RUNTIME.get("call")
@@ -314,6 +350,8 @@ class Net(Opaque, ABC):
 
 # The runtime stage, above this one, registers how a net is evaluated from Python.
 RUNTIME: dict[str, Callable[..., Any]] = {}
+# The graph stage registers how a net shows itself in Jupyter ("html").
+VIEWS: dict[str, Callable[..., str]] = {}
 
 
 class Layer(Net):
@@ -552,6 +590,12 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def exported_value(self, name: str) -> Any:
+        """The value NetExtract gives for option ``name`` when it differs from the stored
+        one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
+        None."""
+        return None
+
     @classmethod
     def from_shorthand(cls, x: Any) -> "Layer | None":
         """The layer of this type that a bare container element stands for (LinearLayer: an

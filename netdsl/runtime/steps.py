@@ -52,6 +52,7 @@ class Plan:
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
+        ctx.batch = _batch_size(inputs)
         caches: list[Any] = []
         with np.errstate(all="ignore"):
             for step in steps or self.steps:
@@ -70,6 +71,7 @@ class Plan:
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
+        ctx.batch = _batch_size(inputs)
         with np.errstate(all="ignore"):
             for step in self.steps:
                 ys, _ = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
@@ -78,6 +80,13 @@ class Plan:
                     if y.dtype.kind == "f" and not np.isfinite(y).all():
                         return step
         return None
+
+
+def _batch_size(inputs: dict[str, np.ndarray]) -> int:
+    """Examples in a pass: the last (batch) axis of any input."""
+    for x in inputs.values():
+        return int(np.shape(x)[-1]) if np.ndim(x) else 1
+    return 1
 
 
 def mark_frees(plan: Plan) -> None:
