@@ -109,16 +109,23 @@ LAYERS = [
     # softmax over the last axis
     'NetChain[{SoftmaxLayer[]}, "Input" -> 5]',
     'NetChain[{SoftmaxLayer[]}, "Input" -> {3, 4}]',
+    'NetChain[{SoftmaxLayer[1]}, "Input" -> {3, 4}]',
+    'NetChain[{SoftmaxLayer[-2]}, "Input" -> {2, 3, 4}]',
+    'NetChain[{LinearLayer[3]}, "Input" -> "Real"]',
+    'NetChain[{DotPlusLayer[3]}, "Input" -> 2]',
     # shapes
     'NetChain[{FlattenLayer[]}, "Input" -> {2, 3, 4}]',
     'NetChain[{FlattenLayer[1]}, "Input" -> {2, 3, 4}]',
     'NetChain[{FlattenLayer[-1]}, "Input" -> {2, 3, 4}]',
     'NetChain[{ReshapeLayer[{4, Automatic}]}, "Input" -> {2, 3, 4}]',
     'NetChain[{DropoutLayer[0.4]}, "Input" -> {3, 2}]',
+    'NetChain[{DropoutLayer[0.2, "Method" -> "AlphaDropout"]}, "Input" -> {3, 2}]',
+    'NetGraph[{DropoutLayer["OutputPorts" -> {"Output", "BinaryMask"}]}, {}, "Input" -> {3, 2}]',
     'NetChain[{SummationLayer[]}, "Input" -> {3, 2}]',
     # several inputs
     'NetGraph[{CatenateLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {2, 3}, "b" -> {4, 3}]',
-    'NetGraph[{TotalLayer[]}, {{NetPort["a"], NetPort["b"], NetPort["c"]} -> 1}, "a" -> 3, "b" -> 3, "c" -> 3]',
+    'NetGraph[{TotalLayer[]}, {{NetPort["a"], NetPort["b"], NetPort["c"]} -> 1}, '
+    '"a" -> 3, "b" -> 3, "c" -> 3]',
 ]
 
 
@@ -185,7 +192,8 @@ EXAMPLES = {
                 'ConvolutionLayer[16, 5], BatchNormalizationLayer[], Ramp, PoolingLayer[2, 2], '
                 'FlattenLayer[], LinearLayer[10], SoftmaxLayer[]}, "Input" -> {1, 28, 28}]',
     "check_ok": 'NetChain[{NetChain[<|"conv1" -> ConvolutionLayer[16, {3, 3}, "PaddingSize" -> 1], '
-                '"bn1" -> BatchNormalizationLayer[], "relu1" -> Ramp, "pool1" -> PoolingLayer[{2, 2}, {2, 2}], '
+                '"bn1" -> BatchNormalizationLayer[], "relu1" -> Ramp, '
+                '"pool1" -> PoolingLayer[{2, 2}, {2, 2}], '
                 '"conv2" -> ConvolutionLayer[32, {3, 3}, "Stride" -> 2, "PaddingSize" -> "Same"], '
                 '"bn2" -> BatchNormalizationLayer[], "relu2" -> Ramp, '
                 '"pool2" -> PoolingLayer[2, 2, "Function" -> Mean]|>], FlattenLayer[], LinearLayer[64], '

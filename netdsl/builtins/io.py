@@ -59,6 +59,11 @@ def _input_path(ev, name: str) -> Path:
     return path
 
 
+def output_path(ev, name: str) -> Path:
+    """Where a file written by a built-in goes (relative names: the script's folder)."""
+    return _output_path(ev, name)
+
+
 def _output_path(ev, name: str) -> Path:
     path = Path(name).expanduser()
     base = _base_dir(ev)

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
                     list_items, make_list, packed)
+from ..formats.netfile import save_net
 from ..graph.build import build_chain, build_graph
 from ..graph.container import Container, replace_leaves, with_shared
 from ..graph.edit import replace_part
@@ -21,6 +22,7 @@ from ..runtime.apply import apply_net
 from ..runtime.initialize import initialize, parse_method, rng_for
 from ..runtime.train import (OPTION_DEFAULTS, PROPERTIES, TrainResults, net_train,
                              property_value, results)
+from .io import output_path
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -405,7 +407,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
             property_value({}, p)
     shape_only = bool(getattr(ev.host, "shape_only", False))
     trained, history = net_train(net, data, opts, shape_only=shape_only,
-                                 interruptible=bool(getattr(ev.host, "interactive", False)))
+                                 interruptible=bool(getattr(ev.host, "interactive", False)),
+                                 save_checkpoint=save_net,
+                                 resolve_path=lambda name: str(output_path(ev, name)))
     props = results(trained, history)
     if prop is None:
         return trained

@@ -72,15 +72,15 @@ def build(e: Any) -> Any:
         args = tuple(build(a) for a in e.args)
         return LAYER_TYPES[head.name].build(args, e)
     if head.name in ("NetChain", "NetGraph"):
-        args = [build(a) for a in e.args]
+        built = [build(a) for a in e.args]
         need = 1 if head.name == "NetChain" else 2
-        if len(args) < need:
+        if len(built) < need:
             raise EvaluationError(f"{_short(e)} has too few arguments.", symbol=head.name,
                                   tag="argx")
-        opts = _options(args[need:], head.name)
+        opts = _options(built[need:], head.name)
         if head.name == "NetChain":
-            return build_chain(args[0], opts, "NetChain")
-        return build_graph(args[0], args[1], opts, "NetGraph")
+            return build_chain(built[0], opts, "NetChain")
+        return build_graph(built[0], built[1], opts, "NetGraph")
     return e   # inert: NetPort, NetSharedArray, Function, Restricted, symbols, ...
 
 

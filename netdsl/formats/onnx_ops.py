@@ -13,7 +13,7 @@ output tensors (in port order). The semantics are netdsl's, exactly:
   Wolfram's "Momentum" (the same convention: m <- Momentum m + (1 - Momentum) batch);
 - LinearLayer: Flatten (for inputs of rank above 1) + Gemm with the weights transposed,
   then a Reshape for outputs of rank other than 1;
-- SoftmaxLayer over the last axis; Dropout is the identity (Test mode);
+- SoftmaxLayer over the last axis (or its level); Dropout is the identity (Test mode);
 - ElementwiseLayer and ThreadingLayer: their compiled function trees, node by node;
 - the loss layers with their clipping of probabilities at 1*^-30.
 
@@ -199,15 +199,26 @@ def linear(b, layer, scope, where, xs):
 
 
 def softmax(b, layer, scope, where, xs):
-    return [b.node("Softmax", xs, scope, axis=-1)]
+    # level n of an example is axis n of the batch-first tensor; negative levels count
+    # from the end in both
+    return [b.node("Softmax", xs, scope, axis=int(layer.values.get("Level", -1)))]
 
 
 def reshape_like_output(b, layer, scope, where, xs):
     return [b.reshape(xs[0], layer.ports["Output"].shape, scope)]
 
 
-def identity(b, layer, scope, where, xs):
-    return [b.node("Identity", xs, scope)]
+def dropout(b, layer, scope, where, xs):
+    """Test mode: the input unchanged (either Method); a "BinaryMask" port is all ones."""
+    outs = []
+    for port in layer.port_names()[1]:
+        if port == "BinaryMask":
+            shape = b.node("Shape", xs, scope)
+            one = b.helper.make_tensor("one", b.onnx.TensorProto.FLOAT, [1], [1.0])
+            outs.append(b.node("ConstantOfShape", [shape], scope, value=one))
+        else:
+            outs.append(b.node("Identity", xs, scope))
+    return outs
 
 
 def catenate(b, layer, scope, where, xs):
@@ -267,10 +278,11 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "PoolingLayer": pooling,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
+    "DotPlusLayer": linear,          # LinearLayer's old name
     "SoftmaxLayer": softmax,
     "FlattenLayer": reshape_like_output,
     "ReshapeLayer": reshape_like_output,
-    "DropoutLayer": identity,
+    "DropoutLayer": dropout,
     "CatenateLayer": catenate,
     "TotalLayer": total,
     "ThreadingLayer": elementwise,

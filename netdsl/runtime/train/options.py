@@ -8,6 +8,7 @@ from typing import Any
 from ...expr import Expr, Symbol, among, input_form, is_integer, is_number, is_rule
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
+from .checkpoint import read_checkpointing
 from .common import error
 
 S = Symbol
@@ -24,6 +25,7 @@ class Options:
     multipliers: Any = None
     reporting: str = "Automatic"
     loss: Any = None
+    checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
 
 
 OPTION_DEFAULTS = {
@@ -33,6 +35,7 @@ OPTION_DEFAULTS = {
     "TrainingProgressReporting": S("Automatic"), "LossFunction": S("Automatic"),
     "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
     "GradientClipping": S("None"), "WeightClipping": S("None"),
+    "TrainingProgressCheckpointing": S("None"),
 }
 
 
@@ -79,6 +82,7 @@ def read_options(opts: dict[str, Any]) -> Options:
     elif among(rep, ("Print", "ProgressIndicator", "Panel")):
         o.reporting = "Print" if rep == "Print" else "Automatic"
     o.loss = opts["LossFunction"]
+    o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
     if opts["TargetDevice"] != "CPU":
         raise error("device", 'netdsl trains on the CPU only: TargetDevice -> "CPU".')
     return o
