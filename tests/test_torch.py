@@ -41,6 +41,8 @@ NETS = [
      '"cat" -> CatenateLayer[], "sum" -> SummationLayer[]|>, {"a" -> "e", {"e", "b"} -> "t", '
      '{"t", "a"} -> "s", {"s", "b"} -> "cat", "cat" -> "sum" -> NetPort["y"], '
      '"s" -> NetPort["z"]}, "Input" -> 3]', (3,)),
+    ('NetChain[{SoftmaxLayer[1], SoftmaxLayer[-2], LinearLayer[2]}, "Input" -> {3, 4, 2}]',
+     (3, 4, 2)),
 ]
 
 FUNCTIONS = ["Ramp", "Tanh", "LogisticSigmoid", "Exp", "Abs", "Sin", "Cos", "Erf", '"ELU"',
@@ -241,3 +243,30 @@ def test_modes_by_default_and_wrappers():
     same(back(x), net(x))
     with pytest.raises(EvaluationError, match="made by to_torch"):
         from_torch(torch.nn.Linear(2, 2), net)
+
+
+@pytest.mark.parametrize("method", ["Dropout", "AlphaDropout"])
+def test_dropout(method):
+    """Test mode: the input, and a mask of ones; Train mode: each output is either the
+    dropped value or the kept one (x/(1-p), or a x + b for AlphaDropout), and the mask
+    says which."""
+    from netdsl.layers.simple import ALPHA_PRIME
+    p = 0.3
+    net = build(f'NetGraph[{{DropoutLayer[{p}, "Method" -> "{method}", '
+                f'"OutputPorts" -> {{"Output", "BinaryMask"}}]}}, {{}}, "Input" -> {{50, 40}}]')
+    x = data((4, 50, 40))
+    m = to_torch(net)
+    test = outputs(m, x)
+    same(test, net(x))
+    np.testing.assert_array_equal(test["BinaryMask"], 1)
+    m.train()
+    y = outputs(m, x)
+    keep = y["BinaryMask"]
+    assert set(np.unique(keep)) == {0, 1}
+    assert abs(keep.mean() - (1 - p)) < 0.02
+    if method == "Dropout":
+        expect = np.where(keep == 1, x / (1 - p), 0)
+    else:
+        a = ((1 - p) + ALPHA_PRIME ** 2 * (1 - p) * p) ** -0.5
+        expect = np.where(keep == 1, a * x, a * ALPHA_PRIME) - a * ALPHA_PRIME * p
+    np.testing.assert_allclose(y["Output"], expect, rtol=1e-5, atol=1e-6)

@@ -599,6 +599,8 @@ class _Importer:
         axis = axis + r if axis < 0 else axis
         if axis == r - 1 and r >= 2:
             return self.emit(node, self.layer("SoftmaxLayer"), [node.input[0]])
+        if self.opset >= 13 and 1 <= axis < r - 1:   # over one axis: example level ``axis``
+            return self.emit(node, self.layer("SoftmaxLayer", axis), [node.input[0]])
         if self.opset < 13 and 1 <= axis < r - 1:
             # opsets 1-12: over all dimensions from axis on, as one flattened vector
             flat = self.add(node, self.layer("FlattenLayer", -(r - axis - 1)), [node.input[0]],
@@ -610,7 +612,7 @@ class _Importer:
             self.source[node.output[0]] = ("layer", back)
             return
         raise _unsupported(node, f"normalises over axis {axis} of a rank-{r} input; netdsl's "
-                                 f"SoftmaxLayer normalises over the last axis")
+                                 f"SoftmaxLayer normalises over the levels of an example")
 
     def op_Concat(self, node, a) -> None:
         x = self.shape(node, node.input[0])

@@ -28,6 +28,7 @@ from ..expr import S
 from ..layers.base import Layer
 from ..layers.functions import SELU_ALPHA, SELU_SCALE
 from ..layers.losses import P_MIN
+from ..layers.simple import ALPHA_PRIME
 from ..layers.windows import geometry
 
 Op = Callable[[dict, list, bool], tuple[list, dict]]
@@ -48,6 +49,7 @@ def _example_shape(layer: Layer, port: str = "Output") -> tuple:
 
 # ---------------------------------------------------------------- arrays
 @register_torch_layer("LinearLayer")
+@register_torch_layer("DotPlusLayer")
 def _linear(layer):
     out = _example_shape(layer)
 
@@ -206,7 +208,8 @@ register_torch_layer("ThreadingLayer")(_function_op)
 # ---------------------------------------------------------------- shapes
 @register_torch_layer("SoftmaxLayer")
 def _softmax(layer):
-    return lambda a, xs, training: ([torch.softmax(xs[0], dim=-1)], {})
+    level = int(layer.values.get("Level", -1))    # level n of an example: axis n batch-first
+    return lambda a, xs, training: ([torch.softmax(xs[0], dim=level)], {})
 
 
 def _reshape(layer):
@@ -220,8 +223,28 @@ register_torch_layer("ReshapeLayer")(_reshape)
 
 @register_torch_layer("DropoutLayer")
 def _dropout(layer):
+    """Train mode keeps each element with probability 1 - p, scaled by 1/(1 - p)
+    ("AlphaDropout": dropped elements become ALPHA_PRIME, then a x + b, as netdsl);
+    the "BinaryMask" port gives the kept elements (all ones in Test mode)."""
     p = float(layer.values["DropoutProbability"])
-    return lambda a, xs, training: ([F.dropout(xs[0], p, training) if p else xs[0]], {})
+    alpha = layer.values.get("Method") == "AlphaDropout"
+    names = layer.port_names()[1]
+
+    def op(a, xs, training):
+        x = xs[0]
+        if not training or p == 0:
+            outs = {"Output": x, "BinaryMask": torch.ones_like(x)}
+            return [outs[n] for n in names], {}
+        keep = (torch.rand_like(x) >= p).to(x.dtype)
+        if alpha:
+            q = 1.0 - p
+            k = (q + ALPHA_PRIME ** 2 * q * p) ** -0.5
+            y = k * (keep * x + (1 - keep) * ALPHA_PRIME) - k * ALPHA_PRIME * p
+        else:
+            y = x * keep / (1.0 - p)
+        outs = {"Output": y, "BinaryMask": keep}
+        return [outs[n] for n in names], {}
+    return op
 
 
 @register_torch_layer("CatenateLayer")
