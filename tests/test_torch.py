@@ -270,3 +270,41 @@ def test_dropout(method):
         a = ((1 - p) + ALPHA_PRIME ** 2 * (1 - p) * p) ** -0.5
         expect = np.where(keep == 1, a * x, a * ALPHA_PRIME) - a * ALPHA_PRIME * p
     np.testing.assert_allclose(y["Output"], expect, rtol=1e-5, atol=1e-6)
+
+
+NEWER = [
+    ('NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[], TransposeLayer[], '
+     'ReplicateLayer[2], AggregationLayer[Max, 3], NormalizationLayer[]}, "Input" -> {3, 4}]',
+     lambda r: r.normal(size=(5, 3, 4))),
+    ('NetChain[{TransposeLayer[{2, 3, 1}], AggregationLayer[Mean], NormalizationLayer[All, "Same"], '
+     'ReplicateLayer[{2, 3}, -1], AggregationLayer[Total, {1, 3}], AggregationLayer[Min, 1]}, '
+     '"Input" -> {2, 3, 4}]', lambda r: r.normal(size=(5, 2, 3, 4))),
+    ('NetGraph[{DotLayer[]}, {}, "Input1" -> {2, 3}, "Input2" -> {3, 4}]',
+     lambda r: {"Input1": r.normal(size=(5, 2, 3)), "Input2": r.normal(size=(5, 3, 4))}),
+    ('NetChain[{EmbeddingLayer[3, 5, "Input" -> 4], FlattenLayer[]}]',
+     lambda r: r.integers(1, 6, (5, 4))),
+    ('NetGraph[<|"c" -> ConstantArrayLayer["Array" -> {{1., 2.}, {3., 4.}}], "t" -> TotalLayer[]|>, '
+     '{{"c", NetPort["x"]} -> "t"}, "x" -> {2, 2}]', lambda r: r.normal(size=(5, 2, 2))),
+]
+
+
+@pytest.mark.parametrize("case", range(len(NEWER)))
+def test_newer_layers(case):
+    """Arrays are moved off their initial ones and zeros first, so each one matters."""
+    text, make = NEWER[case]
+    net = build(text)
+    m = to_torch(net)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    net = from_torch(m, net)
+    x = make(np.random.default_rng(case))
+    if isinstance(x, dict):
+        x = {k: v.astype(np.float32) for k, v in x.items()}
+    elif x.dtype.kind == "f":
+        x = x.astype(np.float32)
+    for mode in ("Test", "Train"):
+        m.train(mode == "Train")
+        y = m(**{k: torch.tensor(v) for k, v in x.items()}) if isinstance(x, dict) \
+            else m(torch.tensor(x))
+        same(y.detach().numpy(), net(x, evaluation_mode=mode))

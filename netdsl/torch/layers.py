@@ -298,3 +298,120 @@ def _cross_entropy(layer):
             return [-total / m], {}
         return [-_per_example_mean(t * _log(x) + (1 - t) * _log(1 - x))], {}
     return op
+
+
+# ---------------------------------------------------------------- newer layers
+# Layers whose axes netdsl computes for batch-last data (C, ..., N) reuse those rules on
+# the batch-first tensor moved to batch-last (``_last``) and back (``_first``).
+def _last(x):
+    return x.movedim(0, -1)
+
+
+def _first(x):
+    return x.movedim(-1, 0)
+
+
+def _example_array(a, x):
+    """A learned array of an example's shape ({1} for a number per example)."""
+    return a.reshape(tuple(x.shape[1:]))
+
+
+@register_torch_layer("ConstantTimesLayer")
+def _constant_times(layer):
+    return lambda a, xs, training: ([xs[0] * _example_array(a["Scaling"], xs[0])], {})
+
+
+@register_torch_layer("ConstantPlusLayer")
+def _constant_plus(layer):
+    return lambda a, xs, training: ([xs[0] + _example_array(a["Biases"], xs[0])], {})
+
+
+@register_torch_layer("ParametricRampLayer")
+def _parametric_ramp(layer):
+    def op(a, xs, training):
+        x = xs[0]
+        return [torch.where(x < 0, _example_array(a["Slope"], x) * x, x)], {}
+    return op
+
+
+@register_torch_layer("ConstantArrayLayer")
+@register_torch_layer("NetArrayLayer")
+def _constant_array(layer):
+    def op(a, xs, training, batch=1):
+        arr = a["Array"]
+        return [arr.unsqueeze(0).expand((batch,) + tuple(arr.shape))], {}
+    op.needs_batch = True   # type: ignore[attr-defined]
+    return op
+
+
+@register_torch_layer("EmbeddingLayer")
+def _embedding(layer):
+    return lambda a, xs, training: ([F.embedding(xs[0].to(torch.int64) - 1, a["Weights"])], {})
+
+
+@register_torch_layer("TransposeLayer")
+def _transpose(layer):
+    from ..layers.transpose import axis_order
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        order = axis_order(layer.values["Specification"], x.dim() - 1) + [x.dim() - 1]
+        return [_first(x.permute(order))], {}
+    return op
+
+
+@register_torch_layer("AggregationLayer")
+def _aggregation(layer):
+    fn = layer.values["Function"].name
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        axes = layer._axes(x.dim())
+        if fn == "Total":
+            y = x.sum(dim=axes)
+        elif fn == "Mean":
+            y = x.mean(dim=axes)
+        else:
+            y = x.amax(dim=axes) if fn == "Max" else x.amin(dim=axes)
+        return [_first(y)], {}
+    return op
+
+
+@register_torch_layer("NormalizationLayer")
+def _normalization(layer):
+    eps = float(layer.values["Epsilon"])
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        axes, bshape = layer._shapes(x)
+        xc = x - x.mean(dim=axes, keepdim=True)
+        y = xc / torch.sqrt((xc * xc).mean(dim=axes, keepdim=True) + eps)
+        if "Scaling" in a:
+            y = y * a["Scaling"].reshape(bshape)
+        if "Biases" in a:
+            y = y + a["Biases"].reshape(bshape)
+        return [_first(y)], {}
+    return op
+
+
+@register_torch_layer("ReplicateLayer")
+def _replicate(layer):
+    out = _example_shape(layer)
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        p = layer._axis(x.dim() - 1)
+        k = len(layer.values["Specification"])
+        xe = x.reshape(tuple(x.shape[:p]) + (1,) * k + tuple(x.shape[p:]))
+        return [_first(xe.expand(out + (x.shape[-1],)))], {}
+    return op
+
+
+@register_torch_layer("DotLayer")
+def _dot(layer):
+    def op(a, xs, training):
+        x, y = xs
+        n, k = x.shape[0], x.shape[-1]
+        z = torch.bmm(x.reshape(n, -1, k), y.reshape(n, k, -1))
+        return [z.reshape((n,) + tuple(x.shape[1:-1]) + tuple(y.shape[2:]))], {}
+    return op

@@ -90,13 +90,16 @@ class NetModule(torch.nn.Module):
                 raise EvaluationError(f'no value for input port "{port}"', symbol=HEAD,
                                       tag="inports")
             values[slot] = by_port[port]
+        batch = next(iter(by_port.values())).shape[0]
         for op, names, ins, outs, _aux in self.steps:
             a = {array: self.array(name) for array, name in names.items()}
             xs = [values[i] for i in ins]
+            extra: dict[str, Any] = {}
             if self.sync is not None and getattr(op, "batch_statistics", False):
-                ys, moving = op(a, xs, self.training, sync=self.sync)
-            else:
-                ys, moving = op(a, xs, self.training)
+                extra["sync"] = self.sync
+            if getattr(op, "needs_batch", False):
+                extra["batch"] = batch
+            ys, moving = op(a, xs, self.training, **extra)
             for slot, y in zip(outs, ys):
                 values[slot] = y
             with torch.no_grad():
