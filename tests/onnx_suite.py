@@ -23,7 +23,8 @@ import numpy as np
 MAPPED = set("""Conv BatchNormalization Relu Sigmoid Tanh Exp Log Sqrt Abs Sin Cos Erf Elu Selu
 LeakyRelu Softplus Softsign HardSigmoid HardSwish Mish Gelu Neg Reciprocal Clip Pow MaxPool
 AveragePool GlobalAveragePool GlobalMaxPool Gemm MatMul Add Sub Mul Div Max Min Sum Mean Flatten
-Reshape Softmax Concat Dropout Identity Constant""".split())
+Reshape Softmax Concat Dropout Identity Constant Transpose ReduceMean ReduceSum ReduceMax
+ReduceMin PRelu LayerNormalization""".split())
 SUITES = ("pytorch-converted", "pytorch-operator", "simple")
 
 
@@ -56,7 +57,9 @@ def cases():
 # where an operator takes arrays (weights, biases, statistics, shapes, bounds): a node test
 # feeds these as graph inputs, netdsl holds them in its layers, so they become initializers
 PARAMETERS = {"Conv": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "Gemm": {1, 2},
-              "MatMul": {1}, "Clip": {1, 2}, "Reshape": {1}, "Dropout": {1, 2}}
+              "MatMul": {1}, "Clip": {1, 2}, "Reshape": {1}, "Dropout": {1, 2},
+              "PRelu": {1}, "LayerNormalization": {1, 2}, "ReduceMean": {1}, "ReduceSum": {1},
+              "ReduceMax": {1}, "ReduceMin": {1}}
 
 
 def in_scope(model) -> bool:

@@ -1,7 +1,9 @@
 """Import["model.onnx"]: an ONNX model as a netdsl net (``pip install 'netdsl[onnx]'``).
 
 The graph's nodes become netdsl layers (Conv -> ConvolutionLayer, Relu -> Ramp, ...) and
-its initializers their arrays. The first dimension of every graph input is the batch;
+its initializers their arrays. Constants combined with data become pure functions
+(``# + 0.5 &``); two data inputs with size-1 dimensions against size-n ones are broadcast
+by repeating (ReplicateLayer) before a ThreadingLayer. The first dimension of every graph input is the batch;
 the rest is the example shape netdsl's ports take. A graph that is a chain becomes a
 NetChain (layers named after the ONNX nodes), any other a NetGraph.
 
@@ -185,6 +187,10 @@ class _Importer:
                 raise Unsupported(f'The ONNX model\'s input "{name}" is not float32; netdsl nets '
                                   f"compute in float32.", symbol="Import", tag="onnxop")
             shape = self.shapes.get(name)
+            if shape and 0 in shape[1:]:
+                raise Unsupported(f'The ONNX model\'s input "{name}" is empty (dimensions '
+                                  f"{list(shape)}); netdsl arrays have no size-0 dimensions.",
+                                  symbol="Import", tag="onnxop")
             if not shape or None in shape[1:]:
                 raise Unsupported(f'The ONNX model\'s input "{name}" has dimensions '
                                   f"{list(shape) if shape else 'unknown'}; netdsl needs a batch "
@@ -277,6 +283,8 @@ class _Importer:
         s = self.shapes.get(value)
         if s is None or None in s[1:]:
             raise _unsupported(node, f'reads "{value}" of unknown dimensions')
+        if 0 in s[1:]:
+            raise _unsupported(node, f'reads "{value}", which is empty (a dimension of size 0)')
         return s
 
     def const(self, node, value: str) -> np.ndarray | None:
@@ -353,12 +361,7 @@ class _Importer:
         if cx is not None and cy is not None:
             raise _unsupported(node, "computes only on constants")
         if cx is None and cy is None:
-            sx, sy = self.shape(node, x), self.shape(node, y)
-            if sx != sy:
-                raise _unsupported(node, f"broadcasts between inputs of dimensions {list(sx)} "
-                                         f"and {list(sy)}; netdsl's ThreadingLayer takes inputs "
-                                         f"of one shape")
-            self.emit(node, self.layer("ThreadingLayer", S(symbol)), [x, y])
+            self._threading(node, S(symbol), [x, y])
             return
         c, data = (cy, x) if cy is not None else (cx, y)
         assert c is not None
@@ -407,11 +410,43 @@ class _Importer:
         ins = list(node.input)
         if len(ins) == 1:
             return self.alias(node, ins[0])
-        shapes = {self.shape(node, i) for i in ins}
-        if len(shapes) > 1:
-            raise _unsupported(node, "broadcasts between inputs of different dimensions")
-        fn = S(f) if f.isalpha() else _function(f)
-        self.emit(node, self.layer("ThreadingLayer", fn), ins)
+        self._threading(node, S(f) if f.isalpha() else _function(f), ins)
+
+    def _threading(self, node, fn: Any, ins: list[str]) -> None:
+        """ThreadingLayer over inputs of one shape; an input with size 1 where another has
+        n is first repeated n times along it (ReplicateLayer, then ReshapeLayer)."""
+        shapes = [self.shape(node, v) for v in ins]
+        r = len(shapes[0])
+        if any(len(s) != r for s in shapes):
+            raise _unsupported(node, f"broadcasts between inputs of ranks "
+                                     f"{sorted({len(s) for s in shapes})}; netdsl's "
+                                     f"ThreadingLayer takes inputs of one shape")
+        target = []
+        for i in range(1, r):
+            sizes = {s[i] for s in shapes} - {1}
+            if len(sizes) > 1:
+                raise _unsupported(node, f"combines inputs of dimensions "
+                                         f"{[list(s) for s in shapes]}, which do not broadcast")
+            target.append(sizes.pop() if sizes else 1)
+        sources = []
+        for v, s in zip(ins, shapes):
+            src = self._source(node, v)
+            expand = [i for i in range(1, r) if s[i] == 1 and target[i - 1] != 1]
+            rank = r - 1
+            for k, level in enumerate(expand):   # a new dimension just after level + k
+                layer = self.layer("ReplicateLayer", target[level - 1], level + k - rank - 1)
+                name = self.add(node, layer, [], f"_repeat{level}")
+                self.feeds[name] = [src]
+                src = ("layer", name)
+                rank += 1
+            if expand:
+                name = self.add(node, self.layer("ReshapeLayer", target), [], "_broadcast")
+                self.feeds[name] = [src]
+                src = ("layer", name)
+            sources.append(src)
+        name = self.add(node, self.layer("ThreadingLayer", fn), [])
+        self.feeds[name] = sources
+        self.source[node.output[0]] = ("layer", name)
 
     def op_Max(self, node, a) -> None:
         if len(node.input) == 2:
@@ -613,6 +648,97 @@ class _Importer:
             return
         raise _unsupported(node, f"normalises over axis {axis} of a rank-{r} input; netdsl's "
                                  f"SoftmaxLayer normalises over the levels of an example")
+
+    def op_Transpose(self, node, a) -> None:
+        r = len(self.shape(node, node.input[0]))
+        perm = list(a.get("perm", range(r - 1, -1, -1)))
+        if perm[0] != 0:
+            raise _unsupported(node, f"moves the batch dimension (perm {perm})")
+        # ONNX: output axis i is input axis perm[i]; Wolfram's {n1, n2, ...}: input level k
+        # goes to output level n_k
+        levels = [0] * (r - 1)
+        for out_axis, in_axis in enumerate(perm[1:], 1):
+            levels[in_axis - 1] = out_axis
+        self.emit(node, self.layer("TransposeLayer", levels), [node.input[0]])
+
+    def _reduce(self, node, a, function: str) -> None:
+        x = self.shape(node, node.input[0])
+        r = len(x)
+        axes = a.get("axes")
+        if len(node.input) > 1 and node.input[1]:
+            c = self.const(node, node.input[1])
+            if c is None:
+                raise _unsupported(node, "has axes that are not a constant")
+            axes = [int(v) for v in c]
+        if not axes:
+            if a.get("noop_with_empty_axes", 0):
+                return self.alias(node, node.input[0])
+            axes = list(range(r))
+        axes = sorted({v + r if v < 0 else v for v in axes})
+        if 0 in axes:
+            raise _unsupported(node, "reduces over the batch dimension")
+        name = self.add(node, self.layer("AggregationLayer", S(function), axes),
+                        [node.input[0]])
+        if a.get("keepdims", 1):
+            kept = [1 if i in axes else x[i] for i in range(1, r)]
+            back = self.add(node, self.layer("ReshapeLayer", kept), [], "_keepdims")
+            self.feeds[back] = [("layer", name)]
+            name = back
+        self.source[node.output[0]] = ("layer", name)
+
+    def op_ReduceMean(self, node, a) -> None:
+        self._reduce(node, a, "Mean")
+
+    def op_ReduceSum(self, node, a) -> None:
+        self._reduce(node, a, "Total")
+
+    def op_ReduceMax(self, node, a) -> None:
+        self._reduce(node, a, "Max")
+
+    def op_ReduceMin(self, node, a) -> None:
+        self._reduce(node, a, "Min")
+
+    def op_PRelu(self, node, a) -> None:
+        x = self.shape(node, node.input[0])
+        slope = self.const(node, node.input[1])
+        if slope is None:
+            raise _unsupported(node, "has a slope that is not a constant")
+        if self.opset < 7 and slope.ndim == 1 and len(x) > 2 and slope.size == x[1]:
+            slope = slope.reshape((-1,) + (1,) * (len(x) - 2))   # opsets 1-6: per channel
+        try:
+            if slope.ndim == len(x):     # aligned with the batch too: the same for every example
+                if slope.shape[0] != 1:
+                    raise ValueError
+                slope = slope[0]
+            full = np.broadcast_to(slope, x[1:] or (1,)).astype(np.float32)
+        except ValueError:
+            raise _unsupported(node, f"has a slope of dimensions {list(slope.shape)} that "
+                                     f"differs between examples") from None
+        self.emit(node, self.layer("ParametricRampLayer", Slope=np.ascontiguousarray(full)),
+                  [node.input[0]])
+
+    def op_LayerNormalization(self, node, a) -> None:
+        x = self.shape(node, node.input[0])
+        r = len(x)
+        axis = a.get("axis", -1)
+        axis = axis + r if axis < 0 else axis
+        if axis == 0:
+            raise _unsupported(node, "normalises over the batch dimension")
+        if a.get("stash_type", 1) != 1:
+            raise _unsupported(node, "computes in another precision than float32")
+        dims = tuple(x[axis:])
+        opts: dict[str, Any] = {"Epsilon": float(a.get("epsilon", 1e-5))}
+        for i, array in ((1, "Scaling"), (2, "Biases")):
+            if len(node.input) > i and node.input[i]:
+                c = self.const(node, node.input[i])
+                if c is None:
+                    raise _unsupported(node, f"has {array.lower()} that is not a constant")
+                opts[array] = np.ascontiguousarray(np.broadcast_to(c, dims), np.float32)
+            else:
+                opts[array] = np.full(dims, 1.0 if array == "Scaling" else 0.0, np.float32)
+        levels = list(range(axis, r))
+        self.emit(node, self.layer("NormalizationLayer", levels, "Same", **opts),
+                  [node.input[0]])
 
     def op_Concat(self, node, a) -> None:
         x = self.shape(node, node.input[0])
