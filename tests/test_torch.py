@@ -308,3 +308,9 @@ def test_newer_layers(case):
         y = m(**{k: torch.tensor(v) for k, v in x.items()}) if isinstance(x, dict) \
             else m(torch.tensor(x))
         same(y.detach().numpy(), net(x, evaluation_mode=mode))
+
+
+def test_layer_without_torch_counterpart_is_named():
+    net = build('NetChain[<|"pad" -> PaddingLayer[{{0, 0}, {1, 1}}]|>, "Input" -> {2, 3}]')
+    with pytest.raises(EvaluationError, match=r"PaddingLayer \(pad\) has no PyTorch counterpart"):
+        to_torch(net)
