@@ -415,3 +415,28 @@ def _dot(layer):
         z = torch.bmm(x.reshape(n, -1, k), y.reshape(n, k, -1))
         return [z.reshape((n,) + tuple(x.shape[1:-1]) + tuple(y.shape[2:]))], {}
     return op
+
+
+@register_torch_layer("PaddingLayer")
+def _padding(layer):
+    """A number pads with it; a method ("Fixed", "Periodic", "Reflected", "Reversed") picks
+    input elements by the index map NumPy's pad makes of 0..n-1, one axis at a time."""
+    import numpy as np
+
+    from ..layers.padding import _METHODS
+    spec = list(layer.values["Specification"])
+    method = layer.values["Padding"]
+
+    def op(a, xs, training):
+        x = xs[0]
+        if isinstance(method, float):
+            flat = []
+            for b, e in reversed(spec):
+                flat += [b, e]
+            return [F.pad(x, flat, value=method)], {}
+        for axis, (b, e) in enumerate(spec, 1):
+            if b or e:
+                idx = np.pad(np.arange(x.shape[axis]), (b, e), mode=_METHODS[method])
+                x = x.index_select(axis, torch.as_tensor(idx, device=x.device))
+        return [x], {}
+    return op
