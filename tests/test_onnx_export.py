@@ -122,6 +122,13 @@ LAYERS = [
     'NetChain[{DropoutLayer[0.2, "Method" -> "AlphaDropout"]}, "Input" -> {3, 2}]',
     'NetGraph[{DropoutLayer["OutputPorts" -> {"Output", "BinaryMask"}]}, {}, "Input" -> {3, 2}]',
     'NetChain[{SummationLayer[]}, "Input" -> {3, 2}]',
+    # learned arrays of the input's shape, levels exchanged, embeddings
+    'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> {2, 3}]',
+    'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> "Real"]',
+    'NetChain[{TransposeLayer[]}, "Input" -> {2, 3, 4}]',
+    'NetChain[{TransposeLayer[{2, 3, 1}]}, "Input" -> {2, 3, 4}]',
+    'NetChain[{TransposeLayer[1 -> 3]}, "Input" -> {2, 3, 4}]',
+    'NetChain[{EmbeddingLayer[3, 10]}, "Input" -> "Integer"]',
     # several inputs
     'NetGraph[{CatenateLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {2, 3}, "b" -> {4, 3}]',
     'NetGraph[{TotalLayer[]}, {{NetPort["a"], NetPort["b"], NetPort["c"]} -> 1}, '

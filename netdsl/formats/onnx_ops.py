@@ -24,7 +24,8 @@ other way.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -273,6 +274,36 @@ def elementwise(b, layer, scope, where, xs):
     return _function(b, layer, scope, where, xs)
 
 
+def _input_shaped(b, layer, name: str, scope: str) -> str:
+    """A learned array of the input's dimensions ({1} for a scalar input): broadcasts over
+    the batch axis as it is."""
+    return b.array(layer, name)
+
+
+def constant_times(b, layer, scope, where, xs):
+    return [b.node("Mul", [xs[0], _input_shaped(b, layer, "Scaling", scope)], scope)]
+
+
+def constant_plus(b, layer, scope, where, xs):
+    return [b.node("Add", [xs[0], _input_shaped(b, layer, "Biases", scope)], scope)]
+
+
+def parametric_ramp(b, layer, scope, where, xs):
+    return [b.node("PRelu", [xs[0], _input_shaped(b, layer, "Slope", scope)], scope)]
+
+
+def transpose(b, layer, scope, where, xs):
+    from ..layers.transpose import axis_order
+    order = axis_order(layer.values["Specification"], len(layer.ports["Input"].shape))
+    return [b.node("Transpose", xs, scope, perm=[0] + [1 + i for i in order])]
+
+
+def embedding(b, layer, scope, where, xs):
+    """Indices 1..n pick rows of "Weights" {n, size}: Gather of index - 1."""
+    idx = b.node("Sub", [b.node("Cast", xs, scope, to=7), b.const(1, scope, np.int64)], scope)
+    return [b.node("Gather", [b.array(layer, "Weights"), idx], scope, axis=0)]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
@@ -288,6 +319,11 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ThreadingLayer": elementwise,
     "ElementwiseLayer": elementwise,
     "SummationLayer": summation,
+    "ConstantTimesLayer": constant_times,
+    "ConstantPlusLayer": constant_plus,
+    "ParametricRampLayer": parametric_ramp,
+    "TransposeLayer": transpose,
+    "EmbeddingLayer": embedding,
     "MeanSquaredLossLayer": mean_squared_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }
