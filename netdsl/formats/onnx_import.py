@@ -740,6 +740,42 @@ class _Importer:
         self.emit(node, self.layer("NormalizationLayer", levels, "Same", **opts),
                   [node.input[0]])
 
+    def op_Pad(self, node, a) -> None:
+        x = self.shape(node, node.input[0])
+        r = len(x)
+        pads = a.get("pads")
+        value = float(a.get("value", 0.0))
+        if len(node.input) > 1 and node.input[1]:
+            pads = self.const(node, node.input[1])
+            if pads is None:
+                raise _unsupported(node, "has pads that are not a constant")
+        if len(node.input) > 2 and node.input[2]:
+            c = self.const(node, node.input[2])
+            if c is None:
+                raise _unsupported(node, "has a padding value that is not a constant")
+            value = float(c.reshape(-1)[0]) if c.size else 0.0
+        axes = list(range(r))
+        if len(node.input) > 3 and node.input[3]:
+            c = self.const(node, node.input[3])
+            if c is None:
+                raise _unsupported(node, "has axes that are not a constant")
+            axes = [int(v) + r if v < 0 else int(v) for v in c]
+        pads = [int(v) for v in pads]
+        k = len(axes)
+        per_axis = {ax: (pads[i], pads[i + k]) for i, ax in enumerate(axes)}
+        if any(b < 0 or e < 0 for b, e in per_axis.values()):
+            raise _unsupported(node, "crops (negative pads)")
+        if per_axis.get(0, (0, 0)) != (0, 0):
+            raise _unsupported(node, "pads the batch dimension")
+        mode = a.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        # ("reflect" would be "Reflected", whose PaddingLayer does not build yet in netdsl)
+        method: Any = {"constant": value, "edge": "Fixed", "wrap": "Periodic"}.get(mode)
+        if method is None:
+            raise _unsupported(node, f'pads in mode "{mode}"')
+        spec = [list(per_axis.get(ax, (0, 0))) for ax in range(1, r)]
+        self.emit(node, self.layer("PaddingLayer", spec, method), [node.input[0]])
+
     def op_Concat(self, node, a) -> None:
         x = self.shape(node, node.input[0])
         axis = a["axis"] + len(x) if a["axis"] < 0 else a["axis"]
