@@ -345,6 +345,8 @@ class ToExpr(Transformer):
     def symbol(self, c):
         tok = c[0]
         text = tok.value
+        if text.isalnum() and text.isascii():  # the common case: letters and digits
+            return Located(S(text), tok)
         if "_" in text:
             return Located(self._pattern(text, tok), tok)
         if "\\[" in text or not text.isascii():
