@@ -266,6 +266,7 @@ class Climber:
     def _expr(self, min_prec: int) -> Any:
         items = self.items
         left = self.prefix(min_prec)
+        room = MAX_NESTING - self.depth  # each turn of the loop may wrap left once more
         while True:
             item = items[self.i]
             if item is _END:
@@ -278,6 +279,10 @@ class Climber:
             entry = INFIX.get(item.type)
             if entry is None or entry[0] < min_prec:
                 return left
+            room -= 1
+            if room < 0:
+                raise OperatorError(f"expression nested more than {MAX_NESTING} deep (netdsl's "
+                                    "limit); split it into smaller definitions", item)
             left = getattr(self, entry[1])(left, entry)
 
     def operand_after(self, tok: Token, min_prec: int) -> Any:
