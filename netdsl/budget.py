@@ -8,6 +8,8 @@ machine's physical memory; ``set_limit`` changes it (tests, services).
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 
 from .errors import EvaluationError
 
@@ -62,3 +64,43 @@ def check_bytes(nbytes: int, what: str) -> None:
         f"Cannot create {what} because it would consume "
         f"{human(nbytes)}, which is {share} of total system memory (the budget is "
         f"{human(limit())}).", symbol="General", tag="tnsrmaxsz")
+
+
+@contextmanager
+def deep_recursion(depth: int = 12000):
+    """Python's recursion limit raised to ``depth`` inside, restored on the way out.
+
+    The evaluator and printer recurse once per nesting level of an expression; Python's
+    default of 1,000 frames would stop at nets and expressions of ordinary depth. Scoped,
+    so that importing or calling netdsl leaves the host process's limit as it was.
+    """
+    old = sys.getrecursionlimit()
+    if old >= depth:
+        yield
+        return
+    sys.setrecursionlimit(depth)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+def value_bytes(x: object) -> int:
+    """A quick estimate of the memory a value holds: exact for arrays, about 64 bytes an
+    element for lists and strings' characters, without walking more than a few levels."""
+    import numpy as np  # NumPy is light to import once loaded; budget stays at the bottom
+
+    if isinstance(x, np.ndarray):
+        return int(x.nbytes)
+    if isinstance(x, str):
+        return len(x) + 49
+    args = getattr(x, "args", None)
+    if isinstance(args, tuple):
+        if not args:
+            return 64
+        return 64 + len(args) * max(value_bytes(args[0]), value_bytes(args[-1]))
+    return 32
+
+
+def check_string(length: int, what: str = "a string") -> None:
+    """Refuse a string of ``length`` characters beyond the budget (string growth: StringJoin,
+    StringRepeat, ToString of huge values)."""
+    check_bytes(int(length) * 4, f"{what} of {int(length)} characters")

@@ -17,13 +17,15 @@ operators are formatted once each (deciding parentheses needs the precedence).
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
 from . import expr as _expr
+from .budget import deep_recursion
 from .expr import (Association, Expr, List, Opaque, Power, Symbol, Times, format_real_input,
-                   format_real_output, is_integer, is_number, is_rule, quote_string, to_atom)
+                   format_real_output, int_text, is_integer, is_number, is_rule, quote_string, to_atom)
 
 ATOM = 1000
 CALL = 670
@@ -144,7 +146,10 @@ class Printer:
         if isinstance(x, bool):
             return ("True" if x else "False"), ATOM
         if isinstance(x, int):
-            return str(x), (MINUS if x < 0 else ATOM)
+            return int_text(x), (MINUS if x < 0 else ATOM)
+        if isinstance(x, Fraction):
+            text = f"{int_text(x.numerator)}/{int_text(x.denominator)}"
+            return text, (MINUS if x < 0 else PREC["Times"])
         if isinstance(x, float):
             text = self.real(x)
             return text, (MINUS if text.startswith("-") else ATOM)
@@ -335,14 +340,74 @@ class Printer:
         return "".join(out)
 
 
+@deep_recursion()
 def input_form(x: Any) -> str:
     """``InputForm``: operator syntax, exact reals; re-parses to the same expression."""
     return Printer(real=format_real_input, exact=True).format(x)
 
 
+@deep_recursion()
 def output_form(x: Any, max_elements: int | None = 2000) -> str:
     """What ``Out[n]=`` shows: 6-digit reals, long lists elided with ``<<n>>``."""
     return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)
 
 
 _expr.TEXT_FORMS.update(input=input_form, output=output_form)
+
+
+# ---------------------------------------------------------------- bounded printing for messages
+class _Skeleton(Opaque):
+    """``<<n>>``: n elements left out, as Wolfram's Short shows them."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def input_form(self) -> str:
+        return f"<<{self.n}>>"
+
+
+def prune(x: Any, depth: int = 8, width: int = 8, arrays: bool = True) -> Any:
+    """A small copy of ``x`` for display: below ``depth`` levels, and beyond ``width``
+    elements of any part, parts become ``<<n>>``. It costs O(width^depth) at most,
+    whatever the size of ``x``, so messages about huge or deeply nested expressions stay
+    fast (and never recurse deeply). ``arrays=False`` keeps packed arrays whole, for
+    OutputForm, which elides long arrays itself."""
+    if isinstance(x, Expr):
+        if depth <= 0:
+            return _Skeleton(1)
+        args = x.args
+        kept = [prune(a, depth - 1, width, arrays) for a in args[:width]]
+        if len(args) > width:
+            kept.append(_Skeleton(len(args) - width))
+        return Expr(prune(x.head, depth - 1, width, arrays), *kept)
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0 or not arrays or (x.size <= width and x.ndim <= depth):
+            return x
+        if depth <= 0:
+            return _Skeleton(1)
+        rows = [prune(to_atom(r.item()) if x.ndim == 1 else r, depth - 1, width)
+                for r in x[:width]]
+        if x.shape[0] > width:
+            rows.append(_Skeleton(x.shape[0] - width))
+        return Expr(List, *rows)
+    if isinstance(x, Association):
+        if depth <= 0:
+            return _Skeleton(1)
+        rules = [(prune(k, depth - 1, width, arrays), prune(v, depth - 1, width, arrays), d)
+                 for k, v, d in x.rules[:width]]
+        out = Association(rules)
+        return out if len(x) <= width else Expr(List, *[
+            Expr(Symbol("RuleDelayed" if d else "Rule"), k, v) for k, v, d in rules],
+            _Skeleton(len(x) - width))
+    if isinstance(x, str) and len(x) > 200:
+        return x[:100] + "..."
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 400:
+        return _Skeleton(1)
+    return x
+
+
+def short(x: Any, limit: int = 120) -> str:
+    """``x`` as InputForm text of at most about ``limit`` characters, for messages: the one
+    bounded printer every error message uses, fast for expressions of any size or depth."""
+    text = input_form(prune(x))
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"

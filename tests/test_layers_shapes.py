@@ -359,8 +359,9 @@ def test_linear_weights_fix_sizes():
     with pytest.raises(ShapeError, match='"OutputDimensions" \\(\\{5\\}\\) is inconsistent '
                                          'with value of "Output" port \\(\\{6\\}\\)'):
         ev('LinearLayer[5, "Output" -> 6]')
-    with pytest.raises(ShapeError, match="valfail"):
-        ev('LinearLayer[5, "Input" -> "Real"]')
+    # a scalar input is one number (Wolfram: "Input" -> "Real"): weights {5, 1}
+    lin = ev('LinearLayer[5, "Input" -> "Real"]')
+    assert shape(lin) == (5,) and lin.array_shapes()["Weights"] == (5, 1)
 
 
 # ---------------------------------------------------------------- ElementwiseLayer

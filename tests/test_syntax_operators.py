@@ -57,7 +57,7 @@ def test_associativity(op, head, prec, assoc):
 
 
 def _pairs():
-    for (o1, h1, p1, a1), (o2, h2, p2, a2) in itertools.permutations(BINARY, 2):
+    for (o1, h1, p1, _a1), (o2, h2, p2, _a2) in itertools.permutations(BINARY, 2):
         if h1 == h2:
             continue
         if p1 > p2 or (p1 == p2 and ASSOCIATIVITY_OF_LEVEL[p1] != "right"):

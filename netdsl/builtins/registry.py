@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..errors import EvaluationError
 from ..expr import Expr, Symbol, input_form, is_rule
+from ..printer import short
 
 # attributes, as in Wolfram
 HOLD_ALL = "HoldAll"
@@ -42,6 +43,21 @@ class Builtin:
 
 
 REGISTRY: dict[str, Builtin] = {}
+
+# What ``h[...][args]`` does for a head ``h[...]`` such as ``Composition[f, g]``:
+# fn(ev, head_expression, args).
+HEAD_APPLIERS: dict[str, Callable[..., Any]] = {}
+
+# Built-ins with an operator form: ``Map[f][x]`` is ``Map[f, x]``, ``Select[crit][list]``
+# is ``Select[list, crit]``. The value says whether the expression comes first.
+OPERATOR_FORMS: dict[str, bool] = {
+    "Map": False, "Apply": False, "MapApply": False, "Select": True, "Cases": True,
+    "DeleteCases": True, "MatchQ": True, "FreeQ": True, "Count": True, "Position": True,
+    "ReplaceAll": True, "Replace": True, "StringReplace": True, "Lookup": True,
+    "SelectFirst": True, "AllTrue": True, "AnyTrue": True, "NoneTrue": True,
+    "StringRiffle": True, "Append": True, "Prepend": True, "StringStartsQ": True,
+    "StringContainsQ": True, "StringEndsQ": True, "MemberQ": True,
+}
 NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
 
 # How a value of a given type applies to arguments (``net[x]``): values from the stages
@@ -65,7 +81,8 @@ def applier_for(value: Any) -> Callable[..., Any] | None:
     return None
 
 
-def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tuple[int, int | None] | int | None = None,
+def builtin(name: str, usage: str | tuple[str, ...], summary: str, *,
+            args: tuple[int, int | None] | int | None = None,
             options: dict[str, Any] | None = None, attributes: tuple[str, ...] = (),
             section: str = "General", wants_call: bool = False) -> Callable:
     """Register ``fn(ev, *args, **options)`` as the built-in ``name``.
@@ -106,11 +123,11 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
     if b.max_args is not None and end > b.max_args and is_rule(args[end - 1]):
         bad = args[end - 1].args[0]
         raise EvaluationError(
-            f"Unknown option {input_form(bad)} in {_short(call)}. "
+            f"Unknown option {input_form(bad)} in {short(call, 160)}. "
             f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
     opts = dict(b.options)
     for rule in args[end:]:
-        opts[option_name(rule.args[0])] = rule.args[1]
+        opts[str(option_name(rule.args[0]))] = rule.args[1]
     return args[:end], opts
 
 
@@ -124,12 +141,9 @@ def wrong_call(b: Builtin | str, call: Any, why: str = "") -> EvaluationError:
     """``F::argx: F[...] cannot be evaluated: <why>. Expected F[x] or F[x, y].``"""
     if isinstance(b, str):
         b = REGISTRY[b]
-    text = f"{_short(call)} cannot be evaluated"
+    text = f"{short(call, 160)} cannot be evaluated"
     if why:
         text += f": {why}"
     return EvaluationError(f"{text}. Expected {b.forms()}.", symbol=b.name, tag="argx")
 
 
-def _short(x: Any, limit: int = 160) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"

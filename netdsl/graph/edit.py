@@ -16,8 +16,10 @@ from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items, to
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import Layer, Net
 from ..layers.shapes import port_type_from_spec
-from .container import Container
+from .container import Container, replace_leaves
 from .inference import infer
+from .compose import rebuild_with
+from ..printer import short
 
 S = Symbol
 
@@ -30,6 +32,7 @@ def reinfer(net: Net) -> Net:
     """Infer again from the written specification, keeping arrays and shared arrays."""
     if isinstance(net, Container):
         return infer(net.reset(), "NetReplacePart")
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     try:
         return net.reset().inferred()
     except ShapeError as e:  # issued under the head of the function called, as for containers
@@ -42,7 +45,7 @@ def numeric_array(value: Any, what: str) -> np.ndarray:
         arr = np.asarray(to_ndarray(value))
     except TypeError:
         raise error("invarr", f"The value given for {what} is not a numeric array: "
-                              f"{_short(value)}.") from None
+                              f"{short(value, 80)}.") from None
     if arr.dtype.kind not in "iuf":
         raise error("invarr", f"The value given for {what} is not numeric.")
     if not np.isfinite(arr).all():
@@ -67,9 +70,15 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
             if not rest:
                 new = value
                 if not isinstance(new, Net):
-                    raise error("notnet", f"{_short(value)} is not a layer or net, so it cannot "
+                    raise error("notnet", f"{short(value, 80)} is not a layer or net, so it cannot "
                                           f"replace {net.label(name)}.")
-                return net.with_nets({name: new.evolve(shared={})})
+                new = new.evolve(shared={})
+                if new.port_names() == net.net(name).port_names():
+                    return net.with_nets({name: new})
+                # other ports: rewired (and checked) as the container is built again
+                rebuilt = rebuild_with(net, {name: new}, "NetReplacePart")
+                rebuilt.span = net.span
+                return rebuilt
             return net.with_nets({name: _replace_at(net.net(name), rest, value, root)})
     if rest:
         raise error("nopart", f"{input_form(head)} does not name a layer of {net.head_name}.")
@@ -81,7 +90,7 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
         try:
             t = port_type_from_spec(value)
         except ValueError as e:
-            raise error("invspec", f'Specification {_short(value)} is not compatible with port '
+            raise error("invspec", f'Specification {short(value, 80)} is not compatible with port '
                                    f'"{head}": {e}.') from None
         return with_declared_port(net, head, t)
     raise error("nopart", f'"{head}" is not an array, port or layer of {net.head_name}.')
@@ -117,6 +126,7 @@ def with_declared_port(net: Net, port: str, t) -> Net:
         new = net.evolve()
         new.declared_ports = {**net.declared_ports, port: t}
         return new
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     values, ports = net.declared
     return net.evolve(declared=(values, {**ports, port: t}))
 
@@ -149,8 +159,37 @@ def _dims(shape) -> str:
     return "{" + ", ".join(str(d) for d in shape) + "}"
 
 
-def _short(x: Any, limit: int = 80) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
+
+
+def replace_arrays(net: Net, arrays: dict[tuple[tuple, str], Any],
+                   shared: dict[str, Any]) -> Net:
+    """Many arrays at once (a net file's): ``arrays`` maps (layer path, array name) to a
+    value, ``shared`` a shared array's name to one. Each is checked as NetReplacePart
+    checks it; shapes are inferred once at the end, not once per array."""
+    by_leaf: dict[tuple, list[tuple[str, Any]]] = {}
+    for (path, name), value in arrays.items():
+        by_leaf.setdefault(path, []).append((name, value))
+    leaves = dict(net.leaves())
+    new: dict[tuple, Layer] = {}
+    for path, items in by_leaf.items():
+        layer = leaves[path]
+        for name, value in items:
+            layer = _replace_array(layer, name, value, net)
+        new[path] = layer
+    out = replace_leaves(net, new) if new else net
+    if shared:
+        values = dict(out.shared)
+        for name, value in shared.items():
+            if name not in values:
+                raise error("nopart", f'The net has no shared array "{name}".')
+            arr = numeric_array(value, f'the shared array "{name}"')
+            current = values[name]
+            if isinstance(current, np.ndarray) and current.shape != arr.shape:
+                raise error("arrdim", f'The shared array "{name}" has dimensions '
+                                      f"{_dims(current.shape)}, but the value given has "
+                                      f"dimensions {_dims(arr.shape)}.")
+            values[name] = arr
+        out = out.evolve(shared=values)
+    return reinfer(out)

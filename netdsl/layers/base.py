@@ -23,9 +23,10 @@ nothing, so a layer that declares none is simply run as it is.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Self
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
 from .text import layer_input_form, layer_summary
+from ..printer import short
 
 S = Symbol
 
@@ -81,15 +83,25 @@ class ArraySpec:
 
 class AbstractArray(Opaque):
     """An array known only by its dimensions: what ``netdsl check`` (shape-only mode) puts
-    where numbers would be, in initialised nets and in the outputs of nets."""
+    where numbers would be: in initialised nets, the outputs of nets, and data (random
+    arrays, tables, imported files and arithmetic on them). ``what`` says which, for
+    check's report ("output", "array"); shape ``()`` is a single number."""
 
     head_name = "AbstractArray"
 
-    def __init__(self, shape: tuple):
+    def __init__(self, shape: tuple, what: str = "output"):
         self.shape = tuple(shape)
+        self.what = what
 
     def input_form(self) -> str:
         return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
+
+    def output_form(self) -> str:
+        """What Print shows: plainly not a result."""
+        if not self.shape:
+            return "<a number, not computed in check>"
+        dims = ", ".join(map(str, self.shape))
+        return f"<array of dimensions {{{dims}}}, not computed in check>"
 
 
 # ---------------------------------------------------------------- errors inside one layer
@@ -304,6 +316,41 @@ class Net(Opaque, ABC):
     def short_form(self) -> str:
         """A one-line description for messages: ``NetChain[<3 layers, initialized>]``."""
 
+    def parameter_count(self) -> int | None:
+        """How many numbers the net's arrays hold (a shared array once, moving statistics
+        included, as Wolfram's "ArraysTotalElementCount"); None while a shape is unknown."""
+        total = 0
+        seen: set[str] = set()
+        for _, layer in self.leaves():
+            shapes = layer.array_shapes()
+            for spec in layer.array_specs:
+                a = layer.arrays.get(spec.name)
+                if a is NO_ARRAY:
+                    continue
+                if isinstance(a, SharedRef):
+                    if a.name in seen:
+                        continue
+                    seen.add(a.name)
+                shape = shapes.get(spec.name)
+                if shape is None or None in shape:
+                    return None
+                total += math.prod(shape)
+        return total
+
+    @abstractmethod
+    def output_form(self) -> str:
+        """The readable summary (OutputForm): ports, layers or parameters, arrays."""
+
+    def __repr__(self) -> str:
+        return self.short_form()
+
+    def __str__(self) -> str:
+        return self.output_form()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table (and a diagram for containers)."""
+        return VIEWS["html"](self) if "html" in VIEWS else f"<pre>{self.short_form()}</pre>"
+
     def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
         """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
         call = RUNTIME.get("call")
@@ -314,6 +361,8 @@ class Net(Opaque, ABC):
 
 # The runtime stage, above this one, registers how a net is evaluated from Python.
 RUNTIME: dict[str, Callable[..., Any]] = {}
+# The graph stage registers how a net shows itself in Jupyter ("html").
+VIEWS: dict[str, Callable[..., str]] = {}
 
 
 class Layer(Net):
@@ -381,13 +430,13 @@ class Layer(Net):
         first_rule = next((i for i, a in enumerate(args) if is_rule(a)), len(args))
         if any(not is_rule(a) for a in args[first_rule:]):
             raise cls.error("argx", f"positional arguments must come before options in "
-                                    f"{_short(call)}.")
+                                    f"{short(call, 100)}.")
         values: dict[str, Any] = {o.name: o.default for o in cls.options}
         values.update({p.name: None for p in cls.positional})
         values.update({h: None for h in cls.hidden})
         required = [p for p in cls.positional if not p.optional]
         if len(positional) > len(cls.positional) or len(positional) < len(required):
-            raise cls.error("argx", f"{_short(call)} has {len(positional)} positional "
+            raise cls.error("argx", f"{short(call, 100)} has {len(positional)} positional "
                                     f"argument{'s' if len(positional) != 1 else ''}; expected "
                                     f"{cls.forms()}.")
         for p, a in zip(cls.positional, positional):
@@ -431,7 +480,7 @@ class Layer(Net):
         try:
             return convert(value)
         except ValueError as e:
-            raise cls.error("invopt", f"The value of {name} -> {_short(value)} is not valid: "
+            raise cls.error("invopt", f"The value of {name} -> {short(value, 100)} is not valid: "
                                       f"{e}.") from None
 
     @classmethod
@@ -455,7 +504,7 @@ class Layer(Net):
             arr = to_ndarray(value)
         except TypeError:
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not a numeric '
-                                      f"array: {_short(value)}.") from None
+                                      f"array: {short(value, 100)}.") from None
         if arr.dtype.kind not in "iuf":
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not numeric.')
         if arr.ndim == 0:
@@ -470,7 +519,7 @@ class Layer(Net):
     def check_options(self) -> None:
         """Cross-option validation after construction (override when needed)."""
 
-    def inferred(self, shared: dict[str, Any] | None = None) -> "Layer":
+    def inferred(self, shared: dict[str, Any] | None = None) -> Self:
         """This layer with its own shape rule run to a fixed point (standalone)."""
         s = Infer(self, dict(self.shared) if shared is None else shared)
         try:
@@ -485,7 +534,7 @@ class Layer(Net):
         return self.evolve(values=s.values, ports=s.ports)
 
     # ---- value semantics ------------------------------------------------------
-    def evolve(self, **changes: Any) -> "Layer":
+    def evolve(self, **changes: Any) -> Self:
         new = object.__new__(type(self))
         new.values = changes.get("values", self.values)
         new.ports = changes.get("ports", self.ports)
@@ -495,7 +544,7 @@ class Layer(Net):
         new.declared = changes.get("declared", self.declared)
         return new
 
-    def reset(self) -> "Layer":
+    def reset(self) -> Self:
         """Back to what was written (inferred sizes forgotten, arrays kept): the starting
         point for inferring again after a change such as a new input shape."""
         values, ports = self.declared
@@ -552,6 +601,12 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def exported_value(self, name: str) -> Any:
+        """The value NetExtract gives for option ``name`` when it differs from the stored
+        one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
+        None."""
+        return None
+
     @classmethod
     def from_shorthand(cls, x: Any) -> "Layer | None":
         """The layer of this type that a bare container element stands for (LinearLayer: an
@@ -636,9 +691,6 @@ def _eq_dict(a: dict, b: dict) -> bool:
     return True
 
 
-def _short(x: Any, limit: int = 100) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 # ---------------------------------------------------------------- validators

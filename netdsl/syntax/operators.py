@@ -15,7 +15,7 @@ Runs of two or three items (``"Stride" -> 1``, ``-x``, ``2 x``) are built by
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from lark import Token
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from ..budget import deep_recursion
 from ..errors import ParseError, Span
 from .newlines import OPENERS, NewlineFilter
 from .source import blank_comments, line_text, position
@@ -63,6 +64,7 @@ def prepare(text: str) -> str:
     return text
 
 
+@deep_recursion()
 def parse_statements(text: str, source: str | None = None) -> list[tuple[object, Span | None]]:
     """All top-level expressions in ``text``, each with its span.
 

@@ -7,12 +7,15 @@ Spans come from the bracket tokens, which the grammar keeps for this purpose.
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Any
+
 from lark import Token, Transformer
 
 import re
 
 from ..errors import ParseError, Span
-from ..expr import Expr, List, Symbol
+from ..expr import Expr, List, Symbol, to_atom
 from .characters import LETTER_FAMILIES, LETTERS, symbol_text
 from .operators import (MAX_NESTING, AmpCall, Climber, Located, OperatorError, Paren,
                         short_run, unwrap)
@@ -41,7 +44,9 @@ class NumberError(ValueError):
     """A number literal netdsl cannot represent; the message says why."""
 
 
-def _number(text: str) -> int | float:
+def _number(text: str) -> Any:
+    """A number literal: ``12``, ``1.5``, ``1.5*^-3`` (Real), ``2*^-3`` (exact: 1/500),
+    ``16^^FF``."""
     if text.isdigit():
         return int(text) if len(text) <= _INT_CHUNK else _big_int(text)
     mant, _, exp = text.partition("*^")
@@ -59,12 +64,11 @@ def _number(text: str) -> int | float:
             raise NumberError(f"{text} is too small for a machine Real (at least 2.2*^-308)")
         return result
     if exp:
-        e = int(exp)
-        if e < 0:
-            # no exact rationals in netdsl: 2*^-3 is the Real 0.002
-            return _number(mant + "." + "*^" + exp)
-        if len(mant.lstrip("0")) + e > MAX_INTEGER_DIGITS:
+        if len(exp) > 12 or len(mant.lstrip("0")) + abs(int(exp)) > MAX_INTEGER_DIGITS:
             raise NumberError(f"{text} has more than {MAX_INTEGER_DIGITS:,} digits")
+        e = int(exp)
+        if e < 0:  # exact: 2*^-3 is the Rational 1/500
+            return to_atom(Fraction(_big_int(mant), 10 ** -e))
         return _big_int(mant) * 10 ** e
     return _big_int(mant)
 
