@@ -521,7 +521,7 @@ def short_run(items: list[Any]) -> Any:
             return None
         role = entry[1]
         if role in _BINARY_ROLES:
-            return Expr(HEAD[entry[2]], unwrap(a), unwrap(b))
+            return Expr(HEAD[entry[2] or ""], unwrap(a), unwrap(b))
         if role == "sum":
             return Expr(Plus, unwrap(a), unwrap(b) if op.type == "PLUS" else subtract_operand(b))
         if role == "product":

@@ -167,7 +167,7 @@ class ToExpr(Transformer):
     source: str | None = None
     text: str = ""
     lines: list[str] = []
-    postlex = None  # the NewlineFilter, for the bracket depth
+    postlex: Any = None  # the NewlineFilter, for the bracket depth
 
     def reset(self, source: str | None, clean: str, original: str) -> None:
         self.source = source
@@ -197,11 +197,11 @@ class ToExpr(Transformer):
         """An error at ``offset`` characters into ``tok``."""
         value = tok.value
         newlines = value.count("\n", 0, offset)
-        line = tok.line + newlines
+        line = (tok.line or 1) + newlines
         if newlines:
             column = offset - value.rfind("\n", 0, offset)
         else:
-            column = tok.column + offset
+            column = (tok.column or 1) + offset
         return self._error(text, Span(line, column, line, column + 1, self.source))
 
     # ---- top level ------------------------------------------------------------
@@ -247,8 +247,8 @@ class ToExpr(Transformer):
     def _operator_error(self, e: OperatorError, items) -> ParseError:
         if e.token is not None:
             tok = e.token
-            span = Span(tok.line, tok.column, tok.line, tok.column + len(tok), self.source)
-            return self._error(e.message, span)
+            row, col = tok.line or 1, tok.column or 1
+            return self._error(e.message, Span(row, col, row, col + len(tok), self.source))
         # The run ended too early. Nothing but blanks after it: incomplete input,
         # pointed at just after the last character; otherwise say what came instead.
         last = items[-1]
@@ -299,9 +299,8 @@ class ToExpr(Transformer):
             self.chain_depth[id(outer)] = depth
 
     def _too_deep(self, tok: Token) -> ParseError:
-        return self._error(f"expression nested more than {MAX_NESTING} deep (netdsl's limit); "
-                           "split it into smaller definitions",
-                           Span(tok.line, tok.column, tok.line, tok.column + 1, self.source))
+        return self._token_error(f"expression nested more than {MAX_NESTING} deep (netdsl's "
+                                 "limit); split it into smaller definitions", tok)
 
     def call(self, c):
         head = unwrap(c[0])
