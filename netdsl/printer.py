@@ -196,24 +196,25 @@ class Printer:
         return "".join(out)
 
     def _difference(self, t: Any) -> str | None:
-        """``x`` when the term ``t`` can be written ``- x`` (the parser negates a
-        subtracted number and folds a product's leading coefficient: a - 2 b is
-        Plus[a, Times[-2, b]]), or None."""
+        """``x`` when the term ``t`` can be written ``- x``, or None. The parser (as
+        Wolfram's CodeParser) negates a subtracted number, puts -1 before a subtracted
+        product and wraps anything else: a - 2 is Plus[a, -2], a - 2 b is
+        Plus[a, Times[-1, 2, b]], a - (b c) is Plus[a, Times[-1, Times[b, c]]]."""
         if _negative_number(t):
             text = self.render(t)[0]
             return text[1:] if text != "-0." else None
         if not (isinstance(t, Expr) and t.head is Times and len(t.args) >= 2):
             return None
         c, rest = t.args[0], t.args[1:]
-        if not _negative_number(c) or (isinstance(c, float) and c == 0):
+        if not (is_integer(c) and c == -1) or _negative_number(rest[0]):
             return None
-        if is_integer(c) and c == -1 and not is_number(rest[0]):
-            # a - b*c is Plus[a, Times[-1, b, c]]; a single factor is kept whole:
-            # a - (b*c) is Plus[a, Times[-1, Times[b, c]]]
-            if len(rest) == 1:
-                return self.fmt(rest[0], PREC["Times"] + 1)
-            return self._times(rest)
-        return self._times((-c,) + tuple(rest))
+        if len(rest) == 1:
+            if is_number(rest[0]):
+                return None  # a - 2 is Plus[a, -2]
+            return self.fmt(rest[0], PREC["Times"] + 1)
+        if is_integer(rest[0]) and rest[0] == -1:
+            return None
+        return self._times(rest)
 
     def _times(self, args) -> str:
         first, rest = args[0], args[1:]
