@@ -9,6 +9,7 @@ Wolfram. Values are immutable, so nothing here copies arrays.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Callable
 
 import numpy as np

@@ -94,7 +94,8 @@ class Session:
             value = Expr(Symbol("Continue"))
         except ThrowSignal as t:
             raise EvaluationError(f"Uncaught Throw[{input_form(t.value)}] returned to top level.",
-                                  symbol="Throw", tag="nocatch", span=span).with_source(source)
+                                  symbol="Throw", tag="nocatch", span=span
+                                  ).with_source(source) from None
         if value is not Null:
             self.outputs[n] = value
         return Result(n, value, span)
