@@ -53,6 +53,7 @@ class Evaluator:
         self.values: dict[Symbol, Any] = {S("$Context"): "Global`"}
         self.delayed: dict[Symbol, Any] = {}
         self.definitions: dict[Symbol, Definitions] = {}   # f[...] = ..., f[x_] := ...
+        self.upvalues: dict[Symbol, Definitions] = {}      # g[f] ^= ..., f /: g[f] := ...
         self.attributes: dict[Symbol, frozenset[str]] = {}  # SetAttributes of user symbols
         self.options: dict[Symbol, Any] = {}                # Options[f] = {...}
         self.messages: dict[tuple[Symbol, str], Any] = {}   # f::tag = "..."
@@ -117,6 +118,10 @@ class Evaluator:
             args = tuple(self.evaluate(a) for a in e.args)
         if any(isinstance(a, Expr) and a.head is Sequence for a in args):
             args = _splice(args)
+        if self.upvalues:
+            result = self._use_upvalues(head, args, e)
+            if result is not NOT_APPLICABLE:
+                return result
         if b is not None:
             return self.call_builtin(b, args, Expr(head, *args, span=e.span))
         if type(head) is Symbol:
@@ -163,6 +168,49 @@ class Evaluator:
                 except ReturnSignal as r:
                     return r.value
         return NOT_APPLICABLE
+
+    def _use_upvalues(self, head: Any, args: tuple, e: Expr) -> Any:
+        """Definitions attached to an argument's symbol (``area[sq] ^= 4``), tried before
+        the head's own, as Wolfram tries UpValues before DownValues."""
+        call = None
+        for a in args:
+            sym = a
+            while type(sym) is Expr:
+                sym = sym.head
+            defs = self.upvalues.get(sym) if type(sym) is Symbol else None
+            if defs is not None:
+                call = call or Expr(head, *args, span=e.span)
+                result = self.use_definitions(defs, call, sym)
+                if result is not NOT_APPLICABLE:
+                    return result
+        return NOT_APPLICABLE
+
+    def define_upvalue(self, tag: Symbol, lhs: Any, value: Any, delayed: bool) -> None:
+        """``lhs ^= value`` or ``tag /: lhs = value``: a rule kept with ``tag``."""
+        defs = self.upvalues.get(tag)
+        if defs is None:
+            defs = self.upvalues[tag] = Definitions()
+        if is_pattern(lhs):
+            defs.add_rule(lhs, value, delayed)
+        else:
+            defs.add_exact(lhs, value)
+
+    def unset(self, lhs: Any) -> bool:
+        """``lhs =.``: remove the value or the definition for exactly this left side."""
+        if isinstance(lhs, Symbol):
+            lhs = resolve(lhs)
+            found = lhs in self.values or lhs in self.delayed
+            self.values.pop(lhs, None)
+            self.delayed.pop(lhs, None)
+            return found
+        owner = lhs
+        while type(owner) is Expr and type(owner.head) is Symbol \
+                and owner.head.name in ("Condition", "HoldPattern") and owner.args:
+            owner = owner.args[0]
+        while type(owner) is Expr:
+            owner = owner.head
+        defs = self.definitions.get(owner) if type(owner) is Symbol else None
+        return defs is not None and defs.remove(lhs)
 
     def _thread(self, head: Symbol, args: tuple, e: Expr) -> Any:
         n = {list_length(a) for a in args if is_list(a)}
@@ -343,6 +391,7 @@ class Evaluator:
         self.values.pop(sym, None)
         self.delayed.pop(sym, None)
         self.definitions.pop(sym, None)
+        self.upvalues.pop(sym, None)
         self.warned.discard(sym.name)
         if everything:
             self.attributes.pop(sym, None)
