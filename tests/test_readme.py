@@ -16,7 +16,7 @@ def test_builtin_reference_matches_registry():
     assert section, "README.md lost its built-in reference markers"
     assert section.group(1) == markdown(), (
         "README.md's built-in list is out of date: regenerate it with "
-        "`python -m netdsl.reference` between the builtins markers")
+        "`python -m netdsl.reference --write README.md`")
 
 
 def test_quick_start_commands():
