@@ -472,15 +472,15 @@ def _splice(args: tuple) -> tuple:
     return tuple(out)
 
 
-def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
-    if isinstance(body, Expr):
-        if body.head is Slot and len(body.args) == 1 and isinstance(body.args[0], str):
-            return _named_slot(body.args[0], args, f)
-        if body.head is SlotSequence:
-            n = body.args[0] if body.args and isinstance(body.args[0], int) else 1
-            return Expr(Sequence, *args[n - 1:])
-        if body.head is Slot and len(body.args) == 1 and isinstance(body.args[0], int):
-            n = body.args[0]
+def _fill_slots(body: Any, args: tuple, f: Expr, spliced: list | None = None) -> Any:
+    """``body`` with ``#n``, ``#name`` and ``##n`` filled from ``args``. ``spliced`` is set
+    once a ``##`` has put a Sequence in, so only such functions pay for splicing it."""
+    if type(body) is not Expr:
+        return body
+    head = body.head
+    if head is Slot and len(body.args) == 1:
+        n = body.args[0]
+        if type(n) is int:
             if n == 0:
                 return f
             if not 1 <= n <= len(args):
@@ -489,13 +489,21 @@ def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
                     f"{len(args)} argument{'s' if len(args) != 1 else ''}.",
                     symbol="Function", tag="slotn")
             return args[n - 1]
-        if body.head is Function:  # a nested pure function keeps its own slots
-            return body
-        filled = [_fill_slots(a, args, f) for a in body.args]
-        if any(type(a) is Expr and a.head is Sequence for a in filled):
-            filled = list(_splice(tuple(filled)))
-        return Expr(_fill_slots(body.head, args, f), *filled, span=body.span)
-    return body
+        if type(n) is str:
+            return _named_slot(n, args, f)
+    if head is SlotSequence:
+        n = body.args[0] if body.args and type(body.args[0]) is int else 1
+        if spliced is not None:
+            spliced[0] = True
+        return Expr(Sequence, *args[n - 1:])
+    if head is Function:  # a nested pure function keeps its own slots
+        return body
+    if spliced is None:
+        spliced = [False]
+    filled = [_fill_slots(a, args, f, spliced) for a in body.args]
+    if spliced[0]:
+        filled = list(_splice(tuple(filled)))
+    return Expr(_fill_slots(head, args, f, spliced), *filled, span=body.span)
 
 
 def _named_slot(key: str, args: tuple, f: Expr) -> Any:
