@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
+from ..layers.base import Layer
 from ..expr import (Association, Expr, List, Null, Symbol, boolean, input_form, is_list, is_rule,
                     list_items, make_list, same_q)
 from ..patterns import rule_parts, substitute
 from .core import SPECIAL_ASSIGN, definition_lhs
 from .lists import _level_spec, _parts, _rebuild
+from .nets import layer_options
 from .registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin,
                        option_name, wrong_call)
 
@@ -299,10 +301,13 @@ def _assign_options(ev, lhs: Expr, value: Any) -> None:
 SPECIAL_ASSIGN["Options"] = _assign_options
 
 
-@builtin("Options", ("Options[f]", "Options[f, name]"), "the default options of f", args=(1, 2),
-         section="Patterns")
+@builtin("Options", ("Options[f]", "Options[f, name]", "Options[layer]"),
+         "the default options of f (Options[f] = {...} sets them); a layer's options, arrays "
+         "and ports as rules", args=(1, 2), section="Patterns")
 def _options(ev, f, name=None):
-    if isinstance(f, Symbol):
+    if isinstance(f, Layer):
+        found = Expr(List, *layer_options(f))
+    elif isinstance(f, Symbol):
         b = REGISTRY.get(f.name)
         found = ev.options.get(f)
         if found is None:
