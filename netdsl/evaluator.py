@@ -162,7 +162,8 @@ class Evaluator:
                     rhs = rhs.args[0]
                 body = substitute(rhs, b)
                 if rule.options:
-                    body = _bind_option_values(body, owner, call)
+                    body = _bind_option_values(body, owner, call,
+                                               self._pattern_defaults(rule.lhs))
                 try:
                     return self.evaluate(body)
                 except ReturnSignal as r:
@@ -211,6 +212,22 @@ class Evaluator:
             owner = owner.head
         defs = self.definitions.get(owner) if type(owner) is Symbol else None
         return defs is not None and defs.remove(lhs)
+
+    def _pattern_defaults(self, lhs: Any) -> list:
+        """Option rules named in ``OptionsPattern[{...}]`` or ``OptionsPattern[f]``."""
+        out: list = []
+        if type(lhs) is not Expr:
+            return out
+        if lhs.head is S("OptionsPattern"):
+            for spec in lhs.args:
+                value = self.evaluate(Expr(S("Options"), spec)) if type(spec) is Symbol \
+                    else spec
+                items = value.args if type(value) is Expr and value.head is List else [value]
+                out.extend(r for r in items if is_rule(r))
+            return out
+        for a in lhs.args:
+            out.extend(self._pattern_defaults(a))
+        return out
 
     def _thread(self, head: Symbol, args: tuple, e: Expr) -> Any:
         n = {list_length(a) for a in args if is_list(a)}
@@ -419,19 +436,21 @@ def resolve(sym: Symbol) -> Symbol:
     return Symbol(short) if short else sym
 
 
-def _bind_option_values(body: Any, owner: Symbol, call: Expr) -> Any:
-    """``OptionValue[name]`` in a definition's body reads the options of this call,
-    then ``Options[owner]``: rewrite it as ``OptionValue[owner, {given}, name]``."""
+def _bind_option_values(body: Any, owner: Symbol, call: Expr, defaults: list) -> Any:
+    """``OptionValue[name]`` in a definition's body reads the options of this call, then
+    the defaults in ``OptionsPattern[...]``, then ``Options[owner]``: rewrite it as
+    ``OptionValue[owner, {given..., defaults...}, name]``."""
     if type(body) is not Expr:
         return body
     if body.head is OptionValue and len(body.args) == 1:
         given = [a for a in call.args if is_rule(a) or (is_list(a) and isinstance(a, Expr)
                                                         and all(is_rule(r) for r in a.args))]
-        return Expr(OptionValue, owner, Expr(List, *given), body.args[0], span=body.span)
+        return Expr(OptionValue, owner, Expr(List, *given, *defaults), body.args[0],
+                    span=body.span)
     if body.head is Function:
         return body if not _mentions_option_value(body) else Expr(
-            body.head, *[_bind_option_values(a, owner, call) for a in body.args])
-    new = [_bind_option_values(a, owner, call) for a in body.args]
+            body.head, *[_bind_option_values(a, owner, call, defaults) for a in body.args])
+    new = [_bind_option_values(a, owner, call, defaults) for a in body.args]
     if all(x is y for x, y in zip(new, body.args)):
         return body
     return Expr(body.head, *new, span=body.span)

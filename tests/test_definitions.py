@@ -254,3 +254,14 @@ def test_unset_removes_one_value_or_definition():
     assert text("h[1] =.; {h[1], h[5]}", s) == "{0, 0}"
     assert text("h[n_] =.; h[5]", s) == "h[5]"
     assert text("Quiet[nothing =.]", s) == "$Failed"
+
+
+def test_options_pattern_with_its_own_defaults():
+    s = Session()
+    run('k[OptionsPattern[{"A" -> 0}]] := OptionValue["A"]', s)
+    assert text('{k[], k["A" -> 3]}', s) == "{0, 3}"
+    run('Options[base] = {"B" -> 5}; j[OptionsPattern[base]] := OptionValue["B"]', s)
+    assert text('{j[], j["B" -> 1]}', s) == "{5, 1}"
+    run('Options[m] = {"A" -> 1}; m[x_, opts : OptionsPattern[]] := '
+        '{x, OptionValue[m, {opts}, "A"]}', s)
+    assert text('{m[0], m[0, "A" -> 7]}', s) == "{{0, 1}, {0, 7}}"
