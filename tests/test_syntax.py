@@ -39,7 +39,7 @@ def check(cases: list[tuple[str, str]]) -> None:
     ("2*^5", "200000"),                # an Integer mantissa keeps the Integer
     ("2.*^5", "200000."),
     ("1.5*^300", "1.5*^300"),
-    ("2*^-3", "0.002"),                # no exact rationals: a Real
+    ("2*^-3", "Rational[1, 500]"),     # an exact mantissa stays exact, as in Wolfram
 ])
 def test_numbers(text, expected):
     assert ff(text) == expected

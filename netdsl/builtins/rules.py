@@ -313,6 +313,8 @@ def _options(ev, f, name=None):
         if found is None:
             found = Expr(List, *[Expr(S("Rule"), S(k), v) for k, v in b.options.items()]) \
                 if b is not None else Expr(List)
+    elif isinstance(f, Layer):   # Options[layer]: its options, arrays and ports (nets.py)
+        found = Expr(List, *layer_options(f))
     else:
         found = Expr(List, *_option_rules(f))
     if name is None:

@@ -15,11 +15,12 @@ Runs of two or three items (``"Stride" -> 1``, ``-x``, ``2 x``) are built by
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from lark import Token
 
 from ..expr import All, Expr, Null, Plus, Power, Symbol, Times, is_number
+from .strings import EscapeError, file_name
 
 S = Symbol
 
@@ -367,8 +368,11 @@ class Climber:
     def put(self, left, entry):
         tok = self.take()
         head = "PutAppend" if tok.value.startswith(">>>") else "Put"
-        name = tok.value.lstrip(">").strip()
-        return Expr(HEAD[head], unwrap(left), getattr(tok, "file", name))
+        try:
+            name = file_name(tok.value.lstrip(">"))
+        except EscapeError as e:
+            raise OperatorError(str(e), tok) from None
+        return Expr(HEAD[head], unwrap(left), name)
 
     def tagset(self, left, entry):
         tok = self.take()

@@ -7,17 +7,20 @@ Spans come from the bracket tokens, which the grammar keeps for this purpose.
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Any
+
 from lark import Token, Transformer
 
 import re
 
 from ..errors import ParseError, Span
-from ..expr import Expr, List, Symbol
-from .characters import ALL as ALL_CHARACTERS
+from ..expr import Expr, List, Symbol, to_atom
 from .characters import LETTER_FAMILIES, LETTERS, symbol_text
 from .operators import (MAX_NESTING, AmpCall, Climber, Located, OperatorError, Paren,
                         short_run, unwrap)
 from .source import position
+from .strings import EscapeError, file_name, unescape
 
 S = Symbol
 
@@ -41,7 +44,9 @@ class NumberError(ValueError):
     """A number literal netdsl cannot represent; the message says why."""
 
 
-def _number(text: str) -> int | float:
+def _number(text: str) -> Any:
+    """A number literal: ``12``, ``1.5``, ``1.5*^-3`` (Real), ``2*^-3`` (exact: 1/500),
+    ``16^^FF``."""
     if text.isdigit():
         return int(text) if len(text) <= _INT_CHUNK else _big_int(text)
     mant, _, exp = text.partition("*^")
@@ -59,12 +64,11 @@ def _number(text: str) -> int | float:
             raise NumberError(f"{text} is too small for a machine Real (at least 2.2*^-308)")
         return result
     if exp:
-        e = int(exp)
-        if e < 0:
-            # no exact rationals in netdsl: 2*^-3 is the Real 0.002
-            return _number(mant + "." + "*^" + exp)
-        if len(mant.lstrip("0")) + e > MAX_INTEGER_DIGITS:
+        if len(exp) > 12 or len(mant.lstrip("0")) + abs(int(exp)) > MAX_INTEGER_DIGITS:
             raise NumberError(f"{text} has more than {MAX_INTEGER_DIGITS:,} digits")
+        e = int(exp)
+        if e < 0:  # exact: 2*^-3 is the Rational 1/500
+            return to_atom(Fraction(_big_int(mant), 10 ** -e))
         return _big_int(mant) * 10 ** e
     return _big_int(mant)
 
@@ -96,48 +100,6 @@ def _scaled(value: int | float, e: int) -> int | float:
     if isinstance(value, float) or e < 0:
         return float(value) * 10.0 ** e
     return value * 10 ** e
-
-
-# string escapes, decoded in one pass
-_ESCAPE = re.compile(r'\\(?:\[([A-Za-z0-9]+)\]|:([0-9A-Fa-f]{4})|\.([0-9A-Fa-f]{2})'
-                     r'|\|([0-9A-Fa-f]{6})|([0-7]{3})|(\r?\n)|(.))', re.S)
-_SIMPLE = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f",
-           "<": "", ">": ""}
-# linear box syntax inside strings (\!\(x\^2\)): kept as written, as Wolfram does
-_KEPT = set("!()*@^&%_+/`: ")
-
-
-class EscapeError(ValueError):
-    def __init__(self, message: str, offset: int):
-        super().__init__(message)
-        self.offset = offset
-
-
-def _unescape_match(m: re.Match) -> str:
-    name, hex4, hex2, hex6, octal, newline, other = m.groups()
-    if other is not None:
-        if other in _SIMPLE:
-            return _SIMPLE[other]
-        if other in _KEPT:
-            return m.group(0)
-        raise EscapeError(f"unknown escape '\\{other}' in a string; use \\\", \\\\, "
-                          "\\n, \\t or \\r", m.start())
-    if name is not None:
-        char = ALL_CHARACTERS.get(name)
-        if char is None:
-            raise EscapeError(f"unknown character name '\\[{name}]' in a string", m.start())
-        return char
-    if newline is not None:  # a backslash at the end of a line continues the string
-        return ""
-    code = hex4 or hex2 or hex6
-    return chr(int(code, 16) if code else int(octal, 8))
-
-
-def unescape(body: str) -> str:
-    """A string literal's body with its escapes decoded (one pass, linear memory)."""
-    if "\\" not in body:
-        return body
-    return _ESCAPE.sub(_unescape_match, body)
 
 
 def _start(x) -> tuple[int, int] | None:
@@ -445,10 +407,11 @@ class ToExpr(Transformer):
     def get(self, c):
         """``<< file``: Get["file"]; the file name is taken as written (or quoted)."""
         tok = c[0]
-        text = tok.value[2:].lstrip(" \t")
-        if text.startswith('"'):
-            text = self._string_value(text, tok, len(tok.value) - len(text))
-        return Located(Expr(_GET, text, span=self._span(tok, tok)), tok)
+        try:
+            name = file_name(tok.value[2:])
+        except EscapeError as e:
+            raise self._token_error(str(e), tok) from None
+        return Located(Expr(_GET, name, span=self._span(tok, tok)), tok)
 
     def out(self, c):
         text = c[0].value[1:]
