@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..layers.base import Layer
 from ..expr import (Association, Expr, List, Null, Symbol, boolean, input_form, is_list, is_rule,
                     list_items, make_list, same_q)
 from ..patterns import rule_parts, substitute
 from .core import SPECIAL_ASSIGN, definition_lhs
 from .lists import _level_spec, _parts, _rebuild
-from .nets import layer_options
 from .registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin,
                        option_name, wrong_call)
 
@@ -305,16 +303,14 @@ SPECIAL_ASSIGN["Options"] = _assign_options
          "the default options of f (Options[f] = {...} sets them); a layer's options, arrays "
          "and ports as rules", args=(1, 2), section="Patterns")
 def _options(ev, f, name=None):
-    if isinstance(f, Layer):
-        found = Expr(List, *layer_options(f))
-    elif isinstance(f, Symbol):
+    if isinstance(f, Symbol):
         b = REGISTRY.get(f.name)
         found = ev.options.get(f)
         if found is None:
             found = Expr(List, *[Expr(S("Rule"), S(k), v) for k, v in b.options.items()]) \
                 if b is not None else Expr(List)
-    elif isinstance(f, Layer):   # Options[layer]: its options, arrays and ports (nets.py)
-        found = Expr(List, *layer_options(f))
+    elif callable(getattr(f, "option_rules", None)):     # a layer: options, arrays, ports
+        found = Expr(List, *f.option_rules())
     else:
         found = Expr(List, *_option_rules(f))
     if name is None:
