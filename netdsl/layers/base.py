@@ -550,6 +550,8 @@ class Layer(Net):
         new.shared = changes.get("shared", self.shared)
         new.span = self.span
         new.declared = changes.get("declared", self.declared)
+        if "_array_shapes" in self.__dict__:
+            new._array_shapes = self._array_shapes   # checked against ``values`` on use
         return new
 
     def reset(self) -> Self:
@@ -588,8 +590,16 @@ class Layer(Net):
         return v
 
     def array_shapes(self) -> dict[str, tuple | None]:
+        """Array name -> shape implied by the parameters. Layers are values (``evolve``
+        makes new ones), so the result is kept while ``values`` is the same dict: a
+        20,000-layer net asks for it several times per layer. Do not mutate the result."""
+        cached = self.__dict__.get("_array_shapes")
+        if cached is not None and cached[0] is self.values:
+            return cached[1]
         s = Infer(self)
-        return {a.name: s.array_shape(a) for a in self.array_specs}
+        shapes = {a.name: s.array_shape(a) for a in self.array_specs}
+        self._array_shapes = (self.values, shapes)
+        return shapes
 
     def input_form(self) -> str:
         return layer_input_form(self)

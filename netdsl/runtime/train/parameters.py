@@ -7,6 +7,7 @@ beside it, untouched by the optimiser.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -63,13 +64,13 @@ class Parameters:
 
     def view(self, key: tuple) -> np.ndarray:
         off, shape = self.offsets[key]
-        return self.flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+        return self.flat[off:off + math.prod(shape)].reshape(shape)
 
     def add_grad(self, key: tuple, g: np.ndarray) -> None:
         if key not in self.offsets:
             return
         off, shape = self.offsets[key]
-        size = int(np.prod(shape, dtype=np.int64))
+        size = math.prod(shape)
         self.grad[off:off + size] += g.reshape(-1)
 
     def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
