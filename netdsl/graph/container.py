@@ -51,8 +51,15 @@ class Container(Net):
 
     # ---- structure --------------------------------------------------------
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        # kept while the graph object and its size are unchanged: a call from Python
+        # asks several times, and scanning every node costs more than a small forward
+        key = (id(self.graph), len(self.graph))
+        cached = self.__dict__.get("_port_names")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         ins = tuple(n.name for n in self.graph if isinstance(n, PortNode) and n.side == "in")
         outs = tuple(n.name for n in self.graph if isinstance(n, PortNode) and n.side == "out")
+        self._port_names = (key, (ins, outs))
         return ins, outs
 
     def net(self, name: str) -> Net:

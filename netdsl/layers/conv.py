@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from math import prod
 from typing import Any
 
@@ -307,6 +308,8 @@ class ConvPoolThenBias:
         if layout is False:
             return None
         gc, gp, parts = layout
+        if x.shape[0] * math.prod(gp.out) * x.shape[-1] < _DIRECT_POOL_MIN:
+            return None   # small: one full convolution costs fewer slice copies
         xp = pad(x, gc, 0.0, ctx, reuse=True)
         w = arrays["Weights"].astype(x.dtype, copy=False)
         w2 = w.reshape(w.shape[0], -1)
@@ -340,6 +343,12 @@ class ConvPoolThenBias:
                            tuple((0, 0) for _ in gc.kernel), gp.out)
             parts.append((shift, sub))
         return gc, gp, parts
+
+
+# Pooling by per-offset convolutions copies prod(pool kernel) times more column slices
+# than one full convolution; below this many numbers per slice (e.g. batch 1) the
+# per-slice cost dominates and the plain convolution followed by pooling is faster.
+_DIRECT_POOL_MIN = 4096
 
 
 @register_layer

@@ -325,12 +325,17 @@ def _seed(seed: Any, head: str) -> int | None:
                           f"Automatic, an integer, or a string.", symbol=head, tag="seeding")
 
 
+# transpose with an explicit axis order: np.moveaxis's argument checks cost more than
+# the copy itself for one example
 def to_batch_last(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(x, 0, -1))
+    x = np.asarray(x)
+    return np.ascontiguousarray(x.transpose(tuple(range(1, x.ndim)) + (0,)) if x.ndim else x)
 
 
 def to_batch_first(y: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(y, -1, 0))
+    y = np.asarray(y)
+    return np.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1)))
+                                if y.ndim else y)
 
 
 def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
