@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 import networkx as nx
 
@@ -24,6 +23,12 @@ RANK_GAP = 34
 NODE_GAP = 22
 MARGIN = 16
 GROUP_PAD = 10
+
+
+def escape(text: str) -> str:
+    """&, < and > as XML entities (xml.sax.saxutils.escape; that module imports
+    urllib, http and ssl, 0.1 s of every process's start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass
