@@ -15,8 +15,9 @@ from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, po
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
-from .windows import (Geometry, col2im, crop, geometry, im2col, pad, pool_max,
-                      pool_max_backward, pool_sum, pool_sum_backward, scratch)
+from .windows import (Geometry, col2im, conv_shifted, crop, geometry, im2col, pad, pool_max,
+                      pool_max_backward, pool_sum, pool_sum_backward, scratch,
+                      shifted_applies)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -222,6 +223,8 @@ class ConvolutionLayer(_Windowed):
         w = arrays["Weights"].astype(x.dtype, copy=False)
         f = w.shape[0]
         keep = bool(ctx.grad)          # the columns are needed again by backward
+        if not keep and groups == 1 and shifted_applies(g, c, n):
+            return conv_shifted(ctx, x, w, g), None, g
         xp = pad(x, g, 0.0, ctx, reuse=not keep)
         buf = None if keep else scratch(ctx, "cols", (c,) + g.kernel + g.out + (n,), x.dtype)
         cols = im2col(xp, g, buf)
