@@ -149,7 +149,7 @@ def im2col(xp: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.nda
 
 # Above this many column entries the per-offset slice copies are as fast or faster
 # (their inner runs are longer than a strided copy's).
-_ONE_COPY_MAX = 16384
+_ONE_COPY_MAX = 262144
 
 
 def shifted_applies(g: Geometry, channels: int, batch: int) -> bool:
