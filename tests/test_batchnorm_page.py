@@ -335,4 +335,7 @@ def test_uninitializable_example_stops_with_nfspec():
     assert ('NetInitialize::nfspec: Cannot initialize net: parameter "Channels" is not fully '
             'specified.') in r.stderr
     assert r.stderr.startswith("examples/batchnorm_uninitializable.wl:")
-    assert len(r.stderr.strip().splitlines()) == 1
+    # reported at the NetInitialize statement, with a note at the layer it is about
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("examples/batchnorm_uninitializable.wl:")
+    assert lines[1].endswith(": note: BatchNormalizationLayer is written here")
