@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         ("plain recursive", PLAIN, args.plain, calls(args.plain)),
         ("memoised", MEMO, args.memo, args.memo + 1),
     ]:
-        wall, cpu, value = timed(lambda: run(definition, n), args.runs)
+        wall, cpu, value = timed(lambda d=definition, k=n: run(d, k), args.runs)
         assert value == fib(n), (value, fib(n))
         med = statistics.median(wall)
         print(f"fib[{n}] {name}: median {med:7.1f} ms  ({1000 * med / count:.1f} us per call, "

@@ -72,6 +72,8 @@ class Repl:
         self.session = session if session is not None else Session(interactive=True)
         self._out = out
         self._err = err
+        if err is not None and self.session.stderr is None:
+            self.session.stderr = err  # messages such as Power::infy go with the errors
         if out is not None and self.session.stdout is None:
             self.session.stdout = out  # Print and Echo output in order with Out[n]
         if err is not None and self.session.stderr is None:

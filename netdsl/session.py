@@ -64,9 +64,13 @@ class Session:
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
         self.stdout = stdout
+        self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
         self.evaluator = Evaluator(self)
         self.line = 1              # the n of the next In[n]
         self.outputs: dict[int, Any] = {}
+        self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
+        self._span: Span | None = None          # the statement being evaluated
+        self._source: str | None = None
 
     # ---------------------------------------------------------------- text
     def evaluate(self, text: str, source: str | None = None) -> Any:
@@ -105,7 +109,7 @@ class Session:
             value = Expr(Symbol("Continue"))
         except ThrowSignal as t:
             raise EvaluationError(f"Uncaught Throw[{input_form(t.value)}] returned to top level.",
-                                  symbol="Throw", tag="nocatch", span=span).with_source(source)
+                                  symbol="Throw", tag="nocatch", span=span).with_source(source) from None
         if value is not Null:
             self.outputs[n] = value
         return Result(n, value, span)

@@ -240,7 +240,7 @@ def get_file(ev, name: str) -> Any:
             try:
                 value = ev.evaluate(expr)
             except EvaluationError as e:
-                raise e.with_span(span)
+                raise e.with_span(span) from None
     finally:
         loading.pop()
     return value

@@ -8,14 +8,22 @@ import networkx as nx
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
-                    list_items)
+from ..expr import (
+    Association,
+    Expr,
+    Symbol,
+    is_integer,
+    is_list,
+    is_rule,
+    list_items,
+)
 from ..layers.base import Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES, from_shorthand
 from ..layers.shapes import PortType, port_type_from_spec
 from .container import LINKS, NET, Container, PortNode
 from .inference import gc_paused, infer
+from ..printer import short
 
 S = Symbol
 
@@ -44,14 +52,29 @@ def to_net(x: Any, head: str, where: str) -> Net:
         layer = from_shorthand(x)
         if layer is not None and key is not None:
             _SHORTHANDS[key] = layer
+    if layer is None and isinstance(x, Symbol):
+        layer = _threading_shorthand(x)
+        if layer is not None:
+            _SHORTHANDS[x] = layer
     if layer is not None:
         return layer
     if isinstance(x, Symbol) and x.name in LAYER_TYPES:
         raise error(head, "notnet", f"{where} is the symbol {x.name}; write {x.name}[...] to "
                                     f"make a layer.")
-    raise error(head, "notnet", f"{where}, {_short(x)}, is not a layer or net. Expected a layer, "
+    raise error(head, "notnet", f"{where}, {short(x, 100)}, is not a layer or net. Expected a layer, "
                                 f"a net, an integer n (LinearLayer[n]), an elementwise function "
                                 f"such as Ramp or Tanh, or a list of layers (a NetChain).")
+
+
+def _threading_shorthand(f: Symbol) -> Net | None:
+    """Plus, Times, Subtract, Divide, ... in a container: ThreadingLayer[f], as Wolfram."""
+    threading = LAYER_TYPES.get("ThreadingLayer")
+    if threading is None or f.name in LAYER_TYPES:
+        return None
+    try:
+        return threading.build((f,), None)
+    except (EvaluationError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
@@ -60,7 +83,7 @@ def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
         names, nets = [], []
         for k, v in spec.items():
             if not isinstance(k, str):
-                raise error(head, "lname", f"Layer names must be strings; {_short(k)} is not.")
+                raise error(head, "lname", f"Layer names must be strings; {short(k, 100)} is not.")
             names.append(k)
             nets.append(to_net(v, head, f'the layer "{k}"'))
         return names, nets, True
@@ -71,7 +94,7 @@ def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
         nets = [to_net(v, head, f"the element at position {i}") for i, v in enumerate(items, 1)]
         return [str(i) for i in range(1, len(nets) + 1)], nets, False
     raise error(head, "arg1", f"The first argument of {head} must be a list or an association "
-                              f"of layers, not {_short(spec)}.")
+                              f"of layers, not {short(spec, 100)}.")
 
 
 def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
@@ -80,7 +103,7 @@ def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
         try:
             out[name] = port_type_from_spec(spec)
         except ValueError as e:
-            raise error(head, "invspec", f'Specification {_short(spec)} is not compatible with '
+            raise error(head, "invspec", f'Specification {short(spec, 100)} is not compatible with '
                                          f'port "{name}": {e}.') from None
     return out
 
@@ -138,6 +161,8 @@ def build_graph(layer_spec: Any, edges: Any, options: dict[str, Any],
 
 def _build_graph(layer_spec: Any, edges: Any, options: dict[str, Any], head: str) -> Container:
     names, nets, named = _elements(layer_spec, head)
+    if not nets:
+        raise error(head, "empty", "A NetGraph needs at least one layer.")
     nets_by_name = dict(zip(names, nets))
     wiring = _Wiring(names, nets_by_name, named, head)
     for rule in (list_items(edges) if is_list(edges) else [edges]):
@@ -150,6 +175,7 @@ class _Wiring:
         self.names, self.nets, self.named, self.head = names, nets, named, head
         self.links: list[tuple[Any, str, Any, str]] = []  # (src, src_port, dst, dst_port)
         self.multi: dict[str, int] = {}
+        self.muted: set[tuple[str, str]] = set()   # outputs left unconnected: port -> None
 
     def label(self, name: str) -> str:
         return f'layer "{name}"' if self.named else f"layer {name}"
@@ -168,7 +194,7 @@ class _Wiring:
                 return x
             raise error(self.head, "nolayer", f'There is no layer named "{x}"; the layers are '
                                               f"{', '.join(self.names)}.")
-        raise error(self.head, "badedge", f"{_short(x)} does not name a layer or port.")
+        raise error(self.head, "badedge", f"{short(x, 100)} does not name a layer or port.")
 
     def endpoint(self, x: Any, side: str) -> tuple[Any, str | None]:
         """(node, port or None) for one end of a connection."""
@@ -180,12 +206,12 @@ class _Wiring:
                 return PortNode("in" if side == "src" else "out", args[0]), args[0]
             if len(args) == 2 and isinstance(args[1], str):
                 return self.layer_name(args[0]), args[1]
-            raise error(self.head, "badport", f"{_short(x)} is not a valid NetPort.")
+            raise error(self.head, "badport", f"{short(x, 100)} is not a valid NetPort.")
         return self.layer_name(x), None
 
     def add(self, rule: Any) -> None:
         if not is_rule(rule):
-            raise error(self.head, "badedge", f"{_short(rule)} is not a connection; write "
+            raise error(self.head, "badedge", f"{short(rule, 100)} is not a connection; write "
                                               f"a -> b.")
         lhs, rhs = rule.args
         if is_rule(rhs):  # a -> b -> c
@@ -197,6 +223,14 @@ class _Wiring:
                 self.add(Expr(S("Rule"), lhs, target))
             return
         sources = list_items(lhs) if is_list(lhs) else [lhs]
+        if rhs is S("None"):   # NetPort[layer, "port"] -> None mutes an output
+            for s in sources:
+                node, port = self.src_port(*self.endpoint(s, "src"))
+                if isinstance(node, PortNode):
+                    raise error(self.head, "badedge", f"The graph input {short(s)} cannot be "
+                                                      f"muted; only layer outputs can.")
+                self.muted.add((node, port))
+            return
         dst, dst_port = self.endpoint(rhs, "dst")
         srcs = [self.endpoint(s, "src") for s in sources]
         if isinstance(dst, PortNode):
@@ -214,13 +248,10 @@ class _Wiring:
             return
         ins = net.port_names()[0]
         if isinstance(net, MultiInputLayer):
-            if len(srcs) == 1:
-                raise error(self.head, "ambig",
-                            f"{self.label(dst)} ({net.head_name}) has several inputs; connect "
-                            f"them together with {{a, b, ...}} -> {self._ref(dst)} or name one "
-                            f'with NetPort[{self._ref(dst)}, "Input1"].')
-            self.multi[dst] = len(srcs)
-            for i, s in enumerate(srcs, 1):
+            # {a, b} -> cat, or a -> cat, b -> cat: inputs are numbered in the order given
+            start = self.multi.get(dst, 0)
+            self.multi[dst] = start + len(srcs)
+            for i, s in enumerate(srcs, start + 1):
                 self.links.append((*self.src_port(*s), dst, f"Input{i}"))
             return
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
@@ -299,7 +330,7 @@ class _Wiring:
                 if (name, p) not in fed:
                     self._link(g, PortNode("in", p), p, name, p)
         dangling = [(name, p) for name in self.names for p in self.nets[name].port_names()[1]
-                    if (name, p) not in used_out]
+                    if (name, p) not in used_out and (name, p) not in self.muted]
         taken = {n.name for n in g if isinstance(n, PortNode) and n.side == "out"}
         counts: dict[str, int] = {}
         for _, p in dangling:
@@ -357,8 +388,5 @@ def _hoist_shared(nets: list[Net], head: str) -> dict[str, Any]:
     return shared
 
 
-def _short(x: Any, limit: int = 100) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 

@@ -265,6 +265,12 @@ def container_input_form(net: Container) -> str:
             feeds.sort(key=lambda f: ports.index(f[1]) if f[1] in ports else len(ports))
             for sp, dp, src in feeds:
                 edges.append(f"{_endpoint(net, src, sp)} -> {_endpoint(net, dst, dp)}")
+        for name in net.order:   # outputs muted with NetPort[layer, "port"] -> None
+            read = {sp for _, _, data in net.graph.out_edges(name, data=True)
+                    for sp, _ in data[LINKS]}
+            for p in net.net(name).port_names()[1]:
+                if p not in read:
+                    edges.append(f"{_endpoint(net, name, p)} -> None")
         parts.append("{" + ", ".join(edges) + "}")
     for p in ins + outs:
         t = net.ports.get(p)

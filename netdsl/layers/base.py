@@ -37,6 +37,7 @@ from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
 from .text import layer_input_form, layer_summary
+from ..printer import short
 
 S = Symbol
 
@@ -429,13 +430,13 @@ class Layer(Net):
         first_rule = next((i for i, a in enumerate(args) if is_rule(a)), len(args))
         if any(not is_rule(a) for a in args[first_rule:]):
             raise cls.error("argx", f"positional arguments must come before options in "
-                                    f"{_short(call)}.")
+                                    f"{short(call, 100)}.")
         values: dict[str, Any] = {o.name: o.default for o in cls.options}
         values.update({p.name: None for p in cls.positional})
         values.update({h: None for h in cls.hidden})
         required = [p for p in cls.positional if not p.optional]
         if len(positional) > len(cls.positional) or len(positional) < len(required):
-            raise cls.error("argx", f"{_short(call)} has {len(positional)} positional "
+            raise cls.error("argx", f"{short(call, 100)} has {len(positional)} positional "
                                     f"argument{'s' if len(positional) != 1 else ''}; expected "
                                     f"{cls.forms()}.")
         for p, a in zip(cls.positional, positional):
@@ -479,7 +480,7 @@ class Layer(Net):
         try:
             return convert(value)
         except ValueError as e:
-            raise cls.error("invopt", f"The value of {name} -> {_short(value)} is not valid: "
+            raise cls.error("invopt", f"The value of {name} -> {short(value, 100)} is not valid: "
                                       f"{e}.") from None
 
     @classmethod
@@ -503,7 +504,7 @@ class Layer(Net):
             arr = to_ndarray(value)
         except TypeError:
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not a numeric '
-                                      f"array: {_short(value)}.") from None
+                                      f"array: {short(value, 100)}.") from None
         if arr.dtype.kind not in "iuf":
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not numeric.')
         if arr.ndim == 0:
@@ -690,9 +691,6 @@ def _eq_dict(a: dict, b: dict) -> bool:
     return True
 
 
-def _short(x: Any, limit: int = 100) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 # ---------------------------------------------------------------- validators
