@@ -148,10 +148,11 @@ def _type_error(data: Any, fmt: str) -> EvaluationError:
 def table_text(data: Any, delimiter: str, fmt: str) -> str:
     """CSV/TSV text: a matrix row by row, a vector one value per line, a number alone."""
     if isinstance(data, np.ndarray) and data.ndim <= 2:  # numbers need no quoting: join directly
-        rows = data if data.ndim == 2 else data[:, None]
+        matrix = data if data.ndim == 2 else data[:, None]
         cell = str if data.dtype == np.float32 else repr  # shortest text that reads back exactly
-        lines = (rows.tolist() if data.dtype != np.float32 else rows)
+        lines = (matrix.tolist() if data.dtype != np.float32 else matrix)
         return "".join(delimiter.join(map(cell, row)) + "\n" for row in lines)
+    rows: list[list[Any]]
     if not is_list(data):
         rows = [[data]]
     else:
