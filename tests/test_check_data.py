@@ -121,13 +121,17 @@ def test_tables_that_are_not_arrays_are_evaluated_once():
                            "layers = Table[LinearLayer[k], {k, 2, 4}];\n"
                            'net = NetChain[layers, "Input" -> 2];\n'
                            "ragged = Table[RandomReal[1, i], {i, 1, 4}];\n"
-                           "Print[Length[ragged]];\n")
+                           "Print[Length[ragged]];\n"
+                           "sizes = Table[2^k, {k, 3}];\n"
+                           'sized = NetChain[LinearLayer /@ sizes, "Input" -> 2];\n')
     assert code == 0, err
     lines = out.splitlines()
     assert lines[:4] == ["{{1}, {1, 2}, {1, 2, 3}}", "1", "2", "3"]
     assert 't.wl:5: net = NetChain: "Input" vector of size 2 -> "Output" vector of size 4' \
         in lines
     assert "4" in lines
+    assert 't.wl:9: sized = NetChain: "Input" vector of size 2 -> "Output" vector of size 8' \
+        in lines                         # a few numbers are structure: computed
 
 
 @pytest.mark.parametrize("text, message", [
