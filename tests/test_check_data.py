@@ -42,14 +42,14 @@ def test_a_ten_million_row_table_checks_at_once():
     assert code == 0, err
     assert out.splitlines()[:2] == ["t.wl:1: x = array of dimensions {10000000}",
                                     "t.wl:2: y = array of dimensions {1000000, 10}"]
-    assert elapsed < 0.5, elapsed
+    assert elapsed < 1.0, elapsed
     assert peak < 2 * 2 ** 20, peak
 
 
 def test_a_table_the_run_refuses_is_refused_by_check_as_fast():
     text = "big = Table[RandomReal[], {10^7}, {10}];\n"
     elapsed, code, out, err, peak = timed_check(text)
-    assert elapsed < 0.5 and peak < 2 * 2 ** 20, (elapsed, peak)
+    assert elapsed < 1.0 and peak < 2 * 2 ** 20, (elapsed, peak)
     assert code == 1
     with pytest.raises(Exception) as run_error:     # the run stops with the same message
         Session(stdout=io.StringIO()).evaluate(text)

@@ -81,7 +81,7 @@ def test_a_tiny_npy_claiming_a_trillion_elements_is_refused_without_allocating(t
     with limits(seconds=2, megabytes=2):
         start = time.perf_counter()
         text = refused(path, "tnsrmaxsz")
-        assert time.perf_counter() - start < 0.5
+        assert time.perf_counter() - start < 1.0
     assert text.startswith("Cannot create the array in huge.npy of dimensions "
                            "{1000000, 1000000} because it would consume 7.28 TB")
 
