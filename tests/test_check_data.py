@@ -64,6 +64,7 @@ c = ConstantArray[0., {SIZE, SIZE}];
 y = 2 x + n - g / 3 + Exp[c];
 s = Total[y];
 m = Mean[Transpose[y]];
+f = Flatten[Table[RandomReal[1, 2], {6}, {c, 3}], 1];
 d = x . RandomReal[1, {SIZE, 7}];
 l = Length[x];
 t = Table[Sin[i] + RandomReal[1, 5], {i, 10 SIZE}, {j, 3}];
@@ -84,9 +85,10 @@ def test_random_arrays_tables_and_arithmetic_are_dimensions_only():
                   "t.wl:5: y = array of dimensions {10000, 10000}",
                   "t.wl:6: s = array of dimensions {10000}",
                   "t.wl:7: m = array of dimensions {10000}",
-                  "t.wl:8: d = array of dimensions {10000, 7}",
-                  "t.wl:10: t = array of dimensions {100000, 3, 5}",
-                  "t.wl:12: p = output of dimensions {3, 7}"]:
+                  "t.wl:8: f = array of dimensions {18, 2}",
+                  "t.wl:9: d = array of dimensions {10000, 7}",
+                  "t.wl:11: t = array of dimensions {100000, 3, 5}",
+                  "t.wl:13: p = output of dimensions {3, 7}"]:
         assert shown in lines, (shown, lines)
     assert elapsed < 1.0, elapsed        # each array alone would be 800 MB
     assert peak < 4 * 2 ** 20, peak
@@ -96,7 +98,7 @@ def test_values_are_unchanged_when_the_file_runs():
     s = Session(stdout=io.StringIO())
     s.evaluate("SeedRandom[1]; " + TEMPLATE.replace("SIZE", "50"))
     assert s["y"].shape == (50, 50) and s["d"].shape == (50, 7) and s["s"].shape == (50,)
-    assert s["l"] == 50
+    assert s["l"] == 50 and s["f"].shape == (18, 2)
     assert np.shape(s["t"]) == (500, 3, 5) and s["p"].shape == (3, 7)
 
 

@@ -210,7 +210,7 @@ def _header(fh: IO[bytes], name: str, key: str | None) -> tuple[tuple[int, ...],
             OverflowError, MemoryError, RecursionError, tokenize.TokenError, zlib.error,
             zipfile.BadZipFile) as e:   # what NumPy's header parser raises on bad text
         raise _fmterr(f"{where} is not a valid NumPy .npy file (bad header: "
-                      f"{_short(e)}).") from None
+                      f"{_first_line(e)}).") from None
     if dtype.hasobject:
         raise _pickle_error(name, key)
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
@@ -222,7 +222,7 @@ def _header(fh: IO[bytes], name: str, key: str | None) -> tuple[tuple[int, ...],
     return tuple(shape), bool(fortran), dtype
 
 
-def _short(e: Exception) -> str:
+def _first_line(e: Exception) -> str:
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     return text if len(text) <= 100 else text[:97] + "..."
 
@@ -244,7 +244,7 @@ def _read_data(fh: IO[bytes], shape: tuple[int, ...], fortran: bool, dtype: np.d
     try:
         data = fh.read(nbytes)
     except (zlib.error, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as e:
-        raise _fmterr(f"{_where(name, key)} cannot be decompressed ({_short(e)}).") from None
+        raise _fmterr(f"{_where(name, key)} cannot be decompressed ({_first_line(e)}).") from None
     if len(data) < nbytes:
         raise _fmterr(f"{_where(name, key)} is truncated: its header announces {nbytes} bytes "
                       f"of data, the file holds {len(data)}.")
@@ -312,7 +312,7 @@ def _read_npz(ev, path: Path, name: str, shape_only: bool = False) -> Any:
             RuntimeError, OverflowError, KeyError) as e:
         if isinstance(e, EvaluationError):
             raise
-        raise _fmterr(f"{name} is not a valid NumPy .npz file ({_short(e)}).") from None
+        raise _fmterr(f"{name} is not a valid NumPy .npz file ({_first_line(e)}).") from None
     return Association(out)
 
 
