@@ -300,7 +300,7 @@ def test_short_is_bounded_for_any_value():
     assert short(np.arange(10 ** 6)) == "{0, 1, 2, 3, 4, 5, 6, 7, <<999992>>}"
     assert len(short("x" * 10 ** 6)) <= 120
     assert len(short(2 ** 100000)) < 20
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 1.0
 
 
 def test_no_ad_hoc_short_helpers_left():

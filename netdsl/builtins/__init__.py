@@ -2,7 +2,7 @@
 
 # registration happens on import
 from . import (arith, control, core, datafiles, io, language, lists, netfiles,  # noqa: F401
-               netops, nets, random, rules, strings)
+               netops, nets, onnxfiles, random, rules, strings)
 from .registry import REGISTRY, builtin
 
 __all__ = ["REGISTRY", "builtin"]

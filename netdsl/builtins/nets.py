@@ -273,31 +273,6 @@ def _net_extract(ev, net, spec):
     return extract(net, spec)
 
 
-# ---------------------------------------------------------------- Options
-def layer_options(layer: Layer) -> list[Any]:
-    """Options[layer]: its options, arrays and ports as rules, sorted by name as Wolfram."""
-    rules: dict[str, Any] = {}
-    for o in layer.options:
-        rules[o.name] = extract_value(layer, o.name, "Options")
-    for a in layer.array_specs:
-        rules[a.name] = extract_value(layer, a.name, "Options")
-    ins, outs = layer.port_names()
-    for p in ins + outs:
-        rules[p] = layer.ports[p].spec()
-    return [Expr(S("Rule"), k, rules[k]) for k in sorted(rules)]
-
-
-@builtin("Options", ("Options[layer]", 'Options[layer, "name"]'),
-         "a layer's options, arrays and ports as rules", args=(1, 2), section="Nets")
-def _options(ev, net, name=None):
-    if not isinstance(net, Layer):
-        return NOT_APPLICABLE
-    rules = layer_options(net)
-    if name is None:
-        return Expr(S("List"), *rules)
-    return Expr(S("List"), *[r for r in rules if r.args[0] == name])
-
-
 # ---------------------------------------------------------------- Information
 def _array_count(net: Net) -> tuple[int, int]:
     """(number of arrays, total elements), shared arrays counted once."""

@@ -252,7 +252,7 @@ class _Wiring:
             start = self.multi.get(dst, 0)
             self.multi[dst] = start + len(srcs)
             for i, s in enumerate(srcs, start + 1):
-                self.links.append((*self.src_port(*s), dst, f"Input{i}"))
+                self.links.append((*self.src_port(*s), dst, net.input_port(i)))
             return
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
             if len(srcs) == 1:

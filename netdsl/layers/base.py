@@ -36,7 +36,7 @@ from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_nu
 from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
-from .text import layer_input_form, layer_summary
+from .text import layer_input_form, layer_summary, to_expr
 from ..printer import short
 
 S = Symbol
@@ -444,19 +444,27 @@ class Layer(Net):
         for p in cls.positional[len(positional):]:
             if p.default is not None:
                 values[p.name] = p.default
+        options: dict[str, Any] = {o.name: o for o in cls.options}
+        options.update({p.name: p for p in cls.positional})  # also accepted as rules
+
+        def rule_name(r: Any) -> Any:
+            key = r.args[0]
+            return key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+        for r in rules:   # options first: they may decide the ports ("Inputs" -> {"a", "b"})
+            name = rule_name(r)
+            if name in options:
+                values[name] = cls._convert(name, options[name].convert, r.args[1], call)
         ins, outs = cls(values, {}, {}).port_names()
         ports = {n: UNKNOWN for n in ins + outs}
         arrays: dict[str, Any] = {a.name: None for a in cls.array_specs}
         shared: dict[str, Any] = {}
-        options: dict[str, Any] = {o.name: o for o in cls.options}
-        options.update({p.name: p for p in cls.positional})  # also accepted as rules
         array_names = {a.name: a for a in cls.array_specs}
         for r in rules:
             key = r.args[0]
-            name = key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+            name = rule_name(r)
             value = r.args[1]
             if name in options:
-                values[name] = cls._convert(name, options[name].convert, value, call)
+                continue
             elif name in array_names:
                 arrays[name] = cls._array_value(array_names[name], value, shared)
             elif name in ports:
@@ -601,6 +609,21 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def option_rules(self) -> list[Any]:
+        """Options[layer]: its options, arrays and ports as rules, sorted by name (Wolfram)."""
+        rules: dict[str, Any] = {}
+        for o in self.options:
+            exported = self.exported_value(o.name)
+            rules[o.name] = to_expr(self.values.get(o.name)) if exported is None else exported
+        for a in self.array_specs:
+            v = self.array_value(a.name)
+            rules[a.name] = (Symbol("None") if v is NO_ARRAY else
+                             to_expr(v) if isinstance(v, np.ndarray) else Symbol("Automatic"))
+        ins, outs = self.port_names()
+        for p in ins + outs:
+            rules[p] = self.ports[p].spec()
+        return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
+
     def exported_value(self, name: str) -> Any:
         """The value NetExtract gives for option ``name`` when it differs from the stored
         one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or

@@ -27,7 +27,7 @@ S = Symbol
 
 _INT_CHUNK = 3000  # digits converted at once: below Python's int/str digit limit
 #: the longest Integer a literal may write (digits, after *^): 2*^100000000 is refused
-MAX_INTEGER_DIGITS = 100_000
+MAX_INTEGER_DIGITS = 80_000
 
 
 def decimal_int(digits: str) -> int:
@@ -65,7 +65,8 @@ def _number(text: str) -> Any:
         return result
     if exp:
         if len(exp) > 12 or len(mant.lstrip("0")) + abs(int(exp)) > MAX_INTEGER_DIGITS:
-            raise NumberError(f"{text} has more than {MAX_INTEGER_DIGITS:,} digits")
+            raise NumberError(f"{text} is too large: netdsl's Integers have at most "
+                              f"{MAX_INTEGER_DIGITS:,} digits")
         e = int(exp)
         if e < 0:  # exact: 2*^-3 is the Rational 1/500
             return to_atom(Fraction(_big_int(mant), 10 ** -e))
@@ -75,8 +76,8 @@ def _number(text: str) -> Any:
 
 def _big_int(digits: str) -> int:
     if len(digits.lstrip("0")) > MAX_INTEGER_DIGITS:
-        raise NumberError(f"an Integer of {len(digits):,} digits is longer than netdsl's "
-                          f"limit of {MAX_INTEGER_DIGITS:,}")
+        raise NumberError(f"an Integer of {len(digits):,} digits is too large: netdsl's "
+                          f"Integers have at most {MAX_INTEGER_DIGITS:,} digits")
     return decimal_int(digits)
 
 
