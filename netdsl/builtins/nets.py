@@ -276,20 +276,11 @@ def _net_extract(ev, net, spec):
 # ---------------------------------------------------------------- Information
 def _array_count(net: Net) -> tuple[int, int]:
     """(number of arrays, total elements), shared arrays counted once."""
-    count, total, seen = 0, 0, set()
-    leaves = net.leaves()
-    for _, layer in leaves:
-        shapes = layer.array_shapes()
-        for spec in layer.array_specs:
-            v = layer.arrays.get(spec.name)
-            if v is NO_ARRAY:
-                continue
-            if isinstance(v, SharedRef):
-                if v.name in seen:
-                    continue
-                seen.add(v.name)
+    count, total = 0, 0
+    seen: set[str] = set()
+    for _, layer in net.leaves():
+        for _spec, _value, shape in layer.array_slots(seen):
             count += 1
-            shape = shapes.get(spec.name)
             if shape is not None and None not in shape:
                 total += int(np.prod(shape, dtype=np.int64))
     return count, total
