@@ -2,7 +2,7 @@
 
 # registration happens on import
 from . import (arith, control, core, io, language, lists, netfiles, netops,  # noqa: F401
-               nets, random, rules, strings)
+               nets, pictures, random, rules, strings)
 from .registry import REGISTRY, builtin
 
 __all__ = ["REGISTRY", "builtin"]

@@ -34,7 +34,7 @@ FORMATS = {".csv": "CSV", ".tsv": "TSV", ".npy": "NPY", ".npz": "NPZ",
            ".safetensors": "SafeTensors", ".onnx": "ONNX", ".wl": "WL"}
 DELIMITERS = {"CSV": ",", "TSV": "\t"}
 NAMED_FORMATS = {f.upper(): f for f in FORMATS.values()}
-SUPPORTED = ".csv, .tsv, .npy, .npz, .safetensors, .onnx and .wl"
+SUPPORTED = ".csv, .tsv, .npy, .npz, .safetensors, .onnx, .wl (and for Export .svg, .dot, .png)"
 
 # net formats: format -> reader(ev, path, name, element) / writer(ev, path, name, data, opts)
 READERS: dict[str, Any] = {}
@@ -222,10 +222,12 @@ def _array(a: np.ndarray, name: str, key: str | None) -> Any:
 @builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
                     'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
                     'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export["net.svg", net]', 'Export["net.dot", net]', 'Export["loss.png", plot]',
                     'Export[file, data, "format"]'),
          "writes data to a file (format from the extension) and gives the file name: data "
          "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
-         "\"OperatorSetVersion\" -> 17), netdsl text (.wl)",
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl), a net's diagram (.svg, .dot), "
+         "a loss plot (.png)",
          args=(2, 3), options={"OperatorSetVersion": 17}, section="Files")
 def _export(ev, name, data, given=None, *, opts):
     call = Expr(S("Export"), name, data, *([] if given is None else [given]))
@@ -234,7 +236,8 @@ def _export(ev, name, data, given=None, *, opts):
     fmt = _named_format(given) if isinstance(given, str) else None
     if given is not None and fmt is None:
         raise EvaluationError(f"{input_form(given)} is not a supported Export format; netdsl "
-                              f"writes CSV, TSV, NPY, NPZ, SafeTensors, ONNX and WL.",
+                              f"writes CSV, TSV, NPY, NPZ, SafeTensors, ONNX, WL, SVG, DOT "
+                              f"and PNG.",
                               symbol="Export", tag="fmtnosup")
     fmt = fmt or _format_of(name, "Export")
     path = _output_path(ev, name)
