@@ -170,6 +170,8 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 if best is None or vloss < best[0]:
                     best = (vloss, params.snapshot())
                     history.best_round = rounds_done
+            reporter.round(rounds_done, max_rounds, round_loss / seen, vloss, history.examples,
+                           time.perf_counter() - t0, batches_per_round)
             if max_rounds is None and o.time_goal is None:
                 # Automatic: about 20 seconds of training, at most 10,000 rounds
                 per_round = (time.perf_counter() - t0) / rounds_done
