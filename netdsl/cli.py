@@ -20,7 +20,7 @@ from typing import TextIO
 
 from .version import __version__
 from .errors import NetDSLError, QuitRequest
-from .repl import format_out, internal_error_line
+from .repl import for_terminal, format_out, internal_error_line
 from .runtime.memory import tune_malloc
 from .session import Session
 
@@ -165,7 +165,7 @@ def run_text(text: str, source: str | None, session: Session,
         msg = e.render()
         if e.span is None:
             msg = f"{source or '<input>'}: {msg}"
-        err.write(msg + "\n")
+        err.write(for_terminal(msg, err) + "\n")
         err.flush()
         return EXIT_ERROR
     except QuitRequest as q:

@@ -13,11 +13,13 @@ front ends feed it:
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import textwrap
 import traceback
 from typing import Any, TextIO
 
-from .errors import NetDSLError, ParseError, QuitRequest
+from .errors import NetDSLError, ParseError, QuitRequest, wrap_message
 from .expr import output_form
 from .session import Session
 from .syntax import parse_statements
@@ -41,10 +43,20 @@ def format_out(n: int, value: Any) -> str:
 
 def internal_error_line(exc: BaseException) -> str:
     """The one line shown for a Python exception that is a bug in netdsl."""
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
+    text = textwrap.shorten(" ".join(str(exc).split()), 300, placeholder=" ...")
     return f"netdsl: internal error: {type(exc).__name__}: {text} (please report)"
+
+
+def for_terminal(text: str, stream: Any) -> str:
+    """A message as written to ``stream``: on a terminal, wrapped at word boundaries to its
+    width (so the terminal never breaks a word); elsewhere unchanged, one line a message."""
+    if not _isatty(stream):
+        return text
+    try:
+        width = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        width = shutil.get_terminal_size().columns
+    return wrap_message(text, width)
 
 
 def is_incomplete(text: str) -> bool:
@@ -96,7 +108,7 @@ class Repl:
 
     def _message(self, text: str) -> None:
         self.out.flush()
-        self.err.write(text + ("\n\n" if self.spacing else "\n"))
+        self.err.write(for_terminal(text, self.err) + ("\n\n" if self.spacing else "\n"))
         self.err.flush()
 
     def _error(self, text: str) -> None:
