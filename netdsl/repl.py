@@ -13,6 +13,7 @@ front ends feed it:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -21,11 +22,14 @@ from typing import Any, TextIO
 
 from .errors import NetDSLError, ParseError, QuitRequest, wrap_message
 from .expr import output_form
+from .help import answer as help_answer
+from .help import completions, session_symbols
 from .session import Session
 from .syntax import parse_statements
 from .version import __version__
 
 HISTORY_ENV = "NETDSL_HISTORY"
+_WORD = re.compile(r"[A-Za-z$][A-Za-z0-9$]*")
 
 
 def history_path() -> str:
@@ -148,6 +152,9 @@ class Repl:
     def feed_line(self, line: str) -> bool:
         """Add input; evaluate it once it is complete. True means: more input needed."""
         if self.done:
+            return False
+        if not self.lines and line.lstrip().startswith("?"):
+            self._write(help_answer(line))       # ?Name, ??Name, ?Na*
             return False
         self.lines.append(line.rstrip("\r\n"))
         text = "\n".join(self.lines)
@@ -277,9 +284,10 @@ def run_terminal(repl: Repl) -> int:
     def continuation(width: int, line_number: int, wrap_count: int) -> str:
         return "...".rjust(max(width - 1, 3)) + " "
 
-    session: PromptSession[str] = PromptSession(history=_history(history_path()), multiline=True,
-                            key_bindings=bindings, prompt_continuation=continuation,
-                            enable_history_search=False)
+    session: PromptSession[str] = PromptSession(
+        history=_history(history_path()), multiline=True, key_bindings=bindings,
+        prompt_continuation=continuation, enable_history_search=False,
+        lexer=_lexer(), completer=Completer(repl), complete_while_typing=False)
     repl.out.write(f"netdsl {__version__}. Quit[] or Ctrl-D to exit.\n")
     repl.out.flush()
     while not repl.done:
@@ -296,6 +304,33 @@ def run_terminal(repl: Repl) -> int:
             repl.cancel()
             repl._message("Interrupted")
     return repl.quit_code if repl.quit_code is not None else 0
+
+
+def _lexer():
+    """Syntax highlighting with Pygments' Mathematica lexer (Pygments comes with
+    prompt_toolkit); none if it is missing."""
+    try:
+        from prompt_toolkit.lexers import PygmentsLexer  # noqa: PLC0415
+        from pygments.lexers import MathematicaLexer  # noqa: PLC0415
+    except ImportError:
+        return None
+    return PygmentsLexer(MathematicaLexer)
+
+
+def Completer(repl: Repl):  # noqa: N802  (builds a prompt_toolkit Completer)
+    """Tab completion: built-ins, layers, the session's symbols, and a call's options after
+    its ``[`` (see ``help.completions``)."""
+    from prompt_toolkit.completion import Completer as Base  # noqa: PLC0415
+    from prompt_toolkit.completion import Completion  # noqa: PLC0415
+
+    class _Completer(Base):
+        def get_completions(self, document, complete_event):
+            before = document.text_before_cursor
+            word = document.get_word_before_cursor(pattern=_WORD)
+            for text, meta in completions(before, session_symbols(repl.session)):
+                yield Completion(text, start_position=-len(word), display_meta=meta[:60])
+
+    return _Completer()
 
 
 def main_loop(*, debug: bool = False, stdin: TextIO | None = None) -> int:
