@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="netdsl",
         description="Evaluate Wolfram-Language neural-net specs with NumPy.",
         epilog="netdsl check FILE.wl: check a file's nets and shapes without running them. "
+               "netdsl lsp: the language server for editors (stdio). "
                "With no FILE and no -c, starts the REPL.")
     src = p.add_mutually_exclusive_group()
     src.add_argument("file", nargs="?", metavar="FILE.wl", help="a file to evaluate")
@@ -93,6 +94,9 @@ def _main(argv: list[str]) -> int:
             return args
         return _guarded(lambda: _check(args.file, args.strict), args.debug)
 
+    if leading_debug < len(argv) and argv[leading_debug] == "lsp":
+        return _guarded(_lsp, bool(leading_debug))
+
     args = _parse(_parser(), argv)
     if isinstance(args, int):
         return args
@@ -102,6 +106,17 @@ def _main(argv: list[str]) -> int:
         return _guarded(lambda: run_file(args.file), args.debug)
     from .repl import main_loop  # noqa: PLC0415
     return main_loop(debug=args.debug)
+
+
+def _lsp() -> int:
+    """``netdsl lsp``: the language server on stdin/stdout."""
+    try:
+        from .lsp.server import main as lsp_main  # noqa: PLC0415
+    except ImportError as e:
+        sys.stderr.write(f"netdsl lsp needs pygls, which is not installed ({e.name or e}); "
+                         f"install it with: pip install 'netdsl[lsp]'\n")
+        return EXIT_USAGE
+    return lsp_main()
 
 
 def _guarded(fn, debug: bool) -> int:
