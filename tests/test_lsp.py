@@ -92,3 +92,34 @@ def test_option_completion_with_defaults_and_analysis_functions():
     assert hover(a, 1, 20) is None or "NetChian" not in hover(a, 1, 20)
     assert definition(a, 2, 18) == ((0, 0), (0, 1))
     assert definition(a, 2, 5) is None        # NetInitialize is not assigned in the file
+
+
+def _key(a):
+    return sorted((d.start, d.end, d.severity, d.message) for d in a.diagnostics)
+
+
+def test_incremental_analysis_equals_a_fresh_one():
+    """Edits that change a line, add lines, break syntax and add unknown functions: the
+    analysis built on the previous one gives exactly the diagnostics of a fresh one."""
+    lines = []
+    for i in range(12):
+        lines += [f"n{i} = NetChain[{{LinearLayer[{3 + i}], Ramp}}, \"Input\" -> 2];",
+                  f"m{i} = NetChain[{{n{i}, LinearLayer[2]}}];"]
+    edits = [lambda L: L.__setitem__(4, L[4].replace("LinearLayer[", "ConvolutionLayer[2, ")),
+             lambda L: L.insert(2, "z = 3"),
+             lambda L: L.insert(10, "NetChian[{Ramp}]\nw = n3"),
+             lambda L: L.__setitem__(0, L[0].replace("Ramp", "Tanh")),
+             lambda L: L.__setitem__(7, L[7][:-4]),                  # a syntax error
+             lambda L: L.__setitem__(7, L[7] + "}];"),                # ... mended
+             lambda L: L.__setitem__(5, L[5].replace("LinearLayer[2]", "SoftmaxLayer[]")),
+             lambda L: L.__delitem__(2)]
+    a = analyse("\n".join(lines))
+    last_good = a
+    for edit in edits:
+        edit(lines)
+        text = "\n".join(lines)
+        inc = analyse(text, previous=last_good)
+        assert _key(inc) == _key(analyse(text))
+        if inc.reusable:
+            last_good = inc
+    assert any(d.severity == 1 for d in inc.diagnostics)

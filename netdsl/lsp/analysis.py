@@ -9,7 +9,6 @@ definitions. Positions here are LSP's: 0-based line and character, end exclusive
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 import re
@@ -46,17 +45,26 @@ class Diagnostic:
 
 
 @dataclass
+class Record:
+    """What one statement did, so that an edit elsewhere can reuse it: the symbols it
+    assigned and their values just after it, its diagnostics and warnings."""
+
+    mentions: frozenset[Symbol]
+    assigned: list[Symbol]
+    values: dict[Symbol, Any]
+    found: list[Diagnostic]
+    warnings: list[tuple[str, Span | None]]
+    failed: bool
+
+
+@dataclass
 class Analysis:
     text: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     statements: list[tuple[Any, Span | None]] = field(default_factory=list)
     session: Session | None = None
     path: str = "untitled.wl"
-    # for the next edit: the session's state before each statement, each statement's
-    # diagnostics and the symbols whose assignment had failed before it
-    snapshots: list[Any] = field(default_factory=list)
-    found: list[list[Diagnostic]] = field(default_factory=list)
-    failed_before: list[set] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)   # one a statement, for the next edit
     reusable: bool = False
 
 
@@ -84,82 +92,110 @@ def analyse(text: str, path: str = "untitled.wl", cancel: threading.Event | None
     edit stops the analysis between statements (raising Cancelled).
 
     With the ``previous`` analysis of the same document, only what an edit can change is
-    redone: the statements around the edited lines are parsed again (the others are kept,
-    moved by the lines added or removed), and evaluation restarts from the session's saved
-    state before the first statement that differs."""
+    redone: the lines around the edit are parsed again (the other statements are kept,
+    moved by the lines added or removed), and a kept statement is evaluated again only
+    when it mentions a symbol that a statement evaluated again assigns; otherwise its
+    values and diagnostics are taken over."""
     result = Analysis(text, path=path)
     if previous is not None and not (previous.reusable and previous.path == path):
         previous = None
+    origin: list[tuple[int, int] | None] = []
     try:
-        statements = _parse_incrementally(previous, text, path) if previous is not None \
-            else None
-        if statements is None:
+        parsed = _parse_incrementally(previous, text, path) if previous is not None else None
+        if parsed is None:
             statements = parse_statements(text, path)
-            previous = None
+            origin = [None] * len(statements)
+        else:
+            statements, origin = parsed
     except NetDSLError as e:
         result.diagnostics.append(_diagnostic(e, text, ERROR))
         result.session = Session(shape_only=True)
         return result
     result.statements = statements
-    start = 0
-    if previous is not None:
-        old = previous.statements
-        while start < min(len(old), len(statements), len(previous.snapshots)) \
-                and old[start][0] is statements[start][0] and old[start][1] == statements[start][1]:
-            start += 1
-        if start == len(statements) == len(old):
-            start = len(old)
-    if previous is not None and start > 0 and start <= len(previous.snapshots) - 1:
-        session = previous.session
-        assert session is not None
-        _restore(session, previous.snapshots[start])
-        result.snapshots = previous.snapshots[:start + 1]
-        result.found = previous.found[:start]
-        result.failed_before = previous.failed_before[:start + 1]
-        failed = set(previous.failed_before[start])
-    else:
-        start = 0
-        session = _new_session(path)
-        result.snapshots = [_snapshot(session)]
-        result.failed_before = [set()]
-        failed = set()
+    session = _new_session(path)
+    ev = session.evaluator
     result.session = session
     result.reusable = True
-    for expr, span in statements[start:]:
+    failed: set[Symbol] = set()
+    dirty: set[Symbol] = set()          # symbols assigned by statements evaluated again
+    for (expr, span), came in zip(statements, origin):
         if cancel is not None and cancel.is_set():
             raise Cancelled
-        found: list[Diagnostic] = []
+        old = previous.records[came[0]] if previous is not None and came is not None else None
+        if old is not None and not (old.mentions & dirty):
+            assert came is not None
+            rec = _moved_record(old, came[1])
+            for sym in rec.assigned:
+                if sym in rec.values:
+                    ev.values[sym] = rec.values[sym]
+                else:
+                    ev.values.pop(sym, None)
+            if rec.failed:
+                failed.update(rec.assigned)
+            result.records.append(rec)
+            continue
+        assigned = _assigned(expr)
+        rec = Record(frozenset(_symbols(expr)), assigned, {}, [], [], False)
+        n_messages, n_warnings = len(session.messages), len(session.warnings)
+        n_defs = len(ev.definitions) + len(ev.delayed)
         if not _mentions(expr, failed):
-            seen = len(session.messages)
             try:
                 session.evaluate_expr(expr, span, path)
             except QuitRequest:
                 result.reusable = False
                 break
             except NetDSLError as e:
-                failed.update(_assigned(expr))
+                rec.failed = True
+                failed.update(assigned)
                 e.with_span(span)
                 severity = INFORMATION if e.tag == "datadep" else ERROR
-                found.append(_diagnostic(e, text, severity))
+                rec.found.append(_diagnostic(e, text, severity))
             except Exception as e:  # noqa: BLE001  (a bug must not take the server down)
                 s0, e0 = _range(span, text)
-                found.append(Diagnostic(s0, e0, ERROR, f"netdsl internal error: {e}",
-                                        "internal"))
-            for m in session.messages[seen:]:
-                found.append(_diagnostic(m, text, WARNING))
-        result.found.append(found)
-        result.failed_before.append(set(failed))
-        if session.evaluator.definitions:       # f[x_] := ...: state too rich to save
-            result.reusable = False
-        result.snapshots.append(_snapshot(session) if result.reusable else None)
-    result.diagnostics = [d for found in result.found for d in found]
-    for message, span in session.warnings:        # unknown functions, "did you mean"
-        s0, e0 = _range(span, text)
-        name = message.split(" ", 1)[0]       # "NetChian is not a known function; ..."
-        if text[offset(text, *s0):].startswith(name):
-            e0 = (s0[0], s0[1] + len(name))
-        result.diagnostics.append(Diagnostic(s0, e0, WARNING, message, "warning"))
+                rec.found.append(Diagnostic(s0, e0, ERROR, f"netdsl internal error: {e}",
+                                            "internal"))
+            for m in session.messages[n_messages:]:
+                rec.found.append(_diagnostic(m, text, WARNING))
+        else:
+            rec.failed = True
+        rec.warnings = session.warnings[n_warnings:]
+        rec.values = {sym: ev.values[sym] for sym in assigned if sym in ev.values}
+        if len(ev.definitions) + len(ev.delayed) != n_defs:
+            result.reusable = False     # f[x_] := ...: state a record does not hold
+        dirty.update(assigned)
+        result.records.append(rec)
+    for rec in result.records:
+        result.diagnostics.extend(rec.found)
+    for rec in result.records:
+        for message, span in rec.warnings:        # unknown functions, "did you mean"
+            s0, e0 = _range(span, text)
+            name = message.split(" ", 1)[0]       # "NetChian is not a known function; ..."
+            if text[offset(text, *s0):].startswith(name):
+                e0 = (s0[0], s0[1] + len(name))
+            result.diagnostics.append(Diagnostic(s0, e0, WARNING, message, "warning"))
     return result
+
+
+def _symbols(expr: Any) -> set[Symbol]:
+    found: set[Symbol] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Symbol):
+            found.add(e)
+        elif isinstance(e, Expr):
+            stack.append(e.head)
+            stack.extend(e.args)
+    return found
+
+
+def _moved_record(rec: Record, lines: int) -> Record:
+    if lines == 0:
+        return rec
+    found = [Diagnostic((d.start[0] + lines, d.start[1]), (d.end[0] + lines, d.end[1]),
+                        d.severity, d.message, d.code) for d in rec.found]
+    warnings = [(text, _moved(span, lines)) for text, span in rec.warnings]
+    return Record(rec.mentions, rec.assigned, rec.values, found, warnings, rec.failed)
 
 
 def _new_session(path: str) -> Session:
@@ -171,28 +207,6 @@ def _new_session(path: str) -> Session:
     return session
 
 
-def _snapshot(session: Session) -> Any:
-    """What evaluation changes in a session without definitions: values are never mutated
-    (nets are immutable), so copies of the tables are enough."""
-    ev = session.evaluator
-    return (dict(ev.values), dict(ev.delayed), dict(ev.attributes), dict(ev.options),
-            dict(ev.messages), set(ev.warned), copy.deepcopy(ev.rng), ev.message_count,
-            ev._module_counter, session.line, dict(session.outputs), len(session.messages),
-            len(session.warnings))
-
-
-def _restore(session: Session, snap: Any) -> None:
-    ev = session.evaluator
-    (values, delayed, attributes, options, messages, warned, rng, ev.message_count,
-     ev._module_counter, session.line, outputs, n_messages, n_warnings) = snap
-    ev.values, ev.delayed, ev.attributes = dict(values), dict(delayed), dict(attributes)
-    ev.options, ev.messages, ev.warned = dict(options), dict(messages), set(warned)
-    ev.rng = copy.deepcopy(rng)
-    session.outputs = dict(outputs)
-    del session.messages[n_messages:]
-    del session.warnings[n_warnings:]
-
-
 def _line_starts(text: str) -> list[int]:
     starts = [0]
     for m in re.finditer("\n", text):
@@ -200,27 +214,30 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _parse_incrementally(previous: Analysis, text: str, path: str) -> list | None:
-    """The new statements from the old ones and a parse of the edited lines only, or None
-    when that cannot be done safely (then everything is parsed again)."""
+def _parse_incrementally(previous: Analysis, text: str,
+                         path: str) -> tuple[list, list[tuple[int, int] | None]] | None:
+    """The new statements, from the old ones and a parse of the edited lines only, with
+    where each came from ((old index, lines moved) or None for a new one); None when that
+    cannot be done safely (then everything is parsed again)."""
     old_text = previous.text
     old: list[tuple[Any, Span]] = [(e, sp) for e, sp in previous.statements if sp is not None]
-    if not old or len(old) != len(previous.statements):
+    if not old or len(old) != len(previous.statements) or len(previous.records) != len(old):
         return None
     n = min(len(old_text), len(text))
     p = 0
     while p < n and old_text[p] == text[p]:
         p += 1
     if p == len(old_text) == len(text):
-        return list(old)
+        return list(old), [(i, 0) for i in range(len(old))]
     q = 0
     while q < n - p and old_text[-1 - q] == text[-1 - q]:
         q += 1
     old_starts, new_starts = _line_starts(old_text), _line_starts(text)
     first_line = old_text.count("\n", 0, p)            # 0-based line of the first change
     last_line = old_text.count("\n", 0, len(old_text) - q)   # ... and of the last, in old
-    head = [(e, s) for e, s in old if s.end_line - 1 < first_line]
-    tail = [(e, s) for e, s in old if s.line - 1 > last_line]
+    n_head = sum(1 for _, s in old if s.end_line - 1 < first_line)
+    tail_from = next((i for i, (_, s) in enumerate(old) if s.line - 1 > last_line), len(old))
+    head, tail = old[:n_head], old[tail_from:]
     cut = head[-1][1].end_line if head else 0                 # first line parsed again
     resume = tail[0][1].line - 1 if tail else len(old_starts)  # first old line kept after
     delta = len(new_starts) - len(old_starts)
@@ -233,7 +250,10 @@ def _parse_incrementally(previous: Analysis, text: str, path: str) -> list | Non
     moved = [(_shifted(e, cut), _moved(s, cut)) for e, s in parsed]
     if delta:
         tail = [(_shifted(e, delta), _moved(s, delta)) for e, s in tail]
-    return head + moved + tail
+    origin: list[tuple[int, int] | None] = [(i, 0) for i in range(n_head)]
+    origin += [None] * len(moved)
+    origin += [(tail_from + i, delta) for i in range(len(tail))]
+    return head + moved + tail, origin
 
 
 def _moved(span: Any, lines: int) -> Any:

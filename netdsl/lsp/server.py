@@ -25,6 +25,7 @@ class NetdslServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("netdsl", __version__)
         self.analyses: dict[str, Analysis] = {}
+        self.reusable: dict[str, Analysis] = {}     # the last one the next edit can build on
         self.pending: dict[str, tuple[threading.Event, asyncio.Task]] = {}
 
     def schedule(self, uri: str) -> None:
@@ -44,12 +45,14 @@ class NetdslServer(LanguageServer):
         path = doc.path or "untitled.wl"
         try:
             result = await asyncio.get_running_loop().run_in_executor(
-                None, analyse, text, path, cancel, self.analyses.get(uri))
+                None, analyse, text, path, cancel, self.reusable.get(uri))
         except Cancelled:
             return
         if cancel.is_set():
             return
         self.analyses[uri] = result
+        if result.reusable:
+            self.reusable[uri] = result
         if self.pending.get(uri, (None,))[0] is cancel:
             del self.pending[uri]
         self.text_document_publish_diagnostics(t.PublishDiagnosticsParams(
@@ -96,6 +99,7 @@ async def did_close(ls: NetdslServer, params: t.DidCloseTextDocumentParams) -> N
         old[0].set()
         old[1].cancel()
     ls.analyses.pop(uri, None)
+    ls.reusable.pop(uri, None)
     ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
