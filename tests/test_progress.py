@@ -133,5 +133,6 @@ def test_notebook_uses_tqdm(monkeypatch):
 
 def test_notebook_without_tqdm_prints_lines(monkeypatch):
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setitem(sys.modules, "tqdm.notebook", None)
+    monkeypatch.setitem(sys.modules, "tqdm.std", None)
     assert Reporter("Automatic", 4, io.StringIO()).kind == "lines"

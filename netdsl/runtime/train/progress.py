@@ -2,7 +2,7 @@
 
 ``TrainingProgressReporting -> Automatic`` picks by where the output goes:
 
-- in a Jupyter kernel, a ``tqdm.auto`` bar (a live widget when ipywidgets is there;
+- in a Jupyter kernel, a tqdm bar (a live widget when ipywidgets is there;
   tqdm comes with ``pip install 'netdsl[notebook]'``; without it, a line a round);
 - on a terminal, one line redrawn in place with ``\\r``, never wider than the terminal
   (so it never wraps and stacks): round, batch, bar, loss, validation loss,
@@ -174,8 +174,14 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def _tqdm() -> Any:
+    """tqdm's notebook widget when ipywidgets is there, else its text bar (what
+    ``tqdm.auto`` picks, without its warning); None without tqdm."""
     try:
-        from tqdm.auto import tqdm
+        import ipywidgets  # noqa: F401
+        from tqdm.notebook import tqdm
     except ImportError:
-        return None
+        try:
+            from tqdm.std import tqdm
+        except ImportError:
+            return None
     return tqdm
