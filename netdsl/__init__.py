@@ -51,8 +51,9 @@ def save(net: Net, path: str | os.PathLike, *, opset: int = 17) -> None:
 
 def load(path: str | os.PathLike, element: str = "Automatic") -> Any:
     """Read a ``.safetensors`` file (a net, or for a file not written by netdsl a dict of
-    NumPy arrays; ``element``: "Net", "UninitializedNet", "ArrayAssociation") or a
-    ``.wl`` file (its text evaluated in a fresh Session)."""
+    NumPy arrays; ``element``: "Net", "UninitializedNet", "ArrayAssociation"), an
+    ``.onnx`` model (a net; the same elements) or a ``.wl`` file (its text evaluated in a
+    fresh Session)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".safetensors":
         from .formats.netfile import load as load_file
@@ -60,11 +61,17 @@ def load(path: str | os.PathLike, element: str = "Automatic") -> Any:
         if isinstance(value, Association):
             return {k: np.asarray(v) for k, v in value.items()}
         return value
+    if suffix == ".onnx":
+        from .formats.onnx_import import load as load_onnx
+        value = load_onnx(Path(path), element)
+        if isinstance(value, Association):
+            return {k: np.asarray(v) for k, v in value.items()}
+        return value
     if suffix == ".wl":
         session = Session()
         session.base_dir = str(Path(path).resolve().parent)
         return session.evaluate(Path(path).read_text(encoding="utf-8-sig"), str(path))
-    raise EvaluationError(f"netdsl.load reads .safetensors and .wl files, not "
+    raise EvaluationError(f"netdsl.load reads .safetensors, .onnx and .wl files, not "
                           f"{suffix or 'files without an extension'}.", symbol="Import",
                           tag="fmtnosup")
 

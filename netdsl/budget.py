@@ -83,3 +83,24 @@ def deep_recursion(depth: int = 12000):
         yield
     finally:
         sys.setrecursionlimit(old)
+def value_bytes(x: object) -> int:
+    """A quick estimate of the memory a value holds: exact for arrays, about 64 bytes an
+    element for lists and strings' characters, without walking more than a few levels."""
+    import numpy as np  # NumPy is light to import once loaded; budget stays at the bottom
+
+    if isinstance(x, np.ndarray):
+        return int(x.nbytes)
+    if isinstance(x, str):
+        return len(x) + 49
+    args = getattr(x, "args", None)
+    if isinstance(args, tuple):
+        if not args:
+            return 64
+        return 64 + len(args) * max(value_bytes(args[0]), value_bytes(args[-1]))
+    return 32
+
+
+def check_string(length: int, what: str = "a string") -> None:
+    """Refuse a string of ``length`` characters beyond the budget (string growth: StringJoin,
+    StringRepeat, ToString of huge values)."""
+    check_bytes(int(length) * 4, f"{what} of {int(length)} characters")

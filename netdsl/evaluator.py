@@ -17,6 +17,7 @@ import numpy as np
 from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, LISTABLE,
                                 NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, applier_for, check_count,
                                 split_options, wrong_call)
+from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
@@ -25,6 +26,7 @@ from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, input_form
 from .layers.base import AbstractArray
 from .patterns import Matcher, is_pattern, substitute
 from .builtins.unknown import unknown_head_warning
+from .printer import short
 
 S = Symbol
 Function = S("Function")
@@ -76,13 +78,16 @@ class Evaluator:
             if self._depth > self.max_depth:
                 raise EvaluationError(
                     f"Recursion depth of {self.max_depth} exceeded during evaluation of "
-                    f"{_short(e)}.", symbol="$RecursionLimit", tag="reclim")
+                    f"{short(e)}.", symbol="$RecursionLimit", tag="reclim")
             return self._evaluate_expr(e)
         except NetDSLError as err:
             raise err.with_span(e.span) from None
         except RecursionError:
-            raise EvaluationError(f"Recursion too deep while evaluating {_short(e)}.",
+            raise EvaluationError(f"Recursion too deep while evaluating {short(e)}.",
                                   symbol="$RecursionLimit", tag="reclim", span=e.span) from None
+        except MemoryError:
+            raise EvaluationError(f"Out of memory while evaluating {short(e)}.",
+                                  symbol="General", tag="nomem", span=e.span) from None
         finally:
             self._depth -= 1
 
@@ -93,8 +98,8 @@ class Evaluator:
             return self.evaluate(self.delayed[sym])
         const = CONSTANTS.get(sym.name)
         if const is None and "`" in sym.name:
-            short = resolve(sym)
-            return sym if short is sym else self._symbol_value(short)
+            plain = resolve(sym)
+            return sym if plain is sym else self._symbol_value(plain)
         return sym if const is None else const
 
     def _evaluate_expr(self, e: Expr) -> Any:
@@ -167,7 +172,7 @@ class Evaluator:
     def _thread(self, head: Symbol, args: tuple, e: Expr) -> Any:
         n = {list_length(a) for a in args if is_list(a)}
         if len(n) != 1:
-            raise EvaluationError(f"Objects of unequal length in {_short(Expr(head, *args))} "
+            raise EvaluationError(f"Objects of unequal length in {short(Expr(head, *args))} "
                                   "cannot be combined.", symbol="Thread", tag="tdlen")
         count = n.pop()
         cols = [list_items(a) if is_list(a) else [a] * count for a in args]
@@ -198,7 +203,8 @@ class Evaluator:
 
     def message(self, symbol: str, tag: str, text: str) -> None:
         """Issue a Wolfram message that does not stop evaluation (``f::tag`` from
-        ``Message``): counted for Check, hidden inside Quiet, else shown by the session."""
+        ``Message``, ``Power::infy`` for ``1/0``): counted for Check, hidden inside Quiet,
+        else shown by the session."""
         self.message_count += 1
         if self.quiet:
             return
@@ -217,17 +223,25 @@ class Evaluator:
         kwargs: dict[str, Any] = {"opts": opts} if b.options else {}
         if b.wants_call:
             kwargs["call"] = call
+        shape_only = getattr(self.host, "shape_only", False)
+        if shape_only:  # netdsl check: data known by its dimensions stays so (abstract.py)
+            value = abstract_value(b.name, args)
+            if value is not None:
+                return value
         try:
             result = b.fn(self, *args, **kwargs)
         except NetDSLError as e:
-            if getattr(self.host, "shape_only", False) and b.section not in NET_SECTIONS \
-                    and _holds_abstract(args):
+            if shape_only and b.section not in NET_SECTIONS and _holds_abstract(args):
                 raise EvaluationError(
                     f"{b.name} needs numbers that netdsl check does not compute "
                     f"({e.text})", symbol=b.name, tag="datadep") from e
             raise
         if result is NOT_APPLICABLE:
             return call
+        if shape_only and isinstance(result, Expr) and type(result.head) is Symbol:
+            value = abstract_value(result.head.name, result.args)  # x + 1 left as Plus[...]
+            if value is not None:
+                return value
         return result
 
     def apply(self, head: Any, args: tuple, e: Expr | None = None) -> Any:
@@ -283,10 +297,10 @@ class Evaluator:
             names = list(params.args) if is_list(params) and isinstance(params, Expr) else [params]
             if not all(isinstance(p, Symbol) for p in names):
                 raise EvaluationError(f"Parameter specification {input_form(params)} in "
-                                      f"{_short(f)} should be a symbol or a list of symbols.",
+                                      f"{short(f)} should be a symbol or a list of symbols.",
                                       symbol="Function", tag="flpar")
             if len(args) < len(names):
-                raise EvaluationError(f"{_short(f)} called with {len(args)} argument"
+                raise EvaluationError(f"{short(f)} called with {len(args)} argument"
                                       f"{'s' if len(args) != 1 else ''}; {len(names)} expected.",
                                       symbol="Function", tag="fpct")
             return _substitute(f.args[1], dict(zip(names, args)))
@@ -307,7 +321,7 @@ class Evaluator:
         if isinstance(lhs, Expr):
             self.define(lhs, value, delayed)
             return
-        raise EvaluationError(f"Cannot assign to {_short(lhs)}; it is not a symbol or "
+        raise EvaluationError(f"Cannot assign to {short(lhs)}; it is not a symbol or "
                               "an expression f[...].", symbol="Set", tag="setraw")
 
     def define(self, lhs: Expr, value: Any, delayed: bool) -> None:
@@ -320,11 +334,11 @@ class Evaluator:
         while type(owner) is Expr:
             owner = owner.head
         if type(owner) is not Symbol:
-            raise EvaluationError(f"Cannot assign to {_short(lhs)}: its head is not a symbol.",
+            raise EvaluationError(f"Cannot assign to {short(lhs)}: its head is not a symbol.",
                                   symbol="Set", tag="setraw")
         owner = resolve(owner)
         if owner.name in REGISTRY:
-            raise EvaluationError(f"Tag {owner.name} in {_short(lhs)} is Protected: "
+            raise EvaluationError(f"Tag {owner.name} in {short(lhs)} is Protected: "
                                   f"{owner.name} is a built-in function.",
                                   symbol="Set", tag="write")
         if inner is lhs and type(lhs.head) is Symbol and lhs.head is not owner:
@@ -408,9 +422,6 @@ def _holds_abstract(args: tuple, depth: int = 2) -> bool:
     return False
 
 
-def _short(x: Any, limit: int = 120) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 def _splice(args: tuple) -> tuple:
@@ -436,7 +447,7 @@ def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
                 return f
             if not 1 <= n <= len(args):
                 raise EvaluationError(
-                    f"Slot number {n} in {_short(f)} cannot be filled from "
+                    f"Slot number {n} in {short(f)} cannot be filled from "
                     f"{len(args)} argument{'s' if len(args) != 1 else ''}.",
                     symbol="Function", tag="slotn")
             return args[n - 1]
@@ -456,8 +467,8 @@ def _named_slot(key: str, args: tuple, f: Expr) -> Any:
         if key in first:
             return first.get(key)
         return Expr(S("Missing"), "KeyAbsent", key)
-    raise EvaluationError(f"Slot #{key} in {_short(f)} needs an association as the first "
-                          f"argument, not {_short(first) if args else 'no argument'}.",
+    raise EvaluationError(f"Slot #{key} in {short(f)} needs an association as the first "
+                          f"argument, not {short(first) if args else 'no argument'}.",
                           symbol="Function", tag="slota")
 
 

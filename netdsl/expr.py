@@ -3,6 +3,7 @@
 Atoms are plain Python values where one fits, so that built-ins stay simple:
 
     Integer -> int        Real -> float        String -> str
+    Rational -> fractions.Fraction (never with denominator 1: that is an int)
     Symbol  -> Symbol     packed List -> numpy.ndarray (read-only)
     Association -> Association      nets, layers -> subclasses of Opaque
 
@@ -13,6 +14,7 @@ source ``Span`` it was parsed from (which is not part of its value).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -195,7 +197,12 @@ def is_real(x: Any) -> bool:
 
 
 def is_number(x: Any) -> bool:
-    return (isinstance(x, (int, float)) and not isinstance(x, bool))
+    """Integer, Real or Rational."""
+    return isinstance(x, (int, float, Fraction)) and not isinstance(x, bool)
+
+
+def is_rational(x: Any) -> bool:
+    return isinstance(x, Fraction)
 
 
 def is_list(x: Any) -> bool:
@@ -220,6 +227,8 @@ def head_of(x: Any) -> Symbol | Any:
         return S("Integer")
     if isinstance(x, float):
         return S("Real")
+    if isinstance(x, Fraction):
+        return S("Rational")
     if isinstance(x, str):
         return S("String")
     if isinstance(x, Symbol):
@@ -260,6 +269,8 @@ def to_atom(v: Any) -> Any:
         return int(v)
     if isinstance(v, np.floating):
         return float(v)
+    if isinstance(v, Fraction) and v.denominator == 1:
+        return int(v)
     return v
 
 
@@ -318,14 +329,32 @@ def make_list(items: Iterable[Any], span: Span | None = None) -> Any:
     return Expr(List, *items, span=span)
 
 
-def to_ndarray(x: Any) -> np.ndarray:
-    """A numeric array from a number or a (possibly unpacked) rectangular list."""
+def to_ndarray(x: Any, exact: bool = False) -> np.ndarray:
+    """A numeric array from a number or a (possibly unpacked) rectangular list.
+
+    Rationals and integers beyond 64 bits become Reals, unless ``exact``: then such a
+    list is an object array of Python ints and Fractions (for exact arithmetic).
+    """
+    arr = _to_ndarray(x)
+    if arr.dtype == object and not exact:
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError(f"{input_form(x)} is not a numeric array") from None
+    return arr
+
+
+def _to_ndarray(x: Any) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if is_number(x):
+        if isinstance(x, Fraction) or (isinstance(x, int) and not _INT64_MIN <= x <= _INT64_MAX):
+            out = np.empty((), dtype=object)
+            out[()] = x
+            return out
         return np.asarray(x)
     if isinstance(x, Expr) and x.head is List:
-        parts = [to_ndarray(a) for a in x.args]
+        parts = [_to_ndarray(a) for a in x.args]
         if not parts:
             return np.zeros((0,))
         shape = parts[0].shape
@@ -342,8 +371,10 @@ def hash_key(x: Any) -> Any:
     """A hashable stand-in for an expression, for association keys."""
     if isinstance(x, np.ndarray):
         return ("array", x.shape, x.tolist().__repr__())
-    if isinstance(x, float) and x == int(x) and math.isfinite(x):
+    if isinstance(x, float) and math.isfinite(x) and x == int(x):
         return ("real", x)
+    if isinstance(x, Fraction):
+        return ("rational", x)
     if isinstance(x, Expr):
         return ("expr", hash_key(x.head), tuple(hash_key(a) for a in x.args))
     if isinstance(x, Association):
@@ -407,6 +438,24 @@ def _same_array(a: Any, b: Any) -> bool:
 
 # ---------------------------------------------------------------------------
 # printing
+def int_text(n: int) -> str:
+    """The decimal digits of ``n``, however many.
+
+    Python refuses ``str`` of integers above 4300 digits (a guard against slow
+    conversion); halving by a power of ten keeps the conversion fast without
+    changing that global limit.
+    """
+    try:
+        return str(n)
+    except ValueError:
+        pass
+    if n < 0:
+        return "-" + int_text(-n)
+    half = int(n.bit_length() * 0.30103) // 2
+    high, low = divmod(n, 10 ** half)
+    return int_text(high) + int_text(low).rjust(half, "0")
+
+
 def format_real_input(x: float) -> str:
     """Shortest text that re-parses to exactly ``x``: ``2.``, ``0.1``, ``1.5*^-6``."""
     if math.isnan(x):
@@ -471,10 +520,14 @@ def full_form(x: Any) -> str:
             for k, v, d in x.rules) + "]"
     if isinstance(x, float):
         return format_real_input(x)
+    if isinstance(x, Fraction):
+        return f"Rational[{x.numerator}, {x.denominator}]"
     if isinstance(x, str):
         return quote_string(x)
     if isinstance(x, Opaque):
         return x.input_form()
+    if isinstance(x, int) and not isinstance(x, bool):
+        return int_text(x)
     return str(x)
 
 

@@ -24,6 +24,7 @@ from .errors import NetDSLError, ParseError, QuitRequest, wrap_message
 from .expr import output_form
 from .help import answer as help_answer
 from .help import completions, session_symbols
+from .messages import write_text
 from .session import Session
 from .syntax import parse_statements
 from .version import __version__
@@ -87,8 +88,12 @@ class Repl:
         self.session = session if session is not None else Session(interactive=True)
         self._out = out
         self._err = err
+        if err is not None and self.session.stderr is None:
+            self.session.stderr = err  # messages such as Power::infy go with the errors
         if out is not None and self.session.stdout is None:
             self.session.stdout = out  # Print and Echo output in order with Out[n]
+        if err is not None and self.session.stderr is None:
+            self.session.stderr = err  # messages (General::ovfl, ...) with the errors
         self.debug = debug
         self.spacing = spacing      # blank lines around outputs, as Wolfram's terminal does
         self.lines: list[str] = []  # incomplete input so far
@@ -107,13 +112,11 @@ class Repl:
     def _write(self, text: str) -> None:
         if self.spacing:
             text = "\n" + text + "\n"
-        self.out.write(text + "\n")
-        self.out.flush()
+        write_text(self.out, text + "\n")
 
     def _message(self, text: str) -> None:
         self.out.flush()
-        self.err.write(for_terminal(text, self.err) + ("\n\n" if self.spacing else "\n"))
-        self.err.flush()
+        write_text(self.err, for_terminal(text, self.err) + ("\n\n" if self.spacing else "\n"))
 
     def _error(self, text: str) -> None:
         self.errors += 1
@@ -170,6 +173,8 @@ class Repl:
             self.lines.clear()
             self._message("Interrupted")
             return False
+        except BrokenPipeError:
+            raise  # the reader of our output went away: the command line ends quietly
         except Exception as e:  # noqa: BLE001
             self.lines.clear()
             self._internal(e)
@@ -188,6 +193,8 @@ class Repl:
             parse_statements(text)
         except ParseError as e:
             self._error(e.render())
+        except BrokenPipeError:
+            raise  # the reader of our output went away: the command line ends quietly
         except Exception as e:  # noqa: BLE001
             self._internal(e)
 
@@ -206,6 +213,8 @@ class Repl:
             except KeyboardInterrupt:
                 self._message("Interrupted")
                 return
+            except BrokenPipeError:
+                raise
             except Exception as e:  # noqa: BLE001  (never let a bug end the session)
                 self._internal(e)
                 return
@@ -333,17 +342,21 @@ def Completer(repl: Repl):  # noqa: N802  (builds a prompt_toolkit Completer)
     return _Completer()
 
 
-def main_loop(*, debug: bool = False, stdin: TextIO | None = None) -> int:
-    """``netdsl`` with no arguments: the terminal REPL, or the plain loop for piped input."""
+def main_loop(*, debug: bool = False, stdin: TextIO | None = None, files: bool = True) -> int:
+    """``netdsl`` with no arguments: the terminal REPL, or the plain loop for piped input.
+    ``files=False``: file access off (``netdsl --no-files``)."""
     stdin = stdin if stdin is not None else sys.stdin
     interactive = _isatty(stdin) and _isatty(sys.stdout)
+
+    def repl(**kw: Any) -> Repl:
+        return Repl(Session(interactive=True, files=files), debug=debug, **kw)
     if interactive:
         try:
             import prompt_toolkit  # noqa: F401, PLC0415
         except ImportError:
-            return run_plain(Repl(debug=debug), stdin, prompts=True)
-        return run_terminal(Repl(debug=debug, spacing=True))
-    return run_plain(Repl(debug=debug), stdin)
+            return run_plain(repl(), stdin, prompts=True)
+        return run_terminal(repl(spacing=True))
+    return run_plain(repl(), stdin)
 
 
 def _isatty(stream: Any) -> bool:

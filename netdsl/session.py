@@ -11,6 +11,7 @@ from .builtins.signals import BreakSignal, ContinueSignal, ReturnSignal, ThrowSi
 from .errors import EvaluationError, NetDSLError, Span
 from .evaluator import Evaluator
 from .expr import Expr, Null, Symbol, input_form
+from .messages import numeric_messages, write_text
 from .convert import from_python
 from .syntax import parse_statements
 
@@ -36,14 +37,21 @@ class Session:
     1024
 
     ``shape_only`` is the mode of ``netdsl check``: nets are built and checked
-    but no array is ever allocated.
+    but no array is ever allocated, and no file is written.
+
+    ``files=False`` turns file access off, for text you have not read (untrusted
+    files): Import, Export and every other built-in that reads or writes a file
+    asks ``require_files`` first and fails with a message.
     """
 
     base_dir: str | None = None  # folder that relative file names (Import) resolve against
 
     def __init__(self, *, shape_only: bool = False, stdout: TextIO | None = None,
-                 interactive: bool = False, stderr: TextIO | None = None):
+                 interactive: bool = False, stderr: TextIO | None = None, files: bool = True):
         self.shape_only = shape_only
+        self.files = files
+        # what the statement being checked would have done (netdsl check): (text, span)
+        self.notes: list[tuple[str, Span | None]] = []
         self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
         self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
         self._span: Span | None = None          # the statement being evaluated
@@ -56,9 +64,13 @@ class Session:
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
         self.stdout = stdout
+        self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
         self.evaluator = Evaluator(self)
         self.line = 1              # the n of the next In[n]
         self.outputs: dict[int, Any] = {}
+        self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
+        self._span: Span | None = None          # the statement being evaluated
+        self._source: str | None = None
 
     # ---------------------------------------------------------------- text
     def evaluate(self, text: str, source: str | None = None) -> Any:
@@ -82,10 +94,13 @@ class Session:
         self.line += 1
         self._span, self._source = span, source
         try:
-            with deep_recursion():
+            with deep_recursion(), numeric_messages(self.evaluator.message):
                 value = self.evaluator.evaluate(expr)
         except NetDSLError as e:
             raise e.with_span(span).with_source(source) from None
+        except MemoryError:
+            raise EvaluationError("Not enough memory to evaluate this.", symbol="General",
+                                  tag="nomem", span=span).with_source(source) from None
         except ReturnSignal as r:   # Return, Break, Throw that nothing caught
             value = Expr(Symbol("Return"), r.value)
         except BreakSignal:
@@ -116,23 +131,29 @@ class Session:
         the statement, as ``file:line:col: Power::infy: ...``, and kept in ``messages``."""
         err.with_span(self._span).with_source(self._source)
         self.messages.append(err)
-        stream = self.stderr or sys.stderr
-        stream.write(err.render() + "\n")
-        stream.flush()
+        write_text(self.stderr or sys.stderr, err.render() + "\n")
 
     def warn(self, text: str, span: Span | None = None) -> None:
         """Report a warning as ``FILE:LINE:COL: warning: text`` on stderr."""
         self.warnings.append((text, span))
         if self.show_warnings:
             where = span.where() if span is not None else "<input>"
-            stream = self.stderr or sys.stderr
-            stream.write(f"{where}: {self.warning_label}: {text}\n")
-            stream.flush()
+            write_text(self.stderr or sys.stderr, f"{where}: {self.warning_label}: {text}\n")
 
     def print(self, text: str) -> None:
-        stream = self.stdout or sys.stdout
-        stream.write(text + "\n")
-        stream.flush()
+        write_text(self.stdout or sys.stdout, text + "\n")
+
+    # ---------------------------------------------------------------- side effects
+    def require_files(self, fn: str) -> None:
+        """The file gate: every built-in that reads or writes files calls this first."""
+        if not self.files:
+            raise EvaluationError(f"File access is turned off in this session (netdsl "
+                                  f"--no-files, Session(files=False)), so {fn} cannot read or "
+                                  f"write files.", symbol=fn, tag="nofiles")
+
+    def note(self, text: str, span: Span | None = None) -> None:
+        """Record what a statement would have done (netdsl check prints these as notes)."""
+        self.notes.append((text, span))
 
     # ---------------------------------------------------------------- Python
     def __getitem__(self, name: str) -> Any:

@@ -3,7 +3,8 @@
 Every import is counted, including those inside functions: an import hidden in a
 function is still a dependency. Stages, from the bottom:
 
-    errors, version, budget    what every module may use
+    errors, version, budget,   what every module may use
+    messages
     expr, printer, convert     the expression model and its text forms
     syntax                     text -> expressions (builds expr objects)
     layers                     layer declarations, port types, shape rules, numerics
@@ -30,7 +31,7 @@ import netdsl
 ROOT = Path(netdsl.__file__).parent
 
 STAGES: list[tuple[str, ...]] = [
-    ("netdsl.errors", "netdsl.version", "netdsl.budget"),
+    ("netdsl.errors", "netdsl.version", "netdsl.budget", "netdsl.messages"),
     ("netdsl.expr", "netdsl.printer", "netdsl.convert", "netdsl.patterns"),
     ("netdsl.syntax", "netdsl.grammar"),
     ("netdsl.layers",),

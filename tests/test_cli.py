@@ -57,11 +57,11 @@ def test_syntax_error_reports_position_before_anything_runs(tmp_path):
 
 
 def test_evaluation_error_stops_with_position(tmp_path):
-    f = write(tmp_path, "err.wl", "x = 2\n1/0\nx + 1\n")
+    f = write(tmp_path, "err.wl", "x = 2\nSqrt[-1]\nx + 1\n")
     r = netdsl(tmp_path, f)
     assert r.returncode == 1
     assert r.stdout.splitlines() == ["Out[1]= 2"]
-    assert r.stderr.startswith("err.wl:2:1: Power::infy:")
+    assert r.stderr.startswith("err.wl:2:1: Sqrt::dmval:")
     assert len(r.stderr.splitlines()) == 1
     assert "Traceback" not in r.stderr
 

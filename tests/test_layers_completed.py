@@ -138,3 +138,68 @@ def test_alpha_dropout_keeps_mean_and_variance():
     np.testing.assert_allclose(layer(x), x)
     with pytest.raises(netdsl.EvaluationError):
         ev('DropoutLayer["Method" -> "Gaussian"]')
+
+
+# ---------------------------------------------------------------- CatenateLayer
+def test_catenate_levels_and_lower_rank_inputs():
+    assert ev('CatenateLayer[2, "Input1" -> {2, 3}, "Input2" -> {2, 5}]').ports[
+        "Output"].shape == (2, 8)
+    # CatenateShape: the level counts from the lowest-rank input; it is repeated along the
+    # leading levels it lacks ({2} next to {5, 3} at level -1 gives {5, 5})
+    c = ev('CatenateLayer[-1, "Input1" -> {5, 3}, "Input2" -> 2]')
+    assert c.ports["Output"].shape == (5, 5)
+    with pytest.raises(ShapeError, match=r"specified level \(2\) cannot exceed rank of "
+                                         r"lowest-rank input \(1\)"):
+        ev('CatenateLayer[2, "Input1" -> {5, 3}, "Input2" -> 2]')
+    layer = build('CatenateLayer[-1, "Input1" -> {3, 2}, "Input2" -> 4]')
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 4))
+    (y,) = forward(layer, {}, a, b)
+    ref = np.stack([np.stack([np.concatenate([a[n, i], b[n]]) for i in range(3)])
+                    for n in range(2)])
+    np.testing.assert_allclose(y, ref, rtol=1e-6)
+    bl = lambda v: np.ascontiguousarray(np.moveaxis(v, 0, -1))   # noqa: E731
+    check_gradients(layer, {}, [bl(a), bl(b)])
+    layer = build('CatenateLayer[2, "Input1" -> {2, 3}, "Input2" -> {2, 1}]')
+    check_gradients(layer, {}, [bl(rng.standard_normal((2, 2, 3))),
+                                bl(rng.standard_normal((2, 2, 1)))])
+
+
+def test_catenate_named_inputs():
+    c = ev('CatenateLayer["Inputs" -> {"a", "b"}, "a" -> 2, "b" -> 3]')
+    assert c.port_names()[0] == ("a", "b") and c.ports["Output"].shape == (5,)
+    assert ev('CatenateLayer["InputPorts" -> {"p", "q", "r"}]').port_names()[0] == ("p", "q", "r")
+    assert ev('CatenateLayer["Inputs" -> 3]').port_names()[0] == ("Input1", "Input2", "Input3")
+    g = ev('NetGraph[{CatenateLayer["Inputs" -> {"a", "b"}]}, '
+           '{{NetPort["x"], NetPort["y"]} -> 1}, "x" -> 2, "y" -> 3]')
+    y = g({"x": np.array([1.0, 2.0]), "y": np.array([3.0, 4.0, 5.0])})
+    np.testing.assert_allclose(y, [1, 2, 3, 4, 5])
+    g = ev('NetGraph[{CatenateLayer["Inputs" -> {"a", "b"}]}, '
+           '{NetPort["x"] -> NetPort[1, "b"], NetPort["y"] -> NetPort[1, "a"]}, '
+           '"x" -> 2, "y" -> 3]')
+    y = g({"x": np.array([1.0, 2.0]), "y": np.array([3.0, 4.0, 5.0])})
+    np.testing.assert_allclose(y, [3, 4, 5, 1, 2])
+
+
+# ---------------------------------------------------------------- FlattenLayer level groups
+def test_flatten_level_groups():
+    # Flatten[list, {{s11, s12}, ...}]: output level i joins group i (first named level
+    # slowest); levels not named follow in order. A real use: {c, 4, 4, 8, 8} -> {16, c, 8, 8}
+    assert ev('FlattenLayer[{{2, 3}}, "Input" -> {5, 4, 4, 8, 8}]').ports["Output"].shape \
+        == (16, 5, 8, 8)
+    layer = build('FlattenLayer[{{3, 1}}, "Input" -> {2, 3, 4}]')
+    x = np.random.default_rng(0).standard_normal((2, 2, 3, 4))
+    (y,) = forward(layer, {}, x)
+    ref = np.empty((2, 8, 3))
+    for n in range(2):
+        for i1 in range(2):
+            for i2 in range(3):
+                for i3 in range(4):
+                    ref[n, i3 * 2 + i1, i2] = x[n, i1, i2, i3]
+    np.testing.assert_allclose(y, ref, rtol=1e-6)
+    check_gradients(layer, {}, [np.ascontiguousarray(np.moveaxis(x, 0, -1))])
+    assert layer.input_form() == 'FlattenLayer[{{3, 1}}, "Input" -> {2, 3, 4}]'
+    with pytest.raises(ShapeError, match="exceeds the rank"):
+        ev('FlattenLayer[{{1, 4}}, "Input" -> {2, 3}]')
+    with pytest.raises(netdsl.EvaluationError):
+        ev("FlattenLayer[{{1, 1}}]")

@@ -221,17 +221,19 @@ def test_padding_shapes():
 @pytest.mark.parametrize("f,levels,axes", [
     ("Max", None, (2, 3)), ("Mean", None, (2, 3)), ("Total", "1", (1,)), ("Min", "-1", (3,)),
     ("Total", "{1, 3}", (1, 3)), ("Mean", "All", (1, 2, 3)), ("Max", "2 ;; 3", (2, 3)),
+    ("Times", "-1", (3,)),
 ])
 def test_aggregation_forward(f, levels, axes):
     lv = "" if levels is None else f", {levels}"
     layer = build(f'AggregationLayer[{f}{lv}, "Input" -> {{3, 4, 5}}]')
     x = data((3, 4, 5))
     (y,) = forward(layer, {}, x)
-    ref = {"Max": np.max, "Min": np.min, "Mean": np.mean, "Total": np.sum}[f](x, axis=axes)
+    ref = {"Max": np.max, "Min": np.min, "Mean": np.mean, "Total": np.sum,
+           "Times": np.prod}[f](x, axis=axes)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("f", ["Max", "Min", "Mean", "Total"])
+@pytest.mark.parametrize("f", ["Max", "Min", "Mean", "Total", "Times"])
 def test_aggregation_backward(f):
     grad_check(f'AggregationLayer[{f}, "Input" -> {{2, 3, 2}}]')
     grad_check(f'AggregationLayer[{f}, {{1, -1}}, "Input" -> {{2, 3, 2}}]')
@@ -295,3 +297,32 @@ def test_constant_array_layer_in_a_graph():
     assert y.shape == (2, 3)
     _, grads = layer.backward(c, {"Array": np.array([1.0, 2.0])}, cache, np.ones((2, 3)))
     np.testing.assert_allclose(grads["Array"], [3, 3])
+
+
+def test_transpose_two_way_rule_syntax():
+    assert out_shape('TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]') == (4, 3, 2)
+    assert out_shape('TransposeLayer[{1 <-> 2, 2 <-> 3}, "Input" -> {2, 3, 4}]') == (3, 4, 2)
+    layer = netdsl.evaluate('TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]')
+    assert layer.input_form() == 'TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]'
+    assert netdsl.evaluate(layer.input_form()) == layer
+
+
+def test_net_array_layer_is_trained():
+    s = netdsl.Session()
+    learned = s.evaluate(
+        'net = NetGraph[<|"c" -> NetArrayLayer["Output" -> 2], "t" -> TotalLayer[]|>, '
+        '{{NetPort["Input"], "c"} -> "t"}, "Input" -> 2];'
+        'res = NetTrain[net, {{1., 2.} -> {2., 5.}, {0., 0.} -> {1., 3.}}, All, '
+        'MaxTrainingRounds -> 300, LearningRate -> 0.05, BatchSize -> 2];'
+        'NetExtract[res["TrainedNet"], {"c", "Array"}]')
+    np.testing.assert_allclose(learned, [1, 3], atol=1e-3)    # the offset y - x
+
+
+def test_aggregation_times_gradient_with_zeros():
+    from layer_harness import ctx
+    layer = build('AggregationLayer[Times, 1, "Input" -> {3}]')
+    x = batch_last(np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 5.0]]))
+    (y,), cache = layer.forward(ctx(grad=True), {}, x)
+    (dx,), _ = layer.backward(ctx(grad=True), {}, cache, np.ones(2))
+    np.testing.assert_allclose(dx[:, 0], [0, 6, 0])      # one zero: the others' product
+    np.testing.assert_allclose(dx[:, 1], [0, 0, 0])      # two zeros: every derivative is 0

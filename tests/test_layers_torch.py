@@ -150,3 +150,55 @@ def test_aggregation_transpose_part_dot_match_torch():
     yt.backward(torch.tensor(dy))
     close(da, at.grad)
     close(db, bt.grad)
+
+
+def test_prelu_softmax_threading_match_torch():
+    x = np.random.default_rng(2).standard_normal((4, 5))
+    layer = build('ParametricRampLayer["Input" -> 5]')
+    slope = np.array([0.1, 0.2, 0.3, -0.1, 0.5])
+    y, (dx,), grads, dy = run(layer, {"Slope": slope}, [x])
+    xt, st = t(x), t(slope)
+    yt = F.prelu(xt, st)
+    close(y, yt)
+    yt.backward(torch.tensor(dy))
+    close(dx, xt.grad)
+    close(grads["Slope"], st.grad)
+
+    x3 = np.random.default_rng(3).standard_normal((2, 3, 4))
+    layer = build('SoftmaxLayer[1, "Input" -> {3, 4}]')
+    y, (dx,), _, dy = run(layer, {}, [x3])
+    xt = t(x3)
+    yt = torch.softmax(xt, dim=1)
+    close(y, yt)
+    yt.backward(torch.tensor(dy))
+    close(dx, xt.grad)
+
+    a = np.random.default_rng(4).standard_normal((2, 3, 4))
+    b = np.random.default_rng(5).standard_normal((2, 1, 4))
+    layer = build('ThreadingLayer[#1 * #2 + #1 &, "Input1" -> {3, 4}, "Input2" -> {1, 4}]')
+    y, (da, db), _, dy = run(layer, {}, [a, b])
+    at, bt = t(a), t(b)
+    yt = at * bt + at
+    close(y, yt)
+    yt.backward(torch.tensor(dy))
+    close(da, at.grad)
+    close(db, bt.grad)
+
+
+@pytest.mark.parametrize("f,tf,lo,hi", [
+    ("Gamma", torch.special.gamma if hasattr(torch.special, "gamma") else
+     lambda v: torch.exp(torch.lgamma(v)), 0.3, 3.0),
+    ("LogGamma", torch.lgamma, 0.2, 4.0),
+    ("ArcTan", torch.atan, -3.0, 3.0), ("ArcSinh", torch.asinh, -3.0, 3.0),
+    ("Sinh", torch.sinh, -2.0, 2.0), ("Cosh", torch.cosh, -2.0, 2.0),
+    ("Erfc", torch.erfc, -2.0, 2.0),
+])
+def test_elementwise_functions_match_torch(f, tf, lo, hi):
+    x = np.random.default_rng(6).uniform(lo, hi, (3, 7))
+    layer = build(f'ElementwiseLayer[{f}, "Input" -> 7]')
+    y, (dx,), _, dy = run(layer, {}, [x])
+    xt = t(x)
+    yt = tf(xt)
+    close(y, yt, 2e-7)
+    yt.backward(torch.tensor(dy))
+    close(dx, xt.grad, 2e-6)

@@ -257,7 +257,10 @@ def _not(ev, x):
 @builtin("Quit", ("Quit[]", "Quit[code]"), "ends the session (the REPL or the file run)",
          args=(0, 1), section="Evaluation")
 def _quit(ev, code=0):
-    raise QuitRequest(code if is_integer(code) else 0)
+    if not (is_integer(code) and 0 <= code <= 255):  # what an exit status can be
+        raise EvaluationError(f"Integer between 0 and 255 expected at position 1 in "
+                              f"Quit[{input_form(code)}].", symbol="Quit", tag="intnm")
+    raise QuitRequest(code)
 
 
 # ---------------------------------------------------------------- output

@@ -21,6 +21,7 @@ from ..expr import Association, Expr, Null, Symbol, boolean, input_form, is_inte
     is_list, is_number, list_items
 from ..syntax import parse_statements
 from .core import SPECIAL_ASSIGN
+from .io import require_files
 from .registry import HOLD_ALL, HOLD_FIRST, NOT_APPLICABLE, builtin, wrong_call
 from .strings import fill_template, _text
 
@@ -205,9 +206,7 @@ def _find(ev, name: str) -> str | None:
 def read_package(ev, path: str) -> str:
     """The text of a package file: the one place Get reads files (behind the session's
     file-access switch, which netdsl's --no-files mode turns off)."""
-    if getattr(ev.host, "files", True) is False:
-        raise EvaluationError(f"Get of {path!r} is not allowed: file access is turned off.",
-                              symbol="Get", tag="nofiles")
+    require_files(ev, "Get")
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()

@@ -13,13 +13,16 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import budget
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
                     hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
 from ..layers.base import AbstractArray
+from .abstract import shape_of
 from .numeric import check_size, dims_of, numeric
 from .registry import HOLD_ALL, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin, wrong_call
+from ..printer import prune, short
 
 S = Symbol
 Span = S("Span")
@@ -34,13 +37,10 @@ MAX_ELEMENTS = 10 ** 7
 # ---------------------------------------------------------------- helpers
 def _show(x: Any) -> str:
     """A short display of ``x`` for messages, as Wolfram's messages abbreviate."""
-    text = output_form(x, max_elements=20)
+    text = output_form(prune(x, arrays=False), max_elements=20)
     return text if len(text) <= 100 else text[:95] + " ...}"
 
 
-def _short(x: Any, limit: int = 120) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 def _atomic(x: Any) -> bool:
@@ -85,7 +85,7 @@ def _position_of(x: Association, key: Any) -> int:
 
 
 def _nonatomic(name: str, call: Any, pos: int = 1) -> EvaluationError:
-    return EvaluationError(f"Nonatomic expression expected at position {pos} in {_short(call)}.",
+    return EvaluationError(f"Nonatomic expression expected at position {pos} in {short(call)}.",
                            symbol=name, tag="normal")
 
 
@@ -106,7 +106,7 @@ def _as_int_list(x: Any) -> list[int] | None:
 def _count_guard(count: int, name: str, call: Any, what: str) -> None:
     """Refuse, before starting, work that would take Python minutes (more than 10^7 steps)."""
     if count > MAX_ELEMENTS:
-        raise EvaluationError(f"{_short(call)} needs {count} {what}; netdsl allows at most "
+        raise EvaluationError(f"{short(call)} needs {count} {what}; netdsl allows at most "
                               f"10^7.", symbol=name, tag="toobig")
 
 
@@ -124,12 +124,12 @@ def _range_count(a: Any, b: Any, di: Any) -> int:
 def _range_values(a: Any, b: Any, di: Any, name: str, call: Any) -> Any:
     """``Range[a, b, di]`` as a packed array (or {} when empty); integers iff a and di are."""
     if not (is_number(a) and is_number(b) and is_number(di)) or di == 0:
-        raise EvaluationError(f"Range specification in {_short(call)} does not have appropriate "
+        raise EvaluationError(f"Range specification in {short(call)} does not have appropriate "
                               f"bounds.", symbol=name, tag="range")
     try:
         n = _range_count(a, b, di)
     except OverflowError:
-        raise EvaluationError(f"Range specification in {_short(call)} does not have appropriate "
+        raise EvaluationError(f"Range specification in {short(call)} does not have appropriate "
                               f"bounds.", symbol=name, tag="range") from None
     if n == 0:
         return Expr(List)
@@ -159,11 +159,11 @@ def _range(ev, *args):
 def _iterator(ev, spec: Any, pos: int, call: Any) -> tuple[Symbol | None, list[Any]]:
     """The variable (None for ``{n}``) and the values of one Table iterator."""
     def bad_form():
-        return EvaluationError(f"Argument {_short(spec)} at position {pos} does not have the "
+        return EvaluationError(f"Argument {short(spec)} at position {pos} does not have the "
                                f"correct form for an iterator.", symbol="Table", tag="itform")
 
     def bad_bounds():
-        return EvaluationError(f"Iterator {_short(spec)} does not have appropriate bounds.",
+        return EvaluationError(f"Iterator {short(spec)} does not have appropriate bounds.",
                                symbol="Table", tag="iterb")
 
     def values(a, b, di):
@@ -195,7 +195,7 @@ def _iterator(ev, spec: Any, pos: int, call: Any) -> tuple[Symbol | None, list[A
     if not isinstance(var, Symbol):
         raise bad_form()
     if var.name in REGISTRY:
-        raise EvaluationError(f"Iterator {_short(spec)}: {var.name} is a built-in symbol and "
+        raise EvaluationError(f"Iterator {short(spec)}: {var.name} is a built-in symbol and "
                               f"cannot be an iterator variable.", symbol="Table", tag="itform")
     bounds = [ev.evaluate(p) for p in parts[1:]]
     if len(bounds) == 1:
@@ -215,6 +215,11 @@ def _iterator(ev, spec: Any, pos: int, call: Any) -> tuple[Symbol | None, list[A
 def _table(ev, body, *iterators):
     call = Expr(S("Table"), body, *iterators)
     done = [0]
+    first: list[Any] = []   # netdsl check: the body's first value, already evaluated
+    if getattr(ev.host, "shape_only", False):
+        value = _abstract_table(ev, body, iterators, call, first)
+        if value is not None:
+            return value
 
     def level(k: int, planned: int) -> Any:
         var, values = _iterator(ev, iterators[k], k + 2, call)
@@ -224,13 +229,13 @@ def _table(ev, body, *iterators):
         out: list[Any] = []
         if var is None:
             for _ in values:
-                out.append(evaluate_body() if last else level(k + 1, planned))
+                out.append(evaluate_body(planned) if last else level(k + 1, planned))
             return make_list(out)
         had, old = var in ev.values, ev.values.get(var)
         try:
             for v in values:
                 ev.values[var] = v
-                out.append(evaluate_body() if last else level(k + 1, planned))
+                out.append(evaluate_body(planned) if last else level(k + 1, planned))
         finally:
             if had:
                 ev.values[var] = old
@@ -238,12 +243,88 @@ def _table(ev, body, *iterators):
                 ev.values.pop(var, None)
         return make_list(out)
 
-    def evaluate_body() -> Any:
+    def evaluate_body(planned: int) -> Any:
         done[0] += 1
         _count_guard(done[0], "Table", call, "evaluations of its body")
-        return ev.evaluate(body)
+        value = first.pop() if first and done[0] == 1 else ev.evaluate(body)
+        if done[0] == 1:  # the first value tells the size of the whole table, before it grows
+            budget.check_bytes(budget.value_bytes(value) * planned,
+                               f"a table of {planned} values like {short(value, 40)}")
+        return value
 
     return level(0, 1)
+
+
+def _corner(ev, spec: Any, which: int) -> tuple[Symbol | None, int, Any] | None:
+    """netdsl check: (variable, count, first or last value) of one Table iterator, without
+    listing its values; None for a form the ordinary evaluation should judge."""
+    parts = spec.args if isinstance(spec, Expr) and spec.head is List else None
+    if parts is None or len(parts) == 1:
+        n = ev.evaluate(spec if parts is None else parts[0])
+        var, a, b, di = None, 1, n, 1
+    elif 2 <= len(parts) <= 4 and isinstance(parts[0], Symbol) \
+            and parts[0].name not in REGISTRY:
+        var, bounds = parts[0], [ev.evaluate(p) for p in parts[1:]]
+        if len(bounds) == 1 and is_list(bounds[0]):
+            items = list_items(bounds[0])
+            return (var, len(items), items[which]) if items else None
+        a, b, di = (1, bounds[0], 1) if len(bounds) == 1 else \
+            (bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else 1)
+    else:
+        return None
+    if not (is_number(a) and is_number(b) and is_number(di)) or di == 0:
+        return None
+    try:
+        n = _range_count(a, b, di)
+    except OverflowError:
+        return None
+    if n == 0:
+        return None
+    k = 0 if which == 0 else n - 1
+    value = a + k * di if is_integer(a) and is_integer(di) else float(a) + float(di) * k
+    return var, n, value
+
+
+def _abstract_table(ev, body: Any, iterators: tuple, call: Any, first: list[Any]) -> Any:
+    """netdsl check: a Table whose body gives numbers or arrays is an AbstractArray of its
+    dimensions. The body is evaluated at the first and the last values of the iterators,
+    never in between; when the two disagree (a ragged table) or the body is not numeric,
+    None: the table is evaluated as usual (``first`` keeps the value computed here)."""
+    corners = []
+    for which in (0, -1):
+        bound: list[tuple[Symbol, bool, Any]] = []
+        counts: list[int] = []
+        try:
+            for spec in iterators:
+                corner = _corner(ev, spec, which)
+                if corner is None:
+                    return None
+                var, n, value = corner
+                counts.append(n)
+                if var is not None:
+                    bound.append((var, var in ev.values, ev.values.get(var)))
+                    ev.values[var] = value
+            value = ev.evaluate(body)
+        finally:
+            for var, had, old in reversed(bound):
+                if had:
+                    ev.values[var] = old
+                else:
+                    ev.values.pop(var, None)
+        shape = shape_of(value)
+        if which == 0 and shape is None:
+            first.append(value)
+            return None
+        corners.append((counts, shape))
+    (counts, shape), last = corners
+    if last != (counts, shape) or shape is None:
+        return None
+    planned = 1
+    for n in counts:
+        planned *= n
+    _count_guard(planned, "Table", call, "evaluations of its body")
+    check_size(tuple(counts) + shape)
+    return AbstractArray(tuple(counts) + shape, "array")
 
 
 @builtin("ConstantArray", ("ConstantArray[c, n]", "ConstantArray[c, {n1, n2, ...}]"),
@@ -254,6 +335,11 @@ def _constant_array(ev, c, spec):
     dims = dims_of(spec, "ConstantArray", call)
     if not dims:
         return c
+    if dims[0] and getattr(ev.host, "shape_only", False):  # netdsl check: no array made
+        shape = shape_of(c)
+        if shape is not None:
+            check_size(dims + shape)
+            return AbstractArray(dims + shape, "array")
     v = numeric(c)
     if v is not None and (is_number(c) or isinstance(c, np.ndarray)):
         a = np.asarray(v)
@@ -262,6 +348,7 @@ def _constant_array(ev, c, spec):
             return Expr(List)
         return packed(np.broadcast_to(a, dims + a.shape).copy())
     _count_guard(math.prod(dims), "ConstantArray", call, "elements")
+    check_size(dims, 8)
 
     def build(ds):
         return make_list([c] * ds[0]) if len(ds) == 1 else \
@@ -321,19 +408,19 @@ class _Where:
         return EvaluationError(text, symbol=self.name, tag=tag)
 
     def partw(self, spec: Any, x: Any) -> EvaluationError:
-        return self.error("partw", f"Part {_short(spec)} of {_show(x)} does not exist.")
+        return self.error("partw", f"Part {short(spec)} of {_show(x)} does not exist.")
 
     def partd(self) -> EvaluationError:
         return self.error("partd", f"Part specification {_show(self.call)} is longer than depth "
                                    f"of object.")
 
     def pkspec(self, spec: Any) -> EvaluationError:
-        return self.error("pkspec1", f"The expression {_short(spec)} cannot be used as a part "
+        return self.error("pkspec1", f"The expression {short(spec)} cannot be used as a part "
                                      f"specification.")
 
     def take(self, a: Any, b: Any, x: Any) -> EvaluationError:
         verb = "drop" if self.name == "Drop" else "take"
-        return self.error(verb, f"Cannot {verb} positions {_short(a)} through {_short(b)} "
+        return self.error(verb, f"Cannot {verb} positions {short(a)} through {short(b)} "
                                 f"in {_show(x)}.")
 
 
@@ -461,7 +548,7 @@ def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
             pass
     if isinstance(x, AbstractArray):  # netdsl check: Part of the dimensions alone
         probe = np.broadcast_to(np.zeros((), np.float32), x.shape)
-        return AbstractArray(np.shape(part(ev, probe, specs, where)))
+        return AbstractArray(np.shape(part(ev, probe, specs, where)), x.what)
     spec, rest = specs[0], specs[1:]
     if isinstance(x, Association):
         return _assoc_part(ev, x, spec, rest, where)
@@ -620,7 +707,7 @@ def _spread(new: Any, count: int, where: _Where) -> list[Any]:
         return [new] * count
     values = list_items(new)
     if len(values) != count:
-        raise where.error("shape", f"Lists {_show(new)} and {_short(where.call)} are not the "
+        raise where.error("shape", f"Lists {_show(new)} and {short(where.call)} are not the "
                                    f"same shape.")
     return values
 
@@ -814,7 +901,7 @@ def _join(ev, *xs):
     heads = [head_of(x) for x in xs]
     for i, h in enumerate(heads[1:], 2):
         if not same_q(h, heads[0]):
-            raise EvaluationError(f"Heads {_short(heads[0])} and {_short(h)} at positions 1 and "
+            raise EvaluationError(f"Heads {short(heads[0])} and {short(h)} at positions 1 and "
                                   f"{i} are expected to be the same.", symbol="Join", tag="heads")
     arrays = [x for x in xs if not (isinstance(x, Expr) and not x.args)]  # {} joins as nothing
     if arrays and all(isinstance(a, np.ndarray) for a in arrays):
@@ -866,7 +953,7 @@ def _partition(ev, x, n, d=None):
     for k, v in ((2, n), (3, d)):
         if not (is_integer(v) and v > 0):
             raise EvaluationError(f"Single or list of positive machine-size integers expected at "
-                                  f"position {k} of {_short(call)}.", symbol="Partition",
+                                  f"position {k} of {short(call)}.", symbol="Partition",
                                   tag="ilsmp")
     if _atomic(x) or isinstance(x, Association):
         raise _nonatomic("Partition", call)
@@ -874,6 +961,8 @@ def _partition(ev, x, n, d=None):
     count = 0 if length < n else (length - n) // d + 1
     if count == 0:
         return _rebuild(head_of(x), [])
+    check_size((count, n) + (x.shape[1:] if isinstance(x, np.ndarray) else ()),
+               x.itemsize if isinstance(x, np.ndarray) else 8)
     if isinstance(x, np.ndarray):
         windows = np.lib.stride_tricks.sliding_window_view(x, n, axis=0)[::d][:count]
         return packed(np.ascontiguousarray(np.moveaxis(windows, -1, 1)))
@@ -913,7 +1002,7 @@ def _transpose_perm(x: Any, perm: Any, call: Any) -> Any:
     p = _as_int_list(perm)
     v = numeric(x)
     if p is None or sorted(p) != list(range(1, len(p) + 1)):
-        raise EvaluationError(f"{_short(perm)} in {_short(call)} is not a permutation.",
+        raise EvaluationError(f"{short(perm)} in {short(call)} is not a permutation.",
                               symbol="Transpose", tag="perm")
     if v is None or not isinstance(v, np.ndarray) or len(p) > v.ndim:
         raise wrong_call("Transpose", call, "a permutation needs a numeric array of at least "
@@ -973,7 +1062,7 @@ def _keys_values(ev, x: Any, name: str, pick: Callable) -> Any:
         return make_list(pick(ev, r) for r in rules)
     if isinstance(x, Expr) and x.head is List:
         return make_list(_keys_values(ev, a, name, pick) for a in x.args)
-    raise EvaluationError(f"The argument {_short(x)} is not a valid Association or a list of "
+    raise EvaluationError(f"The argument {short(x)} is not a valid Association or a list of "
                           f"rules.", symbol=name, tag="invrl")
 
 
@@ -999,7 +1088,7 @@ def _lookup(ev, x, key_expr, *default):
             isinstance(a, Association) or _rules_of(a) is not None for a in x.args):
         return make_list(_lookup_one(ev, a, key, default) for a in x.args)
     if _rules_of(x) is None:
-        raise EvaluationError(f"The argument {_short(x)} is not a valid Association or a list of "
+        raise EvaluationError(f"The argument {short(x)} is not a valid Association or a list of "
                               f"rules.", symbol="Lookup", tag="invrl")
     return _lookup_one(ev, x, key, default)
 
@@ -1033,7 +1122,7 @@ def _thread(ev, x):
         return x
     lengths = {_length_at(a) for a in lists}
     if len(lengths) > 1:
-        raise EvaluationError(f"Objects of unequal length in {_short(x)} cannot be combined.",
+        raise EvaluationError(f"Objects of unequal length in {short(x)} cannot be combined.",
                               symbol="Thread", tag="tdlen")
     n = lengths.pop()
     columns = [list_items(a) if is_list(a) else [a] * n for a in x.args]
@@ -1117,9 +1206,9 @@ def _apply(ev, f, x, levels=None):
          section="Functional")
 def _select(ev, x, crit, n=None):
     call = Expr(S("Select"), x, crit, *([] if n is None else [n]))
+    if not (n is None or n is Infinity or (is_integer(n) and n >= 0)):
+        raise wrong_call("Select", call, f"{short(n)} is not a non-negative integer")
     limit = math.inf if n is None or n is Infinity else n
-    if not (limit == math.inf or (is_integer(limit) and limit >= 0)):
-        raise wrong_call("Select", call, f"{input_form(n)} is not a non-negative integer")
     if isinstance(x, Association):
         kept = []
         for r in x.rules:

@@ -1,7 +1,7 @@
 """Net files in Import/Export: .safetensors (netdsl's net file) and .onnx (export).
 
-Registered in ``io.READERS``/``io.WRITERS``, so these formats share Import's and
-Export's file-name resolution and checks.
+Registered with ``io.register_format``, so these formats share Import's and Export's
+file-name resolution, the file gate and netdsl check's "would write" notes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ..errors import EvaluationError
 from ..expr import Association, input_form
 from ..formats import netfile
 from ..layers.base import Net
-from .io import READERS, WRITERS
+from .io import FileFormat, register_format
 from .numeric import numeric
 
 
@@ -26,7 +26,7 @@ def _read_safetensors(ev, path, name: str, element: str) -> Any:
     return netfile.load(path, element, where=name)
 
 
-def _write_safetensors(ev, path, name: str, data: Any, opts: dict) -> None:
+def _write_safetensors(ev, path, data: Any, name: str, opts: dict) -> None:
     if isinstance(data, Net):
         netfile.save_net(data, path, where=name)
         return
@@ -47,7 +47,7 @@ def _write_safetensors(ev, path, name: str, data: Any, opts: dict) -> None:
                           tag="type")
 
 
-def _write_onnx(ev, path, name: str, data: Any, opts: dict) -> None:
+def _write_onnx(ev, path, data: Any, name: str, opts: dict) -> None:
     from ..formats.onnx_export import export_onnx
     if not isinstance(data, Net):
         raise EvaluationError(f"{input_form(data)[:80]} cannot be exported to the \"ONNX\" "
@@ -55,6 +55,6 @@ def _write_onnx(ev, path, name: str, data: Any, opts: dict) -> None:
     export_onnx(data, path, opset=opts.get("OperatorSetVersion", 17), where=name)
 
 
-READERS["SafeTensors"] = _read_safetensors
-WRITERS["SafeTensors"] = _write_safetensors
-WRITERS["ONNX"] = _write_onnx
+register_format(FileFormat("SafeTensors", (".safetensors",), read=_read_safetensors,
+                           write=_write_safetensors, elements=netfile.ELEMENTS))
+register_format(FileFormat("ONNX", (".onnx",), write=_write_onnx))

@@ -21,6 +21,7 @@ from ..expr import (
     packed,
 )
 from ..graph.build import build_chain, build_graph, to_net
+from ..formats.netfile import save_net
 from ..graph.container import Container, replace_leaves, with_shared
 from ..graph.edit import replace_part, with_declared_port
 from ..graph.inference import infer
@@ -42,6 +43,7 @@ from ..runtime.train import (
 )
 from .information import PROPERTIES as INFORMATION_PROPERTIES
 from .information import more_information
+from .io import output_path
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -270,31 +272,6 @@ def _net_extract(ev, net, spec):
     return extract(net, spec)
 
 
-# ---------------------------------------------------------------- Options
-def layer_options(layer: Layer) -> list[Any]:
-    """Options[layer]: its options, arrays and ports as rules, sorted by name as Wolfram."""
-    rules: dict[str, Any] = {}
-    for o in layer.options:
-        rules[o.name] = extract_value(layer, o.name, "Options")
-    for a in layer.array_specs:
-        rules[a.name] = extract_value(layer, a.name, "Options")
-    ins, outs = layer.port_names()
-    for p in ins + outs:
-        rules[p] = layer.ports[p].spec()
-    return [Expr(S("Rule"), k, rules[k]) for k in sorted(rules)]
-
-
-@builtin("Options", ("Options[layer]", 'Options[layer, "name"]'),
-         "a layer's options, arrays and ports as rules", args=(1, 2), section="Nets")
-def _options(ev, net, name=None):
-    if not isinstance(net, Layer):
-        return NOT_APPLICABLE
-    rules = layer_options(net)
-    if name is None:
-        return Expr(S("List"), *rules)
-    return Expr(S("List"), *[r for r in rules if r.args[0] == name])
-
-
 # ---------------------------------------------------------------- Information
 def _array_count(net: Net) -> tuple[int, int]:
     """(number of arrays, total elements), shared arrays counted once."""
@@ -463,7 +440,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
     shape_only = bool(getattr(ev.host, "shape_only", False))
     opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
     trained, history = net_train(net, data, opts, shape_only=shape_only,
-                                 interruptible=bool(getattr(ev.host, "interactive", False)))
+                                 interruptible=bool(getattr(ev.host, "interactive", False)),
+                                 save_checkpoint=save_net,
+                                 resolve_path=lambda name: str(output_path(ev, name)))
     props = results(trained, history)
     if prop is None:
         return trained

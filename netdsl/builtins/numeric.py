@@ -7,21 +7,29 @@ aligns trailing axes; ``broadcast_pair`` makes NumPy do Wolfram's thing.
 
 from __future__ import annotations
 
-import os
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .. import budget
 from ..errors import EvaluationError
-from ..expr import Expr, List, input_form, is_number, packed, to_ndarray
+from ..expr import Expr, List, input_form, is_number, make_list, packed, to_atom, to_ndarray
 from .registry import wrong_call
 
-# an array bigger than this is refused before it is allocated (tnsrmaxsz)
-MAX_ARRAY_BYTES = 8 * 2 ** 30
+INT64_MAX = 2 ** 63 - 1
+# an exact integer (or rational part) of more bits than this is refused (General::ovfl):
+# about 79,000 digits, which still computes and prints in a fraction of a second
+MAX_INT_BITS = 2 ** 18
+
 
 
 def numeric(x: Any) -> Any:
-    """A Python number or a NumPy array for ``x``, or None if ``x`` is not numeric."""
+    """A Python number or a NumPy array for ``x``, or None if ``x`` is not numeric.
+
+    For uses that want machine numbers (layers, data): a list holding exact integers
+    beyond 64 bits or rationals comes back as a Real array. Arithmetic uses ``exact``.
+    """
     if is_number(x):
         return x
     if isinstance(x, np.ndarray):
@@ -29,10 +37,118 @@ def numeric(x: Any) -> Any:
     if isinstance(x, Expr) and x.head is List:
         try:
             arr = to_ndarray(x)
-        except TypeError:
+        except (TypeError, ValueError):
             return None
+        if arr.dtype.kind == "O":
+            try:
+                return arr.astype(np.float64)
+            except (TypeError, ValueError, OverflowError):
+                return None
         return arr if arr.dtype.kind in "iuf" else None
     return None
+
+
+def exact(x: Any) -> Any:
+    """The value of ``x`` for arithmetic, keeping every element's kind, or None.
+
+    A number stays itself (int, float, Fraction); a list becomes an int64 or float
+    array when all its elements have that kind, an object array of Python ints and
+    Fractions when it holds exact numbers beyond int64 or rationals. A list mixing
+    Integers and Reals gives None, so that Listable functions thread over it element
+    by element and ``{1, 2.5} + 1`` is ``{2, 3.5}``, as in Wolfram.
+    """
+    if is_number(x) or isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, Expr) and x.head is List:
+        try:
+            arr = to_ndarray(x, exact=True)
+        except (TypeError, ValueError):
+            return None
+        kind = arr.dtype.kind
+        if kind in "iu":
+            return arr
+        if kind == "f":
+            return arr if _all_reals(x) else None
+        if kind == "O" and arr.ndim and all(
+                isinstance(v, (int, Fraction)) and not isinstance(v, bool) for v in arr.flat):
+            return arr
+    return None
+
+
+def _all_reals(x: Any) -> bool:
+    if isinstance(x, float):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind == "f"
+    return isinstance(x, Expr) and all(_all_reals(a) for a in x.args)
+
+
+def overflow(what: str = "") -> EvaluationError:
+    """Wolfram's General::ovfl, for results too large to hold or compute."""
+    return EvaluationError(f"Overflow occurred in computation{what}.", symbol="General",
+                           tag="ovfl")
+
+
+def kind_of(v: Any) -> str:
+    """'f' (machine reals), 'i' (int64-sized integers) or 'O' (exact: big ints, rationals)."""
+    if isinstance(v, np.ndarray):
+        k = v.dtype.kind
+        return "i" if k in "iu" else k
+    if isinstance(v, float):
+        return "f"
+    if isinstance(v, int) and -INT64_MAX <= v <= INT64_MAX:
+        return "i"
+    return "O"
+
+
+def to_float(v: Any) -> Any:
+    """``v`` as machine reals; exact values too large for a Real give General::ovfl."""
+    try:
+        if isinstance(v, np.ndarray):
+            return v if v.dtype.kind == "f" else v.astype(np.float64)
+        return float(v)
+    except OverflowError:
+        raise overflow() from None
+
+
+def to_object(v: Any) -> np.ndarray:
+    """``v`` as an array of Python ints and Fractions, where arithmetic is exact."""
+    if isinstance(v, np.ndarray):
+        return v if v.dtype == object else v.astype(object)
+    out = np.empty((), dtype=object)
+    out[()] = v
+    return out
+
+
+def int_bound(v: Any) -> int:
+    """The largest absolute value among the integers of ``v`` (a Python int)."""
+    if isinstance(v, np.ndarray):
+        if v.size == 0:
+            return 0
+        if v.dtype == object:
+            return max(abs(x) for x in v.flat)
+        return max(-int(v.min()), int(v.max()))
+    return abs(v)
+
+
+def check_bits(v: Any) -> Any:
+    """``v`` if its exact numbers are of a size netdsl computes with, else General::ovfl."""
+    if isinstance(v, int):
+        if v.bit_length() > MAX_INT_BITS:
+            raise overflow()
+    elif isinstance(v, Fraction):
+        if v.numerator.bit_length() > MAX_INT_BITS or v.denominator.bit_length() > MAX_INT_BITS:
+            raise overflow()
+    return v
+
+
+def from_objects(a: np.ndarray) -> Any:
+    """An object array of exact numbers back to an expression (packed where it fits)."""
+    if a.ndim == 0:
+        return check_bits(to_atom(a[()]))
+    if a.ndim == 1:
+        return make_list(check_bits(to_atom(v)) for v in a)
+    return make_list(from_objects(row) for row in a)
 
 
 def as_array(x: Any) -> np.ndarray:
@@ -69,40 +185,19 @@ def unequal_lengths(a: Any, b: Any, head: str) -> EvaluationError:
 def result(x: Any) -> Any:
     """A NumPy result back to an expression (scalars become Python numbers)."""
     if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return from_objects(x)
         return packed(x)
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, Fraction):
+        return to_atom(x)
     return x
 
 
 def check_size(dims: tuple[int, ...], itemsize: int = 8) -> None:
-    """Refuse arrays too large to allocate, with Wolfram's tnsrmaxsz message."""
-    count = 1
-    for d in dims:
-        count *= int(d)
-    nbytes = count * itemsize
-    if nbytes > MAX_ARRAY_BYTES:
-        total = _total_memory()
-        pct = f"{100 * nbytes / total:.0f}" if total else "?"
-        raise EvaluationError(
-            f"Cannot create an array of dimensions {dims_text(dims)} because it would consume "
-            f"{_human(nbytes)}, which is {pct}% of total system memory.",
-            symbol="General", tag="tnsrmaxsz")
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1024 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} PB"
-
-
-def _total_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
+    """Refuse arrays larger than the memory budget, before allocating (tnsrmaxsz)."""
+    budget.check(tuple(dims), itemsize)
 
 
 def dims_of(x: Any, name: str, call: Any) -> tuple[int, ...]:

@@ -2,7 +2,8 @@
 
 ``Export["net.svg", net]`` and ``Export["net.dot", net]`` draw the net (or take a diagram
 from ``Information[net, "SummaryGraphic"]``); ``Export["loss.png", plot]`` writes the PNG
-bytes of ``results["LossPlot"]``. Registered in ``io.WRITERS`` like the net files.
+bytes of ``results["LossPlot"]``. Registered with ``io.register_format`` like the net files
+(Export's file gate, path resolution and error for an unwritable file apply).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..expr import input_form
 from ..graph.diagram import Diagram
 from ..layers.base import Net
 from ..runtime.train.plot import Picture
-from .io import FORMATS, NAMED_FORMATS, WRITERS
+from .io import FileFormat, register_format
 
 
 def _short(data: Any) -> str:
@@ -31,34 +32,22 @@ def _diagram(data: Any, fmt: str) -> Diagram:
                           symbol="Export", tag="type")
 
 
-def _write(path, name: str, data: bytes | str) -> None:
-    try:
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
-    except OSError:
-        raise EvaluationError(f"Cannot open {name}.", symbol="Export", tag="noopen") from None
+def _write_svg(ev, path, data: Any, name: str, opts: dict) -> None:
+    path.write_text(_diagram(data, "SVG").svg(), encoding="utf-8")
 
 
-def _write_svg(ev, path, name: str, data: Any, opts: dict) -> None:
-    _write(path, name, _diagram(data, "SVG").svg())
+def _write_dot(ev, path, data: Any, name: str, opts: dict) -> None:
+    path.write_text(_diagram(data, "DOT").dot(), encoding="utf-8")
 
 
-def _write_dot(ev, path, name: str, data: Any, opts: dict) -> None:
-    _write(path, name, _diagram(data, "DOT").dot())
-
-
-def _write_png(ev, path, name: str, data: Any, opts: dict) -> None:
+def _write_png(ev, path, data: Any, name: str, opts: dict) -> None:
     if not isinstance(data, Picture):
         raise EvaluationError(f"{_short(data)} cannot be exported to the \"PNG\" "
                               f"format: give a picture such as results[\"LossPlot\"] (for a "
                               f"net's diagram use .svg).", symbol="Export", tag="type")
-    _write(path, name, data.png)
+    path.write_bytes(data.png)
 
 
-for _ext, _fmt, _fn in ((".svg", "SVG", _write_svg), (".dot", "DOT", _write_dot),
-                        (".png", "PNG", _write_png)):
-    FORMATS[_ext] = _fmt
-    NAMED_FORMATS[_fmt] = _fmt
-    WRITERS[_fmt] = _fn
+register_format(FileFormat("SVG", (".svg",), write=_write_svg))
+register_format(FileFormat("DOT", (".dot",), write=_write_dot))
+register_format(FileFormat("PNG", (".png",), write=_write_png))

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..errors import EvaluationError
 from ..expr import Expr, Symbol, input_form, is_rule
+from ..printer import short
 
 # attributes, as in Wolfram
 HOLD_ALL = "HoldAll"
@@ -122,7 +123,7 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
     if b.max_args is not None and end > b.max_args and is_rule(args[end - 1]):
         bad = args[end - 1].args[0]
         raise EvaluationError(
-            f"Unknown option {input_form(bad)} in {_short(call)}. "
+            f"Unknown option {input_form(bad)} in {short(call, 160)}. "
             f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
     opts = dict(b.options)
     for rule in args[end:]:
@@ -140,12 +141,9 @@ def wrong_call(b: Builtin | str, call: Any, why: str = "") -> EvaluationError:
     """``F::argx: F[...] cannot be evaluated: <why>. Expected F[x] or F[x, y].``"""
     if isinstance(b, str):
         b = REGISTRY[b]
-    text = f"{_short(call)} cannot be evaluated"
+    text = f"{short(call, 160)} cannot be evaluated"
     if why:
         text += f": {why}"
     return EvaluationError(f"{text}. Expected {b.forms()}.", symbol=b.name, tag="argx")
 
 
-def _short(x: Any, limit: int = 160) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"

@@ -20,9 +20,7 @@ from ..expr import (Association, Expr, List, Null, Symbol, boolean, input_form, 
                     list_items, make_list, same_q)
 from ..patterns import rule_parts, substitute
 from .core import SPECIAL_ASSIGN
-from ..layers.base import Layer
 from .lists import _level_spec, _parts, _rebuild
-from .nets import layer_options
 from .registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin,
                        option_name, wrong_call)
 
@@ -310,8 +308,8 @@ def _options(ev, f, name=None):
         if found is None:
             found = Expr(List, *[Expr(S("Rule"), S(k), v) for k, v in b.options.items()]) \
                 if b is not None else Expr(List)
-    elif isinstance(f, Layer):   # Options[layer]: its options, arrays and ports (nets.py)
-        found = Expr(List, *layer_options(f))
+    elif callable(getattr(f, "option_rules", None)):     # a layer: options, arrays, ports
+        found = Expr(List, *f.option_rules())
     else:
         found = Expr(List, *_option_rules(f))
     if name is None:

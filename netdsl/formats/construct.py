@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EvaluationError, NetDSLError, ParseError
-from ..expr import Association, Expr, Symbol, input_form, is_rule
+from ..expr import Association, Expr, Symbol, is_rule
 from ..graph.build import build_chain, build_graph
 from ..layers.base import Net
 from ..layers.registry import LAYER_TYPES
+from ..printer import short
 from ..syntax import parse_statements
 
 S = Symbol
@@ -45,7 +46,7 @@ def net_from_text(text: str, where: str, symbol: str = "Import") -> Net:
         raise _bad(where, f"its net description does not build a net: "
                           f"{e.symbol}::{e.tag}: {e.text}", symbol) from None
     if not isinstance(net, Net):
-        raise _bad(where, f"its net description is {_short(net)}, not a net", symbol)
+        raise _bad(where, f"its net description is {short(net)}, not a net", symbol)
     return net
 
 
@@ -60,7 +61,7 @@ def build(e: Any) -> Any:
         rules = []
         for r in e.args:
             if not is_rule(r):
-                raise EvaluationError(f"{_short(r)} in an association is not a rule.",
+                raise EvaluationError(f"{short(r)} in an association is not a rule.",
                                       symbol="Association", tag="invrl")
             rules.append((build(r.args[0]), build(r.args[1]), False))
         return Association(rules)
@@ -72,15 +73,15 @@ def build(e: Any) -> Any:
         args = tuple(build(a) for a in e.args)
         return LAYER_TYPES[head.name].build(args, e)
     if head.name in ("NetChain", "NetGraph"):
-        args = [build(a) for a in e.args]
+        built = [build(a) for a in e.args]
         need = 1 if head.name == "NetChain" else 2
-        if len(args) < need:
-            raise EvaluationError(f"{_short(e)} has too few arguments.", symbol=head.name,
+        if len(built) < need:
+            raise EvaluationError(f"{short(e)} has too few arguments.", symbol=head.name,
                                   tag="argx")
-        opts = _options(args[need:], head.name)
+        opts = _options(built[need:], head.name)
         if head.name == "NetChain":
-            return build_chain(args[0], opts, "NetChain")
-        return build_graph(args[0], args[1], opts, "NetGraph")
+            return build_chain(built[0], opts, "NetChain")
+        return build_graph(built[0], built[1], opts, "NetGraph")
     return e   # inert: NetPort, NetSharedArray, Function, Restricted, symbols, ...
 
 
@@ -90,7 +91,7 @@ def _options(rules: list, head: str) -> dict[str, Any]:
         key = r.args[0] if is_rule(r) else None
         name = key.name if isinstance(key, Symbol) else key
         if not isinstance(name, str):
-            raise EvaluationError(f"{_short(r)} is not a port option.", symbol=head, tag="argx")
+            raise EvaluationError(f"{short(r)} is not a port option.", symbol=head, tag="argx")
         opts[name] = r.args[1]
     return opts
 
@@ -100,6 +101,3 @@ def _bad(where: str, why: str, symbol: str) -> EvaluationError:
                            tag="fmterr")
 
 
-def _short(x: Any, limit: int = 80) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"

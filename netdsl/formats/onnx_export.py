@@ -72,12 +72,13 @@ class Builder:
     def reshape(self, x: str, shape: tuple, scope: str) -> str:
         return self.node("Reshape", [x, self.const([-1, *shape], scope, np.int64)], scope)
 
-    def reduce(self, op: str, x: str, axes: list[int], scope: str) -> str:
+    def reduce(self, op: str, x: str, axes: list[int], scope: str, keepdims: int = 0) -> str:
         """A reduction over ``axes`` (never none); axes are an input from opset 13
         (ReduceSum) or 18 (the others), an attribute before."""
         if op == "ReduceSum" or self.opset >= 18:
-            return self.node(op, [x, self.const(axes, scope, np.int64)], scope, keepdims=0)
-        return self.node(op, [x], scope, axes=axes, keepdims=0)
+            return self.node(op, [x, self.const(axes, scope, np.int64)], scope,
+                             keepdims=keepdims)
+        return self.node(op, [x], scope, axes=axes, keepdims=keepdims)
 
     def mean_per_example(self, x: str, rank: int, scope: str) -> str:
         if rank == 0:

@@ -13,7 +13,7 @@ output tensors (in port order). The semantics are netdsl's, exactly:
   Wolfram's "Momentum" (the same convention: m <- Momentum m + (1 - Momentum) batch);
 - LinearLayer: Flatten (for inputs of rank above 1) + Gemm with the weights transposed,
   then a Reshape for outputs of rank other than 1;
-- SoftmaxLayer over the last axis; Dropout is the identity (Test mode);
+- SoftmaxLayer over the last axis (or its level); Dropout is the identity (Test mode);
 - ElementwiseLayer and ThreadingLayer: their compiled function trees, node by node;
 - the loss layers with their clipping of probabilities at 1*^-30.
 
@@ -24,7 +24,8 @@ other way.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -199,15 +200,26 @@ def linear(b, layer, scope, where, xs):
 
 
 def softmax(b, layer, scope, where, xs):
-    return [b.node("Softmax", xs, scope, axis=-1)]
+    # level n of an example is axis n of the batch-first tensor; negative levels count
+    # from the end in both
+    return [b.node("Softmax", xs, scope, axis=int(layer.values.get("Level", -1)))]
 
 
 def reshape_like_output(b, layer, scope, where, xs):
     return [b.reshape(xs[0], layer.ports["Output"].shape, scope)]
 
 
-def identity(b, layer, scope, where, xs):
-    return [b.node("Identity", xs, scope)]
+def dropout(b, layer, scope, where, xs):
+    """Test mode: the input unchanged (either Method); a "BinaryMask" port is all ones."""
+    outs = []
+    for port in layer.port_names()[1]:
+        if port == "BinaryMask":
+            shape = b.node("Shape", xs, scope)
+            one = b.helper.make_tensor("one", b.onnx.TensorProto.FLOAT, [1], [1.0])
+            outs.append(b.node("ConstantOfShape", [shape], scope, value=one))
+        else:
+            outs.append(b.node("Identity", xs, scope))
+    return outs
 
 
 def catenate(b, layer, scope, where, xs):
@@ -262,20 +274,151 @@ def elementwise(b, layer, scope, where, xs):
     return _function(b, layer, scope, where, xs)
 
 
+def _input_shaped(b, layer, name: str, scope: str) -> str:
+    """A learned array of the input's dimensions ({1} for a scalar input): broadcasts over
+    the batch axis as it is."""
+    return b.array(layer, name)
+
+
+def constant_times(b, layer, scope, where, xs):
+    return [b.node("Mul", [xs[0], _input_shaped(b, layer, "Scaling", scope)], scope)]
+
+
+def constant_plus(b, layer, scope, where, xs):
+    return [b.node("Add", [xs[0], _input_shaped(b, layer, "Biases", scope)], scope)]
+
+
+def parametric_ramp(b, layer, scope, where, xs):
+    return [b.node("PRelu", [xs[0], _input_shaped(b, layer, "Slope", scope)], scope)]
+
+
+def transpose(b, layer, scope, where, xs):
+    from ..layers.transpose import axis_order
+    order = axis_order(layer.values["Specification"], len(layer.ports["Input"].shape))
+    return [b.node("Transpose", xs, scope, perm=[0] + [1 + i for i in order])]
+
+
+def embedding(b, layer, scope, where, xs):
+    """Indices 1..n pick rows of "Weights" {n, size}: Gather of index - 1."""
+    idx = b.node("Sub", [b.node("Cast", xs, scope, to=7), b.const(1, scope, np.int64)], scope)
+    return [b.node("Gather", [b.array(layer, "Weights"), idx], scope, axis=0)]
+
+
+def deconvolution(b, layer, scope, where, xs):
+    """ConvTranspose: Wolfram's weights {in, out/groups, k..} are ONNX's layout; each output
+    size is Stride (n - 1) + k - padding, the padding cropped from the output."""
+    v = layer.values
+    x = layer.ports["Input"].shape
+    d = len(x) - 1
+    kernel = per_dim(v["KernelSize"], d, "KernelSize")
+    stride = per_dim(v.get("Stride", 1), d, "Stride")
+    pads = resolve_padding(v.get("PaddingSize", 0), d, tuple(x[1:]), kernel, stride, (1,) * d)
+    inputs = [xs[0], b.array(layer, "Weights")]
+    if b.has_array(layer, "Biases"):
+        inputs.append(b.array(layer, "Biases"))
+    return [b.node("ConvTranspose", inputs, scope, kernel_shape=list(kernel),
+                   strides=list(stride), pads=[p[0] for p in pads] + [p[1] for p in pads],
+                   group=v.get("ChannelGroups") or 1)]
+
+
+AGGREGATE_OPS = {"Total": "ReduceSum", "Mean": "ReduceMean", "Max": "ReduceMax",
+                 "Min": "ReduceMin"}
+
+
+def aggregation(b, layer, scope, where, xs):
+    from ..layers.levels import level_set
+    levels = level_set(layer.values["Levels"], len(layer.ports["Input"].shape))
+    op = AGGREGATE_OPS[layer.values["Function"].name]
+    return [b.reduce(op, xs[0], list(levels), scope)]   # level n is axis n, batch first
+
+
+def replicate(b, layer, scope, where, xs):
+    """Unit axes inserted at the layer's level, then expanded to the output's dimensions."""
+    rank = len(layer.ports["Input"].shape)
+    level = layer.values["Level"]
+    p = level - 1 if level > 0 else rank + level + 1            # as an example axis
+    k = len(layer.values["Specification"])
+    x = b.node("Unsqueeze", [xs[0], b.const(list(range(p + 1, p + 1 + k)), scope, np.int64)],
+               scope)
+    out = [1, *layer.ports["Output"].shape]                     # 1 broadcasts to the batch
+    return [b.node("Expand", [x, b.const(out, scope, np.int64)], scope)]
+
+
+def dot(b, layer, scope, where, xs):
+    """Per example: the last level of a with the first of b, as (A, K) . (K, B) matrices."""
+    ashape, bshape = (layer.ports[p].shape for p in layer.port_names()[0])
+    k = ashape[-1]
+    a3 = b.node("Reshape", [xs[0], b.const([0, -1, k], scope, np.int64)], scope)
+    b3 = b.node("Reshape", [xs[1], b.const([0, k, -1], scope, np.int64)], scope)
+    return [b.reshape(b.node("MatMul", [a3, b3], scope), layer.ports["Output"].shape, scope)]
+
+
+PAD_MODES = {"Fixed": "edge", "Reflected": "reflect", "Periodic": "wrap"}
+
+
+def padding(b, layer, scope, where, xs):
+    """Pad with explicit pads (none on the batch axis): a number, or "Fixed" (edge),
+    "Reflected" (reflect), "Periodic" (wrap, opset 19 on)."""
+    rank = len(layer.ports["Input"].shape)
+    spec = list(layer.values["Specification"]) + [(0, 0)] * rank
+    spec = spec[:rank]
+    pads = b.const([0] + [p[0] for p in spec] + [0] + [p[1] for p in spec], scope, np.int64)
+    method = layer.values["Padding"]
+    if isinstance(method, float):
+        return [b.node("Pad", [xs[0], pads, b.const(method, scope)], scope, mode="constant")]
+    mode = PAD_MODES.get(method)
+    if mode is None or mode == "wrap" and b.opset < 19:
+        why = "ONNX has no such padding" if mode is None else "it needs OperatorSetVersion 19"
+        raise unsupported(layer, where, f'"Padding" -> "{method}": {why}')
+    return [b.node("Pad", [xs[0], pads], scope, mode=mode)]
+
+
+def normalization(b, layer, scope, where, xs):
+    """(x - mean) / Sqrt[variance + Epsilon] over the aggregation levels (biased variance),
+    then times "Scaling" and plus "Biases" spanning the scaling levels."""
+    rank = len(layer.ports["Input"].shape)
+    agg, scale = layer.levels(rank)
+    axes = list(agg)                                   # level n is axis n, batch first
+    x = xs[0]
+    xc = b.node("Sub", [x, b.reduce("ReduceMean", x, axes, scope, keepdims=1)], scope)
+    var = b.reduce("ReduceMean", b.node("Mul", [xc, xc], scope), axes, scope, keepdims=1)
+    std = b.node("Sqrt", [b.node("Add", [var, b.const(float(layer.values["Epsilon"]), scope)],
+                                 scope)], scope)
+    y = b.node("Mul", [xc, b.node("Reciprocal", [std], scope)], scope)
+    shape = [1] + [d if i + 1 in scale else 1 for i, d in enumerate(layer.ports["Input"].shape)]
+    for name, op in (("Scaling", "Mul"), ("Biases", "Add")):
+        if b.has_array(layer, name):
+            a = b.node("Reshape", [b.array(layer, name), b.const(shape, scope, np.int64)], scope)
+            y = b.node(op, [y, a], scope)
+    return [y]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
+    "DeconvolutionLayer": deconvolution,
+    "AggregationLayer": aggregation,
+    "ReplicateLayer": replicate,
+    "DotLayer": dot,
+    "PaddingLayer": padding,
+    "NormalizationLayer": normalization,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
+    "DotPlusLayer": linear,          # LinearLayer's old name
     "SoftmaxLayer": softmax,
     "FlattenLayer": reshape_like_output,
     "ReshapeLayer": reshape_like_output,
-    "DropoutLayer": identity,
+    "DropoutLayer": dropout,
     "CatenateLayer": catenate,
     "TotalLayer": total,
     "ThreadingLayer": elementwise,
     "ElementwiseLayer": elementwise,
     "SummationLayer": summation,
+    "ConstantTimesLayer": constant_times,
+    "ConstantPlusLayer": constant_plus,
+    "ParametricRampLayer": parametric_ramp,
+    "TransposeLayer": transpose,
+    "EmbeddingLayer": embedding,
     "MeanSquaredLossLayer": mean_squared_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }

@@ -12,7 +12,6 @@ from ..expr import (
     Association,
     Expr,
     Symbol,
-    input_form,
     is_integer,
     is_list,
     is_rule,
@@ -24,6 +23,7 @@ from ..layers.registry import LAYER_TYPES, from_shorthand
 from ..layers.shapes import PortType, port_type_from_spec
 from .container import LINKS, NET, Container, PortNode
 from .inference import gc_paused, infer
+from ..printer import short
 
 S = Symbol
 
@@ -61,7 +61,7 @@ def to_net(x: Any, head: str, where: str) -> Net:
     if isinstance(x, Symbol) and x.name in LAYER_TYPES:
         raise error(head, "notnet", f"{where} is the symbol {x.name}; write {x.name}[...] to "
                                     f"make a layer.")
-    raise error(head, "notnet", f"{where}, {_short(x)}, is not a layer or net. Expected a layer, "
+    raise error(head, "notnet", f"{where}, {short(x, 100)}, is not a layer or net. Expected a layer, "
                                 f"a net, an integer n (LinearLayer[n]), an elementwise function "
                                 f"such as Ramp or Tanh, or a list of layers (a NetChain).")
 
@@ -83,7 +83,7 @@ def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
         names, nets = [], []
         for k, v in spec.items():
             if not isinstance(k, str):
-                raise error(head, "lname", f"Layer names must be strings; {_short(k)} is not.")
+                raise error(head, "lname", f"Layer names must be strings; {short(k, 100)} is not.")
             names.append(k)
             nets.append(to_net(v, head, f'the layer "{k}"'))
         return names, nets, True
@@ -94,7 +94,7 @@ def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
         nets = [to_net(v, head, f"the element at position {i}") for i, v in enumerate(items, 1)]
         return [str(i) for i in range(1, len(nets) + 1)], nets, False
     raise error(head, "arg1", f"The first argument of {head} must be a list or an association "
-                              f"of layers, not {_short(spec)}.")
+                              f"of layers, not {short(spec, 100)}.")
 
 
 def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
@@ -103,7 +103,7 @@ def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
         try:
             out[name] = port_type_from_spec(spec)
         except ValueError as e:
-            raise error(head, "invspec", f'Specification {_short(spec)} is not compatible with '
+            raise error(head, "invspec", f'Specification {short(spec, 100)} is not compatible with '
                                          f'port "{name}": {e}.') from None
     return out
 
@@ -194,7 +194,7 @@ class _Wiring:
                 return x
             raise error(self.head, "nolayer", f'There is no layer named "{x}"; the layers are '
                                               f"{', '.join(self.names)}.")
-        raise error(self.head, "badedge", f"{_short(x)} does not name a layer or port.")
+        raise error(self.head, "badedge", f"{short(x, 100)} does not name a layer or port.")
 
     def endpoint(self, x: Any, side: str) -> tuple[Any, str | None]:
         """(node, port or None) for one end of a connection."""
@@ -206,12 +206,12 @@ class _Wiring:
                 return PortNode("in" if side == "src" else "out", args[0]), args[0]
             if len(args) == 2 and isinstance(args[1], str):
                 return self.layer_name(args[0]), args[1]
-            raise error(self.head, "badport", f"{_short(x)} is not a valid NetPort.")
+            raise error(self.head, "badport", f"{short(x, 100)} is not a valid NetPort.")
         return self.layer_name(x), None
 
     def add(self, rule: Any) -> None:
         if not is_rule(rule):
-            raise error(self.head, "badedge", f"{_short(rule)} is not a connection; write "
+            raise error(self.head, "badedge", f"{short(rule, 100)} is not a connection; write "
                                               f"a -> b.")
         lhs, rhs = rule.args
         if is_rule(rhs):  # a -> b -> c
@@ -227,7 +227,7 @@ class _Wiring:
             for s in sources:
                 node, port = self.src_port(*self.endpoint(s, "src"))
                 if isinstance(node, PortNode):
-                    raise error(self.head, "badedge", f"The graph input {_short(s)} cannot be "
+                    raise error(self.head, "badedge", f"The graph input {short(s)} cannot be "
                                                       f"muted; only layer outputs can.")
                 self.muted.add((node, port))
             return
@@ -252,7 +252,7 @@ class _Wiring:
             start = self.multi.get(dst, 0)
             self.multi[dst] = start + len(srcs)
             for i, s in enumerate(srcs, start + 1):
-                self.links.append((*self.src_port(*s), dst, f"Input{i}"))
+                self.links.append((*self.src_port(*s), dst, net.input_port(i)))
             return
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
             if len(srcs) == 1:
@@ -388,8 +388,5 @@ def _hoist_shared(nets: list[Net], head: str) -> dict[str, Any]:
     return shared
 
 
-def _short(x: Any, limit: int = 100) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 

@@ -19,6 +19,7 @@ from ..layers.shapes import port_type_from_spec
 from .container import Container, replace_leaves
 from .inference import infer
 from .compose import rebuild_with
+from ..printer import short
 
 S = Symbol
 
@@ -44,7 +45,7 @@ def numeric_array(value: Any, what: str) -> np.ndarray:
         arr = np.asarray(to_ndarray(value))
     except TypeError:
         raise error("invarr", f"The value given for {what} is not a numeric array: "
-                              f"{_short(value)}.") from None
+                              f"{short(value, 80)}.") from None
     if arr.dtype.kind not in "iuf":
         raise error("invarr", f"The value given for {what} is not numeric.")
     if not np.isfinite(arr).all():
@@ -69,7 +70,7 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
             if not rest:
                 new = value
                 if not isinstance(new, Net):
-                    raise error("notnet", f"{_short(value)} is not a layer or net, so it cannot "
+                    raise error("notnet", f"{short(value, 80)} is not a layer or net, so it cannot "
                                           f"replace {net.label(name)}.")
                 new = new.evolve(shared={})
                 if new.port_names() == net.net(name).port_names():
@@ -89,7 +90,7 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
         try:
             t = port_type_from_spec(value)
         except ValueError as e:
-            raise error("invspec", f'Specification {_short(value)} is not compatible with port '
+            raise error("invspec", f'Specification {short(value, 80)} is not compatible with port '
                                    f'"{head}": {e}.') from None
         return with_declared_port(net, head, t)
     raise error("nopart", f'"{head}" is not an array, port or layer of {net.head_name}.')
@@ -158,9 +159,6 @@ def _dims(shape) -> str:
     return "{" + ", ".join(str(d) for d in shape) + "}"
 
 
-def _short(x: Any, limit: int = 80) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 

@@ -1,4 +1,4 @@
-"""AggregationLayer[f, levels]: Max, Min, Mean or Total of the input over levels (default
+"""AggregationLayer[f, levels]: Max, Min, Mean, Total or Times of the input over levels (default
 2 ;; All, every level but the first: global pooling of a channel-first image)."""
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from .registry import register_layer
 
 
 def _function(f: Any) -> Any:
-    if among(f, (S("Max"), S("Min"), S("Mean"), S("Total"))):
+    if among(f, (S("Max"), S("Min"), S("Mean"), S("Total"), S("Times"))):
         return f
-    raise ValueError("expected Max, Min, Mean or Total")
+    raise ValueError("expected Max, Min, Mean, Total or Times")
 
 
 @register_layer
 class AggregationLayer(Layer):
     name = "AggregationLayer"
-    summary = "Max, Min, Mean or Total over levels (default 2 ;; All: all but the first)"
+    summary = "Max, Min, Mean, Total or Times over levels (default 2 ;; All: all but the first)"
     positional = (Param("Function", _function),
                   Param("Levels", level_spec, optional=True, default=(("span", 2, None),),
                         display=level_expr))
@@ -68,6 +68,8 @@ class AggregationLayer(Layer):
             y = x.sum(axis=axes)
         elif f == "Mean":
             y = x.mean(axis=axes)
+        elif f == "Times":
+            y = x.prod(axis=axes)
         elif f == "Max":
             y = x.max(axis=axes)
         else:
@@ -84,6 +86,15 @@ class AggregationLayer(Layer):
         if f == "Mean":
             count = int(np.prod([x.shape[a] for a in axes]))
             return [np.ascontiguousarray(np.broadcast_to(dye / count, x.shape))], {}
+        if f == "Times":
+            # d/dx_i of the product: the product of the others (exact where x_i = 0)
+            zero = x == 0
+            zeros = zero.sum(axis=axes, keepdims=True)
+            others = np.where(zero, 1, x).prod(axis=axes, keepdims=True)
+            ye = np.expand_dims(y, axes)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = np.where(zero, np.where(zeros == 1, others, 0), ye / np.where(zero, 1, x))
+            return [np.ascontiguousarray(dye * d, dtype=dy.dtype)], {}
         hit = x == np.expand_dims(y, axes)
         share = dye / hit.sum(axis=axes, keepdims=True)
         return [np.multiply(hit, share, dtype=dy.dtype)], {}

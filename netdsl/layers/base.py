@@ -36,7 +36,8 @@ from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_nu
 from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
-from .text import layer_input_form, layer_summary
+from .text import layer_input_form, layer_summary, to_expr
+from ..printer import short
 
 S = Symbol
 
@@ -82,15 +83,25 @@ class ArraySpec:
 
 class AbstractArray(Opaque):
     """An array known only by its dimensions: what ``netdsl check`` (shape-only mode) puts
-    where numbers would be, in initialised nets and in the outputs of nets."""
+    where numbers would be: in initialised nets, the outputs of nets, and data (random
+    arrays, tables, imported files and arithmetic on them). ``what`` says which, for
+    check's report ("output", "array"); shape ``()`` is a single number."""
 
     head_name = "AbstractArray"
 
-    def __init__(self, shape: tuple):
+    def __init__(self, shape: tuple, what: str = "output"):
         self.shape = tuple(shape)
+        self.what = what
 
     def input_form(self) -> str:
         return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
+
+    def output_form(self) -> str:
+        """What Print shows: plainly not a result."""
+        if not self.shape:
+            return "<a number, not computed in check>"
+        dims = ", ".join(map(str, self.shape))
+        return f"<array of dimensions {{{dims}}}, not computed in check>"
 
 
 # ---------------------------------------------------------------- errors inside one layer
@@ -419,13 +430,13 @@ class Layer(Net):
         first_rule = next((i for i, a in enumerate(args) if is_rule(a)), len(args))
         if any(not is_rule(a) for a in args[first_rule:]):
             raise cls.error("argx", f"positional arguments must come before options in "
-                                    f"{_short(call)}.")
+                                    f"{short(call, 100)}.")
         values: dict[str, Any] = {o.name: o.default for o in cls.options}
         values.update({p.name: None for p in cls.positional})
         values.update({h: None for h in cls.hidden})
         required = [p for p in cls.positional if not p.optional]
         if len(positional) > len(cls.positional) or len(positional) < len(required):
-            raise cls.error("argx", f"{_short(call)} has {len(positional)} positional "
+            raise cls.error("argx", f"{short(call, 100)} has {len(positional)} positional "
                                     f"argument{'s' if len(positional) != 1 else ''}; expected "
                                     f"{cls.forms()}.")
         for p, a in zip(cls.positional, positional):
@@ -433,19 +444,27 @@ class Layer(Net):
         for p in cls.positional[len(positional):]:
             if p.default is not None:
                 values[p.name] = p.default
+        options: dict[str, Any] = {o.name: o for o in cls.options}
+        options.update({p.name: p for p in cls.positional})  # also accepted as rules
+
+        def rule_name(r: Any) -> Any:
+            key = r.args[0]
+            return key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+        for r in rules:   # options first: they may decide the ports ("Inputs" -> {"a", "b"})
+            name = rule_name(r)
+            if name in options:
+                values[name] = cls._convert(name, options[name].convert, r.args[1], call)
         ins, outs = cls(values, {}, {}).port_names()
         ports = {n: UNKNOWN for n in ins + outs}
         arrays: dict[str, Any] = {a.name: None for a in cls.array_specs}
         shared: dict[str, Any] = {}
-        options: dict[str, Any] = {o.name: o for o in cls.options}
-        options.update({p.name: p for p in cls.positional})  # also accepted as rules
         array_names = {a.name: a for a in cls.array_specs}
         for r in rules:
             key = r.args[0]
-            name = key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+            name = rule_name(r)
             value = r.args[1]
             if name in options:
-                values[name] = cls._convert(name, options[name].convert, value, call)
+                continue
             elif name in array_names:
                 arrays[name] = cls._array_value(array_names[name], value, shared)
             elif name in ports:
@@ -469,7 +488,7 @@ class Layer(Net):
         try:
             return convert(value)
         except ValueError as e:
-            raise cls.error("invopt", f"The value of {name} -> {_short(value)} is not valid: "
+            raise cls.error("invopt", f"The value of {name} -> {short(value, 100)} is not valid: "
                                       f"{e}.") from None
 
     @classmethod
@@ -493,7 +512,7 @@ class Layer(Net):
             arr = to_ndarray(value)
         except TypeError:
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not a numeric '
-                                      f"array: {_short(value)}.") from None
+                                      f"array: {short(value, 100)}.") from None
         if arr.dtype.kind not in "iuf":
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not numeric.')
         if arr.ndim == 0:
@@ -590,6 +609,21 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def option_rules(self) -> list[Any]:
+        """Options[layer]: its options, arrays and ports as rules, sorted by name (Wolfram)."""
+        rules: dict[str, Any] = {}
+        for o in self.options:
+            exported = self.exported_value(o.name)
+            rules[o.name] = to_expr(self.values.get(o.name)) if exported is None else exported
+        for a in self.array_specs:
+            v = self.array_value(a.name)
+            rules[a.name] = (Symbol("None") if v is NO_ARRAY else
+                             to_expr(v) if isinstance(v, np.ndarray) else Symbol("Automatic"))
+        ins, outs = self.port_names()
+        for p in ins + outs:
+            rules[p] = self.ports[p].spec()
+        return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
+
     def exported_value(self, name: str) -> Any:
         """The value NetExtract gives for option ``name`` when it differs from the stored
         one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
@@ -680,9 +714,6 @@ def _eq_dict(a: dict, b: dict) -> bool:
     return True
 
 
-def _short(x: Any, limit: int = 100) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 # ---------------------------------------------------------------- validators

@@ -148,7 +148,7 @@ class DeconvolutionLayer(Layer):
         p = prod(g.out) * n
         w3 = w.reshape(groups, c // groups, -1)                     # (G, C/G, F/G k)
         x3 = x.reshape(groups, c // groups, p)
-        cols = np.matmul(w3.transpose(0, 2, 1), x3)                 # (G, F/G k, S N)
+        cols = _per_group(lambda a, b: a.T @ b, w3, x3)             # (G, F/G k, S N)
         f = fg * groups
         yp = col2im(cols.reshape((f,) + g.kernel + g.out + (n,)), g, x.dtype)
         y = crop(yp, g)
@@ -167,7 +167,7 @@ class DeconvolutionLayer(Layer):
         dcols = im2col(pad(dy, g, 0.0), g)                          # (F, k.., S.., N)
         d3 = dcols.reshape(groups, -1, p)                           # (G, F/G k, S N)
         x3 = x.reshape(groups, c // groups, p)
-        dw = np.matmul(x3, d3.transpose(0, 2, 1))                   # (G, C/G, F/G k)
+        dw = _per_group(lambda a, b: a @ b.T, x3, d3)               # (G, C/G, F/G k)
         grads = {"Weights": dw.reshape(w.shape).astype(w.dtype, copy=False)}
         if "Biases" in arrays:
             grads["Biases"] = dy.reshape(f, -1).sum(axis=1).astype(arrays["Biases"].dtype,
@@ -175,5 +175,13 @@ class DeconvolutionLayer(Layer):
         if not getattr(ctx, "need_dx", True):
             return [None], grads
         w3 = w.astype(dy.dtype, copy=False).reshape(groups, c // groups, -1)
-        dx = np.matmul(w3, d3).reshape(x.shape)
+        dx = _per_group(lambda a, b: a @ b, w3, d3).reshape(x.shape)
         return [dx], grads
+
+
+def _per_group(product, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One 2-D GEMM per channel group, stacked. (A batched np.matmul with a transposed
+    operand measured up to 10x slower than the 2-D products here; groups are few.)"""
+    if a.shape[0] == 1:
+        return product(a[0], b[0])[None]
+    return np.stack([product(ai, bi) for ai, bi in zip(a, b)])

@@ -13,7 +13,7 @@ from ..expr import Expr, S, input_form, is_integer, is_list, list_items
 def level_spec(x: Any) -> tuple:
     """Parse n, m;;n, All or a list of them (no zero); ValueError saying what is expected."""
     items = list_items(x) if is_list(x) else [x]
-    out = []
+    out: list[tuple] = []
     for i in items:
         if is_integer(i) and i != 0:
             out.append(("level", int(i)))

@@ -104,5 +104,5 @@ class PaddingLayer(Layer):
 
 def _source_positions(method: str, n: int, b: int, a: int) -> list[tuple[int, int]]:
     """(padded position, input position it copies) for every border position along a level."""
-    probe = np.pad(np.arange(n), (b, a), mode=_METHODS[method])
+    probe = np.pad(np.arange(n), (b, a), mode=_METHODS[method])  # type: ignore[call-overload]
     return [(j, int(probe[j])) for j in list(range(b)) + list(range(b + n, b + n + a))]

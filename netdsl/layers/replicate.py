@@ -15,7 +15,7 @@ from .registry import register_layer
 
 def _sizes(x: Any) -> tuple:
     items = list_items(x) if is_list(x) else [x]
-    out = []
+    out: list[int | None] = []
     for i in items:
         if is_integer(i) and i >= 1:
             out.append(int(i))
@@ -44,7 +44,7 @@ class ReplicateLayer(Layer):
     positional = (Param("Specification", _sizes, display=_sizes_expr),
                   Param("Level", _level, optional=True, default=1))
 
-    def _position(self, s: Infer, rank: int) -> int | None:
+    def _position(self, s: Infer, rank: int) -> int:
         level = s.value("Level")
         if not -(rank + 1) <= level <= rank + 1:
             s.fail(f"level must be a non-zero integer between {-rank - 1} and {rank + 1}")

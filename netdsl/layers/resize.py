@@ -19,7 +19,7 @@ from .registry import register_layer
 def _spec(x: Any) -> tuple:
     items = list_items(x) if is_list(x) else None
     if items and len(items) <= 2:
-        out = []
+        out: list[tuple] = []
         for i in items:
             if is_integer(i) and i >= 1:
                 out.append(("size", int(i)))

@@ -75,20 +75,54 @@ def _flatten_level(x: Any) -> Any:
         return x
     if is_integer(x) and x != 0:
         return x
-    raise ValueError("expected a non-zero integer or Infinity")
+    if is_list(x):      # {{s11, s12, ...}, {s21, ...}, ...}: level groups
+        groups = [list_items(g) if is_list(g) else None for g in list_items(x)]
+        flat = [v for g in groups if g is not None for v in g]
+        if groups and all(g for g in groups) and all(is_integer(v) and v >= 1 for v in flat) \
+                and len(set(flat)) == len(flat):
+            return tuple(tuple(int(v) for v in g) for g in groups if g is not None)
+    raise ValueError("expected a non-zero integer, Infinity, or level groups "
+                     "{{s11, s12, ...}, {s21, ...}, ...} of distinct positive levels")
+
+
+def _flatten_display(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return Expr(S("List"), *[Expr(S("List"), *g) for g in v])
+    return v
+
+
+def _group_order(groups: tuple, r: int) -> list[int]:
+    """Input axes in output order: each group's levels, then the levels not named."""
+    named = [v - 1 for g in groups for v in g]
+    return named + [i for i in range(r) if i not in named]
 
 
 @register_layer
 class FlattenLayer(Layer):
     name = "FlattenLayer"
-    summary = "flattens the input to a vector (FlattenLayer[n]: the first n+1 levels)"
-    positional = (Param("Level", _flatten_level, optional=True, default=S("Infinity")),)
+    summary = ("flattens the input to a vector (FlattenLayer[n]: the first n+1 levels; "
+               "FlattenLayer[{{1, 2}, ...}]: level groups)")
+    positional = (Param("Level", _flatten_level, optional=True, default=S("Infinity"),
+                        display=_flatten_display),)
 
     def infer(self, s: Infer) -> None:
         x = s.port("Input")
         if x is None:
             return
         level = s.value("Level")
+        if isinstance(level, tuple):
+            # Flatten[list, {{s11, s12}, ...}]: output level i combines the levels of group
+            # i; the levels not named follow in order
+            bad = [v for g in level for v in g if v > len(x)]
+            if bad:
+                s.fail(f"level {bad[0]} exceeds the rank of the input ({len(x)})")
+            named = {v - 1 for g in level for v in g}
+            dims = [x[v - 1] for v in range(1, len(x) + 1)]
+            out = [prod(dims[v - 1] for v in g) if all(dims[v - 1] is not None for v in g)
+                   else None for g in level]
+            out += [d for i, d in enumerate(dims) if i not in named]
+            s.refine("Output", tuple(out), '"Input" port')
+            return
         level = None if level is S("Infinity") else level
         r = len(x)
         if r == 0:
@@ -110,7 +144,21 @@ class FlattenLayer(Layer):
             out = ((prod(merged) if None not in merged else None),) + rest
         s.refine("Output", out, '"Input" port')
 
-    forward, backward = _reshape_forward, _reshape_backward
+    # ---- numerics: a reshape (a free view); level groups transpose first ------------------
+    def forward(self, ctx, arrays, x):
+        level = self.values["Level"]
+        if not isinstance(level, tuple):
+            return _reshape_forward(self, ctx, arrays, x)
+        order = _group_order(level, x.ndim - 1) + [x.ndim - 1]
+        moved = np.ascontiguousarray(x.transpose(order))
+        y = moved.reshape(tuple(self.ports["Output"].shape) + (x.shape[-1],))
+        return [y], ((order, moved.shape) if ctx.grad else None)
+
+    def backward(self, ctx, arrays, cache, dy):
+        if not isinstance(self.values["Level"], tuple):
+            return _reshape_backward(self, ctx, arrays, cache, dy)
+        order, moved_shape = cache
+        return [np.ascontiguousarray(dy.reshape(moved_shape).transpose(np.argsort(order)))], {}
 
 
 INHERITED = "Inherited"

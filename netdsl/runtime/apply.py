@@ -29,6 +29,7 @@ from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
 from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
+from ..printer import short
 
 S = Symbol
 
@@ -124,7 +125,7 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
         return np.asarray(to_ndarray(x))
     except TypeError:
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
-                              f"{_short(x)}.", symbol=head, tag="netinvin") from None
+                              f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
 
 
 def read_inputs(net: Net, data: Any, head: str) -> tuple[dict[str, np.ndarray], bool]:
@@ -415,9 +416,6 @@ def _a(words: str) -> str:
     return ("an " if words[0] in "aeiou" else "a ") + words
 
 
-def _short(x: Any, limit: int = 80) -> str:
-    text = input_form(x)
-    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 

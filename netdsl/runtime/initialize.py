@@ -41,7 +41,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
             if v is None or (isinstance(v, tuple) and None in v):
                 raise InitializationError(f'Cannot {action} net: parameter "{name}"{where} is '
                                           f"not fully specified.", symbol=head, tag="nfspec",
-                                          hint=hint, span=layer.span)
+                                          hint=hint, span=layer.span, origin=layer.head_name)
     for path, layer in items:
         shapes = layer.array_shapes()
         for spec in layer.array_specs:
@@ -52,7 +52,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
                 raise InitializationError(
                     f'Cannot {action} net: unspecified or partially specified shape for array '
                     f'"{spec.name}"{path_label(net, path)}.', symbol=head, tag="nninit",
-                    hint=hint, span=layer.span)
+                    hint=hint, span=layer.span, origin=layer.head_name)
     for side in (0, 1):
         for path, layer in items:
             for port in layer.port_names()[side]:
@@ -60,7 +60,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
                     raise InitializationError(
                         f'Cannot {action} net: "{port}" port{path_label(net, path)} is not '
                         f"fully specified.", symbol=head, tag="nfspec", hint=hint,
-                        span=layer.span)
+                        span=layer.span, origin=layer.head_name)
 
 
 def _param_needed(layer: Layer, name: str) -> bool:

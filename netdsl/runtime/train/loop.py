@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..initialize import initialize, rng_for
 from ..optimizers import Optimizer
 from ..plan import compile_plan
 from ..steps import Plan, Step
+from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, targets_like, validation_split
 from .losses import training_net
@@ -37,12 +39,16 @@ S = Symbol
 
 
 def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = False,
-              interruptible: bool = False) -> tuple[Net, History]:
+              interruptible: bool = False,
+              save_checkpoint: Callable[[Net, str], None] | None = None,
+              resolve_path: Callable[[str], str] = str) -> tuple[Net, History]:
     """Train ``net`` on ``data``; the trained net and the history of the run.
 
     ``interruptible``: Ctrl-C (KeyboardInterrupt) stops training and returns the net
     trained so far, as the netdsl command and REPL want; a library caller gets the
-    KeyboardInterrupt, as from any Python function."""
+    KeyboardInterrupt, as from any Python function. ``save_checkpoint(net, path)`` writes
+    the checkpoints TrainingProgressCheckpointing asks for (file names through
+    ``resolve_path``)."""
     o = read_options(opts)
     if not isinstance(net, Net):
         raise error("invnet", "First argument to NetTrain should be a fully specified net.")
@@ -79,8 +85,19 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         warn("NetTrain::netfrozen: All trainable parameters have been frozen: returning net "
               "unchanged.")
         return net, history
+    checkpoints = None
+    if o.checkpointing:
+        if save_checkpoint is None:
+            raise error("invchkspec", "TrainingProgressCheckpointing needs a way to write net "
+                                      "files; use NetTrain from the language.")
+
+        def snapshot() -> Net:   # the user's net as trained so far
+            return _untrain(net, params.write_back(tnet), wrapped)
+        n = next(iter(arrays.values())).shape[0]
+        checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
+                                   o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, net, wrapped)
+                    interruptible, net, wrapped, checkpoints)
     return _untrain(net, trained, wrapped), history
 
 
@@ -96,7 +113,8 @@ def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
 
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
-          interruptible: bool, user_net: Net | None = None, wrapped: bool = False):
+          interruptible: bool, user_net: Net | None = None, wrapped: bool = False,
+          checkpoints: Checkpointer | None = None):
     n = next(iter(arrays.values())).shape[0]
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
@@ -149,6 +167,8 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 if progress:
                     live.max_rounds = max_rounds
                     _callbacks(progress, "batch", live, rounds_done + 1, b + 1, elapsed)
+                if checkpoints is not None:
+                    checkpoints.after_batch(rounds_done + 1, len(history.batch_losses))
                 if o.time_goal is not None and elapsed >= o.time_goal:
                     history.reason = "TimeGoalReached"
                     out_of_time = True
@@ -172,6 +192,10 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                     history.best_round = rounds_done
             reporter.round(rounds_done, max_rounds, round_loss / seen, vloss, history.examples,
                            time.perf_counter() - t0, batches_per_round)
+            if checkpoints is not None:
+                checkpoints.after_round(rounds_done, len(history.batch_losses),
+                                        history.round_losses[-1],
+                                        history.validation_losses[-1] if val_data else None)
             if max_rounds is None and o.time_goal is None:
                 # Automatic: about 20 seconds of training, at most 10,000 rounds
                 per_round = (time.perf_counter() - t0) / rounds_done

@@ -10,6 +10,7 @@ from ...expr import (Expr, Symbol, among, input_form, is_integer, is_list, is_nu
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
 from ..device import check_device
+from .checkpoint import read_checkpointing
 from .common import error
 
 S = Symbol
@@ -30,6 +31,7 @@ class Options:
     progress: Any = None           # TrainingProgressFunction
     callable_of: Any = None        # expression -> Python callable (the evaluator's)
     measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
+    checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
 
 
 OPTION_DEFAULTS = {
@@ -41,6 +43,7 @@ OPTION_DEFAULTS = {
     "GradientClipping": S("None"), "WeightClipping": S("None"),
     "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
     "TrainingProgressMeasurements": S("None"),
+    "TrainingProgressCheckpointing": S("None"),
 }
 
 
@@ -94,6 +97,7 @@ def read_options(opts: dict[str, Any]) -> Options:
     m = opts.get("TrainingProgressMeasurements")
     o.measurements = None if m is None or m is S("None") else (
         list_items(m) if is_list(m) else [m])
+    o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
     return o
 
 
