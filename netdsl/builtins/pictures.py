@@ -11,15 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EvaluationError
-from ..expr import input_form
 from ..graph.diagram import Diagram
 from ..layers.base import Net
+from ..printer import short
 from ..runtime.train.plot import Picture
 from .io import FileFormat, register_format
-
-
-def _short(data: Any) -> str:
-    return data.short_form() if isinstance(data, Net) else input_form(data)[:80]
 
 
 def _diagram(data: Any, fmt: str) -> Diagram:
@@ -27,7 +23,7 @@ def _diagram(data: Any, fmt: str) -> Diagram:
         return data
     if isinstance(data, Net):
         return Diagram(data)
-    raise EvaluationError(f"{_short(data)} cannot be exported to the \"{fmt}\" format: "
+    raise EvaluationError(f"{short(data)} cannot be exported to the \"{fmt}\" format: "
                           f"give a net or its Information[net, \"SummaryGraphic\"].",
                           symbol="Export", tag="type")
 
@@ -42,7 +38,7 @@ def _write_dot(ev, path, data: Any, name: str, opts: dict) -> None:
 
 def _write_png(ev, path, data: Any, name: str, opts: dict) -> None:
     if not isinstance(data, Picture):
-        raise EvaluationError(f"{_short(data)} cannot be exported to the \"PNG\" "
+        raise EvaluationError(f"{short(data)} cannot be exported to the \"PNG\" "
                               f"format: give a picture such as results[\"LossPlot\"] (for a "
                               f"net's diagram use .svg).", symbol="Export", tag="type")
     path.write_bytes(data.png)
