@@ -15,13 +15,14 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import Association, Expr, Symbol, make_list, packed
 from ..graph.container import Container
+from ..graph.diagram import Diagram
 from ..layers.arrays import SharedRef
 from ..layers.base import Layer, Net
 from ..runtime.initialize import initialize
 
 S = Symbol
 
-NOT_YET = ("SummaryGraphic", "FullSummaryGraphic", "LayersGraph", "MXNetNodeGraph",
+NOT_YET = ("LayersGraph", "MXNetNodeGraph",
            "MXNetNodeGraphPlot")
 PROPERTIES = ("Arrays", "ArraysByteCounts", "ArraysCount", "ArraysDimensions",
               "ArraysElementCounts", "ArraysList", "ArraysPositionList", "ArraysSizes",
@@ -88,6 +89,8 @@ def more_information(net: Net, prop: Any) -> Any:
                               f"(it draws a graphic); see the net's summary (print the net) "
                               f'and Information[net, "Layers"].', symbol="Information",
                               tag="notyet")
+    if prop in ("SummaryGraphic", "FullSummaryGraphic"):
+        return Diagram(net)
     if prop == "Arrays":
         return _by_position(net, lambda v, d: packed(v) if v is not None else S("Automatic"))
     if prop == "ArraysList":

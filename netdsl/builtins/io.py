@@ -180,10 +180,12 @@ def _import(ev, name, element="Data"):
 @builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
                     'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
                     'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export["net.svg", net]', 'Export["net.dot", net]', 'Export["loss.png", plot]',
                     'Export[file, data, "format"]'),
          "writes data to a file (format from the extension) and gives the file name: data "
          "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
-         "\"OperatorSetVersion\" -> 17), netdsl text (.wl); netdsl check writes nothing "
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl), a net's diagram (.svg, .dot), "
+         "a loss plot (.png); netdsl check writes nothing "
          "and notes \"would write file\"; an error when file access is off (--no-files)",
          args=(2, 3), options={"OperatorSetVersion": 17}, section="Files", wants_call=True)
 def _export(ev, name, data, given=None, *, opts, call):

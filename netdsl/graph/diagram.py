@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 import networkx as nx
 
+from ..expr import Opaque
 from ..layers.base import Layer, Net
 from .container import LINKS, NET, Container, PortNode
 
@@ -325,12 +326,20 @@ def to_dot(net: Net) -> str:
     return "\n".join(lines)
 
 
-class Diagram:
+class Diagram(Opaque):
     """What ``Information[net, "SummaryGraphic"]`` gives: shows itself as SVG in Jupyter,
     and exports as .svg or .dot."""
 
+    head_name = "Graphics"
+
     def __init__(self, net: Net):
         self.net = net
+
+    def input_form(self) -> str:
+        return f"Graphics[<diagram of {self.net.short_form()}>]"
+
+    def output_form(self) -> str:
+        return f"-Graphics- (diagram of {self.net.short_form()})"
 
     def svg(self) -> str:
         return to_svg(self.net)
