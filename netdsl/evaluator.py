@@ -156,7 +156,7 @@ class Evaluator:
             params = f.args[0]
             names = list(params.args) if is_list(params) and isinstance(params, Expr) else [params]
             if not all(isinstance(p, Symbol) for p in names):
-                raise EvaluationError(f"Parameter specification {input_form(params)} in "
+                raise EvaluationError(f"Parameter specification {short(params)} in "
                                       f"{short(f)} should be a symbol or a list of symbols.",
                                       symbol="Function", tag="flpar")
             if len(args) < len(names):

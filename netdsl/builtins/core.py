@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from ..errors import QuitRequest
+from ..printer import short
 from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
                     input_form, is_integer, is_rule, make_list, output_form, same_q)
 from .lists import part_assign
@@ -34,7 +35,7 @@ def _association(ev, *rules):
             flat.extend((x.args[0], x.args[1], x.head is S("RuleDelayed")) for x in r.args)
         else:
             raise wrong_call("Association", Expr(S("Association"), *rules),
-                             f"{input_form(r)} is not a rule")
+                             f"{short(r)} is not a rule")
     return Association(flat)
 
 
@@ -107,7 +108,7 @@ def _clear(ev, *syms):
         if isinstance(s, str):
             s = S(s)
         if not isinstance(s, Symbol):
-            raise wrong_call("Clear", Expr(S("Clear"), *syms), f"{input_form(s)} is not a symbol")
+            raise wrong_call("Clear", Expr(S("Clear"), *syms), f"{short(s)} is not a symbol")
         ev.clear(s)
     return Null
 
