@@ -81,7 +81,7 @@ def test_big_integers_print():
 def test_overflow_is_refused_quickly(src):
     t0 = time.perf_counter()
     assert error(src, "General", "ovfl") == "Overflow occurred in computation."
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 2  # milliseconds, with room for a loaded machine
 
 
 @pytest.mark.parametrize("src", ["2*^100000000", "1.*^400", "1" * 90_000])
@@ -90,7 +90,7 @@ def test_huge_literals_are_refused_at_parse_time(src):
     with pytest.raises(ParseError) as info:
         run(src)
     assert "too large" in info.value.text
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 2
 
 
 def test_one_to_a_huge_power_is_fine():

@@ -676,7 +676,11 @@ def _dot(ev, *args):
                 int_bound(acc) * int_bound(v) * max(v.shape[0], 1) > INT64_MAX:
             acc, v = to_object(acc), to_object(v)  # exact, however large
         budget.check(acc.shape[:-1] + v.shape[1:], 8, "a product")
-        acc = np.tensordot(acc, v, axes=1)
+        with np.errstate(all="ignore"):
+            out = np.tensordot(acc, v, axes=1)
+        if out.dtype.kind == "f":
+            out = _finite(out, acc) if np.all(np.isfinite(v)) else out
+        acc = out
     return result(acc)
 
 
@@ -694,7 +698,9 @@ def exact_sum(v: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         count = math.prod(v.shape[a] for a in axes)
         if int_bound(v) * max(count, 1) > INT64_MAX:
             v = to_object(v)
-    return v.sum(axis=axes)
+        return v.sum(axis=axes)
+    with np.errstate(all="ignore"):
+        return _finite(v.sum(axis=axes), v)
 
 
 def _values_of(x: Any) -> Any:
@@ -740,7 +746,8 @@ def _mean(ev, x):
         return NOT_APPLICABLE
     if kind_of(v) != "f":
         return result(combine(exact_sum(v, (0,)), Fraction(1, v.shape[0]), "Times"))
-    return result(v.mean(axis=0))
+    with np.errstate(all="ignore"):
+        return result(_finite(v.mean(axis=0), v))
 
 
 def _float_input(v: np.ndarray) -> np.ndarray:
@@ -755,8 +762,9 @@ def _variance(ev, x):
         return NOT_APPLICABLE
     if v.shape[0] < 2:
         raise wrong_call("Variance", Expr(S("Variance"), x), "at least two elements are needed")
+    v = _float_input(v)
     with np.errstate(all="ignore"):
-        out = _float_input(v).var(axis=0, ddof=1)
+        out = v.var(axis=0, ddof=1)
     return result(_finite(out, v))
 
 
@@ -769,13 +777,16 @@ def _std(ev, x):
     if v.shape[0] < 2:
         raise wrong_call("StandardDeviation", Expr(S("StandardDeviation"), x),
                          "at least two elements are needed")
+    v = _float_input(v)
     with np.errstate(all="ignore"):
-        out = _float_input(v).std(axis=0, ddof=1)
+        out = v.std(axis=0, ddof=1)
     return result(_finite(out, v))
 
 
 def _finite(out: Any, v: np.ndarray) -> Any:
     """``out``, unless it overflowed although the input ``v`` was finite (General::ovfl)."""
-    if not np.all(np.isfinite(out)) and np.all(np.isfinite(_float_input(v))):
+    if v.dtype.kind != "f":
+        return out
+    if not np.all(np.isfinite(out)) and np.all(np.isfinite(v)):
         raise overflow()
     return out
