@@ -8,6 +8,8 @@ machine's physical memory; ``set_limit`` changes it (tests, services).
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 
 from .errors import EvaluationError
 
@@ -69,6 +71,25 @@ def check_bytes(nbytes: int, what: str) -> None:
         f"Cannot create {what} because it would consume "
         f"{human(nbytes)}, which is {share} of total system memory (the budget is "
         f"{human(limit())}).", symbol="General", tag="tnsrmaxsz")
+
+
+@contextmanager
+def deep_recursion(depth: int = 12000):
+    """Python's recursion limit raised to ``depth`` inside, restored on the way out.
+
+    The evaluator and printer recurse once per nesting level of an expression; Python's
+    default of 1,000 frames would stop at nets and expressions of ordinary depth. Scoped,
+    so that importing or calling netdsl leaves the host process's limit as it was.
+    """
+    old = sys.getrecursionlimit()
+    if old >= depth:
+        yield
+        return
+    sys.setrecursionlimit(depth)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def value_bytes(x: object, depth: int = 0) -> int:

@@ -8,6 +8,11 @@ with LinearLayer[10^9] checks in milliseconds.
 
 A failed statement is reported and the check goes on; statements that use a
 symbol whose assignment failed are skipped, so one mistake is reported once.
+
+Checking has no side effects: no file is written (Export and the like are
+reported as ``note: would write FILE``), and data are known by their dimensions
+(RandomReal, Table, ConstantArray, Import and arithmetic on them give
+AbstractArrays), so a file that would compute for minutes checks at once.
 """
 
 from __future__ import annotations
@@ -15,28 +20,35 @@ from __future__ import annotations
 import os
 from typing import Any, TextIO
 
-from .errors import NetDSLError, QuitRequest
+from .errors import NetDSLError, QuitRequest, Span
 from .expr import Expr, Symbol
 from .layers.base import Net
 from .layers.base import AbstractArray
+from .messages import write_text
 from .session import Session
 from .syntax import parse_statements
 
 
-def run_check(path: str, stdout: TextIO, stderr: TextIO) -> int:
-    """Check ``path``: print each net's ports and return 0, or each problem and return 1."""
+def run_check(path: str, stdout: TextIO, stderr: TextIO, strict: bool = False,
+              files: bool = True) -> int:
+    """Check ``path``: print each net's ports and return 0, or each problem and return 1.
+    ``files=False``: Import is refused, as in ``netdsl --no-files``."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        stderr.write(f"netdsl: cannot read {path!r}: {reason}\n")
+        write_text(stderr, f"netdsl: cannot read {path!r}: {reason}\n")
         return 2
-    return check_text(text, path, stdout, stderr)
+    return check_text(text, path, stdout, stderr, strict=strict, files=files)
 
 
-def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
-    session = Session(shape_only=True, stdout=stdout)
+def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO,
+               strict: bool = False, files: bool = True) -> int:
+    """``strict``: warnings (an unknown or unsupported function) count as problems."""
+    session = Session(shape_only=True, stdout=stdout, stderr=stderr, files=files)
+    if strict:
+        session.warning_label = "error"
     session.base_dir = os.path.dirname(os.path.abspath(path))  # Import resolves as when run
     try:
         statements = parse_statements(text, path)
@@ -49,14 +61,17 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
         if _mentions(expr, failed):
             continue
         try:
-            result = session.evaluate_expr(expr, span, path)
+            try:
+                result = session.evaluate_expr(expr, span, path)
+            finally:
+                _notes(session, span, path, stdout)
         except QuitRequest:
             break
         except NetDSLError as e:
             failed.update(_assigned(expr))
             if e.tag == "datadep":  # arithmetic on outputs: not a shape question
                 where = e.span.where() if e.span is not None else path
-                stdout.write(f"{where}: note: not checked: {e.message}\n")
+                write_text(stdout, f"{where}: note: not checked: {e.message}\n")
                 continue
             problems += 1
             _report(e, path, stderr)
@@ -69,26 +84,40 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO) -> int:
             value = session.evaluator.values.get(sym)
             if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
                 shown.append(value)
-                stdout.write(f"{path}:{line}: {_describe(value, sym.name)}\n")
+                write_text(stdout, f"{path}:{line}: {_describe(value, sym.name)}\n")
         value = result.value
         if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
-            stdout.write(f"{path}:{line}: {_describe(value, None)}\n")
+            write_text(stdout, f"{path}:{line}: {_describe(value, None)}\n")
+    if strict:
+        problems += len(session.warnings)
     if problems:
-        stderr.write(f"{path}: {problems} problem{'s' if problems != 1 else ''}\n")
+        write_text(stderr, f"{path}: {problems} problem{'s' if problems != 1 else ''}\n")
         return 1
-    stdout.write(f"{path}: ok\n")
+    write_text(stdout, f"{path}: ok\n")
     return 0
 
 
 def _report(e: NetDSLError, path: str, stderr: TextIO) -> None:
     where = e.span.where() if e.span is not None else path
-    stderr.write(f"{where}: error: {e.message}\n")
+    write_text(stderr, f"{where}: error: {e.message}\n")
+    for line in e.note_lines():
+        write_text(stderr, line + "\n")
+
+
+def _notes(session: Session, span: Span | None, path: str, stdout: TextIO) -> None:
+    """What the statement would have done (``note: would write out.csv``), then forget it."""
+    for text, at in session.notes:
+        at = at or span
+        where = at.in_source(path).where() if at is not None else path
+        write_text(stdout, f"{where}: note: {text}\n")
+    session.notes.clear()
 
 
 def _describe(net: Net | AbstractArray, name: str | None) -> str:
     if isinstance(net, AbstractArray):
         dims = ", ".join(map(str, net.shape))
-        return f"{name + ' = ' if name else ''}output of dimensions {{{dims}}}"
+        what = f"{net.what} of dimensions {{{dims}}}" if net.shape else f"{net.what}, a number"
+        return f"{name + ' = ' if name else ''}{what}"
     ins, outs = net.port_names()
     ports = ", ".join(f'"{p}" {net.ports[p].words()}' for p in ins)
     ports += " -> " + ", ".join(f'"{p}" {net.ports[p].words()}' for p in outs)

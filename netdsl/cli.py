@@ -4,6 +4,11 @@
     netdsl -c 'EXPR'      evaluate one string
     netdsl check FILE.wl  check shapes without running anything (netdsl.check)
     netdsl                the REPL (a plain line loop when stdin is not a terminal)
+    --no-files            file access off: Import, Export, Get... are errors (untrusted files)
+
+Output never fails on the terminal's side: a reader that goes away (``netdsl f.wl |
+head -1``) stops the run quietly, and characters the terminal's encoding cannot show
+are written as escapes. Python warnings are shown as netdsl messages, never as such.
 
 Exit status: 0 on success, 1 for a netdsl error (syntax or evaluation), the
 code given to ``Quit[code]``, 2 for a usage problem (missing file) or an
@@ -16,10 +21,12 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 from typing import TextIO
 
 from .version import __version__
 from .errors import NetDSLError, QuitRequest
+from .messages import write_text
 from .repl import format_out, internal_error_line
 from .runtime.memory import tune_malloc
 from .session import Session
@@ -40,8 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("-c", dest="command", metavar="EXPR", help="evaluate EXPR")
     p.add_argument("--debug", action="store_true",
                    help="show Python tracebacks for internal errors")
+    _no_files_option(p)
     p.add_argument("--version", action="version", version=f"netdsl {__version__}")
     return p
+
+
+def _no_files_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-files", dest="files", action="store_false",
+                   help="turn file access off (Import, Export, ... are errors): for files "
+                        "you have not read")
 
 
 def _check_parser() -> argparse.ArgumentParser:
@@ -49,8 +63,11 @@ def _check_parser() -> argparse.ArgumentParser:
         prog="netdsl check",
         description="Check a file's nets and shapes without allocating any array.")
     p.add_argument("file", metavar="FILE.wl")
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (unknown or unsupported functions) as errors")
     p.add_argument("--debug", action="store_true",
                    help="show Python tracebacks for internal errors")
+    _no_files_option(p)
     return p
 
 
@@ -65,20 +82,54 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     tune_malloc()   # a process of our own: keep freed activation buffers (runtime/memory.py)
+    _setup_terminal()
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()   # here, not at exit, so that a closed pipe is caught below
+        return code
     except BrokenPipeError:
-        # the reader went away (`netdsl f.wl | head`): stop quietly
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+        _reader_gone()
         return EXIT_ERROR
     except KeyboardInterrupt:
         _flush(sys.stdout)
         sys.stderr.write("Interrupted\n")
         return EXIT_INTERRUPTED
+
+
+def _setup_terminal() -> None:
+    """Our own process: output never fails on encoding, and no Python warning is shown
+    (evaluation turns the numeric ones into messages: netdsl.messages)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:
+        if not sys.stdin.isatty():  # piped input is netdsl text, which is UTF-8 as files are
+            sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        pass
+    warnings.simplefilter("ignore")
+
+
+def _utf8_argument(text: str) -> str:
+    """A command-line argument as UTF-8 text, as files are read, whatever the locale (under
+    ``LANG=C`` Python hands non-ASCII argument bytes over as escapes)."""
+    try:
+        return os.fsencode(text).decode("utf-8")
+    except UnicodeDecodeError:
+        return os.fsencode(text).decode("utf-8", "replace")
+
+
+def _reader_gone() -> None:
+    """The reader of our output went away (``netdsl f.wl | head``): stop quietly, and
+    let Python's final flush of stdout go nowhere instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def _main(argv: list[str]) -> int:
@@ -89,17 +140,19 @@ def _main(argv: list[str]) -> int:
         args = _parse(_check_parser(), argv[:leading_debug] + argv[leading_debug + 1:])
         if isinstance(args, int):
             return args
-        return _guarded(lambda: _check(args.file), args.debug)
+        return _guarded(lambda: _check(args.file, args.strict, args.files), args.debug)
 
     args = _parse(_parser(), argv)
     if isinstance(args, int):
         return args
     if args.command is not None:
-        return _guarded(lambda: run_text(args.command, None, Session(interactive=True)), args.debug)
+        session = Session(interactive=True, files=args.files)
+        text = _utf8_argument(args.command)
+        return _guarded(lambda: run_text(text, None, session), args.debug)
     if args.file is not None:
-        return _guarded(lambda: run_file(args.file), args.debug)
+        return _guarded(lambda: run_file(args.file, args.files), args.debug)
     from .repl import main_loop  # noqa: PLC0415
-    return main_loop(debug=args.debug)
+    return main_loop(debug=args.debug, files=args.files)
 
 
 def _guarded(fn, debug: bool) -> int:
@@ -116,9 +169,9 @@ def _guarded(fn, debug: bool) -> int:
         return EXIT_USAGE
 
 
-def _check(path: str) -> int:
+def _check(path: str, strict: bool = False, files: bool = True) -> int:
     from .check import run_check  # noqa: PLC0415
-    return run_check(path, sys.stdout, sys.stderr)
+    return run_check(path, sys.stdout, sys.stderr, strict=strict, files=files)
 
 
 def read_source(path: str) -> str | None:
@@ -138,11 +191,11 @@ def read_source(path: str) -> str | None:
     return None
 
 
-def run_file(path: str) -> int:
+def run_file(path: str, files: bool = True) -> int:
     text = read_source(path)
     if text is None:
         return EXIT_USAGE
-    session = Session(interactive=True)
+    session = Session(interactive=True, files=files)
     session.base_dir = os.path.dirname(os.path.abspath(path))
     return run_text(text, path, session)
 
@@ -153,18 +206,18 @@ def run_text(text: str, source: str | None, session: Session,
     ``Out[n]=`` for each shown result. Stops at the first error."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    if session.stderr is None:
+        session.stderr = err
     try:
         for result in session.run(text, source):
             if result.shown:
-                out.write(format_out(result.line, result.value) + "\n")
-                out.flush()
+                write_text(out, format_out(result.line, result.value) + "\n")
     except NetDSLError as e:
         _flush(out)
         msg = e.render()
         if e.span is None:
             msg = f"{source or '<input>'}: {msg}"
-        err.write(msg + "\n")
-        err.flush()
+        write_text(err, msg + "\n")
         return EXIT_ERROR
     except QuitRequest as q:
         _flush(out)

@@ -22,23 +22,42 @@ class Span:
     def where(self) -> str:
         return f"{self.source or '<input>'}:{self.line}:{self.column}"
 
+    def contains(self, other: "Span") -> bool:
+        """Whether ``other`` lies within this span (in the same text)."""
+        if self.source != other.source and None not in (self.source, other.source):
+            return False
+        return (self.line, self.column) <= (other.line, other.column) and \
+            (other.end_line, other.end_column) <= (self.end_line, self.end_column)
+
+    def in_source(self, source: str | None) -> "Span":
+        if self.source is not None or source is None:
+            return self
+        return Span(self.line, self.column, self.end_line, self.end_column, source)
+
 
 class NetDSLError(Exception):
     """Base of all netdsl errors.
 
     ``symbol`` and ``tag`` follow Wolfram's message names (``NetChain::tyinc``);
-    ``span`` says where in the text the failing expression was written.
+    ``span`` says where in the text the failing expression was written; ``notes``
+    are further places worth showing, each with what is there. ``origin`` names what
+    ``span`` points at when it is not the failing expression itself (the layer, written
+    lines earlier, that a NetInitialize fails on): ``with_span`` then moves the error to
+    the failing expression and keeps the layer's position as a note.
     """
 
     default_symbol = "General"
 
     def __init__(self, text: str, *, symbol: str | None = None, tag: str = "error",
-                 span: Span | None = None, hint: str | None = None):
+                 span: Span | None = None, hint: str | None = None,
+                 origin: str | None = None):
         self.text = text
         self.symbol = symbol or self.default_symbol
         self.tag = tag
         self.span = span
         self.hint = hint
+        self.origin = origin
+        self.notes: list[tuple[Span, str]] = []
         super().__init__(self.message)
 
     @property
@@ -56,20 +75,37 @@ class NetDSLError(Exception):
         return self.span.column if self.span else None
 
     def with_span(self, span: Span | None) -> "NetDSLError":
-        """Attach a location unless a more precise one is already known."""
-        if self.span is None and span is not None:
+        """Attach the location of the expression that failed.
+
+        A location already known is more precise and is kept, unless it is that of an
+        object (``origin``: a layer) written outside ``span``: that is not where this
+        statement failed, so the error moves to ``span`` and that place becomes a note.
+        """
+        if span is None:
+            return self
+        if self.span is None:
             self.span = span
+        elif self.origin is not None and not span.contains(self.span):
+            self.notes.insert(0, (self.span, f"{self.origin} is written here"))
+            self.span = span
+            self.origin = None   # from now on it points at what failed
         return self
 
     def with_source(self, source: str | None) -> "NetDSLError":
-        if self.span is not None and self.span.source is None and source is not None:
-            self.span = Span(self.span.line, self.span.column, self.span.end_line,
-                             self.span.end_column, source)
+        if self.span is not None:
+            self.span = self.span.in_source(source)
+        self.notes = [(s.in_source(source), text) for s, text in self.notes]
         return self
 
+    def note_lines(self) -> list[str]:
+        """``file:line:col: note: text`` for each note."""
+        return [f"{s.where()}: note: {text}" for s, text in self.notes]
+
     def render(self) -> str:
-        """The message as the CLI prints it: ``file:line:col: Symbol::tag: text``."""
-        return f"{self.span.where()}: {self.message}" if self.span else self.message
+        """The message as the CLI prints it: ``file:line:col: Symbol::tag: text``, then
+        its notes, one a line."""
+        head = f"{self.span.where()}: {self.message}" if self.span else self.message
+        return "\n".join([head] + self.note_lines())
 
     def __str__(self) -> str:
         return self.render()
@@ -91,7 +127,7 @@ class ParseError(NetDSLError):
         super().__init__(text, tag=tag, span=span)
 
     def render(self) -> str:
-        head = super().render()
+        head = NetDSLError.render(self)
         if not self.source_line or self.span is None:
             return head
         caret = " " * (self.span.column - 1) + "^"

@@ -14,17 +14,29 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .builtins.registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY,
-                                applier_for, check_count, split_options, wrong_call)
+from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, LISTABLE,
+                                NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, applier_for, check_count,
+                                split_options, wrong_call)
+from .builtins.abstract import abstract_value
+from .builtins.signals import ReturnSignal
+from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
-from .expr import Association, Expr, Opaque, Symbol, input_form, is_list
+from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, input_form, is_list,
+                   is_rule, list_items, list_length, make_list)
 from .layers.base import AbstractArray
+from .patterns import Matcher, is_pattern, substitute
+from .builtins.unknown import unknown_head_warning
 from .printer import short
 
 S = Symbol
 Function = S("Function")
 Slot = S("Slot")
+SlotSequence = S("SlotSequence")
 Sequence = S("Sequence")
+Condition = S("Condition")
+OptionValue = S("OptionValue")
+TrueS = S("True")
+NO_ATTRIBUTES: frozenset[str] = frozenset()
 
 CONSTANTS = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
 
@@ -40,8 +52,18 @@ class Evaluator:
 
     def __init__(self, host: Any = None):
         self.host = host
-        self.values: dict[Symbol, Any] = {}
+        self.values: dict[Symbol, Any] = {S("$Context"): "Global`"}
         self.delayed: dict[Symbol, Any] = {}
+        self.definitions: dict[Symbol, Definitions] = {}   # f[...] = ..., f[x_] := ...
+        self.attributes: dict[Symbol, frozenset[str]] = {}  # SetAttributes of user symbols
+        self.options: dict[Symbol, Any] = {}                # Options[f] = {...}
+        self.messages: dict[tuple[Symbol, str], Any] = {}   # f::tag = "..."
+        self.matcher = Matcher(test=self._test, condition=self._condition,
+                               attributes=self.attributes_of)
+        self.quiet = 0          # Quiet[...] depth: messages are not shown
+        self.message_count = 0  # messages issued (Check compares counts)
+        self.warned: set[str] = set()  # heads already warned about
+        self._module_counter = 0
         self._depth = 0
         self.rng = np.random.default_rng()  # SeedRandom[n] replaces it
 
@@ -59,7 +81,7 @@ class Evaluator:
                     f"{short(e)}.", symbol="$RecursionLimit", tag="reclim")
             return self._evaluate_expr(e)
         except NetDSLError as err:
-            raise err.with_span(e.span)
+            raise err.with_span(e.span) from None
         except RecursionError:
             raise EvaluationError(f"Recursion too deep while evaluating {short(e)}.",
                                   symbol="$RecursionLimit", tag="reclim", span=e.span) from None
@@ -69,28 +91,27 @@ class Evaluator:
         finally:
             self._depth -= 1
 
-    def message(self, symbol: str, tag: str, text: str) -> None:
-        """Issue a Wolfram message that does not stop evaluation (``Power::infy`` for
-        ``1/0``, which then gives ComplexInfinity): the session shows it."""
-        err = EvaluationError(text, symbol=symbol, tag=tag)
-        show = getattr(self.host, "message", None)
-        if show is not None:
-            show(err)
-        else:
-            sys.stderr.write(err.message + "\n")
-
     def _symbol_value(self, sym: Symbol) -> Any:
         if sym in self.values:
             return self.values[sym]
         if sym in self.delayed:
             return self.evaluate(self.delayed[sym])
         const = CONSTANTS.get(sym.name)
+        if const is None and "`" in sym.name:
+            plain = resolve(sym)
+            return sym if plain is sym else self._symbol_value(plain)
         return sym if const is None else const
 
     def _evaluate_expr(self, e: Expr) -> Any:
         head = self.evaluate(e.head)
-        b = REGISTRY.get(head.name) if isinstance(head, Symbol) else None
-        attrs = b.attributes if b else frozenset()
+        if type(head) is Symbol:
+            b = REGISTRY.get(head.name)
+            if b is None and "`" in head.name:
+                head = resolve(head)
+                b = REGISTRY.get(head.name)
+            attrs = b.attributes if b else self.attributes.get(head, NO_ATTRIBUTES)
+        else:
+            b, attrs = None, NO_ATTRIBUTES
         if HOLD_ALL in attrs:
             args = e.args
         elif HOLD_FIRST in attrs:
@@ -103,31 +124,147 @@ class Evaluator:
             args = _splice(args)
         if b is not None:
             return self.call_builtin(b, args, Expr(head, *args, span=e.span))
+        if type(head) is Symbol:
+            return self.apply_symbol(head, args, attrs, e)
         return self.apply(head, args, e)
+
+    def apply_symbol(self, head: Symbol, args: tuple, attrs: frozenset[str], e: Expr) -> Any:
+        """``f[args]`` for a symbol without a built-in: its definitions, if any match."""
+        if LISTABLE in attrs and any(is_list(a) for a in args):
+            return self._thread(head, args, e)
+        defs = self.definitions.get(head)
+        if defs is not None:
+            call = Expr(head, *args, span=e.span)
+            result = self.use_definitions(defs, call, head)
+            if result is not NOT_APPLICABLE:
+                return result
+            return call
+        if head not in self.values and head.name not in self.warned:
+            self.warned.add(head.name)
+            text = unknown_head_warning(head.name)
+            if text is not None:
+                self.warn(text, e.span)
+        return Expr(head, *args, span=e.span)
+
+    def use_definitions(self, defs: Definitions, call: Expr, owner: Symbol) -> Any:
+        """The value of ``call`` by the first of ``defs`` that applies, or NOT_APPLICABLE."""
+        if defs.exact:
+            found = defs.exact.get(hash_key(call))
+            if found is not None:
+                return self.evaluate(found[1])
+        for rule in defs.rules:
+            for b in self.matcher._match(rule.lhs, call, {}):
+                rhs = rule.rhs
+                if rule.delayed and type(rhs) is Expr and rhs.head is Condition \
+                        and len(rhs.args) == 2:
+                    if not self._condition(rhs.args[1], b):
+                        continue
+                    rhs = rhs.args[0]
+                body = substitute(rhs, b)
+                if rule.options:
+                    body = _bind_option_values(body, owner, call)
+                try:
+                    return self.evaluate(body)
+                except ReturnSignal as r:
+                    return r.value
+        return NOT_APPLICABLE
+
+    def _thread(self, head: Symbol, args: tuple, e: Expr) -> Any:
+        n = {list_length(a) for a in args if is_list(a)}
+        if len(n) != 1:
+            raise EvaluationError(f"Objects of unequal length in {short(Expr(head, *args))} "
+                                  "cannot be combined.", symbol="Thread", tag="tdlen")
+        count = n.pop()
+        cols = [list_items(a) if is_list(a) else [a] * count for a in args]
+        return make_list([self.evaluate(Expr(head, *row, span=e.span)) for row in zip(*cols)])
+
+    # --------------------------------------------------------- pattern hooks
+    def _test(self, f: Any, x: Any) -> bool:
+        return self.call(f, x) is TrueS
+
+    def _condition(self, cond: Any, bindings: dict) -> bool:
+        return self.evaluate(substitute(cond, bindings)) is TrueS
+
+    def attributes_of(self, head: Any) -> frozenset[str]:
+        if type(head) is not Symbol:
+            return NO_ATTRIBUTES
+        b = REGISTRY.get(head.name)
+        return b.attributes if b else self.attributes.get(head, NO_ATTRIBUTES)
+
+    def match(self, pattern: Any, expr: Any) -> dict | None:
+        return self.matcher.match(pattern, expr)
+
+    # ------------------------------------------------------- messages
+    def warn(self, text: str, span: Any = None) -> None:
+        """A warning about the program (unknown function): shown once, never stops it."""
+        warn = getattr(self.host, "warn", None)
+        if warn is not None:
+            warn(text, span)
+
+    def message(self, symbol: str, tag: str, text: str) -> None:
+        """Issue a Wolfram message that does not stop evaluation (``f::tag`` from
+        ``Message``, ``Power::infy`` for ``1/0``): counted for Check, hidden inside Quiet,
+        else shown by the session."""
+        self.message_count += 1
+        if self.quiet:
+            return
+        err = EvaluationError(text, symbol=symbol, tag=tag)
+        show = getattr(self.host, "message", None)
+        if show is not None:
+            show(err)
+        else:
+            sys.stderr.write(err.message + "\n")
 
     def call_builtin(self, b, args: tuple, call: Expr) -> Any:
         args, opts = split_options(b, args, call)
+        if len(args) == 1 and len(args) < b.min_args and b.name in OPERATOR_FORMS:
+            return call  # Map[f], Select[crit]: operator forms wait for their argument
         check_count(b, args, call)
         kwargs: dict[str, Any] = {"opts": opts} if b.options else {}
         if b.wants_call:
             kwargs["call"] = call
+        shape_only = getattr(self.host, "shape_only", False)
+        if shape_only:  # netdsl check: data known by its dimensions stays so (abstract.py)
+            value = abstract_value(b.name, args)
+            if value is not None:
+                return value
         try:
             result = b.fn(self, *args, **kwargs)
         except NetDSLError as e:
-            if getattr(self.host, "shape_only", False) and b.section not in NET_SECTIONS \
-                    and _holds_abstract(args):
+            if shape_only and b.section not in NET_SECTIONS and _holds_abstract(args):
                 raise EvaluationError(
                     f"{b.name} needs numbers that netdsl check does not compute "
                     f"({e.text})", symbol=b.name, tag="datadep") from e
             raise
         if result is NOT_APPLICABLE:
             return call
+        if shape_only and isinstance(result, Expr) and type(result.head) is Symbol:
+            value = abstract_value(result.head.name, result.args)  # x + 1 left as Plus[...]
+            if value is not None:
+                return value
         return result
 
     def apply(self, head: Any, args: tuple, e: Expr | None = None) -> Any:
         """``head[args]`` for a head that is a value: a function, a net, an association."""
         if isinstance(head, Expr) and head.head is Function:
             return self.evaluate(self.function_body(head, args))
+        if isinstance(head, Expr):
+            inner = head.head
+            if type(inner) is Symbol:
+                special = HEAD_APPLIERS.get(inner.name)
+                if special is not None:
+                    return special(self, head, args)
+                form = OPERATOR_FORMS.get(inner.name)
+                if form is not None and len(head.args) == 1 and len(args) == 1:
+                    full = (args[0], head.args[0]) if form else (head.args[0], args[0])
+                    return self.evaluate(Expr(inner, *full))
+            while type(inner) is Expr:
+                inner = inner.head
+            defs = self.definitions.get(inner) if type(inner) is Symbol else None
+            if defs is not None:  # f[a][b] := ... (SubValues)
+                result = self.use_definitions(defs, Expr(head, *args), inner)
+                if result is not NOT_APPLICABLE:
+                    return result
         if isinstance(head, Opaque):
             fn = applier_for(head)
             if fn is not None:
@@ -140,8 +277,11 @@ class Evaluator:
 
     def call(self, f: Any, *args: Any) -> Any:
         """Apply an evaluated function value to evaluated arguments (for Map, Apply...)."""
-        if isinstance(f, Symbol) and f.name in REGISTRY:
-            return self.call_builtin(REGISTRY[f.name], args, Expr(f, *args))
+        if isinstance(f, Symbol):
+            if f.name in REGISTRY:
+                return self.call_builtin(REGISTRY[f.name], args, Expr(f, *args))
+            call = Expr(f, *args)
+            return self.apply_symbol(f, args, self.attributes.get(f, NO_ATTRIBUTES), call)
         return self.apply(f, args)
 
     def callable(self, f: Any) -> Callable[..., Any]:
@@ -168,19 +308,104 @@ class Evaluator:
 
     # ------------------------------------------------------------ assignment
     def assign(self, lhs: Any, value: Any, delayed: bool = False) -> None:
-        if not isinstance(lhs, Symbol):
-            raise EvaluationError(f"Cannot assign to {short(lhs)}; only symbols take values.",
-                                  symbol="Set", tag="setraw")
-        if lhs.name in REGISTRY or lhs.name in CONSTANTS:
-            raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
-                                  symbol="Set", tag="wrsym")
-        self.values.pop(lhs, None)
-        self.delayed.pop(lhs, None)
-        (self.delayed if delayed else self.values)[lhs] = value
+        """``lhs = value`` / ``lhs := value``: a symbol's value, or a definition."""
+        if isinstance(lhs, Symbol):
+            lhs = resolve(lhs)
+            if lhs.name in REGISTRY or lhs.name in CONSTANTS:
+                raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
+                                      symbol="Set", tag="wrsym")
+            self.values.pop(lhs, None)
+            self.delayed.pop(lhs, None)
+            (self.delayed if delayed else self.values)[lhs] = value
+            return
+        if isinstance(lhs, Expr):
+            self.define(lhs, value, delayed)
+            return
+        raise EvaluationError(f"Cannot assign to {short(lhs)}; it is not a symbol or "
+                              "an expression f[...].", symbol="Set", tag="setraw")
 
-    def clear(self, sym: Symbol) -> None:
+    def define(self, lhs: Expr, value: Any, delayed: bool) -> None:
+        """A definition ``f[args] = value`` (kept under the innermost head symbol ``f``)."""
+        inner = lhs
+        while type(inner) is Expr and type(inner.head) is Symbol \
+                and inner.head.name in ("Condition", "HoldPattern") and inner.args:
+            inner = inner.args[0]
+        owner = inner.head if type(inner) is Expr else None
+        while type(owner) is Expr:
+            owner = owner.head
+        if type(owner) is not Symbol:
+            raise EvaluationError(f"Cannot assign to {short(lhs)}: its head is not a symbol.",
+                                  symbol="Set", tag="setraw")
+        owner = resolve(owner)
+        if owner.name in REGISTRY:
+            raise EvaluationError(f"Tag {owner.name} in {short(lhs)} is Protected: "
+                                  f"{owner.name} is a built-in function.",
+                                  symbol="Set", tag="write")
+        if inner is lhs and type(lhs.head) is Symbol and lhs.head is not owner:
+            lhs = Expr(owner, *lhs.args, span=lhs.span)
+        defs = self.definitions.get(owner)
+        if defs is None:
+            defs = self.definitions[owner] = Definitions()
+        if is_pattern(lhs) or inner is not lhs:
+            defs.add_rule(lhs, value, delayed)
+        else:
+            defs.add_exact(lhs, value)
+
+    def clear(self, sym: Symbol, everything: bool = False) -> None:
+        """Clear: values and definitions; ClearAll also attributes, options and messages."""
+        sym = resolve(sym)
         self.values.pop(sym, None)
         self.delayed.pop(sym, None)
+        self.definitions.pop(sym, None)
+        self.warned.discard(sym.name)
+        if everything:
+            self.attributes.pop(sym, None)
+            self.options.pop(sym, None)
+            for key in [k for k in self.messages if k[0] is sym]:
+                del self.messages[key]
+
+    def user_symbols(self) -> set[Symbol]:
+        return set(self.values) | set(self.delayed) | set(self.definitions) | \
+            set(self.attributes) | set(self.options)
+
+    def new_local(self, sym: Symbol) -> Symbol:
+        """A fresh symbol for Module's local ``x``: ``x$1``, ``x$2``..."""
+        self._module_counter += 1
+        return Symbol(f"{sym.name}${self._module_counter}")
+
+
+def resolve(sym: Symbol) -> Symbol:
+    """Contexts are names only in netdsl: ``Foo`bar`` and ``bar`` are one symbol
+    (one namespace for all packages)."""
+    name = sym.name
+    if "`" not in name:
+        return sym
+    short = name.rsplit("`", 1)[1]
+    return Symbol(short) if short else sym
+
+
+def _bind_option_values(body: Any, owner: Symbol, call: Expr) -> Any:
+    """``OptionValue[name]`` in a definition's body reads the options of this call,
+    then ``Options[owner]``: rewrite it as ``OptionValue[owner, {given}, name]``."""
+    if type(body) is not Expr:
+        return body
+    if body.head is OptionValue and len(body.args) == 1:
+        given = [a for a in call.args if is_rule(a) or (is_list(a) and isinstance(a, Expr)
+                                                        and all(is_rule(r) for r in a.args))]
+        return Expr(OptionValue, owner, Expr(List, *given), body.args[0], span=body.span)
+    if body.head is Function:
+        return body if not _mentions_option_value(body) else Expr(
+            body.head, *[_bind_option_values(a, owner, call) for a in body.args])
+    new = [_bind_option_values(a, owner, call) for a in body.args]
+    if all(x is y for x, y in zip(new, body.args)):
+        return body
+    return Expr(body.head, *new, span=body.span)
+
+
+def _mentions_option_value(e: Any) -> bool:
+    if type(e) is not Expr:
+        return False
+    return e.head is OptionValue or any(_mentions_option_value(a) for a in e.args)
 
 
 # ---------------------------------------------------------------- helpers
@@ -211,8 +436,15 @@ def _splice(args: tuple) -> tuple:
 
 def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
     if isinstance(body, Expr):
+        if body.head is Slot and len(body.args) == 1 and isinstance(body.args[0], str):
+            return _named_slot(body.args[0], args, f)
+        if body.head is SlotSequence:
+            n = body.args[0] if body.args and isinstance(body.args[0], int) else 1
+            return Expr(Sequence, *args[n - 1:])
         if body.head is Slot and len(body.args) == 1 and isinstance(body.args[0], int):
             n = body.args[0]
+            if n == 0:
+                return f
             if not 1 <= n <= len(args):
                 raise EvaluationError(
                     f"Slot number {n} in {short(f)} cannot be filled from "
@@ -221,9 +453,23 @@ def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
             return args[n - 1]
         if body.head is Function:  # a nested pure function keeps its own slots
             return body
-        return Expr(_fill_slots(body.head, args, f),
-                    *[_fill_slots(a, args, f) for a in body.args], span=body.span)
+        filled = [_fill_slots(a, args, f) for a in body.args]
+        if any(type(a) is Expr and a.head is Sequence for a in filled):
+            filled = list(_splice(tuple(filled)))
+        return Expr(_fill_slots(body.head, args, f), *filled, span=body.span)
     return body
+
+
+def _named_slot(key: str, args: tuple, f: Expr) -> Any:
+    """``#name``: the value of key "name" in the first argument, an association."""
+    first = args[0] if args else None
+    if isinstance(first, Association):
+        if key in first:
+            return first.get(key)
+        return Expr(S("Missing"), "KeyAbsent", key)
+    raise EvaluationError(f"Slot #{key} in {short(f)} needs an association as the first "
+                          f"argument, not {short(first) if args else 'no argument'}.",
+                          symbol="Function", tag="slota")
 
 
 def _substitute(body: Any, names: dict[Symbol, Any]) -> Any:
@@ -249,5 +495,3 @@ def _association_lookup(assoc: Association, args: tuple) -> Any:
         return assoc.get(key)
     return Expr(S("Missing"), "KeyAbsent", key)
 
-
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 12000))

@@ -26,6 +26,7 @@ class Symbol:
     """An interned symbol: ``Symbol("x") is Symbol("x")``."""
 
     __slots__ = ("name",)
+    name: str
     _table: dict[str, "Symbol"] = {}
 
     def __new__(cls, name: str) -> "Symbol":

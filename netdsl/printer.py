@@ -5,9 +5,9 @@ same ladder as ``grammar/wolfram.lark``. InputForm must re-parse to the same
 expression (a hypothesis test checks it), so operator syntax is used only for
 shapes that the parser rebuilds exactly; anything else prints as ``head[args]``:
 
-    Plus[a, Times[-1, b]]     a - b          Plus[a, Times[-1, 2]]   a - 1*2
-    Plus[a, Times[-2, b]]     a - 2*b        Times[a, Power[b, -1]]  a/b
-    Set[f[x], 1]              Set[f[x], 1]   (only symbols and parts can be assigned)
+    Plus[a, Times[-1, b]]     a - b          Plus[a, Times[-1, 2]]   a + -1*2
+    Plus[a, Times[-1, 2, b]]  a - 2*b        Times[a, Power[b, -1]]  a/b
+    Set[f[x], 1]              f[x] = 1       x_h, x:p, x_:v, p /; c, p?t, #name, ##2, f::tag ...
     Span[a, b, c, d]          Span[a, b, c, d]   (a ;; b ;; c ;; d means something else)
 
 Every rendering step returns ``(text, precedence)`` together, so that nested
@@ -16,12 +16,14 @@ operators are formatted once each (deciding parentheses needs the precedence).
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
 from . import expr as _expr
+from .budget import deep_recursion
 from .expr import (Association, Expr, List, Opaque, Power, Symbol, Times, format_real_input,
                    format_real_output, int_text, is_integer, is_number, is_rule, quote_string, to_atom)
 
@@ -29,18 +31,38 @@ ATOM = 1000
 CALL = 670
 MINUS = 480  # unary minus, and how tightly a written negative number binds
 PREC = {
-    "CompoundExpression": 10, "Set": 40, "SetDelayed": 40, "Function": 90,
-    "Rule": 120, "RuleDelayed": 120, "Or": 215, "And": 217, "Not": 230,
-    "Equal": 290, "Unequal": 290, "Less": 290, "LessEqual": 290, "Greater": 290,
-    "GreaterEqual": 290, "SameQ": 290, "UnsameQ": 290, "Span": 305, "Plus": 310,
-    "Times": 400, "Dot": 490, "Power": 590, "Map": 620, "Apply": 620, "Part": CALL,
+    "CompoundExpression": 10, "Put": 30, "PutAppend": 30, "Set": 40, "SetDelayed": 40,
+    "UpSet": 40, "UpSetDelayed": 40, "Unset": 40, "TagSet": 40, "TagSetDelayed": 40,
+    "TagUnset": 40, "Function": 90, "AddTo": 100, "SubtractFrom": 100, "TimesBy": 100,
+    "DivideBy": 100, "ReplaceAll": 110, "ReplaceRepeated": 110, "Rule": 120,
+    "RuleDelayed": 120, "TwoWayRule": 125, "Condition": 130, "StringExpression": 135,
+    "Optional": 140, "Pattern": 150, "Alternatives": 160, "Repeated": 170,
+    "RepeatedNull": 170, "Or": 215, "And": 217, "Not": 230, "Element": 250, "SameQ": 260,
+    "UnsameQ": 260, "Equal": 290, "Unequal": 290, "Less": 290, "LessEqual": 290,
+    "Greater": 290, "GreaterEqual": 290, "Span": 298, "Plus": 310, "Times": 400,
+    "Dot": 490, "Power": 590, "StringJoin": 600, "Factorial": 610, "Map": 620,
+    "MapAll": 620, "Apply": 620, "MapApply": 620, "RightComposition": 643,
+    "Composition": 644, "PreIncrement": 660, "PreDecrement": 660, "Increment": 665,
+    "Decrement": 665, "Part": CALL, "PatternTest": 680, "MessageName": 750,
 }
 # flat n-ary operators whose chains the parser rebuilds as one head[a, b, c]
 INFIX = {"Or": " || ", "And": " && ", "Equal": " == ", "Unequal": " != ", "Less": " < ",
          "LessEqual": " <= ", "Greater": " > ", "GreaterEqual": " >= ", "SameQ": " === ",
-         "UnsameQ": " =!= ", "Dot": " . "}
+         "UnsameQ": " =!= ", "Dot": " . ", "Alternatives": " | ", "StringJoin": " <> ",
+         "StringExpression": " ~~ ", "Element": " \\[Element] ",
+         "Composition": " @* ", "RightComposition": " /* "}
 RIGHT_BINARY = {"Rule": " -> ", "RuleDelayed": " :> ", "Set": " = ", "SetDelayed": " := ",
-                "Map": " /@ ", "Apply": " @@ "}
+                "Map": " /@ ", "Apply": " @@ ", "MapAll": " //@ ", "MapApply": " @@@ ",
+                "UpSet": " ^= ", "UpSetDelayed": " ^:= ", "TwoWayRule": " <-> ",
+                "AddTo": " += ", "SubtractFrom": " -= ", "TimesBy": " *= ", "DivideBy": " /= "}
+# left-associative binary operators: a /. b /. c is ReplaceAll[ReplaceAll[a, b], c]
+LEFT_BINARY = {"ReplaceAll": " /. ", "ReplaceRepeated": " //. ", "Condition": " /; ",
+               "PatternTest": "?"}
+POSTFIX = {"Factorial": "!", "Increment": "++", "Decrement": "--", "Repeated": " ..",
+           "RepeatedNull": " ...", "Unset": " =."}
+PREFIX = {"PreIncrement": "++", "PreDecrement": "--"}
+BLANKS = {"Blank": "_", "BlankSequence": "__", "BlankNullSequence": "___"}
+_IDENTIFIER = re.compile(r"[A-Za-z$][A-Za-z0-9$]*(`[A-Za-z$][A-Za-z0-9$]*)*\Z")
 _NULL = Symbol("Null")
 
 
@@ -51,11 +73,33 @@ def _negative_number(x: Any) -> bool:
     return is_integer(x) and x < 0
 
 
-def _assignable(x: Any) -> bool:
-    """What the parser accepts left of '=' and ':=': a symbol, or Part of one."""
-    return isinstance(x, Symbol) or (
-        isinstance(x, Expr) and x.head is _PART and len(x.args) >= 1
-        and isinstance(x.args[0], Symbol))
+def _plain_symbol(x: Any) -> bool:
+    """A symbol whose name can be written directly before ``_`` or ``::``."""
+    return isinstance(x, Symbol) and _IDENTIFIER.match(x.name) is not None
+
+
+def _blank_text(x: Any) -> str | None:
+    """``_``, ``__h``, ...: the token for Blank[], BlankSequence[h], ..., or None."""
+    if not (isinstance(x, Expr) and isinstance(x.head, Symbol) and x.head.name in BLANKS):
+        return None
+    if not x.args:
+        return BLANKS[x.head.name]
+    if len(x.args) == 1 and _plain_symbol(x.args[0]):
+        return BLANKS[x.head.name] + x.args[0].name
+    return None
+
+
+def _pattern_token(x: Any) -> str | None:
+    """``x_h`` for Pattern[x, Blank[h]] and the blanks alone, or None."""
+    blank = _blank_text(x)
+    if blank is not None:
+        return blank
+    if isinstance(x, Expr) and x.head is _PATTERN and len(x.args) == 2 \
+            and _plain_symbol(x.args[0]):
+        blank = _blank_text(x.args[1])
+        if blank is not None:
+            return x.args[0].name + blank
+    return None
 
 
 def _reciprocal(x: Any) -> bool:
@@ -65,6 +109,8 @@ def _reciprocal(x: Any) -> bool:
 
 
 _PART = Symbol("Part")
+_PATTERN = Symbol("Pattern")
+_BLANK = Symbol("Blank")
 
 
 class Printer:
@@ -160,11 +206,35 @@ class Printer:
                 return f"{lhs}^{self.render(exponent)[0]}", MINUS
             return f"{lhs}^{self.fmt(exponent, PREC['Power'])}", PREC["Power"]
         if name in RIGHT_BINARY and n == 2:
-            if name in ("Set", "SetDelayed") and not _assignable(args[0]):
-                return None
             p = PREC[name]
-            lhs_prec = CALL if name in ("Map", "Apply") else p + 1
+            lhs_prec = CALL if p == 620 else p + 1
             return f"{self.fmt(args[0], lhs_prec)}{RIGHT_BINARY[name]}{self.fmt(args[1], p)}", p
+        pattern = self._pattern_form(name, args)
+        if pattern is not None:
+            return pattern
+        if name in LEFT_BINARY and n == 2:
+            p = PREC[name]
+            return f"{self.fmt(args[0], p)}{LEFT_BINARY[name]}{self.fmt(args[1], p + 1)}", p
+        if name in POSTFIX and n == 1:
+            p = PREC[name]
+            return self.fmt(args[0], p) + POSTFIX[name], p
+        if name in PREFIX and n == 1:
+            p = PREC[name]
+            return PREFIX[name] + self.fmt(args[0], p), p
+        if name in ("TagSet", "TagSetDelayed") and n == 3:
+            op = " = " if name == "TagSet" else " := "
+            return (f"{self.fmt(args[0], 42)} /: {self.fmt(args[1], 42)}{op}"
+                    f"{self.fmt(args[2], 40)}"), 40
+        if name == "TagUnset" and n == 2:
+            return f"{self.fmt(args[0], 42)} /: {self.fmt(args[1], 42)} =.", 40
+        if name in ("Put", "PutAppend") and n == 2 and isinstance(args[1], str):
+            op = " >> " if name == "Put" else " >>> "
+            return self.fmt(args[0], 31) + op + quote_string(args[1]), 30
+        if name == "Get" and n == 1 and isinstance(args[0], str):
+            return "<<" + quote_string(args[0]), ATOM
+        if name == "MessageName" and n >= 2 and _plain_symbol(args[0]) and all(
+                isinstance(t, str) and _IDENTIFIER.match(t) and "`" not in t for t in args[1:]):
+            return "::".join([args[0].name, *args[1:]]), ATOM
         if name == "Span" and n in (2, 3):
             # a ;; b ;; c ;; d would parse as Span[Span[a, b, c], d]
             return " ;; ".join(self.fmt(a, PREC["Span"] + 1) for a in args), PREC["Span"]
@@ -183,11 +253,45 @@ class Printer:
             return "<|" + self._seq(args) + "|>", ATOM
         if name == "Slot" and n == 1 and is_integer(args[0]) and args[0] >= 0:
             return f"#{args[0]}", ATOM
+        if name == "Slot" and n == 1 and isinstance(args[0], str):
+            if _IDENTIFIER.match(args[0]) and "`" not in args[0]:
+                return f"#{args[0]}", ATOM
+            return "#" + quote_string(args[0]), ATOM
+        if name == "SlotSequence" and n == 1 and is_integer(args[0]) and args[0] >= 0:
+            return f"##{args[0]}", ATOM
         if name == "Out" and n <= 1:
             if n == 0:
                 return "%", ATOM
             if is_integer(args[0]) and args[0] >= 0:
                 return f"%{args[0]}", ATOM
+        return None
+
+    def _pattern_form(self, name: str, args: tuple) -> tuple[str, int] | None:
+        """Blanks, ``x_h``, ``x:p``, ``x_.``, ``x_:v``, ``x:p:v``, or None."""
+        n = len(args)
+        token = _pattern_token(Expr(Symbol(name), *args)) if name in BLANKS or \
+            name == "Pattern" else None
+        if token is not None:
+            return token, ATOM
+        if name == "Pattern" and n == 2 and _plain_symbol(args[0]):
+            return f"{args[0].name}:{self.fmt(args[1], 151)}", PREC["Pattern"]
+        if name == "Optional" and n == 1:
+            p = args[0]
+            if isinstance(p, Expr) and p.head is _BLANK and not p.args:
+                return "_.", ATOM
+            if isinstance(p, Expr) and p.head is _PATTERN and len(p.args) == 2 \
+                    and _plain_symbol(p.args[0]) and isinstance(p.args[1], Expr) \
+                    and p.args[1].head is _BLANK and not p.args[1].args:
+                return p.args[0].name + "_.", ATOM
+        if name == "Optional" and n == 2:
+            p, default = args
+            token = _pattern_token(p)
+            if token is not None:
+                return f"{token}:{self.fmt(default, 141)}", PREC["Optional"]
+            if isinstance(p, Expr) and p.head is _PATTERN and len(p.args) == 2 \
+                    and _plain_symbol(p.args[0]):
+                return (f"{p.args[0].name}:{self.fmt(p.args[1], 151)}:"
+                        f"{self.fmt(default, 141)}"), PREC["Optional"]
         return None
 
     def _plus(self, args) -> str:
@@ -199,24 +303,25 @@ class Printer:
         return "".join(out)
 
     def _difference(self, t: Any) -> str | None:
-        """``x`` when the term ``t`` can be written ``- x`` (the parser negates a
-        subtracted number and folds a product's leading coefficient: a - 2 b is
-        Plus[a, Times[-2, b]]), or None."""
+        """``x`` when the term ``t`` can be written ``- x``, or None. The parser (as
+        Wolfram's CodeParser) negates a subtracted number, puts -1 before a subtracted
+        product and wraps anything else: a - 2 is Plus[a, -2], a - 2 b is
+        Plus[a, Times[-1, 2, b]], a - (b c) is Plus[a, Times[-1, Times[b, c]]]."""
         if _negative_number(t):
             text = self.render(t)[0]
             return text[1:] if text != "-0." else None
         if not (isinstance(t, Expr) and t.head is Times and len(t.args) >= 2):
             return None
         c, rest = t.args[0], t.args[1:]
-        if not _negative_number(c) or (isinstance(c, float) and c == 0):
+        if not (is_integer(c) and c == -1) or _negative_number(rest[0]):
             return None
-        if is_integer(c) and c == -1 and not is_number(rest[0]):
-            # a - b*c is Plus[a, Times[-1, b, c]]; a single factor is kept whole:
-            # a - (b*c) is Plus[a, Times[-1, Times[b, c]]]
-            if len(rest) == 1:
-                return self.fmt(rest[0], PREC["Times"] + 1)
-            return self._times(rest)
-        return self._times((-c,) + tuple(rest))
+        if len(rest) == 1:
+            if is_number(rest[0]):
+                return None  # a - 2 is Plus[a, -2]
+            return self.fmt(rest[0], PREC["Times"] + 1)
+        if is_integer(rest[0]) and rest[0] == -1:
+            return None
+        return self._times(rest)
 
     def _times(self, args) -> str:
         first, rest = args[0], args[1:]
@@ -235,11 +340,13 @@ class Printer:
         return "".join(out)
 
 
+@deep_recursion()
 def input_form(x: Any) -> str:
     """``InputForm``: operator syntax, exact reals; re-parses to the same expression."""
     return Printer(real=format_real_input, exact=True).format(x)
 
 
+@deep_recursion()
 def output_form(x: Any, max_elements: int | None = 2000) -> str:
     """What ``Out[n]=`` shows: 6-digit reals, long lists elided with ``<<n>>``."""
     return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)

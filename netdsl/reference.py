@@ -30,5 +30,20 @@ def markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def update_readme(path: str) -> None:
+    """Replace the list between the README's builtins markers with the registry's."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = "<!-- builtins:start -->\n", "<!-- builtins:end -->"
+    i, j = text.index(start) + len(start), text.index(end)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text[:i] + markdown() + text[j:])
+
+
 if __name__ == "__main__":
-    print(markdown(), end="")
+    import sys
+
+    if sys.argv[1:2] == ["--write"]:
+        update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
+    else:
+        print(markdown(), end="")

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from .errors import NetDSLError, ParseError, QuitRequest
 from .expr import output_form
+from .messages import write_text
 from .session import Session
 from .syntax import parse_statements
 from .version import __version__
@@ -75,6 +76,8 @@ class Repl:
             self.session.stderr = err  # messages such as Power::infy go with the errors
         if out is not None and self.session.stdout is None:
             self.session.stdout = out  # Print and Echo output in order with Out[n]
+        if err is not None and self.session.stderr is None:
+            self.session.stderr = err  # messages (General::ovfl, ...) with the errors
         self.debug = debug
         self.spacing = spacing      # blank lines around outputs, as Wolfram's terminal does
         self.lines: list[str] = []  # incomplete input so far
@@ -93,13 +96,11 @@ class Repl:
     def _write(self, text: str) -> None:
         if self.spacing:
             text = "\n" + text + "\n"
-        self.out.write(text + "\n")
-        self.out.flush()
+        write_text(self.out, text + "\n")
 
     def _message(self, text: str) -> None:
         self.out.flush()
-        self.err.write(text + ("\n\n" if self.spacing else "\n"))
-        self.err.flush()
+        write_text(self.err, text + ("\n\n" if self.spacing else "\n"))
 
     def _error(self, text: str) -> None:
         self.errors += 1
@@ -153,6 +154,8 @@ class Repl:
             self.lines.clear()
             self._message("Interrupted")
             return False
+        except BrokenPipeError:
+            raise  # the reader of our output went away: the command line ends quietly
         except Exception as e:  # noqa: BLE001
             self.lines.clear()
             self._internal(e)
@@ -171,6 +174,8 @@ class Repl:
             parse_statements(text)
         except ParseError as e:
             self._error(e.render())
+        except BrokenPipeError:
+            raise  # the reader of our output went away: the command line ends quietly
         except Exception as e:  # noqa: BLE001
             self._internal(e)
 
@@ -189,6 +194,8 @@ class Repl:
             except KeyboardInterrupt:
                 self._message("Interrupted")
                 return
+            except BrokenPipeError:
+                raise
             except Exception as e:  # noqa: BLE001  (never let a bug end the session)
                 self._internal(e)
                 return
@@ -267,7 +274,7 @@ def run_terminal(repl: Repl) -> int:
     def continuation(width: int, line_number: int, wrap_count: int) -> str:
         return "...".rjust(max(width - 1, 3)) + " "
 
-    session = PromptSession(history=_history(history_path()), multiline=True,
+    session: PromptSession[str] = PromptSession(history=_history(history_path()), multiline=True,
                             key_bindings=bindings, prompt_continuation=continuation,
                             enable_history_search=False)
     repl.out.write(f"netdsl {__version__}. Quit[] or Ctrl-D to exit.\n")
@@ -288,17 +295,21 @@ def run_terminal(repl: Repl) -> int:
     return repl.quit_code if repl.quit_code is not None else 0
 
 
-def main_loop(*, debug: bool = False, stdin: TextIO | None = None) -> int:
-    """``netdsl`` with no arguments: the terminal REPL, or the plain loop for piped input."""
+def main_loop(*, debug: bool = False, stdin: TextIO | None = None, files: bool = True) -> int:
+    """``netdsl`` with no arguments: the terminal REPL, or the plain loop for piped input.
+    ``files=False``: file access off (``netdsl --no-files``)."""
     stdin = stdin if stdin is not None else sys.stdin
     interactive = _isatty(stdin) and _isatty(sys.stdout)
+
+    def repl(**kw: Any) -> Repl:
+        return Repl(Session(interactive=True, files=files), debug=debug, **kw)
     if interactive:
         try:
             import prompt_toolkit  # noqa: F401, PLC0415
         except ImportError:
-            return run_plain(Repl(debug=debug), stdin, prompts=True)
-        return run_terminal(Repl(debug=debug, spacing=True))
-    return run_plain(Repl(debug=debug), stdin)
+            return run_plain(repl(), stdin, prompts=True)
+        return run_terminal(repl(spacing=True))
+    return run_plain(repl(), stdin)
 
 
 def _isatty(stream: Any) -> bool:

@@ -3,7 +3,8 @@
 Every import is counted, including those inside functions: an import hidden in a
 function is still a dependency. Stages, from the bottom:
 
-    errors, version, budget    what every module may use
+    errors, version, budget,   what every module may use
+    messages
     expr, printer, convert     the expression model and its text forms
     syntax                     text -> expressions (builds expr objects)
     layers                     layer declarations, port types, shape rules, numerics
@@ -30,15 +31,15 @@ import netdsl
 ROOT = Path(netdsl.__file__).parent
 
 STAGES: list[tuple[str, ...]] = [
-    ("netdsl.errors", "netdsl.version", "netdsl.budget"),
-    ("netdsl.expr", "netdsl.printer", "netdsl.convert"),
+    ("netdsl.errors", "netdsl.version", "netdsl.budget", "netdsl.messages"),
+    ("netdsl.expr", "netdsl.printer", "netdsl.convert", "netdsl.patterns"),
     ("netdsl.syntax", "netdsl.grammar"),
     ("netdsl.layers",),
     ("netdsl.graph",),
     ("netdsl.runtime",),
     ("netdsl.formats",),
     ("netdsl.builtins",),
-    ("netdsl.evaluator", "netdsl.session", "netdsl.reference", "netdsl.torch"),
+    ("netdsl.evaluator", "netdsl.definitions", "netdsl.session", "netdsl.reference", "netdsl.torch"),
     ("netdsl.check", "netdsl.cli", "netdsl.repl", "netdsl.lsp", "netdsl.notebook",
      "netdsl.__main__", "netdsl"),
 ]

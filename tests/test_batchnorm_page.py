@@ -334,5 +334,8 @@ def test_uninitializable_example_stops_with_nfspec():
     assert "not reached" not in r.stdout
     assert ('NetInitialize::nfspec: Cannot initialize net: parameter "Channels" is not fully '
             'specified.') in r.stderr
-    assert r.stderr.startswith("examples/batchnorm_uninitializable.wl:")
-    assert len(r.stderr.strip().splitlines()) == 1
+    # reported at the NetInitialize statement, with a note at the layer that lacks a size
+    error, note = r.stderr.strip().splitlines()
+    assert error.startswith("examples/batchnorm_uninitializable.wl:17:1: ")
+    assert note == ("examples/batchnorm_uninitializable.wl:9:6: note: "
+                    "BatchNormalizationLayer is written here")

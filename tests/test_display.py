@@ -30,13 +30,15 @@ def test_chain_summary_has_a_row_per_layer_and_the_ports(s):
                      '"Input" -> 5]')
     text = netdsl.output_form(net)
     assert text.splitlines()[0].split() == ["NetChain", "(uninitialized)"]
+    # parameter counts: weights + biases, 5*10 + 10 and 10*3 + 3
     assert rows(text) == [
         ["Input", "port", "vector of size 5"],
-        ["1", "LinearLayer", "vector of size 10"],
+        ["1", "LinearLayer", "vector of size 10", str(5 * 10 + 10)],
         ["2", "ElementwiseLayer[Ramp]", "vector of size 10"],
-        ["3", "LinearLayer", "vector of size 3"],
+        ["3", "LinearLayer", "vector of size 3", str(10 * 3 + 3)],
         ["4", "SoftmaxLayer", "vector of size 3"],
         ["Output", "port", "vector of size 3"],
+        ["parameters: " + str(60 + 33)],
     ]
     init = s.evaluate('NetInitialize[NetChain[{LinearLayer[10], Ramp}, "Input" -> 5]]')
     assert netdsl.output_form(init).splitlines()[0].split() == ["NetChain", "(initialized)"]
@@ -47,10 +49,12 @@ def test_named_chain_summary_shows_names_and_partial_shapes(s):
                      '"bn" -> BatchNormalizationLayer[], "pool" -> PoolingLayer[2, 2]|>]')
     assert rows(netdsl.output_form(net)) == [
         ["Input", "port", "3-tensor"],
-        ['"conv"', "ConvolutionLayer", "3-tensor of dimensions {8, n, n}"],
-        ['"bn"', "BatchNormalizationLayer", "3-tensor of dimensions {8, n, n}"],
+        # the convolution's weights {8, n, 3, 3} are not known yet; BN has 4 arrays of 8
+        ['"conv"', "ConvolutionLayer", "3-tensor of dimensions {8, n, n}", "?"],
+        ['"bn"', "BatchNormalizationLayer", "3-tensor of dimensions {8, n, n}", str(4 * 8)],
         ['"pool"', "PoolingLayer", "3-tensor of dimensions {8, n, n}"],
         ["Output", "port", "3-tensor of dimensions {8, n, n}"],
+        ["parameters: ?"],
     ]
 
 
@@ -61,10 +65,11 @@ def test_graph_summary_shows_where_each_layer_reads_from(s):
     assert rows(netdsl.output_form(net)) == [
         ["x", "port", "vector of size 2"],
         ["y", "port", "vector of size 4"],
-        ['"a"', '<- NetPort["x"]', "LinearLayer", "vector of size 3"],
-        ['"b"', '<- NetPort["y"]', "LinearLayer", "vector of size 3"],
+        ['"a"', '<- NetPort["x"]', "LinearLayer", "vector of size 3", str(2 * 3 + 3)],
+        ['"b"', '<- NetPort["y"]', "LinearLayer", "vector of size 3", str(4 * 3 + 3)],
         ['"t"', '<- "a", "b"', "TotalLayer", "vector of size 3"],
         ["Output", "port", "vector of size 3"],
+        ["parameters: " + str(9 + 15)],
     ]
 
 

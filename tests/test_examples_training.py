@@ -27,7 +27,7 @@ def run_script(name: str, tmp_path: Path) -> subprocess.CompletedProcess:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["NETDSL_HISTORY"] = str(tmp_path / "history")
     return subprocess.run([sys.executable, "-m", "netdsl", str(EXAMPLES / name)],
-                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
 
 
 def number(text: str) -> float:

@@ -105,7 +105,7 @@ def test_training_fusion_keeps_gradients(text):
         seed = np.random.default_rng(2).normal(size=values[slot].shape).astype(np.float32)
         grads: dict = {}
 
-        def add(key, g):
+        def add(key, g, grads=grads):
             grads[key] = grads.get(key, 0) + g
 
         ctx.keep_input_grads = True

@@ -80,8 +80,8 @@ def test_inference_is_a_fixed_point_and_order_does_not_matter():
     # what is given at one end or at the other gives the same net
     b = ev('NetChain[{LinearLayer[5], Ramp, BatchNormalizationLayer[]}, "Input" -> 2]')
     c = ev('NetChain[{LinearLayer[5, "Input" -> 2], Ramp, BatchNormalizationLayer["Input" -> 5]}]')
-    assert [l.ports for _, l in b.layers()] == [l.ports for _, l in c.layers()]
-    assert [l.values for _, l in b.layers()][2] == [l.values for _, l in c.layers()][2]
+    assert [x.ports for _, x in b.layers()] == [x.ports for _, x in c.layers()]
+    assert [x.values for _, x in b.layers()][2] == [x.values for _, x in c.layers()][2]
 
 
 # ---------------------------------------------------------------- messages

@@ -137,9 +137,9 @@ def test_operator_at_start():
     assert e.text == "unexpected '&': expected an expression" and e.column == 1
 
 
-def test_postfix_bang():
-    e = error_of("n!")
-    assert "unexpected '!'" in e.text and "Factorial" in e.text and e.column == 2
+def test_misplaced_colon():
+    e = error_of("f[x]:3")
+    assert "':' needs a symbol" in e.text and e.column == 5
 
 
 def test_junk_after_a_complete_expression():
@@ -151,8 +151,8 @@ def test_junk_after_a_complete_expression():
 
 # ---------------------------------------------------------------- lexical errors
 def test_unknown_character():
-    e = error_of("a ? b")
-    assert e.text == "unexpected character '?'"
+    e = error_of("a \x7f b")
+    assert e.text == "unexpected character '\\x7f'"
     assert (e.line, e.column) == (1, 3)
     assert not e.incomplete
 
@@ -186,22 +186,21 @@ def test_unknown_escape_in_string():
     assert "unknown escape '\\q'" in e.text
 
 
-# ---------------------------------------------------------------- refused Wolfram syntax
-def test_patterns_are_refused():
-    e = error_of("f[x_] := x")
-    assert "patterns" in e.text and "not supported" in e.text and "Function" in e.text
-    assert (e.line, e.column) == (1, 4)
-
-
-@pytest.mark.parametrize("text, written", [
-    ("f[x] := x + 1", "f[x]"), ("f[x] = 3", "f[x]"), ("1 = 2", "1"), ("(f[x]) = 3", "(f[x])"),
-    ("a + b = c", "a + b"),
+# ---------------------------------------------------------------- once refused, now Wolfram syntax
+@pytest.mark.parametrize("text, expected", [
+    ("f[x_] := x", "SetDelayed[f[Pattern[x, Blank[]]], x]"),
+    ("f[x] := x + 1", "SetDelayed[f[x], Plus[x, 1]]"), ("f[x] = 3", "Set[f[x], 3]"),
+    ("1 = 2", "Set[1, 2]"), ("(f[x]) = 3", "Set[f[x], 3]"), ("a + b = c", "Set[Plus[a, b], c]"),
 ])
-def test_only_symbols_and_parts_can_be_assigned(text, written):
-    e = error_of(text)
-    assert e.text.startswith(f"cannot assign to '{written}'")
-    assert "Function" in e.text and "patterns" in e.text
-    assert (e.line, e.column) == (1, 1)
+def test_definitions_parse(text, expected):
+    assert netdsl.full_form(parse(text)) == expected
+
+
+def test_unknown_named_character():
+    e = error_of("x = \\[Foo] + 1")
+    assert "\\[Foo]" in e.text and (e.line, e.column) == (1, 5)
+    e = error_of('"a\\[Foo]"')
+    assert "unknown character name '\\[Foo]'" in e.text and e.column == 3
 
 
 # ---------------------------------------------------------------- positions

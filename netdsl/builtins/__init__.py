@@ -1,6 +1,8 @@
 """Wolfram-facing functions. Importing this package registers all of them."""
 
-from . import arith, core, io, lists, nets, random  # noqa: F401  (registration happens on import)
+# registration happens on import
+from . import (arith, control, core, datafiles, io, language, lists, netfiles,  # noqa: F401
+               netops, nets, onnxfiles, random, rules, strings)
 from .registry import REGISTRY, builtin
 
 __all__ = ["REGISTRY", "builtin"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from typing import Any
 
-from ..errors import QuitRequest
+from ..errors import EvaluationError, QuitRequest
 from ..printer import short
 from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
-                    input_form, is_integer, is_rule, make_list, output_form, same_q)
+                    input_form, is_integer, is_list, is_rule, list_items, make_list, output_form,
+                    same_q)
 from .lists import part_assign
 from .registry import HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, builtin, wrong_call
 
@@ -82,34 +84,105 @@ def _unsame(ev, *xs):
 
 
 # ---------------------------------------------------------------- assignment
-@builtin("Set", "x = value", "evaluates value and assigns it to x; returns value", args=2,
-         attributes=(HOLD_FIRST,), section="Evaluation")
+@builtin("Set", ("x = value", "f[args] = value", "{a, b} = {1, 2}"),
+         "evaluates value and assigns it to x, or defines f for these arguments; returns value",
+         args=2, attributes=(HOLD_FIRST,), section="Evaluation")
 def _set(ev, lhs, value):
     if isinstance(lhs, Expr) and lhs.has_head("Part"):
         target = lhs.args[0]
         indices = [ev.evaluate(i) for i in lhs.args[1:]]
         ev.assign(target, part_assign(ev.evaluate(target), indices, value, lhs))
         return value
-    ev.assign(lhs, value)
+    if isinstance(lhs, Expr) and lhs.head is List:
+        values = list_items(value) if is_list(value) else None
+        if values is None or len(values) != len(lhs.args):
+            raise EvaluationError(f"{input_form(lhs)} and {input_form(value)} are not lists of "
+                                  "the same length.", symbol="Set", tag="shape")
+        for target, v in zip(lhs.args, values):
+            _set(ev, target, v)
+        return value
+    if not special_assign(ev, lhs, value, False):
+        ev.assign(definition_lhs(ev, lhs), value)
     return value
 
 
-@builtin("SetDelayed", "x := expr", "assigns expr unevaluated; x re-evaluates it each time",
+@builtin("SetDelayed", ("x := expr", "f[x_] := expr"),
+         "assigns expr unevaluated; x (or f[...] matching the pattern) re-evaluates it each time",
          args=2, attributes=(HOLD_ALL,), section="Evaluation")
 def _set_delayed(ev, lhs, value):
-    ev.assign(lhs, value, delayed=True)
+    if not special_assign(ev, lhs, value, True):
+        ev.assign(definition_lhs(ev, lhs), value, delayed=True)
     return Null
 
 
-@builtin("Clear", "Clear[x, y, ...]", "removes the values of symbols", attributes=(HOLD_ALL,),
-         section="Evaluation")
-def _clear(ev, *syms):
+def definition_lhs(ev, lhs: Any) -> Any:
+    """A definition's left side with its arguments evaluated, as Wolfram does (so
+    ``fib[n] = ...`` inside fib's body defines ``fib[5]``), unless f holds them."""
+    if not isinstance(lhs, Expr) or not isinstance(lhs.head, (Symbol, Expr)):
+        return lhs
+    name = lhs.head.name if isinstance(lhs.head, Symbol) else None
+    if name in ("HoldPattern", "Verbatim"):
+        return lhs
+    if name == "Condition" and lhs.args:
+        return Expr(lhs.head, definition_lhs(ev, lhs.args[0]), *lhs.args[1:], span=lhs.span)
+    head = definition_lhs(ev, lhs.head) if isinstance(lhs.head, Expr) else lhs.head
+    attrs = ev.attributes_of(head) if isinstance(head, Symbol) else frozenset()
+    if HOLD_ALL in attrs:
+        args = lhs.args
+    elif HOLD_FIRST in attrs:
+        args = lhs.args[:1] + tuple(ev.evaluate(a) for a in lhs.args[1:])
+    elif HOLD_REST in attrs:
+        args = (ev.evaluate(lhs.args[0]),) + lhs.args[1:] if lhs.args else ()
+    else:
+        args = tuple(ev.evaluate(a) for a in lhs.args)
+    return Expr(head, *args, span=lhs.span)
+
+
+# Assignments to these heads set a property of the symbol inside, not a definition.
+SPECIAL_ASSIGN: dict[str, Any] = {}
+
+
+def special_assign(ev, lhs: Any, value: Any, delayed: bool) -> bool:
+    """``Options[f] = ...``, ``f::usage = ...``, ``Attributes[f] = ...``: done if True."""
+    if isinstance(lhs, Expr) and isinstance(lhs.head, Symbol):
+        fn = SPECIAL_ASSIGN.get(lhs.head.name)
+        if fn is not None:
+            fn(ev, lhs, ev.evaluate(value) if delayed else value)
+            return True
+    return False
+
+
+def _symbols_to_clear(ev, syms: tuple, name: str) -> list[Symbol]:
+    out: list[Symbol] = []
     for s in syms:
         if isinstance(s, str):
+            if "*" in s or "@" in s:
+                pattern = s.rsplit("`", 1)[-1] or "*"
+                out.extend(x for x in ev.user_symbols()
+                           if fnmatch.fnmatchcase(x.name, pattern.replace("@", "*")))
+                continue
             s = S(s)
         if not isinstance(s, Symbol):
-            raise wrong_call("Clear", Expr(S("Clear"), *syms), f"{short(s)} is not a symbol")
+            raise wrong_call(name, Expr(S(name), *syms), f"{short(s)} is not a symbol")
+        out.append(s)
+    return out
+
+
+@builtin("Clear", ("Clear[x, y, ...]", 'Clear["name*"]'),
+         "removes the values and definitions of symbols", attributes=(HOLD_ALL,),
+         section="Evaluation")
+def _clear(ev, *syms):
+    for s in _symbols_to_clear(ev, syms, "Clear"):
         ev.clear(s)
+    return Null
+
+
+@builtin("ClearAll", ("ClearAll[x, y, ...]", 'ClearAll["name*"]'),
+         "removes values, definitions, attributes, options and messages of symbols",
+         attributes=(HOLD_ALL,), section="Evaluation")
+def _clear_all(ev, *syms):
+    for s in _symbols_to_clear(ev, syms, "ClearAll"):
+        ev.clear(s, everything=True)
     return Null
 
 
@@ -185,7 +258,10 @@ def _not(ev, x):
 @builtin("Quit", ("Quit[]", "Quit[code]"), "ends the session (the REPL or the file run)",
          args=(0, 1), section="Evaluation")
 def _quit(ev, code=0):
-    raise QuitRequest(code if is_integer(code) else 0)
+    if not (is_integer(code) and 0 <= code <= 255):  # what an exit status can be
+        raise EvaluationError(f"Integer between 0 and 255 expected at position 1 in "
+                              f"Quit[{input_form(code)}].", symbol="Quit", tag="intnm")
+    raise QuitRequest(code)
 
 
 # ---------------------------------------------------------------- output

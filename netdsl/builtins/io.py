@@ -1,45 +1,124 @@
-"""Import and Export of data files: CSV/TSV text and NumPy's .npy/.npz.
+"""Import and Export: one dispatch over a registry of file formats, behind the file gate.
 
-NumPy files are always read with ``allow_pickle=False``: a file holding Python
-objects is refused rather than unpickled, since unpickling runs code. Relative
-file names resolve against the running script's folder (``Session.base_dir``)
-first, then the current directory.
+A format is a ``FileFormat`` registered with ``register_format``: its name ("CSV"),
+its file extensions, and what it can do (read, write, and for ``netdsl check`` tell
+a file's shape without reading its data). Data files (CSV/TSV, .npy/.npz) live in
+``datafiles.py``, net files (.safetensors, .onnx) in ``netfiles.py``, netdsl text
+(.wl) here; other modules add theirs the same way, with no edit here.
+
+Every file access asks the session first (``Session.require_files``): a session
+with file access off (``netdsl --no-files``, ``Session(files=False)``) refuses, and
+``netdsl check`` writes nothing but notes what would be written. Relative file names
+resolve against the running script's folder (``Session.base_dir``) first, then the
+current directory.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import Any, Callable
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Symbol, head_of, input_form, is_list, list_items,
-                    make_list, packed)
-from .numeric import numeric
+from ..expr import Expr, Symbol, input_form
 from .registry import builtin, wrong_call
 
 S = Symbol
 
-FORMATS = {".csv": "CSV", ".tsv": "TSV", ".npy": "NPY", ".npz": "NPZ"}
-DELIMITERS = {"CSV": ",", "TSV": "\t"}
-
-_INT = re.compile(r"\s*[+-]?\d+\s*\Z")
-_REAL = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*\Z")
-_NUMERIC_TEXT = re.compile(r"[0-9+\-.eE,\t \r\n]*\Z")  # nothing but numbers and separators
+# (ev, path, name as written, element: "Automatic" or one of the format's elements)
+Reader = Callable[[Any, Path, str, str], Any]
+# (ev, path, data, name as written, Export's options)
+Writer = Callable[[Any, Path, Any, str, dict], None]
 
 
-# ---------------------------------------------------------------- files and formats
+@dataclass(frozen=True)
+class FileFormat:
+    """A file format Import and Export know, by name ("CSV") and extensions (".csv")."""
+
+    name: str
+    extensions: tuple[str, ...]
+    read: Reader | None = None
+    write: Writer | None = None
+    # netdsl check: the value with arrays known by dimensions only, reading no data
+    # (None: check mode reads the file as a run would)
+    shape: Reader | None = None
+    elements: tuple[str, ...] = ()      # Import elements besides "Data" and the format's name
+    listed: bool = True                 # named in "netdsl reads ..." messages
+
+
+FILE_FORMATS: dict[str, FileFormat] = {}
+
+
+def register_format(fmt: FileFormat) -> FileFormat:
+    """Make ``fmt`` known to Import and Export (by its name and its extensions)."""
+    FILE_FORMATS[fmt.name.upper()] = fmt
+    return fmt
+
+
+def _by_extension(name: str) -> FileFormat | None:
+    suffix = Path(name).suffix.lower()
+    for fmt in FILE_FORMATS.values():
+        if suffix in fmt.extensions:
+            return fmt
+    return None
+
+
+def _known(fn: str) -> list[FileFormat]:
+    able = "read" if fn == "Import" else "write"
+    return [f for f in FILE_FORMATS.values() if getattr(f, able) is not None and f.listed]
+
+
+def _extension_list(fn: str) -> str:
+    exts = [e for f in _known(fn) for e in f.extensions]
+    return ", ".join(exts[:-1]) + " and " + exts[-1] if len(exts) > 1 else "".join(exts)
+
+
+def _format_of(name: str, fn: str) -> FileFormat:
+    fmt = _by_extension(name)
+    if fmt is None or getattr(fmt, "read" if fn == "Import" else "write") is None:
+        ext = Path(name).suffix.lstrip(".").upper() or "(no extension)"
+        verb = "reads" if fn == "Import" else "writes"
+        raise EvaluationError(f"{ext} is not a supported {fn} format; netdsl {verb} "
+                              f"{_extension_list(fn)} files.", symbol=fn, tag="fmtnosup")
+    return fmt
+
+
+def _named_format(given: str) -> FileFormat | None:
+    """A format named explicitly ("CSV", "NPY", ...), or None if ``given`` is not one."""
+    return FILE_FORMATS.get(given.upper())
+
+
+# ---------------------------------------------------------------- the file gate
+def require_files(ev, fn: str) -> None:
+    """Refuse ``fn`` when the session has file access turned off (Session.require_files)."""
+    host = ev.host
+    if host is not None and hasattr(host, "require_files"):
+        host.require_files(fn)
+
+
+def may_write(ev, fn: str, name: str, call: Any = None) -> bool:
+    """Whether ``fn`` may write ``name`` now; ``netdsl check`` answers no and notes it."""
+    require_files(ev, fn)
+    host = ev.host
+    if host is not None and getattr(host, "shape_only", False):
+        note = getattr(host, "note", None)
+        if note is not None:
+            note(f"would write {name}", getattr(call, "span", None))
+        return False
+    return True
+
+
+def shape_only(ev) -> bool:
+    return bool(getattr(ev.host, "shape_only", False))
+
+
+# ---------------------------------------------------------------- paths
 def _base_dir(ev) -> Path | None:
     base = getattr(ev.host, "base_dir", None)
     return None if base is None else Path(base)
 
 
-def _input_path(ev, name: str) -> Path:
+def input_path(ev, name: str) -> Path:
     path = Path(name).expanduser()
     base = _base_dir(ev)
     if not path.is_absolute() and base is not None and (base / path).exists():
@@ -47,227 +126,94 @@ def _input_path(ev, name: str) -> Path:
     return path
 
 
-def _output_path(ev, name: str) -> Path:
+def output_path(ev, name: str) -> Path:
     path = Path(name).expanduser()
     base = _base_dir(ev)
     return base / path if not path.is_absolute() and base is not None else path
 
 
-def _format_of(name: str, fn: str) -> str:
-    fmt = FORMATS.get(Path(name).suffix.lower())
-    if fmt is None:
-        ext = Path(name).suffix.lstrip(".").upper() or "(no extension)"
-        raise EvaluationError(f"{ext} is not a supported {fn} format; netdsl reads and writes "
-                              f".csv, .tsv, .npy and .npz files.", symbol=fn, tag="fmtnosup")
-    return fmt
-
-
-def _named_format(given: str) -> str | None:
-    """A format named explicitly ("CSV", "NPY", ...), or None if ``given`` is not one."""
-    upper = given.upper()
-    return upper if upper in DELIMITERS or upper in ("NPY", "NPZ") else None
-
-
 # ---------------------------------------------------------------- Import
 @builtin("Import", ('Import["file.csv"]', 'Import["file.tsv"]', 'Import["file.npy"]',
-                    'Import["file.npz"]', 'Import[file, "Data"]'),
-         "reads a data file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
-         "array, .npz as an association name -> array", args=(1, 2), section="Files")
+                    'Import["file.npz"]', 'Import["net.safetensors"]',
+                    'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
+                    'Import[file, "Data"]'),
+         "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
+         "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
+         "(any other as an association name -> array)", args=(1, 2), section="Files")
 def _import(ev, name, element="Data"):
     call = Expr(S("Import"), name, element)
     if not isinstance(name, str):
         raise wrong_call("Import", call, f"{input_form(name)} is not a file name (a string)")
     if not isinstance(element, str):
         raise wrong_call("Import", call, f"{input_form(element)} is not an element name")
+    require_files(ev, "Import")
     fmt = _named_format(element) or _format_of(name, "Import")
-    if element != "Data" and element.upper() != fmt:
+    chosen = "Automatic" if element == "Data" or element.upper() == fmt.name.upper() \
+        else element
+    if chosen != "Automatic" and chosen not in fmt.elements:
         raise EvaluationError(f"The Import element \"{element}\" is not present when importing "
-                              f"as {fmt}.", symbol="Import", tag="noelem")
-    path = _input_path(ev, name)
+                              f"as {fmt.name}.", symbol="Import", tag="noelem")
+    if fmt.read is None:
+        raise EvaluationError(f"netdsl cannot read {fmt.name} files.", symbol="Import",
+                              tag="fmtnosup")
+    path = input_path(ev, name)
     if not path.is_file():
         raise EvaluationError(f"File {name} not found during Import.", symbol="Import",
                               tag="nffil")
+    read = fmt.shape if shape_only(ev) and fmt.shape is not None else fmt.read
     try:
-        if fmt in DELIMITERS:
-            return _read_table(path.read_text(encoding="utf-8-sig"), DELIMITERS[fmt])
-        return _read_numpy(path, name)
+        return read(ev, path, name, chosen)
     except UnicodeDecodeError:
-        raise EvaluationError(f"{name} is not a UTF-8 text file, so it cannot be read as {fmt}.",
-                              symbol="Import", tag="fmterr") from None
+        raise EvaluationError(f"{name} is not a UTF-8 text file, so it cannot be read as "
+                              f"{fmt.name}.", symbol="Import", tag="fmterr") from None
+    except MemoryError:
+        raise EvaluationError(f"Not enough memory to import {name}.", symbol="Import",
+                              tag="nomem") from None
     except OSError as e:
         raise EvaluationError(f"Cannot open {name}: {e.strerror or e}.", symbol="Import",
                               tag="noopen") from None
 
 
-def _field(text: str) -> Any:
-    """A CSV field: an Integer, a Real, or else the text itself."""
-    if _INT.match(text):
-        return int(text)
-    if _REAL.match(text):
-        return float(text)
-    return text
-
-
-def _read_table(text: str, delimiter: str) -> Any:
-    """Rows of fields; one packed matrix when every field is a number and rows are equal."""
-    if _NUMERIC_TEXT.match(text) and text.strip():
-        fast = _numeric_table(text, delimiter)
-        if fast is not None:
-            return fast
-    rows = [[_field(f) for f in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-            if row]
-    numbers = all(isinstance(f, (int, float)) for row in rows for f in row)
-    if rows and numbers and len({len(r) for r in rows}) == 1:
-        real = any(isinstance(f, float) for row in rows for f in row)
-        try:
-            return packed(np.array(rows, dtype=np.float64 if real else np.int64))
-        except OverflowError:
-            pass  # integers beyond 64 bits stay exact, unpacked
-    return make_list(make_list(row) for row in rows)
-
-
-def _numeric_table(text: str, delimiter: str) -> Any:
-    """NumPy's C parser for an all-numeric file (the common case: fast for big files)."""
-    real = re.search(r"[.eE]", text) is not None
-    try:
-        a = np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2,
-                       dtype=np.float64 if real else np.int64)
-    except (ValueError, OverflowError):
-        return None  # ragged rows, empty fields, huge integers: the general reader decides
-    return packed(a)
-
-
-def _read_numpy(path: Path, name: str) -> Any:
-    with open(path, "rb") as fh:
-        magic = fh.read(6)
-    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):  # NumPy calls anything else a pickle
-        raise EvaluationError(f"{name} is not a NumPy .npy or .npz file.", symbol="Import",
-                              tag="fmterr")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise _pickle_error(name) if "pickle" in str(e) else _corrupt(name, e) from None
-    if isinstance(data, np.ndarray):
-        return _array(data, name, None)
-    with data:
-        out = []
-        for key in data.files:
-            try:
-                arr = data[key]
-            except (ValueError, EOFError, zipfile.BadZipFile) as e:
-                raise _pickle_error(name, key) if "pickle" in str(e) else _corrupt(name, e) \
-                    from None
-            out.append((key, _array(arr, name, key), False))
-    return Association(out)
-
-
-def _corrupt(name: str, e: Exception) -> EvaluationError:
-    return EvaluationError(f"{name} is not a valid NumPy .npy or .npz file ({e}).",
-                           symbol="Import", tag="fmterr")
-
-
-def _pickle_error(name: str, key: str | None = None) -> EvaluationError:
-    where = f"the array \"{key}\" in {name}" if key else name
-    return EvaluationError(f"{where} holds Python objects (a pickled array); netdsl never "
-                           f"unpickles files. Save plain numeric arrays instead.",
-                           symbol="Import", tag="nopickle")
-
-
-def _array(a: np.ndarray, name: str, key: str | None) -> Any:
-    if a.dtype.kind not in "biuf":
-        where = f"the array \"{key}\" in {name}" if key else name
-        raise EvaluationError(f"{where} holds an array of type {a.dtype}; netdsl reads integer, "
-                              f"real and boolean arrays.", symbol="Import", tag="dtype")
-    if a.dtype.kind == "u" and a.dtype.itemsize == 8 and a.size and int(a.max()) >= 2 ** 63:
-        raise EvaluationError(f"{name} holds unsigned integers beyond 2^63 - 1.",
-                              symbol="Import", tag="dtype")
-    if a.ndim and a.shape[0] == 0:
-        return Expr(S("List"))
-    return packed(a)
-
-
 # ---------------------------------------------------------------- Export
 @builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
-                    'Export["file.npz", <|"name" -> array, ...|>]', 'Export[file, data, "format"]'),
-         "writes data to a file (format from the extension) and gives the file name",
-         args=(2, 3), section="Files")
-def _export(ev, name, data, given=None):
-    call = Expr(S("Export"), name, data, *([] if given is None else [given]))
+                    'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
+                    'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export[file, data, "format"]'),
+         "writes data to a file (format from the extension) and gives the file name: data "
+         "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl)",
+         args=(2, 3), options={"OperatorSetVersion": 17}, section="Files", wants_call=True)
+def _export(ev, name, data, given=None, *, opts, call):
     if not isinstance(name, str):
         raise wrong_call("Export", call, f"{input_form(name)} is not a file name (a string)")
+    require_files(ev, "Export")
     fmt = _named_format(given) if isinstance(given, str) else None
-    if given is not None and fmt is None:
+    if given is not None and (fmt is None or fmt.write is None):
+        names = ", ".join(f.name for f in _known("Export"))
         raise EvaluationError(f"{input_form(given)} is not a supported Export format; netdsl "
-                              f"writes CSV, TSV, NPY and NPZ.", symbol="Export", tag="fmtnosup")
+                              f"writes {names}.", symbol="Export", tag="fmtnosup")
     fmt = fmt or _format_of(name, "Export")
-    path = _output_path(ev, name)
+    assert fmt.write is not None
+    if not may_write(ev, "Export", name, call):
+        return name
     try:
-        if fmt in DELIMITERS:
-            path.write_text(_table_text(data, DELIMITERS[fmt], fmt), encoding="utf-8")
-        else:
-            arrays = _export_arrays(data, fmt)
-            with open(path, "wb") as fh:
-                if fmt == "NPY":
-                    np.save(fh, arrays, allow_pickle=False)
-                else:
-                    np.savez(fh, **arrays)
+        fmt.write(ev, output_path(ev, name), data, name, opts)
+    except MemoryError:
+        raise EvaluationError(f"Not enough memory to export {name}.", symbol="Export",
+                              tag="nomem") from None
     except OSError:
         raise EvaluationError(f"Cannot open {name}.", symbol="Export", tag="noopen") from None
     return name
 
 
-def _type_error(data: Any, fmt: str) -> EvaluationError:
-    return EvaluationError(f"{input_form(head_of(data))} cannot be exported to the \"{fmt}\" "
-                           f"format.", symbol="Export", tag="type")
+# ---------------------------------------------------------------- netdsl text
+def _read_wl(ev, path: Path, name: str, element: str) -> Any:
+    raise EvaluationError(f"Get[\"{name}\"] reads netdsl text and evaluates it.",
+                          symbol="Import", tag="useget")
 
 
-def _export_arrays(data: Any, fmt: str) -> Any:
-    if fmt == "NPY":
-        v = numeric(data)
-        if v is None:
-            raise _type_error(data, fmt)
-        return np.asarray(v)
-    if isinstance(data, Association):
-        arrays = {}
-        for key, value in data.items():
-            v = numeric(value)
-            if not isinstance(key, str) or v is None:
-                raise EvaluationError(f"An NPZ file holds arrays named by strings; "
-                                      f"{input_form(key)} -> {input_form(value)[:60]} is not one.",
-                                      symbol="Export", tag="type")
-            arrays[key] = np.asarray(v)
-        return arrays
-    v = numeric(data)
-    if v is None:
-        raise _type_error(data, fmt)
-    return {"arr_0": np.asarray(v)}
+def _write_wl(ev, path: Path, data: Any, name: str, opts: dict) -> None:
+    path.write_text(input_form(data) + "\n", encoding="utf-8")
 
 
-def _cell(x: Any) -> str:
-    if isinstance(x, str):
-        return x
-    if isinstance(x, float):
-        return repr(x)
-    if isinstance(x, Symbol):
-        return x.name
-    return input_form(x)
-
-
-def _table_text(data: Any, delimiter: str, fmt: str) -> str:
-    """CSV/TSV text: a matrix row by row, a vector one value per line, a number alone."""
-    if isinstance(data, np.ndarray) and data.ndim <= 2:  # numbers need no quoting: join directly
-        rows = data if data.ndim == 2 else data[:, None]
-        cell = str if data.dtype == np.float32 else repr  # shortest text that reads back exactly
-        lines = (rows.tolist() if data.dtype != np.float32 else rows)
-        return "".join(delimiter.join(map(cell, row)) + "\n" for row in lines)
-    if not is_list(data):
-        rows = [[data]]
-    else:
-        rows = [list_items(r) if is_list(r) else [r] for r in list_items(data)]
-    if any(is_list(c) for row in rows for c in row):
-        raise _type_error(data, fmt)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    for row in rows:
-        writer.writerow(_cell(c) for c in row)
-    return out.getvalue()
+register_format(FileFormat("WL", (".wl",), read=_read_wl, write=_write_wl, listed=False))

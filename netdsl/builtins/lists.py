@@ -19,6 +19,7 @@ from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Sym
                     hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
 from ..layers.base import AbstractArray
+from .abstract import shape_of
 from .numeric import check_size, dims_of, numeric
 from .registry import HOLD_ALL, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin, wrong_call
 from ..printer import prune, short
@@ -214,6 +215,11 @@ def _iterator(ev, spec: Any, pos: int, call: Any) -> tuple[Symbol | None, list[A
 def _table(ev, body, *iterators):
     call = Expr(S("Table"), body, *iterators)
     done = [0]
+    first: list[Any] = []   # netdsl check: the body's first value, already evaluated
+    if getattr(ev.host, "shape_only", False):
+        value = _abstract_table(ev, body, iterators, call, first)
+        if value is not None:
+            return value
 
     def level(k: int, planned: int) -> Any:
         var, values = _iterator(ev, iterators[k], k + 2, call)
@@ -240,13 +246,85 @@ def _table(ev, body, *iterators):
     def evaluate_body(planned: int) -> Any:
         done[0] += 1
         _count_guard(done[0], "Table", call, "evaluations of its body")
-        value = ev.evaluate(body)
+        value = first.pop() if first and done[0] == 1 else ev.evaluate(body)
         if done[0] == 1:  # the first value tells the size of the whole table, before it grows
             budget.check_bytes(budget.value_bytes(value) * planned,
                                f"a table of {planned} values like {short(value, 40)}")
         return value
 
     return level(0, 1)
+
+
+def _corner(ev, spec: Any, which: int) -> tuple[Symbol | None, int, Any] | None:
+    """netdsl check: (variable, count, first or last value) of one Table iterator, without
+    listing its values; None for a form the ordinary evaluation should judge."""
+    parts = spec.args if isinstance(spec, Expr) and spec.head is List else None
+    if parts is None or len(parts) == 1:
+        n = ev.evaluate(spec if parts is None else parts[0])
+        var, a, b, di = None, 1, n, 1
+    elif 2 <= len(parts) <= 4 and isinstance(parts[0], Symbol) \
+            and parts[0].name not in REGISTRY:
+        var, bounds = parts[0], [ev.evaluate(p) for p in parts[1:]]
+        if len(bounds) == 1 and is_list(bounds[0]):
+            items = list_items(bounds[0])
+            return (var, len(items), items[which]) if items else None
+        a, b, di = (1, bounds[0], 1) if len(bounds) == 1 else \
+            (bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else 1)
+    else:
+        return None
+    if not (is_number(a) and is_number(b) and is_number(di)) or di == 0:
+        return None
+    try:
+        n = _range_count(a, b, di)
+    except OverflowError:
+        return None
+    if n == 0:
+        return None
+    k = 0 if which == 0 else n - 1
+    value = a + k * di if is_integer(a) and is_integer(di) else float(a) + float(di) * k
+    return var, n, value
+
+
+def _abstract_table(ev, body: Any, iterators: tuple, call: Any, first: list[Any]) -> Any:
+    """netdsl check: a Table whose body gives numbers or arrays is an AbstractArray of its
+    dimensions. The body is evaluated at the first and the last values of the iterators,
+    never in between; when the two disagree (a ragged table) or the body is not numeric,
+    None: the table is evaluated as usual (``first`` keeps the value computed here)."""
+    corners = []
+    for which in (0, -1):
+        bound: list[tuple[Symbol, bool, Any]] = []
+        counts: list[int] = []
+        try:
+            for spec in iterators:
+                corner = _corner(ev, spec, which)
+                if corner is None:
+                    return None
+                var, n, value = corner
+                counts.append(n)
+                if var is not None:
+                    bound.append((var, var in ev.values, ev.values.get(var)))
+                    ev.values[var] = value
+            value = ev.evaluate(body)
+        finally:
+            for var, had, old in reversed(bound):
+                if had:
+                    ev.values[var] = old
+                else:
+                    ev.values.pop(var, None)
+        shape = shape_of(value)
+        if which == 0 and shape is None:
+            first.append(value)
+            return None
+        corners.append((counts, shape))
+    (counts, shape), last = corners
+    if last != (counts, shape) or shape is None:
+        return None
+    planned = 1
+    for n in counts:
+        planned *= n
+    _count_guard(planned, "Table", call, "evaluations of its body")
+    check_size(tuple(counts) + shape)
+    return AbstractArray(tuple(counts) + shape, "array")
 
 
 @builtin("ConstantArray", ("ConstantArray[c, n]", "ConstantArray[c, {n1, n2, ...}]"),
@@ -257,6 +335,11 @@ def _constant_array(ev, c, spec):
     dims = dims_of(spec, "ConstantArray", call)
     if not dims:
         return c
+    if dims[0] and getattr(ev.host, "shape_only", False):  # netdsl check: no array made
+        shape = shape_of(c)
+        if shape is not None:
+            check_size(dims + shape)
+            return AbstractArray(dims + shape, "array")
     v = numeric(c)
     if v is not None and (is_number(c) or isinstance(c, np.ndarray)):
         a = np.asarray(v)
@@ -448,10 +531,16 @@ def _array_part(a: np.ndarray, specs: list[Any], where: _Where) -> Any:
     return packed(a) if isinstance(a, np.ndarray) else packed(np.asarray(a))
 
 
+PART_HOOKS: dict[type, Any] = {}   # value type -> fn(value, specs): net[[2]] (netops.py)
+
+
 def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
     """``x[[specs...]]``."""
     if not specs:
         return x
+    for cls, hook in PART_HOOKS.items():
+        if isinstance(x, cls):
+            return hook(x, specs)
     if isinstance(x, np.ndarray):
         try:
             return _array_part(x, specs, where)
@@ -459,7 +548,7 @@ def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
             pass
     if isinstance(x, AbstractArray):  # netdsl check: Part of the dimensions alone
         probe = np.broadcast_to(np.zeros((), np.float32), x.shape)
-        return AbstractArray(np.shape(part(ev, probe, specs, where)))
+        return AbstractArray(np.shape(part(ev, probe, specs, where)), x.what)
     spec, rest = specs[0], specs[1:]
     if isinstance(x, Association):
         return _assoc_part(ev, x, spec, rest, where)

@@ -8,19 +8,42 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
-                    list_items, make_list, packed)
-from ..graph.build import build_chain, build_graph
+from ..expr import (
+    Association,
+    Expr,
+    Symbol,
+    input_form,
+    is_integer,
+    is_list,
+    is_rule,
+    list_items,
+    make_list,
+    packed,
+)
+from ..graph.build import build_chain, build_graph, to_net
+from ..formats.netfile import save_net
 from ..graph.container import Container, replace_leaves, with_shared
-from ..graph.edit import replace_part
+from ..graph.edit import replace_part, with_declared_port
+from ..graph.inference import infer
+from ..graph.surgery import graph_of
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.registry import on_register
+from ..layers.shapes import port_type_from_spec
 from ..layers.text import to_expr
 from ..runtime.apply import apply_net
 from ..runtime.initialize import initialize, parse_method, rng_for
-from ..runtime.train import (OPTION_DEFAULTS, PROPERTIES, TrainResults, net_train,
-                             property_value, results)
+from ..runtime.train import (
+    OPTION_DEFAULTS,
+    PROPERTIES,
+    TrainResults,
+    net_train,
+    property_value,
+    results,
+)
+from .information import PROPERTIES as INFORMATION_PROPERTIES
+from .information import more_information
+from .io import output_path
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -70,10 +93,25 @@ def _net_chain(ev, spec, *rules, call):
 
 
 @builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
-                      "{\"a\" -> \"b\", ...}]", 'NetGraph[..., "port" -> shape]'),
+                      "{\"a\" -> \"b\", ...}]", 'NetGraph[..., "port" -> shape]',
+                      "NetGraph[chain]", "NetGraph[layer]"),
          "layers wired by connections: 1 -> 2, {1, 2} -> 3, NetPort[\"in\"] -> 1, 3 -> NetPort[\"out\"]",
-         args=(2, None), wants_call=True, section="Containers")
-def _net_graph(ev, layers, edges, *rules, call):
+         args=(1, None), wants_call=True, section="Containers")
+def _net_graph(ev, layers, edges=None, *rules, call):
+    if isinstance(layers, Net) or edges is None or is_rule(edges) and isinstance(
+            edges.args[0], str):
+        # NetGraph[chain] or NetGraph[layer]: the equivalent minimal graph
+        if not isinstance(layers, Net):
+            if is_list(layers) or isinstance(layers, Association):
+                raise wrong_call("NetGraph", call, "a NetGraph of layers needs its connections")
+            layers = to_net(layers, "NetGraph", "the argument")
+        rules = ((edges,) if edges is not None else ()) + rules
+        net: Net = graph_of(layers)
+        opts = _rules_to_options(rules, "NetGraph", call)
+        if opts:
+            net = build_graph_options(graph_of(layers), opts)
+        net.span = call.span
+        return net
     net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
     net.span = call.span
     return net
@@ -99,6 +137,23 @@ def _net_shared_array(ev, name):
          section="Containers")
 def _net_array(ev, name):
     return Expr(S("NetSharedArray"), name) if isinstance(name, str) else _net_shared_array(ev, name)
+
+
+def build_graph_options(net: Container, opts: dict[str, Any]) -> Container:
+    """NetGraph[net, "port" -> shape]: the ports declared, shapes inferred again."""
+    for port, spec in opts.items():
+        if port not in net.ports:
+            raise EvaluationError(f'The graph has no port named "{port}"; its ports are '
+                                  f"{', '.join(net.ports)}.", symbol="NetGraph", tag="noport")
+        try:
+            declared = with_declared_port(net, port, port_type_from_spec(spec))
+        except ValueError as e:
+            raise EvaluationError(f'Specification {input_form(spec)} is not compatible with '
+                                  f'port "{port}": {e}.', symbol="NetGraph",
+                                  tag="invspec") from None
+        assert isinstance(declared, Container)
+        net = declared
+    return infer(net.reset(), "NetGraph")
 
 
 # ---------------------------------------------------------------- NetExtract
@@ -135,14 +190,15 @@ def extract_value(net: Net, name: str, head: str, root_shared: dict | None = Non
                 return v
             return packed(v)
         if name in net.values and not name.startswith("$"):
-            return to_expr(net.values[name])
+            exported = net.exported_value(name)
+            return to_expr(net.values[name]) if exported is None else exported
     if name in net.ports:
         return net.ports[name].spec()
     known = list(net.ports)
     if isinstance(net, Layer):
         known = [n for n in net.values if not n.startswith("$")] + list(net.arrays) + known
-    else:
-        known = [f'"{n}"' if isinstance(net, Container) and net.named else n for n in net.order] + known
+    elif isinstance(net, Container):
+        known = [f'"{n}"' if net.named else n for n in net.order] + known
     raise EvaluationError(f'"{name}" is not a layer, array, parameter, option or port of '
                           f"{net.head_name}; it has {', '.join(known)}.", symbol=head,
                           tag="nopart")
@@ -200,6 +256,7 @@ def normal(net: Net) -> Any:
         if net.named:
             return Association((k, v, False) for k, v in zip(net.order, subs))
         return Expr(S("List"), *subs)
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     return Association((k, extract_value(net, k, "Normal"), False)
                        for k in list(net.values) + list(net.arrays) if not k.startswith("$"))
 
@@ -266,8 +323,6 @@ def information(net: Net, prop: Any) -> Any:
         return _array_count(net)[0]
     if prop == "ArraysTotalElementCount":
         return _array_count(net)[1]
-    if prop == "ArraysTotalSize":
-        return 4 * _array_count(net)[1]
     if prop == "LayerTypeCounts":
         counts: dict[str, int] = {}
         leaves = net.leaves()
@@ -279,23 +334,25 @@ def information(net: Net, prop: Any) -> Any:
     return None
 
 
-INFORMATION_PROPERTIES = ("Layers", "InputPorts", "OutputPorts", "ArraysCount",
-                          "ArraysTotalElementCount", "ArraysTotalSize", "LayerTypeCounts",
-                          "LayersCount")
 
 
 @builtin("Information", ("Information[net]", 'Information[net, "prop"]'),
-         'facts about a net: "Layers", "InputPorts", "OutputPorts", "ArraysCount", '
-         '"ArraysTotalElementCount", "LayerTypeCounts", ...', args=(1, 2), section="Nets")
+         'facts about a net: "Layers", "InputPorts", "OutputPorts", "Arrays", '
+         '"ArraysDimensions", "ArraysCount", "ArraysTotalElementCount", "LayerTypeCounts", '
+         '"Properties", ...', args=(1, 2), section="Nets")
 def _information(ev, net, prop=None):
     call = Expr(S("Information"), net, *([] if prop is None else [prop]))
     if isinstance(net, Expr) and net.head is S("List") and prop is not None:
         return make_list(_information(ev, n, prop) for n in net.args)
     if not isinstance(net, Net):
         raise wrong_call("Information", call, "the first argument is not a net")
-    if prop is None:
-        return net
+    if prop is None:   # Wolfram's panel of the main facts, as an association
+        return Association((p, _information(ev, net, p), False) for p in (
+            "LayersCount", "ArraysCount", "SharedArraysCount", "InputPortNames",
+            "OutputPortNames", "ArraysTotalElementCount", "ArraysTotalSize"))
     value = information(net, prop)
+    if value is None:
+        value = more_information(net, prop)
     if value is None:
         raise EvaluationError(f"{input_form(prop)} is not a known property; known properties: "
                               f"{', '.join(INFORMATION_PROPERTIES)}.", symbol="Information",
@@ -352,7 +409,8 @@ def _net_replace_part(ev, net, rules):
 
 @builtin("NetTrain", ("NetTrain[net, {x1 -> y1, ...}]", "NetTrain[net, {xs} -> {ys}]",
                       'NetTrain[net, <|"port" -> {...}, ...|>]', 'NetTrain[net, data, "prop"]',
-                      "NetTrain[net, data, All]"),
+                      "NetTrain[net, data, All]",
+                      "NetTrain[net, data, lossLayer]"),
          "trains net (a loss is attached as Wolfram does); options BatchSize, MaxTrainingRounds, "
          "Method, LearningRate, ValidationSet, TimeGoal, LearningRateMultipliers, ...",
          args=(2, 3), options=OPTION_DEFAULTS, section="Nets")
@@ -360,6 +418,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
+    if _is_loss_spec(prop):   # NetTrain[net, data, lossLayer]: the loss to train on
+        opts = {**opts, "LossFunction": prop}
+        prop = None
     if is_rule(prop):   # a rule left over by the option parser names no NetTrain option
         key = prop.args[0]
         raise EvaluationError(f"Unknown option {input_form(key)} for NetTrain; known options: "
@@ -377,8 +438,11 @@ def _net_train(ev, net, data, prop=None, *, opts):
         if isinstance(p, str) and p not in PROPERTIES:   # before training, not after it
             property_value({}, p)
     shape_only = bool(getattr(ev.host, "shape_only", False))
+    opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
     trained, history = net_train(net, data, opts, shape_only=shape_only,
-                                 interruptible=bool(getattr(ev.host, "interactive", False)))
+                                 interruptible=bool(getattr(ev.host, "interactive", False)),
+                                 save_checkpoint=save_net,
+                                 resolve_path=lambda name: str(output_path(ev, name)))
     props = results(trained, history)
     if prop is None:
         return trained
@@ -387,6 +451,17 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _is_loss_spec(x: Any) -> bool:
+    """A loss layer, "port" -> loss layer, or a list of such rules (NetTrain's third
+    argument given as LossFunction)."""
+    if isinstance(x, Layer):
+        return bool(getattr(x, "is_loss", False))
+    if is_rule(x):
+        return isinstance(x.args[0], str) and isinstance(x.args[1], Net)
+    return is_list(x) and bool(list_items(x)) and all(_is_loss_spec(i) and is_rule(i)
+                                                       for i in list_items(x))
 
 
 @builtin("NetInsertSharedArrays", ("NetInsertSharedArrays[net]", 'NetInsertSharedArrays[net, "prefix"]'),

@@ -16,6 +16,7 @@ from ..errors import EvaluationError
 from ..printer import short
 from ..expr import (Expr, List, Null, Symbol, input_form, is_integer, is_list, is_number,
                     list_items, packed)
+from ..layers.base import AbstractArray
 from .numeric import dims_of
 from .registry import NOT_APPLICABLE, builtin, wrong_call
 
@@ -27,13 +28,20 @@ def _dims(spec: Any, name: str, call: Any) -> tuple[int, ...] | None:
     return None if spec is None else dims_of(spec, name, call)
 
 
-def _draw(dims: tuple[int, ...] | None, draw) -> Any:
-    """One number, or a packed float64 array of ``dims``; {} when the first dimension is 0."""
+def _draw(dims: tuple[int, ...] | None, draw, ev=None) -> Any:
+    """One number, or a packed float64 array of ``dims``; {} when the first dimension is 0.
+    netdsl check draws no array: it gives the dimensions (AbstractArray)."""
     if dims is None:
         return float(draw(None))
     if dims and dims[0] == 0:
         return Expr(List)
+    if _shape_only(ev):
+        return AbstractArray(dims, "array")
     return packed(np.asarray(draw(dims), dtype=np.float64))
+
+
+def _shape_only(ev) -> bool:
+    return ev is not None and bool(getattr(ev.host, "shape_only", False))
 
 
 def _real_range(spec: Any, name: str, call: Any) -> tuple[float, float]:
@@ -67,7 +75,7 @@ def _random_real(ev, spec=1.0, dims=None):
         if lo != 0.0:
             a += lo
         return a
-    return _draw(shape, uniform)
+    return _draw(shape, uniform, ev)
 
 
 @builtin("RandomInteger", ("RandomInteger[]", "RandomInteger[max]", "RandomInteger[{min, max}]",
@@ -93,6 +101,8 @@ def _random_integer(ev, spec=1, dims=None):
         return int(ev.rng.integers(lo, hi, endpoint=True))
     if shape and shape[0] == 0:
         return Expr(List)
+    if _shape_only(ev):
+        return AbstractArray(shape, "array")
     return packed(ev.rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64))
 
 
@@ -153,7 +163,7 @@ def _random_variate(ev, dist, dims=None):
     call = Expr(S("RandomVariate"), dist, *([] if dims is None else [dims]))
     sample = _sampler(dist)
     shape = _dims(dims, "RandomVariate", call)
-    return _draw(shape, lambda size: sample(ev.rng, size))
+    return _draw(shape, lambda size: sample(ev.rng, size), ev)
 
 
 # ---------------------------------------------------------------- seeding

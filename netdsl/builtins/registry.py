@@ -43,6 +43,21 @@ class Builtin:
 
 
 REGISTRY: dict[str, Builtin] = {}
+
+# What ``h[...][args]`` does for a head ``h[...]`` such as ``Composition[f, g]``:
+# fn(ev, head_expression, args).
+HEAD_APPLIERS: dict[str, Callable[..., Any]] = {}
+
+# Built-ins with an operator form: ``Map[f][x]`` is ``Map[f, x]``, ``Select[crit][list]``
+# is ``Select[list, crit]``. The value says whether the expression comes first.
+OPERATOR_FORMS: dict[str, bool] = {
+    "Map": False, "Apply": False, "MapApply": False, "Select": True, "Cases": True,
+    "DeleteCases": True, "MatchQ": True, "FreeQ": True, "Count": True, "Position": True,
+    "ReplaceAll": True, "Replace": True, "StringReplace": True, "Lookup": True,
+    "SelectFirst": True, "AllTrue": True, "AnyTrue": True, "NoneTrue": True,
+    "StringRiffle": True, "Append": True, "Prepend": True, "StringStartsQ": True,
+    "StringContainsQ": True, "StringEndsQ": True, "MemberQ": True,
+}
 NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
 
 # How a value of a given type applies to arguments (``net[x]``): values from the stages
@@ -66,7 +81,8 @@ def applier_for(value: Any) -> Callable[..., Any] | None:
     return None
 
 
-def builtin(name: str, usage: str | tuple[str, ...], summary: str, *, args: tuple[int, int | None] | int | None = None,
+def builtin(name: str, usage: str | tuple[str, ...], summary: str, *,
+            args: tuple[int, int | None] | int | None = None,
             options: dict[str, Any] | None = None, attributes: tuple[str, ...] = (),
             section: str = "General", wants_call: bool = False) -> Callable:
     """Register ``fn(ev, *args, **options)`` as the built-in ``name``.
@@ -111,7 +127,7 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
             f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
     opts = dict(b.options)
     for rule in args[end:]:
-        opts[option_name(rule.args[0])] = rule.args[1]
+        opts[str(option_name(rule.args[0]))] = rule.args[1]
     return args[:end], opts
 
 

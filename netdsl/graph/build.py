@@ -8,8 +8,15 @@ import networkx as nx
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
-                    list_items)
+from ..expr import (
+    Association,
+    Expr,
+    Symbol,
+    is_integer,
+    is_list,
+    is_rule,
+    list_items,
+)
 from ..layers.base import Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES, from_shorthand
@@ -45,6 +52,10 @@ def to_net(x: Any, head: str, where: str) -> Net:
         layer = from_shorthand(x)
         if layer is not None and key is not None:
             _SHORTHANDS[key] = layer
+    if layer is None and isinstance(x, Symbol):
+        layer = _threading_shorthand(x)
+        if layer is not None:
+            _SHORTHANDS[x] = layer
     if layer is not None:
         return layer
     if isinstance(x, Symbol) and x.name in LAYER_TYPES:
@@ -53,6 +64,17 @@ def to_net(x: Any, head: str, where: str) -> Net:
     raise error(head, "notnet", f"{where}, {short(x, 100)}, is not a layer or net. Expected a layer, "
                                 f"a net, an integer n (LinearLayer[n]), an elementwise function "
                                 f"such as Ramp or Tanh, or a list of layers (a NetChain).")
+
+
+def _threading_shorthand(f: Symbol) -> Net | None:
+    """Plus, Times, Subtract, Divide, ... in a container: ThreadingLayer[f], as Wolfram."""
+    threading = LAYER_TYPES.get("ThreadingLayer")
+    if threading is None or f.name in LAYER_TYPES:
+        return None
+    try:
+        return threading.build((f,), None)
+    except (EvaluationError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
@@ -139,6 +161,8 @@ def build_graph(layer_spec: Any, edges: Any, options: dict[str, Any],
 
 def _build_graph(layer_spec: Any, edges: Any, options: dict[str, Any], head: str) -> Container:
     names, nets, named = _elements(layer_spec, head)
+    if not nets:
+        raise error(head, "empty", "A NetGraph needs at least one layer.")
     nets_by_name = dict(zip(names, nets))
     wiring = _Wiring(names, nets_by_name, named, head)
     for rule in (list_items(edges) if is_list(edges) else [edges]):
@@ -151,6 +175,7 @@ class _Wiring:
         self.names, self.nets, self.named, self.head = names, nets, named, head
         self.links: list[tuple[Any, str, Any, str]] = []  # (src, src_port, dst, dst_port)
         self.multi: dict[str, int] = {}
+        self.muted: set[tuple[str, str]] = set()   # outputs left unconnected: port -> None
 
     def label(self, name: str) -> str:
         return f'layer "{name}"' if self.named else f"layer {name}"
@@ -198,6 +223,14 @@ class _Wiring:
                 self.add(Expr(S("Rule"), lhs, target))
             return
         sources = list_items(lhs) if is_list(lhs) else [lhs]
+        if rhs is S("None"):   # NetPort[layer, "port"] -> None mutes an output
+            for s in sources:
+                node, port = self.src_port(*self.endpoint(s, "src"))
+                if isinstance(node, PortNode):
+                    raise error(self.head, "badedge", f"The graph input {short(s)} cannot be "
+                                                      f"muted; only layer outputs can.")
+                self.muted.add((node, port))
+            return
         dst, dst_port = self.endpoint(rhs, "dst")
         srcs = [self.endpoint(s, "src") for s in sources]
         if isinstance(dst, PortNode):
@@ -215,14 +248,11 @@ class _Wiring:
             return
         ins = net.port_names()[0]
         if isinstance(net, MultiInputLayer):
-            if len(srcs) == 1:
-                raise error(self.head, "ambig",
-                            f"{self.label(dst)} ({net.head_name}) has several inputs; connect "
-                            f"them together with {{a, b, ...}} -> {self._ref(dst)} or name one "
-                            f'with NetPort[{self._ref(dst)}, "Input1"].')
-            self.multi[dst] = len(srcs)
-            for i, s in enumerate(srcs, 1):
-                self.links.append((*self.src_port(*s), dst, f"Input{i}"))
+            # {a, b} -> cat, or a -> cat, b -> cat: inputs are numbered in the order given
+            start = self.multi.get(dst, 0)
+            self.multi[dst] = start + len(srcs)
+            for i, s in enumerate(srcs, start + 1):
+                self.links.append((*self.src_port(*s), dst, net.input_port(i)))
             return
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
             if len(srcs) == 1:
@@ -265,7 +295,9 @@ class _Wiring:
     # -- the graph ----------------------------------------------------------------
     def finish(self, options: dict[str, Any], shared: dict[str, Any]) -> Container:
         for name, n in self.multi.items():
-            self.nets[name] = self.nets[name].with_input_count(n)
+            layer = self.nets[name]
+            assert isinstance(layer, MultiInputLayer)  # only those are put in self.multi
+            self.nets[name] = layer.with_input_count(n)
         numbered: dict[Any, list[int]] = {}   # layer -> the InputN it is fed on
         for _, _, d, p in self.links:
             if isinstance(d, str) and p.startswith("Input") and p[5:].isdigit():
@@ -298,7 +330,7 @@ class _Wiring:
                 if (name, p) not in fed:
                     self._link(g, PortNode("in", p), p, name, p)
         dangling = [(name, p) for name in self.names for p in self.nets[name].port_names()[1]
-                    if (name, p) not in used_out]
+                    if (name, p) not in used_out and (name, p) not in self.muted]
         taken = {n.name for n in g if isinstance(n, PortNode) and n.side == "out"}
         counts: dict[str, int] = {}
         for _, p in dangling:

@@ -82,11 +82,13 @@ class Container(Net):
         return "".join(f" of {label}" for label in reversed(labels))
 
     # ---- values -------------------------------------------------------------
-    def evolve(self, *, graph: nx.DiGraph | None = None, ports: dict | None = None,
-               shared: dict | None = None) -> "Container":
-        new = Container(self.kind, graph if graph is not None else self.graph, self.order,
-                        self.named, ports if ports is not None else self.ports,
-                        shared if shared is not None else self.shared)
+    def evolve(self, **changes: Any) -> "Container":
+        """A copy with ``graph=``, ``ports=`` or ``shared=`` replaced."""
+        unknown = set(changes) - {"graph", "ports", "shared"}
+        if unknown:
+            raise TypeError(f"Container.evolve: unknown fields {sorted(unknown)}")
+        new = Container(self.kind, changes.get("graph", self.graph), self.order, self.named,
+                        changes.get("ports", self.ports), changes.get("shared", self.shared))
         new.span = self.span
         new.declared_ports = self.declared_ports
         return new
@@ -120,7 +122,10 @@ class Container(Net):
         if self.shared.keys() != other.shared.keys() or any(
                 not _same_array(self.shared[k], other.shared[k]) for k in self.shared):
             return False
-        return all(self.net(n) == other.net(n) for n in self.order)
+        # shared arrays live at the root (compared above); what a child kept of them from
+        # its construction is not part of the value
+        return all(self.net(n).evolve(shared={}) == other.net(n).evolve(shared={})
+                   for n in self.order)
 
     def __hash__(self) -> int:
         return hash((self.kind, len(self.order)))
@@ -199,14 +204,21 @@ def _title(net: Net) -> str:
     return net.title()
 
 
+def count_text(net: Net) -> str:
+    """A parameter count for summaries: 12,345; "?" while a shape is unknown; "" for none."""
+    n = net.parameter_count()
+    return "?" if n is None else (f"{n:,}" if n else "")
+
+
 def container_summary(net: Container) -> str:
-    """The summary table: ports, then one row per layer (name, type, output shape)."""
+    """The summary table: ports, then one row per layer (name, type, output shape, number
+    of array elements), and the total."""
     state = "initialized" if net.initialized else "uninitialized"
     lines = [f"{net.kind}  ({state})"]
     ins, outs = net.port_names()
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = []
     for p in ins:
-        rows.append((p, "port", net.ports[p].words()))
+        rows.append((p, "port", net.ports[p].words(), ""))
     for name, layer in net.layers():
         label = f'"{name}"' if net.named else name
         if net.kind == "NetGraph":
@@ -217,15 +229,17 @@ def container_summary(net: Container) -> str:
                         f'"{src}"' if net.named else src))
             if sources:
                 label = f"{label}  <- {', '.join(sources)}"
-        rows.append((label, _title(layer), _output_words(layer)))
+        rows.append((label, _title(layer), _output_words(layer), count_text(layer)))
     for p in outs:
-        rows.append((p, "port", net.ports[p].words()))
+        rows.append((p, "port", net.ports[p].words(), ""))
     w1 = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
-    for a, b, c in rows:
-        lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c}")
+    w3 = max(len(r[2]) for r in rows)
+    for a, b, c, d in rows:
+        lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c:<{w3}}  {d}".rstrip())
     if net.shared:
         lines.append("  shared arrays: " + ", ".join(f'"{k}"' for k in net.shared))
+    lines.append(f"  parameters: {count_text(net) or 'none'}")
     return "\n".join(lines)
 
 
@@ -251,6 +265,12 @@ def container_input_form(net: Container) -> str:
             feeds.sort(key=lambda f: ports.index(f[1]) if f[1] in ports else len(ports))
             for sp, dp, src in feeds:
                 edges.append(f"{_endpoint(net, src, sp)} -> {_endpoint(net, dst, dp)}")
+        for name in net.order:   # outputs muted with NetPort[layer, "port"] -> None
+            read = {sp for _, _, data in net.graph.out_edges(name, data=True)
+                    for sp, _ in data[LINKS]}
+            for p in net.net(name).port_names()[1]:
+                if p not in read:
+                    edges.append(f"{_endpoint(net, name, p)} -> None")
         parts.append("{" + ", ".join(edges) + "}")
     for p in ins + outs:
         t = net.ports.get(p)

@@ -16,8 +16,9 @@ from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items, to
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import Layer, Net
 from ..layers.shapes import port_type_from_spec
-from .container import Container
+from .container import Container, replace_leaves
 from .inference import infer
+from .compose import rebuild_with
 from ..printer import short
 
 S = Symbol
@@ -31,6 +32,7 @@ def reinfer(net: Net) -> Net:
     """Infer again from the written specification, keeping arrays and shared arrays."""
     if isinstance(net, Container):
         return infer(net.reset(), "NetReplacePart")
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     try:
         return net.reset().inferred()
     except ShapeError as e:  # issued under the head of the function called, as for containers
@@ -70,7 +72,13 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
                 if not isinstance(new, Net):
                     raise error("notnet", f"{short(value, 80)} is not a layer or net, so it cannot "
                                           f"replace {net.label(name)}.")
-                return net.with_nets({name: new.evolve(shared={})})
+                new = new.evolve(shared={})
+                if new.port_names() == net.net(name).port_names():
+                    return net.with_nets({name: new})
+                # other ports: rewired (and checked) as the container is built again
+                rebuilt = rebuild_with(net, {name: new}, "NetReplacePart")
+                rebuilt.span = net.span
+                return rebuilt
             return net.with_nets({name: _replace_at(net.net(name), rest, value, root)})
     if rest:
         raise error("nopart", f"{input_form(head)} does not name a layer of {net.head_name}.")
@@ -118,6 +126,7 @@ def with_declared_port(net: Net, port: str, t) -> Net:
         new = net.evolve()
         new.declared_ports = {**net.declared_ports, port: t}
         return new
+    assert isinstance(net, Layer)  # a Net is a Container or a Layer
     values, ports = net.declared
     return net.evolve(declared=(values, {**ports, port: t}))
 
@@ -152,3 +161,35 @@ def _dims(shape) -> str:
 
 
 
+
+
+def replace_arrays(net: Net, arrays: dict[tuple[tuple, str], Any],
+                   shared: dict[str, Any]) -> Net:
+    """Many arrays at once (a net file's): ``arrays`` maps (layer path, array name) to a
+    value, ``shared`` a shared array's name to one. Each is checked as NetReplacePart
+    checks it; shapes are inferred once at the end, not once per array."""
+    by_leaf: dict[tuple, list[tuple[str, Any]]] = {}
+    for (path, name), value in arrays.items():
+        by_leaf.setdefault(path, []).append((name, value))
+    leaves = dict(net.leaves())
+    new: dict[tuple, Layer] = {}
+    for path, items in by_leaf.items():
+        layer = leaves[path]
+        for name, value in items:
+            layer = _replace_array(layer, name, value, net)
+        new[path] = layer
+    out = replace_leaves(net, new) if new else net
+    if shared:
+        values = dict(out.shared)
+        for name, value in shared.items():
+            if name not in values:
+                raise error("nopart", f'The net has no shared array "{name}".')
+            arr = numeric_array(value, f'the shared array "{name}"')
+            current = values[name]
+            if isinstance(current, np.ndarray) and current.shape != arr.shape:
+                raise error("arrdim", f'The shared array "{name}" has dimensions '
+                                      f"{_dims(current.shape)}, but the value given has "
+                                      f"dimensions {_dims(arr.shape)}.")
+            values[name] = arr
+        out = out.evolve(shared=values)
+    return reinfer(out)

@@ -109,7 +109,7 @@ class _Pass:
             layer = self.nets[name]
             if isinstance(layer, Layer) and type(layer).default_ports is not Layer.default_ports:
                 s = Infer(layer, self.shared)
-                self._guard(name, lambda: layer.default_ports(s))
+                self._guard(name, lambda layer=layer, s=s: layer.default_ports(s))
                 if s.changed:
                     self._propagate([name], pending={name: s})
         g = self.g.copy()
@@ -216,11 +216,12 @@ class _Pass:
                 f"{kind.lower()} of {self._describe(dst, dst_port, b)}.")
         # where it was written: the consuming layer, else the producing one (a container
         # port, or a shorthand such as Ramp, has no position of its own); else the caller's
-        span = None
+        span, origin = None, None
         for node in (dst, src):
             if span is None and not isinstance(node, PortNode):
                 span = getattr(self.nets[node], "span", None)
-        return ShapeError(text, symbol=self.head, tag="tyinc", span=span)
+                origin = self.nets[node].head_name
+        return ShapeError(text, symbol=self.head, tag="tyinc", span=span, origin=origin)
 
     def _guard(self, name: str, fn) -> None:
         layer = self.nets[name]
@@ -232,10 +233,10 @@ class _Pass:
             raise ShapeError(
                 f"{c.kind} of {c.slot_a} of {label} ({layer.head_name}, {c.words_a}) is "
                 f"inconsistent with {c.kind.lower()} of {c.slot_b} of {label} ({c.words_b}).",
-                symbol=self.head, tag="tyinc", span=layer.span) from None
+                symbol=self.head, tag="tyinc", span=layer.span, origin=layer.head_name) from None
         except ValidationFail as v:
             raise ShapeError(f"Validation failed for {where}: {v}", symbol=self.head,
-                             tag="valfail", span=layer.span) from None
+                             tag="valfail", span=layer.span, origin=layer.head_name) from None
 
 
 def _shared_refs(layer: Any) -> list[str]:

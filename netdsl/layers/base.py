@@ -23,9 +23,10 @@ nothing, so a layer that declares none is simply run as it is.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Self
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_nu
 from .arrays import NO_ARRAY, SharedRef
 from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
     unify_value
-from .text import layer_input_form, layer_summary
+from .text import layer_input_form, layer_summary, to_expr
 from ..printer import short
 
 S = Symbol
@@ -82,15 +83,25 @@ class ArraySpec:
 
 class AbstractArray(Opaque):
     """An array known only by its dimensions: what ``netdsl check`` (shape-only mode) puts
-    where numbers would be, in initialised nets and in the outputs of nets."""
+    where numbers would be: in initialised nets, the outputs of nets, and data (random
+    arrays, tables, imported files and arithmetic on them). ``what`` says which, for
+    check's report ("output", "array"); shape ``()`` is a single number."""
 
     head_name = "AbstractArray"
 
-    def __init__(self, shape: tuple):
+    def __init__(self, shape: tuple, what: str = "output"):
         self.shape = tuple(shape)
+        self.what = what
 
     def input_form(self) -> str:
         return f"AbstractArray[{{{', '.join(map(str, self.shape))}}}]"
+
+    def output_form(self) -> str:
+        """What Print shows: plainly not a result."""
+        if not self.shape:
+            return "<a number, not computed in check>"
+        dims = ", ".join(map(str, self.shape))
+        return f"<array of dimensions {{{dims}}}, not computed in check>"
 
 
 # ---------------------------------------------------------------- errors inside one layer
@@ -305,6 +316,41 @@ class Net(Opaque, ABC):
     def short_form(self) -> str:
         """A one-line description for messages: ``NetChain[<3 layers, initialized>]``."""
 
+    def parameter_count(self) -> int | None:
+        """How many numbers the net's arrays hold (a shared array once, moving statistics
+        included, as Wolfram's "ArraysTotalElementCount"); None while a shape is unknown."""
+        total = 0
+        seen: set[str] = set()
+        for _, layer in self.leaves():
+            shapes = layer.array_shapes()
+            for spec in layer.array_specs:
+                a = layer.arrays.get(spec.name)
+                if a is NO_ARRAY:
+                    continue
+                if isinstance(a, SharedRef):
+                    if a.name in seen:
+                        continue
+                    seen.add(a.name)
+                shape = shapes.get(spec.name)
+                if shape is None or None in shape:
+                    return None
+                total += math.prod(shape)
+        return total
+
+    @abstractmethod
+    def output_form(self) -> str:
+        """The readable summary (OutputForm): ports, layers or parameters, arrays."""
+
+    def __repr__(self) -> str:
+        return self.short_form()
+
+    def __str__(self) -> str:
+        return self.output_form()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table (and a diagram for containers)."""
+        return VIEWS["html"](self) if "html" in VIEWS else f"<pre>{self.short_form()}</pre>"
+
     def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
         """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
         call = RUNTIME.get("call")
@@ -315,6 +361,8 @@ class Net(Opaque, ABC):
 
 # The runtime stage, above this one, registers how a net is evaluated from Python.
 RUNTIME: dict[str, Callable[..., Any]] = {}
+# The graph stage registers how a net shows itself in Jupyter ("html").
+VIEWS: dict[str, Callable[..., str]] = {}
 
 
 class Layer(Net):
@@ -396,19 +444,27 @@ class Layer(Net):
         for p in cls.positional[len(positional):]:
             if p.default is not None:
                 values[p.name] = p.default
+        options: dict[str, Any] = {o.name: o for o in cls.options}
+        options.update({p.name: p for p in cls.positional})  # also accepted as rules
+
+        def rule_name(r: Any) -> Any:
+            key = r.args[0]
+            return key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+        for r in rules:   # options first: they may decide the ports ("Inputs" -> {"a", "b"})
+            name = rule_name(r)
+            if name in options:
+                values[name] = cls._convert(name, options[name].convert, r.args[1], call)
         ins, outs = cls(values, {}, {}).port_names()
         ports = {n: UNKNOWN for n in ins + outs}
         arrays: dict[str, Any] = {a.name: None for a in cls.array_specs}
         shared: dict[str, Any] = {}
-        options: dict[str, Any] = {o.name: o for o in cls.options}
-        options.update({p.name: p for p in cls.positional})  # also accepted as rules
         array_names = {a.name: a for a in cls.array_specs}
         for r in rules:
             key = r.args[0]
-            name = key.name if isinstance(key, Symbol) else key if isinstance(key, str) else None
+            name = rule_name(r)
             value = r.args[1]
             if name in options:
-                values[name] = cls._convert(name, options[name].convert, value, call)
+                continue
             elif name in array_names:
                 arrays[name] = cls._array_value(array_names[name], value, shared)
             elif name in ports:
@@ -471,7 +527,7 @@ class Layer(Net):
     def check_options(self) -> None:
         """Cross-option validation after construction (override when needed)."""
 
-    def inferred(self, shared: dict[str, Any] | None = None) -> "Layer":
+    def inferred(self, shared: dict[str, Any] | None = None) -> Self:
         """This layer with its own shape rule run to a fixed point (standalone)."""
         s = Infer(self, dict(self.shared) if shared is None else shared)
         try:
@@ -486,7 +542,7 @@ class Layer(Net):
         return self.evolve(values=s.values, ports=s.ports)
 
     # ---- value semantics ------------------------------------------------------
-    def evolve(self, **changes: Any) -> "Layer":
+    def evolve(self, **changes: Any) -> Self:
         new = object.__new__(type(self))
         new.values = changes.get("values", self.values)
         new.ports = changes.get("ports", self.ports)
@@ -496,7 +552,7 @@ class Layer(Net):
         new.declared = changes.get("declared", self.declared)
         return new
 
-    def reset(self) -> "Layer":
+    def reset(self) -> Self:
         """Back to what was written (inferred sizes forgotten, arrays kept): the starting
         point for inferring again after a change such as a new input shape."""
         values, ports = self.declared
@@ -553,6 +609,27 @@ class Layer(Net):
         return self.name
 
     # ---- capabilities: what stages above may ask (the defaults claim nothing) ------------
+    def option_rules(self) -> list[Any]:
+        """Options[layer]: its options, arrays and ports as rules, sorted by name (Wolfram)."""
+        rules: dict[str, Any] = {}
+        for o in self.options:
+            exported = self.exported_value(o.name)
+            rules[o.name] = to_expr(self.values.get(o.name)) if exported is None else exported
+        for a in self.array_specs:
+            v = self.array_value(a.name)
+            rules[a.name] = (Symbol("None") if v is NO_ARRAY else
+                             to_expr(v) if isinstance(v, np.ndarray) else Symbol("Automatic"))
+        ins, outs = self.port_names()
+        for p in ins + outs:
+            rules[p] = self.ports[p].spec()
+        return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
+
+    def exported_value(self, name: str) -> Any:
+        """The value NetExtract gives for option ``name`` when it differs from the stored
+        one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
+        None."""
+        return None
+
     @classmethod
     def from_shorthand(cls, x: Any) -> "Layer | None":
         """The layer of this type that a bare container element stands for (LinearLayer: an

@@ -10,29 +10,65 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import Symbol, is_integer
+from ..expr import Symbol, is_integer, is_list, list_items
 from .registry import register_layer
-from .base import Infer, Layer, Param
+from .base import Infer, Layer, Option, Param
 from .functions import Program, as_data, compile_function, function_argument
 from .shapes import PortType
 
 
+def _inputs_option(x: Any) -> Any:
+    """"Inputs" -> n or {"a", "b", ...}: how many input ports, or their names."""
+    if x is Symbol("Automatic"):
+        return None
+    if is_integer(x) and x >= 1:
+        return int(x)
+    if is_list(x):
+        names = list_items(x)
+        if names and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
+            return tuple(names)
+    raise ValueError("expected a number of inputs or a list of distinct port names")
+
+
+INPUTS_OPTIONS = (Option("Inputs", None, _inputs_option),
+                  Option("InputPorts", None, _inputs_option, shown=False))
+
+
 class MultiInputLayer(Layer):
-    """Input ports Input1..InputN; N is a parameter fixed when the layer is wired."""
+    """Input ports Input1..InputN; N is a parameter fixed when the layer is wired. With the
+    option "Inputs" -> {"a", "b"} (or "InputPorts"), the ports have those names instead."""
 
     default_inputs = 2
 
+    def _declared_inputs(self) -> Any:
+        return self.values.get("Inputs") or self.values.get("InputPorts")
+
     @property
     def input_count(self) -> int:
+        given = self._declared_inputs()
+        if isinstance(given, tuple):
+            return len(given)
+        if isinstance(given, int):
+            return given
         return self.values.get("$Inputs") or self.default_inputs
 
+    def input_port(self, i: int) -> str:
+        """The name of the i-th input port (1-based)."""
+        given = self._declared_inputs()
+        return given[i - 1] if isinstance(given, tuple) else f"Input{i}"
+
     def port_names(self):
-        return tuple(f"Input{i}" for i in range(1, self.input_count + 1)), self.outputs
+        return tuple(self.input_port(i) for i in range(1, self.input_count + 1)), self.outputs
 
     def with_input_count(self, n: int) -> "MultiInputLayer":
+        given = self._declared_inputs()
+        if given is not None and n != self.input_count:
+            raise self.error("inpcount", f"{self.name} was declared with {self.input_count} "
+                                         f"inputs, but {n} were connected.")
         values = dict(self.values)
         values["$Inputs"] = n
-        ports = {f"Input{i}": self.ports.get(f"Input{i}", PortType()) for i in range(1, n + 1)}
+        names = [self.input_port(i) for i in range(1, n + 1)]
+        ports = {p: self.ports.get(p, PortType()) for p in names}
         ports["Output"] = self.ports.get("Output", PortType())
         declared_ports = {p: self.declared[1].get(p, PortType()) for p in ports}
         return self.evolve(values=values, ports=ports,
@@ -42,54 +78,112 @@ class MultiInputLayer(Layer):
         return self.port_names()[0]
 
 
+def _level(x: Any) -> int:
+    if is_integer(x) and x != 0:
+        return int(x)
+    raise ValueError("expected a non-zero integer level")
+
+
 @register_layer
 class CatenateLayer(MultiInputLayer):
     name = "CatenateLayer"
-    summary = "joins its inputs along the first dimension (level 1)"
-    positional = (Param("Level", lambda x: _level(x), optional=True),)
+    summary = ("joins its inputs along level 1 (CatenateLayer[n]: level n); lower-rank inputs "
+               "are repeated along the leading levels they lack")
+    positional = (Param("Level", _level, optional=True, default=1),)
+    options = INPUTS_OPTIONS
+
+    def _level_index(self, s: Infer | None, ranks: list[int]) -> int:
+        """0-based output axis joined: the level counts from the first level of the
+        lowest-rank input (negative: from its end)."""
+        level = (s.value("Level") if s is not None else self.values.get("Level")) or 1
+        lo, hi = min(ranks), max(ranks)
+        k = level if level > 0 else lo + level + 1
+        if not 1 <= k <= lo:
+            if s is not None:
+                s.fail(f"specified level ({level}) cannot exceed rank of lowest-rank input "
+                       f"({lo})")
+            raise ValueError(level)
+        return k - 1 + hi - lo
 
     def infer(self, s: Infer) -> None:
         names = self.input_names()
         shapes = [s.port(n) for n in names]
         y = s.port("Output")
-        rank = next((len(x) for x in shapes + [y] if x is not None), None)
-        if rank is None:
-            return
-        if rank == 0:
+        if any(x is None for x in shapes):
+            # the ranks are all needed to place lower-rank inputs; with equal ranks (the
+            # usual case) the output's rank and off-level sizes flow to unknown inputs
+            known = [x for x in shapes if x is not None] + ([y] if y is not None else [])
+            if not known or any(len(x) != len(known[0]) for x in known):
+                return
+            rank = len(known[0])
+            for n in names:
+                if s.port(n) is None:
+                    s.refine(n, (None,) * rank, "the other ports")
+            shapes = [s.port(n) for n in names]
+        ranks = [len(x) for x in shapes]
+        if min(ranks) == 0:
             s.fail("the inputs must be arrays of rank ≥ 1")
-        for n in names:  # all ranks agree, and every dimension but the first
-            s.refine(n, (None,) + (y[1:] if y is not None else (None,) * (rank - 1)),
-                     '"Output" port')
-        for a in names:
-            for b in names:
-                xa, xb = s.port(a), s.port(b)
-                if xa is not None and xb is not None:
-                    s.refine(a, (None,) + xb[1:], f'"{b}" port')
-        shapes = [s.port(n) for n in names]
-        first = sum(x[0] for x in shapes) if all(x[0] is not None for x in shapes) else None
-        s.refine("Output", (first,) + shapes[0][1:], "the inputs")
-        # backward: the output's first size less the others' is the one input left unknown
-        total = s.port("Output")[0]
-        unknown = [n for n, x in zip(names, shapes) if x[0] is None]
+        r = max(ranks)
+        axis = self._level_index(s, ranks)
+        if y is not None and len(y) != r:
+            s.fail(f"the output has rank {len(y)} but the inputs have rank up to {r}")
+        full = [(None,) * (r - len(x)) + tuple(x) for x in shapes]
+        # off-level sizes agree across inputs and the output
+        off = [None] * r
+        for x in full + ([tuple(y)] if y is not None else []):
+            for i, d in enumerate(x):
+                if i == axis or d is None:
+                    continue
+                if off[i] is not None and off[i] != d:
+                    s.fail(f"cannot catenate when off-level dimensions {off[i]} and {d} do not "
+                           f"match")
+                off[i] = d
+        for n, x in zip(names, shapes):
+            lead = r - len(x)
+            s.refine(n, tuple(x[j] if j + lead == axis else off[j + lead]
+                              for j in range(len(x))), "the other ports")
+        sizes = [s.port(n)[axis - (r - len(s.port(n)))] for n in names]
+        total = sum(sizes) if None not in sizes else None
+        s.refine("Output", tuple(total if i == axis else off[i] for i in range(r)), "the inputs")
+        # backward: the output's size on the level less the others' is the one input unknown
+        total = s.port("Output")[axis]
+        unknown = [i for i, d in enumerate(sizes) if d is None]
         if total is not None and len(unknown) == 1:
-            rest = total - sum(x[0] for x in shapes if x[0] is not None)
+            rest = total - sum(d for d in sizes if d is not None)
             if rest < 1:
-                s.fail(f"the output's first dimension ({total}) leaves {rest} for "
-                       f'"{unknown[0]}"')
-            s.refine(unknown[0], (rest,) + (None,) * (rank - 1), '"Output" port')
+                s.fail(f"the output's size at the joined level ({total}) leaves {rest} for "
+                       f'"{names[unknown[0]]}"')
+            n = names[unknown[0]]
+            x = s.port(n)
+            j = axis - (r - len(x))
+            s.refine(n, tuple(rest if i == j else d for i, d in enumerate(x)), '"Output" port')
 
-    # ---- numerics: level 1 is axis 0 of batch-last data; gradients are views of dy -------
+    # ---- numerics: joined along one example axis of batch-last data; a lower-rank input is
+    # broadcast over the leading axes it lacks (its gradient sums over them) ----------------
     def forward(self, ctx, arrays, *xs):
-        return [np.concatenate(xs, axis=0)], ([x.shape[0] for x in xs] if ctx.grad else None)
+        ranks = [x.ndim - 1 for x in xs]
+        r = max(ranks)
+        axis = self._level_index(None, ranks)
+        yshape = self.ports["Output"].shape
+        parts = []
+        for x in xs:
+            if x.ndim - 1 < r:
+                lead = tuple(yshape[:r - (x.ndim - 1)])
+                x = np.broadcast_to(x, lead + x.shape)
+            parts.append(x)
+        y = np.concatenate(parts, axis=axis)
+        return [y], (([x.shape for x in xs], axis) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, sizes, dy):
-        return np.split(dy, np.cumsum(sizes)[:-1], axis=0), {}
-
-
-def _level(x: Any) -> int:
-    if is_integer(x) and x == 1:
-        return 1
-    raise ValueError("only level 1 (the first dimension) is supported")
+    def backward(self, ctx, arrays, cache, dy):
+        xshapes, axis = cache
+        r = dy.ndim - 1
+        sizes = [xs[axis - (r - (len(xs) - 1))] for xs in xshapes]
+        parts = np.split(dy, np.cumsum(sizes)[:-1], axis=axis)
+        out = []
+        for g, xs in zip(parts, xshapes):
+            lead = r - (len(xs) - 1)
+            out.append(g.sum(axis=tuple(range(lead))) if lead else g)
+        return out, {}
 
 
 @register_layer
@@ -112,19 +206,41 @@ class TotalLayer(MultiInputLayer):
 
 
 
+def _broadcasting(x: Any) -> Any:
+    if x is Symbol("Automatic") or x is Symbol("None"):
+        return x.name
+    if is_integer(x) and x >= 1:
+        return int(x)
+    raise ValueError("expected Automatic, None or a positive level")
+
+
 @register_layer
 class ThreadingLayer(MultiInputLayer):
     name = "ThreadingLayer"
-    summary = "applies f (Plus, Times, #1 - #2 &, ...) element by element across its inputs"
-    positional = (Param("Function", function_argument(None, "ThreadingLayer")),)
+    summary = ("applies f (Plus, Times, #1 - #2 &, #a + 2 #b &, ...) element by element across "
+               "its inputs, broadcasting size-1 levels")
+    positional = (Param("Function", function_argument(None, "ThreadingLayer")),
+                  Param("Broadcasting", _broadcasting, optional=True, default="Automatic",
+                        display=lambda v: Symbol(v) if isinstance(v, str) else v))
+    options = INPUTS_OPTIONS
 
     @property
     def input_count(self) -> int:
+        program = self.values.get("Function")
+        if program is not None and program.names:
+            return len(program.names)
+        if self._declared_inputs() is not None:
+            return super().input_count
         n = self.values.get("$Inputs")
         if n:
             return n
-        program = self.values.get("Function")
         return program.arity if program is not None and program.arity > 1 else 2
+
+    def input_port(self, i: int) -> str:
+        program = self.values.get("Function")
+        if program is not None and program.names:      # #a + 2 #b &: ports "a" and "b"
+            return program.names[i - 1]
+        return super().input_port(i)
 
     def check_options(self) -> None:
         program = self.values["Function"]
@@ -144,16 +260,84 @@ class ThreadingLayer(MultiInputLayer):
                                          f"{program.arity} inputs, but {n} were connected.")
         return super().with_input_count(n)
 
+    def _placement(self, ranks: list[int]) -> list[int]:
+        """Where each input's first level sits in the output (0-based): lower-rank inputs
+        are aligned with the output's last levels (Automatic) or start at level n."""
+        r = max(ranks)
+        b = self.values.get("Broadcasting", "Automatic")
+        if isinstance(b, int):
+            return [0 if k == r else b - 1 for k in ranks]
+        return [r - k for k in ranks]
+
     def infer(self, s: Infer) -> None:
-        _all_same(s, self.input_names())
+        names = self.input_names()
+        b = s.value("Broadcasting")
+        if b == "None":
+            _all_same(s, names)
+            return
+        # ports whose shape is unknown take the others' (the unbroadcast case)
+        shapes = [s.port(n) for n in names]
+        y = s.port("Output")
+        known = [x for x in shapes if x is not None]
+        if y is not None or (known and len(known) < len(shapes) and all(
+                x == known[0] for x in known)):
+            fill = y if y is not None else known[0]
+            for n, x in zip(names, shapes):
+                if x is None:
+                    s.refine(n, fill, '"Output" port' if y is not None else "the other inputs")
+        shapes = [s.port(n) for n in names]
+        if any(x is None for x in shapes):
+            return
+        ranks = [len(x) for x in shapes]
+        r = max(ranks)
+        place = self._placement(ranks)
+        if any(p < 0 or p + k > r for p, k in zip(place, ranks)):
+            s.fail(f"level {b} does not place inputs of ranks {ranks} inside rank {r}")
+        out: list = []
+        for level in range(r):
+            dims = [x[level - p] for x, p in zip(shapes, place) if p <= level < p + len(x)]
+            sizes = {d for d in dims if d is not None and d != 1}
+            if len(sizes) > 1:
+                s.fail(f"inputs of dimensions {', '.join(str(list(x)) for x in shapes)} cannot "
+                       f"be threaded together: at level {level + 1} the sizes "
+                       f"{' and '.join(map(str, sorted(sizes)))} differ (only size 1 "
+                       f"broadcasts)")
+            if sizes:
+                out.append(sizes.pop())
+            elif None in dims:
+                out.append(None)
+            else:
+                out.append(1)
+        s.refine("Output", tuple(out), "the inputs")
 
-    # ---- numerics: the compiled Program and its exact partial derivatives ----------------
+    # ---- numerics: each input viewed at the output's rank (size-1 levels inserted where it
+    # has none), NumPy broadcasting does the rest; gradients sum over broadcast levels -------
+    def _views(self, xs):
+        ranks = [x.ndim - 1 for x in xs]
+        r = max(ranks)
+        place = self._placement(ranks)
+        views = []
+        for x, p, k in zip(xs, place, ranks):
+            views.append(x.reshape((1,) * p + x.shape[:-1] + (1,) * (r - p - k) + x.shape[-1:]))
+        return views
+
     def forward(self, ctx, arrays, *xs):
-        y = as_data(self.values["Function"](*xs), xs[0])
-        return [y], (xs if ctx.grad else None)
+        views = self._views(xs)
+        shape = np.broadcast_shapes(*(v.shape for v in views))
+        like = np.broadcast_to(np.zeros((), xs[0].dtype), shape)
+        y = as_data(self.values["Function"](*views), like)
+        return [y], ((views, [x.shape for x in xs]) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, xs, dy):
-        return [as_data(dy * d, dy) for d in self.values["Function"].partials(*xs)], {}
+    def backward(self, ctx, arrays, cache, dy):
+        views, shapes = cache
+        out = []
+        for v, xshape, d in zip(views, shapes, self.values["Function"].partials(*views)):
+            g = as_data(dy * d, dy)
+            axes = tuple(i for i, (a, b) in enumerate(zip(v.shape, g.shape)) if a == 1 and b != 1)
+            if axes:
+                g = g.sum(axis=axes, keepdims=True)
+            out.append(np.ascontiguousarray(g.reshape(xshape)))
+        return out, {}
 
 
 def _all_same(s: Infer, names: tuple[str, ...]) -> None:

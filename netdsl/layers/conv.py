@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import S, among
+from ..expr import Expr, S, among
 from .affine import fold_output_affine
 from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, positive_int
 from .registry import register_layer
@@ -37,6 +37,9 @@ class _Windowed(Layer):
     """What convolution and pooling share: kernel, stride, padding, dilation over spatial dims."""
 
     window_kind = "window"
+
+    def exported_value(self, name: str) -> Any:
+        return exported_window_value(self, name)
 
     def spatial_rule(self, s: Infer, channels_out_param: str | None) -> None:
         kernel = s.value("KernelSize")
@@ -75,7 +78,7 @@ class _Windowed(Layer):
         except ValueError as e:
             s.fail(str(e))
             return
-        out = []
+        out: list[int | None] = []
         for axis, (n, k, st, dl, p) in enumerate(zip(x[1:], kernel, stride, dilation, pads), 1):
             if n is None:
                 out.append(None)
@@ -115,6 +118,28 @@ class _Windowed(Layer):
                                f"{o} - 1 + {span} - {b + a} = {n}")
             sizes.append(n)
         s.refine("Input", (None, *sizes), '"Output" port')
+
+
+def exported_window_value(layer: Layer, name: str) -> Any:
+    """Stride, Dilation, KernelSize and PaddingSize per spatial dimension, as Wolfram's
+    NetExtract gives them once the dimensionality is known: {1, 1} and {{0, 0}, {0, 0}}."""
+    d = layer.values.get("Dimensionality")
+    if d is None or name not in ("Stride", "Dilation", "KernelSize", "PaddingSize"):
+        return None
+    v = layer.values.get(name)
+    if v is None:
+        return None
+    if name == "PaddingSize":
+        x = layer.ports["Input"].shape
+        sizes = tuple(x[1:]) if x is not None and len(x) == d + 1 else (None,) * d
+        kernel = per_dim(layer.values["KernelSize"], d, "KernelSize")
+        pads = resolve_padding(v, d, sizes, kernel, per_dim(layer.values.get("Stride", 1), d,
+                               "Stride"), per_dim(layer.values.get("Dilation") or 1, d,
+                                                  "Dilation"))
+        if any(b is None for b, _ in pads):
+            return None
+        return Expr(S("List"), *[Expr(S("List"), b, a) for b, a in pads])
+    return Expr(S("List"), *per_dim(v, d, name))
 
 
 def _kernel(x: Any) -> Any:
@@ -343,6 +368,16 @@ class PoolingLayer(_Windowed):
 
     def infer(self, s: Infer) -> None:
         self.spatial_rule(s, None)
+        kernel, d = s.value("KernelSize"), s.value("Dimensionality")
+        if isinstance(kernel, tuple) and d is not None and s.value("PaddingSize") != SAME:
+            try:
+                pads = resolve_padding(s.value("PaddingSize"), d, (None,) * d, kernel,
+                                       (1,) * d, (1,) * d)
+            except ValueError:
+                pads = ()
+            for (b, a), k in zip(pads, kernel):
+                if max(b, a) >= k:
+                    s.fail(f"padding size {max(b, a)} must be smaller than the kernel size {k}")
         x = s.port("Input")
         if x is not None:
             s.set_value("Channels", x[0], '"Input" port')

@@ -56,6 +56,57 @@ def _ramp(x: np.ndarray) -> np.ndarray:
     return out
 
 
+_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+            -176.61503916999185, 12.507343278686905, -0.13857109526572012,
+            9.9843695780195716e-6, 1.5056327351493116e-7)
+
+
+def _lgamma_pos(x: np.ndarray) -> np.ndarray:
+    """Log[Gamma[x]] for x >= 0.5 (Lanczos, g = 7: relative error ~1e-15)."""
+    z = x - 1.0
+    a = np.full(np.shape(x), _LANCZOS[0])
+    for i, c in enumerate(_LANCZOS[1:], 1):
+        a = a + c / (z + i)
+    t = z + 7.5
+    return 0.5 * math.log(2 * math.pi) + (z + 0.5) * np.log(t) - t + np.log(a)
+
+
+def _log_gamma(x: np.ndarray) -> np.ndarray:
+    """Log[Abs[Gamma[x]]], by reflection below 1/2 (Wolfram's LogGamma on x > 0)."""
+    x = np.asarray(x, np.float64)
+    small = x < 0.5
+    xr = np.where(small, 1.0 - x, x)
+    out = _lgamma_pos(xr)
+    refl = np.log(math.pi / np.abs(np.sin(math.pi * x))) - out
+    return np.where(small, refl, out)
+
+
+def _gamma(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    sign = np.where((x < 0.5) & (np.sin(math.pi * x) < 0), -1.0, 1.0)
+    return sign * np.exp(_log_gamma(x))
+
+
+def _digamma(x: np.ndarray) -> np.ndarray:
+    """PolyGamma[0, x]: reflection below 1/2, recurrence up to 6, then the asymptotic series."""
+    x = np.asarray(x, np.float64)
+    small = x < 0.5
+    y = np.where(small, 1.0 - x, x)
+    acc = np.zeros(np.shape(y))
+    for k in range(6):
+        acc = acc - 1.0 / (y + k)
+    y = y + 6.0
+    inv = 1.0 / (y * y)
+    psi = np.log(y) - 0.5 / y - inv * (1 / 12 - inv * (1 / 120 - inv * (1 / 252 - inv * (
+        1 / 240 - inv / 132))))
+    psi = psi + acc
+    return np.where(small, psi - math.pi / np.tan(math.pi * x), psi)
+
+
+def _zero(x):
+    return np.zeros(np.shape(x), np.result_type(x, np.float32))
+
+
 # name -> (f, f'); every primitive is vectorised
 PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "Ramp": (_ramp, lambda x: (x > 0).astype(x.dtype)),
@@ -68,6 +119,23 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "Sin": (np.sin, np.cos),
     "Cos": (np.cos, lambda x: -np.sin(x)),
     "Erf": (_erf, lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x)),
+    "Erfc": (lambda x: 1 - _erf(x), lambda x: -(2 / math.sqrt(math.pi)) * np.exp(-x * x)),
+    "Tan": (np.tan, lambda x: 1 / np.cos(x) ** 2),
+    "ArcSin": (np.arcsin, lambda x: 1 / np.sqrt(1 - x * x)),
+    "ArcCos": (np.arccos, lambda x: -1 / np.sqrt(1 - x * x)),
+    "ArcTan": (np.arctan, lambda x: 1 / (1 + x * x)),
+    "Sinh": (np.sinh, np.cosh),
+    "Cosh": (np.cosh, np.sinh),
+    "ArcSinh": (np.arcsinh, lambda x: 1 / np.sqrt(x * x + 1)),
+    "ArcCosh": (np.arccosh, lambda x: 1 / np.sqrt(x * x - 1)),
+    "ArcTanh": (np.arctanh, lambda x: 1 / (1 - x * x)),
+    "Gamma": (_gamma, lambda x: _gamma(x) * _digamma(x)),
+    "LogGamma": (_log_gamma, _digamma),
+    "Round": (np.round, _zero),          # half to even, as Wolfram's Round
+    "Floor": (np.floor, _zero),
+    "Ceiling": (np.ceil, _zero),
+    "Sign": (np.sign, _zero),
+    "Log1p": (np.log1p, lambda x: 1 / (1 + x)),
 }
 
 # ElementwiseLayer["name"] forms, as Wolfram names them
@@ -101,7 +169,9 @@ ALIASES = {"ELU": "ExponentialLinearUnit", "SELU": "ScaledExponentialLinearUnit"
 
 # functions that never decrease (they commute with max pooling)
 MONOTONE = {("prim", "Ramp"), ("prim", "Tanh"), ("prim", "LogisticSigmoid"), ("prim", "Exp"),
-            ("prim", "Erf"), ("named", "RectifiedLinearUnit"), ("named", "ReLU"),
+            ("prim", "Erf"), ("prim", "ArcTan"), ("prim", "Sinh"), ("prim", "ArcSinh"),
+            ("prim", "Round"), ("prim", "Floor"), ("prim", "Ceiling"), ("prim", "Sign"),
+            ("named", "RectifiedLinearUnit"), ("named", "ReLU"),
             ("named", "Sigmoid"), ("named", "ExponentialLinearUnit"),
             ("named", "ScaledExponentialLinearUnit"), ("named", "SoftSign"),
             ("named", "SoftPlus"), ("named", "HardTanh"), ("named", "HardSigmoid")}
@@ -114,16 +184,20 @@ class FunctionError(ValueError):
 
 # Tree nodes: ("var", i) | ("const", c) | ("prim", name, node) | ("named", name, node)
 #             | ("plus", *nodes) | ("times", *nodes) | ("power", a, b) | ("max"/"min", *nodes)
+#             | ("cmp", op, a, b): 1.0 where a op b holds, else 0.0 (derivative 0)
+#             | ("if", c, a, b): a where c is nonzero, else b
+#             | ("and"/"or", *nodes), ("not", a): logic on 0/1 values
 Node = tuple
 
 
 class Program:
     """A compiled function of ``arity`` arrays."""
 
-    def __init__(self, tree: Node, arity: int, source: Any):
+    def __init__(self, tree: Node, arity: int, source: Any, names: tuple[str, ...] = ()):
         self.tree = tree
         self.arity = arity
         self.source = source
+        self.names = names        # #a, #b: the arguments are named (a layer's port names)
 
     def __call__(self, *xs: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -210,19 +284,29 @@ def compile_function(f: Any, arity: int | None = 1, who: str = "ElementwiseLayer
             raise FunctionError(f"{input_form(f)} is not a function of the form body & or "
                                 f"Function[x, body]")
         used: set[int] = set()
-        tree = _compile(body, params, used, f)
+        names: list[str] = []
+        tree = _compile(body, params, used, f, names)
+        if names and used - set(range(len(names))):
+            raise FunctionError(f"{input_form(f)} mixes named slots (#a) with numbered ones (#1)")
         n = len(params) if params is not None else (max(used) + 1 if used else 1)
+        if names:
+            n = len(names)
         if arity is not None and n != arity:
             raise FunctionError(f"{input_form(f)} takes {n} argument{'s' if n != 1 else ''}, "
                                 f"but {who} needs {arity}")
-        return Program(tree, n, f)
+        return Program(tree, n, f, tuple(names))
     raise FunctionError(f"{input_form(f)} is not a function")
 
 
 _HEADS = {"Plus": "plus", "Times": "times", "Max": "max", "Min": "min"}
 
 
-def _compile(e: Any, params, used: set[int], whole: Any) -> Node:
+_COMPARE = {"Greater": np.greater, "Less": np.less, "GreaterEqual": np.greater_equal,
+            "LessEqual": np.less_equal, "Equal": np.equal, "Unequal": np.not_equal}
+
+
+def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None = None) -> Node:
+    names = [] if names is None else names
     if is_number(e):
         return ("const", float(e))
     if isinstance(e, Symbol):
@@ -239,6 +323,39 @@ def _compile(e: Any, params, used: set[int], whole: Any) -> Node:
         if name == "Slot" and params is None and len(e.args) == 1 and is_integer(e.args[0]):
             used.add(e.args[0] - 1)
             return ("var", e.args[0] - 1)
+        if name == "Slot" and params is None and len(e.args) == 1 and isinstance(e.args[0], str):
+            if e.args[0] not in names:       # #a, #b: arguments in order of first use
+                names.append(e.args[0])
+            used.add(names.index(e.args[0]))
+            return ("var", names.index(e.args[0]))
+        if name == "Piecewise" and 1 <= len(e.args) <= 2:
+            cases = e.args[0].tolist() if isinstance(e.args[0], np.ndarray) else (
+                list(e.args[0].args) if isinstance(e.args[0], Expr) else [])
+            default = _compile(e.args[1], params, used, whole, names) if len(e.args) == 2 \
+                else ("const", 0.0)
+            pairs = []
+            for case in cases:
+                items = case if isinstance(case, list) else list(case.args) if isinstance(
+                    case, Expr) and case.head is S("List") else []
+                if len(items) != 2:
+                    raise FunctionError(f"{input_form(e)} in {input_form(whole)}: Piecewise "
+                                        f"takes {{{{value, condition}}, ...}}")
+                pairs.append(items)
+            tree = default
+            for value, cond in reversed(pairs):
+                tree = ("if", _compile(cond, params, used, whole, names),
+                        _compile(value, params, used, whole, names), tree)
+            return tree
+        if name == "Inequality" and len(e.args) >= 3 and len(e.args) % 2 == 1:
+            parts = []
+            for i in range(0, len(e.args) - 2, 2):
+                op = e.args[i + 1]
+                if not (isinstance(op, Symbol) and op.name in _COMPARE):
+                    break
+                parts.append(("cmp", op.name, _compile(e.args[i], params, used, whole, names),
+                              _compile(e.args[i + 2], params, used, whole, names)))
+            else:
+                return parts[0] if len(parts) == 1 else ("and", *parts)
         if name == "Clip" and len(e.args) == 2:  # Clip[x, {lo, hi}]: the bounds are numbers
             bounds = e.args[1]
             items = bounds.tolist() if isinstance(bounds, np.ndarray) else (
@@ -247,16 +364,48 @@ def _compile(e: Any, params, used: set[int], whole: Any) -> Node:
                 lo, hi = (float(b) for b in items)
                 inner = _compile(e.args[0], params, used, whole)
                 return ("min", ("max", inner, ("const", lo)), ("const", hi))
-        args = [_compile(a, params, used, whole) for a in e.args]
+        if name == "Clip" and len(e.args) == 1:
+            return ("min", ("max", _compile(e.args[0], params, used, whole, names),
+                            ("const", -1.0)), ("const", 1.0))
+        args = [_compile(a, params, used, whole, names) for a in e.args]
         if name in _HEADS and args:
             return (_HEADS[name], *args)
+        if name in _COMPARE and len(args) >= 2:
+            parts = [("cmp", name, a, b) for a, b in zip(args, args[1:])]
+            return parts[0] if len(parts) == 1 else ("and", *parts)
+        if name == "If" and len(args) == 3:
+            return ("if", *args)
+        if name in ("And", "Or") and args:
+            return (name.lower(), *args)
+        if name == "Not" and len(args) == 1:
+            return ("not", args[0])
+        if name == "Boole" and len(args) == 1:
+            return args[0]
+        if name == "Subtract" and len(args) == 2:
+            return ("plus", args[0], ("times", ("const", -1.0), args[1]))
+        if name == "Divide" and len(args) == 2:
+            return ("times", args[0], ("power", args[1], ("const", -1.0)))
+        if name == "Log" and len(args) == 2:          # Log[b, x] = Log[x] / Log[b]
+            return ("times", ("prim", "Log", args[1]),
+                    ("power", ("prim", "Log", args[0]), ("const", -1.0)))
         if name == "Power" and len(args) == 2:
             return ("power", args[0], args[1])
         if name in PRIMITIVES and len(args) == 1:
             return ("prim", name, args[0])
     raise FunctionError(f"{input_form(e)} in {input_form(whole)} is not elementwise arithmetic; "
-                        f"allowed are numbers, +, -, *, /, ^, Max, Min, Clip and "
-                        f"{', '.join(PRIMITIVES)}")
+                        f"allowed are numbers, +, -, *, /, ^, Max, Min, Clip, If, Piecewise, "
+                        f"comparisons, And, Or, Not and {', '.join(PRIMITIVES)}")
+
+
+def _truth(v) -> np.ndarray:
+    return np.asarray(v) != 0
+
+
+_LOGIC: dict[str, Callable] = {
+    "and": lambda vs: np.logical_and.reduce([_truth(v) for v in vs]).astype(np.float32),
+    "or": lambda vs: np.logical_or.reduce([_truth(v) for v in vs]).astype(np.float32),
+    "not": lambda vs: (~_truth(vs[0])).astype(np.float32),
+}
 
 
 def _value(node: Node, xs) -> Any:
@@ -268,6 +417,11 @@ def _value(node: Node, xs) -> Any:
     if kind in ("prim", "named"):
         table = PRIMITIVES if kind == "prim" else NAMED
         return table[node[1]][0](np.asarray(_value(node[2], xs)))
+    if kind == "cmp":
+        return _COMPARE[node[1]](_value(node[2], xs), _value(node[3], xs)).astype(np.float32)
+    if kind == "if":
+        c = np.asarray(_value(node[1], xs))
+        return np.where(c != 0, _value(node[2], xs), _value(node[3], xs))
     vals = [_value(c, xs) for c in node[1:]]
     if kind == "plus":
         out = vals[0]
@@ -286,6 +440,8 @@ def _value(node: Node, xs) -> Any:
         for v in vals[1:]:
             out = np.maximum(out, v)
         return out
+    if kind in _LOGIC:
+        return _LOGIC[kind](vals)
     if kind == "min":
         out = vals[0]
         for v in vals[1:]:
@@ -307,6 +463,14 @@ def _value_and_derivative(node: Node, xs, i: int) -> tuple[Any, Any]:
         u, du = _value_and_derivative(node[2], xs, i)
         u = np.asarray(u)
         return f(u), df(u) * du
+    if kind == "cmp":
+        return _value(node, xs), 0.0
+    if kind == "if":
+        c = np.asarray(_value(node[1], xs)) != 0
+        (a, da), (b, db) = (_value_and_derivative(n, xs, i) for n in node[2:])
+        return np.where(c, a, b), np.where(c, da, db)
+    if kind in _LOGIC:
+        return _value(node, xs), 0.0
     parts = [_value_and_derivative(c, xs, i) for c in node[1:]]
     if kind == "plus":
         return sum(p[0] for p in parts[1:]) + parts[0][0], sum(p[1] for p in parts)

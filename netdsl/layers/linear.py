@@ -49,9 +49,7 @@ class LinearLayer(Layer):
             # only the weights are known: a vector output of that size
             s.set_value("OutputDimensions", (s.value("OutputSize"),), 'array "Weights"')
             s.refine("Output", s.value("OutputDimensions"), 'array "Weights"')
-        x = s.port("Input")
-        if x is not None and len(x) == 0:
-            s.fail('the "Input" port must be an array of rank ≥ 1')
+        x = s.port("Input")     # "Input" -> "Real" (rank 0) is one number: InputSize 1
         if x is not None and all(d is not None for d in x):
             s.set_value("InputSize", prod(x), '"Input" port')
         n = s.value("InputSize")
@@ -98,3 +96,15 @@ class LinearLayer(Layer):
         """After inference: a layer with known weights takes a vector if nothing else says."""
         if s.port("Input") is None and s.value("InputSize") is not None:
             s.refine("Input", (s.value("InputSize"),), 'parameter "InputSize"')
+
+
+@register_layer
+class DotPlusLayer(LinearLayer):
+    """The name LinearLayer had before Wolfram 11.1; the same layer."""
+
+    name = "DotPlusLayer"
+    summary = "the old name of LinearLayer: w.x + b"
+
+    @classmethod
+    def from_shorthand(cls, x: Any) -> Layer | None:
+        return None

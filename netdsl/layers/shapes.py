@@ -166,7 +166,7 @@ def port_type_from_spec(spec: Any) -> PortType:
         return PortType((), integer=True, classes=spec.args[1])
     if is_list(spec):
         items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
-        dims = []
+        dims: list[int | None] = []
         for d in items:
             if d is Symbol("Automatic"):
                 dims.append(None)

@@ -47,7 +47,7 @@ def resolve_padding(spec: Any, d: int, sizes: tuple, kernel: tuple, stride: tupl
                     dilation: tuple) -> tuple[tuple[int, int], ...]:
     """(before, after) padding per spatial dimension."""
     if spec == SAME:
-        pads = []
+        pads: list[tuple[Any, Any]] = []  # (None, None) where the size is unknown
         for n, k, s, dl in zip(sizes, kernel, stride, dilation):
             if n is None:
                 pads.append((None, None))
@@ -56,8 +56,7 @@ def resolve_padding(spec: Any, d: int, sizes: tuple, kernel: tuple, stride: tupl
             total = max((out - 1) * s + dl * (k - 1) + 1 - n, 0)
             pads.append((total // 2, total - total // 2))
         return tuple(pads)
-    pads = per_dim(spec, d, "PaddingSize")
-    return tuple(p if isinstance(p, tuple) else (p, p) for p in pads)
+    return tuple(p if isinstance(p, tuple) else (p, p) for p in per_dim(spec, d, "PaddingSize"))
 
 
 def output_size(n: int, k: int, s: int, dl: int, before: int, after: int) -> int:

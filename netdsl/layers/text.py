@@ -63,8 +63,9 @@ def layer_rules(layer: Layer, with_arrays: bool = True, with_ports: bool = True)
         v = layer.values.get(o.name)
         if not _same(v, o.default):
             parts.append(f'"{o.name}" -> {input_form(to_expr(v))}')
-    if with_ports:  # outputs follow from inputs and parameters
-        for name in layer.port_names()[0]:
+    if with_ports:  # outputs follow from inputs and parameters (unless there are no inputs)
+        ins, outs = layer.port_names()
+        for name in ins or outs:
             t = layer.ports[name]
             if t.shape is not None:
                 parts.append(f'"{name}" -> {input_form(t.spec())}')

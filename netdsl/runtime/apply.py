@@ -22,11 +22,13 @@ from ..graph.container import Container
 from ..graph.edit import with_declared_port
 from ..graph.inference import infer
 from ..layers import base
-from ..layers.base import AbstractArray, Net
+from ..layers.base import AbstractArray, Layer, Net
 from ..layers.combine import MultiInputLayer
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
+from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
+from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
 from ..printer import short
 
 S = Symbol
@@ -56,8 +58,18 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
         raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
     data, rest = args[0], args[1:]
     port, train, seed = None, False, None
+    gradient: Any = None
+    out_grads: dict[str, np.ndarray] = {}
+    if isinstance(data, Association):   # <|..., NetPortGradient["Output"] -> g|>
+        given = [(k, v) for k, v in data.items() if is_port_gradient(k)]
+        if given:
+            data = Association((k, v, False) for k, v in data.items() if not is_port_gradient(k))
+            for k, v in given:
+                out_grads[str(k.args[0]) if k.args else ""] = _as_array(v, "gradient", head)
     for a in rest:
-        if is_rule(a):
+        if wanted(a):
+            gradient = a
+        elif is_rule(a):
             key = a.args[0].name if isinstance(a.args[0], Symbol) else a.args[0]
             value = a.args[1]
             if key == "NetEvaluationMode":
@@ -68,9 +80,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
             elif key == "RandomSeeding":
                 seed = value
             elif key == "TargetDevice":
-                if value != "CPU":
-                    raise EvaluationError('netdsl runs on the CPU only: TargetDevice -> "CPU".',
-                                          symbol=head, tag="device")
+                check_device(value, head)
             elif key in ("BatchSize", "WorkingPrecision"):
                 pass
             else:
@@ -87,6 +97,16 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
     raw = raw_inputs(net, data, head)
     net = settle_shapes(net, raw, head)
     inputs, batched = normalise_inputs(net, raw, head)
+    if gradient is not None or out_grads:
+        if gradient is None:
+            raise EvaluationError("Output gradients were given but no NetPortGradient was "
+                                  "asked for.", symbol=head, tag="badgrad")
+        if shape_only:
+            if not net.initialized:
+                raise missing_array_error(net, head)
+            return abstract_gradients(net, inputs, batched, gradient, head)
+        grads = {p: (g if batched else g[None]) for p, g in out_grads.items()}
+        return port_gradients(net, inputs, batched, gradient, grads, head)
     call = Call(inputs, batched, train, port, seed)
     if shape_only:
         if not net.initialized:
@@ -209,6 +229,7 @@ def _with_input_shapes(net: Net, shapes: dict[str, tuple]) -> Net:
             new = with_declared_port(new, p, net.ports[p].with_shape(tuple(shape)))
     if isinstance(new, Container):
         return infer(new.reset(), net.head_name)
+    assert isinstance(new, Layer)  # a Net is a Container or a Layer
     return new.reset().inferred()
 
 

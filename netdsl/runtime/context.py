@@ -15,6 +15,8 @@ class Ctx:
     grad       a backward pass will follow: forward must return what backward needs.
     rng        the random source for Dropout: made from ``seed`` on first use only, since
                creating a generator costs more than a small net's whole forward pass.
+    batch      the number of examples: what a layer without inputs (ConstantArrayLayer)
+               repeats its array for.
     need_dx    set by the backward pass per step: a layer whose inputs are the net's own
                data may skip computing their gradient (returning None for it).
     """
@@ -29,6 +31,7 @@ class Ctx:
         self.need_dx = True             # backward: False when inputs' gradients are not needed
         self.keep_input_grads = False   # backward: keep gradients for the net's own inputs
         self.scratch: dict[Any, Any] = {} if scratch is None else scratch  # reused buffers
+        self.batch = 1                  # examples in this pass (for layers with no input)
 
     @property
     def rng(self) -> np.random.Generator:

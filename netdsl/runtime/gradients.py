@@ -16,7 +16,7 @@ from .plan import Step
 
 def backward(steps: list[Step], ctx: Ctx, values: list[Any], caches: list[Any],
              seeds: dict[int, np.ndarray], on_array_grad: Callable[[tuple, np.ndarray], None],
-             input_slots: set[int] = frozenset()) -> list[Any]:
+             input_slots: frozenset[int] | set[int] = frozenset()) -> list[Any]:
     """Run every step's backward in reverse; ``on_array_grad(key, grad)`` receives each
     array gradient (several calls for a shared array). Returns the gradients by slot."""
     grads: list[Any] = [None] * len(values)

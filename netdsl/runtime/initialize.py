@@ -8,6 +8,7 @@ set are kept unless All is given; a shared array is drawn once.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
             if v is None or (isinstance(v, tuple) and None in v):
                 raise InitializationError(f'Cannot {action} net: parameter "{name}"{where} is '
                                           f"not fully specified.", symbol=head, tag="nfspec",
-                                          hint=hint, span=layer.span)
+                                          hint=hint, span=layer.span, origin=layer.head_name)
     for path, layer in items:
         shapes = layer.array_shapes()
         for spec in layer.array_specs:
@@ -51,7 +52,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
                 raise InitializationError(
                     f'Cannot {action} net: unspecified or partially specified shape for array '
                     f'"{spec.name}"{path_label(net, path)}.', symbol=head, tag="nninit",
-                    hint=hint, span=layer.span)
+                    hint=hint, span=layer.span, origin=layer.head_name)
     for side in (0, 1):
         for path, layer in items:
             for port in layer.port_names()[side]:
@@ -59,7 +60,7 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
                     raise InitializationError(
                         f'Cannot {action} net: "{port}" port{path_label(net, path)} is not '
                         f"fully specified.", symbol=head, tag="nfspec", hint=hint,
-                        span=layer.span)
+                        span=layer.span, origin=layer.head_name)
 
 
 def _param_needed(layer: Layer, name: str) -> bool:
@@ -227,7 +228,7 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
 
     new: dict[tuple, Layer] = {}
     for path, layer in net.leaves():
-        shapes = layer.array_shapes()
+        shapes = _known_shapes(layer)
         arrays = dict(layer.arrays)
         for spec in layer.array_specs:
             v = arrays.get(spec.name)
@@ -244,16 +245,21 @@ def initialize(net: Net, which: str = "missing", method: Method | None = None,
     return replace_leaves(net, new).evolve(shared=shared)
 
 
+def _known_shapes(layer: Layer) -> dict[str, tuple]:
+    """Array shapes of a layer whose arrays were checked to be fully specified."""
+    return {k: v for k, v in layer.array_shapes().items() if v is not None}
+
+
 def _check_budget(net: Net, which: str) -> None:
     """Refuse before drawing anything if the arrays to be made exceed the memory budget."""
     total = 0
     for _, layer in net.leaves():
-        shapes = layer.array_shapes()
+        shapes = _known_shapes(layer)
         for spec in layer.array_specs:
             v = layer.arrays.get(spec.name)
             if v is NO_ARRAY or (v is not None and which != "all"):
                 continue
-            total += 4 * int(np.prod(shapes[spec.name], dtype=object))
+            total += 4 * math.prod(shapes[spec.name])
     budget.check_bytes(total, f"the arrays of the net ({total // 4:,} numbers)")
 
 

@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import Layer
 from .context import Ctx
 
 
 @dataclass
 class Step:
-    layer: Layer          # or a fused step (fusion.py): anything with forward [and backward]
+    layer: Any            # a Layer, or a fused step (fusion.py): anything with forward [and backward]
     arrays: dict[str, np.ndarray]
     ins: list[int]
     outs: list[int]
@@ -53,6 +52,7 @@ class Plan:
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
+        ctx.batch = _batch_size(inputs)
         caches: list[Any] = []
         with np.errstate(all="ignore"):
             for step in steps or self.steps:
@@ -71,6 +71,7 @@ class Plan:
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
+        ctx.batch = _batch_size(inputs)
         with np.errstate(all="ignore"):
             for step in self.steps:
                 ys, _ = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
@@ -79,6 +80,13 @@ class Plan:
                     if y.dtype.kind == "f" and not np.isfinite(y).all():
                         return step
         return None
+
+
+def _batch_size(inputs: dict[str, np.ndarray]) -> int:
+    """Examples in a pass: the last (batch) axis of any input."""
+    for x in inputs.values():
+        return int(np.shape(x)[-1]) if np.ndim(x) else 1
+    return 1
 
 
 def mark_frees(plan: Plan) -> None:

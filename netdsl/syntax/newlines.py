@@ -12,17 +12,23 @@ from typing import Iterator
 
 from lark import Token
 
+from ..errors import ParseError, Span
+from .operators import MAX_NESTING
+
 OPENERS = {"[": "]", "[[": "]", "{": "}", "(": ")", "<|": "|>"}
 CLOSERS = {"]", "}", ")", "|>"}
-ENDS_EXPRESSION = {"NUMBER", "STRING", "SYMBOL", "SLOT", "OUT"}
+ENDS_EXPRESSION = {"NUMBER", "STRING", "SYMBOL", "BLANK", "SLOT", "OUT", "GET", "MESSAGENAME"}
 ENDING_PUNCTUATION = {"]", "}", ")", "|>", "&", ";", ";;"}
 
 # token type -> what it does to the bracket stack and whether a newline may end
 # the expression after it. Operators are absent: (no bracket, cannot end).
-_OPEN, _CLOSE, _ENDS = 1, 2, 3
+# _POSTFIX_IF: postfix after an operand (n!, i++: may end), prefix otherwise (!a, ++i).
+_OPEN, _CLOSE, _ENDS, _POSTFIX_IF = 1, 2, 3, 4
 _ACTION = {"LSQB": _OPEN, "LPART": _OPEN, "LBRACE": _OPEN, "LPAR": _OPEN, "LASSOC": _OPEN,
            "RSQB": _CLOSE, "RBRACE": _CLOSE, "RPAR": _CLOSE, "RASSOC": _CLOSE,
-           "AMP": _ENDS, "SEMI": _ENDS, "SPAN": _ENDS}
+           "AMP": _ENDS, "SEMI": _ENDS, "SPAN": _ENDS, "PUT": _ENDS, "UNSET": _ENDS,
+           "REPEATED": _ENDS, "REPEATEDNULL": _ENDS,
+           "NOT": _POSTFIX_IF, "INCREMENT": _POSTFIX_IF, "DECREMENT": _POSTFIX_IF}
 _ACTION.update(dict.fromkeys(ENDS_EXPRESSION, _ENDS))
 
 
@@ -40,11 +46,15 @@ class NewlineFilter:
         self.last: Token | None = None               # the last token passed on
         self.popped: tuple[str, int, int] | None = None  # what the last closer closed
         self.skip: set[int] = set()  # offsets of newlines inside comments: whitespace
+        self.deepest = 0  # the most brackets open at once since the last statement
+        self.source: str | None = None
+        self.lines: list[str] = []
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         # The hot loop of every parse: one dict lookup per token.
         stack: list[tuple[str, int, int]] = []
         self.stack, self.last, self.popped = stack, None, None
+        self.deepest = 0
         action_of = _ACTION.get
         skip = self.skip
         prev_can_end = False
@@ -67,10 +77,23 @@ class NewlineFilter:
                 stack.append(entry)
                 if kind == "LPART":   # Part closes with two ']' tokens
                     stack.append(entry)
+                if len(stack) > self.deepest:
+                    self.deepest = len(stack)
+                    if self.deepest > MAX_NESTING:
+                        raise self._too_deep(tok)
+            elif action == _POSTFIX_IF:
+                pass  # postfix after an operand keeps prev_can_end; prefix leaves it False
             else:
                 prev_can_end = True
                 self.popped = stack.pop() if stack else None
             yield tok
+
+    def _too_deep(self, tok: Token) -> ParseError:
+        line = self.lines[tok.line - 1] if 0 < tok.line <= len(self.lines) else ""
+        return ParseError(f"brackets nested more than {MAX_NESTING} deep (netdsl's limit); "
+                          "split the expression into smaller definitions",
+                          span=Span(tok.line, tok.column, tok.line, tok.column + 1,
+                                    self.source), source_line=line)
 
     def stack_before(self, tok: Token) -> list[tuple[str, int, int]]:
         """The brackets open before ``tok``; ``tok`` may never have reached this filter

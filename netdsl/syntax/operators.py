@@ -15,51 +15,109 @@ Runs of two or three items (``"Stride" -> 1``, ``-x``, ``2 x``) are built by
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from lark import Token
 
 from ..expr import All, Expr, Null, Plus, Power, Symbol, Times, is_number
+from .strings import EscapeError, file_name
 
 S = Symbol
 
+#: The deepest an expression may nest (brackets and operators together). Deeper
+#: text is refused at parse time with a located error, so that nothing downstream
+#: (printing, evaluation, comparison: all recursive) can run out of stack.
+MAX_NESTING = 256
+
 # token type -> (precedence, role, head). Roles say how the climber parses it.
+# Wolfram's Precedence[] values; CodeParser's order where it differs (=== below ==,
+# ;; between == and +). A *_LONG type is the \[Name] spelling of the same operator.
 INFIX: dict[str, tuple[int, str, str | None]] = {
     "SEMI": (10, "compound", "CompoundExpression"),
+    "PUT": (30, "put", None),
     "SET": (40, "assign", "Set"),
     "SETDELAYED": (40, "assign", "SetDelayed"),
+    "UPSET": (40, "assign", "UpSet"),
+    "UPSETDELAYED": (40, "assign", "UpSetDelayed"),
+    "FUNCTIONARROW": (40, "assign", "Function"),
+    "UNSET": (40, "postfix_op", "Unset"),
+    "TAGSET": (41, "tagset", None),
     "POSTFIX": (70, "postfix_apply", None),
     "AMP": (90, "function", "Function"),
+    "ADDTO": (100, "right", "AddTo"),
+    "SUBTRACTFROM": (100, "right", "SubtractFrom"),
+    "TIMESBY": (100, "right", "TimesBy"),
+    "DIVIDEBY": (100, "right", "DivideBy"),
+    "REPLACEALL": (110, "left", "ReplaceAll"),
+    "REPLACEREPEATED": (110, "left", "ReplaceRepeated"),
     "RULE": (120, "right", "Rule"),
     "RULEDELAYED": (120, "right", "RuleDelayed"),
+    "TWOWAYRULE": (125, "right", "TwoWayRule"),
+    "CONDITION": (130, "left", "Condition"),
+    "STRINGEXPRESSION": (135, "nary", "StringExpression"),
+    "COLON": (140, "colon", "Optional"),
+    "ALTERNATIVES": (160, "nary", "Alternatives"),
+    "REPEATED": (170, "postfix_op", "Repeated"),
+    "REPEATEDNULL": (170, "postfix_op", "RepeatedNull"),
     "OR": (215, "nary", "Or"),
     "AND": (217, "nary", "And"),
-    "SAMEQ": (290, "compare", "SameQ"),
-    "UNSAMEQ": (290, "compare", "UnsameQ"),
+    "ELEMENT": (250, "nary", "Element"),
+    "SAMEQ": (260, "nary", "SameQ"),
+    "UNSAMEQ": (260, "nary", "UnsameQ"),
     "EQUAL": (290, "compare", "Equal"),
     "UNEQUAL": (290, "compare", "Unequal"),
     "LESS": (290, "compare", "Less"),
     "LESSEQUAL": (290, "compare", "LessEqual"),
     "GREATER": (290, "compare", "Greater"),
     "GREATEREQUAL": (290, "compare", "GreaterEqual"),
-    "SPAN": (305, "span", "Span"),
+    "SPAN": (298, "span", "Span"),
     "PLUS": (310, "sum", "Plus"),
     "MINUS": (310, "sum", "Plus"),
     "STAR": (400, "product", "Times"),
     "SLASH": (400, "product", "Times"),
     "DOT": (490, "nary", "Dot"),
     "CARET": (590, "right", "Power"),
+    "STRINGJOIN": (600, "nary", "StringJoin"),
+    "NOT": (610, "postfix_op", "Factorial"),
     "MAP": (620, "right", "Map"),
+    "MAPALL": (620, "right", "MapAll"),
     "APPLY": (620, "right", "Apply"),
+    "MAPAPPLY": (620, "right", "MapApply"),
+    "TILDE": (630, "tilde", None),
     "AT": (640, "prefix_apply", None),
+    "RIGHTCOMPOSITION": (643, "nary", "RightComposition"),
+    "COMPOSITION": (644, "nary", "Composition"),
+    "INCREMENT": (665, "postfix_op", "Increment"),
+    "DECREMENT": (665, "postfix_op", "Decrement"),
+    "PATTERNTEST": (680, "left", "PatternTest"),
 }
 PREFIX: dict[str, tuple[int, str]] = {
     "NOT": (230, "Not"),
-    "SPAN": (305, "Span"),
+    "SPAN": (298, "Span"),
     "MINUS": (480, "Minus"),
-    "PLUS": (480, "UnaryPlus"),
+    "PLUS": (480, "Plus"),
+    "INCREMENT": (660, "PreIncrement"),
+    "DECREMENT": (660, "PreDecrement"),
 }
+#: the \[Name] spellings: same entries as their ASCII operators
+LONG_NAMES = {"FUNCTIONARROW_LONG": "FUNCTIONARROW", "RULE_LONG": "RULE",
+              "RULEDELAYED_LONG": "RULEDELAYED", "TWOWAYRULE_LONG": "TWOWAYRULE",
+              "OR_LONG": "OR", "AND_LONG": "AND", "NOT_LONG": "NOT", "ELEMENT_LONG": "ELEMENT",
+              "EQUAL_LONG": "EQUAL", "UNEQUAL_LONG": "UNEQUAL", "LESSEQUAL_LONG": "LESSEQUAL",
+              "GREATEREQUAL_LONG": "GREATEREQUAL", "STAR_LONG": "STAR", "SLASH_LONG": "SLASH"}
+for _long, _short in LONG_NAMES.items():
+    if _short in INFIX:
+        INFIX[_long] = INFIX[_short]
+    if _short in PREFIX:
+        PREFIX[_long] = PREFIX[_short]
+del INFIX["NOT_LONG"]  # \\[Not] is prefix only; n! is Factorial
 TIMES_PREC = 400  # juxtaposition
+_STAR = {"STAR", "STAR_LONG"}
+_PRODUCT = {"STAR", "STAR_LONG", "SLASH", "SLASH_LONG"}
+_SUM = {"PLUS", "MINUS"}
+_ASSIGN_AFTER_TAG = {"SET": "TagSet", "SETDELAYED": "TagSetDelayed", "UNSET": "TagUnset"}
+_PATTERN_HEADS = {"Blank", "BlankSequence", "BlankNullSequence", "Pattern", "PatternTest",
+                  "Optional"}
 
 
 # -- wrappers that remember how an operand was written ----------------------
@@ -113,22 +171,26 @@ def unwrap(x: Any) -> Any:
     return x
 
 
+def _written_number(x: Any) -> bool:
+    """A number as written, possibly in parentheses: ``2``, ``(2.5)``, ``((3))``."""
+    while type(x) is Paren:
+        x = x.expr
+    return type(x) is Located and is_number(x.expr)
+
+
 def negate(x: Any) -> Any:
-    """Unary minus: a written number is negated, anything else is Times[-1, x]."""
-    if not isinstance(x, Paren):
-        x = unwrap(x)
-    if is_number(x):
-        return -x
+    """Unary minus: a written number (``-2``, ``-(2)``) is negated, anything else is
+    ``Times[-1, x]`` (CodeParser's ``negate``)."""
+    if _written_number(x):
+        return -unwrap(x)
     return Negated(Expr(Times, -1, unwrap(x)))
 
 
 def subtract_operand(x: Any) -> Any:
-    """The right operand of ``a - x``: ``a - 2 b`` is ``Plus[a, Times[-2, b]]``."""
+    """The right operand of ``a - x``: ``a - 2 b`` is ``Plus[a, Times[-1, 2, b]]``
+    (a product gains a leading -1; a number is negated)."""
     if isinstance(x, Product):
-        args = x.expr.args
-        if is_number(args[0]):
-            return Expr(Times, -args[0], *args[1:])
-        return Expr(Times, -1, *args)
+        return Expr(Times, -1, *x.expr.args)
     return unwrap(negate(x))
 
 
@@ -148,14 +210,15 @@ def _words(tok: Token) -> str:
 class Climber:
     """Precedence climbing over one flat run of operands and operator tokens.
 
-    ``check_assignable(left, first, tok)`` vets the left side of ``=``/``:=``;
-    ``first`` is the run item the left side starts with (for the error's span).
+    Recursion is bounded by ``MAX_NESTING``: a longer right-nested chain
+    (``a^a^a^...``) is refused with an ``OperatorError`` at the token where it
+    gets too deep, instead of exhausting Python's stack.
     """
 
-    def __init__(self, items: list[Any], check_assignable: Callable[[Any, Any, Token], None]):
+    def __init__(self, items: list[Any], depth: int = 0):
         self.items = items + [_END]  # a sentinel: peeking needs no bounds check
         self.i = 0
-        self.check_assignable = check_assignable
+        self.depth = depth           # nesting of the brackets around this run
 
     # -- cursor ---------------------------------------------------------------
     def peek(self) -> Any:
@@ -181,16 +244,30 @@ class Climber:
         result = self.expr(0)
         item = self.items[self.i]
         if item is not _END:
-            # only a prefix-only operator (!) can be left over, e.g. n!
-            raise OperatorError(f"unexpected {_words(item)} after an expression: '!' (Not) "
-                                "goes before its operand; n! (Factorial) is not supported",
-                                item)
+            raise OperatorError(f"unexpected {_words(item)} after an expression", item)
         return unwrap(result)
 
     def expr(self, min_prec: int) -> Any:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            item = self.items[self.i]
+            raise OperatorError(f"expression nested more than {MAX_NESTING} deep (netdsl's "
+                                "limit); split it into smaller definitions",
+                                item if isinstance(item, Token) else self._token_near())
+        try:
+            return self._expr(min_prec)
+        finally:
+            self.depth -= 1
+
+    def _token_near(self) -> Token | None:
+        for item in self.items[self.i::-1]:
+            if isinstance(item, Token):
+                return item
+        return None
+
+    def _expr(self, min_prec: int) -> Any:
         items = self.items
-        first = items[self.i]
-        left = self.prefix()
+        left = self.prefix(min_prec)
         while True:
             item = items[self.i]
             if item is _END:
@@ -203,10 +280,7 @@ class Climber:
             entry = INFIX.get(item.type)
             if entry is None or entry[0] < min_prec:
                 return left
-            if entry[1] == "assign":
-                left = self.assign(left, entry, first)
-            else:
-                left = getattr(self, entry[1])(left, entry)
+            left = getattr(self, entry[1])(left, entry)
 
     def operand_after(self, tok: Token, min_prec: int) -> Any:
         if not self.peek_is_operand_start():
@@ -217,12 +291,19 @@ class Climber:
                                 f"after {_words(tok)}", item)
         return self.expr(min_prec)
 
-    def prefix(self) -> Any:
+    def prefix(self, min_prec: int = 0) -> Any:
         item = self.items[self.i]
         if item is _END:
             raise OperatorError("expected an expression", None)
         if not isinstance(item, Token):
             self.i += 1
+            if self._next_type() == "COLON" and type(item) is Located \
+                    and item.token.type in _PATTERN_TOKENS and min_prec <= 170 \
+                    and min_prec not in _PATTERN_OPERANDS:
+                # x:pat and x_:v bind to the symbol or blank just written, also as the
+                # operand of | or .. (a | b:c is Alternatives[a, Pattern[b, c]]), but not
+                # inside another pattern's right side (a:b:c is Optional[a:b, c])
+                return self.pattern_colon(item)
             return item
         entry = PREFIX.get(item.type)
         if entry is None:
@@ -231,12 +312,25 @@ class Climber:
         prec, name = entry
         if name == "Span":
             return self.span_rest(1, item)
+        if name == "Plus":
+            while self._next_type() == "PLUS":  # + +a is +a
+                self.i += 1
         operand = self.operand_after(item, prec)
         if name == "Minus":
             return negate(operand)
-        if name == "UnaryPlus":
-            return operand
         return Expr(HEAD[name], unwrap(operand))
+
+    def pattern_colon(self, item: Located) -> Any:
+        """``x:pat`` (Pattern, 150) right after a written symbol, ``x_:default``
+        (Optional, 140) right after a written blank; ``x:pat:default`` is both."""
+        tok = self.take()
+        value = item.expr
+        if isinstance(value, Symbol):
+            value = Expr(HEAD["Pattern"], value, unwrap(self.operand_after(tok, 151)))
+            if self._next_type() != "COLON":
+                return value
+            tok = self.take()
+        return Expr(HEAD["Optional"], value, unwrap(self.operand_after(tok, 141)))
 
     # -- infix roles --------------------------------------------------------------
     def compound(self, left, entry):
@@ -246,16 +340,64 @@ class Climber:
             parts.append(unwrap(self.expr(11)) if self.peek_is_operand_start() else Null)
         return Expr(HEAD["CompoundExpression"], *parts)
 
-    def assign(self, left, entry, first):
+    def assign(self, left, entry):
         tok = self.take()
-        self.check_assignable(left, first, tok)
         right = self.operand_after(tok, entry[0])
         return Expr(HEAD[entry[2]], unwrap(left), unwrap(right))
 
-    def right(self, left, entry):
+    right = assign
+
+    def left(self, left, entry):
         tok = self.take()
-        right = self.operand_after(tok, entry[0])
+        right = self.operand_after(tok, entry[0] + 1)
         return Expr(HEAD[entry[2]], unwrap(left), unwrap(right))
+
+    def colon(self, left, entry):
+        tok = self.take()
+        value = unwrap(left)
+        if not (isinstance(value, Expr) and isinstance(value.head, Symbol)
+                and value.head.name in _PATTERN_HEADS):
+            raise OperatorError("':' needs a symbol (name:pattern) or a pattern "
+                                "(x_:default) just before it", tok)
+        return Expr(HEAD["Optional"], value, unwrap(self.operand_after(tok, 141)))
+
+    def postfix_op(self, left, entry):
+        self.i += 1
+        return Expr(HEAD[entry[2]], unwrap(left))
+
+    def put(self, left, entry):
+        tok = self.take()
+        head = "PutAppend" if tok.value.startswith(">>>") else "Put"
+        try:
+            name = file_name(tok.value.lstrip(">"))
+        except EscapeError as e:
+            raise OperatorError(str(e), tok) from None
+        return Expr(HEAD[head], unwrap(left), name)
+
+    def tagset(self, left, entry):
+        tok = self.take()
+        lhs = unwrap(self.operand_after(tok, 41))
+        kind = self._next_type()
+        if kind not in _ASSIGN_AFTER_TAG:
+            item = self.items[self.i]
+            raise OperatorError("expected '=', ':=' or '=.' after 'f /: lhs'",
+                                item if isinstance(item, Token) else tok)
+        op = self.take()
+        if kind == "UNSET":
+            return Expr(HEAD["TagUnset"], unwrap(left), lhs)
+        rhs = unwrap(self.operand_after(op, 40))
+        return Expr(HEAD[_ASSIGN_AFTER_TAG[kind]], unwrap(left), lhs, rhs)
+
+    def tilde(self, left, entry):
+        tok = self.take()
+        f = self.operand_after(tok, 631)
+        if self._next_type() != "TILDE":
+            item = self.items[self.i]
+            raise OperatorError("expected the second '~' of a ~f~ b",
+                                item if isinstance(item, Token) else None)
+        tok = self.take()
+        right = self.operand_after(tok, 631)
+        return Expr(unwrap(f), unwrap(left), unwrap(right))
 
     def postfix_apply(self, left, entry):
         tok = self.take()
@@ -301,11 +443,11 @@ class Climber:
         return self.span_rest(unwrap(left), tok)
 
     def span_rest(self, start, tok):
-        stop = unwrap(self.expr(306)) if self._span_operand_follows() else All
+        stop = unwrap(self.expr(299)) if self._span_operand_follows() else All
         parts = [start, stop]
         if self._next_type() == "SPAN":
             step_tok = self.take()
-            parts.append(unwrap(self.operand_after(step_tok, 306)))
+            parts.append(unwrap(self.operand_after(step_tok, 299)))
         return Expr(HEAD["Span"], *parts)
 
     def _span_operand_follows(self) -> bool:
@@ -313,8 +455,11 @@ class Climber:
 
     def sum(self, left, entry):
         terms = [unwrap(left)]
-        while self._next_type() in ("PLUS", "MINUS"):
+        while self._next_type() in _SUM:
             tok = self.take()
+            if tok.type == "PLUS":
+                while self._next_type() == "PLUS":  # a + +b is a + b
+                    self.i += 1
             operand = self.operand_after(tok, 311)
             terms.append(unwrap(operand) if tok.type == "PLUS" else subtract_operand(operand))
         return Expr(Plus, *terms)
@@ -331,23 +476,30 @@ class Climber:
             if item is _END:
                 break
             if isinstance(item, Token):
-                if item.type not in ("STAR", "SLASH"):
-                    break
-                self.i += 1
-                f = unwrap(self.operand_after(item, TIMES_PREC + 1))
-                factors.append(f if item.type == "STAR" else Expr(Power, f, -1))
-            else:
-                factors.append(unwrap(self.expr(TIMES_PREC + 1)))
+                kind = item.type
+                if kind in _PRODUCT:
+                    self.i += 1
+                    f = unwrap(self.operand_after(item, TIMES_PREC + 1))
+                    factors.append(f if kind in _STAR else Expr(Power, f, -1))
+                    continue
+                break
+            factors.append(unwrap(self.expr(TIMES_PREC + 1)))
         return Product(Expr(Times, *factors))
 
 
 _END = object()
+_PATTERN_TOKENS = {"SYMBOL", "BLANK"}
+_PATTERN_OPERANDS = {141, 151}  # the precedences the right sides of x_:v and x:p are read at
 _COMPARE_TYPES = {t for t, (_, role, _) in INFIX.items() if role == "compare"}
 _SAME_HEAD = {head: {t for t, (_, _, h) in INFIX.items() if h == head}
               for (_, _, head) in INFIX.values() if head}
 HEAD = {name: S(name) for name in
         [h for _, _, h in INFIX.values() if h] + [n for _, n in PREFIX.values()]
-        + ["CompoundExpression", "Function", "Inequality", "Span"]}
+        + ["CompoundExpression", "Function", "Inequality", "Span", "Pattern", "Optional",
+           "Put", "PutAppend", "TagSet", "TagSetDelayed", "TagUnset"]}
+
+# roles that short_run builds as head[a, b]
+_BINARY_ROLES = {"right", "nary", "compare", "assign", "left"}
 
 
 def short_run(items: list[Any]) -> Any:
@@ -365,13 +517,13 @@ def short_run(items: list[Any]) -> Any:
         if entry is None:
             return None
         role = entry[1]
-        if role == "right" or role == "nary" or role == "compare":
+        if role in _BINARY_ROLES:
             return Expr(HEAD[entry[2]], unwrap(a), unwrap(b))
         if role == "sum":
             return Expr(Plus, unwrap(a), unwrap(b) if op.type == "PLUS" else subtract_operand(b))
         if role == "product":
             b = unwrap(b)
-            return Expr(Times, unwrap(a), b if op.type == "STAR" else Expr(Power, b, -1))
+            return Expr(Times, unwrap(a), b if op.type in _STAR else Expr(Power, b, -1))
         if role == "prefix_apply":
             return Expr(unwrap(a), unwrap(b))
         if role == "postfix_apply":

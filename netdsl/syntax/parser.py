@@ -15,6 +15,7 @@ from pathlib import Path
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from ..budget import deep_recursion
 from ..errors import ParseError, Span
 from .newlines import OPENERS, NewlineFilter
 from .source import blank_comments, line_text, position
@@ -22,12 +23,14 @@ from .transform import ToExpr
 
 
 def grammar_text() -> str:
-    """The grammar: shipped in the wheel as ``netdsl.grammar``, or read from the checkout."""
+    """The grammar: shipped in the wheel as ``netdsl.grammar``, or read from the checkout.
+    ``@LETTERS@`` is filled with the named letters of ``characters.py``."""
     try:
-        return resources.files("netdsl.grammar").joinpath("wolfram.lark").read_text("utf-8")
+        text = resources.files("netdsl.grammar").joinpath("wolfram.lark").read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         here = Path(__file__).resolve().parents[2] / "grammar" / "wolfram.lark"
-        return here.read_text("utf-8")
+        text = here.read_text("utf-8")
+    return text
 
 
 _LOCK = threading.Lock()  # the parser, its post-lexer and transformer keep per-parse state
@@ -37,6 +40,7 @@ _LOCK = threading.Lock()  # the parser, its post-lexer and transformer keep per-
 def _parser() -> tuple[Lark, NewlineFilter, ToExpr]:
     # The transformer runs inline, as LALR reduces: no parse tree is built.
     postlex, transformer = NewlineFilter(), ToExpr()
+    transformer.postlex = postlex
     lark = Lark(grammar_text(), parser="lalr", lexer="contextual", postlex=postlex,
                 transformer=transformer)
     return lark, postlex, transformer
@@ -48,14 +52,32 @@ def build_strict_parser() -> Lark:
                 strict=True)
 
 
+def prepare(text: str) -> str:
+    """Text as the lexer sees it: no UTF-8 byte-order mark, and a ``#!`` first line
+    (a ``.wls`` script) blanked out, so that lines and columns stay true."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if text.startswith("#!"):
+        end = text.find("\n")
+        end = len(text) if end < 0 else end
+        text = " " * end + text[end:]
+    return text
+
+
+@deep_recursion()
 def parse_statements(text: str, source: str | None = None) -> list[tuple[object, Span | None]]:
-    """All top-level expressions in ``text``, each with its span."""
+    """All top-level expressions in ``text``, each with its span.
+
+    Nesting deeper than ``operators.MAX_NESTING`` (brackets and operators together)
+    is a ``ParseError``, found before the parser descends that far."""
+    text = prepare(text)
     in_comments: set[int] = set()
     clean = blank_comments(text, source, in_comments)
     lark, postlex, transformer = _parser()
     with _LOCK:
         transformer.reset(source, clean, text)
         postlex.skip = in_comments
+        postlex.source, postlex.lines = source, transformer.lines
         try:
             return lark.parse(clean)
         except UnexpectedInput as e:
@@ -66,7 +88,8 @@ def parse_statements(text: str, source: str | None = None) -> list[tuple[object,
 # error messages
 _CLOSER_TERMINALS = {"]": "RSQB", "}": "RBRACE", ")": "RPAR", "|>": "RASSOC"}
 _OPENER_OF = {"]": "[", "}": "{", ")": "(", "|>": "<|"}
-_EXPRESSION_START = {"NUMBER", "SYMBOL", "STRING", "SLOT", "OUT", "LPAR", "LBRACE", "LASSOC"}
+_EXPRESSION_START = {"NUMBER", "SYMBOL", "STRING", "SLOT", "OUT", "LPAR", "LBRACE", "LASSOC",
+                     "BLANK", "GET"}
 _STATEMENT_END = {"$END", "_NL"}
 
 
@@ -114,9 +137,6 @@ def _translate(e: UnexpectedInput, text: str, clean: str, source: str | None,
         if char == '"':  # the STRING terminal matches any closed string
             return error(f"string opened at {line}:{col} is never closed with '\"'",
                          line, col, incomplete=True)
-        if char == "_":
-            return error("patterns such as x_ are not supported; write a pure function "
-                         "instead, e.g. f = Function[x, x + 1] or f = (# + 1) &", line, col)
         shown = char if char.isprintable() and not char.isspace() else repr(char)[1:-1]
         return error(f"unexpected character '{shown}'", line, col)
 

@@ -12,7 +12,7 @@ import re
 
 from ..errors import ParseError, Span
 
-_OUTSIDE = re.compile(r'"(?:[^"\\]|\\.)*"|\(\*')
+_OUTSIDE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|\(\*')  # unrolled: no per-character stack
 _INSIDE = re.compile(r"\(\*|\*\)")
 
 

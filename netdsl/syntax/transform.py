@@ -8,60 +8,99 @@ Spans come from the bracket tokens, which the grammar keeps for this purpose.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from lark import Token, Transformer
 
+import re
+
 from ..errors import ParseError, Span
 from ..expr import Expr, List, Symbol, to_atom
-from .operators import AmpCall, Climber, Located, OperatorError, Paren, short_run, unwrap
+from .characters import LETTER_FAMILIES, LETTERS, symbol_text
+from .operators import (MAX_NESTING, AmpCall, Climber, Located, OperatorError, Paren,
+                        short_run, unwrap)
 from .source import position
+from .strings import EscapeError, file_name, unescape
 
 S = Symbol
 
 
-# an exact number written with more digits than this is refused (its value would take
-# minutes to build and print): about 2^(2^18)
-MAX_DIGITS = 80_000
+_INT_CHUNK = 3000  # digits converted at once: below Python's int/str digit limit
+#: the longest Integer a literal may write (digits, after *^): 2*^100000000 is refused
+MAX_INTEGER_DIGITS = 80_000
 
 
-class NumberTooLarge(ValueError):
-    pass
+def decimal_int(digits: str) -> int:
+    """``int(digits)`` for any length, without touching Python's global int-str digit
+    limit: long texts are split in halves and joined (divide and conquer)."""
+    n = len(digits)
+    if n <= _INT_CHUNK:
+        return int(digits)
+    low = n // 2
+    return decimal_int(digits[:n - low]) * 10 ** low + decimal_int(digits[n - low:])
 
 
-def _digits(text: str) -> int:
-    """The integer ``text``; Python's 4300-digit limit on ``int(str)`` is lifted here only."""
-    if len(text) <= 4000:
-        return int(text)
-    half = len(text) // 2
-    return _digits(text[:half]) * 10 ** (len(text) - half) + _digits(text[half:])
+class NumberError(ValueError):
+    """A number literal netdsl cannot represent; the message says why."""
 
 
-def _number(text: str):
-    """A number literal: ``12``, ``1.5``, ``1.5*^-3`` (Real), ``2*^-3`` (exact: 1/500)."""
+def _number(text: str) -> Any:
+    """A number literal: ``12``, ``1.5``, ``1.5*^-3`` (Real), ``2*^-3`` (exact: 1/500),
+    ``16^^FF``."""
     if text.isdigit():
-        if len(text) > MAX_DIGITS:
-            raise NumberTooLarge(f"{len(text)} digits")
-        return _digits(text)
+        return int(text) if len(text) <= _INT_CHUNK else _big_int(text)
     mant, _, exp = text.partition("*^")
-    if "." in mant:
-        value = float(mant + ("e" + exp if exp else ""))
-        if value == float("inf"):
-            raise NumberTooLarge("beyond the largest machine Real, about 1.8*^308")
-        return value
-    if len(mant) > MAX_DIGITS:
-        raise NumberTooLarge(f"{len(mant)} digits")
-    value = _digits(mant)
+    mant, mark, _precision = mant.partition("`")
+    if "^^" in mant:
+        value = _based(mant)
+        if mark and isinstance(value, int):
+            value = float(value)
+        return _scaled(value, int(exp)) if exp else value
+    if "." in mant or mark:
+        result = float(mant + ("e" + exp if exp else ""))
+        if result in (float("inf"), float("-inf")):
+            raise NumberError(f"{text} is too large for a machine Real (at most 1.79*^308)")
+        if result == 0 and mant.strip("0.") != "":
+            raise NumberError(f"{text} is too small for a machine Real (at least 2.2*^-308)")
+        return result
     if exp:
-        if len(exp) > 12 or len(mant) + abs(int(exp)) > MAX_DIGITS:
-            raise NumberTooLarge(f"10^{exp}")
+        if len(exp) > 12 or len(mant.lstrip("0")) + abs(int(exp)) > MAX_INTEGER_DIGITS:
+            raise NumberError(f"{text} is too large: netdsl's Integers have at most "
+                              f"{MAX_INTEGER_DIGITS:,} digits")
         e = int(exp)
-        if e >= 0:
-            return value * 10 ** e
-        return to_atom(Fraction(value, 10 ** -e))
-    return value
+        if e < 0:  # exact: 2*^-3 is the Rational 1/500
+            return to_atom(Fraction(_big_int(mant), 10 ** -e))
+        return _big_int(mant) * 10 ** e
+    return _big_int(mant)
 
 
-_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+def _big_int(digits: str) -> int:
+    if len(digits.lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise NumberError(f"an Integer of {len(digits):,} digits is too large: netdsl's "
+                          f"Integers have at most {MAX_INTEGER_DIGITS:,} digits")
+    return decimal_int(digits)
+
+
+def _based(text: str) -> int | float:
+    """``16^^FF`` and ``2^^101.1``: digits in a base from 2 to 36."""
+    base_text, _, digits = text.partition("^^")
+    base = int(base_text)
+    if not 2 <= base <= 36:
+        raise NumberError(f"{text}: the base must be from 2 to 36")
+    whole, dot, frac = digits.partition(".")
+    try:
+        value = int(whole or "0", base)
+        if not dot:
+            return value
+        return float(value) + (int(frac, base) / base ** len(frac) if frac else 0.0)
+    except ValueError:
+        raise NumberError(f"{text}: digits too large for base {base}") from None
+
+
+def _scaled(value: int | float, e: int) -> int | float:
+    if isinstance(value, float) or e < 0:
+        return float(value) * 10.0 ** e
+    return value * 10 ** e
 
 
 def _start(x) -> tuple[int, int] | None:
@@ -88,17 +127,55 @@ def _end(x) -> tuple[int, int] | None:
     return (span.end_line, span.end_column) if span else None
 
 
+_BLANKS = {1: Symbol("Blank"), 2: Symbol("BlankSequence"), 3: Symbol("BlankNullSequence")}
+_PATTERN, _OPTIONAL, _SLOT = Symbol("Pattern"), Symbol("Optional"), Symbol("Slot")
+_SLOT_SEQUENCE, _MESSAGE_NAME, _GET = Symbol("SlotSequence"), Symbol("MessageName"), Symbol("Get")
+_FAMILY = re.compile(LETTER_FAMILIES + r"\Z")
+_NAMED = re.compile(r"\\\[([A-Za-z0-9]+)\]")
+
+
+def nesting_depth(x, limit: int):
+    """(depth, span): the depth of ``x`` if at most ``limit``; else the first place
+    found deeper than ``limit`` (with the nearest span) — iteratively, no recursion."""
+    stack = [(x, 1, getattr(x, "span", None))]
+    best = 0
+    while stack:
+        node, depth, span = stack.pop()
+        if depth > best:
+            best = depth
+            if depth > limit:
+                return depth, span
+        if type(node) is Expr:
+            span = node.span or span
+            d = depth + 1
+            head = node.head
+            if type(head) is Expr:
+                stack.append((head, d, span))
+            for arg in node.args:
+                if type(arg) is Expr:
+                    stack.append((arg, d, span))
+    return best, None
+
+
 class ToExpr(Transformer):
-    """Rule callbacks. ``reset`` points it at the text being parsed (for errors)."""
+    """Rule callbacks. ``reset`` points it at the text being parsed (for errors).
+
+    It also keeps what bounds the nesting of the statement being built (the longest
+    operator run, the chained calls); with the bracket depth the newline filter
+    keeps, ``statement`` knows when an exact depth check is needed.
+    """
 
     source: str | None = None
     text: str = ""
     lines: list[str] = []
+    postlex = None  # the NewlineFilter, for the bracket depth
 
     def reset(self, source: str | None, clean: str, original: str) -> None:
         self.source = source
         self.text = clean                   # comments blanked: what was parsed
         self.lines = original.split("\n")   # for the source line under a caret
+        self.longest_run = 0
+        self.chained = 0
 
     # ---- helpers ------------------------------------------------------------
     def _span(self, first, last) -> Span | None:
@@ -111,10 +188,21 @@ class ToExpr(Transformer):
     def _line(self, span: Span | None) -> str:
         if span is None:
             return ""
-        return self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
+        return self.lines[span.line - 1].rstrip("\r") if 0 < span.line <= len(self.lines) else ""
 
     def _error(self, text: str, span: Span | None, incomplete: bool = False) -> ParseError:
         return ParseError(text, span=span, source_line=self._line(span), incomplete=incomplete)
+
+    def _token_error(self, text: str, tok: Token, offset: int = 0) -> ParseError:
+        """An error at ``offset`` characters into ``tok``."""
+        value = tok.value
+        newlines = value.count("\n", 0, offset)
+        line = tok.line + newlines
+        if newlines:
+            column = offset - value.rfind("\n", 0, offset)
+        else:
+            column = tok.column + offset
+        return self._error(text, Span(line, column, line, column + 1, self.source))
 
     # ---- top level ------------------------------------------------------------
     def start(self, children):
@@ -122,14 +210,33 @@ class ToExpr(Transformer):
 
     def statement(self, children):
         item = children[0]
-        return unwrap(item), self._span(item, item)
+        value = unwrap(item)
+        span = self._span(item, item)
+        postlex = self.postlex
+        brackets = postlex.deepest if postlex is not None else 0
+        bound = (brackets + 1) * (self.longest_run + 1) + self.chained + 4
+        if bound > MAX_NESTING and type(value) is Expr:
+            depth, where = nesting_depth(value, MAX_NESTING)
+            if depth > MAX_NESTING:
+                where = where or span
+                raise self._error(f"expression nested more than {MAX_NESTING} deep (netdsl's "
+                                  "limit); split it into smaller definitions",
+                                  Span(where.line, where.column, where.line, where.column + 1,
+                                       self.source) if where else None)
+        self.longest_run = self.chained = 0
+        if postlex is not None:
+            postlex.deepest = 0
+        return value, span
 
     def expr(self, children):
         # a run: operands and operator tokens (a lone operand never comes here)
+        if len(children) > self.longest_run:
+            self.longest_run = len(children)
         result = short_run(children)
         if result is None:
+            depth = len(self.postlex.stack) if self.postlex is not None else 0
             try:
-                result = Climber(children, self._check_assignable).parse()
+                result = Climber(children, depth).parse()
             except OperatorError as e:
                 raise self._operator_error(e, children) from None
         if type(result) is Expr and result.span is None:
@@ -159,34 +266,6 @@ class ToExpr(Transformer):
         end = _end(last) or (1, 1)
         return self._error(e.message, Span(end[0], end[1], end[0], end[1] + 1, self.source))
 
-    def _check_assignable(self, lhs, first, tok: Token) -> None:
-        # Only symbols (and Part, x[[i]] = v) take values: Wolfram's f[x_] := ...
-        # definitions need patterns, which netdsl does not have.
-        value = unwrap(lhs)
-        if isinstance(value, Symbol):
-            return
-        if isinstance(value, Expr) and value.has_head("Part") \
-                and isinstance(value.args[0], Symbol):
-            return
-        start = _start(first) or (tok.line, tok.column)
-        span = Span(start[0], start[1], tok.line, tok.column, self.source)
-        raise self._error(
-            f"cannot assign to {self._written(first, tok)}: only symbols (x = ...) and parts "
-            "(x[[i]] = ...) take values; definitions with patterns such as f[x_] := ... are "
-            "not supported: write f = Function[x, ...] instead", span)
-
-    def _written(self, lhs, tok: Token) -> str:
-        """The text of the left-hand side of an assignment, shortened."""
-        start = _start(lhs)
-        if start is None:
-            return "this"
-        lines = self.text.split("\n")
-        if start[0] == tok.line:
-            written = lines[start[0] - 1][start[1] - 1:tok.column - 1].strip()
-        else:
-            written = lines[start[0] - 1][start[1] - 1:].strip() + " ..."
-        return f"'{written}'" if len(written) <= 30 else f"'{written[:27]}...'"
-
     # ---- application, Part, brackets -------------------------------------------
     def function_call(self, c):
         """``body &[a][b]``: the ``&`` token, carrying the argument lists that follow it."""
@@ -202,6 +281,7 @@ class ToExpr(Transformer):
             else:
                 current = item
         tok.calls = calls
+        self.chained += len(calls)
         tok.end_line, tok.end_column, tok.end_pos = end.end_line, end.end_column, end.end_pos
         return tok
 
@@ -209,15 +289,37 @@ class ToExpr(Transformer):
         return [x.expr if type(x) is Located else unwrap(x) for x in children]
 
     def call(self, c):
+        head = unwrap(c[0])
+        if type(head) is Expr:
+            self.chained += 1
         args = c[2] if len(c) == 4 else []
-        return Expr(unwrap(c[0]), *args, span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
+        return Expr(head, *args, span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
 
     def part(self, c):
-        return Expr(S("Part"), unwrap(c[0]), *c[2],
+        first = unwrap(c[0])
+        if type(first) is Expr:
+            self.chained += 1
+        return Expr(S("Part"), first, *c[2],
                     span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
 
+    def message_name(self, c):
+        """``f::tag``: MessageName[f, "tag"]; ``f::a::b`` is MessageName[f, "a", "b"]."""
+        left, tok = c
+        text = tok.value[2:].strip()
+        tag = self._string_value(text, tok, 2 + tok.value[2:].index(text[0])) \
+            if text.startswith('"') else text
+        span = self._span(left, tok)
+        if type(left) is Expr and left.head is _MESSAGE_NAME:  # not parenthesised
+            return Expr(_MESSAGE_NAME, *left.args, tag, span=span)
+        return Expr(_MESSAGE_NAME, unwrap(left), tag, span=span)
+
     def paren(self, c):
-        return Paren(unwrap(c[1]), c[0], c[2])
+        inner = c[1]
+        if type(inner) is Paren and type(inner.expr) is Located:
+            inner = inner.expr  # ((2)): still a written number, for -((2))
+        elif type(inner) is not Located:
+            inner = unwrap(inner)
+        return Paren(inner, c[0], c[2])
 
     def list(self, c):
         return Expr(List, *(c[1] if len(c) == 3 else []), span=self._span(c[0], c[-1]))
@@ -228,43 +330,89 @@ class ToExpr(Transformer):
 
     # ---- atoms -------------------------------------------------------------------
     def number(self, c):
+        tok = c[0]
         try:
-            return Located(_number(c[0].value), c[0])
-        except NumberTooLarge as e:
-            raise self._error(f"The number {c[0].value[:20]}... ({e}) is too large: netdsl "
-                              f"takes exact numbers of up to {MAX_DIGITS} digits and Reals up "
-                              f"to about 1.8*^308.",
-                              self._span(c[0], c[0])) from None
+            return Located(_number(tok.value), tok)
+        except NumberError as e:
+            raise self._token_error(str(e), tok) from None
 
     def string(self, c):
-        return Located(self._string(c[0]), c[0])
+        tok = c[0]
+        return Located(self._string_value(tok.value, tok, 0), tok)
 
-    def _string(self, tok):
-        body = tok.value[1:-1]
-        if "\\" not in body:
-            return body
-        out, i = [], 0
-        while i < len(body):
-            ch = body[i]
-            if ch == "\\":
-                nxt = body[i + 1]
-                if nxt not in _ESCAPES:
-                    span = Span(tok.line, tok.column, tok.line, tok.column + 1, self.source)
-                    raise self._error(f"unknown escape '\\{nxt}' in a string; use \\\", \\\\, "
-                                      "\\n, \\t or \\r", span)
-                out.append(_ESCAPES[nxt])
-                i += 2
-            else:
-                out.append(ch)
-                i += 1
-        return "".join(out)
+    def _string_value(self, quoted: str, tok: Token, offset: int) -> str:
+        """The value of the string literal ``quoted``, written at ``offset`` in ``tok``."""
+        try:
+            return unescape(quoted[1:-1])
+        except EscapeError as e:
+            raise self._token_error(str(e), tok, offset + 1 + e.offset) from None
 
     def symbol(self, c):
-        return Located(S(c[0].value), c[0])
+        tok = c[0]
+        text = tok.value
+        if "_" in text:
+            return Located(self._pattern(text, tok), tok)
+        if "\\[" in text or not text.isascii():
+            return Located(S(self._symbol_name(text, tok)), tok)
+        return Located(S(text), tok)
+
+    def _symbol_name(self, text: str, tok: Token) -> str:
+        if text in ("\u221e", "\\[Infinity]"):
+            return "Infinity"
+        for m in _NAMED.finditer(text):
+            name = m.group(1)
+            if name not in LETTERS and not _FAMILY.match(name):
+                raise self._token_error(f"'\\[{name}]' is not a letter that can be part of a "
+                                        "symbol name", tok, m.start())
+        return symbol_text(text)
+
+    def blank(self, c):
+        tok = c[0]
+        return Located(self._pattern(tok.value, tok), tok)
+
+    def _pattern(self, text: str, tok: Token):
+        """``x_h``, ``_``, ``x__``, ``x___h``, ``x_.``: Pattern, Blank, BlankSequence,
+        BlankNullSequence, Optional."""
+        i = text.index("_")
+        name, rest = text[:i], text[i:]
+        if rest == "_.":
+            blank = Expr(_BLANKS[1])
+        else:
+            n = len(rest) - len(rest.lstrip("_"))
+            head = rest[n:]
+            blank = Expr(_BLANKS[n], S(head)) if head else Expr(_BLANKS[n])
+        span = self._span(tok, tok)
+        if name:
+            blank = Expr(_PATTERN, S(self._symbol_name(name, tok)
+                                     if "\\[" in name or not name.isascii() else name), blank)
+        if rest == "_.":
+            blank = Expr(_OPTIONAL, blank)
+        blank.span = span
+        return blank
 
     def slot(self, c):
-        digits = c[0].value[1:]
-        return Expr(S("Slot"), int(digits) if digits else 1, span=self._span(c[0], c[0]))
+        tok = c[0]
+        text = tok.value
+        span = self._span(tok, tok)
+        if text.startswith("##"):
+            return Expr(_SLOT_SEQUENCE, int(text[2:]) if len(text) > 2 else 1, span=span)
+        rest = text[1:]
+        if not rest:
+            return Expr(_SLOT, 1, span=span)
+        if rest.isdigit():
+            return Expr(_SLOT, int(rest), span=span)
+        if rest.startswith('"'):
+            return Expr(_SLOT, self._string_value(rest, tok, 1), span=span)
+        return Expr(_SLOT, rest, span=span)
+
+    def get(self, c):
+        """``<< file``: Get["file"]; the file name is taken as written (or quoted)."""
+        tok = c[0]
+        try:
+            name = file_name(tok.value[2:])
+        except EscapeError as e:
+            raise self._token_error(str(e), tok) from None
+        return Located(Expr(_GET, name, span=self._span(tok, tok)), tok)
 
     def out(self, c):
         text = c[0].value[1:]

@@ -24,7 +24,7 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
     targets = [p for p in ins if p not in net_ins]
     if isinstance(data, Association):
         return _by_port(data.items(), ins)
-    if is_rule(data) and is_list(data.args[0]):
+    if is_rule(data) and _listy(data.args[0]):
         xs, ys = data.args
         return _pairs(xs, ys, ins, net_ins, targets)
     if is_list(data):
@@ -47,6 +47,11 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
                            "{targets} or <|\"port\" -> {...}, ...|>.")
 
 
+def _listy(x: Any) -> bool:
+    """A list of examples: a list, or (netdsl check) an array known by its dimensions."""
+    return is_list(x) or (isinstance(x, AbstractArray) and len(x.shape) >= 1)
+
+
 def _by_port(items, ins) -> dict[str, np.ndarray]:
     raw = {}
     for k, v in items:
@@ -64,7 +69,7 @@ def targets_like(data: Any, net: Net) -> dict[str, np.ndarray]:
         if isinstance(data, Association):
             return {k: _array(v, k) for k, v in data.items() if k in outs}
         if len(outs) == 1:
-            if is_rule(data) and is_list(data.args[0]):
+            if is_rule(data) and _listy(data.args[0]):
                 return {outs[0]: _array(data.args[1], outs[0])}
             if is_list(data) and all(is_rule(i) for i in list_items(data)):
                 return {outs[0]: _array(make_list(i.args[1] for i in list_items(data)), outs[0])}
@@ -85,8 +90,8 @@ def _pairs(xs, ys, ins, net_ins, targets) -> dict[str, np.ndarray]:
 def _array(v: Any, port: str) -> np.ndarray:
     if isinstance(v, np.ndarray):
         return v
-    if isinstance(v, AbstractArray):
-        return np.broadcast_to(np.zeros((), np.float32), v.shape)
+    if isinstance(v, AbstractArray):  # netdsl check: ones stand in (valid class indices too)
+        return np.broadcast_to(np.ones((), np.float32), v.shape)
     try:
         return np.asarray(to_ndarray(v))
     except TypeError:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ...graph.container import with_shared
+from ...expr import Symbol, make_list, packed
+from ...graph.container import Container, with_shared
 from ...layers.base import Net
 from ..apply import to_batch_last
 from ..context import Ctx
@@ -22,22 +24,31 @@ from ..initialize import initialize, rng_for
 from ..optimizers import Optimizer
 from ..plan import compile_plan
 from ..steps import Plan, Step
+from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, targets_like, validation_split
 from .losses import training_net
+from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
 from .parameters import Parameters, read_multipliers
 from .progress import Reporter
+from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
+
+S = Symbol
 
 
 def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = False,
-              interruptible: bool = False) -> tuple[Net, History]:
+              interruptible: bool = False,
+              save_checkpoint: Callable[[Net, str], None] | None = None,
+              resolve_path: Callable[[str], str] = str) -> tuple[Net, History]:
     """Train ``net`` on ``data``; the trained net and the history of the run.
 
     ``interruptible``: Ctrl-C (KeyboardInterrupt) stops training and returns the net
     trained so far, as the netdsl command and REPL want; a library caller gets the
-    KeyboardInterrupt, as from any Python function."""
+    KeyboardInterrupt, as from any Python function. ``save_checkpoint(net, path)`` writes
+    the checkpoints TrainingProgressCheckpointing asks for (file names through
+    ``resolve_path``)."""
     o = read_options(opts)
     if not isinstance(net, Net):
         raise error("invnet", "First argument to NetTrain should be a fully specified net.")
@@ -59,7 +70,9 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         history = History(rounds=rounds, batch_size=batch, batches_per_round=per_round,
                           training_examples=n, examples=n * rounds, abstract=True,
                           validation_examples=0 if not validation else
-                          next(iter(validation.values())).shape[0])
+                          next(iter(validation.values())).shape[0],
+                          method=o.settings.method, initial_learning_rate=o.settings.lr,
+                          final_learning_rate=o.settings.lr)
         return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
@@ -72,22 +85,36 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         warn("NetTrain::netfrozen: All trainable parameters have been frozen: returning net "
               "unchanged.")
         return net, history
+    checkpoints = None
+    if o.checkpointing:
+        if save_checkpoint is None:
+            raise error("invchkspec", "TrainingProgressCheckpointing needs a way to write net "
+                                      "files; use NetTrain from the language.")
+
+        def snapshot() -> Net:   # the user's net as trained so far
+            return _untrain(net, params.write_back(tnet), wrapped)
+        n = next(iter(arrays.values())).shape[0]
+        checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
+                                   o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible)
+                    interruptible, net, wrapped, checkpoints)
     return _untrain(net, trained, wrapped), history
 
 
 def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
     """The user's net out of the training net (which adds the loss layers around it)."""
-    out = trained.net("net") if wrapped else trained
-    if out is not trained:
+    out = trained
+    if wrapped:
+        assert isinstance(trained, Container)  # the training net wraps the user's in a graph
+        out = trained.net("net")
         out = with_shared(out, trained.shared)
     out.span = net.span
     return out
 
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
-          interruptible: bool):
+          interruptible: bool, user_net: Net | None = None, wrapped: bool = False,
+          checkpoints: Checkpointer | None = None):
     n = next(iter(arrays.values())).shape[0]
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
@@ -101,14 +128,23 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     max_rounds = o.max_rounds
     total_steps = (max_rounds or 10_000) * batches_per_round
     opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
+    history.method = o.settings.method
+    history.initial_learning_rate = o.settings.lr
     loss_slots = [plan.outputs[p] for p in loss_names]
     input_slots = set(plan.inputs.values())
     moving = [(i, s) for i, s in enumerate(params.steps) if _updates_moving(s, params)]
     ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(rng.integers(2 ** 32)))
     reporter = Reporter(o.reporting, n)
+    specs = o.measurements or []
+    if specs and validation:
+        check_specs(specs, user_net if user_net is not None else tnet)
+    stopping = read_stopping(o.stopping, o.callable_of, val_data is not None,
+                             tuple(measurement_key(s) for s in specs))
+    progress = read_progress(o.progress, o.callable_of)
     best = None
     t0 = time.perf_counter()
     rounds_done = 0
+    live = _Live(history, tnet, params, user_net, wrapped, opt, t0, batches_per_round)
     try:
         while True:
             order = rng.permutation(n)
@@ -128,6 +164,11 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 elapsed = time.perf_counter() - t0
                 reporter.batch(rounds_done + 1, max_rounds, loss, history.examples, elapsed,
                                b + 1, batches_per_round)
+                if progress:
+                    live.max_rounds = max_rounds
+                    _callbacks(progress, "batch", live, rounds_done + 1, b + 1, elapsed)
+                if checkpoints is not None:
+                    checkpoints.after_batch(rounds_done + 1, len(history.batch_losses))
                 if o.time_goal is not None and elapsed >= o.time_goal:
                     history.reason = "TimeGoalReached"
                     out_of_time = True
@@ -136,17 +177,38 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 raise _Stop
             rounds_done += 1
             history.round_losses.append(round_loss / seen)
+            vloss = None
             if val_data is not None:
                 vloss = _evaluate_loss(params, plan, val_data, loss_slots)
                 history.validation_losses.append(vloss)
+                if specs:
+                    current = params.write_back(tnet)
+                    inner = _untrain(user_net, current, wrapped) if user_net is not None \
+                        else current
+                    history.validation_measurements.append(
+                        measure_arrays(inner, current, loss_names, validation, specs))
                 if best is None or vloss < best[0]:
                     best = (vloss, params.snapshot())
                     history.best_round = rounds_done
+            if checkpoints is not None:
+                checkpoints.after_round(rounds_done, len(history.batch_losses),
+                                        history.round_losses[-1],
+                                        history.validation_losses[-1] if val_data else None)
             if max_rounds is None and o.time_goal is None:
                 # Automatic: about 20 seconds of training, at most 10,000 rounds
                 per_round = (time.perf_counter() - t0) / rounds_done
                 max_rounds = max(1, min(AUTO_MAX_ROUNDS,
                                         int(AUTO_SECONDS / max(per_round, 1e-9))))
+            if progress:
+                live.max_rounds = max_rounds
+                _callbacks(progress, "round", live, rounds_done, batches_per_round,
+                           time.perf_counter() - t0)
+            if stopping is not None and stopping.should_stop(
+                    rounds_done, {"RoundLoss": round_loss / seen, "ValidationLoss": vloss,
+                                  "ValidationMeasurements": history.validation_measurements[-1]
+                                  if history.validation_measurements else None}):
+                history.reason = "StoppingCriterion"
+                break
             if out_of_time:
                 break
             if max_rounds is not None and rounds_done >= max_rounds:
@@ -154,6 +216,8 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 break
     except _Stop:
         pass
+    except _UserStop as e:
+        history.reason = e.reason
     except KeyboardInterrupt:   # Ctrl-C: the net trained so far, not a traceback
         if not interruptible:
             raise
@@ -163,10 +227,91 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                   f"{'' if rounds_done == 1 else 's'}; returning the net trained so far.")
     history.seconds = time.perf_counter() - t0
     history.rounds = rounds_done
+    history.final_learning_rate = live.learning_rate()
     reporter.done(history)
     if best is not None:
+        history.final_net = live.net()   # FinalNet; TrainedNet is the best validated one
         params.restore(best[1])
     return params.write_back(tnet)
+
+
+class _UserStop(Exception):
+    """A TrainingProgressFunction returned "StopTraining" or "AbortTraining"."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class _Live:
+    """What a TrainingProgressFunction sees: Wolfram's live training properties."""
+
+    def __init__(self, history: History, tnet, params, user_net, wrapped, opt, t0,
+                 batches_per_round):
+        self.h, self.tnet, self.params = history, tnet, params
+        self.user_net, self.wrapped, self.opt, self.t0 = user_net, wrapped, opt, t0
+        self.batches_per_round = batches_per_round
+        self.max_rounds: int | None = None
+
+    def learning_rate(self) -> float:
+        s = self.opt.s
+        lr = s.lr
+        if s.schedule == "Polynomial":
+            lr *= math.sqrt(1 - min(self.opt.t, self.opt.total) / (self.opt.total + 1))
+        return float(lr)
+
+    def net(self) -> Net:
+        trained = self.params.write_back(self.tnet)
+        return _untrain(self.user_net, trained, self.wrapped) if self.user_net is not None \
+            else trained
+
+    def values(self, rnd: int, b: int, elapsed: float, event: str) -> dict[str, Any]:
+        h = self.h
+        total_batches = (self.max_rounds or 0) * self.batches_per_round
+        absolute = len(h.batch_losses)
+        rate = absolute / elapsed if elapsed > 0 else 0.0
+        frac = absolute / total_batches if total_batches else 0.0
+
+        def lst(xs):
+            return packed(np.array(xs, dtype=np.float64)) if xs else make_list([])
+        return {
+            "Net": Lazy(self.net), "Event": event,
+            "Round": rnd, "Batch": b, "AbsoluteBatch": absolute,
+            "TotalRounds": self.max_rounds if self.max_rounds else S("Automatic"),
+            "TotalBatches": total_batches if total_batches else S("Automatic"),
+            "BatchSize": h.batch_size, "BatchesPerRound": self.batches_per_round,
+            "BatchLoss": h.batch_losses[-1] if h.batch_losses else S("None"),
+            "RoundLoss": h.round_losses[-1] if h.round_losses else S("None"),
+            "ValidationLoss": h.validation_losses[-1] if h.validation_losses else S("None"),
+            "BatchLossList": Lazy(lambda: lst(h.batch_losses)),
+            "RoundLossList": Lazy(lambda: lst(h.round_losses)),
+            "ValidationLossList": Lazy(lambda: lst(h.validation_losses)),
+            "ProgressFraction": frac, "ExamplesProcessed": h.examples,
+            "TrainingExamples": h.training_examples,
+            "ValidationExamples": h.validation_examples,
+            "TimeElapsed": elapsed,
+            "TimeRemaining": elapsed / frac - elapsed if frac > 0 else S("Indeterminate"),
+            "MeanBatchesPerSecond": rate,
+            "MeanExamplesPerSecond": h.examples / elapsed if elapsed > 0 else 0.0,
+            "LearningRate": self.learning_rate(),
+            "InitialLearningRate": h.initial_learning_rate,
+            "OptimizationMethod": h.method, "TargetDevice": "CPU",
+            "BestValidationRound": S("None") if h.best_round is None else h.best_round,
+        }
+
+
+def _callbacks(progress: list[Periodic], event: str, live: _Live, rnd: int, b: int,
+               elapsed: float) -> None:
+    values = None
+    for p in progress:
+        if due(p, event, len(live.h.batch_losses), rnd, elapsed):
+            if values is None:
+                values = live.values(rnd, b, elapsed,
+                                     "RoundComplete" if event == "round" else "BatchComplete")
+            answer = run_progress(p, values)
+            if answer == "StopTraining":
+                raise _UserStop("ManualStop")
+            if answer == "AbortTraining":
+                raise _UserStop("Aborted")
 
 
 class _Stop(Exception):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...expr import Expr, Symbol, among, input_form, is_integer, is_number, is_rule
+from ...expr import (Expr, Symbol, among, input_form, is_integer, is_list, is_number, is_rule,
+                     list_items)
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
+from ..device import check_device
+from .checkpoint import read_checkpointing
 from .common import error
 
 S = Symbol
@@ -24,6 +27,11 @@ class Options:
     multipliers: Any = None
     reporting: str = "Automatic"
     loss: Any = None
+    stopping: Any = None           # TrainingStoppingCriterion, read by callbacks.py
+    progress: Any = None           # TrainingProgressFunction
+    callable_of: Any = None        # expression -> Python callable (the evaluator's)
+    measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
+    checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
 
 
 OPTION_DEFAULTS = {
@@ -33,6 +41,9 @@ OPTION_DEFAULTS = {
     "TrainingProgressReporting": S("Automatic"), "LossFunction": S("Automatic"),
     "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
     "GradientClipping": S("None"), "WeightClipping": S("None"),
+    "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
+    "TrainingProgressMeasurements": S("None"),
+    "TrainingProgressCheckpointing": S("None"),
 }
 
 
@@ -79,8 +90,14 @@ def read_options(opts: dict[str, Any]) -> Options:
     elif among(rep, ("Print", "ProgressIndicator", "Panel")):
         o.reporting = "Print" if rep == "Print" else "Automatic"
     o.loss = opts["LossFunction"]
-    if opts["TargetDevice"] != "CPU":
-        raise error("device", 'netdsl trains on the CPU only: TargetDevice -> "CPU".')
+    check_device(opts["TargetDevice"], "NetTrain")
+    o.stopping = opts.get("TrainingStoppingCriterion")
+    o.progress = opts.get("TrainingProgressFunction")
+    o.callable_of = opts.get("$callable")
+    m = opts.get("TrainingProgressMeasurements")
+    o.measurements = None if m is None or m is S("None") else (
+        list_items(m) if is_list(m) else [m])
+    o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
     return o
 
 

@@ -66,9 +66,9 @@ class Parameters:
         return self.flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
 
     def add_grad(self, key: tuple, g: np.ndarray) -> None:
-        off, shape = self.offsets.get(key, (None, None))
-        if off is None:
+        if key not in self.offsets:
             return
+        off, shape = self.offsets[key]
         size = int(np.prod(shape, dtype=np.int64))
         self.grad[off:off + size] += g.reshape(-1)
 
@@ -93,12 +93,11 @@ class Parameters:
             arrays = dict(layer.arrays)
             for spec in layer.array_specs:
                 v = arrays.get(spec.name)
+                key: tuple = ("shared", v.name) if isinstance(v, SharedRef) else (path, spec.name)
                 if isinstance(v, SharedRef):
-                    key = ("shared", v.name)
                     if key in self.offsets:
                         shared[v.name] = frozen(self.view(key))
                     continue
-                key = (path, spec.name)
                 if key in self.offsets:
                     arrays[spec.name] = frozen(self.view(key))
                 elif key in self.aux:
@@ -118,7 +117,7 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
             key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
             all_keys.append((path, a.name, key))
             own = layer.values.get("LearningRateMultipliers")
-            if is_number(own):
+            if own is not None and is_number(own):
                 out[key] = float(own)
     if spec is S("Automatic") or spec is None:
         return out

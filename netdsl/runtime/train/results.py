@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Opaque, Symbol, make_list, packed
+from ...expr import Association, Opaque, Symbol, make_list, packed
 from ...layers.base import AbstractArray, Net
 from .common import error
 from .plot import loss_plot
@@ -30,6 +30,11 @@ class History:
     validation_examples: int = 0
     best_round: int | None = None      # with a ValidationSet: the round of the returned net
     abstract: bool = False             # netdsl check: counts are known, losses are not
+    method: str = "ADAM"
+    initial_learning_rate: float = 0.0
+    final_learning_rate: float = 0.0
+    final_net: Any = None              # with a ValidationSet: the net after the last round
+    validation_measurements: list[dict[str, Any]] = field(default_factory=list)
 
 
 
@@ -59,7 +64,11 @@ PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "Vali
               "ValidationLossList", "TotalTrainingTime", "MeanExamplesPerSecond", "TotalRounds",
               "BatchSize", "ReasonTrainingStopped", "LossPlot", "LossEvolutionPlot",
               "TotalBatches", "ExamplesProcessed", "MeanBatchesPerSecond", "BatchesPerRound",
-              "TrainingExamples", "ValidationExamples", "BestValidationRound")
+              "TrainingExamples", "ValidationExamples", "BestValidationRound",
+              "OptimizationMethod", "InitialLearningRate", "FinalLearningRate", "TargetDevice",
+              "FinalNet", "RoundMeasurements", "RoundMeasurementsLists",
+              "ValidationMeasurements", "ValidationMeasurementsLists", "BatchMeasurements",
+              "BatchMeasurementsLists", "RoundPositions", "ValidationPositions", "Properties")
 
 
 def results(net: Net, h: History) -> dict[str, Any]:
@@ -87,8 +96,51 @@ def results(net: Net, h: History) -> dict[str, Any]:
         "TrainingExamples": h.training_examples,
         "ValidationExamples": h.validation_examples,
         "BestValidationRound": S("None") if h.best_round is None else h.best_round,
+        **_common(h),
         "$history": h,
+        "$final": h.final_net if h.final_net is not None else net,
     }
+
+
+def _common(h: History) -> dict[str, Any]:
+    """Properties that need no numbers from the run (and the measurement associations:
+    netdsl measures the loss, under the key "Loss")."""
+    def assoc(v: Any) -> Association:
+        return Association([("Loss", v, False)])
+
+    def lst(xs: list[float]) -> Any:
+        return packed(np.array(xs)) if xs else make_list([])
+    return {
+        "OptimizationMethod": h.method,
+        "InitialLearningRate": h.initial_learning_rate,
+        "FinalLearningRate": h.final_learning_rate,
+        "TargetDevice": "CPU",
+        "RoundMeasurements": assoc(h.round_losses[-1]) if h.round_losses else Association([]),
+        "RoundMeasurementsLists": assoc(lst(h.round_losses)),
+        "ValidationMeasurements": _validation(h, assoc(h.validation_losses[-1]))
+        if h.validation_losses else S("None"),
+        "ValidationMeasurementsLists": _validation_lists(h, assoc(lst(h.validation_losses)))
+        if h.validation_losses else S("None"),
+        "BatchMeasurements": assoc(h.batch_losses[-1]) if h.batch_losses else Association([]),
+        "BatchMeasurementsLists": assoc(lst(h.batch_losses)),
+        "RoundPositions": make_list([r * h.batches_per_round for r in range(1, h.rounds + 1)]),
+        "ValidationPositions": make_list([r * h.batches_per_round for r in
+                                          range(1, len(h.validation_losses) + 1)]),
+        "Properties": make_list(sorted(PROPERTIES)),
+    }
+
+
+def _validation(h: History, loss: Association) -> Association:
+    """<|"Loss" -> ..., measurement -> value, ...|> for the last validation."""
+    extra = h.validation_measurements[-1] if h.validation_measurements else {}
+    return Association(list(loss.rules) + [(k, v, False) for k, v in extra.items()])
+
+
+def _validation_lists(h: History, loss: Association) -> Association:
+    """Every measurement's values, one per validation."""
+    keys = list(h.validation_measurements[0]) if h.validation_measurements else []
+    return Association(list(loss.rules) + [
+        (k, make_list([m[k] for m in h.validation_measurements]), False) for k in keys])
 
 
 def _abstract_results(net: Net, h: History) -> dict[str, Any]:
@@ -106,13 +158,20 @@ def _abstract_results(net: Net, h: History) -> dict[str, Any]:
         "ExamplesProcessed": h.examples, "MeanBatchesPerSecond": scalar,
         "BatchesPerRound": h.batches_per_round, "TrainingExamples": h.training_examples,
         "ValidationExamples": h.validation_examples,
-        "BestValidationRound": scalar if validated else S("None"), "$history": h,
+        "BestValidationRound": scalar if validated else S("None"),
+        **{k: v for k, v in _common(h).items() if "Measurements" not in k},
+        "RoundMeasurements": Association([("Loss", scalar, False)]),
+        "ValidationMeasurements": Association([("Loss", scalar, False)]) if validated
+        else S("None"),
+        "$history": h,
     }
 
 
 def property_value(props: dict[str, Any], name: str) -> Any:
     if name in ("LossPlot", "LossEvolutionPlot"):
         return loss_plot(props["$history"])
+    if name == "FinalNet":   # the net after the last round (TrainedNet: the best one)
+        return props.get("$final", props["TrainedNet"])
     if name not in props or name.startswith("$"):
         raise error("prop", f'"{name}" is not a NetTrain property; known properties: '
                             f"{', '.join(PROPERTIES)}.")

@@ -1,0 +1,137 @@
+"""Net operation built-ins: NetTake, NetDrop (graph/surgery.py), NetAppend, NetPrepend,
+NetJoin, NetFlatten, NetReplace (graph/compose.py), net[[...]], NetMeasurements
+(runtime/train/measure.py) and NetPortGradient (runtime/port_gradient.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..expr import Association, Expr, Symbol, input_form, is_list, is_rule, list_items
+from ..graph.build import to_net
+from ..graph.compose import net_append, net_flatten, net_join, net_replace
+from ..graph.surgery import net_drop, net_take
+from ..layers.base import Net
+from ..runtime.train.measure import measure
+from .lists import PART_HOOKS
+from .nets import extract
+from .registry import NOT_APPLICABLE, builtin, wrong_call
+
+S = Symbol
+
+
+def _net(head: str, net: Any, call: Expr) -> Net:
+    if not isinstance(net, Net):
+        raise wrong_call(head, call, "the first argument is not a net")
+    return net
+
+
+def _port_rules(head: str, rules: tuple, call: Expr) -> dict[str, Any]:
+    out = {}
+    for r in rules:
+        if not (is_rule(r) and isinstance(r.args[0], str)):
+            raise wrong_call(head, call, f"{input_form(r)} is not a port specification "
+                                         f'"port" -> shape')
+        out[r.args[0]] = r.args[1]
+    return out
+
+
+@builtin("NetTake", ("NetTake[net, end]", "NetTake[net, {start, end}]",
+                     'NetTake[net, spec, "port" -> shape]'),
+         "the layers of net up to end (from start): a layer n or \"name\", NetPort[layer, "
+         "\"port\"], NetPort[\"port\"], All or a list of these", args=(2, None),
+         section="Nets")
+def _net_take(ev, net, spec, *rules):
+    call = Expr(S("NetTake"), net, spec, *rules)
+    result = net_take(_net("NetTake", net, call), spec, "NetTake",
+                      _port_rules("NetTake", rules, call))
+    result.span = getattr(net, "span", None)
+    return result
+
+
+@builtin("NetDrop", ("NetDrop[chain, n]", "NetDrop[chain, -n]", "NetDrop[chain, {m, n}]"),
+         "the chain without its first n (last n, layers m to n) layers", args=2,
+         section="Nets")
+def _net_drop(ev, net, spec):
+    return net_drop(_net("NetDrop", net, Expr(S("NetDrop"), net, spec)), spec)
+
+
+@builtin("NetAppend", ("NetAppend[net, layer]", "NetAppend[net, {layer1, layer2, ...}]",
+                       'NetAppend[net, "name" -> layer]'),
+         "net with layers added at the end (after a graph's single output)", args=2,
+         section="Nets")
+def _net_append(ev, net, spec):
+    return net_append(_net("NetAppend", net, Expr(S("NetAppend"), net, spec)), spec,
+                      "NetAppend", at_end=True)
+
+
+@builtin("NetPrepend", ("NetPrepend[net, layer]", "NetPrepend[net, {layer1, layer2, ...}]",
+                        'NetPrepend[net, "name" -> layer]'),
+         "net with layers added at the start (before a graph's single input)", args=2,
+         section="Nets")
+def _net_prepend(ev, net, spec):
+    return net_append(_net("NetPrepend", net, Expr(S("NetPrepend"), net, spec)), spec,
+                      "NetPrepend", at_end=False)
+
+
+@builtin("NetJoin", "NetJoin[chain1, chain2, ...]",
+         "one NetChain of the layers of the chains (and layers) given, in order",
+         args=(1, None), section="Nets")
+def _net_join(ev, *nets):
+    call = Expr(S("NetJoin"), *nets)
+    if not nets or not isinstance(nets[0], Net):
+        raise wrong_call("NetJoin", call, "the first argument is not a net")
+    return net_join([to_net(n, "NetJoin", f"argument {i}") for i, n in enumerate(nets, 1)])
+
+
+@builtin("NetFlatten", ("NetFlatten[net]", "NetFlatten[net, n]"),
+         "moves the layers of nested NetChains and NetGraphs up (n levels); names join with "
+         "\"/\"", args=(1, 2), section="Nets")
+def _net_flatten(ev, net, level=None):
+    return net_flatten(_net("NetFlatten", net, Expr(S("NetFlatten"), net)), level)
+
+
+@builtin("NetReplace", ("NetReplace[net, layer -> new]", "NetReplace[net, LayerType -> new]",
+                        "NetReplace[net, {rule1, rule2, ...}]"),
+         "net with every layer equal to layer (or of type LayerType, Wolfram's _LayerType) "
+         "replaced by new, at any depth", args=2, section="Nets")
+def _net_replace(ev, net, rules):
+    call = Expr(S("NetReplace"), net, rules)
+    items = list_items(rules) if is_list(rules) else [rules]
+    if isinstance(rules, Association):
+        items = [Expr(S("Rule"), k, v) for k, v in rules.items()]
+    if not all(is_rule(r) for r in items):
+        raise wrong_call("NetReplace", call, "the second argument must be a rule or a list of "
+                                             "rules")
+    return net_replace(_net("NetReplace", net, call), [tuple(r.args) for r in items])
+
+
+def part_of_net(net: Net, specs: list[Any]) -> Any:
+    """net[[2]], net[[3, "Weights"]], net[["conv"]]: NetExtract with the parts as a path."""
+    spec = specs[0] if len(specs) == 1 else Expr(S("List"), *specs)
+    return extract(net, spec, "Part")
+
+
+PART_HOOKS[Net] = part_of_net
+
+
+@builtin("NetMeasurements", ('NetMeasurements[net, data, "measurement"]',
+                             "NetMeasurements[net, data, {m1, m2, ...}]"),
+         'measurements of net on data, computed in one vectorised pass: "Loss", "Accuracy", '
+         '"ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "MeanSquare", '
+         '"RSquared", ... or NetPort["port"]', args=3, section="Nets")
+def _net_measurements(ev, net, data, spec):
+    call = Expr(S("NetMeasurements"), net, data, spec)
+    return measure(_net("NetMeasurements", net, call), data, spec,
+                   shape_only=bool(getattr(ev.host, "shape_only", False)))
+
+
+@builtin("NetPortGradient", ('net[x, NetPortGradient["Input"]]',
+                             'net[x, NetPortGradient[{layer, ..., "Weights"}]]',
+                             "net[x, NetPortGradient[All]]",
+                             'net[<|"Input" -> x, NetPortGradient["Output"] -> g|>, '
+                             'NetPortGradient["Input"]]'),
+         "the gradient of the sum of net's outputs (or of their dot product with g) with "
+         "respect to an input (per example) or an array (summed over the batch)",
+         args=1, section="Nets")
+def _net_port_gradient(ev, spec):
+    return NOT_APPLICABLE

@@ -1,0 +1,203 @@
+"""Export["net.onnx", net]: the net in Test mode as an ONNX model.
+
+Inputs and outputs are the net's ports, by name, batch first with a symbolic batch
+dimension ``N``; integer ports (class indices) are int64. Initializers are the net's
+arrays, named by their NetExtract path as in net files (``conv/Weights``,
+``shared/w``); a shared array is one initializer used by every layer naming it. How
+each layer becomes nodes is the table in ``onnx_ops.py``. The model passes
+``onnx.checker`` (full check) and strict shape inference before it is written.
+
+The ``onnx`` package is an optional extra: ``pip install 'netdsl[onnx]'``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import is_integer
+from ..graph.container import LINKS, Container, PortNode, path_label
+from ..layers.arrays import NO_ARRAY, SharedRef
+from ..layers.base import AbstractArray, Layer, Net
+from ..version import __version__
+from .netfile import SHARED
+from .onnx_ops import EXPORTERS, ExportError, unsupported
+
+DEFAULT_OPSET = 17
+OPSETS = range(13, 22)          # the operator set versions netdsl writes
+BATCH = "N"
+
+
+def require_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise EvaluationError("Exporting to ONNX needs the onnx package: pip install "
+                              "'netdsl[onnx]'.", symbol="Export", tag="noonnx") from None
+    return onnx
+
+
+class Builder:
+    """Collects nodes and initializers; names every tensor it makes uniquely."""
+
+    def __init__(self, onnx: Any, root: Net, opset: int):
+        self.onnx = onnx
+        self.helper = onnx.helper
+        self.root = root
+        self.opset = opset
+        self.nodes: list[Any] = []
+        self.initializers: dict[str, Any] = {}
+        self.counter = 0
+        self.arrays_of: dict[int, tuple[tuple, Layer]] = {}
+
+    def fresh(self, scope: str, op: str) -> str:
+        self.counter += 1
+        return f"{scope}/{op}_{self.counter}"
+
+    def node(self, op: str, inputs: list[str], scope: str, **attrs: Any) -> str:
+        out = self.fresh(scope, op)
+        self.nodes.append(self.helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    def const(self, value: Any, scope: str, dtype: Any = np.float32) -> str:
+        name = self.fresh(scope, "const")
+        arr = np.asarray(value, dtype=dtype)
+        self.initializers[name] = self.onnx.numpy_helper.from_array(arr, name)
+        return name
+
+    def reshape(self, x: str, shape: tuple, scope: str) -> str:
+        return self.node("Reshape", [x, self.const([-1, *shape], scope, np.int64)], scope)
+
+    def reduce(self, op: str, x: str, axes: list[int], scope: str, keepdims: int = 0) -> str:
+        """A reduction over ``axes`` (never none); axes are an input from opset 13
+        (ReduceSum) or 18 (the others), an attribute before."""
+        if op == "ReduceSum" or self.opset >= 18:
+            return self.node(op, [x, self.const(axes, scope, np.int64)], scope,
+                             keepdims=keepdims)
+        return self.node(op, [x], scope, axes=axes, keepdims=keepdims)
+
+    def mean_per_example(self, x: str, rank: int, scope: str) -> str:
+        if rank == 0:
+            return x
+        return self.reduce("ReduceMean", x, list(range(1, rank + 1)), scope)
+
+    # arrays: initializers named by NetExtract path; a shared array once
+    def _slot(self, layer: Layer, name: str) -> tuple[str, np.ndarray | None]:
+        path = self.current_path
+        v = layer.arrays.get(name)
+        if isinstance(v, SharedRef):
+            return SHARED + v.name, self.root.shared.get(v.name)
+        return "/".join([*path, name]), v
+
+    def has_array(self, layer: Layer, name: str) -> bool:
+        v = layer.arrays.get(name)
+        return v is not None and v is not NO_ARRAY
+
+    def array(self, layer: Layer, name: str) -> str:
+        key, value = self._slot(layer, name)
+        if key not in self.initializers:
+            if not isinstance(value, np.ndarray):
+                raise EvaluationError(f'The array "{name}"{path_label(self.root, self.current_path)}'
+                                      f" has no value; initialise the net before exporting it "
+                                      f"(NetInitialize).", symbol="Export", tag="nninit")
+            arr = np.ascontiguousarray(value, dtype=np.float32)
+            self.initializers[key] = self.onnx.numpy_helper.from_array(arr, key)
+        return key
+
+    current_path: tuple = ()
+
+
+def _value_info(b: Builder, name: str, t: Any) -> Any:
+    elem = b.onnx.TensorProto.INT64 if t.integer else b.onnx.TensorProto.FLOAT
+    return b.helper.make_tensor_value_info(name, elem, [BATCH, *t.shape])
+
+
+def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str, str]:
+    if isinstance(net, Layer):
+        exporter = EXPORTERS.get(net.name)
+        where = path_label(b.root, path) if path else ""
+        if exporter is None:
+            raise unsupported(net, where, "netdsl has no ONNX mapping for this layer type")
+        scope = "/".join(path) or net.name
+        b.current_path = path
+        outs = exporter(b, net, scope, where, [inputs[p] for p in net.port_names()[0]])
+        return dict(zip(net.port_names()[1], outs))
+    assert isinstance(net, Container)
+    produced: dict[tuple[Any, str], str] = {}
+    for p, name in inputs.items():
+        produced[(PortNode("in", p), p)] = name
+    result: dict[str, str] = {}
+    for node in nx.topological_sort(net.graph):
+        if isinstance(node, PortNode):
+            if node.side == "out":
+                (src, _, data), = net.graph.in_edges(node, data=True)
+                (sp, _), = data[LINKS]
+                result[node.name] = produced[(src, sp)]
+            continue
+        feeds = {}
+        for src, _, data in net.graph.in_edges(node, data=True):
+            for sp, dp in data[LINKS]:
+                feeds[dp] = produced[(src, sp)]
+        for p, name in _emit(b, net.net(node), path + (node,), feeds).items():
+            produced[(node, p)] = name
+    return result
+
+
+def to_onnx(net: Net, opset: int = DEFAULT_OPSET) -> Any:
+    """The ONNX ModelProto of ``net`` (Test mode), checked."""
+    onnx = require_onnx()
+    if not (is_integer(opset) and opset in OPSETS):
+        raise EvaluationError(f"OperatorSetVersion -> {opset} is not supported; netdsl writes "
+                              f"operator sets {OPSETS.start} to {OPSETS.stop - 1} (default "
+                              f"{DEFAULT_OPSET}).", symbol="Export", tag="opset")
+    if not isinstance(net, Net):
+        raise EvaluationError("Only a net can be exported to ONNX.", symbol="Export", tag="type")
+    if any(isinstance(v, AbstractArray) for _, layer in net.leaves()
+           for v in layer.arrays.values()) or any(
+            isinstance(v, AbstractArray) for v in net.shared.values()):
+        raise EvaluationError("The net has no numbers to export (its arrays are placeholders).",
+                              symbol="Export", tag="abstract")
+    ins, outs = net.port_names()
+    for p in ins + outs:
+        t = net.ports[p]
+        if not t.known:
+            raise EvaluationError(f'The shape of port "{p}" is not known ({t.words()}); give it '
+                                  f"before exporting to ONNX.", symbol="Export", tag="nfspec")
+    b = Builder(onnx, net, int(opset))
+    results = _emit(b, net, (), {p: p for p in ins})
+    for p in outs:                      # outputs by port name (an input may pass through)
+        b.nodes.append(b.helper.make_node("Identity", [results[p]], [p], name=f"output/{p}"))
+    graph = b.helper.make_graph(
+        b.nodes, "netdsl", [_value_info(b, p, net.ports[p]) for p in ins],
+        [_value_info(b, p, net.ports[p]) for p in outs], list(b.initializers.values()))
+    model = b.helper.make_model(graph, producer_name="netdsl", producer_version=__version__,
+                                opset_imports=[b.helper.make_opsetid("", int(opset))])
+    model.ir_version = min(model.ir_version, _ir_version(onnx, int(opset)))
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as e:    # onnx raises its own checker/inference errors
+        raise ExportError(f"The ONNX model failed onnx.checker: {e}", symbol="Export",
+                          tag="onnxcheck") from None
+    return model
+
+
+def _ir_version(onnx: Any, opset: int) -> int:
+    """The IR version of the first onnx release with ``opset``: the oldest runtimes that
+    know the opset read the file."""
+    return min(ir for _release, ir, ops, *_ in onnx.helper.VERSION_TABLE if ops >= opset)
+
+
+def export_onnx(net: Net, path: str | os.PathLike, opset: int = DEFAULT_OPSET,
+                where: str | None = None) -> None:
+    """Write ``net`` to ``path`` as an ONNX model."""
+    model = to_onnx(net, opset)
+    try:
+        with open(path, "wb") as fh:
+            fh.write(model.SerializeToString())
+    except OSError as e:
+        raise EvaluationError(f"Cannot write {where or path}: {e.strerror or e}.",
+                              symbol="Export", tag="noopen") from None

@@ -1,0 +1,424 @@
+"""How each layer becomes ONNX nodes: the table ``EXPORTERS`` (layer name -> function).
+
+Data in ONNX is batch-first and channel-first: a port of shape (d1, ..., dk) is a tensor
+(N, d1, ..., dk) with a symbolic N. Each exporter receives the builder, the layer, its
+path and the names of its input tensors (in port order), and returns the names of its
+output tensors (in port order). The semantics are netdsl's, exactly:
+
+- convolution and pooling: explicit pads (``"Same"`` resolved for the known input size,
+  the extra element after, as netdsl), floor rounding (``ceil_mode`` 0), pooling's
+  default stride 1; Mean pooling divides by the whole window, padding included
+  (``count_include_pad`` 1); Total pooling is that mean times the window size;
+- BatchNormalization in inference mode (the moving statistics), ONNX ``momentum`` =
+  Wolfram's "Momentum" (the same convention: m <- Momentum m + (1 - Momentum) batch);
+- LinearLayer: Flatten (for inputs of rank above 1) + Gemm with the weights transposed,
+  then a Reshape for outputs of rank other than 1;
+- SoftmaxLayer over the last axis (or its level); Dropout is the identity (Test mode);
+- ElementwiseLayer and ThreadingLayer: their compiled function trees, node by node;
+- the loss layers with their clipping of probabilities at 1*^-30.
+
+Other modules (ONNX import, tests) may read ``PRIMITIVE_OPS``/``NAMED`` below to map the
+other way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import Symbol
+from ..layers.base import Layer
+from ..layers.functions import SELU_ALPHA, SELU_SCALE
+from ..layers.losses import P_MIN
+from ..layers.spatial import per_dim, resolve_padding
+
+S = Symbol
+
+# one-argument primitives of netdsl's function trees that are one ONNX operator
+PRIMITIVE_OPS = {"Ramp": "Relu", "Tanh": "Tanh", "LogisticSigmoid": "Sigmoid", "Exp": "Exp",
+                 "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs", "Sin": "Sin", "Cos": "Cos",
+                 "Erf": "Erf"}
+# the tree's n-ary nodes
+NARY_OPS = {"plus": "Add", "times": "Mul", "max": "Max", "min": "Min"}
+
+
+class ExportError(EvaluationError):
+    """A net (or a layer in it) that ONNX cannot express."""
+
+
+def unsupported(layer: Layer, where: str, why: str) -> ExportError:
+    return ExportError(f"{layer.name}{where} cannot be exported to ONNX: {why}.",
+                       symbol="Export", tag="onnxnosup")
+
+
+# ---------------------------------------------------------------- function trees
+def _named(b, x: str, name: str, scope: str) -> str:
+    """Wolfram's named activation functions (ElementwiseLayer["ELU"], ...)."""
+    if name in ("ReLU", "RectifiedLinearUnit"):
+        return b.node("Relu", [x], scope)
+    if name == "Sigmoid":
+        return b.node("Sigmoid", [x], scope)
+    if name == "ExponentialLinearUnit":
+        return b.node("Elu", [x], scope, alpha=1.0)
+    if name == "ScaledExponentialLinearUnit":
+        return b.node("Selu", [x], scope, alpha=SELU_ALPHA, gamma=SELU_SCALE)
+    if name == "GaussianErrorLinearUnit":       # 0.5 x (1 + Erf[x / Sqrt[2]])
+        e = b.node("Erf", [b.node("Mul", [x, b.const(1 / math.sqrt(2), scope)], scope)], scope)
+        half = b.node("Mul", [x, b.const(0.5, scope)], scope)
+        return b.node("Mul", [half, b.node("Add", [e, b.const(1.0, scope)], scope)], scope)
+    if name == "Swish":
+        return b.node("Mul", [x, b.node("Sigmoid", [x], scope)], scope)
+    if name == "HardSwish":      # x Clip[x + 3, {0, 6}] / 6 = x HardSigmoid(x; 1/6, 1/2)
+        return b.node("Mul", [x, b.node("HardSigmoid", [x], scope, alpha=1 / 6, beta=0.5)],
+                      scope)
+    if name == "Mish":
+        return b.node("Mul", [x, b.node("Tanh", [b.node("Softplus", [x], scope)], scope)], scope)
+    if name == "SoftSign":
+        return b.node("Softsign", [x], scope)
+    if name == "SoftPlus":
+        return b.node("Softplus", [x], scope)
+    if name == "HardTanh":
+        return b.node("Clip", [x, b.const(-1.0, scope), b.const(1.0, scope)], scope)
+    if name == "HardSigmoid":                    # Clip[(x + 1)/2, {0, 1}]
+        return b.node("HardSigmoid", [x], scope, alpha=0.5, beta=0.5)
+    raise KeyError(name)
+
+
+def tree_nodes(b, tree: tuple, xs: list[str], scope: str) -> str:
+    """ONNX nodes computing netdsl's function tree on the tensors ``xs``; the result's name."""
+    kind = tree[0]
+    if kind == "var":
+        return xs[tree[1]]
+    if kind == "const":
+        return b.const(tree[1], scope)
+    if kind == "prim":
+        op = PRIMITIVE_OPS.get(tree[1])
+        if op is None:
+            raise KeyError(tree[1])
+        return b.node(op, [tree_nodes(b, tree[2], xs, scope)], scope)
+    if kind == "named":
+        return _named(b, tree_nodes(b, tree[2], xs, scope), tree[1], scope)
+    if kind == "power":
+        return b.node("Pow", [tree_nodes(b, tree[1], xs, scope),
+                              tree_nodes(b, tree[2], xs, scope)], scope)
+    if kind in NARY_OPS:
+        args = [tree_nodes(b, t, xs, scope) for t in tree[1:]]
+        if kind in ("max", "min"):
+            if len(args) == 1:
+                return args[0]
+            return b.node(NARY_OPS[kind], args, scope)
+        out = args[0]
+        for a in args[1:]:           # left to right, as netdsl adds and multiplies
+            out = b.node(NARY_OPS[kind], [out, a], scope)
+        return out
+    raise KeyError(kind)
+
+
+def _function(b, layer: Layer, scope: str, where: str, xs: list[str]) -> list[str]:
+    program = layer.values["Function"]
+    try:
+        y = tree_nodes(b, program.tree, xs, scope)
+    except KeyError as e:
+        raise unsupported(layer, where, f"the function {e.args[0]} has no ONNX counterpart") \
+            from None
+    if y in xs:                      # f = # &: a copy, so the output has its own name
+        y = b.node("Identity", [y], scope)
+    if not _depends_on_input(program.tree):   # a constant function: broadcast to the input
+        y = b.node("Add", [b.node("Mul", [xs[0], b.const(0.0, scope)], scope), y], scope)
+    return [y]
+
+
+def _depends_on_input(tree: tuple) -> bool:
+    if tree[0] == "var":
+        return True
+    return any(isinstance(t, tuple) and _depends_on_input(t) for t in tree[1:])
+
+
+# ---------------------------------------------------------------- layers
+def _window_attrs(layer: Layer, xshape: tuple) -> dict[str, Any]:
+    v = layer.values
+    d = len(xshape) - 1
+    kernel = per_dim(v["KernelSize"], d, "KernelSize")
+    stride = per_dim(v.get("Stride", 1), d, "Stride")
+    dilation = per_dim(v.get("Dilation", 1) or 1, d, "Dilation")
+    pads = resolve_padding(v.get("PaddingSize", 0), d, tuple(xshape[1:]), kernel, stride,
+                           dilation)
+    return {"kernel_shape": list(kernel), "strides": list(stride),
+            "dilations": list(dilation),
+            "pads": [p[0] for p in pads] + [p[1] for p in pads]}
+
+
+def convolution(b, layer, scope, where, xs):
+    attrs = _window_attrs(layer, layer.ports["Input"].shape)
+    inputs = [xs[0], b.array(layer, "Weights")]
+    if b.has_array(layer, "Biases"):
+        inputs.append(b.array(layer, "Biases"))
+    return [b.node("Conv", inputs, scope, group=layer.values.get("ChannelGroups") or 1,
+                   **attrs)]
+
+
+def pooling(b, layer, scope, where, xs):
+    attrs = _window_attrs(layer, layer.ports["Input"].shape)
+    del attrs["dilations"]           # always 1 for pooling; not an AveragePool attribute
+    fn = layer.values["Function"]
+    if fn is S("Max"):
+        return [b.node("MaxPool", [xs[0]], scope, ceil_mode=0, **attrs)]
+    y = b.node("AveragePool", [xs[0]], scope, ceil_mode=0, count_include_pad=1, **attrs)
+    if fn is S("Total"):
+        y = b.node("Mul", [y, b.const(float(np.prod(attrs["kernel_shape"])), scope)], scope)
+    return [y]
+
+
+def batch_normalization(b, layer, scope, where, xs):
+    x = xs[0]
+    rank = len(layer.ports["Input"].shape)
+    if rank == 0:
+        raise unsupported(layer, where, "its input is a scalar")
+    return [b.node("BatchNormalization",
+                   [x] + [b.array(layer, n) for n in ("Scaling", "Biases", "MovingMean",
+                                                      "MovingVariance")],
+                   scope, epsilon=float(layer.values["Epsilon"]),
+                   momentum=float(layer.values["Momentum"]))]
+
+
+def linear(b, layer, scope, where, xs):
+    x = xs[0]
+    if len(layer.ports["Input"].shape) != 1:
+        x = b.node("Flatten", [x], scope, axis=1)
+    inputs = [x, b.array(layer, "Weights")]
+    if b.has_array(layer, "Biases"):
+        inputs.append(b.array(layer, "Biases"))
+    y = b.node("Gemm", inputs, scope, transB=1)
+    out = layer.ports["Output"].shape
+    if len(out) != 1:
+        y = b.reshape(y, out, scope)
+    return [y]
+
+
+def softmax(b, layer, scope, where, xs):
+    # level n of an example is axis n of the batch-first tensor; negative levels count
+    # from the end in both
+    return [b.node("Softmax", xs, scope, axis=int(layer.values.get("Level", -1)))]
+
+
+def reshape_like_output(b, layer, scope, where, xs):
+    return [b.reshape(xs[0], layer.ports["Output"].shape, scope)]
+
+
+def dropout(b, layer, scope, where, xs):
+    """Test mode: the input unchanged (either Method); a "BinaryMask" port is all ones."""
+    outs = []
+    for port in layer.port_names()[1]:
+        if port == "BinaryMask":
+            shape = b.node("Shape", xs, scope)
+            one = b.helper.make_tensor("one", b.onnx.TensorProto.FLOAT, [1], [1.0])
+            outs.append(b.node("ConstantOfShape", [shape], scope, value=one))
+        else:
+            outs.append(b.node("Identity", xs, scope))
+    return outs
+
+
+def catenate(b, layer, scope, where, xs):
+    return [b.node("Concat", xs, scope, axis=1)]
+
+
+def total(b, layer, scope, where, xs):
+    return [b.node("Sum", xs, scope)]
+
+
+def summation(b, layer, scope, where, xs):
+    rank = len(layer.ports["Input"].shape)
+    if rank == 0:
+        return [b.node("Identity", xs, scope)]
+    return [b.reduce("ReduceSum", xs[0], list(range(1, rank + 1)), scope)]
+
+
+def mean_squared_loss(b, layer, scope, where, xs):
+    d = b.node("Sub", xs, scope)
+    sq = b.node("Mul", [d, d], scope)
+    return [b.mean_per_example(sq, len(layer.ports["Input"].shape), scope)]
+
+
+def cross_entropy_loss(b, layer, scope, where, xs):
+    form = layer.values["TargetForm"]
+    x, t = xs
+    rank = len(layer.ports["Input"].shape)
+
+    def log_clipped(p: str) -> str:          # Log[Max[p, 1*^-30]], as netdsl's loss
+        return b.node("Log", [b.node("Max", [p, b.const(P_MIN, scope)], scope)], scope)
+
+    if form == "Index":
+        idx = b.node("Sub", [b.node("Cast", [t], scope, to=7), b.const(1, scope, np.int64)],
+                     scope)
+        idx = b.node("Unsqueeze", [idx, b.const([-1], scope, np.int64)], scope)
+        p = b.node("GatherElements", [x, idx], scope, axis=rank)   # the class axis
+        p = b.node("Squeeze", [p, b.const([-1], scope, np.int64)], scope)
+        nll = b.node("Neg", [log_clipped(p)], scope)
+        return [b.mean_per_example(nll, rank - 1, scope)]
+    if form == "Probabilities":
+        tl = b.node("Mul", [t, log_clipped(x)], scope)
+        s = b.reduce("ReduceSum", tl, [rank], scope)        # over the classes (last axis)
+        return [b.node("Neg", [b.mean_per_example(s, rank - 1, scope)], scope)]
+    one_minus = b.node("Sub", [b.const(1.0, scope), x], scope)
+    t1 = b.node("Sub", [b.const(1.0, scope), t], scope)
+    s = b.node("Add", [b.node("Mul", [t, log_clipped(x)], scope),
+                       b.node("Mul", [t1, log_clipped(one_minus)], scope)], scope)
+    return [b.node("Neg", [b.mean_per_example(s, rank, scope)], scope)]
+
+
+def elementwise(b, layer, scope, where, xs):
+    return _function(b, layer, scope, where, xs)
+
+
+def _input_shaped(b, layer, name: str, scope: str) -> str:
+    """A learned array of the input's dimensions ({1} for a scalar input): broadcasts over
+    the batch axis as it is."""
+    return b.array(layer, name)
+
+
+def constant_times(b, layer, scope, where, xs):
+    return [b.node("Mul", [xs[0], _input_shaped(b, layer, "Scaling", scope)], scope)]
+
+
+def constant_plus(b, layer, scope, where, xs):
+    return [b.node("Add", [xs[0], _input_shaped(b, layer, "Biases", scope)], scope)]
+
+
+def parametric_ramp(b, layer, scope, where, xs):
+    return [b.node("PRelu", [xs[0], _input_shaped(b, layer, "Slope", scope)], scope)]
+
+
+def transpose(b, layer, scope, where, xs):
+    from ..layers.transpose import axis_order
+    order = axis_order(layer.values["Specification"], len(layer.ports["Input"].shape))
+    return [b.node("Transpose", xs, scope, perm=[0] + [1 + i for i in order])]
+
+
+def embedding(b, layer, scope, where, xs):
+    """Indices 1..n pick rows of "Weights" {n, size}: Gather of index - 1."""
+    idx = b.node("Sub", [b.node("Cast", xs, scope, to=7), b.const(1, scope, np.int64)], scope)
+    return [b.node("Gather", [b.array(layer, "Weights"), idx], scope, axis=0)]
+
+
+def deconvolution(b, layer, scope, where, xs):
+    """ConvTranspose: Wolfram's weights {in, out/groups, k..} are ONNX's layout; each output
+    size is Stride (n - 1) + k - padding, the padding cropped from the output."""
+    v = layer.values
+    x = layer.ports["Input"].shape
+    d = len(x) - 1
+    kernel = per_dim(v["KernelSize"], d, "KernelSize")
+    stride = per_dim(v.get("Stride", 1), d, "Stride")
+    pads = resolve_padding(v.get("PaddingSize", 0), d, tuple(x[1:]), kernel, stride, (1,) * d)
+    inputs = [xs[0], b.array(layer, "Weights")]
+    if b.has_array(layer, "Biases"):
+        inputs.append(b.array(layer, "Biases"))
+    return [b.node("ConvTranspose", inputs, scope, kernel_shape=list(kernel),
+                   strides=list(stride), pads=[p[0] for p in pads] + [p[1] for p in pads],
+                   group=v.get("ChannelGroups") or 1)]
+
+
+AGGREGATE_OPS = {"Total": "ReduceSum", "Mean": "ReduceMean", "Max": "ReduceMax",
+                 "Min": "ReduceMin"}
+
+
+def aggregation(b, layer, scope, where, xs):
+    from ..layers.levels import level_set
+    levels = level_set(layer.values["Levels"], len(layer.ports["Input"].shape))
+    op = AGGREGATE_OPS[layer.values["Function"].name]
+    return [b.reduce(op, xs[0], list(levels), scope)]   # level n is axis n, batch first
+
+
+def replicate(b, layer, scope, where, xs):
+    """Unit axes inserted at the layer's level, then expanded to the output's dimensions."""
+    rank = len(layer.ports["Input"].shape)
+    level = layer.values["Level"]
+    p = level - 1 if level > 0 else rank + level + 1            # as an example axis
+    k = len(layer.values["Specification"])
+    x = b.node("Unsqueeze", [xs[0], b.const(list(range(p + 1, p + 1 + k)), scope, np.int64)],
+               scope)
+    out = [1, *layer.ports["Output"].shape]                     # 1 broadcasts to the batch
+    return [b.node("Expand", [x, b.const(out, scope, np.int64)], scope)]
+
+
+def dot(b, layer, scope, where, xs):
+    """Per example: the last level of a with the first of b, as (A, K) . (K, B) matrices."""
+    ashape, bshape = (layer.ports[p].shape for p in layer.port_names()[0])
+    k = ashape[-1]
+    a3 = b.node("Reshape", [xs[0], b.const([0, -1, k], scope, np.int64)], scope)
+    b3 = b.node("Reshape", [xs[1], b.const([0, k, -1], scope, np.int64)], scope)
+    return [b.reshape(b.node("MatMul", [a3, b3], scope), layer.ports["Output"].shape, scope)]
+
+
+PAD_MODES = {"Fixed": "edge", "Reflected": "reflect", "Periodic": "wrap"}
+
+
+def padding(b, layer, scope, where, xs):
+    """Pad with explicit pads (none on the batch axis): a number, or "Fixed" (edge),
+    "Reflected" (reflect), "Periodic" (wrap, opset 19 on)."""
+    rank = len(layer.ports["Input"].shape)
+    spec = list(layer.values["Specification"]) + [(0, 0)] * rank
+    spec = spec[:rank]
+    pads = b.const([0] + [p[0] for p in spec] + [0] + [p[1] for p in spec], scope, np.int64)
+    method = layer.values["Padding"]
+    if isinstance(method, float):
+        return [b.node("Pad", [xs[0], pads, b.const(method, scope)], scope, mode="constant")]
+    mode = PAD_MODES.get(method)
+    if mode is None or mode == "wrap" and b.opset < 19:
+        why = "ONNX has no such padding" if mode is None else "it needs OperatorSetVersion 19"
+        raise unsupported(layer, where, f'"Padding" -> "{method}": {why}')
+    return [b.node("Pad", [xs[0], pads], scope, mode=mode)]
+
+
+def normalization(b, layer, scope, where, xs):
+    """(x - mean) / Sqrt[variance + Epsilon] over the aggregation levels (biased variance),
+    then times "Scaling" and plus "Biases" spanning the scaling levels."""
+    rank = len(layer.ports["Input"].shape)
+    agg, scale = layer.levels(rank)
+    axes = list(agg)                                   # level n is axis n, batch first
+    x = xs[0]
+    xc = b.node("Sub", [x, b.reduce("ReduceMean", x, axes, scope, keepdims=1)], scope)
+    var = b.reduce("ReduceMean", b.node("Mul", [xc, xc], scope), axes, scope, keepdims=1)
+    std = b.node("Sqrt", [b.node("Add", [var, b.const(float(layer.values["Epsilon"]), scope)],
+                                 scope)], scope)
+    y = b.node("Mul", [xc, b.node("Reciprocal", [std], scope)], scope)
+    shape = [1] + [d if i + 1 in scale else 1 for i, d in enumerate(layer.ports["Input"].shape)]
+    for name, op in (("Scaling", "Mul"), ("Biases", "Add")):
+        if b.has_array(layer, name):
+            a = b.node("Reshape", [b.array(layer, name), b.const(shape, scope, np.int64)], scope)
+            y = b.node(op, [y, a], scope)
+    return [y]
+
+
+EXPORTERS: dict[str, Callable[..., list[str]]] = {
+    "ConvolutionLayer": convolution,
+    "PoolingLayer": pooling,
+    "DeconvolutionLayer": deconvolution,
+    "AggregationLayer": aggregation,
+    "ReplicateLayer": replicate,
+    "DotLayer": dot,
+    "PaddingLayer": padding,
+    "NormalizationLayer": normalization,
+    "BatchNormalizationLayer": batch_normalization,
+    "LinearLayer": linear,
+    "DotPlusLayer": linear,          # LinearLayer's old name
+    "SoftmaxLayer": softmax,
+    "FlattenLayer": reshape_like_output,
+    "ReshapeLayer": reshape_like_output,
+    "DropoutLayer": dropout,
+    "CatenateLayer": catenate,
+    "TotalLayer": total,
+    "ThreadingLayer": elementwise,
+    "ElementwiseLayer": elementwise,
+    "SummationLayer": summation,
+    "ConstantTimesLayer": constant_times,
+    "ConstantPlusLayer": constant_plus,
+    "ParametricRampLayer": parametric_ramp,
+    "TransposeLayer": transpose,
+    "EmbeddingLayer": embedding,
+    "MeanSquaredLossLayer": mean_squared_loss,
+    "CrossEntropyLossLayer": cross_entropy_loss,
+}

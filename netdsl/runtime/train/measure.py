@@ -1,0 +1,317 @@
+"""NetMeasurements: measurements of a net on labelled data, in one vectorised pass.
+
+The data is read as NetTrain reads it and the loss is attached as NetTrain attaches it
+(so a softmax output with class-index targets is a classifier, a LogisticSigmoid output a
+binary classifier, anything else a regression). The training net then runs once over the
+data (in chunks, one batched forward each) with the predictions fed to the loss layers
+kept; every measurement is a NumPy reduction over those arrays:
+
+- classification (C classes; targets 1..C, probability vectors, or 0/1 for "Binary"):
+  the prediction is the most probable class (probability > 0.5 for "Binary"); the
+  confusion matrix counts actual (rows) against predicted (columns) class;
+  "Accuracy" = trace/N, "ErrorRate" = 1 - Accuracy, "Precision"_c = TP_c/(TP_c + FP_c),
+  "Recall"_c = TP_c/(TP_c + FN_c), "F1Score"_c = 2 P R/(P + R) (0 when undefined), each an
+  association <|class -> value|> (classes 1..C, or False/True for "Binary") unless
+  averaged with <|"Measurement" -> m, "ClassAveraging" -> "Macro" | "Micro"|>;
+  "CohenKappa" = (p_o - p_e)/(1 - p_e); "Perplexity" = Exp[mean cross-entropy loss];
+- regression (residuals r = prediction - target over every element):
+  "MeanSquare" = Mean[r^2], "RootMeanSquare", "MeanDeviation" = Mean[|r|],
+  "StandardDeviation" (of r), "RSquared" = 1 - Total[r^2]/Total[(t - Mean[t])^2] (the
+  mean taken over examples, per element);
+- always: "Loss" (mean over examples of the summed losses, as NetTrain's), and
+  NetPort["port"]: the mean over the examples of an output of the net.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...errors import EvaluationError
+from ...expr import Association, Expr, Symbol, input_form, is_list, list_items, make_list, packed
+from ...graph.container import LINKS, Container, PortNode
+from ...layers.base import AbstractArray, Net
+from ..apply import to_batch_first, to_batch_last
+from ..context import Ctx
+from ..plan import compile_plan, missing_array_error
+from .data import check_data, read_data, targets_like
+from .losses import training_net
+
+S = Symbol
+HEAD = "NetMeasurements"
+CHUNK = 8192      # examples per forward pass: bounds memory, keeps passes large
+
+CLASSIFICATION = ("Accuracy", "ErrorRate", "Precision", "Recall", "F1Score",
+                  "ConfusionMatrix", "CohenKappa", "Perplexity")
+REGRESSION = ("MeanSquare", "RootMeanSquare", "MeanDeviation", "StandardDeviation",
+              "RSquared")
+MEASUREMENTS = ("Loss",) + CLASSIFICATION + REGRESSION
+
+
+def error(tag: str, text: str) -> EvaluationError:
+    return EvaluationError(text, symbol=HEAD, tag=tag)
+
+
+@dataclass
+class Pass:
+    """What one pass over the data leaves: per-example losses, and for the first output
+    with a loss its predictions and targets (batch-first), with the loss's target form."""
+
+    losses: np.ndarray
+    prediction: np.ndarray | None
+    target: np.ndarray | None
+    form: str | None               # "Index", "Probabilities", "Binary" or None (regression)
+    outputs: dict[str, np.ndarray]
+
+
+def measure(net: Net, data: Any, spec: Any, shape_only: bool = False) -> Any:
+    """NetMeasurements[net, data, spec]: one value, or a list for a list of specs.
+    ``shape_only`` (netdsl check): the data is read and checked, and each value is an
+    AbstractArray of its dimensions (classes from the output port)."""
+    specs = list_items(spec) if is_list(spec) else [spec]
+    for s in specs:
+        _check_spec(s, net)
+    if shape_only:
+        values = [_abstract(net, data, s) for s in specs]
+        return make_list(values) if is_list(spec) else values[0]
+    run = _run(net, data)
+    values = [_one(run, s) for s in specs]
+    return make_list(values) if is_list(spec) else values[0]
+
+
+def _check_spec(spec: Any, net: Net) -> None:
+    name = _name(spec)[0]
+    if isinstance(name, str) and name in MEASUREMENTS:
+        return
+    if isinstance(name, Expr) and name.head is S("NetPort"):
+        return
+    raise error("invmeas", f"{input_form(spec)} is not a known measurement; known: "
+                           f"{', '.join(MEASUREMENTS)}, NetPort[\"port\"].")
+
+
+def _name(spec: Any) -> tuple[Any, str | None]:
+    """(measurement, class averaging) from "m" or <|"Measurement" -> m, ...|>."""
+    if isinstance(spec, Association):
+        d = dict(spec.items())
+        avg = d.get("ClassAveraging")
+        if avg is not None and avg not in ("Macro", "Micro") and avg is not S("None"):
+            raise error("invavg", f'"ClassAveraging" -> {input_form(avg)} should be "Macro", '
+                                  f'"Micro" or None.')
+        return d.get("Measurement"), None if avg is None or avg is S("None") else avg
+    return spec, None
+
+
+def _run(net: Net, data: Any) -> Pass:
+    if not net.initialized:
+        raise missing_array_error(net, HEAD)
+    try:
+        tnet, loss_names = training_net(net, S("Automatic"), targets_like(data, net))
+        arrays = check_data(tnet, read_data(data, net, tnet))
+    except EvaluationError as e:
+        e.symbol = HEAD
+        raise
+    return _pass(net, tnet, loss_names, arrays)
+
+
+def measure_arrays(net: Net, tnet: Net, loss_names: list[str], arrays: dict[str, np.ndarray],
+                   specs: list[Any]) -> dict[str, Any]:
+    """For NetTrain's TrainingProgressMeasurements: the measurements of ``net`` (inside
+    the training net ``tnet``, whose data by port is ``arrays``), keyed by name."""
+    run = _pass(net, tnet, loss_names, arrays)
+    return {measurement_key(s): _one(run, s) for s in specs}
+
+
+def measurement_key(spec: Any) -> str:
+    """The key a measurement has in NetTrain's results: its name, or its text."""
+    name, _ = _name(spec)
+    return name if isinstance(name, str) else input_form(name)
+
+
+def check_specs(specs: list[Any], net: Net) -> None:
+    for s in specs:
+        _check_spec(s, net)
+
+
+def _pass(net: Net, tnet: Net, loss_names: list[str], arrays: dict[str, np.ndarray]) -> Pass:
+    plan = compile_plan(tnet, HEAD, mode="plain")   # unfused: loss inputs are predictions
+    loss_slots = [plan.outputs[p] for p in loss_names]
+    producers = {s: step for step in plan.steps for s in step.outs}
+    first = producers[loss_slots[0]]
+    form = None
+    if len(first.ins) == 2:
+        form = first.layer.values.get("TargetForm")
+        form = form if isinstance(form, str) else None
+    keep = set(loss_slots) | ({first.ins[0], first.ins[1]} if len(first.ins) == 2 else set())
+    outs_of_net = _net_output_slots(plan, tnet, net)
+    keep |= set(outs_of_net.values())
+    n = next(iter(arrays.values())).shape[0]
+    chunks: dict[int, list[np.ndarray]] = {s: [] for s in keep}
+    ctx = Ctx(train=False)
+    for start in range(0, n, CHUNK):
+        feed = {p: to_batch_last(a[start:start + CHUNK]) for p, a in arrays.items()}
+        values = _forward(plan, ctx, feed, keep)
+        for s in keep:
+            chunks[s].append(to_batch_first(np.asarray(values[s])))
+    got = {s: np.concatenate(c) for s, c in chunks.items()}
+    losses = sum(got[s].reshape(n, -1).sum(1, dtype=np.float64) for s in loss_slots)
+    has_pair = len(first.ins) == 2
+    return Pass(np.asarray(losses, dtype=np.float64),
+                got[first.ins[0]] if has_pair else None,
+                got[first.ins[1]] if has_pair else None, form,
+                {p: got[s] for p, s in outs_of_net.items()})
+
+
+def _net_output_slots(plan, tnet: Net, net: Net) -> dict[str, int]:
+    """The slots holding the user's net's outputs inside the training net's plan (the
+    training net holds it at node "net", each output feeding a loss or a port)."""
+    if tnet is net or not isinstance(tnet, Container):
+        return {p: plan.outputs[p] for p in net.port_names()[1]}
+    by_path = {step.path: step for step in plan.steps}
+    out: dict[str, int] = {}
+    for u, v, links in tnet.graph.edges(data=LINKS):
+        if u != "net":
+            continue
+        for sp, dp in links:
+            if isinstance(v, PortNode):
+                out[sp] = plan.outputs[v.name]
+            elif (v,) in by_path and dp == "Input":
+                out[sp] = by_path[(v,)].ins[0]
+    return out
+
+
+def _forward(plan, ctx: Ctx, feed: dict[str, np.ndarray], keep: set[int]) -> list[Any]:
+    values: list[Any] = [None] * plan.n_slots
+    for port, slot in plan.inputs.items():
+        values[slot] = feed[port]
+    with np.errstate(all="ignore"):
+        for step in plan.steps:
+            ys, _ = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
+            for slot, y in zip(step.outs, ys):
+                values[slot] = y
+            for slot in step.frees:
+                if slot not in keep:
+                    values[slot] = None
+    return values
+
+
+def _abstract(net: Net, data: Any, spec: Any) -> Any:
+    try:
+        tnet, _ = training_net(net, S("Automatic"), targets_like(data, net))
+        check_data(tnet, read_data(data, net, tnet))
+    except EvaluationError as e:
+        e.symbol = HEAD
+        raise
+    name, averaging = _name(spec)
+    outs = net.port_names()[1]
+    shape = tuple(net.ports[outs[0]].shape or ()) if outs else ()
+    if isinstance(name, Expr) and name.head is S("NetPort"):
+        port = name.args[0] if name.args else None
+        return AbstractArray(tuple(net.ports[port].shape or ())) if port in net.ports \
+            else AbstractArray(())
+    classes = int(np.prod(shape)) if shape else 2
+    if name == "ConfusionMatrix":
+        return AbstractArray((classes, classes))
+    if name in ("Precision", "Recall", "F1Score") and averaging is None:
+        return Association((c, AbstractArray(()), False) for c in range(1, classes + 1))
+    return AbstractArray(())
+
+
+# ---------------------------------------------------------------- the measurements
+def _one(run: Pass, spec: Any) -> Any:
+    name, averaging = _name(spec)
+    if isinstance(name, Expr) and name.head is S("NetPort"):
+        port = name.args[0] if name.args else None
+        if port not in run.outputs:
+            raise error("noport", f"{input_form(name)} is not an output of the net; its "
+                                  f"outputs are {', '.join(run.outputs)}.")
+        mean = run.outputs[port].astype(np.float64).mean(0)
+        return float(mean) if mean.ndim == 0 else packed(mean)
+    if name == "Loss":
+        return float(run.losses.mean())
+    if run.prediction is None:
+        raise error("noloss", f'"{name}" needs a net whose output has a loss attached.')
+    if name in CLASSIFICATION:
+        if run.form is None:
+            raise error("notclass", f'"{name}" is a classification measurement, but this net '
+                                    f"is a regression (its loss is a mean squared error).")
+        return _classification(run, name, averaging)
+    if run.form is not None:
+        raise error("notreg", f'"{name}" is a regression measurement, but this net is a '
+                              f"classifier.")
+    return _regression(run, name)
+
+
+def _classes(run: Pass) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Actual and predicted classes (0-based) and the class labels."""
+    assert run.prediction is not None and run.target is not None
+    p = run.prediction.astype(np.float64)
+    t = run.target
+    if run.form == "Binary":
+        pred = (p.reshape(len(p), -1)[:, 0] > 0.5).astype(np.int64)
+        actual = (t.reshape(len(t), -1)[:, 0] > 0.5).astype(np.int64)
+        return actual, pred, [S("False"), S("True")]
+    p = p.reshape(len(p), -1)
+    pred = p.argmax(1)
+    actual = (t.reshape(len(t), -1).argmax(1) if run.form == "Probabilities"
+              else t.reshape(-1).astype(np.int64) - 1)
+    return actual, pred, list(range(1, p.shape[1] + 1))
+
+
+def _classification(run: Pass, name: str, averaging: str | None) -> Any:
+    actual, pred, labels = _classes(run)
+    c = len(labels)
+    cm = np.bincount(actual * c + pred, minlength=c * c).reshape(c, c)
+    n = cm.sum()
+    if name == "ConfusionMatrix":
+        return packed(cm.astype(np.int64))
+    if name == "Accuracy":
+        return float(np.trace(cm) / n)
+    if name == "ErrorRate":
+        return float(1 - np.trace(cm) / n)
+    if name == "Perplexity":
+        return float(np.exp(run.losses.mean()))
+    if name == "CohenKappa":
+        po = np.trace(cm) / n
+        pe = float((cm.sum(0) * cm.sum(1)).sum()) / n ** 2
+        return float((po - pe) / (1 - pe)) if pe != 1 else 0.0
+    tp = np.diag(cm).astype(np.float64)
+    if averaging == "Micro":   # totals over classes first: equals the accuracy here
+        tp, fp, fn = tp.sum(), cm.sum(0).sum() - tp.sum(), cm.sum(1).sum() - tp.sum()
+        return float(_score(name, np.array([tp]), np.array([fp]), np.array([fn]))[0])
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
+    per_class = _score(name, tp, fp, fn)
+    if averaging == "Macro":
+        return float(per_class.mean())
+    return Association((label, float(v), False) for label, v in zip(labels, per_class))
+
+
+def _score(name: str, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        if name == "Precision":
+            return precision
+        if name == "Recall":
+            return recall
+        return np.where(precision + recall > 0,
+                        2 * precision * recall / (precision + recall), 0.0)
+
+
+def _regression(run: Pass, name: str) -> float:
+    assert run.prediction is not None and run.target is not None
+    y = run.prediction.astype(np.float64)
+    t = run.target.astype(np.float64)
+    r = y - t
+    if name == "MeanSquare":
+        return float(np.mean(r ** 2))
+    if name == "RootMeanSquare":
+        return float(np.sqrt(np.mean(r ** 2)))
+    if name == "MeanDeviation":
+        return float(np.mean(np.abs(r)))
+    if name == "StandardDeviation":
+        return float(np.std(r, ddof=1)) if r.size > 1 else 0.0
+    total = float(((t - t.mean(0)) ** 2).sum())
+    return float(1 - (r ** 2).sum() / total) if total > 0 else 0.0

@@ -1,0 +1,442 @@
+"""Each netdsl layer as a torch function with the same semantics, batch-first.
+
+``TORCH_LAYERS[layer.name](layer)`` gives ``op(arrays, xs, training)`` returning the
+outputs and the moving-statistics updates (as ``Layer.moving_updates``; {} for none).
+``register_torch_layer`` adds a layer defined outside netdsl.
+
+Semantics kept from netdsl's NumPy executor:
+- BatchNormalization: batch mean and *biased* variance in Train mode; the moving
+  statistics move by m <- Momentum m + (1 - Momentum) batch (Wolfram's Momentum 0.9, the
+  opposite convention from torch's momentum), frozen when Momentum is 1.
+- Convolution and pooling pad explicitly (asymmetric "Same" padding too), so sizes follow
+  Floor[(n + padding - (dilation (k - 1) + 1))/stride] + 1; Max pads with -Infinity, Mean
+  divides by the whole window (padding counts as zeros), Total is Mean times the window.
+- Softmax over the last dimension of an example; LinearLayer flattens its input.
+- Cross-entropy clips probabilities below at 1e-30 (gradient 0 where the clip acts).
+- Elementwise and threading functions are built from the same compiled function trees.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..expr import S
+from ..layers.base import Layer
+from ..layers.functions import SELU_ALPHA, SELU_SCALE
+from ..layers.losses import P_MIN
+from ..layers.simple import ALPHA_PRIME
+from ..layers.windows import geometry
+
+Op = Callable[[dict, list, bool], tuple[list, dict]]
+TORCH_LAYERS: dict[str, Callable[[Layer], Op]] = {}
+
+
+def register_torch_layer(name: str):
+    """Decorator: ``fn(layer) -> op`` converts layers named ``name``."""
+    def add(fn):
+        TORCH_LAYERS[name] = fn
+        return fn
+    return add
+
+
+def _example_shape(layer: Layer, port: str = "Output") -> tuple:
+    return tuple(layer.ports[port].shape or ())
+
+
+# ---------------------------------------------------------------- arrays
+@register_torch_layer("LinearLayer")
+@register_torch_layer("DotPlusLayer")
+def _linear(layer):
+    out = _example_shape(layer)
+
+    def op(a, xs, training):
+        x = xs[0]
+        y = F.linear(x.reshape(x.shape[0], -1), a["Weights"], a.get("Biases"))
+        return [y.reshape((x.shape[0],) + out)], {}
+    return op
+
+
+def _pad(x, pads, value):
+    """Explicit (before, after) padding of the spatial axes (axes 2..)."""
+    flat = []
+    for b, e in reversed(pads):
+        flat += [b, e]
+    if not any(flat):
+        return x
+    return F.pad(x, flat, value=value)
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_MAXPOOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVGPOOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+@register_torch_layer("ConvolutionLayer")
+def _conv(layer):
+    groups = layer.values.get("ChannelGroups") or 1
+
+    def op(a, xs, training):
+        x = xs[0]
+        g = geometry(layer.values, tuple(x.shape[2:]))
+        y = _CONV[len(g.kernel)](_pad(x, g.pads, 0.0), a["Weights"], a.get("Biases"),
+                                 stride=g.stride, dilation=g.dilation, groups=groups)
+        return [y], {}
+    return op
+
+
+@register_torch_layer("PoolingLayer")
+def _pool(layer):
+    fn = layer.values["Function"]
+
+    def op(a, xs, training):
+        x = xs[0]
+        g = geometry(layer.values, tuple(x.shape[2:]))
+        d = len(g.kernel)
+        if fn is S("Max"):
+            return [_MAXPOOL[d](_pad(x, g.pads, -math.inf), g.kernel, g.stride)], {}
+        y = _AVGPOOL[d](_pad(x, g.pads, 0.0), g.kernel, g.stride)
+        if fn is S("Total"):
+            y = y * float(math.prod(g.kernel))
+        return [y], {}
+    return op
+
+
+@register_torch_layer("BatchNormalizationLayer")
+def _batchnorm(layer):
+    eps = float(layer.values["Epsilon"])
+    mom = float(layer.values["Momentum"])
+
+    def op(a, xs, training, sync=None):
+        x = xs[0]
+        c = x.shape[1]
+        view = (1, c) + (1,) * (x.dim() - 2)
+        if not training:
+            scale = a["Scaling"] / torch.sqrt(a["MovingVariance"] + eps)
+            shift = a["Biases"] - a["MovingMean"] * scale
+            return [x * scale.reshape(view) + shift.reshape(view)], {}
+        dims = [0] + list(range(2, x.dim()))
+        if sync is None:
+            mean = x.mean(dim=dims)
+            var = ((x - mean.reshape(view)) ** 2).mean(dim=dims)   # biased
+        else:   # statistics of the global batch: sums over every process (differentiable)
+            m = torch.tensor([x.numel() // c], dtype=x.dtype, device=x.device)
+            stats = sync(torch.cat([x.sum(dim=dims), (x * x).sum(dim=dims), m]))
+            total = stats[-1]
+            mean = stats[:c] / total
+            var = stats[c:2 * c] / total - mean * mean
+        y = (x - mean.reshape(view)) * (a["Scaling"] / torch.sqrt(var + eps)).reshape(view) \
+            + a["Biases"].reshape(view)
+        if mom == 1:
+            return [y], {}
+        with torch.no_grad():
+            moving = {"MovingMean": mom * a["MovingMean"] + (1 - mom) * mean.detach(),
+                      "MovingVariance": mom * a["MovingVariance"] + (1 - mom) * var.detach()}
+        return [y], moving
+    op.batch_statistics = True   # type: ignore[attr-defined]
+    return op
+
+
+# ---------------------------------------------------------------- functions
+def _hard_sigmoid(x):
+    return torch.clamp((x + 1) / 2, 0, 1)
+
+
+PRIMITIVES: dict[str, Callable] = {
+    "Ramp": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid,
+    "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
+    "Sin": torch.sin, "Cos": torch.cos, "Erf": torch.erf,
+}
+NAMED: dict[str, Callable] = {
+    "RectifiedLinearUnit": torch.relu, "ReLU": torch.relu, "Sigmoid": torch.sigmoid,
+    "ExponentialLinearUnit": F.elu,
+    "ScaledExponentialLinearUnit": lambda x: SELU_SCALE * F.elu(x, alpha=SELU_ALPHA),
+    "GaussianErrorLinearUnit": F.gelu,
+    "Swish": F.silu, "HardSwish": F.hardswish, "Mish": F.mish, "SoftSign": F.softsign,
+    "SoftPlus": lambda x: torch.logaddexp(torch.zeros_like(x), x),
+    "HardTanh": F.hardtanh, "HardSigmoid": _hard_sigmoid,
+}
+
+
+def function_value(node: tuple, xs: list) -> Any:
+    """A netdsl function tree (layers/functions.py) evaluated with torch operations."""
+    kind = node[0]
+    if kind == "var":
+        return xs[node[1]]
+    if kind == "const":
+        return node[1]
+    if kind in ("prim", "named"):
+        table = PRIMITIVES if kind == "prim" else NAMED
+        return table[node[1]](_tensor(function_value(node[2], xs), xs[0]))
+    vals = [function_value(c, xs) for c in node[1:]]
+    if kind == "power":
+        a, b = vals
+        return torch.pow(_tensor(a, xs[0]), b)
+    out = vals[0]
+    for v in vals[1:]:
+        if kind == "plus":
+            out = out + v
+        elif kind == "times":
+            out = out * v
+        else:
+            pick = torch.maximum if kind == "max" else torch.minimum
+            out = pick(_tensor(out, xs[0]), _tensor(v, xs[0]))
+    return out
+
+
+def _tensor(v, like):
+    return v if isinstance(v, torch.Tensor) else torch.full_like(like, float(v))
+
+
+def _function_op(layer):
+    program = layer.values["Function"]
+
+    def op(a, xs, training):
+        y = function_value(program.tree, list(xs))
+        y = _tensor(y, xs[0])
+        return [y.expand_as(xs[0]) if y.shape != xs[0].shape else y], {}
+    return op
+
+
+register_torch_layer("ElementwiseLayer")(_function_op)
+register_torch_layer("ThreadingLayer")(_function_op)
+
+
+# ---------------------------------------------------------------- shapes
+@register_torch_layer("SoftmaxLayer")
+def _softmax(layer):
+    level = int(layer.values.get("Level", -1))    # level n of an example: axis n batch-first
+    return lambda a, xs, training: ([torch.softmax(xs[0], dim=level)], {})
+
+
+def _reshape(layer):
+    out = _example_shape(layer)
+    return lambda a, xs, training: ([xs[0].reshape((xs[0].shape[0],) + out)], {})
+
+
+register_torch_layer("FlattenLayer")(_reshape)
+register_torch_layer("ReshapeLayer")(_reshape)
+
+
+@register_torch_layer("DropoutLayer")
+def _dropout(layer):
+    """Train mode keeps each element with probability 1 - p, scaled by 1/(1 - p)
+    ("AlphaDropout": dropped elements become ALPHA_PRIME, then a x + b, as netdsl);
+    the "BinaryMask" port gives the kept elements (all ones in Test mode)."""
+    p = float(layer.values["DropoutProbability"])
+    alpha = layer.values.get("Method") == "AlphaDropout"
+    names = layer.port_names()[1]
+
+    def op(a, xs, training):
+        x = xs[0]
+        if not training or p == 0:
+            outs = {"Output": x, "BinaryMask": torch.ones_like(x)}
+            return [outs[n] for n in names], {}
+        keep = (torch.rand_like(x) >= p).to(x.dtype)
+        if alpha:
+            q = 1.0 - p
+            k = (q + ALPHA_PRIME ** 2 * q * p) ** -0.5
+            y = k * (keep * x + (1 - keep) * ALPHA_PRIME) - k * ALPHA_PRIME * p
+        else:
+            y = x * keep / (1.0 - p)
+        outs = {"Output": y, "BinaryMask": keep}
+        return [outs[n] for n in names], {}
+    return op
+
+
+@register_torch_layer("CatenateLayer")
+def _catenate(layer):
+    return lambda a, xs, training: ([torch.cat(list(xs), dim=1)], {})
+
+
+@register_torch_layer("TotalLayer")
+def _total(layer):
+    def op(a, xs, training):
+        y = xs[0]
+        for x in xs[1:]:
+            y = y + x
+        return [y], {}
+    return op
+
+
+@register_torch_layer("SummationLayer")
+def _summation(layer):
+    return lambda a, xs, training: ([xs[0].reshape(xs[0].shape[0], -1).sum(dim=1)], {})
+
+
+# ---------------------------------------------------------------- losses (a number per example)
+def _per_example_mean(x):
+    return x.reshape(x.shape[0], -1).mean(dim=1)
+
+
+def _log(p):
+    """Log[Max[p, 1e-30]]: finite where p is 0, with gradient 0 where the clip acts."""
+    return torch.log(torch.where(p >= P_MIN, p, torch.full_like(p, P_MIN)))
+
+
+@register_torch_layer("MeanSquaredLossLayer")
+def _mse(layer):
+    return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]) ** 2)], {})
+
+
+@register_torch_layer("CrossEntropyLossLayer")
+def _cross_entropy(layer):
+    form = layer.values["TargetForm"]
+
+    def op(a, xs, training):
+        x, t = xs
+        if form == "Index":
+            idx = t.to(torch.int64).unsqueeze(-1) - 1
+            p = torch.gather(x, -1, idx).squeeze(-1)
+            return [-_per_example_mean(_log(p))], {}
+        if form == "Probabilities":
+            total = (t * _log(x)).reshape(x.shape[0], -1).sum(dim=1)
+            m = x[0].numel() // (x.shape[-1] if x.dim() > 1 else 1)
+            return [-total / m], {}
+        return [-_per_example_mean(t * _log(x) + (1 - t) * _log(1 - x))], {}
+    return op
+
+
+# ---------------------------------------------------------------- newer layers
+# Layers whose axes netdsl computes for batch-last data (C, ..., N) reuse those rules on
+# the batch-first tensor moved to batch-last (``_last``) and back (``_first``).
+def _last(x):
+    return x.movedim(0, -1)
+
+
+def _first(x):
+    return x.movedim(-1, 0)
+
+
+def _example_array(a, x):
+    """A learned array of an example's shape ({1} for a number per example)."""
+    return a.reshape(tuple(x.shape[1:]))
+
+
+@register_torch_layer("ConstantTimesLayer")
+def _constant_times(layer):
+    return lambda a, xs, training: ([xs[0] * _example_array(a["Scaling"], xs[0])], {})
+
+
+@register_torch_layer("ConstantPlusLayer")
+def _constant_plus(layer):
+    return lambda a, xs, training: ([xs[0] + _example_array(a["Biases"], xs[0])], {})
+
+
+@register_torch_layer("ParametricRampLayer")
+def _parametric_ramp(layer):
+    def op(a, xs, training):
+        x = xs[0]
+        return [torch.where(x < 0, _example_array(a["Slope"], x) * x, x)], {}
+    return op
+
+
+@register_torch_layer("ConstantArrayLayer")
+@register_torch_layer("NetArrayLayer")
+def _constant_array(layer):
+    def op(a, xs, training, batch=1):
+        arr = a["Array"]
+        return [arr.unsqueeze(0).expand((batch,) + tuple(arr.shape))], {}
+    op.needs_batch = True   # type: ignore[attr-defined]
+    return op
+
+
+@register_torch_layer("EmbeddingLayer")
+def _embedding(layer):
+    return lambda a, xs, training: ([F.embedding(xs[0].to(torch.int64) - 1, a["Weights"])], {})
+
+
+@register_torch_layer("TransposeLayer")
+def _transpose(layer):
+    from ..layers.transpose import axis_order
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        order = axis_order(layer.values["Specification"], x.dim() - 1) + [x.dim() - 1]
+        return [_first(x.permute(order))], {}
+    return op
+
+
+@register_torch_layer("AggregationLayer")
+def _aggregation(layer):
+    fn = layer.values["Function"].name
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        axes = layer._axes(x.dim())
+        if fn == "Total":
+            y = x.sum(dim=axes)
+        elif fn == "Mean":
+            y = x.mean(dim=axes)
+        else:
+            y = x.amax(dim=axes) if fn == "Max" else x.amin(dim=axes)
+        return [_first(y)], {}
+    return op
+
+
+@register_torch_layer("NormalizationLayer")
+def _normalization(layer):
+    eps = float(layer.values["Epsilon"])
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        axes, bshape = layer._shapes(x)
+        xc = x - x.mean(dim=axes, keepdim=True)
+        y = xc / torch.sqrt((xc * xc).mean(dim=axes, keepdim=True) + eps)
+        if "Scaling" in a:
+            y = y * a["Scaling"].reshape(bshape)
+        if "Biases" in a:
+            y = y + a["Biases"].reshape(bshape)
+        return [_first(y)], {}
+    return op
+
+
+@register_torch_layer("ReplicateLayer")
+def _replicate(layer):
+    out = _example_shape(layer)
+
+    def op(a, xs, training):
+        x = _last(xs[0])
+        p = layer._axis(x.dim() - 1)
+        k = len(layer.values["Specification"])
+        xe = x.reshape(tuple(x.shape[:p]) + (1,) * k + tuple(x.shape[p:]))
+        return [_first(xe.expand(out + (x.shape[-1],)))], {}
+    return op
+
+
+@register_torch_layer("DotLayer")
+def _dot(layer):
+    def op(a, xs, training):
+        x, y = xs
+        n, k = x.shape[0], x.shape[-1]
+        z = torch.bmm(x.reshape(n, -1, k), y.reshape(n, k, -1))
+        return [z.reshape((n,) + tuple(x.shape[1:-1]) + tuple(y.shape[2:]))], {}
+    return op
+
+
+@register_torch_layer("PaddingLayer")
+def _padding(layer):
+    """A number pads with it; a method ("Fixed", "Periodic", "Reflected", "Reversed") picks
+    input elements by the index map NumPy's pad makes of 0..n-1, one axis at a time."""
+    import numpy as np
+
+    from ..layers.padding import _METHODS
+    spec = list(layer.values["Specification"])
+    method = layer.values["Padding"]
+
+    def op(a, xs, training):
+        x = xs[0]
+        if isinstance(method, float):
+            flat = []
+            for b, e in reversed(spec):
+                flat += [b, e]
+            return [F.pad(x, flat, value=method)], {}
+        for axis, (b, e) in enumerate(spec, 1):
+            if b or e:
+                idx = np.pad(np.arange(x.shape[axis]), (b, e), mode=_METHODS[method])
+                x = x.index_select(axis, torch.as_tensor(idx, device=x.device))
+        return [x], {}
+    return op

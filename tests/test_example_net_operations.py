@@ -1,0 +1,54 @@
+"""``netdsl examples/net_operations.wl`` runs and its printed numbers agree with each other:
+early stopping with "Patience" -> 5 stops 6 rounds after the best validation round, and the
+accuracy is the confusion matrix's trace over the 180 examples."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_net_operations_example(tmp_path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["NETDSL_HISTORY"] = str(tmp_path / "history")
+    run = subprocess.run([sys.executable, "-m", "netdsl", str(ROOT / "examples" /
+                                                             "net_operations.wl")],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    stop = re.search(r"stopped: (\w+) after (\d+) rounds; best validation round (\d+)", out)
+    assert stop, out
+    reason, rounds, best = stop.group(1), int(stop.group(2)), int(stop.group(3))
+    if reason == "StoppingCriterion":
+        assert rounds - best == 6
+    else:
+        assert reason == "MaxTrainingRoundsReached" and rounds == 200
+    acc = float(re.search(r"accuracy ([\d.]+)", out).group(1))
+    rows = re.search(r"confusion matrix \{(.*)\}", out).group(1)
+    cm = np.array([[int(v) for v in r.split(",")] for r in re.findall(r"\{([^{}]*)\}", rows)])
+    assert cm.shape == (3, 3) and cm.sum() == 180
+    assert acc == np.trace(cm) / 180
+    assert re.search(r"flattened layers: 6", out)
+    assert re.search(r"d p1 / d input at the first point: \{\S+, \S+\}", out)
+
+
+def test_net_operations_example_checks(tmp_path):
+    """``netdsl check``: measurements and gradients give their dimensions, nothing runs."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["NETDSL_HISTORY"] = str(tmp_path / "history")
+    run = subprocess.run([sys.executable, "-m", "netdsl", "check",
+                          str(ROOT / "examples" / "net_operations.wl")],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "confusion matrix AbstractArray[{3, 3}]" in run.stdout
+    assert "d p1 / d input at the first point: AbstractArray[{2}]" in run.stdout
+    assert run.stdout.rstrip().endswith("net_operations.wl: ok")
