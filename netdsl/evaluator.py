@@ -21,7 +21,7 @@ from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
-from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, input_form, is_list,
+from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_list,
                    is_rule, list_items, list_length, make_list)
 from .layers.base import AbstractArray
 from .patterns import Matcher, is_pattern, substitute

@@ -64,13 +64,9 @@ class Session:
         # keeps the net trained so far (a library caller gets KeyboardInterrupt)
         self.interactive = interactive
         self.stdout = stdout
-        self.stderr = stderr  # where messages that do not stop evaluation go (default sys.stderr)
         self.evaluator = Evaluator(self)
         self.line = 1              # the n of the next In[n]
         self.outputs: dict[int, Any] = {}
-        self.messages: list[NetDSLError] = []  # messages that did not stop evaluation
-        self._span: Span | None = None          # the statement being evaluated
-        self._source: str | None = None
 
     # ---------------------------------------------------------------- text
     def evaluate(self, text: str, source: str | None = None) -> Any:

@@ -332,7 +332,7 @@ def _rational(ev, p, q):
 
 
 # ---------------------------------------------------------------- unary functions
-def _unary(name: str, usage: str, summary: str, fn: Callable[[np.ndarray], np.ndarray],
+def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
            exact_value: Callable[[Any], Any] | None = None,
            domain: Callable[[np.ndarray], bool] | None = None,
            domain_text: str = "", keeps_integers: bool = False) -> None:

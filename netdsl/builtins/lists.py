@@ -16,7 +16,7 @@ import numpy as np
 from .. import budget
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
-                    hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
+                    hash_key, head_of, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
 from ..layers.base import AbstractArray
 from .abstract import shape_of

@@ -15,7 +15,7 @@ import numpy as np
 from .. import budget
 from ..errors import EvaluationError
 from ..printer import short
-from ..expr import MAX_RANK, Expr, List, input_form, is_number, make_list, packed, to_atom, to_ndarray
+from ..expr import MAX_RANK, Expr, List, is_number, make_list, packed, to_atom, to_ndarray
 from .registry import wrong_call
 
 INT64_MAX = 2 ** 63 - 1

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EvaluationError
 from ..printer import short
-from ..expr import (Expr, List, Null, Symbol, input_form, is_integer, is_list, is_number,
+from ..expr import (Expr, List, Null, Symbol, is_integer, is_list, is_number,
                     list_items, packed)
 from ..layers.base import AbstractArray
 from .numeric import dims_of

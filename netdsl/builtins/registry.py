@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import EvaluationError
-from ..expr import Expr, Symbol, input_form, is_rule
+from ..expr import Expr, Symbol, is_rule
 from ..printer import short
 
 # attributes, as in Wolfram
