@@ -73,8 +73,21 @@ def test_big_integers_print():
 
 
 # ---------------------------------------------------------------- big and extreme numbers
-@pytest.mark.parametrize("src", ["N[10^400]", "Exp[1000.]", "Sin[10^400]", "10^400 * 1.5",
-                                 "1.5 + 10^400", "Exp[{1., 1000.}]", "10.^400",
+@pytest.mark.parametrize("src, value", [("Exp[1000.]", "Infinity"),
+                                        ("Exp[{1., 1000.}]", "{2.718281828459045, Infinity}"),
+                                        ("10.^400", "Infinity"), ("(-10.)^401", "-Infinity"),
+                                        ("1.7*^308 * 10", "Infinity"),
+                                        ("{1.7*^308} + {1.7*^308}", "{Infinity}"),
+                                        ("Total[{1.7*^308, 1.7*^308}]", "Infinity")])
+def test_machine_overflow_is_a_message_and_infinity(src, value):
+    s = session()
+    assert text(src, s) == value
+    assert [(m.symbol, m.tag, m.text) for m in s.messages] == \
+        [("General", "ovfl", "Overflow occurred in computation.")]
+
+
+@pytest.mark.parametrize("src", ["N[10^400]", "Sin[10^400]", "10^400 * 1.5",
+                                 "1.5 + 10^400",
                                  "10^-(10^8)", "{1, 2, 3}^(10^30)", "2^(10^9)",
                                  "(2^200000)*(2^200000)"])
 def test_overflow_is_refused_quickly(src):

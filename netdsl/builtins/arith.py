@@ -9,6 +9,7 @@ an expression unevaluated (x + 1 stays x + 1).
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -76,7 +77,7 @@ def combine(a: Any, b: Any, head: str) -> Any:
         if isinstance(out, float):
             if math.isinf(out) and not (isinstance(a, float) and math.isinf(a)) \
                     and not (isinstance(b, float) and math.isinf(b)):
-                raise overflow()
+                machine_overflow()
             return out
         return to_atom(out) if isinstance(out, Fraction) else out
     ka, kb = kind_of(a), kind_of(b)
@@ -98,10 +99,10 @@ def combine(a: Any, b: Any, head: str) -> Any:
     a, b = broadcast_pair(as_array(a), as_array(b), head)
     if a.dtype.kind != "f" and b.dtype.kind != "f":
         return a + b if plus else a * b
-    with np.errstate(all="ignore"):
+    with np.errstate(over="ignore"):  # overflow is reported below; NaN warns by itself
         out = a + b if plus else a * b
     if not np.isfinite(out).all() and np.isfinite(a).all() and np.isfinite(b).all():
-        raise overflow()  # beyond the largest machine Real
+        machine_overflow()  # beyond the largest machine Real
     return out
 
 
@@ -264,7 +265,8 @@ def power_scalar(ev, a: Any, b: Any) -> Any:
     try:
         return float(a) ** float(b)
     except OverflowError:
-        raise overflow() from None
+        machine_overflow()
+        return -math.inf if a < 0 and float(b) % 2 == 1 else math.inf
 
 
 @builtin("Power", "a ^ b", "power; exact for exact numbers (2^-1 is 1/2)", args=2,
@@ -295,7 +297,7 @@ def _power(ev, a, b):
         with np.errstate(all="ignore"):
             out = np.power(xa, ya)
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(xa)) and np.all(np.isfinite(ya)):
-            raise overflow()
+            machine_overflow()
         return result(out)
     if kx == "i" and ky == "i":
         xa, ya = broadcast_pair(as_array(x), as_array(y), "Power")
@@ -356,7 +358,7 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
             with np.errstate(all="ignore"):
                 out = float(fn(np.float64(f)))
             if math.isinf(out) and math.isfinite(f):
-                raise overflow()
+                machine_overflow()
             return out
         if keeps_integers and kind_of(v) != "f":  # Abs[{-1, 2}] is {1, 2}, as in Wolfram
             if v.dtype == object or (v.size and int(v.min()) == -INT64_MAX - 1):
@@ -371,7 +373,7 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
         with np.errstate(all="ignore"):
             out = fn(v.astype(np.float64) if v.dtype.kind in "iu" else v)
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(v)):
-            raise overflow()
+            machine_overflow()
         return result(out)
 
 
@@ -784,9 +786,16 @@ def _std(ev, x):
 
 
 def _finite(out: Any, v: np.ndarray) -> Any:
-    """``out``, unless it overflowed although the input ``v`` was finite (General::ovfl)."""
+    """``out``, with the General::ovfl message if it overflowed from a finite input ``v``."""
     if v.dtype.kind != "f":
         return out
     if not np.all(np.isfinite(out)) and np.all(np.isfinite(v)):
-        raise overflow()
+        machine_overflow()
     return out
+
+
+def machine_overflow() -> None:
+    """A machine Real overflowed: the result holds Infinity and evaluation goes on, with
+    Wolfram's General::ovfl message (issued, as NumPy's own warnings are, through the
+    session's numeric messages, once per statement)."""
+    warnings.warn("overflow encountered in computation", RuntimeWarning, stacklevel=3)
