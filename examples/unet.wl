@@ -40,7 +40,7 @@ losses = result["RoundLossList"];
 Print["first round loss: ", First[losses]];
 Print["last round loss: ", Last[losses]];
 trained = result["TrainedNet"];
-errors = N[Mean[Flatten[Abs[Round[trained[testX]] - testY]]]];  (* Mean of integers is exact *)
+errors = N[Mean[Flatten[Abs[Round[trained[testX]] - testY]]]];
 Print["held-out pixel error rate: ", errors];
 Print["noise alone (Round of the noisy pixels): ",
     N[Mean[Flatten[Abs[Round[Map[First, testX]] - testY]]]]];

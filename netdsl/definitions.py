@@ -104,6 +104,16 @@ class Definitions:
             at -= 1
         self.rules.insert(at, rule)
 
+    def remove(self, lhs: Any) -> bool:
+        """Remove the rule for exactly ``lhs`` (``f[1] =.``); whether there was one."""
+        if self.exact.pop(hash_key(lhs), None) is not None:
+            return True
+        for i, rule in enumerate(self.rules):
+            if same_q(rule.lhs, lhs):
+                del self.rules[i]
+                return True
+        return False
+
     def all_rules(self) -> list[tuple[Any, Any, bool]]:
         """Every rule, in the order tried: (lhs, rhs, delayed)."""
         return [(lhs, rhs, False) for lhs, rhs in self.exact.values()] + \

@@ -55,6 +55,7 @@ class Evaluator:
         self.values: dict[Symbol, Any] = {S("$Context"): "Global`"}
         self.delayed: dict[Symbol, Any] = {}
         self.definitions: dict[Symbol, Definitions] = {}   # f[...] = ..., f[x_] := ...
+        self.upvalues: dict[Symbol, Definitions] = {}      # g[f] ^= ..., f /: g[f] := ...
         self.attributes: dict[Symbol, frozenset[str]] = {}  # SetAttributes of user symbols
         self.options: dict[Symbol, Any] = {}                # Options[f] = {...}
         self.messages: dict[tuple[Symbol, str], Any] = {}   # f::tag = "..."
@@ -122,6 +123,10 @@ class Evaluator:
             args = tuple(self.evaluate(a) for a in e.args)
         if any(isinstance(a, Expr) and a.head is Sequence for a in args):
             args = _splice(args)
+        if self.upvalues:
+            result = self._use_upvalues(head, args, e)
+            if result is not NOT_APPLICABLE:
+                return result
         if b is not None:
             return self.call_builtin(b, args, Expr(head, *args, span=e.span))
         if type(head) is Symbol:
@@ -162,12 +167,72 @@ class Evaluator:
                     rhs = rhs.args[0]
                 body = substitute(rhs, b)
                 if rule.options:
-                    body = _bind_option_values(body, owner, call)
+                    body = _bind_option_values(body, owner, call,
+                                               self._pattern_defaults(rule.lhs))
                 try:
                     return self.evaluate(body)
                 except ReturnSignal as r:
                     return r.value
         return NOT_APPLICABLE
+
+    def _use_upvalues(self, head: Any, args: tuple, e: Expr) -> Any:
+        """Definitions attached to an argument's symbol (``area[sq] ^= 4``), tried before
+        the head's own, as Wolfram tries UpValues before DownValues."""
+        call = None
+        for a in args:
+            sym = a
+            while type(sym) is Expr:
+                sym = sym.head
+            defs = self.upvalues.get(sym) if type(sym) is Symbol else None
+            if defs is not None:
+                call = call or Expr(head, *args, span=e.span)
+                result = self.use_definitions(defs, call, sym)
+                if result is not NOT_APPLICABLE:
+                    return result
+        return NOT_APPLICABLE
+
+    def define_upvalue(self, tag: Symbol, lhs: Any, value: Any, delayed: bool) -> None:
+        """``lhs ^= value`` or ``tag /: lhs = value``: a rule kept with ``tag``."""
+        defs = self.upvalues.get(tag)
+        if defs is None:
+            defs = self.upvalues[tag] = Definitions()
+        if is_pattern(lhs):
+            defs.add_rule(lhs, value, delayed)
+        else:
+            defs.add_exact(lhs, value)
+
+    def unset(self, lhs: Any) -> bool:
+        """``lhs =.``: remove the value or the definition for exactly this left side."""
+        if isinstance(lhs, Symbol):
+            lhs = resolve(lhs)
+            found = lhs in self.values or lhs in self.delayed
+            self.values.pop(lhs, None)
+            self.delayed.pop(lhs, None)
+            return found
+        owner = lhs
+        while type(owner) is Expr and type(owner.head) is Symbol \
+                and owner.head.name in ("Condition", "HoldPattern") and owner.args:
+            owner = owner.args[0]
+        while type(owner) is Expr:
+            owner = owner.head
+        defs = self.definitions.get(owner) if type(owner) is Symbol else None
+        return defs is not None and defs.remove(lhs)
+
+    def _pattern_defaults(self, lhs: Any) -> list:
+        """Option rules named in ``OptionsPattern[{...}]`` or ``OptionsPattern[f]``."""
+        out: list = []
+        if type(lhs) is not Expr:
+            return out
+        if lhs.head is S("OptionsPattern"):
+            for spec in lhs.args:
+                value = self.evaluate(Expr(S("Options"), spec)) if type(spec) is Symbol \
+                    else spec
+                items = value.args if type(value) is Expr and value.head is List else [value]
+                out.extend(r for r in items if is_rule(r))
+            return out
+        for a in lhs.args:
+            out.extend(self._pattern_defaults(a))
+        return out
 
     def _thread(self, head: Symbol, args: tuple, e: Expr) -> Any:
         n = {list_length(a) for a in args if is_list(a)}
@@ -357,6 +422,7 @@ class Evaluator:
         self.values.pop(sym, None)
         self.delayed.pop(sym, None)
         self.definitions.pop(sym, None)
+        self.upvalues.pop(sym, None)
         self.warned.discard(sym.name)
         if everything:
             self.attributes.pop(sym, None)
@@ -384,19 +450,21 @@ def resolve(sym: Symbol) -> Symbol:
     return Symbol(short) if short else sym
 
 
-def _bind_option_values(body: Any, owner: Symbol, call: Expr) -> Any:
-    """``OptionValue[name]`` in a definition's body reads the options of this call,
-    then ``Options[owner]``: rewrite it as ``OptionValue[owner, {given}, name]``."""
+def _bind_option_values(body: Any, owner: Symbol, call: Expr, defaults: list) -> Any:
+    """``OptionValue[name]`` in a definition's body reads the options of this call, then
+    the defaults in ``OptionsPattern[...]``, then ``Options[owner]``: rewrite it as
+    ``OptionValue[owner, {given..., defaults...}, name]``."""
     if type(body) is not Expr:
         return body
     if body.head is OptionValue and len(body.args) == 1:
         given = [a for a in call.args if is_rule(a) or (is_list(a) and isinstance(a, Expr)
                                                         and all(is_rule(r) for r in a.args))]
-        return Expr(OptionValue, owner, Expr(List, *given), body.args[0], span=body.span)
+        return Expr(OptionValue, owner, Expr(List, *given, *defaults), body.args[0],
+                    span=body.span)
     if body.head is Function:
         return body if not _mentions_option_value(body) else Expr(
-            body.head, *[_bind_option_values(a, owner, call) for a in body.args])
-    new = [_bind_option_values(a, owner, call) for a in body.args]
+            body.head, *[_bind_option_values(a, owner, call, defaults) for a in body.args])
+    new = [_bind_option_values(a, owner, call, defaults) for a in body.args]
     if all(x is y for x, y in zip(new, body.args)):
         return body
     return Expr(body.head, *new, span=body.span)
@@ -434,15 +502,15 @@ def _splice(args: tuple) -> tuple:
     return tuple(out)
 
 
-def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
-    if isinstance(body, Expr):
-        if body.head is Slot and len(body.args) == 1 and isinstance(body.args[0], str):
-            return _named_slot(body.args[0], args, f)
-        if body.head is SlotSequence:
-            n = body.args[0] if body.args and isinstance(body.args[0], int) else 1
-            return Expr(Sequence, *args[n - 1:])
-        if body.head is Slot and len(body.args) == 1 and isinstance(body.args[0], int):
-            n = body.args[0]
+def _fill_slots(body: Any, args: tuple, f: Expr, spliced: list | None = None) -> Any:
+    """``body`` with ``#n``, ``#name`` and ``##n`` filled from ``args``. ``spliced`` is set
+    once a ``##`` has put a Sequence in, so only such functions pay for splicing it."""
+    if type(body) is not Expr:
+        return body
+    head = body.head
+    if head is Slot and len(body.args) == 1:
+        n = body.args[0]
+        if type(n) is int:
             if n == 0:
                 return f
             if not 1 <= n <= len(args):
@@ -451,13 +519,21 @@ def _fill_slots(body: Any, args: tuple, f: Expr) -> Any:
                     f"{len(args)} argument{'s' if len(args) != 1 else ''}.",
                     symbol="Function", tag="slotn")
             return args[n - 1]
-        if body.head is Function:  # a nested pure function keeps its own slots
-            return body
-        filled = [_fill_slots(a, args, f) for a in body.args]
-        if any(type(a) is Expr and a.head is Sequence for a in filled):
-            filled = list(_splice(tuple(filled)))
-        return Expr(_fill_slots(body.head, args, f), *filled, span=body.span)
-    return body
+        if type(n) is str:
+            return _named_slot(n, args, f)
+    if head is SlotSequence:
+        n = body.args[0] if body.args and type(body.args[0]) is int else 1
+        if spliced is not None:
+            spliced[0] = True
+        return Expr(Sequence, *args[n - 1:])
+    if head is Function:  # a nested pure function keeps its own slots
+        return body
+    if spliced is None:
+        spliced = [False]
+    filled = [_fill_slots(a, args, f, spliced) for a in body.args]
+    if spliced[0]:
+        filled = list(_splice(tuple(filled)))
+    return Expr(_fill_slots(head, args, f, spliced), *filled, span=body.span)
 
 
 def _named_slot(key: str, args: tuple, f: Expr) -> Any:

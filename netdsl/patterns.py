@@ -296,11 +296,10 @@ class Matcher:
     # ------------------------------------------------------------ orderless
     def _orderless(self, pats: tuple, items: tuple, b: Bindings, head: Any,
                    flat: bool) -> Iterator[Bindings]:
-        """Match in any order: each pattern takes some of the remaining arguments.
-        Optional patterns go last, so they take what is left or their default."""
-        ordered = sorted(range(len(pats)), key=lambda i: _optional(pats[i]))
-        yield from self._orderless_from([pats[i] for i in ordered], list(items), b, head,
-                                        flat, [i + 1 for i in ordered])
+        """Match in any order: each pattern, left to right, takes one of the remaining
+        arguments (trying them in order); an optional one may take its default instead."""
+        yield from self._orderless_from(list(pats), list(items), b, head, flat,
+                                        list(range(1, len(pats) + 1)))
 
     def _orderless_from(self, pats: list, items: list, b: Bindings, head: Any, flat: bool,
                         positions: list[int]) -> Iterator[Bindings]:

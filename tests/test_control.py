@@ -155,3 +155,9 @@ def test_scan_evaluates_for_side_effects():
     s = Session()
     assert text("t = 0; Scan[Function[u, t = t + u], {1, 2, 3}]", s) == "Null"
     assert run("t", s) == 6
+
+
+def test_riffle_and_map_indexed():
+    assert text('Riffle[{"a", "b", "c"}, "-"]') == '{"a", "-", "b", "-", "c"}'
+    assert text("Riffle[{a, b}, {x, y}]") == "{a, x, b, y}"
+    assert text("MapIndexed[f, {a, b}]") == "{f[a, {1}], f[b, {2}]}"

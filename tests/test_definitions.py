@@ -231,3 +231,37 @@ def test_names_in_context_are_one_symbol():
     assert ev.evaluate(S("Foo`x")) == 5
     run(f"SetDelayed[g[{X}], 2 x]", s)
     assert ev.evaluate(Expr(S("Foo`g"), 4)) == 8
+
+
+def test_upset_attaches_the_rule_to_the_argument():
+    s = Session()
+    assert run("area[sq] ^= 4; area[sq]", s) == 4
+    assert text("area[tri]", s) == "area[tri]"
+    assert run("perimeter[square[a_]] ^:= 4 a; perimeter[square[3]]", s) == 12
+    assert text("DownValues[perimeter]", s) == "{}"
+
+
+def test_tag_set():
+    s = Session()
+    assert run("f /: g[f, x_] := x + 1; g[f, 2]", s) == 3
+    assert run("f /: f[1] = 7; f[1]", s) == 7  # tag is the head: an ordinary definition
+
+
+def test_unset_removes_one_value_or_definition():
+    s = Session()
+    assert text("x = 1; x =.; x", s) == "x"
+    run("h[1] = 2; h[n_] := 0", s)
+    assert text("h[1] =.; {h[1], h[5]}", s) == "{0, 0}"
+    assert text("h[n_] =.; h[5]", s) == "h[5]"
+    assert text("Quiet[nothing =.]", s) == "$Failed"
+
+
+def test_options_pattern_with_its_own_defaults():
+    s = Session()
+    run('k[OptionsPattern[{"A" -> 0}]] := OptionValue["A"]', s)
+    assert text('{k[], k["A" -> 3]}', s) == "{0, 3}"
+    run('Options[base] = {"B" -> 5}; j[OptionsPattern[base]] := OptionValue["B"]', s)
+    assert text('{j[], j["B" -> 1]}', s) == "{5, 1}"
+    run('Options[m] = {"A" -> 1}; m[x_, opts : OptionsPattern[]] := '
+        '{x, OptionValue[m, {opts}, "A"]}', s)
+    assert text('{m[0], m[0, "A" -> 7]}', s) == "{{0, 1}, {0, 7}}"

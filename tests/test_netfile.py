@@ -70,6 +70,12 @@ def assert_bit_exact(a, b):
     'NetInitialize@NetChain[{NetChain[<|"a" -> LinearLayer[4], "b" -> ElementwiseLayer["ELU"]|>], '
     '{LinearLayer[2], LogisticSigmoid}}, "Input" -> 3]',
     EVERY_LAYER,
+    'NetInitialize@NetChain[{DeconvolutionLayer[2, {3, 3}, "Stride" -> 2], NormalizationLayer[], '
+    'ParametricRampLayer[], ConstantPlusLayer[], ConstantTimesLayer[], PaddingLayer[{{0, 0}, '
+    '{1, 1}, {0, 2}}], PartLayer[{All, 1 ;; 3}], TransposeLayer[], ReplicateLayer[2], '
+    'AggregationLayer[Max]}, "Input" -> {3, 4, 4}]',
+    'NetInitialize@NetGraph[{ConstantArrayLayer["Output" -> {2, 3}], DotLayer[], '
+    'EmbeddingLayer[4, 6, "Input" -> "Integer"]}, {{1, NetPort["x"]} -> 2}, "x" -> {3, 2}]',
     'NetInitialize@NetGraph[<|"lin" -> LinearLayer[3], "mse" -> MeanSquaredLossLayer[], '
     '"sig" -> LogisticSigmoid, "ce" -> CrossEntropyLossLayer["Binary"]|>, '
     '{"lin" -> NetPort["mse", "Input"], "lin" -> "sig" -> NetPort["ce", "Input"]}, "Input" -> 2]',

@@ -241,3 +241,9 @@ def test_unsupported_list_shrinks_when_a_layer_is_registered():
     from netdsl.builtins.unknown import unknown_head_warning
     assert unknown_head_warning("EmbeddingLayer") is not None or "EmbeddingLayer" in REGISTRY
     assert unknown_head_warning("LinearLayer") is None  # registered: never reported
+
+
+def test_data_heads_are_not_reported():
+    err = io.StringIO()
+    run('Missing["NotFound"]; Failure["x", <||>]; DirectedInfinity[1]', Session(stderr=err))
+    assert err.getvalue() == ""

@@ -501,3 +501,32 @@ def _prepend(ev, x, item):
         raise wrong_call("Prepend", Expr(S("Prepend"), x, item), f"{input_form(x)} is not a list")
     return _rebuild(split[0], [item] + split[1])
 
+
+
+@builtin("Riffle", ("Riffle[list, x]", "Riffle[list, {x1, x2, ...}]"),
+         "x inserted between the elements of list (or the xi in turn)", args=2,
+         section="Lists and arrays")
+def _riffle(ev, x, sep):
+    split = _parts(x)
+    if split is None:
+        raise wrong_call("Riffle", Expr(S("Riffle"), x, sep), f"{input_form(x)} is not a list")
+    head, items = split
+    seps = list_items(sep) if is_list(sep) else None
+    out: list[Any] = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(seps[(i - 1) % len(seps)] if seps else sep)
+        out.append(item)
+    if seps and len(seps) == len(items):  # Riffle[{a, b}, {x, y}] is {a, x, b, y}
+        out.append(seps[-1])
+    return _rebuild(head, out)
+
+
+@builtin("MapIndexed", "MapIndexed[f, list]", "f[element, {i}] for each element (level 1)",
+         args=2, section="Functional")
+def _map_indexed(ev, f, x):
+    split = _parts(x)
+    if split is None:
+        return x
+    head, items = split
+    return _rebuild(head, [ev.call(f, item, make_list([i])) for i, item in enumerate(items, 1)])

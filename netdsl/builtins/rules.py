@@ -19,7 +19,7 @@ from ..errors import EvaluationError
 from ..expr import (Association, Expr, List, Null, Symbol, boolean, input_form, is_list, is_rule,
                     list_items, make_list, same_q)
 from ..patterns import rule_parts, substitute
-from .core import SPECIAL_ASSIGN
+from .core import SPECIAL_ASSIGN, definition_lhs
 from .lists import _level_spec, _parts, _rebuild
 from .registry import (HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin,
                        option_name, wrong_call)
@@ -299,8 +299,9 @@ def _assign_options(ev, lhs: Expr, value: Any) -> None:
 SPECIAL_ASSIGN["Options"] = _assign_options
 
 
-@builtin("Options", ("Options[f]", "Options[f, name]"), "the default options of f", args=(1, 2),
-         section="Patterns")
+@builtin("Options", ("Options[f]", "Options[f, name]", "Options[layer]"),
+         "the default options of f (Options[f] = {...} sets them); a layer's options, arrays "
+         "and ports as rules", args=(1, 2), section="Patterns")
 def _options(ev, f, name=None):
     if isinstance(f, Symbol):
         b = REGISTRY.get(f.name)
@@ -424,3 +425,91 @@ def _down_values(ev, f):
     rules = defs.all_rules() if defs is not None else []
     return Expr(List, *[Expr(S("RuleDelayed"), Expr(S("HoldPattern"), lhs), rhs)
                         for lhs, rhs, _ in rules])
+
+
+# ---------------------------------------------------------------- up-values and unset
+def _up_tags(ev, lhs: Any, name: str, call: Any) -> list[Symbol]:
+    """The symbols ``lhs ^= v`` attaches to: each argument's symbol or innermost head."""
+    if not isinstance(lhs, Expr):
+        raise wrong_call(name, call, f"{input_form(lhs)} is not of the form f[...]")
+    tags = []
+    for a in lhs.args:
+        sym = a
+        while isinstance(sym, Expr):
+            sym = _pattern_symbol(sym) if sym.has_head("Pattern") else sym.head
+        if isinstance(sym, Symbol) and sym.name not in REGISTRY and sym not in tags:
+            tags.append(sym)
+    if not tags:
+        raise wrong_call(name, call, "no argument has a symbol to attach the rule to")
+    return tags
+
+
+def _pattern_symbol(p: Expr) -> Any:
+    inner = p.args[1] if len(p.args) == 2 else None
+    if isinstance(inner, Expr) and inner.has_head("Blank") and inner.args:
+        return inner.args[0]
+    return None
+
+
+def _lhs_args_evaluated(ev, lhs: Any) -> Any:
+    if isinstance(lhs, Expr) and not lhs.has_head("HoldPattern"):
+        return Expr(lhs.head, *[ev.evaluate(a) for a in lhs.args], span=lhs.span)
+    return lhs
+
+
+@builtin("UpSet", "lhs ^= rhs", "a rule for lhs kept with the symbols of its arguments: "
+         "area[sq] ^= 4 defines area[sq] without touching area", args=2,
+         attributes=(HOLD_FIRST,), section="Patterns")
+def _up_set(ev, lhs, value):
+    lhs = _lhs_args_evaluated(ev, lhs)
+    for tag in _up_tags(ev, lhs, "UpSet", Expr(S("UpSet"), lhs, value)):
+        ev.define_upvalue(tag, lhs, value, False)
+    return value
+
+
+@builtin("UpSetDelayed", "lhs ^:= rhs", "UpSet with the right side evaluated when used",
+         args=2, attributes=(HOLD_ALL,), section="Patterns")
+def _up_set_delayed(ev, lhs, value):
+    lhs = _lhs_args_evaluated(ev, lhs)
+    for tag in _up_tags(ev, lhs, "UpSetDelayed", Expr(S("UpSetDelayed"), lhs, value)):
+        ev.define_upvalue(tag, lhs, value, True)
+    return Null
+
+
+def _tag_set(ev, name: str, tag: Any, lhs: Any, value: Any, delayed: bool) -> None:
+    call = Expr(S(name), tag, lhs, value)
+    if not isinstance(tag, Symbol):
+        raise wrong_call(name, call, f"{input_form(tag)} is not a symbol")
+    lhs = _lhs_args_evaluated(ev, lhs)
+    head = lhs.head if isinstance(lhs, Expr) else None
+    while isinstance(head, Expr):
+        head = head.head
+    if head is tag:
+        ev.assign(lhs, value, delayed)
+    else:
+        ev.define_upvalue(tag, lhs, value, delayed)
+
+
+@builtin("TagSet", "f /: lhs = rhs", "a rule for lhs kept with the symbol f", args=3,
+         attributes=(HOLD_ALL,), section="Patterns")
+def _tag_set_fn(ev, tag, lhs, value):
+    value = ev.evaluate(value)
+    _tag_set(ev, "TagSet", tag, lhs, value, False)
+    return value
+
+
+@builtin("TagSetDelayed", "f /: lhs := rhs", "TagSet with the right side evaluated when used",
+         args=3, attributes=(HOLD_ALL,), section="Patterns")
+def _tag_set_delayed_fn(ev, tag, lhs, value):
+    _tag_set(ev, "TagSetDelayed", tag, lhs, value, True)
+    return Null
+
+
+@builtin("Unset", "lhs =.", "removes the value of a symbol or the definition for lhs", args=1,
+         attributes=(HOLD_FIRST,), section="Patterns")
+def _unset(ev, lhs):
+    if not ev.unset(definition_lhs(ev, lhs)):
+        ev.message("Unset", "norep", f"Assignment on {input_form(lhs)} for "
+                                     f"{input_form(lhs)} not found.")
+        return S("$Failed")
+    return Null

@@ -34,12 +34,20 @@ ResourceData ResourceObject ExampleData URLExecute URLDownload CloudDeploy
 Interpolation NIntegrate Integrate D Solve NSolve FindRoot Simplify Expand Factor
 """.split())
 
+# Wolfram heads that are data, not functions: never reported.
+INERT_HEADS = frozenset("""
+Missing Failure Indeterminate ComplexInfinity DirectedInfinity Infinity Complex Rational
+Interval Quantity Entity HoldForm Defer Unevaluated Placeholder Scaled Tiny Small Medium Large
+Inherited Automatic None All Null True False Row Column Grid Style Labeled Legended Tooltip
+Dispatch Key Span RGBColor GrayLevel Hue Directive Point Line Disk Rectangle Text
+""".split())
+
 _SUGGEST_CUTOFF = 0.85
 
 
 def unknown_head_warning(name: str) -> str | None:
     """The warning for a head with no built-in and no definition, or None."""
-    if name in REGISTRY or "$" in name:
+    if name in REGISTRY or name in INERT_HEADS or "$" in name:
         return None
     if name in KNOWN_WOLFRAM:
         return f"{name} is not supported by netdsl; it stays unevaluated."

@@ -73,7 +73,7 @@ class NewlineFilter:
                 prev_can_end = True
             elif action == _OPEN:
                 prev_can_end = False
-                entry = (tok.value, tok.line, tok.column)
+                entry = (tok.value, tok.line or 1, tok.column or 1)
                 stack.append(entry)
                 if kind == "LPART":   # Part closes with two ']' tokens
                     stack.append(entry)
@@ -89,11 +89,11 @@ class NewlineFilter:
             yield tok
 
     def _too_deep(self, tok: Token) -> ParseError:
-        line = self.lines[tok.line - 1] if 0 < tok.line <= len(self.lines) else ""
+        row, col = tok.line or 1, tok.column or 1
+        line = self.lines[row - 1].rstrip("\r") if 0 < row <= len(self.lines) else ""
         return ParseError(f"brackets nested more than {MAX_NESTING} deep (netdsl's limit); "
                           "split the expression into smaller definitions",
-                          span=Span(tok.line, tok.column, tok.line, tok.column + 1,
-                                    self.source), source_line=line)
+                          span=Span(row, col, row, col + 1, self.source), source_line=line)
 
     def stack_before(self, tok: Token) -> list[tuple[str, int, int]]:
         """The brackets open before ``tok``; ``tok`` may never have reached this filter

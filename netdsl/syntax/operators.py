@@ -31,7 +31,7 @@ MAX_NESTING = 256
 
 # token type -> (precedence, role, head). Roles say how the climber parses it.
 # Wolfram's Precedence[] values; CodeParser's order where it differs (=== below ==,
-# ;; between == and +). A *_LONG type is the \[Name] spelling of the same operator.
+# ;; between == and +). A *_LONG type is the \[Name] spelling of an operator.
 INFIX: dict[str, tuple[int, str, str | None]] = {
     "SEMI": (10, "compound", "CompoundExpression"),
     "PUT": (30, "put", None),
@@ -99,18 +99,16 @@ PREFIX: dict[str, tuple[int, str]] = {
     "INCREMENT": (660, "PreIncrement"),
     "DECREMENT": (660, "PreDecrement"),
 }
-#: the \[Name] spellings: same entries as their ASCII operators
+#: the \[Name] spellings: terminals of their own (a longer literal would be tried
+#: before a shorter ASCII operator, e.g. \[Equal] before ===), same entries
 LONG_NAMES = {"FUNCTIONARROW_LONG": "FUNCTIONARROW", "RULE_LONG": "RULE",
               "RULEDELAYED_LONG": "RULEDELAYED", "TWOWAYRULE_LONG": "TWOWAYRULE",
-              "OR_LONG": "OR", "AND_LONG": "AND", "NOT_LONG": "NOT", "ELEMENT_LONG": "ELEMENT",
+              "OR_LONG": "OR", "AND_LONG": "AND", "ELEMENT_LONG": "ELEMENT",
               "EQUAL_LONG": "EQUAL", "UNEQUAL_LONG": "UNEQUAL", "LESSEQUAL_LONG": "LESSEQUAL",
               "GREATEREQUAL_LONG": "GREATEREQUAL", "STAR_LONG": "STAR", "SLASH_LONG": "SLASH"}
 for _long, _short in LONG_NAMES.items():
-    if _short in INFIX:
-        INFIX[_long] = INFIX[_short]
-    if _short in PREFIX:
-        PREFIX[_long] = PREFIX[_short]
-del INFIX["NOT_LONG"]  # \\[Not] is prefix only; n! is Factorial
+    INFIX[_long] = INFIX[_short]
+PREFIX["NOT_LONG"] = PREFIX["NOT"]  # \[Not] is prefix only; n! is Factorial
 TIMES_PREC = 400  # juxtaposition
 _STAR = {"STAR", "STAR_LONG"}
 _PRODUCT = {"STAR", "STAR_LONG", "SLASH", "SLASH_LONG"}
@@ -268,6 +266,7 @@ class Climber:
     def _expr(self, min_prec: int) -> Any:
         items = self.items
         left = self.prefix(min_prec)
+        room = MAX_NESTING - self.depth  # each turn of the loop may wrap left once more
         while True:
             item = items[self.i]
             if item is _END:
@@ -280,6 +279,10 @@ class Climber:
             entry = INFIX.get(item.type)
             if entry is None or entry[0] < min_prec:
                 return left
+            room -= 1
+            if room < 0:
+                raise OperatorError(f"expression nested more than {MAX_NESTING} deep (netdsl's "
+                                    "limit); split it into smaller definitions", item)
             left = getattr(self, entry[1])(left, entry)
 
     def operand_after(self, tok: Token, min_prec: int) -> Any:
@@ -518,7 +521,7 @@ def short_run(items: list[Any]) -> Any:
             return None
         role = entry[1]
         if role in _BINARY_ROLES:
-            return Expr(HEAD[entry[2]], unwrap(a), unwrap(b))
+            return Expr(HEAD[entry[2] or ""], unwrap(a), unwrap(b))
         if role == "sum":
             return Expr(Plus, unwrap(a), unwrap(b) if op.type == "PLUS" else subtract_operand(b))
         if role == "product":

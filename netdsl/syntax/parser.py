@@ -79,7 +79,7 @@ def parse_statements(text: str, source: str | None = None) -> list[tuple[object,
         postlex.skip = in_comments
         postlex.source, postlex.lines = source, transformer.lines
         try:
-            return lark.parse(clean)
+            return lark.parse(clean)  # type: ignore[return-value]  # the transformer's list
         except UnexpectedInput as e:
             raise _translate(e, text, clean, source, postlex) from None
 
@@ -133,7 +133,8 @@ def _translate(e: UnexpectedInput, text: str, clean: str, source: str | None,
 
     if isinstance(e, UnexpectedCharacters):
         line, col = e.line, e.column
-        char = clean[e.pos_in_stream] if e.pos_in_stream < len(clean) else ""
+        at = e.pos_in_stream or 0
+        char = clean[at] if at < len(clean) else ""
         if char == '"':  # the STRING terminal matches any closed string
             return error(f"string opened at {line}:{col} is never closed with '\"'",
                          line, col, incomplete=True)

@@ -12,7 +12,9 @@ import re
 
 from ..errors import ParseError, Span
 
-_OUTSIDE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|\(\*')  # unrolled: no per-character stack
+# possessive: no per-escape stack; re.S so that a backslash-newline inside a string
+# (a line continuation) stays part of the string
+_OUTSIDE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*+"|\(\*', re.S)
 _INSIDE = re.compile(r"\(\*|\*\)")
 
 

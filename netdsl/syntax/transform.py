@@ -168,7 +168,7 @@ class ToExpr(Transformer):
     source: str | None = None
     text: str = ""
     lines: list[str] = []
-    postlex = None  # the NewlineFilter, for the bracket depth
+    postlex: Any = None  # the NewlineFilter, for the bracket depth
 
     def reset(self, source: str | None, clean: str, original: str) -> None:
         self.source = source
@@ -176,6 +176,7 @@ class ToExpr(Transformer):
         self.lines = original.split("\n")   # for the source line under a caret
         self.longest_run = 0
         self.chained = 0
+        self.chain_depth: dict[int, int] = {}  # id of a call whose head is a call -> depth
 
     # ---- helpers ------------------------------------------------------------
     def _span(self, first, last) -> Span | None:
@@ -197,11 +198,11 @@ class ToExpr(Transformer):
         """An error at ``offset`` characters into ``tok``."""
         value = tok.value
         newlines = value.count("\n", 0, offset)
-        line = tok.line + newlines
+        line = (tok.line or 1) + newlines
         if newlines:
             column = offset - value.rfind("\n", 0, offset)
         else:
-            column = tok.column + offset
+            column = (tok.column or 1) + offset
         return self._error(text, Span(line, column, line, column + 1, self.source))
 
     # ---- top level ------------------------------------------------------------
@@ -224,6 +225,7 @@ class ToExpr(Transformer):
                                   Span(where.line, where.column, where.line, where.column + 1,
                                        self.source) if where else None)
         self.longest_run = self.chained = 0
+        self.chain_depth.clear()
         if postlex is not None:
             postlex.deepest = 0
         return value, span
@@ -246,8 +248,8 @@ class ToExpr(Transformer):
     def _operator_error(self, e: OperatorError, items) -> ParseError:
         if e.token is not None:
             tok = e.token
-            span = Span(tok.line, tok.column, tok.line, tok.column + len(tok), self.source)
-            return self._error(e.message, span)
+            row, col = tok.line or 1, tok.column or 1
+            return self._error(e.message, Span(row, col, row, col + len(tok), self.source))
         # The run ended too early. Nothing but blanks after it: incomplete input,
         # pointed at just after the last character; otherwise say what came instead.
         last = items[-1]
@@ -269,38 +271,53 @@ class ToExpr(Transformer):
     # ---- application, Part, brackets -------------------------------------------
     def function_call(self, c):
         """``body &[a][b]``: the ``&`` token, carrying the argument lists that follow it."""
-        tok = AmpCall.new_borrow_pos("AMP", "&", c[0])
-        calls, current = [], None
-        for item in c[1:]:
-            if isinstance(item, Token):
-                if item.type == "LSQB":
-                    current = []
-                else:  # RSQB
-                    calls.append(current)
-                    end = item
-            else:
-                current = item
-        tok.calls = calls
-        self.chained += len(calls)
-        tok.end_line, tok.end_column, tok.end_pos = end.end_line, end.end_column, end.end_pos
+        first, close = c[0], c[-1]
+        args = c[2] if len(c) == 4 else []
+        if isinstance(first, AmpCall):
+            tok = first
+            if len(tok.calls) >= MAX_NESTING:
+                raise self._too_deep(close)
+            tok.calls.append(args)
+        else:
+            tok = AmpCall.new_borrow_pos("AMP", "&", first)
+            tok.calls = [args]
+        self.chained += 1
+        tok.end_line, tok.end_column = close.end_line, close.end_column
+        tok.end_pos = close.end_pos
         return tok
 
     def args(self, children):
         return [x.expr if type(x) is Located else unwrap(x) for x in children]
 
+    def _chain(self, inner: Expr, outer: Expr, tok: Token) -> None:
+        """``f[a][b]...``, ``x[[1]][[2]]...``: calls on calls nest without brackets
+        nesting, so their depth is counted here and refused past the limit."""
+        self.chained += 1
+        depth = self.chain_depth.get(id(inner), 1) + 1
+        if depth > 1:
+            if depth > MAX_NESTING:
+                raise self._too_deep(tok)
+            self.chain_depth[id(outer)] = depth
+
+    def _too_deep(self, tok: Token) -> ParseError:
+        return self._token_error(f"expression nested more than {MAX_NESTING} deep (netdsl's "
+                                 "limit); split it into smaller definitions", tok)
+
     def call(self, c):
         head = unwrap(c[0])
-        if type(head) is Expr:
-            self.chained += 1
         args = c[2] if len(c) == 4 else []
-        return Expr(head, *args, span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
+        result = Expr(head, *args, span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
+        if type(head) is Expr:
+            self._chain(head, result, c[1])
+        return result
 
     def part(self, c):
         first = unwrap(c[0])
+        result = Expr(S("Part"), first, *c[2],
+                      span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
         if type(first) is Expr:
-            self.chained += 1
-        return Expr(S("Part"), first, *c[2],
-                    span=self._span(c[0], c[-1]) or self._span(c[1], c[-1]))
+            self._chain(first, result, c[1])
+        return result
 
     def message_name(self, c):
         """``f::tag``: MessageName[f, "tag"]; ``f::a::b`` is MessageName[f, "a", "b"]."""
@@ -310,6 +327,9 @@ class ToExpr(Transformer):
             if text.startswith('"') else text
         span = self._span(left, tok)
         if type(left) is Expr and left.head is _MESSAGE_NAME:  # not parenthesised
+            if len(left.args) >= 3:
+                raise self._token_error("a message name has at most three parts: "
+                                        "symbol::tag::language", tok)
             return Expr(_MESSAGE_NAME, *left.args, tag, span=span)
         return Expr(_MESSAGE_NAME, unwrap(left), tag, span=span)
 
@@ -350,6 +370,8 @@ class ToExpr(Transformer):
     def symbol(self, c):
         tok = c[0]
         text = tok.value
+        if text.isalnum() and text.isascii():  # the common case: letters and digits
+            return Located(S(text), tok)
         if "_" in text:
             return Located(self._pattern(text, tok), tok)
         if "\\[" in text or not text.isascii():
