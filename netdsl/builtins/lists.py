@@ -16,7 +16,7 @@ import numpy as np
 from .. import budget
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
-                    hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
+                    hash_key, head_of, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
 from ..layers.base import AbstractArray
 from .abstract import shape_of
@@ -755,7 +755,7 @@ def _seq_spec(spec: Any, n: int, name: str, call: Any) -> Any:
     ints = _as_int_list(spec)
     if ints is not None and 1 <= len(ints) <= 3:
         return Expr(Span, ints[0], ints[0]) if len(ints) == 1 else Expr(Span, *ints)
-    raise wrong_call(name, call, f"{input_form(spec)} is not a sequence specification")
+    raise wrong_call(name, call, f"{short(spec)} is not a sequence specification")
 
 
 @builtin("Take", ("Take[list, n]", "Take[list, -n]", "Take[list, {m, n}]",
@@ -922,7 +922,7 @@ def _level_count(spec: Any, name: str, call: Any) -> int:
         return spec
     if spec is Infinity:
         return 10 ** 9
-    raise wrong_call(name, call, f"{input_form(spec)} is not a non-negative level count")
+    raise wrong_call(name, call, f"{short(spec)} is not a non-negative level count")
 
 
 def _flatten(x: Any, depth: int, head: Any) -> list[Any]:
@@ -1144,7 +1144,7 @@ def _level_spec(spec: Any, name: str, call: Any) -> tuple[int, float]:
             for a in (list_items(spec) if is_list(spec) else [None])]
     if 1 <= len(ints) <= 2 and all(i is not None and i >= 0 for i in ints):
         return ints[0], ints[-1]
-    raise wrong_call(name, call, f"{input_form(spec)} is not a level specification "
+    raise wrong_call(name, call, f"{short(spec)} is not a level specification "
                                  f"(n, {{n}}, {{m, n}} or Infinity)")
 
 
