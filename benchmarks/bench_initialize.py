@@ -47,11 +47,12 @@ def main() -> None:
     for n in a.sizes:
         s = Session()
         net = s.evaluate(f'NetChain[Table[LinearLayer[4], {{{n}}}], "Input" -> 4]')
-        c, w, init = cpu_ms(lambda: initialize(net), a.repeat)
+        c, w, init = cpu_ms(lambda net=net: initialize(net), a.repeat)
         print(f"{n:>7} {'initialize':>11} {c:9.1f} {w:9.1f} {1000 * c / n:9.1f}")
-        c, w, params = cpu_ms(lambda: Parameters(compile_plan(init, mode="train"), {}), a.repeat)
+        c, w, params = cpu_ms(lambda init=init: Parameters(compile_plan(init, mode="train"), {}),
+                                 a.repeat)
         print(f"{n:>7} {'plan':>11} {c:9.1f} {w:9.1f} {1000 * c / n:9.1f}")
-        c, w, _ = cpu_ms(lambda: params.write_back(init), a.repeat)
+        c, w, _ = cpu_ms(lambda p=params, i=init: p.write_back(i), a.repeat)
         print(f"{n:>7} {'write-back':>11} {c:9.1f} {w:9.1f} {1000 * c / n:9.1f}")
 
 

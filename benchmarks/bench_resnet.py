@@ -10,8 +10,8 @@ input added back (TotalLayer) before a Ramp, then a global mean pool
 netdsl initialises it; PyTorch gets the same arrays. Outputs are compared (Test mode),
 and the gradients of one training step (Train-mode BatchNormalization, cross-entropy)
 are compared with autograd in float64. Then, at each thread count, the two are timed
-interleaved (one netdsl call, one PyTorch call, repeated) in CPU time at 1 thread (wall-clock at 2), and the ratio
-of the medians is printed (goals: forward <= 0.8, training step <= 0.8).
+interleaved (one netdsl call, one PyTorch call, repeated) in CPU time at 1 thread
+(wall-clock at 2), and the ratio of the medians is printed (goals: forward <= 0.8, training step <= 0.8).
 """
 
 from __future__ import annotations

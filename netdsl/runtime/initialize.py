@@ -61,10 +61,10 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
                         span=layer.span, origin=layer.head_name)
 
 
-_SIZING: dict[type, tuple[str, ...]] = {}
+_SIZING: dict[type[Layer], tuple[str, ...]] = {}
 
 
-def _sizing_parameters(cls: type) -> tuple[str, ...]:
+def _sizing_parameters(cls: type[Layer]) -> tuple[str, ...]:
     """The parameters that size a layer type's arrays (they must be known to initialise),
     in declaration order; computed once per layer type."""
     names = _SIZING.get(cls)
