@@ -16,6 +16,7 @@ from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule,
 from ...graph.container import replace_leaves
 from ...layers.arrays import SharedRef
 from ...layers.base import Net
+from ..initialize import few_collections
 from ..steps import Plan, Step
 from .common import error
 
@@ -88,6 +89,10 @@ class Parameters:
             a = np.array(a, dtype=np.float32)
             a.flags.writeable = False
             return a
+        with few_collections():
+            return self._write_back(net, frozen)
+
+    def _write_back(self, net: Net, frozen) -> Net:
         new_leaves = {}
         shared = dict(net.shared)
         for path, layer in net.leaves():
