@@ -1,7 +1,7 @@
 """Wolfram-facing functions. Importing this package registers all of them."""
 
 # registration happens on import
-from . import (arith, control, core, datafiles, io, language, lists, netfiles,  # noqa: F401
+from . import (arith, coders, control, core, datafiles, io, language, lists, netfiles,  # noqa: F401
                netops, nets, onnxfiles, random, rules, strings)
 from .registry import REGISTRY, builtin
 
