@@ -8,14 +8,14 @@
    Run: netdsl examples/classify.wl   (a few seconds) *)
 
 data = Import["data/digits.npz"];           (* relative to this script's folder *)
-images = data["images"] / 16.;              (* pixel values 0..16 -> 0..1 *)
+images = data["images"] / 16.;              (* {1, 8, 8} pixels 0..16 -> 0..1 *)
 names = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
 labels = names[[data["labels"]]];           (* class index -> its name *)
 trainX = images[[1 ;; 1497]]; trainY = labels[[1 ;; 1497]];
 testX = images[[1498 ;; -1]]; testY = labels[[1498 ;; -1]];   (* 300 held out *)
 
 net = NetChain[{FlattenLayer[], LinearLayer[32], Ramp, LinearLayer[10], SoftmaxLayer[]},
-    "Input" -> {8, 8}, "Output" -> NetDecoder[{"Class", names}]];
+    "Input" -> {1, 8, 8}, "Output" -> NetDecoder[{"Class", names}]];
 trained = NetTrain[net, trainX -> trainY, MaxTrainingRounds -> 30, BatchSize -> 64,
     RandomSeeding -> 1234];
 

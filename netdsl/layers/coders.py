@@ -261,6 +261,8 @@ class NetEncoder(Opaque):
                 raise self._fail(next(x for x in items if not is_integer(x)), port, head,
                                  "is not a class index (the encoder has no labels)")
             return np.asarray(items, np.int64)
+        if all(is_integer(x) for x in items) and not any(is_integer(k) for k in self.labels):
+            return np.asarray(items, np.int64)   # already indices (Wolfram's AllowBypass)
         idx = _lookup(self.labels, self._index(), [_key(x) for x in items])
         bad = idx == 0
         if bad.any():

@@ -95,8 +95,8 @@ def unify_shape(a: Shape, b: Shape) -> Shape:
 def unify(a: PortType, b: PortType) -> PortType:
     if a is b or b == UNKNOWN or a == b:    # the common cases, without building a new type
         return a
-    if a == UNKNOWN:
-        return b
+    if a == UNKNOWN:   # (equality ignores coders: the first type's coder stays)
+        return b if b.coder is a.coder else PortType(b.shape, b.integer, b.classes, a.coder)
     if a.integer != b.integer:
         # a port whose shape is known and that is not integer is real (only a type with
         # nothing known, UNKNOWN, leaves the kind open): real against integer is a clash
