@@ -357,3 +357,22 @@ def test_classify_example_gives_labels(tmp_path):
     accuracy = float(lines["held-out accuracy"])
     assert accuracy > 0.8
     assert float(lines["NetMeasurements accuracy"]) == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_net_file_keeps_the_coders(tmp_path):
+    s = session()
+    net = run(f"net = NetInitialize[{CHAIN}, RandomSeeding -> 1]", s)
+    path = (tmp_path / "coded.safetensors").as_posix()
+    run(f'Export["{path}", net]', s)
+    back = run(f'Import["{path}"]', s)
+    assert input_form(back) == input_form(net)
+    assert run(f'Import["{path}"]["c", "Probabilities"]', s) == run('net["c", "Probabilities"]',
+                                                                    s)
+
+
+def test_python_call_encodes_labels():
+    net = run(f"NetInitialize[{CHAIN}, RandomSeeding -> 1]")
+    np.testing.assert_array_equal(net(["a", "c"]), net(np.array([1, 3])))
+    np.testing.assert_array_equal(net("b"), net(2))
+    boolean = run('NetInitialize[NetChain[{LinearLayer[2]}, "Input" -> NetEncoder["Boolean"]]]')
+    np.testing.assert_array_equal(boolean([True, False]), boolean(np.array([1.0, 0.0])))

@@ -40,6 +40,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (Association, Expr, Opaque, Symbol, boolean, input_form, is_integer,
                     is_list, is_number, is_string, list_items, make_list, to_atom, to_ndarray)
+from .shapes import SPEC_READERS, PortType
 
 S = Symbol
 
@@ -192,7 +193,6 @@ class NetEncoder(Opaque):
         return len(self.labels) + (1 if self.kind == "Tokens" else 0)
 
     def port_type(self) -> Any:
-        from .shapes import PortType   # shapes imports nothing from here at load time
         if self.kind in ("Boolean", "Scalar"):
             return PortType((), coder=self)
         if self.kind == "Class":
@@ -210,6 +210,8 @@ class NetEncoder(Opaque):
     # -- encoding ---------------------------------------------------------------------
     def is_batch(self, data: Any) -> bool:
         """Whether ``data`` is a list of examples rather than one example."""
+        if isinstance(data, (list, tuple)):   # from Python
+            return True
         if self.kind in ("Characters", "Tokens"):
             return not is_string(data)
         if self.kind == "Scalar":
@@ -223,7 +225,8 @@ class NetEncoder(Opaque):
         """One example or a list of them -> an array (batch-first for a list)."""
         if not self.is_batch(data):
             return self.encode_batch([data], port, head)[0]
-        items = data.tolist() if isinstance(data, np.ndarray) else list_items(data)
+        items = data.tolist() if isinstance(data, np.ndarray) else list(data) \
+            if isinstance(data, (list, tuple)) else list_items(data)
         if not items:
             raise coder_error(head, "Empty inputs are not permitted.", tag="netemptin")
         return self.encode_batch(items, port, head)
@@ -237,8 +240,8 @@ class NetEncoder(Opaque):
                                  "is not a number") from None
         if self.kind == "Boolean":
             out = np.empty(len(items), np.float32)
-            t = np.fromiter((x is S("True") for x in items), bool, len(items))
-            f = np.fromiter((x is S("False") for x in items), bool, len(items))
+            t = np.fromiter((x is S("True") or x is True for x in items), bool, len(items))
+            f = np.fromiter((x is S("False") or x is False for x in items), bool, len(items))
             if not (t | f).all():
                 raise self._fail(items[int(np.argmin(t | f))], port, head,
                                  "is not True or False")
@@ -394,7 +397,6 @@ class NetDecoder(Opaque):
         return cls(kind, _labels(params[0], head) if params else None)
 
     def port_type(self) -> Any:
-        from .shapes import PortType
         if self.kind == "Boolean":
             return PortType((), coder=self)
         return PortType((None if self.labels is None else len(self.labels),), coder=self)
@@ -509,3 +511,15 @@ def decoded(dec: NetDecoder, y: np.ndarray, batched: bool, prop: Any = "Decision
     """Batch-first outputs -> the language value: one result, or a list for a batch."""
     values = dec.decode(y, prop, head)
     return make_list(values) if batched else values[0]
+
+
+def _read_spec(spec: Expr) -> Any:
+    """An unevaluated NetEncoder[...] / NetDecoder[...] port spec -> its port type."""
+    cls = NetEncoder if spec.head.name == "NetEncoder" else NetDecoder
+    try:
+        return cls.build(spec.args).port_type()
+    except EvaluationError as e:
+        raise ValueError(e.text) from None
+
+
+SPEC_READERS.update(NetEncoder=_read_spec, NetDecoder=_read_spec)

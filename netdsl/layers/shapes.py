@@ -70,6 +70,10 @@ class PortType:
         return Expr(Symbol("List"), *dims)
 
 
+# port specs given as expressions, by head: layers/coders.py reads NetEncoder[...] and
+# NetDecoder[...] (as a net file's text gives them, unevaluated)
+SPEC_READERS: dict[str, Any] = {}
+
 UNKNOWN = PortType()
 REAL = PortType(())
 
@@ -158,6 +162,8 @@ def port_type_from_spec(spec: Any) -> PortType:
         return UNKNOWN
     if hasattr(spec, "port_type") and not isinstance(spec, Expr):   # NetEncoder, NetDecoder
         return spec.port_type()
+    if isinstance(spec, Expr) and isinstance(spec.head, Symbol) and spec.head.name in SPEC_READERS:
+        return SPEC_READERS[spec.head.name](spec)   # unevaluated NetEncoder[...] (net files)
     if is_integer(spec):
         if spec < 1:
             raise ValueError(f"the size {spec} is not a positive integer")

@@ -388,7 +388,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
                               f"{evaluation_mode!r}.", symbol=head, tag="evmode")
     ins = net.port_names()[0]
     if isinstance(data, dict):
-        raw = {k: np.asarray(v) for k, v in data.items()}
+        raw = {k: _py_input(net, k, v, head) for k, v in data.items()}
         unknown = set(raw) - set(ins)
         if unknown:
             raise EvaluationError(f'Unknown input "{sorted(unknown)[0]}" provided.', symbol=head,
@@ -398,7 +398,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
             raise EvaluationError(f'Required input slot "{missing[0]}" was not provided.',
                                   symbol=head, tag="inpmiss")
     elif len(ins) == 1:
-        raw = {ins[0]: np.asarray(data)}
+        raw = {ins[0]: _py_input(net, ins[0], data, head)}
     else:
         raise EvaluationError(f"The net has inputs {', '.join(ins)}: pass a dict.",
                               symbol=head, tag="invargc")
@@ -421,6 +421,17 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     if len(outs) == 1:
         return value(outputs[outs[0]])
     return {p: value(outputs[p]) for p in outs}
+
+
+def _py_input(net: Net, port: str, x: Any, head: str) -> np.ndarray:
+    """A Python input; labels, strings or booleans go through the port's NetEncoder."""
+    t = net.ports.get(port)
+    coder = t.coder if t is not None else None
+    if isinstance(coder, NetEncoder):
+        a = np.asarray(x)
+        if a.dtype.kind not in "iuf":   # numbers are already encoded (bool is not)
+            return coder.encode(x, port, head)
+    return np.asarray(x)
 
 
 # ---------------------------------------------------------------- netdsl check
