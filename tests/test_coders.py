@@ -409,3 +409,12 @@ def test_net_graph_ports_take_coders():
     np.testing.assert_allclose([probs.get("yes"), probs.get("no")], py(raw), rtol=1e-6)
     again = run(input_form(run("g", s)))
     assert input_form(again) == input_form(run("g", s))
+
+
+def test_nets_with_different_coders_are_not_equal():
+    a = run('NetChain[{LinearLayer[2]}, "Output" -> NetDecoder[{"Class", {"x", "y"}}]]')
+    b = run('NetChain[{LinearLayer[2]}, "Output" -> NetDecoder[{"Class", {"y", "x"}}]]')
+    c = run('NetChain[{LinearLayer[2]}, "Output" -> 2]')
+    assert a != b and a != c and a == run(input_form(a))
+    la = run('SoftmaxLayer["Output" -> NetDecoder[{"Class", {"x", "y"}}]]')
+    assert la != run('SoftmaxLayer["Input" -> 2]') and la == run(input_form(la))

@@ -78,6 +78,11 @@ UNKNOWN = PortType()
 REAL = PortType(())
 
 
+def same_ports(a: dict[str, PortType], b: dict[str, PortType]) -> bool:
+    """Equal port types, coders included (PortType equality leaves coders out)."""
+    return a == b and all(a[k].coder == b[k].coder for k in a)
+
+
 def unify_shape(a: Shape, b: Shape) -> Shape:
     if a is None:
         return b
