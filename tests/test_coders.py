@@ -378,25 +378,6 @@ def test_python_call_encodes_labels():
     np.testing.assert_array_equal(boolean([True, False]), boolean(np.array([1.0, 0.0])))
 
 
-def test_netdsl_check_accepts_the_classify_example():
-    out, err = io.StringIO(), io.StringIO()
-    path = ROOT / "examples/classify.wl"
-    code = check_text(path.read_text(encoding="utf-8"), str(path), out, err)
-    assert code == 0, err.getvalue()
-    assert '"Output" class (10 labels): vector of size 10' in out.getvalue()
-
-
-def test_skipped_statements_mark_what_they_assign_as_unknown():
-    # x cannot be computed in check; y = x + 1; z = 2 would be skipped, and a later use
-    # of z must not be reported as a problem
-    text = ('d = Import["' + (ROOT / "examples/data/digits.npz").as_posix() + '"];\n'
-            'x = {"a", "b"}[[d["labels"]]];\n'
-            'y = x; z = NetEncoder[{"Class", {"a", "b"}}];\n'
-            'NetChain[{EmbeddingLayer[2]}, "Input" -> z]\n')
-    code, out, err = _check(text)
-    assert code == 0, err
-
-
 def test_net_graph_ports_take_coders():
     s = session()
     run('g = NetInitialize[NetGraph[<|"emb" -> EmbeddingLayer[3], "lin" -> LinearLayer[2], '
