@@ -399,3 +399,20 @@ def test_nets_with_different_coders_are_not_equal():
     assert a != b and a != c and a == run(input_form(a))
     la = run('SoftmaxLayer["Output" -> NetDecoder[{"Class", {"x", "y"}}]]')
     assert la != run('SoftmaxLayer["Input" -> 2]') and la == run(input_form(la))
+
+
+def test_fixed_length_text_classifier_trains_on_strings():
+    s = session()
+    enc = 'NetEncoder[{"Tokens", {"good", "bad", "movie", "very"}, "TargetLength" -> 3}]'
+    run(f'net = NetChain[{{EmbeddingLayer[4], FlattenLayer[], LinearLayer[2], SoftmaxLayer[]}}, '
+        f'"Input" -> {enc}, "Output" -> NetDecoder[{{"Class", {{"pos", "neg"}}}}]]', s)
+    t_in = run("net", s).ports["Input"]
+    assert (t_in.shape, t_in.integer, t_in.classes) == ((3,), True, 5)
+    texts = '{"good movie", "very good", "bad movie", "very bad", "Good!", "BAD"}'
+    labels = '{"pos", "pos", "neg", "neg", "pos", "neg"}'
+    run(f"trained = NetTrain[net, {texts} -> {labels}, MaxTrainingRounds -> 200, "
+        f"BatchSize -> 6, RandomSeeding -> 1]", s)
+    assert py(run(f"trained[{texts}]", s)) == py(run(labels, s))
+    # what the net saw: "!" is an unknown token (5), and short texts are padded with 5
+    codes = py(run(f"{enc}[{texts}]", s))
+    assert codes[4] == [1, 5, 5] and codes[5] == [2, 5, 5]
