@@ -24,7 +24,7 @@ from ..graph.inference import infer
 from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.combine import MultiInputLayer
-from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
+from ..layers.shapes import Mismatch, PortType, has_length_var, shape_words, unify_shape
 from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
@@ -124,8 +124,32 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
+        ragged = _ragged(x, lambda v: np.asarray(to_ndarray(v)))
+        if ragged is not None:
+            return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
+
+
+def _ragged(items: Any, convert: Any) -> np.ndarray | None:
+    """A list of arrays of different shapes (sequences of different lengths): a 1-d object
+    array holding one array per example, or None when ``items`` is not such a list."""
+    if isinstance(items, Expr):
+        if items.head is not S("List") or not items.args:
+            return None
+        items = items.args
+    elif not isinstance(items, (list, tuple)) or not items:
+        return None
+    try:
+        parts = [convert(v) for v in items]
+    except (TypeError, ValueError):
+        return None
+    if any(p.dtype == object or p.ndim == 0 for p in parts):
+        return None
+    out = np.empty(len(parts), dtype=object)
+    for i, p in enumerate(parts):
+        out[i] = p
+    return out
 
 
 def read_inputs(net: Net, data: Any, head: str) -> tuple[dict[str, np.ndarray], bool]:
@@ -261,6 +285,13 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
                               f"net cannot be evaluated; give it, e.g. \"{port}\" -> "
                               f"{{...}}.", symbol=head, tag="nfspec")
     r = len(t.shape)
+    if has_length_var(t.shape):
+        return _fit_sequences(x, t, port, head)
+    if x.dtype == object:
+        raise EvaluationError(
+            f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
+            f"or a list of them, but it is a list of arrays of different dimensions.",
+            symbol=head, tag="netinvin")
     if x.ndim == r and x.shape == t.shape:
         batched, x = False, x[None]
     elif x.ndim == r + 1 and x.shape[1:] == t.shape:
@@ -270,6 +301,41 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
             f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
             f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
             tag="netinvin")
+    return _element_type(x, t, port, head), batched
+
+
+def _fits_sequence(shape: tuple, t: PortType) -> bool:
+    """An array of ``shape`` is one sequence for a port of type ``t`` (length first)."""
+    return len(shape) == len(t.shape) and shape[0] >= 1 and all(
+        d == e or not isinstance(e, int) for d, e in zip(shape, t.shape))
+
+
+def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
+    """One sequence, a batch of equal-length ones (a regular array), or a batch of
+    sequences of different lengths (a 1-d object array of per-example arrays)."""
+    if x.dtype == object:
+        if not all(_fits_sequence(e.shape, t) for e in x):
+            bad = next(e for e in x if not _fits_sequence(e.shape, t))
+            raise EvaluationError(
+                f'Input to port "{port}" should be a list of sequences, each '
+                f"{_a(shape_words(t.shape, t.integer, t.classes))}, but one is "
+                f"{_a(shape_words(bad.shape))}.", symbol=head, tag="netinvin")
+        out = np.empty(len(x), dtype=object)
+        for i, e in enumerate(x):
+            out[i] = _element_type(e, t, port, head)
+        return out, True
+    if _fits_sequence(x.shape, t):
+        return _element_type(x[None], t, port, head), False
+    if x.ndim == len(t.shape) + 1 and _fits_sequence(x.shape[1:], t):
+        return _element_type(x, t, port, head), True
+    raise EvaluationError(
+        f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
+        f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
+        tag="netinvin")
+
+
+def _element_type(x: np.ndarray, t: PortType, port: str, head: str) -> np.ndarray:
+    """``x`` as int64 class indices or float32 reals, as the port wants."""
     if t.integer:
         if x.dtype.kind not in "iu":
             if not np.all(np.equal(np.mod(x, 1), 0)):
@@ -284,12 +350,45 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
             raise EvaluationError(f'Input to port "{port}" is not numeric.', symbol=head,
                                   tag="netinvin")
         x = x.astype(np.float32, copy=False)
-    return x, batched
+    return x
 
 
 # ---------------------------------------------------------------- running
 def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
-    """Batch-first outputs by port."""
+    """Batch-first outputs by port. Sequences of different lengths are run in groups of
+    equal lengths (so no padding can leak into a result) and put back in order; an output
+    whose examples differ in shape is a 1-d object array of per-example arrays."""
+    if not any(x.dtype == object for x in call.inputs.values()):
+        return _evaluate(net, call, head)
+    n = len(next(iter(call.inputs.values())))
+    ports = list(call.inputs)
+
+    def example(p: str, i: int) -> np.ndarray:
+        return call.inputs[p][i]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(tuple(example(p, i).shape for p in ports), []).append(i)
+    results: dict[str, list[Any]] = {}
+    for idx in groups.values():
+        sub = {p: np.stack([example(p, i) for i in idx]) for p in ports}
+        part = _evaluate(net, Call(sub, True, call.train, call.port, call.seed), head)
+        for p, y in part.items():
+            slot = results.setdefault(p, [None] * n)
+            for j, i in enumerate(idx):
+                slot[i] = y[j]
+    out = {}
+    for p, ys in results.items():
+        if len({y.shape for y in ys}) == 1:
+            out[p] = np.stack(ys)
+        else:
+            arr = np.empty(n, dtype=object)
+            for i, y in enumerate(ys):
+                arr[i] = y
+            out[p] = arr
+    return out
+
+
+def _evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     # a net whose layers all compute the same in both modes runs its (faster) Test plan
     train = call.train and _trains_differently(net)
     plan = compile_plan(net, head, mode="train" if train else "test")
@@ -346,6 +445,9 @@ def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
 
 
 def _value(y: np.ndarray, batched: bool) -> Any:
+    if y.dtype == object:    # sequences of different lengths
+        return Expr(S("List"), *(_value(e[None], False) for e in y)) if batched \
+            else _value(y[0][None], False)
     y = y if batched else y[0]
     if y.ndim == 0:
         return to_atom(y.item())
@@ -362,7 +464,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
                               f"{evaluation_mode!r}.", symbol=head, tag="evmode")
     ins = net.port_names()[0]
     if isinstance(data, dict):
-        raw = {k: np.asarray(v) for k, v in data.items()}
+        raw = {k: _py_array(v) for k, v in data.items()}
         unknown = set(raw) - set(ins)
         if unknown:
             raise EvaluationError(f'Unknown input "{sorted(unknown)[0]}" provided.', symbol=head,
@@ -372,7 +474,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
             raise EvaluationError(f'Required input slot "{missing[0]}" was not provided.',
                                   symbol=head, tag="inpmiss")
     elif len(ins) == 1:
-        raw = {ins[0]: np.asarray(data)}
+        raw = {ins[0]: _py_array(data)}
     else:
         raise EvaluationError(f"The net has inputs {', '.join(ins)}: pass a dict.",
                               symbol=head, tag="invargc")
@@ -383,7 +485,11 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     outs = net.port_names()[1]
 
     def value(y: np.ndarray) -> Any:
-        y = y if batched else y[0]
+        if y.dtype == object:
+            return [value_of(e) for e in y] if batched else value_of(y[0])
+        return value_of(y if batched else y[0])
+
+    def value_of(y: np.ndarray) -> Any:
         if any(np.may_share_memory(y, x) for x in raw.values()):
             y = y.copy()  # an identity-like net (Dropout in Test mode) must not alias the input
         return y if y.ndim else float(y)
@@ -395,6 +501,23 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     if len(outs) == 1:
         return value(outputs[outs[0]])
     return {p: value(outputs[p]) for p in outs}
+
+
+def _py_array(x: Any) -> np.ndarray:
+    """NumPy data from Python; a list of arrays of different lengths stays a list."""
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        arr = np.asarray(x)
+    except ValueError:
+        arr = np.empty(0, dtype=object)
+    if arr.dtype != object:
+        return arr
+    ragged = _ragged(list(x), np.asarray)
+    if ragged is None:
+        raise EvaluationError("The input is not a numeric array or a list of them.",
+                              symbol="Net", tag="netinvin")
+    return ragged
 
 
 # ---------------------------------------------------------------- netdsl check
