@@ -56,6 +56,13 @@ class Mismatch(Exception):
         super().__init__(kind)
 
 
+class VaryingSize(Mismatch):
+    """A layer needed a fixed size (a number of elements) where a length is "Varying"."""
+
+    def __init__(self) -> None:
+        super().__init__("Dimension")
+
+
 @dataclass(frozen=True)
 class PortType:
     """What flows through a port: a real array of ``shape``, or integers (class indices)."""
@@ -224,10 +231,10 @@ def port_type_from_spec(spec: Any) -> PortType:
 
 
 def prod(dims) -> int:
-    """The number of elements; a "Varying" length has none fixed (Mismatch "Dimension")."""
+    """The number of elements; a "Varying" length has none fixed (VaryingSize)."""
     out = 1
     for d in dims:
         if isinstance(d, LengthVar):
-            raise Mismatch("Dimension")
+            raise VaryingSize()
         out *= d
     return out
