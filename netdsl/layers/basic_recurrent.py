@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent_core import RecurrentLayer, batch_last, gate_arrays
+from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread
 from .registry import register_layer
 
 
@@ -25,10 +25,11 @@ class BasicRecurrentLayer(RecurrentLayer):
         xt, pre = self.projections(x, wx, b)
         n, batch, _ = xt.shape
         states = np.zeros((n + 1, batch, ws.shape[0]), x.dtype)
-        for t in range(n):
-            a = pre[t]
-            a += states[t] @ ws
-            np.tanh(a, out=states[t + 1])
+        with one_blas_thread():
+            for t in range(n):
+                a = pre[t]
+                a += states[t] @ ws
+                np.tanh(a, out=states[t + 1])
         return [batch_last(states[1:])], ((xt, states, wx, ws) if ctx.grad else None)
 
     def backward(self, ctx, arrays, cache, dy):
@@ -37,9 +38,10 @@ class BasicRecurrentLayer(RecurrentLayer):
         dys = dy.transpose(0, 2, 1)
         da = np.empty((n, batch, ws.shape[0]), dy.dtype)
         ds = np.zeros((batch, ws.shape[0]), dy.dtype)
-        for t in range(n - 1, -1, -1):
-            s = states[t + 1]
-            ds = ds + dys[t]
-            np.multiply(ds, 1 - s * s, out=da[t])
-            ds = da[t] @ ws.T
+        with one_blas_thread():
+            for t in range(n - 1, -1, -1):
+                s = states[t + 1]
+                ds = ds + dys[t]
+                np.multiply(ds, 1 - s * s, out=da[t])
+                ds = da[t] @ ws.T
         return self.finish(ctx, arrays, xt, da, da, states, wx, ws)

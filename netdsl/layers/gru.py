@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, sigmoid
+from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread, sigmoid
 from .registry import register_layer
 
 
@@ -32,16 +32,17 @@ class GatedRecurrentLayer(RecurrentLayer):
         h = ws.shape[0]
         states = np.zeros((n + 1, batch, h), x.dtype)
         cache = []
-        for t in range(n):
-            a = pre[t]
-            q = states[t] @ ws                               # (N, 3h): Wis.s, Wrs.s, Wms.s
-            zr = sigmoid(a[:, :2 * h] + q[:, :2 * h])
-            z, r = zr[:, :h], zr[:, h:]
-            m = np.tanh(a[:, 2 * h:] + r * q[:, 2 * h:])
-            s = states[t]
-            np.add(s, z * (m - s), out=states[t + 1])
-            if ctx.grad:
-                cache.append((z, r, m, q[:, 2 * h:]))
+        with one_blas_thread():
+            for t in range(n):
+                a = pre[t]
+                q = states[t] @ ws                               # (N, 3h): Wis.s, Wrs.s, Wms.s
+                zr = sigmoid(a[:, :2 * h] + q[:, :2 * h])
+                z, r = zr[:, :h], zr[:, h:]
+                m = np.tanh(a[:, 2 * h:] + r * q[:, 2 * h:])
+                s = states[t]
+                np.add(s, z * (m - s), out=states[t + 1])
+                if ctx.grad:
+                    cache.append((z, r, m, q[:, 2 * h:]))
         y = batch_last(states[1:])
         return [y], ((xt, states, cache, wx, ws) if ctx.grad else None)
 
@@ -53,17 +54,18 @@ class GatedRecurrentLayer(RecurrentLayer):
         dax = np.empty((n, batch, 3 * h), dy.dtype)
         das = np.empty((n, batch, 3 * h), dy.dtype)
         ds = np.zeros((batch, h), dy.dtype)
-        for t in range(n - 1, -1, -1):
-            z, r, m, qm = steps[t]
-            s = states[t]
-            ds = ds + dys[t]
-            dm = ds * z * (1 - m * m)                        # through tanh
-            dz = ds * (m - s) * z * (1 - z)
-            dr = dm * qm * r * (1 - r)
-            dax[t, :, :h] = dz
-            dax[t, :, h:2 * h] = dr
-            dax[t, :, 2 * h:] = dm
-            das[t, :, :2 * h] = dax[t, :, :2 * h]
-            das[t, :, 2 * h:] = dm * r
-            ds = ds * (1 - z) + das[t] @ ws.T
+        with one_blas_thread():
+            for t in range(n - 1, -1, -1):
+                z, r, m, qm = steps[t]
+                s = states[t]
+                ds = ds + dys[t]
+                dm = ds * z * (1 - m * m)                        # through tanh
+                dz = ds * (m - s) * z * (1 - z)
+                dr = dm * qm * r * (1 - r)
+                dax[t, :, :h] = dz
+                dax[t, :, h:2 * h] = dr
+                dax[t, :, 2 * h:] = dm
+                das[t, :, :2 * h] = dax[t, :, :2 * h]
+                das[t, :, 2 * h:] = dm * r
+                ds = ds * (1 - z) + das[t] @ ws.T
         return self.finish(ctx, arrays, xt, dax, das, states, wx, ws)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, sigmoid
+from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread, sigmoid
 from .registry import register_layer
 
 
@@ -31,24 +31,22 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         h = ws.shape[0]
         states = np.zeros((n + 1, batch, h), x.dtype)
         cells = np.zeros((n + 1, batch, h), x.dtype)
-        acts = np.empty((n, batch, 4 * h), x.dtype) if ctx.grad else None
-        tanh_c = np.empty((n, batch, h), x.dtype) if ctx.grad else None
-        for t in range(n):
-            a = pre[t]
-            a += states[t] @ ws
-            a[:, :3 * h] = sigmoid(a[:, :3 * h])
-            np.tanh(a[:, 3 * h:], out=a[:, 3 * h:])
-            i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
-            c = cells[t + 1]
-            np.multiply(f, cells[t], out=c)
-            c += i * m
-            tc = np.tanh(c)
-            np.multiply(o, tc, out=states[t + 1])
-            if ctx.grad:
-                acts[t] = a
-                tanh_c[t] = tc
+        tanh_c = np.empty((n, batch, h), x.dtype)
+        gemm = np.empty((batch, 4 * h), x.dtype)
+        with one_blas_thread():
+            for t in range(n):
+                a = pre[t]                 # activated in place: pre keeps every step's gates
+                a += np.matmul(states[t], ws, out=gemm)
+                a[:, :3 * h] = sigmoid(a[:, :3 * h])
+                np.tanh(a[:, 3 * h:], out=a[:, 3 * h:])
+                i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+                c = cells[t + 1]
+                np.multiply(f, cells[t], out=c)
+                c += i * m
+                tc = np.tanh(c, out=tanh_c[t])
+                np.multiply(o, tc, out=states[t + 1])
         y = batch_last(states[1:])
-        return [y], ((xt, states, cells, acts, tanh_c, wx, ws) if ctx.grad else None)
+        return [y], ((xt, states, cells, pre, tanh_c, wx, ws) if ctx.grad else None)
 
     def backward(self, ctx, arrays, cache, dy):
         xt, states, cells, acts, tanh_c, wx, ws = cache
@@ -58,17 +56,18 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         da = np.empty((n, batch, 4 * h), dy.dtype)
         ds = np.zeros((batch, h), dy.dtype)
         dc = np.zeros((batch, h), dy.dtype)
-        for t in range(n - 1, -1, -1):
-            a = acts[t]
-            i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
-            tc = tanh_c[t]
-            ds += dys[t]
-            dc += ds * o * (1 - tc * tc)
-            g = da[t]
-            g[:, :h] = dc * m * i * (1 - i)
-            g[:, h:2 * h] = ds * tc * o * (1 - o)
-            g[:, 2 * h:3 * h] = dc * cells[t] * f * (1 - f)
-            g[:, 3 * h:] = dc * i * (1 - m * m)
-            dc *= f
-            ds = g @ ws.T
+        with one_blas_thread():
+            for t in range(n - 1, -1, -1):
+                a = acts[t]
+                i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+                tc = tanh_c[t]
+                ds += dys[t]
+                dc += ds * o * (1 - tc * tc)
+                g = da[t]
+                g[:, :h] = dc * m * i * (1 - i)
+                g[:, h:2 * h] = ds * tc * o * (1 - o)
+                g[:, 2 * h:3 * h] = dc * cells[t] * f * (1 - f)
+                g[:, 3 * h:] = dc * i * (1 - m * m)
+                dc *= f
+                ds = g @ ws.T
         return self.finish(ctx, arrays, xt, da, da, states, wx, ws)

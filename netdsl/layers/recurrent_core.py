@@ -10,9 +10,28 @@ time ends with one GEMM per weight matrix over all steps.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
+
+try:   # the per-step GEMMs are small: BLAS threads cost more there than they gain
+    from threadpoolctl import ThreadpoolController
+except ImportError:    # pragma: no cover - a listed dependency; only slower without it
+    ThreadpoolController = None
+_CONTROLLER: Any = None
+
+
+def one_blas_thread() -> Any:
+    """A context running BLAS on one thread: the time loop's (N, H) x (H, G*H) products
+    are too small to split, and on a busy machine OpenBLAS's waiting threads spin (15x
+    slower measured on 2 shared cores). Without threadpoolctl, nothing changes."""
+    global _CONTROLLER
+    if ThreadpoolController is None:
+        return nullcontext()
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 from .base import ArraySpec, Infer, Layer, Option, Param, positive_int
 from .shapes import LengthVar
