@@ -285,11 +285,15 @@ def _corner(ev, spec: Any, which: int) -> tuple[Symbol | None, int, Any] | None:
     return var, n, value
 
 
+SMALL_TABLE = 1000   # netdsl check computes tables of fewer numbers: they are structure
+
+
 def _abstract_table(ev, body: Any, iterators: tuple, call: Any, first: list[Any]) -> Any:
-    """netdsl check: a Table whose body gives numbers or arrays is an AbstractArray of its
-    dimensions. The body is evaluated at the first and the last values of the iterators,
-    never in between; when the two disagree (a ragged table) or the body is not numeric,
-    None: the table is evaluated as usual (``first`` keeps the value computed here)."""
+    """netdsl check: a Table of data (arrays known by their dimensions, or SMALL_TABLE
+    numbers or more) is an AbstractArray of its dimensions. The body is evaluated at the
+    first and the last values of the iterators, never in between; when the two disagree
+    (a ragged table) or the body is not data, None: the table is evaluated as usual
+    (``first`` keeps the value computed here)."""
     corners = []
     for which in (0, -1):
         bound: list[tuple[Symbol, bool, Any]] = []
@@ -312,8 +316,9 @@ def _abstract_table(ev, body: Any, iterators: tuple, call: Any, first: list[Any]
                 else:
                     ev.values.pop(var, None)
         shape = shape_of(value)
-        if which == 0 and shape is None:
-            first.append(value)
+        if which == 0 and (shape is None or (not isinstance(value, AbstractArray)
+                                             and math.prod(counts) < SMALL_TABLE)):
+            first.append(value)   # not data, or a few numbers (layer sizes...): evaluated
             return None
         corners.append((counts, shape))
     (counts, shape), last = corners
