@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .base import ArraySpec, Infer, Layer, Option, Param, positive_int
+from .shapes import LengthVar
+
 try:   # the per-step GEMMs are small: BLAS threads cost more there than they gain
     from threadpoolctl import ThreadpoolController
 except ImportError:    # pragma: no cover - a listed dependency; only slower without it
@@ -32,9 +35,6 @@ def one_blas_thread() -> Any:
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
-
-from .base import ArraySpec, Infer, Layer, Option, Param, positive_int
-from .shapes import LengthVar
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Infer
 from .shapes import LengthVar
 
@@ -21,6 +23,7 @@ def shorter_by_one(s: Infer) -> None:
     if x is None:
         return
     n = x[0]
+    out: Any
     if isinstance(n, int):
         if n < 2:
             s.fail(f'the "Input" sequence must have at least 2 elements, but it has {n}')

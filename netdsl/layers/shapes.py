@@ -213,7 +213,7 @@ def port_type_from_spec(spec: Any) -> PortType:
         return PortType((), integer=True, classes=spec.args[1])
     if is_list(spec):
         items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
-        dims: list[int | None] = []
+        dims: list[Any] = []
         for i, d in enumerate(items):
             if d == "Varying" and i == 0:
                 dims.append(LengthVar())

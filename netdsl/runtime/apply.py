@@ -306,6 +306,7 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
 
 def _fits_sequence(shape: tuple, t: PortType) -> bool:
     """An array of ``shape`` is one sequence for a port of type ``t`` (length first)."""
+    assert t.shape is not None
     return len(shape) == len(t.shape) and shape[0] >= 1 and all(
         d == e or not isinstance(e, int) for d, e in zip(shape, t.shape))
 
@@ -326,7 +327,7 @@ def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np
         return out, True
     if _fits_sequence(x.shape, t):
         return _element_type(x[None], t, port, head), False
-    if x.ndim == len(t.shape) + 1 and _fits_sequence(x.shape[1:], t):
+    if x.ndim == len(t.shape or ()) + 1 and _fits_sequence(x.shape[1:], t):
         return _element_type(x, t, port, head), True
     raise EvaluationError(
         f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
