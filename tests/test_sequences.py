@@ -195,3 +195,20 @@ def test_train_on_equal_length_sequences():
         't[{1, 2, 3}]')
     vals = [float(v) for v in (out.args if hasattr(out, "args") else out)]
     np.testing.assert_allclose(vals, [1.0, 0.0], atol=0.1)
+
+
+# ---------------------------------------------------------------- netdsl check
+def test_check_carries_the_length_symbolically():
+    import io
+
+    from netdsl.check import check_text
+    text = ('net = NetInitialize[NetChain[{EmbeddingLayer[8, 20, "Input" -> "Varying"], '
+            'LongShortTermMemoryLayer[6], SequenceReverseLayer[]}]];\n'
+            'y = net[{1, 2, 3}];\n'
+            'z = NetChain[{LongShortTermMemoryLayer[4], FlattenLayer[]}, '
+            '"Input" -> {"Varying", 2}];\n')
+    out, err = io.StringIO(), io.StringIO()
+    check_text(text, "seq.wl", out, err)
+    assert "array of integers of dimensions {n}" in out.getvalue()
+    assert "y = output of dimensions {3, 6}" in out.getvalue()
+    assert 'seq.wl:3:' in err.getvalue() and '"Varying"' in err.getvalue()

@@ -524,9 +524,15 @@ def _py_array(x: Any) -> np.ndarray:
 # ---------------------------------------------------------------- netdsl check
 def abstract_result(net: Net, call: Call, head: str) -> Any:
     n = next(iter(call.inputs.values())).shape[0]
+    lengths = {}   # a "Varying" length the data fixes (one length for the whole batch)
+    for p, x in call.inputs.items():
+        shape = net.ports[p].shape
+        if shape and has_length_var(shape) and x.dtype != object:
+            lengths[shape[0]] = x.shape[1]
 
     def one(port: str) -> AbstractArray:
-        return AbstractArray(((n,) if call.batched else ()) + tuple(net.ports[port].shape or ()))
+        dims = tuple(lengths.get(d, d) for d in net.ports[port].shape or ())
+        return AbstractArray(((n,) if call.batched else ()) + dims)
 
     outs = net.port_names()[1]
     if call.port is not None:
