@@ -212,3 +212,25 @@ def test_check_carries_the_length_symbolically():
     assert "array of integers of dimensions {n}" in out.getvalue()
     assert "y = output of dimensions {3, 6}" in out.getvalue()
     assert 'seq.wl:3:' in err.getvalue() and '"Varying"' in err.getvalue()
+
+
+# ---------------------------------------------------------------- UnitVectorLayer
+def test_unit_vector_layer_one_hot():
+    out = netdsl.evaluate('{UnitVectorLayer[5][3], UnitVectorLayer[3, "Input" -> "Varying"]'
+                          '[{{1, 3}, {2}}]}')
+    np.testing.assert_array_equal(to_ndarray(out.args[0]), np.eye(5)[2])
+    first, second = out.args[1].args
+    np.testing.assert_array_equal(to_ndarray(first), np.eye(3)[[0, 2]])
+    np.testing.assert_array_equal(to_ndarray(second), np.eye(3)[[1]])
+
+
+def test_unit_vector_layer_rejects_an_index_out_of_range():
+    with pytest.raises(NetDSLError, match="between 1 and 5"):
+        netdsl.evaluate('UnitVectorLayer[5][6]')
+
+
+def test_unit_vector_layer_feeds_a_recurrent_layer():
+    net = netdsl.evaluate('NetChain[{UnitVectorLayer[6, "Input" -> "Varying"], '
+                          'LongShortTermMemoryLayer[3]}]')
+    n = net.ports["Input"].shape[0]
+    assert isinstance(n, LengthVar) and net.ports["Output"].shape == (n, 3)
