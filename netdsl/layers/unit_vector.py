@@ -18,9 +18,10 @@ class UnitVectorLayer(EmbeddingLayer):
 
     name = "UnitVectorLayer"
     summary = "index i (1..n) to the i-th unit vector of size n"
-    positional = (Param("OutputDimension", positive_int, optional=True),)
-    options = ()
-    array_specs = ()
+    # (EmbeddingLayer's declarations are inferred as fixed-length tuples)
+    positional = (Param("OutputDimension", positive_int, optional=True),)  # type: ignore[assignment]
+    options = ()  # type: ignore[assignment]
+    array_specs = ()  # type: ignore[assignment]
 
     def infer(self, s: Infer) -> None:
         t = s.port_type("Input")
