@@ -19,7 +19,7 @@ import numpy as np
 from ..expr import input_form, packed, quote_string
 from ..layers.arrays import SharedRef
 from ..layers.base import Layer, Net
-from ..layers.shapes import PortType
+from ..layers.shapes import PortType, same_ports
 from ..layers.text import layer_input_form
 
 NET = "net"        # node attribute: the Layer or Container at that node
@@ -113,7 +113,7 @@ class Container(Net):
     def __eq__(self, other: Any) -> bool:
         if not isinstance(other, Container) or other.kind != self.kind:
             return False
-        if self.order != other.order or self.ports != other.ports:
+        if self.order != other.order or not same_ports(self.ports, other.ports):
             return False
         if set(self.graph.edges) != set(other.graph.edges):
             return False

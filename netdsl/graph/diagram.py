@@ -264,7 +264,7 @@ def to_svg(net: Net) -> str:
     arrivals: dict[tuple, list[tuple]] = {}   # edges into a node spread over its top side
     for a, b, _ in d.edges:
         arrivals.setdefault(b, []).append(a)
-    for b, sources in arrivals.items():
+    for sources in arrivals.values():
         sources.sort(key=lambda a: d.nodes[a].x)
     for a, b, label in d.edges:
         na, nb = d.nodes[a], d.nodes[b]

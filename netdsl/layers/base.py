@@ -34,8 +34,8 @@ from ..errors import EvaluationError, ShapeError, Span
 from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, to_ndarray)
 from .arrays import NO_ARRAY, SharedRef
-from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
-    unify_value
+from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, same_ports, shape_words, \
+    unify, unify_value
 from .text import layer_input_form, layer_summary, to_expr
 from ..printer import short
 
@@ -561,7 +561,7 @@ class Layer(Net):
 
     def __eq__(self, other: Any) -> bool:
         return (type(self) is type(other) and _eq_dict(self.values, other.values)
-                and self.ports == other.ports and _eq_dict(self.arrays, other.arrays)
+                and same_ports(self.ports, other.ports) and _eq_dict(self.arrays, other.arrays)
                 and _eq_dict(self.shared, other.shared))
 
     def __hash__(self) -> int:
