@@ -368,6 +368,8 @@ def _numpy_writer(fmt: str):
 for _fmt in ("CSV", "TSV"):
     register_format(FileFormat(_fmt, ("." + _fmt.lower(),), read=_table_reader(_fmt),
                                write=_table_writer(_fmt), shape=_table_shape(_fmt)))
+register_format(FileFormat("Text", (".txt",), read=lambda ev, path, name, element:
+                           _read_text(path, name)))   # Import["f.txt"]: the file as one string
 register_format(FileFormat("NPY", (".npy",), read=_read_numpy, write=_numpy_writer("NPY"),
                            shape=_numpy_shape))
 register_format(FileFormat("NPZ", (".npz",), read=_read_numpy, write=_numpy_writer("NPZ"),

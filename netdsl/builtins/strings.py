@@ -77,6 +77,30 @@ def _string_length(ev, s):
     return len(_string(s, "StringLength", Expr(S("StringLength"), s)))
 
 
+@builtin("Characters", "Characters[s]", "the list of the characters of s", args=1,
+         section="Strings")
+def _characters(ev, s):
+    return make_list(list(_string(s, "Characters", Expr(S("Characters"), s))))
+
+
+@builtin("ToCharacterCode", "ToCharacterCode[s]", "the character codes (Unicode) of s",
+         args=1, section="Strings")
+def _to_character_code(ev, s):
+    return make_list([ord(c) for c in _string(s, "ToCharacterCode",
+                                              Expr(S("ToCharacterCode"), s))])
+
+
+@builtin("FromCharacterCode", ("FromCharacterCode[n]", "FromCharacterCode[{n1, n2, ...}]"),
+         "the string of the given character codes", args=1, section="Strings")
+def _from_character_code(ev, codes):
+    call = Expr(S("FromCharacterCode"), codes)
+    items = list_items(codes) if is_list(codes) else [codes]
+    items = [int(c) if hasattr(c, "dtype") else c for c in items]
+    if not all(is_integer(c) and 0 <= c < 0x110000 for c in items):
+        raise wrong_call("FromCharacterCode", call, "expected character codes 0..1114111")
+    return "".join(chr(c) for c in items)
+
+
 def _string_rules(spec: Any, call: Any, name: str) -> list[tuple[str, Any]]:
     rules = [spec] if is_rule(spec) else (list(spec.args) if isinstance(spec, Expr)
                                            and spec.head is List else None)

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..layers.arrays import SharedRef
 from ..layers.base import Clash, Infer, Layer, ValidationFail, run_layer_rule
-from ..layers.shapes import Mismatch, PortType, unify
+from ..layers.shapes import Mismatch, PortType, VaryingSize, unify
 from .container import LINKS, NET, Container, PortNode
 
 
@@ -240,6 +240,11 @@ class _Pass:
                 symbol=self.head, tag="tyinc", span=layer.span, origin=layer.head_name) from None
         except ValidationFail as v:
             raise ShapeError(f"Validation failed for {where}: {v}", symbol=self.head,
+                             tag="valfail", span=layer.span, origin=layer.head_name) from None
+        except VaryingSize:
+            raise ShapeError(f'Validation failed for {where}: the layer needs fixed sizes, '
+                             f'but a length is "Varying"; map it over the sequence or take '
+                             f"a fixed-size part (SequenceLastLayer).", symbol=self.head,
                              tag="valfail", span=layer.span, origin=layer.head_name) from None
 
 

@@ -17,12 +17,50 @@ from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items
 Shape = tuple | None
 
 
+class LengthVar:
+    """A sequence length known only symbolically ("Varying"): Wolfram's LengthVar.
+
+    It stands in a shape tuple where a size would. Two ports share a length only when a
+    layer's rule unifies them (the recurrent and elementwise layers do; SequenceLastLayer
+    drops it). A LengthVar unifies with a fixed size (the sequence then has that length)
+    and with another LengthVar (the one made first wins, so inference still terminates).
+    """
+
+    _next = 0
+    __slots__ = ("id",)
+
+    def __init__(self) -> None:
+        LengthVar._next += 1
+        self.id = LengthVar._next
+
+    def __repr__(self) -> str:
+        return "n"
+
+    def __lt__(self, other: "LengthVar") -> bool:
+        return self.id < other.id
+
+
+def is_length_var(d: Any) -> bool:
+    return isinstance(d, LengthVar)
+
+
+def has_length_var(shape: Shape) -> bool:
+    return shape is not None and any(isinstance(d, LengthVar) for d in shape)
+
+
 class Mismatch(Exception):
     """Two descriptions of one port disagree; ``kind`` is Rank, Dimension or Type."""
 
     def __init__(self, kind: str):
         self.kind = kind
         super().__init__(kind)
+
+
+class VaryingSize(Mismatch):
+    """A layer needed a fixed size (a number of elements) where a length is "Varying"."""
+
+    def __init__(self) -> None:
+        super().__init__("Dimension")
 
 
 @dataclass(frozen=True)
@@ -64,7 +102,10 @@ class PortType:
             return Symbol("Automatic")
         if self.shape == ():
             return "Real"
-        dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+        dims = [Symbol("Automatic") if d is None else "Varying" if isinstance(d, LengthVar)
+                else d for d in self.shape]
+        if dims == ["Varying"]:
+            return "Varying"
         if len(dims) == 1 and dims[0] is not Symbol("Automatic"):
             return dims[0]
         return Expr(Symbol("List"), *dims)
@@ -95,6 +136,10 @@ def unify_shape(a: Shape, b: Shape) -> Shape:
         if x is None:
             out.append(y)
         elif y is None or x == y:
+            out.append(x)
+        elif isinstance(x, LengthVar):
+            out.append(min(x, y) if isinstance(y, LengthVar) else y)
+        elif isinstance(y, LengthVar):
             out.append(x)
         else:
             raise Mismatch("Dimension")
@@ -178,7 +223,9 @@ def port_type_from_spec(spec: Any) -> PortType:
             return REAL
         if spec == "Integer":
             return PortType((), integer=True)
-        if spec in ("Varying", "Boolean"):
+        if spec == "Varying":
+            return PortType((LengthVar(),))
+        if spec == "Boolean":
             raise ValueError(f'"{spec}" ports are not supported by netdsl')
         raise ValueError(f'"{spec}" is not a port type; use n, {{n1, n2, ...}}, "Real" or "Integer"')
     if isinstance(spec, Expr) and spec.has_head("Restricted") and len(spec.args) == 2 \
@@ -186,12 +233,16 @@ def port_type_from_spec(spec: Any) -> PortType:
         return PortType((), integer=True, classes=spec.args[1])
     if is_list(spec):
         items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
-        dims: list[int | None] = []
-        for d in items:
-            if d is Symbol("Automatic"):
+        dims: list[Any] = []
+        for i, d in enumerate(items):
+            if d == "Varying" and i == 0:
+                dims.append(LengthVar())
+            elif d is Symbol("Automatic"):
                 dims.append(None)
             elif is_integer(d) and d >= 1:
                 dims.append(int(d))
+            elif d == "Varying":
+                raise ValueError('only the first dimension can be "Varying"')
             else:
                 raise ValueError(f"{input_form(d)} is not a positive integer size")
         return PortType(tuple(dims))
@@ -200,7 +251,10 @@ def port_type_from_spec(spec: Any) -> PortType:
 
 
 def prod(dims) -> int:
+    """The number of elements; a "Varying" length has none fixed (VaryingSize)."""
     out = 1
     for d in dims:
+        if isinstance(d, LengthVar):
+            raise VaryingSize()
         out *= d
     return out

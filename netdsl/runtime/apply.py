@@ -25,7 +25,7 @@ from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
-from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
+from ..layers.shapes import Mismatch, PortType, has_length_var, shape_words, unify_shape
 from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
@@ -128,8 +128,32 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
+        ragged = _ragged(x, lambda v: np.asarray(to_ndarray(v)))
+        if ragged is not None:
+            return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
+
+
+def _ragged(items: Any, convert: Any) -> np.ndarray | None:
+    """A list of arrays of different shapes (sequences of different lengths): a 1-d object
+    array holding one array per example, or None when ``items`` is not such a list."""
+    if isinstance(items, Expr):
+        if items.head is not S("List") or not items.args:
+            return None
+        items = items.args
+    elif not isinstance(items, (list, tuple)) or not items:
+        return None
+    try:
+        parts = [convert(v) for v in items]
+    except (TypeError, ValueError):
+        return None
+    if any(p.dtype == object or p.ndim == 0 for p in parts):
+        return None
+    out = np.empty(len(parts), dtype=object)
+    for i, p in enumerate(parts):
+        out[i] = p
+    return out
 
 
 def _port_array(net: Net, port: str, x: Any, head: str) -> np.ndarray:
@@ -279,6 +303,13 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
                               f"net cannot be evaluated; give it, e.g. \"{port}\" -> "
                               f"{{...}}.", symbol=head, tag="nfspec")
     r = len(t.shape)
+    if has_length_var(t.shape):
+        return _fit_sequences(x, t, port, head)
+    if x.dtype == object:
+        raise EvaluationError(
+            f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
+            f"or a list of them, but it is a list of arrays of different dimensions.",
+            symbol=head, tag="netinvin")
     if x.ndim == r and x.shape == t.shape:
         batched, x = False, x[None]
     elif x.ndim == r + 1 and x.shape[1:] == t.shape:
@@ -288,6 +319,42 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
             f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
             f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
             tag="netinvin")
+    return _element_type(x, t, port, head), batched
+
+
+def _fits_sequence(shape: tuple, t: PortType) -> bool:
+    """An array of ``shape`` is one sequence for a port of type ``t`` (length first)."""
+    assert t.shape is not None
+    return len(shape) == len(t.shape) and shape[0] >= 1 and all(
+        d == e or not isinstance(e, int) for d, e in zip(shape, t.shape))
+
+
+def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
+    """One sequence, a batch of equal-length ones (a regular array), or a batch of
+    sequences of different lengths (a 1-d object array of per-example arrays)."""
+    if x.dtype == object:
+        if not all(_fits_sequence(e.shape, t) for e in x):
+            bad = next(e for e in x if not _fits_sequence(e.shape, t))
+            raise EvaluationError(
+                f'Input to port "{port}" should be a list of sequences, each '
+                f"{_a(shape_words(t.shape, t.integer, t.classes))}, but one is "
+                f"{_a(shape_words(bad.shape))}.", symbol=head, tag="netinvin")
+        out = np.empty(len(x), dtype=object)
+        for i, e in enumerate(x):
+            out[i] = _element_type(e, t, port, head)
+        return out, True
+    if _fits_sequence(x.shape, t):
+        return _element_type(x[None], t, port, head), False
+    if x.ndim == len(t.shape or ()) + 1 and _fits_sequence(x.shape[1:], t):
+        return _element_type(x, t, port, head), True
+    raise EvaluationError(
+        f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
+        f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
+        tag="netinvin")
+
+
+def _element_type(x: np.ndarray, t: PortType, port: str, head: str) -> np.ndarray:
+    """``x`` as int64 class indices or float32 reals, as the port wants."""
     if t.integer:
         if x.dtype.kind not in "iu":
             if not np.all(np.equal(np.mod(x, 1), 0)):
@@ -302,12 +369,45 @@ def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, 
             raise EvaluationError(f'Input to port "{port}" is not numeric.', symbol=head,
                                   tag="netinvin")
         x = x.astype(np.float32, copy=False)
-    return x, batched
+    return x
 
 
 # ---------------------------------------------------------------- running
 def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
-    """Batch-first outputs by port."""
+    """Batch-first outputs by port. Sequences of different lengths are run in groups of
+    equal lengths (so no padding can leak into a result) and put back in order; an output
+    whose examples differ in shape is a 1-d object array of per-example arrays."""
+    if not any(x.dtype == object for x in call.inputs.values()):
+        return _evaluate(net, call, head)
+    n = len(next(iter(call.inputs.values())))
+    ports = list(call.inputs)
+
+    def example(p: str, i: int) -> np.ndarray:
+        return call.inputs[p][i]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(tuple(example(p, i).shape for p in ports), []).append(i)
+    results: dict[str, list[Any]] = {}
+    for idx in groups.values():
+        sub = {p: np.stack([example(p, i) for i in idx]) for p in ports}
+        part = _evaluate(net, Call(sub, True, call.train, call.port, call.seed), head)
+        for p, y in part.items():
+            slot = results.setdefault(p, [None] * n)
+            for j, i in enumerate(idx):
+                slot[i] = y[j]
+    out = {}
+    for p, ys in results.items():
+        if len({y.shape for y in ys}) == 1:
+            out[p] = np.stack(ys)
+        else:
+            arr = np.empty(n, dtype=object)
+            for i, y in enumerate(ys):
+                arr[i] = y
+            out[p] = arr
+    return out
+
+
+def _evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     # a net whose layers all compute the same in both modes runs its (faster) Test plan
     train = call.train and _trains_differently(net)
     plan = compile_plan(net, head, mode="train" if train else "test")
@@ -377,6 +477,9 @@ def _decoded(net: Net, port: str, y: np.ndarray, call: Call) -> Any:
 
 
 def _value(y: np.ndarray, batched: bool) -> Any:
+    if y.dtype == object:    # sequences of different lengths
+        return Expr(S("List"), *(_value(e[None], False) for e in y)) if batched \
+            else _value(y[0][None], False)
     y = y if batched else y[0]
     if y.ndim == 0:
         return to_atom(y.item())
@@ -414,7 +517,11 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     outs = net.port_names()[1]
 
     def value(y: np.ndarray) -> Any:
-        y = y if batched else y[0]
+        if y.dtype == object:
+            return [value_of(e) for e in y] if batched else value_of(y[0])
+        return value_of(y if batched else y[0])
+
+    def value_of(y: np.ndarray) -> Any:
         if any(np.may_share_memory(y, x) for x in raw.values()):
             y = y.copy()  # an identity-like net (Dropout in Test mode) must not alias the input
         return y if y.ndim else float(y)
@@ -428,23 +535,49 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     return {p: value(outputs[p]) for p in outs}
 
 
+def _py_array(x: Any) -> np.ndarray:
+    """NumPy data from Python; a list of arrays of different lengths stays a list."""
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        arr = np.asarray(x)
+    except ValueError:
+        arr = np.empty(0, dtype=object)
+    if arr.dtype != object:
+        return arr
+    ragged = _ragged(list(x), np.asarray)
+    if ragged is None:
+        raise EvaluationError("The input is not a numeric array or a list of them.",
+                              symbol="Net", tag="netinvin")
+    return ragged
+
+
 def _py_input(net: Net, port: str, x: Any, head: str) -> np.ndarray:
     """A Python input; labels, strings or booleans go through the port's NetEncoder."""
     t = net.ports.get(port)
     coder = t.coder if t is not None else None
     if isinstance(coder, NetEncoder):
-        a = np.asarray(x)
-        if a.dtype.kind not in "iuf":   # numbers are already encoded (bool is not)
+        try:
+            kind = np.asarray(x).dtype.kind
+        except ValueError:          # sequences of different lengths: not labels
+            kind = "f"
+        if kind not in "iuf":   # numbers are already encoded (bool is not)
             return coder.encode(x, port, head)
-    return np.asarray(x)
+    return _py_array(x)
 
 
 # ---------------------------------------------------------------- netdsl check
 def abstract_result(net: Net, call: Call, head: str) -> Any:
     n = next(iter(call.inputs.values())).shape[0]
+    lengths = {}   # a "Varying" length the data fixes (one length for the whole batch)
+    for p, x in call.inputs.items():
+        shape = net.ports[p].shape
+        if shape and has_length_var(shape) and x.dtype != object:
+            lengths[shape[0]] = x.shape[1]
 
     def one(port: str) -> AbstractArray:
-        return AbstractArray(((n,) if call.batched else ()) + tuple(net.ports[port].shape or ()))
+        dims = tuple(lengths.get(d, d) for d in net.ports[port].shape or ())
+        return AbstractArray(((n,) if call.batched else ()) + dims)
 
     outs = net.port_names()[1]
     if call.port is not None:

@@ -1,0 +1,71 @@
+"""GatedRecurrentLayer[n]: Wolfram's GRU over a sequence of vectors.
+
+Per step, with x the input and s the state (zero at the start):
+  z = σ(Wix.x + Wis.s + bi)            (Wolfram's "InputGate": the update gate)
+  r = σ(Wrx.x + Wrs.s + br)            ("ResetGate")
+  h = tanh(Wmx.x + bm + r*(Wms.s))     ("MemoryGate": the reset gate scales Wms.s)
+  s = (1 - z)*s + z*h
+Differences from PyTorch's nn.GRU: PyTorch keeps the *old* state where z is 1
+(s = (1-z)*h + z*s), so its update-gate weights and bias are Wolfram's negated; PyTorch's
+b_hn sits inside r*(...), Wolfram has no state bias (b_hn = 0 maps exactly).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread, sigmoid
+from .registry import register_layer
+
+
+@register_layer
+class GatedRecurrentLayer(RecurrentLayer):
+    name = "GatedRecurrentLayer"
+    summary = "GRU: a sequence of vectors to the sequence of its n-vector states"
+    gates = ("InputGate", "ResetGate", "MemoryGate")
+    array_specs = gate_arrays(gates)
+
+    def forward(self, ctx, arrays, x):
+        wx, ws, b = self.stacked(arrays, x.dtype)
+        xt, pre = self.projections(x, wx, b)
+        n, batch, _ = xt.shape
+        h = ws.shape[0]
+        states = np.zeros((n + 1, batch, h), x.dtype)
+        cache = []
+        with one_blas_thread():
+            for t in range(n):
+                a = pre[t]
+                q = states[t] @ ws                               # (N, 3h): Wis.s, Wrs.s, Wms.s
+                zr = sigmoid(a[:, :2 * h] + q[:, :2 * h])
+                z, r = zr[:, :h], zr[:, h:]
+                m = np.tanh(a[:, 2 * h:] + r * q[:, 2 * h:])
+                s = states[t]
+                np.add(s, z * (m - s), out=states[t + 1])
+                if ctx.grad:
+                    cache.append((z, r, m, q[:, 2 * h:]))
+        y = batch_last(states[1:])
+        return [y], ((xt, states, cache, wx, ws) if ctx.grad else None)
+
+    def backward(self, ctx, arrays, cache, dy):
+        xt, states, steps, wx, ws = cache
+        n, batch, _ = xt.shape
+        h = ws.shape[0]
+        dys = dy.transpose(0, 2, 1)
+        dax = np.empty((n, batch, 3 * h), dy.dtype)
+        das = np.empty((n, batch, 3 * h), dy.dtype)
+        ds = np.zeros((batch, h), dy.dtype)
+        with one_blas_thread():
+            for t in range(n - 1, -1, -1):
+                z, r, m, qm = steps[t]
+                s = states[t]
+                ds = ds + dys[t]
+                dm = ds * z * (1 - m * m)                        # through tanh
+                dz = ds * (m - s) * z * (1 - z)
+                dr = dm * qm * r * (1 - r)
+                dax[t, :, :h] = dz
+                dax[t, :, h:2 * h] = dr
+                dax[t, :, 2 * h:] = dm
+                das[t, :, :2 * h] = dax[t, :, :2 * h]
+                das[t, :, 2 * h:] = dm * r
+                ds = ds * (1 - z) + das[t] @ ws.T
+        return self.finish(ctx, arrays, xt, dax, das, states, wx, ws)

@@ -1,0 +1,26 @@
+"""SequenceRestLayer[]: a sequence without its first element."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Infer, Layer
+from .registry import register_layer
+from .sequence_core import shorter_by_one
+
+
+@register_layer
+class SequenceRestLayer(Layer):
+    name = "SequenceRestLayer"
+    summary = "a sequence without its first element"
+
+    def infer(self, s: Infer) -> None:
+        shorter_by_one(s)
+
+    def forward(self, ctx, arrays, x):
+        return [np.ascontiguousarray(x[1:])], (x.shape if ctx.grad else None)
+
+    def backward(self, ctx, arrays, shape, dy):
+        dx = np.zeros(shape, dy.dtype)
+        dx[1:] = dy
+        return [dx], {}

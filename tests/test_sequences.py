@@ -1,0 +1,236 @@
+"""Sequences: "Varying" port shapes, the recurrent and Sequence* layers, ragged batches.
+
+Forward values are checked against the formulas of Wolfram's layer definitions written out
+here as naive per-step loops; backward through time against float64 central differences;
+a batch of sequences of different lengths against evaluating each example alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netdsl
+from netdsl.errors import NetDSLError
+from netdsl.expr import to_ndarray
+from netdsl.layers.shapes import LengthVar
+from tests.layer_harness import build, check_gradients, forward, make_arrays
+
+
+def sig(a):
+    return 1 / (1 + np.exp(-a))
+
+
+# ---------------------------------------------------------------- references (one example)
+def lstm_ref(a, x):
+    h = a["InputGateBiases"].shape[0]
+    s, c, out = np.zeros(h), np.zeros(h), []
+    for xt in x:
+        g = {k: a[f"{k}InputWeights"] @ xt + a[f"{k}StateWeights"] @ s + a[f"{k}Biases"]
+             for k in ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")}
+        c = sig(g["ForgetGate"]) * c + sig(g["InputGate"]) * np.tanh(g["MemoryGate"])
+        s = sig(g["OutputGate"]) * np.tanh(c)
+        out.append(s)
+    return np.array(out)
+
+
+def gru_ref(a, x):
+    h = a["InputGateBiases"].shape[0]
+    s, out = np.zeros(h), []
+    for xt in x:
+        z = sig(a["InputGateInputWeights"] @ xt + a["InputGateStateWeights"] @ s
+                + a["InputGateBiases"])
+        r = sig(a["ResetGateInputWeights"] @ xt + a["ResetGateStateWeights"] @ s
+                + a["ResetGateBiases"])
+        m = np.tanh(a["MemoryGateInputWeights"] @ xt + a["MemoryGateBiases"]
+                    + r * (a["MemoryGateStateWeights"] @ s))
+        s = (1 - z) * s + z * m
+        out.append(s)
+    return np.array(out)
+
+
+def rnn_ref(a, x):
+    s, out = np.zeros(a["Biases"].shape[0]), []
+    for xt in x:
+        s = np.tanh(a["InputWeights"] @ xt + a["StateWeights"] @ s + a["Biases"])
+        out.append(s)
+    return np.array(out)
+
+
+RECURRENT = [("LongShortTermMemoryLayer", lstm_ref, 12),
+             ("GatedRecurrentLayer", gru_ref, 9),
+             ("BasicRecurrentLayer", rnn_ref, 3)]
+
+
+@pytest.mark.parametrize("name,ref,count", RECURRENT)
+def test_recurrent_arrays_have_wolfram_names(name, ref, count):
+    layer = build(f'{name}[4, "Input" -> {{"Varying", 3}}]')
+    shapes = layer.array_shapes()
+    assert len(shapes) == count
+    for k, v in shapes.items():
+        assert v == ((4, 3) if k.endswith("InputWeights") else (4, 4)
+                     if k.endswith("StateWeights") else (4,)), k
+
+
+@pytest.mark.parametrize("name,ref,count", RECURRENT)
+def test_recurrent_forward_equals_the_formula(name, ref, count):
+    layer = build(f'{name}[4, "Input" -> {{"Varying", 3}}]')
+    a = make_arrays(layer, seed=1)
+    a = {k: v * 0.5 for k, v in a.items()}
+    x = np.random.default_rng(2).standard_normal((2, 5, 3))
+    y, = forward(layer, a, x, dtype=np.float64)
+    for i in range(2):
+        np.testing.assert_allclose(y[i], ref(a, x[i]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,ref,count", RECURRENT)
+def test_recurrent_backward_through_time(name, ref, count):
+    layer = build(f'{name}[3, "Input" -> {{"Varying", 2}}]')
+    a = {k: v * 0.5 for k, v in make_arrays(layer, seed=3).items()}
+    x = np.random.default_rng(4).standard_normal((4, 2, 2))     # batch-last (n, d, N)
+    check_gradients(layer, a, [x], tol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["SequenceLastLayer", "SequenceMostLayer",
+                                  "SequenceRestLayer", "SequenceReverseLayer"])
+def test_sequence_layers_backward(name):
+    layer = build(f'{name}["Input" -> {{"Varying", 2}}]')
+    x = np.random.default_rng(5).standard_normal((4, 2, 3))
+    check_gradients(layer, {}, [x])
+
+
+def test_sequence_layers_forward():
+    x = np.arange(12.0).reshape(1, 4, 3)
+    cases = {"SequenceLastLayer": x[0, -1], "SequenceMostLayer": x[0, :-1],
+             "SequenceRestLayer": x[0, 1:], "SequenceReverseLayer": x[0, ::-1]}
+    for name, want in cases.items():
+        y, = forward(build(f'{name}["Input" -> {{"Varying", 3}}]'), {}, x)
+        np.testing.assert_array_equal(y[0], want)
+
+
+# ---------------------------------------------------------------- shapes
+def test_varying_port_specs():
+    net = netdsl.evaluate('LongShortTermMemoryLayer[4, "Input" -> {"Varying", 3}]')
+    n = net.ports["Input"].shape[0]
+    assert isinstance(n, LengthVar)
+    assert net.ports["Output"].shape == (n, 4)        # the length is shared
+    assert net.ports["Input"].words() == "matrix of dimensions {n, 3}"
+    assert "Varying" in netdsl.evaluate('ElementwiseLayer[Tanh, "Input" -> "Varying"]'
+                                        ).input_form()
+
+
+def test_length_kept_or_dropped_by_the_layers():
+    net = netdsl.evaluate('NetChain[{GatedRecurrentLayer[5], SequenceRestLayer[], '
+                          'ElementwiseLayer[Tanh], SequenceLastLayer[]}, '
+                          '"Input" -> {"Varying", 2}]')
+    x, out = net.ports["Input"].shape, net.ports["Output"].shape
+    assert isinstance(x[0], LengthVar) and out == (5,)
+
+
+def test_rest_gets_a_new_length_reverse_keeps_it():
+    rest = netdsl.evaluate('SequenceRestLayer["Input" -> {"Varying", 2}]')
+    assert isinstance(rest.ports["Output"].shape[0], LengthVar)
+    assert rest.ports["Output"].shape[0] is not rest.ports["Input"].shape[0]
+    rev = netdsl.evaluate('SequenceReverseLayer["Input" -> {"Varying", 2}]')
+    assert rev.ports["Output"].shape[0] is rev.ports["Input"].shape[0]
+
+
+def test_fixed_length_unifies_with_varying():
+    net = netdsl.evaluate('NetChain[{LongShortTermMemoryLayer[4], SequenceRestLayer[]}, '
+                          '"Input" -> {6, 3}]')
+    assert net.ports["Output"].shape == (5, 4)
+
+
+def test_too_short_fixed_sequence_is_an_error():
+    with pytest.raises(NetDSLError, match="at least 2 elements"):
+        netdsl.evaluate('NetChain[{SequenceMostLayer[]}, "Input" -> {1, 2}]')
+
+
+def test_varying_only_first_dimension():
+    with pytest.raises(NetDSLError, match="Varying"):
+        netdsl.evaluate('ElementwiseLayer[Tanh, "Input" -> {3, "Varying"}]')
+
+
+def test_linear_layer_rejects_a_varying_input():
+    with pytest.raises(NetDSLError):
+        netdsl.evaluate('NetChain[{LinearLayer[3]}, "Input" -> {"Varying", 2}]')
+
+
+# ---------------------------------------------------------------- ragged batches
+NET = ('NetInitialize[NetChain[{EmbeddingLayer[6, 10, "Input" -> "Varying"], '
+       'LongShortTermMemoryLayer[5], GatedRecurrentLayer[4], SequenceLastLayer[]}], '
+       'RandomSeeding -> 7]')
+
+
+def test_ragged_batch_equals_each_example_alone():
+    net = netdsl.evaluate(NET)
+    seqs = [np.array([1, 2, 3, 4]), np.array([5, 6]), np.array([7, 8, 9, 10, 1]),
+            np.array([3, 3])]
+    batch = net(seqs)
+    for s, y in zip(seqs, batch):
+        np.testing.assert_allclose(y, net(s), rtol=1e-6, atol=1e-7)
+
+
+def test_ragged_sequence_outputs_in_the_language():
+    out = netdsl.evaluate('n = NetInitialize[LongShortTermMemoryLayer[2, "Input" -> '
+                          '{"Varying", 1}]]; {n[{{{1.}}, {{1.}, {2.}}}], n[{{1.}, {2.}}]}')
+    ragged, alone = out.args
+    first, second = ragged.args
+    assert to_ndarray(first).shape == (1, 2) and to_ndarray(second).shape == (2, 2)
+    np.testing.assert_allclose(to_ndarray(second), to_ndarray(alone), rtol=1e-6)
+
+
+def test_bad_sequence_element_is_a_netdsl_error():
+    net = netdsl.evaluate(NET)
+    with pytest.raises(NetDSLError, match="should be"):
+        net([np.zeros((3, 2)), np.zeros((2, 2))])
+
+
+def test_train_on_equal_length_sequences():
+    out = netdsl.evaluate(
+        'net = NetChain[{EmbeddingLayer[4, 5, "Input" -> {"Varying"}], '
+        'LongShortTermMemoryLayer[6], SequenceLastLayer[], LinearLayer[2]}]; '
+        'data = {{1, 2, 3} -> {1., 0.}, {3, 2, 1} -> {0., 1.}, {2, 2, 2} -> {0.5, 0.5}}; '
+        't = NetTrain[net, data, MaxTrainingRounds -> 1000, RandomSeeding -> 1]; '
+        't[{1, 2, 3}]')
+    vals = [float(v) for v in (out.args if hasattr(out, "args") else out)]
+    np.testing.assert_allclose(vals, [1.0, 0.0], atol=0.1)
+
+
+# ---------------------------------------------------------------- netdsl check
+def test_check_carries_the_length_symbolically():
+    import io
+
+    from netdsl.check import check_text
+    text = ('net = NetInitialize[NetChain[{EmbeddingLayer[8, 20, "Input" -> "Varying"], '
+            'LongShortTermMemoryLayer[6], SequenceReverseLayer[]}]];\n'
+            'y = net[{1, 2, 3}];\n'
+            'z = NetChain[{LongShortTermMemoryLayer[4], FlattenLayer[]}, '
+            '"Input" -> {"Varying", 2}];\n')
+    out, err = io.StringIO(), io.StringIO()
+    check_text(text, "seq.wl", out, err)
+    assert "array of integers of dimensions {n}" in out.getvalue()
+    assert "y = output of dimensions {3, 6}" in out.getvalue()
+    assert 'seq.wl:3:' in err.getvalue() and '"Varying"' in err.getvalue()
+
+
+# ---------------------------------------------------------------- UnitVectorLayer
+def test_unit_vector_layer_one_hot():
+    out = netdsl.evaluate('{UnitVectorLayer[5][3], UnitVectorLayer[3, "Input" -> "Varying"]'
+                          '[{{1, 3}, {2}}]}')
+    np.testing.assert_array_equal(to_ndarray(out.args[0]), np.eye(5)[2])
+    first, second = out.args[1].args
+    np.testing.assert_array_equal(to_ndarray(first), np.eye(3)[[0, 2]])
+    np.testing.assert_array_equal(to_ndarray(second), np.eye(3)[[1]])
+
+
+def test_unit_vector_layer_rejects_an_index_out_of_range():
+    with pytest.raises(NetDSLError, match="between 1 and 5"):
+        netdsl.evaluate('UnitVectorLayer[5][6]')
+
+
+def test_unit_vector_layer_feeds_a_recurrent_layer():
+    net = netdsl.evaluate('NetChain[{UnitVectorLayer[6, "Input" -> "Varying"], '
+                          'LongShortTermMemoryLayer[3]}]')
+    n = net.ports["Input"].shape[0]
+    assert isinstance(n, LengthVar) and net.ports["Output"].shape == (n, 3)
