@@ -49,6 +49,7 @@ def test_net_operations_example_checks(tmp_path):
                           str(ROOT / "examples" / "net_operations.wl")],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "confusion matrix AbstractArray[{3, 3}]" in run.stdout
-    assert "d p1 / d input at the first point: AbstractArray[{2}]" in run.stdout
+    assert "confusion matrix <array of dimensions {3, 3}, not computed in check>" in run.stdout
+    assert "d p1 / d input at the first point: <array of dimensions {2}, not computed in " \
+           "check>" in run.stdout
     assert run.stdout.rstrip().endswith("net_operations.wl: ok")
