@@ -54,6 +54,10 @@ class PortType:
                 return Expr(Symbol("Restricted"), "Integer", self.classes)
             if self.shape == ():
                 return "Integer"
+            if self.shape is not None:   # {5, Restricted["Integer", 10]}: 5 indices
+                element = PortType((), True, self.classes).spec()
+                dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+                return Expr(Symbol("List"), *dims, element)
         if self.shape is None:
             return Symbol("Automatic")
         if self.shape == ():
@@ -146,7 +150,7 @@ def _dims(shape: tuple) -> str:
 
 def port_type_from_spec(spec: Any) -> PortType:
     """Read a Wolfram port spec: n, {n1, n2}, "Real", "Integer", Restricted["Integer", n],
-    with Automatic for sizes to be inferred. Raises ValueError with a reason."""
+    {n1, n2, "Integer"} and {n, Restricted["Integer", k]} (arrays of integers), with Automatic for sizes to be inferred. Raises ValueError with a reason."""
     if spec is Symbol("Automatic"):
         return UNKNOWN
     if is_integer(spec):
@@ -166,6 +170,14 @@ def port_type_from_spec(spec: Any) -> PortType:
         return PortType((), integer=True, classes=spec.args[1])
     if is_list(spec):
         items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
+        if items and (isinstance(items[-1], str) or isinstance(items[-1], Expr)
+                      and items[-1].has_head("Restricted")):
+            # {n1, ..., "Integer"}, {n, Restricted["Integer", k]}: an array of that element
+            element = port_type_from_spec(items[-1])
+            if element.shape != ():
+                raise ValueError(f"{input_form(items[-1])} is not an element type")
+            dims_of = port_type_from_spec(Expr(Symbol("List"), *items[:-1])).shape
+            return PortType(dims_of, element.integer, element.classes)
         dims: list[int | None] = []
         for d in items:
             if d is Symbol("Automatic"):
