@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import EvaluationError
-from ..expr import Expr, Symbol, input_form
+from ..expr import Expr, Null, Symbol, input_form
 from .registry import builtin, wrong_call
 
 S = Symbol
@@ -204,6 +204,40 @@ def _export(ev, name, data, given=None, *, opts, call):
     except OSError:
         raise EvaluationError(f"Cannot open {name}.", symbol="Export", tag="noopen") from None
     return name
+
+
+# ---------------------------------------------------------------- Put, PutAppend
+def _put(ev, fn: str, args: tuple, mode: str) -> Any:
+    """``Put[e1, e2, ..., "file"]``: each expression's InputForm on a line of its own, as
+    Get reads it back; ``mode`` "w" (Put) or "a" (PutAppend)."""
+    *exprs, name = args
+    call = Expr(S(fn), *args)
+    if not isinstance(name, str):
+        raise wrong_call(fn, call, f"{input_form(name)} is not a file name (a string)")
+    if not may_write(ev, fn, name, call):
+        return Null
+    text = "".join(input_form(e) + "\n" for e in exprs)
+    try:
+        with open(output_path(ev, name), mode, encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise EvaluationError(f"Cannot open {name}: {e.strerror or e}.", symbol=fn,
+                              tag="noopen") from None
+    return Null
+
+
+@builtin("Put", ('expr >> "file"', 'Put[expr1, expr2, ..., "file"]'),
+         "writes the expressions to a file as netdsl text (InputForm, one per line), replacing "
+         "it; Get (<<) reads it back", args=(1, None), section="Files")
+def _put_fn(ev, *args):
+    return _put(ev, "Put", args, "w")
+
+
+@builtin("PutAppend", ('expr >>> "file"', 'PutAppend[expr1, expr2, ..., "file"]'),
+         "appends the expressions to a file as netdsl text (InputForm, one per line)",
+         args=(1, None), section="Files")
+def _put_append_fn(ev, *args):
+    return _put(ev, "PutAppend", args, "a")
 
 
 # ---------------------------------------------------------------- netdsl text
