@@ -150,7 +150,8 @@ def _dims(shape: tuple) -> str:
 
 def port_type_from_spec(spec: Any) -> PortType:
     """Read a Wolfram port spec: n, {n1, n2}, "Real", "Integer", Restricted["Integer", n],
-    {n1, n2, "Integer"} and {n, Restricted["Integer", k]} (arrays of integers), with Automatic for sizes to be inferred. Raises ValueError with a reason."""
+    {n1, n2, "Integer"} and {n, Restricted["Integer", k]} (arrays of integers), with
+    Automatic for sizes to be inferred. Raises ValueError with a reason."""
     if spec is Symbol("Automatic"):
         return UNKNOWN
     if is_integer(spec):
