@@ -136,10 +136,13 @@ def output_path(ev, name: str) -> Path:
 @builtin("Import", ('Import["file.csv"]', 'Import["file.tsv"]', 'Import["file.npy"]',
                     'Import["file.npz"]', 'Import["net.safetensors"]',
                     'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
+                    'Import["model.onnx"]',
+                    'Import["model.onnx", "Net" | "UninitializedNet" | "ArrayAssociation"]',
                     'Import[file, "Data"]'),
          "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
          "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
-         "(any other as an association name -> array)", args=(1, 2), section="Files")
+         "(any other as an association name -> array), an ONNX model (.onnx, with the onnx "
+         "extra) as a net", args=(1, 2), section="Files")
 def _import(ev, name, element="Data"):
     call = Expr(S("Import"), name, element)
     if not isinstance(name, str):
@@ -175,7 +178,8 @@ def _import(ev, name, element="Data"):
 
 
 # ---------------------------------------------------------------- Export
-@builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
+@builtin("Export", ('Export["file.csv", data]', 'Export["file.tsv", data]',
+                    'Export["file.npy", array]',
                     'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
                     'Export["net.onnx", net]', 'Export["file.wl", expr]',
                     'Export[file, data, "format"]'),
