@@ -27,7 +27,7 @@ from typing import TextIO
 from .version import __version__
 from .errors import NetDSLError, QuitRequest
 from .messages import write_text
-from .repl import format_out, internal_error_line
+from .repl import for_terminal, format_out, internal_error_line
 from .runtime.memory import tune_malloc
 from .session import Session
 
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="netdsl",
         description="Evaluate Wolfram-Language neural-net specs with NumPy.",
         epilog="netdsl check FILE.wl: check a file's nets and shapes without running them. "
+               "netdsl lsp: the language server for editors (stdio). "
                "With no FILE and no -c, starts the REPL.")
     src = p.add_mutually_exclusive_group()
     src.add_argument("file", nargs="?", metavar="FILE.wl", help="a file to evaluate")
@@ -142,6 +143,9 @@ def _main(argv: list[str]) -> int:
             return args
         return _guarded(lambda: _check(args.file, args.strict, args.files), args.debug)
 
+    if leading_debug < len(argv) and argv[leading_debug] == "lsp":
+        return _guarded(_lsp, bool(leading_debug))
+
     args = _parse(_parser(), argv)
     if isinstance(args, int):
         return args
@@ -153,6 +157,17 @@ def _main(argv: list[str]) -> int:
         return _guarded(lambda: run_file(args.file, args.files), args.debug)
     from .repl import main_loop  # noqa: PLC0415
     return main_loop(debug=args.debug, files=args.files)
+
+
+def _lsp() -> int:
+    """``netdsl lsp``: the language server on stdin/stdout."""
+    try:
+        from .lsp.server import main as lsp_main  # noqa: PLC0415
+    except ImportError as e:
+        sys.stderr.write(f"netdsl lsp needs pygls, which is not installed ({e.name or e}); "
+                         f"install it with: pip install 'netdsl[lsp]'\n")
+        return EXIT_USAGE
+    return lsp_main()
 
 
 def _guarded(fn, debug: bool) -> int:
@@ -217,7 +232,7 @@ def run_text(text: str, source: str | None, session: Session,
         msg = e.render()
         if e.span is None:
             msg = f"{source or '<input>'}: {msg}"
-        write_text(err, msg + "\n")
+        write_text(err, for_terminal(msg, err) + "\n")
         return EXIT_ERROR
     except QuitRequest as q:
         _flush(out)

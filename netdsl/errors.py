@@ -161,3 +161,20 @@ class QuitRequest(Exception):
     def __init__(self, code: int = 0):
         self.code = code
         super().__init__(code)
+
+
+def wrap_message(text: str, width: int) -> str:
+    """``text`` with each line longer than ``width`` broken at spaces (never inside a word;
+    a word longer than the line stays whole); continuation lines are indented two spaces.
+    Indented lines (source excerpts and their ``^`` markers) are left as they are."""
+    import textwrap
+
+    out = []
+    limit = max(20, width - 1)
+    for line in text.split("\n"):
+        if len(line) <= limit or line[:1].isspace():
+            out.append(line)
+            continue
+        out.append(textwrap.fill(line, limit, subsequent_indent="  ", break_long_words=False,
+                                 break_on_hyphens=False))
+    return "\n".join(out)

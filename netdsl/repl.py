@@ -13,18 +13,24 @@ front ends feed it:
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
+import textwrap
 import traceback
 from typing import Any, TextIO
 
-from .errors import NetDSLError, ParseError, QuitRequest
+from .errors import NetDSLError, ParseError, QuitRequest, wrap_message
 from .expr import output_form
+from .help import answer as help_answer
+from .help import completions, session_symbols
 from .messages import write_text
 from .session import Session
 from .syntax import parse_statements
 from .version import __version__
 
 HISTORY_ENV = "NETDSL_HISTORY"
+_WORD = re.compile(r"[A-Za-z$][A-Za-z0-9$]*")
 
 
 def history_path() -> str:
@@ -42,10 +48,20 @@ def format_out(n: int, value: Any) -> str:
 
 def internal_error_line(exc: BaseException) -> str:
     """The one line shown for a Python exception that is a bug in netdsl."""
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
+    text = textwrap.shorten(" ".join(str(exc).split()), 300, placeholder=" ...")
     return f"netdsl: internal error: {type(exc).__name__}: {text} (please report)"
+
+
+def for_terminal(text: str, stream: Any) -> str:
+    """A message as written to ``stream``: on a terminal, wrapped at word boundaries to its
+    width (so the terminal never breaks a word); elsewhere unchanged, one line a message."""
+    if not _isatty(stream):
+        return text
+    try:
+        width = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        width = shutil.get_terminal_size().columns
+    return wrap_message(text, width)
 
 
 def is_incomplete(text: str) -> bool:
@@ -100,7 +116,7 @@ class Repl:
 
     def _message(self, text: str) -> None:
         self.out.flush()
-        write_text(self.err, text + ("\n\n" if self.spacing else "\n"))
+        write_text(self.err, for_terminal(text, self.err) + ("\n\n" if self.spacing else "\n"))
 
     def _error(self, text: str) -> None:
         self.errors += 1
@@ -139,6 +155,9 @@ class Repl:
     def feed_line(self, line: str) -> bool:
         """Add input; evaluate it once it is complete. True means: more input needed."""
         if self.done:
+            return False
+        if not self.lines and line.lstrip().startswith("?"):
+            self._write(help_answer(line))       # ?Name, ??Name, ?Na*
             return False
         self.lines.append(line.rstrip("\r\n"))
         text = "\n".join(self.lines)
@@ -274,9 +293,10 @@ def run_terminal(repl: Repl) -> int:
     def continuation(width: int, line_number: int, wrap_count: int) -> str:
         return "...".rjust(max(width - 1, 3)) + " "
 
-    session: PromptSession[str] = PromptSession(history=_history(history_path()), multiline=True,
-                            key_bindings=bindings, prompt_continuation=continuation,
-                            enable_history_search=False)
+    session: PromptSession[str] = PromptSession(
+        history=_history(history_path()), multiline=True, key_bindings=bindings,
+        prompt_continuation=continuation, enable_history_search=False,
+        lexer=_lexer(), completer=Completer(repl), complete_while_typing=False)
     repl.out.write(f"netdsl {__version__}. Quit[] or Ctrl-D to exit.\n")
     repl.out.flush()
     while not repl.done:
@@ -293,6 +313,33 @@ def run_terminal(repl: Repl) -> int:
             repl.cancel()
             repl._message("Interrupted")
     return repl.quit_code if repl.quit_code is not None else 0
+
+
+def _lexer():
+    """Syntax highlighting with Pygments' Mathematica lexer (Pygments comes with
+    prompt_toolkit); none if it is missing."""
+    try:
+        from prompt_toolkit.lexers import PygmentsLexer  # noqa: PLC0415
+        from pygments.lexers import MathematicaLexer  # noqa: PLC0415
+    except ImportError:
+        return None
+    return PygmentsLexer(MathematicaLexer)
+
+
+def Completer(repl: Repl):  # noqa: N802  (builds a prompt_toolkit Completer)
+    """Tab completion: built-ins, layers, the session's symbols, and a call's options after
+    its ``[`` (see ``help.completions``)."""
+    from prompt_toolkit.completion import Completer as Base  # noqa: PLC0415
+    from prompt_toolkit.completion import Completion  # noqa: PLC0415
+
+    class _Completer(Base):
+        def get_completions(self, document, complete_event):
+            before = document.text_before_cursor
+            word = document.get_word_before_cursor(pattern=_WORD)
+            for text, meta in completions(before, session_symbols(repl.session)):
+                yield Completion(text, start_position=-len(word), display_meta=meta[:60])
+
+    return _Completer()
 
 
 def main_loop(*, debug: bool = False, stdin: TextIO | None = None, files: bool = True) -> int:

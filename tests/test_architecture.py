@@ -40,7 +40,7 @@ STAGES: list[tuple[str, ...]] = [
     ("netdsl.formats",),
     ("netdsl.builtins",),
     ("netdsl.evaluator", "netdsl.definitions", "netdsl.session", "netdsl.reference", "netdsl.torch"),
-    ("netdsl.check", "netdsl.cli", "netdsl.repl", "netdsl.lsp", "netdsl.notebook",
+    ("netdsl.check", "netdsl.cli", "netdsl.repl", "netdsl.lsp", "netdsl.notebook", "netdsl.help",
      "netdsl.__main__", "netdsl"),
 ]
 

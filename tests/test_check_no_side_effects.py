@@ -150,3 +150,25 @@ def test_run_check_on_a_file(tmp_path):
     out, err = io.StringIO(), io.StringIO()
     assert run_check(str(tmp_path / "late.wl"), out, err) == 1
     assert ": note: LinearLayer is written here" in err.getvalue()
+
+
+CHECKPOINTS = """\
+net = NetChain[{LinearLayer[2]}, "Input" -> 3];
+x = RandomReal[1, {10, 3}]; y = RandomReal[1, {10, 2}];
+t = NetTrain[net, x -> y, MaxTrainingRounds -> 2, TrainingProgressReporting -> None,
+  TrainingProgressCheckpointing -> {"File", "last.safetensors"}];
+u = NetTrain[net, x -> y, MaxTrainingRounds -> 2, TrainingProgressReporting -> None,
+  TrainingProgressCheckpointing -> {"Directory", "runs"}];
+"""
+
+
+def test_training_checkpoints_are_noted_not_written(tmp_path):
+    (tmp_path / "c.wl").write_text(CHECKPOINTS, encoding="utf-8")
+    r = netdsl("check", "c.wl", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.wl"]
+    assert "c.wl:3:1: note: would write last.safetensors" in r.stdout.splitlines()
+    assert "c.wl:5:1: note: would write checkpoints in runs" in r.stdout.splitlines()
+    r = netdsl("c.wl", cwd=tmp_path)                 # the run writes them
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "last.safetensors").is_file() and any((tmp_path / "runs").iterdir())

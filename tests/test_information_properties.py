@@ -68,7 +68,7 @@ def test_topology_hash_ignores_array_values():
 
 def test_graphics_are_not_yet():
     with pytest.raises(EvaluationError, match="not available yet"):
-        info("SummaryGraphic")
+        info("LayersGraph")
     with pytest.raises(EvaluationError, match="notprop|not a known property"):
         info("Nope")
 

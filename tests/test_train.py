@@ -472,10 +472,13 @@ def test_silent_with_none_even_on_a_terminal(monkeypatch):
     assert err.getvalue() == ""
 
 
-def test_silent_off_a_terminal_by_default(capsys):
+def test_one_line_per_round_off_a_terminal_by_default(capsys):
     s = session(net=TINY[0])
     s.evaluate(f"NetTrain[net, {TINY[1]}, MaxTrainingRounds -> 3]")
-    assert capsys.readouterr().err == ""
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert [ln.split()[:2] for ln in err.splitlines()] == [["round", "1/3"], ["round", "2/3"],
+                                                           ["round", "3/3"]]
 
 
 def test_print_reporting_writes_one_line_per_round(capsys):

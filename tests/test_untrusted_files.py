@@ -49,6 +49,9 @@ def refused(session: Session, text: str, fn: str) -> str:
     ('Export["out.csv", {1, 2}]', "Export"),
     ('Export["out.npy", {1., 2.}]', "Export"),
     ('Export["out", {1}, "CSV"]', "Export"),
+    ('Get["d.csv"]', "Get"),
+    ('NetTrain[NetChain[{LinearLayer[1]}, "Input" -> 1], {{1.} -> {1.}}, '
+     'TrainingProgressCheckpointing -> {"File", "c.safetensors"}]', "NetTrain"),
 ])
 def test_a_session_without_files_refuses_every_file_access(folder, text, fn):
     s = Session(files=False, stdout=io.StringIO())

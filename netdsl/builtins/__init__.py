@@ -2,7 +2,7 @@
 
 # registration happens on import
 from . import (arith, control, core, datafiles, io, language, lists, netfiles,  # noqa: F401
-               netops, nets, onnxfiles, random, rules, strings)
+               netops, nets, onnxfiles, pictures, random, rules, strings)
 from .registry import REGISTRY, builtin
 
 __all__ = ["REGISTRY", "builtin"]

@@ -131,8 +131,16 @@ def _transpose(args: tuple) -> Shape | None:
 
 
 def _flatten(args: tuple) -> Shape | None:
-    s = shape_of(args[0]) if len(args) == 1 else None
-    return (int(np.prod(s, dtype=object)),) if s else None
+    """Flatten[x] is a vector; Flatten[x, n] joins the first n + 1 levels."""
+    s = shape_of(args[0]) if args else None
+    if not s:
+        return None
+    if len(args) == 1:
+        return (int(np.prod(s, dtype=object)),)
+    if len(args) == 2 and is_integer(args[1]) and args[1] >= 0:
+        k = min(args[1] + 1, len(s))
+        return (int(np.prod(s[:k], dtype=object)),) + s[k:]
+    return None
 
 
 def _join(args: tuple) -> Shape | None:

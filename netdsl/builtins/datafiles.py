@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -62,10 +63,13 @@ def _fields(text: str, delimiter: str) -> int:
 
 def _field(text: str) -> Any:
     """A CSV field: an Integer, a Real, or else the text itself."""
-    if _INT.match(text):
-        return int(text)
-    if _REAL.match(text):
-        return float(text)
+    try:
+        if _INT.match(text):
+            return int(text)
+        if _REAL.match(text):
+            return float(text)
+    except ValueError:  # a character that the pattern, not Python, calls white space
+        pass
     return text
 
 
@@ -144,10 +148,11 @@ def _type_error(data: Any, fmt: str) -> EvaluationError:
 def table_text(data: Any, delimiter: str, fmt: str) -> str:
     """CSV/TSV text: a matrix row by row, a vector one value per line, a number alone."""
     if isinstance(data, np.ndarray) and data.ndim <= 2:  # numbers need no quoting: join directly
-        rows = data if data.ndim == 2 else data[:, None]
+        matrix = data if data.ndim == 2 else data[:, None]
         cell = str if data.dtype == np.float32 else repr  # shortest text that reads back exactly
-        lines = (rows.tolist() if data.dtype != np.float32 else rows)
+        lines = (matrix.tolist() if data.dtype != np.float32 else matrix)
         return "".join(delimiter.join(map(cell, row)) + "\n" for row in lines)
+    rows: list[list[Any]]
     if not is_list(data):
         rows = [[data]]
     else:
@@ -184,17 +189,26 @@ def _header(fh: IO[bytes], name: str, key: str | None) -> tuple[tuple[int, ...],
     where = _where(name, key)
     try:
         version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(
-                fh, max_header_size=MAX_HEADER)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(
-                fh, max_header_size=MAX_HEADER)
-        else:
+        if version not in ((1, 0), (2, 0)):
             raise _fmterr(f"{where} is a version {version[0]}.{version[1]} .npy file; netdsl "
                           f"reads versions 1.0 and 2.0.")
-    except (ValueError, EOFError, SyntaxError, TypeError, KeyError, OverflowError,
-            MemoryError, RecursionError, zlib.error, zipfile.BadZipFile) as e:
+        # the header's length first: NumPy would set aside memory for any length it says
+        width = 2 if version == (1, 0) else 4
+        length = fh.read(width)
+        size = int.from_bytes(length, "little")
+        if len(length) < width or size > MAX_HEADER:
+            raise _fmterr(f"{where} is not a valid NumPy .npy file (its header claims "
+                          f"{size} bytes).")
+        text = fh.read(size)
+        if len(text) < size:
+            raise _fmterr(f"{where} is not a valid NumPy .npy file (its header is cut short).")
+        own = io.BytesIO(length + text)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(own, max_header_size=MAX_HEADER)
+    except (ValueError, EOFError, SyntaxError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError, MemoryError, RecursionError, tokenize.TokenError, zlib.error,
+            zipfile.BadZipFile) as e:   # what NumPy's header parser raises on bad text
         raise _fmterr(f"{where} is not a valid NumPy .npy file (bad header: "
                       f"{_first_line(e)}).") from None
     if dtype.hasobject:

@@ -15,13 +15,14 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import Association, Expr, Symbol, make_list, packed
 from ..graph.container import Container
-from ..layers.arrays import NO_ARRAY, SharedRef
+from ..graph.diagram import Diagram
+from ..layers.arrays import SharedRef
 from ..layers.base import Layer, Net
 from ..runtime.initialize import initialize
 
 S = Symbol
 
-NOT_YET = ("SummaryGraphic", "FullSummaryGraphic", "LayersGraph", "MXNetNodeGraph",
+NOT_YET = ("LayersGraph", "MXNetNodeGraph",
            "MXNetNodeGraphPlot")
 PROPERTIES = ("Arrays", "ArraysByteCounts", "ArraysCount", "ArraysDimensions",
               "ArraysElementCounts", "ArraysList", "ArraysPositionList", "ArraysSizes",
@@ -36,23 +37,15 @@ PROPERTIES = ("Arrays", "ArraysByteCounts", "ArraysCount", "ArraysDimensions",
 def _arrays(net: Net) -> list[tuple[Any, Any, tuple | None]]:
     """(position, value or None, dimensions or None) for every array, shared ones once."""
     out = []
-    seen = set()
+    seen: set[str] = set()
     for path, layer in _leaves_with_positions(net):
-        shapes = layer.array_shapes()
-        for spec in layer.array_specs:
-            v = layer.arrays.get(spec.name)
-            if v is NO_ARRAY:
-                continue
+        for spec, v, dims in layer.array_slots(seen):
             if isinstance(v, SharedRef):
-                if v.name in seen:
-                    continue
-                seen.add(v.name)
                 value = net.shared.get(v.name, layer.shared.get(v.name))
                 pos: Any = Expr(S("NetSharedArray"), v.name)
             else:
                 value = v
                 pos = make_list(list(path) + [spec.name]) if path else spec.name
-            dims = shapes.get(spec.name)
             if isinstance(value, np.ndarray):
                 dims = value.shape
             out.append((pos, value if isinstance(value, np.ndarray) else None,
@@ -96,6 +89,8 @@ def more_information(net: Net, prop: Any) -> Any:
                               f"(it draws a graphic); see the net's summary (print the net) "
                               f'and Information[net, "Layers"].', symbol="Information",
                               tag="notyet")
+    if prop in ("SummaryGraphic", "FullSummaryGraphic"):
+        return Diagram(net)
     if prop == "Arrays":
         return _by_position(net, lambda v, d: packed(v) if v is not None else S("Automatic"))
     if prop == "ArraysList":

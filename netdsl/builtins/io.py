@@ -142,7 +142,9 @@ def output_path(ev, name: str) -> Path:
          "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
          "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
          "(any other as an association name -> array), an ONNX model (.onnx, with the onnx "
-         "extra) as a net", args=(1, 2), section="Files")
+         "extra) as a net; sizes are checked against the memory budget before reading; "
+         "netdsl check reads only dimensions; an error when file access is off (--no-files)",
+         args=(1, 2), section="Files")
 def _import(ev, name, element="Data"):
     call = Expr(S("Import"), name, element)
     if not isinstance(name, str):
@@ -182,10 +184,13 @@ def _import(ev, name, element="Data"):
                     'Export["file.npy", array]',
                     'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
                     'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export["net.svg", net]', 'Export["net.dot", net]', 'Export["loss.png", plot]',
                     'Export[file, data, "format"]'),
          "writes data to a file (format from the extension) and gives the file name: data "
          "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
-         "\"OperatorSetVersion\" -> 17), netdsl text (.wl)",
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl), a net's diagram (.svg, .dot), "
+         "a loss plot (.png); netdsl check writes nothing "
+         "and notes \"would write file\"; an error when file access is off (--no-files)",
          args=(2, 3), options={"OperatorSetVersion": 17}, section="Files", wants_call=True)
 def _export(ev, name, data, given=None, *, opts, call):
     if not isinstance(name, str):
@@ -232,7 +237,9 @@ def _put(ev, fn: str, args: tuple, mode: str) -> Any:
 
 @builtin("Put", ('expr >> "file"', 'Put[expr1, expr2, ..., "file"]'),
          "writes the expressions to a file as netdsl text (InputForm, one per line), replacing "
-         "it; Get (<<) reads it back", args=(1, None), section="Files")
+         "it; Get (<<) reads it back; netdsl check writes nothing and notes \"would write "
+         "file\"; an error when file access is off (--no-files)", args=(1, None),
+         section="Files")
 def _put_fn(ev, *args):
     return _put(ev, "Put", args, "w")
 

@@ -285,11 +285,15 @@ def _corner(ev, spec: Any, which: int) -> tuple[Symbol | None, int, Any] | None:
     return var, n, value
 
 
+SMALL_TABLE = 1000   # netdsl check computes tables of fewer numbers: they are structure
+
+
 def _abstract_table(ev, body: Any, iterators: tuple, call: Any, first: list[Any]) -> Any:
-    """netdsl check: a Table whose body gives numbers or arrays is an AbstractArray of its
-    dimensions. The body is evaluated at the first and the last values of the iterators,
-    never in between; when the two disagree (a ragged table) or the body is not numeric,
-    None: the table is evaluated as usual (``first`` keeps the value computed here)."""
+    """netdsl check: a Table of data (arrays known by their dimensions, or SMALL_TABLE
+    numbers or more) is an AbstractArray of its dimensions. The body is evaluated at the
+    first and the last values of the iterators, never in between; when the two disagree
+    (a ragged table) or the body is not data, None: the table is evaluated as usual
+    (``first`` keeps the value computed here)."""
     corners = []
     for which in (0, -1):
         bound: list[tuple[Symbol, bool, Any]] = []
@@ -312,8 +316,9 @@ def _abstract_table(ev, body: Any, iterators: tuple, call: Any, first: list[Any]
                 else:
                     ev.values.pop(var, None)
         shape = shape_of(value)
-        if which == 0 and shape is None:
-            first.append(value)
+        if which == 0 and (shape is None or (not isinstance(value, AbstractArray)
+                                             and math.prod(counts) < SMALL_TABLE)):
+            first.append(value)   # not data, or a few numbers (layer sizes...): evaluated
             return None
         corners.append((counts, shape))
     (counts, shape), last = corners
@@ -932,12 +937,13 @@ def _join(ev, *xs):
 
 
 def _abstract_join(xs: tuple, call: Any) -> Any:
-    shapes = [shape_of(x) for x in xs]
-    if any(not s for s in shapes) or len({s[1:] for s in shapes if s}) != 1:
+    """netdsl check: Join of arrays known by dimensions (equal after the first)."""
+    shapes = [s for s in (shape_of(x) for x in xs) if s]
+    if len(shapes) != len(xs) or len({s[1:] for s in shapes}) != 1:
         raise EvaluationError(f"Join needs arrays of equal dimensions after the first in "
                               f"{short(call)}.", symbol="Join", tag="datadep")
     first = next(x for x in xs if isinstance(x, AbstractArray))
-    return _abstract((sum(s[0] for s in shapes if s),) + shapes[0][1:], first)
+    return _abstract((sum(s[0] for s in shapes),) + shapes[0][1:], first)
 
 
 def _level_count(spec: Any, name: str, call: Any) -> int:

@@ -33,6 +33,7 @@ from ..layers.shapes import port_type_from_spec
 from ..layers.text import to_expr
 from ..runtime.apply import apply_net
 from ..runtime.initialize import initialize, parse_method, rng_for
+from ..runtime.train.checkpoint import read_checkpointing
 from ..runtime.train import (
     OPTION_DEFAULTS,
     PROPERTIES,
@@ -43,7 +44,7 @@ from ..runtime.train import (
 )
 from .information import PROPERTIES as INFORMATION_PROPERTIES
 from .information import more_information
-from .io import output_path
+from .io import may_write, output_path
 from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
 
 S = Symbol
@@ -275,20 +276,11 @@ def _net_extract(ev, net, spec):
 # ---------------------------------------------------------------- Information
 def _array_count(net: Net) -> tuple[int, int]:
     """(number of arrays, total elements), shared arrays counted once."""
-    count, total, seen = 0, 0, set()
-    leaves = net.leaves()
-    for _, layer in leaves:
-        shapes = layer.array_shapes()
-        for spec in layer.array_specs:
-            v = layer.arrays.get(spec.name)
-            if v is NO_ARRAY:
-                continue
-            if isinstance(v, SharedRef):
-                if v.name in seen:
-                    continue
-                seen.add(v.name)
+    count, total = 0, 0
+    seen: set[str] = set()
+    for _, layer in net.leaves():
+        for _spec, _value, shape in layer.array_slots(seen):
             count += 1
-            shape = shapes.get(spec.name)
             if shape is not None and None not in shape:
                 total += int(np.prod(shape, dtype=np.int64))
     return count, total
@@ -438,10 +430,17 @@ def _net_train(ev, net, data, prop=None, *, opts):
         if isinstance(p, str) and p not in PROPERTIES:   # before training, not after it
             property_value({}, p)
     shape_only = bool(getattr(ev.host, "shape_only", False))
+    save = save_net
+    checkpoints = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
+    if checkpoints:   # the file gate; netdsl check notes what training would write
+        targets = [c.path if c.kind == "File" else f"checkpoints in {c.path}"
+                   for c in checkpoints]
+        if not all([may_write(ev, "NetTrain", t) for t in targets]):
+            save = None
     opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
     trained, history = net_train(net, data, opts, shape_only=shape_only,
                                  interruptible=bool(getattr(ev.host, "interactive", False)),
-                                 save_checkpoint=save_net,
+                                 save_checkpoint=save,
                                  resolve_path=lambda name: str(output_path(ev, name)))
     props = results(trained, history)
     if prop is None:

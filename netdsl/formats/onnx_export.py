@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from ..errors import EvaluationError
 from ..expr import is_integer
-from ..graph.container import LINKS, Container, PortNode, path_label
+from ..graph.container import Container, dataflow, path_label
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
 from ..version import __version__
@@ -127,24 +126,7 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
         outs = exporter(b, net, scope, where, [inputs[p] for p in net.port_names()[0]])
         return dict(zip(net.port_names()[1], outs))
     assert isinstance(net, Container)
-    produced: dict[tuple[Any, str], str] = {}
-    for p, name in inputs.items():
-        produced[(PortNode("in", p), p)] = name
-    result: dict[str, str] = {}
-    for node in nx.topological_sort(net.graph):
-        if isinstance(node, PortNode):
-            if node.side == "out":
-                (src, _, data), = net.graph.in_edges(node, data=True)
-                (sp, _), = data[LINKS]
-                result[node.name] = produced[(src, sp)]
-            continue
-        feeds = {}
-        for src, _, data in net.graph.in_edges(node, data=True):
-            for sp, dp in data[LINKS]:
-                feeds[dp] = produced[(src, sp)]
-        for p, name in _emit(b, net.net(node), path + (node,), feeds).items():
-            produced[(node, p)] = name
-    return result
+    return dataflow(net, inputs, lambda node, sub, feeds: _emit(b, sub, path + (node,), feeds))
 
 
 def to_onnx(net: Net, opset: int = DEFAULT_OPSET) -> Any:

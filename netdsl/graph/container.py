@@ -11,7 +11,7 @@ trainer walk; a container value never changes after construction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import networkx as nx
 import numpy as np
@@ -174,6 +174,30 @@ def replace_leaves(net: Net, new: dict[tuple, Layer]) -> Net:
     changes = {name: replace_leaves(net.net(name), inner) for name, inner in by_child.items()
                if name in net.graph}
     return net.with_nets(changes) if changes else net
+
+
+T = TypeVar("T")
+
+
+def dataflow(net: "Container", inputs: dict[str, T],
+             visit: Callable[[Any, Net, dict[str, T]], dict[str, T]]) -> dict[str, T]:
+    """Carry values (executor slots, ONNX tensor names, ...) through a container's graph in
+    dependency order: ``visit(node, net, values by input port)`` gives each node's values by
+    output port. Returns the container's output values by port name."""
+    produced: dict[tuple[Any, str], T] = {(PortNode("in", p), p): v for p, v in inputs.items()}
+    result: dict[str, T] = {}
+    for node in nx.topological_sort(net.graph):
+        if isinstance(node, PortNode):
+            if node.side == "out":
+                (src, _, data), = net.graph.in_edges(node, data=True)
+                (sp, _), = data[LINKS]
+                result[node.name] = produced[(src, sp)]
+            continue
+        feeds = {dp: produced[(src, sp)] for src, _, data in net.graph.in_edges(node, data=True)
+                 for sp, dp in data[LINKS]}
+        for p, v in visit(node, net.net(node), feeds).items():
+            produced[(node, p)] = v
+    return result
 
 
 def shared_refs(net: Net) -> list[str]:

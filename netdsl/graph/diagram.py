@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 import networkx as nx
 
+from ..expr import Opaque
 from ..layers.base import Layer, Net
 from .container import LINKS, NET, Container, PortNode
 
@@ -260,10 +261,16 @@ def to_svg(net: Net) -> str:
                    f'height="{bh:.1f}" rx="6" fill="#f4f6fa" stroke="#9aa5b8" '
                    f'stroke-dasharray="4 3"/><text x="{x0 + 6:.1f}" y="{y0 + 13:.1f}" '
                    f'fill="#56627a" font-size="11">{escape(d.groups[path])}</text></g>')
+    arrivals: dict[tuple, list[tuple]] = {}   # edges into a node spread over its top side
+    for a, b, _ in d.edges:
+        arrivals.setdefault(b, []).append(a)
+    for b, sources in arrivals.items():
+        sources.sort(key=lambda a: d.nodes[a].x)
     for a, b, label in d.edges:
         na, nb = d.nodes[a], d.nodes[b]
         x1, y1 = na.x + na.width / 2, na.y + BOX_H
-        x2, y2 = nb.x + nb.width / 2, nb.y
+        k = arrivals[b].index(a)
+        x2, y2 = nb.x + nb.width * (k + 1) / (len(arrivals[b]) + 1), nb.y
         my = (y1 + y2) / 2
         out.append(f'<path class="edge" d="M {x1:.1f} {y1:.1f} C {x1:.1f} {my:.1f}, '
                    f'{x2:.1f} {my:.1f}, {x2:.1f} {y2 - 1:.1f}" fill="none" stroke="#555" '
@@ -325,12 +332,20 @@ def to_dot(net: Net) -> str:
     return "\n".join(lines)
 
 
-class Diagram:
+class Diagram(Opaque):
     """What ``Information[net, "SummaryGraphic"]`` gives: shows itself as SVG in Jupyter,
     and exports as .svg or .dot."""
 
+    head_name = "Graphics"
+
     def __init__(self, net: Net):
         self.net = net
+
+    def input_form(self) -> str:
+        return f"Graphics[<diagram of {self.net.short_form()}>]"
+
+    def output_form(self) -> str:
+        return f"-Graphics- (diagram of {self.net.short_form()})"
 
     def svg(self) -> str:
         return to_svg(self.net)

@@ -322,16 +322,7 @@ class Net(Opaque, ABC):
         total = 0
         seen: set[str] = set()
         for _, layer in self.leaves():
-            shapes = layer.array_shapes()
-            for spec in layer.array_specs:
-                a = layer.arrays.get(spec.name)
-                if a is NO_ARRAY:
-                    continue
-                if isinstance(a, SharedRef):
-                    if a.name in seen:
-                        continue
-                    seen.add(a.name)
-                shape = shapes.get(spec.name)
+            for _spec, _value, shape in layer.array_slots(seen):
                 if shape is None or None in shape:
                     return None
                 total += math.prod(shape)
@@ -586,6 +577,22 @@ class Layer(Net):
         if isinstance(v, SharedRef):
             return self.shared.get(v.name)
         return v
+
+    def array_slots(self, seen: set[str] | None = None
+                    ) -> Iterator[tuple["ArraySpec", Any, tuple | None]]:
+        """The layer's arrays as (spec, value or SharedRef, dimensions or None): absent
+        ones ("Biases" -> None) left out, and a shared array only the first time ``seen``
+        (shared across the layers of a net) meets its name."""
+        shapes = self.array_shapes()
+        for spec in self.array_specs:
+            v = self.arrays.get(spec.name)
+            if v is NO_ARRAY:
+                continue
+            if isinstance(v, SharedRef) and seen is not None:
+                if v.name in seen:
+                    continue
+                seen.add(v.name)
+            yield spec, v, shapes.get(spec.name)
 
     def array_shapes(self) -> dict[str, tuple | None]:
         s = Infer(self)

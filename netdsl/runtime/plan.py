@@ -9,13 +9,11 @@ on the net value, which never changes.
 
 from __future__ import annotations
 
-from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from ..errors import InitializationError, NumericalError
-from ..graph.container import LINKS, Container, PortNode, path_label
+from ..graph.container import Container, dataflow, path_label
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import Layer, Net
 from .context import Ctx
@@ -73,25 +71,8 @@ class _Compiler:
                                    path, keys))
             return outs
         assert isinstance(net, Container)
-        produced: dict[tuple[Any, str], int] = {}
-        for p, s in in_slots.items():
-            produced[(PortNode("in", p), p)] = s
-        result: dict[str, int] = {}
-        for node in nx.topological_sort(net.graph):
-            if isinstance(node, PortNode):
-                if node.side == "out":
-                    (src, _, data), = net.graph.in_edges(node, data=True)
-                    (sp, _), = data[LINKS]
-                    result[node.name] = produced[(src, sp)]
-                continue
-            feeds = {}
-            for src, _, data in net.graph.in_edges(node, data=True):
-                for sp, dp in data[LINKS]:
-                    feeds[dp] = produced[(src, sp)]
-            outs = self.emit(net.net(node), path + (node,), feeds)
-            for p, s in outs.items():
-                produced[(node, p)] = s
-        return result
+        return dataflow(net, in_slots,
+                        lambda node, sub, feeds: self.emit(sub, path + (node,), feeds))
 
     def arrays_of(self, layer: Layer, path: tuple) -> dict[str, np.ndarray]:
         arrays = {}

@@ -190,6 +190,8 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
                 if best is None or vloss < best[0]:
                     best = (vloss, params.snapshot())
                     history.best_round = rounds_done
+            reporter.round(rounds_done, max_rounds, round_loss / seen, vloss, history.examples,
+                           time.perf_counter() - t0, batches_per_round)
             if checkpoints is not None:
                 checkpoints.after_round(rounds_done, len(history.batch_losses),
                                         history.round_losses[-1],

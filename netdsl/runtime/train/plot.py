@@ -40,6 +40,7 @@ class Picture(Opaque):
 
 def loss_plot(h: History) -> Picture:
     try:
+        import matplotlib  # noqa: F401  (its absence is what the message is about)
         from matplotlib.figure import Figure
     except ImportError:
         raise error("noplot", "LossPlot needs matplotlib, which is not installed (pip install "

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import EvaluationError
 from ...expr import Association, Opaque, Symbol, make_list, packed
 from ...layers.base import AbstractArray, Net
 from .common import error
@@ -58,6 +59,13 @@ class TrainResults(Opaque):
         p = self.props
         return (f"NetTrainResultsObject  (rounds {p['TotalRounds']}, final round loss "
                 f"{p['RoundLoss']}, {p['TotalTrainingTime']:.3g} s)")
+
+    def __repr__(self) -> str:
+        return self.output_form()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the main figures as a table, and the loss plot when matplotlib is here."""
+        return results_html(self.props)
 
 
 PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "ValidationLoss",
@@ -178,3 +186,32 @@ def property_value(props: dict[str, Any], name: str) -> Any:
     return props[name]
 
 
+
+
+MAIN_FIGURES = ("TotalRounds", "RoundLoss", "ValidationLoss", "TotalTrainingTime",
+                "MeanExamplesPerSecond", "BatchSize", "ExamplesProcessed",
+                "ReasonTrainingStopped", "OptimizationMethod")
+
+
+def results_html(props: dict[str, Any]) -> str:
+    from html import escape
+    rows = []
+    for key in MAIN_FIGURES:
+        v = props.get(key)
+        if v is None or v is S("None"):
+            continue
+        text = f"{v:.4g}" if isinstance(v, float) else str(v)
+        rows.append(f"<tr><th style='text-align:left'>{escape(key)}</th>"
+                    f"<td style='text-align:left'>{escape(text)}</td></tr>")
+    out = ("<div><b>NetTrainResultsObject</b><table>" + "".join(rows) + "</table>")
+    h = props.get("$history")
+    if isinstance(h, History) and h.batch_losses:
+        try:
+            png = loss_plot(h).png
+        except EvaluationError:   # no matplotlib: the table alone, and how to get the plot
+            out += "<p><i>loss plot: pip install 'netdsl[plot]'</i></p>"
+        else:
+            import base64
+            out += (f"<img alt='loss plot' src='data:image/png;base64,"
+                    f"{base64.b64encode(png).decode()}'/>")
+    return out + "</div>"
