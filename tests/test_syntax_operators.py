@@ -281,7 +281,10 @@ def test_errors(text, message):
 
 
 @pytest.mark.parametrize("text", ["PatternTest[p, test][x]", "PatternTest[p, test[x]]",
-                                  "PatternTest[PatternTest[a, b], c]", "f[PatternTest[p, g]]"])
+                                  "PatternTest[PatternTest[a, b], c]", "f[PatternTest[p, g]]",
+                                  # a default that is a pattern x:p is parenthesised
+                                  "Power[Optional[Blank[], Pattern[x, 0]], -1]",
+                                  "Optional[Pattern[y, Blank[]], Pattern[x, 0]]"])
 def test_pattern_test_prints_as_it_parses(text):
     e = parse(text)
     assert full_form(parse(input_form(e))) == full_form(e)
