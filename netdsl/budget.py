@@ -38,6 +38,8 @@ def set_limit(nbytes: int | None) -> None:
 
 
 def human(n: float) -> str:
+    if n > 10 ** 30:
+        return "more than 10^30 bytes"
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if n < 1024 or unit == "PB":
             return f"{n:.3g} {unit}"
@@ -50,8 +52,13 @@ def check(dims: tuple[int, ...], itemsize: int = 8, what: str = "an array") -> N
     count = 1
     for d in dims:
         count *= int(d)
-    dims_text = "{" + ", ".join(str(int(d)) for d in dims) + "}"
+    dims_text = "{" + ", ".join(_count(int(d)) for d in dims) + "}"
     check_bytes(count * itemsize, f"{what} of dimensions {dims_text}")
+
+
+def _count(n: int) -> str:
+    """A count for a message: its digits, or its size when the digits would be too many."""
+    return str(n) if n.bit_length() < 200 else f"about 10^{int(n.bit_length() * 0.30103)}"
 
 
 def check_bytes(nbytes: int, what: str) -> None:
@@ -59,7 +66,7 @@ def check_bytes(nbytes: int, what: str) -> None:
     if nbytes <= limit():
         return
     total = physical_memory()
-    share = f"{100 * nbytes / total:.0f}%" if total else "more than is allowed"
+    share = f"{_count(100 * nbytes // total)}%" if total else "more than is allowed"
     raise EvaluationError(
         f"Cannot create {what} because it would consume "
         f"{human(nbytes)}, which is {share} of total system memory (the budget is "
@@ -83,10 +90,13 @@ def deep_recursion(depth: int = 12000):
         yield
     finally:
         sys.setrecursionlimit(old)
-def value_bytes(x: object) -> int:
+
+
+def value_bytes(x: object, depth: int = 0) -> int:
     """A quick estimate of the memory a value holds: exact for arrays, about 64 bytes an
-    element for lists and strings' characters, without walking more than a few levels."""
-    import numpy as np  # NumPy is light to import once loaded; budget stays at the bottom
+    element for lists (judged by their first element), without walking deeper than 40
+    levels."""
+    import numpy as np  # already loaded by then; budget itself stays at the bottom stage
 
     if isinstance(x, np.ndarray):
         return int(x.nbytes)
@@ -94,9 +104,9 @@ def value_bytes(x: object) -> int:
         return len(x) + 49
     args = getattr(x, "args", None)
     if isinstance(args, tuple):
-        if not args:
+        if not args or depth > 40:
             return 64
-        return 64 + len(args) * max(value_bytes(args[0]), value_bytes(args[-1]))
+        return 64 + len(args) * value_bytes(args[0], depth + 1)
     return 32
 
 

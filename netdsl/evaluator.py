@@ -21,7 +21,7 @@ from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
-from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, input_form, is_list,
+from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_list,
                    is_rule, list_items, list_length, make_list)
 from .layers.base import AbstractArray
 from .patterns import Matcher, is_pattern, substitute
@@ -361,7 +361,7 @@ class Evaluator:
             params = f.args[0]
             names = list(params.args) if is_list(params) and isinstance(params, Expr) else [params]
             if not all(isinstance(p, Symbol) for p in names):
-                raise EvaluationError(f"Parameter specification {input_form(params)} in "
+                raise EvaluationError(f"Parameter specification {short(params)} in "
                                       f"{short(f)} should be a symbol or a list of symbols.",
                                       symbol="Function", tag="flpar")
             if len(args) < len(names):

@@ -292,6 +292,10 @@ def packed(a: np.ndarray) -> Any:
     elif a.dtype.kind == "f":
         if a.dtype != np.float32:
             a = a.astype(np.float64, copy=False)
+    elif a.dtype == object:  # exact numbers beyond int64: nested lists of Python numbers
+        if a.ndim == 1:
+            return make_list(to_atom(v) for v in a)
+        return make_list(packed(row) for row in a)
     else:
         raise TypeError(f"cannot hold arrays of {a.dtype}")
     return readonly(a)
@@ -302,6 +306,9 @@ def _bool_list(a: np.ndarray) -> Expr:
 
 
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+# lists nested deeper than this stay unpacked (NumPy allows 64 dimensions, and some of
+# its operations add one): they are still lists, just not arrays
+MAX_RANK = 32
 
 
 def make_list(items: Iterable[Any], span: Span | None = None) -> Any:
@@ -320,7 +327,7 @@ def make_list(items: Iterable[Any], span: Span | None = None) -> Any:
         elif isinstance(first, float):
             if all(isinstance(x, float) for x in items):
                 return readonly(np.array(items, dtype=np.float64))
-        elif isinstance(first, np.ndarray):
+        elif isinstance(first, np.ndarray) and first.ndim < MAX_RANK:
             shape, kind = first.shape, first.dtype.kind
             if all(isinstance(x, np.ndarray) and x.shape == shape and x.dtype.kind == kind
                    for x in items):
@@ -340,11 +347,11 @@ def to_ndarray(x: Any, exact: bool = False) -> np.ndarray:
         try:
             return arr.astype(np.float64)
         except (TypeError, ValueError, OverflowError):
-            raise TypeError(f"{input_form(x)} is not a numeric array") from None
+            raise TypeError("the list is not a numeric array") from None
     return arr
 
 
-def _to_ndarray(x: Any) -> np.ndarray:
+def _to_ndarray(x: Any, depth: int = 0) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if is_number(x):
@@ -354,15 +361,19 @@ def _to_ndarray(x: Any) -> np.ndarray:
             return out
         return np.asarray(x)
     if isinstance(x, Expr) and x.head is List:
-        parts = [_to_ndarray(a) for a in x.args]
+        if depth >= MAX_RANK:  # stop early: lists nested deeper are not arrays anyway
+            raise TypeError(f"the list is nested deeper than {MAX_RANK} levels")
+        parts = [_to_ndarray(a, depth + 1) for a in x.args]
         if not parts:
             return np.zeros((0,))
         shape = parts[0].shape
         if any(p.shape != shape for p in parts):
             raise TypeError("the list is not rectangular")
+        if len(shape) >= MAX_RANK:
+            raise TypeError(f"the list is nested deeper than {MAX_RANK} levels")
         dtype = np.result_type(*[p.dtype for p in parts])
         return np.stack(parts).astype(dtype, copy=False)
-    raise TypeError(f"{input_form(x)} is not a numeric array")
+    raise TypeError("the value is not a numeric array")
 
 
 # ---------------------------------------------------------------------------

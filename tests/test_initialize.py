@@ -271,3 +271,23 @@ def test_extract_of_unset_array_is_automatic(s):
     assert s.evaluate('NetExtract[ConvolutionLayer[2, {3, 3}], "Weights"]') is AUTOMATIC
     assert s.evaluate('NetExtract[BatchNormalizationLayer[], "MovingVariance"]') is AUTOMATIC
     assert s.evaluate('NetExtract[NetChain[{LinearLayer[2]}], {1, "Biases"}]') is AUTOMATIC
+
+
+def test_array_shapes_cache_follows_the_layers_values(s):
+    """array_shapes() is cached per layer value; a layer evolved with other values
+    (a new size) must report the new shapes, not the cached ones."""
+    layer = s.evaluate('LinearLayer[3, "Input" -> 2]')
+    assert layer.array_shapes()["Weights"] == (3, 2)
+    assert layer.array_shapes() is layer.array_shapes()   # computed once
+    other = layer.evolve(values={**layer.values, "OutputSize": 5})
+    assert other.array_shapes()["Weights"] == (5, 2)
+    assert layer.array_shapes()["Weights"] == (3, 2)
+
+
+def test_long_chain_initializes_every_layer(s):
+    """A 3,000-layer chain (the linear-time path): every layer gets its own Kaiming draw."""
+    s.evaluate('net = NetInitialize[NetChain[Table[LinearLayer[4], {3000}], "Input" -> 4]]')
+    w1, w3000 = arr(s, 'NetExtract[net, {1, "Weights"}]'), arr(s, 'NetExtract[net, {3000, "Weights"}]')
+    assert w1.shape == w3000.shape == (4, 4)
+    assert not np.array_equal(w1, w3000)
+    assert arr(s, 'NetExtract[net, {3000, "Biases"}]').tolist() == [0, 0, 0, 0]

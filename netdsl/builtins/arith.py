@@ -9,6 +9,7 @@ an expression unevaluated (x + 1 stays x + 1).
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -73,6 +74,11 @@ def combine(a: Any, b: Any, head: str) -> Any:
             out = a + b if plus else a * b
         except OverflowError:  # a huge Integer with a Real
             raise overflow() from None
+        if isinstance(out, float):
+            if math.isinf(out) and not (isinstance(a, float) and math.isinf(a)) \
+                    and not (isinstance(b, float) and math.isinf(b)):
+                machine_overflow()
+            return out
         return to_atom(out) if isinstance(out, Fraction) else out
     ka, kb = kind_of(a), kind_of(b)
     if "f" in (ka, kb):
@@ -91,7 +97,13 @@ def combine(a: Any, b: Any, head: str) -> Any:
             raise overflow()
         a, b = to_object(a), to_object(b)
     a, b = broadcast_pair(as_array(a), as_array(b), head)
-    return a + b if plus else a * b
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        return a + b if plus else a * b
+    with np.errstate(over="ignore"):  # overflow is reported below; NaN warns by itself
+        out = a + b if plus else a * b
+    if not np.isfinite(out).all() and np.isfinite(a).all() and np.isfinite(b).all():
+        machine_overflow()  # beyond the largest machine Real
+    return out
 
 
 def int_bound_bits(v: Any) -> int:
@@ -209,10 +221,13 @@ def _infinite(ev, zero: Any = 0) -> Symbol:
 
 def _exact_root(a: int, q: int) -> int | None:
     """The integer r >= 0 with r^q == a, if there is one."""
-    if a < 0 or a.bit_length() > MAX_INT_BITS:
+    if a in (0, 1):
+        return a
+    if a < 0 or a.bit_length() >= 1000 or q > 1000:
         return None
-    r = round(a ** (1.0 / q)) if a.bit_length() < 1000 else None
-    if r is None:
+    try:
+        r = round(a ** (1.0 / q))
+    except OverflowError:
         return None
     for c in (r - 1, r, r + 1):
         if c >= 0 and c ** q == a:
@@ -242,15 +257,16 @@ def power_scalar(ev, a: Any, b: Any) -> Any:
         if num is not None and den is not None:
             return power_scalar(ev, to_atom(Fraction(num, den)), b.numerator)
     if a < 0 and not float(b).is_integer():
-        exponent = f"({input_form(b)})" if isinstance(b, Fraction) else input_form(b)
-        raise EvaluationError(f"({input_form(a)})^{exponent} is complex; netdsl computes "
+        exponent = f"({short(b)})" if isinstance(b, Fraction) else input_form(b)
+        raise EvaluationError(f"({short(a)})^{exponent} is complex; netdsl computes "
                               f"with real numbers only.", symbol="Power", tag="cmplx")
     if a == 0 and b < 0:
         return _infinite(ev, a)
     try:
         return float(a) ** float(b)
     except OverflowError:
-        raise overflow() from None
+        machine_overflow()
+        return -math.inf if a < 0 and float(b) % 2 == 1 else math.inf
 
 
 @builtin("Power", "a ^ b", "power; exact for exact numbers (2^-1 is 1/2)", args=2,
@@ -281,11 +297,11 @@ def _power(ev, a, b):
         with np.errstate(all="ignore"):
             out = np.power(xa, ya)
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(xa)) and np.all(np.isfinite(ya)):
-            raise overflow()
+            machine_overflow()
         return result(out)
     if kx == "i" and ky == "i":
         xa, ya = broadcast_pair(as_array(x), as_array(y), "Power")
-        if xa.size == 0:
+        if xa.size == 0 or ya.size == 0:
             return result(xa + ya)
         if (ya >= 0).all() and not ((xa == 0) & (ya == 0)).any():
             bits = int(int_bound(xa)).bit_length()
@@ -318,7 +334,7 @@ def _rational(ev, p, q):
 
 
 # ---------------------------------------------------------------- unary functions
-def _unary(name: str, usage: str, summary: str, fn: Callable[[np.ndarray], np.ndarray],
+def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
            exact_value: Callable[[Any], Any] | None = None,
            domain: Callable[[np.ndarray], bool] | None = None,
            domain_text: str = "", keeps_integers: bool = False) -> None:
@@ -342,7 +358,7 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[np.ndarray], np.nd
             with np.errstate(all="ignore"):
                 out = float(fn(np.float64(f)))
             if math.isinf(out) and math.isfinite(f):
-                raise overflow()
+                machine_overflow()
             return out
         if keeps_integers and kind_of(v) != "f":  # Abs[{-1, 2}] is {1, 2}, as in Wolfram
             if v.dtype == object or (v.size and int(v.min()) == -INT64_MAX - 1):
@@ -357,7 +373,7 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[np.ndarray], np.nd
         with np.errstate(all="ignore"):
             out = fn(v.astype(np.float64) if v.dtype.kind in "iu" else v)
         if not np.all(np.isfinite(out)) and np.all(np.isfinite(v)):
-            raise overflow()
+            machine_overflow()
         return result(out)
 
 
@@ -464,6 +480,10 @@ def _chop(ev, x, delta=1e-10):
     if not is_number(delta) or delta < 0:
         raise wrong_call("Chop", Expr(S("Chop"), x, delta),
                          f"{short(delta)} is not a non-negative number")
+    try:
+        delta = float(delta)
+    except OverflowError:
+        delta = math.inf
     v = numeric(x) if not isinstance(x, Expr) or exact(x) is not None else None
     if v is None:
         if is_list(x):
@@ -562,20 +582,23 @@ def _compare(name: str, usage: str, op: Callable[[Any, Any], bool]) -> None:
             return S("True")
         vals = [exact(a) if is_number(a) else None for a in args]
         if all(v is not None for v in vals):
-            if _name == "Unequal":  # all pairs distinct
-                return boolean(all(not numbers_equal(vals[i], vals[j])
-                                   for i in range(len(vals)) for j in range(i + 1, len(vals))))
+            if _name == "Unequal":  # all pairs distinct: sorted, only neighbours can be equal
+                ordered = sorted(vals)
+                return boolean(not any(numbers_equal(a, b) for a, b in zip(ordered, ordered[1:])))
             try:
                 return boolean(all(op(a, b) for a, b in zip(vals, vals[1:])))
             except OverflowError:
                 return boolean(all(op(Fraction(a), Fraction(b)) for a, b in zip(vals, vals[1:])))
         if _name in ("Equal", "Unequal"):
             if _name == "Unequal" and len(args) > 2:
-                pairs = [_equal_values((args[i], args[j])) for i in range(len(args))
-                         for j in range(i + 1, len(args))]
-                if any(p is None for p in pairs):
-                    return NOT_APPLICABLE
-                return boolean(not any(pairs))
+                for i in range(len(args)):  # stops at the first pair equal or undecided
+                    for j in range(i + 1, len(args)):
+                        eq = _equal_values((args[i], args[j]))
+                        if eq is None:
+                            return NOT_APPLICABLE
+                        if eq:
+                            return S("False")
+                return S("True")
             eq = _equal_values(args)
             if eq is None:
                 return NOT_APPLICABLE
@@ -655,7 +678,11 @@ def _dot(ev, *args):
                 int_bound(acc) * int_bound(v) * max(v.shape[0], 1) > INT64_MAX:
             acc, v = to_object(acc), to_object(v)  # exact, however large
         budget.check(acc.shape[:-1] + v.shape[1:], 8, "a product")
-        acc = np.tensordot(acc, v, axes=1)
+        with np.errstate(all="ignore"):
+            out = np.tensordot(acc, v, axes=1)
+        if out.dtype.kind == "f":
+            out = _finite(out, acc) if np.all(np.isfinite(v)) else out
+        acc = out
     return result(acc)
 
 
@@ -673,7 +700,9 @@ def exact_sum(v: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         count = math.prod(v.shape[a] for a in axes)
         if int_bound(v) * max(count, 1) > INT64_MAX:
             v = to_object(v)
-    return v.sum(axis=axes)
+        return v.sum(axis=axes)
+    with np.errstate(all="ignore"):
+        return _finite(v.sum(axis=axes), v)
 
 
 def _values_of(x: Any) -> Any:
@@ -719,7 +748,8 @@ def _mean(ev, x):
         return NOT_APPLICABLE
     if kind_of(v) != "f":
         return result(combine(exact_sum(v, (0,)), Fraction(1, v.shape[0]), "Times"))
-    return result(v.mean(axis=0))
+    with np.errstate(all="ignore"):
+        return result(_finite(v.mean(axis=0), v))
 
 
 def _float_input(v: np.ndarray) -> np.ndarray:
@@ -734,7 +764,10 @@ def _variance(ev, x):
         return NOT_APPLICABLE
     if v.shape[0] < 2:
         raise wrong_call("Variance", Expr(S("Variance"), x), "at least two elements are needed")
-    return result(_float_input(v).var(axis=0, ddof=1))
+    v = _float_input(v)
+    with np.errstate(all="ignore"):
+        out = v.var(axis=0, ddof=1)
+    return result(_finite(out, v))
 
 
 @builtin("StandardDeviation", "StandardDeviation[list]", "Sqrt of the unbiased variance", args=1,
@@ -746,4 +779,23 @@ def _std(ev, x):
     if v.shape[0] < 2:
         raise wrong_call("StandardDeviation", Expr(S("StandardDeviation"), x),
                          "at least two elements are needed")
-    return result(_float_input(v).std(axis=0, ddof=1))
+    v = _float_input(v)
+    with np.errstate(all="ignore"):
+        out = v.std(axis=0, ddof=1)
+    return result(_finite(out, v))
+
+
+def _finite(out: Any, v: np.ndarray) -> Any:
+    """``out``, with the General::ovfl message if it overflowed from a finite input ``v``."""
+    if v.dtype.kind != "f":
+        return out
+    if not np.all(np.isfinite(out)) and np.all(np.isfinite(v)):
+        machine_overflow()
+    return out
+
+
+def machine_overflow() -> None:
+    """A machine Real overflowed: the result holds Infinity and evaluation goes on, with
+    Wolfram's General::ovfl message (issued, as NumPy's own warnings are, through the
+    session's numeric messages, once per statement)."""
+    warnings.warn("overflow encountered in computation", RuntimeWarning, stacklevel=3)

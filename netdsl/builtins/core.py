@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ..errors import EvaluationError, QuitRequest
+from ..printer import short
 from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
                     input_form, is_integer, is_list, is_rule, list_items, make_list, output_form,
                     same_q)
@@ -36,7 +37,7 @@ def _association(ev, *rules):
             flat.extend((x.args[0], x.args[1], x.head is S("RuleDelayed")) for x in r.args)
         else:
             raise wrong_call("Association", Expr(S("Association"), *rules),
-                             f"{input_form(r)} is not a rule")
+                             f"{short(r)} is not a rule")
     return Association(flat)
 
 
@@ -162,7 +163,7 @@ def _symbols_to_clear(ev, syms: tuple, name: str) -> list[Symbol]:
                 continue
             s = S(s)
         if not isinstance(s, Symbol):
-            raise wrong_call(name, Expr(S(name), *syms), f"{input_form(s)} is not a symbol")
+            raise wrong_call(name, Expr(S(name), *syms), f"{short(s)} is not a symbol")
         out.append(s)
     return out
 

@@ -16,7 +16,7 @@ import numpy as np
 from .. import budget
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
-                    hash_key, head_of, input_form, is_integer, is_list, is_number, is_rule,
+                    hash_key, head_of, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
 from ..layers.base import AbstractArray
 from .abstract import shape_of
@@ -365,8 +365,9 @@ def _constant_array(ev, c, spec):
 def _dimensions(x: Any) -> list[int]:
     if isinstance(x, np.ndarray):
         return list(x.shape)
-    if isinstance(x, Opaque) and isinstance(getattr(x, "shape", None), tuple):
-        return list(x.shape)  # netdsl check's AbstractArray: dimensions without numbers
+    shape = getattr(x, "shape", None) if isinstance(x, Opaque) else None
+    if isinstance(shape, tuple):
+        return list(shape)  # netdsl check's AbstractArray: dimensions without numbers
     if isinstance(x, Association):
         return [len(x)]
     if not isinstance(x, Expr):
@@ -765,7 +766,7 @@ def _seq_spec(spec: Any, n: int, name: str, call: Any) -> Any:
     ints = _as_int_list(spec)
     if ints is not None and 1 <= len(ints) <= 3:
         return Expr(Span, ints[0], ints[0]) if len(ints) == 1 else Expr(Span, *ints)
-    raise wrong_call(name, call, f"{input_form(spec)} is not a sequence specification")
+    raise wrong_call(name, call, f"{short(spec)} is not a sequence specification")
 
 
 @builtin("Take", ("Take[list, n]", "Take[list, -n]", "Take[list, {m, n}]",
@@ -951,12 +952,13 @@ def _level_count(spec: Any, name: str, call: Any) -> int:
         return spec
     if spec is Infinity:
         return 10 ** 9
-    raise wrong_call(name, call, f"{input_form(spec)} is not a non-negative level count")
+    raise wrong_call(name, call, f"{short(spec)} is not a non-negative level count")
 
 
 def _flatten(x: Any, depth: int, head: Any) -> list[Any]:
     out: list[Any] = []
-    for c in _parts(x)[1]:
+    parts = _parts(x)
+    for c in parts[1] if parts is not None else []:
         if depth > 0 and isinstance(c, (Expr, np.ndarray)) and same_q(head_of(c), head):
             out.extend(_flatten(c, depth - 1, head))
         else:
@@ -1139,7 +1141,7 @@ def _lookup(ev, x, key_expr, *default):
 
 
 def _lookup_one(ev, x: Any, key: Any, default: tuple) -> Any:
-    assoc = x if isinstance(x, Association) else Association(_rules_of(x))
+    assoc = x if isinstance(x, Association) else Association(_rules_of(x) or [])
     if is_list(key):
         return make_list(_lookup_key(ev, assoc, k, default) for k in list_items(key))
     return _lookup_key(ev, assoc, key, default)
@@ -1174,7 +1176,7 @@ def _thread(ev, x):
     return make_list(ev.call(x.head, *row) for row in zip(*columns))
 
 
-def _level_spec(spec: Any, name: str, call: Any) -> tuple[int, float]:
+def _level_spec(spec: Any, name: str, call: Any) -> tuple[Any, Any]:
     """Levels n (1 through n), {n} (just n), {m, n}, Infinity, as (lowest, highest)."""
     if is_integer(spec) and spec >= 0:
         return 1, spec
@@ -1184,7 +1186,7 @@ def _level_spec(spec: Any, name: str, call: Any) -> tuple[int, float]:
             for a in (list_items(spec) if is_list(spec) else [None])]
     if 1 <= len(ints) <= 2 and all(i is not None and i >= 0 for i in ints):
         return ints[0], ints[-1]
-    raise wrong_call(name, call, f"{input_form(spec)} is not a level specification "
+    raise wrong_call(name, call, f"{short(spec)} is not a level specification "
                                  f"(n, {{n}}, {{m, n}} or Infinity)")
 
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import budget
 from ..errors import EvaluationError
-from ..expr import Expr, List, input_form, is_number, make_list, packed, to_atom, to_ndarray
+from ..printer import short
+from ..expr import MAX_RANK, Expr, List, is_number, make_list, packed, to_atom, to_ndarray
 from .registry import wrong_call
 
 INT64_MAX = 2 ** 63 - 1
@@ -196,7 +197,11 @@ def result(x: Any) -> Any:
 
 
 def check_size(dims: tuple[int, ...], itemsize: int = 8) -> None:
-    """Refuse arrays larger than the memory budget, before allocating (tnsrmaxsz)."""
+    """Refuse arrays larger than the memory budget, before allocating (tnsrmaxsz), and
+    arrays of more dimensions than netdsl packs."""
+    if len(dims) > MAX_RANK:
+        raise EvaluationError(f"Cannot create an array of {len(dims)} dimensions; netdsl arrays "
+                              f"have at most {MAX_RANK}.", symbol="General", tag="toodeep")
     budget.check(tuple(dims), itemsize)
 
 
@@ -204,10 +209,10 @@ def dims_of(x: Any, name: str, call: Any) -> tuple[int, ...]:
     """A dimension spec ``n`` or ``{n1, n2, ...}`` of non-negative integers."""
     arr = numeric(x)
     if arr is None:
-        raise wrong_call(name, call, f"{input_form(x)} is not a list of dimensions")
+        raise wrong_call(name, call, f"{short(x)} is not a list of dimensions")
     a = np.atleast_1d(np.asarray(arr))
     if a.ndim != 1 or a.dtype.kind not in "iu" or (a < 0).any():
-        raise wrong_call(name, call, f"{input_form(x)} is not a list of non-negative integers")
+        raise wrong_call(name, call, f"{short(x)} is not a list of non-negative integers")
     dims = tuple(int(d) for d in a)
     check_size(dims)
     return dims

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import (Expr, List, Null, Symbol, input_form, is_integer, is_list, is_number,
+from ..printer import short
+from ..expr import (Expr, List, Null, Symbol, is_integer, is_list, is_number,
                     list_items, packed)
 from ..layers.base import AbstractArray
 from .numeric import dims_of
@@ -51,7 +52,7 @@ def _real_range(spec: Any, name: str, call: Any) -> tuple[float, float]:
         items = list_items(spec)
         if len(items) == 2 and all(is_number(v) for v in items):
             return float(items[0]), float(items[1])
-    raise EvaluationError(f"The endpoints specified by {input_form(spec)} for the endpoints of "
+    raise EvaluationError(f"The endpoints specified by {short(spec)} for the endpoints of "
                           f"the uniform distribution range are not real valued.",
                           symbol=name, tag="unifr")
 
@@ -88,7 +89,7 @@ def _random_integer(ev, spec=1, dims=None):
     else:
         items = list_items(spec) if is_list(spec) else []
         if len(items) != 2 or not all(is_integer(v) for v in items):
-            raise EvaluationError(f"The endpoints specified by {input_form(spec)} for the "
+            raise EvaluationError(f"The endpoints specified by {short(spec)} for the "
                                   f"endpoints of the discrete uniform distribution range are not "
                                   f"integers.", symbol="RandomInteger", tag="unifr")
         lo, hi = items
@@ -124,7 +125,7 @@ def _sampler(dist: Any):
     """A function size -> draws, for a distribution whose parameters are checked here."""
     if not isinstance(dist, Expr) or not isinstance(dist.head, Symbol) or \
             dist.head.name not in ("NormalDistribution", "UniformDistribution"):
-        raise EvaluationError(f"The specification {input_form(dist)} is not a random distribution "
+        raise EvaluationError(f"The specification {short(dist)} is not a random distribution "
                               f"recognized by the system. netdsl supports NormalDistribution and "
                               f"UniformDistribution.", symbol="RandomVariate", tag="udist")
     name, params = dist.head.name, dist.args
@@ -132,11 +133,11 @@ def _sampler(dist: Any):
         m, s = params if len(params) == 2 else (0, 1)
         for pos, v in ((1, m), (2, s)):
             if not is_number(v):
-                raise EvaluationError(f"Parameter {input_form(v)} at position {pos} in "
-                                      f"{input_form(dist)} is expected to be a real number.",
+                raise EvaluationError(f"Parameter {short(v)} at position {pos} in "
+                                      f"{short(dist)} is expected to be a real number.",
                                       symbol=name, tag="realprm")
         if not s > 0:
-            raise EvaluationError(f"Parameter {input_form(s)} at position 2 in {input_form(dist)} "
+            raise EvaluationError(f"Parameter {short(s)} at position 2 in {short(dist)} "
                                   f"is expected to be positive.", symbol=name, tag="posprm")
         return lambda rng, size: rng.normal(float(m), float(s), size)
     lo, hi = 0.0, 1.0
@@ -144,12 +145,12 @@ def _sampler(dist: Any):
         bounds = params[0]
         items = list_items(bounds) if is_list(bounds) else []
         if len(items) != 2 or not all(is_number(v) for v in items):
-            raise EvaluationError(f"The parameter {input_form(bounds)} in {input_form(dist)} is "
+            raise EvaluationError(f"The parameter {short(bounds)} in {short(dist)} is "
                                   f"expected to be a list {{min, max}} of real numbers.",
                                   symbol=name, tag="realprm")
         lo, hi = float(items[0]), float(items[1])
         if not lo < hi:
-            raise EvaluationError(f"The range {input_form(bounds)} in {input_form(dist)} is "
+            raise EvaluationError(f"The range {short(bounds)} in {short(dist)} is "
                                   f"expected to have min < max.", symbol=name, tag="ordrng")
     return lambda rng, size: rng.uniform(lo, hi, size)
 
@@ -208,6 +209,6 @@ def _seed_random(ev, *seed):
         return Null
     if not (is_integer(seed[0]) or isinstance(seed[0], str)):
         raise wrong_call("SeedRandom", Expr(S("SeedRandom"), *seed),
-                         f"{input_form(seed[0])} is not an integer or a string")
+                         f"{short(seed[0])} is not an integer or a string")
     ev.rng = np.random.default_rng(seed_value(seed[0]))
     return Null

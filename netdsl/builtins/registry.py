@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import EvaluationError
-from ..expr import Expr, Symbol, input_form, is_rule
+from ..expr import Expr, Symbol, is_rule
 from ..printer import short
 
 # attributes, as in Wolfram
@@ -123,7 +123,7 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
     if b.max_args is not None and end > b.max_args and is_rule(args[end - 1]):
         bad = args[end - 1].args[0]
         raise EvaluationError(
-            f"Unknown option {input_form(bad)} in {short(call, 160)}. "
+            f"Unknown option {short(bad)} in {short(call, 160)}. "
             f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
     opts = dict(b.options)
     for rule in args[end:]:

@@ -19,7 +19,7 @@ import numpy as np
 from ..expr import input_form, packed, quote_string
 from ..layers.arrays import SharedRef
 from ..layers.base import Layer, Net
-from ..layers.shapes import PortType
+from ..layers.shapes import PortType, same_ports
 from ..layers.text import layer_input_form
 
 NET = "net"        # node attribute: the Layer or Container at that node
@@ -51,8 +51,15 @@ class Container(Net):
 
     # ---- structure --------------------------------------------------------
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        # kept while the graph object and its size are unchanged: a call from Python
+        # asks several times, and scanning every node costs more than a small forward
+        key = (id(self.graph), len(self.graph))
+        cached = self.__dict__.get("_port_names")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         ins = tuple(n.name for n in self.graph if isinstance(n, PortNode) and n.side == "in")
         outs = tuple(n.name for n in self.graph if isinstance(n, PortNode) and n.side == "out")
+        self._port_names = (key, (ins, outs))
         return ins, outs
 
     def net(self, name: str) -> Net:
@@ -113,7 +120,7 @@ class Container(Net):
     def __eq__(self, other: Any) -> bool:
         if not isinstance(other, Container) or other.kind != self.kind:
             return False
-        if self.order != other.order or self.ports != other.ports:
+        if self.order != other.order or not same_ports(self.ports, other.ports):
             return False
         if set(self.graph.edges) != set(other.graph.edges):
             return False

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 import networkx as nx
 
@@ -25,6 +24,12 @@ RANK_GAP = 34
 NODE_GAP = 22
 MARGIN = 16
 GROUP_PAD = 10
+
+
+def escape(text: str) -> str:
+    """&, < and > as XML entities (xml.sax.saxutils.escape; that module imports
+    urllib, http and ssl, 0.1 s of every process's start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass
@@ -264,7 +269,7 @@ def to_svg(net: Net) -> str:
     arrivals: dict[tuple, list[tuple]] = {}   # edges into a node spread over its top side
     for a, b, _ in d.edges:
         arrivals.setdefault(b, []).append(a)
-    for b, sources in arrivals.items():
+    for sources in arrivals.values():
         sources.sort(key=lambda a: d.nodes[a].x)
     for a, b, label in d.edges:
         na, nb = d.nodes[a], d.nodes[b]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -177,11 +178,14 @@ class _Pass:
 
     def _set_type(self, node, port: str, t: PortType) -> None:
         if isinstance(node, PortNode):
-            self.port_types[node] = t
+            old = self.port_types[node]
+            # a port keeps its own NetEncoder/NetDecoder and takes none from its neighbours
+            self.port_types[node] = t if t.coder is old.coder else replace(t, coder=old.coder)
         else:
             layer = self.nets[node]
             ports = dict(layer.ports)
-            ports[port] = t
+            own = ports[port].coder
+            ports[port] = t if t.coder is own else replace(t, coder=own)
             self.nets[node] = layer.evolve(ports=ports)
 
     def _join(self, src, src_port: str, dst, dst_port: str, from_dst: bool = False) -> bool:

@@ -34,8 +34,8 @@ from ..errors import EvaluationError, ShapeError, Span
 from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, to_ndarray)
 from .arrays import NO_ARRAY, SharedRef
-from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, shape_words, unify, \
-    unify_value
+from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, same_ports, shape_words, \
+    unify, unify_value
 from .text import layer_input_form, layer_summary, to_expr
 from ..printer import short
 
@@ -541,6 +541,8 @@ class Layer(Net):
         new.shared = changes.get("shared", self.shared)
         new.span = self.span
         new.declared = changes.get("declared", self.declared)
+        if "_array_shapes" in self.__dict__:
+            new._array_shapes = self._array_shapes   # checked against ``values`` on use
         return new
 
     def reset(self) -> Self:
@@ -561,7 +563,7 @@ class Layer(Net):
 
     def __eq__(self, other: Any) -> bool:
         return (type(self) is type(other) and _eq_dict(self.values, other.values)
-                and self.ports == other.ports and _eq_dict(self.arrays, other.arrays)
+                and same_ports(self.ports, other.ports) and _eq_dict(self.arrays, other.arrays)
                 and _eq_dict(self.shared, other.shared))
 
     def __hash__(self) -> int:
@@ -595,8 +597,16 @@ class Layer(Net):
             yield spec, v, shapes.get(spec.name)
 
     def array_shapes(self) -> dict[str, tuple | None]:
+        """Array name -> shape implied by the parameters. Layers are values (``evolve``
+        makes new ones), so the result is kept while ``values`` is the same dict: a
+        20,000-layer net asks for it several times per layer. Do not mutate the result."""
+        cached = self.__dict__.get("_array_shapes")
+        if cached is not None and cached[0] is self.values:
+            return cached[1]
         s = Infer(self)
-        return {a.name: s.array_shape(a) for a in self.array_specs}
+        shapes = {a.name: s.array_shape(a) for a in self.array_specs}
+        self._array_shapes = (self.values, shapes)
+        return shapes
 
     def input_form(self) -> str:
         return layer_input_form(self)

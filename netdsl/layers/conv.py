@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from math import prod
 from typing import Any
 
@@ -14,8 +15,9 @@ from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, po
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
-from .windows import (Geometry, col2im, crop, geometry, im2col, pad, pool_max,
-                      pool_max_backward, pool_sum, pool_sum_backward, scratch)
+from .windows import (Geometry, col2im, conv_shifted, crop, geometry, im2col, pad, pool_max,
+                      pool_max_backward, pool_sum, pool_sum_backward, scratch,
+                      shifted_applies)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -221,6 +223,8 @@ class ConvolutionLayer(_Windowed):
         w = arrays["Weights"].astype(x.dtype, copy=False)
         f = w.shape[0]
         keep = bool(ctx.grad)          # the columns are needed again by backward
+        if not keep and groups == 1 and shifted_applies(g, c, n):
+            return conv_shifted(ctx, x, w, g), None, g
         xp = pad(x, g, 0.0, ctx, reuse=not keep)
         buf = None if keep else scratch(ctx, "cols", (c,) + g.kernel + g.out + (n,), x.dtype)
         cols = im2col(xp, g, buf)
@@ -307,6 +311,8 @@ class ConvPoolThenBias:
         if layout is False:
             return None
         gc, gp, parts = layout
+        if x.shape[0] * math.prod(gp.out) * x.shape[-1] < _DIRECT_POOL_MIN:
+            return None   # small: one full convolution costs fewer slice copies
         xp = pad(x, gc, 0.0, ctx, reuse=True)
         w = arrays["Weights"].astype(x.dtype, copy=False)
         w2 = w.reshape(w.shape[0], -1)
@@ -340,6 +346,12 @@ class ConvPoolThenBias:
                            tuple((0, 0) for _ in gc.kernel), gp.out)
             parts.append((shift, sub))
         return gc, gp, parts
+
+
+# Pooling by per-offset convolutions copies prod(pool kernel) times more column slices
+# than one full convolution; below this many numbers per slice (e.g. batch 1) the
+# per-slice cost dominates and the plain convolution followed by pooling is faster.
+_DIRECT_POOL_MIN = 4096
 
 
 @register_layer

@@ -7,7 +7,7 @@ knowledge, which is what makes inference a terminating fixed point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,9 @@ class PortType:
     shape: Shape = None
     integer: bool = False
     classes: int | None = None  # Restricted["Integer", n]: indices 1..n
+    # a NetEncoder or NetDecoder on this port (layers/coders.py); not part of equality, so
+    # that inference's fixed point only looks at shapes
+    coder: Any = field(default=None, compare=False)
 
     @property
     def known(self) -> bool:
@@ -42,13 +45,16 @@ class PortType:
         return None if self.shape is None else len(self.shape)
 
     def with_shape(self, shape: Shape) -> "PortType":
-        return PortType(shape, self.integer, self.classes)
+        return PortType(shape, self.integer, self.classes, self.coder)
 
     def words(self) -> str:
-        return shape_words(self.shape, self.integer, self.classes)
+        words = shape_words(self.shape, self.integer, self.classes)
+        return words if self.coder is None else f"{self.coder.words()}: {words}"
 
     def spec(self) -> Any:
         """The Wolfram spec that builds this type back: 3, {3, 32, 32}, "Real", ..."""
+        if self.coder is not None:
+            return self.coder
         if self.integer:
             if self.classes is not None and self.shape == ():
                 return Expr(Symbol("Restricted"), "Integer", self.classes)
@@ -68,8 +74,17 @@ class PortType:
         return Expr(Symbol("List"), *dims)
 
 
+# port specs given as expressions, by head: layers/coders.py reads NetEncoder[...] and
+# NetDecoder[...] (as a net file's text gives them, unevaluated)
+SPEC_READERS: dict[str, Any] = {}
+
 UNKNOWN = PortType()
 REAL = PortType(())
+
+
+def same_ports(a: dict[str, PortType], b: dict[str, PortType]) -> bool:
+    """Equal port types, coders included (PortType equality leaves coders out)."""
+    return a == b and all(a[k].coder == b[k].coder for k in a)
 
 
 def unify_shape(a: Shape, b: Shape) -> Shape:
@@ -93,8 +108,8 @@ def unify_shape(a: Shape, b: Shape) -> Shape:
 def unify(a: PortType, b: PortType) -> PortType:
     if a is b or b == UNKNOWN or a == b:    # the common cases, without building a new type
         return a
-    if a == UNKNOWN:
-        return b
+    if a == UNKNOWN:   # (equality ignores coders: the first type's coder stays)
+        return b if b.coder is a.coder else PortType(b.shape, b.integer, b.classes, a.coder)
     if a.integer != b.integer:
         # a port whose shape is known and that is not integer is real (only a type with
         # nothing known, UNKNOWN, leaves the kind open): real against integer is a clash
@@ -105,7 +120,8 @@ def unify(a: PortType, b: PortType) -> PortType:
     classes = a.classes if a.classes is not None else b.classes
     if a.classes is not None and b.classes is not None and a.classes != b.classes:
         raise Mismatch("Type")
-    return PortType(unify_shape(a.shape, b.shape), a.integer or b.integer, classes)
+    # the first type's coder stays: a port's coder is its own, not its neighbour's
+    return PortType(unify_shape(a.shape, b.shape), a.integer or b.integer, classes, a.coder)
 
 
 def unify_value(a: Any, b: Any) -> Any:
@@ -154,6 +170,10 @@ def port_type_from_spec(spec: Any) -> PortType:
     Automatic for sizes to be inferred. Raises ValueError with a reason."""
     if spec is Symbol("Automatic"):
         return UNKNOWN
+    if hasattr(spec, "port_type") and not isinstance(spec, Expr):   # NetEncoder, NetDecoder
+        return spec.port_type()
+    if isinstance(spec, Expr) and isinstance(spec.head, Symbol) and spec.head.name in SPEC_READERS:
+        return SPEC_READERS[spec.head.name](spec)   # unevaluated NetEncoder[...] (net files)
     if is_integer(spec):
         if spec < 1:
             raise ValueError(f"the size {spec} is not a positive integer")

@@ -69,6 +69,9 @@ def layer_rules(layer: Layer, with_arrays: bool = True, with_ports: bool = True)
             t = layer.ports[name]
             if t.shape is not None:
                 parts.append(f'"{name}" -> {input_form(t.spec())}')
+        for name in outs if ins else ():   # a decoder is never implied by the inputs
+            if layer.ports[name].coder is not None:
+                parts.append(f'"{name}" -> {input_form(layer.ports[name].coder)}')
     if with_arrays:
         for spec in layer.array_specs:
             a = layer.arrays.get(spec.name)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass
+from math import prod
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .spatial import per_dim, resolve_padding
 
@@ -131,9 +133,74 @@ def im2col(xp: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.nda
         return xp.reshape((c,) + (1,) * d + g.out + (n,))   # 1x1 convolution: no copy at all
     if out is None:
         out = np.empty((c,) + g.kernel + g.out + (n,), xp.dtype)
+    if out.size <= _ONE_COPY_MAX:
+        # small (e.g. one example): one strided copy beats prod(kernel) slice copies
+        st = xp.strides
+        view = as_strided(xp, out.shape, (st[0],)
+                          + tuple(s * dl for s, dl in zip(st[1:-1], g.dilation))
+                          + tuple(s * sd for s, sd in zip(st[1:-1], g.stride)) + (st[-1],),
+                          writeable=False)
+        np.copyto(out, view)
+        return out
     for col_index, window in g.windows:
         out[col_index] = xp[window]
     return out
+
+
+# Above this many column entries the per-offset slice copies are as fast or faster
+# (their inner runs are longer than a strided copy's).
+_ONE_COPY_MAX = 262144
+
+
+def shifted_applies(g: Geometry, channels: int, batch: int) -> bool:
+    """Whether ``conv_shifted`` is worth it: a window of several offsets at stride and
+    dilation 1, enough input channels for a real GEMM (its inner dimension), enough
+    positions to amortise the per-offset additions, and little work wasted on the
+    padded rows' extra columns."""
+    if prod(g.kernel) == 1 or any(s != 1 for s in g.stride) or any(d != 1 for d in g.dilation):
+        return False
+    if channels < _SHIFTED_MIN_CHANNELS or prod(g.out) * batch < _SHIFTED_MIN_POSITIONS:
+        return False
+    return prod(g.padded[1:]) <= 1.25 * prod(g.out[1:])
+
+
+_SHIFTED_MIN_CHANNELS = 8
+_SHIFTED_MIN_POSITIONS = 4096
+
+
+def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry) -> np.ndarray:
+    """Convolution (stride and dilation 1) without a column matrix.
+
+    On the padded batch-last input flattened to (C, P1*...*Pd*N), kernel offset k reads
+    the same contiguous rows shifted by off(k) = sum_i k_i * P_{i+1}*...*Pd*N. So one GEMM
+    Z = W'(prod(k)*F, C) @ X(C, P*N) gives every offset's contribution at once, and the
+    output is the sum of prod(k) shifted slices of Z, computed on the grid
+    (O1, P2..Pd, N); the columns beyond O2..Od are dropped at the end. The padded
+    buffer has a zero tail so the last shifts stay in bounds. Compared with im2col +
+    GEMM, nothing is expanded prod(k) times on the input side and the GEMM has
+    prod(k)*F rows instead of F (OpenBLAS is slow on very few rows).
+    """
+    c, n, f = x.shape[0], x.shape[-1], w.shape[0]
+    d = len(g.kernel)
+    padded = g.padded
+    step = [n] * d                     # flat distance between neighbours along each axis
+    for i in range(d - 2, -1, -1):
+        step[i] = step[i + 1] * padded[i + 1]
+    offsets = [sum(k * st for k, st in zip(off, step)) for off in g.offsets]
+    total = prod(padded) * n
+    length = g.out[0] * step[0]        # outputs on the grid (O1, P2..Pd, N)
+    tail = max(offsets) + length - total
+    buf = scratch(ctx, "shifted-pad", (c, total + max(tail, 0)), x.dtype, 0.0)
+    xp = buf[:, :total].reshape((c,) + padded + (n,))
+    xp[g.interior()] = x
+    wk = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0)).reshape(-1, c)
+    z = np.matmul(wk, buf).reshape(len(offsets), f, -1)
+    y = np.array(z[0, :, offsets[0]:offsets[0] + length], order="C")
+    for k in range(1, len(offsets)):
+        y += z[k, :, offsets[k]:offsets[k] + length]
+    y = y.reshape((f, g.out[0]) + padded[1:] + (n,))
+    return np.ascontiguousarray(y[(slice(None), slice(None))
+                                  + tuple(slice(0, o) for o in g.out[1:])])
 
 
 def col2im(dcols: np.ndarray, g: Geometry, dtype) -> np.ndarray:

@@ -23,6 +23,7 @@ from ..graph.edit import with_declared_port
 from ..graph.inference import infer
 from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
+from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
 from ..layers.shapes import Mismatch, PortType, shape_words, unify_shape
 from .context import Ctx
@@ -43,6 +44,7 @@ class Call:
     train: bool = False
     port: str | None = None         # one output port, or None for all
     seed: Any = None
+    prop: Any = None                # a decoder property: "Probabilities", ...
 
 
 EVAL_OPTIONS = ("NetEvaluationMode", "BatchSize", "TargetDevice", "WorkingPrecision",
@@ -57,7 +59,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
     if not args:
         raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
     data, rest = args[0], args[1:]
-    port, train, seed = None, False, None
+    port, train, seed, prop = None, False, None, None
     gradient: Any = None
     out_grads: dict[str, np.ndarray] = {}
     if isinstance(data, Association):   # <|..., NetPortGradient["Output"] -> g|>
@@ -87,6 +89,8 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
                 raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "
                                       f"a net; known options: {', '.join(EVAL_OPTIONS)}.",
                                       symbol=head, tag="optx")
+        elif prop is None and _decoder_property(net, a):
+            prop = a
         elif isinstance(a, str) and port is None:
             port = a
         elif a is S("All"):
@@ -107,7 +111,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
             return abstract_gradients(net, inputs, batched, gradient, head)
         grads = {p: (g if batched else g[None]) for p, g in out_grads.items()}
         return port_gradients(net, inputs, batched, gradient, grads, head)
-    call = Call(inputs, batched, train, port, seed)
+    call = Call(inputs, batched, train, port, seed, prop)
     if shape_only:
         if not net.initialized:
             raise missing_array_error(net, head)
@@ -128,6 +132,20 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
 
 
+def _port_array(net: Net, port: str, x: Any, head: str) -> np.ndarray:
+    """The data for one input port, through the port's NetEncoder when it has one."""
+    coder = net.ports[port].coder
+    if isinstance(coder, NetEncoder) and not isinstance(x, (np.ndarray, AbstractArray)):
+        return coder.encode(x, port, head)
+    return _as_array(x, port, head)
+
+
+def _decoder_property(net: Net, a: Any) -> bool:
+    """Whether ``a`` in net[x, a] asks a decoder for a property ("Probabilities", ...)."""
+    return any(isinstance(net.ports[p].coder, NetDecoder) and net.ports[p].coder.is_property(a)
+               for p in net.port_names()[1])
+
+
 def read_inputs(net: Net, data: Any, head: str) -> tuple[dict[str, np.ndarray], bool]:
     """Arrays by input port (batch-first), and whether the data was a batch."""
     return normalise_inputs(net, raw_inputs(net, data, head), head)
@@ -142,18 +160,18 @@ def raw_inputs(net: Net, data: Any, head: str) -> dict[str, np.ndarray]:
             if k not in ins:
                 raise EvaluationError(f'Unknown input "{k}" provided.', symbol=head,
                                       tag="inpunk")
-            given[k] = _as_array(v, k, head)
+            given[k] = _port_array(net, k, v, head)
         for p in ins:
             if p not in given:
                 raise EvaluationError(f'Required input slot "{p}" was not provided.',
                                       symbol=head, tag="inpmiss")
         raw = given
     elif len(ins) == 1:
-        raw = {ins[0]: _as_array(data, ins[0], head)}
+        raw = {ins[0]: _port_array(net, ins[0], data, head)}
     elif _positional_inputs(net, data, ins):
         # CatenateLayer[][{{1, 2}, {3, 4, 5}}]: a layer taking several arrays, given as a list
         items = list(data) if isinstance(data, np.ndarray) else data.args
-        raw = {p: _as_array(v, p, head) for p, v in zip(ins, items)}
+        raw = {p: _port_array(net, p, v, head) for p, v in zip(ins, items)}
     else:
         raise EvaluationError(f"The net has {len(ins)} inputs ({', '.join(ins)}); give them as "
                               f"an association <|\"{ins[0]}\" -> ..., ...|>.", symbol=head,
@@ -325,12 +343,17 @@ def _seed(seed: Any, head: str) -> int | None:
                           f"Automatic, an integer, or a string.", symbol=head, tag="seeding")
 
 
+# transpose with an explicit axis order: np.moveaxis's argument checks cost more than
+# the copy itself for one example
 def to_batch_last(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(x, 0, -1))
+    x = np.asarray(x)
+    return np.ascontiguousarray(x.transpose(tuple(range(1, x.ndim)) + (0,)) if x.ndim else x)
 
 
 def to_batch_first(y: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(y, -1, 0))
+    y = np.asarray(y)
+    return np.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1)))
+                                if y.ndim else y)
 
 
 def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
@@ -339,10 +362,18 @@ def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
         if call.port not in outputs:
             raise EvaluationError(f'The net has no output port "{call.port}"; its outputs are '
                                   f"{', '.join(outs)}.", symbol=net.head_name, tag="noport")
-        return _value(outputs[call.port], call.batched)
+        return _decoded(net, call.port, outputs[call.port], call)
     if len(outs) == 1:
-        return _value(outputs[outs[0]], call.batched)
-    return Association((p, _value(outputs[p], call.batched), False) for p in outs)
+        return _decoded(net, outs[0], outputs[outs[0]], call)
+    return Association((p, _decoded(net, p, outputs[p], call), False) for p in outs)
+
+
+def _decoded(net: Net, port: str, y: np.ndarray, call: Call) -> Any:
+    """An output through its port's NetDecoder (labels), or the plain array."""
+    coder = net.ports[port].coder
+    if isinstance(coder, NetDecoder):
+        return decoded(coder, y, call.batched, call.prop or "Decision", net.head_name)
+    return _value(y, call.batched)
 
 
 def _value(y: np.ndarray, batched: bool) -> Any:
@@ -362,7 +393,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
                               f"{evaluation_mode!r}.", symbol=head, tag="evmode")
     ins = net.port_names()[0]
     if isinstance(data, dict):
-        raw = {k: np.asarray(v) for k, v in data.items()}
+        raw = {k: _py_input(net, k, v, head) for k, v in data.items()}
         unknown = set(raw) - set(ins)
         if unknown:
             raise EvaluationError(f'Unknown input "{sorted(unknown)[0]}" provided.', symbol=head,
@@ -372,7 +403,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
             raise EvaluationError(f'Required input slot "{missing[0]}" was not provided.',
                                   symbol=head, tag="inpmiss")
     elif len(ins) == 1:
-        raw = {ins[0]: np.asarray(data)}
+        raw = {ins[0]: _py_input(net, ins[0], data, head)}
     else:
         raise EvaluationError(f"The net has inputs {', '.join(ins)}: pass a dict.",
                               symbol=head, tag="invargc")
@@ -395,6 +426,17 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     if len(outs) == 1:
         return value(outputs[outs[0]])
     return {p: value(outputs[p]) for p in outs}
+
+
+def _py_input(net: Net, port: str, x: Any, head: str) -> np.ndarray:
+    """A Python input; labels, strings or booleans go through the port's NetEncoder."""
+    t = net.ports.get(port)
+    coder = t.coder if t is not None else None
+    if isinstance(coder, NetEncoder):
+        a = np.asarray(x)
+        if a.dtype.kind not in "iuf":   # numbers are already encoded (bool is not)
+            return coder.encode(x, port, head)
+    return np.asarray(x)
 
 
 # ---------------------------------------------------------------- netdsl check

@@ -17,6 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ..budget import deep_recursion
 from ..errors import ParseError, Span
+from . import tables
 from .newlines import OPENERS, NewlineFilter
 from .source import blank_comments, line_text, position
 from .transform import ToExpr
@@ -39,11 +40,20 @@ _LOCK = threading.Lock()  # the parser, its post-lexer and transformer keep per-
 @functools.lru_cache(maxsize=1)
 def _parser() -> tuple[Lark, NewlineFilter, ToExpr]:
     # The transformer runs inline, as LALR reduces: no parse tree is built.
+    # The tables come precomputed (tables.py) when they match the grammar and Lark.
     postlex, transformer = NewlineFilter(), ToExpr()
     transformer.postlex = postlex
-    lark = Lark(grammar_text(), parser="lalr", lexer="contextual", postlex=postlex,
-                transformer=transformer)
+    text = grammar_text()
+    lark = tables.load(text, postlex=postlex, transformer=transformer)
+    if lark is None:
+        lark = build_parser(postlex, transformer)
     return lark, postlex, transformer
+
+
+def build_parser(postlex: NewlineFilter | None = None, transformer: ToExpr | None = None) -> Lark:
+    """The parser built from the grammar (what ``tables.py`` stores precomputed)."""
+    return Lark(grammar_text(), parser="lalr", lexer="contextual",
+                postlex=postlex or NewlineFilter(), transformer=transformer)
 
 
 def build_strict_parser() -> Lark:

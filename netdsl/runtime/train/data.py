@@ -10,6 +10,7 @@ from ...errors import EvaluationError
 from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, list_items,
                      make_list, to_ndarray)
 from ...layers.base import AbstractArray, Net
+from ...layers.coders import NetDecoder, NetEncoder
 from ..apply import normalise_inputs
 from .common import HEAD, error
 from .options import Options
@@ -23,10 +24,10 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
     net_ins = net.port_names()[0]
     targets = [p for p in ins if p not in net_ins]
     if isinstance(data, Association):
-        return _by_port(data.items(), ins)
+        return _by_port(data.items(), ins, net)
     if is_rule(data) and _listy(data.args[0]):
         xs, ys = data.args
-        return _pairs(xs, ys, ins, net_ins, targets)
+        return _pairs(xs, ys, ins, net_ins, targets, net)
     if is_list(data):
         items = list_items(data)
         if not items:
@@ -34,7 +35,7 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
         if all(is_rule(i) for i in items):
             xs = make_list(i.args[0] for i in items)
             ys = make_list(i.args[1] for i in items)
-            return _pairs(xs, ys, ins, net_ins, targets)
+            return _pairs(xs, ys, ins, net_ins, targets, net)
         if all(isinstance(i, Association) for i in items):
             keys = list(items[0].keys())
             for i, item in enumerate(items, 1):
@@ -42,7 +43,7 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
                     raise error("datafmt", f"Example {i} of the training data has the ports "
                                            f"{', '.join(map(str, item.keys()))}, but example 1 "
                                            f"has {', '.join(map(str, keys))}.")
-            return _by_port(((k, make_list(i.get(k) for i in items)) for k in keys), ins)
+            return _by_port(((k, make_list(i.get(k) for i in items)) for k in keys), ins, net)
     raise error("datafmt", "Training data must be {input -> target, ...}, {inputs} -> "
                            "{targets} or <|\"port\" -> {...}, ...|>.")
 
@@ -52,13 +53,13 @@ def _listy(x: Any) -> bool:
     return is_list(x) or (isinstance(x, AbstractArray) and len(x.shape) >= 1)
 
 
-def _by_port(items, ins) -> dict[str, np.ndarray]:
+def _by_port(items, ins, net: Net) -> dict[str, np.ndarray]:
     raw = {}
     for k, v in items:
         if k not in ins:
             raise error("dataport", f'The training data names a port "{k}" that the net '
                                     f"does not have; its inputs are {', '.join(ins)}.")
-        raw[k] = _array(v, k)
+        raw[k] = _array(v, k, net)
     return raw
 
 
@@ -67,27 +68,40 @@ def targets_like(data: Any, net: Net) -> dict[str, np.ndarray]:
     outs = net.port_names()[1]
     try:
         if isinstance(data, Association):
-            return {k: _array(v, k) for k, v in data.items() if k in outs}
+            return {k: _array(v, k, net) for k, v in data.items() if k in outs}
         if len(outs) == 1:
             if is_rule(data) and _listy(data.args[0]):
-                return {outs[0]: _array(data.args[1], outs[0])}
+                return {outs[0]: _array(data.args[1], outs[0], net)}
             if is_list(data) and all(is_rule(i) for i in list_items(data)):
-                return {outs[0]: _array(make_list(i.args[1] for i in list_items(data)), outs[0])}
+                return {outs[0]: _array(make_list(i.args[1] for i in list_items(data)), outs[0],
+                                        net)}
     except EvaluationError:
         pass
     return {}
 
 
-def _pairs(xs, ys, ins, net_ins, targets) -> dict[str, np.ndarray]:
+def _pairs(xs, ys, ins, net_ins, targets, net: Net) -> dict[str, np.ndarray]:
     if len(net_ins) == 1 and len(targets) == 1:
-        return {net_ins[0]: _array(xs, net_ins[0]), targets[0]: _array(ys, targets[0])}
+        return {net_ins[0]: _array(xs, net_ins[0], net),
+                targets[0]: _array(ys, targets[0], net)}
     if set(ins) == {"Input", "Target"}:
-        return {"Input": _array(xs, "Input"), "Target": _array(ys, "Target")}
+        return {"Input": _array(xs, "Input", net), "Target": _array(ys, "Target", net)}
     raise error("datafmt", f"The net has inputs {', '.join(ins)}: give the data as an "
                            f"association <|\"port\" -> {{...}}, ...|>.")
 
 
-def _array(v: Any, port: str) -> np.ndarray:
+def _array(v: Any, port: str, net: Net | None = None) -> np.ndarray:
+    """The examples for one port; labels, booleans or strings go through the port's
+    NetEncoder (an input) or NetDecoder (a target named after the output), as Wolfram's
+    NetTrain takes class labels as targets for an output with a "Class" decoder."""
+    t = net.ports.get(port) if net is not None else None
+    coder = t.coder if t is not None else None
+    if isinstance(coder, NetEncoder) and not isinstance(v, (np.ndarray, AbstractArray)):
+        if not is_list(v):
+            raise error("datafmt", f'The data for port "{port}" must be a list of examples.')
+        return coder.encode_batch(list_items(v), port, HEAD)
+    if isinstance(coder, NetDecoder) and not isinstance(v, AbstractArray):
+        return coder.target_indices(v, port, HEAD)
     if isinstance(v, np.ndarray):
         return v
     if isinstance(v, AbstractArray):  # netdsl check: ones stand in (valid class indices too)

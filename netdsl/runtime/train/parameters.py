@@ -7,6 +7,7 @@ beside it, untouched by the optimiser.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule,
 from ...graph.container import replace_leaves
 from ...layers.arrays import SharedRef
 from ...layers.base import Net
+from ..initialize import few_collections
 from ..steps import Plan, Step
 from .common import error
 
@@ -63,13 +65,13 @@ class Parameters:
 
     def view(self, key: tuple) -> np.ndarray:
         off, shape = self.offsets[key]
-        return self.flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+        return self.flat[off:off + math.prod(shape)].reshape(shape)
 
     def add_grad(self, key: tuple, g: np.ndarray) -> None:
         if key not in self.offsets:
             return
         off, shape = self.offsets[key]
-        size = int(np.prod(shape, dtype=np.int64))
+        size = math.prod(shape)
         self.grad[off:off + size] += g.reshape(-1)
 
     def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
@@ -87,6 +89,10 @@ class Parameters:
             a = np.array(a, dtype=np.float32)
             a.flags.writeable = False
             return a
+        with few_collections():
+            return self._write_back(net, frozen)
+
+    def _write_back(self, net: Net, frozen) -> Net:
         new_leaves = {}
         shared = dict(net.shared)
         for path, layer in net.leaves():

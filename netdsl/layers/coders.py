@@ -1,0 +1,525 @@
+"""NetEncoder and NetDecoder: turning labels, booleans and text into arrays and back.
+
+An encoder sits on an input port ("Input" -> NetEncoder[...]) and turns what the user
+gives (class labels, True/False, numbers, strings) into the array the port carries; a
+decoder sits on an output port and turns the net's array into labels. Both are plain
+values (hashable, comparable), carried on the port's ``PortType`` so that inference,
+printing and copying keep them without special cases.
+
+Wolfram's definitions (NeuralNetworks paclet, Encoders/ and Decoders/):
+
+- "Class": labels -> indices 1..n ("OutputForm" -> "Index", the default) or one-hot
+  vectors ("UnitVector"); a label not in the list fails with "x is not one of {...}".
+- "Boolean": True -> 1, False -> 0, a real number.
+- "Scalar": a number, passed through as a real number.
+- "Characters": each character -> its index in the list; "IgnoreCase" -> False;
+  an unknown character fails; "TargetLength" -> All (a varying length) or n (chop or
+  pad; padding uses the count n).
+- "Tokens": a string split into words and punctuation, each word -> its index;
+  "IgnoreCase" -> True; an unknown token -> n + 1 (the count is n + 1); "TargetLength"
+  as for characters.
+- Decoder "Class": the label with the largest probability; properties "Decision",
+  "Probabilities" (<|label -> p|>), {"Probabilities", label}, "TopProbabilities" (label
+  -> p, largest first, those above a tenth of the largest), {"TopProbabilities", n},
+  {"TopDecisions", n} and "Entropy".
+- Decoder "Boolean": True when the probability is above 0.5.
+
+Sequences of varying length (TargetLength -> All) need "Varying" ports; until the shape
+system has them, ``VARYING`` below stays empty and attaching such an encoder to a port
+says so (a later stage may fill it with a function giving the port type).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import EvaluationError
+from ..expr import (Association, Expr, Opaque, Symbol, boolean, input_form, is_integer,
+                    is_list, is_number, is_string, list_items, make_list, to_atom, to_ndarray)
+from .shapes import SPEC_READERS, PortType
+
+S = Symbol
+
+ENCODER_KINDS = ("Class", "Boolean", "Scalar", "Characters", "Tokens")
+DECODER_KINDS = ("Class", "Boolean")
+DECODER_PROPERTIES = ("Decision", "Probabilities", "TopProbabilities", "Entropy")
+_OUT_OF_SCOPE = ("Image", "Image3D", "Audio", "AudioMelSpectrogram", "AudioMFCC",
+                 "AudioSpectrogram", "AudioSTFT", "Function", "SubwordTokens", "BPESubwords",
+                 "FeatureExtractor", "CharactersLength")
+# filled by a later stage when ports can have a varying length: fn(coder) -> PortType
+VARYING: dict[str, Callable[[Any], Any]] = {}
+_TOKEN_SPLIT = re.compile(r"\w+|[^\w\s]")
+
+
+def coder_error(head: str, text: str, tag: str = "invcoder") -> EvaluationError:
+    return EvaluationError(text, symbol=head, tag=tag)
+
+
+def _key(x: Any) -> Any:
+    """A hashable lookup key for a label (numbers compare by value, 1 == 1.0)."""
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _labels(spec: Any, head: str) -> tuple:
+    if not is_list(spec):
+        raise coder_error(head, f"The class labels must be a list, not {input_form(spec)}.")
+    items = list_items(spec) if not isinstance(spec, np.ndarray) else [to_atom(v) for v in
+                                                                         spec.tolist()]
+    if not items:
+        raise coder_error(head, "The list of class labels is empty.")
+    keys = [_key(x) for x in items]
+    if len(set(keys)) != len(keys):
+        raise coder_error(head, "The class labels must be distinct.")
+    return tuple(keys)
+
+
+def _options(rules: list, allowed: dict[str, Any], head: str, kind: str) -> dict[str, Any]:
+    out = dict(allowed)
+    for r in rules:
+        name = r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]
+        if name not in allowed:
+            raise coder_error(head, f'{input_form(r.args[0])} is not an option of the "{kind}" '
+                                    f"{head[3:].lower()}; its options are "
+                                    f"{', '.join(allowed) or 'none'}.")
+        out[name] = r.args[1]
+    return out
+
+
+def _split_spec(args: tuple, head: str) -> tuple[str, list, list]:
+    """NetEncoder["Kind"], NetEncoder[{"Kind", params..., opts...}] -> kind, params, rules."""
+    if len(args) != 1:
+        raise coder_error(head, f"{head} takes one argument, \"kind\" or {{\"kind\", ...}}.",
+                          tag="argx")
+    spec = args[0]
+    items = [spec] if is_string(spec) else list_items(spec) if is_list(spec) else None
+    if not items or not is_string(items[0]):
+        raise coder_error(head, f"{input_form(spec)} is not a valid {head} specification; "
+                                f'use {head}["kind"] or {head}[{{"kind", ...}}].')
+    rules = [x for x in items[1:] if isinstance(x, Expr) and x.head in (S("Rule"),
+                                                                          S("RuleDelayed"))]
+    params = [x for x in items[1:] if x not in rules]
+    return items[0], params, rules
+
+
+def _bool_option(v: Any, name: str, head: str) -> bool:
+    if v is S("True") or v is S("False"):
+        return v is S("True")
+    raise coder_error(head, f'"{name}" -> {input_form(v)} should be True or False.')
+
+
+def _length_option(v: Any, head: str) -> int | None:
+    if v is S("All"):
+        return None
+    if is_integer(v) and v >= 1:
+        return int(v)
+    raise coder_error(head, f'"TargetLength" -> {input_form(v)} should be All or a positive '
+                            f"integer.")
+
+
+# ---------------------------------------------------------------- encoders
+@dataclass(frozen=True, eq=True)
+class NetEncoder(Opaque):
+    """One encoder: its kind, its labels (classes, characters or tokens) and options."""
+
+    kind: str
+    labels: tuple | None = None
+    ignore_case: bool = False
+    target_length: int | None = None
+    unit_vector: bool = False
+
+    head_name = "NetEncoder"
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def build(cls, args: tuple) -> "NetEncoder":
+        head = "NetEncoder"
+        kind, params, rules = _split_spec(args, head)
+        if kind in _OUT_OF_SCOPE:
+            raise coder_error(head, f'NetEncoder["{kind}"] is not supported by netdsl: only '
+                                    f'"Class", "Boolean", "Scalar", "Characters" and "Tokens" '
+                                    f"encoders are; give the net arrays instead.",
+                              tag="unsupported")
+        if kind not in ENCODER_KINDS:
+            raise coder_error(head, f'"{kind}" is not a known encoder; netdsl has '
+                                    f"{', '.join(ENCODER_KINDS)}.")
+        if kind in ("Boolean", "Scalar"):
+            if params or rules:
+                raise coder_error(head, f'The "{kind}" encoder takes no parameters.')
+            return cls(kind)
+        if kind == "Class":
+            labels = _labels(params[0], head) if params else None
+            if len(params) > 2:
+                raise coder_error(head, 'The "Class" encoder takes {"Class", labels} or '
+                                        '{"Class", labels, "UnitVector"}.')
+            form = params[1] if len(params) == 2 else "Index"
+            opts = _options(rules, {"OutputForm": form}, head, kind)
+            if opts["OutputForm"] not in ("Index", "UnitVector"):
+                raise coder_error(head, f'"OutputForm" -> {input_form(opts["OutputForm"])} '
+                                        f'should be "Index" or "UnitVector".')
+            if opts["OutputForm"] == "UnitVector" and labels is None:
+                raise coder_error(head, 'A "UnitVector" class encoder needs its labels.')
+            return cls(kind, labels, unit_vector=opts["OutputForm"] == "UnitVector")
+        if not params or len(params) > 1:
+            what = "characters" if kind == "Characters" else "tokens"
+            raise coder_error(head, f'The "{kind}" encoder needs its {what}: '
+                                    f'NetEncoder[{{"{kind}", {{...}}}}].')
+        opts = _options(rules, {"IgnoreCase": S("True") if kind == "Tokens" else S("False"),
+                                "TargetLength": S("All")}, head, kind)
+        items = params[0]
+        if kind == "Characters" and is_string(items):
+            labels = tuple(items)
+        else:
+            labels = _labels(items, head)
+            if not all(isinstance(x, str) for x in labels):
+                raise coder_error(head, f'The {kind.lower()} of a "{kind}" encoder must be '
+                                        f"strings.")
+        ignore = _bool_option(opts["IgnoreCase"], "IgnoreCase", head)
+        if ignore:
+            labels = tuple(dict.fromkeys(x.lower() for x in labels))
+        return cls(kind, labels, ignore, _length_option(opts["TargetLength"], head))
+
+    # -- what it gives the port ------------------------------------------------------
+    @property
+    def count(self) -> int | None:
+        """How many indices the encoder produces (Tokens: one more, for unknown tokens)."""
+        if self.labels is None:
+            return None
+        return len(self.labels) + (1 if self.kind == "Tokens" else 0)
+
+    def port_type(self) -> Any:
+        if self.kind in ("Boolean", "Scalar"):
+            return PortType((), coder=self)
+        if self.kind == "Class":
+            if self.unit_vector:
+                return PortType((self.count,), coder=self)
+            return PortType((), integer=True, classes=self.count, coder=self)
+        if self.target_length is None:
+            if "port_type" in VARYING:
+                return VARYING["port_type"](self)
+            raise ValueError(f'a "{self.kind}" encoder with "TargetLength" -> All gives '
+                             f'sequences of varying length, which netdsl ports do not support '
+                             f'yet; give "TargetLength" -> n for a fixed length')
+        return PortType((self.target_length,), integer=True, classes=self.count, coder=self)
+
+    # -- encoding ---------------------------------------------------------------------
+    def is_batch(self, data: Any) -> bool:
+        """Whether ``data`` is a list of examples rather than one example."""
+        if isinstance(data, (list, tuple)):   # from Python
+            return True
+        if self.kind in ("Characters", "Tokens"):
+            return not is_string(data)
+        if self.kind == "Scalar":
+            return not is_number(data)
+        if self.kind == "Boolean":
+            return is_list(data) or isinstance(data, np.ndarray)
+        return (is_list(data) or isinstance(data, np.ndarray)) and \
+            _key(data if not isinstance(data, np.ndarray) else None) not in self._index()
+
+    def encode(self, data: Any, port: str = "Input", head: str = "NetEncoder") -> np.ndarray:
+        """One example or a list of them -> an array (batch-first for a list)."""
+        if not self.is_batch(data):
+            return self.encode_batch([data], port, head)[0]
+        items = data.tolist() if isinstance(data, np.ndarray) else list(data) \
+            if isinstance(data, (list, tuple)) else list_items(data)
+        if not items:
+            raise coder_error(head, "Empty inputs are not permitted.", tag="netemptin")
+        return self.encode_batch(items, port, head)
+
+    def encode_batch(self, items: list, port: str, head: str) -> np.ndarray:
+        if self.kind == "Scalar":
+            try:
+                return np.asarray(to_ndarray(make_list(items)), np.float32)
+            except TypeError:
+                raise self._fail(next(x for x in items if not is_number(x)), port, head,
+                                 "is not a number") from None
+        if self.kind == "Boolean":
+            out = np.empty(len(items), np.float32)
+            t = np.fromiter((x is S("True") or x is True for x in items), bool, len(items))
+            f = np.fromiter((x is S("False") or x is False for x in items), bool, len(items))
+            if not (t | f).all():
+                raise self._fail(items[int(np.argmin(t | f))], port, head,
+                                 "is not True or False")
+            out[:] = t
+            return out
+        if self.kind == "Class":
+            return self._encode_classes(items, port, head)
+        return self._encode_text(items, port, head)
+
+    def _index(self) -> dict:
+        index = self.__dict__.get("_lookup")
+        if index is None:
+            index = {k: i for i, k in enumerate(self.labels or (), 1)}
+            object.__setattr__(self, "_lookup", index)
+        return index
+
+    def _encode_classes(self, items: list, port: str, head: str) -> np.ndarray:
+        if self.labels is None:   # NetEncoder["Class"]: the data are indices already
+            if not all(is_integer(x) for x in items):
+                raise self._fail(next(x for x in items if not is_integer(x)), port, head,
+                                 "is not a class index (the encoder has no labels)")
+            return np.asarray(items, np.int64)
+        if all(is_integer(x) for x in items) and not any(is_integer(k) for k in self.labels):
+            return np.asarray(items, np.int64)   # already indices (Wolfram's AllowBypass)
+        idx = _lookup(self.labels, self._index(), [_key(x) for x in items])
+        bad = idx == 0
+        if bad.any():
+            raise self._fail(items[int(np.argmax(bad))], port, head,
+                             f"is not one of {input_form(make_list(self.labels))}")
+        if self.unit_vector:
+            return np.eye(len(self.labels), dtype=np.float32)[idx - 1]
+        return idx
+
+    def _encode_text(self, items: list, port: str, head: str) -> np.ndarray:
+        n = self.target_length
+        if n is None:
+            raise coder_error(head, f'The "{self.kind}" encoder on port "{port}" gives '
+                                    f"sequences of varying length, which netdsl does not "
+                                    f'support yet; give it "TargetLength" -> n.', tag="varying")
+        rows = np.full((len(items), n), self.count, np.int64)   # padding uses the count
+        for i, text in enumerate(items):    # one Python step per string: text is not numeric
+            if not is_string(text):
+                raise self._fail(text, port, head, "is not a string")
+            if self.ignore_case:
+                text = text.lower()
+            parts = list(text) if self.kind == "Characters" else _TOKEN_SPLIT.findall(text)
+            idx = _lookup(self.labels or (), self._index(), parts[:n])
+            if self.kind == "Tokens":
+                idx[idx == 0] = self.count           # unknown token -> n + 1
+            elif (idx == 0).any():
+                bad = parts[int(np.argmax(idx == 0))]
+                raise self._fail(text, port, head, f'contains the character "{bad}", which '
+                                                   f"is not in the encoder's list")
+            rows[i, :len(idx)] = idx
+        return rows
+
+    def _fail(self, x: Any, port: str, head: str, why: str) -> EvaluationError:
+        return coder_error(head, f'The data for port "{port}" could not be encoded by '
+                                 f'the "{self.kind}" encoder: {short_form(x)} {why}.',
+                           tag="netinvin")
+
+    # -- display -------------------------------------------------------------------
+    def expr(self) -> Any:
+        if self.kind in ("Boolean", "Scalar") or (self.kind == "Class" and self.labels is None):
+            return Expr(S("NetEncoder"), self.kind)
+        labels: Any = make_list(self.labels or ())
+        if self.kind == "Characters" and all(len(c) == 1 for c in self.labels or ()):
+            labels = "".join(self.labels or ())
+        items = [self.kind, labels]
+        if self.unit_vector:
+            items.append("UnitVector")
+        if self.kind in ("Characters", "Tokens"):
+            if self.ignore_case != (self.kind == "Tokens"):
+                items.append(Expr(S("Rule"), "IgnoreCase", boolean(self.ignore_case)))
+            if self.target_length is not None:
+                items.append(Expr(S("Rule"), "TargetLength", self.target_length))
+        return Expr(S("NetEncoder"), make_list(items))
+
+    def input_form(self) -> str:
+        return input_form(self.expr())
+
+    def words(self) -> str:
+        if self.kind == "Class":
+            return f"class ({self.count} labels)" if self.labels else "class"
+        if self.kind in ("Characters", "Tokens"):
+            return f"{self.kind.lower()} encoded as indices in 1..{self.count}"
+        return self.kind.lower()
+
+    def output_form(self) -> str:
+        return f"NetEncoder[{self.kind}, {self.words()}]"
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.labels, self.ignore_case, self.target_length,
+                     self.unit_vector))
+
+
+def _lookup(labels: tuple, index: dict, keys: list) -> np.ndarray:
+    """1-based positions of ``keys`` among ``labels`` (0 where absent). Strings go through
+    NumPy's sorted search, other labels through the dictionary."""
+    if keys and labels and all(isinstance(x, str) for x in labels) \
+            and all(isinstance(k, str) for k in keys):
+        sorted_labels = np.array(labels)
+        order = np.argsort(sorted_labels, kind="stable")
+        sorted_labels = sorted_labels[order]
+        arr = np.array(keys)
+        pos = np.searchsorted(sorted_labels, arr).clip(0, len(labels) - 1)
+        hit = sorted_labels[pos] == arr
+        return np.where(hit, order[pos] + 1, 0).astype(np.int64)
+    return np.fromiter((index.get(k, 0) if _hashable(k) else 0 for k in keys), np.int64,
+                       len(keys))
+
+
+def _hashable(k: Any) -> bool:
+    try:
+        hash(k)
+    except TypeError:
+        return False
+    return True
+
+
+def short_form(x: Any) -> str:
+    text = input_form(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---------------------------------------------------------------- decoders
+@dataclass(frozen=True, eq=True)
+class NetDecoder(Opaque):
+    """A "Class" or "Boolean" decoder on an output port."""
+
+    kind: str
+    labels: tuple | None = None
+
+    head_name = "NetDecoder"
+
+    @classmethod
+    def build(cls, args: tuple) -> "NetDecoder":
+        head = "NetDecoder"
+        kind, params, rules = _split_spec(args, head)
+        if kind not in DECODER_KINDS:
+            raise coder_error(head, f'"{kind}" is not a decoder netdsl has; it has '
+                                    f"{', '.join(DECODER_KINDS)}.",
+                              tag="unsupported" if kind in _OUT_OF_SCOPE else "invcoder")
+        if rules:
+            raise coder_error(head, f"{input_form(rules[0].args[0])} is not an option of the "
+                                    f'"{kind}" decoder.')
+        if kind == "Boolean":
+            if params:
+                raise coder_error(head, 'The "Boolean" decoder takes no parameters.')
+            return cls(kind)
+        if len(params) > 1:
+            raise coder_error(head, 'The "Class" decoder takes {"Class", {labels}}.')
+        return cls(kind, _labels(params[0], head) if params else None)
+
+    def port_type(self) -> Any:
+        if self.kind == "Boolean":
+            return PortType((), coder=self)
+        return PortType((None if self.labels is None else len(self.labels),), coder=self)
+
+    def labels_for(self, n: int) -> tuple:
+        return self.labels if self.labels is not None else tuple(range(1, n + 1))
+
+    # -- properties -----------------------------------------------------------------
+    def is_property(self, x: Any) -> bool:
+        if isinstance(x, str):
+            return x in DECODER_PROPERTIES
+        if is_list(x):
+            items = list_items(x)
+            return len(items) == 2 and items[0] in ("Probabilities", "Probability",
+                                                    "TopProbabilities", "TopDecisions")
+        return False
+
+    def decode(self, y: np.ndarray, prop: Any = "Decision", head: str = "NetDecoder") -> list:
+        """Batch-first outputs -> one decoded value per example."""
+        if self.kind == "Boolean":
+            return self._decode_boolean(y, prop, head)
+        probs = y.reshape(y.shape[0], -1)
+        labels = self.labels_for(probs.shape[1])
+        name, arg = (prop, None) if isinstance(prop, str) else tuple(list_items(prop))
+        if name == "Decision":
+            return [labels[i] for i in np.argmax(probs, axis=1)]
+        if name == "Probabilities" and arg is None:
+            return [Association((k, to_atom(float(p)), False) for k, p in zip(labels, row))
+                    for row in probs]
+        if name in ("Probabilities", "Probability"):
+            if _key(arg) not in labels:
+                raise coder_error(head, f"{input_form(arg)} is not one of the decoder's "
+                                        f"labels {input_form(make_list(labels))}.",
+                                  tag="invprop")
+            col = probs[:, labels.index(_key(arg))]
+            return [to_atom(float(p)) for p in col]
+        if name == "Entropy":
+            p = np.where(probs > 2 * np.finfo(np.float64).eps, probs.astype(np.float64), 1.0)
+            return [to_atom(float(e)) for e in -(p * np.log(p)).sum(axis=1)]
+        order = np.argsort(-probs, axis=1, kind="stable")
+        if name == "TopProbabilities" and arg is None:
+            out = []
+            for row, o in zip(probs, order):
+                keep = [j for j in o if row[j] > 0.1 * row[o[0]]]
+                out.append(make_list(_rule(labels[j], float(row[j])) for j in keep))
+            return out
+        if not is_integer(arg) or not 1 <= arg <= len(labels):
+            raise coder_error(head, f'{{"{name}", {input_form(arg)}}} needs a count between 1 '
+                                    f"and {len(labels)}.", tag="invprop")
+        if name == "TopDecisions":
+            return [make_list(labels[j] for j in o[:arg]) for o in order]
+        return [make_list(_rule(labels[j], float(row[j])) for j in o[:arg])
+                for row, o in zip(probs, order)]
+
+    def _decode_boolean(self, y: np.ndarray, prop: Any, head: str) -> list:
+        p = y.reshape(y.shape[0])
+        if prop == "Decision":
+            return [boolean(bool(v)) for v in p > 0.5]
+        if prop == "Probabilities":
+            return [Association(((S("True"), to_atom(float(v)), False),
+                                 (S("False"), to_atom(float(1 - v)), False))) for v in p]
+        raise coder_error(head, f'{input_form(prop)} is not a property of the "Boolean" '
+                                f'decoder; it has "Decision" and "Probabilities".',
+                          tag="invprop")
+
+    def target_indices(self, data: Any, port: str, head: str) -> np.ndarray:
+        """Training targets given as labels -> class indices 1..n (or 0/1 for Boolean)."""
+        if isinstance(data, np.ndarray) and data.dtype.kind in "iuf":
+            return data
+        items = data.tolist() if isinstance(data, np.ndarray) else list_items(data) \
+            if is_list(data) else None
+        if items is None:
+            raise coder_error(head, f'The targets for port "{port}" must be a list.',
+                              tag="datafmt")
+        if self.kind == "Boolean":
+            return NetEncoder("Boolean").encode_batch(items, port, head)
+        if self.labels is None:
+            return np.asarray(to_ndarray(make_list(items)))
+        enc = NetEncoder("Class", self.labels)
+        keys = [_key(x) for x in items]
+        if not any(k in enc._index() for k in keys if _hashable(k)) and \
+                all(is_integer(k) or is_list(k) or isinstance(k, float) for k in keys):
+            return np.asarray(to_ndarray(make_list(items)))  # indices or probability vectors
+        return enc._encode_classes(items, port, head)
+
+    def expr(self) -> Any:
+        if self.labels is None:
+            return Expr(S("NetDecoder"), self.kind)
+        return Expr(S("NetDecoder"), make_list([self.kind, make_list(self.labels)]))
+
+    def input_form(self) -> str:
+        return input_form(self.expr())
+
+    def words(self) -> str:
+        if self.kind == "Boolean":
+            return "boolean"
+        return f"class ({len(self.labels)} labels)" if self.labels else "class"
+
+    def output_form(self) -> str:
+        return f"NetDecoder[{self.kind}, {self.words()}]"
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.labels))
+
+
+def _rule(k: Any, v: float) -> Expr:
+    return Expr(S("Rule"), k, to_atom(v))
+
+
+def decoded(dec: NetDecoder, y: np.ndarray, batched: bool, prop: Any = "Decision",
+            head: str = "NetDecoder") -> Any:
+    """Batch-first outputs -> the language value: one result, or a list for a batch."""
+    values = dec.decode(y, prop, head)
+    return make_list(values) if batched else values[0]
+
+
+def _read_spec(spec: Expr) -> Any:
+    """An unevaluated NetEncoder[...] / NetDecoder[...] port spec -> its port type."""
+    cls = NetEncoder if spec.head.name == "NetEncoder" else NetDecoder
+    try:
+        return cls.build(spec.args).port_type()
+    except EvaluationError as e:
+        raise ValueError(e.text) from None
+
+
+SPEC_READERS.update(NetEncoder=_read_spec, NetDecoder=_read_spec)
