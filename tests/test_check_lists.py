@@ -9,6 +9,7 @@ import io
 import numpy as np
 import pytest
 
+import netdsl
 from netdsl import Session
 from netdsl.check import check_text
 from netdsl.layers.base import AbstractArray
@@ -72,3 +73,10 @@ def test_check_mode_net_train_all_gives_results_with_the_net():
             "t = NetTake[results[\"TrainedNet\"], 1]\n")
     assert check_text(text, "t.wl", out, err) == 0, err.getvalue()
     assert "t = NetChain" in out.getvalue()
+
+
+@pytest.mark.parametrize("text, why", [("RandomSample[5]", "5 is not a list"),
+                                       ("RandomSample[{1, 2}, -1]", "not a non-negative")])
+def test_random_sample_errors_name_the_argument(text, why):
+    with pytest.raises(netdsl.EvaluationError, match=why):
+        Session().evaluate(text)

@@ -173,7 +173,7 @@ def _random_sample(ev, x, n=None):
     """One permutation drawn by NumPy; a packed array is indexed once (no loop)."""
     call = Expr(S("RandomSample"), x, *([] if n is None else [n]))
     if n is not None and not (is_integer(n) and n >= 0):
-        raise wrong_call("RandomSample", call, f"{input_form(n)} is not a non-negative integer")
+        raise wrong_call("RandomSample", call, f"{short(n)} is not a non-negative integer")
     if isinstance(x, AbstractArray) and x.shape:   # netdsl check: dimensions only
         count = x.shape[0] if n is None else min(n, x.shape[0])
         return Expr(List) if count == 0 else AbstractArray((count,) + x.shape[1:], x.what)
@@ -182,7 +182,7 @@ def _random_sample(ev, x, n=None):
     elif isinstance(x, Expr) and x.head is List:
         length = len(x.args)
     else:
-        raise wrong_call("RandomSample", call, f"{input_form(x)} is not a list")
+        raise wrong_call("RandomSample", call, f"{short(x)} is not a list")
     count = length if n is None else min(n, length)
     order = ev.rng.permutation(length)[:count]
     if count == 0:
