@@ -59,6 +59,7 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO,
     problems = 0
     for expr, span in statements:
         if _mentions(expr, failed):
+            failed.update(_assigned(expr))  # what it would assign is unknown too
             continue
         try:
             try:

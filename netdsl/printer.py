@@ -283,15 +283,15 @@ class Printer:
                     and _plain_symbol(p.args[0]) and isinstance(p.args[1], Expr) \
                     and p.args[1].head is _BLANK and not p.args[1].args:
                 return p.args[0].name + "_.", ATOM
-        if name == "Optional" and n == 2:
+        if name == "Optional" and n == 2:   # a default x:p in parentheses (_:(x:0))
             p, default = args
             token = _pattern_token(p)
             if token is not None:
-                return f"{token}:{self.fmt(default, 141)}", PREC["Optional"]
+                return f"{token}:{self.fmt(default, 151)}", PREC["Optional"]
             if isinstance(p, Expr) and p.head is _PATTERN and len(p.args) == 2 \
                     and _plain_symbol(p.args[0]):
                 return (f"{p.args[0].name}:{self.fmt(p.args[1], 151)}:"
-                        f"{self.fmt(default, 141)}"), PREC["Optional"]
+                        f"{self.fmt(default, 151)}"), PREC["Optional"]
         return None
 
     def _plus(self, args) -> str:

@@ -217,6 +217,19 @@ def test_padding_shapes():
         netdsl.evaluate('PaddingLayer[{{1, 1}}, "Padding" -> "Mirror"]')
 
 
+@pytest.mark.parametrize("method", ['"Reflected"', '"Reversed"'])
+def test_mirrored_padding_without_a_known_input_size(method):
+    """Built without an input size, the mirror's limit is checked once the size is known."""
+    layer = netdsl.evaluate(f'PaddingLayer[{{{{1, 1}}, {{2, 2}}}}, "Padding" -> {method}]')
+    assert layer.ports["Input"].shape == (None, None)
+    chain = netdsl.evaluate(f'NetChain[{{PaddingLayer[{{{{1, 1}}, {{2, 2}}}}, "Padding" -> '
+                            f'{method}]}}, "Input" -> {{3, 4}}]')
+    assert chain.ports["Output"].shape == (5, 8)
+    with pytest.raises(ShapeError, match=method.strip('"')):
+        netdsl.evaluate(f'NetChain[{{PaddingLayer[{{{{3, 3}}}}, "Padding" -> {method}]}}, '
+                        f'"Input" -> {{2}}]')
+
+
 # ---------------------------------------------------------------- AggregationLayer
 @pytest.mark.parametrize("f,levels,axes", [
     ("Max", None, (2, 3)), ("Mean", None, (2, 3)), ("Total", "1", (1,)), ("Min", "-1", (3,)),

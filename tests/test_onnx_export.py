@@ -155,6 +155,25 @@ LAYERS = [
     'NetChain[{TransposeLayer[{2, 3, 1}]}, "Input" -> {2, 3, 4}]',
     'NetChain[{TransposeLayer[1 -> 3]}, "Input" -> {2, 3, 4}]',
     'NetChain[{EmbeddingLayer[3, 10]}, "Input" -> "Integer"]',
+    # constant arrays (the batch size read from the input), parts, resizing, "Reversed"
+    'NetGraph[<|"c" -> ConstantArrayLayer["Output" -> {2, 3}], "t" -> TotalLayer[]|>, '
+    '{{"c", NetPort["x"]} -> "t"}, "x" -> {2, 3}]',
+    'NetGraph[<|"c" -> NetArrayLayer["Output" -> 4], "cat" -> CatenateLayer[]|>, '
+    '{{NetPort["x"], "c"} -> "cat"}, "x" -> 2]',
+    'NetChain[{PartLayer[2]}, "Input" -> {3, 4}]',
+    'NetChain[{PartLayer[-1]}, "Input" -> {3, 4}]',
+    'NetChain[{PartLayer[{All, 2 ;; -1}]}, "Input" -> {3, 4}]',
+    'NetChain[{PartLayer[{1 ;; 3 ;; 2, 2, 2 ;; 3}]}, "Input" -> {3, 4, 5}]',
+    'NetChain[{PartLayer[{{3, 1, 3}, -2}]}, "Input" -> {3, 4}]',
+    'NetChain[{PartLayer[{All, {4, 1}}]}, "Input" -> {3, 4, 2}]',
+    'NetChain[{ResizeLayer[{5, 7}]}, "Input" -> {2, 3, 4}]',
+    'NetChain[{ResizeLayer[{Scaled[2], All}]}, "Input" -> {2, 3, 4}]',
+    'NetChain[{ResizeLayer[{Scaled[0.5]}]}, "Input" -> {2, 9}]',
+    'NetChain[{ResizeLayer[{Scaled[2], Scaled[3]}, "Resampling" -> "Nearest"]}, '
+    '"Input" -> {2, 3, 4}]',
+    'NetChain[{PaddingLayer[{{1, 2}, {3, 0}}, "Padding" -> "Reversed"]}, "Input" -> {3, 4}]',
+    'NetChain[{PaddingLayer[{{0, 0}, {2, 3}, {3, 3}}, "Padding" -> "Reversed"]}, '
+    '"Input" -> {2, 3, 3}]',
     # several inputs
     'NetGraph[{CatenateLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, "a" -> {2, 3}, "b" -> {4, 3}]',
     'NetGraph[{TotalLayer[]}, {{NetPort["a"], NetPort["b"], NetPort["c"]} -> 1}, '
@@ -263,9 +282,8 @@ def test_periodic_padding_needs_opset_19():
     check(net, 19)
     with pytest.raises(NetDSLError, match="OperatorSetVersion 19"):
         to_onnx(net, 17)
-    reversed_ = build('NetChain[{PaddingLayer[{{1, 1}}, "Padding" -> "Reversed"]}, "Input" -> 3]')
-    with pytest.raises(NetDSLError, match="Reversed"):
-        to_onnx(reversed_)
+    # "Reversed" has no ONNX mode but is exported by slices, at every operator set
+    check(build('NetChain[{PaddingLayer[{{1, 1}}, "Padding" -> "Reversed"]}, "Input" -> 3]'), 13)
 
 
 def test_structure_of_the_model():

@@ -13,7 +13,7 @@ import itertools
 
 import pytest
 
-from netdsl import ParseError, full_form, parse
+from netdsl import ParseError, full_form, input_form, parse
 
 # (spelling, head, precedence, associativity); "flat" chains build one head[a, b, c]
 BINARY = [
@@ -142,6 +142,13 @@ def test_prefix_postfix_and_special_forms(text, expected):
     ("f[n : _Integer?Positive : 1] := n",
      "SetDelayed[f[Optional[Pattern[n, PatternTest[Blank[Integer], Positive]], 1]], n]"),
     ("x_?NumericQ", "PatternTest[Pattern[x, Blank[]], NumericQ]"),
+    # ? binds tighter than an argument list: p?test[x] is (p?test)[x], as in Wolfram
+    ("p?test[x]", "PatternTest[p, test][x]"),
+    ("_?NumericQ[x][y]", "PatternTest[Blank[], NumericQ][x][y]"),
+    ("p?(test[x])", "PatternTest[p, test[x]]"),
+    ("x_?(# > 0 &)", "PatternTest[Pattern[x, Blank[]], Function[Greater[Slot[1], 0]]]"),
+    ("f[x]?g", "PatternTest[f[x], g]"),
+    ("p?t@x", "PatternTest[p, t][x]"),
     ("x_ /; x > 0", "Condition[Pattern[x, Blank[]], Greater[x, 0]]"),
     ("{x__} /; Length[{x}] > 1", "Condition[List[Pattern[x, BlankSequence[]]], "
                                  "Greater[Length[List[x]], 1]]"),
@@ -271,3 +278,13 @@ def test_errors(text, message):
         parse(text)
     assert message in info.value.text
     assert info.value.line == 1 and info.value.column >= 1
+
+
+@pytest.mark.parametrize("text", ["PatternTest[p, test][x]", "PatternTest[p, test[x]]",
+                                  "PatternTest[PatternTest[a, b], c]", "f[PatternTest[p, g]]",
+                                  # a default that is a pattern x:p is parenthesised
+                                  "Power[Optional[Blank[], Pattern[x, 0]], -1]",
+                                  "Optional[Pattern[y, Blank[]], Pattern[x, 0]]"])
+def test_pattern_test_prints_as_it_parses(text):
+    e = parse(text)
+    assert full_form(parse(input_form(e))) == full_form(e)

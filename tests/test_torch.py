@@ -279,8 +279,6 @@ NEWER = [
     ('NetChain[{TransposeLayer[{2, 3, 1}], AggregationLayer[Mean], NormalizationLayer[All, "Same"], '
      'ReplicateLayer[{2, 3}, -1], AggregationLayer[Total, {1, 3}], AggregationLayer[Min, 1]}, '
      '"Input" -> {2, 3, 4}]', lambda r: r.normal(size=(5, 2, 3, 4))),
-    # ("Reflected" and "Reversed" PaddingLayers do not build in netdsl today: its shape rule
-    # fails before the input size is known)
     ('NetChain[{PaddingLayer[{{1, 2}, {0, 3}}, 0.5], PaddingLayer[{{2, 1}, {1, 0}}, "Fixed"], '
      'PaddingLayer[{{3, 1}, {2, 2}}, "Periodic"]}, "Input" -> {3, 4}]',
      lambda r: r.normal(size=(5, 3, 4))),
@@ -290,6 +288,22 @@ NEWER = [
      lambda r: r.integers(1, 6, (5, 4))),
     ('NetGraph[<|"c" -> ConstantArrayLayer["Array" -> {{1., 2.}, {3., 4.}}], "t" -> TotalLayer[]|>, '
      '{{"c", NetPort["x"]} -> "t"}, "x" -> {2, 2}]', lambda r: r.normal(size=(5, 2, 2))),
+    ('NetChain[{PartLayer[{2 ;; -1, {3, 1, 3}}], PartLayer[{1 ;; 3 ;; 2, All, -1}]}, '
+     '"Input" -> {4, 3, 2}]', lambda r: r.normal(size=(5, 4, 3, 2))),
+    ('NetChain[{PartLayer[2]}, "Input" -> {3, 4}]', lambda r: r.normal(size=(5, 3, 4))),
+    ('NetChain[{ResizeLayer[{5, 7}], ResizeLayer[{Scaled[0.5], All}], '
+     'ResizeLayer[{Scaled[2], Scaled[3]}, "Resampling" -> "Nearest"]}, "Input" -> {2, 3, 4}]',
+     lambda r: r.normal(size=(5, 2, 3, 4))),
+    ('NetChain[{ResizeLayer[{Scaled[1.5]}]}, "Input" -> {2, 6}]', lambda r: r.normal(size=(5, 2, 6))),
+    ('NetChain[{DeconvolutionLayer[3, {3, 2}, "Stride" -> {2, 1}, "PaddingSize" -> {{1, 0}, {0, 1}}, '
+     '"ChannelGroups" -> 1]}, "Input" -> {2, 4, 5}]', lambda r: r.normal(size=(5, 2, 4, 5))),
+    ('NetChain[{DeconvolutionLayer[4, 3, "Stride" -> 2, "PaddingSize" -> 1, "ChannelGroups" -> 2]}, '
+     '"Input" -> {2, 5, 5}]', lambda r: r.normal(size=(5, 2, 5, 5))),
+    ('NetChain[{DeconvolutionLayer[2, {4}, "Stride" -> 3, "Biases" -> None]}, "Input" -> {3, 5}]',
+     lambda r: r.normal(size=(5, 3, 5))),
+    ('NetChain[{PaddingLayer[{{1, 2}, {3, 3}}, "Padding" -> "Reversed"], '
+     'PaddingLayer[{{1, 1}, {2, 0}}, "Padding" -> "Reflected"]}, "Input" -> {3, 3}]',
+     lambda r: r.normal(size=(5, 3, 3))),
 ]
 
 
@@ -315,7 +329,9 @@ def test_newer_layers(case):
         same(y.detach().numpy(), net(x, evaluation_mode=mode))
 
 
-def test_layer_without_torch_counterpart_is_named():
+def test_layer_without_torch_counterpart_is_named(monkeypatch):
+    from netdsl.torch.layers import TORCH_LAYERS
+    monkeypatch.delitem(TORCH_LAYERS, "PartLayer")
     net = build('NetChain[<|"part" -> PartLayer[1]|>, "Input" -> {2, 3}]')
     with pytest.raises(EvaluationError, match=r"PartLayer \(part\) has no PyTorch counterpart"):
         to_torch(net)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import EvaluationError
-from ..expr import Expr, Symbol, input_form
+from ..expr import Expr, Null, Symbol, input_form
 from .registry import builtin, wrong_call
 
 S = Symbol
@@ -136,12 +136,15 @@ def output_path(ev, name: str) -> Path:
 @builtin("Import", ('Import["file.csv"]', 'Import["file.tsv"]', 'Import["file.npy"]',
                     'Import["file.npz"]', 'Import["net.safetensors"]',
                     'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
+                    'Import["model.onnx"]',
+                    'Import["model.onnx", "Net" | "UninitializedNet" | "ArrayAssociation"]',
                     'Import[file, "Data"]'),
          "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
          "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
-         "(any other as an association name -> array); sizes are checked against the memory "
-         "budget before reading; netdsl check reads only dimensions; an error when file "
-         "access is off (--no-files)", args=(1, 2), section="Files")
+         "(any other as an association name -> array), an ONNX model (.onnx, with the onnx "
+         "extra) as a net; sizes are checked against the memory budget before reading; "
+         "netdsl check reads only dimensions; an error when file access is off (--no-files)",
+         args=(1, 2), section="Files")
 def _import(ev, name, element="Data"):
     call = Expr(S("Import"), name, element)
     if not isinstance(name, str):
@@ -177,7 +180,8 @@ def _import(ev, name, element="Data"):
 
 
 # ---------------------------------------------------------------- Export
-@builtin("Export", ('Export["file.csv", data]', 'Export["file.npy", array]',
+@builtin("Export", ('Export["file.csv", data]', 'Export["file.tsv", data]',
+                    'Export["file.npy", array]',
                     'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
                     'Export["net.onnx", net]', 'Export["file.wl", expr]',
                     'Export["net.svg", net]', 'Export["net.dot", net]', 'Export["loss.png", plot]',
@@ -209,6 +213,42 @@ def _export(ev, name, data, given=None, *, opts, call):
     except OSError:
         raise EvaluationError(f"Cannot open {name}.", symbol="Export", tag="noopen") from None
     return name
+
+
+# ---------------------------------------------------------------- Put, PutAppend
+def _put(ev, fn: str, args: tuple, mode: str) -> Any:
+    """``Put[e1, e2, ..., "file"]``: each expression's InputForm on a line of its own, as
+    Get reads it back; ``mode`` "w" (Put) or "a" (PutAppend)."""
+    *exprs, name = args
+    call = Expr(S(fn), *args)
+    if not isinstance(name, str):
+        raise wrong_call(fn, call, f"{input_form(name)} is not a file name (a string)")
+    if not may_write(ev, fn, name, call):
+        return Null
+    text = "".join(input_form(e) + "\n" for e in exprs)
+    try:
+        with open(output_path(ev, name), mode, encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise EvaluationError(f"Cannot open {name}: {e.strerror or e}.", symbol=fn,
+                              tag="noopen") from None
+    return Null
+
+
+@builtin("Put", ('expr >> "file"', 'Put[expr1, expr2, ..., "file"]'),
+         "writes the expressions to a file as netdsl text (InputForm, one per line), replacing "
+         "it; Get (<<) reads it back; netdsl check writes nothing and notes \"would write "
+         "file\"; an error when file access is off (--no-files)", args=(1, None),
+         section="Files")
+def _put_fn(ev, *args):
+    return _put(ev, "Put", args, "w")
+
+
+@builtin("PutAppend", ('expr >>> "file"', 'PutAppend[expr1, expr2, ..., "file"]'),
+         "appends the expressions to a file as netdsl text (InputForm, one per line)",
+         args=(1, None), section="Files")
+def _put_append_fn(ev, *args):
+    return _put(ev, "PutAppend", args, "a")
 
 
 # ---------------------------------------------------------------- netdsl text

@@ -537,6 +537,17 @@ def _array_part(a: np.ndarray, specs: list[Any], where: _Where) -> Any:
     return packed(a) if isinstance(a, np.ndarray) else packed(np.asarray(a))
 
 
+def _probe(x: AbstractArray) -> np.ndarray:
+    """Zeros of ``x``'s dimensions that take no memory (a broadcast view): the slicing
+    code of packed arrays gives the dimensions of a result without any data."""
+    return np.broadcast_to(np.zeros((), np.float32), x.shape)
+
+
+def _abstract(shape: tuple, like: AbstractArray) -> Any:
+    """netdsl check: an AbstractArray of ``shape`` ({} when its first dimension is 0)."""
+    return Expr(List) if shape and shape[0] == 0 else AbstractArray(shape, like.what)
+
+
 PART_HOOKS: dict[type, Any] = {}   # value type -> fn(value, specs): net[[2]] (netops.py)
 
 
@@ -553,8 +564,7 @@ def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
         except _Fallback:
             pass
     if isinstance(x, AbstractArray):  # netdsl check: Part of the dimensions alone
-        probe = np.broadcast_to(np.zeros((), np.float32), x.shape)
-        return AbstractArray(np.shape(part(ev, probe, specs, where)), x.what)
+        return AbstractArray(np.shape(part(ev, _probe(x), specs, where)), x.what)
     spec, rest = specs[0], specs[1:]
     if isinstance(x, Association):
         return _assoc_part(ev, x, spec, rest, where)
@@ -766,7 +776,7 @@ def _seq_spec(spec: Any, n: int, name: str, call: Any) -> Any:
 def _take(ev, x, *specs):
     call = Expr(S("Take"), x, *specs)
     where = _Where("Take", call)
-    if _atomic(x):
+    if _atomic(x) and not isinstance(x, AbstractArray):
         raise _nonatomic("Take", call)
     if not any(isinstance(s, Expr) and s.has_head("UpTo") for s in specs):
         # one Part call with a span per level: a single NumPy slice for packed arrays
@@ -798,6 +808,13 @@ def _drop(ev, x, *specs):
         gone = set(range(n) if s is All else _span_range(s, n, shown, where))
         return [i for i in range(n) if i not in gone]
 
+    if isinstance(x, AbstractArray) and len(specs) <= len(x.shape):  # netdsl check
+        probe = _probe(x)
+        dims = list(x.shape)
+        for ax, spec in enumerate(specs):
+            dims[ax] = len(kept(spec, dims[ax], probe[(0,) * ax] if ax and all(dims[:ax])
+                                else probe))
+        return _abstract(tuple(dims), x)
     if isinstance(x, np.ndarray) and len(specs) <= x.ndim:  # one np.take per level
         a = x
         for ax, spec in enumerate(specs):
@@ -901,6 +918,8 @@ def _join(ev, *xs):
         return Expr(List)
     if all(isinstance(x, Association) for x in xs):
         return Association(r for x in xs for r in x.rules)
+    if any(isinstance(x, AbstractArray) for x in xs):  # netdsl check: dimensions only
+        return _abstract_join(xs, call)
     for i, x in enumerate(xs, 1):
         if _atomic(x) or isinstance(x, Association):
             raise _nonatomic("Join", call, i)
@@ -916,6 +935,16 @@ def _join(ev, *xs):
             return packed(np.concatenate(arrays))
     items = [i for x in xs for i in _parts(x)[1]]
     return _rebuild(heads[0], items)
+
+
+def _abstract_join(xs: tuple, call: Any) -> Any:
+    """netdsl check: Join of arrays known by dimensions (equal after the first)."""
+    shapes = [s for s in (shape_of(x) for x in xs) if s]
+    if len(shapes) != len(xs) or len({s[1:] for s in shapes}) != 1:
+        raise EvaluationError(f"Join needs arrays of equal dimensions after the first in "
+                              f"{short(call)}.", symbol="Join", tag="datadep")
+    first = next(x for x in xs if isinstance(x, AbstractArray))
+    return _abstract((sum(s[0] for s in shapes),) + shapes[0][1:], first)
 
 
 def _level_count(spec: Any, name: str, call: Any) -> int:
@@ -943,6 +972,9 @@ def _flatten(x: Any, depth: int, head: Any) -> list[Any]:
 def _flatten_fn(ev, x, *n):
     call = Expr(S("Flatten"), x, *n)
     depth = _level_count(n[0], "Flatten", call) if n else 10 ** 9
+    if isinstance(x, AbstractArray):  # netdsl check: the dimensions of the result
+        k = min(depth, len(x.shape) - 1)
+        return _abstract((math.prod(x.shape[:k + 1]),) + x.shape[k + 1:], x)
     if isinstance(x, np.ndarray):
         k = min(depth, x.ndim - 1)
         return _empty_list_if_empty(x.reshape((math.prod(x.shape[:k + 1]),) + x.shape[k + 1:]))
@@ -962,6 +994,9 @@ def _partition(ev, x, n, d=None):
             raise EvaluationError(f"Single or list of positive machine-size integers expected at "
                                   f"position {k} of {short(call)}.", symbol="Partition",
                                   tag="ilsmp")
+    if isinstance(x, AbstractArray) and x.shape:  # netdsl check: dimensions only
+        count = 0 if x.shape[0] < n else (x.shape[0] - n) // d + 1
+        return _abstract((count, n) + x.shape[1:], x)
     if _atomic(x) or isinstance(x, Association):
         raise _nonatomic("Partition", call)
     length = _length_at(x)
@@ -985,6 +1020,9 @@ def _transpose(ev, x, perm=None):
     call = Expr(S("Transpose"), x, *([] if perm is None else [perm]))
     if perm is not None:
         return _transpose_perm(x, perm, call)
+    if isinstance(x, AbstractArray):  # netdsl check: the first two dimensions swap
+        s = x.shape
+        return x if len(s) < 2 else AbstractArray((s[1], s[0]) + s[2:], x.what)
     if isinstance(x, np.ndarray):
         return x if x.ndim < 2 else packed(np.swapaxes(x, 0, 1))
 
@@ -1007,7 +1045,7 @@ def _transpose(ev, x, perm=None):
 
 def _transpose_perm(x: Any, perm: Any, call: Any) -> Any:
     p = _as_int_list(perm)
-    v = numeric(x)
+    v = _probe(x) if isinstance(x, AbstractArray) else numeric(x)
     if p is None or sorted(p) != list(range(1, len(p) + 1)):
         raise EvaluationError(f"{short(perm)} in {short(call)} is not a permutation.",
                               symbol="Transpose", tag="perm")
@@ -1016,6 +1054,8 @@ def _transpose_perm(x: Any, perm: Any, call: Any) -> Any:
                                             f"rank {len(p)}")
     full = p + list(range(len(p) + 1, v.ndim + 1))
     axes = [full.index(j + 1) for j in range(v.ndim)]  # input level k goes to level full[k]
+    if isinstance(x, AbstractArray):
+        return AbstractArray(np.transpose(v, axes).shape, x.what)
     return packed(np.transpose(v, axes))
 
 

@@ -4,13 +4,14 @@ NetJoin, NetFlatten, NetReplace (graph/compose.py), net[[...]], NetMeasurements
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..expr import Association, Expr, Symbol, input_form, is_list, is_rule, list_items
 from ..graph.build import to_net
 from ..graph.compose import net_append, net_flatten, net_join, net_replace
 from ..graph.surgery import net_drop, net_take
 from ..layers.base import Net
+from ..patterns import is_pattern, substitute
 from ..runtime.train.measure import measure
 from .lists import PART_HOOKS
 from .nets import extract
@@ -90,10 +91,12 @@ def _net_flatten(ev, net, level=None):
     return net_flatten(_net("NetFlatten", net, Expr(S("NetFlatten"), net)), level)
 
 
-@builtin("NetReplace", ("NetReplace[net, layer -> new]", "NetReplace[net, LayerType -> new]",
+@builtin("NetReplace", ("NetReplace[net, layer -> new]", "NetReplace[net, _LayerType -> new]",
+                        "NetReplace[net, x_LayerType /; cond :> new]",
                         "NetReplace[net, {rule1, rule2, ...}]"),
-         "net with every layer equal to layer (or of type LayerType, Wolfram's _LayerType) "
-         "replaced by new, at any depth", args=2, section="Nets")
+         "net with every layer equal to layer, or matching a pattern (_LinearLayer, "
+         "x_LinearLayer :> ..., with conditions; LayerType alone is _LayerType), replaced by "
+         "new, at any depth", args=2, section="Nets")
 def _net_replace(ev, net, rules):
     call = Expr(S("NetReplace"), net, rules)
     items = list_items(rules) if is_list(rules) else [rules]
@@ -102,7 +105,29 @@ def _net_replace(ev, net, rules):
     if not all(is_rule(r) for r in items):
         raise wrong_call("NetReplace", call, "the second argument must be a rule or a list of "
                                              "rules")
-    return net_replace(_net("NetReplace", net, call), [tuple(r.args) for r in items])
+    return net_replace(_net("NetReplace", net, call),
+                       [_pattern_rule(ev, r) if is_pattern(r.args[0]) else tuple(r.args)
+                        for r in items])
+
+
+def _pattern_rule(ev, rule: Expr) -> Callable[[Net], Any]:
+    """``lhs -> rhs`` / ``lhs :> rhs`` with a pattern on the left, as Replace applies it:
+    the layer's bindings put into the right side, evaluated (a ``:>`` right side is held
+    until then); a ``:>`` right side ``new /; cond`` applies only where cond holds."""
+    lhs, rhs = rule.args
+    delayed = rule.head is S("RuleDelayed")
+
+    def attempt(layer: Net) -> Any:
+        for b in ev.matcher._match(lhs, layer, {}):
+            body = rhs
+            if delayed and isinstance(rhs, Expr) and rhs.head is S("Condition") \
+                    and len(rhs.args) == 2:
+                if not ev._condition(rhs.args[1], b):
+                    continue
+                body = rhs.args[0]
+            return ev.evaluate(substitute(body, b)) if delayed or b else body
+        return None
+    return attempt
 
 
 def part_of_net(net: Net, specs: list[Any]) -> Any:

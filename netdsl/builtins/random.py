@@ -166,6 +166,32 @@ def _random_variate(ev, dist, dims=None):
     return _draw(shape, lambda size: sample(ev.rng, size), ev)
 
 
+@builtin("RandomSample", ("RandomSample[list]", "RandomSample[list, n]"),
+         "the elements of list in a pseudo-random order (n of them, drawn without replacement)",
+         args=(1, 2), section="Random numbers")
+def _random_sample(ev, x, n=None):
+    """One permutation drawn by NumPy; a packed array is indexed once (no loop)."""
+    call = Expr(S("RandomSample"), x, *([] if n is None else [n]))
+    if n is not None and not (is_integer(n) and n >= 0):
+        raise wrong_call("RandomSample", call, f"{short(n)} is not a non-negative integer")
+    if isinstance(x, AbstractArray) and x.shape:   # netdsl check: dimensions only
+        count = x.shape[0] if n is None else min(n, x.shape[0])
+        return Expr(List) if count == 0 else AbstractArray((count,) + x.shape[1:], x.what)
+    if isinstance(x, np.ndarray) and x.ndim:
+        length = x.shape[0]
+    elif isinstance(x, Expr) and x.head is List:
+        length = len(x.args)
+    else:
+        raise wrong_call("RandomSample", call, f"{short(x)} is not a list")
+    count = length if n is None else min(n, length)
+    order = ev.rng.permutation(length)[:count]
+    if count == 0:
+        return Expr(List)
+    if isinstance(x, np.ndarray):
+        return packed(x[order])
+    return Expr(List, *(x.args[i] for i in order))
+
+
 # ---------------------------------------------------------------- seeding
 def seed_value(seed: Any) -> int:
     """A non-negative NumPy seed: integers as they are (negatives wrapped), strings by CRC-32."""

@@ -96,7 +96,7 @@ def save_net(net: Net, path: str | os.PathLike, where: str | None = None) -> Non
             raise _error(f"The net has no numbers to write to {where} (its arrays are "
                          f"placeholders).", "Export", "abstract")
         if isinstance(value, np.ndarray):
-            tensors[name] = np.ascontiguousarray(value, dtype=np.float32)
+            tensors[name] = np.require(value, np.float32, "C")  # keeps rank 0
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "netdsl_version": __version__, "net": architecture(net)}
     write_tensors(tensors, path, metadata, where)
@@ -213,7 +213,7 @@ def read_arrays(path: str | os.PathLike, header: Header, where: str) -> dict[str
     try:
         with safe_open(str(path), framework="numpy") as f:
             for name in header.tensors:
-                a = np.ascontiguousarray(f.get_tensor(name))
+                a = np.require(f.get_tensor(name), requirements="C")
                 a.flags.writeable = False
                 out[name] = a
     except (SafetensorError, OSError, ValueError) as e:

@@ -103,7 +103,7 @@ class Builder:
                 raise EvaluationError(f'The array "{name}"{path_label(self.root, self.current_path)}'
                                       f" has no value; initialise the net before exporting it "
                                       f"(NetInitialize).", symbol="Export", tag="nninit")
-            arr = np.ascontiguousarray(value, dtype=np.float32)
+            arr = np.require(value, np.float32, "C")
             self.initializers[key] = self.onnx.numpy_helper.from_array(arr, key)
         return key
 

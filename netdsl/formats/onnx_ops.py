@@ -354,11 +354,34 @@ def dot(b, layer, scope, where, xs):
 
 
 PAD_MODES = {"Fixed": "edge", "Reflected": "reflect", "Periodic": "wrap"}
+INT64_MIN = -2 ** 63
+
+
+def _slice(b, x: str, start: int, end: int, axis: int, step: int, scope: str) -> str:
+    ints = [b.const([v], scope, np.int64) for v in (start, end, axis, step)]
+    return b.node("Slice", [x, *ints], scope)
+
+
+def _reversed_padding(b, x: str, spec: list, shape: tuple, scope: str) -> str:
+    """"Reversed" (NumPy's "symmetric": mirrored, the edge repeated): per level, the first
+    b elements and the last a, each read backwards (Slice with step -1), around the input
+    (Concat); level by level as NumPy pads, so corners come from the padded levels."""
+    for level, ((before, after), n) in enumerate(zip(spec, shape), 1):
+        parts = []
+        if before:
+            parts.append(_slice(b, x, before - 1, INT64_MIN, level, -1, scope))
+        parts.append(x)
+        if after:
+            parts.append(_slice(b, x, n - 1, n - after - 1 if after < n else INT64_MIN,
+                                level, -1, scope))
+        if len(parts) > 1:
+            x = b.node("Concat", parts, scope, axis=level)
+    return x
 
 
 def padding(b, layer, scope, where, xs):
     """Pad with explicit pads (none on the batch axis): a number, or "Fixed" (edge),
-    "Reflected" (reflect), "Periodic" (wrap, opset 19 on)."""
+    "Reflected" (reflect), "Periodic" (wrap, opset 19 on); "Reversed" by slices."""
     rank = len(layer.ports["Input"].shape)
     spec = list(layer.values["Specification"]) + [(0, 0)] * rank
     spec = spec[:rank]
@@ -366,6 +389,8 @@ def padding(b, layer, scope, where, xs):
     method = layer.values["Padding"]
     if isinstance(method, float):
         return [b.node("Pad", [xs[0], pads, b.const(method, scope)], scope, mode="constant")]
+    if method == "Reversed":
+        return [_reversed_padding(b, xs[0], spec, layer.ports["Input"].shape, scope)]
     mode = PAD_MODES.get(method)
     if mode is None or mode == "wrap" and b.opset < 19:
         why = "ONNX has no such padding" if mode is None else "it needs OperatorSetVersion 19"
@@ -393,7 +418,61 @@ def normalization(b, layer, scope, where, xs):
     return [y]
 
 
+def constant_array(b, layer, scope, where, xs):
+    """The array repeated along the batch axis: Expand to {N, 1, ...}, N read from the
+    net's first input (a net without inputs has no batch size in ONNX)."""
+    ins = b.root.port_names()[0]
+    if not ins:
+        raise unsupported(layer, where, "a net without inputs has no batch size in ONNX")
+    dims = layer.ports["Output"].shape
+    n = _slice(b, b.node("Shape", [ins[0]], scope), 0, 1, 0, 1, scope)
+    shape = b.node("Concat", [n, b.const([1] * len(dims), scope, np.int64)], scope, axis=0)
+    arr = b.node("Unsqueeze", [b.array(layer, "Array"), b.const([0], scope, np.int64)], scope)
+    return [b.node("Expand", [arr, shape], scope)]
+
+
+def part(b, layer, scope, where, xs):
+    """Wolfram's Part per level: an integer is a Gather of one position (the level goes),
+    a span a Slice, a list of positions a Gather of them; All keeps the level."""
+    from ..layers.part import _position, _span_range
+    x, axis = xs[0], 1
+    for op, n in zip(layer.values["Specification"], layer.ports["Input"].shape):
+        if op[0] == "int":
+            x = b.node("Gather", [x, b.const(_position(op[1], n), scope, np.int64)], scope,
+                       axis=axis)
+            continue
+        if op[0] == "list":
+            idx = [_position(k, n) for k in op[1]]
+            x = b.node("Gather", [x, b.const(idx, scope, np.int64)], scope, axis=axis)
+        elif op[0] == "span":
+            r = _span_range(op, n)
+            x = _slice(b, x, r.start, r.stop, axis, r.step, scope)
+        axis += 1
+    return [x]
+
+
+def resize(b, layer, scope, where, xs):
+    """Per resized level, a MatMul with netdsl's own interpolation matrix (m, n): the same
+    sums as the executor, "Linear" (corners aligned) and "Nearest" alike."""
+    x = xs[0]
+    shape = layer.ports["Input"].shape
+    mats = layer.matrices(tuple(shape[1:]))
+    last = len(shape)                           # the last axis, batch first
+    for axis, mat in enumerate(mats, 2):
+        if mat is None:
+            continue
+        if axis == last:                        # (..., n) . (n, m)
+            x = b.node("MatMul", [x, b.const(mat.T, scope)], scope)
+        else:                                   # (m, n) . (..., n, w): the level before last
+            x = b.node("MatMul", [b.const(mat, scope), x], scope)
+    return [x]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
+    "ConstantArrayLayer": constant_array,
+    "NetArrayLayer": constant_array,
+    "PartLayer": part,
+    "ResizeLayer": resize,
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
     "DeconvolutionLayer": deconvolution,

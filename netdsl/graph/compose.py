@@ -204,11 +204,13 @@ def _attach(net: Net, shared: dict[str, Any]) -> Net:
 
 
 # ---------------------------------------------------------------- NetReplace
-def net_replace(net: Net, rules: list[tuple[Any, Any]], head: str = "NetReplace") -> Net:
+def net_replace(net: Net, rules: list[Any], head: str = "NetReplace") -> Net:
     """Every layer (at any depth) matching a rule's left side is replaced by its right side.
 
-    A left side is a layer value (matched by equality) or a layer type's symbol
-    (``DropoutLayer``: every DropoutLayer, standing for Wolfram's pattern ``_DropoutLayer``)."""
+    A rule is (left, right): a left side is a layer value (matched by equality) or a layer
+    type's symbol (``DropoutLayer``: every DropoutLayer, as Wolfram's ``_DropoutLayer``).
+    A rule may also be a function ``layer -> replacement or None`` (the language's
+    patterns, ``x_LinearLayer /; cond :> new``, which need the evaluator)."""
     def matches(layer: Net, lhs: Any) -> bool:
         if isinstance(lhs, Expr) and lhs.head is S("Blank") and lhs.args:
             lhs = lhs.args[0]
@@ -222,9 +224,16 @@ def net_replace(net: Net, rules: list[tuple[Any, Any]], head: str = "NetReplace"
                                   f"layer -> new or LayerType -> new.")
 
     def walk(n: Net) -> Net:
-        for lhs, rhs in rules:
-            if matches(n, lhs):
-                return to_net(rhs, head, f"the replacement {input_form(rhs)[:60]}")
+        for rule in rules:
+            if callable(rule):
+                rhs = rule(n)
+                if rhs is None:
+                    continue
+            else:
+                lhs, rhs = rule
+                if not matches(n, lhs):
+                    continue
+            return to_net(rhs, head, f"the replacement {input_form(rhs)[:60]}")
         if isinstance(n, Container):
             changed = {k: walk(sub) for k, sub in n.layers()}
             if any(changed[k] is not n.net(k) for k in changed):

@@ -98,6 +98,10 @@ class PortType:
                 return Expr(Symbol("Restricted"), "Integer", self.classes)
             if self.shape == ():
                 return "Integer"
+            if self.shape is not None:   # {5, Restricted["Integer", 10]}: 5 indices
+                element = PortType((), True, self.classes).spec()
+                dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+                return Expr(Symbol("List"), *dims, element)
         if self.shape is None:
             return Symbol("Automatic")
         if self.shape == ():
@@ -207,7 +211,8 @@ def _dims(shape: tuple) -> str:
 
 def port_type_from_spec(spec: Any) -> PortType:
     """Read a Wolfram port spec: n, {n1, n2}, "Real", "Integer", Restricted["Integer", n],
-    with Automatic for sizes to be inferred. Raises ValueError with a reason."""
+    {n1, n2, "Integer"} and {n, Restricted["Integer", k]} (arrays of integers), with
+    Automatic for sizes to be inferred. Raises ValueError with a reason."""
     if spec is Symbol("Automatic"):
         return UNKNOWN
     if hasattr(spec, "port_type") and not isinstance(spec, Expr):   # NetEncoder, NetDecoder
@@ -233,6 +238,15 @@ def port_type_from_spec(spec: Any) -> PortType:
         return PortType((), integer=True, classes=spec.args[1])
     if is_list(spec):
         items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
+        if items and len(items) > 1 and (
+                isinstance(items[-1], str) and items[-1] != "Varying"
+                or isinstance(items[-1], Expr) and items[-1].has_head("Restricted")):
+            # {n1, ..., "Integer"}, {n, Restricted["Integer", k]}: an array of that element
+            element = port_type_from_spec(items[-1])
+            if element.shape != ():
+                raise ValueError(f"{input_form(items[-1])} is not an element type")
+            dims_of = port_type_from_spec(Expr(Symbol("List"), *items[:-1])).shape
+            return PortType(dims_of, element.integer, element.classes)
         dims: list[Any] = []
         for i, d in enumerate(items):
             if d == "Varying" and i == 0:

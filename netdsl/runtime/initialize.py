@@ -206,7 +206,7 @@ def initial_array(spec: ArraySpec, shape: tuple, method: Method,
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a, dtype=np.float32)
+    a = np.require(a, np.float32, "C")  # no copy when it is one; keeps rank 0 ({} stays {})
     a.flags.writeable = False
     return a
 

@@ -89,7 +89,6 @@ INFIX: dict[str, tuple[int, str, str | None]] = {
     "COMPOSITION": (644, "nary", "Composition"),
     "INCREMENT": (665, "postfix_op", "Increment"),
     "DECREMENT": (665, "postfix_op", "Decrement"),
-    "PATTERNTEST": (680, "left", "PatternTest"),
 }
 PREFIX: dict[str, tuple[int, str]] = {
     "NOT": (230, "Not"),

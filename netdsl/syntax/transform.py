@@ -130,6 +130,7 @@ def _end(x) -> tuple[int, int] | None:
 _BLANKS = {1: Symbol("Blank"), 2: Symbol("BlankSequence"), 3: Symbol("BlankNullSequence")}
 _PATTERN, _OPTIONAL, _SLOT = Symbol("Pattern"), Symbol("Optional"), Symbol("Slot")
 _SLOT_SEQUENCE, _MESSAGE_NAME, _GET = Symbol("SlotSequence"), Symbol("MessageName"), Symbol("Get")
+_PATTERN_TEST = Symbol("PatternTest")
 _FAMILY = re.compile(LETTER_FAMILIES + r"\Z")
 _NAMED = re.compile(r"\\\[([A-Za-z0-9]+)\]")
 
@@ -332,6 +333,16 @@ class ToExpr(Transformer):
                                         "symbol::tag::language", tok)
             return Expr(_MESSAGE_NAME, *left.args, tag, span=span)
         return Expr(_MESSAGE_NAME, unwrap(left), tag, span=span)
+
+    def pattern_test(self, c):
+        """``p ? test``: PatternTest[p, test]; the test is an atom, so ``p?test[x]`` is
+        ``(p?test)[x]`` (the call applies to the whole), as Wolfram reads it."""
+        left, tok, test = c
+        inner = unwrap(left)
+        result = Expr(_PATTERN_TEST, inner, unwrap(test), span=self._span(left, test))
+        if type(inner) is Expr:
+            self._chain(inner, result, tok)     # a?b?c?...: deep without brackets
+        return result
 
     def paren(self, c):
         inner = c[1]

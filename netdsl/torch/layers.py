@@ -440,3 +440,67 @@ def _padding(layer):
                 x = x.index_select(axis, torch.as_tensor(idx, device=x.device))
         return [x], {}
     return op
+
+
+_CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
+@register_torch_layer("DeconvolutionLayer")
+def _deconvolution(layer):
+    """Transposed convolution without padding, then the padding cropped from the output
+    (netdsl's sizes Stride (n - 1) + k - padding, asymmetric padding too); Wolfram's
+    weights {in, out/groups, k..} are torch's layout."""
+    from ..layers.spatial import per_dim, resolve_padding
+    v = layer.values
+    groups = v.get("ChannelGroups") or 1
+
+    def op(a, xs, training):
+        x = xs[0]
+        d = x.dim() - 2
+        kernel = per_dim(v["KernelSize"], d, "KernelSize")
+        stride = per_dim(v.get("Stride", 1), d, "Stride")
+        pads = resolve_padding(v.get("PaddingSize", 0), d, tuple(x.shape[2:]), kernel, stride,
+                               (1,) * d)
+        y = _CONV_T[d](x, a["Weights"], a.get("Biases"), stride=stride, groups=groups)
+        crop = (slice(None), slice(None)) + tuple(
+            slice(b, n - e) for (b, e), n in zip(pads, y.shape[2:]))
+        return [y[crop]], {}
+    return op
+
+
+@register_torch_layer("PartLayer")
+def _part(layer):
+    """Wolfram's Part per level: an integer drops the level, a span slices it (positive
+    steps), a list of positions is an index_select; the gradient flows back through each."""
+    from ..layers.part import _position, _span_range
+
+    def op(a, xs, training):
+        x, axis = xs[0], 1
+        for op_, n in zip(layer.values["Specification"], x.shape[1:]):
+            if op_[0] == "int":
+                x = x.select(axis, _position(op_[1], n))
+                continue
+            if op_[0] == "list":
+                idx = torch.as_tensor([_position(k, n) for k in op_[1]], device=x.device)
+                x = x.index_select(axis, idx)
+            elif op_[0] == "span":
+                r = _span_range(op_, n)
+                x = x.narrow(axis, r.start, len(range(r.start, r.stop)))[
+                    (slice(None),) * axis + (slice(None, None, r.step),)]
+            axis += 1
+        return [x], {}
+    return op
+
+
+@register_torch_layer("ResizeLayer")
+def _resize(layer):
+    """Per resized level, a product with netdsl's own interpolation matrix (m, n)."""
+    def op(a, xs, training):
+        x = xs[0]
+        mats = layer.matrices(tuple(x.shape[2:]))
+        for axis, mat in enumerate(mats, 2):
+            if mat is not None:
+                m = torch.as_tensor(mat, dtype=x.dtype, device=x.device)
+                x = torch.movedim(torch.tensordot(x, m, dims=([axis], [1])), -1, axis)
+        return [x], {}
+    return op
