@@ -138,8 +138,8 @@ def output_path(ev, name: str) -> Path:
                     'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
                     'Import["model.onnx"]',
                     'Import["model.onnx", "Net" | "UninitializedNet" | "ArrayAssociation"]',
-                    'Import[file, "Data"]'),
-         "reads a file: CSV/TSV as a list of rows (packed when all numeric), .npy as an "
+                    'Import["file.txt"]', 'Import[file, "Data"]'),
+         "reads a file: .txt as one string, CSV/TSV as a list of rows (packed when all numeric), .npy as an "
          "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
          "(any other as an association name -> array), an ONNX model (.onnx, with the onnx "
          "extra) as a net; sizes are checked against the memory budget before reading; "
