@@ -110,6 +110,17 @@ def test_one_to_a_huge_power_is_fine():
     exact(run("1^(10^30)"), 1)
 
 
+@pytest.mark.parametrize("src, value", [
+    # a Real to an exact power beyond any machine Real: the limit of |a|^b, with the sign
+    # of a negative base to an odd power (found by the 100,000-program fuzz test)
+    ("(-2.5)^(10^400)", math.inf), ("(-2.5)^(10^400 + 1)", -math.inf),
+    ("0.5^(10^400)", 0.0), ("(-0.5)^(-(10^400) - 1)", -math.inf),
+    ("1.^(10^400)", 1.0), ("(-1.)^(10^400 + 1)", -1.0),
+])
+def test_real_to_a_huge_exact_power(src, value):
+    assert run(src) == value
+
+
 # ---------------------------------------------------------------- smaller crashes
 def test_smaller_crashes_are_clean():
     with pytest.raises(ParseError):

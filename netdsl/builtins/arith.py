@@ -256,17 +256,25 @@ def power_scalar(ev, a: Any, b: Any) -> Any:
                                                                         b.denominator)
         if num is not None and den is not None:
             return power_scalar(ev, to_atom(Fraction(num, den)), b.numerator)
-    if a < 0 and not float(b).is_integer():
+    whole = isinstance(b, int) or (b.denominator == 1 if isinstance(b, Fraction)
+                                   else float(b).is_integer())
+    if a < 0 and not whole:
         exponent = f"({short(b)})" if isinstance(b, Fraction) else input_form(b)
         raise EvaluationError(f"({short(a)})^{exponent} is complex; netdsl computes "
                               f"with real numbers only.", symbol="Power", tag="cmplx")
     if a == 0 and b < 0:
         return _infinite(ev, a)
+    odd = whole and int(b) % 2 == 1
     try:
         return float(a) ** float(b)
-    except OverflowError:
-        machine_overflow()
-        return -math.inf if a < 0 and float(b) % 2 == 1 else math.inf
+    except OverflowError:   # the result, or an exact exponent beyond a machine Real
+        x = abs(float(a))
+        if x == 1.0:
+            return -1.0 if a < 0 and odd else 1.0
+        if (x > 1.0) != (b < 0):
+            machine_overflow()
+            return -math.inf if a < 0 and odd else math.inf
+        return -0.0 if a < 0 and odd else 0.0
 
 
 @builtin("Power", "a ^ b", "power; exact for exact numbers (2^-1 is 1/2)", args=2,
