@@ -235,6 +235,20 @@ def _exact_root(a: int, q: int) -> int | None:
     return None
 
 
+def _log_abs(x: Any) -> float:
+    """log|x| for a number of any size (an exact one may be far beyond a machine Real)."""
+    if isinstance(x, Fraction):
+        return math.log(abs(x.numerator)) - math.log(x.denominator)
+    return math.log(abs(x))
+
+
+def _float_or_infinity(x: Any) -> float:
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
 def power_scalar(ev, a: Any, b: Any) -> Any:
     """``a^b`` for two numbers, exact when both are exact (``2^-2`` is ``1/4``)."""
     if a == 0 and b == 0:
@@ -266,15 +280,17 @@ def power_scalar(ev, a: Any, b: Any) -> Any:
         return _infinite(ev, a)
     odd = whole and int(b) % 2 == 1
     try:
-        return float(a) ** float(b)
-    except OverflowError:   # the result, or an exact exponent beyond a machine Real
-        x = abs(float(a))
-        if x == 1.0:
-            return -1.0 if a < 0 and odd else 1.0
-        if (x > 1.0) != (b < 0):
+        fa = _float_or_infinity(a)
+        if a != 0 and (fa == 0.0 or math.isinf(fa)):
+            raise OverflowError  # an exact base beyond machine Reals: through logarithms
+        return fa ** float(b)
+    except OverflowError:   # the result, or an exact operand beyond a machine Real
+        sign = -1.0 if a < 0 and odd else 1.0
+        t = _float_or_infinity(b) * _log_abs(a) if a not in (1, -1) else 0.0
+        if t > 709.0:
             machine_overflow()
-            return -math.inf if a < 0 and odd else math.inf
-        return -0.0 if a < 0 and odd else 0.0
+            return sign * math.inf
+        return sign * math.exp(t)   # underflows to 0. below about -745
 
 
 @builtin("Power", "a ^ b", "power; exact for exact numbers (2^-1 is 1/2)", args=2,
