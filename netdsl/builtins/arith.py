@@ -286,6 +286,8 @@ def power_scalar(ev, a: Any, b: Any) -> Any:
         return fa ** float(b)
     except OverflowError:   # the result, or an exact operand beyond a machine Real
         sign = -1.0 if a < 0 and odd else 1.0
+        if a == 0:
+            return 0.0      # 0^b with b > 0 (b < 0 gave ComplexInfinity above)
         t = _float_or_infinity(b) * _log_abs(a) if a not in (1, -1) else 0.0
         if t > 709.0:
             machine_overflow()
