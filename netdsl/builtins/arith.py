@@ -280,10 +280,10 @@ def power_scalar(ev, a: Any, b: Any) -> Any:
         return _infinite(ev, a)
     odd = whole and int(b) % 2 == 1
     try:
-        fa = _float_or_infinity(a)
-        if a != 0 and (fa == 0.0 or math.isinf(fa)):
+        base = _float_or_infinity(a)
+        if a != 0 and (base == 0.0 or math.isinf(base)):
             raise OverflowError  # an exact base beyond machine Reals: through logarithms
-        return fa ** float(b)
+        return base ** float(b)
     except OverflowError:   # the result, or an exact operand beyond a machine Real
         sign = -1.0 if a < 0 and odd else 1.0
         if a == 0:
