@@ -54,6 +54,10 @@ class Option:
     shown: bool = True         # listed in the layer's summary (False: Interleaving, ...)
 
 
+# Every layer with learned arrays takes this option; NetTrain reads it (per-array rates).
+LEARNING_RATE_MULTIPLIERS = Option("LearningRateMultipliers", None, lambda x: x, shown=False)
+
+
 @dataclass(frozen=True)
 class Param:
     """A positional argument stored as a parameter (e.g. the n of LinearLayer[n])."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .registry import register_layer
-from .base import ArraySpec, Infer, Layer, Option, boolean, positive_real, real_between
+from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, boolean,
+                   positive_real, real_between)
 
 
 _BLOCK = 256   # elements per float32 partial sum; the partial sums are added in float64
@@ -65,7 +66,7 @@ class BatchNormalizationLayer(Layer):
         Option("Epsilon", 0.001, positive_real),
         Option("Momentum", 0.9, real_between(0, 1)),
         Option("Interleaving", False, _no_interleaving, shown=False),
-        Option("LearningRateMultipliers", None, lambda x: x, shown=False),
+        LEARNING_RATE_MULTIPLIERS,
     )
     hidden = ("Channels",)
     array_specs = (

@@ -9,15 +9,17 @@ from typing import Any
 import numpy as np
 
 from ..expr import Expr, S, is_list, is_rule
-from .base import ArraySpec, Infer, Layer, Option
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer
 from .registry import register_layer
 
 
-class _ConstantOp(Layer):
-    """x op A elementwise, A of the input's dimensions ({1} for a scalar input), learned."""
+class InputShapedArrayLayer(Layer):
+    """A layer with one learned array ``array_name`` of its input's dimensions ({1} for a
+    scalar input), applied elementwise: the shape rule of ConstantTimes/ConstantPlus and
+    ParametricRamp."""
 
     hidden = ("Dimensions", "ArrayDimensions")
-    options = (Option("LearningRateMultipliers", None, lambda x: x, shown=False),)
+    options = (LEARNING_RATE_MULTIPLIERS,)
     array_name = ""
 
     def infer(self, s: Infer) -> None:
@@ -38,7 +40,7 @@ class _ConstantOp(Layer):
 
 
 @register_layer
-class ConstantTimesLayer(_ConstantOp):
+class ConstantTimesLayer(InputShapedArrayLayer):
     name = "ConstantTimesLayer"
     summary = 'multiplies the input elementwise by a learned array "Scaling" of its shape'
     array_specs = (ArraySpec("Scaling", ("*ArrayDimensions",), init="ones"),)
@@ -55,7 +57,7 @@ class ConstantTimesLayer(_ConstantOp):
 
 
 @register_layer
-class ConstantPlusLayer(_ConstantOp):
+class ConstantPlusLayer(InputShapedArrayLayer):
     name = "ConstantPlusLayer"
     summary = 'adds a learned array "Biases" of the input\'s shape to the input'
     array_specs = (ArraySpec("Biases", ("*ArrayDimensions",), init="zeros"),)
@@ -75,7 +77,7 @@ class ConstantArrayLayer(Layer):
     summary = 'no input; outputs its learned array "Array" (ConstantArrayLayer["Output" -> dims])'
     inputs = ()
     hidden = ("Dimensions",)
-    options = (Option("LearningRateMultipliers", None, lambda x: x, shown=False),)
+    options = (LEARNING_RATE_MULTIPLIERS,)
     array_specs = (ArraySpec("Array", ("*Dimensions",)),)
 
     @classmethod

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..expr import Expr, S, among
 from .affine import fold_output_affine
-from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, positive_int
+from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, boolean,
+                   int_tuple, positive_int)
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
@@ -168,7 +169,7 @@ class ConvolutionLayer(_Windowed):
         Option("ChannelGroups", 1, positive_int),
         Option("Dimensionality", None, _dimensionality),
         Option("Interleaving", False, _no_interleaving, shown=False),
-        Option("LearningRateMultipliers", None, lambda x: x, shown=False),
+        LEARNING_RATE_MULTIPLIERS,
     )
     hidden = ("InputChannels", "GroupChannels")
     fresh_output = True

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..expr import S, among
-from .base import ArraySpec, Infer, Layer, Option, Param, boolean, int_tuple, positive_int
+from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, boolean,
+                   int_tuple, positive_int)
 from .registry import register_layer
 from .spatial import SAME, padding_spec, per_dim, resolve_padding
 from .windows import Geometry, col2im, crop, im2col, pad
@@ -58,7 +59,7 @@ class DeconvolutionLayer(Layer):
         Option("ChannelGroups", 1, positive_int),
         Option("Dimensionality", None, _dimensionality),
         Option("Interleaving", False, _no_interleaving, shown=False),
-        Option("LearningRateMultipliers", None, lambda x: x, shown=False),
+        LEARNING_RATE_MULTIPLIERS,
     )
     hidden = ("InputChannels", "WeightsOutputChannels")
     fresh_output = True

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..expr import is_rule
-from .base import ArraySpec, Infer, Layer, Option, Param, positive_int
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param, positive_int
 from .registry import register_layer
 from .shapes import PortType, port_type_from_spec
 
@@ -22,7 +22,7 @@ class EmbeddingLayer(Layer):
     summary = "index i (1..n) to row i of a learned {n, size} matrix"
     positional = (Param("OutputDimension", positive_int, optional=True),
                   Param("InputDimension", positive_int, optional=True))
-    options = (Option("LearningRateMultipliers", None, lambda x: x, shown=False),)
+    options = (LEARNING_RATE_MULTIPLIERS,)
     array_specs = (ArraySpec("Weights", ("InputDimension", "OutputDimension")),)
 
     @classmethod

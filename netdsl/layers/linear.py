@@ -10,7 +10,7 @@ from ..expr import is_integer, is_list, list_items
 from .registry import register_layer
 from ..expr import Expr, Symbol
 from .affine import fold_output_affine
-from .base import ArraySpec, Infer, Layer, Option, Param
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param
 from .shapes import prod
 
 
@@ -30,7 +30,7 @@ class LinearLayer(Layer):
     summary = "w.x + b; n outputs (inferred when omitted)"
     positional = (Param("OutputDimensions", _output_dims, optional=True,
                         display=lambda v: v[0] if len(v) == 1 else Expr(Symbol("List"), *v)),)
-    options = (Option("LearningRateMultipliers", None, lambda x: x, shown=False),)
+    options = (LEARNING_RATE_MULTIPLIERS,)
     hidden = ("OutputSize", "InputSize")
     array_specs = (
         ArraySpec("Weights", ("OutputSize", "InputSize")),

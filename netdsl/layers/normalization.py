@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 
-from .base import ArraySpec, Infer, Layer, Option, Param, positive_real
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, positive_real
 from .levels import level_expr, level_set, level_spec
 from .registry import register_layer
 
@@ -35,7 +35,7 @@ class NormalizationLayer(Layer):
                   Param("ScalingLevels", _scaling_levels, optional=True, default="Complement",
                         display=_scaling_expr))
     options = (Option("Epsilon", 0.001, positive_real),
-               Option("LearningRateMultipliers", None, lambda x: x, shown=False))
+               LEARNING_RATE_MULTIPLIERS)
     hidden = ("StatsDimensions",)
     array_specs = (ArraySpec("Scaling", ("*StatsDimensions",), init="ones", optional=True),
                    ArraySpec("Biases", ("*StatsDimensions",), init="zeros", optional=True))

@@ -6,30 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ArraySpec, Infer, Layer, Option
+from .base import ArraySpec
+from .constants import InputShapedArrayLayer
 from .registry import register_layer
 
 
 @register_layer
-class ParametricRampLayer(Layer):
+class ParametricRampLayer(InputShapedArrayLayer):
     name = "ParametricRampLayer"
     summary = 'leaky ramp with a learned "Slope" array for negative inputs'
-    hidden = ("Dimensions", "ArrayDimensions")
-    options = (Option("LearningRateMultipliers", None, lambda x: x, shown=False),)
     array_specs = (ArraySpec("Slope", ("*ArrayDimensions",), init="zeros"),)
-
-    def infer(self, s: Infer) -> None:
-        s.same("Input", "Output")
-        x = s.port("Input")
-        if x is not None and None not in x:
-            s.set_value("Dimensions", tuple(x), '"Input" port')
-            s.set_value("ArrayDimensions", tuple(x) if x else (1,), '"Input" port')
-        a = s.value("ArrayDimensions")
-        if a is not None and None not in a and s.value("Dimensions") is None and a != (1,):
-            s.set_value("Dimensions", a, 'array "Slope"')
-        d = s.value("Dimensions")
-        if d is not None:
-            s.refine("Input", tuple(d), 'array "Slope"')
+    array_name = "Slope"
 
     def forward(self, ctx, arrays, x):
         a = arrays["Slope"].astype(x.dtype, copy=False).reshape(x.shape[:-1] + (1,))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ArraySpec, Infer, Layer, Option, Param, positive_int
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, positive_int
 from .shapes import LengthVar
 
 try:   # the per-step GEMMs are small: BLAS threads cost more there than they gain
@@ -68,7 +68,7 @@ class RecurrentLayer(Layer):
     gates: tuple[str, ...] = ()        # Wolfram's gate names, in the order stacked here
     positional = (Param("OutputSize", positive_int, optional=True),)
     options = (Option("Dropout", None, _dropout),
-               Option("LearningRateMultipliers", None, lambda x: x, shown=False))
+               LEARNING_RATE_MULTIPLIERS)
     hidden = ("InputSize",)
 
     def infer(self, s: Infer) -> None:
