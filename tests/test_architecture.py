@@ -21,7 +21,6 @@ A module may import from its own stage or any stage below it; never from above.
 from __future__ import annotations
 
 import ast
-import pkgutil
 from pathlib import Path
 
 import networkx as nx
@@ -56,12 +55,14 @@ def stage_of(module: str) -> int:
 
 
 def modules() -> dict[str, Path]:
-    found = {"netdsl": ROOT / "__init__.py"}
-    for info in pkgutil.walk_packages([str(ROOT)], prefix="netdsl."):
-        name = info.name
-        rel = Path(*name.split(".")[1:])
-        path = ROOT / rel / "__init__.py" if info.ispkg else ROOT / (str(rel) + ".py")
-        found[name] = path
+    """Every module by its dotted name, found on disk (pkgutil.walk_packages would import
+    the packages, and netdsl.torch refuses to import without PyTorch)."""
+    found = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(("netdsl",) + parts)] = path
     return found
 
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
+    pytest.importorskip("onnx", reason="the example exports ONNX: pip install 'netdsl[onnx]'")
     d = tmp_path_factory.mktemp("example")
     shutil.copy(ROOT / "examples" / "save_and_export.wl", d)
     (d / "data").mkdir()
