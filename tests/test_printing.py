@@ -153,6 +153,7 @@ def test_real_input_form_is_exact(v):
     (E("Association", E("Rule", a, 1), E("RuleDelayed", "k", b)), '<|a -> 1, "k" :> b|>'),
     (E("Association"), "<||>"),
     (E("Association", a), "Association[a]"),
+    (E("PatternTest", E("Association"), E("Association")), "<||>?<||>"),   # found by hypothesis
     (E("Set", x, 1), "x = 1"),
     (E("Set", x, E("Set", y, 2)), "x = y = 2"),
     (E("Set", E("Part", x, 1), 2), "x[[1]] = 2"),
