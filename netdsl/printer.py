@@ -217,7 +217,8 @@ class Printer:
             return f"{self.fmt(args[0], p)}{LEFT_BINARY[name]}{self.fmt(args[1], p + 1)}", p
         if name in POSTFIX and n == 1:
             p = PREC[name]
-            return self.fmt(args[0], p) + POSTFIX[name], p
+            # x = y =. is Set[x, Unset[y]]: an assignment inside =. needs brackets
+            return self.fmt(args[0], p + 1 if name == "Unset" else p) + POSTFIX[name], p
         if name in PREFIX and n == 1:
             p = PREC[name]
             return PREFIX[name] + self.fmt(args[0], p), p
