@@ -7,6 +7,7 @@ mode dropout, and batches of different lengths against each example alone.
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -22,8 +23,11 @@ def softmax(s):
     return e / e.sum()
 
 
-def attention_ref(keys, values, queries, weights=None, causal=False, rescaling=None):
-    """One example, one head: keys {L.., k}, values {L.., v}, queries {M.., q} (or {q})."""
+def attention_ref(keys, values, queries, weights=None, causal=False, rescaling=None,
+                  window=None):
+    """One example, one head: keys {L.., k}, values {L.., v}, queries {M.., q} (or {q});
+    ``window``: "Causal" -> window (query i sees keys i - window < j <= i)."""
+    causal = causal or window is not None
     kshape, qshape = keys.shape, queries.shape
     keys = keys.reshape(-1, kshape[-1])
     values = values.reshape(-1, values.shape[-1])
@@ -33,11 +37,13 @@ def attention_ref(keys, values, queries, weights=None, causal=False, rescaling=N
         s = []
         for j, k in enumerate(keys):
             score = q @ (k if weights is None else weights @ k)
+            seen = min(i + 1, window or len(keys)) if causal else len(keys)
             if rescaling == "LengthSqrt":
-                score /= np.sqrt(i + 1 if causal else len(keys))
+                score /= np.sqrt(seen)
             elif rescaling == "DimensionSqrt":
                 score /= np.sqrt(len(q))
-            s.append(-np.inf if causal and j > i else score)
+            hidden = causal and (j > i or window is not None and j <= i - window)
+            s.append(-np.inf if hidden else score)
         w = softmax(np.array(s))
         out.append(sum(w[j] * values[j] for j in range(len(values))))
     return np.array(out).reshape(qshape[:-1] + (values.shape[-1],))
@@ -110,7 +116,8 @@ def test_multihead_shapes():
      "rank \u2265 2"),
     ('"Mask" -> "Causal", "Value" -> {6, 4}, "Query" -> {5, 3}', "inconsistent"),
     ('"Dot", "Mask" -> "Causal", "Key" -> {5, 4, 2}, "Query" -> {5, 4, 2}', "rank 2"),
-    ('"Dot", "Mask" -> "gnark"', 'expected None or "Causal"'),
+    ('"Dot", "Mask" -> "gnark"', 'expected None, "Causal" or "Causal" -> n'),
+    ('"Dot", "Mask" -> ("Causal" -> 0)', 'expected None, "Causal" or "Causal" -> n'),
     ('"Dot", "Input" -> {"Varying", 2}', "not a known parameter"),
     ('"Dot", "Key" -> {2, 4}, "Value" -> {3, 3}, "Query" -> {4}', "inconsistent"),
     ('"Dot", "MultiHead" -> True, "Key" -> {5, 2, 4}, "Value" -> {5, 3, 4}', "inconsistent"),
@@ -126,12 +133,13 @@ def test_bad_attention_layers_say_what_is_wrong(args, message):
 
 
 def test_summary_and_input_form_round_trip():
-    text = ('AttentionLayer["Dot", "Mask" -> "Causal", "ScoreRescaling" -> "DimensionSqrt", '
-            '"Key" -> {4, 3}, "Value" -> {4, 2}, "Query" -> {4, 3}]')
-    layer = build(text)
-    again = build(layer.input_form())
-    assert again == layer
-    assert "Causal" in layer.output_form()
+    for mask in ('"Causal"', '"Causal" -> 2'):
+        text = (f'AttentionLayer["Dot", "Mask" -> {mask}, "ScoreRescaling" -> "DimensionSqrt", '
+                '"Key" -> {4, 3}, "Value" -> {4, 2}, "Query" -> {4, 3}]')
+        layer = build(text)
+        again = build(layer.input_form())
+        assert again == layer and mask in layer.input_form()
+        assert "Causal" in layer.output_form()
 
 
 # ---------------------------------------------------------------- forward = the formula
@@ -143,6 +151,9 @@ CASES = [  # (options, key shape, value shape, query shape) per example
     ('"Dot", "ScoreRescaling" -> "DimensionSqrt"', (4, 3), (4, 2), (6, 3)),
     ('"Dot", "Mask" -> "Causal"', (4, 3), (4, 2), (4, 3)),
     ('"Bilinear", "Mask" -> "Causal", "ScoreRescaling" -> "LengthSqrt"', (5, 3), (5, 2), (5, 4)),
+    ('"Dot", "Mask" -> ("Causal" -> 2)', (5, 3), (5, 2), (5, 3)),
+    ('"Bilinear", "Mask" -> ("Causal" -> 3), "ScoreRescaling" -> "LengthSqrt"', (6, 3), (6, 2),
+     (6, 4)),
 ]
 
 
@@ -155,7 +166,9 @@ def _layer(opts, ks, vs, qs, multi=False):
 
 
 def _kw(opts):
-    return {"causal": "Causal" in opts,
+    found = re.search(r'"Causal" -> (\d+)', opts)
+    window = int(found.group(1)) if found else None
+    return {"causal": "Causal" in opts, "window": window,
             "rescaling": "LengthSqrt" if "LengthSqrt" in opts else
             "DimensionSqrt" if "DimensionSqrt" in opts else None}
 
@@ -326,7 +339,7 @@ def test_sequence_attention_errors():
 
 
 def test_all_option_combinations_build():
-    for opts in itertools.product(['"Dot"', '"Bilinear"'], ["None", '"Causal"'],
+    for opts in itertools.product(['"Dot"', '"Bilinear"'], ["None", '"Causal"', '"Causal" -> 2'],
                                   ["None", '"LengthSqrt"', '"DimensionSqrt"'],
                                   ["False", "True"]):
         scoring, mask, rescale, mh = opts

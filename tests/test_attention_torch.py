@@ -78,3 +78,18 @@ def test_small_case_also_passes_finite_differences():
     layer = _layer(True, True)
     xs = [to_batch_last(a[:1]) for a in _data(True, True, np.float64)]
     check_gradients(layer, {}, xs, tol=1e-6)
+
+
+def test_local_causal_window_equals_a_boolean_mask():
+    """"Mask" -> ("Causal" -> 3): query i sees keys i-2..i, PyTorch's attn_mask (True:
+    attend) of that band."""
+    layer = build(f'AttentionLayer["Dot", "ScoreRescaling" -> "DimensionSqrt", '
+                  f'"Mask" -> ("Causal" -> 3), "Key" -> {{{L}, {E}}}, "Value" -> {{{L}, {V}}}, '
+                  f'"Query" -> {{{L}, {E}}}]')
+    keys, values, queries = _data(False, True)
+    y, = forward(layer, {}, keys, values, queries)
+    i, j = np.arange(L)[:, None], np.arange(L)[None, :]
+    band = torch.from_numpy((j <= i) & (j > i - 3))
+    want = F.scaled_dot_product_attention(*(torch.from_numpy(a) for a in (queries, keys, values)),
+                                          attn_mask=band)
+    np.testing.assert_allclose(y, want.numpy(), rtol=1e-5, atol=1e-6)

@@ -7,10 +7,11 @@ positions, with scores s_j = f(k_j, q) from the scoring net (attention_core.py).
 
 Options, with Wolfram's defaults:
   "ScoringNet" (the first argument): "Bilinear" (default; array "Weights" {q, k}) or "Dot".
-  "Mask": None, or "Causal": query i sees keys 1..i only (one sequence level; the query
-    has the keys' length).
+  "Mask": None, "Causal": query i sees keys 1..i only (one sequence level; the query
+    has the keys' length), or "Causal" -> n: a local window, keys i-n+1..i (n keys).
   "ScoreRescaling": None, "LengthSqrt" (scores / Sqrt[number of keys], with "Causal"
-    Sqrt[i] for query i), "DimensionSqrt" (scores / Sqrt[q], as in Transformers).
+    Sqrt[i] for query i, the keys it sees; Sqrt[Min[i, n]] in a window n), "DimensionSqrt"
+    (scores / Sqrt[q], as in Transformers).
   "MultiHead": False, or True: the level before the channels counts heads, and each head
     attends on its own (Key {n, h, k}, Value {n, h, v}, Query {m, h, q} -> {m, h, v}).
   "Dropout": 0; in Train mode each attention weight is dropped with this probability and
@@ -19,9 +20,10 @@ Options, with Wolfram's defaults:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..expr import Symbol
+from ..expr import Expr, Symbol, is_integer, is_rule
 from .arrays import NO_ARRAY
 from .attention_core import (attend, attend_backward, from_heads, need_rank, scoring_net,
                              set_dim, to_heads, varying_default)
@@ -37,7 +39,9 @@ def _mask(x: Any) -> Any:
         return NONE
     if x == "Causal":
         return x
-    raise ValueError('expected None or "Causal"')
+    if is_rule(x) and x.args[0] == "Causal" and is_integer(x.args[1]) and x.args[1] >= 1:
+        return Expr(Symbol("Rule"), "Causal", x.args[1])
+    raise ValueError('expected None, "Causal" or "Causal" -> n (a window of n keys)')
 
 
 def _rescaling(x: Any) -> Any:
@@ -92,7 +96,13 @@ class AttentionLayer(Layer):
 
     @property
     def causal(self) -> bool:
-        return self.values["Mask"] == "Causal"
+        return self.window is not None
+
+    @property
+    def window(self) -> float | None:
+        """The causal mask's window: None (no mask), inf ("Causal") or n ("Causal" -> n)."""
+        mask = self.values["Mask"]
+        return math.inf if mask == "Causal" else mask.args[1] if is_rule(mask) else None
 
     def infer(self, s: Infer) -> None:
         h = self.head_levels
@@ -154,7 +164,7 @@ class AttentionLayer(Layer):
     def forward(self, ctx, arrays, key, value, query):
         heads = bool(self.head_levels)
         k, v, q = to_heads(key, heads), to_heads(value, heads), to_heads(query, heads)
-        out, (att, cache) = attend(ctx, k, v, q, arrays.get("Weights"), self.causal,
+        out, (att, cache) = attend(ctx, k, v, q, arrays.get("Weights"), self.window,
                                    self.values["ScoreRescaling"], self.values["Dropout"])
         shape = query.shape[:-2] + (value.shape[-2], query.shape[-1])
         y = from_heads(out, shape)

@@ -99,19 +99,19 @@ def from_heads(y: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- numerics
-def attend(ctx, keys, values, queries, weights, causal: bool, rescaling: Any,
+def attend(ctx, keys, values, queries, weights, causal: float | None, rescaling: Any,
            dropout: float) -> tuple[np.ndarray, Any]:
     """Attention on (N, H, L, k), (N, H, L, v), (N, H, M, q): the output (N, H, M, v) and
-    what ``attend_backward`` needs."""
+    what ``attend_backward`` needs. ``causal``: None (no mask) or the window w: query i
+    sees keys i - w < j <= i (w = inf: "Causal", all keys up to i)."""
     kp = keys if weights is None else keys @ weights.T.astype(keys.dtype, copy=False)
     scores = queries @ kp.swapaxes(-1, -2)                         # (N, H, M, L)
     scale = score_scale(rescaling, causal, queries.shape[2], keys.shape[2],
                         queries.shape[3], scores.dtype)
     if scale is not None:
         scores *= scale
-    if causal:
-        m, length = scores.shape[-2:]
-        scores[..., np.triu(np.ones((m, length), bool), 1)] = -np.inf
+    if causal is not None:
+        scores[..., causal_hidden(scores.shape[-2], scores.shape[-1], causal)] = -np.inf
     scores -= scores.max(axis=-1, keepdims=True)
     att = np.exp(scores, out=scores)
     att /= att.sum(axis=-1, keepdims=True)
@@ -125,13 +125,21 @@ def attend(ctx, keys, values, queries, weights, causal: bool, rescaling: Any,
     return out, (att, cache)
 
 
-def score_scale(rescaling: Any, causal: bool, m: int, length: int, qsize: int,
+def causal_hidden(m: int, length: int, window: float) -> np.ndarray:
+    """(M, L) True where query i may not see key j: j > i, or j <= i - window."""
+    i, j = np.arange(m)[:, None], np.arange(length)[None, :]
+    return (j > i) | (j <= i - window)
+
+
+def score_scale(rescaling: Any, causal: float | None, m: int, length: int, qsize: int,
                 dtype: Any) -> Any:
     """The factor on the scores: "LengthSqrt" divides by Sqrt[number of keys] (with a
-    causal mask, the keys query i sees: Sqrt[i]); "DimensionSqrt" by Sqrt[query size]."""
+    causal mask, the keys query i sees: Sqrt[i], or Sqrt[Min[i, w]] in a window w);
+    "DimensionSqrt" by Sqrt[query size]."""
     if rescaling == "LengthSqrt":
-        if causal:
-            return (1.0 / np.sqrt(np.arange(1, m + 1, dtype=dtype)))[:, None]
+        if causal is not None:
+            seen = np.minimum(np.arange(1, m + 1), causal).astype(dtype)
+            return (1.0 / np.sqrt(seen))[:, None]
         return dtype.type(1.0 / math.sqrt(length))
     if rescaling == "DimensionSqrt":
         return dtype.type(1.0 / math.sqrt(qsize))

@@ -71,7 +71,7 @@ class SequenceAttentionLayer(Layer):
     # ---- numerics: attention_core with the input as keys and values ------------------------
     def forward(self, ctx, arrays, x, query):
         k, q = to_heads(x, False), to_heads(query, False)
-        out, (_, cache) = attend(ctx, k, k, q, arrays.get("Weights"), False, None, 0.0)
+        out, (_, cache) = attend(ctx, k, k, q, arrays.get("Weights"), None, None, 0.0)
         y = from_heads(out, (query.shape[0], x.shape[1], x.shape[2]))
         return [y], ((cache, x.shape, query.shape) if ctx.grad else None)
 
