@@ -88,7 +88,7 @@ def to_heads(x: np.ndarray, heads: bool) -> np.ndarray:
     x = np.moveaxis(x, -1, 0)                       # (N, d1.., [H], c)
     n, c = x.shape[0], x.shape[-1]
     h = x.shape[-2] if heads else 1
-    return x.reshape(n, -1, h, c).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(x.reshape(n, -1, h, c).transpose(0, 2, 1, 3))
 
 
 def from_heads(y: np.ndarray, shape: tuple) -> np.ndarray:
@@ -99,19 +99,31 @@ def from_heads(y: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- numerics
+def bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched matmul on C-contiguous copies: NumPy's stacked matmul only reaches BLAS for
+    contiguous matrices (a transposed view ran 100x slower, measured)."""
+    return np.matmul(np.ascontiguousarray(a), np.ascontiguousarray(b))
+
+
+def project(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x (..., c) times the matrix w (c, c') as one 2-D GEMM."""
+    return (x.reshape(-1, x.shape[-1]) @ w).reshape(x.shape[:-1] + (w.shape[1],))
+
+
 def attend(ctx, keys, values, queries, weights, causal: float | None, rescaling: Any,
            dropout: float) -> tuple[np.ndarray, Any]:
     """Attention on (N, H, L, k), (N, H, L, v), (N, H, M, q): the output (N, H, M, v) and
     what ``attend_backward`` needs. ``causal``: None (no mask) or the window w: query i
     sees keys i - w < j <= i (w = inf: "Causal", all keys up to i)."""
-    kp = keys if weights is None else keys @ weights.T.astype(keys.dtype, copy=False)
-    scores = queries @ kp.swapaxes(-1, -2)                         # (N, H, M, L)
+    kp = keys if weights is None else project(keys, weights.T.astype(keys.dtype, copy=False))
+    scores = bmm(queries, kp.swapaxes(-1, -2))                     # (N, H, M, L)
     scale = score_scale(rescaling, causal, queries.shape[2], keys.shape[2],
                         queries.shape[3], scores.dtype)
     if scale is not None:
         scores *= scale
     if causal is not None:
-        scores[..., causal_hidden(scores.shape[-2], scores.shape[-1], causal)] = -np.inf
+        hidden = causal_hidden(scores.shape[-2], scores.shape[-1], causal)
+        scores += np.where(hidden, -np.inf, 0).astype(scores.dtype)
     scores -= scores.max(axis=-1, keepdims=True)
     att = np.exp(scores, out=scores)
     att /= att.sum(axis=-1, keepdims=True)
@@ -120,7 +132,7 @@ def attend(ctx, keys, values, queries, weights, causal: float | None, rescaling:
         keep = ctx.rng.random(att.shape, dtype=np.float32) >= np.float32(dropout)
         kept = np.multiply(keep, 1.0 / (1.0 - dropout), dtype=att.dtype)
     used = att if kept is None else att * kept
-    out = used @ values                                            # (N, H, M, v)
+    out = bmm(used, values)                                        # (N, H, M, v)
     cache = (keys, values, queries, weights, kp, att, kept, used, scale) if ctx.grad else None
     return out, (att, cache)
 
@@ -149,18 +161,18 @@ def score_scale(rescaling: Any, causal: float | None, m: int, length: int, qsize
 def attend_backward(cache: Any, dout: np.ndarray) -> tuple[Any, ...]:
     """Gradients of keys, values, queries (and the Bilinear weights, or None)."""
     keys, values, queries, weights, kp, att, kept, used, scale = cache
-    dvalues = used.swapaxes(-1, -2) @ dout                         # (N, H, L, v)
-    datt = dout @ values.swapaxes(-1, -2)                          # (N, H, M, L)
+    dvalues = bmm(used.swapaxes(-1, -2), dout)                     # (N, H, L, v)
+    datt = bmm(dout, values.swapaxes(-1, -2))                      # (N, H, M, L)
     if kept is not None:
         datt *= kept
     dscores = att * (datt - (datt * att).sum(axis=-1, keepdims=True))
     if scale is not None:
         dscores *= scale
-    dqueries = dscores @ kp                                        # (N, H, M, q)
-    dkp = dscores.swapaxes(-1, -2) @ queries                       # (N, H, L, q)
+    dqueries = bmm(dscores, kp)                                    # (N, H, M, q)
+    dkp = bmm(dscores.swapaxes(-1, -2), queries)                   # (N, H, L, q)
     if weights is None:
         return dkp, dvalues, dqueries, None
     w = weights.astype(keys.dtype, copy=False)
-    dkeys = dkp @ w
+    dkeys = project(dkp, w)
     dweights = dkp.reshape(-1, dkp.shape[-1]).T @ keys.reshape(-1, keys.shape[-1])
     return dkeys, dvalues, dqueries, dweights
