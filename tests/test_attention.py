@@ -348,3 +348,28 @@ def test_all_option_combinations_build():
                       f'{rescale}, "MultiHead" -> {mh}, "Key" -> {{4{heads}, 3}}, '
                       f'"Value" -> {{4{heads}, 2}}, "Query" -> {{4{heads}, 3}}]')
         assert layer.ports["Output"].shape == (4,) + ((2,) if heads else ()) + (2,)
+
+
+def test_multihead_single_query_per_head():
+    layer = _layer('"Bilinear"', (5, 2, 3), (5, 2, 4), (2, 6), multi=True)
+    assert layer.ports["Output"].shape == (2, 4)
+    a = make_arrays(layer, seed=3)
+    keys, values, queries = rand(2, 5, 2, 3, seed=1), rand(2, 5, 2, 4, seed=2), \
+        rand(2, 2, 6, seed=3)
+    y, = forward(layer, a, keys, values, queries, dtype=np.float64)
+    for i in range(2):
+        want = multihead_ref(keys[i], values[i], queries[i][None], weights=a["Weights"])[0]
+        np.testing.assert_allclose(y[i], want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("text", [
+    'AttentionLayer["Mask" -> ("Causal" -> 2), "MultiHead" -> True, "Dropout" -> 0.1, '
+    '"ScoreRescaling" -> "LengthSqrt", "Key" -> {4, 2, 3}, "Value" -> {4, 2, 4}, '
+    '"Query" -> {4, 2, 5}]',
+    'SequenceAttentionLayer["Input" -> {5, 3}, "Query" -> {4, 2}]'])
+def test_net_files_round_trip(text, tmp_path):
+    same = netdsl.evaluate(
+        f'net = NetInitialize@NetGraph[<|"att" -> {text}|>, {{}}]; '
+        f'{{Import[Export["{tmp_path}/a.safetensors", net]] === net, '
+        f'Get[Export["{tmp_path}/a.wl", net]] === net}}')
+    assert [str(v) for v in same.args] == ["True", "True"]
