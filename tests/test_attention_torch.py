@@ -93,3 +93,33 @@ def test_local_causal_window_equals_a_boolean_mask():
     want = F.scaled_dot_product_attention(*(torch.from_numpy(a) for a in (queries, keys, values)),
                                           attn_mask=band)
     np.testing.assert_allclose(y, want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- netdsl.torch converters
+TO_TORCH = [
+    ('AttentionLayer["Key" -> {5, 3}, "Value" -> {5, 2}, "Query" -> {4, 6}]',
+     {"Key": (5, 3), "Value": (5, 2), "Query": (4, 6)}),
+    ('AttentionLayer["Bilinear", "Mask" -> ("Causal" -> 2), "ScoreRescaling" -> "LengthSqrt", '
+     '"MultiHead" -> True, "Key" -> {5, 2, 3}, "Value" -> {5, 2, 2}, "Query" -> {5, 2, 4}]',
+     {"Key": (5, 2, 3), "Value": (5, 2, 2), "Query": (5, 2, 4)}),
+    ('AttentionLayer["Dot", "ScoreRescaling" -> "DimensionSqrt", "Dropout" -> 0, '
+     '"Key" -> {2, 3, 3}, "Value" -> {2, 3, 2}, "Query" -> {3}]',
+     {"Key": (2, 3, 3), "Value": (2, 3, 2), "Query": (3,)}),
+    ('SequenceAttentionLayer["Input" -> {5, 3}, "Query" -> {4, 2}]',
+     {"Input": (5, 3), "Query": (4, 2)}),
+]
+
+
+@pytest.mark.parametrize("text,shapes", TO_TORCH)
+def test_to_torch_equals_netdsl(text, shapes):
+    import netdsl
+    from netdsl.torch import to_torch
+    net = netdsl.evaluate(f'NetInitialize[NetGraph[<|"att" -> {text}|>, {{}}], '
+                          f'RandomSeeding -> 3]')
+    rng = np.random.default_rng(0)
+    x = {p: rng.standard_normal((4,) + s).astype(np.float32) for p, s in shapes.items()}
+    module = to_torch(net)
+    for mode in ("Test", "Train"):
+        module.train(mode == "Train")
+        y = module(**{p: torch.from_numpy(v) for p, v in x.items()}).detach().numpy()
+        np.testing.assert_allclose(y, net(x, evaluation_mode=mode), rtol=2e-5, atol=2e-6)
