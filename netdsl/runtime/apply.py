@@ -128,14 +128,14 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
-        ragged = _ragged(x, lambda v: np.asarray(to_ndarray(v)))
+        ragged = ragged_array(x, lambda v: np.asarray(to_ndarray(v)))
         if ragged is not None:
             return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
 
 
-def _ragged(items: Any, convert: Any) -> np.ndarray | None:
+def ragged_array(items: Any, convert: Any) -> np.ndarray | None:
     """A list of arrays of different shapes (sequences of different lengths): a 1-d object
     array holding one array per example, or None when ``items`` is not such a list."""
     if isinstance(items, Expr):
@@ -545,7 +545,7 @@ def _py_array(x: Any) -> np.ndarray:
         arr = np.empty(0, dtype=object)
     if arr.dtype != object:
         return arr
-    ragged = _ragged(list(x), np.asarray)
+    ragged = ragged_array(list(x), np.asarray)
     if ragged is None:
         raise EvaluationError("The input is not a numeric array or a list of them.",
                               symbol="Net", tag="netinvin")
