@@ -215,3 +215,29 @@ def test_net_port_mean_of_ragged_outputs_is_an_error():
     s.evaluate('t = NetInitialize[' + PER_STEP + ']')
     with pytest.raises(NetDSLError, match="different lengths"):
         s.evaluate('NetMeasurements[t, {{1, 2} -> {1, 2}, {3} -> {1}}, NetPort["Output"]]')
+
+
+SEQ_NET = 'NetInitialize[NetChain[{LongShortTermMemoryLayer[2], %s}, "Input" -> {"Varying", 1}], ' \
+          'RandomSeeding -> 2]'
+SEQ_DATA = '{{{1.}, {2.}} -> {{1., 0.}, {0., 1.}}, {{3.}} -> {{0., 1.}}, ' \
+           '{{0.5}, {1.}, {-1.}} -> {{0., 1.}, {1., 0.}, {1., 0.}}}'
+SEQ_X = [[[1.], [2.]], [[3.]], [[0.5], [1.], [-1.]]]
+SEQ_T = [[[1., 0.], [0., 1.]], [[0., 1.]], [[0., 1.], [1., 0.], [1., 0.]]]
+
+
+@pytest.mark.parametrize("last,per_example", [
+    # one-hot targets on a softmax: "Probabilities", -Total[t Log[p]] per step
+    ("SoftmaxLayer[]", lambda p, t: np.mean(-(t * np.log(p)).sum(-1))),
+    # 0/1 targets on a sigmoid: "Binary", the mean over every element of the sequence
+    ("LogisticSigmoid", lambda p, t: np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)))),
+])
+def test_per_step_probability_and_binary_targets_of_different_lengths(last, per_example):
+    s = netdsl.Session()
+    s.evaluate('t = ' + SEQ_NET % last)
+    net = s.evaluate('t')
+    by_hand = np.mean([per_example(net(np.array(x)), np.array(y)) for x, y in zip(SEQ_X, SEQ_T)])
+    assert s.evaluate(f'NetMeasurements[t, {SEQ_DATA}, "Loss"]') == pytest.approx(by_hand,
+                                                                                 rel=1e-5)
+    r = s.evaluate(f'NetTrain[t, {SEQ_DATA}, All, MaxTrainingRounds -> 1, LearningRate -> 0, '
+                   f'Method -> "SGD", TrainingProgressReporting -> None]')
+    assert float(to_ndarray(r.props["RoundLossList"])[0]) == pytest.approx(by_hand, rel=1e-5)
