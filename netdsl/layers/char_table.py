@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items
+from ..expr import Expr, Symbol, is_integer, is_list, list_items
+from ..printer import short
 
 S = Symbol
 
@@ -101,7 +102,7 @@ class _Builder:
             elif is_integer(target) and target >= 1:
                 code = int(target)
             else:
-                raise TableError(f"{input_form(item)}: a character group maps to a code n >= 1 "
+                raise TableError(f"{short(item, 60)}: a character group maps to a code n >= 1 "
                                  f"or Automatic")
             self._put(chars, code)
             return
@@ -119,7 +120,7 @@ class _Builder:
             return [item.name]
         if isinstance(item, Expr) and item.head is S("Blank") and not item.args:
             return ["Blank"]
-        raise TableError(f"{input_form(item)} is not a character table entry; use strings, "
+        raise TableError(f"{short(item, 60)} is not a character table entry; use strings, "
                          f"character groups such as LetterCharacter, StartOfString, "
                          f"EndOfString, _, or \"chars\" -> n")
 
