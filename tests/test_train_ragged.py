@@ -241,3 +241,20 @@ def test_per_step_probability_and_binary_targets_of_different_lengths(last, per_
     r = s.evaluate(f'NetTrain[t, {SEQ_DATA}, All, MaxTrainingRounds -> 1, LearningRate -> 0, '
                    f'Method -> "SGD", TrainingProgressReporting -> None]')
     assert float(to_ndarray(r.props["RoundLossList"])[0]) == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_check_reads_ragged_training_data_and_measurements():
+    import io
+
+    from netdsl.check import check_text
+    text = ('net = NetChain[{EmbeddingLayer[4, 5, "Input" -> "Varying"], '
+            'LongShortTermMemoryLayer[3], SoftmaxLayer[]}];\n'
+            'data = {{1, 2, 3} -> {1, 2, 3}, {2, 3} -> {2, 1}};\n'
+            't = NetTrain[net, data, MaxTrainingRounds -> 1];\n'
+            'NetMeasurements[t, data, "ConfusionMatrix"]\n'
+            'NetTrain[net, {{1, 2, 3} -> {1, 2}}];\n')
+    out, err = io.StringIO(), io.StringIO()
+    check_text(text, "ragged.wl", out, err)
+    assert "ragged.wl:4: output of dimensions {3, 3}" in out.getvalue()   # 3 classes
+    assert "ragged.wl:5:1" in err.getvalue() and "NetTrain::seqlens" in err.getvalue()
+    assert err.getvalue().count("error") == 1

@@ -364,6 +364,8 @@ class NetEncoder(Opaque):
     def words(self) -> str:
         if self.kind == "Class":
             return f"class ({self.count} labels)" if self.labels else "class"
+        if self.unit_vector and self.kind == "Characters":
+            return f"characters encoded as one-hot vectors of size {self.count}"
         if self.kind in ("Characters", "Tokens"):
             return f"{self.kind.lower()} encoded as indices in 1..{self.count}"
         return self.kind.lower()

@@ -228,7 +228,7 @@ def _abstract(net: Net, data: Any, spec: Any) -> Any:
         port = name.args[0] if name.args else None
         return AbstractArray(tuple(net.ports[port].shape or ())) if port in net.ports \
             else AbstractArray(())
-    classes = int(np.prod(shape)) if shape else 2
+    classes = shape[-1] if shape and isinstance(shape[-1], int) else 2   # on the last axis
     if name == "ConfusionMatrix":
         return AbstractArray((classes, classes))
     if name in ("Precision", "Recall", "F1Score") and averaging is None:
