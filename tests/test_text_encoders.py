@@ -164,3 +164,20 @@ def test_net_train_on_strings_equals_training_on_their_indices():
     la, lb = (to_ndarray(r.props["BatchLossList"]) for r in (a, b))
     assert len(la) == 10
     np.testing.assert_allclose(la, lb, rtol=1e-6)
+
+
+@pytest.mark.parametrize("port", [
+    'NetEncoder[{"Characters", {StartOfString, "aeiou" -> 1, LetterCharacter, _}, '
+    '"IgnoreCase" -> True}]',
+    '{"Varying", Restricted["Integer", 60]}',       # an integer sequence port, no encoder
+])
+def test_varying_text_nets_survive_a_net_file(tmp_path, port):
+    s = Session(stdout=io.StringIO())
+    path = input_form(str(tmp_path / "net.safetensors"))
+    s.evaluate('net = NetInitialize[NetChain[{EmbeddingLayer[4], LongShortTermMemoryLayer[3], '
+               f'SequenceLastLayer[]}}, "Input" -> {port}], RandomSeeding -> 1]; '
+               f'Export[{path}, net]; back = Import[{path}];')
+    x = '{"Hello, World", "ab"}' if "Characters" in port else '{{1, 2, 3}, {60}}'
+    np.testing.assert_array_equal(to_ndarray(s.evaluate(f'back[{x}]')),
+                                  to_ndarray(s.evaluate(f'net[{x}]')))
+    assert input_form(s.evaluate('back')) == input_form(s.evaluate('net'))
