@@ -181,3 +181,14 @@ def test_varying_text_nets_survive_a_net_file(tmp_path, port):
     np.testing.assert_array_equal(to_ndarray(s.evaluate(f'back[{x}]')),
                                   to_ndarray(s.evaluate(f'net[{x}]')))
     assert input_form(s.evaluate('back')) == input_form(s.evaluate('net'))
+
+
+@pytest.mark.parametrize("text", ['net[""]', 'net[{"ab", ""}]',
+                                  'NetTrain[net, {"ab" -> {1, 2, 3}, "" -> {1, 2, 3}}]'])
+def test_an_empty_string_is_a_sequence_too_short(text):
+    s = Session(stdout=io.StringIO())
+    s.evaluate('net = ' + NET.replace("LinearLayer[2], SoftmaxLayer[]", "LinearLayer[3]"))
+    with pytest.raises(NetDSLError, match=r'netseqlen: A sequence was provided that was less '
+                                          r'than the minimum required length \(1\) at port '
+                                          r'"Input"'):
+        s.evaluate(text)
