@@ -291,3 +291,31 @@ def test_bidirectional_lstm_equals_torch():
     with torch.no_grad():
         expected, _ = mod(torch.from_numpy(x))
     np.testing.assert_allclose(net(x), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_operator_is_one_layer_to_net_surgery():
+    s = netdsl.Session()
+    s["c"] = ev('NetInitialize@NetChain[{NetBidirectionalOperator[LongShortTermMemoryLayer[2]], '
+                'SequenceLastLayer[]}, "Input" -> {"Varying", 3}]')
+    flat = s.evaluate("NetFlatten[c]")
+    assert flat.order == ["1", "2"] and flat.net("1").kind == "NetBidirectionalOperator"
+    replaced = s.evaluate("NetReplace[c, _LongShortTermMemoryLayer -> GatedRecurrentLayer[2]]")
+    op = replaced.net("1")
+    assert op.kind == "NetBidirectionalOperator" and op.aggregation == "Catenate"
+    assert [op.net(n).name for n in op.order] == ["GatedRecurrentLayer"] * 2
+    assert replaced.ports["Output"].shape == (4,)
+    s["m"] = ev(MAP)
+    appended = s.evaluate("NetAppend[m, Tanh]")
+    assert appended.kind == "NetChain" and appended.net("1").kind == "NetMapOperator"
+    x = seqs([4])[0]
+    np.testing.assert_allclose(appended(x), np.tanh(s["m"](x)), rtol=1e-6)
+    assert s.evaluate("NetGraph[m]").net("1").kind == "NetMapOperator"
+    assert s.evaluate('NetReplacePart[m, "Input" -> {5, 3}]').ports["Output"].shape == (5, 2)
+
+
+def test_onnx_export_says_operators_are_not_mapped(tmp_path):
+    pytest.importorskip("onnx")
+    with pytest.raises(NetDSLError) as e:
+        netdsl.Session().evaluate(f'Export["{tmp_path / "m.onnx"}", '
+                                  f'NetReplacePart[{MAP}, "Input" -> {{4, 3}}]]')
+    assert "NetMapOperator cannot be exported to ONNX" in e.value.text

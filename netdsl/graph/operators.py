@@ -118,6 +118,15 @@ class Operator(Container):
                 "NetBidirectionalOperator": _infer_bidirectional}[self.kind]
         return rule(self, _Inner(self, infer, head, where))
 
+    def around(self, nets: dict[str, Net], head: str) -> "Operator":
+        """This operator (its kind, aggregation and declared ports) around other inner nets,
+        inferred again (NetReplace)."""
+        inner = [nets[n] for n in self.order]
+        first: Any = inner[0] if len(inner) == 1 else Expr(S("List"), *inner)
+        args = (first,) + ((S(self.aggregation),) if self.aggregation else ())
+        opts = {p: t.spec() for p, t in self.declared_ports.items() if t.shape is not None}
+        return build_operator(self.kind, args, opts)
+
     def sequential_output(self) -> bool:
         """NetBidirectionalOperator: whether the output is a sequence (b's is reversed back)."""
         x = self.ports["Input"].shape
