@@ -319,3 +319,16 @@ def test_onnx_export_says_operators_are_not_mapped(tmp_path):
         netdsl.Session().evaluate(f'Export["{tmp_path / "m.onnx"}", '
                                   f'NetReplacePart[{MAP}, "Input" -> {{4, 3}}]]')
     assert "NetMapOperator cannot be exported to ONNX" in e.value.text
+
+
+def test_training_moves_the_statistics_of_a_mapped_batch_normalization():
+    s = netdsl.Session()
+    rng = np.random.default_rng(0)
+    s["x"] = (rng.standard_normal((32, 4, 2)) + 3).astype(np.float32)
+    s["y"] = rng.standard_normal((32, 4, 3)).astype(np.float32)
+    trained = s.evaluate('NetTrain[NetInitialize@NetMapOperator[NetChain[{LinearLayer[3], '
+                         'BatchNormalizationLayer[]}], "Input" -> {4, 2}], x -> y, '
+                         'MaxTrainingRounds -> 3, TrainingProgressReporting -> None]')
+    s["t"] = trained
+    moving = np.asarray(s.evaluate('NetExtract[t, {"Net", 2, "MovingMean"}]'))
+    assert np.abs(moving).max() > 0.1      # moved from its start (zeros) toward the batches'

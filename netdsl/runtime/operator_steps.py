@@ -65,8 +65,20 @@ class OperatorStep:
             self.split = f[1 if self.sequential else 0]
 
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
-        """Moving statistics of inner layers are not updated by training (kept as they are)."""
-        return {}
+        """The inner layers' moving statistics (BatchNormalization) after a training step,
+        by flat name: from the one inner pass of a map, the two of a bidirectional
+        operator. A fold's statistics differ per step and are left as they are."""
+        if cache is None or self.kind == "NetFoldOperator":
+            return {}
+        runs = ([(0, cache[2])] if self.kind == "NetMapOperator"
+                else [(0, cache[2]), (1, cache[4])])
+        steps = cache[0]
+        out = {}
+        for p, caches in runs:
+            for j, st in enumerate(steps[p]):
+                for name, value in st.layer.moving_updates(st.arrays, caches[j]).items():
+                    out[self.flat[p][j][name]] = value
+        return out
 
     # ---- the inner plans, bound to the arrays of this pass ----------------------------
     def bound(self, arrays: dict[str, np.ndarray]) -> list[list[Step]]:
