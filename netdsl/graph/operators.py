@@ -168,7 +168,7 @@ def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
         if len(args) > 1:
             raise _error(head, "argx", f"{head} called with {len(args)} arguments; 1 argument "
                                        f"is expected.")
-        nets = [_inner(head, args[0], "invnet", f"The argument of {head} is not a net.")]
+        nets = [to_net(args[0], head, "the argument")]
     ins_needed, outs_needed = INNER_PORTS[head]
     for net in nets:
         ins, outs = net.port_names()
@@ -181,8 +181,8 @@ def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     ports = {"Input": UNKNOWN, "Output": UNKNOWN}
     for p, spec in options.items():
         if p not in ports:
-            raise _error(head, "optx", f"{input_form(p) if not isinstance(p, str) else p} is not "
-                                       f'a port of {head}; its ports are "Input" and "Output".')
+            raise _error(head, "optx", f'"{p}" is not a port of {head}; its ports are "Input" '
+                                       f'and "Output".')
         try:
             ports[p] = port_type_from_spec(spec)
         except ValueError as e:
