@@ -332,3 +332,14 @@ def test_training_moves_the_statistics_of_a_mapped_batch_normalization():
     s["t"] = trained
     moving = np.asarray(s.evaluate('NetExtract[t, {"Net", 2, "MovingMean"}]'))
     assert np.abs(moving).max() > 0.1      # moved from its start (zeros) toward the batches'
+
+
+def test_check_trains_a_net_with_an_operator_at_shape_level():
+    out, err = io.StringIO(), io.StringIO()
+    code = check_text(
+        f'net = NetInitialize@NetChain[{{NetFoldOperator[{FOLD_NET}], SequenceLastLayer[]}}, '
+        '"Input" -> {"Varying", 3}];\n'
+        't = NetTrain[net, RandomReal[1, {20, 5, 3}] -> RandomReal[1, {20, 2}], '
+        'MaxTrainingRounds -> 2];\nt[RandomReal[1, {4, 3}]]\n', "t.wl", out, err)
+    assert code == 0, err.getvalue()
+    assert "t.wl:3: output of dimensions {2}" in out.getvalue()
