@@ -82,6 +82,9 @@ def test_shapes_follow_the_inner_net_both_ways():
     ('NetFoldOperator[NetGraph[{TotalLayer[]}, {{NetPort["Input"], NetPort["State"]} -> 1}], '
      '"Input" -> {"Varying", 3}, "Output" -> {"Varying", 4}]', "tyinc", "Dimension"),
     ('NetMapOperator[MeanSquaredLossLayer[]]', "invports", "MeanSquaredLossLayer"),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> "State"}]', "notyet",
+     "feedback, constants and outputs arguments"),
+    ('NetMapOperator[LinearLayer[2], "Foo" -> 3]', "optx", '"Foo" is not a port of NetMapOperator'),
 ])
 def test_shape_and_argument_errors(text, tag, words):
     with pytest.raises(NetDSLError) as e:

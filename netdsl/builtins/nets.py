@@ -125,7 +125,8 @@ def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> Non
         positional = [a for a in args if not is_rule(a)]
         rules = tuple(a for a in args if is_rule(a))
         if len(positional) + len(rules) != len(args) or not 1 <= len(positional) <= _most:
-            what = "a net" if _most == 1 else "a net or a pair of nets, and an aggregation,"
+            what = ("a net or a pair of nets, and an aggregation,"
+                    if _head == "NetBidirectionalOperator" else "a net")
             raise wrong_call(_head, call, f"{_head} takes {what} and port rules")
         net = build_operator(_head, tuple(positional), _rules_to_options(rules, _head, call))
         net.span = call.span
@@ -134,9 +135,9 @@ def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> Non
 
 _operator("NetMapOperator", ("NetMapOperator[net]", 'NetMapOperator[net, "Input" -> shape]'),
           "net applied to each element of a sequence (the first level of the input)", 1)
-_operator("NetFoldOperator", ("NetFoldOperator[net]",),
+_operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]'),
           'net with ports "Input", "State" -> "Output" folded over a sequence: the sequence '
-          "of states, starting from zero", 1)
+          "of states, starting from zero", 4)
 _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[{fnet, bnet}]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),

@@ -165,6 +165,11 @@ def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
                                           "or Mean.")
         aggregation = agg.name
     else:
+        if len(args) > 1 and head == "NetFoldOperator":
+            raise _error(head, "notyet", "NetFoldOperator's feedback, constants and outputs "
+                                         "arguments (NetFoldOperator[net, {\"out\" -> \"in\"}, "
+                                         "...]) are not supported yet; give a net with the "
+                                         'inputs "Input" and "State" and the output "Output".')
         if len(args) > 1:
             raise _error(head, "argx", f"{head} called with {len(args)} arguments; 1 argument "
                                        f"is expected.")
