@@ -112,6 +112,8 @@ def test_input_form_parses_back_and_extract_reaches_inner_arrays():
     assert "NetMapOperator[NetChain (3 layers)]" in str(ev(
         f'NetChain[{{{MAP}, SequenceLastLayer[]}}]'))
     assert m.short_form() == "NetMapOperator[<initialized>]"
+    assert "NetMapOperator" in m._repr_html_()
+    assert "diagram of NetMapOperator" in str(s.evaluate('Information[m, "SummaryGraphic"]'))
     assert "NetMapOperator" in m.output_form() and '"Net"' in m.output_form()
 
 
