@@ -152,7 +152,7 @@ def test_map_equals_the_inner_net_on_each_element_and_lengths_may_differ():
     ys = m(xs)
     for x, y in zip(xs, ys):
         np.testing.assert_allclose(y, np.stack([inner(e) for e in x]), rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(y, m(x))      # alone = in the batch
+        np.testing.assert_allclose(y, m(x), rtol=1e-6, atol=1e-7)   # alone = in the batch
 
 
 def test_fold_equals_an_explicit_loop_from_a_zero_state():
@@ -181,7 +181,7 @@ def test_bidirectional_runs_the_backward_net_on_the_reversed_sequence(agg):
         expected = {"Catenate": np.concatenate([f, r], 1), "Total": f + r,
                     "Mean": (f + r) / 2}[agg]
         np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(y, b(x))
+        np.testing.assert_allclose(y, b(x), rtol=1e-6, atol=1e-7)
 
 
 def test_bidirectional_with_a_non_sequence_output():
@@ -348,3 +348,19 @@ def test_check_trains_a_net_with_an_operator_at_shape_level():
         'MaxTrainingRounds -> 2];\nt[RandomReal[1, {4, 3}]]\n', "t.wl", out, err)
     assert code == 0, err.getvalue()
     assert "t.wl:3: output of dimensions {2}" in out.getvalue()
+
+
+def test_learning_rate_multipliers_reach_an_inner_net_by_its_name():
+    s = netdsl.Session()
+    rng = np.random.default_rng(0)
+    s["x"] = rng.standard_normal((32, 4, 2)).astype(np.float32)
+    s["y"] = rng.standard_normal((32, 4, 6)).astype(np.float32)
+    s.evaluate('b = NetInitialize@NetBidirectionalOperator[BasicRecurrentLayer[3], '
+               '"Input" -> {4, 2}]')
+    s.evaluate('t = NetTrain[b, x -> y, MaxTrainingRounds -> 3, LearningRateMultipliers -> '
+               '{"ForwardNet" -> 0}, TrainingProgressReporting -> None]')
+
+    def weights(net, slot):
+        return np.asarray(s.evaluate(f'NetExtract[{net}, {{"{slot}", "InputWeights"}}]'))
+    np.testing.assert_array_equal(weights("b", "ForwardNet"), weights("t", "ForwardNet"))
+    assert not np.array_equal(weights("b", "BackwardNet"), weights("t", "BackwardNet"))
