@@ -27,9 +27,7 @@ Wolfram's definitions (NeuralNetworks paclet):
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EvaluationError, ShapeError
 from ..expr import Expr, Symbol, input_form, is_list, list_items
@@ -40,6 +38,11 @@ from ..layers.text import layer_input_form
 from .build import _hoist_shared, to_net
 from .container import NET, Container, PortNode
 from .inference import infer
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
 
 S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
