@@ -25,8 +25,8 @@ S = Symbol
 
 def feeding_layer(net: Net, port: str) -> Net:
     """The layer that produces output ``port`` (looking inside nested containers)."""
-    if not isinstance(net, Container):
-        return net
+    if not isinstance(net, Container) or net.operator is not None:
+        return net       # an operator produces its output itself
     node = PortNode("out", port)
     (src, _, data), = net.graph.in_edges(node, data=True)
     (sp, _), = data[LINKS]
