@@ -25,7 +25,7 @@ from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
-from ..layers.shapes import Mismatch, PortType, has_length_var, shape_words, unify_shape
+from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape_words, unify_shape
 from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
@@ -293,7 +293,32 @@ def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
                               f"{sorted(sizes)}.", symbol=head, tag="invargc")
     if 0 in sizes:
         raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
+    _check_shared_lengths(net, out, head)
     return out, batched_flags.pop()
+
+
+def _check_shared_lengths(net: Net, arrays: dict[str, np.ndarray], head: str) -> None:
+    """Input ports whose shapes share one "Varying" length must get sequences of one
+    length, example by example."""
+    by_length: dict[Any, list[str]] = {}
+    for port in arrays:
+        shape = net.ports[port].shape
+        if shape and isinstance(shape[0], LengthVar):
+            by_length.setdefault(shape[0], []).append(port)
+    for ports in by_length.values():
+        if len(ports) < 2:
+            continue
+        if all(arrays[p].dtype != object for p in ports):     # regular batches
+            lengths = [[arrays[p].shape[1]] for p in ports]
+        else:
+            lengths = [[len(e) for e in arrays[p]] for p in ports]
+        for i, row in enumerate(zip(*lengths)):
+            if len(set(row)) > 1:
+                names = ", ".join(f'"{p}"' for p in ports)
+                raise EvaluationError(
+                    f"Ports {names} share one sequence length, but example {i + 1} gives them "
+                    f"sequences of lengths {', '.join(map(str, row))}.", symbol=head,
+                    tag="netseqlen")
 
 
 def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
