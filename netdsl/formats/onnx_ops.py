@@ -15,7 +15,11 @@ output tensors (in port order). The semantics are netdsl's, exactly:
   then a Reshape for outputs of rank other than 1;
 - SoftmaxLayer over the last axis (or its level); Dropout is the identity (Test mode);
 - ElementwiseLayer and ThreadingLayer: their compiled function trees, node by node;
-- the loss layers with their clipping of probabilities at 1*^-30.
+- the loss layers with their clipping of probabilities at 1*^-30;
+- sequences {n, d..} are (N, n, d..) with n possibly symbolic ("Varying"): the recurrent
+  layers are ONNX's LSTM/GRU/RNN operators with Wolfram's per-gate arrays stacked by
+  Concat nodes (see ``recurrent``), the Sequence layers Gather/Slice on axis 1;
+- CatenateLayer joins at its level, lower-rank inputs Expanded over the leading axes.
 
 Other modules (ONNX import, tests) may read ``PRIMITIVE_OPS``/``NAMED`` below to map the
 other way.
@@ -223,7 +227,23 @@ def dropout(b, layer, scope, where, xs):
 
 
 def catenate(b, layer, scope, where, xs):
-    return [b.node("Concat", xs, scope, axis=1)]
+    """Concat at the layer's level (an axis of the batch-first tensor); an input of lower
+    rank is first Expanded over the leading axes it lacks (read from a highest-rank input's
+    Shape, so "Varying" lengths stay symbolic)."""
+    ranks = [len(layer.ports[p].shape) for p in layer.port_names()[0]]
+    r = max(ranks)
+    axis = layer._level_index(None, ranks) + 1
+    top = xs[ranks.index(r)]
+    parts = []
+    for x, k in zip(xs, ranks):
+        if k < r:
+            x = b.node("Unsqueeze", [x, b.const(list(range(1, 1 + r - k)), scope, np.int64)],
+                       scope)
+            lead = _slice(b, b.node("Shape", [top], scope), 0, 1 + r - k, 0, 1, scope)
+            shape = b.node("Concat", [lead, b.const([1] * k, scope, np.int64)], scope, axis=0)
+            x = b.node("Expand", [x, shape], scope)
+        parts.append(x)
+    return [b.node("Concat", parts, scope, axis=axis)]
 
 
 def total(b, layer, scope, where, xs):
@@ -468,6 +488,80 @@ def resize(b, layer, scope, where, xs):
     return [x]
 
 
+# ---------------------------------------------------------------- sequences
+# A sequence port {n, d..} is the tensor (N, n, d..): the length n is axis 1 and may be
+# symbolic (a "Varying" length), so these exporters never write it into a constant.
+INT64_MAX = 2 ** 63 - 1
+
+
+def sequence_last(b, layer, scope, where, xs):
+    return [b.node("Gather", [xs[0], b.const(-1, scope, np.int64)], scope, axis=1)]
+
+
+def sequence_most(b, layer, scope, where, xs):
+    return [_slice(b, xs[0], 0, -1, 1, 1, scope)]
+
+
+def sequence_rest(b, layer, scope, where, xs):
+    return [_slice(b, xs[0], 1, INT64_MAX, 1, 1, scope)]
+
+
+def sequence_reverse(b, layer, scope, where, xs):
+    return [_slice(b, xs[0], -1, INT64_MIN, 1, -1, scope)]
+
+
+def unit_vector(b, layer, scope, where, xs):
+    """OneHot of index - 1 (netdsl's indices start at 1) over a new last axis."""
+    idx = b.node("Sub", [b.node("Cast", xs, scope, to=7), b.const(1, scope, np.int64)], scope)
+    n = int(layer.values["OutputDimension"])
+    return [b.node("OneHot", [idx, b.const(n, scope, np.int64),
+                              b.const([0.0, 1.0], scope)], scope, axis=-1)]
+
+
+def _stacked(b, layer, scope: str, names: list[str], negate: set[str]) -> str:
+    """Wolfram's per-gate arrays stacked along the first axis, with a leading direction
+    axis of 1 (ONNX's W, R and the first half of B); arrays in ``negate`` negated."""
+    parts = []
+    for name in names:
+        a = b.array(layer, name)
+        parts.append(b.node("Neg", [a], scope) if name in negate else a)
+    x = b.node("Concat", parts, scope, axis=0) if len(parts) > 1 else parts[0]
+    return b.node("Unsqueeze", [x, b.const([0], scope, np.int64)], scope)
+
+
+def recurrent(op: str, gates: tuple[str, ...], negate: tuple[str, ...] = (),
+              **attrs: Any) -> Callable[..., list[str]]:
+    """ONNX's LSTM/GRU/RNN operator: ``gates`` are Wolfram's gates in ONNX's order; the
+    state biases (ONNX's second half of B) are zero, Wolfram has one bias per gate. The
+    batch-first input is made time-major for the operator and its Y (n, 1, N, H) back."""
+    def export(b, layer, scope, where, xs):
+        h = int(layer.values["OutputSize"])
+        neg = {f"{g}{kind}" for g in negate for kind in ("InputWeights", "StateWeights",
+                                                        "Biases")}
+        w = _stacked(b, layer, scope, [f"{g}InputWeights" for g in gates], neg)
+        r = _stacked(b, layer, scope, [f"{g}StateWeights" for g in gates], neg)
+        bias = _stacked(b, layer, scope, [f"{g}Biases" for g in gates], neg)
+        bias = b.node("Concat", [bias, b.const(np.zeros((1, len(gates) * h)), scope)], scope,
+                      axis=1)
+        x = b.node("Transpose", xs, scope, perm=[1, 0, 2])
+        y = b.fresh(scope, op)
+        b.nodes.append(b.helper.make_node(op, [x, w, r, bias], [y], name=y, hidden_size=h,
+                                          **attrs))
+        y = b.node("Squeeze", [y, b.const([1], scope, np.int64)], scope)
+        return [b.node("Transpose", [y], scope, perm=[1, 0, 2])]
+    return export
+
+
+# Wolfram's LSTM gates InputGate, OutputGate, ForgetGate, MemoryGate are ONNX's i, o, f, c.
+# Wolfram's GRU keeps the new value where its update gate ("InputGate") is 1, ONNX the old
+# state (H = (1 - z) h + z H): ONNX's z is InputGate negated (sigma(-a) = 1 - sigma(a)); the
+# reset gate scales Wms.s with no bias inside, which is linear_before_reset = 1 with Rb = 0.
+lstm = recurrent("LSTM", ("InputGate", "OutputGate", "ForgetGate", "MemoryGate"))
+gru = recurrent("GRU", ("InputGate", "ResetGate", "MemoryGate"), negate=("InputGate",),
+                linear_before_reset=1)
+basic_recurrent = recurrent("RNN", ("",), activations=["Tanh"])
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConstantArrayLayer": constant_array,
     "NetArrayLayer": constant_array,
@@ -498,6 +592,14 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ParametricRampLayer": parametric_ramp,
     "TransposeLayer": transpose,
     "EmbeddingLayer": embedding,
+    "UnitVectorLayer": unit_vector,
+    "SequenceLastLayer": sequence_last,
+    "SequenceMostLayer": sequence_most,
+    "SequenceRestLayer": sequence_rest,
+    "SequenceReverseLayer": sequence_reverse,
+    "LongShortTermMemoryLayer": lstm,
+    "GatedRecurrentLayer": gru,
+    "BasicRecurrentLayer": basic_recurrent,
     "MeanSquaredLossLayer": mean_squared_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }

@@ -249,7 +249,21 @@ def _dropout(layer):
 
 @register_torch_layer("CatenateLayer")
 def _catenate(layer):
-    return lambda a, xs, training: ([torch.cat(list(xs), dim=1)], {})
+    """Joined at the layer's level; a lower-rank input is repeated over the leading axes
+    it lacks (expand: its gradient sums over them), as netdsl's executor."""
+    def op(a, xs, training):
+        ranks = [x.dim() - 1 for x in xs]
+        r = max(ranks)
+        top = xs[ranks.index(r)]
+        parts = []
+        for x, k in zip(xs, ranks):
+            if k < r:
+                lead = tuple(top.shape[:1 + r - k])
+                x = x.reshape((x.shape[0],) + (1,) * (r - k) + tuple(x.shape[1:]))
+                x = x.expand(lead + tuple(x.shape[1 + r - k:]))
+            parts.append(x)
+        return [torch.cat(parts, dim=layer._level_index(None, ranks) + 1)], {}
+    return op
 
 
 @register_torch_layer("TotalLayer")
