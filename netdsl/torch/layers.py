@@ -518,3 +518,65 @@ def _resize(layer):
                 x = torch.movedim(torch.tensordot(x, m, dims=([axis], [1])), -1, axis)
         return [x], {}
     return op
+
+
+# ---------------------------------------------------------------- sequences
+# A sequence port {n, d..} is the batch-first tensor (N, n, d..): the length is dim 1.
+@register_torch_layer("SequenceLastLayer")
+def _sequence_last(layer):
+    return lambda a, xs, training: ([xs[0][:, -1]], {})
+
+
+@register_torch_layer("SequenceMostLayer")
+def _sequence_most(layer):
+    return lambda a, xs, training: ([xs[0][:, :-1]], {})
+
+
+@register_torch_layer("SequenceRestLayer")
+def _sequence_rest(layer):
+    return lambda a, xs, training: ([xs[0][:, 1:]], {})
+
+
+@register_torch_layer("SequenceReverseLayer")
+def _sequence_reverse(layer):
+    return lambda a, xs, training: ([xs[0].flip(1)], {})
+
+
+@register_torch_layer("UnitVectorLayer")
+def _unit_vector(layer):
+    n = int(layer.values["OutputDimension"])
+    return lambda a, xs, training: (
+        [F.one_hot(xs[0].to(torch.int64) - 1, n).to(torch.get_default_dtype())], {})
+
+
+def _recurrent(run: Callable, gates: tuple[str, ...], negate: tuple[str, ...] = ()):
+    """A recurrent layer as torch's own fused kernel (the one nn.LSTM/nn.GRU/nn.RNN call:
+    ``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``, cuDNN on GPUs), with Wolfram's per-gate
+    arrays stacked in torch's gate order on each call, so parameters and gradients stay
+    Wolfram's arrays. ``gates``: Wolfram's gates in torch's order; ``negate``: gates whose
+    arrays enter negated. Torch's state biases (b_hh) are a constant 0: Wolfram has one
+    bias per gate (for the GRU, none inside r*(Wms.s))."""
+    def convert(layer):
+        def op(a, xs, training):
+            def stack(kind):
+                return torch.cat([-a[g + kind] if g in negate else a[g + kind] for g in gates])
+            x = xs[0]
+            b_ih = stack("Biases")
+            h0 = x.new_zeros((1, x.shape[0], b_ih.shape[0] // len(gates)))
+            params = [stack("InputWeights"), stack("StateWeights"), b_ih, torch.zeros_like(b_ih)]
+            # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+            #  batch_first)
+            hx = (h0, h0) if run is torch.lstm else h0
+            return [run(x, hx, params, True, 1, 0.0, training, False, True)[0]], {}
+        return op
+    return convert
+
+
+# torch's LSTM rows (i, f, g, o) are Wolfram's InputGate, ForgetGate, MemoryGate, OutputGate;
+# its GRU rows (r, z, n) ResetGate, InputGate negated (torch keeps the old state where z is
+# 1, Wolfram the new one: sigma(-a) = 1 - sigma(a)), MemoryGate.
+register_torch_layer("LongShortTermMemoryLayer")(
+    _recurrent(torch.lstm, ("InputGate", "ForgetGate", "MemoryGate", "OutputGate")))
+register_torch_layer("GatedRecurrentLayer")(
+    _recurrent(torch.gru, ("ResetGate", "InputGate", "MemoryGate"), negate=("InputGate",)))
+register_torch_layer("BasicRecurrentLayer")(_recurrent(torch.rnn_tanh, ("",)))

@@ -1,0 +1,131 @@
+"""to_torch for nets with recurrent and sequence layers: outputs, input gradients and
+array gradients equal netdsl's (NetPortGradient) on several sequence lengths, and
+NetTrain's steps on a sequence model equal the torch optimiser's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netdsl
+from netdsl.expr import list_items
+from tests.test_onnx_export import build
+
+torch = pytest.importorskip("torch")
+from netdsl.torch import from_torch, optimizer_for, to_torch  # noqa: E402
+
+TOL = 1e-5
+
+NETS = [
+    'NetChain[{LongShortTermMemoryLayer[5]}, "Input" -> {"Varying", 3}]',
+    'NetChain[{GatedRecurrentLayer[5]}, "Input" -> {"Varying", 3}]',
+    'NetChain[{BasicRecurrentLayer[5]}, "Input" -> {"Varying", 3}]',
+    'NetChain[{GatedRecurrentLayer[4], SequenceReverseLayer[], LongShortTermMemoryLayer[3], '
+    'SequenceLastLayer[]}, "Input" -> {"Varying", 3}]',
+    'NetChain[{BasicRecurrentLayer[4], SequenceMostLayer[], SequenceRestLayer[]}, '
+    '"Input" -> {"Varying", 3}]',
+    'NetChain[{SequenceReverseLayer[], SequenceRestLayer[], SequenceLastLayer[]}, '
+    '"Input" -> {"Varying", 2, 3}]',
+    'NetChain[{EmbeddingLayer[4, 7, "Input" -> "Varying"], GatedRecurrentLayer[5], '
+    'SequenceLastLayer[], LinearLayer[3], SoftmaxLayer[]}]',
+    'NetChain[{UnitVectorLayer[6, "Input" -> "Varying"], LongShortTermMemoryLayer[4], '
+    'SequenceMostLayer[]}]',
+    'NetGraph[{LongShortTermMemoryLayer[4], SequenceReverseLayer[], GatedRecurrentLayer[4], '
+    'SequenceReverseLayer[], CatenateLayer[2]}, {NetPort["Input"] -> 1, '
+    'NetPort["Input"] -> 2 -> 3 -> 4, {1, 4} -> 5}, "Input" -> {"Varying", 3}]',
+]
+
+
+def _input(net, n: int, rng) -> np.ndarray:
+    t = net.ports["Input"]
+    shape = (3,) + tuple(n if not isinstance(d, int) else d for d in t.shape)
+    if t.integer:
+        return rng.integers(1, t.classes + 1, size=shape).astype(np.int64)
+    return rng.normal(size=shape).astype(np.float32)
+
+
+def _close(got, want):
+    want = np.asarray(want, np.float32)
+    assert got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= TOL * max(1.0, float(np.max(np.abs(want))))
+
+
+def _netdsl_gradients(net, x, g) -> dict[str, np.ndarray]:
+    """netdsl's gradients of Total[Output * g] by parameter name ("1/Weights") and
+    "Input"."""
+    s = netdsl.Session()
+    s["net"], s["x"], s["g"] = net, x, g
+    r = s.evaluate('net[<|"Input" -> x, NetPortGradient["Output"] -> g|>, NetPortGradient[All]]')
+    out = {}
+    for key, value in r.items():
+        arg = key.args[0]
+        name = arg if isinstance(arg, str) else "/".join(str(i) for i in list_items(arg))
+        out[name] = np.asarray(value, np.float32)
+    return out
+
+
+@pytest.mark.parametrize("case", range(len(NETS)))
+def test_outputs_and_gradients_equal_netdsl(case):
+    net = build(NETS[case])
+    module = to_torch(net)
+    rng = np.random.default_rng(case)
+    lengths = (3, 4, 7) if "Most" in NETS[case] or "Rest" in NETS[case] else (1, 4, 7)
+    for n in lengths:
+        x = _input(net, n, rng)
+        for mode in ("Test", "Train"):
+            module.train(mode == "Train")
+            _close(module(torch.tensor(x)).detach().numpy(), net(x, evaluation_mode=mode))
+        module.eval()
+        xt = torch.tensor(x, requires_grad=x.dtype.kind == "f")
+        y = module(xt)
+        g = rng.normal(size=tuple(y.shape)).astype(np.float32)
+        module.zero_grad()
+        (y * torch.tensor(g)).sum().backward()
+        want = _netdsl_gradients(net, x, g)
+        assert set(want) - {"Input"} == set(module.arrays.keys())
+        for name, w in want.items():
+            if name == "Input":
+                if xt.requires_grad:
+                    _close(xt.grad.numpy(), w)
+                continue
+            _close(module.array(name).grad.numpy(), w)
+
+
+def test_arrays_come_back_from_torch():
+    """Every array of every gate matters: moved in torch, the net from from_torch gives
+    torch's outputs (a gate left out or misplaced would not)."""
+    net = build(NETS[3])
+    module = to_torch(net)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    back = from_torch(module, net)
+    x = _input(net, 5, np.random.default_rng(0))
+    _close(module(torch.tensor(x)).detach().numpy(), back(x))
+    assert np.max(np.abs(np.asarray(back(x)) - np.asarray(net(x)))) > 1e-3
+
+
+def test_training_steps_on_a_sequence_model_equal_nettrain():
+    text = ('NetChain[{EmbeddingLayer[6, 9, "Input" -> "Varying"], GatedRecurrentLayer[7], '
+            'LongShortTermMemoryLayer[5], SequenceLastLayer[], LinearLayer[4], SoftmaxLayer[]}]')
+    rng = np.random.default_rng(3)
+    n, rounds = 8, 3
+    x = rng.integers(1, 10, size=(n, 6)).astype(np.int64)
+    y = rng.integers(1, 5, size=n)
+    s = netdsl.Session()
+    net = s.evaluate(f"NetInitialize[{text}, RandomSeeding -> 7]")
+    s["net"], s["x"], s["y"] = net, x, y
+    trained = s.evaluate(f"NetTrain[net, x -> y, BatchSize -> {n}, MaxTrainingRounds -> "
+                         f"{rounds}, TrainingProgressReporting -> None]")
+    module = to_torch(net, loss=True, targets={"Output": y})
+    opt = optimizer_for(module.parameters(), total_steps=rounds)
+    for _ in range(rounds):
+        opt.zero_grad()
+        module(Input=torch.tensor(x), Output=torch.tensor(y)).backward()
+        opt.step()
+    mine = from_torch(module, net)
+    for (path, a), (_, b) in zip(trained.leaves(), mine.leaves()):
+        for name, va in a.arrays.items():
+            if hasattr(va, "shape"):
+                np.testing.assert_allclose(b.arrays[name], va, atol=1e-5, rtol=1e-5,
+                                           err_msg=f"{path} {name}")
