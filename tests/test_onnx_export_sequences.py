@@ -149,3 +149,27 @@ def test_catenate_at_its_level_and_with_lower_rank_inputs(text):
     """CatenateLayer[n] joins at level n (not always the first), and a lower-rank input is
     repeated along the leading levels it lacks (a vector joined to every step)."""
     check_lengths(build(text), lengths=(0,))
+
+
+def test_replicate_keeps_a_varying_length():
+    """ReplicateLayer on a sequence: Expand's target has 1 (the input's own size) where
+    the length is "Varying". (netdsl's executor cannot run this net yet, so the reference
+    is the formula: every copy is the input.)"""
+    net = build('NetChain[{ReplicateLayer[3]}, "Input" -> {"Varying", 2}]')
+    sess = ort.InferenceSession(to_onnx(net).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    for n in (1, 4):
+        x = np.random.default_rng(n).normal(size=(2, n, 2)).astype(np.float32)
+        np.testing.assert_array_equal(sess.run(None, {"Input": x})[0],
+                                      np.repeat(x[:, None], 3, axis=1))
+
+
+def test_a_fixed_size_where_the_length_varies_is_a_clean_error(monkeypatch):
+    from netdsl.errors import NetDSLError
+    monkeypatch.setitem(onnx_ops.EXPORTERS, "SequenceReverseLayer",
+                        onnx_ops.reshape_like_output)
+    net = build('NetChain[<|"rev" -> SequenceReverseLayer[]|>, "Input" -> {"Varying", 2}]')
+    with pytest.raises(NetDSLError, match=r'SequenceReverseLayer .*rev.* cannot be exported to '
+                                          r'ONNX: it needs a fixed size where the sequence '
+                                          r'length is "Varying"'):
+        to_onnx(net)

@@ -129,3 +129,14 @@ def test_training_steps_on_a_sequence_model_equal_nettrain():
             if hasattr(va, "shape"):
                 np.testing.assert_allclose(b.arrays[name], va, atol=1e-5, rtol=1e-5,
                                            err_msg=f"{path} {name}")
+
+
+def test_replicate_keeps_a_varying_length():
+    """(netdsl's executor cannot run ReplicateLayer on a "Varying" length yet: the
+    reference is the formula.)"""
+    net = build('NetChain[{ReplicateLayer[3]}, "Input" -> {"Varying", 2}]')
+    module = to_torch(net)
+    for n in (1, 4):
+        x = np.random.default_rng(n).normal(size=(2, n, 2)).astype(np.float32)
+        np.testing.assert_array_equal(module(torch.tensor(x)).numpy(),
+                                      np.repeat(x[:, None], 3, axis=1))

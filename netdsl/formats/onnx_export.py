@@ -67,7 +67,15 @@ class Builder:
 
     def const(self, value: Any, scope: str, dtype: Any = np.float32) -> str:
         name = self.fresh(scope, "const")
-        arr = np.asarray(value, dtype=dtype)
+        try:
+            arr = np.asarray(value, dtype=dtype)
+        except TypeError:
+            if not any(is_length_var(v) for v in np.ravel(np.asarray(value, dtype=object))):
+                raise
+            layer, where = self.current
+            raise unsupported(layer, where, 'it needs a fixed size where the sequence length '
+                                            'is "Varying"; give the length ("Input" -> {n, ...})'
+                              ) from None
         self.initializers[name] = self.onnx.numpy_helper.from_array(arr, name)
         return name
 
@@ -111,6 +119,7 @@ class Builder:
         return key
 
     current_path: tuple = ()
+    current: tuple[Layer, str]          # the layer being exported and where (for errors)
 
     def length_name(self, d: LengthVar) -> str:
         """A symbolic ONNX dimension for a "Varying" length: ``n`` for the first, then
@@ -134,6 +143,7 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
             raise unsupported(net, where, "netdsl has no ONNX mapping for this layer type")
         scope = "/".join(path) or net.name
         b.current_path = path
+        b.current = (net, where)
         outs = exporter(b, net, scope, where, [inputs[p] for p in net.port_names()[0]])
         return dict(zip(net.port_names()[1], outs))
     assert isinstance(net, Container)

@@ -360,7 +360,8 @@ def replicate(b, layer, scope, where, xs):
     k = len(layer.values["Specification"])
     x = b.node("Unsqueeze", [xs[0], b.const(list(range(p + 1, p + 1 + k)), scope, np.int64)],
                scope)
-    out = [1, *layer.ports["Output"].shape]                     # 1 broadcasts to the batch
+    # 1 broadcasts: to the batch, and to a "Varying" length (the input's own)
+    out = [1, *(d if isinstance(d, int) else 1 for d in layer.ports["Output"].shape)]
     return [b.node("Expand", [x, b.const(out, scope, np.int64)], scope)]
 
 

@@ -417,7 +417,8 @@ def _replicate(layer):
         p = layer._axis(x.dim() - 1)
         k = len(layer.values["Specification"])
         xe = x.reshape(tuple(x.shape[:p]) + (1,) * k + tuple(x.shape[p:]))
-        return [_first(xe.expand(out + (x.shape[-1],)))], {}
+        size = tuple(d if isinstance(d, int) else -1 for d in out)   # -1: a "Varying" length
+        return [_first(xe.expand(size + (x.shape[-1],)))], {}
     return op
 
 
