@@ -131,7 +131,7 @@ def test_what_wolfram_layers_cannot_compute_is_refused(tmp_path):
             self.a = torch.nn.LSTM(3, 4, batch_first=True)
 
         def forward(self, x):
-            return self.a(x)[1][0][0]
+            return self.a(x)[1][1][0]          # the cell state c_n: Y_c
     _refused(tmp_path, States().eval(), x, r"LSTM .* second output")
 
 
@@ -182,3 +182,33 @@ def test_layout_1_takes_batch_first_data():
         ref.weight_hh_l0.copy_(torch.tensor(np.concatenate([r[0, 2:4], r[0, :2], r[0, 4:]])))
     x = torch.randn(2, 6, 3)
     np.testing.assert_allclose(net(x.numpy()), ref(x)[0].detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind, last", [("GRU", lambda out: out[1][-1]),
+                                        ("LSTM", lambda out: out[1][0][-1]),
+                                        ("RNN", lambda out: out[1].squeeze(0))])
+def test_the_last_state_output_is_sequence_last(tmp_path, kind, last):
+    """torch's h_n (ONNX's Y_h) of a one-layer forward net is the last of the states:
+    SequenceLastLayer; the cell state c_n (Y_c) stays refused."""
+    torch = _torch()
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = getattr(torch.nn, kind)(3, 4, batch_first=True)
+            self.lin = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.lin(last(self.a(x)))
+
+    torch.manual_seed(1)
+    m = M().eval()
+    if kind == "GRU":
+        with torch.no_grad():
+            m.a.bias_hh_l0[8:] = 0
+    _export(torch, m, torch.randn(2, 5, 3), tmp_path / "h.onnx")
+    net = load(tmp_path / "h.onnx")
+    assert [v.name for _, v in net.leaves()] == [LAYERS[kind], "SequenceLastLayer", "LinearLayer"]
+    for n in (1, 6):
+        x = torch.randn(3, n, 3)
+        np.testing.assert_allclose(net(x.numpy()), m(x).detach().numpy(), atol=1e-5)

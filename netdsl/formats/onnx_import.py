@@ -178,7 +178,7 @@ class _Importer:
         self.zeros: set[str] = set()              # ConstantOfShape(shape-only, 0): zero states
         # values in another layout than batch-first, around the recurrent operators:
         # "time" (n, N, ..) of a batch-first source; "Y" (n, 1, N, H) and "YB" (N, n, 1, H)
-        # outputs of a recurrent layer
+        # outputs of a recurrent layer; "H" its last state Y_h (1, N, H)
         self.views: dict[str, tuple[str, Any]] = {}
         for node in graph.node:
             for i in node.input:
@@ -371,6 +371,8 @@ class _Importer:
             raise _unsupported(node, "has no netdsl counterpart")
         live = [o for o in node.output if o]
         extra = [o for o in live[1:] if self.uses.get(o)]
+        if op in RECURRENT and node.output[1:2] == extra[:1]:
+            extra = extra[1:]       # Y_h: the last state, SequenceLastLayer of the states
         if extra and op != "Dropout":
             raise _unsupported(node, f'has a second output "{extra[0]}" netdsl does not compute')
         if extra:
@@ -878,6 +880,9 @@ class _Importer:
             c = self.const(node, node.input[1])
             axes = None if c is None else [int(v) for v in np.ravel(c)]
         view = self.views.get(node.input[0])
+        if view is not None and view[0] == "H" and axes is not None and \
+                [v % 3 for v in axes] == [0]:
+            return self._last_state(node, view)
         if view is None or axes is None or [v % 4 for v in axes] != [1 if view[0] == "Y" else 2]:
             raise _unsupported(node, "removes dimensions other than a recurrent operator's "
                                      "direction axis")
@@ -961,6 +966,14 @@ class _Importer:
         name = self.add(node, self.layer(head, h, **arrays), [])
         self.feeds[name] = [src]
         self.views[node.output[0]] = ("YB" if layout else "Y", ("layer", name))
+        if len(node.output) > 1 and node.output[1]:
+            self.views[node.output[1]] = ("H", ("layer", name))
+
+    def _last_state(self, node, view) -> None:
+        """Y_h without its direction axis: the last of the layer's states."""
+        name = self.add(node, self.layer("SequenceLastLayer"), [])
+        self.feeds[name] = [view[1]]
+        self.source[node.output[0]] = ("layer", name)
 
     # ---- the sequence axis (axis 1)
     def _rank(self, node, value: str) -> int:
@@ -973,6 +986,10 @@ class _Importer:
         """Data at one constant position of an example axis: the last element of the
         sequence axis is SequenceLastLayer, any other position a PartLayer."""
         x, idx = node.input[0], self.const(node, node.input[1])
+        view = self.views.get(x)
+        if view is not None and view[0] == "H" and idx is not None and np.ndim(idx) == 0 \
+                and int(a.get("axis", 0)) == 0 and int(idx) in (0, -1):
+            return self._last_state(node, view)
         if x in self.consts or idx is None or np.ndim(idx) != 0:
             raise _unsupported(node, "gathers other than one constant position of the data "
                                      "(netdsl's EmbeddingLayer takes integer data, which "
