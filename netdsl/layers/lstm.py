@@ -1,6 +1,7 @@
 """LongShortTermMemoryLayer[n]: Wolfram's LSTM over a sequence of vectors.
 
-Per step, with x the input and s, c the state and cell state (zero at the start):
+Per step, with x the input and s, c the state and cell state (zero at the start, or the
+"State" and "CellState" given; the final ones are the "State" and "CellState" outputs):
   i = σ(Wix.x + Wis.s + bi)   o = σ(Wox.x + Wos.s + bo)   f = σ(Wfx.x + Wfs.s + bf)
   m = tanh(Wmx.x + Wms.s + bm)   c = f*c + i*m   s = o*tanh(c)
 Arrays (Wolfram's names): InputGate*, OutputGate*, ForgetGate*, MemoryGate* with
@@ -24,50 +25,63 @@ class LongShortTermMemoryLayer(RecurrentLayer):
     gates = ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
     array_specs = gate_arrays(gates)
 
-    def forward(self, ctx, arrays, x):
-        wx, ws, b = self.stacked(arrays, x.dtype)
-        xt, pre = self.projections(x, wx, b)
+    optional_inputs = ("State", "CellState")
+    optional_outputs = ("State", "CellState")
+
+    def forward(self, ctx, arrays, x, *given):
+        h = arrays["InputGateBiases"].shape[0]
+        drop = self.masks(ctx, x, h)
+        wx, ws, b = self.stacked(arrays, x.dtype, drop)
+        xt, pre = self.projections(x, wx, b, drop)
         n, batch, _ = xt.shape
-        h = ws.shape[0]
-        states = np.zeros((n + 1, batch, h), x.dtype)
-        cells = np.zeros((n + 1, batch, h), x.dtype)
+        smask = None if drop is None else drop.s
+        update = None if drop is None else drop.update
+        states = np.empty((n + 1, batch, h), x.dtype)
+        cells = np.empty((n + 1, batch, h), x.dtype)
+        states[0], cells[0] = self.initial_states(given, batch, h, x.dtype)
         tanh_c = np.empty((n, batch, h), x.dtype)
         gemm = np.empty((batch, 4 * h), x.dtype)
         with one_blas_thread():
             for t in range(n):
                 a = pre[t]                 # activated in place: pre keeps every step's gates
-                a += np.matmul(states[t], ws, out=gemm)
+                a += self.state_product(states[t], ws, smask, out=gemm)
                 a[:, :3 * h] = sigmoid(a[:, :3 * h])
                 np.tanh(a[:, 3 * h:], out=a[:, 3 * h:])
                 i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+                if update is not None:     # "StateUpdate" dropout on the memory gate value
+                    m = m * update[t]
                 c = cells[t + 1]
                 np.multiply(f, cells[t], out=c)
                 c += i * m
                 tc = np.tanh(c, out=tanh_c[t])
                 np.multiply(o, tc, out=states[t + 1])
         y = batch_last(states[1:])
-        return [y], ((xt, states, cells, pre, tanh_c, wx, ws) if ctx.grad else None)
+        outs = self.with_final_states(y, {"State": states[n], "CellState": cells[n]})
+        return outs, ((xt, states, cells, pre, tanh_c, wx, ws, drop) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, cache, dy):
-        xt, states, cells, acts, tanh_c, wx, ws = cache
+    def backward(self, ctx, arrays, cache, dy, *dfinal):
+        xt, states, cells, acts, tanh_c, wx, ws, drop = cache
         n, batch, _ = xt.shape
         h = ws.shape[0]
+        smask = None if drop is None else drop.s
+        update = None if drop is None else drop.update
         dys = dy.transpose(0, 2, 1)                         # (n, N, h) view
         da = np.empty((n, batch, 4 * h), dy.dtype)
-        ds = np.zeros((batch, h), dy.dtype)
-        dc = np.zeros((batch, h), dy.dtype)
+        ds, dc = self.final_state_grads(dfinal, batch, h, dy.dtype)
         with one_blas_thread():
             for t in range(n - 1, -1, -1):
                 a = acts[t]
                 i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+                u = 1 if update is None else update[t]
                 tc = tanh_c[t]
                 ds += dys[t]
                 dc += ds * o * (1 - tc * tc)
                 g = da[t]
-                g[:, :h] = dc * m * i * (1 - i)
+                g[:, :h] = dc * (m * u) * i * (1 - i)
                 g[:, h:2 * h] = ds * tc * o * (1 - o)
                 g[:, 2 * h:3 * h] = dc * cells[t] * f * (1 - f)
-                g[:, 3 * h:] = dc * i * (1 - m * m)
+                g[:, 3 * h:] = dc * i * u * (1 - m * m)
                 dc *= f
-                ds = g @ ws.T
-        return self.finish(ctx, arrays, xt, da, da, states, wx, ws)
+                ds = self.state_grad(g, ws, smask)
+        return self.finish(ctx, arrays, xt, da, da, self.state_rows(states, drop), wx, ws, drop,
+                           self.initial_state_grads({"State": ds, "CellState": dc}))
