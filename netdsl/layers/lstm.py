@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread, sigmoid
+from . import lstm_kernel as kernel
+from .recurrent_core import RecurrentLayer, gate_arrays, one_blas_thread
 from .registry import register_layer
 
 
@@ -21,53 +22,30 @@ from .registry import register_layer
 class LongShortTermMemoryLayer(RecurrentLayer):
     name = "LongShortTermMemoryLayer"
     summary = "LSTM: a sequence of vectors to the sequence of its n-vector states"
-    gates = ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
+    gates = kernel.GATES          # Input, Output, Forget, Memory
     array_specs = gate_arrays(gates)
 
+    # the time loop and its layout: lstm_kernel.py
     def forward(self, ctx, arrays, x):
-        wx, ws, b = self.stacked(arrays, x.dtype)
-        xt, pre = self.projections(x, wx, b)
-        n, batch, _ = xt.shape
-        h = ws.shape[0]
-        states = np.zeros((n + 1, batch, h), x.dtype)
-        cells = np.zeros((n + 1, batch, h), x.dtype)
-        tanh_c = np.empty((n, batch, h), x.dtype)
-        gemm = np.empty((batch, 4 * h), x.dtype)
+        w = lstm_weights(ctx, self, arrays, x.dtype)
+        rows = kernel.input_rows(x)
+        n, _, batch = x.shape
+        pre = (w.wxb_half @ rows).reshape(-1, n, batch)
         with one_blas_thread():
-            for t in range(n):
-                a = pre[t]                 # activated in place: pre keeps every step's gates
-                a += np.matmul(states[t], ws, out=gemm)
-                a[:, :3 * h] = sigmoid(a[:, :3 * h])
-                np.tanh(a[:, 3 * h:], out=a[:, 3 * h:])
-                i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
-                c = cells[t + 1]
-                np.multiply(f, cells[t], out=c)
-                c += i * m
-                tc = np.tanh(c, out=tanh_c[t])
-                np.multiply(o, tc, out=states[t + 1])
-        y = batch_last(states[1:])
-        return [y], ((xt, states, cells, pre, tanh_c, wx, ws) if ctx.grad else None)
+            run = kernel.forward(pre, w.ws_half, keep=ctx.grad)
+        return [run.states[1:]], ((rows, run, w) if ctx.grad else None)
 
     def backward(self, ctx, arrays, cache, dy):
-        xt, states, cells, acts, tanh_c, wx, ws = cache
-        n, batch, _ = xt.shape
-        h = ws.shape[0]
-        dys = dy.transpose(0, 2, 1)                         # (n, N, h) view
-        da = np.empty((n, batch, 4 * h), dy.dtype)
-        ds = np.zeros((batch, h), dy.dtype)
-        dc = np.zeros((batch, h), dy.dtype)
+        rows, run, w = cache
         with one_blas_thread():
-            for t in range(n - 1, -1, -1):
-                a = acts[t]
-                i, o, f, m = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
-                tc = tanh_c[t]
-                ds += dys[t]
-                dc += ds * o * (1 - tc * tc)
-                g = da[t]
-                g[:, :h] = dc * m * i * (1 - i)
-                g[:, h:2 * h] = ds * tc * o * (1 - o)
-                g[:, 2 * h:3 * h] = dc * cells[t] * f * (1 - f)
-                g[:, 3 * h:] = dc * i * (1 - m * m)
-                dc *= f
-                ds = g @ ws.T
-        return self.finish(ctx, arrays, xt, da, da, states, wx, ws)
+            da = kernel.backward(run, w.ws, dy)
+        grads = kernel.weight_grads(da, run, rows, arrays)
+        if not getattr(ctx, "need_dx", True):
+            return [None], grads
+        return [kernel.input_grad(da, w.wx)], grads
+
+
+def lstm_weights(ctx, layer, arrays, dtype) -> kernel.Weights:
+    """The stacked weights, kept with the plan while the net's arrays are unchanged."""
+    return kernel.cached(ctx, ("lstm", id(layer), np.dtype(dtype).str), arrays,
+                         lambda: kernel.stacked_weights(arrays, dtype))
