@@ -11,7 +11,6 @@ gates and b_ih + b_hh as the biases. Output is the sequence of states.
 
 from __future__ import annotations
 
-import numpy as np
 
 from . import lstm_kernel as kernel
 from .recurrent_core import RecurrentLayer, gate_arrays, one_blas_thread
@@ -27,7 +26,7 @@ class LongShortTermMemoryLayer(RecurrentLayer):
 
     # the time loop and its layout: lstm_kernel.py
     def forward(self, ctx, arrays, x):
-        w = lstm_weights(ctx, self, arrays, x.dtype)
+        w = kernel.weights(ctx, self, arrays, x.dtype)
         rows = kernel.input_rows(x)
         n, _, batch = x.shape
         pre = (w.wxb_half @ rows).reshape(-1, n, batch)
@@ -44,8 +43,13 @@ class LongShortTermMemoryLayer(RecurrentLayer):
             return [None], grads
         return [kernel.input_grad(da, w.wx)], grads
 
-
-def lstm_weights(ctx, layer, arrays, dtype) -> kernel.Weights:
-    """The stacked weights, kept with the plan while the net's arrays are unchanged."""
-    return kernel.cached(ctx, ("lstm", id(layer), np.dtype(dtype).str), arrays,
-                         lambda: kernel.stacked_weights(arrays, dtype))
+    def forward_from_lookup(self, ctx, arrays, table, idx):
+        """After an EmbeddingLayer: each step's input projection is a gather of columns of
+        Wx . table^T + b (when the table has no more rows than there are indices)."""
+        if idx.ndim != 2 or table.shape[0] > idx.size:
+            return None
+        pre = kernel.lookup_projection(ctx, self, arrays, table, idx)
+        w = kernel.weights(ctx, self, arrays, table.dtype)
+        with one_blas_thread():
+            run = kernel.forward(pre, w.ws_half, keep=False)
+        return [run.states[1:]]

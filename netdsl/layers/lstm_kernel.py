@@ -64,6 +64,27 @@ def cached(ctx: Any, key: Any, arrays: dict[str, Any], make: Any) -> Any:
     return out
 
 
+def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any) -> Weights:
+    """The stacked weights, kept with the plan while the net's arrays are unchanged."""
+    return cached(ctx, ("lstm", id(owner), np.dtype(dtype).str), arrays,
+                  lambda: stacked_weights(arrays, dtype))
+
+
+def lookup_projection(ctx: Any, owner: Any, arrays: dict[str, Any], table: np.ndarray,
+                      idx: np.ndarray) -> np.ndarray:
+    """Every step's input projection (4H, n, N) when the input is row ``idx - 1`` of
+    ``table`` (V, d): columns of the projected table Wx . table^T + b (4H, V), which is
+    kept with the plan while the arrays are unchanged."""
+    def make() -> np.ndarray:
+        w = weights(ctx, owner, arrays, table.dtype)
+        return np.ascontiguousarray(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:])
+    proj = cached(ctx, ("lstm-lookup", id(owner), np.dtype(table.dtype).str),
+                  {**arrays, "": table}, make)
+    n, batch = idx.shape
+    cols = np.asarray(idx, np.int64).reshape(-1) - 1
+    return proj.take(cols, axis=1).reshape(-1, n, batch)
+
+
 def input_rows(x: np.ndarray) -> np.ndarray:
     """x (n, d, N) batch-last -> (d + 1, n N): features by rows, a last row of ones."""
     n, d, batch = x.shape
