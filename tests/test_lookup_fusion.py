@@ -1,18 +1,20 @@
-"""Rule 5 of runtime/fusion.py: EmbeddingLayer -> LongShortTermMemoryLayer as one Test-mode
-step whose input projection is a gather from a table projected once per plan.
+"""Rule 5 of runtime/fusion.py: EmbeddingLayer -> LongShortTermMemoryLayer as one step whose
+input projection is a gather from a projected table (once per plan in Test mode).
 
-The fused plan must give the unfused plan's numbers (float32 rounding), fall back when the
-table is larger than the batch's indices, leave a shared embedding output alone, and never
-reuse a projected table after the net's arrays changed.
+The fused plans must give the unfused plan's numbers (float32 rounding) and, in training,
+its gradients; fall back when the table is too large for the batch; leave a shared
+embedding output alone; and never reuse a projected table after the net's arrays changed.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import netdsl
 from netdsl.runtime.apply import to_batch_last
 from netdsl.runtime.context import Ctx
+from netdsl.runtime.gradients import backward
 from netdsl.runtime.fusion import FromLookup
 from netdsl.runtime.plan import compile_plan
 
@@ -101,7 +103,29 @@ def test_an_embedding_read_twice_is_not_fused():
     np.testing.assert_allclose(net(x), _plain(net, x), rtol=1e-5, atol=1e-6)
 
 
-def test_training_does_not_use_the_rule():
-    net = _net()
-    assert not any(isinstance(s.layer, FromLookup)
-                   for s in compile_plan(net, mode="train").steps)
+def _gradients(net, mode: str, x: np.ndarray, seed_of: np.random.Generator):
+    plan = compile_plan(net, mode=mode)
+    ctx = Ctx(train=True, grad=True)
+    outs, values, caches = plan.run(ctx, {"Input": to_batch_last(x)}, keep=True)
+    slot = plan.outputs["Output"]
+    seed = seed_of.normal(size=values[slot].shape).astype(values[slot].dtype)
+    grads: dict = {}
+
+    def add(key, g):
+        grads[key] = grads.get(key, 0) + g
+    backward(plan.steps, ctx, values, caches, {slot: seed}, add, set(plan.inputs.values()))
+    return plan, outs["Output"], grads
+
+
+@pytest.mark.parametrize("vocabulary", [7, 40])   # 40 > twice the embedding size: fallback
+def test_training_through_the_fused_step_keeps_every_gradient(vocabulary):
+    net = _net(v=vocabulary)
+    x = _indices(vocabulary)
+    plain, y0, g0 = _gradients(net, "plain", x, np.random.default_rng(3))
+    fused, y1, g1 = _gradients(net, "train", x, np.random.default_rng(3))
+    assert any(isinstance(s.layer, FromLookup) for s in fused.steps)
+    assert len(fused.steps) == len(plain.steps) - 1
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
+    assert g0.keys() == g1.keys() and len(g0) == 1 + 12 + 2    # embedding, LSTM, linear
+    for key in g0:
+        np.testing.assert_allclose(g1[key], g0[key], rtol=1e-4, atol=1e-6, err_msg=str(key))

@@ -714,11 +714,16 @@ class Layer(Net):
         return None
 
     def forward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
-                            idx: np.ndarray) -> list[np.ndarray] | None:
-        """Test-mode forward when the input is the rows of ``table`` picked by the 1-based
-        indices ``idx`` (a ``lookup_table`` layer's output), without building that input;
-        None when the ordinary way is as fast for these data."""
+                            idx: np.ndarray) -> tuple[list[np.ndarray], Any] | None:
+        """Forward when the input is the rows of ``table`` picked by the 1-based indices
+        ``idx`` (a ``lookup_table`` layer's output), without building that input: (outputs,
+        cache for ``backward_from_lookup``), or None when the ordinary way is as fast."""
         return None
+
+    def backward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                             cache: Any, dy: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+        """After ``forward_from_lookup``: the arrays' gradients and the table's."""
+        raise NotImplementedError
 
 
 def run_layer_rule(layer: Layer, s: Infer) -> None:

@@ -45,11 +45,19 @@ class LongShortTermMemoryLayer(RecurrentLayer):
 
     def forward_from_lookup(self, ctx, arrays, table, idx):
         """After an EmbeddingLayer: each step's input projection is a gather of columns of
-        Wx . table^T + b (when the table has no more rows than there are indices)."""
-        if idx.ndim != 2 or table.shape[0] > idx.size:
+        Wx . table^T + b. Taken when the table has no more rows than there are indices (and,
+        in training, than twice its columns: backward sums the gate gradients per row)."""
+        rows, dim = table.shape
+        if idx.ndim != 2 or rows > idx.size or ctx.grad and rows > 2 * dim:
             return None
-        pre = kernel.lookup_projection(ctx, self, arrays, table, idx)
         w = kernel.weights(ctx, self, arrays, table.dtype)
+        pre = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
         with one_blas_thread():
-            run = kernel.forward(pre, w.ws_half, keep=False)
-        return [run.states[1:]]
+            run = kernel.forward(pre, w.ws_half, keep=ctx.grad)
+        return [run.states[1:]], ((idx, run, w) if ctx.grad else None)
+
+    def backward_from_lookup(self, ctx, arrays, table, cache, dy):
+        idx, run, w = cache
+        with one_blas_thread():
+            da = kernel.backward(run, w.ws, dy)
+        return kernel.lookup_grads(da, run, w, idx, table, arrays)

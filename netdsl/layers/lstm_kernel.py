@@ -70,19 +70,21 @@ def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any) -> Weights
                   lambda: stacked_weights(arrays, dtype))
 
 
-def lookup_projection(ctx: Any, owner: Any, arrays: dict[str, Any], table: np.ndarray,
-                      idx: np.ndarray) -> np.ndarray:
+def lookup_projection(ctx: Any, owner: Any, w: Weights, arrays: dict[str, Any],
+                      table: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Every step's input projection (4H, n, N) when the input is row ``idx - 1`` of
     ``table`` (V, d): columns of the projected table Wx . table^T + b (4H, V), which is
     kept with the plan while the arrays are unchanged."""
-    def make() -> np.ndarray:
-        w = weights(ctx, owner, arrays, table.dtype)
-        return np.ascontiguousarray(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:])
     proj = cached(ctx, ("lstm-lookup", id(owner), np.dtype(table.dtype).str),
-                  {**arrays, "": table}, make)
+                  {**arrays, "": table},
+                  lambda: np.ascontiguousarray(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]))
     n, batch = idx.shape
-    cols = np.asarray(idx, np.int64).reshape(-1) - 1
-    return proj.take(cols, axis=1).reshape(-1, n, batch)
+    return proj.take(_columns(idx), axis=1).reshape(-1, n, batch)
+
+
+def _columns(idx: np.ndarray) -> np.ndarray:
+    """1-based indices (n, N) -> 0-based, flat, step-major."""
+    return np.asarray(idx, np.int64).reshape(-1) - 1
 
 
 def input_rows(x: np.ndarray) -> np.ndarray:
@@ -178,23 +180,48 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray) -> np.ndarray:
     return da
 
 
+def _state_grad(d2: np.ndarray, run: Run) -> np.ndarray:
+    """The stacked state weights' gradient (4H, H) from the gate gradients (4H, n N)."""
+    n, h, batch = run.states.shape[0] - 1, run.states.shape[1], run.states.shape[2]
+    s = np.ascontiguousarray(run.states[:n].transpose(1, 0, 2)).reshape(h, n * batch)
+    return d2 @ s.T
+
+
+def _split(dws: np.ndarray, dwx: np.ndarray, db: np.ndarray,
+           arrays: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Stacked gradients -> Wolfram's per-gate arrays."""
+    h = dws.shape[1]
+    grads = {}
+    for k, gate in enumerate(GATES):
+        sl = slice(k * h, (k + 1) * h)
+        grads[f"{gate}StateWeights"] = dws[sl]
+        grads[f"{gate}InputWeights"] = dwx[sl]
+        grads[f"{gate}Biases"] = db[sl]
+    return {k: np.ascontiguousarray(v, arrays[k].dtype) for k, v in grads.items()}
+
+
+def lookup_grads(da: np.ndarray, run: Run, w: Weights, idx: np.ndarray, table: np.ndarray,
+                 arrays: dict[str, Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """After ``lookup_projection``: the arrays' gradients and the table's. The gate
+    gradients are first summed per table row (one GEMM with the one-hot (n N, V) matrix);
+    Wx's gradient is then (4H, V) @ table, the table's Wx^T @ (4H, V)."""
+    g4, n, batch = da.shape
+    d2 = da.reshape(g4, n * batch)
+    one_hot = np.zeros((n * batch, table.shape[0]), da.dtype)
+    one_hot[np.arange(n * batch), _columns(idx)] = 1
+    per_row = d2 @ one_hot
+    grads = _split(_state_grad(d2, run), per_row @ table, per_row.sum(1), arrays)
+    return grads, np.ascontiguousarray((w.wx.T @ per_row).T, table.dtype)
+
+
 def weight_grads(da: np.ndarray, run: Run, rows: np.ndarray,
                  arrays: dict[str, Any]) -> dict[str, np.ndarray]:
     """Every array's gradient, one GEMM per stacked matrix over all steps; ``rows``
     (``input_rows``) give the input weights' and the biases' in one."""
     g4, n, batch = da.shape
-    h = g4 // 4
     d2 = da.reshape(g4, n * batch)
-    s = np.ascontiguousarray(run.states[:n].transpose(1, 0, 2)).reshape(h, n * batch)
-    dws = d2 @ s.T
     dwx = d2 @ rows.T
-    grads = {}
-    for k, gate in enumerate(GATES):
-        sl = slice(k * h, (k + 1) * h)
-        grads[f"{gate}StateWeights"] = dws[sl]
-        grads[f"{gate}InputWeights"] = dwx[sl, :-1]
-        grads[f"{gate}Biases"] = dwx[sl, -1]
-    return {k: np.ascontiguousarray(v, arrays[k].dtype) for k, v in grads.items()}
+    return _split(_state_grad(d2, run), dwx[:, :-1], dwx[:, -1], arrays)
 
 
 def input_grad(da: np.ndarray, wx: np.ndarray) -> np.ndarray:
