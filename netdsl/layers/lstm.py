@@ -37,7 +37,7 @@ class LongShortTermMemoryLayer(RecurrentLayer):
     def backward(self, ctx, arrays, cache, dy):
         rows, run, w = cache
         with one_blas_thread():
-            da = kernel.backward(run, w.ws, dy)
+            da, _, _ = kernel.backward(run, w.ws, dy)
         grads = kernel.weight_grads(da, run, rows, arrays)
         if not getattr(ctx, "need_dx", True):
             return [None], grads
@@ -59,5 +59,5 @@ class LongShortTermMemoryLayer(RecurrentLayer):
     def backward_from_lookup(self, ctx, arrays, table, cache, dy):
         idx, run, w = cache
         with one_blas_thread():
-            da = kernel.backward(run, w.ws, dy)
+            da, _, _ = kernel.backward(run, w.ws, dy)
         return kernel.lookup_grads(da, run, w, idx, table, arrays)

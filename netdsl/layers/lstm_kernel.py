@@ -97,30 +97,33 @@ def input_rows(x: np.ndarray) -> np.ndarray:
 
 
 class Run(NamedTuple):
-    """What the forward loop leaves: the states (n + 1, H, N), states[0] = 0; for backward
-    also the gate values (n, 4H, N), cell states (n + 1, H, N) and their tanh (n, H, N)."""
+    """What the forward loop leaves: the states (n + 1, H, N) (states[0] the initial one),
+    the last cell state (H, N); for backward also the gate values (n, 4H, N), cell states
+    (n + 1, H, N) and their tanh (n, H, N)."""
     states: np.ndarray
+    last_cell: np.ndarray
     acts: np.ndarray | None
     cells: np.ndarray | None
     tanh_c: np.ndarray | None
 
 
-def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool) -> Run:
+def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool,
+            initial: tuple[np.ndarray, np.ndarray] | None = None) -> Run:
     """The time loop. ``pre`` (4H, n, N): every step's input projection plus biases (sigmoid
-    rows halved); ``keep``: store what ``backward`` needs."""
+    rows halved); ``keep``: store what ``backward`` needs; ``initial``: the state and cell
+    state (H, N) to start from (zeros when None)."""
     g4, n, batch = pre.shape
     h = g4 // 4
     dt = pre.dtype
     states = np.empty((n + 1, h, batch), dt)
-    states[0] = 0
     acts = np.empty((n if keep else 1, g4, batch), dt)
     cells = np.empty((n + 1 if keep else 2, h, batch), dt)
-    cells[0] = 0
+    states[0], cells[0] = initial if initial is not None else (0, 0)
     tanh_c = np.empty((n if keep else 1, h, batch), dt)
     tmp = np.empty((h, batch), dt)
     for t in range(n):
         a = acts[t if keep else 0]
-        if t == 0:                       # the state is zero: no product
+        if t == 0 and initial is None:   # the state is zero: no product
             np.copyto(a, pre[:, 0])
         else:
             np.matmul(ws_half, states[t], out=a)
@@ -136,11 +139,16 @@ def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool) -> Run:
         c += tmp
         tc = np.tanh(c, out=tanh_c[t if keep else 0])
         np.multiply(o, tc, out=states[t + 1])
-    return Run(states, acts, cells, tanh_c) if keep else Run(states, None, None, None)
+    last = cells[n if keep else n % 2]
+    return Run(states, last, acts, cells, tanh_c) if keep else Run(states, last, None, None, None)
 
 
-def backward(run: Run, ws: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """The gradients of the gates' pre-activations, (4H, n, N), from ``dy`` (n, H, N)."""
+def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
+             final: tuple[np.ndarray, np.ndarray] | None = None,
+             initial: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients of the gates' pre-activations, (4H, n, N), from ``dy`` (n, H, N) and
+    the gradients ``final`` of the last state and cell state (H, N); with ``initial``, then
+    those of the initial state and cell state (else the last two values are undefined)."""
     acts, cells, tanh_c = run.acts, run.cells, run.tanh_c
     assert acts is not None and cells is not None and tanh_c is not None
     n, g4, batch = acts.shape
@@ -148,8 +156,8 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray) -> np.ndarray:
     dt = dy.dtype
     ws_t = np.ascontiguousarray(ws.T)                     # (H, 4H)
     da = np.empty((g4, n, batch), dt)
-    ds = np.zeros((h, batch), dt)
-    dc = np.zeros((h, batch), dt)
+    ds = np.zeros((h, batch), dt) if final is None else np.array(final[0], dt)
+    dc = np.zeros((h, batch), dt) if final is None else np.array(final[1], dt)
     u = np.empty((h, batch), dt)
     sig_d = np.empty((3 * h, batch), dt)
     factor = np.empty((3 * h, batch), dt)
@@ -175,9 +183,9 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray) -> np.ndarray:
         u *= i
         np.multiply(u, dc, out=g[3 * h:])
         dc *= f
-        if t:
+        if t or initial:
             np.matmul(ws_t, g, out=ds)
-    return da
+    return da, ds, dc
 
 
 def _state_grad(d2: np.ndarray, run: Run) -> np.ndarray:
