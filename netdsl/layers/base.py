@@ -742,6 +742,23 @@ class Layer(Net):
         monotone ``activation``, faster than the three apart (Test mode), or None."""
         return None
 
+    def lookup_table(self, arrays: dict[str, Any]) -> tuple[str, np.ndarray] | None:
+        """(array name, table) when this layer maps 1-based integer indices to the rows of
+        ``table`` along a new last level (EmbeddingLayer's "Weights"), else None."""
+        return None
+
+    def forward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                            idx: np.ndarray) -> tuple[list[np.ndarray], Any] | None:
+        """Forward when the input is the rows of ``table`` picked by the 1-based indices
+        ``idx`` (a ``lookup_table`` layer's output), without building that input: (outputs,
+        cache for ``backward_from_lookup``), or None when the ordinary way is as fast."""
+        return None
+
+    def backward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                             cache: Any, dy: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+        """After ``forward_from_lookup``: the arrays' gradients and the table's."""
+        raise NotImplementedError
+
 
 def run_layer_rule(layer: Layer, s: Infer) -> None:
     """The layer's rule and its array shapes, repeated until nothing changes."""

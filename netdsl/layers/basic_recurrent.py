@@ -29,13 +29,13 @@ class BasicRecurrentLayer(RecurrentLayer):
         xt, pre = self.projections(x, wx, b, drop)
         n, batch, _ = xt.shape
         states = np.empty((n + 1, batch, h), x.dtype)
-        states[0], = self.initial_states(given, batch, h, x.dtype)
+        states[0], = self.initial_rows(given, batch, h, x.dtype)
         with one_blas_thread():
             for t in range(n):
                 a = pre[t]
                 a += self.state_product(states[t], ws, _state_mask(drop, t))
                 np.tanh(a, out=states[t + 1])
-        outs = self.with_final_states(batch_last(states[1:]), {"State": states[n]})
+        outs = self.with_final_states(batch_last(states[1:]), {"State": states[n].T})
         return outs, ((xt, states, wx, ws, drop) if ctx.grad else None)
 
     def backward(self, ctx, arrays, cache, dy, *dfinal):
@@ -44,7 +44,7 @@ class BasicRecurrentLayer(RecurrentLayer):
         h = ws.shape[0]
         dys = dy.transpose(0, 2, 1)
         da = np.empty((n, batch, h), dy.dtype)
-        ds, = self.final_state_grads(dfinal, batch, h, dy.dtype)
+        ds, = self.final_state_rows(dfinal, batch, h, dy.dtype)
         with one_blas_thread():
             for t in range(n - 1, -1, -1):
                 s = states[t + 1]
@@ -55,7 +55,7 @@ class BasicRecurrentLayer(RecurrentLayer):
         if drop is not None and (drop.s is not None or drop.update is not None):
             rows = np.stack([rows[t] * _state_mask(drop, t)[0] for t in range(n)])
         return self.finish(ctx, arrays, xt, da, da, rows, wx, ws, drop,
-                           self.initial_state_grads({"State": ds}))
+                           self.initial_state_grads({"State": ds.T}))
 
 
 def _state_mask(drop: Masks | None, t: int) -> np.ndarray | None:

@@ -35,7 +35,7 @@ class GatedRecurrentLayer(RecurrentLayer):
         smask = None if drop is None else drop.s
         update = None if drop is None else drop.update
         states = np.empty((n + 1, batch, h), x.dtype)
-        states[0], = self.initial_states(given, batch, h, x.dtype)
+        states[0], = self.initial_rows(given, batch, h, x.dtype)
         cache = []
         with one_blas_thread():
             for t in range(n):
@@ -50,7 +50,7 @@ class GatedRecurrentLayer(RecurrentLayer):
                 if ctx.grad:
                     cache.append((z, r, m, q[:, 2 * h:]))
         y = batch_last(states[1:])
-        outs = self.with_final_states(y, {"State": states[n]})
+        outs = self.with_final_states(y, {"State": states[n].T})
         return outs, ((xt, states, cache, wx, ws, drop) if ctx.grad else None)
 
     def backward(self, ctx, arrays, cache, dy, *dfinal):
@@ -62,7 +62,7 @@ class GatedRecurrentLayer(RecurrentLayer):
         dys = dy.transpose(0, 2, 1)
         dax = np.empty((n, batch, 3 * h), dy.dtype)
         das = np.empty((n, batch, 3 * h), dy.dtype)
-        ds, = self.final_state_grads(dfinal, batch, h, dy.dtype)
+        ds, = self.final_state_rows(dfinal, batch, h, dy.dtype)
         with one_blas_thread():
             for t in range(n - 1, -1, -1):
                 z, r, m, qm = steps[t]
@@ -79,4 +79,4 @@ class GatedRecurrentLayer(RecurrentLayer):
                 das[t, :, 2 * h:] = dm * r
                 ds = ds * (1 - z) + self.state_grad(das[t], ws, smask)
         return self.finish(ctx, arrays, xt, dax, das, self.state_rows(states, drop), wx, ws,
-                           drop, self.initial_state_grads({"State": ds}))
+                           drop, self.initial_state_grads({"State": ds.T}))

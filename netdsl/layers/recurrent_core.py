@@ -98,28 +98,36 @@ class RecurrentLayer(Layer):
             s.refine("Input", (LengthVar(), None), "its definition")
             s.refine("Output", (s.port("Input")[0], None), '"Input" port')
 
-    # ---- state ports ---------------------------------------------------------------
-    def initial_states(self, given: tuple, batch: int, h: int, dtype: Any) -> list[np.ndarray]:
-        """(N, h) rows of each state in ``optional_inputs``: the values given (batch-last
-        (h, N)) or zeros."""
-        by_port = dict(zip(self.port_names()[0][1:], given))
-        return [np.ascontiguousarray(by_port[p].T, dtype) if p in by_port
+    # ---- state ports: values batch-last (h, N), as the executor passes them --------------
+    def given_states(self, given: tuple) -> dict[str, np.ndarray]:
+        """The shown state inputs by port (what ``forward`` got after "Input")."""
+        return dict(zip(self.port_names()[0][1:], given))
+
+    def initial_rows(self, given: tuple, batch: int, h: int, dtype: Any) -> list[np.ndarray]:
+        """Each state of ``optional_inputs`` as (N, h) rows: the value given or zeros."""
+        states = self.given_states(given)
+        return [np.ascontiguousarray(states[p].T, dtype) if p in states
                 else np.zeros((batch, h), dtype) for p in self.optional_inputs]
 
     def with_final_states(self, y: np.ndarray, finals: dict[str, np.ndarray]) -> list:
-        """The outputs: the sequence, then the shown final states (batch-last)."""
-        return [y] + [np.ascontiguousarray(finals[p].T) for p in self.port_names()[1][1:]]
+        """The outputs: the sequence, then the shown final states (``finals`` (h, N))."""
+        return [y] + [np.ascontiguousarray(finals[p]) for p in self.port_names()[1][1:]]
 
-    def final_state_grads(self, dys: tuple, batch: int, h: int, dtype: Any) -> list:
-        """The output gradients of each state in ``optional_outputs`` as (N, h) rows
+    def final_state_grads(self, dfinal: tuple) -> dict[str, np.ndarray]:
+        """The output gradients of the shown final states by port (what ``backward`` got
+        after the sequence's)."""
+        return dict(zip(self.port_names()[1][1:], dfinal))
+
+    def final_state_rows(self, dfinal: tuple, batch: int, h: int, dtype: Any) -> list:
+        """The output gradient of each state of ``optional_outputs`` as fresh (N, h) rows
         (zeros for a state not read)."""
-        by_port = dict(zip(self.port_names()[1][1:], dys))
-        return [np.array(by_port[p].T, dtype) if p in by_port else np.zeros((batch, h), dtype)
+        grads = self.final_state_grads(dfinal)
+        return [np.array(grads[p].T, dtype) if p in grads else np.zeros((batch, h), dtype)
                 for p in self.optional_outputs]
 
     def initial_state_grads(self, grads: dict[str, np.ndarray]) -> list:
-        """The gradients for the shown state inputs, batch-last."""
-        return [np.ascontiguousarray(grads[p].T) for p in self.port_names()[0][1:]]
+        """The gradients of the shown state inputs (``grads`` (h, N) by port)."""
+        return [np.ascontiguousarray(grads[p]) for p in self.port_names()[0][1:]]
 
     # ---- dropout ---------------------------------------------------------------------
     def masks(self, ctx: Any, x: np.ndarray, h: int) -> Masks | None:
