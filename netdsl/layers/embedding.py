@@ -71,6 +71,9 @@ class EmbeddingLayer(Layer):
         if s.port("Input") is None:
             s.refine("Input", PortType((), True, s.value("InputDimension")), "its definition")
 
+    def lookup_table(self, arrays):
+        return "Weights", arrays["Weights"]
+
     # ---- numerics: x int (dims.., N) -> W[x - 1] moved to (dims.., size, N) -----------------
     def forward(self, ctx, arrays, x):
         w = arrays["Weights"]
