@@ -173,3 +173,37 @@ def test_a_fixed_size_where_the_length_varies_is_a_clean_error(monkeypatch):
                                           r'ONNX: it needs a fixed size where the sequence '
                                           r'length is "Varying"'):
         to_onnx(net)
+
+
+STATE_GRAPHS = [
+    # the initial state from a port through a LinearLayer, the final states out
+    ('NetGraph[<|"lin" -> LinearLayer[3], "r" -> LongShortTermMemoryLayer[3]|>, '
+     '{NetPort["s0"] -> "lin" -> NetPort["r", "State"], NetPort["c0"] -> NetPort["r", '
+     '"CellState"], NetPort["r", "State"] -> NetPort["final"], NetPort[{"r", "CellState"}] -> '
+     'NetPort["cell"]}, "Input" -> {"Varying", 2}, "s0" -> 4, "c0" -> 3]'),
+    ('NetGraph[<|"r" -> LongShortTermMemoryLayer[3]|>, {NetPort[{"r", "CellState"}] -> '
+     'NetPort["cell"]}, "Input" -> {"Varying", 2}]'),
+    ('NetGraph[<|"r" -> GatedRecurrentLayer[3], "t" -> Tanh|>, {NetPort["s0"] -> '
+     'NetPort["r", "State"], NetPort["r", "State"] -> "t" -> NetPort["final"]}, '
+     '"Input" -> {"Varying", 2}, "s0" -> 3]'),
+    ('NetGraph[<|"a" -> LinearLayer[3], "r" -> BasicRecurrentLayer[3]|>, '
+     '{NetPort["s"] -> "a" -> NetPort["r", "State"], NetPort["r", "State"] -> '
+     'NetPort["final"]}, "Input" -> {"Varying", 2}, "s" -> 2]'),
+]
+
+
+@pytest.mark.parametrize("text", STATE_GRAPHS)
+def test_state_ports_are_initial_and_final_states(text):
+    """"State"/"CellState" in: ONNX's initial_h/initial_c; out: Y_h/Y_c."""
+    net = build(text)
+    model = check_lengths(net, lengths=(1, 3, 6))
+    op = next(n for n in model.graph.node if n.op_type in ("LSTM", "GRU", "RNN"))
+    assert len([v for v in op.input[5:] if v]) == len(net.port_names()[0]) - 1
+    assert len([v for v in op.output[1:] if v]) >= 1
+
+
+@pytest.mark.parametrize("layer", RECURRENT)
+def test_dropout_is_test_mode_in_onnx(layer):
+    """Dropout acts only in Train mode: the export is the Test-mode net."""
+    text = layer.replace("]", ', "Dropout" -> 0.3]')
+    check_lengths(build(f'NetChain[{{{text}}}, "Input" -> {{"Varying", 3}}]'), lengths=(2, 5))

@@ -53,15 +53,7 @@ def _close(got, want):
 def _netdsl_gradients(net, x, g) -> dict[str, np.ndarray]:
     """netdsl's gradients of Total[Output * g] by parameter name ("1/Weights") and
     "Input"."""
-    s = netdsl.Session()
-    s["net"], s["x"], s["g"] = net, x, g
-    r = s.evaluate('net[<|"Input" -> x, NetPortGradient["Output"] -> g|>, NetPortGradient[All]]')
-    out = {}
-    for key, value in r.items():
-        arg = key.args[0]
-        name = arg if isinstance(arg, str) else "/".join(str(i) for i in list_items(arg))
-        out[name] = np.asarray(value, np.float32)
-    return out
+    return _graph_gradients(net, {"Input": x}, {"Output": g})
 
 
 @pytest.mark.parametrize("case", range(len(NETS)))
@@ -140,3 +132,80 @@ def test_replicate_keeps_a_varying_length():
         x = np.random.default_rng(n).normal(size=(2, n, 2)).astype(np.float32)
         np.testing.assert_array_equal(module(torch.tensor(x)).numpy(),
                                       np.repeat(x[:, None], 3, axis=1))
+
+
+def _graph_gradients(net, feeds: dict, seeds: dict) -> dict[str, np.ndarray]:
+    """netdsl's gradients of the sum of Total[output * seed] over the outputs, by
+    parameter name and input port."""
+    s = netdsl.Session()
+    s["net"] = net
+    parts = []
+    for k, (p, v) in enumerate(list(feeds.items()) + list(seeds.items())):
+        s[f"v{k}"] = v
+        key = f'"{p}"' if p in feeds else f'NetPortGradient["{p}"]'
+        parts.append(f"{key} -> v{k}")
+    r = s.evaluate(f"net[<|{', '.join(parts)}|>, NetPortGradient[All]]")
+    out = {}
+    for key, value in r.items():
+        arg = key.args[0]
+        name = arg if isinstance(arg, str) else "/".join(str(i) for i in list_items(arg))
+        out[name] = np.asarray(value, np.float32)
+    return out
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_state_ports_outputs_and_gradients_equal_netdsl(case):
+    from tests.test_onnx_export_sequences import STATE_GRAPHS
+    net = build(STATE_GRAPHS[case])
+    module = to_torch(net)
+    rng = np.random.default_rng(case)
+    ins, outs = net.port_names()
+    for n in (1, 5):
+        feeds = {p: rng.normal(size=(3,) + tuple(n if not isinstance(d, int) else d
+                                                 for d in net.ports[p].shape)
+                               ).astype(np.float32) for p in ins}
+        xt = {p: torch.tensor(v, requires_grad=True) for p, v in feeds.items()}
+        got = module(**xt)
+        got = got if isinstance(got, dict) else {outs[0]: got}
+        seeds = {}
+        total = 0
+        for p in outs:
+            _close(got[p].detach().numpy(), net(feeds, port=p))
+            seeds[p] = rng.normal(size=tuple(got[p].shape)).astype(np.float32)
+            total = total + (got[p] * torch.tensor(seeds[p])).sum()
+        module.zero_grad()
+        total.backward()
+        want = _graph_gradients(net, feeds, seeds)
+        for name, w in want.items():
+            g = xt[name].grad if name in xt else module.array(name).grad
+            _close(g.numpy(), w)
+
+
+@pytest.mark.parametrize("layer", ["LongShortTermMemoryLayer", "GatedRecurrentLayer",
+                                   "BasicRecurrentLayer"])
+def test_dropout_of_the_weights(layer):
+    """Test mode: no dropout. Train mode with "Dropout" -> 1: every weight dropped, only the
+    biases act, the same in netdsl (no draw decides); p = 0.5: each pass draws new masks."""
+    x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype(np.float32)
+    for p in (1, 0.5):
+        net = build(f'NetChain[{{{layer}[4, "Dropout" -> {p}]}}, "Input" -> {{"Varying", 3}}]')
+        module = to_torch(net)
+        _close(module(torch.tensor(x)).detach().numpy(), net(x))
+        module.train()
+        y1 = module(torch.tensor(x)).detach().numpy()
+        if p == 1:
+            _close(y1, net(x, evaluation_mode="Train"))
+        else:
+            assert np.max(np.abs(y1 - module(torch.tensor(x)).detach().numpy())) > 1e-4
+
+
+def test_other_dropout_methods_are_an_error_in_train_mode():
+    from netdsl.errors import NetDSLError
+    net = build('NetChain[{GatedRecurrentLayer[4, "Dropout" -> {"VariationalInput" -> 0.2}]}, '
+                '"Input" -> {"Varying", 3}]')
+    module = to_torch(net)
+    x = torch.randn(2, 4, 3)
+    module(x)                                            # Test mode: fine
+    with pytest.raises(NetDSLError, match='"Dropout" method VariationalInput has no PyTorch '
+                                          'counterpart in Train mode'):
+        module.train()(x)

@@ -534,7 +534,11 @@ def recurrent(op: str, gates: tuple[str, ...], negate: tuple[str, ...] = (),
               **attrs: Any) -> Callable[..., list[str]]:
     """ONNX's LSTM/GRU/RNN operator: ``gates`` are Wolfram's gates in ONNX's order; the
     state biases (ONNX's second half of B) are zero, Wolfram has one bias per gate. The
-    batch-first input is made time-major for the operator and its Y (n, 1, N, H) back."""
+    batch-first input is made time-major for the operator and its Y (n, 1, N, H) back.
+    The "State"/"CellState" ports, when shown, are initial_h/initial_c in (1, N, H) and
+    Y_h/Y_c out; "Dropout" acts only in Train mode, so the Test-mode export ignores it."""
+    states = ("State", "CellState") if op == "LSTM" else ("State",)
+
     def export(b, layer, scope, where, xs):
         h = int(layer.values["OutputSize"])
         neg = {f"{g}{kind}" for g in negate for kind in ("InputWeights", "StateWeights",
@@ -544,12 +548,23 @@ def recurrent(op: str, gates: tuple[str, ...], negate: tuple[str, ...] = (),
         bias = _stacked(b, layer, scope, [f"{g}Biases" for g in gates], neg)
         bias = b.node("Concat", [bias, b.const(np.zeros((1, len(gates) * h)), scope)], scope,
                       axis=1)
-        x = b.node("Transpose", xs, scope, perm=[1, 0, 2])
-        y = b.fresh(scope, op)
-        b.nodes.append(b.helper.make_node(op, [x, w, r, bias], [y], name=y, hidden_size=h,
+        ins, outs = layer.port_names()
+        given = dict(zip(ins[1:], xs[1:]))
+        initial = [b.node("Unsqueeze", [given[p], b.const([0], scope, np.int64)], scope)
+                   if p in given else "" for p in states]
+        inputs = [b.node("Transpose", xs[:1], scope, perm=[1, 0, 2]), w, r, bias, "", *initial]
+        while inputs[-1] == "":
+            inputs.pop()
+        names = [b.fresh(scope, op)] + [b.fresh(scope, f"{op}_{p}") if p in outs else ""
+                                        for p in states]
+        while names[-1] == "":
+            names.pop()
+        b.nodes.append(b.helper.make_node(op, inputs, names, name=names[0], hidden_size=h,
                                           **attrs))
-        y = b.node("Squeeze", [y, b.const([1], scope, np.int64)], scope)
-        return [b.node("Transpose", [y], scope, perm=[1, 0, 2])]
+        y = b.node("Squeeze", [names[0], b.const([1], scope, np.int64)], scope)
+        finals = {p: b.node("Squeeze", [n, b.const([0], scope, np.int64)], scope)
+                  for p, n in zip(states, names[1:]) if n}
+        return [b.node("Transpose", [y], scope, perm=[1, 0, 2])] + [finals[p] for p in outs[1:]]
     return export
 
 

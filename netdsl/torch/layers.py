@@ -24,6 +24,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from ..errors import EvaluationError
 from ..expr import S
 from ..layers.base import Layer
 from ..layers.functions import SELU_ALPHA, SELU_SCALE
@@ -556,19 +557,47 @@ def _recurrent(run: Callable, gates: tuple[str, ...], negate: tuple[str, ...] = 
     arrays stacked in torch's gate order on each call, so parameters and gradients stay
     Wolfram's arrays. ``gates``: Wolfram's gates in torch's order; ``negate``: gates whose
     arrays enter negated. Torch's state biases (b_hh) are a constant 0: Wolfram has one
-    bias per gate (for the GRU, none inside r*(Wms.s))."""
+    bias per gate (for the GRU, none inside r*(Wms.s)). The "State"/"CellState" ports,
+    when shown, are the initial states in and the final ones out. "Dropout" in Train mode:
+    "VariationalWeights" (a bare probability) masks the weight matrices' elements once per
+    pass (DropConnect, kept ones scaled by 1/(1-p)), as netdsl; the other methods need a
+    per-step loop torch's kernels do not have, and are an error in Train mode."""
+    from ..layers.recurrent_dropout import probabilities
+    states = ("State", "CellState") if run is torch.lstm else ("State",)
+
     def convert(layer):
+        ins, outs = layer.port_names()
+        drop = probabilities(layer.values.get("Dropout"))
+        others = [m for m, p in drop.items() if p and m != "VariationalWeights"]
+        p_weights = drop["VariationalWeights"]
+
         def op(a, xs, training):
-            def stack(kind):
-                return torch.cat([-a[g + kind] if g in negate else a[g + kind] for g in gates])
+            if training and others:
+                raise EvaluationError(f'{layer.name}\'s "Dropout" method {others[0]} has no '
+                                      f'PyTorch counterpart in Train mode (only '
+                                      f'"VariationalWeights"); Test mode is unaffected.',
+                                      symbol="netdsl.torch", tag="notorch")
+
+            def stack(kind, p=0.0):
+                parts = [-a[g + kind] if g in negate else a[g + kind] for g in gates]
+                w = torch.cat(parts)
+                if training and p > 0:
+                    w = w * (torch.rand_like(w) >= p).to(w.dtype) / (1.0 - p) if p < 1 \
+                        else w * 0
+                return w
             x = xs[0]
             b_ih = stack("Biases")
-            h0 = x.new_zeros((1, x.shape[0], b_ih.shape[0] // len(gates)))
-            params = [stack("InputWeights"), stack("StateWeights"), b_ih, torch.zeros_like(b_ih)]
+            given = dict(zip(ins[1:], xs[1:]))
+            zero = x.new_zeros((1, x.shape[0], b_ih.shape[0] // len(gates)))
+            hx = [given[p].unsqueeze(0) if p in given else zero for p in states]
+            params = [stack("InputWeights", p_weights), stack("StateWeights", p_weights), b_ih,
+                      torch.zeros_like(b_ih)]
             # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
             #  batch_first)
-            hx = (h0, h0) if run is torch.lstm else h0
-            return [run(x, hx, params, True, 1, 0.0, training, False, True)[0]], {}
+            y, *finals = run(x, tuple(hx) if run is torch.lstm else hx[0], params, True, 1,
+                             0.0, training, False, True)
+            by_port = {p: f.squeeze(0) for p, f in zip(states, finals)}
+            return [y] + [by_port[p] for p in outs[1:]], {}
         return op
     return convert
 
