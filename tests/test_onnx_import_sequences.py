@@ -212,3 +212,56 @@ def test_the_last_state_output_is_sequence_last(tmp_path, kind, last):
     for n in (1, 6):
         x = torch.randn(3, n, 3)
         np.testing.assert_allclose(net(x.numpy()), m(x).detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("text", [
+    'NetChain[{EmbeddingLayer[16, 95, "Input" -> "Varying"], LongShortTermMemoryLayer[12], '
+    'SequenceLastLayer[], LinearLayer[95], SoftmaxLayer[]}]',
+    'NetChain[{UnitVectorLayer[6, "Input" -> "Varying"], GatedRecurrentLayer[4]}]',
+    'NetChain[{EmbeddingLayer[3, 5, "Input" -> {4}]}]'])
+def test_class_index_inputs_come_back(text):
+    """netdsl's exports of EmbeddingLayer (Cast, Sub 1, Gather) and UnitVectorLayer (Cast,
+    Sub 1, OneHot) import as those layers, with an input of class indices 1..n."""
+    net = build(text)
+    back = from_model(to_onnx(net))
+    assert [v.name for _, v in back.leaves()] == [v.name for _, v in net.leaves()]
+    assert back.ports["Input"].words() == net.ports["Input"].words()
+    rng = np.random.default_rng(0)
+    classes = net.ports["Input"].classes
+    for n in ((4,) if "{4}" in text else (1, 5)):
+        x = rng.integers(1, classes + 1, size=(3, n))
+        np.testing.assert_array_equal(back(x), net(x))
+
+
+def test_pytorch_embeddings_need_indices_from_1(tmp_path):
+    """nn.Embedding reads rows from 0: imported as is, netdsl's EmbeddingLayer (rows from 1)
+    would shift every index, so it is refused; a model reading row x - 1 imports."""
+    torch = _torch()
+
+    class M(torch.nn.Module):
+        def __init__(self, shift):
+            super().__init__()
+            self.shift = shift
+            self.e = torch.nn.Embedding(7, 3)
+            self.r = torch.nn.GRU(3, 4, batch_first=True)
+
+        def forward(self, x):
+            return self.r(self.e(x - self.shift))[0]
+
+    torch.manual_seed(0)
+    x = torch.randint(1, 7, (2, 5))          # rows 0..6 or 1..7: valid for both
+    for shift in (0, 1):
+        m = M(shift).eval()
+        with torch.no_grad():
+            m.r.bias_hh_l0[8:] = 0
+        _export(torch, m, x, tmp_path / "e.onnx")
+        if shift == 0:
+            with pytest.raises(NetDSLError, match=r"indices from 0, as PyTorch's nn.Embedding\); "
+                                                  r"netdsl's class indices run from 1"):
+                load(tmp_path / "e.onnx")
+            continue
+        net = load(tmp_path / "e.onnx")
+        assert [v.name for _, v in net.leaves()] == ["EmbeddingLayer", "GatedRecurrentLayer"]
+        for n in (1, 6):
+            xs = torch.randint(1, 8, (3, n))
+            np.testing.assert_allclose(net(xs.numpy()), m(xs).detach().numpy(), atol=1e-5)

@@ -36,6 +36,7 @@ from .construct import build
 S = Symbol
 ELEMENTS = ("Net", "UninitializedNet", "ArrayAssociation")
 FLOAT = 1   # onnx.TensorProto.FLOAT
+INTEGERS = (6, 7)   # INT32, INT64: class indices
 
 
 class Unsupported(EvaluationError):
@@ -180,6 +181,10 @@ class _Importer:
         # "time" (n, N, ..) of a batch-first source; "Y" (n, 1, N, H) and "YB" (N, n, 1, H)
         # outputs of a recurrent layer; "H" its last state Y_h (1, N, H)
         self.views: dict[str, tuple[str, Any]] = {}
+        # integer values computed from an integer input: value -> (input, k), the value
+        # being the input + k; classes: input -> the number of classes its reader takes
+        self.index: dict[str, tuple[str, int]] = {}
+        self.classes: dict[str, int] = {}
         for node in graph.node:
             for i in node.input:
                 self.uses[i] = self.uses.get(i, 0) + 1
@@ -189,7 +194,9 @@ class _Importer:
     # ---------------------------------------------------------------- assembling the net
     def net(self) -> Net:
         for name in self.inputs:
-            if self.types.get(name, FLOAT) != FLOAT:
+            if self.types.get(name, FLOAT) in INTEGERS and self._index_input(name):
+                self.index[name] = (name, 0)
+            elif self.types.get(name, FLOAT) != FLOAT:
                 raise Unsupported(f'The ONNX model\'s input "{name}" is not float32; netdsl nets '
                                   f"compute in float32.", symbol="Import", tag="onnxop")
             shape = self.shapes.get(name)
@@ -198,7 +205,7 @@ class _Importer:
                                   f"{list(shape)}); netdsl arrays have no size-0 dimensions.",
                                   symbol="Import", tag="onnxop")
             if not shape or None in shape[2:] or len(shape) > 1 and shape[1] is None \
-                    and not self._sequence_input(name):
+                    and not (self._sequence_input(name) or name in self.index):
                 raise Unsupported(f'The ONNX model\'s input "{name}" has dimensions '
                                   f"{list(shape) if shape else 'unknown'}; netdsl needs a batch "
                                   f"dimension followed by known example dimensions (a symbolic "
@@ -228,7 +235,8 @@ class _Importer:
                 raise Unsupported(f'The ONNX model\'s output "{o.name}" is a constant, not '
                                   f"computed from the inputs.", symbol="Import", tag="onnxop")
             outputs.append((o.name, src))
-        ports = {n: _port(self.shapes[n][1:]) for n in self.inputs}
+        ports = {n: _port(self.shapes[n][1:], self.classes.get(n, 0) if n in self.index
+                          else None) for n in self.inputs}
         chain = self._chain_order(outputs)
         if chain is not None:
             spec = Association((n, build(self.layers[n]), False) for n in chain)
@@ -266,6 +274,59 @@ class _Importer:
                 continue
             return False
         return bool(readers)
+
+    def _index_input(self, name: str) -> bool:
+        """Whether an integer input is read only as class indices: by Cast, Sub or Add of
+        a constant (the shift from 1-based), Gather's indices or OneHot."""
+        readers = [n for n in self.g.node if name in n.input]
+        return bool(readers) and all(
+            n.op_type in ("Cast", "Sub", "Add", "OneHot", "Shape")
+            or n.op_type == "Gather" and list(n.input[1:2]) == [name] for n in readers)
+
+    def _on_indices(self, node, a) -> None:
+        """Class indices: netdsl's take 1..n, so a table lookup must read row index - 1
+        (netdsl's own export: Cast, Sub 1, Gather); Gather of such rows is EmbeddingLayer,
+        OneHot of them (values 0, 1) UnitVectorLayer."""
+        op = node.op_type
+        pos = next(i for i, v in enumerate(node.input) if v in self.index)
+        src, k = self.index[node.input[pos]]
+        if op == "Cast" and a.get("to") in INTEGERS:
+            self.index[node.output[0]] = (src, k)
+            return
+        if op in ("Sub", "Add") and pos == 0:
+            c = self.const(node, node.input[1])
+            if c is not None and c.size == 1 and float(c.reshape(())).is_integer():
+                shift = int(c.reshape(()))
+                self.index[node.output[0]] = (src, k - shift if op == "Sub" else k + shift)
+                return
+        if op == "Gather" and pos == 1 and int(a.get("axis", 0)) == 0:
+            w = self.const(node, node.input[0])
+            if w is not None and w.ndim == 2:
+                self._needs_one_based(node, k, src, int(w.shape[0]))
+                layer = self.layer("EmbeddingLayer", int(w.shape[1]), int(w.shape[0]),
+                                   Weights=np.ascontiguousarray(w, np.float32))
+                return self._from_indices(node, layer, src)
+        if op == "OneHot" and pos == 0 and int(a.get("axis", -1)) == -1:
+            depth, values = self.const(node, node.input[1]), self.const(node, node.input[2])
+            if depth is not None and values is not None and list(np.ravel(values)) == [0, 1]:
+                n = int(np.ravel(depth)[0])
+                self._needs_one_based(node, k, src, n)
+                return self._from_indices(node, self.layer("UnitVectorLayer", n), src)
+        raise _unsupported(node, "computes on integer data; netdsl takes class indices only "
+                                 "as rows of a table (Gather, EmbeddingLayer) or unit vectors "
+                                 "(OneHot, UnitVectorLayer)")
+
+    def _needs_one_based(self, node, k: int, src: str, n: int) -> None:
+        if k != -1:
+            raise _unsupported(node, f'reads row "{src}"{k:+d}' + (
+                " (indices from 0, as PyTorch's nn.Embedding)" if k == 0 else "") +
+                '; netdsl\'s class indices run from 1, so the model must read row index - 1')
+        self.classes[src] = n
+
+    def _from_indices(self, node, layer: Any, src: str) -> None:
+        name = self.add(node, layer, [])
+        self.feeds[name] = [("input", src)]
+        self.source[node.output[0]] = ("layer", name)
 
     def _shape_or_constant(self, node) -> bool:
         """Nodes that compute no data: on constants alone (folded with NumPy when netdsl
@@ -361,6 +422,8 @@ class _Importer:
         return self.consts.get(value) if value else None
 
     def node(self, node) -> None:
+        if any(v in self.index for v in node.input):
+            return self._on_indices(node, self.attrs(node))
         op = node.op_type
         handler = getattr(self, "op_" + op, None)
         if handler is None and op in UNARY:
@@ -992,8 +1055,8 @@ class _Importer:
             return self._last_state(node, view)
         if x in self.consts or idx is None or np.ndim(idx) != 0:
             raise _unsupported(node, "gathers other than one constant position of the data "
-                                     "(netdsl's EmbeddingLayer takes integer data, which "
-                                     "ONNX import does not)")
+                                     "or rows of a constant table at an integer input's "
+                                     "class indices (EmbeddingLayer)")
         r = self._rank(node, x)
         axis = int(a.get("axis", 0))
         axis = axis + r if axis < 0 else axis
@@ -1064,11 +1127,14 @@ FOLD: dict[str, Callable[[list, dict], Any]] = {
 }
 
 
-def _port(dims: tuple) -> Any:
+def _port(dims: tuple, classes: int | None = None) -> Any:
     """A port's example shape: "Real" for a number per example, else its dimensions; an
-    unknown first dimension is a "Varying" length."""
-    if dims and dims[0] is None:
-        return make_list(["Varying", *dims[1:]])
+    unknown first dimension is a "Varying" length. ``classes``: class indices 1..classes
+    (0: integers)."""
+    dims = tuple("Varying" if i == 0 and d is None else d for i, d in enumerate(dims))
+    if classes is not None:
+        element = Expr(S("Restricted"), "Integer", classes) if classes else "Integer"
+        return make_list([*dims, element]) if dims else element
     return "Real" if not dims else make_list(list(dims))
 
 
