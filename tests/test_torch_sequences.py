@@ -181,31 +181,52 @@ def test_state_ports_outputs_and_gradients_equal_netdsl(case):
             _close(g.numpy(), w)
 
 
+DROPOUTS = ["1", '{"VariationalInput" -> 1}', '{"VariationalState" -> 1}',
+            '{"StateUpdate" -> 1}', '{"VariationalInput" -> 1, "StateUpdate" -> 1}',
+            '{"VariationalWeights" -> 0.3, "VariationalState" -> 0.2, "StateUpdate" -> 0.4}']
+
+
 @pytest.mark.parametrize("layer", ["LongShortTermMemoryLayer", "GatedRecurrentLayer",
                                    "BasicRecurrentLayer"])
-def test_dropout_of_the_weights(layer):
-    """Test mode: no dropout. Train mode with "Dropout" -> 1: every weight dropped, only the
-    biases act, the same in netdsl (no draw decides); p = 0.5: each pass draws new masks."""
+@pytest.mark.parametrize("spec", DROPOUTS)
+def test_recurrent_dropout(layer, spec):
+    """Test mode: no dropout. Train mode with probabilities 1: every element of that kind
+    dropped, no draw decides, so netdsl's Train mode gives the same numbers (the input's
+    part, the state's part, the update, or all weights gone); otherwise each pass draws
+    new masks, and gradients flow through the masked steps."""
     x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype(np.float32)
-    for p in (1, 0.5):
-        net = build(f'NetChain[{{{layer}[4, "Dropout" -> {p}]}}, "Input" -> {{"Varying", 3}}]')
-        module = to_torch(net)
-        _close(module(torch.tensor(x)).detach().numpy(), net(x))
-        module.train()
-        y1 = module(torch.tensor(x)).detach().numpy()
-        if p == 1:
-            _close(y1, net(x, evaluation_mode="Train"))
-        else:
-            assert np.max(np.abs(y1 - module(torch.tensor(x)).detach().numpy())) > 1e-4
-
-
-def test_other_dropout_methods_are_an_error_in_train_mode():
-    from netdsl.errors import NetDSLError
-    net = build('NetChain[{GatedRecurrentLayer[4, "Dropout" -> {"VariationalInput" -> 0.2}]}, '
-                '"Input" -> {"Varying", 3}]')
+    net = build(f'NetGraph[<|"r" -> {layer}[4, "Dropout" -> {spec}]|>, '
+                f'{{NetPort["s0"] -> NetPort["r", "State"], NetPort["r", "State"] -> '
+                f'NetPort["final"]}}, "Input" -> {{"Varying", 3}}, "s0" -> 4]')
+    feeds = {"Input": x, "s0": np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)}
     module = to_torch(net)
-    x = torch.randn(2, 4, 3)
-    module(x)                                            # Test mode: fine
-    with pytest.raises(NetDSLError, match='"Dropout" method VariationalInput has no PyTorch '
-                                          'counterpart in Train mode'):
-        module.train()(x)
+    tensors = {k: torch.tensor(v) for k, v in feeds.items()}
+    for p in ("Output", "final"):
+        _close(module(**tensors)[p].detach().numpy(), net(feeds, port=p))
+    module.train()
+    y1 = module(**tensors)
+    if "0." not in spec:
+        for p in ("Output", "final"):
+            _close(y1[p].detach().numpy(), net(feeds, port=p, evaluation_mode="Train"))
+    else:
+        y2 = module(**tensors)
+        assert np.max(np.abs((y1["Output"] - y2["Output"]).detach().numpy())) > 1e-4
+        y1["Output"].sum().backward()
+        assert all(p.grad is not None for p in module.parameters())
+
+
+@pytest.mark.parametrize("layer", ["LongShortTermMemoryLayer", "GatedRecurrentLayer",
+                                   "BasicRecurrentLayer"])
+def test_the_step_loop_without_masks_is_the_fused_kernel(layer):
+    """The per-step loop that Train-mode dropout runs computes netdsl's formula: with no
+    mask drawn it gives the outputs and final states of netdsl (and torch's kernel)."""
+    from netdsl.layers.recurrent_dropout import METHODS
+    from netdsl.torch.layers import _masked_steps
+    net = build(f'NetChain[{{{layer}[4]}}, "Input" -> {{"Varying", 3}}]')
+    module = to_torch(net)
+    _, rnn = next(iter(net.leaves()))
+    x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype(np.float32)
+    a = {k.split("/")[-1]: v for k, v in module.arrays.items()}
+    finals, y = _masked_steps(rnn, a, torch.tensor(x), {}, dict.fromkeys(METHODS, 0.0))
+    _close(y.detach().numpy(), net(x))
+    _close(finals["State"].detach().numpy(), np.asarray(net(x))[:, -1])

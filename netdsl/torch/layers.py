@@ -24,7 +24,6 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from ..errors import EvaluationError
 from ..expr import S
 from ..layers.base import Layer
 from ..layers.functions import SELU_ALPHA, SELU_SCALE
@@ -559,38 +558,33 @@ def _recurrent(run: Callable, gates: tuple[str, ...], negate: tuple[str, ...] = 
     arrays enter negated. Torch's state biases (b_hh) are a constant 0: Wolfram has one
     bias per gate (for the GRU, none inside r*(Wms.s)). The "State"/"CellState" ports,
     when shown, are the initial states in and the final ones out. "Dropout" in Train mode:
-    "VariationalWeights" (a bare probability) masks the weight matrices' elements once per
-    pass (DropConnect, kept ones scaled by 1/(1-p)), as netdsl; the other methods need a
-    per-step loop torch's kernels do not have, and are an error in Train mode."""
+    "VariationalWeights" alone masks the weight matrices' elements once per pass
+    (DropConnect) around the fused kernel; the other methods mask per gate or per step,
+    which the kernels cannot, so ``_masked_steps`` runs the steps."""
     from ..layers.recurrent_dropout import probabilities
     states = ("State", "CellState") if run is torch.lstm else ("State",)
 
     def convert(layer):
         ins, outs = layer.port_names()
         drop = probabilities(layer.values.get("Dropout"))
-        others = [m for m, p in drop.items() if p and m != "VariationalWeights"]
-        p_weights = drop["VariationalWeights"]
+        per_step = any(p for m, p in drop.items() if m != "VariationalWeights")
 
         def op(a, xs, training):
-            if training and others:
-                raise EvaluationError(f'{layer.name}\'s "Dropout" method {others[0]} has no '
-                                      f'PyTorch counterpart in Train mode (only '
-                                      f'"VariationalWeights"); Test mode is unaffected.',
-                                      symbol="netdsl.torch", tag="notorch")
-
-            def stack(kind, p=0.0):
-                parts = [-a[g + kind] if g in negate else a[g + kind] for g in gates]
-                w = torch.cat(parts)
-                if training and p > 0:
-                    w = w * (torch.rand_like(w) >= p).to(w.dtype) / (1.0 - p) if p < 1 \
-                        else w * 0
-                return w
             x = xs[0]
-            b_ih = stack("Biases")
             given = dict(zip(ins[1:], xs[1:]))
+            if training and per_step:
+                finals, y = _masked_steps(layer, a, x, given, drop)
+                return [y] + [finals[p] for p in outs[1:]], {}
+
+            def stack(kind, masked=False):
+                parts = [-a[g + kind] if g in negate else a[g + kind] for g in gates]
+                if masked and training:
+                    parts = [w * m for w, m in zip(parts, _masks(parts, drop["VariationalWeights"]))]
+                return torch.cat(parts)
+            b_ih = stack("Biases")
             zero = x.new_zeros((1, x.shape[0], b_ih.shape[0] // len(gates)))
             hx = [given[p].unsqueeze(0) if p in given else zero for p in states]
-            params = [stack("InputWeights", p_weights), stack("StateWeights", p_weights), b_ih,
+            params = [stack("InputWeights", True), stack("StateWeights", True), b_ih,
                       torch.zeros_like(b_ih)]
             # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
             #  batch_first)
@@ -600,6 +594,62 @@ def _recurrent(run: Callable, gates: tuple[str, ...], negate: tuple[str, ...] = 
             return [y] + [by_port[p] for p in outs[1:]], {}
         return op
     return convert
+
+
+def _mask(like, p: float, shape: tuple):
+    """Kept with probability 1 - p, scaled by 1/(1 - p) (all 0 when p is 1), as netdsl's
+    recurrent dropout; None for p = 0."""
+    if p <= 0:
+        return None
+    keep = (torch.rand(shape, device=like.device) >= p).to(like.dtype)
+    return keep * (0.0 if p >= 1 else 1.0 / (1.0 - p))
+
+
+def _masks(tensors: list, p: float) -> list:
+    return [m if m is not None else 1.0 for m in (_mask(t, p, tuple(t.shape)) for t in tensors)]
+
+
+def _masked_steps(layer, a, x, given, drop) -> tuple[dict, Any]:
+    """Wolfram's recurrent formulas step by step with netdsl's Train-mode dropout masks:
+    "VariationalWeights" on every weight element (one mask per pass), "VariationalInput"
+    and "VariationalState" per gate and example (the same at every step), "StateUpdate"
+    new at every step on LSTM's memory value m, GRU's candidate, BasicRecurrentLayer's
+    previous state. Gates in Wolfram's stacking order (``layer.gates``)."""
+    kind = layer.name
+    g = layer.gates
+    wx = [a[k + "InputWeights"] for k in g]
+    ws = [a[k + "StateWeights"] for k in g]
+    wx = [w * m for w, m in zip(wx, _masks(wx, drop["VariationalWeights"]))]
+    ws = [w * m for w, m in zip(ws, _masks(ws, drop["VariationalWeights"]))]
+    batch, n, d = x.shape
+    h = ws[0].shape[0]
+    mx = _mask(x, drop["VariationalInput"], (len(g), batch, 1, d))
+    ms = _mask(x, drop["VariationalState"], (len(g), batch, h))
+    mu = _mask(x, drop["StateUpdate"], (n, batch, h))
+    px = [(x if mx is None else x * mx[k]) @ wx[k].T + a[k_ + "Biases"]
+          for k, k_ in enumerate(g)]                                     # (N, n, h) per gate
+    s = given.get("State", x.new_zeros((batch, h)))
+    c = given.get("CellState", x.new_zeros((batch, h)))
+
+    def q(k, state):
+        return (state if ms is None else state * ms[k]) @ ws[k].T
+
+    ys = []
+    for t in range(n):
+        if kind == "LongShortTermMemoryLayer":          # gates Input, Output, Forget, Memory
+            i, o, f = (torch.sigmoid(px[k][:, t] + q(k, s)) for k in range(3))
+            m = torch.tanh(px[3][:, t] + q(3, s))
+            c = f * c + i * (m if mu is None else m * mu[t])
+            s = o * torch.tanh(c)
+        elif kind == "GatedRecurrentLayer":              # gates Input, Reset, Memory
+            z, r = (torch.sigmoid(px[k][:, t] + q(k, s)) for k in range(2))
+            m = torch.tanh(px[2][:, t] + r * q(2, s))
+            s = s + z * ((m if mu is None else m * mu[t]) - s)
+        else:                                            # the previous state is dropped
+            prev = s if mu is None else s * mu[t]
+            s = torch.tanh(px[0][:, t] + q(0, prev))
+        ys.append(s)
+    return {"State": s, "CellState": c}, torch.stack(ys, dim=1)
 
 
 # torch's LSTM rows (i, f, g, o) are Wolfram's InputGate, ForgetGate, MemoryGate, OutputGate;
