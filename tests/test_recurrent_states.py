@@ -194,3 +194,41 @@ def test_check_shows_the_state_shapes():
     assert "states.wl:4:" in err.getvalue() and '"State" port' in err.getvalue(), err.getvalue()
     assert '"s0" vector of size 4, "Input" matrix of dimensions {n, 2} -> "final" vector of ' \
         'size 3, "cell" vector of size 3, "Output" matrix of dimensions {n, 3}' in words, words
+
+
+def test_information_lists_the_recurrent_states():
+    net = ('NetChain[{EmbeddingLayer[3, 5], LongShortTermMemoryLayer[3], '
+           'NetChain[<|"g" -> GatedRecurrentLayer[2]|>]}]')
+    assert netdsl.evaluate(f'Information[{net}, "RecurrentStatesCount"]') == 3
+    positions = netdsl.evaluate(f'Information[{net}, "RecurrentStatesPositionList"]')
+    assert netdsl.expr.input_form(positions) == ('{NetPort[{2, "State"}], NetPort[{2, '
+                                                 '"CellState"}], NetPort[{3, "g", "State"}]}')
+    assert netdsl.evaluate('Information[LinearLayer[2], "RecurrentStatesCount"]') == 0
+
+
+def test_embedding_before_an_lstm_with_state_ports_in_training():
+    """The fused Embedding -> LSTM step is not used when the LSTM's states are connected:
+    Train and Test mode give the formula, and NetTrain runs."""
+    s = Session()
+    s.evaluate('g = NetInitialize[NetGraph[<|"emb" -> EmbeddingLayer[3, 6], '
+               '"lstm" -> LongShortTermMemoryLayer[4]|>, {"emb" -> "lstm", '
+               'NetPort["s"] -> NetPort["lstm", "State"], '
+               'NetPort["lstm", "State"] -> NetPort["final"]}, '
+               '"s" -> 4]];')
+    g = s.evaluate("g")
+    idx = np.array([1, 5, 2, 6, 6, 3])
+    s0 = np.array([0.1, -0.2, 0.3, 0.0])
+    emb = np.asarray(g.net("emb").arrays["Weights"], np.float64)
+    y, sT, _ = lstm_ref(_arrays(g, "lstm"), emb[idx - 1], s0)
+    for mode in ("Test", "Train"):
+        out = g({"Input": idx, "s": s0}, evaluation_mode=mode)
+        np.testing.assert_allclose(out["Output"], y, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["final"], sT, rtol=1e-5, atol=1e-6)
+    trained = s.evaluate(
+        'NetTrain[NetGraph[<|"emb" -> EmbeddingLayer[3, 6], "lstm" -> LongShortTermMemoryLayer[4], '
+        '"sum" -> SummationLayer[]|>, {"emb" -> "lstm", NetPort["s"] -> NetPort["lstm", "State"], '
+        'NetPort["lstm", "State"] -> "sum", NetPort["lstm", "Output"] -> None}], '
+        '{<|"Input" -> {1, 2, 3}, "s" -> {0, 0, 0, 0}, "Output" -> 0.5|>, '
+        '<|"Input" -> {4, 5, 6}, "s" -> {1, 0, 0, 0}, "Output" -> 0.1|>}, '
+        'MaxTrainingRounds -> 2]')
+    assert trained.initialized
