@@ -232,3 +232,32 @@ def test_embedding_before_an_lstm_with_state_ports_in_training():
         '<|"Input" -> {4, 5, 6}, "s" -> {1, 0, 0, 0}, "Output" -> 0.1|>}, '
         'MaxTrainingRounds -> 2]')
     assert trained.initialized
+
+
+def test_basic_recurrent_layer_has_no_activation_argument():
+    with pytest.raises(NetDSLError, match="always Tanh") as e:
+        netdsl.evaluate("BasicRecurrentLayer[3, Ramp]")
+    assert e.value.tag == "argx"
+
+
+def test_state_ports_in_summaries_and_diagrams():
+    s, g = _graph_session()
+    text = str(g)
+    assert "State: vector of size 3" in text and "CellState: vector of size 3" in text
+    assert s.evaluate('Information[g, "SummaryGraphic"]') is not None
+    layer = build('LongShortTermMemoryLayer[3, "Input" -> {"Varying", 2}]')
+    shown = layer.with_optional_ports(("State",), ("State",))
+    assert '"State" ->' not in shown.input_form()     # a port the container's edges show
+
+
+def test_check_on_a_layer_given_a_state():
+    text = ('l = NetInitialize[GatedRecurrentLayer[2, "Input" -> {"Varying", 3}]];\n'
+            'y = l[<|"Input" -> RandomReal[1, {4, 3}], "State" -> {1, 2}|>];\n'
+            'z = l[RandomReal[1, {5, 4, 3}], NetPort["State"]];\n'
+            'w = l[<|"Input" -> RandomReal[1, {4, 3}], "State" -> {1, 2, 3}|>];\n')
+    out, err = io.StringIO(), io.StringIO()
+    check_text(text, "a.wl", out, err)
+    assert "y = output of dimensions {4, 2}" in out.getvalue()
+    assert "z = output of dimensions {5, 2}" in out.getvalue()
+    assert 'a.wl:4:5: error: GatedRecurrentLayer::netinvin: Input to port "State" should be a ' \
+           'vector of size 2' in err.getvalue()
