@@ -48,7 +48,8 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         Wx . table^T + b. Taken when the table has no more rows than there are indices (and,
         in training, than twice its columns: backward sums the gate gradients per row)."""
         rows, dim = table.shape
-        if idx.ndim != 2 or rows > idx.size or ctx.grad and rows > 2 * dim:
+        if (idx.ndim != 2 or rows > idx.size or ctx.grad and rows > 2 * dim
+                or len(self.port_names()[1]) > 1):     # final states read: the general way
             return None
         w = kernel.weights(ctx, self, arrays, table.dtype)
         pre = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
