@@ -1,6 +1,7 @@
 """GatedRecurrentLayer[n]: Wolfram's GRU over a sequence of vectors.
 
-Per step, with x the input and s the state (zero at the start):
+Per step, with x the input and s the state (zero at the start, or the "State" given; the
+final one is the "State" output):
   z = σ(Wix.x + Wis.s + bi)            (Wolfram's "InputGate": the update gate)
   r = σ(Wrx.x + Wrs.s + br)            ("ResetGate")
   h = tanh(Wmx.x + bm + r*(Wms.s))     ("MemoryGate": the reset gate scales Wms.s)
@@ -25,47 +26,57 @@ class GatedRecurrentLayer(RecurrentLayer):
     gates = ("InputGate", "ResetGate", "MemoryGate")
     array_specs = gate_arrays(gates)
 
-    def forward(self, ctx, arrays, x):
-        wx, ws, b = self.stacked(arrays, x.dtype)
-        xt, pre = self.projections(x, wx, b)
+    def forward(self, ctx, arrays, x, *given):
+        h = arrays["InputGateBiases"].shape[0]
+        drop = self.masks(ctx, x, h)
+        wx, ws, b = self.stacked(arrays, x.dtype, drop)
+        xt, pre = self.projections(x, wx, b, drop)
         n, batch, _ = xt.shape
-        h = ws.shape[0]
-        states = np.zeros((n + 1, batch, h), x.dtype)
+        smask = None if drop is None else drop.s
+        update = None if drop is None else drop.update
+        states = np.empty((n + 1, batch, h), x.dtype)
+        states[0], = self.initial_rows(given, batch, h, x.dtype)
         cache = []
         with one_blas_thread():
             for t in range(n):
                 a = pre[t]
-                q = states[t] @ ws                               # (N, 3h): Wis.s, Wrs.s, Wms.s
+                q = self.state_product(states[t], ws, smask)   # (N, 3h): Wis.s, Wrs.s, Wms.s
                 zr = sigmoid(a[:, :2 * h] + q[:, :2 * h])
                 z, r = zr[:, :h], zr[:, h:]
                 m = np.tanh(a[:, 2 * h:] + r * q[:, 2 * h:])
+                mu = m if update is None else m * update[t]   # "StateUpdate" dropout
                 s = states[t]
-                np.add(s, z * (m - s), out=states[t + 1])
+                np.add(s, z * (mu - s), out=states[t + 1])
                 if ctx.grad:
                     cache.append((z, r, m, q[:, 2 * h:]))
         y = batch_last(states[1:])
-        return [y], ((xt, states, cache, wx, ws) if ctx.grad else None)
+        outs = self.with_final_states(y, {"State": states[n].T})
+        return outs, ((xt, states, cache, wx, ws, drop) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, cache, dy):
-        xt, states, steps, wx, ws = cache
+    def backward(self, ctx, arrays, cache, dy, *dfinal):
+        xt, states, steps, wx, ws, drop = cache
         n, batch, _ = xt.shape
         h = ws.shape[0]
+        smask = None if drop is None else drop.s
+        update = None if drop is None else drop.update
         dys = dy.transpose(0, 2, 1)
         dax = np.empty((n, batch, 3 * h), dy.dtype)
         das = np.empty((n, batch, 3 * h), dy.dtype)
-        ds = np.zeros((batch, h), dy.dtype)
+        ds, = self.final_state_rows(dfinal, batch, h, dy.dtype)
         with one_blas_thread():
             for t in range(n - 1, -1, -1):
                 z, r, m, qm = steps[t]
+                u = 1 if update is None else update[t]
                 s = states[t]
                 ds = ds + dys[t]
-                dm = ds * z * (1 - m * m)                        # through tanh
-                dz = ds * (m - s) * z * (1 - z)
+                dm = ds * z * u * (1 - m * m)                    # through tanh
+                dz = ds * (m * u - s) * z * (1 - z)
                 dr = dm * qm * r * (1 - r)
                 dax[t, :, :h] = dz
                 dax[t, :, h:2 * h] = dr
                 dax[t, :, 2 * h:] = dm
                 das[t, :, :2 * h] = dax[t, :, :2 * h]
                 das[t, :, 2 * h:] = dm * r
-                ds = ds * (1 - z) + das[t] @ ws.T
-        return self.finish(ctx, arrays, xt, dax, das, states, wx, ws)
+                ds = ds * (1 - z) + self.state_grad(das[t], ws, smask)
+        return self.finish(ctx, arrays, xt, dax, das, self.state_rows(states, drop), wx, ws,
+                           drop, self.initial_state_grads({"State": ds.T}))

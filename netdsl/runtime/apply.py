@@ -93,11 +93,15 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
             prop = a
         elif isinstance(a, str) and port is None:
             port = a
+        elif _net_port(a) is not None and port is None:   # NetPort["State"]
+            port = _net_port(a)
         elif a is S("All"):
             port = None
         else:
             raise EvaluationError(f"{input_form(a)} is not an output port or an evaluation "
                                   f"option.", symbol=head, tag="badarg")
+    keys = [k for k, _ in data.items()] if isinstance(data, Association) else []
+    net = show_optional_ports(net, keys, port)
     raw = raw_inputs(net, data, head)
     net = settle_shapes(net, raw, head)
     inputs, batched = normalise_inputs(net, raw, head)
@@ -118,6 +122,24 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
         return abstract_result(net, call, head)
     outputs = evaluate(net, call, head)
     return to_expression(net, outputs, call)
+
+
+def _net_port(a: Any) -> str | None:
+    """The port named by NetPort["port"], or None."""
+    if isinstance(a, Expr) and a.head is S("NetPort") and len(a.args) == 1 \
+            and isinstance(a.args[0], str):
+        return a.args[0]
+    return None
+
+
+def show_optional_ports(net: Net, keys: Any, port: str | None) -> Net:
+    """A layer given one of its optional inputs (a recurrent layer's initial "State") or
+    asked for an optional output (its final "State") shows those ports."""
+    if not isinstance(net, Layer) or not (net.optional_inputs or net.optional_outputs):
+        return net
+    ins = tuple(k for k in keys if k in net.optional_inputs)
+    outs = (port,) if port in net.optional_outputs else ()
+    return net.with_optional_ports(ins, outs) if ins or outs else net
 
 
 def _as_array(x: Any, port: str, head: str) -> np.ndarray:
@@ -494,6 +516,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     if evaluation_mode not in ("Test", "Train"):
         raise EvaluationError(f'evaluation_mode must be "Test" or "Train", not '
                               f"{evaluation_mode!r}.", symbol=head, tag="evmode")
+    net = show_optional_ports(net, list(data) if isinstance(data, dict) else [], port)
     ins = net.port_names()[0]
     if isinstance(data, dict):
         raw = {k: _py_input(net, k, v, head) for k, v in data.items()}

@@ -235,6 +235,8 @@ def _from_lookup(steps: list[Step], protected: set[int]) -> list[Step]:
         j = _sole_next(steps, i, uses, protected)
         if j is None or _ask(steps[j].layer, "forward_from_lookup") is None:
             continue
+        if len(steps[j].ins) != 1 or len(steps[j].outs) != 1:   # a recurrent "State" port
+            continue
         name, table = found(st.arrays)
         nxt = steps[j]
         out[j] = Step(FromLookup(st.layer, name, nxt.layer), {**nxt.arrays, TABLE: table},

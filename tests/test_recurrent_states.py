@@ -1,0 +1,196 @@
+"""The recurrent layers' state ports: "State" (and LSTM's "CellState") as the initial state
+in and the final state out, on a layer, in a NetGraph (NetPort[layer, "State"]), in shape
+inference and check, with gradients, and in batches of different lengths.
+
+Values are checked against naive per-step loops (tests/recurrent_reference.py), gradients
+against float64 central differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netdsl
+import io
+
+from netdsl.check import check_text
+from netdsl.errors import NetDSLError, ShapeError
+from netdsl.session import Session
+from tests.layer_harness import build, check_gradients, forward, make_arrays
+from tests.recurrent_reference import gru_ref, lstm_ref, rnn_ref
+
+# name, reference, state ports
+LAYERS = [("LongShortTermMemoryLayer", lstm_ref, ("State", "CellState")),
+          ("GatedRecurrentLayer", gru_ref, ("State",)),
+          ("BasicRecurrentLayer", rnn_ref, ("State",))]
+
+
+def _layer(name, states, h=3, d=2):
+    layer = build(f'{name}[{h}, "Input" -> {{"Varying", {d}}}]')
+    return layer.with_optional_ports(states, states)
+
+
+@pytest.mark.parametrize("name,ref,states", LAYERS)
+def test_state_ports_are_shown_only_when_used(name, ref, states):
+    layer = build(f'{name}[3, "Input" -> {{"Varying", 2}}]')
+    assert layer.port_names() == (("Input",), ("Output",))
+    shown = layer.with_optional_ports(states, states)
+    assert shown.port_names() == (("Input",) + states, ("Output",) + states)
+    assert all(shown.ports[p].shape == (3,) for p in states)
+    assert shown.reset().port_names() == shown.port_names()
+
+
+@pytest.mark.parametrize("name,ref,states", LAYERS)
+def test_initial_and_final_states_equal_the_formula(name, ref, states):
+    layer = _layer(name, states)
+    a = {k: v * 0.5 for k, v in make_arrays(layer, seed=1).items()}
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 5, 2))
+    init = [rng.standard_normal((2, 3)) for _ in states]
+    outs = forward(layer, a, x, *init, dtype=np.float64)
+    assert len(outs) == 1 + len(states)
+    for i in range(2):
+        want = ref(a, x[i], *[s[i] for s in init])
+        for got, w in zip(outs, want):
+            np.testing.assert_allclose(got[i], w, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(outs[1][i], outs[0][i, -1], rtol=1e-6)  # State = last step
+
+
+@pytest.mark.parametrize("name,ref,states", LAYERS)
+def test_state_ports_backward(name, ref, states):
+    layer = _layer(name, states, h=3, d=2)
+    a = {k: v * 0.5 for k, v in make_arrays(layer, seed=3).items()}
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 2, 2))                        # batch-last (n, d, N)
+    init = [rng.standard_normal((3, 2)) for _ in states]      # (h, N)
+    check_gradients(layer, a, [x, *init], tol=1e-5)
+
+
+@pytest.mark.parametrize("name,ref,states", LAYERS)
+def test_only_the_final_state_read(name, ref, states):
+    """An initial state not given is zero; a final state alone (no initial) is exposed."""
+    layer = build(f'{name}[3, "Input" -> {{"Varying", 2}}]').with_optional_ports((), ("State",))
+    a = make_arrays(layer, seed=5)
+    x = np.random.default_rng(6).standard_normal((1, 4, 2))
+    y, s = forward(layer, a, x, dtype=np.float64)
+    np.testing.assert_allclose(s[0], ref(a, x[0])[1], rtol=1e-5, atol=1e-6)
+    check_gradients(layer, {k: v * 0.5 for k, v in a.items()},
+                    [np.random.default_rng(7).standard_normal((3, 2, 2))])
+
+
+GRAPH = ('g = NetInitialize[NetGraph[<|"lin" -> LinearLayer[3], '
+         '"lstm" -> LongShortTermMemoryLayer[3]|>, '
+         '{NetPort["s0"] -> "lin" -> NetPort["lstm", "State"], '
+         'NetPort["lstm", "State"] -> NetPort["final"], '
+         'NetPort[{"lstm", "CellState"}] -> NetPort["cell"]}, '
+         '"Input" -> {"Varying", 2}, "s0" -> 4]];')
+
+
+def _graph_session():
+    s = Session()
+    s.evaluate(GRAPH)
+    return s, s.evaluate("g")
+
+
+def _arrays(net, name):
+    layer = net.net(name)
+    return {k: np.asarray(v, np.float64) for k, v in layer.arrays.items()}
+
+
+def test_netgraph_connects_initial_and_final_states():
+    s, g = _graph_session()
+    assert set(g.port_names()[0]) == {"s0", "Input"}
+    assert set(g.port_names()[1]) == {"final", "cell", "Output"}
+    assert g.ports["final"].shape == (3,) and g.ports["cell"].shape == (3,)
+    x = np.random.default_rng(8).standard_normal((4, 2))
+    s0 = np.array([0.5, -1.0, 2.0, 0.1])
+    out = g({"Input": x, "s0": s0})
+    lin = _arrays(g, "lin")
+    init = lin["Weights"] @ s0 + lin["Biases"]
+    y, sT, cT = lstm_ref(_arrays(g, "lstm"), x, init)
+    np.testing.assert_allclose(out["Output"], y, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["final"], sT, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["cell"], cT, rtol=1e-5, atol=1e-6)
+
+
+def test_ragged_batch_final_state_is_each_examples_last_step():
+    s, g = _graph_session()
+    rng = np.random.default_rng(9)
+    xs = [rng.standard_normal((n, 2)) for n in (3, 1, 5, 3)]
+    s0 = rng.standard_normal((4, 4))
+    out = g({"Input": xs, "s0": s0})
+    for i, x in enumerate(xs):
+        alone = g({"Input": x, "s0": s0[i]})
+        np.testing.assert_allclose(out["final"][i], alone["final"], rtol=1e-6)
+        np.testing.assert_allclose(out["cell"][i], alone["cell"], rtol=1e-6)
+        np.testing.assert_allclose(out["final"][i], alone["Output"][-1], rtol=1e-6)
+
+
+def test_port_gradient_with_respect_to_the_initial_state():
+    s, g = _graph_session()
+    x = np.random.default_rng(10).standard_normal((3, 2))
+    s0 = np.array([0.3, -0.2, 0.5, 1.0])
+    s.evaluate(f"x = {netdsl.expr.input_form(netdsl.expr.packed(x))}; "
+               f"s0 = {{0.3, -0.2, 0.5, 1.0}};")
+    grad = np.asarray(s.evaluate('g[<|"Input" -> x, "s0" -> s0|>, NetPortGradient["s0"]]'),
+                      np.float64)
+    lstm, lin = _arrays(g, "lstm"), _arrays(g, "lin")
+
+    def total(v):
+        y, sT, cT = lstm_ref(lstm, x, lin["Weights"] @ v + lin["Biases"])
+        return y.sum() + sT.sum() + cT.sum()
+    eps = 1e-6
+    numeric = [(total(s0 + eps * e) - total(s0 - eps * e)) / (2 * eps) for e in np.eye(4)]
+    np.testing.assert_allclose(grad, numeric, rtol=2e-3, atol=2e-4)
+
+
+def test_layer_applied_to_an_association_with_a_state():
+    s = Session()
+    s.evaluate('l = NetInitialize[GatedRecurrentLayer[2, "Input" -> {"Varying", 3}]]; '
+               'x = {{1., 2., 3.}, {0., -1., 0.5}};')
+    layer = s.evaluate("l")
+    a = {k: np.asarray(v, np.float64) for k, v in layer.arrays.items()}
+    x = np.array([[1., 2., 3.], [0., -1., 0.5]])
+    y = np.asarray(s.evaluate('l[<|"Input" -> x, "State" -> {0.5, -0.5}|>]'), np.float64)
+    np.testing.assert_allclose(y, gru_ref(a, x, [0.5, -0.5])[0], rtol=1e-5, atol=1e-6)
+    final = np.asarray(s.evaluate('l[x, NetPort["State"]]'), np.float64)
+    np.testing.assert_allclose(final, gru_ref(a, x)[1], rtol=1e-5, atol=1e-6)
+    assert np.allclose(np.asarray(s.evaluate('l[x, "State"]'), np.float64), final)
+    py = layer({"Input": x, "State": np.array([0.5, -0.5])})
+    np.testing.assert_allclose(py, y, rtol=1e-6)
+
+
+def test_an_edge_to_the_layer_feeds_its_input_not_its_state():
+    net = netdsl.evaluate('NetGraph[<|"a" -> LinearLayer[3], "r" -> BasicRecurrentLayer[3], '
+                          '"e" -> ElementwiseLayer[Tanh]|>, '
+                          '{NetPort["s"] -> "a" -> NetPort["r", "State"], "e" -> "r"}, '
+                          '"Input" -> {"Varying", 2}, "s" -> 5]')
+    r = net.net("r")
+    assert r.port_names()[0] == ("Input", "State")
+    assert net.ports["Input"].shape[1] == 2
+
+
+def test_state_of_the_wrong_size_is_a_shape_error():
+    with pytest.raises(ShapeError, match="State"):
+        netdsl.evaluate('NetGraph[<|"a" -> LinearLayer[4], "r" -> GatedRecurrentLayer[3]|>, '
+                        '{"a" -> NetPort["r", "State"]}, "Input" -> 2]')
+
+
+def test_unknown_port_of_a_recurrent_layer_is_an_error():
+    with pytest.raises(NetDSLError, match="no input port"):
+        netdsl.evaluate('NetGraph[<|"a" -> LinearLayer[3], "r" -> GatedRecurrentLayer[3]|>, '
+                        '{"a" -> NetPort["r", "CellState"]}, "Input" -> 2]')
+
+
+def test_check_shows_the_state_shapes():
+    text = (GRAPH + '\ny = g[<|"Input" -> RandomReal[1, {7, 2}], "s0" -> {1, 2, 3, 4}|>];\n'
+            'z = g[<|"Input" -> RandomReal[1, {5, 6, 2}], "s0" -> RandomReal[1, {5, 4}]|>];\n'
+            'bad = NetGraph[<|"a" -> LinearLayer[4], "r" -> BasicRecurrentLayer[3]|>, '
+            '{"a" -> NetPort["r", "State"]}];\n')
+    out, err = io.StringIO(), io.StringIO()
+    check_text(text, "states.wl", out, err)
+    words = out.getvalue()
+    assert "states.wl:4:" in err.getvalue() and '"State" port' in err.getvalue(), err.getvalue()
+    assert '"s0" vector of size 4, "Input" matrix of dimensions {n, 2} -> "final" vector of ' \
+        'size 3, "cell" vector of size 3, "Output" matrix of dimensions {n, 3}' in words, words
