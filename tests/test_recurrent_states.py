@@ -261,3 +261,16 @@ def test_check_on_a_layer_given_a_state():
     assert "z = output of dimensions {5, 2}" in out.getvalue()
     assert 'a.wl:4:5: error: GatedRecurrentLayer::netinvin: Input to port "State" should be a ' \
            'vector of size 2' in err.getvalue()
+
+
+def test_replacing_a_recurrent_layer_keeps_its_state_wiring():
+    s, g = _graph_session()
+    new = s.evaluate('NetReplace[g, _LongShortTermMemoryLayer -> '
+                     'LongShortTermMemoryLayer[3, "Dropout" -> 0.1]]')
+    assert new.net("lstm").port_names() == (("Input", "State"),
+                                            ("Output", "State", "CellState"))
+    assert set(new.port_names()[1]) == {"final", "cell", "Output"}
+    with pytest.raises(NetDSLError, match='read on its output "CellState"'):   # a GRU has none
+        s.evaluate('NetReplace[g, _LongShortTermMemoryLayer -> GatedRecurrentLayer[3]]')
+    with pytest.raises(NetDSLError, match='fed on its input "State"'):
+        s.evaluate('NetReplacePart[g, "lstm" -> LinearLayer[3]]')
