@@ -274,3 +274,84 @@ def test_replacing_a_recurrent_layer_keeps_its_state_wiring():
         s.evaluate('NetReplace[g, _LongShortTermMemoryLayer -> GatedRecurrentLayer[3]]')
     with pytest.raises(NetDSLError, match='fed on its input "State"'):
         s.evaluate('NetReplacePart[g, "lstm" -> LinearLayer[3]]')
+
+
+# ---------------------------------------------------------------- NetPort[All, "States"]
+CHAIN = ('net = NetInitialize[NetChain[{LongShortTermMemoryLayer[2], GatedRecurrentLayer[3]}, '
+         '"Input" -> {"Varying", 2}]]; x = {{1., 2.}, {3., 4.}, {0., 1.}};')
+
+
+def _chain_refs(net, x, s1=None, c1=None, s2=None):
+    lstm = {k: np.asarray(v, np.float64) for k, v in net.net("1").arrays.items()}
+    gru = {k: np.asarray(v, np.float64) for k, v in net.net("2").arrays.items()}
+    y1, sT, cT = lstm_ref(lstm, x, s1, c1)
+    y2, s2T = gru_ref(gru, y1, s2)
+    return y2, {(1, "State"): sT, (1, "CellState"): cT, (2, "State"): s2T}
+
+
+def _states(assoc):
+    return {tuple(k.args): np.asarray(v, np.float64) for k, v in assoc.items()}
+
+
+def test_all_states_out_and_in():
+    s = Session()
+    s.evaluate(CHAIN)
+    net = s.evaluate("net")
+    x = np.array([[1., 2.], [3., 4.], [0., 1.]])
+    y, finals = _chain_refs(net, x)
+    got = _states(s.evaluate('net[x, NetPort[All, "States"]]'))
+    assert got.keys() == finals.keys()
+    for k in finals:
+        np.testing.assert_allclose(got[k], finals[k], rtol=1e-5, atol=1e-6)
+    out = np.asarray(s.evaluate('net[<|"Input" -> x, NetPort[All, "States"] -> '
+                                '<|{1, "State"} -> {1, 1}, NetPort[{2, "State"}] -> {0, 0, 1}|>|>]'),
+                     np.float64)
+    want, _ = _chain_refs(net, x, [1, 1], None, [0, 0, 1])
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    # carrying the states on: two halves equal the whole
+    s.evaluate('st = net[x[[;; 2]], NetPort[All, "States"]];')
+    rest = np.asarray(s.evaluate('net[<|"Input" -> x[[3 ;;]], NetPort[All, "States"] -> st|>]'))
+    np.testing.assert_allclose(rest[-1], y[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_all_states_of_a_ragged_batch_and_bad_keys():
+    s = Session()
+    s.evaluate(CHAIN)
+    net = s.evaluate("net")
+    x = np.array([[1., 2.], [3., 4.], [0., 1.]])
+    got = _states(s.evaluate('net[{x, Most[x]}, NetPort[All, "States"]]'))
+    for i, xi in enumerate((x, x[:-1])):
+        for k, v in _chain_refs(net, xi)[1].items():
+            np.testing.assert_allclose(got[k][i], v, rtol=1e-5, atol=1e-6)
+    with pytest.raises(NetDSLError, match=r'\{3, "State"\} is not a recurrent state'):
+        s.evaluate('net[<|"Input" -> x, NetPort[All, "States"] -> <|{3, "State"} -> {1, 1}|>|>]')
+
+
+def test_all_states_leave_a_connected_initial_state_alone():
+    s, g = _graph_session()
+    s.evaluate('x = {{1., 2.}, {0., 1.}};')
+    with pytest.raises(NetDSLError, match="is not a recurrent state of the net that can be set"):
+        s.evaluate('g[<|"Input" -> x, "s0" -> {1, 2, 3, 4}, '
+                   'NetPort[All, "States"] -> <|{"lstm", "State"} -> {1, 1, 1}|>|>]')
+    got = s.evaluate('g[<|"Input" -> x, "s0" -> {1, 2, 3, 4}, NetPort[All, "States"] -> '
+                     '<|{"lstm", "CellState"} -> {1, 1, 1}|>|>, NetPort[All, "States"]]')
+    lin, lstm = _arrays(g, "lin"), _arrays(g, "lstm")
+    _, sT, cT = lstm_ref(lstm, np.array([[1., 2.], [0., 1.]]),
+                         lin["Weights"] @ [1, 2, 3, 4] + lin["Biases"], [1, 1, 1])
+    got = {tuple(k.args): np.asarray(v, np.float64) for k, v in got.items()}
+    np.testing.assert_allclose(got[("lstm", "State")], sT, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[("lstm", "CellState")], cT, rtol=1e-5, atol=1e-6)
+
+
+def test_all_states_of_a_layer_alone_and_in_check():
+    s = Session()
+    s.evaluate('l = NetInitialize[BasicRecurrentLayer[2, "Input" -> {"Varying", 2}]]; '
+               'x = {{1., 2.}, {0., 1.}};')
+    got = s.evaluate('l[<|"Input" -> x, NetPort[All, "States"] -> <|"State" -> {1, 1}|>|>, '
+                     'NetPort[All, "States"]]')
+    want = s.evaluate('l[<|"Input" -> x, "State" -> {1, 1}|>, "State"]')
+    np.testing.assert_allclose(np.asarray(dict(got.items())["State"]), np.asarray(want), rtol=1e-6)
+    out, err = io.StringIO(), io.StringIO()
+    check_text(CHAIN + '\ny = net[RandomReal[1, {4, 5, 2}], NetPort[All, "States"]];\n',
+               "s.wl", out, err)
+    assert not err.getvalue(), err.getvalue()
