@@ -129,3 +129,43 @@ def test_training_through_the_fused_step_keeps_every_gradient(vocabulary):
     assert g0.keys() == g1.keys() and len(g0) == 1 + 12 + 2    # embedding, LSTM, linear
     for key in g0:
         np.testing.assert_allclose(g1[key], g0[key], rtol=1e-4, atol=1e-6, err_msg=str(key))
+
+
+def test_dropout_in_training_and_a_read_final_state_take_the_two_layers_way():
+    """A Train-mode pass with recurrent dropout runs inside the fused step as embedding
+    then LSTM; a net reading the LSTM's final state is not fused: same numbers as the
+    plain plan either way."""
+    net = netdsl.evaluate(
+        'NetInitialize[NetChain[{EmbeddingLayer[5, 7, "Input" -> "Varying"], '
+        'LongShortTermMemoryLayer[6, "Dropout" -> 0.3], SequenceLastLayer[]}], RandomSeeding -> 1]')
+    x = _indices(7)
+    results = []
+    for mode in ("plain", "train"):
+        plan = compile_plan(net, mode=mode)
+        ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(0))
+        outs, values, caches = plan.run(ctx, {"Input": to_batch_last(x)}, keep=True)
+        slot = plan.outputs["Output"]
+        grads: dict = {}
+
+        def add(key, g, grads=grads):
+            grads[key] = grads.get(key, 0) + g
+        backward(plan.steps, ctx, values, caches, {slot: np.ones_like(values[slot])}, add,
+                 set(plan.inputs.values()))
+        results.append((outs["Output"], grads))
+    assert any(isinstance(s.layer, FromLookup) for s in compile_plan(net, mode="train").steps)
+    (y0, g0), (y1, g1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
+    assert g0.keys() == g1.keys()
+    for key in g0:
+        np.testing.assert_allclose(g1[key], g0[key], rtol=1e-4, atol=1e-6, err_msg=str(key))
+
+    graph = netdsl.evaluate(
+        'NetInitialize[NetGraph[<|"emb" -> EmbeddingLayer[5, 7, "Input" -> "Varying"], '
+        '"lstm" -> LongShortTermMemoryLayer[6]|>, {"emb" -> "lstm", '
+        'NetPort["lstm", "State"] -> NetPort["final"]}], RandomSeeding -> 1]')
+    assert "FromLookup" not in _kinds(graph)      # a layer with a state port is left alone
+    got = compile_plan(graph, mode="test").run(Ctx(), {"Input": to_batch_last(x)})[0]
+    want = compile_plan(graph).run(Ctx(), {"Input": to_batch_last(x)})[0]
+    assert got.keys() == want.keys() and len(got) == 2
+    for port in want:
+        np.testing.assert_allclose(got[port], want[port], rtol=1e-5, atol=1e-6)

@@ -9,12 +9,17 @@ final one is the "State" output):
 Differences from PyTorch's nn.GRU: PyTorch keeps the *old* state where z is 1
 (s = (1-z)*h + z*s), so its update-gate weights and bias are Wolfram's negated; PyTorch's
 b_hn sits inside r*(...), Wolfram has no state bias (b_hn = 0 maps exactly).
+
+Two time loops: the fast state-major one of gru_kernel.py, and, for a Train-mode pass with
+"Dropout" (masks inside the loop: recurrent_dropout.py), the general batch-major loop below.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import gru_kernel as kernel
+from .lstm_kernel import input_rows
 from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread, sigmoid
 from .registry import register_layer
 
@@ -23,17 +28,46 @@ from .registry import register_layer
 class GatedRecurrentLayer(RecurrentLayer):
     name = "GatedRecurrentLayer"
     summary = "GRU: a sequence of vectors to the sequence of its n-vector states"
-    gates = ("InputGate", "ResetGate", "MemoryGate")
+    gates = kernel.GATES          # Input (update), Reset, Memory
     array_specs = gate_arrays(gates)
 
+    # the time loop and its layout: gru_kernel.py
     def forward(self, ctx, arrays, x, *given):
+        drop = self.masks(ctx, x, arrays["InputGateBiases"].shape[0])
+        if drop is not None:
+            return self._forward_masked(ctx, arrays, x, given, drop)
+        w = kernel.weights(ctx, self, arrays, x.dtype)
+        rows = input_rows(x)
+        n, _, batch = x.shape
+        pre = (w.wxb_half @ rows).reshape(-1, n, batch)
+        given_states = self.given_states(given)
+        initial = given_states["State"].astype(x.dtype, copy=False) \
+            if "State" in given_states else None
+        with one_blas_thread():
+            run = kernel.forward(pre, w.ws_half, keep=ctx.grad, initial=initial)
+        outs = self.with_final_states(run.states[1:], {"State": run.states[n]})
+        return outs, (("kernel", rows, run, w) if ctx.grad else None)
+
+    def backward(self, ctx, arrays, cache, dy, *dfinal):
+        if cache[0] == "masked":
+            return self._backward_masked(ctx, arrays, cache[1:], dy, dfinal)
+        _, rows, run, w = cache
+        final = self.final_state_grads(dfinal).get("State")
+        with one_blas_thread():
+            g = kernel.backward(run, w.ws, dy, final, initial=len(self.port_names()[0]) > 1)
+        grads = kernel.weight_grads(g, run, rows, arrays)
+        extra = self.initial_state_grads({"State": g.ds0})
+        if not getattr(ctx, "need_dx", True):
+            return [None] + extra, grads
+        return [kernel.input_grad(g, w.wx)] + extra, grads
+
+    # ---- with dropout masks: batch-major rows (N, ...) per step ------------------------
+    def _forward_masked(self, ctx, arrays, x, given, drop):
         h = arrays["InputGateBiases"].shape[0]
-        drop = self.masks(ctx, x, h)
         wx, ws, b = self.stacked(arrays, x.dtype, drop)
         xt, pre = self.projections(x, wx, b, drop)
         n, batch, _ = xt.shape
-        smask = None if drop is None else drop.s
-        update = None if drop is None else drop.update
+        smask, update = drop.s, drop.update
         states = np.empty((n + 1, batch, h), x.dtype)
         states[0], = self.initial_rows(given, batch, h, x.dtype)
         cache = []
@@ -51,14 +85,13 @@ class GatedRecurrentLayer(RecurrentLayer):
                     cache.append((z, r, m, q[:, 2 * h:]))
         y = batch_last(states[1:])
         outs = self.with_final_states(y, {"State": states[n].T})
-        return outs, ((xt, states, cache, wx, ws, drop) if ctx.grad else None)
+        return outs, (("masked", xt, states, cache, wx, ws, drop) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, cache, dy, *dfinal):
+    def _backward_masked(self, ctx, arrays, cache, dy, dfinal):
         xt, states, steps, wx, ws, drop = cache
         n, batch, _ = xt.shape
         h = ws.shape[0]
-        smask = None if drop is None else drop.s
-        update = None if drop is None else drop.update
+        smask, update = drop.s, drop.update
         dys = dy.transpose(0, 2, 1)
         dax = np.empty((n, batch, 3 * h), dy.dtype)
         das = np.empty((n, batch, 3 * h), dy.dtype)

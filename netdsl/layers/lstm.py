@@ -80,9 +80,8 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         in training, than twice its columns: backward sums the gate gradients per row), the
         state ports are not used and no dropout mask is drawn."""
         rows, dim = table.shape
-        if idx.ndim != 2 or rows > idx.size or ctx.grad and rows > 2 * dim:
-            return None
-        if len(self.port_names()[1]) > 1 or ctx.train and self.has_train_behavior:
+        if (idx.ndim != 2 or rows > idx.size or ctx.grad and rows > 2 * dim
+                or len(self.port_names()[1]) > 1 or ctx.train and self.has_train_behavior):
             return None
         w = kernel.weights(ctx, self, arrays, table.dtype)
         pre = kernel.lookup_projection(ctx, self, w, arrays, table, idx)

@@ -36,14 +36,16 @@ class Weights(NamedTuple):
     ws: np.ndarray        # (4H, H)
 
 
-def stacked_weights(arrays: dict[str, Any], dtype: Any) -> Weights:
-    """Wolfram's per-gate arrays ((H, d), (H, H), (H,)) stacked along the gates."""
-    wx = np.concatenate([arrays[f"{g}InputWeights"] for g in GATES], 0).astype(dtype, copy=False)
-    b = np.concatenate([arrays[f"{g}Biases"] for g in GATES]).astype(dtype, copy=False)
-    ws = np.concatenate([arrays[f"{g}StateWeights"] for g in GATES], 0).astype(dtype, copy=False)
+def stacked_weights(arrays: dict[str, Any], dtype: Any, gates: tuple[str, ...] = GATES,
+                    sigmoids: int = 3) -> Weights:
+    """Wolfram's per-gate arrays ((H, d), (H, H), (H,)) stacked along ``gates``, the first
+    ``sigmoids`` of which are sigmoids (their rows halved; GatedRecurrentLayer shares this)."""
+    wx = np.concatenate([arrays[f"{g}InputWeights"] for g in gates], 0).astype(dtype, copy=False)
+    b = np.concatenate([arrays[f"{g}Biases"] for g in gates]).astype(dtype, copy=False)
+    ws = np.concatenate([arrays[f"{g}StateWeights"] for g in gates], 0).astype(dtype, copy=False)
     h = ws.shape[1]
-    half = np.ones((4 * h, 1), dtype)
-    half[:3 * h] = 0.5
+    half = np.ones((len(gates) * h, 1), dtype)
+    half[:sigmoids * h] = 0.5
     return Weights(np.concatenate([wx, b[:, None]], 1) * half, ws * half, wx, ws)
 
 
@@ -64,10 +66,11 @@ def cached(ctx: Any, key: Any, arrays: dict[str, Any], make: Any) -> Any:
     return out
 
 
-def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any) -> Weights:
+def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any,
+            gates: tuple[str, ...] = GATES, sigmoids: int = 3) -> Weights:
     """The stacked weights, kept with the plan while the net's arrays are unchanged."""
-    return cached(ctx, ("lstm", id(owner), np.dtype(dtype).str), arrays,
-                  lambda: stacked_weights(arrays, dtype))
+    return cached(ctx, ("stacked", id(owner), np.dtype(dtype).str), arrays,
+                  lambda: stacked_weights(arrays, dtype, gates, sigmoids))
 
 
 def lookup_projection(ctx: Any, owner: Any, w: Weights, arrays: dict[str, Any],
