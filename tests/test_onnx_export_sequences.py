@@ -207,3 +207,31 @@ def test_dropout_is_test_mode_in_onnx(layer):
     """Dropout acts only in Train mode: the export is the Test-mode net."""
     text = layer.replace("]", ', "Dropout" -> 0.3]')
     check_lengths(build(f'NetChain[{{{text}}}, "Input" -> {{"Varying", 3}}]'), lengths=(2, 5))
+
+
+ATTENTION = [
+    'AttentionLayer["Dot", "Key" -> {"Varying", 3}, "Value" -> {"Varying", 2}, '
+    '"Query" -> {"Varying", 3}]',
+    'AttentionLayer["Key" -> {"Varying", 3}, "Value" -> {"Varying", 2}, "Query" -> {4, 6}, '
+    '"ScoreRescaling" -> "LengthSqrt"]',
+    'AttentionLayer["Bilinear", "Mask" -> ("Causal" -> 2), "ScoreRescaling" -> "LengthSqrt", '
+    '"MultiHead" -> True, "Key" -> {"Varying", 2, 3}, "Value" -> {"Varying", 2, 2}, '
+    '"Query" -> {"Varying", 2, 4}]',
+    'AttentionLayer["Dot", "Mask" -> "Causal", "ScoreRescaling" -> "LengthSqrt", '
+    '"Key" -> {"Varying", 3}, "Value" -> {"Varying", 2}, "Query" -> {"Varying", 3}]',
+    'AttentionLayer["Dot", "Mask" -> "Causal", "ScoreRescaling" -> "DimensionSqrt", '
+    '"MultiHead" -> True, "Dropout" -> 0.3, "Key" -> {"Varying", 3, 4}, '
+    '"Value" -> {"Varying", 3, 2}, "Query" -> {"Varying", 3, 4}]',
+    'AttentionLayer["Dot", "ScoreRescaling" -> "DimensionSqrt", "Key" -> {2, 3, 3}, '
+    '"Value" -> {2, 3, 2}, "Query" -> {3}]',
+    'SequenceAttentionLayer["Input" -> {"Varying", 3}, "Query" -> {"Varying", 2}]',
+    'SequenceAttentionLayer["Dot", "Input" -> {"Varying", 3}, "Query" -> {4, 3}]',
+]
+
+
+@pytest.mark.parametrize("text", ATTENTION)
+def test_attention_layers(text):
+    """Scores, rescaling, causal masks (windows too) and heads with MatMul, Softmax, Where
+    and Range on the lengths, so one model serves every length; Test mode (no dropout)."""
+    net = build(text)
+    check_lengths(net, lengths=(1, 4, 7) if "Varying" in text else (0,))

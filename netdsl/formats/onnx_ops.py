@@ -578,6 +578,88 @@ gru = recurrent("GRU", ("InputGate", "ResetGate", "MemoryGate"), negate=("InputG
 basic_recurrent = recurrent("RNN", ("",), activations=["Tanh"])
 
 
+# ---------------------------------------------------------------- attention
+def _heads(b, x: str, heads: bool, channels: int, scope: str) -> str:
+    """(N, d1.., [H], c) -> (N, H, L, c): the positions flattened (any length)."""
+    if heads:      # the heads' count is the level before the channels: read from the shape
+        h = _slice(b, b.node("Shape", [x], scope), -2, -1, 0, 1, scope)
+        shape = b.node("Concat", [b.const([0, -1], scope, np.int64), h,
+                                  b.const([channels], scope, np.int64)], scope, axis=0)
+    else:
+        shape = b.const([0, -1, 1, channels], scope, np.int64)
+    y = b.node("Reshape", [x, shape], scope)
+    return b.node("Transpose", [y], scope, perm=[0, 2, 1, 3])
+
+
+def _positions(b, scores: str, axis: int, scope: str) -> str:
+    """0, 1, ... along ``axis`` of the scores (as int64), for masks and rescaling."""
+    n = _slice(b, b.node("Shape", [scores], scope), axis, axis + 1, 0, 1, scope)
+    n = b.node("Squeeze", [n, b.const([0], scope, np.int64)], scope)
+    return b.node("Range", [b.const(0, scope, np.int64), n, b.const(1, scope, np.int64)], scope)
+
+
+def _attend(b, layer, scope, k, v, q, qsize, window, rescaling) -> str:
+    """softmax(rescaled q . (W k), masked) . v on (N, H, L, c) tensors, as netdsl's
+    attention_core: "LengthSqrt" divides by Sqrt[keys seen], "DimensionSqrt" by
+    Sqrt[query size]; "Causal" (-> n) hides keys j > i (and j <= i - n)."""
+    if b.has_array(layer, "Weights"):
+        k = b.node("MatMul", [k, b.node("Transpose", [b.array(layer, "Weights")], scope,
+                                        perm=[1, 0])], scope)
+    scores = b.node("MatMul", [q, b.node("Transpose", [k], scope, perm=[0, 1, 3, 2])], scope)
+    if rescaling == "DimensionSqrt":
+        scores = b.node("Div", [scores, b.const(math.sqrt(qsize), scope)], scope)
+    elif rescaling == "LengthSqrt":
+        if window is None:
+            length = _slice(b, b.node("Shape", [scores], scope), -1, INT64_MAX, 0, 1, scope)
+            n = b.node("Cast", [length], scope, to=1)
+        else:            # query i (from 1) sees Min[i, window] keys
+            i = b.node("Cast", [_positions(b, scores, 2, scope)], scope, to=1)
+            i = b.node("Add", [i, b.const(1.0, scope)], scope)
+            if not math.isinf(window):
+                i = b.node("Min", [i, b.const(float(window), scope)], scope)
+            n = b.node("Unsqueeze", [i, b.const([-1], scope, np.int64)], scope)
+        scores = b.node("Div", [scores, b.node("Sqrt", [n], scope)], scope)
+    if window is not None:
+        i = b.node("Unsqueeze", [_positions(b, scores, 2, scope), b.const([-1], scope, np.int64)],
+                   scope)
+        j = _positions(b, scores, 3, scope)
+        hidden = b.node("Greater", [j, i], scope)
+        if not math.isinf(window):
+            low = b.node("Sub", [i, b.const(int(window), scope, np.int64)], scope)
+            hidden = b.node("Or", [hidden, b.node("Not", [b.node("Greater", [j, low], scope)],
+                                                  scope)], scope)
+        scores = b.node("Where", [hidden, b.const(-np.inf, scope), scores], scope)
+    att = b.node("Softmax", [scores], scope, axis=-1)
+    return b.node("MatMul", [att, v], scope)
+
+
+def _unheads(b, out: str, query: str, channels: int, scope: str) -> str:
+    """(N, H, M, v) -> the query's dimensions with v channels."""
+    y = b.node("Transpose", [out], scope, perm=[0, 2, 1, 3])
+    lead = _slice(b, b.node("Shape", [query], scope), 0, -1, 0, 1, scope)
+    shape = b.node("Concat", [lead, b.const([channels], scope, np.int64)], scope, axis=0)
+    return b.node("Reshape", [y, shape], scope)
+
+
+def attention(b, layer, scope, where, xs):
+    """Test mode (no dropout): the attention weights' softmax over the keys of each query."""
+    key, value, query = xs
+    heads = bool(layer.head_levels)
+    ks, vs, qs = (layer.ports[p].shape[-1] for p in ("Key", "Value", "Query"))
+    out = _attend(b, layer, scope, _heads(b, key, heads, ks, scope),
+                  _heads(b, value, heads, vs, scope), _heads(b, query, heads, qs, scope), qs,
+                  layer.window, layer.values["ScoreRescaling"])
+    return [_unheads(b, out, query, vs, scope)]
+
+
+def sequence_attention(b, layer, scope, where, xs):
+    x, query = xs
+    d, qs = layer.ports["Input"].shape[-1], layer.ports["Query"].shape[-1]
+    k = _heads(b, x, False, d, scope)
+    out = _attend(b, layer, scope, k, k, _heads(b, query, False, qs, scope), qs, None, None)
+    return [_unheads(b, out, query, d, scope)]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConstantArrayLayer": constant_array,
     "NetArrayLayer": constant_array,
@@ -613,6 +695,8 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "SequenceMostLayer": sequence_most,
     "SequenceRestLayer": sequence_rest,
     "SequenceReverseLayer": sequence_reverse,
+    "AttentionLayer": attention,
+    "SequenceAttentionLayer": sequence_attention,
     "LongShortTermMemoryLayer": lstm,
     "GatedRecurrentLayer": gru,
     "BasicRecurrentLayer": basic_recurrent,
