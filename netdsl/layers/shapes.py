@@ -100,7 +100,8 @@ class PortType:
                 return "Integer"
             if self.shape is not None:   # {5, Restricted["Integer", 10]}: 5 indices
                 element = PortType((), True, self.classes).spec()
-                dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+                dims = [Symbol("Automatic") if d is None else "Varying"
+                        if isinstance(d, LengthVar) else d for d in self.shape]
                 return Expr(Symbol("List"), *dims, element)
         if self.shape is None:
             return Symbol("Automatic")

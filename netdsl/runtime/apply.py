@@ -229,14 +229,14 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
-        ragged = _ragged(x, lambda v: np.asarray(to_ndarray(v)))
+        ragged = ragged_array(x, lambda v: np.asarray(to_ndarray(v)))
         if ragged is not None:
             return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
 
 
-def _ragged(items: Any, convert: Any) -> np.ndarray | None:
+def ragged_array(items: Any, convert: Any) -> np.ndarray | None:
     """A list of arrays of different shapes (sequences of different lengths): a 1-d object
     array holding one array per example, or None when ``items`` is not such a list."""
     if isinstance(items, Expr):
@@ -433,6 +433,10 @@ def _fits_sequence(shape: tuple, t: PortType) -> bool:
 def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
     """One sequence, a batch of equal-length ones (a regular array), or a batch of
     sequences of different lengths (a 1-d object array of per-example arrays)."""
+    if _empty_sequence(x, len(t.shape or ())):
+        raise EvaluationError(f'A sequence was provided that was less than the minimum '
+                              f'required length (1) at port "{port}".', symbol=head,
+                              tag="netseqlen")
     if x.dtype == object:
         if not all(_fits_sequence(e.shape, t) for e in x):
             bad = next(e for e in x if not _fits_sequence(e.shape, t))
@@ -452,6 +456,13 @@ def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np
         f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
         f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
         tag="netinvin")
+
+
+def _empty_sequence(x: np.ndarray, rank: int) -> bool:
+    """Whether the data (one sequence or a batch) holds a sequence of length 0."""
+    if x.dtype == object:
+        return any(np.ndim(e) == rank and len(e) == 0 for e in x)
+    return x.ndim in (rank, rank + 1) and x.shape[x.ndim - rank] == 0
 
 
 def _element_type(x: np.ndarray, t: PortType, port: str, head: str) -> np.ndarray:
@@ -647,7 +658,7 @@ def _py_array(x: Any) -> np.ndarray:
         arr = np.empty(0, dtype=object)
     if arr.dtype != object:
         return arr
-    ragged = _ragged(list(x), np.asarray)
+    ragged = ragged_array(list(x), np.asarray)
     if ragged is None:
         raise EvaluationError("The input is not a numeric array or a list of them.",
                               symbol="Net", tag="netinvin")

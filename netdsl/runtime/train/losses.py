@@ -75,8 +75,9 @@ def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) 
         elif loss_spec is S("Automatic") or port in scaled:
             loss = loss_for(net, port)
             target = targets_like.get(port)
-            if target is not None and target.ndim >= 1:
-                loss = loss.for_target(target.shape[1:], net.ports[port].shape)
+            if target is not None and target.ndim >= 1 and len(target):
+                one = target[0].shape if target.dtype == object else target.shape[1:]
+                loss = loss.for_target(one, net.ports[port].shape)
         else:
             raise error("lossfun", f"LossFunction -> {input_form(loss_spec)} is not a loss "
                                    f'layer or an output port name.')
