@@ -118,6 +118,14 @@ class Clash(Exception):
         super().__init__(kind)
 
 
+class OptionError(ValueError):
+    """An option validator's own message (Wolfram's tag and text) instead of invopt's."""
+
+    def __init__(self, tag: str, text: str):
+        super().__init__(text)
+        self.tag, self.text = tag, text
+
+
 class ValidationFail(Exception):
     """A layer's own check failed (Wolfram's valfail): e.g. a convolution output below 1."""
 
@@ -294,6 +302,11 @@ class Net(Opaque, ABC):
     ports: dict[str, PortType]         # port name -> what flows through it
     shared: dict[str, Any]             # NetSharedArray name -> array (held at the root)
     span: Span | None                  # where it was written, for messages
+    # ports shown only when used: a recurrent layer's "State" (its initial value in, its
+    # final value out), connected in a NetGraph or given in net[<|...|>]; see
+    # Layer.with_optional_ports
+    optional_inputs: tuple[str, ...] = ()
+    optional_outputs: tuple[str, ...] = ()
 
     @abstractmethod
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -412,7 +425,26 @@ class Layer(Net):
         raise NotImplementedError(f"{self.name} has no backward pass")
 
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return self.inputs, self.outputs
+        if not (self.optional_inputs or self.optional_outputs):
+            return self.inputs, self.outputs
+        shown_in, shown_out = self.values.get("$Shown") or ((), ())
+        return (self.inputs + tuple(p for p in self.optional_inputs if p in shown_in),
+                self.outputs + tuple(p for p in self.optional_outputs if p in shown_out))
+
+    def with_optional_ports(self, inputs: tuple[str, ...] = (),
+                            outputs: tuple[str, ...] = ()) -> Self:
+        """This layer with some of its optional ports shown (ordinary ports from then on,
+        kept by ``reset``): an initial "State" connected or given, a final one read."""
+        shown_in, shown_out = self.values.get("$Shown") or ((), ())
+        shown = (tuple(p for p in self.optional_inputs if p in shown_in or p in inputs),
+                 tuple(p for p in self.optional_outputs if p in shown_out or p in outputs))
+        if shown == (tuple(shown_in), tuple(shown_out)):
+            return self
+        new_ports = {p: PortType() for p in shown[0] + shown[1]}
+        ports = {**new_ports, **self.ports}
+        declared = ({**self.declared[0], "$Shown": shown}, {**new_ports, **self.declared[1]})
+        return self.evolve(values={**self.values, "$Shown": shown}, ports=ports,
+                           declared=declared).inferred()
 
     def leaves(self, prefix: tuple = ()) -> Iterator[tuple[tuple, "Layer"]]:
         yield prefix, self
@@ -482,6 +514,8 @@ class Layer(Net):
     def _convert(cls, name: str, convert: Callable, value: Any, call: Any) -> Any:
         try:
             return convert(value)
+        except OptionError as e:
+            raise cls.error(e.tag, e.text) from None
         except ValueError as e:
             raise cls.error("invopt", f"The value of {name} -> {short(value, 100)} is not valid: "
                                       f"{e}.") from None
@@ -707,6 +741,23 @@ class Layer(Net):
         """A step computing this layer, then ``pool`` (``commutes_with_monotone``), then the
         monotone ``activation``, faster than the three apart (Test mode), or None."""
         return None
+
+    def lookup_table(self, arrays: dict[str, Any]) -> tuple[str, np.ndarray] | None:
+        """(array name, table) when this layer maps 1-based integer indices to the rows of
+        ``table`` along a new last level (EmbeddingLayer's "Weights"), else None."""
+        return None
+
+    def forward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                            idx: np.ndarray) -> tuple[list[np.ndarray], Any] | None:
+        """Forward when the input is the rows of ``table`` picked by the 1-based indices
+        ``idx`` (a ``lookup_table`` layer's output), without building that input: (outputs,
+        cache for ``backward_from_lookup``), or None when the ordinary way is as fast."""
+        return None
+
+    def backward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                             cache: Any, dy: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+        """After ``forward_from_lookup``: the arrays' gradients and the table's."""
+        raise NotImplementedError
 
 
 def run_layer_rule(layer: Layer, s: Infer) -> None:
