@@ -50,6 +50,13 @@ def test_values_as_wolfram():
     assert build('BasicRecurrentLayer[3, "Dropout" -> None]').values["Dropout"] is None
 
 
+def test_netextract_and_options_give_none_by_default():
+    assert netdsl.evaluate('NetExtract[LongShortTermMemoryLayer[3], "Dropout"]') \
+        is netdsl.expr.Symbol("None")
+    rules = netdsl.evaluate('Options[BasicRecurrentLayer[3, "Dropout" -> 0.5]]')
+    assert '"Dropout" -> 0.5' in [netdsl.expr.input_form(r) for r in rules]
+
+
 def test_the_option_prints_and_parses_back():
     text = ('LongShortTermMemoryLayer[3, "Dropout" -> {"VariationalInput" -> 0.2, '
             '"StateUpdate" -> 0.1}]')

@@ -194,3 +194,164 @@ def test_check_shows_the_state_shapes():
     assert "states.wl:4:" in err.getvalue() and '"State" port' in err.getvalue(), err.getvalue()
     assert '"s0" vector of size 4, "Input" matrix of dimensions {n, 2} -> "final" vector of ' \
         'size 3, "cell" vector of size 3, "Output" matrix of dimensions {n, 3}' in words, words
+
+
+def test_information_lists_the_recurrent_states():
+    net = ('NetChain[{EmbeddingLayer[3, 5], LongShortTermMemoryLayer[3], '
+           'NetChain[<|"g" -> GatedRecurrentLayer[2]|>]}]')
+    assert netdsl.evaluate(f'Information[{net}, "RecurrentStatesCount"]') == 3
+    positions = netdsl.evaluate(f'Information[{net}, "RecurrentStatesPositionList"]')
+    assert netdsl.expr.input_form(positions) == ('{NetPort[{2, "State"}], NetPort[{2, '
+                                                 '"CellState"}], NetPort[{3, "g", "State"}]}')
+    assert netdsl.evaluate('Information[LinearLayer[2], "RecurrentStatesCount"]') == 0
+
+
+def test_embedding_before_an_lstm_with_state_ports_in_training():
+    """The fused Embedding -> LSTM step is not used when the LSTM's states are connected:
+    Train and Test mode give the formula, and NetTrain runs."""
+    s = Session()
+    s.evaluate('g = NetInitialize[NetGraph[<|"emb" -> EmbeddingLayer[3, 6], '
+               '"lstm" -> LongShortTermMemoryLayer[4]|>, {"emb" -> "lstm", '
+               'NetPort["s"] -> NetPort["lstm", "State"], '
+               'NetPort["lstm", "State"] -> NetPort["final"]}, '
+               '"s" -> 4]];')
+    g = s.evaluate("g")
+    idx = np.array([1, 5, 2, 6, 6, 3])
+    s0 = np.array([0.1, -0.2, 0.3, 0.0])
+    emb = np.asarray(g.net("emb").arrays["Weights"], np.float64)
+    y, sT, _ = lstm_ref(_arrays(g, "lstm"), emb[idx - 1], s0)
+    for mode in ("Test", "Train"):
+        out = g({"Input": idx, "s": s0}, evaluation_mode=mode)
+        np.testing.assert_allclose(out["Output"], y, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["final"], sT, rtol=1e-5, atol=1e-6)
+    trained = s.evaluate(
+        'NetTrain[NetGraph[<|"emb" -> EmbeddingLayer[3, 6], "lstm" -> LongShortTermMemoryLayer[4], '
+        '"sum" -> SummationLayer[]|>, {"emb" -> "lstm", NetPort["s"] -> NetPort["lstm", "State"], '
+        'NetPort["lstm", "State"] -> "sum", NetPort["lstm", "Output"] -> None}], '
+        '{<|"Input" -> {1, 2, 3}, "s" -> {0, 0, 0, 0}, "Output" -> 0.5|>, '
+        '<|"Input" -> {4, 5, 6}, "s" -> {1, 0, 0, 0}, "Output" -> 0.1|>}, '
+        'MaxTrainingRounds -> 2]')
+    assert trained.initialized
+
+
+def test_basic_recurrent_layer_has_no_activation_argument():
+    with pytest.raises(NetDSLError, match="always Tanh") as e:
+        netdsl.evaluate("BasicRecurrentLayer[3, Ramp]")
+    assert e.value.tag == "argx"
+
+
+def test_state_ports_in_summaries_and_diagrams():
+    s, g = _graph_session()
+    text = str(g)
+    assert "State: vector of size 3" in text and "CellState: vector of size 3" in text
+    assert s.evaluate('Information[g, "SummaryGraphic"]') is not None
+    layer = build('LongShortTermMemoryLayer[3, "Input" -> {"Varying", 2}]')
+    shown = layer.with_optional_ports(("State",), ("State",))
+    assert '"State" ->' not in shown.input_form()     # a port the container's edges show
+
+
+def test_check_on_a_layer_given_a_state():
+    text = ('l = NetInitialize[GatedRecurrentLayer[2, "Input" -> {"Varying", 3}]];\n'
+            'y = l[<|"Input" -> RandomReal[1, {4, 3}], "State" -> {1, 2}|>];\n'
+            'z = l[RandomReal[1, {5, 4, 3}], NetPort["State"]];\n'
+            'w = l[<|"Input" -> RandomReal[1, {4, 3}], "State" -> {1, 2, 3}|>];\n')
+    out, err = io.StringIO(), io.StringIO()
+    check_text(text, "a.wl", out, err)
+    assert "y = output of dimensions {4, 2}" in out.getvalue()
+    assert "z = output of dimensions {5, 2}" in out.getvalue()
+    assert 'a.wl:4:5: error: GatedRecurrentLayer::netinvin: Input to port "State" should be a ' \
+           'vector of size 2' in err.getvalue()
+
+
+def test_replacing_a_recurrent_layer_keeps_its_state_wiring():
+    s, g = _graph_session()
+    new = s.evaluate('NetReplace[g, _LongShortTermMemoryLayer -> '
+                     'LongShortTermMemoryLayer[3, "Dropout" -> 0.1]]')
+    assert new.net("lstm").port_names() == (("Input", "State"),
+                                            ("Output", "State", "CellState"))
+    assert set(new.port_names()[1]) == {"final", "cell", "Output"}
+    with pytest.raises(NetDSLError, match='read on its output "CellState"'):   # a GRU has none
+        s.evaluate('NetReplace[g, _LongShortTermMemoryLayer -> GatedRecurrentLayer[3]]')
+    with pytest.raises(NetDSLError, match='fed on its input "State"'):
+        s.evaluate('NetReplacePart[g, "lstm" -> LinearLayer[3]]')
+
+
+# ---------------------------------------------------------------- NetPort[All, "States"]
+CHAIN = ('net = NetInitialize[NetChain[{LongShortTermMemoryLayer[2], GatedRecurrentLayer[3]}, '
+         '"Input" -> {"Varying", 2}]]; x = {{1., 2.}, {3., 4.}, {0., 1.}};')
+
+
+def _chain_refs(net, x, s1=None, c1=None, s2=None):
+    lstm = {k: np.asarray(v, np.float64) for k, v in net.net("1").arrays.items()}
+    gru = {k: np.asarray(v, np.float64) for k, v in net.net("2").arrays.items()}
+    y1, sT, cT = lstm_ref(lstm, x, s1, c1)
+    y2, s2T = gru_ref(gru, y1, s2)
+    return y2, {(1, "State"): sT, (1, "CellState"): cT, (2, "State"): s2T}
+
+
+def _states(assoc):
+    return {tuple(k.args): np.asarray(v, np.float64) for k, v in assoc.items()}
+
+
+def test_all_states_out_and_in():
+    s = Session()
+    s.evaluate(CHAIN)
+    net = s.evaluate("net")
+    x = np.array([[1., 2.], [3., 4.], [0., 1.]])
+    y, finals = _chain_refs(net, x)
+    got = _states(s.evaluate('net[x, NetPort[All, "States"]]'))
+    assert got.keys() == finals.keys()
+    for k in finals:
+        np.testing.assert_allclose(got[k], finals[k], rtol=1e-5, atol=1e-6)
+    out = np.asarray(s.evaluate('net[<|"Input" -> x, NetPort[All, "States"] -> '
+                                '<|{1, "State"} -> {1, 1}, NetPort[{2, "State"}] -> {0, 0, 1}|>|>]'),
+                     np.float64)
+    want, _ = _chain_refs(net, x, [1, 1], None, [0, 0, 1])
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    # carrying the states on: two halves equal the whole
+    s.evaluate('st = net[x[[;; 2]], NetPort[All, "States"]];')
+    rest = np.asarray(s.evaluate('net[<|"Input" -> x[[3 ;;]], NetPort[All, "States"] -> st|>]'))
+    np.testing.assert_allclose(rest[-1], y[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_all_states_of_a_ragged_batch_and_bad_keys():
+    s = Session()
+    s.evaluate(CHAIN)
+    net = s.evaluate("net")
+    x = np.array([[1., 2.], [3., 4.], [0., 1.]])
+    got = _states(s.evaluate('net[{x, Most[x]}, NetPort[All, "States"]]'))
+    for i, xi in enumerate((x, x[:-1])):
+        for k, v in _chain_refs(net, xi)[1].items():
+            np.testing.assert_allclose(got[k][i], v, rtol=1e-5, atol=1e-6)
+    with pytest.raises(NetDSLError, match=r'\{3, "State"\} is not a recurrent state'):
+        s.evaluate('net[<|"Input" -> x, NetPort[All, "States"] -> <|{3, "State"} -> {1, 1}|>|>]')
+
+
+def test_all_states_leave_a_connected_initial_state_alone():
+    s, g = _graph_session()
+    s.evaluate('x = {{1., 2.}, {0., 1.}};')
+    with pytest.raises(NetDSLError, match="is not a recurrent state of the net that can be set"):
+        s.evaluate('g[<|"Input" -> x, "s0" -> {1, 2, 3, 4}, '
+                   'NetPort[All, "States"] -> <|{"lstm", "State"} -> {1, 1, 1}|>|>]')
+    got = s.evaluate('g[<|"Input" -> x, "s0" -> {1, 2, 3, 4}, NetPort[All, "States"] -> '
+                     '<|{"lstm", "CellState"} -> {1, 1, 1}|>|>, NetPort[All, "States"]]')
+    lin, lstm = _arrays(g, "lin"), _arrays(g, "lstm")
+    _, sT, cT = lstm_ref(lstm, np.array([[1., 2.], [0., 1.]]),
+                         lin["Weights"] @ [1, 2, 3, 4] + lin["Biases"], [1, 1, 1])
+    got = {tuple(k.args): np.asarray(v, np.float64) for k, v in got.items()}
+    np.testing.assert_allclose(got[("lstm", "State")], sT, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[("lstm", "CellState")], cT, rtol=1e-5, atol=1e-6)
+
+
+def test_all_states_of_a_layer_alone_and_in_check():
+    s = Session()
+    s.evaluate('l = NetInitialize[BasicRecurrentLayer[2, "Input" -> {"Varying", 2}]]; '
+               'x = {{1., 2.}, {0., 1.}};')
+    got = s.evaluate('l[<|"Input" -> x, NetPort[All, "States"] -> <|"State" -> {1, 1}|>|>, '
+                     'NetPort[All, "States"]]')
+    want = s.evaluate('l[<|"Input" -> x, "State" -> {1, 1}|>, "State"]')
+    np.testing.assert_allclose(np.asarray(dict(got.items())["State"]), np.asarray(want), rtol=1e-6)
+    out, err = io.StringIO(), io.StringIO()
+    check_text(CHAIN + '\ny = net[RandomReal[1, {4, 5, 2}], NetPort[All, "States"]];\n',
+               "s.wl", out, err)
+    assert not err.getvalue(), err.getvalue()

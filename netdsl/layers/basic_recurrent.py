@@ -8,8 +8,13 @@ Wolfram's layer has Tanh only (BasicRecurrentLayer[n, opts]: no activation argum
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..expr import is_rule
+from ..printer import short
+from .base import Layer
 from .recurrent_dropout import Masks
 from .recurrent_core import RecurrentLayer, batch_last, gate_arrays, one_blas_thread
 from .registry import register_layer
@@ -21,6 +26,16 @@ class BasicRecurrentLayer(RecurrentLayer):
     summary = "simple RNN: s = tanh(Wx.x + Ws.s + b) for each step of a sequence"
     gates = ("",)
     array_specs = gate_arrays(gates)
+
+    @classmethod
+    def build(cls, args: tuple, call: Any) -> Layer:
+        positional = [a for a in args if not is_rule(a)]
+        if len(positional) == 2:     # BasicRecurrentLayer[n, Ramp]: Wolfram has no such form
+            raise cls.error("argx", f"{short(call, 100)} has 2 positional arguments; expected "
+                                    f"BasicRecurrentLayer[n, options]. Its activation is "
+                                    f"always Tanh, as Wolfram's (there is no activation "
+                                    f"argument).")
+        return super().build(args, call)
 
     def forward(self, ctx, arrays, x, *given):
         h = arrays["Biases"].shape[0]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..expr import Symbol
 from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, positive_int
 from .recurrent_dropout import Masks, draw_masks, parse_dropout
 from .shapes import LengthVar
@@ -77,6 +78,12 @@ class RecurrentLayer(Layer):
     def has_train_behavior(self) -> bool:   # type: ignore[override]
         """Only with "Dropout": Train mode is Test mode otherwise."""
         return self.values.get("Dropout") is not None
+
+    def exported_value(self, name: str) -> Any:
+        """NetExtract and Options give "Dropout" -> None, as Wolfram (not Automatic)."""
+        if name == "Dropout" and self.values.get("Dropout") is None:
+            return Symbol("None")
+        return None
 
     def infer(self, s: Infer) -> None:
         s.refine("Input", (None, None), "a sequence of vectors")

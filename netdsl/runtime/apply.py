@@ -21,6 +21,7 @@ from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is
 from ..graph.container import Container
 from ..graph.edit import with_declared_port
 from ..graph.inference import infer
+from ..graph.states import with_state_ports
 from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
@@ -62,6 +63,11 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
     port, train, seed, prop = None, False, None, None
     gradient: Any = None
     out_grads: dict[str, np.ndarray] = {}
+    want_states, initial_states = False, None
+    if isinstance(data, Association):   # <|..., NetPort[All, "States"] -> <|...|>|>
+        initial_states = next((v for k, v in data.items() if _all_states(k)), None)
+        if initial_states is not None:
+            data = Association((k, v, False) for k, v in data.items() if not _all_states(k))
     if isinstance(data, Association):   # <|..., NetPortGradient["Output"] -> g|>
         given = [(k, v) for k, v in data.items() if is_port_gradient(k)]
         if given:
@@ -89,6 +95,8 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
                 raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "
                                       f"a net; known options: {', '.join(EVAL_OPTIONS)}.",
                                       symbol=head, tag="optx")
+        elif _all_states(a):
+            want_states = True
         elif prop is None and _decoder_property(net, a):
             prop = a
         elif isinstance(a, str) and port is None:
@@ -100,6 +108,9 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
         else:
             raise EvaluationError(f"{input_form(a)} is not an output port or an evaluation "
                                   f"option.", symbol=head, tag="badarg")
+    if want_states or initial_states is not None:
+        return _apply_with_states(net, data, initial_states, want_states,
+                                  Call({}, False, train, port, seed, prop), shape_only, head)
     keys = [k for k, _ in data.items()] if isinstance(data, Association) else []
     net = show_optional_ports(net, keys, port)
     raw = raw_inputs(net, data, head)
@@ -122,6 +133,74 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
         return abstract_result(net, call, head)
     outputs = evaluate(net, call, head)
     return to_expression(net, outputs, call)
+
+
+def _all_states(a: Any) -> bool:
+    """NetPort[All, "States"]: every recurrent state of the net."""
+    return isinstance(a, Expr) and a.head is S("NetPort") and len(a.args) == 2 \
+        and a.args[0] is S("All") and a.args[1] == "States"
+
+
+def _state_key(k: Any) -> Any:
+    """A state's position as given: {2, "State"}, NetPort[{2, "State"}], "State"."""
+    if isinstance(k, Expr) and k.head is S("NetPort") and len(k.args) == 1:
+        k = k.args[0]
+    if isinstance(k, Expr) and k.head is S("List"):
+        return tuple(k.args)
+    return k
+
+
+def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
+                       shape_only: bool, head: str) -> Any:
+    """net[data, NetPort[All, "States"]] (the final states by position) and
+    net[<|..., NetPort[All, "States"] -> <|position -> state, ...|>|>] (initial states;
+    zeros for those not given)."""
+    raw = raw_inputs(net, data, head)
+    net = settle_shapes(net, raw, head)
+    own, batched = normalise_inputs(net, raw, head)
+    copy, ins, outs = with_state_ports(net)
+    given = {}
+    if initial is not None:
+        if not isinstance(initial, Association):
+            raise EvaluationError(f'NetPort[All, "States"] should be given an association of '
+                                  f"states by position, not {short(initial, 80)}.",
+                                  symbol=head, tag="badstates")
+        for k, v in initial.items():
+            key = _state_key(k)
+            if key not in ins:
+                known = ", ".join(input_form(_key_expr(x)) for x in ins) or "none"
+                raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net "
+                                      f"that can be set (its states: {known}).", symbol=head,
+                                      tag="inpunk")
+            given[ins[key]] = _as_array(v, ins[key], head)
+    n = len(next(iter(own.values())))
+    for p in ins.values():
+        if p not in given:
+            shape = copy.ports[p].shape or ()
+            given[p] = np.zeros(((n,) if batched else ()) + tuple(shape), np.float32)
+    inputs, _ = normalise_inputs(copy, {**raw, **given}, head)
+    call = Call(inputs, batched, how.train, None, how.seed, how.prop)
+    if shape_only:
+        if not copy.initialized:
+            raise missing_array_error(copy, head)
+        found = abstract_result(copy, call, head)
+        values = dict(found.items()) if isinstance(found, Association) else {}
+    else:
+        outputs = evaluate(copy, call, head)
+        values = {p: y for p, y in outputs.items()}
+    if want:
+        return Association((_key_expr(k), values[p] if shape_only else
+                            _value(values[p], batched), False) for k, p in outs.items())
+    if shape_only:
+        mine = net.port_names()[1]
+        return values[mine[0]] if len(mine) == 1 else Association(
+            (p, values[p], False) for p in mine)
+    return to_expression(net, {p: values[p] for p in net.port_names()[1]},
+                         Call(inputs, batched, how.train, how.port, how.seed, how.prop))
+
+
+def _key_expr(key: Any) -> Any:
+    return Expr(S("List"), *key) if isinstance(key, tuple) else key
 
 
 def _net_port(a: Any) -> str | None:
