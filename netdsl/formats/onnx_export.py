@@ -126,6 +126,11 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
         outs = exporter(b, net, scope, where, [inputs[p] for p in net.port_names()[0]])
         return dict(zip(net.port_names()[1], outs))
     assert isinstance(net, Container)
+    if net.operator is not None:
+        where = path_label(b.root, path) if path else ""
+        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
+                          f"mapping for operators (loops over a sequence).", symbol="Export",
+                          tag="onnxnosup")
     return dataflow(net, inputs, lambda node, sub, feeds: _emit(b, sub, path + (node,), feeds))
 
 
