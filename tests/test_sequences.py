@@ -270,5 +270,5 @@ def test_threaded_sequences_share_one_length():
     both = net({"a": a, "b": b})
     alone = net({"a": a[1], "b": b[1]})
     np.testing.assert_allclose(both[1], alone, rtol=1e-6, atol=1e-7)
-    with pytest.raises(EvaluationError, match="example 1 gives them sequences of lengths 3, 5"):
+    with pytest.raises(EvaluationError, match="example 1 gives them sequences of lengths 3 and 5"):
         net({"a": a, "b": b[::-1]})

@@ -205,7 +205,7 @@ def test_regression_measurements_on_sequences_of_different_lengths():
 
 
 def test_mismatched_sequence_lengths_are_a_netdsl_error():
-    with pytest.raises(NetDSLError, match=r'NetTrain::seqlens.*example 2.*length 2.*length 3'):
+    with pytest.raises(NetDSLError, match=r'NetTrain::netseqlen.*example 2 .*lengths 2 and 3'):
         netdsl.evaluate('NetTrain[' + PER_STEP + ', {{1, 2} -> {1, 2}, {3, 4} -> {1, 2, 3}}, '
                         'MaxTrainingRounds -> 1, TrainingProgressReporting -> None]')
 
@@ -256,5 +256,5 @@ def test_check_reads_ragged_training_data_and_measurements():
     out, err = io.StringIO(), io.StringIO()
     check_text(text, "ragged.wl", out, err)
     assert "ragged.wl:4: output of dimensions {3, 3}" in out.getvalue()   # 3 classes
-    assert "ragged.wl:5:1" in err.getvalue() and "NetTrain::seqlens" in err.getvalue()
+    assert "ragged.wl:5:1" in err.getvalue() and "NetTrain::netseqlen" in err.getvalue()
     assert err.getvalue().count("error") == 1

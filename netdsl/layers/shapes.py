@@ -138,10 +138,11 @@ def same_ports(a: dict[str, PortType], b: dict[str, PortType]) -> bool:
 
 
 def _canonical_lengths(ports: dict[str, PortType]) -> list[PortType]:
-    """The ports with each LengthVar replaced by the order of its first appearance."""
+    """The ports, by name, with each LengthVar replaced by the order of its first
+    appearance."""
     names: dict[int, int] = {}
     out = []
-    for t in ports.values():
+    for _, t in sorted(ports.items()):    # port order is not part of the value
         if has_length_var(t.shape):
             assert t.shape is not None
             t = t.with_shape(tuple(("length", names.setdefault(d.id, len(names)))

@@ -394,32 +394,36 @@ def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
                               f"{sorted(sizes)}.", symbol=head, tag="invargc")
     if 0 in sizes:
         raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
-    _check_shared_lengths(net, out, head)
+    check_shared_lengths(net, out, head)
     return out, batched_flags.pop()
 
 
-def _check_shared_lengths(net: Net, arrays: dict[str, np.ndarray], head: str) -> None:
-    """Input ports whose shapes share one "Varying" length must get sequences of one
-    length, example by example."""
+def check_shared_lengths(net: Net, arrays: dict[str, np.ndarray], head: str) -> None:
+    """Ports whose shapes share one "Varying" length (inputs threaded together; in
+    NetTrain, an input and the per-step targets computed from it) must get sequences of
+    one length, example by example."""
     by_length: dict[Any, list[str]] = {}
     for port in arrays:
         shape = net.ports[port].shape
         if shape and isinstance(shape[0], LengthVar):
             by_length.setdefault(shape[0], []).append(port)
     for ports in by_length.values():
-        if len(ports) < 2:
-            continue
-        if all(arrays[p].dtype != object for p in ports):     # regular batches
-            lengths = [[arrays[p].shape[1]] for p in ports]
-        else:
-            lengths = [[len(e) for e in arrays[p]] for p in ports]
-        for i, row in enumerate(zip(*lengths)):
-            if len(set(row)) > 1:
-                names = ", ".join(f'"{p}"' for p in ports)
+        first = sequence_lengths(arrays[ports[0]])
+        for p in ports[1:]:
+            bad = np.flatnonzero(sequence_lengths(arrays[p]) != first)
+            if bad.size:
+                i = int(bad[0])
                 raise EvaluationError(
-                    f"Ports {names} share one sequence length, but example {i + 1} gives them "
-                    f"sequences of lengths {', '.join(map(str, row))}.", symbol=head,
-                    tag="netseqlen")
+                    f'Ports "{ports[0]}" and "{p}" share one sequence length, but example '
+                    f"{i + 1} gives them sequences of lengths {first[i]} and "
+                    f"{sequence_lengths(arrays[p])[i]}.", symbol=head, tag="netseqlen")
+
+
+def sequence_lengths(x: np.ndarray) -> np.ndarray:
+    """Each example's sequence length (batch-first data)."""
+    if x.dtype == object:
+        return np.fromiter((len(e) for e in x), np.int64, len(x))
+    return np.full(len(x), x.shape[1], np.int64)
 
 
 def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:

@@ -11,7 +11,6 @@ from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, lis
                      make_list, to_ndarray)
 from ...layers.base import AbstractArray, Net
 from ...layers.coders import NetDecoder, NetEncoder
-from ...layers.shapes import is_length_var
 from ..apply import normalise_inputs, ragged_array
 from .common import HEAD, error
 from .options import Options
@@ -124,37 +123,7 @@ def check_data(tnet: Net, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     arrays, batched = normalise_inputs(tnet, raw, HEAD)
     if not batched:
         raise error("datafmt", "The training data must be a list of examples.")
-    _check_lengths(tnet, arrays)
     return arrays
-
-
-def _check_lengths(tnet: Net, arrays: dict[str, np.ndarray]) -> None:
-    """Ports whose sequences share a length (an input and the per-step targets of an
-    output computed from it) must get sequences of equal lengths in each example."""
-    by_var: dict[Any, list[str]] = {}
-    for p in arrays:
-        shape = tnet.ports[p].shape
-        if shape and is_length_var(shape[0]):
-            by_var.setdefault(shape[0], []).append(p)
-    for ports in by_var.values():
-        lengths = {p: _lengths(arrays[p]) for p in ports}
-        first = ports[0]
-        for p in ports[1:]:
-            bad = np.flatnonzero(lengths[p] != lengths[first])
-            if bad.size:
-                i = int(bad[0])
-                raise error("seqlens", f'In example {i + 1}, the sequences for ports "{first}" '
-                                       f'(length {lengths[first][i]}) and "{p}" (length '
-                                       f"{lengths[p][i]}) should have the same length.")
-
-
-def _lengths(x: np.ndarray) -> np.ndarray:
-    """Each example's sequence length (batch-first data)."""
-    if x.dtype == object:
-        return np.fromiter((len(e) for e in x), np.int64, len(x))
-    return np.full(len(x), x.shape[1], np.int64)
-
-
 
 
 def validation_split(o: Options, net: Net, tnet: Net, arrays: dict[str, np.ndarray]):
