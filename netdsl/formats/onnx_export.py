@@ -23,7 +23,7 @@ from ..expr import is_integer
 from ..graph.container import Container, dataflow, path_label
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
-from ..layers.shapes import LengthVar, is_length_var
+from ..layers.shapes import LengthVar, VaryingSize, is_length_var
 from ..version import __version__
 from .netfile import SHARED
 from .onnx_ops import EXPORTERS, ExportError, unsupported
@@ -69,7 +69,7 @@ class Builder:
         name = self.fresh(scope, "const")
         try:
             arr = np.asarray(value, dtype=dtype)
-        except TypeError:
+        except (TypeError, VaryingSize):
             if not any(is_length_var(v) for v in np.ravel(np.asarray(value, dtype=object))):
                 raise
             layer, where = self.current

@@ -34,8 +34,8 @@ from ..errors import EvaluationError, ShapeError, Span
 from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, to_ndarray)
 from .arrays import NO_ARRAY, SharedRef
-from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, same_ports, shape_words, \
-    unify, unify_value
+from .shapes import Mismatch, PortType, UNKNOWN, VaryingSize, has_length_var, port_type_from_spec, \
+    same_ports, shape_words, unify, unify_value
 from .text import layer_input_form, layer_summary, to_expr
 from ..printer import short
 
@@ -568,6 +568,10 @@ class Layer(Net):
         except ValidationFail as v:
             raise ShapeError(f"Validation failed for {self.name}: {v}", symbol=self.name,
                              tag="valfail") from None
+        except VaryingSize:
+            raise ShapeError(f'Validation failed for {self.name}: the layer needs fixed sizes, '
+                             f'but a length is "Varying".', symbol=self.name,
+                             tag="valfail") from None
         return self.evolve(values=s.values, ports=s.ports)
 
     # ---- value semantics ------------------------------------------------------
@@ -768,8 +772,19 @@ def run_layer_rule(layer: Layer, s: Infer) -> None:
         layer.infer(s)
         s.array_step()
         if not s.changed:
+            _fixed_array_sizes(layer, s)
             return
     raise ValidationFail("shape inference did not settle")  # pragma: no cover
+
+
+def _fixed_array_sizes(layer: Layer, s: Infer) -> None:
+    """A learned array has a size: it cannot follow a "Varying" length."""
+    for spec in layer.array_specs:
+        shape = s.array_shape(spec)
+        if shape is not None and has_length_var(shape):
+            raise ValidationFail(f'the array "{spec.name}" would have {shape_words(shape)}, '
+                                 f'but a "Varying" length has no fixed size; give the input a '
+                                 f"fixed length")
 
 
 def _eq_dict(a: dict, b: dict) -> bool:

@@ -37,7 +37,40 @@ class LengthVar:
         return "n"
 
     def __lt__(self, other: "LengthVar") -> bool:
+        if not isinstance(other, LengthVar):
+            raise VaryingSize()
         return self.id < other.id
+
+    # Arithmetic a shape rule may do on a length. Adding zero or multiplying by one keeps
+    # it; adding a size (padding, catenating) gives a new "Varying" length; anything that
+    # needs a number (a product of sizes, an index) is a VaryingSize mismatch, which
+    # inference reports as a validation failure naming the layer.
+    def __add__(self, other: Any) -> "LengthVar":
+        if isinstance(other, int) and not isinstance(other, bool) and other == 0:
+            return self
+        if isinstance(other, (int, LengthVar)):
+            return LengthVar()
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> "LengthVar":
+        return self + (-other if isinstance(other, int) else other)
+
+    def __mul__(self, other: Any) -> "LengthVar":
+        if isinstance(other, int) and other == 1:
+            return self
+        raise VaryingSize()
+
+    __rmul__ = __mul__
+
+    def __index__(self) -> int:
+        raise VaryingSize()
+
+    def __gt__(self, other: Any) -> bool:
+        raise VaryingSize()
+
+    __le__ = __ge__ = __floordiv__ = __truediv__ = __mod__ = __rsub__ = __gt__
 
 
 def is_length_var(d: Any) -> bool:
