@@ -234,3 +234,41 @@ def test_unit_vector_layer_feeds_a_recurrent_layer():
                           'LongShortTermMemoryLayer[3]}]')
     n = net.ports["Input"].shape[0]
     assert isinstance(n, LengthVar) and net.ports["Output"].shape == (n, 3)
+
+
+def test_nets_with_varying_lengths_are_equal_up_to_renaming():
+    """Each evaluation makes new length symbols; the same text still gives the same net,
+    and a different sharing pattern of lengths does not."""
+    from netdsl import evaluate
+    text = ('NetChain[{EmbeddingLayer[8, 10, "Input" -> "Varying"], '
+            'LongShortTermMemoryLayer[4], SequenceLastLayer[]}]')
+    assert evaluate(text) == evaluate(text)
+    assert evaluate(f"{text} === {text}") == evaluate("True")
+    assert evaluate(text) != evaluate(text.replace("[4]", "[5]"))
+    same = evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, "Input2" -> {"Varying", 2}]')
+    assert same == evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, '
+                            '"Input2" -> {"Varying", 2}]')
+
+
+def test_threaded_sequences_share_one_length():
+    """ThreadingLayer unifies the "Varying" lengths of its inputs (with each other or a
+    fixed size), and inputs that share a length must get sequences of equal lengths."""
+    import numpy as np
+    from netdsl import evaluate
+    from netdsl.errors import EvaluationError
+    two = evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, "Input2" -> {"Varying", 2}]')
+    assert two.ports["Input1"].shape[0] is two.ports["Input2"].shape[0]
+    fixed = evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, "Input2" -> {5, 2}]')
+    assert fixed.ports["Input1"].shape == (5, 2)
+    net = evaluate('NetInitialize@NetGraph[{LongShortTermMemoryLayer[3], '
+                   'LongShortTermMemoryLayer[3], ThreadingLayer[Plus]}, {NetPort["a"] -> 1, '
+                   'NetPort["b"] -> 2, {1, 2} -> 3}, "a" -> {"Varying", 2}, '
+                   '"b" -> {"Varying", 2}]')
+    r = np.random.default_rng(0)
+    a = [r.normal(size=(3, 2)).astype("f4"), r.normal(size=(5, 2)).astype("f4")]
+    b = [r.normal(size=(3, 2)).astype("f4"), r.normal(size=(5, 2)).astype("f4")]
+    both = net({"a": a, "b": b})
+    alone = net({"a": a[1], "b": b[1]})
+    np.testing.assert_allclose(both[1], alone, rtol=1e-6, atol=1e-7)
+    with pytest.raises(EvaluationError, match="example 1 gives them sequences of lengths 3 and 5"):
+        net({"a": a, "b": b[::-1]})

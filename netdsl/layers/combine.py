@@ -14,7 +14,7 @@ from ..expr import Symbol, is_integer, is_list, list_items
 from .registry import register_layer
 from .base import Infer, Layer, Option, Param
 from .functions import Program, as_data, compile_function, function_argument
-from .shapes import PortType
+from .shapes import LengthVar, PortType
 
 
 def _inputs_option(x: Any) -> Any:
@@ -296,7 +296,13 @@ class ThreadingLayer(MultiInputLayer):
         out: list = []
         for level in range(r):
             dims = [x[level - p] for x, p in zip(shapes, place) if p <= level < p + len(x)]
-            sizes = {d for d in dims if d is not None and d != 1}
+            sizes = {d for d in dims if d is not None and d != 1 and not isinstance(d, LengthVar)}
+            lengths = [d for d in dims if isinstance(d, LengthVar)]
+            if lengths and len(sizes) <= 1:
+                # sequences threaded together have one length: unify their "Varying" lengths
+                # (with each other, or with the fixed size of the other inputs)
+                sizes = sizes or {min(lengths)}
+                self._unify_length(s, names, shapes, place, level, next(iter(sizes)))
             if len(sizes) > 1:
                 s.fail(f"inputs of dimensions {', '.join(str(list(x)) for x in shapes)} cannot "
                        f"be threaded together: at level {level + 1} the sizes "
@@ -309,6 +315,13 @@ class ThreadingLayer(MultiInputLayer):
             else:
                 out.append(1)
         s.refine("Output", tuple(out), "the inputs")
+
+    @staticmethod
+    def _unify_length(s: Infer, names, shapes, place, level: int, size: Any) -> None:
+        for n, x, p in zip(names, shapes, place):
+            if p <= level < p + len(x) and isinstance(x[level - p], LengthVar) \
+                    and x[level - p] is not size:
+                s.refine(n, x[:level - p] + (size,) + x[level - p + 1:], "the other inputs")
 
     # ---- numerics: each input viewed at the output's rank (size-1 levels inserted where it
     # has none), NumPy broadcasting does the rest; gradients sum over broadcast levels -------

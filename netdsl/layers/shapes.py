@@ -100,7 +100,8 @@ class PortType:
                 return "Integer"
             if self.shape is not None:   # {5, Restricted["Integer", 10]}: 5 indices
                 element = PortType((), True, self.classes).spec()
-                dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+                dims = [Symbol("Automatic") if d is None else "Varying"
+                        if isinstance(d, LengthVar) else d for d in self.shape]
                 return Expr(Symbol("List"), *dims, element)
         if self.shape is None:
             return Symbol("Automatic")
@@ -124,8 +125,30 @@ REAL = PortType(())
 
 
 def same_ports(a: dict[str, PortType], b: dict[str, PortType]) -> bool:
-    """Equal port types, coders included (PortType equality leaves coders out)."""
-    return a == b and all(a[k].coder == b[k].coder for k in a)
+    """Equal port types, coders included (PortType equality leaves coders out).
+
+    "Varying" lengths are compared up to renaming: each evaluation of a net's text makes
+    new LengthVars, and two such nets are still the same value when their ports share
+    lengths in the same pattern."""
+    if a.keys() != b.keys():
+        return False
+    if _canonical_lengths(a) != _canonical_lengths(b):
+        return False
+    return all(a[k].coder == b[k].coder for k in a)
+
+
+def _canonical_lengths(ports: dict[str, PortType]) -> list[PortType]:
+    """The ports, by name, with each LengthVar replaced by the order of its first
+    appearance."""
+    names: dict[int, int] = {}
+    out = []
+    for _, t in sorted(ports.items()):    # port order is not part of the value
+        if has_length_var(t.shape):
+            assert t.shape is not None
+            t = t.with_shape(tuple(("length", names.setdefault(d.id, len(names)))
+                                   if isinstance(d, LengthVar) else d for d in t.shape))
+        out.append(t)
+    return out
 
 
 def unify_shape(a: Shape, b: Shape) -> Shape:

@@ -26,7 +26,7 @@ from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
-from ..layers.shapes import Mismatch, PortType, has_length_var, shape_words, unify_shape
+from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape_words, unify_shape
 from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
@@ -229,14 +229,14 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
-        ragged = _ragged(x, lambda v: np.asarray(to_ndarray(v)))
+        ragged = ragged_array(x, lambda v: np.asarray(to_ndarray(v)))
         if ragged is not None:
             return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
 
 
-def _ragged(items: Any, convert: Any) -> np.ndarray | None:
+def ragged_array(items: Any, convert: Any) -> np.ndarray | None:
     """A list of arrays of different shapes (sequences of different lengths): a 1-d object
     array holding one array per example, or None when ``items`` is not such a list."""
     if isinstance(items, Expr):
@@ -394,7 +394,36 @@ def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
                               f"{sorted(sizes)}.", symbol=head, tag="invargc")
     if 0 in sizes:
         raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
+    check_shared_lengths(net, out, head)
     return out, batched_flags.pop()
+
+
+def check_shared_lengths(net: Net, arrays: dict[str, np.ndarray], head: str) -> None:
+    """Ports whose shapes share one "Varying" length (inputs threaded together; in
+    NetTrain, an input and the per-step targets computed from it) must get sequences of
+    one length, example by example."""
+    by_length: dict[Any, list[str]] = {}
+    for port in arrays:
+        shape = net.ports[port].shape
+        if shape and isinstance(shape[0], LengthVar):
+            by_length.setdefault(shape[0], []).append(port)
+    for ports in by_length.values():
+        first = sequence_lengths(arrays[ports[0]])
+        for p in ports[1:]:
+            bad = np.flatnonzero(sequence_lengths(arrays[p]) != first)
+            if bad.size:
+                i = int(bad[0])
+                raise EvaluationError(
+                    f'Ports "{ports[0]}" and "{p}" share one sequence length, but example '
+                    f"{i + 1} gives them sequences of lengths {first[i]} and "
+                    f"{sequence_lengths(arrays[p])[i]}.", symbol=head, tag="netseqlen")
+
+
+def sequence_lengths(x: np.ndarray) -> np.ndarray:
+    """Each example's sequence length (batch-first data)."""
+    if x.dtype == object:
+        return np.fromiter((len(e) for e in x), np.int64, len(x))
+    return np.full(len(x), x.shape[1], np.int64)
 
 
 def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
@@ -433,6 +462,10 @@ def _fits_sequence(shape: tuple, t: PortType) -> bool:
 def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
     """One sequence, a batch of equal-length ones (a regular array), or a batch of
     sequences of different lengths (a 1-d object array of per-example arrays)."""
+    if _empty_sequence(x, len(t.shape or ())):
+        raise EvaluationError(f'A sequence was provided that was less than the minimum '
+                              f'required length (1) at port "{port}".', symbol=head,
+                              tag="netseqlen")
     if x.dtype == object:
         if not all(_fits_sequence(e.shape, t) for e in x):
             bad = next(e for e in x if not _fits_sequence(e.shape, t))
@@ -452,6 +485,13 @@ def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np
         f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
         f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
         tag="netinvin")
+
+
+def _empty_sequence(x: np.ndarray, rank: int) -> bool:
+    """Whether the data (one sequence or a batch) holds a sequence of length 0."""
+    if x.dtype == object:
+        return any(np.ndim(e) == rank and len(e) == 0 for e in x)
+    return x.ndim in (rank, rank + 1) and x.shape[x.ndim - rank] == 0
 
 
 def _element_type(x: np.ndarray, t: PortType, port: str, head: str) -> np.ndarray:
@@ -647,7 +687,7 @@ def _py_array(x: Any) -> np.ndarray:
         arr = np.empty(0, dtype=object)
     if arr.dtype != object:
         return arr
-    ragged = _ragged(list(x), np.asarray)
+    ragged = ragged_array(list(x), np.asarray)
     if ragged is None:
         raise EvaluationError("The input is not a numeric array or a list of them.",
                               symbol="Net", tag="netinvin")
