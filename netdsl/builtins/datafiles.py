@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 import tokenize
 import zipfile
 import zlib
@@ -309,7 +310,9 @@ def _read_npz(ev, path: Path, name: str, shape_only: bool = False) -> Any:
                     a = _read_data(fh, shape, fortran, dtype, available, name, key)
                 out.append((key, _value(a, name, key), False))
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
-            RuntimeError, OverflowError, KeyError) as e:
+            RuntimeError, OverflowError, KeyError, IndexError, struct.error, OSError) as e:
+        # a damaged archive makes zipfile raise any of these (IndexError and struct.error
+        # from a truncated central directory were found by the mutation fuzz test)
         if isinstance(e, EvaluationError):
             raise
         raise _fmterr(f"{name} is not a valid NumPy .npz file ({_first_line(e)}).") from None
