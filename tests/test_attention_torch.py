@@ -123,3 +123,20 @@ def test_to_torch_equals_netdsl(text, shapes):
         module.train(mode == "Train")
         y = module(**{p: torch.from_numpy(v) for p, v in x.items()}).detach().numpy()
         np.testing.assert_allclose(y, net(x, evaluation_mode=mode), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("text,shapes", TO_TORCH)
+def test_to_torch_gives_the_attention_weights(text, shapes):
+    import netdsl
+    from netdsl.torch import to_torch
+    net = netdsl.evaluate(f'NetInitialize[NetGraph[<|"att" -> {text}|>, '
+                          f'{{NetPort[{{"att", "AttentionWeights"}}] -> NetPort["w"]}}], '
+                          f'RandomSeeding -> 3]')
+    rng = np.random.default_rng(0)
+    x = {p: rng.standard_normal((4,) + s).astype(np.float32) for p, s in shapes.items()}
+    module = to_torch(net)
+    module.train(False)
+    out = module(**{p: torch.from_numpy(v) for p, v in x.items()})
+    want = net(x, port="w")
+    assert tuple(out["w"].shape) == want.shape
+    np.testing.assert_allclose(out["w"].detach().numpy(), want, rtol=2e-5, atol=2e-6)

@@ -641,8 +641,14 @@ def _unheads(b, out: str, query: str, channels: int, scope: str) -> str:
     return b.node("Reshape", [y, shape], scope)
 
 
+def _no_weights_port(layer, where) -> None:
+    if len(layer.port_names()[1]) > 1:
+        raise unsupported(layer, where, 'its "AttentionWeights" port is read (not exported yet)')
+
+
 def attention(b, layer, scope, where, xs):
     """Test mode (no dropout): the attention weights' softmax over the keys of each query."""
+    _no_weights_port(layer, where)
     key, value, query = xs
     heads = bool(layer.head_levels)
     ks, vs, qs = (layer.ports[p].shape[-1] for p in ("Key", "Value", "Query"))
@@ -653,6 +659,7 @@ def attention(b, layer, scope, where, xs):
 
 
 def sequence_attention(b, layer, scope, where, xs):
+    _no_weights_port(layer, where)
     x, query = xs
     d, qs = layer.ports["Input"].shape[-1], layer.ports["Query"].shape[-1]
     k = _heads(b, x, False, d, scope)

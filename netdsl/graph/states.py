@@ -37,12 +37,15 @@ def with_state_ports(net: Net) -> tuple[Net, dict[Any, str], dict[Any, str]]:
 
 def _expose(net: Net) -> tuple[Net, dict[tuple, str], dict[tuple, str]]:
     if isinstance(net, Layer):
-        if not (net.optional_inputs or net.optional_outputs):
+        # a state is an optional port both ways (an attention layer's "AttentionWeights"
+        # is an optional output only, not a state)
+        states = tuple(p for p in net.optional_outputs if p in net.optional_inputs)
+        if not states:
             return net, {}, {}
         shown_in = net.port_names()[0]
-        free = tuple(p for p in net.optional_inputs if p not in shown_in)
-        return net.with_optional_ports(free, net.optional_outputs), \
-            {(p,): p for p in free}, {(p,): p for p in net.optional_outputs}
+        free = tuple(p for p in states if p not in shown_in)
+        return net.with_optional_ports(free, states), \
+            {(p,): p for p in free}, {(p,): p for p in states}
     assert isinstance(net, Container)
     g = net.graph.copy()
     ports = dict(net.ports)

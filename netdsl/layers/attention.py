@@ -26,7 +26,8 @@ from typing import Any
 from ..expr import Expr, Symbol, is_integer, is_rule
 from .arrays import NO_ARRAY
 from .attention_core import (attend, attend_backward, from_heads, need_rank, scoring_net,
-                             set_dim, to_heads, varying_default)
+                             set_dim, to_heads, varying_default, weights_dims, weights_in,
+                             weights_out)
 from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, boolean,
                    real_between)
 from .registry import register_layer
@@ -69,6 +70,8 @@ class AttentionLayer(Layer):
     hidden = ("KeySize", "ValueSize", "QuerySize")
     array_specs = (ArraySpec("Weights", ("QuerySize", "KeySize"), optional=True),)
     inputs = ("Key", "Value", "Query")
+    # the softmax weights, shown when read: NetPort[{"att", "AttentionWeights"}]
+    optional_outputs = ("AttentionWeights",)
     has_train_behavior = True
 
     @classmethod
@@ -148,6 +151,14 @@ class AttentionLayer(Layer):
                        f'"Dot" scoring net needs keys and queries of one size)')
             s.set_value("QuerySize", ks, 'parameter "KeySize"')
             s.set_value("KeySize", qs, 'parameter "QuerySize"')
+        self.infer_weights(s)
+
+    def infer_weights(self, s: Infer) -> None:
+        """"AttentionWeights" (when shown): {query positions, [heads], key positions}."""
+        q, k = s.port("Query"), s.port("Key")
+        if "AttentionWeights" in s.ports and q is not None and k is not None:
+            s.refine("AttentionWeights", weights_dims(q, k, self.head_levels),
+                     '"Query" and "Key" ports')
 
     def default_ports(self, s: Infer) -> None:
         """A length nothing fixed is "Varying" (the keys and values share it; with a causal
@@ -159,6 +170,7 @@ class AttentionLayer(Layer):
         if q is not None and len(q) >= 2 + self.head_levels:
             varying_default(s, "Query", n if self.causal else None)
             s.refine("Output", (s.port("Query")[0],) + (None,) * (len(q) - 1), '"Query" port')
+        self.infer_weights(s)
 
     # ---- numerics: see attention_core ----------------------------------------------------
     def forward(self, ctx, arrays, key, value, query):
@@ -167,12 +179,16 @@ class AttentionLayer(Layer):
         out, (att, cache) = attend(ctx, k, v, q, arrays.get("Weights"), self.window,
                                    self.values["ScoreRescaling"], self.values["Dropout"])
         shape = query.shape[:-2] + (value.shape[-2], query.shape[-1])
-        y = from_heads(out, shape)
-        return [y], ((cache, key.shape, value.shape, query.shape) if ctx.grad else None)
+        outs = [from_heads(out, shape)]
+        if len(self.port_names()[1]) > 1:   # "AttentionWeights" read
+            dims = weights_dims(query.shape[:-1], key.shape[:-1], self.head_levels)
+            outs.append(weights_out(att, dims + (query.shape[-1],)))
+        return outs, ((cache, key.shape, value.shape, query.shape) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, cache, dy):
+    def backward(self, ctx, arrays, cache, dy, *dweights):
         inner, kshape, vshape, qshape = cache
         heads = bool(self.head_levels)
-        dk, dv, dq, dw = attend_backward(inner, to_heads(dy, heads))
+        datt = weights_in(dweights[0], inner[5].shape) if dweights else None
+        dk, dv, dq, dw = attend_backward(inner, to_heads(dy, heads), datt)
         grads = {} if dw is None else {"Weights": dw.astype(arrays["Weights"].dtype)}
         return [from_heads(dk, kshape), from_heads(dv, vshape), from_heads(dq, qshape)], grads

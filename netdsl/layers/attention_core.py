@@ -91,6 +91,25 @@ def to_heads(x: np.ndarray, heads: bool) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(n, -1, h, c).transpose(0, 2, 1, 3))
 
 
+def weights_dims(query: tuple, key: tuple, heads: int) -> tuple:
+    """The "AttentionWeights" port's dimensions from the Query and Key ports' (Wolfram's
+    order): the query positions ({1} for a lone query vector), the heads (with
+    "MultiHead"), then the key positions."""
+    qpos = tuple(query[:len(query) - 1 - heads]) or (1,)
+    return qpos + tuple(key[len(key) - 1 - heads:len(key) - 1]) + tuple(key[:len(key) - 1 - heads])
+
+
+def weights_out(att: np.ndarray, shape: tuple) -> np.ndarray:
+    """The softmax weights (N, H, M, L) as the batch-last "AttentionWeights" ``shape``."""
+    return np.ascontiguousarray(att.transpose(2, 1, 3, 0).reshape(shape))
+
+
+def weights_in(dw: np.ndarray, att_shape: tuple) -> np.ndarray:
+    """The batch-last gradient of "AttentionWeights" back to (N, H, M, L)."""
+    n, h, m, length = att_shape
+    return np.ascontiguousarray(dw.reshape(m, h, length, n).transpose(3, 1, 0, 2))
+
+
 def from_heads(y: np.ndarray, shape: tuple) -> np.ndarray:
     """(N, H, L, c) back to batch-last ``shape`` (d1.., [H], c, N)."""
     n = y.shape[0]
@@ -158,13 +177,18 @@ def score_scale(rescaling: Any, causal: float | None, m: int, length: int, qsize
     return None
 
 
-def attend_backward(cache: Any, dout: np.ndarray) -> tuple[Any, ...]:
-    """Gradients of keys, values, queries (and the Bilinear weights, or None)."""
+def attend_backward(cache: Any, dout: np.ndarray,
+                    dweights: np.ndarray | None = None) -> tuple[Any, ...]:
+    """Gradients of keys, values, queries (and the Bilinear weights, or None).
+    ``dweights`` (N, H, M, L): the gradient reaching the softmax weights themselves (from
+    the "AttentionWeights" port, before dropout), when that port is used."""
     keys, values, queries, weights, kp, att, kept, used, scale = cache
     dvalues = bmm(used.swapaxes(-1, -2), dout)                     # (N, H, L, v)
     datt = bmm(dout, values.swapaxes(-1, -2))                      # (N, H, M, L)
     if kept is not None:
         datt *= kept
+    if dweights is not None:
+        datt += dweights
     dscores = att * (datt - (datt * att).sum(axis=-1, keepdims=True))
     if scale is not None:
         dscores *= scale

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .arrays import NO_ARRAY
-from .attention_core import attend, attend_backward, from_heads, scoring_net, to_heads
+from .attention_core import (attend, attend_backward, from_heads, scoring_net, to_heads,
+                             weights_dims, weights_in, weights_out)
 from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param
 from .registry import register_layer
 from .shapes import LengthVar
@@ -28,6 +29,9 @@ class SequenceAttentionLayer(Layer):
     hidden = ("InputSize", "QuerySize")
     array_specs = (ArraySpec("Weights", ("QuerySize", "InputSize"), optional=True),)
     inputs = ("Input", "Query")
+    # the softmax weights {query length, input length}, shown when read
+    optional_outputs = ("AttentionWeights",)
+    head_levels = 0     # no "MultiHead" (AttentionLayer's, for code serving both)
 
     @classmethod
     def build(cls, args: tuple, call: Any) -> Layer:
@@ -59,6 +63,9 @@ class SequenceAttentionLayer(Layer):
                        f'"Dot" scoring net needs inputs and queries of one size)')
             s.set_value("QuerySize", d, 'parameter "InputSize"')
             s.set_value("InputSize", qs, 'parameter "QuerySize"')
+        if "AttentionWeights" in s.ports:
+            s.refine("AttentionWeights", weights_dims(s.port("Query"), s.port("Input"), 0),
+                     '"Query" and "Input" ports')
 
     def default_ports(self, s: Infer) -> None:
         """Lengths nothing fixed are "Varying", each its own (Wolfram's LengthVars)."""
@@ -67,16 +74,22 @@ class SequenceAttentionLayer(Layer):
         if s.port("Query")[0] is None:
             s.refine("Query", (LengthVar(), None), "its definition")
             s.refine("Output", (s.port("Query")[0], None), '"Query" port')
+        if "AttentionWeights" in s.ports:
+            s.refine("AttentionWeights", weights_dims(s.port("Query"), s.port("Input"), 0),
+                     '"Query" and "Input" ports')
 
     # ---- numerics: attention_core with the input as keys and values ------------------------
     def forward(self, ctx, arrays, x, query):
         k, q = to_heads(x, False), to_heads(query, False)
-        out, (_, cache) = attend(ctx, k, k, q, arrays.get("Weights"), None, None, 0.0)
-        y = from_heads(out, (query.shape[0], x.shape[1], x.shape[2]))
-        return [y], ((cache, x.shape, query.shape) if ctx.grad else None)
+        out, (att, cache) = attend(ctx, k, k, q, arrays.get("Weights"), None, None, 0.0)
+        outs = [from_heads(out, (query.shape[0], x.shape[1], x.shape[2]))]
+        if len(self.port_names()[1]) > 1:   # "AttentionWeights" read
+            outs.append(weights_out(att, (query.shape[0], x.shape[0], x.shape[2])))
+        return outs, ((cache, x.shape, query.shape) if ctx.grad else None)
 
-    def backward(self, ctx, arrays, cache, dy):
+    def backward(self, ctx, arrays, cache, dy, *dweights):
         inner, xshape, qshape = cache
-        dk, dv, dq, dw = attend_backward(inner, to_heads(dy, False))
+        datt = weights_in(dweights[0], inner[5].shape) if dweights else None
+        dk, dv, dq, dw = attend_backward(inner, to_heads(dy, False), datt)
         grads = {} if dw is None else {"Weights": dw.astype(arrays["Weights"].dtype)}
         return [from_heads(dk + dv, xshape), from_heads(dq, qshape)], grads

@@ -140,8 +140,11 @@ class PortType:
             return Symbol("Automatic")
         if self.shape == ():
             return "Real"
-        dims = [Symbol("Automatic") if d is None else "Varying" if isinstance(d, LengthVar)
-                else d for d in self.shape]
+        # only a first dimension can be written "Varying"; a later length (attention
+        # weights {n, n2}) is Automatic, inferred again from the layer
+        dims = [Symbol("Automatic") if d is None or isinstance(d, LengthVar) and i
+                else "Varying" if isinstance(d, LengthVar) else d
+                for i, d in enumerate(self.shape)]
         if dims == ["Varying"]:
             return "Varying"
         if len(dims) == 1 and dims[0] is not Symbol("Automatic"):

@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..layers.attention_core import causal_hidden
+from ..layers.attention_core import causal_hidden, weights_dims
 from .layers import register_torch_layer
 
 
@@ -38,9 +38,16 @@ def _attend(k, v, q, w, window, rescaling, dropout, training):
         hidden = torch.from_numpy(causal_hidden(m, length, window))
         scores = scores.masked_fill(hidden, -math.inf)
     att = torch.softmax(scores, dim=-1)
-    if training and dropout > 0:
-        att = F.dropout(att, dropout, training=True)
-    return att @ v                                                 # (N, H, M, v)
+    used = F.dropout(att, dropout, training=True) if training and dropout > 0 else att
+    return used @ v, att                                           # (N, H, M, v), (N, H, M, L)
+
+
+def _weights(layer, att: torch.Tensor, query_dims: tuple, key_dims: tuple) -> list:
+    """[the "AttentionWeights" output, batch-first] when the layer shows it, else []."""
+    if len(layer.port_names()[1]) == 1:
+        return []
+    dims = weights_dims(query_dims, key_dims, layer.head_levels)
+    return [att.permute(0, 2, 1, 3).reshape((att.shape[0],) + tuple(dims))]
 
 
 @register_torch_layer("AttentionLayer")
@@ -51,10 +58,11 @@ def _attention(layer):
 
     def op(a, xs, training):
         key, value, query = xs
-        out = _attend(_heads(key, heads), _heads(value, heads), _heads(query, heads),
-                      a.get("Weights"), window, rescaling, dropout, training)
+        out, att = _attend(_heads(key, heads), _heads(value, heads), _heads(query, heads),
+                           a.get("Weights"), window, rescaling, dropout, training)
         shape = query.shape[:-1] + (value.shape[-1],)
-        return [out.transpose(1, 2).reshape(shape)], {}
+        return [out.transpose(1, 2).reshape(shape)] + _weights(
+            layer, att, tuple(query.shape[1:]), tuple(key.shape[1:])), {}
     return op
 
 
@@ -63,6 +71,7 @@ def _sequence_attention(layer):
     def op(a, xs, training):
         x, query = xs
         k = _heads(x, False)
-        out = _attend(k, k, _heads(query, False), a.get("Weights"), None, None, 0.0, False)
-        return [out.transpose(1, 2).reshape(query.shape[:-1] + (x.shape[-1],))], {}
+        out, att = _attend(k, k, _heads(query, False), a.get("Weights"), None, None, 0.0, False)
+        return [out.transpose(1, 2).reshape(query.shape[:-1] + (x.shape[-1],))] + _weights(
+            layer, att, tuple(query.shape[1:]), tuple(x.shape[1:])), {}
     return op
