@@ -124,7 +124,7 @@ def test_multihead_shapes():
     ('"Dot", "Weights" -> {{1., 2.}, {3., 4.}}', 'no array "Weights"'),
     ('"Bilinear", "Weights" -> None', "cannot be None"),
     ('"Dot", "Dropout" -> 1', "below 1"),
-    ('NetChain[{LinearLayer[2]}]', "not supported yet"),
+    ('NetChain[{LinearLayer[2]}]', 'must have the input ports "Input"'),
 ])
 def test_bad_attention_layers_say_what_is_wrong(args, message):
     with pytest.raises(NetDSLError, match="AttentionLayer") as e:

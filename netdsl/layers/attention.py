@@ -21,18 +21,21 @@ Options, with Wolfram's defaults:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 from ..expr import Expr, Symbol, is_integer, is_rule
 from .arrays import NO_ARRAY
 from .attention_core import (attend, attend_backward, from_heads, need_rank, scoring_net,
                              set_dim, to_heads, varying_default, weights_dims, weights_in,
                              weights_out)
-from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, boolean,
-                   real_between)
+from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Net, Option, Param,
+                   boolean, real_between)
 from .registry import register_layer
 
 NONE = Symbol("None")
+# AttentionLayer[net]: a net as the scoring net makes an operator around it, which the
+# graph stage builds (graph/attention_net.py registers "build")
+NET_SCORING: dict[str, Callable[..., Any]] = {}
 
 
 def _mask(x: Any) -> Any:
@@ -76,6 +79,8 @@ class AttentionLayer(Layer):
 
     @classmethod
     def build(cls, args: tuple, call: Any) -> Layer:
+        if args and isinstance(args[0], Net) and "build" in NET_SCORING:
+            return NET_SCORING["build"](cls, args, call)
         layer = super().build(args, call)
         given = layer.arrays.get("Weights")
         if layer.values["ScoringNet"] == "Dot":

@@ -33,12 +33,13 @@ SCORING_NETS = ("Dot", "Bilinear")
 
 
 def scoring_net(x: Any) -> str:
-    """The "ScoringNet" setting: "Dot" or "Bilinear" (a net is not supported yet)."""
+    """The "ScoringNet" setting of the layer itself: "Dot" or "Bilinear" (a net makes
+    AttentionLayer[net], an operator around it: graph/attention_net.py)."""
     if x in SCORING_NETS:
         return x
     if isinstance(x, Net):
-        raise ValueError('netdsl takes "Dot" or "Bilinear" as the scoring net; a net given '
-                         "as the scoring net is not supported yet")
+        raise ValueError("a net as the scoring net is AttentionLayer's only (not "
+                         "SequenceAttentionLayer's yet)")
     raise ValueError('expected "Dot", "Bilinear" or a net')
 
 
@@ -130,12 +131,17 @@ def project(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def attend(ctx, keys, values, queries, weights, causal: float | None, rescaling: Any,
-           dropout: float) -> tuple[np.ndarray, Any]:
+           dropout: float, scores: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
     """Attention on (N, H, L, k), (N, H, L, v), (N, H, M, q): the output (N, H, M, v) and
     what ``attend_backward`` needs. ``causal``: None (no mask) or the window w: query i
-    sees keys i - w < j <= i (w = inf: "Causal", all keys up to i)."""
-    kp = keys if weights is None else project(keys, weights.T.astype(keys.dtype, copy=False))
-    scores = bmm(queries, kp.swapaxes(-1, -2))                     # (N, H, M, L)
+    sees keys i - w < j <= i (w = inf: "Causal", all keys up to i). ``scores`` (N, H, M,
+    L): given by a scoring net (then ``score_grads`` gives their gradient)."""
+    kp = None
+    if scores is None:
+        kp = keys if weights is None else project(keys, weights.T.astype(keys.dtype, copy=False))
+        scores = bmm(queries, kp.swapaxes(-1, -2))                 # (N, H, M, L)
+    else:
+        scores = scores.copy()
     scale = score_scale(rescaling, causal, queries.shape[2], keys.shape[2],
                         queries.shape[3], scores.dtype)
     if scale is not None:
@@ -177,12 +183,11 @@ def score_scale(rescaling: Any, causal: float | None, m: int, length: int, qsize
     return None
 
 
-def attend_backward(cache: Any, dout: np.ndarray,
-                    dweights: np.ndarray | None = None) -> tuple[Any, ...]:
-    """Gradients of keys, values, queries (and the Bilinear weights, or None).
-    ``dweights`` (N, H, M, L): the gradient reaching the softmax weights themselves (from
-    the "AttentionWeights" port, before dropout), when that port is used."""
-    keys, values, queries, weights, kp, att, kept, used, scale = cache
+def score_grads(cache: Any, dout: np.ndarray,
+                dweights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The gradients of the values (N, H, L, v) and of the scores (N, H, M, L), as the
+    scoring net gave them (before rescaling and mask)."""
+    _, values, _, _, _, att, kept, used, scale = cache
     dvalues = bmm(used.swapaxes(-1, -2), dout)                     # (N, H, L, v)
     datt = bmm(dout, values.swapaxes(-1, -2))                      # (N, H, M, L)
     if kept is not None:
@@ -192,6 +197,16 @@ def attend_backward(cache: Any, dout: np.ndarray,
     dscores = att * (datt - (datt * att).sum(axis=-1, keepdims=True))
     if scale is not None:
         dscores *= scale
+    return dvalues, dscores
+
+
+def attend_backward(cache: Any, dout: np.ndarray,
+                    dweights: np.ndarray | None = None) -> tuple[Any, ...]:
+    """Gradients of keys, values, queries (and the Bilinear weights, or None).
+    ``dweights`` (N, H, M, L): the gradient reaching the softmax weights themselves (from
+    the "AttentionWeights" port, before dropout), when that port is used."""
+    keys, values, queries, weights, kp, att, kept, used, scale = cache
+    dvalues, dscores = score_grads(cache, dout, dweights)
     dqueries = bmm(dscores, kp)                                    # (N, H, M, q)
     dkp = bmm(dscores.swapaxes(-1, -2), queries)                   # (N, H, L, q)
     if weights is None:

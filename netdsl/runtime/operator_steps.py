@@ -14,6 +14,10 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 - NetBidirectionalOperator: the forward plan on the input, the backward plan on the
   input reversed along its first level (its output reversed back when it is a
   sequence); Catenate, Total or Mean.
+- AttentionLayer[net] (graph/attention_net.py): the scoring net's plan once on all
+  N x H x M x L key/query pairs of a group (one inner batch), its scores then rescaled,
+  masked and softmaxed as for "Dot" (layers/attention_core.py); backward sums each
+  pair's Input and Query gradients over the queries and keys.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..layers.attention_core import attend, from_heads, score_grads, to_heads
 from ..layers.base import ArraySpec
 from .context import Ctx
 from .gradients import backward as plan_backward
@@ -63,6 +68,8 @@ class OperatorStep:
             self.aggregation = net.aggregation
             f = net.net("ForwardNet").ports["Output"].shape
             self.split = f[1 if self.sequential else 0]
+        if self.kind == "AttentionLayer":
+            self.template = net.template
 
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
         """The inner layers' moving statistics (BatchNormalization) after a training step,
@@ -70,7 +77,7 @@ class OperatorStep:
         operator. A fold's statistics differ per step and are left as they are."""
         if cache is None or self.kind == "NetFoldOperator":
             return {}
-        runs = ([(0, cache[2])] if self.kind == "NetMapOperator"
+        runs = ([(0, cache[2])] if self.kind in ("NetMapOperator", "AttentionLayer")
                 else [(0, cache[2]), (1, cache[4])])
         steps = cache[0]
         out = {}
@@ -118,8 +125,10 @@ class OperatorStep:
         return {port: by_slot[slot] for port, slot in plan.inputs.items()}
 
     # ---- forward ----------------------------------------------------------------------
-    def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray):
+    def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray, *more):
         steps = self.bound(arrays)
+        if self.kind == "AttentionLayer":
+            return self._attention(ctx, steps, x, *more)
         if self.kind == "NetMapOperator":
             return self._map(ctx, steps, x)
         if self.kind == "NetFoldOperator":
@@ -163,9 +172,47 @@ class OperatorStep:
         cache = (steps, values_f, caches_f, values_b, caches_b) if ctx.grad else None
         return [np.ascontiguousarray(y)], cache
 
+    def _attention(self, ctx, steps, key, value, query):
+        layer = self.template
+        heads = bool(layer.head_levels)
+        k, v, q = to_heads(key, heads), to_heads(value, heads), to_heads(query, heads)
+        n, h, length, m = k.shape[0], k.shape[1], k.shape[2], q.shape[2]
+        pairs = n * h * m * length
+        # every (example, head, query, key) pair, channels first: one inner batch
+        keys = np.broadcast_to(k[:, :, None], (n, h, m, length, k.shape[3]))
+        queries = np.broadcast_to(q[:, :, :, None], (n, h, m, length, q.shape[3]))
+        inputs = {"Input": np.ascontiguousarray(np.moveaxis(keys, -1, 0).reshape(-1, pairs)),
+                  "Query": np.ascontiguousarray(np.moveaxis(queries, -1, 0).reshape(-1, pairs))}
+        outs, values, caches = self._run(ctx, 0, steps[0], inputs)
+        scores = outs["Output"].reshape(n, h, m, length)
+        out, (att, inner) = attend(ctx, k, v, q, None, layer.window,
+                                   layer.values["ScoreRescaling"], layer.values["Dropout"],
+                                   scores=scores)
+        y = from_heads(out, query.shape[:-2] + (value.shape[-2], query.shape[-1]))
+        cache = ((steps, values, caches, inner, key.shape, value.shape, query.shape)
+                 if ctx.grad else None)
+        return [y], cache
+
+    def _attention_back(self, ctx, cache, dy, grads):
+        steps, values, caches, inner, kshape, vshape, qshape = cache
+        heads = bool(self.template.head_levels)
+        dvalues, dscores = score_grads(inner, to_heads(dy, heads))
+        n, h, m, length = dscores.shape
+        d = self._back(ctx, 0, steps[0], values, caches,
+                       {"Output": np.ascontiguousarray(dscores.reshape(-1))}, grads)
+        kc, qc = kshape[-2], qshape[-2]
+        dk = _or_zeros(d["Input"], (kc, n * h * m * length), dy.dtype)
+        dq = _or_zeros(d["Query"], (qc, n * h * m * length), dy.dtype)
+        dkeys = dk.reshape(kc, n, h, m, length).sum(axis=3)         # (k, N, H, L)
+        dqueries = dq.reshape(qc, n, h, m, length).sum(axis=4)      # (q, N, H, M)
+        return [from_heads(np.moveaxis(dkeys, 0, -1), kshape), from_heads(dvalues, vshape),
+                from_heads(np.moveaxis(dqueries, 0, -1), qshape)], grads
+
     # ---- backward ---------------------------------------------------------------------
     def backward(self, ctx: Ctx, arrays: dict[str, np.ndarray], cache: Any, dy: np.ndarray):
         grads: dict[str, np.ndarray] = {}
+        if self.kind == "AttentionLayer":
+            return self._attention_back(ctx, cache, dy, grads)
         if self.kind == "NetMapOperator":
             steps, values, caches, shape = cache
             n, batch = shape[0], shape[-1]
