@@ -197,3 +197,46 @@ def test_net_files_round_trip(fmt, tmp_path):
     rng = np.random.default_rng(4)
     x = data(rng, 3, 3)
     np.testing.assert_allclose(again(x), s.evaluate("g")(x), rtol=1e-6)
+
+
+def test_torch_conversion_says_it_has_no_counterpart():
+    pytest.importorskip("torch")
+    from netdsl.torch import to_torch
+    s = session('AttentionLayer[sc, "Key" -> {5, 2}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
+    with pytest.raises(NetDSLError, match=r"AttentionLayer\[net\] .*no PyTorch counterpart"):
+        to_torch(s.evaluate("a"))
+
+
+def test_net_replace_part_of_the_scoring_net():
+    s = session('AttentionLayer[sc, "Key" -> {5, 3}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
+    s.evaluate('b = NetReplacePart[a, "ScoringNet" -> NetGraph[{DotLayer[]}, '
+               '{{NetPort["Input"], NetPort["Query"]} -> 1}]]')
+    dot = s.evaluate('AttentionLayer["Dot", "Key" -> {5, 3}, "Value" -> {5, 3}, '
+                     '"Query" -> {2, 3}]')
+    x = data(np.random.default_rng(5), 5, 2)
+    x["Key"] = np.random.default_rng(6).standard_normal((5, 3))
+    np.testing.assert_allclose(s.evaluate("b")(x), dot(x), rtol=1e-5, atol=1e-6)
+
+
+# the paclet's custom scoring nets and the output sizes its AttentionLayer "Tests:" give
+ADDITIVE = ('NetGraph[{LinearLayer[10, "Biases" -> None], LinearLayer[10, "Biases" -> None], '
+            'ThreadingLayer[Tanh[#1 + #2] &], LinearLayer[{}, "Biases" -> None]}, '
+            '{NetPort["Input"] -> 1 -> 3, NetPort["Query"] -> 2 -> 3 -> 4}, '
+            '"Input" -> 5, "Query" -> 3]')
+ADDITIVE2 = ('NetGraph[{CatenateLayer[], LinearLayer[10, "Biases" -> None], Tanh, '
+             'LinearLayer[{}, "Biases" -> None]}, {{NetPort["Input"], NetPort["Query"]} -> 1 -> '
+             '2 -> 3 -> 4}, "Input" -> 5, "Query" -> 3]')
+
+
+@pytest.mark.parametrize("net,ports,out", [
+    (ADDITIVE, '"Key" -> {Automatic, 5}, "Value" -> {3, 4}, "Query" -> {2, 3}', (2, 4)),
+    (ADDITIVE2, '"ScoreRescaling" -> "LengthSqrt", "Key" -> {7, 5}, "Value" -> {7, 4}, '
+                '"Query" -> {2, 3}', (2, 4)),
+])
+def test_output_shapes_as_wolfram(net, ports, out):
+    a = Session().evaluate(f"NetInitialize[AttentionLayer[{net}, {ports}]]")
+    assert a.ports["Output"].shape == out
+    rng = np.random.default_rng(0)
+    shapes = {p: a.ports[p].shape for p in ("Key", "Value", "Query")}
+    y = a({p: rng.standard_normal(shp) for p, shp in shapes.items()})
+    assert y.shape == out and np.isfinite(y).all()

@@ -149,9 +149,10 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
     assert isinstance(net, Container)
     if net.operator is not None:
         where = path_label(b.root, path) if path else ""
+        what = ("a net as the scoring net" if net.kind == "AttentionLayer"
+                else "operators (loops over a sequence)")
         raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
-                          f"mapping for operators (loops over a sequence).", symbol="Export",
-                          tag="onnxnosup")
+                          f"mapping for {what}.", symbol="Export", tag="onnxnosup")
     return dataflow(net, inputs, lambda node, sub, feeds: _emit(b, sub, path + (node,), feeds))
 
 

@@ -37,7 +37,9 @@ class OperatorStep:
     """What the executor runs for an operator: forward and backward over flat arrays."""
 
     def __init__(self, net: Any, plans: list[Plan]):
-        self.name = net.kind
+        # (AttentionLayer[net] is not the layer AttentionLayer: converters keyed by name
+        # must not take it for one)
+        self.name = "AttentionLayer[net]" if net.kind == "AttentionLayer" else net.kind
         self.kind = net.kind
         self.plans = plans
         self.flat: list[list[dict[str, str]]] = []   # plan, step -> array -> flat name
