@@ -279,6 +279,23 @@ class ConvolutionLayer(_Windowed):
     def fold_affine(self, arrays, scale, shift):
         return fold_output_affine(arrays, scale, shift)
 
+    def absorb_padding(self, pads):
+        """Zero padding of the spatial levels before a convolution is more of its own
+        "PaddingSize" (its padded buffer is filled anyway): the same layer, wider padding."""
+        x = self.ports["Input"].shape
+        if x is None or None in x or len(pads) != len(x) or pads[0] != (0, 0):
+            return None
+        d = len(x) - 1
+        kernel = per_dim(self.values["KernelSize"], d, "KernelSize")
+        own = resolve_padding(self.values.get("PaddingSize", 0), d, tuple(x[1:]), kernel,
+                              per_dim(self.values.get("Stride", 1), d, "Stride"),
+                              per_dim(self.values.get("Dilation") or 1, d, "Dilation"))
+        wider = tuple((b + pb, a + pa) for (b, a), (pb, pa) in zip(own, pads[1:]))
+        inner = tuple(n - b - a for n, (b, a) in zip(x, pads))
+        ports = dict(self.ports)
+        ports["Input"] = ports["Input"].with_shape(inner)
+        return self.evolve(values={**self.values, "PaddingSize": wider}, ports=ports)
+
     def fused_with_max_pool(self, pool, activation):
         return ConvPoolThenBias(self, pool, activation)
 

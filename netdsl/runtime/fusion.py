@@ -16,9 +16,13 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
 4. A layer that can overwrite its input (``forward_inplace``: Ramp) does so when
    the input is a fresh buffer (``fresh_output``) that nothing else reads.
 
+5. A layer that only pads with zeros (``zero_padding``: PaddingLayer with value 0)
+   read only by a layer that can take the padding into its own (``absorb_padding``:
+   convolution) is dropped, and that layer pads more.
+
 Rules 1, 3 and 4 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
-rule 2 is used in training too.
+rules 2 and 5 are used in training too.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
     steps = list(plan.steps)
     protected = set(plan.outputs.values()) | set(plan.inputs.values())
     n_slots = plan.n_slots
+    steps = _absorb_padding(steps, protected)
     if not training:
         steps = _fold_affine(steps, protected)
     steps, n_slots = _activation_after_pool(steps, protected, n_slots)
@@ -177,3 +182,23 @@ def _in_place(steps: list[Step], protected: set[int]) -> list[Step]:
             continue  # only fresh buffers: Flatten/Reshape outputs may be views of others
         out[i] = Step(InPlace(st.layer), st.arrays, st.ins, st.outs, st.path, st.keys)
     return out
+
+
+# ---------------------------------------------------------------- rule 5
+def _absorb_padding(steps: list[Step], protected: set[int]) -> list[Step]:
+    uses = _consumers(steps)
+    out: list[Step | None] = list(steps)
+    for i, st in enumerate(steps):
+        zero = _ask(st.layer, "zero_padding")
+        pads = zero() if zero is not None else None
+        if pads is None or len(st.ins) != 1:
+            continue
+        j = _sole_next(steps, i, uses, protected)
+        absorb = _ask(steps[j].layer, "absorb_padding") if j is not None else None
+        wider = absorb(pads) if absorb is not None else None
+        if wider is None:
+            continue
+        nxt = steps[j]
+        out[j] = Step(wider, nxt.arrays, st.ins, nxt.outs, nxt.path, nxt.keys)
+        out[i] = None
+    return [s for s in out if s is not None]
