@@ -194,7 +194,9 @@ def _absorb_padding(steps: list[Step], protected: set[int]) -> list[Step]:
         if pads is None or len(st.ins) != 1:
             continue
         j = _sole_next(steps, i, uses, protected)
-        absorb = _ask(steps[j].layer, "absorb_padding") if j is not None else None
+        if j is None:
+            continue
+        absorb = _ask(steps[j].layer, "absorb_padding")
         wider = absorb(pads) if absorb is not None else None
         if wider is None:
             continue
