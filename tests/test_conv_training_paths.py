@@ -61,6 +61,7 @@ def small_shifted(monkeypatch):
     monkeypatch.setattr(windows, "_SHIFTED_MIN_POSITIONS", 1)
     monkeypatch.setattr(windows, "_SHIFTED_MIN_CHANNELS", 1)
     monkeypatch.setattr(windows, "_SHIFTED_MAX_WASTE", 1e9)
+    monkeypatch.setattr(windows, "_SHIFTED_DX_MAX_AREA", 1e9)
 
 
 @pytest.mark.parametrize("shape, f, kernel, pads", CASES)
@@ -103,6 +104,18 @@ def test_input_grad_geometry_declines_what_it_cannot_express():
     assert input_grad_geometry(geometry({"KernelSize": (3, 3), "Dilation": 2}, (8, 8))) is None
     # padding 3 on a 3-wide kernel: the gradient would need a negative padding (a crop)
     assert input_grad_geometry(geometry({"KernelSize": (3, 3), "PaddingSize": 3}, (4, 4))) is None
+
+
+def test_input_gradient_keeps_col2im_where_the_padded_gradient_is_much_larger():
+    """16 -> 32 channels, 3x3 without padding on 13x13 (LeNet's second convolution):
+    the padded dY (15x15) is 1.86x the 11x11 dY, so the shifted GEMM would do more work
+    than W^T dY; 32x32 with padding 1 (ResNet) takes it."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((32, 16, 3, 3))
+    lenet = geometry({"KernelSize": (3, 3)}, (13, 13))
+    assert conv_input_grad(ctx(), rng.standard_normal((32, 11, 11, 64)), w, lenet) is None
+    resnet = geometry({"KernelSize": (3, 3), "PaddingSize": 1}, (32, 32))
+    assert conv_input_grad(ctx(), rng.standard_normal((32, 32, 32, 8)), w, resnet) is not None
 
 
 LAYERS = [
