@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from ..errors import EvaluationError
@@ -24,6 +23,11 @@ from ..layers.shapes import PortType, port_type_from_spec
 from .container import LINKS, NET, Container, PortNode
 from .inference import gc_paused, infer
 from ..printer import short
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
 
 S = Symbol
 

@@ -11,9 +11,8 @@ trainer walk; a container value never changes after construction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
-import networkx as nx
 import numpy as np
 
 from ..expr import input_form, packed, quote_string
@@ -21,6 +20,11 @@ from ..layers.arrays import SharedRef
 from ..layers.base import Layer, Net
 from ..layers.shapes import PortType, same_ports
 from ..layers.text import layer_input_form
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
 
 NET = "net"        # node attribute: the Layer or Container at that node
 LINKS = "links"    # edge attribute: list of (src_port, dst_port)

@@ -9,13 +9,17 @@ Graphviz DOT text, so no graphviz binary is needed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 
 from ..expr import Opaque
 from ..layers.base import Layer, Net
 from .container import LINKS, NET, Container, PortNode
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
 
 # layout constants, in SVG pixels
 CHAR_W = 7.0          # average width of a character of the 12px sans-serif font

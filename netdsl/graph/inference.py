@@ -14,9 +14,8 @@ import gc
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from ..errors import ShapeError
@@ -24,6 +23,11 @@ from ..layers.arrays import SharedRef
 from ..layers.base import Clash, Infer, Layer, ValidationFail, run_layer_rule
 from ..layers.shapes import Mismatch, PortType, VaryingSize, unify
 from .container import LINKS, NET, Container, PortNode
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
 
 
 def infer(net: Container, head: str | None = None, where: str = "") -> Container:

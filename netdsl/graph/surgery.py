@@ -20,9 +20,8 @@ Adding layers and flattening are in compose.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 
 from ..errors import EvaluationError
 from ..expr import (
@@ -38,6 +37,11 @@ from ..layers.base import Net
 from ..layers.shapes import PortType
 from .build import build_chain, build_graph
 from .container import LINKS, Container, PortNode, shared_refs
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
 
 S = Symbol
 Link = tuple[Any, str, Any, str]     # (source node, its port, target node, its port)
