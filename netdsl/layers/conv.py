@@ -227,11 +227,12 @@ class ConvolutionLayer(_Windowed):
         if groups == 1 and shifted_applies(g, c, n):
             if not keep:
                 return conv_shifted(ctx, x, w, g), None, g
-            if c >= 2 * f:
+            if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f:
                 # training: the padded input is kept instead of the columns (backward
-                # takes dW from it by shifted GEMMs). Measured: for 32 -> 16 channels
-                # this forward + dW is 6.7 ms against im2col's 9.1; with c < 2f im2col
-                # + (cols dY^T) is faster (16 -> 16: 8.6 against 9.4 ms).
+                # takes dW from it by shifted GEMMs). Measured (one thread): for
+                # 32 -> 16 channels on 32x32, batch 16, this forward + dW is 6.2 ms
+                # against im2col's 8.7; 16 -> 16 ties (9.8 ms, batch 32); for 16 -> 32
+                # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms).
                 y, buf = conv_shifted(ctx, x, w, g, keep=True)
                 return y, _Shifted(buf), g
         xp = pad(x, g, 0.0, ctx, reuse=not keep)
@@ -390,6 +391,9 @@ class ConvPoolThenBias:
             parts.append((shift, sub))
         return gc, gp, parts
 
+
+# Training takes the shifted forward (and dW from its buffer) when C >= this times F.
+_SHIFTED_TRAIN_CHANNEL_RATIO = 2
 
 # Pooling by per-offset convolutions copies prod(pool kernel) times more column slices
 # than one full convolution; below this many numbers per slice (e.g. batch 1) the

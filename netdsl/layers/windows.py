@@ -262,9 +262,9 @@ def conv_input_grad(ctx, dy: np.ndarray, w: np.ndarray, g: Geometry) -> np.ndarr
     """dX (C, S.., N) of a convolution with weights w (F, C, k..) and geometry g, as the
     convolution of ``input_grad_geometry``, or None when that is not worth it (then the
     caller uses W^T dY + col2im). Measured (one thread, OpenBLAS): with C <= F the
-    shifted GEMM wins (4.1 vs 6.7 ms for 16 -> 16 channels, 32x32, batch 32); with
+    shifted GEMM wins (5.2 vs 8.1 ms for 16 -> 16 channels, 32x32, batch 32); with
     C > F im2col of dY and W'(C, F k) @ cols, whose GEMM has C rows and F k inner
-    (3.6 vs 7.0 ms for 32 -> 16 channels)."""
+    (3.4 vs 6.9 ms for 32 -> 16 channels, batch 16)."""
     gd = input_grad_geometry(g)
     f, n = dy.shape[0], dy.shape[-1]
     if gd is None or not shifted_applies(gd, f, n):
