@@ -1,12 +1,13 @@
 """Character-level LSTM: netdsl's NumPy executor against PyTorch eager nn.LSTM, in one run.
 
-    python benchmarks/bench_lstm.py [--batch 32] [--length 100] [--repeat 10]
+    python benchmarks/bench_lstm.py [--batch 32] [--length 100] [--repeat 10] [--threads 1 2]
 
 The model reads a window of characters (indices 1..65) and predicts the next one:
 EmbeddingLayer[64] -> LongShortTermMemoryLayer[256] -> SequenceLastLayer -> LinearLayer[65]
 -> SoftmaxLayer, batch 32 of length 100. The same model is built in PyTorch from netdsl's
-own arrays, its output compared, and both timed in this process (ratios are what matter
-on a shared machine):
+own arrays, its output compared, and both timed in this process, interleaved call by
+call, at each thread count (CPU time at 1 thread, wall-clock at more; ratios are what
+matter on a shared machine):
   forward   Test mode (goal: netdsl/PyTorch <= 0.8)
   train     one step: cross-entropy, backward through time, Adam (goal: <= 1.0)
 """
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, median_ms  # noqa: E402
+from bench_resnet import interleaved  # noqa: E402
 
 V, E, H = 65, 64, 256
 NET = (f'NetChain[{{EmbeddingLayer[{E}, {V}, "Input" -> "Varying"], '
@@ -61,32 +63,32 @@ def build_torch(net):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--length", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                    help="thread counts to time at (1: CPU time; more: wall-clock)")
     args = ap.parse_args()
     net = netdsl.evaluate(f"NetInitialize[{NET}, RandomSeeding -> 0]")
     rng = np.random.default_rng(0)
     x = rng.integers(1, V + 1, (args.batch, args.length))
     labels = rng.integers(1, V + 1, args.batch)
-    fwd_nd = median_ms(lambda: net(x), args.repeat)
     trainer = NetdslTrainer(net, x, labels)
-    train_nd = median_ms(trainer.step, args.repeat)
     print(f"char LSTM LM, batch {args.batch}, length {args.length}, embedding {E}, hidden {H}")
-    print(f"netdsl   forward {fwd_nd:8.1f} ms   train step {train_nd:8.1f} ms")
     try:
         import torch
     except ImportError:
-        print("PyTorch is not installed: no comparison")
+        print(f"netdsl   forward {median_ms(lambda: net(x), args.repeat):8.1f} ms   train step "
+              f"{median_ms(trainer.step, args.repeat):8.1f} ms   (PyTorch is not installed: "
+              f"no comparison)")
         return
-    torch.set_num_threads(args.threads)
+    from threadpoolctl import threadpool_limits
     model = build_torch(net)
     xt = torch.from_numpy(x - 1)
     with torch.no_grad():
         ref = torch.softmax(model(xt), -1).numpy()
-    err = float(np.abs(ref - net(x)).max())
+    print(f"max |output difference| vs PyTorch {float(np.abs(ref - net(x)).max()):.1e}")
 
     def fwd_torch():
         with torch.no_grad():
@@ -99,12 +101,22 @@ def main() -> None:
         loss = torch.nn.functional.cross_entropy(model(xt), yt)
         loss.backward()
         opt.step()
-    fwd_t = median_ms(fwd_torch, args.repeat)
-    train_t = median_ms(train_torch, args.repeat)
-    print(f"PyTorch  forward {fwd_t:8.1f} ms   train step {train_t:8.1f} ms   "
-          f"(max |output difference| {err:.1e})")
-    print(f"ratio    forward {fwd_nd / fwd_t:8.2f}x (goal <= 0.8)   "
-          f"train {train_nd / train_t:8.2f}x (goal <= 1.0)")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        with threadpool_limits(threads):
+            med = interleaved({"netdsl forward": lambda: net(x), "torch forward": fwd_torch,
+                               "netdsl train": trainer.step, "torch train": train_torch},
+                              args.repeat, cpu=threads == 1)
+        print(f"{threads} thread(s), {'CPU' if threads == 1 else 'wall-clock'} ms "
+              f"(median of {args.repeat}, interleaved):")
+        print(f"  netdsl   forward {med['netdsl forward']:8.1f}   train step "
+              f"{med['netdsl train']:8.1f}")
+        print(f"  PyTorch  forward {med['torch forward']:8.1f}   train step "
+              f"{med['torch train']:8.1f}")
+        print(f"  ratio    forward {med['netdsl forward'] / med['torch forward']:8.2f}x "
+              f"(goal <= 0.8)   train {med['netdsl train'] / med['torch train']:8.2f}x "
+              f"(goal <= 1.0)")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

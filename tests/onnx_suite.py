@@ -24,7 +24,8 @@ MAPPED = set("""Conv BatchNormalization Relu Sigmoid Tanh Exp Log Sqrt Abs Sin C
 LeakyRelu Softplus Softsign HardSigmoid HardSwish Mish Gelu Neg Reciprocal Clip Pow MaxPool
 AveragePool GlobalAveragePool GlobalMaxPool Gemm MatMul Add Sub Mul Div Max Min Sum Mean Flatten
 Reshape Softmax Concat Dropout Identity Constant Transpose ReduceMean ReduceSum ReduceMax
-ReduceMin PRelu LayerNormalization Pad""".split())
+ReduceMin PRelu LayerNormalization Pad LSTM GRU RNN Gather Slice Squeeze Shape ConstantOfShape
+Unsqueeze""".split())
 SUITES = ("pytorch-converted", "pytorch-operator", "simple")
 
 
@@ -59,7 +60,9 @@ def cases():
 PARAMETERS = {"Conv": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "Gemm": {1, 2},
               "MatMul": {1}, "Clip": {1, 2}, "Reshape": {1}, "Dropout": {1, 2},
               "PRelu": {1}, "LayerNormalization": {1, 2}, "ReduceMean": {1}, "ReduceSum": {1},
-              "ReduceMax": {1}, "ReduceMin": {1}, "Pad": {1, 2, 3}}
+              "ReduceMax": {1}, "ReduceMin": {1}, "Pad": {1, 2, 3},
+              "LSTM": {1, 2, 3, 4, 5, 6, 7}, "GRU": {1, 2, 3, 4, 5}, "RNN": {1, 2, 3, 4, 5},
+              "Gather": {1}, "Slice": {1, 2, 3, 4}, "Squeeze": {1}, "Unsqueeze": {1}}
 
 
 def in_scope(model) -> bool:

@@ -93,12 +93,6 @@ def test_characters_encoder_defaults_case_sensitive_unknown_fails():
     assert py(got) == [3, 1]
 
 
-def test_varying_length_text_encoders_say_they_need_varying_ports():
-    fails('NetEncoder[{"Characters", "abc"}]["ab"]', "varying length", '"TargetLength" -> n')
-    fails('EmbeddingLayer[3, "Input" -> NetEncoder[{"Tokens", {"a"}}]]', "varying length",
-          '"TargetLength" -> n')
-
-
 def test_image_encoder_is_out_of_scope_with_a_clear_message():
     fails('NetEncoder["Image"]', 'NetEncoder["Image"] is not supported by netdsl')
     fails('NetEncoder[{"Image", {28, 28}}]', 'is not supported by netdsl')

@@ -234,3 +234,99 @@ def test_unit_vector_layer_feeds_a_recurrent_layer():
                           'LongShortTermMemoryLayer[3]}]')
     n = net.ports["Input"].shape[0]
     assert isinstance(n, LengthVar) and net.ports["Output"].shape == (n, 3)
+
+
+def test_nets_with_varying_lengths_are_equal_up_to_renaming():
+    """Each evaluation makes new length symbols; the same text still gives the same net,
+    and a different sharing pattern of lengths does not."""
+    from netdsl import evaluate
+    text = ('NetChain[{EmbeddingLayer[8, 10, "Input" -> "Varying"], '
+            'LongShortTermMemoryLayer[4], SequenceLastLayer[]}]')
+    assert evaluate(text) == evaluate(text)
+    assert evaluate(f"{text} === {text}") == evaluate("True")
+    assert evaluate(text) != evaluate(text.replace("[4]", "[5]"))
+    same = evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, "Input2" -> {"Varying", 2}]')
+    assert same == evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, '
+                            '"Input2" -> {"Varying", 2}]')
+
+
+def test_threaded_sequences_share_one_length():
+    """ThreadingLayer unifies the "Varying" lengths of its inputs (with each other or a
+    fixed size), and inputs that share a length must get sequences of equal lengths."""
+    import numpy as np
+    from netdsl import evaluate
+    from netdsl.errors import EvaluationError
+    two = evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, "Input2" -> {"Varying", 2}]')
+    assert two.ports["Input1"].shape[0] is two.ports["Input2"].shape[0]
+    fixed = evaluate('ThreadingLayer[Plus, "Input1" -> {"Varying", 2}, "Input2" -> {5, 2}]')
+    assert fixed.ports["Input1"].shape == (5, 2)
+    net = evaluate('NetInitialize@NetGraph[{LongShortTermMemoryLayer[3], '
+                   'LongShortTermMemoryLayer[3], ThreadingLayer[Plus]}, {NetPort["a"] -> 1, '
+                   'NetPort["b"] -> 2, {1, 2} -> 3}, "a" -> {"Varying", 2}, '
+                   '"b" -> {"Varying", 2}]')
+    r = np.random.default_rng(0)
+    a = [r.normal(size=(3, 2)).astype("f4"), r.normal(size=(5, 2)).astype("f4")]
+    b = [r.normal(size=(3, 2)).astype("f4"), r.normal(size=(5, 2)).astype("f4")]
+    both = net({"a": a, "b": b})
+    alone = net({"a": a[1], "b": b[1]})
+    np.testing.assert_allclose(both[1], alone, rtol=1e-6, atol=1e-7)
+    with pytest.raises(EvaluationError, match="example 1 gives them sequences of lengths 3 and 5"):
+        net({"a": a, "b": b[::-1]})
+
+
+# ---- layers behind a "Varying" length: a value or a netdsl error, never a Python one ----
+def _two_sequences(d=3):
+    import numpy as np
+    return [np.arange(2 * d, dtype="f4").reshape(2, d), np.arange(4 * d, dtype="f4").reshape(4, d)]
+
+
+@pytest.mark.parametrize("layer, expected", [
+    ("PartLayer[{-1}]", lambda x: x[-1]),
+    ("PartLayer[{2 ;; -1}]", lambda x: x[1:]),
+    ("PaddingLayer[{{1, 1}, {0, 0}}]", lambda x: __import__("numpy").pad(x, ((1, 1), (0, 0)))),
+    ("PaddingLayer[{{0, 0}, {1, 2}}]", lambda x: __import__("numpy").pad(x, ((0, 0), (1, 2)))),
+    ("ReplicateLayer[2]", lambda x: __import__("numpy").stack([x, x])),
+    ("ReplicateLayer[2, 2]", lambda x: __import__("numpy").stack([x, x], axis=1)),
+])
+def test_layers_on_varying_lengths(layer, expected):
+    import numpy as np
+    from netdsl import evaluate
+    net = evaluate(f'NetChain[{{{layer}}}, "Input" -> {{"Varying", 3}}]')
+    xs = _two_sequences()
+    out = net(xs)
+    for x, y in zip(xs, out):
+        np.testing.assert_array_equal(y, expected(x))
+
+
+@pytest.mark.parametrize("layer", ["NormalizationLayer[]", "ConstantPlusLayer[]"])
+def test_arrays_sized_by_a_varying_length_are_a_validation_error(layer):
+    from netdsl import evaluate
+    from netdsl.errors import ShapeError
+    with pytest.raises(ShapeError, match='valfail.*"Varying" length has no fixed size'):
+        evaluate(f'NetInitialize@NetChain[{{{layer}}}, "Input" -> {{"Varying", 3}}]')
+
+
+def test_a_part_beyond_a_sequence_is_a_netdsl_error():
+    from netdsl import evaluate
+    from netdsl.errors import EvaluationError
+    net = evaluate('NetChain[{PartLayer[{3}]}, "Input" -> {"Varying", 3}]')
+    with pytest.raises(EvaluationError, match="partw.*greater than 2"):
+        net(_two_sequences())
+
+
+def test_catenating_sequences():
+    """Two "Varying" inputs catenated off their length share it; a vector catenated to a
+    sequence is replicated along it."""
+    import numpy as np
+    from netdsl import evaluate
+    xs, ys = _two_sequences(), [x + 100 for x in _two_sequences()]
+    two = evaluate('NetGraph[{CatenateLayer[2]}, {{NetPort["a"], NetPort["b"]} -> 1}, '
+                   '"a" -> {"Varying", 3}, "b" -> {"Varying", 3}]')
+    assert two.ports["a"].shape[0] is two.ports["b"].shape[0]
+    for x, y, out in zip(xs, ys, two({"a": xs, "b": ys})):
+        np.testing.assert_array_equal(out, np.concatenate([x, y], axis=1))
+    vec = evaluate('NetGraph[{CatenateLayer[]}, {{NetPort["a"], NetPort["b"]} -> 1}, '
+                   '"a" -> {"Varying", 3}, "b" -> {3}]')
+    v = np.array([7, 8, 9], "f4")
+    for x, out in zip(xs, vec({"a": xs, "b": [v, v]})):
+        np.testing.assert_array_equal(out, np.concatenate([x, np.tile(v, (len(x), 1))], axis=1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..expr import is_list, packed, to_atom, to_ndarray
+from ..expr import is_list, make_list, packed, to_atom, to_ndarray
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from .registry import NOT_APPLICABLE, applier, builtin
 
@@ -28,6 +28,8 @@ def _apply_encoder(ev, enc, args):
     if len(args) != 1:
         return NOT_APPLICABLE
     x = enc.encode(args[0])
+    if x.dtype == object:    # strings of different lengths: a list of sequences
+        return make_list(packed(e) for e in x)
     return to_atom(x.item()) if x.ndim == 0 else packed(x)
 
 

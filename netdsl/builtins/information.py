@@ -53,6 +53,13 @@ def _arrays(net: Net) -> list[tuple[Any, Any, tuple | None]]:
     return out
 
 
+def _recurrent_states(net: Net) -> list[Any]:
+    """NetPort[{..., "State"}] for every state port of the recurrent layers (a layer's
+    optional inputs: "State", "CellState"), connected or not."""
+    return [Expr(S("NetPort"), make_list(list(path) + [p]) if path else p)
+            for path, layer in _leaves_with_positions(net) for p in layer.optional_inputs]
+
+
 def _leaves_with_positions(net: Net, prefix: tuple = ()):
     if isinstance(net, Layer):
         yield prefix, net
@@ -122,9 +129,9 @@ def more_information(net: Net, prop: Any) -> Any:
     if prop == "OutputPortNames":
         return make_list(net.port_names()[1])
     if prop == "RecurrentStatesCount":
-        return 0
+        return len(_recurrent_states(net))
     if prop == "RecurrentStatesPositionList":
-        return make_list([])
+        return make_list(_recurrent_states(net))
     if prop == "InputForm":
         return net.input_form()
     if prop == "TopologyHash":   # the structure without the arrays' values

@@ -25,6 +25,7 @@ from ..formats.netfile import save_net
 from ..graph.container import Container, replace_leaves, with_shared
 from ..graph.edit import replace_part, with_declared_port
 from ..graph.inference import infer
+from ..graph.operators import build_operator
 from ..graph.surgery import graph_of
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
@@ -116,6 +117,32 @@ def _net_graph(ev, layers, edges=None, *rules, call):
     net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
     net.span = call.span
     return net
+
+
+def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> None:
+    @builtin(head, usage, summary, args=(1, None), wants_call=True, section="Containers")
+    def _make(ev, *args, call, _head=head, _most=most):
+        positional = [a for a in args if not is_rule(a)]
+        rules = tuple(a for a in args if is_rule(a))
+        if len(positional) + len(rules) != len(args) or not 1 <= len(positional) <= _most:
+            what = ("a net or a pair of nets, and an aggregation,"
+                    if _head == "NetBidirectionalOperator" else "a net")
+            raise wrong_call(_head, call, f"{_head} takes {what} and port rules")
+        net = build_operator(_head, tuple(positional), _rules_to_options(rules, _head, call))
+        net.span = call.span
+        return net
+
+
+_operator("NetMapOperator", ("NetMapOperator[net]", 'NetMapOperator[net, "Input" -> shape]'),
+          "net applied to each element of a sequence (the first level of the input)", 1)
+_operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]'),
+          'net with ports "Input", "State" -> "Output" folded over a sequence: the sequence '
+          "of states, starting from zero", 4)
+_operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
+                                       "NetBidirectionalOperator[{fnet, bnet}]",
+                                       "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),
+          "fnet on a sequence and bnet on it reversed, their outputs joined (Catenate), "
+          "added (Total) or averaged (Mean)", 2)
 
 
 @builtin("NetPort", ('NetPort["port"]', 'NetPort[layer, "port"]'),

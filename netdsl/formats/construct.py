@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import EvaluationError, NetDSLError, ParseError
 from ..expr import Association, Expr, Symbol, is_rule
 from ..graph.build import build_chain, build_graph
+from ..graph.operators import build_operator, is_operator_expr
 from ..layers.base import Net
 from ..layers.registry import LAYER_TYPES
 from ..printer import short
@@ -82,6 +83,11 @@ def build(e: Any) -> Any:
         if head.name == "NetChain":
             return build_chain(built[0], opts, "NetChain")
         return build_graph(built[0], built[1], opts, "NetGraph")
+    if is_operator_expr(e):
+        built = [build(a) for a in e.args]
+        positional = tuple(a for a in built if not is_rule(a))
+        opts = _options([a for a in built if is_rule(a)], head.name)
+        return build_operator(head.name, positional, opts)
     return e   # inert: NetPort, NetSharedArray, Function, Restricted, symbols, ...
 
 

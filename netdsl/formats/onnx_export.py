@@ -1,11 +1,12 @@
 """Export["net.onnx", net]: the net in Test mode as an ONNX model.
 
 Inputs and outputs are the net's ports, by name, batch first with a symbolic batch
-dimension ``N``; integer ports (class indices) are int64. Initializers are the net's
-arrays, named by their NetExtract path as in net files (``conv/Weights``,
-``shared/w``); a shared array is one initializer used by every layer naming it. How
-each layer becomes nodes is the table in ``onnx_ops.py``. The model passes
-``onnx.checker`` (full check) and strict shape inference before it is written.
+dimension ``N`` (a "Varying" sequence length is a symbolic ``n``, ``n2``, ...); integer
+ports (class indices) are int64. Initializers are the net's arrays, named by their
+NetExtract path as in net files (``conv/Weights``, ``shared/w``); a shared array is one
+initializer used by every layer naming it. How each layer becomes nodes is the table in
+``onnx_ops.py``. The model passes ``onnx.checker`` (full check) and strict shape
+inference before it is written.
 
 The ``onnx`` package is an optional extra: ``pip install 'netdsl[onnx]'``.
 """
@@ -22,6 +23,7 @@ from ..expr import is_integer
 from ..graph.container import Container, dataflow, path_label
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
+from ..layers.shapes import LengthVar, VaryingSize, is_length_var
 from ..version import __version__
 from .netfile import SHARED
 from .onnx_ops import EXPORTERS, ExportError, unsupported
@@ -52,6 +54,7 @@ class Builder:
         self.initializers: dict[str, Any] = {}
         self.counter = 0
         self.arrays_of: dict[int, tuple[tuple, Layer]] = {}
+        self.lengths: dict[int, str] = {}
 
     def fresh(self, scope: str, op: str) -> str:
         self.counter += 1
@@ -64,7 +67,15 @@ class Builder:
 
     def const(self, value: Any, scope: str, dtype: Any = np.float32) -> str:
         name = self.fresh(scope, "const")
-        arr = np.asarray(value, dtype=dtype)
+        try:
+            arr = np.asarray(value, dtype=dtype)
+        except (TypeError, VaryingSize):
+            if not any(is_length_var(v) for v in np.ravel(np.asarray(value, dtype=object))):
+                raise
+            layer, where = self.current
+            raise unsupported(layer, where, 'it needs a fixed size where the sequence length '
+                                            'is "Varying"; give the length ("Input" -> {n, ...})'
+                              ) from None
         self.initializers[name] = self.onnx.numpy_helper.from_array(arr, name)
         return name
 
@@ -108,11 +119,20 @@ class Builder:
         return key
 
     current_path: tuple = ()
+    current: tuple[Layer, str]          # the layer being exported and where (for errors)
+
+    def length_name(self, d: LengthVar) -> str:
+        """A symbolic ONNX dimension for a "Varying" length: ``n`` for the first, then
+        ``n2``, ...; ports sharing a length share its name."""
+        if d.id not in self.lengths:
+            self.lengths[d.id] = f"n{len(self.lengths) + 1}" if self.lengths else "n"
+        return self.lengths[d.id]
 
 
 def _value_info(b: Builder, name: str, t: Any) -> Any:
     elem = b.onnx.TensorProto.INT64 if t.integer else b.onnx.TensorProto.FLOAT
-    return b.helper.make_tensor_value_info(name, elem, [BATCH, *t.shape])
+    dims = [b.length_name(d) if is_length_var(d) else d for d in t.shape]
+    return b.helper.make_tensor_value_info(name, elem, [BATCH, *dims])
 
 
 def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str, str]:
@@ -123,9 +143,15 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
             raise unsupported(net, where, "netdsl has no ONNX mapping for this layer type")
         scope = "/".join(path) or net.name
         b.current_path = path
+        b.current = (net, where)
         outs = exporter(b, net, scope, where, [inputs[p] for p in net.port_names()[0]])
         return dict(zip(net.port_names()[1], outs))
     assert isinstance(net, Container)
+    if net.operator is not None:
+        where = path_label(b.root, path) if path else ""
+        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
+                          f"mapping for operators (loops over a sequence).", symbol="Export",
+                          tag="onnxnosup")
     return dataflow(net, inputs, lambda node, sub, feeds: _emit(b, sub, path + (node,), feeds))
 
 

@@ -36,6 +36,7 @@ from .construct import build
 S = Symbol
 ELEMENTS = ("Net", "UninitializedNet", "ArrayAssociation")
 FLOAT = 1   # onnx.TensorProto.FLOAT
+INTEGERS = (6, 7)   # INT32, INT64: class indices
 
 
 class Unsupported(EvaluationError):
@@ -174,6 +175,16 @@ class _Importer:
         self.feeds: dict[str, list] = {}          # name -> sources of its inputs
         self.uses: dict[str, int] = {}
         self.unbiased: set[str] = set()           # LinearLayers from MatMul, no biases yet
+        self.shape_only: set[str] = set()         # computed from data's shape alone
+        self.zeros: set[str] = set()              # ConstantOfShape(shape-only, 0): zero states
+        # values in another layout than batch-first, around the recurrent operators:
+        # "time" (n, N, ..) of a batch-first source; "Y" (n, 1, N, H) and "YB" (N, n, 1, H)
+        # outputs of a recurrent layer; "H" its last state Y_h (1, N, H)
+        self.views: dict[str, tuple[str, Any]] = {}
+        # integer values computed from an integer input: value -> (input, k), the value
+        # being the input + k; classes: input -> the number of classes its reader takes
+        self.index: dict[str, tuple[str, int]] = {}
+        self.classes: dict[str, int] = {}
         for node in graph.node:
             for i in node.input:
                 self.uses[i] = self.uses.get(i, 0) + 1
@@ -183,7 +194,9 @@ class _Importer:
     # ---------------------------------------------------------------- assembling the net
     def net(self) -> Net:
         for name in self.inputs:
-            if self.types.get(name, FLOAT) != FLOAT:
+            if self.types.get(name, FLOAT) in INTEGERS and self._index_input(name):
+                self.index[name] = (name, 0)
+            elif self.types.get(name, FLOAT) != FLOAT:
                 raise Unsupported(f'The ONNX model\'s input "{name}" is not float32; netdsl nets '
                                   f"compute in float32.", symbol="Import", tag="onnxop")
             shape = self.shapes.get(name)
@@ -191,13 +204,15 @@ class _Importer:
                 raise Unsupported(f'The ONNX model\'s input "{name}" is empty (dimensions '
                                   f"{list(shape)}); netdsl arrays have no size-0 dimensions.",
                                   symbol="Import", tag="onnxop")
-            if not shape or None in shape[1:]:
+            if not shape or None in shape[2:] or len(shape) > 1 and shape[1] is None \
+                    and not (self._sequence_input(name) or name in self.index):
                 raise Unsupported(f'The ONNX model\'s input "{name}" has dimensions '
                                   f"{list(shape) if shape else 'unknown'}; netdsl needs a batch "
-                                  f"dimension followed by known example dimensions.",
+                                  f"dimension followed by known example dimensions (a symbolic "
+                                  f"second one only for a sequence read by LSTM, GRU or RNN).",
                                   symbol="Import", tag="onnxop")
         for node in self.g.node:
-            if node.op_type == "Constant":
+            if node.op_type == "Constant" or self._shape_or_constant(node):
                 continue
             if node.domain not in ("", "ai.onnx"):
                 raise _unsupported(node, f"of domain {node.domain!r} has no netdsl layer")
@@ -209,11 +224,19 @@ class _Importer:
                 name = self.add(o, self.layer("ElementwiseLayer", _function("# &")), [])
                 self.feeds[name] = [src]
                 src = ("layer", name)
+            if src is None and (o.name in self.views or o.name in self.shape_only
+                                or o.name in self.zeros):
+                what = ("data in a time-major layout (the batch moved from axis 0)"
+                        if o.name in self.views else "computed from the inputs' shapes alone")
+                raise Unsupported(f'The ONNX model\'s output "{o.name}" is {what}; netdsl '
+                                  f"nets output batch-first data.", symbol="Import",
+                                  tag="onnxop")
             if src is None:
                 raise Unsupported(f'The ONNX model\'s output "{o.name}" is a constant, not '
                                   f"computed from the inputs.", symbol="Import", tag="onnxop")
             outputs.append((o.name, src))
-        ports = {n: _port(self.shapes[n][1:]) for n in self.inputs}
+        ports = {n: _port(self.shapes[n][1:], self.classes.get(n, 0) if n in self.index
+                          else None) for n in self.inputs}
         chain = self._chain_order(outputs)
         if chain is not None:
             spec = Association((n, build(self.layers[n]), False) for n in chain)
@@ -233,7 +256,108 @@ class _Importer:
 
     def _out_shape(self, name: str) -> Any:
         shape = self.shapes.get(name)
-        return _port(shape[1:]) if shape and None not in shape[1:] else S("Automatic")
+        return _port(shape[1:]) if shape and None not in shape[2:] else S("Automatic")
+
+    def _sequence_input(self, name: str) -> bool:
+        """Whether a rank-3 input goes (through a Transpose to time-major, or directly with
+        layout 1) into recurrent operators only: its second dimension may be "Varying"."""
+        if len(self.shapes.get(name, ())) != 3:
+            return False
+        readers = [n for n in self.g.node if name in n.input]
+        for n in readers:
+            if n.op_type == "Shape":
+                continue
+            if n.op_type == "Transpose" and list(self.attrs(n).get("perm", [])) == [1, 0, 2]:
+                if all(m.op_type in RECURRENT for m in self.g.node if n.output[0] in m.input):
+                    continue
+            if n.op_type in RECURRENT and n.input[0] == name and self.attrs(n).get("layout", 0):
+                continue
+            return False
+        return bool(readers)
+
+    def _index_input(self, name: str) -> bool:
+        """Whether an integer input is read only as class indices: by Cast, Sub or Add of
+        a constant (the shift from 1-based), Gather's indices or OneHot."""
+        readers = [n for n in self.g.node if name in n.input]
+        return bool(readers) and all(
+            n.op_type in ("Cast", "Sub", "Add", "OneHot", "Shape")
+            or n.op_type == "Gather" and list(n.input[1:2]) == [name] for n in readers)
+
+    def _on_indices(self, node, a) -> None:
+        """Class indices: netdsl's take 1..n, so a table lookup must read row index - 1
+        (netdsl's own export: Cast, Sub 1, Gather); Gather of such rows is EmbeddingLayer,
+        OneHot of them (values 0, 1) UnitVectorLayer."""
+        op = node.op_type
+        pos = next(i for i, v in enumerate(node.input) if v in self.index)
+        src, k = self.index[node.input[pos]]
+        if op == "Cast" and a.get("to") in INTEGERS:
+            self.index[node.output[0]] = (src, k)
+            return
+        if op in ("Sub", "Add") and pos == 0:
+            c = self.const(node, node.input[1])
+            if c is not None and c.size == 1 and float(c.reshape(())).is_integer():
+                shift = int(c.reshape(()))
+                self.index[node.output[0]] = (src, k - shift if op == "Sub" else k + shift)
+                return
+        if op == "Gather" and pos == 1 and int(a.get("axis", 0)) == 0:
+            w = self.const(node, node.input[0])
+            if w is not None and w.ndim == 2:
+                self._needs_one_based(node, k, src, int(w.shape[0]))
+                layer = self.layer("EmbeddingLayer", int(w.shape[1]), int(w.shape[0]),
+                                   Weights=np.ascontiguousarray(w, np.float32))
+                return self._from_indices(node, layer, src)
+        if op == "OneHot" and pos == 0 and int(a.get("axis", -1)) == -1:
+            depth, values = self.const(node, node.input[1]), self.const(node, node.input[2])
+            if depth is not None and values is not None and list(np.ravel(values)) == [0, 1]:
+                n = int(np.ravel(depth)[0])
+                self._needs_one_based(node, k, src, n)
+                return self._from_indices(node, self.layer("UnitVectorLayer", n), src)
+        raise _unsupported(node, "computes on integer data; netdsl takes class indices only "
+                                 "as rows of a table (Gather, EmbeddingLayer) or unit vectors "
+                                 "(OneHot, UnitVectorLayer)")
+
+    def _needs_one_based(self, node, k: int, src: str, n: int) -> None:
+        if k != -1:
+            raise _unsupported(node, f'reads row "{src}"{k:+d}' + (
+                " (indices from 0, as PyTorch's nn.Embedding)" if k == 0 else "") +
+                '; netdsl\'s class indices run from 1, so the model must read row index - 1')
+        self.classes[src] = n
+
+    def _from_indices(self, node, layer: Any, src: str) -> None:
+        name = self.add(node, layer, [])
+        self.feeds[name] = [("input", src)]
+        self.source[node.output[0]] = ("layer", name)
+
+    def _shape_or_constant(self, node) -> bool:
+        """Nodes that compute no data: on constants alone (folded with NumPy when netdsl
+        knows the operator), on the data's shape alone (Shape, then Gather, Concat, ...),
+        and ConstantOfShape of such a shape with value 0 (a recurrent operator's zero
+        initial state). True when the node was taken care of here."""
+        ins = [v for v in node.input if v]
+        if node.op_type == "Shape":
+            self.shape_only.update(node.output)
+            return True
+        if not ins or not all(v in self.consts or v in self.shape_only for v in ins):
+            return False
+        if all(v in self.consts for v in ins):
+            fold = FOLD.get(node.op_type)
+            if fold is None:
+                return False
+            try:
+                value = fold([self.consts[v] for v in ins], self.attrs(node))
+            except (ValueError, IndexError, TypeError):
+                return False
+            self.consts[node.output[0]] = np.asarray(value)
+            return True
+        if node.op_type == "ConstantOfShape":
+            value = self.attrs(node).get("value")
+            if value is not None and np.any(self.onnx.numpy_helper.to_array(value)):
+                raise _unsupported(node, "fills a tensor of the data's shape with a value other "
+                                         "than 0; netdsl's recurrent states start at 0")
+            self.zeros.add(node.output[0])
+            return True
+        self.shape_only.update(node.output)
+        return True
 
     def _src_expr(self, src) -> Any:
         return Expr(S("NetPort"), src[1]) if src[0] == "input" else src[1]
@@ -261,6 +385,13 @@ class _Importer:
         return name
 
     def _source(self, node, value: str):
+        if value in self.views:
+            raise _unsupported(node, f'reads "{value}", data in a time-major layout (the batch '
+                                     f"dimension moved from axis 0), which netdsl takes only as "
+                                     f"the input or output of LSTM, GRU or RNN")
+        if value in self.zeros or value in self.shape_only:
+            raise _unsupported(node, f'reads "{value}", computed from the shape of the data '
+                                     f"alone, where netdsl needs data")
         if value in self.consts:
             raise _unsupported(node, f'takes the constant "{value}" where netdsl needs data')
         src = self.source.get(value)
@@ -291,6 +422,8 @@ class _Importer:
         return self.consts.get(value) if value else None
 
     def node(self, node) -> None:
+        if any(v in self.index for v in node.input):
+            return self._on_indices(node, self.attrs(node))
         op = node.op_type
         handler = getattr(self, "op_" + op, None)
         if handler is None and op in UNARY:
@@ -301,6 +434,8 @@ class _Importer:
             raise _unsupported(node, "has no netdsl counterpart")
         live = [o for o in node.output if o]
         extra = [o for o in live[1:] if self.uses.get(o)]
+        if op in RECURRENT and node.output[1:2] == extra[:1]:
+            extra = extra[1:]       # Y_h: the last state, SequenceLastLayer of the states
         if extra and op != "Dropout":
             raise _unsupported(node, f'has a second output "{extra[0]}" netdsl does not compute')
         if extra:
@@ -650,8 +785,21 @@ class _Importer:
                                  f"SoftmaxLayer normalises over the levels of an example")
 
     def op_Transpose(self, node, a) -> None:
-        r = len(self.shape(node, node.input[0]))
-        perm = list(a.get("perm", range(r - 1, -1, -1)))
+        x = node.input[0]
+        perm = list(a.get("perm", []))
+        view = self.views.get(x)
+        if view is not None:
+            if view[0] != "time" or perm != [1, 0, 2]:
+                raise _unsupported(node, f"reorders {view[0]}-layout recurrent data with perm "
+                                         f"{perm}; netdsl follows only the swap back to "
+                                         f"batch-first ([1, 0, 2])")
+            self.source[node.output[0]] = view[1]
+            return
+        if perm == [1, 0, 2]:       # to time-major, for a recurrent operator
+            self.views[node.output[0]] = ("time", self._source(node, x))
+            return
+        r = len(self.shape(node, x))
+        perm = perm or list(range(r - 1, -1, -1))
         if perm[0] != 0:
             raise _unsupported(node, f"moves the batch dimension (perm {perm})")
         # ONNX: output axis i is input axis perm[i]; Wolfram's {n1, n2, ...}: input level k
@@ -786,9 +934,207 @@ class _Importer:
             return self.alias(node, node.input[0])
         self.emit(node, self.layer("CatenateLayer"), list(node.input))
 
+    # ---- recurrent operators
+    def op_Squeeze(self, node, a) -> None:
+        """Only the direction axis of a recurrent operator's Y (1 for layout 0, 2 for
+        layout 1)."""
+        axes = a.get("axes")
+        if len(node.input) > 1 and node.input[1]:
+            c = self.const(node, node.input[1])
+            axes = None if c is None else [int(v) for v in np.ravel(c)]
+        view = self.views.get(node.input[0])
+        if view is not None and view[0] == "H" and axes is not None and \
+                [v % 3 for v in axes] == [0]:
+            return self._last_state(node, view)
+        if view is None or axes is None or [v % 4 for v in axes] != [1 if view[0] == "Y" else 2]:
+            raise _unsupported(node, "removes dimensions other than a recurrent operator's "
+                                     "direction axis")
+        if view[0] == "Y":
+            self.views[node.output[0]] = ("time", view[1])
+        else:
+            self.source[node.output[0]] = view[1]
 
-def _port(dims: tuple) -> Any:
-    """A port's example shape: "Real" for a number per example, else its dimensions."""
+    def op_LSTM(self, node, a) -> None:
+        self._recurrent(node, a, "LongShortTermMemoryLayer",
+                        ("InputGate", "OutputGate", "ForgetGate", "MemoryGate"))
+
+    def op_GRU(self, node, a) -> None:
+        if not a.get("linear_before_reset", 0):
+            raise _unsupported(node, "applies its reset gate before the state's linear map "
+                                     "(linear_before_reset = 0); Wolfram's GRU applies it after")
+        self._recurrent(node, a, "GatedRecurrentLayer", ("InputGate", "ResetGate", "MemoryGate"))
+
+    def op_RNN(self, node, a) -> None:
+        self._recurrent(node, a, "BasicRecurrentLayer", ("",))
+
+    def _recurrent(self, node, a, head: str, gates: tuple[str, ...]) -> None:
+        """ONNX's gate order is Wolfram's LSTM order (i, o, f, c); its GRU's z is Wolfram's
+        InputGate negated (ONNX keeps the old state where z is 1, Wolfram the new one).
+        Wolfram has one bias per gate: ONNX's Wb + Rb, and for the GRU's candidate no bias
+        inside r*(Wms.s): Rbh must be 0."""
+        direction = a.get("direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        if direction != "forward":
+            raise _unsupported(node, f"runs {direction}; "
+                                     f"netdsl's recurrent layers run forward (put a "
+                                     f"SequenceReverseLayer before and after for the reverse)")
+        defaults = {"RNN": [b"Tanh"], "GRU": [b"Sigmoid", b"Tanh"],
+                    "LSTM": [b"Sigmoid", b"Tanh", b"Tanh"]}[node.op_type]
+        acts = [x if isinstance(x, bytes) else str(x).encode() for x in a.get("activations", [])]
+        if acts and [x.lower() for x in acts] != [x.lower() for x in defaults]:
+            raise _unsupported(node, f"uses the activations {[x.decode() for x in acts]}; "
+                                     f"Wolfram's layer uses {[x.decode() for x in defaults]}")
+        if "clip" in a or a.get("input_forget", 0):
+            raise _unsupported(node, "clips its cell or couples the input and forget gates")
+        ins = list(node.input) + [""] * 8
+        if ins[4]:
+            raise _unsupported(node, "takes per-example sequence lengths (sequence_lens); "
+                                     "netdsl runs each example on its whole sequence")
+        for v, what in ((ins[5], "initial state"), (ins[6], "initial cell state"),
+                        (ins[7], "peephole weights")):
+            if v and v not in self.zeros and not (v in self.consts and not np.any(
+                    self.consts[v])):
+                raise _unsupported(node, f"takes a nonzero {what}; netdsl's recurrent layers "
+                                         f"start from zero states")
+        w, r = self.const(node, ins[1]), self.const(node, ins[2])
+        if w is None or r is None or w.ndim != 3 or w.shape[0] != 1:
+            raise _unsupported(node, "has weights that are not constants of one direction")
+        g = len(gates)
+        h = int(a.get("hidden_size", r.shape[-1]))
+        b = self.const(node, ins[3]) if ins[3] else np.zeros((1, 2 * g * h), np.float32)
+        if b is None:
+            raise _unsupported(node, "has biases that are not a constant")
+        wb, rb = b.reshape(2, g, h)
+        if node.op_type == "GRU":
+            if np.any(rb[2]):
+                raise _unsupported(node, "has a bias inside its reset gate's product (Rbh, "
+                                         "torch's b_hn); Wolfram's GRU has none")
+        arrays: dict[str, Any] = {}
+        for k, gate in enumerate(gates):
+            sign = -1.0 if node.op_type == "GRU" and gate == "InputGate" else 1.0
+            rows = slice(k * h, (k + 1) * h)
+            arrays[f"{gate}InputWeights"] = sign * w[0, rows]
+            arrays[f"{gate}StateWeights"] = sign * r[0, rows]
+            arrays[f"{gate}Biases"] = sign * (wb[k] + rb[k])
+        layout = a.get("layout", 0)
+        x = ins[0]
+        if layout:
+            src = self._source(node, x)
+        elif self.views.get(x, ("",))[0] == "time":
+            src = self.views[x][1]
+        else:
+            raise _unsupported(node, "reads time-major data that is not a Transpose of "
+                                     "batch-first data")
+        arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in arrays.items()}
+        name = self.add(node, self.layer(head, h, **arrays), [])
+        self.feeds[name] = [src]
+        self.views[node.output[0]] = ("YB" if layout else "Y", ("layer", name))
+        if len(node.output) > 1 and node.output[1]:
+            self.views[node.output[1]] = ("H", ("layer", name))
+
+    def _last_state(self, node, view) -> None:
+        """Y_h without its direction axis: the last of the layer's states."""
+        name = self.add(node, self.layer("SequenceLastLayer"), [])
+        self.feeds[name] = [view[1]]
+        self.source[node.output[0]] = ("layer", name)
+
+    # ---- the sequence axis (axis 1)
+    def _rank(self, node, value: str) -> int:
+        shape = self.shapes.get(value)
+        if shape is None:
+            raise _unsupported(node, f'reads "{value}" of unknown rank')
+        return len(shape)
+
+    def op_Gather(self, node, a) -> None:
+        """Data at one constant position of an example axis: the last element of the
+        sequence axis is SequenceLastLayer, any other position a PartLayer."""
+        x, idx = node.input[0], self.const(node, node.input[1])
+        view = self.views.get(x)
+        if view is not None and view[0] == "H" and idx is not None and np.ndim(idx) == 0 \
+                and int(a.get("axis", 0)) == 0 and int(idx) in (0, -1):
+            return self._last_state(node, view)
+        if x in self.consts or idx is None or np.ndim(idx) != 0:
+            raise _unsupported(node, "gathers other than one constant position of the data "
+                                     "or rows of a constant table at an integer input's "
+                                     "class indices (EmbeddingLayer)")
+        r = self._rank(node, x)
+        axis = int(a.get("axis", 0))
+        axis = axis + r if axis < 0 else axis
+        if axis == 0:
+            raise _unsupported(node, "picks from the batch dimension")
+        k = int(idx)
+        if axis == 1 and k == -1:
+            return self.emit(node, self.layer("SequenceLastLayer"), [x])
+        dims = self.shape(node, x)
+        k = k + 1 if k >= 0 else k                           # Wolfram's positions count from 1
+        if not 1 <= abs(k) <= dims[axis]:
+            raise _unsupported(node, f"picks position {int(idx)} of a dimension of size "
+                                     f"{dims[axis]}")
+        spec = [S("All")] * (axis - 1) + [k]
+        self.emit(node, self.layer("PartLayer", spec), [x])
+
+    def op_Slice(self, node, a) -> None:
+        """Slices of the sequence axis netdsl has a layer for: 1 ;; (SequenceRestLayer),
+        0 ;; -1 (SequenceMostLayer), and all of it backwards (SequenceReverseLayer)."""
+        if len(node.input) > 1:
+            parts = [self.const(node, v) if v else None for v in (list(node.input) + [""] * 5)[1:5]]
+            if parts[0] is None or parts[1] is None or any(
+                    v and p is None for v, p in zip(node.input[3:5], parts[2:])):
+                raise _unsupported(node, "has starts, ends, axes or steps that are not constants")
+            starts, ends = [int(v) for v in parts[0]], [int(v) for v in parts[1]]
+            axes = [int(v) for v in parts[2]] if parts[2] is not None else list(range(len(starts)))
+            steps = [int(v) for v in parts[3]] if parts[3] is not None else [1] * len(starts)
+        else:
+            starts, ends = list(a["starts"]), list(a["ends"])
+            axes = list(a.get("axes", range(len(starts))))
+            steps = [1] * len(starts)
+        x = node.input[0]
+        r = self._rank(node, x)
+        big = 2 ** 62
+        if len(axes) == 1 and axes[0] % r == 1:
+            got = (starts[0], ends[0], steps[0])
+            if got[0] == 1 and got[1] >= big and got[2] == 1:
+                return self.emit(node, self.layer("SequenceRestLayer"), [x])
+            if got[0] == 0 and got[1] == -1 and got[2] == 1:
+                return self.emit(node, self.layer("SequenceMostLayer"), [x])
+            if got[0] == -1 and got[1] <= -big and got[2] == -1:
+                return self.emit(node, self.layer("SequenceReverseLayer"), [x])
+        raise _unsupported(node, f"slices {starts} to {ends} (steps {steps}) on axes {axes}; "
+                                 f"netdsl maps only dropping the first or last element of axis "
+                                 f"1 or reversing it")
+
+
+RECURRENT = ("LSTM", "GRU", "RNN")
+
+
+def _fold_concat(xs, a):
+    return np.concatenate(xs, axis=a.get("axis", 0))
+
+
+def _fold_unsqueeze(xs, a):
+    axes = [int(v) for v in np.ravel(xs[1])] if len(xs) > 1 else list(a["axes"])
+    out = xs[0]
+    for ax in sorted(v % (out.ndim + len(axes)) for v in axes):
+        out = np.expand_dims(out, ax)
+    return out
+
+
+# operators on constants alone that the importer computes (netdsl's own exports build a
+# recurrent operator's W, R, B from the per-gate arrays with Concat, Neg, Unsqueeze)
+FOLD: dict[str, Callable[[list, dict], Any]] = {
+    "Concat": _fold_concat, "Neg": lambda xs, a: -xs[0], "Unsqueeze": _fold_unsqueeze,
+    "Identity": lambda xs, a: xs[0],
+}
+
+
+def _port(dims: tuple, classes: int | None = None) -> Any:
+    """A port's example shape: "Real" for a number per example, else its dimensions; an
+    unknown first dimension is a "Varying" length. ``classes``: class indices 1..classes
+    (0: integers)."""
+    dims = tuple("Varying" if i == 0 and d is None else d for i, d in enumerate(dims))
+    if classes is not None:
+        element = Expr(S("Restricted"), "Integer", classes) if classes else "Integer"
+        return make_list([*dims, element]) if dims else element
     return "Real" if not dims else make_list(list(dims))
 
 

@@ -15,7 +15,11 @@ output tensors (in port order). The semantics are netdsl's, exactly:
   then a Reshape for outputs of rank other than 1;
 - SoftmaxLayer over the last axis (or its level); Dropout is the identity (Test mode);
 - ElementwiseLayer and ThreadingLayer: their compiled function trees, node by node;
-- the loss layers with their clipping of probabilities at 1*^-30.
+- the loss layers with their clipping of probabilities at 1*^-30;
+- sequences {n, d..} are (N, n, d..) with n possibly symbolic ("Varying"): the recurrent
+  layers are ONNX's LSTM/GRU/RNN operators with Wolfram's per-gate arrays stacked by
+  Concat nodes (see ``recurrent``), the Sequence layers Gather/Slice on axis 1;
+- CatenateLayer joins at its level, lower-rank inputs Expanded over the leading axes.
 
 Other modules (ONNX import, tests) may read ``PRIMITIVE_OPS``/``NAMED`` below to map the
 other way.
@@ -223,7 +227,23 @@ def dropout(b, layer, scope, where, xs):
 
 
 def catenate(b, layer, scope, where, xs):
-    return [b.node("Concat", xs, scope, axis=1)]
+    """Concat at the layer's level (an axis of the batch-first tensor); an input of lower
+    rank is first Expanded over the leading axes it lacks (read from a highest-rank input's
+    Shape, so "Varying" lengths stay symbolic)."""
+    ranks = [len(layer.ports[p].shape) for p in layer.port_names()[0]]
+    r = max(ranks)
+    axis = layer._level_index(None, ranks) + 1
+    top = xs[ranks.index(r)]
+    parts = []
+    for x, k in zip(xs, ranks):
+        if k < r:
+            x = b.node("Unsqueeze", [x, b.const(list(range(1, 1 + r - k)), scope, np.int64)],
+                       scope)
+            lead = _slice(b, b.node("Shape", [top], scope), 0, 1 + r - k, 0, 1, scope)
+            shape = b.node("Concat", [lead, b.const([1] * k, scope, np.int64)], scope, axis=0)
+            x = b.node("Expand", [x, shape], scope)
+        parts.append(x)
+    return [b.node("Concat", parts, scope, axis=axis)]
 
 
 def total(b, layer, scope, where, xs):
@@ -340,7 +360,8 @@ def replicate(b, layer, scope, where, xs):
     k = len(layer.values["Specification"])
     x = b.node("Unsqueeze", [xs[0], b.const(list(range(p + 1, p + 1 + k)), scope, np.int64)],
                scope)
-    out = [1, *layer.ports["Output"].shape]                     # 1 broadcasts to the batch
+    # 1 broadcasts: to the batch, and to a "Varying" length (the input's own)
+    out = [1, *(d if isinstance(d, int) else 1 for d in layer.ports["Output"].shape)]
     return [b.node("Expand", [x, b.const(out, scope, np.int64)], scope)]
 
 
@@ -468,6 +489,177 @@ def resize(b, layer, scope, where, xs):
     return [x]
 
 
+# ---------------------------------------------------------------- sequences
+# A sequence port {n, d..} is the tensor (N, n, d..): the length n is axis 1 and may be
+# symbolic (a "Varying" length), so these exporters never write it into a constant.
+INT64_MAX = 2 ** 63 - 1
+
+
+def sequence_last(b, layer, scope, where, xs):
+    return [b.node("Gather", [xs[0], b.const(-1, scope, np.int64)], scope, axis=1)]
+
+
+def sequence_most(b, layer, scope, where, xs):
+    return [_slice(b, xs[0], 0, -1, 1, 1, scope)]
+
+
+def sequence_rest(b, layer, scope, where, xs):
+    return [_slice(b, xs[0], 1, INT64_MAX, 1, 1, scope)]
+
+
+def sequence_reverse(b, layer, scope, where, xs):
+    return [_slice(b, xs[0], -1, INT64_MIN, 1, -1, scope)]
+
+
+def unit_vector(b, layer, scope, where, xs):
+    """OneHot of index - 1 (netdsl's indices start at 1) over a new last axis."""
+    idx = b.node("Sub", [b.node("Cast", xs, scope, to=7), b.const(1, scope, np.int64)], scope)
+    n = int(layer.values["OutputDimension"])
+    return [b.node("OneHot", [idx, b.const(n, scope, np.int64),
+                              b.const([0.0, 1.0], scope)], scope, axis=-1)]
+
+
+def _stacked(b, layer, scope: str, names: list[str], negate: set[str]) -> str:
+    """Wolfram's per-gate arrays stacked along the first axis, with a leading direction
+    axis of 1 (ONNX's W, R and the first half of B); arrays in ``negate`` negated."""
+    parts = []
+    for name in names:
+        a = b.array(layer, name)
+        parts.append(b.node("Neg", [a], scope) if name in negate else a)
+    x = b.node("Concat", parts, scope, axis=0) if len(parts) > 1 else parts[0]
+    return b.node("Unsqueeze", [x, b.const([0], scope, np.int64)], scope)
+
+
+def recurrent(op: str, gates: tuple[str, ...], negate: tuple[str, ...] = (),
+              **attrs: Any) -> Callable[..., list[str]]:
+    """ONNX's LSTM/GRU/RNN operator: ``gates`` are Wolfram's gates in ONNX's order; the
+    state biases (ONNX's second half of B) are zero, Wolfram has one bias per gate. The
+    batch-first input is made time-major for the operator and its Y (n, 1, N, H) back.
+    The "State"/"CellState" ports, when shown, are initial_h/initial_c in (1, N, H) and
+    Y_h/Y_c out; "Dropout" acts only in Train mode, so the Test-mode export ignores it."""
+    states = ("State", "CellState") if op == "LSTM" else ("State",)
+
+    def export(b, layer, scope, where, xs):
+        h = int(layer.values["OutputSize"])
+        neg = {f"{g}{kind}" for g in negate for kind in ("InputWeights", "StateWeights",
+                                                        "Biases")}
+        w = _stacked(b, layer, scope, [f"{g}InputWeights" for g in gates], neg)
+        r = _stacked(b, layer, scope, [f"{g}StateWeights" for g in gates], neg)
+        bias = _stacked(b, layer, scope, [f"{g}Biases" for g in gates], neg)
+        bias = b.node("Concat", [bias, b.const(np.zeros((1, len(gates) * h)), scope)], scope,
+                      axis=1)
+        ins, outs = layer.port_names()
+        given = dict(zip(ins[1:], xs[1:]))
+        initial = [b.node("Unsqueeze", [given[p], b.const([0], scope, np.int64)], scope)
+                   if p in given else "" for p in states]
+        inputs = [b.node("Transpose", xs[:1], scope, perm=[1, 0, 2]), w, r, bias, "", *initial]
+        while inputs[-1] == "":
+            inputs.pop()
+        names = [b.fresh(scope, op)] + [b.fresh(scope, f"{op}_{p}") if p in outs else ""
+                                        for p in states]
+        while names[-1] == "":
+            names.pop()
+        b.nodes.append(b.helper.make_node(op, inputs, names, name=names[0], hidden_size=h,
+                                          **attrs))
+        y = b.node("Squeeze", [names[0], b.const([1], scope, np.int64)], scope)
+        finals = {p: b.node("Squeeze", [n, b.const([0], scope, np.int64)], scope)
+                  for p, n in zip(states, names[1:]) if n}
+        return [b.node("Transpose", [y], scope, perm=[1, 0, 2])] + [finals[p] for p in outs[1:]]
+    return export
+
+
+# Wolfram's LSTM gates InputGate, OutputGate, ForgetGate, MemoryGate are ONNX's i, o, f, c.
+# Wolfram's GRU keeps the new value where its update gate ("InputGate") is 1, ONNX the old
+# state (H = (1 - z) h + z H): ONNX's z is InputGate negated (sigma(-a) = 1 - sigma(a)); the
+# reset gate scales Wms.s with no bias inside, which is linear_before_reset = 1 with Rb = 0.
+lstm = recurrent("LSTM", ("InputGate", "OutputGate", "ForgetGate", "MemoryGate"))
+gru = recurrent("GRU", ("InputGate", "ResetGate", "MemoryGate"), negate=("InputGate",),
+                linear_before_reset=1)
+basic_recurrent = recurrent("RNN", ("",), activations=["Tanh"])
+
+
+# ---------------------------------------------------------------- attention
+def _heads(b, x: str, heads: bool, channels: int, scope: str) -> str:
+    """(N, d1.., [H], c) -> (N, H, L, c): the positions flattened (any length)."""
+    if heads:      # the heads' count is the level before the channels: read from the shape
+        h = _slice(b, b.node("Shape", [x], scope), -2, -1, 0, 1, scope)
+        shape = b.node("Concat", [b.const([0, -1], scope, np.int64), h,
+                                  b.const([channels], scope, np.int64)], scope, axis=0)
+    else:
+        shape = b.const([0, -1, 1, channels], scope, np.int64)
+    y = b.node("Reshape", [x, shape], scope)
+    return b.node("Transpose", [y], scope, perm=[0, 2, 1, 3])
+
+
+def _positions(b, scores: str, axis: int, scope: str) -> str:
+    """0, 1, ... along ``axis`` of the scores (as int64), for masks and rescaling."""
+    n = _slice(b, b.node("Shape", [scores], scope), axis, axis + 1, 0, 1, scope)
+    n = b.node("Squeeze", [n, b.const([0], scope, np.int64)], scope)
+    return b.node("Range", [b.const(0, scope, np.int64), n, b.const(1, scope, np.int64)], scope)
+
+
+def _attend(b, layer, scope, k, v, q, qsize, window, rescaling) -> str:
+    """softmax(rescaled q . (W k), masked) . v on (N, H, L, c) tensors, as netdsl's
+    attention_core: "LengthSqrt" divides by Sqrt[keys seen], "DimensionSqrt" by
+    Sqrt[query size]; "Causal" (-> n) hides keys j > i (and j <= i - n)."""
+    if b.has_array(layer, "Weights"):
+        k = b.node("MatMul", [k, b.node("Transpose", [b.array(layer, "Weights")], scope,
+                                        perm=[1, 0])], scope)
+    scores = b.node("MatMul", [q, b.node("Transpose", [k], scope, perm=[0, 1, 3, 2])], scope)
+    if rescaling == "DimensionSqrt":
+        scores = b.node("Div", [scores, b.const(math.sqrt(qsize), scope)], scope)
+    elif rescaling == "LengthSqrt":
+        if window is None:
+            length = _slice(b, b.node("Shape", [scores], scope), -1, INT64_MAX, 0, 1, scope)
+            n = b.node("Cast", [length], scope, to=1)
+        else:            # query i (from 1) sees Min[i, window] keys
+            i = b.node("Cast", [_positions(b, scores, 2, scope)], scope, to=1)
+            i = b.node("Add", [i, b.const(1.0, scope)], scope)
+            if not math.isinf(window):
+                i = b.node("Min", [i, b.const(float(window), scope)], scope)
+            n = b.node("Unsqueeze", [i, b.const([-1], scope, np.int64)], scope)
+        scores = b.node("Div", [scores, b.node("Sqrt", [n], scope)], scope)
+    if window is not None:
+        i = b.node("Unsqueeze", [_positions(b, scores, 2, scope), b.const([-1], scope, np.int64)],
+                   scope)
+        j = _positions(b, scores, 3, scope)
+        hidden = b.node("Greater", [j, i], scope)
+        if not math.isinf(window):
+            low = b.node("Sub", [i, b.const(int(window), scope, np.int64)], scope)
+            hidden = b.node("Or", [hidden, b.node("Not", [b.node("Greater", [j, low], scope)],
+                                                  scope)], scope)
+        scores = b.node("Where", [hidden, b.const(-np.inf, scope), scores], scope)
+    att = b.node("Softmax", [scores], scope, axis=-1)
+    return b.node("MatMul", [att, v], scope)
+
+
+def _unheads(b, out: str, query: str, channels: int, scope: str) -> str:
+    """(N, H, M, v) -> the query's dimensions with v channels."""
+    y = b.node("Transpose", [out], scope, perm=[0, 2, 1, 3])
+    lead = _slice(b, b.node("Shape", [query], scope), 0, -1, 0, 1, scope)
+    shape = b.node("Concat", [lead, b.const([channels], scope, np.int64)], scope, axis=0)
+    return b.node("Reshape", [y, shape], scope)
+
+
+def attention(b, layer, scope, where, xs):
+    """Test mode (no dropout): the attention weights' softmax over the keys of each query."""
+    key, value, query = xs
+    heads = bool(layer.head_levels)
+    ks, vs, qs = (layer.ports[p].shape[-1] for p in ("Key", "Value", "Query"))
+    out = _attend(b, layer, scope, _heads(b, key, heads, ks, scope),
+                  _heads(b, value, heads, vs, scope), _heads(b, query, heads, qs, scope), qs,
+                  layer.window, layer.values["ScoreRescaling"])
+    return [_unheads(b, out, query, vs, scope)]
+
+
+def sequence_attention(b, layer, scope, where, xs):
+    x, query = xs
+    d, qs = layer.ports["Input"].shape[-1], layer.ports["Query"].shape[-1]
+    k = _heads(b, x, False, d, scope)
+    out = _attend(b, layer, scope, k, k, _heads(b, query, False, qs, scope), qs, None, None)
+    return [_unheads(b, out, query, d, scope)]
+
+
 EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConstantArrayLayer": constant_array,
     "NetArrayLayer": constant_array,
@@ -498,6 +690,16 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ParametricRampLayer": parametric_ramp,
     "TransposeLayer": transpose,
     "EmbeddingLayer": embedding,
+    "UnitVectorLayer": unit_vector,
+    "SequenceLastLayer": sequence_last,
+    "SequenceMostLayer": sequence_most,
+    "SequenceRestLayer": sequence_rest,
+    "SequenceReverseLayer": sequence_reverse,
+    "AttentionLayer": attention,
+    "SequenceAttentionLayer": sequence_attention,
+    "LongShortTermMemoryLayer": lstm,
+    "GatedRecurrentLayer": gru,
+    "BasicRecurrentLayer": basic_recurrent,
     "MeanSquaredLossLayer": mean_squared_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }

@@ -16,7 +16,7 @@ from ..expr import (
     is_rule,
     list_items,
 )
-from ..layers.base import Net
+from ..layers.base import Layer, Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES, from_shorthand
 from ..layers.shapes import PortType, port_type_from_spec
@@ -250,7 +250,8 @@ class _Wiring:
                                                   f'"{dst_port}" of {self.label(dst)}.')
             self.links.append((*self.src_port(*srcs[0]), dst, self.check_port(dst, dst_port, 0)))
             return
-        ins = net.port_names()[0]
+        # an edge to the layer itself feeds its main input, not an optional "State"
+        ins = tuple(p for p in net.port_names()[0] if p not in net.optional_inputs)
         if isinstance(net, MultiInputLayer):
             # {a, b} -> cat, or a -> cat, b -> cat: inputs are numbered in the order given
             start = self.multi.get(dst, 0)
@@ -275,8 +276,12 @@ class _Wiring:
     def src_port(self, node: Any, port: str | None) -> tuple[Any, str]:
         if isinstance(node, PortNode):
             return node, node.name
-        outs = self.nets[node].port_names()[1]
+        net = self.nets[node]
+        if port is not None and port in net.optional_outputs:   # a final "State" read
+            self.nets[node] = net = _shown(net, (), (port,))
+        outs = net.port_names()[1]
         if port is None:
+            outs = tuple(p for p in outs if p not in net.optional_outputs)
             if len(outs) != 1:
                 raise error(self.head, "ambig",
                             f"{self.label(node)} ({self.nets[node].head_name}) has several "
@@ -289,6 +294,8 @@ class _Wiring:
         return node, port
 
     def check_port(self, node: str, port: str, _: int) -> str:
+        if port in self.nets[node].optional_inputs:    # an initial "State" given
+            self.nets[node] = _shown(self.nets[node], (port,), ())
         ins = self.nets[node].port_names()[0]
         if port not in ins and not (isinstance(self.nets[node], MultiInputLayer)
                                     and port.startswith("Input")):
@@ -374,6 +381,12 @@ class _Wiring:
             g.edges[src, dst][LINKS].append((sp, dp))
         else:
             g.add_edge(src, dst, **{LINKS: [(sp, dp)]})
+
+
+def _shown(net: Net, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Net:
+    """``net`` (a layer with optional ports) with those ports shown."""
+    assert isinstance(net, Layer)   # only layers declare optional ports
+    return net.with_optional_ports(inputs, outputs)
 
 
 # ---------------------------------------------------------------- shared arrays

@@ -16,11 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..expr import Association, Expr, Symbol, input_form, is_integer, is_list, is_rule, list_items
-from ..layers.base import Net
+from ..layers.base import Layer, Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES
 from .build import build_chain, to_net
 from .container import Container, PortNode, shared_refs
+from .operators import Operator
 from .surgery import Link, with_root_shared, as_container, error, links_of, rebuild
 
 S = Symbol
@@ -145,15 +146,21 @@ def net_flatten(net: Net, level: Any = None, head: str = "NetFlatten") -> Net:
         raise error(head, "flev", f"The level argument {input_form(level)} in position 2 "
                                   f"should be a positive integer or Infinity giving the levels "
                                   f"to flatten through.")
-    if not isinstance(net, Container):
+    if not _structural(net):
         return net
+    assert isinstance(net, Container)
     return _flatten(net, depth, head)
 
 
+def _structural(net: Net) -> bool:
+    """A NetChain or NetGraph, whose layers can move up; an operator stays one layer."""
+    return isinstance(net, Container) and net.operator is None
+
+
 def _flatten(c: Container, depth: int, head: str) -> Container:
-    inner = {n: _flatten(sub, depth - 1, head) if isinstance(sub, Container) and depth > 1
-             else sub for n, sub in c.layers()}
-    if not any(isinstance(v, Container) for v in inner.values()):
+    inner = {n: _flatten(sub, depth - 1, head) if isinstance(sub, Container) and _structural(sub)
+             and depth > 1 else sub for n, sub in c.layers()}
+    if not any(_structural(v) for v in inner.values()):
         return c.with_nets(inner) if inner else c
     names: list[str] = []
     nets: dict[str, Net] = {}
@@ -163,7 +170,7 @@ def _flatten(c: Container, depth: int, head: str) -> Container:
     in_map: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
     for n in c.order:
         sub = inner[n]
-        if not isinstance(sub, Container):
+        if not isinstance(sub, Container) or not _structural(sub):
             names.append(n)
             nets[n] = sub
             continue
@@ -191,7 +198,8 @@ def _flatten(c: Container, depth: int, head: str) -> Container:
         shared.update(sub.shared)
     nets = {k: _attach(v, shared) for k, v in nets.items()}
     is_chain = c.kind == "NetChain" and all(
-        not isinstance(v, Container) or v.kind == "NetChain" for v in inner.values())
+        not isinstance(v, Container) or not _structural(v) or v.kind == "NetChain"
+        for v in inner.values())
     flat = c.evolve()
     flat.named = True
     return rebuild(flat, names, links, [], head, dict(c.declared_ports), nets=nets,
@@ -247,6 +255,8 @@ def rebuild_with(c: Container, nets: dict[str, Net], head: str) -> Container:
     new layer lacks are an error naming the layer and port."""
     links = links_of(c)
     new = {k: nets.get(k) or with_root_shared(c, k) for k in c.order}
+    if isinstance(c, Operator):     # the same operator around the new inner nets
+        return c.around(new, head)
     for k in c.order:
         if nets.get(k) is None or nets[k] is c.net(k):
             continue
@@ -265,6 +275,11 @@ def fit_ports(c: Container, name: str, new: Net, links: list[Link], head: str) -
         numbers = [int(p[5:]) for p in fed if p.startswith("Input") and p[5:].isdigit()]
         if numbers and len(numbers) == len(fed):
             new = new.with_input_count(max(max(numbers), new.input_count))
+    if isinstance(new, Layer):    # a recurrent layer's "State" wired: the new one shows it
+        shown_in = tuple(p for p in fed if p in new.optional_inputs)
+        shown_out = tuple(p for p in used if p in new.optional_outputs)
+        if shown_in or shown_out:
+            new = new.with_optional_ports(shown_in, shown_out)
     ins, outs = new.port_names()
     for p in fed:
         if p not in ins:

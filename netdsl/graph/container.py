@@ -39,7 +39,9 @@ class PortNode:
 
 
 class Container(Net):
-    """A NetChain or NetGraph value."""
+    """A NetChain or NetGraph value (operators, graph/operators.py, are containers too)."""
+
+    operator: str | None = None   # an operator's kind: run as one step around inner plans
 
     def __init__(self, kind: str, graph: nx.DiGraph, order: list[str], named: bool,
                  ports: dict[str, PortType], shared: dict[str, Any] | None = None):
@@ -151,6 +153,10 @@ class Container(Net):
         state = "initialized" if self.initialized else "uninitialized"
         return f"{self.kind}[<{len(self.order)} layers, {state}>]"
 
+    def title(self) -> str:
+        """How a containing net's summary names this one."""
+        return f"{self.kind} ({len(self.order)} layers)"
+
 
 def _leaf_initialized(layer: Layer, shared: dict[str, Any]) -> bool:
     for spec in layer.array_specs:
@@ -233,9 +239,7 @@ def _output_words(net: Net) -> str:
 
 
 def _title(net: Net) -> str:
-    if isinstance(net, Container):
-        return f"{net.kind} ({len(net.order)} layers)"
-    assert isinstance(net, Layer)
+    assert isinstance(net, (Container, Layer))
     return net.title()
 
 

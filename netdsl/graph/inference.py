@@ -35,6 +35,9 @@ def infer(net: Container, head: str | None = None, where: str = "") -> Container
 
     ``where`` places a nested container in messages (" of layer 3"), so that an error
     deep inside names its whole path: ``"Input" port of layer 2 of layer 3``."""
+    own = getattr(net, "own_inference", None)
+    if own is not None:    # an operator (graph/operators.py): its own rule around inner nets
+        return own(infer, head or net.kind, where)
     with gc_paused():
         return _Pass(net, head or net.kind, where).run()
 

@@ -108,8 +108,8 @@ def rebuild(net: Container, keep: list[str], links: list[Link], muted: list[tupl
 
 
 def as_container(net: Net) -> Container:
-    """A layer as the one-layer chain it is equivalent to."""
-    if isinstance(net, Container):
+    """A layer (or an operator) as the one-layer chain it is equivalent to."""
+    if isinstance(net, Container) and net.operator is None:
         return net
     return build_chain(Expr(S("List"), net), {}, "NetChain")
 

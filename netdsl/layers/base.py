@@ -34,8 +34,8 @@ from ..errors import EvaluationError, ShapeError, Span
 from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, to_ndarray)
 from .arrays import NO_ARRAY, SharedRef
-from .shapes import Mismatch, PortType, UNKNOWN, port_type_from_spec, same_ports, shape_words, \
-    unify, unify_value
+from .shapes import Mismatch, PortType, UNKNOWN, VaryingSize, has_length_var, port_type_from_spec, \
+    same_ports, shape_words, unify, unify_value
 from .text import layer_input_form, layer_summary, to_expr
 from ..printer import short
 
@@ -116,6 +116,14 @@ class Clash(Exception):
         self.kind, self.slot_a, self.words_a = kind, slot_a, words_a
         self.slot_b, self.words_b = slot_b, words_b
         super().__init__(kind)
+
+
+class OptionError(ValueError):
+    """An option validator's own message (Wolfram's tag and text) instead of invopt's."""
+
+    def __init__(self, tag: str, text: str):
+        super().__init__(text)
+        self.tag, self.text = tag, text
 
 
 class ValidationFail(Exception):
@@ -294,6 +302,11 @@ class Net(Opaque, ABC):
     ports: dict[str, PortType]         # port name -> what flows through it
     shared: dict[str, Any]             # NetSharedArray name -> array (held at the root)
     span: Span | None                  # where it was written, for messages
+    # ports shown only when used: a recurrent layer's "State" (its initial value in, its
+    # final value out), connected in a NetGraph or given in net[<|...|>]; see
+    # Layer.with_optional_ports
+    optional_inputs: tuple[str, ...] = ()
+    optional_outputs: tuple[str, ...] = ()
 
     @abstractmethod
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -412,7 +425,26 @@ class Layer(Net):
         raise NotImplementedError(f"{self.name} has no backward pass")
 
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return self.inputs, self.outputs
+        if not (self.optional_inputs or self.optional_outputs):
+            return self.inputs, self.outputs
+        shown_in, shown_out = self.values.get("$Shown") or ((), ())
+        return (self.inputs + tuple(p for p in self.optional_inputs if p in shown_in),
+                self.outputs + tuple(p for p in self.optional_outputs if p in shown_out))
+
+    def with_optional_ports(self, inputs: tuple[str, ...] = (),
+                            outputs: tuple[str, ...] = ()) -> Self:
+        """This layer with some of its optional ports shown (ordinary ports from then on,
+        kept by ``reset``): an initial "State" connected or given, a final one read."""
+        shown_in, shown_out = self.values.get("$Shown") or ((), ())
+        shown = (tuple(p for p in self.optional_inputs if p in shown_in or p in inputs),
+                 tuple(p for p in self.optional_outputs if p in shown_out or p in outputs))
+        if shown == (tuple(shown_in), tuple(shown_out)):
+            return self
+        new_ports = {p: PortType() for p in shown[0] + shown[1]}
+        ports = {**new_ports, **self.ports}
+        declared = ({**self.declared[0], "$Shown": shown}, {**new_ports, **self.declared[1]})
+        return self.evolve(values={**self.values, "$Shown": shown}, ports=ports,
+                           declared=declared).inferred()
 
     def leaves(self, prefix: tuple = ()) -> Iterator[tuple[tuple, "Layer"]]:
         yield prefix, self
@@ -482,6 +514,8 @@ class Layer(Net):
     def _convert(cls, name: str, convert: Callable, value: Any, call: Any) -> Any:
         try:
             return convert(value)
+        except OptionError as e:
+            raise cls.error(e.tag, e.text) from None
         except ValueError as e:
             raise cls.error("invopt", f"The value of {name} -> {short(value, 100)} is not valid: "
                                       f"{e}.") from None
@@ -533,6 +567,10 @@ class Layer(Net):
                              symbol=self.name, tag="tyinc") from None
         except ValidationFail as v:
             raise ShapeError(f"Validation failed for {self.name}: {v}", symbol=self.name,
+                             tag="valfail") from None
+        except VaryingSize:
+            raise ShapeError(f'Validation failed for {self.name}: the layer needs fixed sizes, '
+                             f'but a length is "Varying".', symbol=self.name,
                              tag="valfail") from None
         return self.evolve(values=s.values, ports=s.ports)
 
@@ -719,6 +757,23 @@ class Layer(Net):
         monotone ``activation``, faster than the three apart (Test mode), or None."""
         return None
 
+    def lookup_table(self, arrays: dict[str, Any]) -> tuple[str, np.ndarray] | None:
+        """(array name, table) when this layer maps 1-based integer indices to the rows of
+        ``table`` along a new last level (EmbeddingLayer's "Weights"), else None."""
+        return None
+
+    def forward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                            idx: np.ndarray) -> tuple[list[np.ndarray], Any] | None:
+        """Forward when the input is the rows of ``table`` picked by the 1-based indices
+        ``idx`` (a ``lookup_table`` layer's output), without building that input: (outputs,
+        cache for ``backward_from_lookup``), or None when the ordinary way is as fast."""
+        return None
+
+    def backward_from_lookup(self, ctx: Any, arrays: dict[str, Any], table: np.ndarray,
+                             cache: Any, dy: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+        """After ``forward_from_lookup``: the arrays' gradients and the table's."""
+        raise NotImplementedError
+
 
 def run_layer_rule(layer: Layer, s: Infer) -> None:
     """The layer's rule and its array shapes, repeated until nothing changes."""
@@ -728,8 +783,19 @@ def run_layer_rule(layer: Layer, s: Infer) -> None:
         layer.infer(s)
         s.array_step()
         if not s.changed:
+            _fixed_array_sizes(layer, s)
             return
     raise ValidationFail("shape inference did not settle")  # pragma: no cover
+
+
+def _fixed_array_sizes(layer: Layer, s: Infer) -> None:
+    """A learned array has a size: it cannot follow a "Varying" length."""
+    for spec in layer.array_specs:
+        shape = s.array_shape(spec)
+        if shape is not None and has_length_var(shape):
+            raise ValidationFail(f'the array "{spec.name}" would have {shape_words(shape)}, '
+                                 f'but a "Varying" length has no fixed size; give the input a '
+                                 f"fixed length")
 
 
 def _eq_dict(a: dict, b: dict) -> bool:

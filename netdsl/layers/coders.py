@@ -12,9 +12,13 @@ Wolfram's definitions (NeuralNetworks paclet, Encoders/ and Decoders/):
   vectors ("UnitVector"); a label not in the list fails with "x is not one of {...}".
 - "Boolean": True -> 1, False -> 0, a real number.
 - "Scalar": a number, passed through as a real number.
-- "Characters": each character -> its index in the list; "IgnoreCase" -> False;
-  an unknown character fails; "TargetLength" -> All (a varying length) or n (chop or
-  pad; padding uses the count n).
+- "Characters": each character -> its code in the table (char_table.py: strings,
+  character groups, StartOfString/EndOfString, ``_`` for any other character; the
+  default table is tab, newline and printable ASCII, 97 codes); "IgnoreCase" -> False;
+  a character outside the table fails ("contained invalid characters"); the form
+  "Index" (default) or "UnitVector" (one-hot vectors); "TargetLength" -> All (the
+  default: a sequence of varying length, a "Varying" port) or n (chop or pad; padding
+  uses the count n).
 - "Tokens": a string split into words and punctuation, each word -> its index;
   "IgnoreCase" -> True; an unknown token -> n + 1 (the count is n + 1); "TargetLength"
   as for characters.
@@ -24,23 +28,25 @@ Wolfram's definitions (NeuralNetworks paclet, Encoders/ and Decoders/):
   {"TopDecisions", n} and "Entropy".
 - Decoder "Boolean": True when the probability is above 0.5.
 
-Sequences of varying length (TargetLength -> All) need "Varying" ports; until the shape
-system has them, ``VARYING`` below stays empty and attaching such an encoder to a port
-says so (a later stage may fill it with a function giving the port type).
+Without "TargetLength" -> n, "Characters" and "Tokens" give sequences of varying length:
+the port is "Varying" (its first dimension a LengthVar), and a list of strings of
+different lengths becomes a 1-d object array of per-example index arrays (the executor
+runs each length in its own pass).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import EvaluationError
 from ..expr import (Association, Expr, Opaque, Symbol, boolean, input_form, is_integer,
                     is_list, is_number, is_string, list_items, make_list, to_atom, to_ndarray)
-from .shapes import SPEC_READERS, PortType
+from .char_table import CharTable, TableError, bad_character, build_table, encode_strings
+from .shapes import SPEC_READERS, LengthVar, PortType
 
 S = Symbol
 
@@ -50,8 +56,6 @@ DECODER_PROPERTIES = ("Decision", "Probabilities", "TopProbabilities", "Entropy"
 _OUT_OF_SCOPE = ("Image", "Image3D", "Audio", "AudioMelSpectrogram", "AudioMFCC",
                  "AudioSpectrogram", "AudioSTFT", "Function", "SubwordTokens", "BPESubwords",
                  "FeatureExtractor", "CharactersLength")
-# filled by a later stage when ports can have a varying length: fn(coder) -> PortType
-VARYING: dict[str, Callable[[Any], Any]] = {}
 _TOKEN_SPLIT = re.compile(r"\w+|[^\w\s]")
 
 
@@ -132,6 +136,8 @@ class NetEncoder(Opaque):
     ignore_case: bool = False
     target_length: int | None = None
     unit_vector: bool = False
+    chars: CharTable | None = None   # "Characters": the code of each character
+    table: Any = None                # "Characters": the table as given (for printing)
 
     head_name = "NetEncoder"
 
@@ -165,24 +171,41 @@ class NetEncoder(Opaque):
             if opts["OutputForm"] == "UnitVector" and labels is None:
                 raise coder_error(head, 'A "UnitVector" class encoder needs its labels.')
             return cls(kind, labels, unit_vector=opts["OutputForm"] == "UnitVector")
+        if kind == "Characters":
+            return cls._characters(params, rules, head)
         if not params or len(params) > 1:
-            what = "characters" if kind == "Characters" else "tokens"
-            raise coder_error(head, f'The "{kind}" encoder needs its {what}: '
-                                    f'NetEncoder[{{"{kind}", {{...}}}}].')
-        opts = _options(rules, {"IgnoreCase": S("True") if kind == "Tokens" else S("False"),
-                                "TargetLength": S("All")}, head, kind)
-        items = params[0]
-        if kind == "Characters" and is_string(items):
-            labels = tuple(items)
-        else:
-            labels = _labels(items, head)
-            if not all(isinstance(x, str) for x in labels):
-                raise coder_error(head, f'The {kind.lower()} of a "{kind}" encoder must be '
-                                        f"strings.")
+            raise coder_error(head, 'The "Tokens" encoder needs its tokens: '
+                                    'NetEncoder[{"Tokens", {...}}] (netdsl has no built-in '
+                                    'vocabulary).')
+        opts = _options(rules, {"IgnoreCase": S("True"), "TargetLength": S("All")}, head, kind)
+        labels = _labels(params[0], head)
+        if not all(isinstance(x, str) for x in labels):
+            raise coder_error(head, 'The tokens of a "Tokens" encoder must be strings.')
         ignore = _bool_option(opts["IgnoreCase"], "IgnoreCase", head)
         if ignore:
             labels = tuple(dict.fromkeys(x.lower() for x in labels))
         return cls(kind, labels, ignore, _length_option(opts["TargetLength"], head))
+
+    @classmethod
+    def _characters(cls, params: list, rules: list, head: str) -> "NetEncoder":
+        """NetEncoder["Characters"], {"Characters", table}, {"Characters", table, form}."""
+        if len(params) > 2:
+            raise coder_error(head, 'The "Characters" encoder takes {"Characters", table} or '
+                                    '{"Characters", table, "Index" | "UnitVector"}.')
+        table = params[0] if params else S("Automatic")
+        form = params[1] if len(params) == 2 else "Index"
+        if form not in ("Index", "UnitVector"):
+            raise coder_error(head, f'The form {input_form(form)} of a "Characters" encoder '
+                                    f'should be "Index" or "UnitVector".')
+        opts = _options(rules, {"IgnoreCase": S("False"), "TargetLength": S("All")}, head,
+                        "Characters")
+        ignore = _bool_option(opts["IgnoreCase"], "IgnoreCase", head)
+        try:
+            chars = build_table(table, ignore)
+        except TableError as e:
+            raise coder_error(head, f"Invalid character table: {e}.") from None
+        return cls("Characters", chars.codes, ignore, _length_option(opts["TargetLength"], head),
+                   form == "UnitVector", chars, table)
 
     # -- what it gives the port ------------------------------------------------------
     @property
@@ -199,13 +222,10 @@ class NetEncoder(Opaque):
             if self.unit_vector:
                 return PortType((self.count,), coder=self)
             return PortType((), integer=True, classes=self.count, coder=self)
-        if self.target_length is None:
-            if "port_type" in VARYING:
-                return VARYING["port_type"](self)
-            raise ValueError(f'a "{self.kind}" encoder with "TargetLength" -> All gives '
-                             f'sequences of varying length, which netdsl ports do not support '
-                             f'yet; give "TargetLength" -> n for a fixed length')
-        return PortType((self.target_length,), integer=True, classes=self.count, coder=self)
+        length = self.target_length or LengthVar()   # "TargetLength" -> All: "Varying"
+        if self.unit_vector:
+            return PortType((length, self.count), coder=self)
+        return PortType((length,), integer=True, classes=self.count, coder=self)
 
     # -- encoding ---------------------------------------------------------------------
     def is_batch(self, data: Any) -> bool:
@@ -276,27 +296,44 @@ class NetEncoder(Opaque):
         return idx
 
     def _encode_text(self, items: list, port: str, head: str) -> np.ndarray:
-        n = self.target_length
-        if n is None:
-            raise coder_error(head, f'The "{self.kind}" encoder on port "{port}" gives '
-                                    f"sequences of varying length, which netdsl does not "
-                                    f'support yet; give it "TargetLength" -> n.', tag="varying")
-        rows = np.full((len(items), n), self.count, np.int64)   # padding uses the count
-        for i, text in enumerate(items):    # one Python step per string: text is not numeric
+        """Strings -> index sequences: a regular array when they have one length, else a
+        1-d object array of per-example arrays; one-hot vectors for "UnitVector"."""
+        for text in items:
             if not is_string(text):
                 raise self._fail(text, port, head, "is not a string")
-            if self.ignore_case:
-                text = text.lower()
-            parts = list(text) if self.kind == "Characters" else _TOKEN_SPLIT.findall(text)
-            idx = _lookup(self.labels or (), self._index(), parts[:n])
-            if self.kind == "Tokens":
+        if self.chars is not None:
+            parts, bad = encode_strings(self.chars, items, self.ignore_case)
+            if bad >= 0:
+                c = bad_character(self.chars, items[bad], self.ignore_case)
+                raise self._fail(items[bad], port, head, f'contains the character "{c}", '
+                                                         f"which is not in the encoder's table")
+        else:
+            parts = []
+            for text in items:    # one Python step per string: splitting into words
+                words = _TOKEN_SPLIT.findall(text.lower() if self.ignore_case else text)
+                idx = _lookup(self.labels or (), self._index(), words)
                 idx[idx == 0] = self.count           # unknown token -> n + 1
-            elif (idx == 0).any():
-                bad = parts[int(np.argmax(idx == 0))]
-                raise self._fail(text, port, head, f'contains the character "{bad}", which '
-                                                   f"is not in the encoder's list")
-            rows[i, :len(idx)] = idx
-        return rows
+                parts.append(idx)
+        return self._assemble(parts)
+
+    def _assemble(self, parts: list[np.ndarray]) -> np.ndarray:
+        n = self.target_length
+        out: np.ndarray
+        if n is not None:
+            out = np.full((len(parts), n), self.count, np.int64)   # padding uses the count
+            for i, p in enumerate(parts):
+                out[i, :min(len(p), n)] = p[:n]
+        elif len({len(p) for p in parts}) == 1:
+            out = np.stack(parts).astype(np.int64, copy=False)
+        else:
+            out = np.empty(len(parts), dtype=object)
+            for i, p in enumerate(parts):
+                out[i] = self._one_hot(p) if self.unit_vector else p
+            return out
+        return self._one_hot(out) if self.unit_vector else out
+
+    def _one_hot(self, idx: np.ndarray) -> np.ndarray:
+        return np.eye(self.count or 0, dtype=np.float32)[idx - 1]
 
     def _fail(self, x: Any, port: str, head: str, why: str) -> EvaluationError:
         return coder_error(head, f'The data for port "{port}" could not be encoded by '
@@ -307,9 +344,10 @@ class NetEncoder(Opaque):
     def expr(self) -> Any:
         if self.kind in ("Boolean", "Scalar") or (self.kind == "Class" and self.labels is None):
             return Expr(S("NetEncoder"), self.kind)
-        labels: Any = make_list(self.labels or ())
-        if self.kind == "Characters" and all(len(c) == 1 for c in self.labels or ()):
-            labels = "".join(self.labels or ())
+        if self.kind == "Characters" and self.table is S("Automatic") and not (
+                self.unit_vector or self.ignore_case or self.target_length):
+            return Expr(S("NetEncoder"), self.kind)
+        labels: Any = self.table if self.kind == "Characters" else make_list(self.labels or ())
         items = [self.kind, labels]
         if self.unit_vector:
             items.append("UnitVector")
@@ -326,6 +364,8 @@ class NetEncoder(Opaque):
     def words(self) -> str:
         if self.kind == "Class":
             return f"class ({self.count} labels)" if self.labels else "class"
+        if self.unit_vector and self.kind == "Characters":
+            return f"characters encoded as one-hot vectors of size {self.count}"
         if self.kind in ("Characters", "Tokens"):
             return f"{self.kind.lower()} encoded as indices in 1..{self.count}"
         return self.kind.lower()
@@ -335,7 +375,7 @@ class NetEncoder(Opaque):
 
     def __hash__(self) -> int:
         return hash((self.kind, self.labels, self.ignore_case, self.target_length,
-                     self.unit_vector))
+                     self.unit_vector, self.chars))
 
 
 def _lookup(labels: tuple, index: dict, keys: list) -> np.ndarray:

@@ -14,7 +14,7 @@ from ..expr import Symbol, is_integer, is_list, list_items
 from .registry import register_layer
 from .base import Infer, Layer, Option, Param
 from .functions import Program, as_data, compile_function, function_argument
-from .shapes import PortType
+from .shapes import LengthVar, PortType, is_length_var, unify_shape
 
 
 def _inputs_option(x: Any) -> Any:
@@ -134,7 +134,11 @@ class CatenateLayer(MultiInputLayer):
             for i, d in enumerate(x):
                 if i == axis or d is None:
                     continue
-                if off[i] is not None and off[i] != d:
+                if off[i] is not None and off[i] != d and (is_length_var(off[i])
+                                                           or is_length_var(d)):
+                    # one length: with each other, "Varying" lengths unify; with a size, it wins
+                    d = unify_shape((off[i],), (d,))[0]  # type: ignore[index]  # two dims in, one out
+                elif off[i] is not None and off[i] != d:
                     s.fail(f"cannot catenate when off-level dimensions {off[i]} and {d} do not "
                            f"match")
                 off[i] = d
@@ -148,7 +152,7 @@ class CatenateLayer(MultiInputLayer):
         # backward: the output's size on the level less the others' is the one input unknown
         total = s.port("Output")[axis]
         unknown = [i for i, d in enumerate(sizes) if d is None]
-        if total is not None and len(unknown) == 1:
+        if isinstance(total, int) and len(unknown) == 1:
             rest = total - sum(d for d in sizes if d is not None)
             if rest < 1:
                 s.fail(f"the output's size at the joined level ({total}) leaves {rest} for "
@@ -165,10 +169,12 @@ class CatenateLayer(MultiInputLayer):
         r = max(ranks)
         axis = self._level_index(None, ranks)
         yshape = self.ports["Output"].shape
+        big = next(x for x in xs if x.ndim - 1 == r)     # a "Varying" length's actual size
         parts = []
         for x in xs:
             if x.ndim - 1 < r:
-                lead = tuple(yshape[:r - (x.ndim - 1)])
+                lead = tuple(big.shape[i] if is_length_var(d) else d
+                             for i, d in enumerate(yshape[:r - (x.ndim - 1)]))
                 x = np.broadcast_to(x, lead + x.shape)
             parts.append(x)
         y = np.concatenate(parts, axis=axis)
@@ -296,7 +302,13 @@ class ThreadingLayer(MultiInputLayer):
         out: list = []
         for level in range(r):
             dims = [x[level - p] for x, p in zip(shapes, place) if p <= level < p + len(x)]
-            sizes = {d for d in dims if d is not None and d != 1}
+            sizes = {d for d in dims if d is not None and d != 1 and not isinstance(d, LengthVar)}
+            lengths = [d for d in dims if isinstance(d, LengthVar)]
+            if lengths and len(sizes) <= 1:
+                # sequences threaded together have one length: unify their "Varying" lengths
+                # (with each other, or with the fixed size of the other inputs)
+                sizes = sizes or {min(lengths)}
+                self._unify_length(s, names, shapes, place, level, next(iter(sizes)))
             if len(sizes) > 1:
                 s.fail(f"inputs of dimensions {', '.join(str(list(x)) for x in shapes)} cannot "
                        f"be threaded together: at level {level + 1} the sizes "
@@ -309,6 +321,13 @@ class ThreadingLayer(MultiInputLayer):
             else:
                 out.append(1)
         s.refine("Output", tuple(out), "the inputs")
+
+    @staticmethod
+    def _unify_length(s: Infer, names, shapes, place, level: int, size: Any) -> None:
+        for n, x, p in zip(names, shapes, place):
+            if p <= level < p + len(x) and isinstance(x[level - p], LengthVar) \
+                    and x[level - p] is not size:
+                s.refine(n, x[:level - p] + (size,) + x[level - p + 1:], "the other inputs")
 
     # ---- numerics: each input viewed at the output's rank (size-1 levels inserted where it
     # has none), NumPy broadcasting does the rest; gradients sum over broadcast levels -------

@@ -1,8 +1,10 @@
 """EmbeddingLayer[size, n]: class indices 1..n to learned vectors, "Weights" {n, size}.
 
-The input is an index (a scalar port) or a fixed-length array of indices ("Input" -> k or
-{k1, ...}, read as integers); the output adds a last level of ``size``. Wolfram's default
-input is a "Varying" sequence; netdsl has no varying-length ports, so give the length."""
+The input is an index or an array of indices of any rank (read as integers); the output
+adds a last level of ``size``. As Wolfram's, the input's rank is not fixed by the layer: it
+comes from "Input" (k, {k1, ...}, "Varying", {"Varying", k2, ...}) or from the context (a
+"Varying" sequence before a recurrent layer, both ways through the layer); with nothing
+said, one index."""
 
 from __future__ import annotations
 
@@ -61,15 +63,20 @@ class EmbeddingLayer(Layer):
         if y is not None and y[-1] is not None:
             s.set_value("OutputDimension", y[-1], '"Output" port')
         size = s.value("OutputDimension")
+        if y is not None:   # both ways: a "Varying" length known after the layer comes back
+            s.refine("Input", PortType(tuple(y[:-1]), True, n), '"Output" port')
+            x = s.port("Input")
         if x is not None:
             s.refine("Output", tuple(x) + (size,), '"Input" port')
-        elif y is not None:
-            s.refine("Input", PortType(tuple(y[:-1]), True, n), '"Output" port')
 
     def default_ports(self, s: Infer) -> None:
         """Nothing else said: one index in."""
         if s.port("Input") is None:
             s.refine("Input", PortType((), True, s.value("InputDimension")), "its definition")
+            s.refine("Output", (s.value("OutputDimension"),), '"Input" port')
+
+    def lookup_table(self, arrays):
+        return "Weights", arrays["Weights"]
 
     # ---- numerics: x int (dims.., N) -> W[x - 1] moved to (dims.., size, N) -----------------
     def forward(self, ctx, arrays, x):

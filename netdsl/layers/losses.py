@@ -10,7 +10,7 @@ from ..expr import among
 from ..errors import EvaluationError
 from .registry import register_layer
 from .base import Infer, Layer, Param
-from .shapes import PortType
+from .shapes import PortType, is_length_var
 
 
 # Probabilities are clipped below at P_MIN before Log (and 1 - p too, for "Binary"), so a
@@ -80,9 +80,11 @@ class CrossEntropyLossLayer(LossLayer):
     hidden = ("Classes",)
 
     def for_target(self, target_shape, input_shape):
-        """Targets shaped like the input are probability vectors (one-hot), not indices."""
+        """Targets shaped like the input are probability vectors (one-hot), not indices
+        (a "Varying" length of the input matches any length)."""
         if self.values.get("TargetForm") == "Index" and input_shape is not None \
-                and len(target_shape) >= 1 and tuple(target_shape) == tuple(input_shape):
+                and len(target_shape) >= 1 and len(target_shape) == len(input_shape) \
+                and all(t == d or is_length_var(d) for t, d in zip(target_shape, input_shape)):
             return type(self).build(("Probabilities",), None)
         return self
 

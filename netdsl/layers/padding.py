@@ -12,6 +12,7 @@ import numpy as np
 from ..expr import Expr, S, is_integer, is_list, is_number, list_items
 from .base import Infer, Layer, Param
 from .registry import register_layer
+from .shapes import is_length_var
 
 _METHODS = {"Fixed": "edge", "Periodic": "wrap", "Reflected": "reflect", "Reversed": "symmetric"}
 
@@ -59,14 +60,16 @@ class PaddingLayer(Layer):
         x, y = s.port("Input"), s.port("Output")
         out = tuple(None if n is None else n + b + a for n, (b, a) in zip(x, spec))
         s.refine("Output", out, '"Input" port')
-        back = tuple(None if m is None else m - b - a for m, (b, a) in zip(y, spec))
-        if any(n is not None and n < 1 for n in back):
+        # a padded "Varying" length is a new one: it says nothing of the input's
+        back = tuple(None if m is None or (is_length_var(m) and (b or a)) else m - b - a
+                     for m, (b, a) in zip(y, spec))
+        if any(isinstance(n, int) and n < 1 for n in back):
             s.fail(f"no input gives an output of dimensions {list(y)} with this padding")
         s.refine("Input", back, '"Output" port')
         x = s.port("Input")
         if s.value("Padding") in ("Reflected", "Reversed"):
             for level, (n, (b, a)) in enumerate(zip(x, spec), 1):
-                if n is None:   # size not known yet: checked once it is
+                if not isinstance(n, int):   # size not known yet, or "Varying"
                     continue
                 limit = n - 1 if s.value("Padding") == "Reflected" else n
                 if max(b, a) > limit:

@@ -10,7 +10,7 @@ import numpy as np
 from ..expr import Expr, S, is_integer, is_list, list_items
 from .base import Infer, Layer, Param
 from .registry import register_layer
-from .shapes import PortType
+from .shapes import LengthVar, PortType, is_length_var
 
 # one op per leading input level: ("int", k) drops the level; ("span", a, b, step) with a, b
 # 1-based and possibly negative (b None: to the end); ("all",); ("list", (k1, k2, ...))
@@ -112,6 +112,10 @@ class PartLayer(Layer):
         out: list = []
         try:
             for op, n in zip(spec, x):
+                if is_length_var(n):   # positions are checked against each sequence's length
+                    out.extend([] if op[0] == "int" else [n] if op[0] == "all" else
+                               [len(op[1])] if op[0] == "list" else [LengthVar()])
+                    continue
                 if op[0] == "int":
                     if n is not None:
                         _position(op[1], n)
@@ -152,7 +156,10 @@ class PartLayer(Layer):
         return tuple(basic), takes
 
     def forward(self, ctx, arrays, x):
-        basic, takes = self._plan(x.shape[:-1])
+        try:
+            basic, takes = self._plan(x.shape[:-1])
+        except ValueError as e:   # a position beyond a "Varying" sequence's length
+            raise self.error("partw", f"{e} (a sequence of this batch is too short).") from None
         y = x[basic]
         for axis, idx in takes:
             y = np.take(y, idx, axis=axis)

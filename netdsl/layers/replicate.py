@@ -73,11 +73,12 @@ class ReplicateLayer(Layer):
 
     # ---- numerics: a broadcast copy; backward sums over the inserted axes -----------------
     def forward(self, ctx, arrays, x):
-        yshape = tuple(self.ports["Output"].shape)
         p = self._axis(x.ndim - 1)
         k = len(self.values["Specification"])
+        copies = tuple(self.ports["Output"].shape)[p:p + k]
         xe = x.reshape(x.shape[:p] + (1,) * k + x.shape[p:])
-        y = np.empty(yshape + (x.shape[-1],), x.dtype)
+        # the input's own sizes, not the port's: a "Varying" length has none
+        y = np.empty(x.shape[:p] + copies + x.shape[p:], x.dtype)
         y[...] = xe
         return [y], ((p, k) if ctx.grad else None)
 

@@ -37,7 +37,40 @@ class LengthVar:
         return "n"
 
     def __lt__(self, other: "LengthVar") -> bool:
+        if not isinstance(other, LengthVar):
+            raise VaryingSize()
         return self.id < other.id
+
+    # Arithmetic a shape rule may do on a length. Adding zero or multiplying by one keeps
+    # it; adding a size (padding, catenating) gives a new "Varying" length; anything that
+    # needs a number (a product of sizes, an index) is a VaryingSize mismatch, which
+    # inference reports as a validation failure naming the layer.
+    def __add__(self, other: Any) -> "LengthVar":
+        if isinstance(other, int) and not isinstance(other, bool) and other == 0:
+            return self
+        if isinstance(other, (int, LengthVar)):
+            return LengthVar()
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> "LengthVar":
+        return self + (-other if isinstance(other, int) else other)
+
+    def __mul__(self, other: Any) -> "LengthVar":
+        if isinstance(other, int) and other == 1:
+            return self
+        raise VaryingSize()
+
+    __rmul__ = __mul__
+
+    def __index__(self) -> int:
+        raise VaryingSize()
+
+    def __gt__(self, other: Any) -> bool:
+        raise VaryingSize()
+
+    __le__ = __ge__ = __floordiv__ = __truediv__ = __mod__ = __rsub__ = __gt__
 
 
 def is_length_var(d: Any) -> bool:
@@ -100,7 +133,8 @@ class PortType:
                 return "Integer"
             if self.shape is not None:   # {5, Restricted["Integer", 10]}: 5 indices
                 element = PortType((), True, self.classes).spec()
-                dims = [Symbol("Automatic") if d is None else d for d in self.shape]
+                dims = [Symbol("Automatic") if d is None else "Varying"
+                        if isinstance(d, LengthVar) else d for d in self.shape]
                 return Expr(Symbol("List"), *dims, element)
         if self.shape is None:
             return Symbol("Automatic")
@@ -124,8 +158,30 @@ REAL = PortType(())
 
 
 def same_ports(a: dict[str, PortType], b: dict[str, PortType]) -> bool:
-    """Equal port types, coders included (PortType equality leaves coders out)."""
-    return a == b and all(a[k].coder == b[k].coder for k in a)
+    """Equal port types, coders included (PortType equality leaves coders out).
+
+    "Varying" lengths are compared up to renaming: each evaluation of a net's text makes
+    new LengthVars, and two such nets are still the same value when their ports share
+    lengths in the same pattern."""
+    if a.keys() != b.keys():
+        return False
+    if _canonical_lengths(a) != _canonical_lengths(b):
+        return False
+    return all(a[k].coder == b[k].coder for k in a)
+
+
+def _canonical_lengths(ports: dict[str, PortType]) -> list[PortType]:
+    """The ports, by name, with each LengthVar replaced by the order of its first
+    appearance."""
+    names: dict[int, int] = {}
+    out = []
+    for _, t in sorted(ports.items()):    # port order is not part of the value
+        if has_length_var(t.shape):
+            assert t.shape is not None
+            t = t.with_shape(tuple(("length", names.setdefault(d.id, len(names)))
+                                   if isinstance(d, LengthVar) else d for d in t.shape))
+        out.append(t)
+    return out
 
 
 def unify_shape(a: Shape, b: Shape) -> Shape:

@@ -66,6 +66,8 @@ def layer_rules(layer: Layer, with_arrays: bool = True, with_ports: bool = True)
     if with_ports:  # outputs follow from inputs and parameters (unless there are no inputs)
         ins, outs = layer.port_names()
         for name in ins or outs:
+            if name in layer.optional_inputs:   # shown by a container's edges or the data
+                continue
             t = layer.ports[name]
             if t.shape is not None:
                 parts.append(f'"{name}" -> {input_form(t.spec())}')

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Infer, Param, positive_int
+from .base import Infer, Layer, Param, positive_int
 from .embedding import EmbeddingLayer
 from .registry import register_layer
 from .shapes import PortType
@@ -22,6 +22,9 @@ class UnitVectorLayer(EmbeddingLayer):
     positional = (Param("OutputDimension", positive_int, optional=True),)  # type: ignore[assignment]
     options = ()  # type: ignore[assignment]
     array_specs = ()  # type: ignore[assignment]
+    # not EmbeddingLayer's lookup table (its "Weights"): a unit vector has no array, so the
+    # executor must not fuse it into a following LSTM as a table lookup
+    lookup_table = Layer.lookup_table
 
     def infer(self, s: Infer) -> None:
         t = s.port_type("Input")

@@ -21,11 +21,12 @@ from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is
 from ..graph.container import Container
 from ..graph.edit import with_declared_port
 from ..graph.inference import infer
+from ..graph.states import with_state_ports
 from ..layers import base
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
-from ..layers.shapes import Mismatch, PortType, has_length_var, shape_words, unify_shape
+from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape_words, unify_shape
 from .context import Ctx
 from .device import check_device
 from .plan import check_finite, compile_plan, missing_array_error
@@ -62,6 +63,11 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
     port, train, seed, prop = None, False, None, None
     gradient: Any = None
     out_grads: dict[str, np.ndarray] = {}
+    want_states, initial_states = False, None
+    if isinstance(data, Association):   # <|..., NetPort[All, "States"] -> <|...|>|>
+        initial_states = next((v for k, v in data.items() if _all_states(k)), None)
+        if initial_states is not None:
+            data = Association((k, v, False) for k, v in data.items() if not _all_states(k))
     if isinstance(data, Association):   # <|..., NetPortGradient["Output"] -> g|>
         given = [(k, v) for k, v in data.items() if is_port_gradient(k)]
         if given:
@@ -89,15 +95,24 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
                 raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "
                                       f"a net; known options: {', '.join(EVAL_OPTIONS)}.",
                                       symbol=head, tag="optx")
+        elif _all_states(a):
+            want_states = True
         elif prop is None and _decoder_property(net, a):
             prop = a
         elif isinstance(a, str) and port is None:
             port = a
+        elif _net_port(a) is not None and port is None:   # NetPort["State"]
+            port = _net_port(a)
         elif a is S("All"):
             port = None
         else:
             raise EvaluationError(f"{input_form(a)} is not an output port or an evaluation "
                                   f"option.", symbol=head, tag="badarg")
+    if want_states or initial_states is not None:
+        return _apply_with_states(net, data, initial_states, want_states,
+                                  Call({}, False, train, port, seed, prop), shape_only, head)
+    keys = [k for k, _ in data.items()] if isinstance(data, Association) else []
+    net = show_optional_ports(net, keys, port)
     raw = raw_inputs(net, data, head)
     net = settle_shapes(net, raw, head)
     inputs, batched = normalise_inputs(net, raw, head)
@@ -120,6 +135,92 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
     return to_expression(net, outputs, call)
 
 
+def _all_states(a: Any) -> bool:
+    """NetPort[All, "States"]: every recurrent state of the net."""
+    return isinstance(a, Expr) and a.head is S("NetPort") and len(a.args) == 2 \
+        and a.args[0] is S("All") and a.args[1] == "States"
+
+
+def _state_key(k: Any) -> Any:
+    """A state's position as given: {2, "State"}, NetPort[{2, "State"}], "State"."""
+    if isinstance(k, Expr) and k.head is S("NetPort") and len(k.args) == 1:
+        k = k.args[0]
+    if isinstance(k, Expr) and k.head is S("List"):
+        return tuple(k.args)
+    return k
+
+
+def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
+                       shape_only: bool, head: str) -> Any:
+    """net[data, NetPort[All, "States"]] (the final states by position) and
+    net[<|..., NetPort[All, "States"] -> <|position -> state, ...|>|>] (initial states;
+    zeros for those not given)."""
+    raw = raw_inputs(net, data, head)
+    net = settle_shapes(net, raw, head)
+    own, batched = normalise_inputs(net, raw, head)
+    copy, ins, outs = with_state_ports(net)
+    given = {}
+    if initial is not None:
+        if not isinstance(initial, Association):
+            raise EvaluationError(f'NetPort[All, "States"] should be given an association of '
+                                  f"states by position, not {short(initial, 80)}.",
+                                  symbol=head, tag="badstates")
+        for k, v in initial.items():
+            key = _state_key(k)
+            if key not in ins:
+                known = ", ".join(input_form(_key_expr(x)) for x in ins) or "none"
+                raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net "
+                                      f"that can be set (its states: {known}).", symbol=head,
+                                      tag="inpunk")
+            given[ins[key]] = _as_array(v, ins[key], head)
+    n = len(next(iter(own.values())))
+    for p in ins.values():
+        if p not in given:
+            shape = copy.ports[p].shape or ()
+            given[p] = np.zeros(((n,) if batched else ()) + tuple(shape), np.float32)
+    inputs, _ = normalise_inputs(copy, {**raw, **given}, head)
+    call = Call(inputs, batched, how.train, None, how.seed, how.prop)
+    if shape_only:
+        if not copy.initialized:
+            raise missing_array_error(copy, head)
+        found = abstract_result(copy, call, head)
+        values = dict(found.items()) if isinstance(found, Association) else {}
+    else:
+        outputs = evaluate(copy, call, head)
+        values = {p: y for p, y in outputs.items()}
+    if want:
+        return Association((_key_expr(k), values[p] if shape_only else
+                            _value(values[p], batched), False) for k, p in outs.items())
+    if shape_only:
+        mine = net.port_names()[1]
+        return values[mine[0]] if len(mine) == 1 else Association(
+            (p, values[p], False) for p in mine)
+    return to_expression(net, {p: values[p] for p in net.port_names()[1]},
+                         Call(inputs, batched, how.train, how.port, how.seed, how.prop))
+
+
+def _key_expr(key: Any) -> Any:
+    return Expr(S("List"), *key) if isinstance(key, tuple) else key
+
+
+def _net_port(a: Any) -> str | None:
+    """The port named by NetPort["port"], or None."""
+    if isinstance(a, Expr) and a.head is S("NetPort") and len(a.args) == 1 \
+            and isinstance(a.args[0], str):
+        return a.args[0]
+    return None
+
+
+def show_optional_ports(net: Net, keys: Any, port: str | None) -> Net:
+    """A layer given one of its optional inputs (a recurrent layer's initial "State") or
+    asked for an optional output (its final "State") shows those ports."""
+    if not isinstance(net, Layer) or not (net.optional_inputs or net.optional_outputs):
+        return net
+    ins = tuple(k for k in keys if k in net.optional_inputs)
+    outs = (port,) if port in net.optional_outputs else ()
+    return net.with_optional_ports(ins, outs) if ins or outs else net
+
+
 def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
@@ -128,14 +229,14 @@ def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
-        ragged = _ragged(x, lambda v: np.asarray(to_ndarray(v)))
+        ragged = ragged_array(x, lambda v: np.asarray(to_ndarray(v)))
         if ragged is not None:
             return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '
                               f"{short(x, 80)}.", symbol=head, tag="netinvin") from None
 
 
-def _ragged(items: Any, convert: Any) -> np.ndarray | None:
+def ragged_array(items: Any, convert: Any) -> np.ndarray | None:
     """A list of arrays of different shapes (sequences of different lengths): a 1-d object
     array holding one array per example, or None when ``items`` is not such a list."""
     if isinstance(items, Expr):
@@ -293,7 +394,36 @@ def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
                               f"{sorted(sizes)}.", symbol=head, tag="invargc")
     if 0 in sizes:
         raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
+    check_shared_lengths(net, out, head)
     return out, batched_flags.pop()
+
+
+def check_shared_lengths(net: Net, arrays: dict[str, np.ndarray], head: str) -> None:
+    """Ports whose shapes share one "Varying" length (inputs threaded together; in
+    NetTrain, an input and the per-step targets computed from it) must get sequences of
+    one length, example by example."""
+    by_length: dict[Any, list[str]] = {}
+    for port in arrays:
+        shape = net.ports[port].shape
+        if shape and isinstance(shape[0], LengthVar):
+            by_length.setdefault(shape[0], []).append(port)
+    for ports in by_length.values():
+        first = sequence_lengths(arrays[ports[0]])
+        for p in ports[1:]:
+            bad = np.flatnonzero(sequence_lengths(arrays[p]) != first)
+            if bad.size:
+                i = int(bad[0])
+                raise EvaluationError(
+                    f'Ports "{ports[0]}" and "{p}" share one sequence length, but example '
+                    f"{i + 1} gives them sequences of lengths {first[i]} and "
+                    f"{sequence_lengths(arrays[p])[i]}.", symbol=head, tag="netseqlen")
+
+
+def sequence_lengths(x: np.ndarray) -> np.ndarray:
+    """Each example's sequence length (batch-first data)."""
+    if x.dtype == object:
+        return np.fromiter((len(e) for e in x), np.int64, len(x))
+    return np.full(len(x), x.shape[1], np.int64)
 
 
 def _fit(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
@@ -332,6 +462,10 @@ def _fits_sequence(shape: tuple, t: PortType) -> bool:
 def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np.ndarray, bool]:
     """One sequence, a batch of equal-length ones (a regular array), or a batch of
     sequences of different lengths (a 1-d object array of per-example arrays)."""
+    if _empty_sequence(x, len(t.shape or ())):
+        raise EvaluationError(f'A sequence was provided that was less than the minimum '
+                              f'required length (1) at port "{port}".', symbol=head,
+                              tag="netseqlen")
     if x.dtype == object:
         if not all(_fits_sequence(e.shape, t) for e in x):
             bad = next(e for e in x if not _fits_sequence(e.shape, t))
@@ -351,6 +485,13 @@ def _fit_sequences(x: np.ndarray, t: PortType, port: str, head: str) -> tuple[np
         f'Input to port "{port}" should be {_a(shape_words(t.shape, t.integer, t.classes))} '
         f"or a list of them, but it is {_a(shape_words(x.shape))}.", symbol=head,
         tag="netinvin")
+
+
+def _empty_sequence(x: np.ndarray, rank: int) -> bool:
+    """Whether the data (one sequence or a batch) holds a sequence of length 0."""
+    if x.dtype == object:
+        return any(np.ndim(e) == rank and len(e) == 0 for e in x)
+    return x.ndim in (rank, rank + 1) and x.shape[x.ndim - rank] == 0
 
 
 def _element_type(x: np.ndarray, t: PortType, port: str, head: str) -> np.ndarray:
@@ -494,6 +635,7 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     if evaluation_mode not in ("Test", "Train"):
         raise EvaluationError(f'evaluation_mode must be "Test" or "Train", not '
                               f"{evaluation_mode!r}.", symbol=head, tag="evmode")
+    net = show_optional_ports(net, list(data) if isinstance(data, dict) else [], port)
     ins = net.port_names()[0]
     if isinstance(data, dict):
         raw = {k: _py_input(net, k, v, head) for k, v in data.items()}
@@ -545,7 +687,7 @@ def _py_array(x: Any) -> np.ndarray:
         arr = np.empty(0, dtype=object)
     if arr.dtype != object:
         return arr
-    ragged = _ragged(list(x), np.asarray)
+    ragged = ragged_array(list(x), np.asarray)
     if ragged is None:
         raise EvaluationError("The input is not a numeric array or a list of them.",
                               symbol="Net", tag="netinvin")

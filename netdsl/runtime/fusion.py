@@ -15,14 +15,18 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
    runs the pooling before its bias and activation, per pooling offset).
 4. A layer that can overwrite its input (``forward_inplace``: Ramp) does so when
    the input is a fresh buffer (``fresh_output``) that nothing else reads.
+5. A table lookup (``lookup_table``: EmbeddingLayer) read only by a layer that can work
+   from the table and the indices (``forward_from_lookup``: LongShortTermMemoryLayer,
+   whose input projection of index v is then column v of a projected table, computed
+   once per plan; in training, per pass) becomes one step; its output is never built.
 
-5. A layer that only pads with zeros (``zero_padding``: PaddingLayer with value 0)
+6. A layer that only pads with zeros (``zero_padding``: PaddingLayer with value 0)
    read only by a layer that can take the padding into its own (``absorb_padding``:
    convolution) is dropped, and that layer pads more.
 
 Rules 1, 3 and 4 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
-rules 2 and 5 are used in training too.
+rules 2, 5 and 6 are used in training too (their backward is exact).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
     if not training:
         steps = _fused_max_pool(steps, protected)
         steps = _in_place(steps, protected)
+    steps = _from_lookup(steps, protected)
     new = Plan(steps, plan.inputs, plan.outputs, n_slots)
     mark_frees(new)
     return new
@@ -185,6 +190,67 @@ def _in_place(steps: list[Step], protected: set[int]) -> list[Step]:
 
 
 # ---------------------------------------------------------------- rule 5
+TABLE = "\x00LookupTable"    # the lookup's table among the fused step's arrays (no clash)
+
+
+class FromLookup:
+    """A step: a table lookup, then a layer that reads the table and indices (or, when that
+    layer declines for these data, the two layers one after the other)."""
+
+    array_specs = ()
+
+    def __init__(self, lookup: Any, table_name: str, layer: Any):
+        self.lookup, self.table_name, self.layer = lookup, table_name, layer
+        self.name = layer.name
+
+    def _split(self, arrays: dict) -> tuple[dict, dict]:
+        return ({k: v for k, v in arrays.items() if k != TABLE},
+                {self.table_name: arrays[TABLE]})
+
+    def forward(self, ctx, arrays, idx):
+        own, table = self._split(arrays)
+        found = self.layer.forward_from_lookup(ctx, own, table[self.table_name], idx)
+        if found is not None:
+            return found[0], (True, found[1])
+        (x,), c1 = self.lookup.forward(ctx, table, idx)
+        ys, c2 = self.layer.forward(ctx, own, x)
+        return ys, (False, (c1, c2))
+
+    def backward(self, ctx, arrays, cache, dy):
+        own, table = self._split(arrays)
+        fused, c = cache
+        if fused:
+            grads, dtable = self.layer.backward_from_lookup(ctx, own, table[self.table_name],
+                                                            c, dy)
+        else:
+            need, ctx.need_dx = ctx.need_dx, True
+            (dx,), grads = self.layer.backward(ctx, own, c[1], dy)
+            ctx.need_dx = need
+            dtable = self.lookup.backward(ctx, table, c[0], dx)[1][self.table_name]
+        return [None], {**grads, TABLE: dtable}
+
+
+def _from_lookup(steps: list[Step], protected: set[int]) -> list[Step]:
+    uses = _consumers(steps)
+    out: list[Step | None] = list(steps)
+    for i, st in enumerate(steps):
+        found = _ask(st.layer, "lookup_table")
+        if found is None or out[i] is None or len(st.ins) != 1:
+            continue
+        j = _sole_next(steps, i, uses, protected)
+        if j is None or _ask(steps[j].layer, "forward_from_lookup") is None:
+            continue
+        if len(steps[j].ins) != 1 or len(steps[j].outs) != 1:   # a recurrent "State" port
+            continue
+        name, table = found(st.arrays)
+        nxt = steps[j]
+        out[j] = Step(FromLookup(st.layer, name, nxt.layer), {**nxt.arrays, TABLE: table},
+                      st.ins, nxt.outs, nxt.path, {**nxt.keys, TABLE: st.keys.get(name, ())})
+        out[i] = None
+    return [s for s in out if s is not None]
+
+
+# ---------------------------------------------------------------- rule 6
 def _absorb_padding(steps: list[Step], protected: set[int]) -> list[Step]:
     uses = _consumers(steps)
     out: list[Step | None] = list(steps)

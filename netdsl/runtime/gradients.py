@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .context import Ctx
-from .plan import Step
+from .steps import Step
 
 
 def backward(steps: list[Step], ctx: Ctx, values: list[Any], caches: list[Any],

@@ -18,6 +18,7 @@ from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import Layer, Net
 from .context import Ctx
 from .fusion import fuse
+from .operator_steps import OperatorStep
 from .steps import Plan, Step, mark_frees
 
 
@@ -71,8 +72,28 @@ class _Compiler:
                                    path, keys))
             return outs
         assert isinstance(net, Container)
+        if net.operator is not None:
+            return self.emit_operator(net, path, in_slots)
         return dataflow(net, in_slots,
                         lambda node, sub, feeds: self.emit(sub, path + (node,), feeds))
+
+    def emit_operator(self, net: Container, path: tuple, in_slots: dict[str, int]
+                      ) -> dict[str, int]:
+        """One step running the inner nets' own plans (runtime/operator_steps.py)."""
+        plans = []
+        for name in net.order:
+            inner = _Compiler(self.root, self.head)
+            inner_net = net.net(name)
+            inputs = {p: inner.slot() for p in inner_net.port_names()[0]}
+            outputs = inner.emit(inner_net, path + (name,), dict(inputs))
+            plan = Plan(inner.steps, inputs, outputs, inner.n)
+            mark_frees(plan)
+            plans.append(plan)
+        runner = OperatorStep(net, plans)
+        outs = {p: self.slot() for p in net.port_names()[1]}
+        self.steps.append(Step(runner, runner.arrays, [in_slots["Input"]], list(outs.values()),
+                               path, runner.keys))
+        return outs
 
     def arrays_of(self, layer: Layer, path: tuple) -> dict[str, np.ndarray]:
         arrays = {}

@@ -249,7 +249,21 @@ def _dropout(layer):
 
 @register_torch_layer("CatenateLayer")
 def _catenate(layer):
-    return lambda a, xs, training: ([torch.cat(list(xs), dim=1)], {})
+    """Joined at the layer's level; a lower-rank input is repeated over the leading axes
+    it lacks (expand: its gradient sums over them), as netdsl's executor."""
+    def op(a, xs, training):
+        ranks = [x.dim() - 1 for x in xs]
+        r = max(ranks)
+        top = xs[ranks.index(r)]
+        parts = []
+        for x, k in zip(xs, ranks):
+            if k < r:
+                lead = tuple(top.shape[:1 + r - k])
+                x = x.reshape((x.shape[0],) + (1,) * (r - k) + tuple(x.shape[1:]))
+                x = x.expand(lead + tuple(x.shape[1 + r - k:]))
+            parts.append(x)
+        return [torch.cat(parts, dim=layer._level_index(None, ranks) + 1)], {}
+    return op
 
 
 @register_torch_layer("TotalLayer")
@@ -403,7 +417,8 @@ def _replicate(layer):
         p = layer._axis(x.dim() - 1)
         k = len(layer.values["Specification"])
         xe = x.reshape(tuple(x.shape[:p]) + (1,) * k + tuple(x.shape[p:]))
-        return [_first(xe.expand(out + (x.shape[-1],)))], {}
+        size = tuple(d if isinstance(d, int) else -1 for d in out)   # -1: a "Varying" length
+        return [_first(xe.expand(size + (x.shape[-1],)))], {}
     return op
 
 
@@ -504,3 +519,144 @@ def _resize(layer):
                 x = torch.movedim(torch.tensordot(x, m, dims=([axis], [1])), -1, axis)
         return [x], {}
     return op
+
+
+# ---------------------------------------------------------------- sequences
+# A sequence port {n, d..} is the batch-first tensor (N, n, d..): the length is dim 1.
+@register_torch_layer("SequenceLastLayer")
+def _sequence_last(layer):
+    return lambda a, xs, training: ([xs[0][:, -1]], {})
+
+
+@register_torch_layer("SequenceMostLayer")
+def _sequence_most(layer):
+    return lambda a, xs, training: ([xs[0][:, :-1]], {})
+
+
+@register_torch_layer("SequenceRestLayer")
+def _sequence_rest(layer):
+    return lambda a, xs, training: ([xs[0][:, 1:]], {})
+
+
+@register_torch_layer("SequenceReverseLayer")
+def _sequence_reverse(layer):
+    return lambda a, xs, training: ([xs[0].flip(1)], {})
+
+
+@register_torch_layer("UnitVectorLayer")
+def _unit_vector(layer):
+    n = int(layer.values["OutputDimension"])
+    return lambda a, xs, training: (
+        [F.one_hot(xs[0].to(torch.int64) - 1, n).to(torch.get_default_dtype())], {})
+
+
+def _recurrent(run: Callable, gates: tuple[str, ...], negate: tuple[str, ...] = ()):
+    """A recurrent layer as torch's own fused kernel (the one nn.LSTM/nn.GRU/nn.RNN call:
+    ``torch.lstm``, ``torch.gru``, ``torch.rnn_tanh``, cuDNN on GPUs), with Wolfram's per-gate
+    arrays stacked in torch's gate order on each call, so parameters and gradients stay
+    Wolfram's arrays. ``gates``: Wolfram's gates in torch's order; ``negate``: gates whose
+    arrays enter negated. Torch's state biases (b_hh) are a constant 0: Wolfram has one
+    bias per gate (for the GRU, none inside r*(Wms.s)). The "State"/"CellState" ports,
+    when shown, are the initial states in and the final ones out. "Dropout" in Train mode:
+    "VariationalWeights" alone masks the weight matrices' elements once per pass
+    (DropConnect) around the fused kernel; the other methods mask per gate or per step,
+    which the kernels cannot, so ``_masked_steps`` runs the steps."""
+    from ..layers.recurrent_dropout import probabilities
+    states = ("State", "CellState") if run is torch.lstm else ("State",)
+
+    def convert(layer):
+        ins, outs = layer.port_names()
+        drop = probabilities(layer.values.get("Dropout"))
+        per_step = any(p for m, p in drop.items() if m != "VariationalWeights")
+
+        def op(a, xs, training):
+            x = xs[0]
+            given = dict(zip(ins[1:], xs[1:]))
+            if training and per_step:
+                finals, y = _masked_steps(layer, a, x, given, drop)
+                return [y] + [finals[p] for p in outs[1:]], {}
+
+            def stack(kind, masked=False):
+                parts = [-a[g + kind] if g in negate else a[g + kind] for g in gates]
+                if masked and training:
+                    parts = [w * m for w, m in zip(parts, _masks(parts, drop["VariationalWeights"]))]
+                return torch.cat(parts)
+            b_ih = stack("Biases")
+            zero = x.new_zeros((1, x.shape[0], b_ih.shape[0] // len(gates)))
+            hx = [given[p].unsqueeze(0) if p in given else zero for p in states]
+            params = [stack("InputWeights", True), stack("StateWeights", True), b_ih,
+                      torch.zeros_like(b_ih)]
+            # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+            #  batch_first)
+            y, *finals = run(x, tuple(hx) if run is torch.lstm else hx[0], params, True, 1,
+                             0.0, training, False, True)
+            by_port = {p: f.squeeze(0) for p, f in zip(states, finals)}
+            return [y] + [by_port[p] for p in outs[1:]], {}
+        return op
+    return convert
+
+
+def _mask(like, p: float, shape: tuple):
+    """Kept with probability 1 - p, scaled by 1/(1 - p) (all 0 when p is 1), as netdsl's
+    recurrent dropout; None for p = 0."""
+    if p <= 0:
+        return None
+    keep = (torch.rand(shape, device=like.device) >= p).to(like.dtype)
+    return keep * (0.0 if p >= 1 else 1.0 / (1.0 - p))
+
+
+def _masks(tensors: list, p: float) -> list:
+    return [m if m is not None else 1.0 for m in (_mask(t, p, tuple(t.shape)) for t in tensors)]
+
+
+def _masked_steps(layer, a, x, given, drop) -> tuple[dict, Any]:
+    """Wolfram's recurrent formulas step by step with netdsl's Train-mode dropout masks:
+    "VariationalWeights" on every weight element (one mask per pass), "VariationalInput"
+    and "VariationalState" per gate and example (the same at every step), "StateUpdate"
+    new at every step on LSTM's memory value m, GRU's candidate, BasicRecurrentLayer's
+    previous state. Gates in Wolfram's stacking order (``layer.gates``)."""
+    kind = layer.name
+    g = layer.gates
+    wx = [a[k + "InputWeights"] for k in g]
+    ws = [a[k + "StateWeights"] for k in g]
+    wx = [w * m for w, m in zip(wx, _masks(wx, drop["VariationalWeights"]))]
+    ws = [w * m for w, m in zip(ws, _masks(ws, drop["VariationalWeights"]))]
+    batch, n, d = x.shape
+    h = ws[0].shape[0]
+    mx = _mask(x, drop["VariationalInput"], (len(g), batch, 1, d))
+    ms = _mask(x, drop["VariationalState"], (len(g), batch, h))
+    mu = _mask(x, drop["StateUpdate"], (n, batch, h))
+    px = [(x if mx is None else x * mx[k]) @ wx[k].T + a[k_ + "Biases"]
+          for k, k_ in enumerate(g)]                                     # (N, n, h) per gate
+    s = given.get("State", x.new_zeros((batch, h)))
+    c = given.get("CellState", x.new_zeros((batch, h)))
+
+    def q(k, state):
+        return (state if ms is None else state * ms[k]) @ ws[k].T
+
+    ys = []
+    for t in range(n):
+        if kind == "LongShortTermMemoryLayer":          # gates Input, Output, Forget, Memory
+            i, o, f = (torch.sigmoid(px[k][:, t] + q(k, s)) for k in range(3))
+            m = torch.tanh(px[3][:, t] + q(3, s))
+            c = f * c + i * (m if mu is None else m * mu[t])
+            s = o * torch.tanh(c)
+        elif kind == "GatedRecurrentLayer":              # gates Input, Reset, Memory
+            z, r = (torch.sigmoid(px[k][:, t] + q(k, s)) for k in range(2))
+            m = torch.tanh(px[2][:, t] + r * q(2, s))
+            s = s + z * ((m if mu is None else m * mu[t]) - s)
+        else:                                            # the previous state is dropped
+            prev = s if mu is None else s * mu[t]
+            s = torch.tanh(px[0][:, t] + q(0, prev))
+        ys.append(s)
+    return {"State": s, "CellState": c}, torch.stack(ys, dim=1)
+
+
+# torch's LSTM rows (i, f, g, o) are Wolfram's InputGate, ForgetGate, MemoryGate, OutputGate;
+# its GRU rows (r, z, n) ResetGate, InputGate negated (torch keeps the old state where z is
+# 1, Wolfram the new one: sigma(-a) = 1 - sigma(a)), MemoryGate.
+register_torch_layer("LongShortTermMemoryLayer")(
+    _recurrent(torch.lstm, ("InputGate", "ForgetGate", "MemoryGate", "OutputGate")))
+register_torch_layer("GatedRecurrentLayer")(
+    _recurrent(torch.gru, ("ResetGate", "InputGate", "MemoryGate"), negate=("InputGate",)))
+register_torch_layer("BasicRecurrentLayer")(_recurrent(torch.rnn_tanh, ("",)))

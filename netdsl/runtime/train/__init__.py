@@ -3,6 +3,7 @@
     options.py     Wolfram's options and defaults
     losses.py      the training net: the loss attached to each output
     data.py        the forms training data takes, read into arrays by port
+    examples.py    the examples cut into batches (sequences grouped by length)
     parameters.py  learned arrays in one flat buffer; learning-rate multipliers
     loop.py        rounds, batches, forward/backward, optimiser steps
     progress.py    the progress bar

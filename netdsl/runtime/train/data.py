@@ -11,7 +11,7 @@ from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, lis
                      make_list, to_ndarray)
 from ...layers.base import AbstractArray, Net
 from ...layers.coders import NetDecoder, NetEncoder
-from ..apply import normalise_inputs
+from ..apply import normalise_inputs, ragged_array
 from .common import HEAD, error
 from .options import Options
 
@@ -109,6 +109,9 @@ def _array(v: Any, port: str, net: Net | None = None) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(v))
     except TypeError:
+        ragged = ragged_array(v, lambda x: np.asarray(to_ndarray(x)))  # sequences of
+        if ragged is not None:                                        # different lengths
+            return ragged
         raise error("datafmt", f'The data for port "{port}" is not a numeric array.') from None
 
 
@@ -121,8 +124,6 @@ def check_data(tnet: Net, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     if not batched:
         raise error("datafmt", "The training data must be a list of examples.")
     return arrays
-
-
 
 
 def validation_split(o: Options, net: Net, tnet: Net, arrays: dict[str, np.ndarray]):

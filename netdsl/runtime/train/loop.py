@@ -17,7 +17,6 @@ import numpy as np
 from ...expr import Symbol, make_list, packed
 from ...graph.container import Container, with_shared
 from ...layers.base import Net
-from ..apply import to_batch_last
 from ..context import Ctx
 from ..gradients import backward
 from ..initialize import initialize, rng_for
@@ -27,6 +26,7 @@ from ..steps import Plan, Step
 from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, targets_like, validation_split
+from .examples import Examples, Feed, examples_in
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
@@ -119,8 +119,8 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
     history.training_examples = n
-    data = {p: to_batch_last(a) for p, a in arrays.items()}
-    val_data = {p: to_batch_last(a) for p, a in validation.items()} if validation else None
+    data = Examples(arrays)
+    val_data = Examples(validation) if validation else None
     batches_per_round = math.ceil(n / batch)
     history.batches_per_round = batches_per_round
     if validation:
@@ -152,10 +152,8 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             out_of_time = False
             for b in range(batches_per_round):
                 idx = order[b * batch:(b + 1) * batch]
-                feed = {p: np.ascontiguousarray(a[..., idx]) if a.ndim > 1 else a[idx]
-                        for p, a in data.items()}
-                loss = _train_step(params, plan, ctx, feed, loss_slots, input_slots, opt,
-                                   moving)
+                loss = _train_step(params, plan, ctx, data.batch(idx), loss_slots,
+                                   input_slots, opt, moving)
                 m = idx.size
                 history.batch_losses.append(loss)
                 round_loss += loss * m
@@ -336,39 +334,54 @@ def _updates_moving(step: Step, params: Parameters) -> bool:
     return params.multipliers.get(step.keys[aux[0]], 1.0) != 0
 
 
-def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots, input_slots,
-                opt: Optimizer, moving) -> float:
+def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed: list[Feed], loss_slots,
+                input_slots, opt: Optimizer, moving) -> float:
     loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
     opt.step(params.grad)
-    for i, step in moving:  # moving statistics, after the optimiser, once per batch
-        for name, value in step.layer.moving_updates(step.arrays, caches[i]).items():
-            step.arrays[name][...] = value
+    for part in caches:     # one pass per sequence length in a ragged batch
+        for i, step in moving:  # moving statistics, after the optimiser, once per pass
+            for name, value in step.layer.moving_updates(step.arrays, part[i]).items():
+                step.arrays[name][...] = value
     return loss
 
 
-def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed, loss_slots,
-                     input_slots) -> tuple[float, list[Any]]:
+def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list[Feed],
+                     loss_slots, input_slots) -> tuple[float, list[list[Any]]]:
     """The training loss of one batch (the mean over its examples of the sum of the loss
-    outputs) and its gradient, left in ``params.grad``; also every step's cache."""
-    _, values, caches = plan.run(ctx, feed, keep=True, steps=params.steps)
-    loss, m = _mean_loss(values, loss_slots)
-    if not math.isfinite(loss):
-        raise error("arrdiv", "The loss became NaN or infinite during training; try a smaller "
-                              "LearningRate.")
-    seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
+    outputs) and its gradient, left in ``params.grad``; also every step's cache, one list
+    per pass. ``feed``: the batch, or (sequences of different lengths) one feed per
+    length, run one after the other with their gradients summed: each pass seeds its loss
+    outputs with 1/m, m the examples of the whole batch."""
+    parts = feed if isinstance(feed, list) else [feed]
+    m = sum(examples_in(f) for f in parts)
     params.grad[...] = 0
-    backward(params.steps, ctx, values, caches, seeds, params.add_grad, input_slots)
-    return loss, caches
+    total = 0.0
+    caches = []
+    for part in parts:
+        _, values, cache = plan.run(ctx, part, keep=True, steps=params.steps)
+        total += _loss_sum(values, loss_slots)
+        if not math.isfinite(total):
+            raise error("arrdiv", "The loss became NaN or infinite during training; try a "
+                                  "smaller LearningRate.")
+        seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype)
+                 for s in loss_slots}
+        backward(params.steps, ctx, values, cache, seeds, params.add_grad, input_slots)
+        caches.append(cache)
+    return total / m, caches
 
 
-def _mean_loss(values: list[Any], loss_slots: list[int]) -> tuple[float, int]:
-    """The mean over the batch of the summed loss outputs, and the batch size."""
-    m = values[loss_slots[0]].shape[-1]
-    return float(sum(np.asarray(values[s], np.float64).sum() for s in loss_slots) / m), m
+def _loss_sum(values: list[Any], loss_slots: list[int]) -> float:
+    """The sum over a pass's examples of the summed loss outputs (in float64)."""
+    return float(sum(np.asarray(values[s], np.float64).sum() for s in loss_slots))
 
 
-def _evaluate_loss(params: Parameters, plan: Plan, data, loss_slots) -> float:
-    _, values, _ = plan.run(Ctx(train=False), data, steps=params.steps)
-    return _mean_loss(values, loss_slots)[0]
+def _evaluate_loss(params: Parameters, plan: Plan, data: Examples, loss_slots) -> float:
+    """The mean loss over ``data``, in Test mode."""
+    total = 0.0
+    for _, feed in data.chunks(CHUNK):
+        _, values, _ = plan.run(Ctx(train=False), feed, steps=params.steps)
+        total += _loss_sum(values, loss_slots)
+    return total / data.n
 
 
+CHUNK = 8192     # validation examples per pass: bounds memory, keeps passes large

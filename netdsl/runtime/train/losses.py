@@ -25,8 +25,8 @@ S = Symbol
 
 def feeding_layer(net: Net, port: str) -> Net:
     """The layer that produces output ``port`` (looking inside nested containers)."""
-    if not isinstance(net, Container):
-        return net
+    if not isinstance(net, Container) or net.operator is not None:
+        return net       # an operator produces its output itself
     node = PortNode("out", port)
     (src, _, data), = net.graph.in_edges(node, data=True)
     (sp, _), = data[LINKS]
@@ -75,8 +75,9 @@ def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) 
         elif loss_spec is S("Automatic") or port in scaled:
             loss = loss_for(net, port)
             target = targets_like.get(port)
-            if target is not None and target.ndim >= 1:
-                loss = loss.for_target(target.shape[1:], net.ports[port].shape)
+            if target is not None and target.ndim >= 1 and len(target):
+                one = target[0].shape if target.dtype == object else target.shape[1:]
+                loss = loss.for_target(one, net.ports[port].shape)
         else:
             raise error("lossfun", f"LossFunction -> {input_form(loss_spec)} is not a loss "
                                    f'layer or an output port name.')

@@ -33,10 +33,11 @@ from ...errors import EvaluationError
 from ...expr import Association, Expr, Symbol, input_form, is_list, list_items, make_list, packed
 from ...graph.container import LINKS, Container, PortNode
 from ...layers.base import AbstractArray, Net
-from ..apply import to_batch_first, to_batch_last
+from ..apply import to_batch_first
 from ..context import Ctx
 from ..plan import compile_plan, missing_array_error
 from .data import check_data, read_data, targets_like
+from .examples import Examples
 from .losses import training_net
 
 S = Symbol
@@ -146,21 +147,38 @@ def _pass(net: Net, tnet: Net, loss_names: list[str], arrays: dict[str, np.ndarr
     keep = set(loss_slots) | ({first.ins[0], first.ins[1]} if len(first.ins) == 2 else set())
     outs_of_net = _net_output_slots(plan, tnet, net)
     keep |= set(outs_of_net.values())
-    n = next(iter(arrays.values())).shape[0]
-    chunks: dict[int, list[np.ndarray]] = {s: [] for s in keep}
+    data = Examples(arrays)
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {s: [] for s in keep}
     ctx = Ctx(train=False)
-    for start in range(0, n, CHUNK):
-        feed = {p: to_batch_last(a[start:start + CHUNK]) for p, a in arrays.items()}
+    for idx, feed in data.chunks(CHUNK):
         values = _forward(plan, ctx, feed, keep)
         for s in keep:
-            chunks[s].append(to_batch_first(np.asarray(values[s])))
-    got = {s: np.concatenate(c) for s, c in chunks.items()}
-    losses = sum(got[s].reshape(n, -1).sum(1, dtype=np.float64) for s in loss_slots)
+            parts[s].append((idx, to_batch_first(np.asarray(values[s]))))
+    got = {s: _gather(p, data.n) for s, p in parts.items()}
+    losses = sum(got[s].reshape(data.n, -1).sum(1, dtype=np.float64) for s in loss_slots)
     has_pair = len(first.ins) == 2
     return Pass(np.asarray(losses, dtype=np.float64),
                 got[first.ins[0]] if has_pair else None,
                 got[first.ins[1]] if has_pair else None, form,
                 {p: got[s] for p, s in outs_of_net.items()})
+
+
+def _gather(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """Per-pass batch-first results back in example order: one array, or (sequences of
+    different lengths) a 1-d object array of per-example arrays."""
+    if len(parts) == 1 and parts[0][0].size == n:
+        return parts[0][1]
+    shapes = {a.shape[1:] for _, a in parts}
+    if len(shapes) == 1:
+        out = np.empty((n,) + shapes.pop(), parts[0][1].dtype)
+        for idx, a in parts:
+            out[idx] = a
+        return out
+    obj = np.empty(n, dtype=object)
+    for idx, a in parts:
+        for j, i in enumerate(idx):
+            obj[i] = a[j]
+    return obj
 
 
 def _net_output_slots(plan, tnet: Net, net: Net) -> dict[str, int]:
@@ -210,7 +228,7 @@ def _abstract(net: Net, data: Any, spec: Any) -> Any:
         port = name.args[0] if name.args else None
         return AbstractArray(tuple(net.ports[port].shape or ())) if port in net.ports \
             else AbstractArray(())
-    classes = int(np.prod(shape)) if shape else 2
+    classes = shape[-1] if shape and isinstance(shape[-1], int) else 2   # on the last axis
     if name == "ConfusionMatrix":
         return AbstractArray((classes, classes))
     if name in ("Precision", "Recall", "F1Score") and averaging is None:
@@ -226,6 +244,9 @@ def _one(run: Pass, spec: Any) -> Any:
         if port not in run.outputs:
             raise error("noport", f"{input_form(name)} is not an output of the net; its "
                                   f"outputs are {', '.join(run.outputs)}.")
+        if run.outputs[port].dtype == object:
+            raise error("seqmean", f"{input_form(name)}: the outputs are sequences of "
+                                   f"different lengths, which have no mean.")
         mean = run.outputs[port].astype(np.float64).mean(0)
         return float(mean) if mean.ndim == 0 else packed(mean)
     if name == "Loss":
@@ -243,33 +264,47 @@ def _one(run: Pass, spec: Any) -> Any:
     return _regression(run, name)
 
 
-def _classes(run: Pass) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    """Actual and predicted classes (0-based) and the class labels."""
+def _classes(run: Pass) -> tuple[np.ndarray, np.ndarray, list[Any], np.ndarray]:
+    """Actual and predicted classes (0-based) of every prediction, the class labels, and
+    each prediction's weight in "Accuracy": an example counts 1/N, shared equally by its
+    predictions (one per sequence step, or per element for "Binary"), as Wolfram averages
+    a sequence's loss and error rate over its steps before the batch."""
     assert run.prediction is not None and run.target is not None
-    p = run.prediction.astype(np.float64)
-    t = run.target
-    if run.form == "Binary":
-        pred = (p.reshape(len(p), -1)[:, 0] > 0.5).astype(np.int64)
-        actual = (t.reshape(len(t), -1)[:, 0] > 0.5).astype(np.int64)
-        return actual, pred, [S("False"), S("True")]
-    p = p.reshape(len(p), -1)
-    pred = p.argmax(1)
-    actual = (t.reshape(len(t), -1).argmax(1) if run.form == "Probabilities"
-              else t.reshape(-1).astype(np.int64) - 1)
-    return actual, pred, list(range(1, p.shape[1] + 1))
+    binary = run.form == "Binary"
+    p, counts = _rows(run.prediction, binary)
+    t, _ = _rows(run.target, binary or run.form == "Index")
+    weights = np.repeat(1.0 / (len(counts) * counts), counts)
+    if binary:
+        return ((t[:, 0] > 0.5).astype(np.int64), (p[:, 0] > 0.5).astype(np.int64),
+                [S("False"), S("True")], weights)
+    actual = t.argmax(1) if run.form == "Probabilities" else t[:, 0].astype(np.int64) - 1
+    return actual, p.argmax(1), list(range(1, p.shape[1] + 1)), weights
+
+
+def _rows(a: np.ndarray, scalars: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Every prediction of every example as a row (the class vectors on the last axis, or
+    one element a row with ``scalars``), and how many rows each example gave."""
+    if a.dtype != object:   # one shape for all: a single reshape
+        width = 1 if scalars or a.ndim == 1 else a.shape[-1]
+        rows = np.asarray(a, np.float64).reshape(-1, width)
+        return rows, np.full(len(a), rows.shape[0] // len(a))
+    width = 1 if scalars else a[0].shape[-1]
+    parts = [np.asarray(e, np.float64).reshape(-1, width) for e in a]
+    return np.concatenate(parts), np.array([len(q) for q in parts])
 
 
 def _classification(run: Pass, name: str, averaging: str | None) -> Any:
-    actual, pred, labels = _classes(run)
+    actual, pred, labels, weights = _classes(run)
     c = len(labels)
     cm = np.bincount(actual * c + pred, minlength=c * c).reshape(c, c)
     n = cm.sum()
+    accuracy = float(weights[actual == pred].sum())
     if name == "ConfusionMatrix":
         return packed(cm.astype(np.int64))
     if name == "Accuracy":
-        return float(np.trace(cm) / n)
+        return accuracy
     if name == "ErrorRate":
-        return float(1 - np.trace(cm) / n)
+        return 1 - accuracy
     if name == "Perplexity":
         return float(np.exp(run.losses.mean()))
     if name == "CohenKappa":
@@ -302,8 +337,12 @@ def _score(name: str, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndar
 
 def _regression(run: Pass, name: str) -> float:
     assert run.prediction is not None and run.target is not None
-    y = run.prediction.astype(np.float64)
-    t = run.target.astype(np.float64)
+    if run.prediction.dtype == object:   # sequences of different lengths: every element
+        y, _ = _rows(run.prediction, True)
+        t, _ = _rows(run.target, True)
+    else:
+        y = run.prediction.astype(np.float64)
+        t = run.target.astype(np.float64)
     r = y - t
     if name == "MeanSquare":
         return float(np.mean(r ** 2))

@@ -1,0 +1,415 @@
+"""NetMapOperator, NetFoldOperator and NetBidirectionalOperator: containers of inner nets
+that run them step by step (or on a reversed copy) of a sequence.
+
+An operator is a ``Container`` whose nodes are its inner nets (``"Net"``, or
+``"ForwardNet"`` and ``"BackwardNet"``, Wolfram's parameter names, so NetExtract,
+NetInitialize, Information, training and net files reach the inner arrays by path)
+plus its own port nodes. It has no edges: its ports relate to the inner nets' by the
+operator's own shape rule (``own_inference``), not by equality, and the executor runs it
+as one step (runtime/operator_steps.py) around the inner nets' own plans.
+
+Wolfram's definitions (NeuralNetworks paclet):
+
+- NetMapOperator[net]: Input {n, in...} -> Output {n, out...}; ``net`` has ports Input
+  (in...) and Output (out...); the length n is "Varying" unless given.
+- NetFoldOperator[net]: ``net`` has inputs Input and State and output Output, and State
+  and Output have one shape; the output is the sequence of states, the next state being
+  the inner Output; the state starts at zero.
+- NetBidirectionalOperator[{f, b}, agg] (or [net, agg]: two copies with their own
+  arrays): f on the input, b on the input reversed along its first level; when the
+  output is a sequence (its first dimension a length, or its rank at least 2 and at
+  least the input's) b's output is reversed back. agg: Catenate (default; joined along
+  the first level after the length), Total or Mean. Messages: "First argument should be
+  a valid net or a pair of valid nets.", "Second argument should be one of Catenate,
+  Total, or Mean.", "Type inconsistency in NetBidirectionalOperator: shapes of forward
+  and backward net are incompatible."
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import EvaluationError, ShapeError
+from ..expr import Expr, Symbol, input_form, is_list, list_items
+from ..layers.base import Clash, Infer, Layer, Net, ValidationFail, run_layer_rule
+from ..layers.shapes import (UNKNOWN, LengthVar, Mismatch, PortType, VaryingSize,
+                             port_type_from_spec, unify)
+from ..layers.text import layer_input_form
+from .build import _hoist_shared, to_net
+from .container import NET, Container, PortNode
+from .inference import infer
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    from .networkx_lazy import nx
+
+S = Symbol
+AGGREGATIONS = ("Catenate", "Total", "Mean")
+SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",),
+         "NetBidirectionalOperator": ("ForwardNet", "BackwardNet")}
+INNER_PORTS = {"NetMapOperator": ({"Input"}, {"Output"}),
+               "NetFoldOperator": ({"Input", "State"}, {"Output"}),
+               "NetBidirectionalOperator": ({"Input"}, {"Output"})}
+
+
+def _error(head: str, tag: str, text: str) -> EvaluationError:
+    return EvaluationError(text, symbol=head, tag=tag)
+
+
+class Operator(Container):
+    """A NetMapOperator, NetFoldOperator or NetBidirectionalOperator value."""
+
+    def __init__(self, kind: str, nets: dict[str, Net], ports: dict[str, PortType],
+                 aggregation: str | None = None, shared: dict[str, Any] | None = None):
+        g = nx.DiGraph()
+        for name, net in nets.items():
+            g.add_node(name, **{NET: net})
+        for p in ports:
+            g.add_node(PortNode("in" if p == "Input" else "out", p))
+        super().__init__(kind, g, list(nets), True, ports, shared)
+        self.aggregation = aggregation
+        self.operator = kind
+
+    def evolve(self, **changes: Any) -> "Operator":
+        unknown = set(changes) - {"graph", "ports", "shared"}
+        if unknown:
+            raise TypeError(f"Operator.evolve: unknown fields {sorted(unknown)}")
+        new = object.__new__(type(self))
+        Container.__init__(new, self.kind, changes.get("graph", self.graph), self.order, True,
+                           changes.get("ports", self.ports), changes.get("shared", self.shared))
+        new.aggregation = self.aggregation
+        new.operator = self.operator
+        new.span = self.span
+        new.declared_ports = self.declared_ports
+        return new
+
+    def __eq__(self, other: Any) -> bool:
+        return (isinstance(other, Operator) and self.aggregation == other.aggregation
+                and super().__eq__(other))
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.aggregation))
+
+    # ---- text ---------------------------------------------------------------------
+    def label(self, name: str) -> str:
+        return f'the "{name}" net'
+
+    def title(self) -> str:
+        inner = ", ".join(_inner_title(self.net(n)) for n in self.order)
+        return f"{self.kind}[{inner}]"
+
+    def short_form(self) -> str:
+        state = "initialized" if self.initialized else "uninitialized"
+        return f"{self.kind}[<{state}>]"
+
+    def input_form(self) -> str:
+        nets = [_inner_text(self.net(n)) for n in self.order]
+        parts = [nets[0] if len(nets) == 1 else "{" + ", ".join(nets) + "}"]
+        if self.aggregation is not None and self.aggregation != "Catenate":
+            parts.append(self.aggregation)
+        t = self.ports.get("Input")
+        if t is not None and t.shape is not None:
+            parts.append(f'"Input" -> {input_form(t.spec())}')
+        return f"{self.kind}[{', '.join(parts)}]"
+
+    # ---- shapes ---------------------------------------------------------------------
+    def own_inference(self, infer: Callable[..., Container], head: str,
+                      where: str) -> "Operator":
+        """The operator's shape rule, the inner nets inferred with ``infer`` (inference.py)."""
+        rule = {"NetMapOperator": _infer_map, "NetFoldOperator": _infer_fold,
+                "NetBidirectionalOperator": _infer_bidirectional}[self.kind]
+        return rule(self, _Inner(self, infer, head, where))
+
+    def around(self, nets: dict[str, Net], head: str) -> "Operator":
+        """This operator (its kind, aggregation and declared ports) around other inner nets,
+        inferred again (NetReplace)."""
+        inner = [nets[n] for n in self.order]
+        first: Any = inner[0] if len(inner) == 1 else Expr(S("List"), *inner)
+        args = (first,) + ((S(self.aggregation),) if self.aggregation else ())
+        opts = {p: t.spec() for p, t in self.declared_ports.items() if t.shape is not None}
+        return build_operator(self.kind, args, opts)
+
+    def sequential_output(self) -> bool:
+        """NetBidirectionalOperator: whether the output is a sequence (b's is reversed back)."""
+        x = self.ports["Input"].shape
+        f = self.net("ForwardNet").ports["Output"].shape
+        return _sequential(x, f)
+
+
+def _inner_title(net: Net) -> str:
+    return net.title() if hasattr(net, "title") else net.head_name
+
+
+def _inner_text(net: Net) -> str:
+    return layer_input_form(net) if isinstance(net, Layer) else net.input_form()
+
+
+# ---------------------------------------------------------------- construction
+def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
+    """NetMapOperator[net], NetFoldOperator[net], NetBidirectionalOperator[net | {f, b},
+    agg] with "Input"/"Output" port options: the operator with its shapes inferred."""
+    if not args:
+        raise _error(head, "argx", f"{head} called with 0 arguments; 1 argument is expected.")
+    aggregation = None
+    if head == "NetBidirectionalOperator":
+        if len(args) > 2:
+            raise _error(head, "argt", f"{head} called with {len(args)} arguments; 1 or 2 "
+                                       f"arguments are expected.")
+        pair = list_items(args[0]) if is_list(args[0]) else [args[0], args[0]]
+        if len(pair) != 2:
+            raise _error(head, "invarg1", "First argument should be a valid net or a pair of "
+                                          "valid nets.")
+        nets = [_inner(head, x, "invarg1", "First argument should be a valid net or a pair of "
+                                           "valid nets.") for x in pair]
+        agg = args[1] if len(args) == 2 else S("Catenate")
+        if not (isinstance(agg, Symbol) and agg.name in AGGREGATIONS):
+            raise _error(head, "invarg2", "Second argument should be one of Catenate, Total, "
+                                          "or Mean.")
+        aggregation = agg.name
+    else:
+        if len(args) > 1 and head == "NetFoldOperator":
+            raise _error(head, "notyet", "NetFoldOperator's feedback, constants and outputs "
+                                         "arguments (NetFoldOperator[net, {\"out\" -> \"in\"}, "
+                                         "...]) are not supported yet; give a net with the "
+                                         'inputs "Input" and "State" and the output "Output".')
+        if len(args) > 1:
+            raise _error(head, "argx", f"{head} called with {len(args)} arguments; 1 argument "
+                                       f"is expected.")
+        nets = [to_net(args[0], head, "the argument")]
+    ins_needed, outs_needed = INNER_PORTS[head]
+    for net in nets:
+        ins, outs = net.port_names()
+        if set(ins) != ins_needed or set(outs) != outs_needed:
+            want = " and ".join(f'"{p}"' for p in sorted(ins_needed))
+            raise _error(head, "invports", f"The net given to {head} ({net.head_name}) must have "
+                                           f"the input port{'s' if len(ins_needed) > 1 else ''} "
+                                           f'{want} and the output port "Output"; it has inputs '
+                                           f"{_names(ins)} and outputs {_names(outs)}.")
+    ports = {"Input": UNKNOWN, "Output": UNKNOWN}
+    for p, spec in options.items():
+        if p not in ports:
+            raise _error(head, "optx", f'"{p}" is not a port of {head}; its ports are "Input" '
+                                       f'and "Output".')
+        try:
+            ports[p] = port_type_from_spec(spec)
+        except ValueError as e:
+            raise _error(head, "invspec", f"Specification {input_form(spec)} is not compatible "
+                                          f'with port "{p}": {e}.') from None
+    op = Operator(head, dict(zip(SLOTS[head], nets)), ports, aggregation,
+                  _hoist_shared(nets, head))
+    return op.own_inference(infer, head, "")
+
+
+def _inner(head: str, x: Any, tag: str, text: str) -> Net:
+    try:
+        return to_net(x, head, "the argument")
+    except EvaluationError:
+        raise _error(head, tag, text) from None
+
+
+def _names(ports: tuple) -> str:
+    return ", ".join(f'"{p}"' for p in ports) or "none"
+
+
+# ---------------------------------------------------------------- the shape rules
+class _Inner:
+    """Inferring one operator: its inner nets given port types, and its messages."""
+
+    def __init__(self, op: Operator, infer: Callable[..., Container], head: str, where: str):
+        self.op, self.infer, self.head, self.where = op, infer, head, where
+        self.nets: dict[str, Net] = {n: op.net(n) for n in op.order}
+        self.ports = dict(op.ports)
+
+    def net_port(self, slot: str, port: str) -> PortType:
+        return self.nets[slot].ports[port]
+
+    def run(self, slot: str, given: dict[str, PortType]) -> bool:
+        """Infer the inner net ``slot`` with its ports unified with ``given``; True if any of
+        its ports changed."""
+        net = self.nets[slot]
+        ports = dict(net.ports)
+        for p, t in given.items():
+            try:
+                ports[p] = unify(ports[p], t)
+            except Mismatch as m:
+                raise self.clash(m.kind, slot, p, ports[p], t) from None
+        if isinstance(net, Container):
+            new: Net = self.infer(net.evolve(ports=ports), self.head,
+                                  f" of {self.op.label(slot)}{self.where}")
+        else:
+            assert isinstance(net, Layer)
+            new = self._layer(slot, net.evolve(ports=ports))
+        changed = new.ports != net.ports
+        self.nets[slot] = new
+        return changed
+
+    def _layer(self, slot: str, layer: Layer) -> Layer:
+        s = Infer(layer, dict(self.op.shared))
+        where = f"{self.op.label(slot)}{self.where} ({layer.head_name})"
+        try:
+            run_layer_rule(layer, s)
+            layer.default_ports(s)    # as in a container: a recurrent layer takes "Varying"
+            run_layer_rule(layer, s)
+        except Clash as c:
+            raise ShapeError(f"{c.kind} of {c.slot_a} of {where} ({c.words_a}) is inconsistent "
+                             f"with {c.kind.lower()} of {c.slot_b} ({c.words_b}).",
+                             symbol=self.head, tag="tyinc", span=layer.span) from None
+        except ValidationFail as v:
+            raise ShapeError(f"Validation failed for {where}: {v}", symbol=self.head,
+                             tag="valfail", span=layer.span) from None
+        except VaryingSize:
+            raise ShapeError(f'Validation failed for {where}: the layer needs fixed sizes, but '
+                             f'a length is "Varying".', symbol=self.head, tag="valfail",
+                             span=layer.span) from None
+        return layer.evolve(values=s.values, ports=s.ports)
+
+    def refine(self, port: str, t: PortType | None, slot: str, inner_port: str) -> bool:
+        """Unify the operator's port with ``t`` (derived from the inner net ``slot``)."""
+        if t is None:
+            return False
+        cur = self.ports[port]
+        try:
+            new = unify(cur, t)
+        except Mismatch as m:
+            raise self.clash(m.kind, slot, inner_port, self.net_port(slot, inner_port), cur,
+                             outer=port) from None
+        self.ports[port] = new
+        return new != cur
+
+    def clash(self, kind: str, slot: str, port: str, inner: PortType, other: PortType,
+              outer: str | None = None) -> ShapeError:
+        side = (f'"{outer}" port of {self.op.kind}{self.where} ({other.words()})' if outer
+                else f"what {self.op.kind} gives it ({other.words()})")
+        return ShapeError(f'{kind} of "{port}" port of {self.op.label(slot)}{self.where} '
+                          f"({inner.words()}) is inconsistent with {kind.lower()} of {side}.",
+                          symbol=self.head, tag="tyinc", span=self.op.span)
+
+    def fail(self, text: str) -> ShapeError:
+        return ShapeError(f"Validation failed for {self.op.kind}{self.where}: {text}",
+                          symbol=self.head, tag="valfail", span=self.op.span)
+
+    def result(self) -> Operator:
+        g = self.op.graph.copy()
+        for name, net in self.nets.items():
+            g.nodes[name][NET] = net
+        return self.op.evolve(graph=g, ports=self.ports)
+
+
+def element(t: PortType) -> PortType:
+    """The type of one element of a sequence port."""
+    if t.shape is None:
+        return UNKNOWN if not t.integer else PortType(None, True, t.classes)
+    return PortType(tuple(t.shape[1:]), t.integer, t.classes)
+
+
+def sequence_of(length: Any, t: PortType) -> PortType | None:
+    """A sequence of ``length`` elements of type ``t`` (None while t's rank is unknown)."""
+    if t.shape is None:
+        return None
+    return PortType((length,) + tuple(t.shape), t.integer, t.classes)
+
+
+def _must_be_sequence(s: _Inner, port: str) -> None:
+    t = s.ports[port]
+    if t.shape is not None and len(t.shape) == 0:
+        raise s.fail(f'the "{port}" port must be a sequence (an array of rank 1 or more), '
+                     f"not a {t.words()}.")
+
+
+def _first(shape: tuple | None) -> Any:
+    return shape[0] if shape else None
+
+
+def _length(s: _Inner) -> Any:
+    """The shared length of Input and Output: a new "Varying" one if neither has one."""
+    a, b = (_first(s.ports[p].shape) for p in ("Input", "Output"))
+    try:
+        return unify(PortType((a,)), PortType((b,))).shape[0] or LengthVar()  # type: ignore
+    except Mismatch:
+        raise s.fail(f"the input is a sequence of length {a} and the output of length "
+                     f"{b}; they must be equal.") from None
+
+
+def _stepwise(s: _Inner, extra: Callable[[], bool] = lambda: False) -> Operator:
+    """NetMapOperator, NetFoldOperator: the inner net takes one element of Input and gives
+    one element of Output, the two sequences of one length; to a fixed point."""
+    for _ in range(8):
+        _must_be_sequence(s, "Input")
+        _must_be_sequence(s, "Output")
+        changed = s.run("Net", {"Input": element(s.ports["Input"]),
+                                "Output": element(s.ports["Output"])})
+        changed |= extra()
+        n = _length(s)
+        changed |= s.refine("Input", sequence_of(n, s.net_port("Net", "Input")), "Net", "Input")
+        changed |= s.refine("Output", sequence_of(n, s.net_port("Net", "Output")), "Net",
+                            "Output")
+        if not changed:
+            break
+    return s.result()
+
+
+def _infer_map(op: Operator, s: _Inner) -> Operator:
+    return _stepwise(s)
+
+
+def _infer_fold(op: Operator, s: _Inner) -> Operator:
+    def state() -> bool:   # the inner State and Output are one type: the state
+        try:
+            t = unify(s.net_port("Net", "State"), s.net_port("Net", "Output"))
+        except Mismatch as m:
+            raise s.clash(m.kind, "Net", "State", s.net_port("Net", "State"),
+                          s.net_port("Net", "Output")) from None
+        return s.run("Net", {"State": t, "Output": t})
+    return _stepwise(s, state)
+
+
+def _sequential(x: tuple | None, f: tuple | None) -> bool:
+    if not f:
+        return False
+    if isinstance(f[0], LengthVar):
+        return True
+    return len(f) >= 2 and x is not None and len(f) >= len(x)
+
+
+def _infer_bidirectional(op: Operator, s: _Inner) -> Operator:
+    incompatible = "shapes of forward and backward net are incompatible"
+    for _ in range(8):
+        _must_be_sequence(s, "Input")
+        changed = False
+        for slot in op.order:
+            changed |= s.run(slot, {"Input": s.ports["Input"]})
+            changed |= s.refine("Input", s.net_port(slot, "Input"), slot, "Input")
+        if not changed:
+            break
+    f, b = (s.net_port(n, "Output").shape for n in op.order)
+    if f is not None and b is not None:
+        if len(f) != len(b):
+            raise _type_error(s, "ranks of forward and backward net should be equal")
+        seq = _sequential(s.ports["Input"].shape, f)
+        if seq and len(f) < 2:
+            raise s.fail("the output of a sequence must have a level after its length.")
+        lead = 1 if seq else 0
+        try:
+            rest = unify(PortType(tuple(f[lead + 1:])), PortType(tuple(b[lead + 1:]))).shape
+            head = unify(PortType(tuple(f[:lead])), PortType(tuple(b[:lead]))).shape
+            if op.aggregation == "Catenate":
+                size = None if f[lead] is None or b[lead] is None else f[lead] + b[lead]
+            else:
+                size = unify(PortType((f[lead],)), PortType((b[lead],))).shape[0]  # type: ignore
+        except Mismatch:
+            raise _type_error(s, incompatible) from None
+        if isinstance(size, LengthVar):
+            raise _type_error(s, incompatible)
+        out = PortType(tuple(head or ()) + (size,) + tuple(rest or ()))
+        s.refine("Output", out, op.order[0], "Output")
+    return s.result()
+
+
+def _type_error(s: _Inner, text: str) -> ShapeError:
+    return ShapeError(f"Type inconsistency in {s.op.kind}{s.where}: {text}.", symbol=s.head,
+                      tag="tyinc", span=s.op.span)
+
+
+def is_operator_expr(e: Any) -> bool:
+    return isinstance(e, Expr) and isinstance(e.head, Symbol) and e.head.name in SLOTS

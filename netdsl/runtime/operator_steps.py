@@ -1,0 +1,212 @@
+"""Running an operator (graph/operators.py) as one plan step around its inner nets' plans.
+
+Data is batch-last: a sequence input is (n, element..., N). The inner nets are compiled
+into plans of their own (with the outer net's shared arrays); an operator's step holds
+them and every inner array under a flat name ("plan/step/array") whose key is the inner
+array's own, so the trainer's parameter buffer, NetTrain's write-back and the
+learning-rate multipliers see the inner arrays exactly as in a container.
+
+- NetMapOperator: the n elements of every example are one inner batch of n*N (one
+  forward and one backward pass of the inner plan, as Wolfram batches it).
+- NetFoldOperator: the inner plan once per step (each step vectorised over the batch),
+  the state starting at zero; backward through time runs the inner backward per step
+  in reverse, carrying the state's gradient.
+- NetBidirectionalOperator: the forward plan on the input, the backward plan on the
+  input reversed along its first level (its output reversed back when it is a
+  sequence); Catenate, Total or Mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..layers.base import ArraySpec
+from .context import Ctx
+from .gradients import backward as plan_backward
+from .steps import Plan, Step
+
+
+class OperatorStep:
+    """What the executor runs for an operator: forward and backward over flat arrays."""
+
+    def __init__(self, net: Any, plans: list[Plan]):
+        self.name = net.kind
+        self.kind = net.kind
+        self.plans = plans
+        self.flat: list[list[dict[str, str]]] = []   # plan, step -> array -> flat name
+        self.arrays: dict[str, np.ndarray] = {}
+        self.keys: dict[str, tuple] = {}
+        specs = []
+        for p, plan in enumerate(plans):
+            per_plan = []
+            for j, st in enumerate(plan.steps):
+                names = {}
+                aux = {a.name for a in getattr(st.layer, "array_specs", ()) if a.aux}
+                for name, arr in st.arrays.items():
+                    flat = f"{p}/{j}/{name}"
+                    names[name] = flat
+                    self.arrays[flat] = arr
+                    self.keys[flat] = st.keys[name]
+                    specs.append(ArraySpec(flat, (), aux=name in aux))
+                per_plan.append(names)
+            self.flat.append(per_plan)
+        self.array_specs = tuple(specs)
+        self.by_key: dict[tuple, str] = {}
+        for flat, key in self.keys.items():
+            self.by_key.setdefault(key, flat)
+        if self.kind == "NetFoldOperator":
+            self.state_shape = tuple(net.net("Net").ports["State"].shape)
+        if self.kind == "NetBidirectionalOperator":
+            self.sequential = net.sequential_output()
+            self.aggregation = net.aggregation
+            f = net.net("ForwardNet").ports["Output"].shape
+            self.split = f[1 if self.sequential else 0]
+
+    def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
+        """The inner layers' moving statistics (BatchNormalization) after a training step,
+        by flat name: from the one inner pass of a map, the two of a bidirectional
+        operator. A fold's statistics differ per step and are left as they are."""
+        if cache is None or self.kind == "NetFoldOperator":
+            return {}
+        runs = ([(0, cache[2])] if self.kind == "NetMapOperator"
+                else [(0, cache[2]), (1, cache[4])])
+        steps = cache[0]
+        out = {}
+        for p, caches in runs:
+            for j, st in enumerate(steps[p]):
+                for name, value in st.layer.moving_updates(st.arrays, caches[j]).items():
+                    out[self.flat[p][j][name]] = value
+        return out
+
+    # ---- the inner plans, bound to the arrays of this pass ----------------------------
+    def bound(self, arrays: dict[str, np.ndarray]) -> list[list[Step]]:
+        return [[Step(st.layer, {n: arrays[f] for n, f in names.items()}, st.ins, st.outs,
+                      st.path, st.keys, st.frees)
+                 for st, names in zip(plan.steps, flat)]
+                for plan, flat in zip(self.plans, self.flat)]
+
+    def _run(self, ctx: Ctx, p: int, steps: list[Step], inputs: dict[str, np.ndarray]):
+        batch = ctx.batch
+        try:
+            return self.plans[p].run(ctx, inputs, keep=ctx.grad, steps=steps)
+        finally:
+            ctx.batch = batch
+
+    def _back(self, ctx: Ctx, p: int, steps: list[Step], values: list, caches: list,
+              seeds: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> dict[str, Any]:
+        """One inner backward pass; array gradients added into ``grads`` (by flat name);
+        the gradients of the inner plan's inputs by port."""
+        plan = self.plans[p]
+
+        def on_grad(key: tuple, g: np.ndarray) -> None:
+            flat = self.by_key[key]
+            if flat in grads:
+                grads[flat] = grads[flat] + g
+            else:
+                grads[flat] = g
+
+        saved = ctx.need_dx, ctx.keep_input_grads
+        ctx.keep_input_grads = True
+        try:
+            by_slot = plan_backward(steps, ctx, values, caches,
+                                    {plan.outputs[k]: v for k, v in seeds.items()}, on_grad,
+                                    set(plan.inputs.values()))
+        finally:
+            ctx.need_dx, ctx.keep_input_grads = saved
+        return {port: by_slot[slot] for port, slot in plan.inputs.items()}
+
+    # ---- forward ----------------------------------------------------------------------
+    def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray):
+        steps = self.bound(arrays)
+        if self.kind == "NetMapOperator":
+            return self._map(ctx, steps, x)
+        if self.kind == "NetFoldOperator":
+            return self._fold(ctx, steps, x)
+        return self._bidirectional(ctx, steps, x)
+
+    def _map(self, ctx, steps, x):
+        n, batch = x.shape[0], x.shape[-1]
+        merged = np.moveaxis(x, 0, -2).reshape(x.shape[1:-1] + (n * batch,))
+        outs, values, caches = self._run(ctx, 0, steps[0], {"Input": merged})
+        y = outs["Output"]
+        y = np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
+        return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
+
+    def _fold(self, ctx, steps, x):
+        n, batch = x.shape[0], x.shape[-1]
+        state = np.zeros(self.state_shape + (batch,), x.dtype)
+        ys, record = [], []
+        for t in range(n):
+            outs, values, caches = self._run(ctx, 0, steps[0], {"Input": x[t], "State": state})
+            state = outs["Output"]
+            ys.append(state)
+            if ctx.grad:
+                record.append((values, caches))
+        y = np.stack(ys) if ys else np.zeros((0,) + self.state_shape + (batch,), x.dtype)
+        return [y], ((steps, record, x.shape, x.dtype) if ctx.grad else None)
+
+    def _bidirectional(self, ctx, steps, x):
+        out_f, values_f, caches_f = self._run(ctx, 0, steps[0], {"Input": x})
+        out_b, values_b, caches_b = self._run(ctx, 1, steps[1],
+                                              {"Input": np.ascontiguousarray(x[::-1])})
+        f, b = out_f["Output"], out_b["Output"]
+        if self.sequential:
+            b = b[::-1]
+        if self.aggregation == "Catenate":
+            y = np.concatenate([f, b], axis=1 if self.sequential else 0)
+        elif self.aggregation == "Total":
+            y = f + b
+        else:
+            y = (f + b) * 0.5
+        cache = (steps, values_f, caches_f, values_b, caches_b) if ctx.grad else None
+        return [np.ascontiguousarray(y)], cache
+
+    # ---- backward ---------------------------------------------------------------------
+    def backward(self, ctx: Ctx, arrays: dict[str, np.ndarray], cache: Any, dy: np.ndarray):
+        grads: dict[str, np.ndarray] = {}
+        if self.kind == "NetMapOperator":
+            steps, values, caches, shape = cache
+            n, batch = shape[0], shape[-1]
+            merged = np.ascontiguousarray(np.moveaxis(dy, 0, -2)).reshape(
+                dy.shape[1:-1] + (n * batch,))
+            dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": merged}, grads)
+            dx = _or_zeros(dxs["Input"], shape[1:-1] + (n * batch,), dy.dtype)
+            dx = np.ascontiguousarray(np.moveaxis(dx.reshape(shape[1:-1] + (n, batch)), -2, 0))
+            return [dx], grads
+        if self.kind == "NetFoldOperator":
+            steps, record, shape, dtype = cache
+            dx = np.zeros(shape, dy.dtype)
+            dstate = np.zeros(self.state_shape + (shape[-1],), dy.dtype)
+            for t in range(shape[0] - 1, -1, -1):
+                values, caches = record[t]
+                dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": dy[t] + dstate},
+                                 grads)
+                if dxs["Input"] is not None:
+                    dx[t] = dxs["Input"]
+                dstate = _or_zeros(dxs["State"], dstate.shape, dy.dtype)
+            return [dx], grads
+        steps, values_f, caches_f, values_b, caches_b = cache
+        axis = 1 if self.sequential else 0
+        if self.aggregation == "Catenate":
+            index = [slice(None)] * dy.ndim
+            index[axis] = slice(0, self.split)
+            df = dy[tuple(index)]
+            index[axis] = slice(self.split, None)
+            db = dy[tuple(index)]
+        else:
+            df = db = dy if self.aggregation == "Total" else dy * 0.5
+        if self.sequential:
+            db = db[::-1]
+        dxf = self._back(ctx, 0, steps[0], values_f, caches_f,
+                         {"Output": np.ascontiguousarray(df)}, grads)["Input"]
+        dxb = self._back(ctx, 1, steps[1], values_b, caches_b,
+                         {"Output": np.ascontiguousarray(db)}, grads)["Input"]
+        shape = values_f[self.plans[0].inputs["Input"]].shape
+        dx = _or_zeros(dxf, shape, dy.dtype) + _or_zeros(dxb, shape, dy.dtype)[::-1]
+        return [np.ascontiguousarray(dx)], grads
+
+
+def _or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:
+    return np.zeros(shape, dtype) if g is None else g
