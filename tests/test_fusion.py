@@ -133,7 +133,7 @@ def test_training_fusion_keeps_gradients(text):
 
 
 def test_zero_padding_is_absorbed_by_the_next_convolution_only():
-    """Rule 5, in Test mode and in training: the PaddingLayers with value 0 on spatial
+    """Rule 6, in Test mode and in training: the PaddingLayers with value 0 on spatial
     levels before a convolution disappear, the others stay."""
     for text, kept in ((NETS[-3], []), (NETS[-1], []),
                        (NETS[-2], ["PaddingLayer"] * 3)):
