@@ -741,6 +741,17 @@ class Layer(Net):
         """Test-mode forward writing into ``x`` (which dies here), or None if not supported."""
         return None
 
+    def zero_padding(self) -> tuple[tuple[int, int], ...] | None:
+        """((before, after), ...) per level (channel first) when this layer only pads its
+        input with zeros, else None: the next layer may absorb it (``absorb_padding``)."""
+        return None
+
+    def absorb_padding(self, pads: tuple[tuple[int, int], ...]) -> "Layer | None":
+        """This layer applied to its input zero-padded by ``pads`` (per level, channel
+        first), as one layer of the same kind taking the unpadded input, or None. The
+        executor then drops the padding step (in training too: it is the same function)."""
+        return None
+
     def fused_with_max_pool(self, pool: "Layer", activation: "Layer | None") -> "Layer | None":
         """A step computing this layer, then ``pool`` (``commutes_with_monotone``), then the
         monotone ``activation``, faster than the three apart (Test mode), or None."""
