@@ -219,3 +219,25 @@ def test_training_moves_a_folded_batch_normalization_once_per_step():
     got_var = np.asarray(s.evaluate('NetExtract[trained, {"Net", "bn", "MovingVariance"}]'))
     np.testing.assert_allclose(got_mean, mean, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got_var, var, rtol=1e-4, atol=1e-5)
+
+
+def test_training_through_the_fold_state_on_sequences_of_different_lengths():
+    """NetTrain on a graph feeding the fold's initial state and reading its final one, a
+    batch mixing lengths: the loss falls."""
+    s = netdsl.Session()
+    rng = np.random.default_rng(8)
+    data = []
+    for i in range(24):
+        x = rng.standard_normal((2 + i % 3, 3))
+        v = rng.standard_normal(4)
+        data.append({"Input": x, "s0": v, "Output": np.array([np.tanh(x.sum() + v[0])])})
+    s["data"] = data
+    s.evaluate(f'net = NetInitialize[NetGraph[<|"init" -> LinearLayer[2], '
+               f'"fold" -> NetFoldOperator[{FOLD_NET}], "out" -> LinearLayer[1]|>, '
+               '{NetPort["s0"] -> "init" -> NetPort["fold", "State"], '
+               'NetPort["fold", "State"] -> "out", NetPort["fold", "Output"] -> None}, '
+               '"s0" -> 4, "Input" -> {"Varying", 3}], RandomSeeding -> 2];')
+    s.evaluate('r = NetTrain[net, data, All, BatchSize -> 8, MaxTrainingRounds -> 30, '
+                   'TrainingProgressReporting -> None, RandomSeeding -> 1];')
+    losses = np.asarray(s.evaluate('r["RoundLossList"]'), np.float64)
+    assert losses[-1] < 0.8 * losses[0], losses
