@@ -33,22 +33,20 @@ NET = (f'NetChain[{{EmbeddingLayer[{E}, {V}, "Input" -> "Varying"], '
 GATES = ("InputGate", "ForgetGate", "MemoryGate", "OutputGate")   # PyTorch's row order
 
 
-def build_torch(net):
+def copy_lstm(lstm, a: dict, suffix: str = "l0") -> None:
+    """Wolfram's per-gate arrays into one direction of an nn.LSTM (biases: b_ih only)."""
     import torch
-    from torch import nn
-    arrays = {path[0]: layer.arrays for path, layer in net.leaves()}
-    emb, lstm, lin = nn.Embedding(V, E), nn.LSTM(E, H, batch_first=True), nn.Linear(H, V)
     with torch.no_grad():
-        emb.weight.copy_(torch.from_numpy(np.array(arrays["1"]["Weights"])))
-        a = arrays["2"]
-        lstm.weight_ih_l0.copy_(torch.from_numpy(np.concatenate(
-            [a[f"{g}InputWeights"] for g in GATES])))
-        lstm.weight_hh_l0.copy_(torch.from_numpy(np.concatenate(
-            [a[f"{g}StateWeights"] for g in GATES])))
-        lstm.bias_ih_l0.copy_(torch.from_numpy(np.concatenate([a[f"{g}Biases"] for g in GATES])))
-        lstm.bias_hh_l0.zero_()
-        lin.weight.copy_(torch.from_numpy(np.array(arrays["4"]["Weights"])))
-        lin.bias.copy_(torch.from_numpy(np.array(arrays["4"]["Biases"])))
+        for torch_name, ours in (("weight_ih", "InputWeights"), ("weight_hh", "StateWeights"),
+                                 ("bias_ih", "Biases")):
+            getattr(lstm, f"{torch_name}_{suffix}").copy_(torch.from_numpy(np.concatenate(
+                [a[f"{g}{ours}"] for g in GATES])))
+        getattr(lstm, f"bias_hh_{suffix}").zero_()
+
+
+def char_model(emb, lstm, lin):
+    """Embedding -> LSTM -> last step -> linear, as a module (softmax folded into the loss)."""
+    from torch import nn
 
     class Model(nn.Module):
         def __init__(self):
@@ -57,9 +55,22 @@ def build_torch(net):
 
         def forward(self, x):
             y, _ = self.lstm(self.emb(x))
-            return self.lin(y[:, -1])     # logits; softmax folded into the loss
+            return self.lin(y[:, -1])
 
     return Model()
+
+
+def build_torch(net):
+    import torch
+    from torch import nn
+    arrays = {path[0]: layer.arrays for path, layer in net.leaves()}
+    emb, lstm, lin = nn.Embedding(V, E), nn.LSTM(E, H, batch_first=True), nn.Linear(H, V)
+    copy_lstm(lstm, arrays["2"])
+    with torch.no_grad():
+        emb.weight.copy_(torch.from_numpy(np.array(arrays["1"]["Weights"])))
+        lin.weight.copy_(torch.from_numpy(np.array(arrays["4"]["Weights"])))
+        lin.bias.copy_(torch.from_numpy(np.array(arrays["4"]["Biases"])))
+    return char_model(emb, lstm, lin)
 
 
 def main() -> None:
@@ -83,7 +94,11 @@ def main() -> None:
               f"{median_ms(trainer.step, args.repeat):8.1f} ms   (PyTorch is not installed: "
               f"no comparison)")
         return
-    from threadpoolctl import threadpool_limits
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        sys.exit("bench_lstm.py sets BLAS threads with threadpoolctl: "
+                 "pip install -e '.[speed]'")
     model = build_torch(net)
     xt = torch.from_numpy(x - 1)
     with torch.no_grad():

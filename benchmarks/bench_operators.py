@@ -24,9 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, median_ms  # noqa: E402
+from bench_lstm import char_model, copy_lstm  # noqa: E402
 
 V, E = 65, 64
-GATES = ("InputGate", "ForgetGate", "MemoryGate", "OutputGate")   # PyTorch's row order
 
 
 def bidirectional_net(h: int) -> str:
@@ -41,30 +41,13 @@ def build_torch(net, h: int):
     arrays = {path: layer.arrays for path, layer in net.leaves()}
     emb, lin = nn.Embedding(V, E), nn.Linear(2 * h, V)
     lstm = nn.LSTM(E, h, batch_first=True, bidirectional=True)
+    copy_lstm(lstm, arrays[("2", "ForwardNet")], "l0")
+    copy_lstm(lstm, arrays[("2", "BackwardNet")], "l0_reverse")
     with torch.no_grad():
         emb.weight.copy_(torch.from_numpy(np.array(arrays[("1",)]["Weights"])))
-        for slot, suffix in (("ForwardNet", "l0"), ("BackwardNet", "l0_reverse")):
-            a = arrays[("2", slot)]
-            getattr(lstm, f"weight_ih_{suffix}").copy_(torch.from_numpy(np.concatenate(
-                [a[f"{g}InputWeights"] for g in GATES])))
-            getattr(lstm, f"weight_hh_{suffix}").copy_(torch.from_numpy(np.concatenate(
-                [a[f"{g}StateWeights"] for g in GATES])))
-            getattr(lstm, f"bias_ih_{suffix}").copy_(torch.from_numpy(np.concatenate(
-                [a[f"{g}Biases"] for g in GATES])))
-            getattr(lstm, f"bias_hh_{suffix}").zero_()
         lin.weight.copy_(torch.from_numpy(np.array(arrays[("4",)]["Weights"])))
         lin.bias.copy_(torch.from_numpy(np.array(arrays[("4",)]["Biases"])))
-
-    class Model(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb, self.lstm, self.lin = emb, lstm, lin
-
-        def forward(self, x):
-            y, _ = self.lstm(self.emb(x))
-            return self.lin(y[:, -1])     # logits; softmax folded into the loss
-
-    return Model()
+    return char_model(emb, lstm, lin)
 
 
 def bench_bidirectional(args) -> None:
