@@ -241,3 +241,16 @@ def test_training_through_the_fold_state_on_sequences_of_different_lengths():
                    'TrainingProgressReporting -> None, RandomSeeding -> 1];')
     losses = np.asarray(s.evaluate('r["RoundLossList"]'), np.float64)
     assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_net_file_round_trip_keeps_the_state_edges(tmp_path):
+    pytest.importorskip("safetensors")
+    s = netdsl.Session()
+    s.evaluate(GRAPH)
+    g = s.evaluate("g")
+    netdsl.save(g, tmp_path / "g.safetensors")
+    back = netdsl.load(tmp_path / "g.safetensors")
+    assert back == g and back.port_names() == (("s0", "Input"), ("final", "Output"))
+    x = np.random.default_rng(9).standard_normal((3, 3))
+    np.testing.assert_array_equal(back({"Input": x, "s0": np.ones(4)})["final"],
+                                  g({"Input": x, "s0": np.ones(4)})["final"])
