@@ -308,6 +308,11 @@ class Net(Opaque, ABC):
     optional_inputs: tuple[str, ...] = ()
     optional_outputs: tuple[str, ...] = ()
 
+    def with_optional_ports(self, inputs: tuple[str, ...] = (),
+                            outputs: tuple[str, ...] = ()) -> "Net":
+        """This net with some of its optional ports shown (a net without any: itself)."""
+        return self
+
     @abstractmethod
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(input port names, output port names), in order."""

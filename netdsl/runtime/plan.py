@@ -91,8 +91,9 @@ class _Compiler:
             plans.append(plan)
         runner = OperatorStep(net, plans)
         outs = {p: self.slot() for p in net.port_names()[1]}
-        self.steps.append(Step(runner, runner.arrays, [in_slots["Input"]], list(outs.values()),
-                               path, runner.keys))
+        ins = [in_slots[p] for p in net.port_names()[0]]   # Input, a fold's shown "State"
+        self.steps.append(Step(runner, runner.arrays, ins, list(outs.values()), path,
+                               runner.keys))
         return outs
 
     def arrays_of(self, layer: Layer, path: tuple) -> dict[str, np.ndarray]:
