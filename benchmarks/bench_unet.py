@@ -1,13 +1,14 @@
 """A small U-Net: netdsl's NumPy executor against PyTorch eager, in one run.
 
-    python benchmarks/bench_unet.py [--batch 16] [--size 32] [--repeat 50] [--threads 2]
+    python benchmarks/bench_unet.py [--batch 16] [--size 32] [--repeat 50] [--threads 1 2]
 
 The net uses the layers added for issue 10: a DeconvolutionLayer upsamples the
 bottleneck, a CatenateLayer joins it with the skip connection, a PaddingLayer pads
 before an unpadded convolution and a PartLayer takes the first output channel.
 netdsl initialises it; PyTorch gets the same arrays (ConvTranspose2d weights have
 Wolfram's {in, out, kh, kw} layout too), outputs and gradients are compared, and
-both are timed in this process:
+both are timed in this process, interleaved call by call at each thread count (CPU
+time at 1 thread, wall-clock at more, as bench_resnet.py):
 
   forward   Test mode (goal: netdsl/PyTorch <= 0.7)
   train     one step: mean squared loss, backward, Adam (goal: <= 0.9)
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, median_ms  # noqa: E402
+from bench_resnet import interleaved  # noqa: E402
 
 NET = """
 NetGraph[<|
@@ -99,7 +101,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=50)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = ap.parse_args()
 
@@ -109,56 +111,68 @@ def main() -> None:
     x = rng.random((args.batch, 3, args.size, args.size), dtype=np.float32)
     target = rng.random((args.batch, args.size, args.size), dtype=np.float32)
     figures: dict[str, float] = {}
-
-    t_fwd = median_ms(lambda: net(x), args.repeat)
     fresh = Trainer(net, x, target)            # for the comparison with autograd below
     trainer = Trainer(net, x, target)
-    t_train = median_ms(trainer.step, max(10, args.repeat // 2))
-    figures.update(netdsl_forward_ms=t_fwd, netdsl_train_step_ms=t_train)
     print(f"U-Net (Deconvolution, Catenate, Padding, Part), batch {args.batch} of "
           f"3x{args.size}x{args.size}, float32")
-    print(f"  netdsl forward (Test mode)     {t_fwd:8.3f} ms")
-    print(f"  netdsl train step              {t_train:8.3f} ms")
     try:
         import torch
     except ImportError:
+        t_fwd = median_ms(lambda: net(x), args.repeat)
+        t_train = median_ms(trainer.step, max(10, args.repeat // 2))
+        figures.update(netdsl_forward_ms=t_fwd, netdsl_train_step_ms=t_train)
+        print(f"  netdsl forward (Test mode)     {t_fwd:8.3f} ms")
+        print(f"  netdsl train step              {t_train:8.3f} ms")
         print("  (PyTorch is not installed: no comparison)")
-    else:
-        torch.set_num_threads(args.threads)
-        model = build_torch(arrays_of(net))
-        xt, tt = torch.from_numpy(x), torch.from_numpy(target)
+        if args.json:
+            print(json.dumps(figures))
+        return
+    from threadpoolctl import threadpool_limits
+    model = build_torch(arrays_of(net))
+    xt, tt = torch.from_numpy(x), torch.from_numpy(target)
+    with torch.no_grad():
+        diff = float(np.abs(model(xt).numpy() - net(x)).max())
+    # gradients of one step, without the update, against autograd
+    model.zero_grad()
+    loss = ((model(xt) - tt) ** 2).mean()
+    loss.backward()
+    ours = fresh.step(update=False)
+    gdiff = max(float(np.abs(fresh.grad_of(n, "Weights")
+                             - getattr(model, n).weight.grad.numpy()).max())
+                for n in CONVS + ("up",))
+    print(f"  max |output difference| vs PyTorch {diff:.2e}; loss {loss.item():.6f} vs "
+          f"{ours:.6f}; max |dW difference| {gdiff:.2e}")
+    tmodel = build_torch(arrays_of(net))
+    opt = torch.optim.Adam(tmodel.parameters(), lr=0.001)
+    model.eval()
+
+    def torch_forward():
         with torch.no_grad():
-            diff = float(np.abs(model(xt).numpy() - net(x)).max())
-        model.eval()
+            model(xt)
 
-        def torch_forward():
-            with torch.no_grad():
-                model(xt)
-        p_fwd = median_ms(torch_forward, args.repeat)
-        # gradients of one step, without the update, against autograd
-        model.zero_grad()
-        loss = ((model(xt) - tt) ** 2).mean()
+    def torch_step():
+        opt.zero_grad(set_to_none=True)
+        loss = ((tmodel(xt) - tt) ** 2).mean()
         loss.backward()
-        ours = fresh.step(update=False)
-        gdiff = max(float(np.abs(fresh.grad_of(n, "Weights")
-                                 - getattr(model, n).weight.grad.numpy()).max())
-                    for n in CONVS)
-        opt = torch.optim.Adam(model.parameters(), lr=0.001)
+        opt.step()
 
-        def torch_step():
-            opt.zero_grad(set_to_none=True)
-            loss = ((model(xt) - tt) ** 2).mean()
-            loss.backward()
-            opt.step()
-        p_train = median_ms(torch_step, max(10, args.repeat // 2))
-        figures.update(torch_forward_ms=p_fwd, torch_train_step_ms=p_train,
-                       forward_ratio=t_fwd / p_fwd, train_ratio=t_train / p_train)
-        print(f"  PyTorch {torch.__version__} eager forward   {p_fwd:8.3f} ms   "
-              f"(max |difference| {diff:.2e})")
-        print(f"  PyTorch eager train step       {p_train:8.3f} ms   (loss {loss.item():.6f} vs "
-              f"{ours:.6f}, max |dW difference| {gdiff:.2e})")
-        print(f"  ratio forward  netdsl/PyTorch  {t_fwd / p_fwd:8.2f}   (goal <= 0.7)")
-        print(f"  ratio train    netdsl/PyTorch  {t_train / p_train:8.2f}   (goal <= 0.9)")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        with threadpool_limits(threads):
+            med = interleaved({"netdsl forward": lambda: net(x), "torch forward": torch_forward,
+                               "netdsl train": trainer.step, "torch train": torch_step},
+                              args.repeat, cpu=threads == 1)
+        rf = med["netdsl forward"] / med["torch forward"]
+        rt = med["netdsl train"] / med["torch train"]
+        print(f"  {threads} thread(s), {'CPU' if threads == 1 else 'wall-clock'} ms "
+              f"(median of {args.repeat}, interleaved):")
+        for k, v in med.items():
+            print(f"    {k:16} {v:8.2f}")
+        print(f"    ratio forward {rf:.2f} (goal <= 0.7), train step {rt:.2f} (goal <= 0.9)")
+        figures.update({f"{k.replace(' ', '_')}_ms_{threads}t": v for k, v in med.items()})
+        figures.update({f"forward_ratio_{threads}t": rf, f"train_ratio_{threads}t": rt})
+    print(f"  torch {torch.__version__}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
     if args.json:
         print(json.dumps(figures))
 

@@ -36,6 +36,18 @@ NETS = [
     # a value used twice (fan-out) must not be fused away
     'NetGraph[{ConvolutionLayer[2, 3], Ramp, PoolingLayer[2, 2], ThreadingLayer[Plus]}, '
     '{1 -> 2 -> 3, 1 -> NetPort[4, "Input2"], 2 -> NetPort[4, "Input1"]}, "Input" -> {1, 8, 8}]',
+    # zero padding absorbed into the next convolution's own (uneven, odd sizes, stride 2
+    # and dilation 2, "Same"); channel padding, "Fixed" and non-zero values are not
+    'NetChain[{PaddingLayer[{{0, 0}, {1, 2}, {0, 1}}], ConvolutionLayer[3, {3, 2}, '
+    '"PaddingSize" -> 1], Ramp, PaddingLayer[{{0, 0}, {2, 0}, {1, 1}}], '
+    'ConvolutionLayer[2, {3, 3}, "Stride" -> 2, "Dilation" -> 2, "PaddingSize" -> {{0, 1}, {1, 0}}], '
+    'PaddingLayer[{{0, 0}, {1, 1}, {1, 1}}], ConvolutionLayer[2, 3, "PaddingSize" -> "Same"]}, '
+    '"Input" -> {2, 7, 6}]',
+    'NetChain[{PaddingLayer[{{1, 0}, {1, 1}, {1, 1}}], ConvolutionLayer[2, 3], '
+    'PaddingLayer[{{0, 0}, {1, 1}, {1, 1}}, "Fixed"], ConvolutionLayer[2, 3], '
+    'PaddingLayer[{{0, 0}, {2, 0}, {0, 1}}, 1], ConvolutionLayer[2, 3]}, "Input" -> {1, 5, 5}]',
+    'NetChain[{PaddingLayer[{{0, 0}, {1, 1}}], ConvolutionLayer[2, 3], '
+    'PaddingLayer[{{0, 0}, {0, 2}}], ConvolutionLayer[2, 2, "Dilation" -> 2]}, "Input" -> {3, 4}]',
 ]
 
 
@@ -118,3 +130,14 @@ def test_training_fusion_keeps_gradients(text):
     for key in g0:
         np.testing.assert_allclose(g1[key], g0[key], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dx1, dx0, rtol=1e-4, atol=1e-5)
+
+
+def test_zero_padding_is_absorbed_by_the_next_convolution_only():
+    """Rule 6, in Test mode and in training: the PaddingLayers with value 0 on spatial
+    levels before a convolution disappear, the others stay."""
+    for text, kept in ((NETS[-3], []), (NETS[-1], []),
+                       (NETS[-2], ["PaddingLayer"] * 3)):
+        net = _random_arrays(text)
+        for mode in ("test", "train"):
+            names = [type(s.layer).__name__ for s in compile_plan(net, mode=mode).steps]
+            assert [n for n in names if n == "PaddingLayer"] == kept, (text, mode, names)

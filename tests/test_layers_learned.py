@@ -71,6 +71,13 @@ DECONV = [
      ((0, 0),), 2, (2, 4)),
     ('DeconvolutionLayer[2, {2, 2, 2}, "Stride" -> 2, "Biases" -> None, "Input" -> {1, 2, 2, 2}]',
      (2, 2, 2), ((0, 0),) * 3, 1, (1, 2, 2, 2)),
+    # stride = kernel without padding (the untiling path): odd sizes, unequal kernels, 1x1
+    ('DeconvolutionLayer[3, {2, 3}, "Stride" -> {2, 3}, "Input" -> {2, 5, 3}]', (2, 3),
+     ((0, 0), (0, 0)), 1, (2, 5, 3)),
+    ('DeconvolutionLayer[2, {2, 2}, "Stride" -> 2, "Input" -> {3, 1, 1}]', (2, 2),
+     ((0, 0), (0, 0)), 1, (3, 1, 1)),
+    ('DeconvolutionLayer[2, {2, 2}, "Stride" -> 2, "PaddingSize" -> {{1, 0}, {0, 1}}, '
+     '"Input" -> {3, 3, 2}]', (2, 2), ((1, 0), (0, 1)), 1, (3, 3, 2)),
 ]
 
 

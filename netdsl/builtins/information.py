@@ -57,16 +57,20 @@ def _recurrent_states(net: Net) -> list[Any]:
     """NetPort[{..., "State"}] for every state port of the recurrent layers (a layer's
     optional inputs: "State", "CellState"), connected or not."""
     return [Expr(S("NetPort"), make_list(list(path) + [p]) if path else p)
-            for path, layer in _leaves_with_positions(net) for p in layer.optional_inputs]
+            for path, layer in _leaves_with_positions(net, stop_at_folds=True)
+            for p in layer.optional_inputs]
 
 
-def _leaves_with_positions(net: Net, prefix: tuple = ()):
-    if isinstance(net, Layer):
+def _leaves_with_positions(net: Net, prefix: tuple = (), stop_at_folds: bool = False):
+    """Every layer with its position; with ``stop_at_folds`` a NetFoldOperator (whose
+    state "State" is the net's, its inner nets' not) in place of its inner layers."""
+    if isinstance(net, Layer) or stop_at_folds and net.optional_inputs:
         yield prefix, net
         return
     assert isinstance(net, Container)
     for i, (name, sub) in enumerate(net.layers(), 1):
-        yield from _leaves_with_positions(sub, prefix + (name if net.named else i,))
+        yield from _leaves_with_positions(sub, prefix + (name if net.named else i,),
+                                          stop_at_folds)
 
 
 def _count(dims: tuple | None) -> Any:

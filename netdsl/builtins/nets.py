@@ -137,7 +137,7 @@ _operator("NetMapOperator", ("NetMapOperator[net]", 'NetMapOperator[net, "Input"
           "net applied to each element of a sequence (the first level of the input)", 1)
 _operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]'),
           'net with ports "Input", "State" -> "Output" folded over a sequence: the sequence '
-          "of states, starting from zero", 4)
+          "of states, starting from the \"State\" port (zeros when not given)", 4)
 _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[{fnet, bnet}]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),

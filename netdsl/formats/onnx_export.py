@@ -5,7 +5,12 @@ dimension ``N`` (a "Varying" sequence length is a symbolic ``n``, ``n2``, ...); 
 ports (class indices) are int64. Initializers are the net's arrays, named by their
 NetExtract path as in net files (``conv/Weights``, ``shared/w``); a shared array is one
 initializer used by every layer naming it. How each layer becomes nodes is the table in
-``onnx_ops.py``. The model passes ``onnx.checker`` (full check) and strict shape
+``onnx_ops.py``. Operators: a NetMapOperator is its inner net on the (N*n, element...)
+tensor the sequences make when their length is reshaped into the batch axis, reshaped
+back; a NetBidirectionalOperator is its forward net on the input and its backward net on
+the input reversed along the length (a Slice with step -1; the backward output reversed
+back when it is a sequence), then Concat, Add or their mean. A NetFoldOperator has no
+mapping (it would need ONNX's Scan or Loop). The model passes ``onnx.checker`` (full check) and strict shape
 inference before it is written.
 
 The ``onnx`` package is an optional extra: ``pip install 'netdsl[onnx]'``.
@@ -21,12 +26,13 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import is_integer
 from ..graph.container import Container, dataflow, path_label
+from ..graph.operators import Operator
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.shapes import LengthVar, VaryingSize, is_length_var
 from ..version import __version__
 from .netfile import SHARED
-from .onnx_ops import EXPORTERS, ExportError, unsupported
+from .onnx_ops import EXPORTERS, INT64_MIN, ExportError, slice_axis, unsupported
 
 DEFAULT_OPSET = 17
 OPSETS = range(13, 22)          # the operator set versions netdsl writes
@@ -148,12 +154,49 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
         return dict(zip(net.port_names()[1], outs))
     assert isinstance(net, Container)
     if net.operator is not None:
-        where = path_label(b.root, path) if path else ""
-        what = ("a net as the scoring net" if net.kind == "AttentionLayer"
-                else "operators (loops over a sequence)")
-        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
-                          f"mapping for {what}.", symbol="Export", tag="onnxnosup")
+        return _operator(b, net, path, inputs)
     return dataflow(net, inputs, lambda node, sub, feeds: _emit(b, sub, path + (node,), feeds))
+
+
+def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
+              ) -> dict[str, str]:
+    """NetMapOperator and NetBidirectionalOperator as their inner nets' nodes (see the
+    module's docstring); a NetFoldOperator or AttentionLayer[net] is an onnxnosup error."""
+    assert isinstance(net, Operator)    # the only containers with an ``operator``
+    where = path_label(b.root, path) if path else ""
+    if net.kind == "AttentionLayer":
+        raise ExportError(f"AttentionLayer{where} cannot be exported to ONNX: netdsl has no ONNX "
+                          f"mapping for a net as the scoring net.", symbol="Export",
+                          tag="onnxnosup")
+    scope = "/".join(path) or net.kind
+    x = inputs["Input"]
+    if net.kind == "NetMapOperator":
+        inner = net.net("Net")
+        element, out = (tuple(inner.ports[p].shape or ()) for p in ("Input", "Output"))
+        if any(is_length_var(d) for d in element + out):
+            raise ExportError(f"NetMapOperator{where} cannot be exported to ONNX: its inner "
+                              f"net works on sequences.", symbol="Export", tag="onnxnosup")
+        y = _emit(b, inner, path + ("Net",), {"Input": b.reshape(x, element, scope)})["Output"]
+        lead = slice_axis(b, b.node("Shape", [x], scope), 0, 2, 0, 1, scope)   # (N, n)
+        shape = b.node("Concat", [lead, b.const(list(out), scope, np.int64)], scope, axis=0)
+        return {"Output": b.node("Reshape", [y, shape], scope)}
+    if net.kind == "NetBidirectionalOperator":
+        f = _emit(b, net.net("ForwardNet"), path + ("ForwardNet",), {"Input": x})["Output"]
+        reverse = slice_axis(b, x, -1, INT64_MIN, 1, -1, scope)
+        r = _emit(b, net.net("BackwardNet"), path + ("BackwardNet",),
+                  {"Input": reverse})["Output"]
+        sequential = net.sequential_output()
+        if sequential:
+            r = slice_axis(b, r, -1, INT64_MIN, 1, -1, scope)
+        if net.aggregation == "Catenate":
+            return {"Output": b.node("Concat", [f, r], scope, axis=2 if sequential else 1)}
+        y = b.node("Add", [f, r], scope)
+        if net.aggregation == "Mean":
+            y = b.node("Mul", [y, b.const(0.5, scope)], scope)
+        return {"Output": y}
+    raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
+                      f"mapping for a fold (a loop carrying a state over the sequence, which "
+                      f"would be ONNX's Scan or Loop).", symbol="Export", tag="onnxnosup")
 
 
 def to_onnx(net: Net, opset: int = DEFAULT_OPSET) -> Any:

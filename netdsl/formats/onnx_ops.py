@@ -239,7 +239,7 @@ def catenate(b, layer, scope, where, xs):
         if k < r:
             x = b.node("Unsqueeze", [x, b.const(list(range(1, 1 + r - k)), scope, np.int64)],
                        scope)
-            lead = _slice(b, b.node("Shape", [top], scope), 0, 1 + r - k, 0, 1, scope)
+            lead = slice_axis(b, b.node("Shape", [top], scope), 0, 1 + r - k, 0, 1, scope)
             shape = b.node("Concat", [lead, b.const([1] * k, scope, np.int64)], scope, axis=0)
             x = b.node("Expand", [x, shape], scope)
         parts.append(x)
@@ -378,7 +378,7 @@ PAD_MODES = {"Fixed": "edge", "Reflected": "reflect", "Periodic": "wrap"}
 INT64_MIN = -2 ** 63
 
 
-def _slice(b, x: str, start: int, end: int, axis: int, step: int, scope: str) -> str:
+def slice_axis(b, x: str, start: int, end: int, axis: int, step: int, scope: str) -> str:
     ints = [b.const([v], scope, np.int64) for v in (start, end, axis, step)]
     return b.node("Slice", [x, *ints], scope)
 
@@ -390,10 +390,10 @@ def _reversed_padding(b, x: str, spec: list, shape: tuple, scope: str) -> str:
     for level, ((before, after), n) in enumerate(zip(spec, shape), 1):
         parts = []
         if before:
-            parts.append(_slice(b, x, before - 1, INT64_MIN, level, -1, scope))
+            parts.append(slice_axis(b, x, before - 1, INT64_MIN, level, -1, scope))
         parts.append(x)
         if after:
-            parts.append(_slice(b, x, n - 1, n - after - 1 if after < n else INT64_MIN,
+            parts.append(slice_axis(b, x, n - 1, n - after - 1 if after < n else INT64_MIN,
                                 level, -1, scope))
         if len(parts) > 1:
             x = b.node("Concat", parts, scope, axis=level)
@@ -446,7 +446,7 @@ def constant_array(b, layer, scope, where, xs):
     if not ins:
         raise unsupported(layer, where, "a net without inputs has no batch size in ONNX")
     dims = layer.ports["Output"].shape
-    n = _slice(b, b.node("Shape", [ins[0]], scope), 0, 1, 0, 1, scope)
+    n = slice_axis(b, b.node("Shape", [ins[0]], scope), 0, 1, 0, 1, scope)
     shape = b.node("Concat", [n, b.const([1] * len(dims), scope, np.int64)], scope, axis=0)
     arr = b.node("Unsqueeze", [b.array(layer, "Array"), b.const([0], scope, np.int64)], scope)
     return [b.node("Expand", [arr, shape], scope)]
@@ -467,7 +467,7 @@ def part(b, layer, scope, where, xs):
             x = b.node("Gather", [x, b.const(idx, scope, np.int64)], scope, axis=axis)
         elif op[0] == "span":
             r = _span_range(op, n)
-            x = _slice(b, x, r.start, r.stop, axis, r.step, scope)
+            x = slice_axis(b, x, r.start, r.stop, axis, r.step, scope)
         axis += 1
     return [x]
 
@@ -500,15 +500,15 @@ def sequence_last(b, layer, scope, where, xs):
 
 
 def sequence_most(b, layer, scope, where, xs):
-    return [_slice(b, xs[0], 0, -1, 1, 1, scope)]
+    return [slice_axis(b, xs[0], 0, -1, 1, 1, scope)]
 
 
 def sequence_rest(b, layer, scope, where, xs):
-    return [_slice(b, xs[0], 1, INT64_MAX, 1, 1, scope)]
+    return [slice_axis(b, xs[0], 1, INT64_MAX, 1, 1, scope)]
 
 
 def sequence_reverse(b, layer, scope, where, xs):
-    return [_slice(b, xs[0], -1, INT64_MIN, 1, -1, scope)]
+    return [slice_axis(b, xs[0], -1, INT64_MIN, 1, -1, scope)]
 
 
 def unit_vector(b, layer, scope, where, xs):
@@ -582,7 +582,7 @@ basic_recurrent = recurrent("RNN", ("",), activations=["Tanh"])
 def _heads(b, x: str, heads: bool, channels: int, scope: str) -> str:
     """(N, d1.., [H], c) -> (N, H, L, c): the positions flattened (any length)."""
     if heads:      # the heads' count is the level before the channels: read from the shape
-        h = _slice(b, b.node("Shape", [x], scope), -2, -1, 0, 1, scope)
+        h = slice_axis(b, b.node("Shape", [x], scope), -2, -1, 0, 1, scope)
         shape = b.node("Concat", [b.const([0, -1], scope, np.int64), h,
                                   b.const([channels], scope, np.int64)], scope, axis=0)
     else:
@@ -593,7 +593,7 @@ def _heads(b, x: str, heads: bool, channels: int, scope: str) -> str:
 
 def _positions(b, scores: str, axis: int, scope: str) -> str:
     """0, 1, ... along ``axis`` of the scores (as int64), for masks and rescaling."""
-    n = _slice(b, b.node("Shape", [scores], scope), axis, axis + 1, 0, 1, scope)
+    n = slice_axis(b, b.node("Shape", [scores], scope), axis, axis + 1, 0, 1, scope)
     n = b.node("Squeeze", [n, b.const([0], scope, np.int64)], scope)
     return b.node("Range", [b.const(0, scope, np.int64), n, b.const(1, scope, np.int64)], scope)
 
@@ -610,7 +610,7 @@ def _attend(b, layer, scope, k, v, q, qsize, window, rescaling) -> str:
         scores = b.node("Div", [scores, b.const(math.sqrt(qsize), scope)], scope)
     elif rescaling == "LengthSqrt":
         if window is None:
-            length = _slice(b, b.node("Shape", [scores], scope), -1, INT64_MAX, 0, 1, scope)
+            length = slice_axis(b, b.node("Shape", [scores], scope), -1, INT64_MAX, 0, 1, scope)
             n = b.node("Cast", [length], scope, to=1)
         else:            # query i (from 1) sees Min[i, window] keys
             i = b.node("Cast", [_positions(b, scores, 2, scope)], scope, to=1)
@@ -636,7 +636,7 @@ def _attend(b, layer, scope, k, v, q, qsize, window, rescaling) -> str:
 def _unheads(b, out: str, query: str, channels: int, scope: str) -> str:
     """(N, H, M, v) -> the query's dimensions with v channels."""
     y = b.node("Transpose", [out], scope, perm=[0, 2, 1, 3])
-    lead = _slice(b, b.node("Shape", [query], scope), 0, -1, 0, 1, scope)
+    lead = slice_axis(b, b.node("Shape", [query], scope), 0, -1, 0, 1, scope)
     shape = b.node("Concat", [lead, b.const([channels], scope, np.int64)], scope, axis=0)
     return b.node("Reshape", [y, shape], scope)
 

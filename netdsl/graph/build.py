@@ -16,7 +16,7 @@ from ..expr import (
     is_rule,
     list_items,
 )
-from ..layers.base import Layer, Net
+from ..layers.base import Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES, from_shorthand
 from ..layers.shapes import PortType, port_type_from_spec
@@ -384,8 +384,7 @@ class _Wiring:
 
 
 def _shown(net: Net, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Net:
-    """``net`` (a layer with optional ports) with those ports shown."""
-    assert isinstance(net, Layer)   # only layers declare optional ports
+    """``net`` (a recurrent layer or a NetFoldOperator) with those optional ports shown."""
     return net.with_optional_ports(inputs, outputs)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..expr import Association, Expr, Symbol, input_form, is_integer, is_list, is_rule, list_items
-from ..layers.base import Layer, Net
+from ..layers.base import Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES
 from .build import build_chain, to_net
@@ -275,7 +275,7 @@ def fit_ports(c: Container, name: str, new: Net, links: list[Link], head: str) -
         numbers = [int(p[5:]) for p in fed if p.startswith("Input") and p[5:].isdigit()]
         if numbers and len(numbers) == len(fed):
             new = new.with_input_count(max(max(numbers), new.input_count))
-    if isinstance(new, Layer):    # a recurrent layer's "State" wired: the new one shows it
+    if new.optional_inputs or new.optional_outputs:   # a "State" wired: the new one shows it
         shown_in = tuple(p for p in fed if p in new.optional_inputs)
         shown_out = tuple(p for p in used if p in new.optional_outputs)
         if shown_in or shown_out:

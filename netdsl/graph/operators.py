@@ -14,7 +14,10 @@ Wolfram's definitions (NeuralNetworks paclet):
   (in...) and Output (out...); the length n is "Varying" unless given.
 - NetFoldOperator[net]: ``net`` has inputs Input and State and output Output, and State
   and Output have one shape; the output is the sequence of states, the next state being
-  the inner Output; the state starts at zero.
+  the inner Output. The fold has the recurrent state "State" (named after the inner
+  input it feeds), as the recurrent layers have: its initial value (zeros unless given)
+  as an optional input port "State", its final value (the last Output) as an optional
+  output port "State", shown when used (``with_optional_ports``).
 - NetBidirectionalOperator[{f, b}, agg] (or [net, agg]: two copies with their own
   arrays): f on the input, b on the input reversed along its first level; when the
   output is a sequence (its first dimension a length, or its rank at least 2 and at
@@ -48,6 +51,7 @@ S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
 SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",),
          "NetBidirectionalOperator": ("ForwardNet", "BackwardNet")}
+FOLD_STATES = {"NetFoldOperator": ("State",)}   # the optional state ports, as in and out
 INNER_PORTS = {"NetMapOperator": ({"Input"}, {"Output"}),
                "NetFoldOperator": ({"Input", "State"}, {"Output"}),
                "NetBidirectionalOperator": ({"Input"}, {"Output"})}
@@ -70,6 +74,7 @@ class Operator(Container):
         super().__init__(kind, g, list(nets), True, ports, shared)
         self.aggregation = aggregation
         self.operator = kind
+        self.optional_inputs = self.optional_outputs = FOLD_STATES.get(kind, ())
 
     def evolve(self, **changes: Any) -> "Operator":
         unknown = set(changes) - {"graph", "ports", "shared"}
@@ -80,9 +85,28 @@ class Operator(Container):
                            changes.get("ports", self.ports), changes.get("shared", self.shared))
         new.aggregation = self.aggregation
         new.operator = self.operator
+        new.optional_inputs = self.optional_inputs
+        new.optional_outputs = self.optional_outputs
         new.span = self.span
         new.declared_ports = self.declared_ports
         return new
+
+    def with_optional_ports(self, inputs: tuple[str, ...] = (),
+                            outputs: tuple[str, ...] = ()) -> "Operator":
+        """This fold with its "State" shown as an input (the initial state given) and/or
+        an output (the final state read), as ``Layer.with_optional_ports``; kept by
+        ``reset``."""
+        nodes = ([PortNode("in", p) for p in inputs if p in self.optional_inputs]
+                 + [PortNode("out", p) for p in outputs if p in self.optional_outputs])
+        nodes = [n for n in nodes if n not in self.graph]
+        if not nodes:
+            return self
+        g = self.graph.copy()
+        g.add_nodes_from(nodes)
+        ports = {"State": UNKNOWN, **self.ports}
+        new = self.evolve(graph=g, ports=ports)
+        new.declared_ports = {"State": UNKNOWN, **self.declared_ports}
+        return new.own_inference(infer, self.kind, "")
 
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, Operator) and self.aggregation == other.aggregation
@@ -127,8 +151,10 @@ class Operator(Container):
         inner = [nets[n] for n in self.order]
         first: Any = inner[0] if len(inner) == 1 else Expr(S("List"), *inner)
         args = (first,) + ((S(self.aggregation),) if self.aggregation else ())
-        opts = {p: t.spec() for p, t in self.declared_ports.items() if t.shape is not None}
-        return build_operator(self.kind, args, opts)
+        opts = {p: t.spec() for p, t in self.declared_ports.items()
+                if t.shape is not None and p not in self.optional_inputs}
+        ins, outs = self.port_names()
+        return build_operator(self.kind, args, opts).with_optional_ports(ins, outs)
 
     def sequential_output(self) -> bool:
         """NetBidirectionalOperator: whether the output is a sequence (b's is reversed back)."""
@@ -360,7 +386,14 @@ def _infer_fold(op: Operator, s: _Inner) -> Operator:
         except Mismatch as m:
             raise s.clash(m.kind, "Net", "State", s.net_port("Net", "State"),
                           s.net_port("Net", "Output")) from None
-        return s.run("Net", {"State": t, "Output": t})
+        if "State" not in s.ports:
+            return s.run("Net", {"State": t, "Output": t})
+        try:   # the fold's own "State" port (shown): the same type
+            t = unify(t, s.ports["State"])
+        except Mismatch as m:
+            raise s.clash(m.kind, "Net", "State", t, s.ports["State"], outer="State") from None
+        changed = s.run("Net", {"State": t, "Output": t})
+        return s.refine("State", s.net_port("Net", "State"), "Net", "State") | changed
     return _stepwise(s, state)
 
 

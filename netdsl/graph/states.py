@@ -9,7 +9,8 @@ initial state is fed by another layer in a NetGraph keeps that feed (its state c
 set from outside), as Wolfram's.
 
 ``with_state_ports`` shows the state ports (``Layer.with_optional_ports``) of every
-recurrent layer at any depth and wires each to a new port of every enclosing container,
+recurrent layer (and NetFoldOperator, whose inner nets are not entered) at any depth
+and wires each to a new port of every enclosing container,
 so the executor runs the copy like any net.
 """
 
@@ -36,7 +37,7 @@ def with_state_ports(net: Net) -> tuple[Net, dict[Any, str], dict[Any, str]]:
 
 
 def _expose(net: Net) -> tuple[Net, dict[tuple, str], dict[tuple, str]]:
-    if isinstance(net, Layer):
+    if isinstance(net, Layer) or getattr(net, "operator", None) is not None:
         # a state is an optional port both ways (an attention layer's "AttentionWeights"
         # is an optional output only, not a state)
         states = tuple(p for p in net.optional_outputs if p in net.optional_inputs)

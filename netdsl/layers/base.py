@@ -308,6 +308,11 @@ class Net(Opaque, ABC):
     optional_inputs: tuple[str, ...] = ()
     optional_outputs: tuple[str, ...] = ()
 
+    def with_optional_ports(self, inputs: tuple[str, ...] = (),
+                            outputs: tuple[str, ...] = ()) -> "Net":
+        """This net with some of its optional ports shown (a net without any: itself)."""
+        return self
+
     @abstractmethod
     def port_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(input port names, output port names), in order."""
@@ -739,6 +744,17 @@ class Layer(Net):
 
     def forward_inplace(self, x: np.ndarray) -> np.ndarray | None:
         """Test-mode forward writing into ``x`` (which dies here), or None if not supported."""
+        return None
+
+    def zero_padding(self) -> tuple[tuple[int, int], ...] | None:
+        """((before, after), ...) per level (channel first) when this layer only pads its
+        input with zeros, else None: the next layer may absorb it (``absorb_padding``)."""
+        return None
+
+    def absorb_padding(self, pads: tuple[tuple[int, int], ...]) -> "Layer | None":
+        """This layer applied to its input zero-padded by ``pads`` (per level, channel
+        first), as one layer of the same kind taking the unpadded input, or None. The
+        executor then drops the padding step (in training too: it is the same function)."""
         return None
 
     def fused_with_max_pool(self, pool: "Layer", activation: "Layer | None") -> "Layer | None":

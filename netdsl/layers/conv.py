@@ -16,9 +16,9 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
-from .windows import (Geometry, col2im, conv_shifted, crop, geometry, im2col, pad, pool_max,
-                      pool_max_backward, pool_sum, pool_sum_backward, scratch,
-                      shifted_applies)
+from .windows import (Geometry, col2im, conv_input_grad, conv_shifted, crop, geometry, im2col,
+                      pad, pool_max, pool_max_backward, pool_sum, pool_sum_backward, scratch,
+                      shifted_applies, shifted_weight_grad)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -224,8 +224,17 @@ class ConvolutionLayer(_Windowed):
         w = arrays["Weights"].astype(x.dtype, copy=False)
         f = w.shape[0]
         keep = bool(ctx.grad)          # the columns are needed again by backward
-        if not keep and groups == 1 and shifted_applies(g, c, n):
-            return conv_shifted(ctx, x, w, g), None, g
+        if groups == 1 and shifted_applies(g, c, n):
+            if not keep:
+                return conv_shifted(ctx, x, w, g), None, g
+            if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f:
+                # training: the padded input is kept instead of the columns (backward
+                # takes dW from it by shifted GEMMs). Measured (one thread): for
+                # 32 -> 16 channels on 32x32, batch 16, this forward + dW is 6.2 ms
+                # against im2col's 8.7; 16 -> 16 ties (9.8 ms, batch 32); for 16 -> 32
+                # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms).
+                y, buf = conv_shifted(ctx, x, w, g, keep=True)
+                return y, _Shifted(buf), g
         xp = pad(x, g, 0.0, ctx, reuse=not keep)
         buf = None if keep else scratch(ctx, "cols", (c,) + g.kernel + g.out + (n,), x.dtype)
         cols = im2col(xp, g, buf)
@@ -244,17 +253,24 @@ class ConvolutionLayer(_Windowed):
         f = w.shape[0]
         p = prod(g.out) * n
         dy3 = dy.reshape(groups, f // groups, p)
-        cols3 = cols.reshape(groups, -1, p)
-        # dW = dY cols^T per group. Measured here: (cols dY^T)^T is faster than dY cols^T
-        # (up to 1.5x, performance.md item 6); blocking the long inner dimension P gave no
-        # gain on this machine's OpenBLAS, so it is one batched GEMM.
-        dw = np.matmul(cols3, dy3.transpose(0, 2, 1)).transpose(0, 2, 1)
+        if isinstance(cols, _Shifted):
+            dw = shifted_weight_grad(cols.buffer, dy, g)
+        else:
+            # dW = dY cols^T per group. Measured here: (cols dY^T)^T is faster than
+            # dY cols^T (up to 1.5x, performance.md item 6); blocking the long inner
+            # dimension P gave no gain on this machine's OpenBLAS: one batched GEMM.
+            cols3 = cols.reshape(groups, -1, p)
+            dw = np.matmul(cols3, dy3.transpose(0, 2, 1)).transpose(0, 2, 1)
         grads = {"Weights": dw.reshape(w.shape).astype(w.dtype, copy=False)}
         if "Biases" in arrays:
             grads["Biases"] = dy.reshape(f, -1).sum(axis=1).astype(arrays["Biases"].dtype,
                                                                   copy=False)
         if not getattr(ctx, "need_dx", True):                # e.g. the net's first layer
             return [None], grads
+        if groups == 1:
+            dx = conv_input_grad(ctx, dy, w, g)             # a convolution of dY itself
+            if dx is not None:
+                return [dx], grads
         w3 = w.astype(dy.dtype, copy=False).reshape(groups, f // groups, -1)
         dcols = np.matmul(w3.transpose(0, 2, 1), dy3)       # (G, C/G k, P) = (C, k.., O.., N)
         dxp = col2im(dcols.reshape((c,) + g.kernel + g.out + (n,)), g, dy.dtype)
@@ -264,8 +280,35 @@ class ConvolutionLayer(_Windowed):
     def fold_affine(self, arrays, scale, shift):
         return fold_output_affine(arrays, scale, shift)
 
+    def absorb_padding(self, pads):
+        """Zero padding of the spatial levels before a convolution is more of its own
+        "PaddingSize" (its padded buffer is filled anyway): the same layer, wider padding."""
+        x = self.ports["Input"].shape
+        if x is None or None in x or len(pads) != len(x) or pads[0] != (0, 0):
+            return None
+        d = len(x) - 1
+        kernel = per_dim(self.values["KernelSize"], d, "KernelSize")
+        own = resolve_padding(self.values.get("PaddingSize", 0), d, tuple(x[1:]), kernel,
+                              per_dim(self.values.get("Stride", 1), d, "Stride"),
+                              per_dim(self.values.get("Dilation") or 1, d, "Dilation"))
+        wider = tuple((b + pb, a + pa) for (b, a), (pb, pa) in zip(own, pads[1:]))
+        inner = tuple(n - b - a for n, (b, a) in zip(x, pads))
+        ports = dict(self.ports)
+        ports["Input"] = ports["Input"].with_shape(inner)
+        return self.evolve(values={**self.values, "PaddingSize": wider}, ports=ports)
+
     def fused_with_max_pool(self, pool, activation):
         return ConvPoolThenBias(self, pool, activation)
+
+
+class _Shifted:
+    """A convolution's backward cache when its forward ran ``conv_shifted``: the padded,
+    flattened input buffer (not a column matrix)."""
+
+    __slots__ = ("buffer",)
+
+    def __init__(self, buffer: np.ndarray):
+        self.buffer = buffer
 
 
 class ConvPoolThenBias:
@@ -348,6 +391,9 @@ class ConvPoolThenBias:
             parts.append((shift, sub))
         return gc, gp, parts
 
+
+# Training takes the shifted forward (and dW from its buffer) when C >= this times F.
+_SHIFTED_TRAIN_CHANNEL_RATIO = 2
 
 # Pooling by per-offset convolutions copies prod(pool kernel) times more column slices
 # than one full convolution; below this many numbers per slice (e.g. batch 1) the

@@ -151,11 +151,16 @@ class DeconvolutionLayer(Layer):
         x3 = x.reshape(groups, c // groups, p)
         cols = _per_group(lambda a, b: a.T @ b, w3, x3)             # (G, F/G k, S N)
         f = fg * groups
-        yp = col2im(cols.reshape((f,) + g.kernel + g.out + (n,)), g, x.dtype)
-        y = crop(yp, g)
+        cols = cols.reshape((f,) + g.kernel + g.out + (n,))
         b = arrays.get("Biases")
-        if b is not None:
-            y = y + b.astype(y.dtype, copy=False).reshape((f,) + (1,) * (y.ndim - 1))
+        bias = None if b is None else b.astype(x.dtype, copy=False).reshape(
+            (f,) + (1,) * (cols.ndim - 1))
+        if g.kernel == g.stride and not g.has_padding:
+            y = _untile(cols, bias)
+        else:
+            y = crop(col2im(cols, g, x.dtype), g)
+            if bias is not None:
+                y += bias.reshape((f,) + (1,) * (y.ndim - 1))
         return [y], ((x, g) if ctx.grad else None)
 
     def backward(self, ctx, arrays, cache, dy):
@@ -178,6 +183,25 @@ class DeconvolutionLayer(Layer):
         w3 = w.astype(dy.dtype, copy=False).reshape(groups, c // groups, -1)
         dx = _per_group(lambda a, b: a @ b, w3, d3).reshape(x.shape)
         return [dx], grads
+
+
+def _untile(cols: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """Output (F, S1 k1, .., Sd kd, N) from columns (F, k.., S.., N) when the stride
+    equals the kernel (no padding): the windows tile the output without overlapping, so
+    it is one transposing copy (plus the bias in the same pass), not col2im's zero fill
+    and prod(k) slice additions."""
+    d = (cols.ndim - 2) // 2
+    f, n = cols.shape[0], cols.shape[-1]
+    kernel, sizes = cols.shape[1:1 + d], cols.shape[1 + d:1 + 2 * d]
+    order = (0,) + tuple(a for i in range(d) for a in (1 + d + i, 1 + i)) + (2 * d + 1,)
+    y = np.empty((f,) + tuple(v for s, k in zip(sizes, kernel) for v in (s, k)) + (n,),
+                 cols.dtype)
+    src = cols.transpose(order)
+    if bias is None:
+        np.copyto(y, src)
+    else:
+        np.add(src, bias, out=y)
+    return y.reshape((f,) + tuple(s * k for s, k in zip(sizes, kernel)) + (n,))
 
 
 def _per_group(product, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -76,6 +76,11 @@ class PaddingLayer(Layer):
                     s.fail(f'"{s.value("Padding")}" padding of {max(b, a)} at level {level} '
                            f"needs an input larger than {n} there")
 
+    def zero_padding(self) -> tuple[tuple[int, int], ...] | None:
+        padding = self.values["Padding"]
+        return self.values["Specification"] if isinstance(padding, float) and padding == 0.0 \
+            else None
+
     # ---- numerics: np.pad over the example axes; backward takes the interior of dy and
     # adds each padded border back onto the input element it copies (loops over borders
     # only, one slice per padded position) -----------------------------------------------

@@ -212,9 +212,9 @@ def _net_port(a: Any) -> str | None:
 
 
 def show_optional_ports(net: Net, keys: Any, port: str | None) -> Net:
-    """A layer given one of its optional inputs (a recurrent layer's initial "State") or
-    asked for an optional output (its final "State") shows those ports."""
-    if not isinstance(net, Layer) or not (net.optional_inputs or net.optional_outputs):
+    """A net given one of its optional inputs (a recurrent layer's or a fold's initial
+    "State") or asked for an optional output (its final "State") shows those ports."""
+    if not (net.optional_inputs or net.optional_outputs):
         return net
     ins = tuple(k for k in keys if k in net.optional_inputs)
     outs = (port,) if port in net.optional_outputs else ()

@@ -20,9 +20,13 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
    whose input projection of index v is then column v of a projected table, computed
    once per plan; in training, per pass) becomes one step; its output is never built.
 
+6. A layer that only pads with zeros (``zero_padding``: PaddingLayer with value 0)
+   read only by a layer that can take the padding into its own (``absorb_padding``:
+   convolution) is dropped, and that layer pads more.
+
 Rules 1, 3 and 4 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
-rules 2 and 5 are used in training too (their backward is exact).
+rules 2, 5 and 6 are used in training too (their backward is exact).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
     steps = list(plan.steps)
     protected = set(plan.outputs.values()) | set(plan.inputs.values())
     n_slots = plan.n_slots
+    steps = _absorb_padding(steps, protected)
     if not training:
         steps = _fold_affine(steps, protected)
     steps, n_slots = _activation_after_pool(steps, protected, n_slots)
@@ -241,5 +246,27 @@ def _from_lookup(steps: list[Step], protected: set[int]) -> list[Step]:
         nxt = steps[j]
         out[j] = Step(FromLookup(st.layer, name, nxt.layer), {**nxt.arrays, TABLE: table},
                       st.ins, nxt.outs, nxt.path, {**nxt.keys, TABLE: st.keys.get(name, ())})
+        out[i] = None
+    return [s for s in out if s is not None]
+
+
+# ---------------------------------------------------------------- rule 6
+def _absorb_padding(steps: list[Step], protected: set[int]) -> list[Step]:
+    uses = _consumers(steps)
+    out: list[Step | None] = list(steps)
+    for i, st in enumerate(steps):
+        zero = _ask(st.layer, "zero_padding")
+        pads = zero() if zero is not None else None
+        if pads is None or len(st.ins) != 1:
+            continue
+        j = _sole_next(steps, i, uses, protected)
+        if j is None:
+            continue
+        absorb = _ask(steps[j].layer, "absorb_padding")
+        wider = absorb(pads) if absorb is not None else None
+        if wider is None:
+            continue
+        nxt = steps[j]
+        out[j] = Step(wider, nxt.arrays, st.ins, nxt.outs, nxt.path, nxt.keys)
         out[i] = None
     return [s for s in out if s is not None]

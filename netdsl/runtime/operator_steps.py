@@ -9,8 +9,10 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 - NetMapOperator: the n elements of every example are one inner batch of n*N (one
   forward and one backward pass of the inner plan, as Wolfram batches it).
 - NetFoldOperator: the inner plan once per step (each step vectorised over the batch),
-  the state starting at zero; backward through time runs the inner backward per step
-  in reverse, carrying the state's gradient.
+  the state starting at the "State" input when shown, else zeros; the final state is the
+  "State" output when shown. Backward through time runs the inner backward per step in
+  reverse, carrying the state's gradient (seeded by the final state's, and given back as
+  the initial state's).
 - NetBidirectionalOperator: the forward plan on the input, the backward plan on the
   input reversed along its first level (its output reversed back when it is a
   sequence); Catenate, Total or Mean.
@@ -65,6 +67,8 @@ class OperatorStep:
             self.by_key.setdefault(key, flat)
         if self.kind == "NetFoldOperator":
             self.state_shape = tuple(net.net("Net").ports["State"].shape)
+            ins, outs = net.port_names()
+            self.state_in, self.state_out = "State" in ins, "State" in outs
         if self.kind == "NetBidirectionalOperator":
             self.sequential = net.sequential_output()
             self.aggregation = net.aggregation
@@ -76,16 +80,23 @@ class OperatorStep:
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
         """The inner layers' moving statistics (BatchNormalization) after a training step,
         by flat name: from the one inner pass of a map, the two of a bidirectional
-        operator. A fold's statistics differ per step and are left as they are."""
-        if cache is None or self.kind == "NetFoldOperator":
+        operator, and every step of a fold in turn (each step's statistics move the
+        values the previous step left, as Wolfram's loop over the steps, unrolled or
+        MXNet's foreach, updates the one moving array at every step)."""
+        if cache is None:
             return {}
-        runs = ([(0, cache[2])] if self.kind in ("NetMapOperator", "AttentionLayer")
-                else [(0, cache[2]), (1, cache[4])])
         steps = cache[0]
-        out = {}
+        if self.kind == "NetFoldOperator":
+            runs = [(0, caches) for _, caches in cache[1]]
+        elif self.kind in ("NetMapOperator", "AttentionLayer"):
+            runs = [(0, cache[2])]
+        else:
+            runs = [(0, cache[2]), (1, cache[4])]
+        out: dict[str, Any] = {}
         for p, caches in runs:
             for j, st in enumerate(steps[p]):
-                for name, value in st.layer.moving_updates(st.arrays, caches[j]).items():
+                current = {n: out.get(self.flat[p][j][n], v) for n, v in st.arrays.items()}
+                for name, value in st.layer.moving_updates(current, caches[j]).items():
                     out[self.flat[p][j][name]] = value
         return out
 
@@ -127,14 +138,14 @@ class OperatorStep:
         return {port: by_slot[slot] for port, slot in plan.inputs.items()}
 
     # ---- forward ----------------------------------------------------------------------
-    def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray, *more):
+    def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray, *given):
         steps = self.bound(arrays)
-        if self.kind == "AttentionLayer":
-            return self._attention(ctx, steps, x, *more)
+        if self.kind == "AttentionLayer":     # given: the Value and Query
+            return self._attention(ctx, steps, x, *given)
         if self.kind == "NetMapOperator":
             return self._map(ctx, steps, x)
         if self.kind == "NetFoldOperator":
-            return self._fold(ctx, steps, x)
+            return self._fold(ctx, steps, x, given[0] if given else None)
         return self._bidirectional(ctx, steps, x)
 
     def _map(self, ctx, steps, x):
@@ -145,9 +156,10 @@ class OperatorStep:
         y = np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
         return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
 
-    def _fold(self, ctx, steps, x):
+    def _fold(self, ctx, steps, x, initial):
         n, batch = x.shape[0], x.shape[-1]
-        state = np.zeros(self.state_shape + (batch,), x.dtype)
+        state = (np.zeros(self.state_shape + (batch,), x.dtype) if initial is None
+                 else np.asarray(initial, x.dtype))
         ys, record = [], []
         for t in range(n):
             outs, values, caches = self._run(ctx, 0, steps[0], {"Input": x[t], "State": state})
@@ -156,7 +168,8 @@ class OperatorStep:
             if ctx.grad:
                 record.append((values, caches))
         y = np.stack(ys) if ys else np.zeros((0,) + self.state_shape + (batch,), x.dtype)
-        return [y], ((steps, record, x.shape, x.dtype) if ctx.grad else None)
+        outs = [y, np.ascontiguousarray(state)] if self.state_out else [y]
+        return outs, ((steps, record, x.shape, x.dtype) if ctx.grad else None)
 
     def _bidirectional(self, ctx, steps, x):
         out_f, values_f, caches_f = self._run(ctx, 0, steps[0], {"Input": x})
@@ -211,7 +224,8 @@ class OperatorStep:
                 from_heads(np.moveaxis(dqueries, 0, -1), qshape)], grads
 
     # ---- backward ---------------------------------------------------------------------
-    def backward(self, ctx: Ctx, arrays: dict[str, np.ndarray], cache: Any, dy: np.ndarray):
+    def backward(self, ctx: Ctx, arrays: dict[str, np.ndarray], cache: Any, dy: np.ndarray,
+                 *dfinal):
         grads: dict[str, np.ndarray] = {}
         if self.kind == "AttentionLayer":
             return self._attention_back(ctx, cache, dy, grads)
@@ -227,7 +241,8 @@ class OperatorStep:
         if self.kind == "NetFoldOperator":
             steps, record, shape, dtype = cache
             dx = np.zeros(shape, dy.dtype)
-            dstate = np.zeros(self.state_shape + (shape[-1],), dy.dtype)
+            dstate = (np.array(dfinal[0], dy.dtype) if dfinal
+                      else np.zeros(self.state_shape + (shape[-1],), dy.dtype))
             for t in range(shape[0] - 1, -1, -1):
                 values, caches = record[t]
                 dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": dy[t] + dstate},
@@ -235,7 +250,7 @@ class OperatorStep:
                 if dxs["Input"] is not None:
                     dx[t] = dxs["Input"]
                 dstate = _or_zeros(dxs["State"], dstate.shape, dy.dtype)
-            return [dx], grads
+            return ([dx, dstate] if self.state_in else [dx]), grads
         steps, values_f, caches_f, values_b, caches_b = cache
         axis = 1 if self.sequential else 0
         if self.aggregation == "Catenate":

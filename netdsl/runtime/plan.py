@@ -91,7 +91,7 @@ class _Compiler:
             plans.append(plan)
         runner = OperatorStep(net, plans)
         outs = {p: self.slot() for p in net.port_names()[1]}
-        ins = [in_slots[p] for p in net.port_names()[0]]
+        ins = [in_slots[p] for p in net.port_names()[0]]   # Input, a fold's shown "State"
         self.steps.append(Step(runner, runner.arrays, ins, list(outs.values()), path,
                                runner.keys))
         return outs
