@@ -240,3 +240,12 @@ def test_output_shapes_as_wolfram(net, ports, out):
     shapes = {p: a.ports[p].shape for p in ("Key", "Value", "Query")}
     y = a({p: rng.standard_normal(shp) for p, shp in shapes.items()})
     assert y.shape == out and np.isfinite(y).all()
+
+
+def test_onnx_export_is_an_onnxnosup_error():
+    pytest.importorskip("onnx")
+    from netdsl.formats.onnx_export import to_onnx
+    s = session('AttentionLayer[sc, "Key" -> {5, 2}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
+    with pytest.raises(NetDSLError) as e:
+        to_onnx(s.evaluate('NetGraph[<|"att" -> a|>, {}]'))
+    assert e.value.tag == "onnxnosup" and "a net as the scoring net" in e.value.text

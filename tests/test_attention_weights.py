@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from netdsl.check import check_text
+from netdsl.errors import NetDSLError
 from netdsl.session import Session
 from tests.layer_harness import build, check_gradients, forward, make_arrays, to_batch_last
 
@@ -240,3 +241,12 @@ def test_net_files_round_trip_a_graph_reading_the_weights(tmp_path):
     same = s.evaluate(f'{{Import[Export["{tmp_path}/a.safetensors", g]] === g, '
                       f'Get[Export["{tmp_path}/a.wl", g]] === g}}')
     assert [str(v) for v in same.args] == ["True", "True"]
+
+
+def test_onnx_export_of_a_net_reading_the_weights_is_an_onnxnosup_error():
+    pytest.importorskip("onnx")
+    from netdsl.formats.onnx_export import to_onnx
+    g = Session().evaluate(GRAPH)
+    with pytest.raises(NetDSLError) as e:
+        to_onnx(g)
+    assert e.value.tag == "onnxnosup" and '"AttentionWeights" port is read' in e.value.text
