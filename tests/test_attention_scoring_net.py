@@ -249,3 +249,13 @@ def test_onnx_export_is_an_onnxnosup_error():
     with pytest.raises(NetDSLError) as e:
         to_onnx(s.evaluate('NetGraph[<|"att" -> a|>, {}]'))
     assert e.value.tag == "onnxnosup" and "a net as the scoring net" in e.value.text
+
+
+def test_dropout_only_in_train_mode():
+    s = session('AttentionLayer[sc, "Dropout" -> 0.5, "Key" -> {6, 2}, "Value" -> {6, 3}, '
+                '"Query" -> {4, 3}]')
+    a, p = s.evaluate("a"), arrays(s)
+    x = data(np.random.default_rng(7), 6, 4)
+    np.testing.assert_allclose(a(x), reference(x["Key"], x["Value"], x["Query"], p),
+                               rtol=1e-4, atol=1e-5)
+    assert not np.allclose(a(x, evaluation_mode="Train"), a(x))

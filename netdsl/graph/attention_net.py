@@ -64,6 +64,11 @@ class ScoredAttention(Operator):
     def __hash__(self) -> int:
         return hash((self.kind, "ScoringNet"))
 
+    @property
+    def has_train_behavior(self) -> bool:
+        """"Dropout" on the attention weights: Train mode computes differently."""
+        return bool(self.template.values["Dropout"] > 0)
+
     def title(self) -> str:
         return f"AttentionLayer[{_inner_title(self.net(SLOT))}]"
 

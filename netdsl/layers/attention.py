@@ -6,7 +6,9 @@ each query vector the output is Sum_j softmax(s)_j v_j over the d1 x ... x dn ke
 positions, with scores s_j = f(k_j, q) from the scoring net (attention_core.py).
 
 Options, with Wolfram's defaults:
-  "ScoringNet" (the first argument): "Bilinear" (default; array "Weights" {q, k}) or "Dot".
+  "ScoringNet" (the first argument): "Bilinear" (default; array "Weights" {q, k}) or "Dot";
+    a net (ports "Input" {k}, "Query" {q} -> "Output" a real number) makes an operator
+    around it instead (graph/attention_net.py).
   "Mask": None, "Causal": query i sees keys 1..i only (one sequence level; the query
     has the keys' length), or "Causal" -> n: a local window, keys i-n+1..i (n keys).
   "ScoreRescaling": None, "LengthSqrt" (scores / Sqrt[number of keys], with "Causal"

@@ -564,12 +564,21 @@ def _evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
 
 
 def _trains_differently(net: Net) -> bool:
-    """Whether some layer computes differently in Train mode (cached on the net value)."""
+    """Whether some layer computes differently in Train mode (cached on the net value); an
+    operator may too (AttentionLayer[net]'s "Dropout")."""
     known = net.__dict__.get("_train_behavior")
     if known is None:
         known = net.__dict__["_train_behavior"] = any(
-            layer.has_train_behavior for _, layer in net.leaves())
+            layer.has_train_behavior for _, layer in net.leaves()) or any(
+            getattr(c, "has_train_behavior", False) for c in _containers(net))
     return known
+
+
+def _containers(net: Net):
+    if isinstance(net, Container):
+        yield net
+        for _, sub in net.layers():
+            yield from _containers(sub)
 
 
 def _seed(seed: Any, head: str) -> int | None:
