@@ -259,3 +259,64 @@ def test_dropout_only_in_train_mode():
     np.testing.assert_allclose(a(x), reference(x["Key"], x["Value"], x["Query"], p),
                                rtol=1e-4, atol=1e-5)
     assert not np.allclose(a(x, evaluation_mode="Train"), a(x))
+
+
+# ---------------------------------------------------------------- "AttentionWeights"
+def weights_reference(keys, queries, p):
+    s = (queries @ p["2W"].T + p["2B"]) @ (keys @ p["1W"].T + p["1B"]).T
+    w = np.exp(s - s.max(1, keepdims=True))
+    return w / w.sum(1, keepdims=True)
+
+
+def test_attention_weights_port_values_ragged_and_files(tmp_path):
+    s = session('AttentionLayer[sc, "Key" -> {"Varying", 2}, "Value" -> {"Varying", 3}, '
+                '"Query" -> {"Varying", 3}]')
+    g = s.evaluate('g = NetGraph[<|"att" -> a|>, {NetPort[{"att", "AttentionWeights"}] -> '
+                   'NetPort["w"]}]')
+    p = arrays(s)
+    assert g.ports["w"].shape[0] is g.ports["Query"].shape[0]
+    rng = np.random.default_rng(8)
+    examples = [data(rng, n, m) for n, m in ((3, 2), (5, 1), (3, 2))]
+    batch = g({port: [e[port] for e in examples] for port in ("Key", "Value", "Query")},
+              port="w")
+    for e, w in zip(examples, batch):
+        np.testing.assert_allclose(w, weights_reference(e["Key"], e["Query"], p), rtol=1e-4,
+                                   atol=1e-6)
+    np.testing.assert_allclose(s.evaluate("a")(examples[0], port="AttentionWeights"), batch[0],
+                               rtol=1e-6)
+    same = s.evaluate(f'{{Get[Export["{tmp_path}/g.wl", g]] === g, '
+                      f'Import[Export["{tmp_path}/g.safetensors", g]] === g}}')
+    assert [str(v) for v in same.args] == ["True", "True"]
+
+
+def test_gradients_through_the_attention_weights_equal_finite_differences():
+    s = session('AttentionLayer[sc, "Key" -> {4, 2}, "Value" -> {4, 3}, "Query" -> {3, 3}]')
+    s.evaluate('g = NetGraph[<|"att" -> a|>, {NetPort[{"att", "AttentionWeights"}] -> '
+               'NetPort["w"]}]')
+    p = arrays(s)
+    rng = np.random.default_rng(9)
+    x = data(rng, 4, 3)
+    seed_out, seed_w = rng.standard_normal((3, 3)), rng.standard_normal((3, 4))
+    assoc = (f'<|"Key" -> {wl(x["Key"])}, "Value" -> {wl(x["Value"])}, '
+             f'"Query" -> {wl(x["Query"])}, NetPortGradient["Output"] -> {wl(seed_out)}, '
+             f'NetPortGradient["w"] -> {wl(seed_w)}|>')
+
+    def loss():
+        w = weights_reference(x["Key"], x["Query"], p)
+        return float(np.sum(seed_out * (w @ x["Value"])) + np.sum(seed_w * w))
+
+    for port in ("Key", "Query"):
+        got = np.asarray(s.evaluate(f'g[{assoc}, NetPortGradient["{port}"]]'), float)
+        np.testing.assert_allclose(got, numeric(loss, x[port]), rtol=2e-3, atol=2e-4)
+    got = np.asarray(s.evaluate(f'g[{assoc}, NetPortGradient[{{"att", "ScoringNet", 1, '
+                                f'"Weights"}}]]'), float)
+    np.testing.assert_allclose(got, numeric(loss, p["1W"]), rtol=2e-3, atol=2e-4)
+
+
+def test_options_not_taken_with_a_net_are_clear_errors():
+    s = Session()
+    s.evaluate(SCORING)
+    with pytest.raises(NetDSLError, match="LearningRateMultipliers of AttentionLayer.net. is not"):
+        s.evaluate("AttentionLayer[sc, LearningRateMultipliers -> 0]")
+    with pytest.raises(NetDSLError, match='no array "Weights"'):
+        s.evaluate('AttentionLayer[sc, "Weights" -> {{1., 2.}}]')

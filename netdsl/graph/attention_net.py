@@ -49,7 +49,20 @@ class ScoredAttention(Operator):
         self.declared_ports = dict(template.declared[1])
         self.aggregation = None
         self.operator = HEAD
+        self.optional_inputs, self.optional_outputs = (), ("AttentionWeights",)
         self.template = template
+
+    def with_optional_ports(self, inputs: tuple[str, ...] = (),
+                            outputs: tuple[str, ...] = ()) -> "ScoredAttention":
+        """With "AttentionWeights" shown as an output (read), as the layer's."""
+        node = PortNode("out", "AttentionWeights")
+        if "AttentionWeights" not in outputs or node in self.graph:
+            return self
+        g = self.graph.copy()
+        g.add_node(node)
+        new = self.evolve(graph=g, ports={**self.ports, "AttentionWeights": PortType()})
+        new.declared_ports = {**self.declared_ports, "AttentionWeights": PortType()}
+        return new.own_inference(infer, HEAD, "")
 
     def evolve(self, **changes: Any) -> "ScoredAttention":
         new = super().evolve(**changes)
@@ -105,7 +118,8 @@ class ScoredAttention(Operator):
 
     def around(self, nets: dict[str, Net], head: str) -> "ScoredAttention":
         """This layer's options and declared ports around another scoring net (NetReplace)."""
-        return build_scored(self.template.reset(), nets[SLOT])   # type: ignore[arg-type]
+        new = build_scored(self.template.reset(), nets[SLOT])   # type: ignore[arg-type]
+        return new.with_optional_ports((), self.port_names()[1])
 
     def sequential_output(self) -> bool:   # pragma: no cover  (bidirectional operators only)
         return False
@@ -157,6 +171,11 @@ def _build(cls: type[AttentionLayer], args: tuple, call: Any) -> ScoredAttention
     if any(is_rule(a) and a.args[0] == "Weights" for a in rest):
         raise EvaluationError('AttentionLayer[net] has no array "Weights": its arrays are the '
                               'scoring net\'s, {"ScoringNet", ...}.', symbol=HEAD, tag="invarr")
+    if any(is_rule(a) and getattr(a.args[0], "name", a.args[0]) == "LearningRateMultipliers"
+           for a in rest):
+        raise EvaluationError('The option LearningRateMultipliers of AttentionLayer[net] is not '
+                              "supported yet; give the multipliers to NetTrain's "
+                              "LearningRateMultipliers option.", symbol=HEAD, tag="notyet")
     template = cls.build(("Bilinear",) + rest, call)
     template = template.evolve(arrays={})
     assert isinstance(template, AttentionLayer)

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.attention_core import attend, from_heads, score_grads, to_heads
+from ..layers.attention_core import (attend, from_heads, score_grads, to_heads, weights_dims,
+                                     weights_in, weights_out)
 from ..layers.base import ArraySpec
 from .context import Ctx
 from .gradients import backward as plan_backward
@@ -76,6 +77,7 @@ class OperatorStep:
             self.split = f[1 if self.sequential else 0]
         if self.kind == "AttentionLayer":
             self.template = net.template
+            self.weights_shown = "AttentionWeights" in net.port_names()[1]
 
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
         """The inner layers' moving statistics (BatchNormalization) after a training step,
@@ -203,15 +205,19 @@ class OperatorStep:
         out, (att, inner) = attend(ctx, k, v, q, None, layer.window,
                                    layer.values["ScoreRescaling"], layer.values["Dropout"],
                                    scores=scores)
-        y = from_heads(out, query.shape[:-2] + (value.shape[-2], query.shape[-1]))
+        ys = [from_heads(out, query.shape[:-2] + (value.shape[-2], query.shape[-1]))]
+        if self.weights_shown:
+            dims = weights_dims(query.shape[:-1], key.shape[:-1], layer.head_levels)
+            ys.append(weights_out(att, dims + (query.shape[-1],)))
         cache = ((steps, values, caches, inner, key.shape, value.shape, query.shape)
                  if ctx.grad else None)
-        return [y], cache
+        return ys, cache
 
-    def _attention_back(self, ctx, cache, dy, grads):
+    def _attention_back(self, ctx, cache, dy, dweights, grads):
         steps, values, caches, inner, kshape, vshape, qshape = cache
         heads = bool(self.template.head_levels)
-        dvalues, dscores = score_grads(inner, to_heads(dy, heads))
+        datt = weights_in(dweights[0], inner[5].shape) if dweights else None
+        dvalues, dscores = score_grads(inner, to_heads(dy, heads), datt)
         n, h, m, length = dscores.shape
         d = self._back(ctx, 0, steps[0], values, caches,
                        {"Output": np.ascontiguousarray(dscores.reshape(-1))}, grads)
@@ -228,7 +234,7 @@ class OperatorStep:
                  *dfinal):
         grads: dict[str, np.ndarray] = {}
         if self.kind == "AttentionLayer":
-            return self._attention_back(ctx, cache, dy, grads)
+            return self._attention_back(ctx, cache, dy, dfinal, grads)
         if self.kind == "NetMapOperator":
             steps, values, caches, shape = cache
             n, batch = shape[0], shape[-1]
