@@ -309,10 +309,10 @@ def test_error_deep_inside_nesting_reports_fast(depth):
     from netdsl.expr import Expr
     s = session()
     e = _nested(depth, Expr(Symbol("Sqrt"), -1))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(EvaluationError) as info:
         s.evaluate_expr(e)
-    assert time.perf_counter() - t0 < 1
+    assert time.process_time() - t0 < 2     # CPU seconds: the machine may be shared
     assert len(info.value.message) < 400
 
 
