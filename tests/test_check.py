@@ -184,9 +184,9 @@ def test_a_file_with_a_billion_wide_layer_checks_fast_and_allocates_nothing(monk
     monkeypatch.setattr(np, "empty", watch(real_empty))
     monkeypatch.setattr(np, "zeros", watch(real_zeros))
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     code, out, err = check(BIG)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert code == 0, err
@@ -200,10 +200,10 @@ def test_a_file_with_a_billion_wide_layer_checks_fast_and_allocates_nothing(monk
 
 def test_the_billion_wide_file_from_the_command_line(tmp_path):
     (tmp_path / "big.wl").write_text(BIG, encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()
     out, err = io.StringIO(), io.StringIO()
     code = run_check(str(tmp_path / "big.wl"), out, err)
-    assert code == 0 and time.perf_counter() - start < 1.0
+    assert code == 0 and time.process_time() - start < 1.0
     r = netdsl_check("big.wl", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "big.wl: ok"

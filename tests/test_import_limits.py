@@ -79,9 +79,9 @@ def test_a_tiny_npy_claiming_a_trillion_elements_is_refused_without_allocating(t
     path.write_bytes(header((10 ** 6, 10 ** 6)) + b"\0" * 64)
     assert path.stat().st_size < 200
     with limits(seconds=2, megabytes=2):
-        start = time.perf_counter()
+        start = time.process_time()
         text = refused(path, "tnsrmaxsz")
-        assert time.perf_counter() - start < 1.0
+        assert time.process_time() - start < 1.0
     assert text.startswith("Cannot create the array in huge.npy of dimensions "
                            "{1000000, 1000000} because it would consume 7.28 TB")
 

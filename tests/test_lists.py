@@ -45,9 +45,9 @@ def test_range_reals_include_the_end_despite_rounding():
 
 
 def test_range_is_packed_and_fast():
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     value = run("Range[10^6]")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     assert isinstance(value, np.ndarray) and value.dtype == np.int64
     assert value[-1] == 10 ** 6 and value.sum() == 10 ** 6 * (10 ** 6 + 1) // 2
 
@@ -93,11 +93,11 @@ def test_table_restores_the_iterator_binding():
 
 
 def test_table_guards_huge_iterations():
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     msg = error("Table[i, {i, 10^4}, {j, 10^4}]", "Table", "toobig")
     assert "100000000" in msg
     error("Table[0, {i, 10^12}]", "Table", "toobig")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
 
 
 def test_table_iterator_errors():
@@ -218,13 +218,13 @@ def test_part_zero_of_atoms_is_their_head():
 def test_part_errors_on_big_arrays_do_not_unpack_them():
     s = Session()
     run("v = Range[10^6]; m = RandomReal[1, {2000, 500}]", s)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     assert error("v[[10^6 + 1]]", "Part", "partw", s).startswith("Part 1000001 of {1, 2, 3, <<")
     error("v[[1, 1]]", "Part", "partd", s)
     assert error("m[[All, 501]]", "Part", "partw", s).startswith("Part 501 of {")
     error("m[[7, {1, 900}]]", "Part", "partw", s)
     error("m[[1, 1, {1}]]", "Part", "partd", s)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.process_time() - t0 < 0.5
 
 
 def test_part_on_packed_arrays_stays_packed():

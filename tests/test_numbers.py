@@ -63,9 +63,9 @@ def test_int64_arrays_still_used_when_safe():
 
 def test_big_integers_print():
     # Python's str() refuses ints above 4300 digits; the printer must not
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     out = text("2^20000")
-    assert time.perf_counter() - t0 < 2
+    assert time.process_time() - t0 < 2
     assert len(out) == math.floor(20000 * math.log10(2)) + 1
     assert int(out[:12]) == 2 ** 20000 // 10 ** (len(out) - 12)
     assert int(out[-12:]) == pow(2, 20000, 10 ** 12)
@@ -91,18 +91,18 @@ def test_machine_overflow_is_a_message_and_infinity(src, value):
                                  "10^-(10^8)", "{1, 2, 3}^(10^30)", "2^(10^9)",
                                  "(2^200000)*(2^200000)"])
 def test_overflow_is_refused_quickly(src):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     assert error(src, "General", "ovfl") == "Overflow occurred in computation."
-    assert time.perf_counter() - t0 < 2  # milliseconds, with room for a loaded machine
+    assert time.process_time() - t0 < 2  # milliseconds, with room for a loaded machine
 
 
 @pytest.mark.parametrize("src", ["2*^100000000", "1.*^400", "1" * 90_000])
 def test_huge_literals_are_refused_at_parse_time(src):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(ParseError) as info:
         run(src)
     assert "too large" in info.value.text
-    assert time.perf_counter() - t0 < 2
+    assert time.process_time() - t0 < 2
 
 
 def test_one_to_a_huge_power_is_fine():
@@ -267,10 +267,10 @@ def small_budget():
     "Transpose[{Range[10^4]}] . {Range[10^4]}",
 ])
 def test_allocations_are_checked_against_the_budget_first(small_budget, src):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     text_ = error(src, "General", "tnsrmaxsz")
     assert text_.startswith("Cannot create ") and "because it would consume" in text_
-    assert time.perf_counter() - t0 < 2
+    assert time.process_time() - t0 < 2
 
 
 def test_within_the_budget_still_works(small_budget):
@@ -309,10 +309,10 @@ def test_error_deep_inside_nesting_reports_fast(depth):
     from netdsl.expr import Expr
     s = session()
     e = _nested(depth, Expr(Symbol("Sqrt"), -1))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(EvaluationError) as info:
         s.evaluate_expr(e)
-    assert time.perf_counter() - t0 < 1
+    assert time.process_time() - t0 < 2     # CPU seconds: the machine may be shared
     assert len(info.value.message) < 400
 
 
@@ -321,13 +321,13 @@ def test_short_is_bounded_for_any_value():
     from netdsl.expr import Expr
     from netdsl.printer import short
     deep, big = _nested(100_000, 1), Expr(Symbol("List"), *range(10 ** 6))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     assert short(deep).startswith("f[f[f[")
     assert short(big) == "{0, 1, 2, 3, 4, 5, 6, 7, <<999992>>}"
     assert short(np.arange(10 ** 6)) == "{0, 1, 2, 3, 4, 5, 6, 7, <<999992>>}"
     assert len(short("x" * 10 ** 6)) <= 120
     assert len(short(2 ** 100000)) < 20
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
 
 
 def test_no_ad_hoc_short_helpers_left():
