@@ -38,14 +38,7 @@ def _np(t):
 def test_lstm_equals_torch():
     torch.manual_seed(0)
     mod = torch.nn.LSTM(D, H, batch_first=True)
-    wi, wh = _np(mod.weight_ih_l0), _np(mod.weight_hh_l0)
-    b = _np(mod.bias_ih_l0) + _np(mod.bias_hh_l0)
-    arrays = {}
-    for k, gate in enumerate(("InputGate", "ForgetGate", "MemoryGate", "OutputGate")):
-        sl = slice(k * H, (k + 1) * H)
-        arrays[f"{gate}InputWeights"] = wi[sl]
-        arrays[f"{gate}StateWeights"] = wh[sl]
-        arrays[f"{gate}Biases"] = b[sl]
+    arrays = _lstm_arrays(mod)
     layer = build(f'LongShortTermMemoryLayer[{H}, "Input" -> {{"Varying", {D}}}]')
     x = _x()
     y, = forward(layer, arrays, x)

@@ -28,8 +28,8 @@ from typing import Any, Callable
 from ..expr import Expr, Symbol, is_integer, is_rule
 from .arrays import NO_ARRAY
 from .attention_core import (attend, attend_backward, from_heads, need_rank, scoring_net,
-                             set_dim, to_heads, varying_default, weights_dims, weights_in,
-                             weights_out)
+                             set_dim, tie_dot_sizes, to_heads, varying_default, weights_dims,
+                             weights_in, weights_out)
 from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Net, Option, Param,
                    boolean, real_between)
 from .registry import register_layer
@@ -152,12 +152,7 @@ class AttentionLayer(Layer):
                 s.refine("Query", (k[0],) + (None,) * (len(q) - 1), '"Key" port')
                 s.refine("Key", (s.port("Query")[0],) + (None,) * (len(k) - 1), '"Query" port')
         if self.values["ScoringNet"] == "Dot":
-            ks, qs = s.value("KeySize"), s.value("QuerySize")
-            if ks is not None and qs is not None and ks != qs:
-                s.fail(f"cannot take dot product of arrays with shapes {ks} and {qs} (the "
-                       f'"Dot" scoring net needs keys and queries of one size)')
-            s.set_value("QuerySize", ks, 'parameter "KeySize"')
-            s.set_value("KeySize", qs, 'parameter "QuerySize"')
+            tie_dot_sizes(s, "KeySize", "keys")
         self.infer_weights(s)
 
     def infer_weights(self, s: Infer) -> None:

@@ -215,3 +215,14 @@ def attend_backward(cache: Any, dout: np.ndarray,
     dkeys = project(dkp, w)
     dweights = dkp.reshape(-1, dkp.shape[-1]).T @ keys.reshape(-1, keys.shape[-1])
     return dkeys, dvalues, dqueries, dweights
+
+
+def tie_dot_sizes(s: Infer, key: str, what: str) -> None:
+    """The "Dot" scoring net multiplies keys by queries: parameter ``key`` ("KeySize",
+    "InputSize") and "QuerySize" are one size."""
+    ks, qs = s.value(key), s.value("QuerySize")
+    if ks is not None and qs is not None and ks != qs:
+        s.fail(f"cannot take dot product of arrays with shapes {ks} and {qs} (the "
+               f'"Dot" scoring net needs {what} and queries of one size)')
+    s.set_value("QuerySize", ks, f'parameter "{key}"')
+    s.set_value(key, qs, 'parameter "QuerySize"')

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .arrays import NO_ARRAY
-from .attention_core import (attend, attend_backward, from_heads, scoring_net, to_heads,
-                             weights_dims, weights_in, weights_out)
+from .attention_core import (attend, attend_backward, from_heads, scoring_net, tie_dot_sizes,
+                             to_heads, weights_dims, weights_in, weights_out)
 from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param
 from .registry import register_layer
 from .shapes import LengthVar
@@ -57,12 +57,7 @@ class SequenceAttentionLayer(Layer):
         s.refine("Output", (s.port("Query")[0], s.value("InputSize")), '"Query" port')
         s.refine("Query", (s.port("Output")[0], s.value("QuerySize")), '"Output" port')
         if self.values["ScoringNet"] == "Dot":
-            d, qs = s.value("InputSize"), s.value("QuerySize")
-            if d is not None and qs is not None and d != qs:
-                s.fail(f"cannot take dot product of arrays with shapes {d} and {qs} (the "
-                       f'"Dot" scoring net needs inputs and queries of one size)')
-            s.set_value("QuerySize", d, 'parameter "InputSize"')
-            s.set_value("InputSize", qs, 'parameter "QuerySize"')
+            tie_dot_sizes(s, "InputSize", "inputs")
         if "AttentionWeights" in s.ports:
             s.refine("AttentionWeights", weights_dims(s.port("Query"), s.port("Input"), 0),
                      '"Query" and "Input" ports')
