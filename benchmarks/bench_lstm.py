@@ -60,6 +60,23 @@ def char_model(emb, lstm, lin):
     return Model()
 
 
+def torch_steps(model, xt, labels):
+    """PyTorch's Test-mode forward and one Adam step on the next-character loss."""
+    import torch
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    yt = torch.from_numpy(labels - 1)
+
+    def forward():
+        with torch.no_grad():
+            torch.softmax(model(xt), -1)
+
+    def train():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+    return forward, train
+
+
 def build_torch(net):
     import torch
     from torch import nn
@@ -105,17 +122,7 @@ def main() -> None:
         ref = torch.softmax(model(xt), -1).numpy()
     print(f"max |output difference| vs PyTorch {float(np.abs(ref - net(x)).max()):.1e}")
 
-    def fwd_torch():
-        with torch.no_grad():
-            torch.softmax(model(xt), -1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    yt = torch.from_numpy(labels - 1)
-
-    def train_torch():
-        opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
+    fwd_torch, train_torch = torch_steps(model, xt, labels)
     for threads in args.threads:
         torch.set_num_threads(threads)
         with threadpool_limits(threads):

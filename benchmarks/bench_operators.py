@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, median_ms  # noqa: E402
-from bench_lstm import char_model, copy_lstm  # noqa: E402
+from bench_lstm import char_model, copy_lstm, torch_steps  # noqa: E402
 
 V, E = 65, 64
 
@@ -71,16 +71,7 @@ def bench_bidirectional(args) -> None:
     with torch.no_grad():
         err = float(np.abs(torch.softmax(model(xt), -1).numpy() - net(x)).max())
 
-    def fwd_torch():
-        with torch.no_grad():
-            torch.softmax(model(xt), -1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    yt = torch.from_numpy(labels - 1)
-
-    def train_torch():
-        opt.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
+    fwd_torch, train_torch = torch_steps(model, xt, labels)
     fwd_t = median_ms(fwd_torch, args.repeat)
     train_t = median_ms(train_torch, args.repeat)
     print(f"  PyTorch  forward {fwd_t:8.1f} ms   train step {train_t:8.1f} ms   "
