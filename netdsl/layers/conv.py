@@ -18,6 +18,7 @@ from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
 from .windows import (Geometry, col2im, conv_input_grad, conv_shifted, crop, geometry, im2col,
                       pad, pool_max, pool_max_backward, pool_sum, pool_sum_backward, scratch,
+                      small_columns,
                       shifted_applies, shifted_weight_grad)
 
 
@@ -235,9 +236,12 @@ class ConvolutionLayer(_Windowed):
                 # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms).
                 y, buf = conv_shifted(ctx, x, w, g, keep=True)
                 return y, _Shifted(buf), g
-        xp = pad(x, g, 0.0, ctx, reuse=not keep)
-        buf = None if keep else scratch(ctx, "cols", (c,) + g.kernel + g.out + (n,), x.dtype)
-        cols = im2col(xp, g, buf)
+        cols = None if keep else small_columns(ctx, x, g)
+        if cols is None:
+            xp = pad(x, g, 0.0, ctx, reuse=not keep)
+            buf = None if keep else scratch(ctx, "cols", (c,) + g.kernel + g.out + (n,),
+                                            x.dtype)
+            cols = im2col(xp, g, buf)
         p = prod(g.out) * n
         if groups == 1:
             y = np.matmul(w.reshape(f, -1), cols.reshape(-1, p))
