@@ -640,10 +640,15 @@ def _value(y: np.ndarray, batched: bool) -> Any:
 def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
                      port: str | None = None) -> Any:
     """``net(x)``: NumPy in, NumPy out; a dict of arrays for several inputs or outputs."""
+    if type(data) is np.ndarray and port is None and evaluation_mode == "Test":
+        known = net.__dict__.get("_fast_call")
+        if known is not None and known.shape == data.shape and known.dtype == data.dtype:
+            return known.run(data)
     head = net.head_name
     if evaluation_mode not in ("Test", "Train"):
         raise EvaluationError(f'evaluation_mode must be "Test" or "Train", not '
                               f"{evaluation_mode!r}.", symbol=head, tag="evmode")
+    original = net
     net = show_optional_ports(net, list(data) if isinstance(data, dict) else [], port)
     ins = net.port_names()[0]
     if isinstance(data, dict):
@@ -666,6 +671,8 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     call = Call(inputs, batched, evaluation_mode == "Train", port)
     outputs = evaluate(net, call, head)
     outs = net.port_names()[1]
+    if type(data) is np.ndarray and port is None and evaluation_mode == "Test":
+        _remember_fast_call(original, net, data, batched)
 
     def value(y: np.ndarray) -> Any:
         if y.dtype == object:
@@ -684,6 +691,54 @@ def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
     if len(outs) == 1:
         return value(outputs[outs[0]])
     return {p: value(outputs[p]) for p in outs}
+
+
+class _FastCall:
+    """``net(x)`` again with an array of the shape and dtype of one that was evaluated
+    fine (Test mode, one regular real input, one output): what the first call worked
+    out (the settled net, whether x is a batch, the plan) is kept, so the call only
+    runs the plan. Everything skipped depends on the shape and dtype alone: checks of
+    the data against the port, shape settling, conversion (the dtype is already the
+    port's float32). Issue 14: at batch 1 that work cost as much as a conv step."""
+
+    __slots__ = ("shape", "dtype", "net", "batched", "port", "out")
+
+    def __init__(self, net: Net, data: np.ndarray, batched: bool):
+        self.shape, self.dtype, self.net, self.batched = data.shape, data.dtype, net, batched
+        self.port = net.port_names()[0][0]
+        self.out = net.port_names()[1][0]
+
+    def run(self, data: np.ndarray) -> np.ndarray:
+        net, head = self.net, self.net.head_name
+        plan = compile_plan(net, head, mode="test")
+        ctx, lock = plan.context(train=False)
+        x = to_batch_last(data if self.batched else data[None])
+        try:
+            outputs, _, _ = plan.run(ctx, {self.port: x})
+        finally:
+            if lock is not None:
+                lock.release()
+        y = outputs[self.out]
+        if not np.isfinite(y).all():
+            check_finite(plan, Ctx(seed=0), {self.port: x}, outputs, net, head)
+        y = to_batch_first(y)
+        y = y if self.batched else y[0]
+        if np.may_share_memory(y, data):
+            y = y.copy()  # an identity-like net (Dropout in Test mode) must not alias the input
+        return y if y.ndim else float(y)
+
+
+def _remember_fast_call(original: Net, net: Net, data: np.ndarray, batched: bool) -> None:
+    """Keep a ``_FastCall`` on ``original`` when ``net(data)`` qualifies for one."""
+    ins, outs = net.port_names()
+    if len(ins) != 1 or len(outs) != 1 or original.port_names() != (ins, outs) \
+            or data.dtype != np.float32:
+        return
+    t = net.ports[ins[0]]
+    if t.integer or t.coder is not None or t.shape is None or has_length_var(t.shape) \
+            or net.ports[outs[0]].coder is not None:
+        return
+    original.__dict__["_fast_call"] = _FastCall(net, data, batched)
 
 
 def _py_array(x: Any) -> np.ndarray:
