@@ -708,7 +708,7 @@ class _FastCall:
         self.port = net.port_names()[0][0]
         self.out = net.port_names()[1][0]
 
-    def run(self, data: np.ndarray) -> np.ndarray:
+    def run(self, data: np.ndarray) -> Any:
         net, head = self.net, self.net.head_name
         plan = compile_plan(net, head, mode="test")
         ctx, lock = plan.context(train=False)
