@@ -87,3 +87,55 @@ def test_pool_max_equals_naive_maximum(shape, options, batch):
     y = pool_max(xp, g)
     assert y.flags.c_contiguous and not np.shares_memory(y, xp)
     np.testing.assert_array_equal(y, naive_max_pool(x, g))
+
+
+FUSED = [
+    # input, convolution, pooling
+    ("{1, 28, 28}", "ConvolutionLayer[16, {3, 3}]", "PoolingLayer[{2, 2}, {2, 2}]"),
+    ("{16, 13, 13}", "ConvolutionLayer[32, {3, 3}]", "PoolingLayer[{2, 2}, {2, 2}]"),
+    ("{3, 12, 11}", 'ConvolutionLayer[5, {3, 2}, "PaddingSize" -> 1, "Stride" -> 2]',
+     "PoolingLayer[{3, 2}, {2, 1}]"),
+    ("{2, 14, 9}", 'ConvolutionLayer[4, {2, 2}, "Dilation" -> 2]',
+     "PoolingLayer[{2, 3}, {3, 2}]"),
+    ("{2, 9, 9}", "ConvolutionLayer[3, {3, 3}]", 'PoolingLayer[{2, 2}, "PaddingSize" -> 1]'),
+    ("{2, 10}", "ConvolutionLayer[3, {3}]", "PoolingLayer[{3}, {2}]"),       # 1-D
+]
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("shape, conv, pool", FUSED)
+def test_fused_convolution_pooling_equals_the_layers_in_order(shape, conv, pool, batch,
+                                                             monkeypatch):
+    """Test mode (the fused step, with the cut small path where it applies) against the
+    plain plan, one step per layer: equal up to float32 rounding."""
+    import netdsl
+    from netdsl.layers.conv import ConvPoolThenBias
+    from netdsl.runtime.plan import compile_plan
+
+    s = netdsl.Session()
+    s.evaluate(f'n = NetInitialize[NetChain[{{{conv}, Ramp, {pool}}}, "Input" -> {shape}], '
+               f"RandomSeeding -> 7]")
+    net = s["n"]
+    small = []
+    original = ConvPoolThenBias._pooled_small
+
+    def spy(self, ctx, arrays, x):
+        z = original(self, ctx, arrays, x)
+        small.append(z is not None)
+        return z
+    monkeypatch.setattr(ConvPoolThenBias, "_pooled_small", spy)
+    dims = tuple(int(v) for v in shape.strip("{}").split(","))
+    rng = np.random.default_rng(2)
+    fused, plain = compile_plan(net, mode="test"), compile_plan(net, mode="plain")
+    assert any(isinstance(st.layer, ConvPoolThenBias) for st in fused.steps)
+    for _ in range(2):
+        x = rng.standard_normal(dims + (batch,)).astype(np.float32)
+        ctx, lock = fused.context()
+        try:
+            y, _, _ = fused.run(ctx, {"Input": x})
+        finally:
+            if lock is not None:
+                lock.release()
+        expected, _, _ = plain.run(Ctx(), {"Input": x})
+        np.testing.assert_allclose(y["Output"], expected["Output"], rtol=1e-5, atol=1e-5)
+    assert small and all(small) == ("PaddingSize" not in pool)

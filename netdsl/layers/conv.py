@@ -330,9 +330,12 @@ class ConvPoolThenBias:
         self.pool = pool
         self.activation = activation
         self._layouts: dict[tuple, Any] = {}
+        self._cuts: dict[tuple, Any] = {}
 
     def forward(self, ctx, arrays: dict[str, Any], x: np.ndarray):
         z = self._pooled_directly(ctx, arrays, x)
+        if z is None:
+            z = self._pooled_small(ctx, arrays, x)
         if z is None:
             y, _, _ = self.conv.convolve(ctx, arrays, x)
             g = geometry(self.pool.values, y.shape[1:-1])
@@ -374,6 +377,44 @@ class ConvPoolThenBias:
             else:
                 np.maximum(z, y, out=z)
         return z.reshape((w.shape[0],) + gp.out + (n,))
+
+    def _pooled_small(self, ctx, arrays, x):
+        """A small input (e.g. one example): im2col (windows.small_columns) + one GEMM for
+        only the convolution outputs some pooling window reads (an unpadded pooling
+        drops the rest: 10x10 of 11x11 in LeNet's second layer), then the pooling.
+        None when that does not apply."""
+        cut = self._cuts.get(x.shape[1:-1])
+        if cut is None:
+            cut = self._cuts[x.shape[1:-1]] = self._cut(x.shape[1:-1])
+        if cut is False:
+            return None
+        gc, gp = cut
+        cols = small_columns(ctx, x, gc)
+        if cols is None:
+            return None
+        w = arrays["Weights"]
+        f = w.shape[0]
+        y = np.matmul(w.reshape(f, -1).astype(x.dtype, copy=False),
+                      cols.reshape(cols.shape[0] * math.prod(gc.kernel), -1))
+        return pool_max(y.reshape((f,) + gc.out + (x.shape[-1],)), gp)
+
+    def _cut(self, sizes: tuple):
+        """(convolution geometry cut to the outputs the pooling reads, pooling geometry on
+        them), or False (channel groups, padded pooling)."""
+        conv, pool = self.conv, self.pool
+        if (conv.values.get("ChannelGroups") or 1) != 1:
+            return False
+        gc = geometry(conv.values, sizes)
+        gp = geometry(pool.values, gc.out)
+        if gp.has_padding:
+            return False
+        read = tuple((o - 1) * s + (k - 1) * dl + 1
+                     for o, s, k, dl in zip(gp.out, gp.stride, gp.kernel, gp.dilation))
+        cut = Geometry(gc.sizes, gc.kernel, gc.stride, gc.dilation, gc.pads, read)
+        on_cut = geometry(pool.values, read)
+        if on_cut.has_padding or on_cut.out != gp.out:    # e.g. "Same" padding resolves anew
+            return False
+        return cut, on_cut
 
     def _layout(self, sizes: tuple):
         """Geometries of the per-offset convolutions, computed once per input size."""

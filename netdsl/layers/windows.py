@@ -33,6 +33,15 @@ class Geometry:
     pads: tuple             # ((before, after), ...)
     out: tuple              # spatial output sizes O
 
+    def __hash__(self) -> int:
+        # a scratch key on every pass: hash the fields once (the generated hash re-hashes
+        # all six tuples each time)
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = hash((self.sizes, self.kernel, self.stride,
+                                               self.dilation, self.pads, self.out))
+        return h
+
     @property
     def padded(self) -> tuple:
         return tuple(n + b + a for n, (b, a) in zip(self.sizes, self.pads))
