@@ -331,11 +331,17 @@ class ConvPoolThenBias:
         self.activation = activation
         self._layouts: dict[tuple, Any] = {}
         self._cuts: dict[tuple, Any] = {}
+        self._routes: dict[tuple, Any] = {}   # input shape -> the way that applied to it
 
     def forward(self, ctx, arrays: dict[str, Any], x: np.ndarray):
-        z = self._pooled_directly(ctx, arrays, x)
-        if z is None:
-            z = self._pooled_small(ctx, arrays, x)
+        route = self._routes.get(x.shape)
+        z = None if route is None else route(ctx, arrays, x)
+        if route is None:   # first input of this shape: find the first way that applies
+            for way in (self._pooled_directly, self._pooled_small):
+                z = way(ctx, arrays, x)
+                if z is not None:
+                    self._routes[x.shape] = way
+                    break
         if z is None:
             y, _, _ = self.conv.convolve(ctx, arrays, x)
             g = geometry(self.pool.values, y.shape[1:-1])

@@ -61,6 +61,15 @@ class Geometry:
         computed once per geometry, since layers loop over them on every pass."""
         return tuple(((slice(None),) + off, self.window_slices(off)) for off in self.offsets)
 
+    @functools.cached_property
+    def axis_windows(self) -> tuple[tuple[tuple, ...], ...]:
+        """For each spatial axis i, the index reading kernel offset j along that axis
+        alone (every output position), for j = 0..k_i - 1: windows taken one axis at a time."""
+        return tuple(tuple((slice(None),) * i + (slice(j * dl, j * dl + (o - 1) * s + 1, s),)
+                           for j in range(k))
+                     for i, (k, s, dl, o) in enumerate(
+                         zip(self.kernel, self.stride, self.dilation, self.out), 1))
+
     def window_slices(self, offset: tuple) -> tuple:
         """Index of the padded input read by kernel offset ``offset`` for every output position."""
         return (slice(None),) + tuple(
@@ -349,15 +358,13 @@ def pool_max(xp: np.ndarray, g: Geometry) -> np.ndarray:
     does not round). sum(k) - d np.maximum calls over shrinking arrays instead of
     prod(k) slice operations over the output (2 against 4 for a 2x2 window)."""
     y, fresh = xp, False
-    for axis, (k, s, dl, o) in enumerate(zip(g.kernel, g.stride, g.dilation, g.out), 1):
-        def along(j: int, axis: int = axis, s: int = s, dl: int = dl, o: int = o) -> tuple:
-            return (slice(None),) * axis + (slice(j * dl, j * dl + (o - 1) * s + 1, s),)
-        if k == 1:
-            y = y[along(0)]
+    for along in g.axis_windows:
+        if len(along) == 1:
+            y = y[along[0]]
             continue
-        z = np.maximum(y[along(0)], y[along(1)])
-        for j in range(2, k):
-            np.maximum(z, y[along(j)], out=z)
+        z = np.maximum(y[along[0]], y[along[1]])
+        for window in along[2:]:
+            np.maximum(z, y[window], out=z)
         y, fresh = z, True
     return np.array(y, copy=not (fresh and y.flags.c_contiguous), order="C")
 
