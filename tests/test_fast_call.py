@@ -72,3 +72,13 @@ def test_integer_input_is_checked_every_time():
     assert net.__dict__.get("_fast_call") is None
     with pytest.raises(netdsl.EvaluationError):
         net(np.array([1, 2, 5]))
+
+
+def test_scalar_output_is_a_float_every_time():
+    net = fresh('SummationLayer["Input" -> 3]')
+    for v in ([1.0, 2.0, 3.0], [4.0, 5.0, 6.5]):
+        y = net(np.array(v, np.float32))
+        assert isinstance(y, float) and y == sum(v)
+    ys = net(np.array([[1.0, 2.0, 3.0]], np.float32))
+    ys = net(np.array([[1.0, 2.0, 4.0]], np.float32))
+    assert ys.shape == (1,) and ys[0] == 7.0

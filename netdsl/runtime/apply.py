@@ -701,18 +701,24 @@ class _FastCall:
     the data against the port, shape settling, conversion (the dtype is already the
     port's float32). Issue 14: at batch 1 that work cost as much as a conv step."""
 
-    __slots__ = ("shape", "dtype", "net", "batched", "port", "out")
+    __slots__ = ("shape", "dtype", "net", "batched", "port", "out", "plan", "one", "example")
 
     def __init__(self, net: Net, data: np.ndarray, batched: bool):
         self.shape, self.dtype, self.net, self.batched = data.shape, data.dtype, net, batched
         self.port = net.port_names()[0][0]
         self.out = net.port_names()[1][0]
+        self.plan = compile_plan(net, net.head_name, mode="test")
+        # one example: batch-last and batch-first are reshapes (the batch axis has size 1)
+        self.one = not batched or data.shape[0] == 1
+        self.example = data.shape[1:] if batched else data.shape
 
     def run(self, data: np.ndarray) -> Any:
-        net, head = self.net, self.net.head_name
-        plan = compile_plan(net, head, mode="test")
+        plan = self.plan
         ctx, lock = plan.context(train=False)
-        x = to_batch_last(data if self.batched else data[None])
+        if self.one:
+            x = np.ascontiguousarray(data).reshape(self.example + (1,))
+        else:
+            x = to_batch_last(data)
         try:
             outputs, _, _ = plan.run(ctx, {self.port: x})
         finally:
@@ -720,9 +726,12 @@ class _FastCall:
                 lock.release()
         y = outputs[self.out]
         if not np.isfinite(y).all():
-            check_finite(plan, Ctx(seed=0), {self.port: x}, outputs, net, head)
-        y = to_batch_first(y)
-        y = y if self.batched else y[0]
+            check_finite(plan, Ctx(seed=0), {self.port: x}, outputs, self.net,
+                         self.net.head_name)
+        if self.one:
+            y = np.ascontiguousarray(y).reshape(((1,) if self.batched else ()) + y.shape[:-1])
+        else:
+            y = to_batch_first(y)
         if np.may_share_memory(y, data):
             y = y.copy()  # an identity-like net (Dropout in Test mode) must not alias the input
         return y if y.ndim else float(y)

@@ -85,7 +85,8 @@ class Plan:
 def _batch_size(inputs: dict[str, np.ndarray]) -> int:
     """Examples in a pass: the last (batch) axis of any input."""
     for x in inputs.values():
-        return int(np.shape(x)[-1]) if np.ndim(x) else 1
+        shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+        return int(shape[-1]) if shape else 1
     return 1
 
 
