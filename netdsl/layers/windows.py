@@ -187,26 +187,52 @@ def small_columns(ctx, x: np.ndarray, g: Geometry) -> np.ndarray | None:
         entry = store[key] = _small_columns_entry(x, g)
     if entry is False:
         return None
-    inner, view, cols = entry
+    inner, copies = entry
     np.copyto(inner, x)
-    np.copyto(cols, view)
-    return cols
+    for dst, src in copies:
+        np.copyto(dst, src)
+    return dst
 
 
 def _small_columns_entry(x: np.ndarray, g: Geometry):
-    """(input buffer's interior, strided view of the padded buffer, column buffer), or False."""
+    """(input buffer's interior, [(buffer, strided view to copy into it), ...] ending with
+    the columns), or False.
+
+    One strided copy runs an inner loop of O_d N numbers per (channel, kernel offset,
+    output row): short runs (LeNet's 16 x 3 x 3 x 10 runs of 10) cost more in loop
+    overhead than in copying. Then two copies are cheaper: first the last axis's k_d
+    shifts of every padded row, (C, k_d, P1..P_{d-1}, O_d, N), few loops; then, from
+    that, each (channel, kernel offset) block of output rows, contiguous when the
+    stride along axis d-1 is 1 (measured: 6.8 against 9.0 us for 16 channels 13x13)."""
     c, n = x.shape[0], x.shape[-1]
     shape = (c,) + g.kernel + g.out + (n,)
     if prod(shape) > _ONE_COPY_MAX or (all(k == 1 for k in g.kernel)
                                        and all(s == 1 for s in g.stride)):
         return False
     xp = np.zeros((c,) + g.padded + (n,), x.dtype)
+    cols = np.empty(shape, x.dtype)
     st = xp.strides
+    d = len(g.kernel)
+    one_loops = c * prod(g.kernel) * prod(g.out[:-1])
+    two_loops = c * g.kernel[-1] * prod(g.padded[:-1]) + c * prod(g.kernel) * prod(g.out[:-2])
+    if d >= 2 and g.stride[-2] == 1 and g.out[-1] * n <= _SHORT_RUN and two_loops < one_loops:
+        rows = np.empty((c, g.kernel[-1]) + g.padded[:-1] + (g.out[-1], n), x.dtype)
+        sr = rows.strides
+        return xp[g.interior()], [
+            (rows, as_strided(xp, rows.shape, (st[0], st[-2] * g.dilation[-1]) + st[1:-2]
+                              + (st[-2] * g.stride[-1], st[-1]), writeable=False)),
+            (cols, as_strided(rows, shape, (sr[0],)
+                              + tuple(s * dl for s, dl in zip(sr[2:-2], g.dilation)) + (sr[1],)
+                              + tuple(s * sd for s, sd in zip(sr[2:-2], g.stride))
+                              + sr[-2:], writeable=False))]
     view = as_strided(xp, shape, (st[0],)
                       + tuple(s * dl for s, dl in zip(st[1:-1], g.dilation))
                       + tuple(s * sd for s, sd in zip(st[1:-1], g.stride)) + (st[-1],),
                       writeable=False)
-    return xp[g.interior()], view, np.empty(shape, x.dtype)
+    return xp[g.interior()], [(cols, view)]
+
+
+_SHORT_RUN = 32   # numbers per inner run below which small_columns copies in two steps
 
 
 def shifted_applies(g: Geometry, channels: int, batch: int) -> bool:
