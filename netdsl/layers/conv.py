@@ -347,8 +347,9 @@ class ConvPoolThenBias:
             g = geometry(self.pool.values, y.shape[1:-1])
             z = pool_max(pad(y, g, -np.inf, ctx, reuse=True), g)
         b = arrays.get("Biases")
-        if b is not None:
-            z += b.astype(z.dtype, copy=False).reshape((z.shape[0],) + (1,) * (z.ndim - 1))
+        if b is not None:   # as a matrix: 2-d broadcasting costs less than (F, 1, .., 1)
+            z2 = z.reshape(z.shape[0], -1)
+            np.add(z2, b.astype(z.dtype, copy=False)[:, None], out=z2)
         if self.activation is not None:
             inplace = self.activation.forward_inplace(z)
             if inplace is not None:
@@ -400,8 +401,7 @@ class ConvPoolThenBias:
             return None
         w = arrays["Weights"]
         f = w.shape[0]
-        y = np.matmul(w.reshape(f, -1).astype(x.dtype, copy=False),
-                      cols.reshape(cols.shape[0] * math.prod(gc.kernel), -1))
+        y = np.matmul(w.reshape(f, -1).astype(x.dtype, copy=False), cols)
         return pool_max(y.reshape((f,) + gc.out + (x.shape[-1],)), gp)
 
     def _cut(self, sizes: tuple):

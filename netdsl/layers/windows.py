@@ -171,13 +171,14 @@ _ONE_COPY_MAX = 262144
 
 
 def small_columns(ctx, x: np.ndarray, g: Geometry) -> np.ndarray | None:
-    """``im2col(pad(x, g, 0))`` for a small input (e.g. one example) in Test mode, with
-    everything but the two copies prepared once per plan and input shape: a zero-padded
-    input buffer, the column buffer and the strided view between them live in
-    ``ctx.scratch``. Building the view (``as_strided``) and looking up two buffers cost
-    about as much as the copy itself at batch 1. The columns are overwritten by the next
-    pass: only for values that die within one forward call. None when this does not
-    apply (large columns, a 1x1 convolution, no scratch store)."""
+    """``im2col(pad(x, g, 0))`` as a (C prod(k), prod(O) N) matrix, for a small input
+    (e.g. one example) in Test mode, with everything but the copies prepared once per
+    plan and input shape: a zero-padded input buffer, the column buffer and the strided
+    views between them live in ``ctx.scratch``. Building a view (``as_strided``) and
+    looking up buffers cost about as much as the copy itself at batch 1. The columns
+    are overwritten by the next pass: only for values that die within one forward
+    call. None when this does not apply (large columns, a 1x1 convolution, no scratch
+    store)."""
     store = getattr(ctx, "scratch", None)
     if store is None:
         return None
@@ -187,16 +188,16 @@ def small_columns(ctx, x: np.ndarray, g: Geometry) -> np.ndarray | None:
         entry = store[key] = _small_columns_entry(x, g)
     if entry is False:
         return None
-    inner, copies = entry
+    inner, copies, matrix = entry
     np.copyto(inner, x)
     for dst, src in copies:
         np.copyto(dst, src)
-    return dst
+    return matrix
 
 
 def _small_columns_entry(x: np.ndarray, g: Geometry):
     """(input buffer's interior, [(buffer, strided view to copy into it), ...] ending with
-    the columns), or False.
+    the columns, the columns as a matrix), or False.
 
     One strided copy runs an inner loop of O_d N numbers per (channel, kernel offset,
     output row): short runs (LeNet's 16 x 3 x 3 x 10 runs of 10) cost more in loop
@@ -211,6 +212,7 @@ def _small_columns_entry(x: np.ndarray, g: Geometry):
         return False
     xp = np.zeros((c,) + g.padded + (n,), x.dtype)
     cols = np.empty(shape, x.dtype)
+    matrix = cols.reshape(c * prod(g.kernel), -1)
     st = xp.strides
     d = len(g.kernel)
     one_loops = c * prod(g.kernel) * prod(g.out[:-1])
@@ -224,12 +226,12 @@ def _small_columns_entry(x: np.ndarray, g: Geometry):
             (cols, as_strided(rows, shape, (sr[0],)
                               + tuple(s * dl for s, dl in zip(sr[2:-2], g.dilation)) + (sr[1],)
                               + tuple(s * sd for s, sd in zip(sr[2:-2], g.stride))
-                              + sr[-2:], writeable=False))]
+                              + sr[-2:], writeable=False))], matrix
     view = as_strided(xp, shape, (st[0],)
                       + tuple(s * dl for s, dl in zip(st[1:-1], g.dilation))
                       + tuple(s * sd for s, sd in zip(st[1:-1], g.stride)) + (st[-1],),
                       writeable=False)
-    return xp[g.interior()], [(cols, view)]
+    return xp[g.interior()], [(cols, view)], matrix
 
 
 _SHORT_RUN = 32   # numbers per inner run below which small_columns copies in two steps
@@ -392,7 +394,9 @@ def pool_max(xp: np.ndarray, g: Geometry) -> np.ndarray:
         for window in along[2:]:
             np.maximum(z, y[window], out=z)
         y, fresh = z, True
-    return np.array(y, copy=not (fresh and y.flags.c_contiguous), order="C")
+    if fresh and y.flags.c_contiguous:
+        return y
+    return np.array(y, order="C")       # a copy: the result must not alias the input
 
 
 def pool_max_backward(xp: np.ndarray, y: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndarray:
