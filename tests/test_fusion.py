@@ -95,8 +95,7 @@ def test_test_mode_fusion_keeps_outputs(text):
 def test_fusion_rules_apply_to_the_reference_shape():
     net = _random_arrays(NETS[0])
     names = [type(s.layer).__name__ for s in compile_plan(net, mode="test").steps]
-    assert names == ["ConvPoolThenBias", "ConvPoolThenBias", "FlattenLayer", "LinearLayer",
-                     "SoftmaxLayer"]
+    assert names == ["ConvPoolThenBias", "ConvPoolThenBias", "LinearLayer", "SoftmaxLayer"]
     # training keeps BatchNormalization and moves each Ramp after its max pooling
     train = [type(s.layer).__name__ for s in compile_plan(net, mode="train").steps]
     assert train == ["ConvolutionLayer", "BatchNormalizationLayer", "PoolingLayer",
@@ -141,3 +140,42 @@ def test_zero_padding_is_absorbed_by_the_next_convolution_only():
         for mode in ("test", "train"):
             names = [type(s.layer).__name__ for s in compile_plan(net, mode=mode).steps]
             assert [n for n in names if n == "PaddingLayer"] == kept, (text, mode, names)
+
+
+@pytest.mark.parametrize("shape, reshape, dropped", [
+    ("{2, 3, 4}", "FlattenLayer[]", True),
+    ("{2, 3, 4}", "ReshapeLayer[{6, 4}]", True),
+    ("{2, 3, 4}", "FlattenLayer[{{2}, {1, 3}}]", False),     # transposes: not a plain reshape
+])
+def test_plain_reshape_before_linear_is_dropped(shape, reshape, dropped):
+    """Rule 7: the reshape step goes, the LinearLayer reads its input; the same outputs as
+    the plain plan, at batch 1 and batch 3."""
+    s = netdsl.Session()
+    s.evaluate(f'n = NetInitialize[NetChain[{{{reshape}, LinearLayer[5]}}, "Input" -> {shape}], '
+               f"RandomSeeding -> 4]")
+    net = s["n"]
+    names = [type(st.layer).__name__ for st in compile_plan(net, mode="test").steps]
+    assert names == (["LinearLayer"] if dropped else [names[0], "LinearLayer"])
+    dims = tuple(int(v) for v in shape.strip("{}").split(","))
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).standard_normal(dims + (batch,)).astype(np.float32)
+        got, _, _ = compile_plan(net, mode="test").run(Ctx(), {"Input": x})
+        want, _, _ = compile_plan(net).run(Ctx(), {"Input": x})
+        np.testing.assert_array_equal(got["Output"], want["Output"])
+    # training keeps the reshape (the LinearLayer's backward gives dx in its input's shape)
+    train = [type(st.layer).__name__ for st in compile_plan(net, mode="train").steps]
+    assert len(train) == 2
+
+
+def test_reshape_read_elsewhere_is_kept():
+    s = netdsl.Session()
+    s.evaluate('n = NetInitialize[NetGraph[<|"f" -> FlattenLayer[], "a" -> LinearLayer[3], '
+               '"b" -> LinearLayer[2]|>, {"f" -> "a" -> NetPort["A"], "f" -> "b" -> '
+               'NetPort["B"]}, "Input" -> {2, 3}], RandomSeeding -> 1]')
+    names = [type(st.layer).__name__ for st in compile_plan(s["n"], mode="test").steps]
+    assert names.count("FlattenLayer") == 1
+    s.evaluate('m = NetInitialize[NetGraph[<|"f" -> FlattenLayer[], "a" -> LinearLayer[3]|>, '
+               '{"f" -> "a" -> NetPort["A"], "f" -> NetPort["Flat"]}, "Input" -> {2, 3}], '
+               'RandomSeeding -> 1]')
+    names = [type(st.layer).__name__ for st in compile_plan(s["m"], mode="test").steps]
+    assert names.count("FlattenLayer") == 1            # its output is a net output

@@ -746,6 +746,16 @@ class Layer(Net):
         """Test-mode forward writing into ``x`` (which dies here), or None if not supported."""
         return None
 
+    def plain_reshape(self) -> bool:
+        """Whether forward only reshapes the batch-last data (a free view, nothing
+        computed): a next layer that reads examples flat (``reads_examples_flat``) may
+        take this layer's input instead (Test mode)."""
+        return False
+
+    # forward reads each example as a flat vector whatever its shape (a matrix
+    # (prod(dims), N) of the batch-last input), so a plain reshape before it changes nothing
+    reads_examples_flat: ClassVar[bool] = False
+
     def zero_padding(self) -> tuple[tuple[int, int], ...] | None:
         """((before, after), ...) per level (channel first) when this layer only pads its
         input with zeros, else None: the next layer may absorb it (``absorb_padding``)."""

@@ -32,6 +32,7 @@ class LinearLayer(Layer):
                         display=lambda v: v[0] if len(v) == 1 else Expr(Symbol("List"), *v)),)
     options = (LEARNING_RATE_MULTIPLIERS,)
     hidden = ("OutputSize", "InputSize")
+    reads_examples_flat = True     # forward multiplies x as a (InputSize, N) matrix
     array_specs = (
         ArraySpec("Weights", ("OutputSize", "InputSize")),
         ArraySpec("Biases", ("OutputSize",), init="zeros", optional=True),

@@ -146,6 +146,9 @@ class FlattenLayer(Layer):
             out = ((prod(merged) if None not in merged else None),) + rest
         s.refine("Output", out, '"Input" port')
 
+    def plain_reshape(self) -> bool:
+        return not isinstance(self.values["Level"], tuple)
+
     # ---- numerics: a reshape (a free view); level groups transpose first ------------------
     def forward(self, ctx, arrays, x):
         level = self.values["Level"]
@@ -223,6 +226,9 @@ class ReshapeLayer(Layer):
         s.refine("Output", tuple(dims), 'parameter "Dimensions"')
 
     forward, backward = _reshape_forward, _reshape_backward
+
+    def plain_reshape(self) -> bool:
+        return True
 
 
 def _dims(dims) -> str:
