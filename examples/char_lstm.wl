@@ -8,7 +8,7 @@
    "Varying" port): the training windows are 12 and 16 characters long, mixed in each
    batch. The output's "Class" decoder over the same 97 characters turns probabilities
    into a character, and NetTrain takes characters as the targets.
-   Run: netdsl examples/char_lstm.wl   (about 20 seconds) *)
+   Run: netdsl examples/char_lstm.wl   (about 2 seconds on an idle machine) *)
 
 text = StringReplace[Import["data/alice.txt"], "\n" -> " "];
 chars = Characters[FromCharacterCode[Join[{9, 10}, Range[32, 126]]]];   (* the encoder's *)

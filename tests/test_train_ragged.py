@@ -258,3 +258,25 @@ def test_check_reads_ragged_training_data_and_measurements():
     assert "ragged.wl:4: output of dimensions {3, 3}" in out.getvalue()   # 3 classes
     assert "ragged.wl:5:1" in err.getvalue() and "NetTrain::netseqlen" in err.getvalue()
     assert err.getvalue().count("error") == 1
+
+
+def test_rounds_put_sequences_of_one_length_together():
+    """With many lengths, each batch holds few of them (one pass per length), every
+    example is still seen once a round, and regular data keeps the shuffled order."""
+    from netdsl.runtime.train.examples import Examples
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 41, 640)                         # 40 lengths
+    seqs = np.empty(640, dtype=object)
+    for i, n in enumerate(lengths):
+        seqs[i] = np.zeros((n, 3), "f4")
+    data = Examples({"Input": seqs})
+    order = rng.permutation(640)
+    new = data.round_order(order, 32, rng)
+    assert sorted(new.tolist()) == list(range(640))
+    passes = [len(data.groups(new[b:b + 32])) for b in range(0, 640, 32)]
+    random_passes = [len(data.groups(order[b:b + 32])) for b in range(0, 640, 32)]
+    assert np.mean(random_passes) > 15 and np.mean(passes) < 8
+    regular = Examples({"Input": np.zeros((64, 5, 3), "f4")})
+    assert regular.round_order(order[:64] % 64, 8, rng) is not None
+    same = np.arange(64)[::-1].copy()
+    assert (regular.round_order(same, 8, rng) == same).all()

@@ -46,6 +46,27 @@ class Examples:
         self.buckets = [{p: to_batch_last(np.stack([arrays[p][i] for i in idx]))
                          for p in ports} for idx in members]
 
+    def round_order(self, order: np.ndarray, batch: int, rng: np.random.Generator,
+                    window: int = 8) -> np.ndarray:
+        """The shuffled ``order`` of one round, with sequences of one length put together.
+
+        A batch runs one pass per length it holds, so a random batch of text with many
+        lengths runs almost one pass per example. As MXNet's bucketing (Wolfram's
+        backend) does, examples are sorted by length within each run of ``window``
+        batches of the shuffled order, and the full batches are then shuffled again, so
+        a batch holds few lengths while the rounds stay random. Regular data is left as
+        it is."""
+        if not self.ragged or len(self.buckets) == 1:
+            return order
+        out = order.copy()
+        span = batch * window
+        for start in range(0, out.size, span):       # a few runs per round
+            run = out[start:start + span]
+            out[start:start + span] = run[np.argsort(self.bucket[run], kind="stable")]
+        full = out.size // batch
+        blocks = out[:full * batch].reshape(full, batch)[rng.permutation(full)]
+        return np.concatenate([blocks.ravel(), out[full * batch:]])
+
     def batch(self, idx: np.ndarray) -> list[Feed]:
         """The examples ``idx`` as one feed per shape present (one feed when regular)."""
         return [feed for _, feed in self.groups(idx)]

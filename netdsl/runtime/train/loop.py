@@ -147,7 +147,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     live = _Live(history, tnet, params, user_net, wrapped, opt, t0, batches_per_round)
     try:
         while True:
-            order = rng.permutation(n)
+            order = data.round_order(rng.permutation(n), batch, rng)
             round_loss, seen = 0.0, 0
             out_of_time = False
             for b in range(batches_per_round):
