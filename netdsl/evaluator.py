@@ -66,7 +66,19 @@ class Evaluator:
         self.warned: set[str] = set()  # heads already warned about
         self._module_counter = 0
         self._depth = 0
-        self.rng = np.random.default_rng()  # SeedRandom[n] replaces it
+        self._rng: np.random.Generator | None = None  # SeedRandom[n] replaces it
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The session's random generator, made on first use: ``numpy.random`` takes
+        ~10 ms to import, which a session that draws nothing need not pay (start-up)."""
+        if self._rng is None:
+            self._rng = np.random.default_rng()
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: np.random.Generator) -> None:
+        self._rng = value
 
     # ------------------------------------------------------------------ entry
     def evaluate(self, e: Any) -> Any:

@@ -91,7 +91,7 @@ def test_the_command_tunes_its_own_process(tmp_path):
 def test_networkx_is_loaded_only_when_a_net_is_built():
     """Start-up: a command that builds no net does not execute networkx's 0.14 s import."""
     code = ("import sys, netdsl; from importlib.util import _LazyModule; "
-            "before = type(sys.modules['networkx']) is _LazyModule; "
+            "m = sys.modules.get('networkx'); before = m is None or type(m) is _LazyModule; "
             "netdsl.evaluate('NetChain[{LinearLayer[2]}, \"Input\" -> 3]'); "
             "after = type(sys.modules['networkx']) is _LazyModule; print(before, after)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

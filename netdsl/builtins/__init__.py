@@ -1,8 +1,26 @@
-"""Wolfram-facing functions. Importing this package registers all of them."""
+"""Wolfram-facing functions. Importing this package registers all of them: most by
+importing their modules; the net built-ins (``lazy_table.py``) by name, their modules
+imported when one of them is first used (start-up time)."""
 
 # registration happens on import
-from . import (arith, coders, control, core, datafiles, io, language, lists,  # noqa: F401
-               netfiles, netops, nets, onnxfiles, pictures, random, rules, strings)
-from .registry import REGISTRY, builtin
+from . import (arith, control, core, datafiles, io, language, lists,  # noqa: F401
+               random, rules, strings)
+from .lazy_table import LAZY_BUILTINS
+from .registry import REGISTRY, LazyBuiltin, builtin, load_lazy, register_lazy
+from ..layers.base import LOADERS
+from ..layers.registry import on_register
+
+for _module, _names in LAZY_BUILTINS.items():
+    register_lazy(f"{__name__}.{_module}", _names)
+
+
+def _layer_head(cls) -> None:
+    """A layer type registered (by a user) before ``nets`` is loaded gets its head at once."""
+    if cls.name not in REGISTRY:
+        REGISTRY[cls.name] = LazyBuiltin(cls.name, f"{__name__}.nets")  # type: ignore[assignment]
+
+
+on_register(_layer_head, past=False)
+LOADERS.append(load_lazy)   # a net called from Python needs the runtime (nets imports it)
 
 __all__ = ["REGISTRY", "builtin"]

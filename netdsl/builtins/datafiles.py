@@ -11,15 +11,12 @@ For ``netdsl check`` each format can tell a file's shape without reading its dat
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import struct
-import tokenize
-import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +27,9 @@ from ..expr import Association, Expr, Symbol, head_of, input_form, is_list, list
 from ..layers.base import AbstractArray
 from .io import FileFormat, register_format
 from .numeric import numeric
+
+if TYPE_CHECKING:
+    import zipfile   # at run time imported where used: start-up does not need it
 
 S = Symbol
 
@@ -76,6 +76,7 @@ def _field(text: str) -> Any:
 
 def read_table(text: str, delimiter: str, name: str = "the file") -> Any:
     """Rows of fields; one packed matrix when every field is a number and rows are equal."""
+    import csv   # (this and the other file modules are imported on first use)
     fields = _fields(text, delimiter)
     if _NUMERIC_TEXT.match(text) and text.strip():
         budget.check_bytes(fields * NUMERIC_FIELD_BYTES, f"the numbers of {name}")
@@ -148,6 +149,7 @@ def _type_error(data: Any, fmt: str) -> EvaluationError:
 
 def table_text(data: Any, delimiter: str, fmt: str) -> str:
     """CSV/TSV text: a matrix row by row, a vector one value per line, a number alone."""
+    import csv
     if isinstance(data, np.ndarray) and data.ndim <= 2:  # numbers need no quoting: join directly
         matrix = data if data.ndim == 2 else data[:, None]
         cell = str if data.dtype == np.float32 else repr  # shortest text that reads back exactly
@@ -187,6 +189,8 @@ def _where(name: str, key: str | None) -> str:
 
 def _header(fh: IO[bytes], name: str, key: str | None) -> tuple[tuple[int, ...], bool, np.dtype]:
     """An .npy header: (shape, Fortran order, dtype), checked, before any data is read."""
+    import tokenize
+    import zipfile
     where = _where(name, key)
     try:
         version = np.lib.format.read_magic(fh)
@@ -238,6 +242,7 @@ def _count(shape: tuple[int, ...]) -> int:
 def _read_data(fh: IO[bytes], shape: tuple[int, ...], fortran: bool, dtype: np.dtype,
                available: int, name: str, key: str | None) -> np.ndarray:
     """The array's data after its header; ``available`` is how many bytes the file has left."""
+    import zipfile
     nbytes = _count(shape) * dtype.itemsize
     if available < nbytes:
         raise _fmterr(f"{_where(name, key)} is truncated: its header announces {nbytes} bytes "
@@ -293,6 +298,7 @@ def _npz_members(z: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
 
 
 def _read_npz(ev, path: Path, name: str, shape_only: bool = False) -> Any:
+    import zipfile
     out: list[tuple[Any, Any, bool]] = []
     try:
         with zipfile.ZipFile(path) as z:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ..errors import EvaluationError
 from ..expr import Expr, Null, Symbol, input_form
-from .registry import builtin, wrong_call
+from .registry import builtin, load_lazy, wrong_call
 
 S = Symbol
 
@@ -56,6 +56,7 @@ def register_format(fmt: FileFormat) -> FileFormat:
 
 
 def _by_extension(name: str) -> FileFormat | None:
+    load_lazy()   # the net-file and picture formats register when their modules load
     suffix = Path(name).suffix.lower()
     for fmt in FILE_FORMATS.values():
         if suffix in fmt.extensions:
@@ -65,6 +66,7 @@ def _by_extension(name: str) -> FileFormat | None:
 
 def _known(fn: str) -> list[FileFormat]:
     able = "read" if fn == "Import" else "write"
+    load_lazy()
     return [f for f in FILE_FORMATS.values() if getattr(f, able) is not None and f.listed]
 
 
@@ -85,6 +87,7 @@ def _format_of(name: str, fn: str) -> FileFormat:
 
 def _named_format(given: str) -> FileFormat | None:
     """A format named explicitly ("CSV", "NPY", ...), or None if ``given`` is not one."""
+    load_lazy()
     return FILE_FORMATS.get(given.upper())
 
 

@@ -18,10 +18,11 @@ from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
                     hash_key, head_of, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
-from ..layers.base import AbstractArray
+from ..layers.base import AbstractArray, Net
 from .abstract import shape_of
 from .numeric import check_size, dims_of, numeric
-from .registry import HOLD_ALL, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin, wrong_call
+from .registry import (HOLD_ALL, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin, load_lazy,
+                       wrong_call)
 from ..printer import prune, short
 
 S = Symbol
@@ -555,6 +556,8 @@ def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
     """``x[[specs...]]``."""
     if not specs:
         return x
+    if isinstance(x, Net):   # net[[...]]: its hook is registered by a module loaded lazily
+        load_lazy()
     for cls, hook in PART_HOOKS.items():
         if isinstance(x, cls):
             return hook(x, specs)

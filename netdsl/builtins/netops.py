@@ -12,7 +12,6 @@ from ..graph.compose import net_append, net_flatten, net_join, net_replace
 from ..graph.surgery import net_drop, net_take
 from ..layers.base import Net
 from ..patterns import is_pattern, substitute
-from ..runtime.train.measure import measure
 from .lists import PART_HOOKS
 from .nets import extract
 from .registry import NOT_APPLICABLE, builtin, wrong_call
@@ -145,6 +144,7 @@ PART_HOOKS[Net] = part_of_net
          '"ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "MeanSquare", '
          '"RSquared", ... or NetPort["port"]', args=3, section="Nets")
 def _net_measurements(ev, net, data, spec):
+    from ..runtime.train.measure import measure   # imported when first used (start-up)
     call = Expr(S("NetMeasurements"), net, data, spec)
     return measure(_net("NetMeasurements", net, call), data, spec,
                    shape_only=bool(getattr(ev.host, "shape_only", False)))

@@ -35,14 +35,7 @@ from ..layers.text import to_expr
 from ..runtime.apply import apply_net
 from ..runtime.initialize import initialize, parse_method, rng_for
 from ..runtime.train.checkpoint import read_checkpointing
-from ..runtime.train import (
-    OPTION_DEFAULTS,
-    PROPERTIES,
-    TrainResults,
-    net_train,
-    property_value,
-    results,
-)
+from ..runtime.train.options import OPTION_DEFAULTS
 from .information import PROPERTIES as INFORMATION_PROPERTIES
 from .information import more_information
 from .io import may_write, output_path
@@ -434,6 +427,9 @@ def _net_replace_part(ev, net, rules):
          "Method, LearningRate, ValidationSet, TimeGoal, LearningRateMultipliers, ...",
          args=(2, 3), options=OPTION_DEFAULTS, section="Nets")
 def _net_train(ev, net, data, prop=None, *, opts):
+    # the training loop is imported when first used (start-up: issue 14)
+    from ..runtime.train.loop import net_train
+    from ..runtime.train.results import PROPERTIES, TrainResults, property_value, results
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")

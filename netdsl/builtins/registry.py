@@ -8,6 +8,8 @@ and quotes what was received.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -44,6 +46,47 @@ class Builtin:
 
 REGISTRY: dict[str, Builtin] = {}
 
+
+class LazyBuiltin:
+    """Stands in the table for a built-in whose module is not imported yet (the net
+    built-ins need the layers, graph, runtime and net files: start-up time, issue 14).
+    Reading any field imports the module, whose ``@builtin`` replaces this entry."""
+
+    def __init__(self, name: str, module: str) -> None:
+        self.name = name
+        self.module = module
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.real(), attr)
+
+    def real(self) -> Builtin:
+        importlib.import_module(self.module)
+        b = REGISTRY.get(self.name)
+        if not isinstance(b, Builtin):
+            raise RuntimeError(f"{self.module} did not register the built-in {self.name}")
+        return b
+
+
+LAZY_MODULES: list[str] = []   # modules whose built-ins are registered as LazyBuiltin
+
+
+def register_lazy(module: str, names: tuple[str, ...]) -> None:
+    """``names`` are built-ins of ``module``, imported when one of them is first used."""
+    LAZY_MODULES.append(module)
+    for name in names:
+        REGISTRY.setdefault(name, LazyBuiltin(name, module))  # type: ignore[arg-type]
+
+
+def load_lazy() -> None:
+    """Import every lazily registered module: for tables that other modules fill on
+    import (Import/Export formats, ``value[args]`` appliers, ``net[[...]]``)."""
+    for module in LAZY_MODULES:
+        importlib.import_module(module)
+
+
+def _lazy_pending() -> bool:
+    return any(m not in sys.modules for m in LAZY_MODULES)
+
 # What ``h[...][args]`` does for a head ``h[...]`` such as ``Composition[f, g]``:
 # fn(ev, head_expression, args).
 HEAD_APPLIERS: dict[str, Callable[..., Any]] = {}
@@ -78,6 +121,9 @@ def applier_for(value: Any) -> Callable[..., Any] | None:
         fn = APPLIERS.get(cls)
         if fn is not None:
             return fn
+    if _lazy_pending():   # a net's or a coder's applier may not be loaded yet
+        load_lazy()
+        return applier_for(value)
     return None
 
 

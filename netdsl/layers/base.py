@@ -362,12 +362,16 @@ class Net(Opaque, ABC):
 
     def _repr_html_(self) -> str:
         """Jupyter: the summary table (and a diagram for containers)."""
+        if "html" not in VIEWS:
+            load_stages_above()
         return VIEWS["html"](self) if "html" in VIEWS else f"<pre>{self.short_form()}</pre>"
 
     def __call__(self, data: Any, evaluation_mode: str = "Test", port: str | None = None) -> Any:
         """From Python: ``net(x)`` gives a NumPy array (a batch when ``x`` is one)."""
+        if "call" not in RUNTIME:
+            load_stages_above()
         call = RUNTIME.get("call")
-        if call is None:  # pragma: no cover  (netdsl/__init__ always loads the runtime)
+        if call is None:  # pragma: no cover  (netdsl/__init__ registers the loader)
             raise EvaluationError("The netdsl runtime is not loaded: import netdsl first.")
         return call(self, data, evaluation_mode, port)
 
@@ -376,6 +380,14 @@ class Net(Opaque, ABC):
 RUNTIME: dict[str, Callable[..., Any]] = {}
 # The graph stage registers how a net shows itself in Jupyter ("html").
 VIEWS: dict[str, Callable[..., str]] = {}
+# The stages above are imported on first use (start-up time); the built-ins register here
+# how to load them, for a net made without them (from Python, or read from a file).
+LOADERS: list[Callable[[], None]] = []
+
+
+def load_stages_above() -> None:
+    for load in LOADERS:
+        load()
 
 
 class Layer(Net):

@@ -4,15 +4,69 @@ A layer type is registered once, with ``register_layer`` (a class decorator), wh
 is one of netdsl's or defined by a user outside the package. Stages above this one
 (the built-in functions) listen, so that a registered layer at once has a head in the
 language: ``MyLayer[...]`` builds it.
+
+netdsl's own layer modules (every module of ``netdsl.layers``: a new layer is one new
+file, with no edit elsewhere) are imported the first time the table is read, not when
+the package is: a process that builds no net does not pay for ~45 modules (start-up,
+issue 14). Registering (writing) does not load them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+import importlib
+import pkgutil
+from typing import Any, Callable, Iterator, TypeVar
 
 from .base import Layer
 
-LAYER_TYPES: dict[str, type[Layer]] = {}
+
+class _LayerTypes(dict):
+    """``name -> layer class``; any read first imports every module of the package."""
+
+    loaded = False
+
+    def load(self) -> None:
+        if _LayerTypes.loaded:
+            return
+        _LayerTypes.loaded = True
+        package = __name__.rpartition(".")[0]
+        for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            importlib.import_module(f"{package}.{module.name}")
+
+    def __getitem__(self, name: str) -> type[Layer]:
+        self.load()
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.load()
+        return dict.get(self, name, default)
+
+    def __contains__(self, name: object) -> bool:
+        self.load()
+        return dict.__contains__(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        self.load()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self.load()
+        return dict.__len__(self)
+
+    def keys(self):  # type: ignore[override]
+        self.load()
+        return dict.keys(self)
+
+    def values(self):  # type: ignore[override]
+        self.load()
+        return dict.values(self)
+
+    def items(self):  # type: ignore[override]
+        self.load()
+        return dict.items(self)
+
+
+LAYER_TYPES: dict[str, type[Layer]] = _LayerTypes()
 _LISTENERS: list[Callable[[type[Layer]], None]] = []
 
 L = TypeVar("L", bound=type[Layer])
@@ -33,10 +87,12 @@ def register_layer(cls: L) -> L:
     return cls
 
 
-def on_register(listener: Callable[[type[Layer]], None]) -> None:
-    """Call ``listener`` for every layer type registered, before and after now."""
+def on_register(listener: Callable[[type[Layer]], None], *, past: bool = True) -> None:
+    """Call ``listener`` for every layer type registered after now and, with ``past``,
+    before now (netdsl's own layer modules are then loaded)."""
+    before = list(LAYER_TYPES.values()) if past else []
     _LISTENERS.append(listener)
-    for cls in list(LAYER_TYPES.values()):
+    for cls in before:
         listener(cls)
 
 
