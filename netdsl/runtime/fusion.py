@@ -36,7 +36,7 @@ rules 2, 5 and 6 are used in training too (their backward is exact).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..layers.base import Layer
 from .steps import Plan, Step, mark_frees
@@ -236,60 +236,53 @@ class FromLookup:
         return [None], {**grads, TABLE: dtable}
 
 
-def _from_lookup(steps: list[Step], protected: set[int]) -> list[Step]:
+def _into_next(steps: list[Step], protected: set[int],
+               merge: Callable[[Step, Step], Step | None]) -> list[Step]:
+    """Rules 5-7: a one-input step whose output only the next step reads is merged into
+    that step (``merge`` gives the merged step, reading the first step's input, or None)."""
     uses = _consumers(steps)
     out: list[Step | None] = list(steps)
     for i, st in enumerate(steps):
-        found = _ask(st.layer, "lookup_table")
-        if found is None or out[i] is None or len(st.ins) != 1:
+        if out[i] is None or len(st.ins) != 1:
             continue
         j = _sole_next(steps, i, uses, protected)
-        if j is None or _ask(steps[j].layer, "forward_from_lookup") is None:
-            continue
-        if len(steps[j].ins) != 1 or len(steps[j].outs) != 1:   # a recurrent "State" port
-            continue
-        name, table = found(st.arrays)
-        nxt = steps[j]
-        out[j] = Step(FromLookup(st.layer, name, nxt.layer), {**nxt.arrays, TABLE: table},
-                      st.ins, nxt.outs, nxt.path, {**nxt.keys, TABLE: st.keys.get(name, ())})
-        out[i] = None
+        merged = merge(st, steps[j]) if j is not None else None
+        if merged is not None:
+            assert j is not None
+            out[j], out[i] = merged, None
     return [s for s in out if s is not None]
+
+
+def _from_lookup(steps: list[Step], protected: set[int]) -> list[Step]:
+    def merge(st: Step, nxt: Step) -> Step | None:
+        found = _ask(st.layer, "lookup_table")
+        if found is None or _ask(nxt.layer, "forward_from_lookup") is None:
+            return None
+        if len(nxt.ins) != 1 or len(nxt.outs) != 1:   # a recurrent "State" port
+            return None
+        name, table = found(st.arrays)
+        return Step(FromLookup(st.layer, name, nxt.layer), {**nxt.arrays, TABLE: table},
+                    st.ins, nxt.outs, nxt.path, {**nxt.keys, TABLE: st.keys.get(name, ())})
+    return _into_next(steps, protected, merge)
 
 
 # ---------------------------------------------------------------- rule 6
 def _absorb_padding(steps: list[Step], protected: set[int]) -> list[Step]:
-    uses = _consumers(steps)
-    out: list[Step | None] = list(steps)
-    for i, st in enumerate(steps):
+    def merge(st: Step, nxt: Step) -> Step | None:
         zero = _ask(st.layer, "zero_padding")
         pads = zero() if zero is not None else None
-        if pads is None or len(st.ins) != 1:
-            continue
-        j = _sole_next(steps, i, uses, protected)
-        if j is None:
-            continue
-        absorb = _ask(steps[j].layer, "absorb_padding")
+        absorb = _ask(nxt.layer, "absorb_padding") if pads is not None else None
         wider = absorb(pads) if absorb is not None else None
-        if wider is None:
-            continue
-        nxt = steps[j]
-        out[j] = Step(wider, nxt.arrays, st.ins, nxt.outs, nxt.path, nxt.keys)
-        out[i] = None
-    return [s for s in out if s is not None]
+        return None if wider is None else Step(wider, nxt.arrays, st.ins, nxt.outs,
+                                               nxt.path, nxt.keys)
+    return _into_next(steps, protected, merge)
 
 
 def _skip_reshape(steps: list[Step], protected: set[int]) -> list[Step]:
     """Rule 7: a plain reshape read only by a layer reading examples flat is dropped."""
-    uses = _consumers(steps)
-    out: list[Step | None] = list(steps)
-    for i, st in enumerate(steps):
+    def merge(st: Step, nxt: Step) -> Step | None:
         plain = _ask(st.layer, "plain_reshape")
-        if plain is None or not plain() or len(st.ins) != 1:
-            continue
-        j = _sole_next(steps, i, uses, protected)
-        if j is None or not _ask(steps[j].layer, "reads_examples_flat", False):
-            continue
-        nxt = steps[j]
-        out[j] = Step(nxt.layer, nxt.arrays, st.ins, nxt.outs, nxt.path, nxt.keys)
-        out[i] = None
-    return [st for st in out if st is not None]
+        if plain is None or not plain() or not _ask(nxt.layer, "reads_examples_flat", False):
+            return None
+        return Step(nxt.layer, nxt.arrays, st.ins, nxt.outs, nxt.path, nxt.keys)
+    return _into_next(steps, protected, merge)
