@@ -108,6 +108,9 @@ def main() -> None:
     if rank == 0:
         trained = from_torch(module.cpu(), net)
         (out / "trained.wl").write_text(trained.input_form() + "\n")
+    # every rank waits for rank 0's writing: gloo aborts a process that tears its group
+    # down while a peer is still connected ("terminate called without an active exception")
+    dist.barrier()
     dist.destroy_process_group()
 
 
