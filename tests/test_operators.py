@@ -77,13 +77,17 @@ def test_shapes_follow_the_inner_net_both_ways():
      '"Input" port of the "Net" net'),
     ('NetMapOperator[LinearLayer[2], "Input" -> "Real"]', "valfail",
      'the "Input" port must be a sequence'),
-    ('NetFoldOperator[LinearLayer[2]]', "invports", 'must have the input ports "Input" and '
-                                                    '"State"'),
+    ('NetFoldOperator[LinearLayer[2]]', "invports",
+     'must have the input port "State" to feed back "Output" -> "State"'),
     ('NetFoldOperator[NetGraph[{TotalLayer[]}, {{NetPort["Input"], NetPort["State"]} -> 1}], '
      '"Input" -> {"Varying", 3}, "Output" -> {"Varying", 4}]', "tyinc", "Dimension"),
     ('NetMapOperator[MeanSquaredLossLayer[]]', "invports", "MeanSquaredLossLayer"),
-    ('NetFoldOperator[LinearLayer[2], {"Output" -> "State"}]', "notyet",
-     "feedback, constants and outputs arguments"),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> "Input"}]', "invports",
+     "must have an input to fold over"),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> "Nope"}]', "invports",
+     'must have the input port "Nope"'),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> 1}]', "invfb",
+     'should be a list of rules "output" -> "input"'),
     ('NetMapOperator[LinearLayer[2], "Foo" -> 3]', "optx", '"Foo" is not a port of NetMapOperator'),
 ])
 def test_shape_and_argument_errors(text, tag, words):

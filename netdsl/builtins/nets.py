@@ -128,9 +128,13 @@ def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> Non
 
 _operator("NetMapOperator", ("NetMapOperator[net]", 'NetMapOperator[net, "Input" -> shape]'),
           "net applied to each element of a sequence (the first level of the input)", 1)
-_operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]'),
-          'net with ports "Input", "State" -> "Output" folded over a sequence: the sequence '
-          "of states, starting from the \"State\" port (zeros when not given)", 4)
+_operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]',
+                             'NetFoldOperator[net, {"out" -> "in", ...}]',
+                             "NetFoldOperator[net, feedback, constants, outputs]"),
+          'net folded over a sequence: by default net has ports "Input", "State" -> "Output" '
+          "and gives the sequence of states, starting from the \"State\" port (zeros when not "
+          "given); feedback rules name the outputs fed back to inputs, constants the inputs "
+          "not mapped over, outputs the sequences given", 4)
 _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[{fnet, bnet}]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),

@@ -168,6 +168,11 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
         raise ExportError(f"AttentionLayer{where} cannot be exported to ONNX: netdsl has no ONNX "
                           f"mapping for a net as the scoring net.", symbol="Export",
                           tag="onnxnosup")
+    if net.kind == "NetFoldOperator":
+        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
+                          f"mapping for a fold (a loop carrying a state over the sequence, "
+                          f"which would be ONNX's Scan or Loop).", symbol="Export",
+                          tag="onnxnosup")
     scope = "/".join(path) or net.kind
     x = inputs["Input"]
     if net.kind == "NetMapOperator":
@@ -194,9 +199,7 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
         if net.aggregation == "Mean":
             y = b.node("Mul", [y, b.const(0.5, scope)], scope)
         return {"Output": y}
-    raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
-                      f"mapping for a fold (a loop carrying a state over the sequence, which "
-                      f"would be ONNX's Scan or Loop).", symbol="Export", tag="onnxnosup")
+    raise AssertionError(net.kind)
 
 
 def to_onnx(net: Net, opset: int = DEFAULT_OPSET) -> Any:

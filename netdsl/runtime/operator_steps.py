@@ -8,11 +8,13 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 
 - NetMapOperator: the n elements of every example are one inner batch of n*N (one
   forward and one backward pass of the inner plan, as Wolfram batches it).
-- NetFoldOperator: the inner plan once per step (each step vectorised over the batch),
-  the state starting at the "State" input when shown, else zeros; the final state is the
-  "State" output when shown. Backward through time runs the inner backward per step in
-  reverse, carrying the state's gradient (seeded by the final state's, and given back as
-  the initial state's).
+- NetFoldOperator: the inner plan once per step (each step vectorised over the batch)
+  on one element of each mapped input, the constants, and the states (each starting at
+  its input port when shown, else zeros; next the inner output fed back to it); each
+  state's final value is its output port when shown. Backward through time runs the
+  inner backward per step in reverse, carrying each state's gradient (seeded by the
+  final state's, and given back as the initial state's); a constant's gradient is the
+  sum over the steps.
 - NetBidirectionalOperator: the forward plan on the input, the backward plan on the
   input reversed along its first level (its output reversed back when it is a
   sequence); Catenate, Total or Mean.
@@ -67,9 +69,10 @@ class OperatorStep:
         for flat, key in self.keys.items():
             self.by_key.setdefault(key, flat)
         if self.kind == "NetFoldOperator":
-            self.state_shape = tuple(net.net("Net").ports["State"].shape)
-            ins, outs = net.port_names()
-            self.state_in, self.state_out = "State" in ins, "State" in outs
+            self.fold = net.fold
+            inner = net.net("Net").ports
+            self.shapes = {p: tuple(inner[p].shape) for p in self.fold.states + self.fold.outputs}
+            self.in_names, self.out_names = net.port_names()
         if self.kind == "NetBidirectionalOperator":
             self.sequential = net.sequential_output()
             self.aggregation = net.aggregation
@@ -147,7 +150,7 @@ class OperatorStep:
         if self.kind == "NetMapOperator":
             return self._map(ctx, steps, x)
         if self.kind == "NetFoldOperator":
-            return self._fold(ctx, steps, x, given[0] if given else None)
+            return self._fold(ctx, steps, dict(zip(self.in_names, (x,) + given)))
         return self._bidirectional(ctx, steps, x)
 
     def _map(self, ctx, steps, x):
@@ -158,20 +161,27 @@ class OperatorStep:
         y = np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
         return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
 
-    def _fold(self, ctx, steps, x, initial):
-        n, batch = x.shape[0], x.shape[-1]
-        state = (np.zeros(self.state_shape + (batch,), x.dtype) if initial is None
-                 else np.asarray(initial, x.dtype))
-        ys, record = [], []
+    def _fold(self, ctx, steps, xs):
+        fold = self.fold
+        first = xs[fold.mapped[0]]
+        n, batch, dtype = first.shape[0], first.shape[-1], first.dtype
+        states = {i: (np.asarray(xs[i], dtype) if i in xs
+                      else np.zeros(self.shapes[i] + (batch,), dtype)) for i in fold.states}
+        given = {c: xs[c] for c in fold.constants}
+        ys: dict[str, list] = {o: [] for o in fold.outputs}
+        record = []
         for t in range(n):
-            outs, values, caches = self._run(ctx, 0, steps[0], {"Input": x[t], "State": state})
-            state = outs["Output"]
-            ys.append(state)
+            inputs = {**given, **states, **{m: xs[m][t] for m in fold.mapped}}
+            outs, values, caches = self._run(ctx, 0, steps[0], inputs)
+            states = {i: outs[o] for o, i in fold.feedback}
+            for o in fold.outputs:
+                ys[o].append(outs[o])
             if ctx.grad:
                 record.append((values, caches))
-        y = np.stack(ys) if ys else np.zeros((0,) + self.state_shape + (batch,), x.dtype)
-        outs = [y, np.ascontiguousarray(state)] if self.state_out else [y]
-        return outs, ((steps, record, x.shape, x.dtype) if ctx.grad else None)
+        result = [(np.stack(ys[p]) if n else np.zeros((0,) + self.shapes[p] + (batch,), dtype))
+                  if p in ys else np.ascontiguousarray(states[p]) for p in self.out_names]
+        shapes = {p: np.shape(xs[p]) for p in fold.mapped + fold.constants}
+        return result, ((steps, record, shapes, batch) if ctx.grad else None)
 
     def _bidirectional(self, ctx, steps, x):
         out_f, values_f, caches_f = self._run(ctx, 0, steps[0], {"Input": x})
@@ -245,18 +255,8 @@ class OperatorStep:
             dx = np.ascontiguousarray(np.moveaxis(dx.reshape(shape[1:-1] + (n, batch)), -2, 0))
             return [dx], grads
         if self.kind == "NetFoldOperator":
-            steps, record, shape, dtype = cache
-            dx = np.zeros(shape, dy.dtype)
-            dstate = (np.array(dfinal[0], dy.dtype) if dfinal
-                      else np.zeros(self.state_shape + (shape[-1],), dy.dtype))
-            for t in range(shape[0] - 1, -1, -1):
-                values, caches = record[t]
-                dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": dy[t] + dstate},
-                                 grads)
-                if dxs["Input"] is not None:
-                    dx[t] = dxs["Input"]
-                dstate = _or_zeros(dxs["State"], dstate.shape, dy.dtype)
-            return ([dx, dstate] if self.state_in else [dx]), grads
+            return self._fold_back(ctx, cache, dict(zip(self.out_names, (dy,) + dfinal)),
+                                   grads), grads
         steps, values_f, caches_f, values_b, caches_b = cache
         axis = 1 if self.sequential else 0
         if self.aggregation == "Catenate":
@@ -276,6 +276,31 @@ class OperatorStep:
         shape = values_f[self.plans[0].inputs["Input"]].shape
         dx = _or_zeros(dxf, shape, dy.dtype) + _or_zeros(dxb, shape, dy.dtype)[::-1]
         return [np.ascontiguousarray(dx)], grads
+
+
+    def _fold_back(self, ctx, cache, douts, grads):
+        """Backward through time: the gradients of the fold's inputs, in port order."""
+        steps, record, shapes, batch = cache
+        fold, dtype = self.fold, next(iter(douts.values())).dtype
+        dx = {m: np.zeros(shapes[m], dtype) for m in fold.mapped}
+        dconst: dict[str, Any] = {c: np.zeros(shapes[c], dtype) for c in fold.constants}
+        dstates = {i: (np.array(douts[i], dtype) if i in douts
+                       else np.zeros(self.shapes[i] + (batch,), dtype)) for i in fold.states}
+        for t in range(len(record) - 1, -1, -1):
+            values, caches = record[t]
+            seeds = {o: douts[o][t] for o in fold.outputs}
+            for o, i in fold.feedback:
+                seeds[o] = seeds[o] + dstates[i] if o in seeds else dstates[i]
+            d = self._back(ctx, 0, steps[0], values, caches, seeds, grads)
+            for m in fold.mapped:
+                if d[m] is not None:
+                    dx[m][t] = d[m]
+            for c in fold.constants:
+                if d[c] is not None:
+                    dconst[c] += d[c]
+            dstates = {i: _or_zeros(d[i], dstates[i].shape, dtype) for i in fold.states}
+        found = {**dx, **dconst, **dstates}
+        return [found[p] for p in self.in_names]
 
 
 def _or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:
