@@ -286,12 +286,19 @@ def normal(net: Net) -> Any:
                        for k in list(net.values) + list(net.arrays) if not k.startswith("$"))
 
 
+# NetExtract of values that hold a net without being one (NetStateObject): fn(value, spec)
+EXTRACT_HOOKS: dict[type, Any] = {}
+
+
 @builtin("NetExtract", ('NetExtract[net, "array" | "option" | "port"]', "NetExtract[net, layer]",
                         "NetExtract[net, {layer, ..., \"array\"}]",
                         'NetExtract[net, NetSharedArray["name"]]', "NetExtract[net, All]"),
          "a layer, an option value, a port shape or an array (Automatic if not initialized)",
          args=2, section="Nets")
 def _net_extract(ev, net, spec):
+    hook = EXTRACT_HOOKS.get(type(net))
+    if hook is not None:
+        return hook(net, spec)
     if not isinstance(net, Net):
         raise wrong_call("NetExtract", Expr(S("NetExtract"), net, spec), "the first argument is not a net")
     return extract(net, spec)
