@@ -164,8 +164,8 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
     module's docstring); a NetFoldOperator or AttentionLayer[net] is an onnxnosup error."""
     assert isinstance(net, Operator)    # the only containers with an ``operator``
     where = path_label(b.root, path) if path else ""
-    if net.kind == "AttentionLayer":
-        raise ExportError(f"AttentionLayer{where} cannot be exported to ONNX: netdsl has no ONNX "
+    if getattr(net, "template", None) is not None:   # AttentionLayer[net], ...
+        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
                           f"mapping for a net as the scoring net.", symbol="Export",
                           tag="onnxnosup")
     if net.kind == "NetFoldOperator":

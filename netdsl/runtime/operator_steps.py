@@ -44,8 +44,9 @@ class OperatorStep:
     def __init__(self, net: Any, plans: list[Plan]):
         # (AttentionLayer[net] is not the layer AttentionLayer: converters keyed by name
         # must not take it for one)
-        self.name = "AttentionLayer[net]" if net.kind == "AttentionLayer" else net.kind
-        self.kind = net.kind
+        scored = getattr(net, "template", None) is not None
+        self.name = f"{net.kind}[net]" if scored else net.kind
+        self.kind = "AttentionLayer" if scored else net.kind
         self.plans = plans
         self.flat: list[list[dict[str, str]]] = []   # plan, step -> array -> flat name
         self.arrays: dict[str, np.ndarray] = {}
@@ -81,6 +82,7 @@ class OperatorStep:
         if self.kind == "AttentionLayer":
             self.template = net.template
             self.weights_shown = "AttentionWeights" in net.port_names()[1]
+            self.self_attention = len(net.port_names()[0]) == 2   # SequenceAttentionLayer
 
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
         """The inner layers' moving statistics (BatchNormalization) after a training step,
@@ -145,7 +147,9 @@ class OperatorStep:
     # ---- forward ----------------------------------------------------------------------
     def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray, *given):
         steps = self.bound(arrays)
-        if self.kind == "AttentionLayer":     # given: the Value and Query
+        if self.kind == "AttentionLayer":     # given: the Value and Query (or the Query)
+            if self.self_attention:
+                return self._attention(ctx, steps, x, x, *given)
             return self._attention(ctx, steps, x, *given)
         if self.kind == "NetMapOperator":
             return self._map(ctx, steps, x)
@@ -212,9 +216,9 @@ class OperatorStep:
                   "Query": np.ascontiguousarray(np.moveaxis(queries, -1, 0).reshape(-1, pairs))}
         outs, values, caches = self._run(ctx, 0, steps[0], inputs)
         scores = outs["Output"].reshape(n, h, m, length)
-        out, (att, inner) = attend(ctx, k, v, q, None, layer.window,
-                                   layer.values["ScoreRescaling"], layer.values["Dropout"],
-                                   scores=scores)
+        out, (att, inner) = attend(ctx, k, v, q, None, getattr(layer, "window", None),
+                                   layer.values.get("ScoreRescaling"),
+                                   layer.values.get("Dropout", 0.0), scores=scores)
         ys = [from_heads(out, query.shape[:-2] + (value.shape[-2], query.shape[-1]))]
         if self.weights_shown:
             dims = weights_dims(query.shape[:-1], key.shape[:-1], layer.head_levels)
@@ -236,8 +240,11 @@ class OperatorStep:
         dq = _or_zeros(d["Query"], (qc, n * h * m * length), dy.dtype)
         dkeys = dk.reshape(kc, n, h, m, length).sum(axis=3)         # (k, N, H, L)
         dqueries = dq.reshape(qc, n, h, m, length).sum(axis=4)      # (q, N, H, M)
-        return [from_heads(np.moveaxis(dkeys, 0, -1), kshape), from_heads(dvalues, vshape),
-                from_heads(np.moveaxis(dqueries, 0, -1), qshape)], grads
+        dkey = from_heads(np.moveaxis(dkeys, 0, -1), kshape)
+        dquery = from_heads(np.moveaxis(dqueries, 0, -1), qshape)
+        if self.self_attention:    # the one Input is the keys and the values
+            return [dkey + from_heads(dvalues, vshape), dquery], grads
+        return [dkey, from_heads(dvalues, vshape), dquery], grads
 
     # ---- backward ---------------------------------------------------------------------
     def backward(self, ctx: Ctx, arrays: dict[str, np.ndarray], cache: Any, dy: np.ndarray,
