@@ -101,7 +101,7 @@ class ScoredAttention(Operator):
         template = written.evolve(ports={**written.ports, **self.ports})
         for _ in range(8):
             template = _outer(template, head, where)
-            key_size = template.key_size   # type: ignore[attr-defined]  (both attention layers)
+            key_size = template.key_size  # type: ignore[attr-defined]
             ks, qs = template.values.get(key_size), template.values.get("QuerySize")
             changed = s.run(SLOT, {"Input": PortType((ks,)), "Query": PortType((qs,)),
                                    "Output": PortType(())})
