@@ -178,10 +178,3 @@ def test_argument_errors(args, tag, words):
     assert e.value.tag == tag, e.value.text
     assert words in e.value.text
 
-
-def test_onnx_export_says_a_general_fold_is_not_mapped(tmp_path):
-    s = netdsl.Session()
-    s.evaluate(f"f = NetInitialize[{FOLD}]")
-    with pytest.raises(NetDSLError) as e:
-        s.evaluate(f'Export["{tmp_path / "f.onnx"}", f]')
-    assert e.value.tag == "onnxnosup" and "fold" in e.value.text

@@ -322,14 +322,6 @@ def test_an_operator_is_one_layer_to_net_surgery():
     assert s.evaluate('NetReplacePart[m, "Input" -> {5, 3}]').ports["Output"].shape == (5, 2)
 
 
-def test_onnx_export_says_a_fold_is_not_mapped(tmp_path):
-    pytest.importorskip("onnx")
-    with pytest.raises(NetDSLError) as e:
-        netdsl.Session().evaluate(f'Export["{tmp_path / "m.onnx"}", '
-                                  f'NetReplacePart[{FOLD}, "Input" -> {{4, 3}}]]')
-    assert "NetFoldOperator cannot be exported to ONNX" in e.value.text
-
-
 def test_training_moves_the_statistics_of_a_mapped_batch_normalization():
     s = netdsl.Session()
     rng = np.random.default_rng(0)
