@@ -170,6 +170,9 @@ def test_input_gradients_of_mapped_constant_and_state_inputs():
     ('{"hnext" -> "h"}, {"c"}, {"zz"}', "invports", '"zz" is not one of the output ports'),
     ('{"hnext" -> "h"}, {"q"}', "invports", '"q" is not one of the input ports'),
     ('{"hnext" -> "h"}, 5', "invarg", "should be a list of port names"),
+    ('{"hnext" -> "h"}, {"c"}, {}', "invarg", "at least one output"),
+    ('{"hnext" -> "h"}, {"c"}, {"y", "y"}', "invarg", "name a port twice"),
+    ('{"hnext" -> "h"}, {"c", "c"}', "invarg", "name a port twice"),
     ('{"hnext" -> "h"}, {"c"}, {"y"}, {}', "argx", "NetFoldOperator[net, feedback, constants, outputs]"),
 ])
 def test_argument_errors(args, tag, words):

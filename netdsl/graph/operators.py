@@ -285,6 +285,13 @@ def _fold_spec(head: str, net: Net, args: tuple) -> Fold:
     returned = _names_arg(head, args[2] if len(args) > 2 else None, "outputs", outs)
     if len(args) < 3:
         returned = tuple(outs)
+    for what, names in (("constants", constants), ("outputs", returned)):
+        if len(set(names)) < len(names):
+            raise _error(head, "invarg", f"The {what} of {head} name a port twice: "
+                                         f"{_names(names)}.")
+    if not returned:
+        raise _error(head, "invarg", f"{head} must give at least one output sequence; the "
+                                     f"outputs argument is empty.")
     states = [i for _, i in feedback]
     for o, i in feedback:
         if o not in outs or i not in ins:
