@@ -199,14 +199,6 @@ def test_net_files_round_trip(fmt, tmp_path):
     np.testing.assert_allclose(again(x), s.evaluate("g")(x), rtol=1e-6)
 
 
-def test_torch_conversion_says_it_has_no_counterpart():
-    pytest.importorskip("torch")
-    from netdsl.torch import to_torch
-    s = session('AttentionLayer[sc, "Key" -> {5, 2}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
-    with pytest.raises(NetDSLError, match=r"AttentionLayer\[net\] .*no PyTorch counterpart"):
-        to_torch(s.evaluate("a"))
-
-
 def test_net_replace_part_of_the_scoring_net():
     s = session('AttentionLayer[sc, "Key" -> {5, 3}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
     s.evaluate('b = NetReplacePart[a, "ScoringNet" -> NetGraph[{DotLayer[]}, '
