@@ -308,7 +308,5 @@ def test_gradients_through_the_attention_weights_equal_finite_differences():
 def test_options_not_taken_with_a_net_are_clear_errors():
     s = Session()
     s.evaluate(SCORING)
-    with pytest.raises(NetDSLError, match="LearningRateMultipliers of AttentionLayer.net. is not"):
-        s.evaluate("AttentionLayer[sc, LearningRateMultipliers -> 0]")
     with pytest.raises(NetDSLError, match='no array "Weights"'):
         s.evaluate('AttentionLayer[sc, "Weights" -> {{1., 2.}}]')
