@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
+from ...expr import Expr, Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
 from ...graph.container import Container, replace_leaves
+from ...patterns import Matcher, is_pattern
 from ...layers.arrays import SharedRef
 from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
@@ -130,11 +131,12 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     if spec is S("Automatic") or spec is None:
         return out
     rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
+    ruled: set[tuple] = set()
     for r in rules:
         if is_number(r):
             target, m = S("All"), r
-        elif is_rule(r) and is_number(r.args[1]):
-            target, m = r.args
+        elif is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None")):
+            target, m = r.args[0], 0 if r.args[1] is S("None") else r.args[1]   # None: frozen
         else:
             raise error("lrmult", f"{input_form(r)} is not a learning-rate multiplier "
                                   f"specification (layer -> m, {{layer, \"array\"}} -> m or "
@@ -143,7 +145,9 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
         for path, array, key in all_keys:
             inner = path[1:] if path and path[0] == "net" else path
             if _lr_match(target, inner, array, tnet):
-                out[key] = float(m)
+                if key not in ruled:   # Wolfram: the first matching rule gives the rate
+                    out[key] = float(m)
+                    ruled.add(key)
                 matched = True
         if not matched:
             raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
@@ -177,11 +181,21 @@ def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
     return _path_prefix(parts, path)
 
 
+_MATCHER = Matcher()
+
+
 def _path_prefix(parts: list, path: tuple) -> bool:
     if len(parts) > len(path):
         return False
     for p, name in zip(parts, path):
-        if is_integer(p):
+        if isinstance(p, Expr) and p.head is S("Span") and len(p.args) == 2 \
+                and all(is_integer(e) for e in p.args):   # m ;; n: layers m through n
+            if not (name.isdigit() and p.args[0] <= int(name) <= p.args[1]):
+                return False
+        elif is_pattern(p):   # {"target" -> 1, _ -> None}: a pattern of layer names
+            if not _MATCHER.matches(p, int(name) if name.isdigit() else name):
+                return False
+        elif is_integer(p):
             if str(p) != name:
                 return False
         elif p != name:
