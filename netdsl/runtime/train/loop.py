@@ -31,7 +31,7 @@ from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
-from .parameters import Parameters, read_multipliers
+from .parameters import Parameters, read_multipliers, read_update_schedule
 from .progress import Reporter
 from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
@@ -144,6 +144,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     max_rounds = o.max_rounds
     total_steps = (max_rounds or 10_000) * batches_per_round
     opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
+    schedule = read_update_schedule(o.update_schedule, tnet, params)
     history.method = o.settings.method
     history.initial_learning_rate = o.settings.lr
     loss_slots = [plan.outputs[p] for p in loss_names]
@@ -168,8 +169,10 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             out_of_time = False
             for b in range(batches_per_round):
                 idx = order[b * batch:(b + 1) * batch]
+                active = (schedule[len(history.batch_losses) % len(schedule)]
+                          if schedule else None)
                 loss = _train_step(params, plan, ctx, data.batch(idx), loss_slots,
-                                   input_slots, opt, moving)
+                                   input_slots, opt, moving, active)
                 m = idx.size
                 history.batch_losses.append(loss)
                 round_loss += loss * m
@@ -347,9 +350,9 @@ def _updates_moving(step: Step, params: Parameters) -> bool:
 
 
 def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed: list[Feed], loss_slots,
-                input_slots, opt: Optimizer, moving) -> float:
+                input_slots, opt: Optimizer, moving, active: np.ndarray | None = None) -> float:
     loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
-    opt.step(params.grad)
+    opt.step(params.grad, active)
     for part in caches:     # one pass per sequence length in a ragged batch
         for i, step in moving:  # moving statistics, after the optimiser, once per pass
             for name, value in step.layer.moving_updates(step.arrays, part[i]).items():

@@ -32,6 +32,7 @@ class Options:
     callable_of: Any = None        # expression -> Python callable (the evaluator's)
     measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
     checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
+    update_schedule: Any = None    # TrainingUpdateSchedule, read by parameters.py
 
 
 OPTION_DEFAULTS = {
@@ -43,7 +44,7 @@ OPTION_DEFAULTS = {
     "GradientClipping": S("None"), "WeightClipping": S("None"),
     "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
     "TrainingProgressMeasurements": S("None"),
-    "TrainingProgressCheckpointing": S("None"),
+    "TrainingProgressCheckpointing": S("None"), "TrainingUpdateSchedule": S("Automatic"),
 }
 
 
@@ -98,6 +99,7 @@ def read_options(opts: dict[str, Any]) -> Options:
     o.measurements = None if m is None or m is S("None") else (
         list_items(m) if is_list(m) else [m])
     o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
+    o.update_schedule = opts.get("TrainingUpdateSchedule")
     return o
 
 

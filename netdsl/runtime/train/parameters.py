@@ -117,17 +117,13 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     """Per-array learning-rate multipliers: the layers' own option, then NetTrain's
     LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
     out: dict[tuple, float] = {}
-    all_keys = []
-    for path, layer, specs in _leaves_with_multipliers(tnet, (), ()):
-        for a in layer.array_specs:
-            v = layer.arrays.get(a.name)
-            key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
-            all_keys.append((path, a.name, key))
-            for given in specs:     # the layer's own first, then its operators' outwards
-                m = multiplier_for(given, a.name)
-                if m is not None:
-                    out[key] = m
-                    break
+    all_keys = _array_keys(tnet)
+    for _path, array, key, specs in all_keys:
+        for given in specs:     # the layer's own first, then its operators' outwards
+            m = multiplier_for(given, array)
+            if m is not None:
+                out[key] = m
+                break
     if spec is S("Automatic") or spec is None:
         return out
     rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
@@ -142,7 +138,7 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
                                   f"specification (layer -> m, {{layer, \"array\"}} -> m or "
                                   f"All -> m).")
         matched = False
-        for path, array, key in all_keys:
+        for path, array, key, _ in all_keys:
             inner = path[1:] if path and path[0] == "net" else path
             if _lr_match(target, inner, array, tnet):
                 if key not in ruled:   # Wolfram: the first matching rule gives the rate
@@ -153,6 +149,50 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
             raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
                                   f"name a layer or array of the net.")
     return out
+
+
+def _array_keys(tnet: Net) -> list[tuple[tuple, str, tuple, tuple]]:
+    """Every array: (layer path, array name, parameter key, the LearningRateMultipliers
+    specs that reach it)."""
+    out = []
+    for path, layer, specs in _leaves_with_multipliers(tnet, (), ()):
+        for a in layer.array_specs:
+            v = layer.arrays.get(a.name)
+            key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
+            out.append((path, a.name, key, specs))
+    return out
+
+
+def read_update_schedule(spec: Any, tnet: Net, params: "Parameters") -> list[np.ndarray] | None:
+    """TrainingUpdateSchedule -> {group1, group2, ...}: for each optimisation step in turn
+    (cycling), which elements of the flat buffer are updated (the others, and every array
+    no group names, stay as they are). A group is a part as LearningRateMultipliers names
+    one, ``_``, ``spec1 | spec2``, or ``group -> s`` (s steps in a row)."""
+    if spec is None or spec is S("Automatic") or spec is S("All"):
+        return None
+    groups = list_items(spec) if is_list(spec) else [spec]
+    keys = _array_keys(tnet)
+    masks = []
+    for g in groups:
+        repeat = 1
+        if is_rule(g) and is_integer(g.args[1]) and g.args[1] >= 1:
+            g, repeat = g.args[0], int(g.args[1])
+        alternatives = (list(g.args) if isinstance(g, Expr) and g.head is S("Alternatives")
+                        else [g])
+        mask = np.zeros(params.flat.size, bool)
+        for path, array, key, _ in keys:
+            inner = path[1:] if path and path[0] == "net" else path
+            if key in params.offsets and any(a == S("Blank") or (isinstance(a, Expr) and
+                                             a.head is S("Blank") and not a.args) or
+                                             _lr_match(a, inner, array, tnet)
+                                             for a in alternatives):
+                off, shape = params.offsets[key]
+                mask[off:off + math.prod(shape)] = True
+        if not mask.any():
+            raise error("updsched", f"{input_form(g)} in TrainingUpdateSchedule names no "
+                                    f"trainable array of the net.")
+        masks.extend([mask] * repeat)
+    return masks
 
 
 def _leaves_with_multipliers(net: Net, path: tuple, outer: tuple):
