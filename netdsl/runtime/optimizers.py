@@ -27,9 +27,9 @@ class Settings:
     epsilon: float | None = None
     momentum: float | None = None
     beta: float = 0.95
-    l2: float = 0.0
-    gradient_clipping: float | None = None
-    weight_clipping: float | None = None
+    l2: Any = 0.0
+    gradient_clipping: Any = None   # a number, or per element of the flat buffer
+    weight_clipping: Any = None
     schedule: Any = None    # "Polynomial" (SGD's default), or f(batch, total) -> multiplier
     extra: dict = field(default_factory=dict)
 
@@ -88,8 +88,8 @@ class Optimizer:
 
     def _update(self, g: np.ndarray, tmp: np.ndarray, f: Any) -> None:
         s, p = self.s, self.params
-        if s.l2:
-            g += f(s.l2) * p
+        if s.l2 is not None and np.any(s.l2):   # a number, or per element (rules by part)
+            g += (s.l2 if isinstance(s.l2, np.ndarray) else f(s.l2)) * p
         if s.gradient_clipping is not None:
             np.clip(g, -s.gradient_clipping, s.gradient_clipping, out=g)
         lr = self.rate()

@@ -126,29 +126,56 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
                 break
     if spec is S("Automatic") or spec is None:
         return out
+    out.update(rule_values(spec, tnet, "LearningRateMultipliers", "lrmult", none=0.0))
+    return out
+
+
+def rule_values(spec: Any, tnet: Net, option: str, tag: str, none: float | None = None,
+                keys: list | None = None) -> dict[tuple, float]:
+    """A number for every array a rule names: ``r`` (all), or rules part -> r, where a part
+    is a layer, {layer, "array"}, m ;; n, a pattern or All; the first matching rule gives
+    an array's value, as Wolfram's LearningRateMultipliers. ``none``: what None means."""
+    keys = _array_keys(tnet) if keys is None else keys
     rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
-    ruled: set[tuple] = set()
+    out: dict[tuple, float] = {}
     for r in rules:
         if is_number(r):
             target, m = S("All"), r
-        elif is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None")):
-            target, m = r.args[0], 0 if r.args[1] is S("None") else r.args[1]   # None: frozen
+        elif is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None") and none is not None):
+            target, m = r.args[0], none if r.args[1] is S("None") else r.args[1]
         else:
-            raise error("lrmult", f"{input_form(r)} is not a learning-rate multiplier "
-                                  f"specification (layer -> m, {{layer, \"array\"}} -> m or "
-                                  f"All -> m).")
+            raise error(tag, f"{input_form(r)} is not a specification of {option} (a number, "
+                             f'or rules layer -> r, {{layer, "array"}} -> r, _ -> r).')
         matched = False
-        for path, array, key, _ in all_keys:
+        for path, array, key, _ in keys:
             inner = path[1:] if path and path[0] == "net" else path
             if _lr_match(target, inner, array, tnet):
-                if key not in ruled:   # Wolfram: the first matching rule gives the rate
-                    out[key] = float(m)
-                    ruled.add(key)
+                out.setdefault(key, float(m))   # the first matching rule
                 matched = True
         if not matched:
-            raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
-                                  f"name a layer or array of the net.")
+            raise error(tag, f"{input_form(target)} in {option} does not name a layer or "
+                             f"array of the net.")
     return out
+
+
+PER_PART = {"l2": ("L2Regularization", 0.0), "gradient_clipping": ("GradientClipping", np.inf),
+            "weight_clipping": ("WeightClipping", np.inf)}
+
+
+def per_part_settings(settings: Any, tnet: Net, params: "Parameters") -> None:
+    """L2Regularization, GradientClipping and WeightClipping given as rules by part
+    (kept raw in ``settings.extra`` by options.py) as per-element arrays of the flat
+    buffer: unnamed arrays get no regularisation and no clipping."""
+    for attr, (option, default) in PER_PART.items():
+        spec = settings.extra.get(attr)
+        if spec is None:
+            continue
+        values = np.full(params.flat.size, default, params.flat.dtype)
+        for key, v in rule_values(spec, tnet, option, "method").items():
+            if key in params.offsets:
+                off, shape = params.offsets[key]
+                values[off:off + math.prod(shape)] = v
+        setattr(settings, attr, values)
 
 
 def _array_keys(tnet: Net) -> list[tuple[tuple, str, tuple, tuple]]:
