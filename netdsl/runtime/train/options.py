@@ -34,17 +34,6 @@ class Options:
     checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
 
 
-OPTION_DEFAULTS = {
-    "BatchSize": S("Automatic"), "MaxTrainingRounds": S("Automatic"), "TimeGoal": S("Automatic"),
-    "Method": S("Automatic"), "LearningRate": S("Automatic"), "ValidationSet": S("None"),
-    "RandomSeeding": 1234, "LearningRateMultipliers": S("Automatic"),
-    "TrainingProgressReporting": S("Automatic"), "LossFunction": S("Automatic"),
-    "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
-    "GradientClipping": S("None"), "WeightClipping": S("None"),
-    "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
-    "TrainingProgressMeasurements": S("None"),
-    "TrainingProgressCheckpointing": S("None"),
-}
 
 
 def _positive_int(name: str, v: Any) -> int:
