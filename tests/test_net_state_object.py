@@ -85,7 +85,11 @@ def test_text_form_and_netdsl_check():
     s.evaluate(f"again = {s.evaluate('obj').input_form()}")
     np.testing.assert_allclose(np.asarray(s.evaluate("again[y]")),
                                np.asarray(s.evaluate("obj[y]")), rtol=1e-6)
-    assert "stored states" in s.evaluate("obj").output_form()
+    assert "3 stored states, 2 evaluations" in s.evaluate("obj").output_form()
+    assert s.evaluate("Normal[obj]") == s.evaluate("net")
+    assert s.evaluate('NetExtract[obj, "Net"]') == s.evaluate("net")
+    np.testing.assert_allclose(np.asarray(s.evaluate("NetStateObject[net, Automatic][x]")),
+                               np.asarray(s.evaluate("net[x]")), rtol=1e-6)
     out, err = io.StringIO(), io.StringIO()
     rc = check_text(NET + "\nobj = NetStateObject[net];\nz = obj[RandomReal[1, {4, 2}]];\n",
                     "s.wl", out, err)
@@ -94,15 +98,18 @@ def test_text_form_and_netdsl_check():
 
 
 @pytest.mark.parametrize("text, tag, words", [
-    ("NetStateObject[LinearLayer[2]]", "nostates", "no recurrent state"),
+    ("NetStateObject[NetInitialize@LinearLayer[2, \"Input\" -> 2]]", "nostate",
+     "Cannot create a NetStateObject for a net that has no recurrent state"),
+    ("NetStateObject[5]", "arg1", "First argument to NetStateObject should be a valid net."),
+    ("NetStateObject[NetChain[{LongShortTermMemoryLayer[3]}]]", "nninit", "unspecified value"),
     ('NetStateObject[net, <|{3, "State"} -> {1, 2, 3}|>]', "inpunk", "is not a recurrent state"),
     ('NetStateObject[net, <|{1, "State"} -> {1, 2}|>]', "badstates", "dimensions [3]"),
-    ("NetStateObject[net, 5]", "badstates", "association of states"),
+    ("NetStateObject[net, 5]", "arg2", "should be Automatic or an association"),
     ("NetStateObject[net][{x, x}]", "stbatch", "one example at a time"),
     ('NetStateObject[net][x, NetPort[All, "States"]]', "badstates", "keeps its own states"),
     ('NetExtract[NetStateObject[net], "Foo"]', "nopart", 'give "States" or "Net"'),
     ('NetStateObject[NetFoldOperator[NetGraph[{TotalLayer[]}, '
-     '{{NetPort["Input"], NetPort["State"]} -> 1}]]]', "nostates", "no fixed size"),
+     '{{NetPort["Input"], NetPort["State"]} -> 1}]]]', "nostate", "no fixed size"),
 ])
 def test_errors(text, tag, words):
     s = session()

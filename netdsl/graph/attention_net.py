@@ -52,6 +52,7 @@ class ScoredAttention(Operator):
         self.declared_ports = dict(template.declared[1])
         self.aggregation = None
         self.fold = None
+        self.multipliers = None   # (the template's LearningRateMultipliers option)
         self.operator = template.name
         self.optional_inputs, self.optional_outputs = (), ("AttentionWeights",)
         self.template = template
@@ -180,11 +181,6 @@ def _build(cls: type[Layer], args: tuple, call: Any) -> ScoredAttention:
         raise EvaluationError(f'{head}[net] has no array "Weights": its arrays are the '
                               f'scoring net\'s, {{"ScoringNet", ...}}.', symbol=head,
                               tag="invarr")
-    if any(is_rule(a) and getattr(a.args[0], "name", a.args[0]) == "LearningRateMultipliers"
-           for a in rest):
-        raise EvaluationError(f"The option LearningRateMultipliers of {head}[net] is not "
-                              "supported yet; give the multipliers to NetTrain's "
-                              "LearningRateMultipliers option.", symbol=head, tag="notyet")
     template = cls.build(("Bilinear",) + rest, call)
     return build_scored(template.evolve(arrays={}), net)
 

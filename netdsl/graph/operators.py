@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EvaluationError, ShapeError
 from ..expr import Expr, Symbol, input_form, is_list, is_rule, list_items
-from ..layers.base import Clash, Infer, Layer, Net, ValidationFail, run_layer_rule
+from ..layers.base import (Clash, Infer, Layer, Net, ValidationFail, multiplier_spec,
+                           run_layer_rule)
 from ..layers.shapes import (UNKNOWN, LengthVar, Mismatch, PortType, VaryingSize,
                              port_type_from_spec, unify)
 from ..layers.text import layer_input_form
@@ -98,6 +99,7 @@ class Operator(Container):
         self.aggregation = aggregation
         self.operator = kind
         self.fold = fold
+        self.multipliers: Any = None   # LearningRateMultipliers for the inner arrays
         self.optional_inputs = fold.states if fold else ()
         self.optional_outputs = (tuple(i for i in fold.states if i not in fold.outputs)
                                  if fold else ())
@@ -112,6 +114,7 @@ class Operator(Container):
         new.aggregation = self.aggregation
         new.operator = self.operator
         new.fold = self.fold
+        new.multipliers = self.multipliers
         new.optional_inputs = self.optional_inputs
         new.optional_outputs = self.optional_outputs
         new.span = self.span
@@ -137,7 +140,8 @@ class Operator(Container):
 
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, Operator) and self.aggregation == other.aggregation
-                and self.fold == other.fold and super().__eq__(other))
+                and self.fold == other.fold and self.multipliers == other.multipliers
+                and super().__eq__(other))
 
     def __hash__(self) -> int:
         return hash((self.kind, self.aggregation))
@@ -165,6 +169,8 @@ class Operator(Container):
             t = self.ports.get(p)
             if t is not None and t.shape is not None:
                 parts.append(f'"{p}" -> {input_form(t.spec())}')
+        if self.multipliers is not None:
+            parts.append(f"LearningRateMultipliers -> {input_form(self.multipliers)}")
         return f"{self.kind}[{', '.join(parts)}]"
 
     # ---- shapes ---------------------------------------------------------------------
@@ -185,6 +191,8 @@ class Operator(Container):
             args += _fold_args(self.fold)
         opts = {p: t.spec() for p, t in self.declared_ports.items()
                 if t.shape is not None and p not in self.optional_inputs}
+        if self.multipliers is not None:
+            opts["LearningRateMultipliers"] = self.multipliers
         ins, outs = self.port_names()
         return build_operator(self.kind, args, opts).with_optional_ports(ins, outs)
 
@@ -206,9 +214,23 @@ def _inner_text(net: Net) -> str:
 # ---------------------------------------------------------------- construction
 def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     """NetMapOperator[net], NetFoldOperator[net], NetBidirectionalOperator[net | {f, b},
-    agg] with "Input"/"Output" port options: the operator with its shapes inferred."""
+    agg] with "Input"/"Output" port options (and LearningRateMultipliers): the operator
+    with its shapes inferred."""
     if not args:
         raise _error(head, "argx", f"{head} called with 0 arguments; 1 argument is expected.")
+    options = dict(options)
+    multipliers = options.pop("LearningRateMultipliers", None)
+    try:
+        multipliers = multiplier_spec(multipliers)
+    except ValueError as e:
+        raise _error(head, "lrmult", f"LearningRateMultipliers -> {input_form(multipliers)}: "
+                                     f"{e}.") from None
+    op = _build_operator(head, args, options)
+    op.multipliers = multipliers
+    return op
+
+
+def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     aggregation = None
     if head == "NetBidirectionalOperator":
         if len(args) > 2:

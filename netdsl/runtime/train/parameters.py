@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
-from ...graph.container import replace_leaves
+from ...expr import Expr, Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
+from ...graph.container import Container, replace_leaves
+from ...patterns import Matcher, is_pattern
 from ...layers.arrays import SharedRef
-from ...layers.base import Net
+from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
 from ..steps import Plan, Step
 from .common import error
@@ -117,22 +118,25 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
     out: dict[tuple, float] = {}
     all_keys = []
-    for path, layer in tnet.leaves():
+    for path, layer, specs in _leaves_with_multipliers(tnet, (), ()):
         for a in layer.array_specs:
             v = layer.arrays.get(a.name)
             key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
             all_keys.append((path, a.name, key))
-            own = layer.values.get("LearningRateMultipliers")
-            if own is not None and is_number(own):
-                out[key] = float(own)
+            for given in specs:     # the layer's own first, then its operators' outwards
+                m = multiplier_for(given, a.name)
+                if m is not None:
+                    out[key] = m
+                    break
     if spec is S("Automatic") or spec is None:
         return out
     rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
+    ruled: set[tuple] = set()
     for r in rules:
         if is_number(r):
             target, m = S("All"), r
-        elif is_rule(r) and is_number(r.args[1]):
-            target, m = r.args
+        elif is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None")):
+            target, m = r.args[0], 0 if r.args[1] is S("None") else r.args[1]   # None: frozen
         else:
             raise error("lrmult", f"{input_form(r)} is not a learning-rate multiplier "
                                   f"specification (layer -> m, {{layer, \"array\"}} -> m or "
@@ -141,12 +145,30 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
         for path, array, key in all_keys:
             inner = path[1:] if path and path[0] == "net" else path
             if _lr_match(target, inner, array, tnet):
-                out[key] = float(m)
+                if key not in ruled:   # Wolfram: the first matching rule gives the rate
+                    out[key] = float(m)
+                    ruled.add(key)
                 matched = True
         if not matched:
             raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
                                   f"name a layer or array of the net.")
     return out
+
+
+def _leaves_with_multipliers(net: Net, path: tuple, outer: tuple):
+    """Every layer with the LearningRateMultipliers specs that reach it: its own, then
+    those of the operators around it (innermost first; an operator's is its own
+    ``multipliers`` or, for AttentionLayer[net], its template layer's option)."""
+    if isinstance(net, Layer):
+        yield path, net, (net.values.get("LearningRateMultipliers"),) + outer
+        return
+    assert isinstance(net, Container)
+    template = getattr(net, "template", None)
+    own = (template.values.get("LearningRateMultipliers") if template is not None
+           else getattr(net, "multipliers", None))
+    outer = ((own,) if own is not None else ()) + outer
+    for name, sub in net.layers():
+        yield from _leaves_with_multipliers(sub, path + (name,), outer)
 
 
 def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
@@ -159,11 +181,21 @@ def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
     return _path_prefix(parts, path)
 
 
+_MATCHER = Matcher()
+
+
 def _path_prefix(parts: list, path: tuple) -> bool:
     if len(parts) > len(path):
         return False
     for p, name in zip(parts, path):
-        if is_integer(p):
+        if isinstance(p, Expr) and p.head is S("Span") and len(p.args) == 2 \
+                and all(is_integer(e) for e in p.args):   # m ;; n: layers m through n
+            if not (name.isdigit() and p.args[0] <= int(name) <= p.args[1]):
+                return False
+        elif is_pattern(p):   # {"target" -> 1, _ -> None}: a pattern of layer names
+            if not _MATCHER.matches(p, int(name) if name.isdigit() else name):
+                return False
+        elif is_integer(p):
             if str(p) != name:
                 return False
         elif p != name:
