@@ -16,5 +16,5 @@ OPTION_DEFAULTS = {
     "GradientClipping": S("None"), "WeightClipping": S("None"),
     "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
     "TrainingProgressMeasurements": S("None"),
-    "TrainingProgressCheckpointing": S("None"),
+    "TrainingProgressCheckpointing": S("None"), "TrainingUpdateSchedule": S("Automatic"),
 }
