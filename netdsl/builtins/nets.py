@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (
     Association,
+    is_number,
     Expr,
     Symbol,
     input_form,
@@ -83,9 +84,28 @@ def _rules_to_options(rules: tuple, head: str, call: Any) -> dict[str, Any]:
          "layers in sequence; integers, Ramp-like functions and lists are shorthands",
          args=(1, None), wants_call=True, section="Containers")
 def _net_chain(ev, spec, *rules, call):
-    net = build_chain(spec, _rules_to_options(rules, "NetChain", call), "NetChain")
+    opts, multipliers = _container_multipliers(_rules_to_options(rules, "NetChain", call),
+                                               "NetChain")
+    net = build_chain(spec, opts, "NetChain")
     net.span = call.span
+    net.multipliers = multipliers
     return net
+
+
+def _container_multipliers(opts: dict[str, Any], head: str) -> tuple[dict[str, Any], Any]:
+    """NetChain's and NetGraph's LearningRateMultipliers option (a number, or rules
+    part -> r relative to the container), apart from the port options."""
+    opts = dict(opts)
+    spec = opts.pop("LearningRateMultipliers", None)
+    if spec is None or spec is S("Automatic"):
+        return opts, None
+    rules = list_items(spec) if is_list(spec) else [spec]
+    if not all(is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None")) or
+               is_number(r) for r in rules):
+        raise EvaluationError(f"LearningRateMultipliers -> {input_form(spec)} should be a "
+                              f'number, or rules part -> r (a layer, {{layer, "array"}}, '
+                              f"m ;; n, _).", symbol=head, tag="lrmult")
+    return opts, spec
 
 
 @builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
@@ -108,8 +128,11 @@ def _net_graph(ev, layers, edges=None, *rules, call):
             net = build_graph_options(graph_of(layers), opts)
         net.span = call.span
         return net
-    net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
+    opts, multipliers = _container_multipliers(_rules_to_options(rules, "NetGraph", call),
+                                               "NetGraph")
+    net = build_graph(layers, edges, opts, "NetGraph")
     net.span = call.span
+    net.multipliers = multipliers
     return net
 
 

@@ -31,8 +31,8 @@ from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
-from .parameters import (Parameters, per_part_settings, read_multipliers,
-                         read_update_schedule)
+from .parameters import (Parameters, multipliers_by_position, per_part_settings,
+                         read_multipliers, read_update_schedule)
 from .progress import Reporter
 from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
@@ -94,7 +94,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
     per_part_settings(o.settings, tnet, params)
-    history = History()
+    history = History(multipliers=multipliers_by_position(net, o.multipliers))
     if params.flat.size == 0:
         warn("NetTrain::netnoparams: Net does not contain any trainable parameters: returning "
               "net unchanged.")
