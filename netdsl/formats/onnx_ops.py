@@ -263,6 +263,18 @@ def mean_squared_loss(b, layer, scope, where, xs):
     return [b.mean_per_example(sq, len(layer.ports["Input"].shape), scope)]
 
 
+def mean_absolute_loss(b, layer, scope, where, xs):
+    d = b.node("Abs", [b.node("Sub", xs, scope)], scope)
+    return [b.mean_per_example(d, len(layer.ports["Input"].shape), scope)]
+
+
+def local_response_normalization(b, layer, scope, where, xs):
+    """ONNX's LRN is Wolfram's formula: size 2 c + 1, alpha divided by size, cut edges."""
+    v = layer.values
+    return [b.node("LRN", xs, scope, size=2 * v["ChannelWindowSize"] + 1,
+                   alpha=float(v["Alpha"]), beta=float(v["Beta"]), bias=float(v["Bias"]))]
+
+
 def cross_entropy_loss(b, layer, scope, where, xs):
     form = layer.values["TargetForm"]
     x, t = xs
@@ -680,6 +692,8 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "DotLayer": dot,
     "PaddingLayer": padding,
     "NormalizationLayer": normalization,
+    "InstanceNormalizationLayer": normalization,
+    "LocalResponseNormalizationLayer": local_response_normalization,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
     "DotPlusLayer": linear,          # LinearLayer's old name
@@ -708,5 +722,6 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "GatedRecurrentLayer": gru,
     "BasicRecurrentLayer": basic_recurrent,
     "MeanSquaredLossLayer": mean_squared_loss,
+    "MeanAbsoluteLossLayer": mean_absolute_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }

@@ -296,6 +296,11 @@ def _mse(layer):
     return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]) ** 2)], {})
 
 
+@register_torch_layer("MeanAbsoluteLossLayer")
+def _mae(layer):
+    return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]).abs())], {})
+
+
 @register_torch_layer("CrossEntropyLossLayer")
 def _cross_entropy(layer):
     form = layer.values["TargetForm"]
@@ -392,6 +397,7 @@ def _aggregation(layer):
 
 
 @register_torch_layer("NormalizationLayer")
+@register_torch_layer("InstanceNormalizationLayer")   # NormalizationLayer[] by another name
 def _normalization(layer):
     eps = float(layer.values["Epsilon"])
 
@@ -405,6 +411,17 @@ def _normalization(layer):
         if "Biases" in a:
             y = y + a["Biases"].reshape(bshape)
         return [_first(y)], {}
+    return op
+
+
+@register_torch_layer("LocalResponseNormalizationLayer")
+def _local_response_normalization(layer):
+    v = layer.values
+    size = 2 * v["ChannelWindowSize"] + 1     # torch divides alpha by size, as Wolfram
+
+    def op(a, xs, training):
+        return [F.local_response_norm(xs[0], size, alpha=v["Alpha"], beta=v["Beta"],
+                                      k=v["Bias"])], {}
     return op
 
 
