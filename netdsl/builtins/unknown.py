@@ -17,7 +17,7 @@ from .registry import REGISTRY
 # reported while it is missing from the built-in table).
 KNOWN_WOLFRAM = frozenset("""
 EmbeddingLayer LongShortTermMemoryLayer GatedRecurrentLayer BasicRecurrentLayer
-AttentionLayer NetMapOperator NetFoldOperator NetNestOperator NetPairEmbeddingOperator
+AttentionLayer NetMapOperator NetFoldOperator NetPairEmbeddingOperator
 DeconvolutionLayer ResizeLayer PaddingLayer PartLayer AppendLayer PrependLayer
 SequenceLastLayer SequenceMostLayer SequenceRestLayer SequenceReverseLayer
 SequenceAttentionLayer LayerNormalizationLayer
