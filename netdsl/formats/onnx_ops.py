@@ -275,6 +275,15 @@ def local_response_normalization(b, layer, scope, where, xs):
                    alpha=float(v["Alpha"]), beta=float(v["Beta"]), bias=float(v["Bias"]))]
 
 
+def contrastive_loss(b, layer, scope, where, xs):
+    """(1 - t) x + t Relu[margin - x]."""
+    x, t = xs
+    hinge = b.node("Relu", [b.node("Sub", [b.const(float(layer.values["Margin"]), scope), x],
+                                   scope)], scope)
+    near = b.node("Mul", [b.node("Sub", [b.const(1.0, scope), t], scope), x], scope)
+    return [b.node("Add", [near, b.node("Mul", [t, hinge], scope)], scope)]
+
+
 def cross_entropy_loss(b, layer, scope, where, xs):
     form = layer.values["TargetForm"]
     x, t = xs
@@ -723,5 +732,6 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "BasicRecurrentLayer": basic_recurrent,
     "MeanSquaredLossLayer": mean_squared_loss,
     "MeanAbsoluteLossLayer": mean_absolute_loss,
+    "ContrastiveLossLayer": contrastive_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }

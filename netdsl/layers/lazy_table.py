@@ -13,6 +13,7 @@ LAYER_MODULES: dict[str, str] = {
     "ConstantArrayLayer": "constants",
     "ConstantPlusLayer": "constants",
     "ConstantTimesLayer": "constants",
+    "ContrastiveLossLayer": "contrastive_loss",
     "ConvolutionLayer": "conv",
     "CrossEntropyLossLayer": "losses",
     "DeconvolutionLayer": "deconv",

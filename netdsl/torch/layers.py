@@ -301,6 +301,16 @@ def _mae(layer):
     return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]).abs())], {})
 
 
+@register_torch_layer("ContrastiveLossLayer")
+def _contrastive(layer):
+    margin = float(layer.values["Margin"])
+
+    def op(a, xs, training):
+        x, t = xs[0], xs[1].to(xs[0].dtype)
+        return [(1 - t) * x + t * torch.relu(margin - x)], {}
+    return op
+
+
 @register_torch_layer("CrossEntropyLossLayer")
 def _cross_entropy(layer):
     form = layer.values["TargetForm"]
