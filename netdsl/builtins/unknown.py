@@ -18,7 +18,7 @@ from .registry import REGISTRY
 KNOWN_WOLFRAM = frozenset("""
 EmbeddingLayer LongShortTermMemoryLayer GatedRecurrentLayer BasicRecurrentLayer
 AttentionLayer NetMapOperator NetFoldOperator NetPairEmbeddingOperator
-DeconvolutionLayer ResizeLayer PaddingLayer PartLayer AppendLayer PrependLayer
+DeconvolutionLayer ResizeLayer PaddingLayer PartLayer
 SequenceLastLayer SequenceMostLayer SequenceRestLayer SequenceReverseLayer
 SequenceAttentionLayer LayerNormalizationLayer
 NormalizationLayer ImageAugmentationLayer

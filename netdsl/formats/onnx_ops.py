@@ -263,6 +263,20 @@ def mean_squared_loss(b, layer, scope, where, xs):
     return [b.mean_per_example(sq, len(layer.ports["Input"].shape), scope)]
 
 
+def _unsqueezed_element(b, scope, e):
+    return b.node("Unsqueeze", [e, b.const([1], scope, np.int64)], scope)
+
+
+def append_element(b, layer, scope, where, xs):
+    """AppendLayer: the element Unsqueezed at the length axis, Concat after the input."""
+    return [b.node("Concat", [xs[0], _unsqueezed_element(b, scope, xs[1])], scope, axis=1)]
+
+
+def prepend_element(b, layer, scope, where, xs):
+    """PrependLayer: as AppendLayer, the element first."""
+    return [b.node("Concat", [_unsqueezed_element(b, scope, xs[1]), xs[0]], scope, axis=1)]
+
+
 def mean_absolute_loss(b, layer, scope, where, xs):
     d = b.node("Abs", [b.node("Sub", xs, scope)], scope)
     return [b.mean_per_example(d, len(layer.ports["Input"].shape), scope)]
@@ -725,6 +739,8 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "SequenceMostLayer": sequence_most,
     "SequenceRestLayer": sequence_rest,
     "SequenceReverseLayer": sequence_reverse,
+    "AppendLayer": append_element,
+    "PrependLayer": prepend_element,
     "AttentionLayer": attention,
     "SequenceAttentionLayer": sequence_attention,
     "LongShortTermMemoryLayer": lstm,

@@ -424,6 +424,22 @@ def _normalization(layer):
     return op
 
 
+@register_torch_layer("AppendLayer")
+def _append(layer):
+    def op(a, xs, training):
+        x, e = xs
+        return [torch.cat([x, e.to(x.dtype).unsqueeze(1)], 1)], {}
+    return op
+
+
+@register_torch_layer("PrependLayer")
+def _prepend(layer):
+    def op(a, xs, training):
+        x, e = xs
+        return [torch.cat([e.to(x.dtype).unsqueeze(1), x], 1)], {}
+    return op
+
+
 @register_torch_layer("LocalResponseNormalizationLayer")
 def _local_response_normalization(layer):
     v = layer.values
