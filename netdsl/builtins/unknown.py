@@ -26,7 +26,7 @@ ConstantArrayLayer ConstantPlusLayer ConstantTimesLayer
 NetEncoder NetDecoder NetModel NetTake NetDrop NetAppend
 NetPrepend NetJoin NetFlatten NetRename NetDelete NetStateObject NetMeasurements
 NetUnfold NetFoldOperator NetPortGradient NetExport NetImport ClassifierMeasurements
-Classify Predict FunctionLayer ReplicateLayer TransposeLayer OrderingLayer
+Classify Predict FunctionLayer ReplicateLayer TransposeLayer
 AggregationLayer ExtractLayer CTCLossLayer RandomArrayLayer UnitVectorLayer
 ParametricRampLayer SpatialTransformationLayer NetArrayLayer
 ListPlot Plot ListLinePlot Show Graphics Image ImageData ImageResize Manipulate Dynamic

@@ -277,6 +277,20 @@ def prepend_element(b, layer, scope, where, xs):
     return [b.node("Concat", [_unsqueezed_element(b, scope, xs[1]), xs[0]], scope, axis=1)]
 
 
+def ordering(b, layer, scope, where, xs):
+    """TopK of every element, smallest first (ONNX puts equal elements in input order, as
+    Ordering), its indices plus 1; the first or last n of them Sliced."""
+    x = xs[0]
+    k = slice_axis(b, b.node("Shape", [x], scope), 1, 2, 0, 1, scope)      # [l]
+    out = b.fresh(scope, "TopK")
+    b.nodes.append(b.helper.make_node("TopK", [x, k], [b.fresh(scope, "values"), out],
+                                      name=out, axis=1, largest=0, sorted=1))
+    n = layer.values["Elements"]
+    if n != "All":
+        out = slice_axis(b, out, 0 if n > 0 else n, n if n > 0 else INT64_MAX, 1, 1, scope)
+    return [b.node("Add", [out, b.const(1, scope, np.int64)], scope)]
+
+
 def mean_absolute_loss(b, layer, scope, where, xs):
     d = b.node("Abs", [b.node("Sub", xs, scope)], scope)
     return [b.mean_per_example(d, len(layer.ports["Input"].shape), scope)]
@@ -740,6 +754,7 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "SequenceRestLayer": sequence_rest,
     "SequenceReverseLayer": sequence_reverse,
     "AppendLayer": append_element,
+    "OrderingLayer": ordering,
     "PrependLayer": prepend_element,
     "AttentionLayer": attention,
     "SequenceAttentionLayer": sequence_attention,

@@ -33,6 +33,7 @@ LAYER_MODULES: dict[str, str] = {
     "MeanSquaredLossLayer": "losses",
     "NetArrayLayer": "constants",
     "NormalizationLayer": "normalization",
+    "OrderingLayer": "ordering",
     "PaddingLayer": "padding",
     "ParametricRampLayer": "ramp",
     "PartLayer": "part",

@@ -440,6 +440,16 @@ def _prepend(layer):
     return op
 
 
+@register_torch_layer("OrderingLayer")
+def _ordering(layer):
+    n = layer.values["Elements"]
+
+    def op(a, xs, training):
+        order = torch.argsort(xs[0], dim=1, stable=True) + 1
+        return [order if n == "All" else order[:, :n] if n > 0 else order[:, n:]], {}
+    return op
+
+
 @register_torch_layer("LocalResponseNormalizationLayer")
 def _local_response_normalization(layer):
     v = layer.values
