@@ -15,7 +15,8 @@ import netdsl
 from netdsl import ShapeError
 from netdsl.check import check_text
 from netdsl.layers.shapes import LengthVar
-from layer_harness import build, check_gradients, forward, to_batch_last
+from layer_harness import (build, check_gradients, file_round_trip, forward, onnx_run,
+                           round_losses, to_batch_last)
 
 LAYERS = ["AppendLayer", "PrependLayer"]
 
@@ -112,10 +113,7 @@ def test_nettrain_learns_the_appended_element():
     s.evaluate('net = NetGraph[<|"lin" -> LinearLayer[2], "app" -> AppendLayer[]|>, '
                '{NetPort["v"] -> "lin" -> NetPort["app", "Element"]}, "Input" -> {3, 2}, '
                '"v" -> 2]')
-    s.evaluate('r = NetTrain[net, <|"Input" -> xs, "v" -> vs, "Output" -> ts|>, All, '
-               'MaxTrainingRounds -> 30, BatchSize -> 8, RandomSeeding -> 1, '
-               'TrainingProgressReporting -> None]')
-    losses = np.asarray(s.evaluate('r["RoundLossList"]'), float)
+    losses = round_losses(s, '<|"Input" -> xs, "v" -> vs, "Output" -> ts|>', 30)
     assert losses[-1] < losses[0]
 
 
@@ -144,21 +142,11 @@ def test_check_text_files_onnx_and_torch(tmp_path):
     np.testing.assert_array_equal(want[:, -1], feed["e"])
     np.testing.assert_array_equal(want[:, 1:4], feed["Input"])
 
-    pytest.importorskip("safetensors.numpy")
-    path = tmp_path / "ap.safetensors"
-    netdsl.save(net, path)
-    assert netdsl.load(path) == net
+    file_round_trip(net, tmp_path)
 
     torch = pytest.importorskip("torch")
     from netdsl.torch import to_torch
     got = to_torch(net)(Input=torch.tensor(feed["Input"]), e=torch.tensor(feed["e"]))
     np.testing.assert_array_equal(got.numpy(), want)
 
-    onnx = pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
-    from netdsl.formats.onnx_export import to_onnx
-    model = to_onnx(net, 17)
-    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    got = ort.InferenceSession(model.SerializeToString(),
-                               providers=["CPUExecutionProvider"]).run(None, feed)[0]
-    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(onnx_run(net, feed), want)

@@ -15,7 +15,8 @@ import netdsl
 from netdsl import EvaluationError, ShapeError
 from netdsl.check import check_text
 from netdsl.layers import LAYER_TYPES
-from layer_harness import build, check_gradients, ctx, forward, make_arrays, to_batch_last
+from layer_harness import (build, check_gradients, ctx, file_round_trip, forward, make_arrays,
+                           round_losses, to_batch_last)
 
 
 def ev(text):
@@ -198,9 +199,7 @@ def test_a_net_with_both_trains():
     t = np.stack([x[:, 0].mean(axis=(1, 2)), x[:, 1].std(axis=(1, 2))], axis=1)
     s["xs"] = x
     s["ts"] = t.astype(np.float32)
-    s.evaluate('r = NetTrain[net, xs -> ts, All, MaxTrainingRounds -> 30, BatchSize -> 8, '
-                        'RandomSeeding -> 1, TrainingProgressReporting -> None]')
-    losses = np.asarray(s.evaluate('r["RoundLossList"]'), float)
+    losses = round_losses(s, "xs -> ts", 30)
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
@@ -221,11 +220,7 @@ def test_check_text_and_net_file_round_trips(tmp_path):
             '"Beta" -> 0.75') in text
     assert ev(text) == net
 
-    pytest.importorskip("safetensors.numpy")
-    path = tmp_path / "norms.safetensors"
-    netdsl.save(net, path)
-    back = netdsl.load(path)
-    assert back == net
+    back = file_round_trip(net, tmp_path)
     x = np.random.default_rng(1).normal(size=(3, 2, 5, 5)).astype(np.float32)
     np.testing.assert_array_equal(back(x), net(x))
 

@@ -15,7 +15,7 @@ import netdsl
 from netdsl import EvaluationError, ShapeError
 from netdsl.check import check_text
 from netdsl.layers import LAYER_TYPES
-from layer_harness import build, check_gradients, ctx
+from layer_harness import build, check_gradients, ctx, file_round_trip, onnx_run, round_losses
 
 GRAPH = ('NetGraph[<|"d" -> LinearLayer[{}], "c" -> ContrastiveLossLayer[0.9]|>, '
          '{"d" -> NetPort["c", "Input"]}, "Input" -> 2]')
@@ -117,10 +117,7 @@ def test_nettrain_separates_near_and_far_pairs():
     s.evaluate('net = NetGraph[<|"d" -> LinearLayer[{}], "a" -> ElementwiseLayer[Abs], '
                '"c" -> ContrastiveLossLayer[0.9]|>, {"d" -> "a" -> NetPort["c", "Input"]}, '
                '"Input" -> 2]')
-    s.evaluate('r = NetTrain[net, <|"Input" -> xs, "Target" -> ts|>, All, MaxTrainingRounds -> 60,'
-               ' LearningRate -> 0.05,'
-               ' BatchSize -> 16, RandomSeeding -> 1, TrainingProgressReporting -> None]')
-    losses = np.asarray(s.evaluate('r["RoundLossList"]'), float)
+    losses = round_losses(s, '<|"Input" -> xs, "Target" -> ts|>', 60, "LearningRate -> 0.05")
     assert losses[-1] < 0.5 * losses[0]
 
 
@@ -136,20 +133,9 @@ def test_check_text_files_and_onnx(tmp_path):
     assert text == 'ContrastiveLossLayer[0.9, "Input" -> "Real", "Target" -> NetEncoder["Boolean"]]'
     assert ev(text) == layer and ev(text).ports["Target"].coder == layer.ports["Target"].coder
 
-    pytest.importorskip("safetensors.numpy")
     net = ev(f"NetInitialize[{GRAPH}, RandomSeeding -> 5]")
-    path = tmp_path / "c.safetensors"
-    netdsl.save(net, path)
-    back = netdsl.load(path)
-    assert back == net
+    back = file_round_trip(net, tmp_path)
     feed = {"Input": np.ones((3, 2), np.float32), "Target": np.array([1, 0, 1], np.float32)}
     np.testing.assert_array_equal(back(feed), net(feed))
 
-    onnx = pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
-    from netdsl.formats.onnx_export import to_onnx
-    model = to_onnx(net, 17)
-    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    got = ort.InferenceSession(model.SerializeToString(),
-                               providers=["CPUExecutionProvider"]).run(None, feed)[0]
-    np.testing.assert_allclose(got, net(feed), atol=1e-6)
+    np.testing.assert_allclose(onnx_run(net, feed), net(feed), atol=1e-6)

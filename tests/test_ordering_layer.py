@@ -14,7 +14,7 @@ import netdsl
 from netdsl import EvaluationError, ShapeError
 from netdsl.check import check_text
 from netdsl.layers.shapes import LengthVar
-from layer_harness import build, ctx, forward, to_batch_last
+from layer_harness import build, ctx, file_round_trip, forward, onnx_run, round_losses, to_batch_last
 
 
 def ev(text):
@@ -112,26 +112,16 @@ def test_check_text_files_onnx_and_torch(tmp_path):
     scores = x @ w["Weights"].T + w["Biases"]
     np.testing.assert_array_equal(want, [naive_ordering(list(v), -2) for v in scores])
 
-    pytest.importorskip("safetensors.numpy")
-    path = tmp_path / "o.safetensors"
-    netdsl.save(net, path)
-    np.testing.assert_array_equal(netdsl.load(path)(x), want)
+    np.testing.assert_array_equal(file_round_trip(net, tmp_path)(x), want)
 
     torch = pytest.importorskip("torch")
     from netdsl.torch import to_torch
     np.testing.assert_array_equal(to_torch(net)(torch.tensor(x)).numpy(), want)
 
-    onnx = pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
-    from netdsl.formats.onnx_export import to_onnx
     ties = np.array([[3, 1, 2, 1, 5, 5], [0, 0, 0, 1, -1, 2]], np.float32)
     for spec in ("", "2", "-3"):
         o = ev(f'NetChain[{{OrderingLayer[{spec}]}}, "Input" -> 6]')
-        model = to_onnx(o, 17)
-        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-        got = ort.InferenceSession(model.SerializeToString(),
-                                   providers=["CPUExecutionProvider"]).run(None, {"Input": ties})[0]
-        np.testing.assert_array_equal(got, o(ties))
+        np.testing.assert_array_equal(onnx_run(o, {"Input": ties}), o(ties))
 
 
 def test_nettrain_through_positions_into_an_embedding():
@@ -143,7 +133,5 @@ def test_nettrain_through_positions_into_an_embedding():
     s["ys"] = rng.normal(size=(32, 2, 3)).astype(np.float32)
     s.evaluate('net = NetInitialize[NetChain[{OrderingLayer[-2], EmbeddingLayer[3]}, '
                '"Input" -> 5], RandomSeeding -> 1]')
-    s.evaluate('r = NetTrain[net, xs -> ys, All, MaxTrainingRounds -> 20, BatchSize -> 8, '
-               'RandomSeeding -> 1, TrainingProgressReporting -> None]')
-    losses = np.asarray(s.evaluate('r["RoundLossList"]'), float)
+    losses = round_losses(s, "xs -> ys", 20)
     assert losses[-1] < losses[0]

@@ -12,29 +12,20 @@ so False gives the distance itself and True a loss only below the margin. Its gr
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ..expr import is_number
-from .base import Infer, Param
+from .base import Infer, Param, real_number
 from .coders import NetEncoder
 from .losses import LossLayer
 from .registry import register_layer
 from .shapes import PortType
 
 
-def _margin(x: Any) -> float:
-    if is_number(x):
-        return float(x)
-    raise ValueError("expected a real number")
-
-
 @register_layer
 class ContrastiveLossLayer(LossLayer):
     name = "ContrastiveLossLayer"
     summary = "(1 - t) x + t Max[margin - x, 0]: distance x, Target t True (far) or False (near)"
-    positional = (Param("Margin", _margin, optional=True, default=0.5),)
+    positional = (Param("Margin", real_number, optional=True, default=0.5),)
 
     def __init__(self, values, ports, arrays, shared=None):
         target = ports.get("Target")

@@ -12,19 +12,10 @@ This is ONNX's LRN and torch's local_response_norm with size 2 c + 1.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ..expr import is_number
-from .base import Infer, Layer, Option, positive_int
+from .base import Infer, Layer, Option, positive_int, real_number
 from .registry import register_layer
-
-
-def _real(x: Any) -> float:
-    if is_number(x):
-        return float(x)
-    raise ValueError("expected a real number")
 
 
 def window_sum(a: np.ndarray, c: int) -> np.ndarray:
@@ -42,9 +33,9 @@ class LocalResponseNormalizationLayer(Layer):
     name = "LocalResponseNormalizationLayer"
     summary = "divides by (Bias + Alpha/(2c+1) Sum of squares over 2c+1 channels)^Beta"
     options = (Option("ChannelWindowSize", 2, positive_int),
-               Option("Alpha", 1.0, _real),
-               Option("Beta", 0.5, _real),
-               Option("Bias", 1.0, _real))
+               Option("Alpha", 1.0, real_number),
+               Option("Beta", 0.5, real_number),
+               Option("Bias", 1.0, real_number))
     hidden = ("Channels",)
 
     def infer(self, s: Infer) -> None:

@@ -1,32 +1,14 @@
 """PrependLayer[]: a sequence with one more element at its start, given on the "Element"
-port (Wolfram: Prepend[in, elem]). Ports: "Input" an array of rank n (a fixed or "Varying"
-length), "Element" an array of rank n - 1, "Output" rank n, one longer. Integer sequences
-(token indices) stay integer; their gradients are none."""
+port (Wolfram: Prepend[in, elem]); ports and shapes as AppendLayer's (append.py)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from .base import Infer, Layer
+from .append import AppendLayer
 from .registry import register_layer
-from .sequence_core import longer_by_one
 
 
 @register_layer
-class PrependLayer(Layer):
+class PrependLayer(AppendLayer):
     name = "PrependLayer"
     summary = 'the sequence with the "Element" prepended'
-    inputs = ("Input", "Element")
-
-    def infer(self, s: Infer) -> None:
-        longer_by_one(s)
-
-    # ---- numerics: x (n, d.., N), e (d.., N) batch last; the length is axis 0 ----------
-    def forward(self, ctx, arrays, x, e):
-        y = np.concatenate([np.asarray(e, x.dtype)[None], x], axis=0)
-        return [y], (x.dtype.kind == "f" if ctx.grad else None)
-
-    def backward(self, ctx, arrays, real, dy):
-        if not real:
-            return [None, None], {}
-        return [np.ascontiguousarray(dy[1:]), np.ascontiguousarray(dy[0])], {}
+    element_first = True
