@@ -333,6 +333,9 @@ class ConvPoolThenBias:
         self._cuts: dict[tuple, Any] = {}
         self._routes: dict[tuple, Any] = {}   # input shape -> the way that applied to it
 
+    def example_coupling(self, train: bool) -> str:
+        return "none"     # Test mode only; per example
+
     def forward(self, ctx, arrays: dict[str, Any], x: np.ndarray):
         route = self._routes.get(x.shape)
         z = None if route is None else route(ctx, arrays, x)

@@ -37,6 +37,9 @@ class Plan:
     n_slots: int
     scratch: dict = field(default_factory=dict)   # buffers reused from one pass to the next
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # lanes.py: lanes 1.. own scratch buffers (lane 0 uses ``scratch``; all under ``lock``)
+    lane_scratch: list = field(default_factory=list)
+    lanes: dict = field(default_factory=dict)     # lanes.py: what it found out about this plan
 
     def context(self, **settings: Any) -> tuple[Ctx, threading.Lock | None]:
         """A Ctx sharing this plan's scratch buffers, unless another thread holds them."""

@@ -1,0 +1,254 @@
+"""Lanes: one batch split across threads, BLAS on one thread per lane.
+
+NumPy's ufuncs, copies and OpenBLAS's GEMMs release the GIL, so k Python threads each
+running the plan on 1/k of the batch use k cores for the whole pass, where OpenBLAS's own
+threads only help inside GEMMs (the copies, pooling and elementwise steps stay on one
+core). While lanes run, BLAS is held at one thread (threadpoolctl), so k lanes use k
+cores, never k x BLAS threads.
+
+A pass is split only when that cannot change what it computes: every step must treat
+the examples of the batch independently (``Layer.example_coupling``: "none"); Train-mode
+BatchNormalization ("batch": batch statistics) and Train-mode Dropout ("random": the
+draws depend on how the batch is cut) keep an evaluation in one lane. Training
+(``runtime/train/loop.py``) splits around those itself. Each lane has its own Ctx and
+scratch buffers (``Plan.lane_scratch``), so lanes never share a mutable buffer.
+
+How many lanes: ``threads()`` (``set_threads(n)``, else the environment variable
+NETDSL_THREADS, else the cores this process may run on, ``os.sched_getaffinity``), never
+more than BLAS's own thread limit (a process told ``OPENBLAS_NUM_THREADS=1``, or run
+under ``threadpool_limits(1)``, gets one lane), and one without threadpoolctl (BLAS
+could not be held at one thread per lane). Small passes run in one lane: a pass is
+split when its steps write at least ``MIN_WORK`` numbers (counted on the first pass of
+each input shape) and every lane gets at least ``MIN_EXAMPLES`` examples.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import EvaluationError
+from .context import Ctx
+from .steps import Plan
+
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:     # the optional netdsl[speed] extra: without it, one lane
+    ThreadpoolController = None
+
+# A pass is split when its steps write at least this many numbers (about 1 ms of work at
+# 1 thread: below it the hand-over to a worker thread and the split/join copies eat the
+# gain; measured in benchmarks/bench_lanes.py) ...
+MIN_WORK = 1_000_000
+# ... and every lane gets at least this many examples.
+MIN_EXAMPLES = 4
+
+_requested: int | None = None
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+_blas: list[Any] | None = None
+
+
+# ---------------------------------------------------------------- the control
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, as PyTorch's default)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):    # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_threads(n: int | None) -> None:
+    """Lanes per pass from now on: ``n`` >= 1, or None for the default (NETDSL_THREADS,
+    else the available cores)."""
+    global _requested
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise EvaluationError(f"The number of threads should be a positive integer or None, "
+                              f"not {n!r}.", symbol="$ProcessorCount", tag="threads")
+    _requested = n
+
+
+def threads() -> int:
+    """The number of lanes asked for: ``set_threads``, NETDSL_THREADS, or the cores."""
+    if _requested is not None:
+        return _requested
+    env = os.environ.get("NETDSL_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise EvaluationError(f"NETDSL_THREADS={env!r} should be a positive integer "
+                                  f"(the number of threads netdsl uses).",
+                                  symbol="$ProcessorCount", tag="threads")
+        return int(env)
+    return available_cores()
+
+
+def lane_count() -> int:
+    """Lanes a pass may use now: ``threads()``, at most BLAS's thread limit; 1 without
+    threadpoolctl."""
+    k = threads()
+    if k == 1:
+        return 1
+    blas = _blas_controllers()
+    if not blas:
+        return 1
+    return max(1, min([k] + [c.num_threads for c in blas]))
+
+
+def _blas_controllers() -> list[Any]:
+    global _blas
+    if _blas is None:
+        _blas = [] if ThreadpoolController is None else \
+            ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas
+
+
+class _OneBlasThread:
+    """BLAS at one thread while lanes run; the previous limits restored after."""
+
+    def __enter__(self) -> None:
+        self.saved = [(c, c.num_threads) for c in _blas_controllers()]
+        for c, _ in self.saved:
+            c.set_num_threads(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        for c, n in self.saved:
+            c.set_num_threads(n)
+
+
+def _workers(k: int) -> ThreadPoolExecutor:
+    """A persistent pool of k - 1 threads (lane 0 runs on the caller's thread)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < k - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=k - 1, thread_name_prefix="netdsl-lane")
+            _pool_size = k - 1
+        return _pool
+
+
+# ---------------------------------------------------------------- splitting
+def coupling(step_layer: Any, train: bool) -> str:
+    """A step's ``example_coupling`` ("none", "random", "batch"); "batch" (never split)
+    for a step that does not say."""
+    ask = getattr(step_layer, "example_coupling", None)
+    return "batch" if ask is None else ask(train)
+
+
+def strongest(kinds: Any) -> str:
+    """The strongest of some couplings: "batch" > "random" > "none"."""
+    kinds = set(kinds)
+    return next((k for k in ("batch", "random") if k in kinds), "none")
+
+
+def plan_coupling(plan: Plan, train: bool) -> str:
+    """The strongest coupling of any step of ``plan`` (cached on it)."""
+    key = ("coupling", train)
+    found = plan.lanes.get(key)
+    if found is None:
+        found = plan.lanes[key] = strongest(coupling(st.layer, train) for st in plan.steps)
+    return found
+
+
+def bounds(n: int, k: int) -> list[tuple[int, int]]:
+    """k consecutive parts of n examples, sizes differing by at most one."""
+    cuts = [n * i // k for i in range(k + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+def part(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Examples lo..hi of a batch-last array, C-contiguous."""
+    return np.ascontiguousarray(x[..., lo:hi]) if x.ndim > 1 else x[lo:hi]
+
+
+def join(parts: list[np.ndarray]) -> np.ndarray:
+    """Batch-last parts back into one array."""
+    return np.concatenate(parts, axis=-1)
+
+
+def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], coupled: str = "none") -> int:
+    """How many lanes a pass may get by its size and the cores (1: run as usual), before
+    its work is known; ``coupled``: its steps' strongest coupling."""
+    n = _batch(inputs)
+    if n < 2 * MIN_EXAMPLES or coupled != "none":
+        return 1
+    return min(lane_count(), n // MIN_EXAMPLES)
+
+
+def _batch(inputs: dict[str, np.ndarray]) -> int:
+    for x in inputs.values():
+        return int(x.shape[-1]) if x.ndim else 1
+    return 1
+
+
+def _shapes(inputs: dict[str, np.ndarray]) -> tuple:
+    return tuple((p, x.shape) for p, x in inputs.items())
+
+
+def count_work(plan: Plan, inputs: dict[str, np.ndarray], outputs: list[Any]) -> None:
+    """Note how many numbers the pass wrote (every slot's value: kept by ``keep``)."""
+    plan.lanes[("work", _shapes(inputs))] = sum(
+        v.size for v in outputs if isinstance(v, np.ndarray))
+
+
+def lane_ctx(plan: Plan, lane: int, like: Ctx) -> Ctx:
+    """Lane ``lane``'s own Ctx (its own scratch buffers) with the settings of ``like``."""
+    while len(plan.lane_scratch) < lane:
+        plan.lane_scratch.append({})
+    return Ctx(train=like.train, grad=like.grad, seed=like.seed,
+               scratch=plan.lane_scratch[lane - 1])
+
+
+def run_parts(k: int, job: Callable[[int], Any]) -> list[Any]:
+    """``job(lane)`` for lanes 0..k-1 at once (lane 0 on this thread), BLAS at one thread;
+    the results in lane order. An error in any lane is raised after all have ended."""
+    pool = _workers(k)
+    with _OneBlasThread():
+        futures: list[Future] = [pool.submit(job, i) for i in range(1, k)]
+        first: Any = None
+        error: BaseException | None = None
+        try:
+            first = job(0)
+        except BaseException as e:   # noqa: BLE001 - re-raised below, after the others end
+            error = e
+        rest = []
+        for f in futures:
+            try:
+                rest.append(f.result())
+            except BaseException as e:   # noqa: BLE001
+                error = error or e
+    if error is not None:
+        raise error
+    return [first] + rest
+
+
+# ---------------------------------------------------------------- evaluation
+def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
+        ) -> dict[str, np.ndarray]:
+    """``plan.run(ctx, inputs)``'s outputs, the batch split across lanes when that pays
+    and changes nothing. ``owned``: the caller holds the plan's lock (its scratch
+    buffers, and so the lanes' own, are free); otherwise one lane."""
+    k = lanes_for(plan, inputs, plan_coupling(plan, ctx.train)) if owned else 1
+    if k > 1:
+        work = plan.lanes.get(("work", _shapes(inputs)))
+        if work is None:      # first pass of this shape: one lane, counting
+            outputs, values, _ = plan.run(ctx, inputs, keep=True)
+            count_work(plan, inputs, values)
+            return outputs
+        if work < MIN_WORK:
+            k = 1
+    if k == 1:
+        return plan.run(ctx, inputs)[0]
+    cuts = bounds(_batch(inputs), k)
+
+    def lane(i: int) -> dict[str, np.ndarray]:
+        lo, hi = cuts[i]
+        own = ctx if i == 0 else lane_ctx(plan, i, ctx)
+        return plan.run(own, {p: part(x, lo, hi) for p, x in inputs.items()})[0]
+    results = run_parts(k, lane)
+    return {p: join([r[p] for r in results]) for p in results[0]}

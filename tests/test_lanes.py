@@ -1,0 +1,240 @@
+"""Lanes (runtime/lanes.py): a batch split across threads gives what one lane gives.
+
+Every test forces lanes on small nets (``MIN_WORK`` 0, ``MIN_EXAMPLES`` 1, two threads)
+and compares with the same call run in one lane; ``split`` counts the passes that really
+were split, so a test cannot pass by never splitting. Without threadpoolctl netdsl runs
+one lane: the tests that need a split are skipped there, the rest still compare.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netdsl
+from netdsl import EvaluationError
+from netdsl.runtime import lanes
+
+HAVE_CONTROL = lanes.ThreadpoolController is not None
+needs_split = pytest.mark.skipif(not HAVE_CONTROL, reason="threadpoolctl not installed: one lane")
+
+CONV = """NetInitialize[NetChain[{ConvolutionLayer[4, {3, 3}, "PaddingSize" -> 1],
+  BatchNormalizationLayer[], Ramp, PoolingLayer[{2, 2}, {2, 2}], ConvolutionLayer[6, {3, 3}],
+  Ramp, PoolingLayer[{2, 2}, {2, 2}], FlattenLayer[], LinearLayer[5], SoftmaxLayer[]},
+  "Input" -> {2, 14, 14}], RandomSeeding -> 3]"""
+
+LSTM = """NetInitialize[NetChain[{EmbeddingLayer[6, 9], LongShortTermMemoryLayer[7],
+  SequenceLastLayer[], LinearLayer[3]}, "Input" -> {"Varying", Restricted["Integer", 9]}],
+  RandomSeeding -> 5]"""
+
+GRAPH = """NetInitialize[NetGraph[<|"a" -> LinearLayer[4], "r" -> Ramp, "b" -> LinearLayer[3],
+  "t" -> Tanh|>, {NetPort["Input"] -> "a" -> "r" -> "b" -> NetPort["Out1"],
+  "r" -> "t" -> NetPort["Out2"]}, "Input" -> 6], RandomSeeding -> 7]"""
+
+
+@pytest.fixture
+def split(monkeypatch):
+    """Lanes on for any size; a list that grows by one per split pass."""
+    calls: list[int] = []
+    real = lanes.run_parts
+
+    def spy(k, job):
+        calls.append(k)
+        return real(k, job)
+    monkeypatch.setattr(lanes, "run_parts", spy)
+    monkeypatch.setattr(lanes, "MIN_WORK", 0)
+    monkeypatch.setattr(lanes, "MIN_EXAMPLES", 1)
+    lanes.set_threads(2)
+    yield calls
+    lanes.set_threads(None)
+
+
+def fresh(code: str):
+    s = netdsl.Session()
+    s.evaluate(f"n = {code}")
+    return s["n"]
+
+
+def one_lane(net, x, **kw):
+    """``net(x)`` on a fresh copy of the net (no kept plan), in one lane."""
+    lanes.set_threads(1)
+    try:
+        return net(x, **kw)
+    finally:
+        lanes.set_threads(2)
+
+
+@needs_split
+@pytest.mark.parametrize("batch", [2, 7, 16])
+def test_conv_net_forward_equals_one_lane(split, batch):
+    net = fresh(CONV)
+    x = np.random.default_rng(0).random((batch, 2, 14, 14), dtype=np.float32)
+    expected = one_lane(fresh(CONV), x)
+    net(x)                       # first call of this shape: one lane, counting its work
+    got = net(x)
+    assert split, "the pass was not split"
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(net(x), expected, rtol=1e-5, atol=1e-7)   # kept fast call
+
+
+@needs_split
+def test_language_call_equals_python_call(split):
+    s = netdsl.Session()
+    s.evaluate(f"n = {CONV}")
+    x = np.random.default_rng(1).random((6, 2, 14, 14), dtype=np.float32)
+    s["x"] = x
+    s.evaluate("n[x]")
+    got = np.asarray(s.evaluate("n[x]"), dtype=np.float32)
+    assert split
+    np.testing.assert_allclose(got, one_lane(fresh(CONV), x), rtol=1e-5, atol=1e-7)
+
+
+@needs_split
+def test_sequences_of_varying_lengths(split):
+    net = fresh(LSTM)
+    rng = np.random.default_rng(2)
+    seqs = [rng.integers(1, 10, size=n) for n in (5, 5, 3, 5, 3, 3, 8, 5)]
+    expected = one_lane(fresh(LSTM), seqs)
+    net(seqs)
+    got = net(seqs)
+    assert split
+    np.testing.assert_allclose(np.stack(got), np.stack(expected), rtol=1e-5, atol=1e-6)
+
+
+@needs_split
+def test_graph_with_several_outputs(split):
+    net = fresh(GRAPH)
+    x = np.random.default_rng(3).normal(size=(9, 6)).astype(np.float32)
+    expected = one_lane(fresh(GRAPH), x)
+    net(x)
+    got = net(x)
+    assert split and set(got) == {"Out1", "Out2"}
+    for p in got:
+        np.testing.assert_allclose(got[p], expected[p], rtol=1e-5, atol=1e-7)
+
+
+@needs_split
+def test_independent_of_split_is_exact_for_a_linear_chain(split):
+    """Per-example work cut at example boundaries: the same numbers, not merely close."""
+    code = 'NetInitialize[NetChain[{LinearLayer[8], Ramp, LinearLayer[2]}, "Input" -> 5]]'
+    net = fresh(code)
+    x = np.random.default_rng(4).normal(size=(10, 5)).astype(np.float32)
+    expected = one_lane(fresh(code), x)
+    net(x)
+    got = net(x)
+    assert split
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
+
+
+def test_train_mode_batch_statistics_stay_in_one_lane(split):
+    """Train-mode BatchNormalization couples the examples: never split."""
+    net = fresh(CONV)
+    x = np.random.default_rng(5).random((8, 2, 14, 14), dtype=np.float32)
+    expected = one_lane(fresh(CONV), x, evaluation_mode="Train")
+    for _ in range(2):
+        got = net(x, evaluation_mode="Train")
+    assert not split
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_train_mode_dropout_stays_in_one_lane(split):
+    """Train-mode Dropout draws per pass: one lane, so a RandomSeeding gives the masks
+    one lane gives."""
+    s = netdsl.Session()
+    s.evaluate('n = NetInitialize[NetChain[{LinearLayer[6], DropoutLayer[0.5]}, "Input" -> 4]]')
+    s["x"] = np.random.default_rng(6).random((8, 4), dtype=np.float32)
+    run = 'n[x, NetEvaluationMode -> "Train", RandomSeeding -> 11]'
+    first = np.asarray(s.evaluate(run))
+    again = np.asarray(s.evaluate(run))
+    lanes.set_threads(1)
+    alone = np.asarray(s.evaluate(run))
+    assert not split
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, alone)
+
+
+def test_small_work_is_not_split(split, monkeypatch):
+    monkeypatch.setattr(lanes, "MIN_WORK", 10 ** 12)
+    net = fresh(CONV)
+    x = np.random.default_rng(7).random((8, 2, 14, 14), dtype=np.float32)
+    for _ in range(3):
+        net(x)
+    assert not split
+
+
+def test_few_examples_are_not_split(split, monkeypatch):
+    monkeypatch.setattr(lanes, "MIN_EXAMPLES", 4)
+    net = fresh(CONV)
+    x = np.random.default_rng(8).random((7, 2, 14, 14), dtype=np.float32)  # < 2 x 4
+    for _ in range(3):
+        net(x)
+    assert not split
+
+
+def test_work_is_counted_once_per_shape(split):
+    net = fresh(CONV)
+    x = np.random.default_rng(9).random((4, 2, 14, 14), dtype=np.float32)
+    net(x)
+    plan = net.__dict__["_plans"]["test"]
+    works = [v for k, v in plan.lanes.items() if k[0] == "work"]
+    assert len(works) == 1 and works[0] > x.size
+
+
+def test_bounds_cover_the_batch():
+    for n in range(1, 30):
+        for k in range(1, 5):
+            b = lanes.bounds(n, k)
+            assert b[0][0] == 0 and b[-1][1] == n and len(b) == k
+            assert all(b[i][1] == b[i + 1][0] for i in range(k - 1))
+            assert max(hi - lo for lo, hi in b) - min(hi - lo for lo, hi in b) <= 1
+
+
+def test_netdsl_threads_env(monkeypatch):
+    lanes.set_threads(None)
+    monkeypatch.setenv("NETDSL_THREADS", "1")
+    assert lanes.threads() == 1 and lanes.lane_count() == 1
+    monkeypatch.setenv("NETDSL_THREADS", "3")
+    assert lanes.threads() == 3
+    monkeypatch.setenv("NETDSL_THREADS", "two")
+    with pytest.raises(EvaluationError, match="NETDSL_THREADS"):
+        lanes.threads()
+    monkeypatch.delenv("NETDSL_THREADS")
+    assert lanes.threads() == lanes.available_cores()
+
+
+def test_set_threads_checks_its_argument():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(EvaluationError, match="positive integer"):
+            lanes.set_threads(bad)   # type: ignore[arg-type]
+    lanes.set_threads(1)
+    assert lanes.lane_count() == 1
+    lanes.set_threads(None)
+
+
+@needs_split
+def test_blas_limit_caps_the_lanes_and_is_restored():
+    from threadpoolctl import threadpool_info, threadpool_limits
+    lanes.set_threads(4)
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            assert lanes.lane_count() == 1
+        before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        seen = lanes.run_parts(2, lambda i: [i["num_threads"] for i in threadpool_info()
+                                             if i["user_api"] == "blas"] if i == 0 else i)
+        after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        assert seen[0] == [1] * len(before) and after == before
+    finally:
+        lanes.set_threads(None)
+
+
+def test_a_failing_lane_raises_after_all_lanes_end():
+    ended = []
+
+    def job(i):
+        if i == 1:
+            raise ValueError("lane 1 failed")
+        ended.append(i)
+        return i
+    with pytest.raises(ValueError, match="lane 1"):
+        lanes.run_parts(3, job)
+    assert sorted(ended) == [0, 2]
