@@ -23,9 +23,9 @@ CONV = """NetInitialize[NetChain[{ConvolutionLayer[4, {3, 3}, "PaddingSize" -> 1
   Ramp, PoolingLayer[{2, 2}, {2, 2}], FlattenLayer[], LinearLayer[5], SoftmaxLayer[]},
   "Input" -> {2, 14, 14}], RandomSeeding -> 3]"""
 
-LSTM = """NetInitialize[NetChain[{EmbeddingLayer[6, 9], LongShortTermMemoryLayer[7],
-  SequenceLastLayer[], LinearLayer[3]}, "Input" -> {"Varying", Restricted["Integer", 9]}],
-  RandomSeeding -> 5]"""
+LSTM_CHAIN = """NetChain[{EmbeddingLayer[6, 9], LongShortTermMemoryLayer[7],
+  SequenceLastLayer[], LinearLayer[3]}, "Input" -> {"Varying", Restricted["Integer", 9]}]"""
+LSTM = f"NetInitialize[{LSTM_CHAIN}, RandomSeeding -> 5]"
 
 GRAPH = """NetInitialize[NetGraph[<|"a" -> LinearLayer[4], "r" -> Ramp, "b" -> LinearLayer[3],
   "t" -> Tanh|>, {NetPort["Input"] -> "a" -> "r" -> "b" -> NetPort["Out1"],
@@ -238,3 +238,133 @@ def test_a_failing_lane_raises_after_all_lanes_end():
     with pytest.raises(ValueError, match="lane 1"):
         lanes.run_parts(3, job)
     assert sorted(ended) == [0, 2]
+
+
+# ---------------------------------------------------------------- training
+class Trainer:
+    """A net made ready for training as NetTrain does (``dtype`` float64 for finite
+    differences), its gradient by ``forward_backward``."""
+
+    def __init__(self, code: str, x, y, dtype=np.float32, seed=0):
+        from netdsl.expr import Symbol
+        from netdsl.runtime.initialize import initialize
+        from netdsl.runtime.plan import compile_plan
+        from netdsl.runtime.train import Parameters, training_net
+        from netdsl.runtime.train.data import check_data
+        from netdsl.runtime.train.examples import Examples
+        net = netdsl.evaluate(code)
+        tnet, names = training_net(net, Symbol("Automatic"), {"Output": y})
+        self.tnet = initialize(tnet, rng=np.random.default_rng(seed))
+        self.plan = compile_plan(self.tnet, "NetTrain", mode="train")
+        self.params = Parameters(self.plan, {}, dtype=dtype)
+        arrays = check_data(self.tnet, {"Input": x, "Output": y})
+        examples = Examples(arrays)
+        self.feed = examples.batch(np.arange(examples.n))
+        if dtype == np.float64:
+            self.feed = [{p: (a.astype(np.float64) if a.dtype.kind == "f" else a)
+                          for p, a in f.items()} for f in self.feed]
+        self.loss_slots = [self.plan.outputs[p] for p in names]
+        self.inputs = set(self.plan.inputs.values())
+
+    def grad(self, lanes_n: int = 2):
+        from netdsl.runtime.context import Ctx
+        from netdsl.runtime.train import forward_backward
+        lanes.set_threads(lanes_n)
+        try:
+            loss, _ = forward_backward(self.params, self.plan,
+                                       Ctx(train=True, grad=True, rng=np.random.default_rng(0)),
+                                       self.feed, self.loss_slots, self.inputs)
+        finally:
+            lanes.set_threads(2)
+        return loss, self.params.grad.copy()
+
+
+CONV_NO_BN = """NetChain[{ConvolutionLayer[3, {3, 3}, "PaddingSize" -> 1], Ramp,
+  PoolingLayer[{2, 2}, {2, 2}], FlattenLayer[], LinearLayer[4], SoftmaxLayer[]},
+  "Input" -> {2, 6, 6}]"""
+
+
+@needs_split
+def test_training_gradient_equals_one_lane(split):
+    rng = np.random.default_rng(10)
+    x = rng.random((11, 2, 6, 6), dtype=np.float32)
+    t = Trainer(CONV_NO_BN, x, rng.integers(1, 5, 11))
+    t.grad()                                     # counts the pass's work
+    loss2, g2 = t.grad()
+    assert split
+    loss1, g1 = t.grad(1)
+    assert len(split) == 1
+    assert abs(loss2 - loss1) < 1e-6 * abs(loss1)
+    np.testing.assert_allclose(g2, g1, rtol=1e-4, atol=1e-7)
+
+
+@needs_split
+def test_training_gradient_against_finite_differences(split):
+    """Lanes' summed gradient is the gradient of the batch's mean loss (float64)."""
+    code = 'NetChain[{LinearLayer[3], Tanh, LinearLayer[2]}, "Input" -> 4]'
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(9, 4))
+    y = rng.normal(size=(9, 2))
+    t = Trainer(code, x, y, dtype=np.float64)
+    t.params.flat[...] = rng.normal(size=t.params.flat.size) * 0.5
+    t.grad()
+    _, g = t.grad()
+    assert split
+    flat, h = t.params.flat, 1e-6
+    numeric = np.zeros_like(flat)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        up = t.grad(1)[0]
+        flat[i] = old - h
+        down = t.grad(1)[0]
+        flat[i] = old
+        numeric[i] = (up - down) / (2 * h)
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+
+
+@needs_split
+def test_training_ragged_sequences(split):
+    rng = np.random.default_rng(12)
+    seqs = np.empty(12, dtype=object)
+    for i, n in enumerate([4, 4, 2, 4, 2, 2, 4, 4, 2, 2, 4, 4]):
+        seqs[i] = rng.integers(1, 10, size=n)
+    t = Trainer(LSTM_CHAIN, seqs, rng.normal(size=(12, 3)).astype(np.float32))
+    assert len(t.feed) == 2
+    t.grad()
+    loss2, g2 = t.grad()
+    assert len(split) == 2          # each length's pass split
+    loss1, g1 = t.grad(1)
+    assert abs(loss2 - loss1) < 1e-5 * abs(loss1)
+    np.testing.assert_allclose(g2, g1, rtol=1e-4, atol=1e-6)
+
+
+def test_training_with_batch_statistics_stays_in_one_lane(split):
+    rng = np.random.default_rng(13)
+    code = CONV_NO_BN.replace("Ramp,", "BatchNormalizationLayer[], Ramp,")
+    t = Trainer(code, rng.random((8, 2, 6, 6), dtype=np.float32), rng.integers(1, 5, 8))
+    t.grad()
+    loss2, g2 = t.grad()
+    assert not split
+    loss1, g1 = t.grad(1)
+    assert loss1 == loss2
+    np.testing.assert_array_equal(g1, g2)
+
+
+@needs_split
+def test_net_train_with_dropout_is_reproducible(split):
+    s = netdsl.Session()
+    rng = np.random.default_rng(14)
+    s["x"] = rng.random((32, 5), dtype=np.float32)
+    s["y"] = rng.random((32, 2), dtype=np.float32)
+    s.evaluate('n = NetChain[{LinearLayer[16], Ramp, DropoutLayer[0.3], LinearLayer[2]}, '
+               '"Input" -> 5]')
+    run = ('NetTrain[n, x -> y, MaxTrainingRounds -> 3, BatchSize -> 16, '
+           'RandomSeeding -> 21, TrainingProgressReporting -> None]')
+    first = s.evaluate(run)
+    assert split
+    second = s.evaluate(run)
+    for (_, a), (_, b) in zip(first.leaves(), second.leaves()):
+        for k, v in a.arrays.items():
+            if isinstance(v, np.ndarray):
+                np.testing.assert_array_equal(v, b.arrays[k])

@@ -32,6 +32,7 @@ class Ctx:
         self.keep_input_grads = False   # backward: keep gradients for the net's own inputs
         self.scratch: dict[Any, Any] = {} if scratch is None else scratch  # reused buffers
         self.batch = 1                  # examples in this pass (for layers with no input)
+        self.lanes: list[Ctx] = []      # training: the other lanes' contexts (lanes.py)
 
     @property
     def rng(self) -> np.random.Generator:

@@ -171,13 +171,20 @@ def join(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
-def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], coupled: str = "none") -> int:
-    """How many lanes a pass may get by its size and the cores (1: run as usual), before
-    its work is known; ``coupled``: its steps' strongest coupling."""
+def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], splittable: bool) -> int:
+    """How many lanes a pass gets: 1 (run as usual), or 0 (not known yet: run it in one
+    lane with ``keep`` and ``count_work`` its values). ``splittable``: no step couples
+    the examples (as the caller judges from ``plan_coupling``)."""
     n = _batch(inputs)
-    if n < 2 * MIN_EXAMPLES or coupled != "none":
+    if not splittable or n < 2 * MIN_EXAMPLES:
         return 1
-    return min(lane_count(), n // MIN_EXAMPLES)
+    k = min(lane_count(), n // MIN_EXAMPLES)
+    if k < 2:
+        return 1
+    work = plan.lanes.get(("work", _shapes(inputs)))
+    if work is None:
+        return 0
+    return k if work >= MIN_WORK else 1
 
 
 def _batch(inputs: dict[str, np.ndarray]) -> int:
@@ -202,6 +209,17 @@ def lane_ctx(plan: Plan, lane: int, like: Ctx) -> Ctx:
         plan.lane_scratch.append({})
     return Ctx(train=like.train, grad=like.grad, seed=like.seed,
                scratch=plan.lane_scratch[lane - 1])
+
+
+def training_ctxs(ctx: Ctx, k: int) -> list[Ctx]:
+    """The Ctx of each of k lanes of a training run: ``ctx`` itself for lane 0, and for
+    lane i > 0 one kept on ``ctx``, with its own scratch buffers and random stream
+    (seeded once from ``ctx.rng``: Dropout's masks are reproducible for a RandomSeeding
+    and a number of lanes)."""
+    while len(ctx.lanes) < k - 1:
+        ctx.lanes.append(Ctx(train=ctx.train, grad=ctx.grad,
+                             rng=np.random.default_rng(ctx.rng.integers(2 ** 63))))
+    return [ctx] + ctx.lanes[:k - 1]
 
 
 def run_parts(k: int, job: Callable[[int], Any]) -> list[Any]:
@@ -233,15 +251,11 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
     """``plan.run(ctx, inputs)``'s outputs, the batch split across lanes when that pays
     and changes nothing. ``owned``: the caller holds the plan's lock (its scratch
     buffers, and so the lanes' own, are free); otherwise one lane."""
-    k = lanes_for(plan, inputs, plan_coupling(plan, ctx.train)) if owned else 1
-    if k > 1:
-        work = plan.lanes.get(("work", _shapes(inputs)))
-        if work is None:      # first pass of this shape: one lane, counting
-            outputs, values, _ = plan.run(ctx, inputs, keep=True)
-            count_work(plan, inputs, values)
-            return outputs
-        if work < MIN_WORK:
-            k = 1
+    k = lanes_for(plan, inputs, owned and plan_coupling(plan, ctx.train) == "none")
+    if k == 0:      # first pass of this shape: one lane, counting its work
+        outputs, values, _ = plan.run(ctx, inputs, keep=True)
+        count_work(plan, inputs, values)
+        return outputs
     if k == 1:
         return plan.run(ctx, inputs)[0]
     cuts = bounds(_batch(inputs), k)

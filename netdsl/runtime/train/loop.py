@@ -17,6 +17,7 @@ import numpy as np
 from ...expr import Symbol, make_list, packed
 from ...graph.container import Container, with_shared
 from ...layers.base import Net
+from .. import lanes
 from ..context import Ctx
 from ..gradients import backward
 from ..initialize import initialize, rng_for
@@ -357,17 +358,65 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
     params.grad[...] = 0
     total = 0.0
     caches = []
+    # lanes: each runs forward and backward on its examples into its own gradient buffer,
+    # summed after; Dropout draws from each lane's own stream, so only batch statistics
+    # (and moving statistics, updated per pass) keep a pass in one lane
+    splittable = not params.aux and lanes.plan_coupling(plan, True) != "batch"
     for part in parts:
+        k = lanes.lanes_for(plan, part, splittable)
+        if k > 1:
+            totals, lane_caches = _in_lanes(params, plan, ctx, part, k, m, loss_slots,
+                                            input_slots)
+            total += math.fsum(totals)
+            caches += lane_caches
+            continue
         _, values, cache = plan.run(ctx, part, keep=True, steps=params.steps)
+        if k == 0:
+            lanes.count_work(plan, part, values)
         total += _loss_sum(values, loss_slots)
         if not math.isfinite(total):
-            raise error("arrdiv", "The loss became NaN or infinite during training; try a "
-                                  "smaller LearningRate.")
-        seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype)
-                 for s in loss_slots}
-        backward(params.steps, ctx, values, cache, seeds, params.add_grad, input_slots)
+            raise _diverged()
+        backward(params.steps, ctx, values, cache, _seeds(values, loss_slots, m),
+                 params.add_grad, input_slots)
         caches.append(cache)
+    if not math.isfinite(total):
+        raise _diverged()
     return total / m, caches
+
+
+def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: int,
+              loss_slots, input_slots) -> tuple[list[float], list[Any]]:
+    """One pass split across k lanes: each lane's loss sum and cache; the gradients of all
+    lanes summed into ``params.grad`` (each lane seeds its losses with 1/m, m the whole
+    batch's examples, so the sum is the gradient of the batch's mean loss)."""
+    ctxs = lanes.training_ctxs(ctx, k)
+    bufs = [params.grad] + params.lane_grads(k)
+    cuts = lanes.bounds(examples_in(part), k)
+
+    def lane(i: int) -> tuple[float, Any]:
+        lo, hi = cuts[i]
+        sub = {p: lanes.part(x, lo, hi) for p, x in part.items()}
+        _, values, cache = plan.run(ctxs[i], sub, keep=True, steps=params.steps)
+        loss = _loss_sum(values, loss_slots)
+        if math.isfinite(loss):
+            buf = bufs[i]
+            backward(params.steps, ctxs[i], values, cache, _seeds(values, loss_slots, m),
+                     lambda key, g: params.add_grad_into(buf, key, g), input_slots)
+        return loss, cache
+    done = lanes.run_parts(k, lane)
+    for buf in bufs[1:]:
+        params.grad += buf
+    return [loss for loss, _ in done], [cache for _, cache in done]
+
+
+def _seeds(values: list[Any], loss_slots, m: int) -> dict[int, np.ndarray]:
+    """The loss outputs' gradient: 1/m for each example (the loss is a mean over m)."""
+    return {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
+
+
+def _diverged() -> Exception:
+    return error("arrdiv", "The loss became NaN or infinite during training; try a "
+                           "smaller LearningRate.")
 
 
 def _loss_sum(values: list[Any], loss_slots: list[int]) -> float:
