@@ -183,6 +183,7 @@ def main() -> None:
     args = ap.parse_args()
 
     netdsl.tune_malloc()   # what the netdsl command does for its own process
+    netdsl.set_threads(args.threads)   # lanes (a batch split over threads) at most this many
     net = build_netdsl()
     rng = np.random.default_rng(1)
     x = rng.random((args.batch, 1, 28, 28), dtype=np.float32)
