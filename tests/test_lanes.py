@@ -171,6 +171,7 @@ def test_few_examples_are_not_split(split, monkeypatch):
     assert not split
 
 
+@needs_split
 def test_work_is_counted_once_per_shape(split):
     net = fresh(CONV)
     x = np.random.default_rng(9).random((4, 2, 14, 14), dtype=np.float32)
