@@ -410,10 +410,11 @@ class Layer(Net):
         the executor's lanes, which split a batch across threads: "none" (an example's
         outputs depend on that example alone), "random" (so too, but drawn from
         ``ctx.rng``, so the draws depend on how the batch is cut: Train-mode Dropout),
-        "batch" (on the other examples too: Train-mode BatchNormalization's batch
-        statistics). A pass is split only when every step says "none". Default: "batch"
-        for a layer that computes differently in Train mode (it may use the batch),
-        else "none"."""
+        "sums" (on the other examples only through sums over the batch, which forward and
+        backward take as ``ctx.across(partial sum)``: Train-mode BatchNormalization's
+        batch statistics), "batch" (otherwise on the other examples). Default: "batch" for
+        a layer that computes differently in Train mode (it may use the batch), else
+        "none"."""
         return "batch" if train and self.has_train_behavior else "none"
 
     def __init_subclass__(cls, **kw: Any) -> None:

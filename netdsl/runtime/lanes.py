@@ -141,9 +141,29 @@ def coupling(step_layer: Any, train: bool) -> str:
 
 
 def strongest(kinds: Any) -> str:
-    """The strongest of some couplings: "batch" > "random" > "none"."""
+    """The strongest of some couplings: "batch" > "random" > "sums" > "none"."""
     kinds = set(kinds)
-    return next((k for k in ("batch", "random") if k in kinds), "none")
+    return next((k for k in ("batch", "random", "sums") if k in kinds), "none")
+
+
+class Meeting:
+    """Where the k lanes of one pass add up partial sums (``Ctx.across``): each lane
+    posts its part, waits for the others, and adds all parts in lane order, so every
+    lane gets the same total (bit for bit). Every lane makes the same calls in the same
+    order, as they run the same steps."""
+
+    def __init__(self, k: int):
+        self.parts: list[Any] = [None] * k
+        self.barrier = threading.Barrier(k)
+
+    def total(self, lane: int, x: np.ndarray) -> np.ndarray:
+        self.parts[lane] = np.asarray(x)
+        self.barrier.wait()         # every part posted
+        out = np.array(self.parts[0], copy=True)
+        for p in self.parts[1:]:
+            out += p
+        self.barrier.wait()         # every lane has read them: the next call may post
+        return out
 
 
 def plan_coupling(plan: Plan, train: bool) -> str:
@@ -222,27 +242,46 @@ def training_ctxs(ctx: Ctx, k: int) -> list[Ctx]:
     return [ctx] + ctx.lanes[:k - 1]
 
 
-def run_parts(k: int, job: Callable[[int], Any]) -> list[Any]:
-    """``job(lane)`` for lanes 0..k-1 at once (lane 0 on this thread), BLAS at one thread;
-    the results in lane order. An error in any lane is raised after all have ended."""
+def run_parts(k: int, job: Callable[[int, Any], Any]) -> list[Any]:
+    """``job(lane, meeting)`` for lanes 0..k-1 at once (lane 0 on this thread), BLAS at
+    one thread; the results in lane order. An error in any lane is raised after all have
+    ended (a lane waiting at the meeting is released by it)."""
     pool = _workers(k)
-    with _OneBlasThread():
-        futures: list[Future] = [pool.submit(job, i) for i in range(1, k)]
-        first: Any = None
-        error: BaseException | None = None
+    meeting = Meeting(k)
+
+    def guarded(i: int) -> Any:
         try:
-            first = job(0)
+            return job(i, meeting)
+        except BaseException:
+            meeting.barrier.abort()     # the other lanes must not wait for this one
+            raise
+    errors: list[BaseException] = []
+    with _OneBlasThread():
+        futures: list[Future] = [pool.submit(guarded, i) for i in range(1, k)]
+        results: list[Any] = [None] * k
+        try:
+            results[0] = guarded(0)
         except BaseException as e:   # noqa: BLE001 - re-raised below, after the others end
-            error = e
-        rest = []
-        for f in futures:
+            errors.append(e)
+        for i, f in enumerate(futures, 1):
             try:
-                rest.append(f.result())
+                results[i] = f.result()
             except BaseException as e:   # noqa: BLE001
-                error = error or e
-    if error is not None:
-        raise error
-    return [first] + rest
+                errors.append(e)
+    if errors:      # the lane that failed first, not one released from the meeting by it
+        raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
+                   errors[0])
+    return results
+
+
+def meet(ctx: Ctx, lane: int, meeting: Meeting) -> Ctx:
+    """``ctx`` set up as lane ``lane`` of a split pass (``leave`` undoes it)."""
+    ctx.meeting, ctx.lane = meeting, lane
+    return ctx
+
+
+def leave(ctx: Ctx) -> None:
+    ctx.meeting, ctx.lane = None, 0
 
 
 # ---------------------------------------------------------------- evaluation
@@ -251,7 +290,7 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
     """``plan.run(ctx, inputs)``'s outputs, the batch split across lanes when that pays
     and changes nothing. ``owned``: the caller holds the plan's lock (its scratch
     buffers, and so the lanes' own, are free); otherwise one lane."""
-    k = lanes_for(plan, inputs, owned and plan_coupling(plan, ctx.train) == "none")
+    k = lanes_for(plan, inputs, owned and plan_coupling(plan, ctx.train) in ("none", "sums"))
     if k == 0:      # first pass of this shape: one lane, counting its work
         outputs, values, _ = plan.run(ctx, inputs, keep=True)
         count_work(plan, inputs, values)
@@ -260,9 +299,12 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
         return plan.run(ctx, inputs)[0]
     cuts = bounds(_batch(inputs), k)
 
-    def lane(i: int) -> dict[str, np.ndarray]:
+    def lane(i: int, meeting: Meeting) -> dict[str, np.ndarray]:
         lo, hi = cuts[i]
-        own = ctx if i == 0 else lane_ctx(plan, i, ctx)
-        return plan.run(own, {p: part(x, lo, hi) for p, x in inputs.items()})[0]
+        own = meet(ctx if i == 0 else lane_ctx(plan, i, ctx), i, meeting)
+        try:
+            return plan.run(own, {p: part(x, lo, hi) for p, x in inputs.items()})[0]
+        finally:
+            leave(own)
     results = run_parts(k, lane)
     return {p: join([r[p] for r in results]) for p in results[0]}

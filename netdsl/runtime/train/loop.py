@@ -359,16 +359,19 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
     total = 0.0
     caches = []
     # lanes: each runs forward and backward on its examples into its own gradient buffer,
-    # summed after; Dropout draws from each lane's own stream, so only batch statistics
-    # (and moving statistics, updated per pass) keep a pass in one lane
-    splittable = not params.aux and lanes.plan_coupling(plan, True) != "batch"
+    # summed after; Dropout draws from each lane's own stream, batch statistics are sums
+    # over the lanes (Ctx.across); moving statistics come from lane 0's cache, which holds
+    # the whole batch's statistics, so only a layer with moving statistics that are not
+    # such sums keeps a pass in one lane
+    splittable = lanes.plan_coupling(plan, True) != "batch" and not any(
+        lanes.coupling(st.layer, True) != "sums" for st in params.steps
+        if any(a.aux for a in getattr(st.layer, "array_specs", ())))
     for part in parts:
         k = lanes.lanes_for(plan, part, splittable)
         if k > 1:
-            totals, lane_caches = _in_lanes(params, plan, ctx, part, k, m, loss_slots,
-                                            input_slots)
+            totals, cache = _in_lanes(params, plan, ctx, part, k, m, loss_slots, input_slots)
             total += math.fsum(totals)
-            caches += lane_caches
+            caches.append(cache)
             continue
         _, values, cache = plan.run(ctx, part, keep=True, steps=params.steps)
         if k == 0:
@@ -385,28 +388,34 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
 
 
 def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: int,
-              loss_slots, input_slots) -> tuple[list[float], list[Any]]:
-    """One pass split across k lanes: each lane's loss sum and cache; the gradients of all
-    lanes summed into ``params.grad`` (each lane seeds its losses with 1/m, m the whole
-    batch's examples, so the sum is the gradient of the batch's mean loss)."""
+              loss_slots, input_slots) -> tuple[list[float], Any]:
+    """One pass split across k lanes: each lane's loss sum, and lane 0's cache (for the
+    moving statistics, which it holds for the whole batch); the gradients of all lanes
+    summed into ``params.grad`` (each lane seeds its losses with 1/m, m the whole batch's
+    examples, so the sum is the gradient of the batch's mean loss)."""
     ctxs = lanes.training_ctxs(ctx, k)
     bufs = [params.grad] + params.lane_grads(k)
     cuts = lanes.bounds(examples_in(part), k)
 
-    def lane(i: int) -> tuple[float, Any]:
+    def lane(i: int, meeting: lanes.Meeting) -> tuple[float, Any]:
         lo, hi = cuts[i]
         sub = {p: lanes.part(x, lo, hi) for p, x in part.items()}
-        _, values, cache = plan.run(ctxs[i], sub, keep=True, steps=params.steps)
-        loss = _loss_sum(values, loss_slots)
-        if math.isfinite(loss):
+        own = lanes.meet(ctxs[i], i, meeting)
+        try:
+            _, values, cache = plan.run(own, sub, keep=True, steps=params.steps)
+            loss = _loss_sum(values, loss_slots)
+            # every lane runs backward whatever its loss (the others may wait for it at
+            # a meeting); a non-finite loss is reported after the pass
             buf = bufs[i]
-            backward(params.steps, ctxs[i], values, cache, _seeds(values, loss_slots, m),
+            backward(params.steps, own, values, cache, _seeds(values, loss_slots, m),
                      lambda key, g: params.add_grad_into(buf, key, g), input_slots)
+        finally:
+            lanes.leave(own)
         return loss, cache
     done = lanes.run_parts(k, lane)
     for buf in bufs[1:]:
         params.grad += buf
-    return [loss for loss, _ in done], [cache for _, cache in done]
+    return [loss for loss, _ in done], done[0][1]
 
 
 def _seeds(values: list[Any], loss_slots, m: int) -> dict[int, np.ndarray]:
