@@ -169,6 +169,7 @@ def test_train_mode_dropout_stays_in_one_lane(split):
 
 def test_small_work_is_not_split(split, monkeypatch):
     monkeypatch.setattr(lanes, "MIN_WORK", 10 ** 12)
+    monkeypatch.setattr(lanes, "MIN_SECONDS", 10.0)
     net = fresh(CONV)
     x = np.random.default_rng(7).random((8, 2, 14, 14), dtype=np.float32)
     for _ in range(3):
@@ -192,7 +193,21 @@ def test_work_is_counted_once_per_shape(split):
     net(x)
     plan = net.__dict__["_plans"]["test"]
     works = [v for k, v in plan.lanes.items() if k[0] == "work"]
-    assert len(works) == 1 and works[0] > x.size
+    assert len(works) == 1 and works[0][0] > x.size and works[0][1] > 0
+    assert works[0][2] == 1          # enough numbers: the pass after is split
+
+
+@needs_split
+def test_a_long_pass_with_few_numbers_is_split_after_two_timed_passes(split, monkeypatch):
+    monkeypatch.setattr(lanes, "MIN_WORK", 10 ** 12)
+    monkeypatch.setattr(lanes, "MIN_SECONDS", 0.0)
+    net = fresh(CONV)
+    x = np.random.default_rng(9).random((4, 2, 14, 14), dtype=np.float32)
+    net(x)
+    net(x)
+    assert not split
+    net(x)
+    assert split == [2]
 
 
 def test_bounds_cover_the_batch():

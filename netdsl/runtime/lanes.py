@@ -18,14 +18,16 @@ NETDSL_THREADS, else the cores this process may run on, ``os.sched_getaffinity``
 more than BLAS's own thread limit (a process told ``OPENBLAS_NUM_THREADS=1``, or run
 under ``threadpool_limits(1)``, gets one lane), and one without threadpoolctl (BLAS
 could not be held at one thread per lane). Small passes run in one lane: a pass is
-split when its steps write at least ``MIN_WORK`` numbers (counted on the first pass of
-each input shape) and every lane gets at least ``MIN_EXAMPLES`` examples.
+split when its steps write at least ``MIN_WORK`` numbers or take ``MIN_SECONDS`` (both
+found on the first pass of each input shape, which runs in one lane) and every lane gets
+at least ``MIN_EXAMPLES`` examples.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -40,10 +42,14 @@ try:
 except ImportError:     # the optional netdsl[speed] extra: without it, one lane
     ThreadpoolController = None
 
-# A pass is split when its steps write at least this many numbers (about 1 ms of work at
-# 1 thread: below it the hand-over to a worker thread and the split/join copies eat the
-# gain; measured in benchmarks/bench_lanes.py) ...
+# A pass is split when its steps write at least this many numbers, or when it took at
+# least MIN_SECONDS in one lane (the faster of its first two passes: the first also makes
+# buffers); recurrent layers write little but compute much. Splitting costs about
+# 0.5-1 ms of CPU per pass (hand-over, copies, the GIL between lanes; LeNet-BN's 1.5 ms
+# forward took 2.5 ms of CPU in two lanes, benchmarks/bench_lanes.py), so below ~2 ms
+# the second core gains little ...
 MIN_WORK = 1_000_000
+MIN_SECONDS = 0.002
 # ... and every lane gets at least this many examples.
 MIN_EXAMPLES = 4
 
@@ -193,7 +199,7 @@ def join(parts: list[np.ndarray]) -> np.ndarray:
 
 def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], splittable: bool) -> int:
     """How many lanes a pass gets: 1 (run as usual), or 0 (not known yet: run it in one
-    lane with ``keep`` and ``count_work`` its values). ``splittable``: no step couples
+    lane through ``counted``). ``splittable``: no step couples
     the examples (as the caller judges from ``plan_coupling``)."""
     n = _batch(inputs)
     if not splittable or n < 2 * MIN_EXAMPLES:
@@ -204,7 +210,12 @@ def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], splittable: bool) -> in
     work = plan.lanes.get(("work", _shapes(inputs)))
     if work is None:
         return 0
-    return k if work >= MIN_WORK else 1
+    numbers, seconds, passes = work
+    if numbers >= MIN_WORK:
+        return k
+    if passes < 2:
+        return 0
+    return k if seconds >= MIN_SECONDS else 1
 
 
 def _batch(inputs: dict[str, np.ndarray]) -> int:
@@ -217,10 +228,19 @@ def _shapes(inputs: dict[str, np.ndarray]) -> tuple:
     return tuple((p, x.shape) for p, x in inputs.items())
 
 
-def count_work(plan: Plan, inputs: dict[str, np.ndarray], outputs: list[Any]) -> None:
-    """Note how many numbers the pass wrote (every slot's value: kept by ``keep``)."""
-    plan.lanes[("work", _shapes(inputs))] = sum(
-        v.size for v in outputs if isinstance(v, np.ndarray))
+def counted(plan: Plan, inputs: dict[str, np.ndarray],
+            run: Callable[[], tuple[Any, list[Any], Any]]) -> tuple[Any, list[Any], Any]:
+    """``run()`` (a one-lane pass with ``keep``: every slot's value), noting on the plan
+    how many numbers it wrote and how long it took, for ``lanes_for``."""
+    start = time.perf_counter()
+    found = run()
+    seconds = time.perf_counter() - start
+    key = ("work", _shapes(inputs))
+    known = plan.lanes.get(key)
+    plan.lanes[key] = (sum(v.size for v in found[1] if isinstance(v, np.ndarray)),
+                       seconds if known is None else min(seconds, known[1]),
+                       1 if known is None else known[2] + 1)
+    return found
 
 
 def lane_ctx(plan: Plan, lane: int, like: Ctx) -> Ctx:
@@ -292,9 +312,7 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
     buffers, and so the lanes' own, are free); otherwise one lane."""
     k = lanes_for(plan, inputs, owned and plan_coupling(plan, ctx.train) in ("none", "sums"))
     if k == 0:      # first pass of this shape: one lane, counting its work
-        outputs, values, _ = plan.run(ctx, inputs, keep=True)
-        count_work(plan, inputs, values)
-        return outputs
+        return counted(plan, inputs, lambda: plan.run(ctx, inputs, keep=True))[0]
     if k == 1:
         return plan.run(ctx, inputs)[0]
     cuts = bounds(_batch(inputs), k)

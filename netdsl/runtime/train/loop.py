@@ -373,9 +373,9 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
             total += math.fsum(totals)
             caches.append(cache)
             continue
-        _, values, cache = plan.run(ctx, part, keep=True, steps=params.steps)
-        if k == 0:
-            lanes.count_work(plan, part, values)
+        def one(feed: Feed = part) -> tuple[Any, list[Any], Any]:
+            return plan.run(ctx, feed, keep=True, steps=params.steps)
+        _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
         total += _loss_sum(values, loss_slots)
         if not math.isfinite(total):
             raise _diverged()
