@@ -466,3 +466,44 @@ def test_net_train_with_dropout_is_reproducible(split):
         for k, v in a.arrays.items():
             if isinstance(v, np.ndarray):
                 np.testing.assert_array_equal(v, b.arrays[k])
+
+
+# ---------------------------------------------------------------- the language's control
+def test_processor_count_in_the_language(monkeypatch):
+    monkeypatch.delenv("NETDSL_THREADS", raising=False)
+    lanes.set_threads(None)
+    s = netdsl.Session()
+    try:
+        assert s.evaluate("$ProcessorCount") == lanes.available_cores()
+        s.evaluate("$ProcessorCount = 1")
+        assert s.evaluate("$ProcessorCount") == 1 and lanes.lane_count() == 1
+        assert netdsl.Session().evaluate("$ProcessorCount") == 1   # process-wide
+        s.evaluate("Clear[$ProcessorCount]")
+        assert s.evaluate("$ProcessorCount") == lanes.available_cores()
+        for bad in ("0", "1.5", '"two"'):
+            with pytest.raises(EvaluationError, match="positive integer"):
+                s.evaluate(f"$ProcessorCount = {bad}")
+    finally:
+        lanes.set_threads(None)
+
+
+@needs_split
+def test_processor_count_one_keeps_one_lane(split):
+    s = netdsl.Session()
+    s.evaluate(f"n = {CONV}")
+    s["x"] = np.random.default_rng(17).random((8, 2, 14, 14), dtype=np.float32)
+    s.evaluate("$ProcessorCount = 1")
+    for _ in range(3):
+        s.evaluate("n[x]")
+    assert not split
+    s.evaluate("$ProcessorCount = 2")
+    s.evaluate("n[x]")               # counts its work
+    s.evaluate("n[x]")
+    assert split
+
+
+def test_python_set_threads_is_exported():
+    netdsl.set_threads(1)
+    assert lanes.threads() == 1
+    netdsl.set_threads(None)
+    assert lanes.threads() == lanes.available_cores() or "NETDSL_THREADS" in __import__("os").environ
