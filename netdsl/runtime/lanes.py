@@ -43,8 +43,8 @@ except ImportError:     # the optional netdsl[speed] extra: without it, one lane
     ThreadpoolController = None
 
 # A pass is split when its steps write at least this many numbers, or when it took at
-# least MIN_SECONDS in one lane (the faster of its first two passes: the first also makes
-# buffers); recurrent layers write little but compute much. Splitting costs about
+# least MIN_SECONDS of CPU in one lane (the faster of its first two passes: the first
+# also makes buffers); recurrent layers write little but compute much. Splitting costs about
 # 0.5-1 ms of CPU per pass (hand-over, copies, the GIL between lanes; LeNet-BN's 1.5 ms
 # forward took 2.5 ms of CPU in two lanes, benchmarks/bench_lanes.py), so below ~2 ms
 # the second core gains little ...
@@ -232,9 +232,9 @@ def counted(plan: Plan, inputs: dict[str, np.ndarray],
             run: Callable[[], tuple[Any, list[Any], Any]]) -> tuple[Any, list[Any], Any]:
     """``run()`` (a one-lane pass with ``keep``: every slot's value), noting on the plan
     how many numbers it wrote and how long it took, for ``lanes_for``."""
-    start = time.perf_counter()
+    start = time.thread_time()      # CPU time: the machine's load does not change it
     found = run()
-    seconds = time.perf_counter() - start
+    seconds = time.thread_time() - start
     key = ("work", _shapes(inputs))
     known = plan.lanes.get(key)
     plan.lanes[key] = (sum(v.size for v in found[1] if isinstance(v, np.ndarray)),
