@@ -13,6 +13,7 @@ the learning rate, as MXNet's lr_mult: 0 freezes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class Settings:
     l2: float = 0.0
     gradient_clipping: float | None = None
     weight_clipping: float | None = None
-    schedule: str | None = None            # "Polynomial" for SGD by default
+    schedule: Any = None    # "Polynomial" (SGD's default), or f(batch, total) -> multiplier
     extra: dict = field(default_factory=dict)
 
     @property
@@ -55,6 +56,15 @@ class Optimizer:
         self.v = np.zeros(n, dt) if settings.method in ("ADAM", "RMSProp") else None
         self.tmp = np.empty(n, dt)
 
+    def rate(self) -> float:
+        """The learning rate of step ``t``: the schedule's multiplier of LearningRate."""
+        s, lr = self.s, self.s.lr
+        if s.schedule == "Polynomial":   # any method: Sqrt[1 - Min[t, T]/(T + 1)]
+            lr *= np.sqrt(1 - min(self.t, self.total) / (self.total + 1))
+        elif callable(s.schedule):       # "LearningRateSchedule" -> f: f[batch, total]
+            lr *= s.schedule(max(self.t, 1), self.total)
+        return float(lr)
+
     def step(self, grads: np.ndarray) -> None:
         """One update. The multipliers scale the learning rate of each element (as
         Wolfram's LearningRateMultipliers do), not the gradient: with ADAM a scaled
@@ -66,9 +76,7 @@ class Optimizer:
             g += f(s.l2) * p
         if s.gradient_clipping is not None:
             np.clip(g, -s.gradient_clipping, s.gradient_clipping, out=g)
-        lr = s.lr
-        if s.schedule == "Polynomial":   # any method: Sqrt[1 - Min[t, T]/(T + 1)]
-            lr *= np.sqrt(1 - min(self.t, self.total) / (self.total + 1))
+        lr = self.rate()
         if s.method == "ADAM":
             b1, b2 = s.beta1, s.beta2
             eps = 1e-5 if s.epsilon is None else s.epsilon

@@ -36,6 +36,8 @@ class _NetTrainOptimizer(torch.optim.Optimizer):
         lr = group["lr"]
         if group["schedule"] == "Polynomial":
             lr *= math.sqrt(1 - min(self.t, self.total) / (self.total + 1))
+        elif callable(group["schedule"]):   # f(batch, total) -> multiplier, as NetTrain's
+            lr *= group["schedule"](max(self.t, 1), self.total)
         return lr
 
     @staticmethod

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
-from ...graph.container import replace_leaves
+from ...graph.container import Container, replace_leaves
 from ...layers.arrays import SharedRef
-from ...layers.base import Net
+from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
 from ..steps import Plan, Step
 from .common import error
@@ -136,14 +136,16 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
     out: dict[tuple, float] = {}
     all_keys = []
-    for path, layer in tnet.leaves():
+    for path, layer, specs in _leaves_with_multipliers(tnet, (), ()):
         for a in layer.array_specs:
             v = layer.arrays.get(a.name)
             key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
             all_keys.append((path, a.name, key))
-            own = layer.values.get("LearningRateMultipliers")
-            if own is not None and is_number(own):
-                out[key] = float(own)
+            for given in specs:     # the layer's own first, then its operators' outwards
+                m = multiplier_for(given, a.name)
+                if m is not None:
+                    out[key] = m
+                    break
     if spec is S("Automatic") or spec is None:
         return out
     rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
@@ -166,6 +168,22 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
             raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
                                   f"name a layer or array of the net.")
     return out
+
+
+def _leaves_with_multipliers(net: Net, path: tuple, outer: tuple):
+    """Every layer with the LearningRateMultipliers specs that reach it: its own, then
+    those of the operators around it (innermost first; an operator's is its own
+    ``multipliers`` or, for AttentionLayer[net], its template layer's option)."""
+    if isinstance(net, Layer):
+        yield path, net, (net.values.get("LearningRateMultipliers"),) + outer
+        return
+    assert isinstance(net, Container)
+    template = getattr(net, "template", None)
+    own = (template.values.get("LearningRateMultipliers") if template is not None
+           else getattr(net, "multipliers", None))
+    outer = ((own,) if own is not None else ()) + outer
+    for name, sub in net.layers():
+        yield from _leaves_with_multipliers(sub, path + (name,), outer)
 
 
 def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
