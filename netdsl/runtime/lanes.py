@@ -310,7 +310,9 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
     """``plan.run(ctx, inputs)``'s outputs, the batch split across lanes when that pays
     and changes nothing. ``owned``: the caller holds the plan's lock (its scratch
     buffers, and so the lanes' own, are free); otherwise one lane."""
-    k = lanes_for(plan, inputs, owned and plan_coupling(plan, ctx.train) in ("none", "sums"))
+    if not owned or _batch(inputs) < 2 * MIN_EXAMPLES:    # (batch 1: nothing more to ask)
+        return plan.run(ctx, inputs)[0]
+    k = lanes_for(plan, inputs, plan_coupling(plan, ctx.train) in ("none", "sums"))
     if k == 0:      # first pass of this shape: one lane, counting its work
         return counted(plan, inputs, lambda: plan.run(ctx, inputs, keep=True))[0]
     if k == 1:
