@@ -507,3 +507,39 @@ def test_python_set_threads_is_exported():
     assert lanes.threads() == 1
     netdsl.set_threads(None)
     assert lanes.threads() == lanes.available_cores() or "NETDSL_THREADS" in __import__("os").environ
+
+
+@needs_split
+def test_split_passes_in_several_threads_restore_blas_once():
+    """Two callers' split passes overlap, the first ending first: BLAS's limit is back
+    where it was after both (not left at the one thread the second saw at its start)."""
+    import threading
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    before = blas()
+    started, go, first_done = threading.Event(), threading.Event(), threading.Event()
+
+    def first(i, meeting):
+        if i == 0:
+            started.set()
+            go.wait(10)
+        return i
+
+    def second(i, meeting):
+        if i == 0:
+            go.set()
+            first_done.wait(10)   # the first pass ends while this one runs
+        return i
+
+    def caller():
+        lanes.run_parts(2, first)
+        first_done.set()
+    lanes._workers(3)            # a worker for each caller's lane 1
+    t = threading.Thread(target=caller)
+    t.start()
+    started.wait(10)
+    lanes.run_parts(2, second)
+    t.join()
+    assert first_done.is_set() and blas() == before

@@ -114,16 +114,30 @@ def _blas_controllers() -> list[Any]:
 
 
 class _OneBlasThread:
-    """BLAS at one thread while lanes run; the previous limits restored after."""
+    """BLAS at one thread while lanes run; the previous limits restored after. BLAS's
+    limit is process-wide: with split passes running in several threads at once, the
+    first to start saves it and the last to end restores it."""
+
+    lock = threading.Lock()
+    active = 0
+    saved: list[tuple[Any, int]] = []
 
     def __enter__(self) -> None:
-        self.saved = [(c, c.num_threads) for c in _blas_controllers()]
-        for c, _ in self.saved:
-            c.set_num_threads(1)
+        cls = _OneBlasThread
+        with cls.lock:
+            if cls.active == 0:
+                cls.saved = [(c, c.num_threads) for c in _blas_controllers()]
+                for c, _ in cls.saved:
+                    c.set_num_threads(1)
+            cls.active += 1
 
     def __exit__(self, *exc: Any) -> None:
-        for c, n in self.saved:
-            c.set_num_threads(n)
+        cls = _OneBlasThread
+        with cls.lock:
+            cls.active -= 1
+            if cls.active == 0:
+                for c, n in cls.saved:
+                    c.set_num_threads(n)
 
 
 def _workers(k: int) -> ThreadPoolExecutor:
