@@ -6,11 +6,12 @@ threads only help inside GEMMs (the copies, pooling and elementwise steps stay o
 core). While lanes run, BLAS is held at one thread (threadpoolctl), so k lanes use k
 cores, never k x BLAS threads.
 
-A pass is split only when that cannot change what it computes: every step must treat
-the examples of the batch independently (``Layer.example_coupling``: "none"); Train-mode
-BatchNormalization ("batch": batch statistics) and Train-mode Dropout ("random": the
-draws depend on how the batch is cut) keep an evaluation in one lane. Training
-(``runtime/train/loop.py``) splits around those itself. Each lane has its own Ctx and
+A pass is split only when that cannot change what it computes (``Layer.example_coupling``):
+every step treats the examples of the batch independently ("none"), or uses the batch
+only through sums ("sums": Train-mode BatchNormalization's statistics), which the lanes
+add up where they meet (``Meeting``, ``Ctx.across``). Train-mode Dropout ("random": the
+draws depend on how the batch is cut) keeps an evaluation in one lane; training
+(``runtime/train/loop.py``) gives each lane its own stream. Each lane has its own Ctx and
 scratch buffers (``Plan.lane_scratch``), so lanes never share a mutable buffer.
 
 How many lanes: ``threads()`` (``set_threads(n)``, else the environment variable
@@ -44,8 +45,8 @@ except ImportError:     # the optional netdsl[speed] extra: without it, one lane
 
 # A pass is split when its steps write at least this many numbers, or when it took at
 # least MIN_SECONDS of CPU in one lane (the faster of its first two passes: the first
-# also makes buffers); recurrent layers write little but compute much. Splitting costs about
-# 0.5-1 ms of CPU per pass (hand-over, copies, the GIL between lanes; LeNet-BN's 1.5 ms
+# also makes buffers); recurrent layers write little but compute much. Splitting costs
+# about 0.5-1 ms of CPU per pass (hand-over, copies, the GIL between lanes; LeNet-BN's 1.5 ms
 # forward took 2.5 ms of CPU in two lanes, benchmarks/bench_lanes.py), so below ~2 ms
 # the second core gains little ...
 MIN_WORK = 1_000_000
