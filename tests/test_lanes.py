@@ -543,3 +543,14 @@ def test_split_passes_in_several_threads_restore_blas_once():
     lanes.run_parts(2, second)
     t.join()
     assert first_done.is_set() and blas() == before
+
+
+def test_lanes_that_never_meet_give_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(lanes, "MEETING_TIMEOUT", 0.2)
+
+    def job(i, meeting):
+        if i == 0:
+            return meeting.total(i, np.ones(2))   # lane 1 never comes
+        return i
+    with pytest.raises(EvaluationError, match="did not meet"):
+        lanes.run_parts(2, job)

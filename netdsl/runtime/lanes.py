@@ -53,6 +53,7 @@ MIN_WORK = 1_000_000
 MIN_SECONDS = 0.002
 # ... and every lane gets at least this many examples.
 MIN_EXAMPLES = 4
+MEETING_TIMEOUT = 600.0   # seconds a lane waits at a meeting for the others
 
 _requested: int | None = None
 _pool: ThreadPoolExecutor | None = None
@@ -155,8 +156,8 @@ def _workers(k: int) -> ThreadPoolExecutor:
 
 # ---------------------------------------------------------------- splitting
 def coupling(step_layer: Any, train: bool) -> str:
-    """A step's ``example_coupling`` ("none", "random", "batch"); "batch" (never split)
-    for a step that does not say."""
+    """A step's ``example_coupling`` ("none", "sums", "random", "batch"); "batch" (never
+    split) for a step that does not say."""
     ask = getattr(step_layer, "example_coupling", None)
     return "batch" if ask is None else ask(train)
 
@@ -175,7 +176,9 @@ class Meeting:
 
     def __init__(self, k: int):
         self.parts: list[Any] = [None] * k
-        self.barrier = threading.Barrier(k)
+        # a bound, not a schedule: lanes do the same work, so one that has not come in
+        # this long never will (a layer calling ``across`` a different number of times)
+        self.barrier = threading.Barrier(k, timeout=MEETING_TIMEOUT)
 
     def total(self, lane: int, x: np.ndarray) -> np.ndarray:
         self.parts[lane] = np.asarray(x)
@@ -304,8 +307,15 @@ def run_parts(k: int, job: Callable[[int, Any], Any]) -> list[Any]:
             except BaseException as e:   # noqa: BLE001
                 errors.append(e)
     if errors:      # the lane that failed first, not one released from the meeting by it
-        raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
-                   errors[0])
+        first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
+                     None)
+        if first is not None:
+            raise first
+        raise EvaluationError("The threads evaluating parts of the batch did not meet to add "
+                              "up their sums (a layer's example_coupling \"sums\" with a "
+                              "different number of ctx.across calls per part?); set "
+                              "NETDSL_THREADS=1 to run in one thread.",
+                              symbol="$ProcessorCount", tag="lanes") from errors[0]
     return results
 
 
