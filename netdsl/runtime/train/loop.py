@@ -32,7 +32,8 @@ from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
-from .parameters import Parameters, read_multipliers
+from .parameters import (Parameters, per_part_settings, read_multipliers,
+                         read_update_schedule)
 from .progress import Reporter
 from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
@@ -93,6 +94,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
+    per_part_settings(o.settings, tnet, params)
     history = History()
     if params.flat.size == 0:
         warn("NetTrain::netnoparams: Net does not contain any trainable parameters: returning "
@@ -145,6 +147,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     max_rounds = o.max_rounds
     total_steps = (max_rounds or 10_000) * batches_per_round
     opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
+    schedule = read_update_schedule(o.update_schedule, tnet, params)
     history.method = o.settings.method
     history.initial_learning_rate = o.settings.lr
     loss_slots = [plan.outputs[p] for p in loss_names]
@@ -169,8 +172,10 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             out_of_time = False
             for b in range(batches_per_round):
                 idx = order[b * batch:(b + 1) * batch]
+                active = (schedule[len(history.batch_losses) % len(schedule)]
+                          if schedule else None)
                 loss = _train_step(params, plan, ctx, data.batch(idx), loss_slots,
-                                   input_slots, opt, moving)
+                                   input_slots, opt, moving, active)
                 m = idx.size
                 history.batch_losses.append(loss)
                 round_loss += loss * m
@@ -348,9 +353,9 @@ def _updates_moving(step: Step, params: Parameters) -> bool:
 
 
 def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed: list[Feed], loss_slots,
-                input_slots, opt: Optimizer, moving) -> float:
+                input_slots, opt: Optimizer, moving, active: np.ndarray | None = None) -> float:
     loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
-    opt.step(params.grad)
+    opt.step(params.grad, active)
     for part in caches:     # one pass per sequence length in a ragged batch
         for i, step in moving:  # moving statistics, after the optimiser, once per pass
             for name, value in step.layer.moving_updates(step.arrays, part[i]).items():

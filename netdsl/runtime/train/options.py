@@ -32,6 +32,7 @@ class Options:
     callable_of: Any = None        # expression -> Python callable (the evaluator's)
     measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
     checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
+    update_schedule: Any = None    # TrainingUpdateSchedule, read by parameters.py
 
 
 OPTION_DEFAULTS = {
@@ -43,7 +44,7 @@ OPTION_DEFAULTS = {
     "GradientClipping": S("None"), "WeightClipping": S("None"),
     "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
     "TrainingProgressMeasurements": S("None"),
-    "TrainingProgressCheckpointing": S("None"),
+    "TrainingProgressCheckpointing": S("None"), "TrainingUpdateSchedule": S("Automatic"),
 }
 
 
@@ -77,7 +78,7 @@ def read_options(opts: dict[str, Any]) -> Options:
                       ("WeightClipping", "weight_clipping")):
         v = opts[key]
         if v is not S("None") and v is not auto:
-            setattr(o.settings, attr, _nonneg(key, v))
+            _set_number_or_parts(o.settings, attr, key, v)
     lr = opts["LearningRate"]
     if lr is not auto:
         o.settings.learning_rate = _nonneg("LearningRate", lr)
@@ -98,6 +99,7 @@ def read_options(opts: dict[str, Any]) -> Options:
     o.measurements = None if m is None or m is S("None") else (
         list_items(m) if is_list(m) else [m])
     o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
+    o.update_schedule = opts.get("TrainingUpdateSchedule")
     return o
 
 
@@ -127,6 +129,10 @@ def _method(spec: Any, callable_of: Any = None) -> Settings:
         if key == "LearningRateSchedule":
             s.schedule = _schedule(v, callable_of)
             continue
+        if key in ("L2Regularization", "GradientClipping", "WeightClipping") and (
+                is_rule(v) or is_list(v)):
+            _set_number_or_parts(s, keys[key], key, v)
+            continue
         if key not in keys or not is_number(v):
             raise error("method", f"{input_form(r)} is not an option of the {name} method; "
                                   f"options: {', '.join(keys)}, \"LearningRateSchedule\".")
@@ -134,6 +140,15 @@ def _method(spec: Any, callable_of: Any = None) -> Settings:
     return s
 
 
+
+
+def _set_number_or_parts(s: Settings, attr: str, name: str, v: Any) -> None:
+    """A number, or rules by part (resolved against the net by parameters.py)."""
+    if is_rule(v) or is_list(v):
+        s.extra[attr] = v
+        setattr(s, attr, None)
+        return
+    setattr(s, attr, _nonneg(name, v))
 
 
 def _schedule(v: Any, callable_of: Any) -> Any:
