@@ -554,3 +554,28 @@ def test_lanes_that_never_meet_give_an_error_not_a_hang(monkeypatch):
         return i
     with pytest.raises(EvaluationError, match="did not meet"):
         lanes.run_parts(2, job)
+
+
+@needs_split
+def test_recurrent_states_by_netport(split):
+    """NetPort[All, "States"] (the final states, and given as initial ones) split too."""
+    code = ('NetInitialize[NetChain[{LongShortTermMemoryLayer[5], LongShortTermMemoryLayer[3]},'
+            ' "Input" -> {"Varying", 4}], RandomSeeding -> 19]')
+    s = netdsl.Session()
+    s.evaluate(f"n = {code}")
+    s["x"] = np.random.default_rng(19).normal(size=(10, 6, 4)).astype(np.float32)
+
+    def run():
+        states = s.evaluate('n[x, NetPort[All, "States"]]')
+        s["st"] = states
+        again = s.evaluate('n[<|"Input" -> x, NetPort[All, "States"] -> st|>]')
+        return [np.asarray(v, np.float32) for _, v in states.items()], np.asarray(again)
+    run()
+    states2, again2 = run()
+    assert split
+    lanes.set_threads(1)
+    states1, again1 = run()
+    assert len(states1) == 4          # State and CellState of each layer
+    for a, b in zip(states2, states1):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again2, again1, rtol=1e-5, atol=1e-6)
