@@ -35,19 +35,6 @@ class Options:
     update_schedule: Any = None    # TrainingUpdateSchedule, read by parameters.py
 
 
-OPTION_DEFAULTS = {
-    "BatchSize": S("Automatic"), "MaxTrainingRounds": S("Automatic"), "TimeGoal": S("Automatic"),
-    "Method": S("Automatic"), "LearningRate": S("Automatic"), "ValidationSet": S("None"),
-    "RandomSeeding": 1234, "LearningRateMultipliers": S("Automatic"),
-    "TrainingProgressReporting": S("Automatic"), "LossFunction": S("Automatic"),
-    "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
-    "GradientClipping": S("None"), "WeightClipping": S("None"),
-    "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
-    "TrainingProgressMeasurements": S("None"),
-    "TrainingProgressCheckpointing": S("None"), "TrainingUpdateSchedule": S("Automatic"),
-}
-
-
 def _positive_int(name: str, v: Any) -> int:
     if is_integer(v) and v >= 1:
         return v
