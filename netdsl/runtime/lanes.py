@@ -246,17 +246,16 @@ def _shapes(inputs: dict[str, np.ndarray]) -> tuple:
     return tuple((p, x.shape) for p, x in inputs.items())
 
 
-def counted(plan: Plan, inputs: dict[str, np.ndarray],
-            run: Callable[[], tuple[Any, list[Any], Any]]) -> tuple[Any, list[Any], Any]:
-    """``run()`` (a one-lane pass with ``keep``: every slot's value), noting on the plan
-    how many numbers it wrote and how long it took, for ``lanes_for``."""
+def counted(plan: Plan, inputs: dict[str, np.ndarray], run: Callable[[list[int]], Any]) -> Any:
+    """``run(written)`` (a one-lane pass, ``Plan.run(..., written=written)``), noting on
+    the plan how many numbers it wrote and how long it took, for ``lanes_for``."""
+    written: list[int] = []
     start = time.thread_time()      # CPU time: the machine's load does not change it
-    found = run()
+    found = run(written)
     seconds = time.thread_time() - start
     key = ("work", _shapes(inputs))
     known = plan.lanes.get(key)
-    plan.lanes[key] = (sum(v.size for v in found[1] if isinstance(v, np.ndarray)),
-                       seconds if known is None else min(seconds, known[1]),
+    plan.lanes[key] = (sum(written), seconds if known is None else min(seconds, known[1]),
                        1 if known is None else known[2] + 1)
     return found
 
@@ -339,7 +338,7 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
         return plan.run(ctx, inputs)[0]
     k = lanes_for(plan, inputs, plan_coupling(plan, ctx.train) in ("none", "sums"))
     if k == 0:      # first pass of this shape: one lane, counting its work
-        return counted(plan, inputs, lambda: plan.run(ctx, inputs, keep=True))[0]
+        return counted(plan, inputs, lambda w: plan.run(ctx, inputs, written=w))[0]
     if k == 1:
         return plan.run(ctx, inputs)[0]
     cuts = bounds(_batch(inputs), k)

@@ -48,10 +48,12 @@ class Plan:
         return Ctx(**settings), None
 
     def run(self, ctx: Ctx, inputs: dict[str, np.ndarray], keep: bool = False,
-            steps: list[Step] | None = None) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
+            steps: list[Step] | None = None, written: list[int] | None = None
+            ) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
         """Outputs by port, every slot value (intermediates freed unless ``keep``) and, with
         ``keep``, every step's cache. ``steps``: the same steps bound to other arrays (the
-        trainer's parameter buffer)."""
+        trainer's parameter buffer). ``written``: gets the size of every value made
+        (lanes.py's measure of a pass's work)."""
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
@@ -62,6 +64,8 @@ class Plan:
                 ys, cache = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
                 for slot, y in zip(step.outs, ys):
                     values[slot] = y
+                if written is not None:
+                    written.append(sum(y.size for y in ys if isinstance(y, np.ndarray)))
                 if keep:
                     caches.append(cache)
                 else:

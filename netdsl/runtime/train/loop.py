@@ -390,8 +390,9 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
             total += math.fsum(totals)
             caches.append(cache)
             continue
-        def one(feed: Feed = part) -> tuple[Any, list[Any], Any]:
-            return plan.run(ctx, feed, keep=True, steps=params.steps)
+        def one(written: list[int] | None = None, feed: Feed = part
+                ) -> tuple[Any, list[Any], Any]:
+            return plan.run(ctx, feed, keep=True, steps=params.steps, written=written)
         _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
         total += _loss_sum(values, loss_slots)
         if not math.isfinite(total):
