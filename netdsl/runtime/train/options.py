@@ -9,7 +9,7 @@ from ...expr import (Expr, Symbol, among, input_form, is_integer, is_list, is_nu
                      list_items)
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
-from ..device import check_device
+from ..device import check_device, check_precision
 from .checkpoint import read_checkpointing
 from .common import error
 
@@ -78,6 +78,7 @@ def read_options(opts: dict[str, Any]) -> Options:
         o.report_file = None
     o.loss = opts["LossFunction"]
     check_device(opts["TargetDevice"], "NetTrain")
+    check_precision(opts.get("WorkingPrecision", "Real32"), "NetTrain")
     o.stopping = opts.get("TrainingStoppingCriterion")
     o.progress = opts.get("TrainingProgressFunction")
     o.callable_of = opts.get("$callable")
