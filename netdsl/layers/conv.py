@@ -377,8 +377,8 @@ class ConvPoolThenBias:
         c, n = x.shape[0], x.shape[-1]
         cols = scratch(ctx, "pooled-cols", (c,) + gc.kernel + gp.out + (n,), x.dtype)
         z = None
-        for shift, sub in parts:
-            y = np.matmul(w2, im2col(xp[shift], sub, cols).reshape(w2.shape[1], -1))
+        for start, sub in parts:
+            y = np.matmul(w2, im2col(xp, sub, cols, start).reshape(w2.shape[1], -1))
             if z is None:
                 z = y
             else:
@@ -435,11 +435,10 @@ class ConvPoolThenBias:
         parts = []
         for offset in itertools.product(*(range(k) for k in gp.kernel)):
             starts = tuple(o * sc for o, sc in zip(offset, gc.stride))
-            shift = (slice(None),) + tuple(slice(st, None) for st in starts) + (slice(None),)
             shifted = tuple(p - st for p, st in zip(gc.padded, starts))
             sub = Geometry(shifted, gc.kernel, stride, gc.dilation,
                            tuple((0, 0) for _ in gc.kernel), gp.out)
-            parts.append((shift, sub))
+            parts.append((starts, sub))
         return gc, gp, parts
 
 

@@ -139,30 +139,49 @@ def crop(xp: np.ndarray, g: Geometry) -> np.ndarray:
     return np.ascontiguousarray(xp[g.interior()])
 
 
-def im2col(xp: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
+def im2col(xp: np.ndarray, g: Geometry, out: np.ndarray | None = None,
+           start: tuple = ()) -> np.ndarray:
     """Columns (C, k1..kd, O1..Od, N) of the padded input: one strided slice copy per offset.
 
     Reshaped to (C*prod(k), prod(O)*N) (a free view), they multiply the weight matrix
-    (F, C*prod(k)) into the output (F, O1..Od, N) directly.
+    (F, C*prod(k)) into the output (F, O1..Od, N) directly. ``start``: spatial offsets at
+    which the windows begin in ``xp`` (g is then the geometry of ``xp`` cut there: the
+    per-pooling-offset convolutions of ``ConvPoolThenBias``).
     """
     c, n = xp.shape[0], xp.shape[-1]
     d = len(g.kernel)
-    if all(k == 1 for k in g.kernel) and all(s == 1 for s in g.stride) and xp.shape[1:-1] == g.out:
-        return xp.reshape((c,) + (1,) * d + g.out + (n,))   # 1x1 convolution: no copy at all
+    cut = (slice(None),) + tuple(slice(b, None) for b in start) + (slice(None),)
+    if all(k == 1 for k in g.kernel) and all(s == 1 for s in g.stride) \
+            and xp[cut].shape[1:-1] == g.out:
+        return xp[cut].reshape((c,) + (1,) * d + g.out + (n,))   # 1x1: no copy at all
     if out is None:
         out = np.empty((c,) + g.kernel + g.out + (n,), xp.dtype)
     if out.size <= _ONE_COPY_MAX:
         # small (e.g. one example): one strided copy beats prod(kernel) slice copies
         st = xp.strides
-        view = as_strided(xp, out.shape, (st[0],)
-                          + tuple(s * dl for s, dl in zip(st[1:-1], g.dilation))
-                          + tuple(s * sd for s, sd in zip(st[1:-1], g.stride)) + (st[-1],),
-                          writeable=False)
-        np.copyto(out, view)
+        np.copyto(out, strided_view(xp, out.shape, (st[0],)
+                                    + tuple(s * dl for s, dl in zip(st[1:-1], g.dilation))
+                                    + tuple(s * sd for s, sd in zip(st[1:-1], g.stride))
+                                    + (st[-1],), start))
         return out
+    xp = xp[cut]
     for col_index, window in g.windows:
         out[col_index] = xp[window]
     return out
+
+
+def strided_view(a: np.ndarray, shape: tuple, strides: tuple, start: tuple = ()) -> np.ndarray:
+    """A read-only view of ``a`` (from spatial offsets ``start`` on) with the given shape
+    and strides: ``as_strided``, but built by the ndarray constructor when ``a`` is
+    C-contiguous (0.4 against 3 us a call: a per-offset convolution builds several per
+    pass)."""
+    offset = sum(b * s for b, s in zip(start, a.strides[1:]))
+    if a.flags.c_contiguous:
+        view = np.ndarray(shape, a.dtype, a, offset, strides)
+        view.flags.writeable = False
+        return view
+    cut = (slice(None),) + tuple(slice(b, None) for b in start) + (slice(None),)
+    return as_strided(a[cut], shape, strides, writeable=False)
 
 
 # Above this many column entries the per-offset slice copies are as fast or faster
