@@ -17,6 +17,7 @@ def naive_ramp(x):
 
 
 ROW = functions._ROW
+SMALL = functions.RAMP_ROWS_MIN
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -47,7 +48,12 @@ def test_elementwise_ramp_in_place_takes_any_layout():
     expected = naive_ramp(np.ascontiguousarray(view))
     assert layer.forward_inplace(view) is view
     np.testing.assert_array_equal(view, expected)
-    y = np.random.default_rng(3).standard_normal((5, ROW + 3)).astype(np.float32)
-    expected = naive_ramp(y)
-    assert layer.forward_inplace(y) is y
-    np.testing.assert_array_equal(y, expected)
+    for shape in [(5, ROW + 3), (3, SMALL // 3 - 1), (2, SMALL // 2)]:  # rows / scalar paths
+        y = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+        fresh = y.copy()
+        expected = naive_ramp(y)
+        assert layer.forward_inplace(y) is y
+        np.testing.assert_array_equal(y, expected)
+        # the ordinary (not in place) forward gives the same, leaving its input alone
+        np.testing.assert_array_equal(layer.values["Function"](fresh), expected)
+        assert (fresh < 0).any()
