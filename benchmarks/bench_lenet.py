@@ -1,6 +1,6 @@
 """LeNet-BN: netdsl's NumPy executor against PyTorch eager and onnxruntime, in one run.
 
-    python benchmarks/bench_lenet.py [--batch 64] [--repeat 300] [--threads 1]
+    python benchmarks/bench_lenet.py [--batch 64] [--repeat 300] [--threads 1] [--profile]
 
 The net (performance.md's reference workload) is written in netdsl text and
 initialised by netdsl; its BatchNormalization statistics are set to random values
@@ -21,6 +21,9 @@ fixed at 1). The forwards are timed interleaved call by call, and so are the two
 training steps, in CPU time at 1 thread (wall-clock for more: idle worker threads
 that spin count as CPU time); the ratios are of the medians. ``netdsl.tune_malloc()``
 is called first, as the netdsl command does.
+
+``--profile`` prints instead the forward's CPU time per step of netdsl's Test-mode plan
+and, when installed, onnxruntime's time per node (its own profiler).
 
 Peak memory is the high-water mark (VmHWM) of a fresh subprocess per library, so
 each is measured alone, interpreter and imports included.
@@ -207,6 +210,57 @@ def onnx_session(net, threads: int = 1):
     return sess
 
 
+def profile_steps(net, x, repeat: int) -> list[tuple[str, float]]:
+    """Median CPU microseconds of each step of the net's Test-mode plan (fused steps as
+    the executor runs them), and of moving the input batch-last."""
+    from netdsl.runtime.apply import to_batch_last
+    from netdsl.runtime.context import Ctx
+    from netdsl.runtime.plan import compile_plan
+    plan = compile_plan(net, net.head_name, mode="test")
+    ctx = Ctx(scratch=plan.scratch)
+    names = ["input batch-last"] + [f"{type(st.layer).__name__} ({getattr(st.layer, 'name', '')})"
+                                    for st in plan.steps]
+    times: list[list[float]] = [[] for _ in names]
+    for _ in range(repeat):
+        t = time.process_time()
+        values = [None] * plan.n_slots
+        values[plan.inputs["Input"]] = to_batch_last(x)
+        times[0].append(time.process_time() - t)
+        for i, st in enumerate(plan.steps, 1):
+            t = time.process_time()
+            ys, _ = st.layer.forward(ctx, st.arrays, *[values[j] for j in st.ins])
+            times[i].append(time.process_time() - t)
+            for slot, y in zip(st.outs, ys):
+                values[slot] = y
+    return [(n, 1e6 * float(np.median(v))) for n, v in zip(names, times)]
+
+
+def profile_onnxruntime(net, x, repeat: int) -> list[tuple[str, float]]:
+    """Median microseconds of each node onnxruntime runs (its own profiler, 1 thread)."""
+    import onnxruntime as ort
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "lenet.onnx")
+        s = netdsl.Session()
+        s["net"] = net
+        s.evaluate(f'Export["{path}", net]')
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = so.inter_op_num_threads = 1
+        so.enable_profiling = True
+        so.profile_file_prefix = os.path.join(tmp, "profile")
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        feed = {sess.get_inputs()[0].name: x}
+        for _ in range(repeat):
+            sess.run(None, feed)
+        with open(sess.end_profiling()) as f:
+            events = json.load(f)
+    nodes: dict[str, list[float]] = {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            key = f"{e['args'].get('op_name')} ({e['name'][:-len('_kernel_time')]})"
+            nodes.setdefault(key, []).append(float(e["dur"]))
+    return [(k, float(np.median(v))) for k, v in nodes.items()]
+
+
 def check_training(net, x, labels, xt, tl) -> None:
     """Loss and every gradient of one step (no update) against PyTorch's autograd."""
     import torch
@@ -244,6 +298,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="threads for every library (netdsl's BLAS, PyTorch)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    ap.add_argument("--profile", action="store_true",
+                    help="only the forward's time per plan step (and per onnxruntime node)")
     args = ap.parse_args()
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -257,6 +313,23 @@ def main() -> None:
                      for i in threadpool_info() if i["user_api"] == "blas")
     print(f"LeNet-BN, batch {args.batch} of 1x28x28, float32; {args.threads} thread(s); "
           f"BLAS: {blas}")
+    if args.profile:
+        with threadpool_limits(args.threads):
+            net(x)
+            rows = profile_steps(net, x, args.repeat)
+            print(f"  netdsl Test-mode plan, CPU us per step (median of {args.repeat}):")
+            for name, us in rows:
+                print(f"    {name:40} {us:8.1f}")
+            print(f"    {'total':40} {sum(us for _, us in rows):8.1f}")
+            try:
+                nodes = profile_onnxruntime(net, x, args.repeat)
+            except ImportError:
+                return
+        print(f"  onnxruntime nodes, us (its profiler, median of {args.repeat}):")
+        for name, us in nodes:
+            print(f"    {name:40} {us:8.1f}")
+        print(f"    {'total':40} {sum(us for _, us in nodes):8.1f}")
+        return
 
     forwards = {"netdsl": lambda: net(x)}
     trainer = NetdslTrainer(net, x, labels)
