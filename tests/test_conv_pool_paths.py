@@ -69,10 +69,14 @@ def _net(shape, conv, activation, pool):
     return net, c, p
 
 
+@pytest.mark.parametrize("one_copy", [True, False])
 @pytest.mark.parametrize("activation", ["Ramp", "Tanh"])
 @pytest.mark.parametrize("shape, conv, pool", CASES)
-def test_per_offset_path_equals_naive_loops(shape, conv, pool, activation, monkeypatch):
+def test_per_offset_path_equals_naive_loops(shape, conv, pool, activation, one_copy,
+                                            monkeypatch):
     monkeypatch.setattr(conv_module, "_DIRECT_POOL_MIN", 0)    # the path at any size
+    if not one_copy:        # columns too large for one strided copy: im2col's slice copies
+        monkeypatch.setattr(windows, "_ONE_COPY_MAX", 0)
     taken = []
     original = conv_module.ConvPoolThenBias._pooled_directly
 

@@ -158,16 +158,31 @@ def im2col(xp: np.ndarray, g: Geometry, out: np.ndarray | None = None,
         out = np.empty((c,) + g.kernel + g.out + (n,), xp.dtype)
     if out.size <= _ONE_COPY_MAX:
         # small (e.g. one example): one strided copy beats prod(kernel) slice copies
-        st = xp.strides
-        np.copyto(out, strided_view(xp, out.shape, (st[0],)
-                                    + tuple(s * dl for s, dl in zip(st[1:-1], g.dilation))
-                                    + tuple(s * sd for s, sd in zip(st[1:-1], g.stride))
-                                    + (st[-1],), start))
+        np.copyto(out, strided_view(xp, out.shape, window_strides(xp.strides, g), start))
         return out
     xp = xp[cut]
     for col_index, window in g.windows:
         out[col_index] = xp[window]
     return out
+
+
+def window_strides(strides: tuple, g: Geometry) -> tuple:
+    """Strides of the columns (C, k.., O.., N) as a view of an input with ``strides``."""
+    return ((strides[0],) + tuple(s * dl for s, dl in zip(strides[1:-1], g.dilation))
+            + tuple(s * sd for s, sd in zip(strides[1:-1], g.stride)) + (strides[-1],))
+
+
+def one_copy_columns(shape: tuple, dtype, g: Geometry, start: tuple = ()):
+    """For ``im2col`` of a C-contiguous input of ``shape`` in one strided copy: the byte
+    offset of ``start`` and the view's strides, worked out once (a layer reading the same
+    shape again skips im2col's per-call checks); None when im2col would not copy at once
+    (large columns, a 1x1 convolution)."""
+    if prod((shape[0],) + g.kernel + g.out + (shape[-1],)) > _ONE_COPY_MAX or (
+            all(k == 1 for k in g.kernel) and all(s == 1 for s in g.stride)):
+        return None
+    item = np.dtype(dtype).itemsize
+    strides = tuple(item * prod(shape[i + 1:]) for i in range(len(shape)))
+    return sum(b * s for b, s in zip(start, strides[1:])), window_strides(strides, g)
 
 
 def strided_view(a: np.ndarray, shape: tuple, strides: tuple, start: tuple = ()) -> np.ndarray:
