@@ -35,3 +35,9 @@ Print["sample: ", sample];
 Print["prompts evaluated together: ", trained[{"the Rab", "Alice was beginning t"}]];
 probs = trained["the Rab", "Probabilities"];
 Print["distribution over ", Length[probs], " characters"];
+
+(* one character at a time: NetStateObject keeps the LSTM's state between calls, so each
+   step reads only the newest character (the state carries the rest) *)
+obj = NetStateObject[trained];
+streamed = NestList[obj, obj["Alice was beginn"], 40];
+Print["streamed: Alice was beginn", StringJoin[streamed]];

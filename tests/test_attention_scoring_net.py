@@ -199,14 +199,6 @@ def test_net_files_round_trip(fmt, tmp_path):
     np.testing.assert_allclose(again(x), s.evaluate("g")(x), rtol=1e-6)
 
 
-def test_torch_conversion_says_it_has_no_counterpart():
-    pytest.importorskip("torch")
-    from netdsl.torch import to_torch
-    s = session('AttentionLayer[sc, "Key" -> {5, 2}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
-    with pytest.raises(NetDSLError, match=r"AttentionLayer\[net\] .*no PyTorch counterpart"):
-        to_torch(s.evaluate("a"))
-
-
 def test_net_replace_part_of_the_scoring_net():
     s = session('AttentionLayer[sc, "Key" -> {5, 3}, "Value" -> {5, 3}, "Query" -> {2, 3}]')
     s.evaluate('b = NetReplacePart[a, "ScoringNet" -> NetGraph[{DotLayer[]}, '
@@ -316,7 +308,5 @@ def test_gradients_through_the_attention_weights_equal_finite_differences():
 def test_options_not_taken_with_a_net_are_clear_errors():
     s = Session()
     s.evaluate(SCORING)
-    with pytest.raises(NetDSLError, match="LearningRateMultipliers of AttentionLayer.net. is not"):
-        s.evaluate("AttentionLayer[sc, LearningRateMultipliers -> 0]")
     with pytest.raises(NetDSLError, match='no array "Weights"'):
         s.evaluate('AttentionLayer[sc, "Weights" -> {{1., 2.}}]')

@@ -1,7 +1,8 @@
 """Export["net.onnx", net] of NetMapOperator (the inner net on the length folded into the
 batch axis) and NetBidirectionalOperator (recurrent layers and other inner nets, each
 aggregation): one model run in onnxruntime and onnx's reference evaluator on several
-sequence lengths equals netdsl's outputs; a NetFoldOperator is a clean onnxnosup error."""
+sequence lengths equals netdsl's outputs; NetFoldOperator (default and general forms,
+states given and read) as a Scan."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="ONNX export tests need onnx: pip install 'netdsl[onnx]'")
 pytest.importorskip("onnxruntime", reason="ONNX export tests need onnxruntime")
 
-from netdsl.errors import NetDSLError  # noqa: E402
 from netdsl.formats.onnx_export import to_onnx  # noqa: E402
 from tests.test_onnx_export import build  # noqa: E402
 from tests.test_onnx_export_sequences import check_lengths  # noqa: E402
@@ -58,8 +58,29 @@ def test_operator_arrays_are_named_by_their_paths():
     assert "ForwardNet/InputWeights" in names and "BackwardNet/InputWeights" in names
 
 
-def test_fold_operator_is_an_onnxnosup_error():
-    net = build(f'NetFoldOperator[{FOLD_NET}, "Input" -> {{"Varying", 3}}]')
-    with pytest.raises(NetDSLError) as e:
-        to_onnx(net)
-    assert e.value.tag == "onnxnosup" and "NetFoldOperator cannot be exported" in e.value.text
+# the general form: mapped "x", state "h" fed by "hnext", constant "c", output "y"
+GENERAL = ('NetFoldOperator[NetGraph[<|"cat" -> CatenateLayer[], "lin" -> LinearLayer[2], '
+           '"act" -> Tanh, "out" -> LinearLayer[1]|>, {{NetPort["x"], NetPort["h"], '
+           'NetPort["c"]} -> "cat", "cat" -> "lin" -> "act", "act" -> NetPort["hnext"], '
+           '"act" -> "out" -> NetPort["y"]}, "x" -> 3, "c" -> 2], {"hnext" -> "h"}, {"c"}, '
+           '{"y"}]')
+
+
+@pytest.mark.parametrize("text, lengths", [
+    (f'NetFoldOperator[{FOLD_NET}, "Input" -> {{"Varying", 3}}]', None),
+    (f'NetChain[{{NetFoldOperator[{FOLD_NET}], SequenceLastLayer[]}}, "Input" -> {{6, 3}}]', (6,)),
+    (f'NetChain[{{NetMapOperator[LinearLayer[3]], NetFoldOperator[{FOLD_NET}]}}, '
+     '"Input" -> {"Varying", 4}]', None),
+    (GENERAL, None),
+])
+def test_fold_operator_is_a_scan(text, lengths):
+    model = check_lengths(build(text), **({"lengths": lengths} if lengths else {}))
+    assert [n.op_type for n in model.graph.node].count("Scan") == 1
+
+
+def test_fold_states_given_and_read_through_a_graph_opset_13():
+    net = build(f'NetGraph[<|"init" -> LinearLayer[2], "fold" -> {GENERAL}|>, '
+                '{NetPort["h0"] -> "init" -> NetPort["fold", "h"], '
+                'NetPort[{"fold", "h"}] -> NetPort["hT"]}, "h0" -> 4]')
+    assert set(net.port_names()[1]) == {"y", "hT"}
+    check_lengths(net, opset=13)

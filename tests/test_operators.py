@@ -77,13 +77,17 @@ def test_shapes_follow_the_inner_net_both_ways():
      '"Input" port of the "Net" net'),
     ('NetMapOperator[LinearLayer[2], "Input" -> "Real"]', "valfail",
      'the "Input" port must be a sequence'),
-    ('NetFoldOperator[LinearLayer[2]]', "invports", 'must have the input ports "Input" and '
-                                                    '"State"'),
+    ('NetFoldOperator[LinearLayer[2]]', "invports",
+     'must have the input port "State" to feed back "Output" -> "State"'),
     ('NetFoldOperator[NetGraph[{TotalLayer[]}, {{NetPort["Input"], NetPort["State"]} -> 1}], '
      '"Input" -> {"Varying", 3}, "Output" -> {"Varying", 4}]', "tyinc", "Dimension"),
     ('NetMapOperator[MeanSquaredLossLayer[]]', "invports", "MeanSquaredLossLayer"),
-    ('NetFoldOperator[LinearLayer[2], {"Output" -> "State"}]', "notyet",
-     "feedback, constants and outputs arguments"),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> "Input"}]', "invports",
+     "must have an input to fold over"),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> "Nope"}]', "invports",
+     'must have the input port "Nope"'),
+    ('NetFoldOperator[LinearLayer[2], {"Output" -> 1}]', "invfb",
+     'should be a list of rules "output" -> "input"'),
     ('NetMapOperator[LinearLayer[2], "Foo" -> 3]', "optx", '"Foo" is not a port of NetMapOperator'),
 ])
 def test_shape_and_argument_errors(text, tag, words):
@@ -316,14 +320,6 @@ def test_an_operator_is_one_layer_to_net_surgery():
     np.testing.assert_allclose(appended(x), np.tanh(s["m"](x)), rtol=1e-6)
     assert s.evaluate("NetGraph[m]").net("1").kind == "NetMapOperator"
     assert s.evaluate('NetReplacePart[m, "Input" -> {5, 3}]').ports["Output"].shape == (5, 2)
-
-
-def test_onnx_export_says_a_fold_is_not_mapped(tmp_path):
-    pytest.importorskip("onnx")
-    with pytest.raises(NetDSLError) as e:
-        netdsl.Session().evaluate(f'Export["{tmp_path / "m.onnx"}", '
-                                  f'NetReplacePart[{FOLD}, "Input" -> {{4, 3}}]]')
-    assert "NetFoldOperator cannot be exported to ONNX" in e.value.text
 
 
 def test_training_moves_the_statistics_of_a_mapped_batch_normalization():

@@ -9,6 +9,9 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
         "NetDecoder", "NetEncoder",
     ),
     "netfiles": (),
+    "netstate": (
+        "NetStateObject",
+    ),
     "netops": (
         "NetAppend", "NetDrop", "NetFlatten", "NetJoin", "NetMeasurements",
         "NetPortGradient", "NetPrepend", "NetReplace", "NetTake",

@@ -128,9 +128,13 @@ def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> Non
 
 _operator("NetMapOperator", ("NetMapOperator[net]", 'NetMapOperator[net, "Input" -> shape]'),
           "net applied to each element of a sequence (the first level of the input)", 1)
-_operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]'),
-          'net with ports "Input", "State" -> "Output" folded over a sequence: the sequence '
-          "of states, starting from the \"State\" port (zeros when not given)", 4)
+_operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Input" -> shape]',
+                             'NetFoldOperator[net, {"out" -> "in", ...}]',
+                             "NetFoldOperator[net, feedback, constants, outputs]"),
+          'net folded over a sequence: by default net has ports "Input", "State" -> "Output" '
+          "and gives the sequence of states, starting from the \"State\" port (zeros when not "
+          "given); feedback rules name the outputs fed back to inputs, constants the inputs "
+          "not mapped over, outputs the sequences given", 4)
 _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[{fnet, bnet}]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),
@@ -282,12 +286,19 @@ def normal(net: Net) -> Any:
                        for k in list(net.values) + list(net.arrays) if not k.startswith("$"))
 
 
+# NetExtract of values that hold a net without being one (NetStateObject): fn(value, spec)
+EXTRACT_HOOKS: dict[type, Any] = {}
+
+
 @builtin("NetExtract", ('NetExtract[net, "array" | "option" | "port"]', "NetExtract[net, layer]",
                         "NetExtract[net, {layer, ..., \"array\"}]",
                         'NetExtract[net, NetSharedArray["name"]]', "NetExtract[net, All]"),
          "a layer, an option value, a port shape or an array (Automatic if not initialized)",
          args=2, section="Nets")
 def _net_extract(ev, net, spec):
+    hook = EXTRACT_HOOKS.get(type(net))
+    if hook is not None:
+        return hook(net, spec)
     if not isinstance(net, Net):
         raise wrong_call("NetExtract", Expr(S("NetExtract"), net, spec), "the first argument is not a net")
     return extract(net, spec)

@@ -9,9 +9,9 @@ initializer used by every layer naming it. How each layer becomes nodes is the t
 tensor the sequences make when their length is reshaped into the batch axis, reshaped
 back; a NetBidirectionalOperator is its forward net on the input and its backward net on
 the input reversed along the length (a Slice with step -1; the backward output reversed
-back when it is a sequence), then Concat, Add or their mean. A NetFoldOperator has no
-mapping (it would need ONNX's Scan or Loop). The model passes ``onnx.checker`` (full check) and strict shape
-inference before it is written.
+back when it is a sequence), then Concat, Add or their mean; a NetFoldOperator is a
+Scan over the length whose body is its inner net. The model passes ``onnx.checker`` (full
+check) and strict shape inference before it is written.
 
 The ``onnx`` package is an optional extra: ``pip install 'netdsl[onnx]'``.
 """
@@ -164,11 +164,13 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
     module's docstring); a NetFoldOperator or AttentionLayer[net] is an onnxnosup error."""
     assert isinstance(net, Operator)    # the only containers with an ``operator``
     where = path_label(b.root, path) if path else ""
-    if net.kind == "AttentionLayer":
-        raise ExportError(f"AttentionLayer{where} cannot be exported to ONNX: netdsl has no ONNX "
+    if getattr(net, "template", None) is not None:   # AttentionLayer[net], ...
+        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
                           f"mapping for a net as the scoring net.", symbol="Export",
                           tag="onnxnosup")
     scope = "/".join(path) or net.kind
+    if net.kind == "NetFoldOperator":
+        return _fold(b, net, path, inputs, scope)
     x = inputs["Input"]
     if net.kind == "NetMapOperator":
         inner = net.net("Net")
@@ -194,9 +196,51 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
         if net.aggregation == "Mean":
             y = b.node("Mul", [y, b.const(0.5, scope)], scope)
         return {"Output": y}
-    raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
-                      f"mapping for a fold (a loop carrying a state over the sequence, which "
-                      f"would be ONNX's Scan or Loop).", symbol="Export", tag="onnxnosup")
+    raise AssertionError(net.kind)
+
+
+def _fold(b: Builder, net: Operator, path: tuple, inputs: dict[str, str], scope: str
+          ) -> dict[str, str]:
+    """NetFoldOperator as ONNX's Scan over the length (moved to axis 0 and back): the body
+    is the inner net on one element of each mapped input, the states and the constants
+    (read from the outer scope); it gives the fed-back outputs (the next states) and the
+    outputs whose sequences the fold gives. States not given start at zeros of (N, ...)."""
+    fold, inner = net.fold, net.net("Net")
+    assert fold is not None
+    batch = slice_axis(b, b.node("Shape", [inputs[fold.mapped[0]]], scope), 0, 1, 0, 1, scope)
+    initial = []
+    for i in fold.states:
+        if i in inputs:
+            initial.append(inputs[i])
+            continue
+        dims = b.const(list(inner.ports[i].shape or ()), scope, np.int64)
+        shape = b.node("Concat", [batch, dims], scope, axis=0)
+        initial.append(b.node("ConstantOfShape", [shape], scope,
+                              value=b.onnx.numpy_helper.from_array(np.zeros(1, np.float32))))
+    outer_nodes, b.nodes = b.nodes, []
+    feeds = {**{c: inputs[c] for c in fold.constants},
+             **{p: b.fresh(scope, f"body_{p}") for p in fold.states + fold.mapped}}
+    results = _emit(b, inner, path + ("Net",), feeds)
+    body_outs = [b.node("Identity", [results[o]], scope) for o, _ in fold.feedback]
+    body_outs += [b.node("Identity", [results[o]], scope) for o in fold.outputs]
+    body = b.helper.make_graph(
+        b.nodes, f"{scope}/body",
+        [_value_info(b, feeds[p], inner.ports[p]) for p in fold.states + fold.mapped],
+        [_value_info(b, name, inner.ports[o]) for name, o in
+         zip(body_outs, [o for o, _ in fold.feedback] + list(fold.outputs))])
+    b.nodes = outer_nodes
+
+    def length_first(x: str, port: str) -> str:   # (N, n, ...) <-> (n, N, ...)
+        rank = 2 + len(inner.ports[port].shape or ())
+        return b.node("Transpose", [x], scope, perm=[1, 0, *range(2, rank)])
+
+    outs = [b.fresh(scope, "Scan") for _ in body_outs]
+    b.nodes.append(b.helper.make_node(
+        "Scan", initial + [length_first(inputs[m], m) for m in fold.mapped], outs,
+        name=outs[0], body=body, num_scan_inputs=len(fold.mapped)))
+    finals = dict(zip(fold.states, outs))
+    return {**{i: finals[i] for i in net.port_names()[1] if i in finals},
+            **{o: length_first(y, o) for o, y in zip(fold.outputs, outs[len(fold.feedback):])}}
 
 
 def to_onnx(net: Net, opset: int = DEFAULT_OPSET) -> Any:

@@ -1,4 +1,5 @@
-"""AttentionLayer[net]: attention whose scores come from a net (Wolfram's "ScoringNet").
+"""AttentionLayer[net] and SequenceAttentionLayer[net]: attention whose scores come from
+a net (Wolfram's "ScoringNet").
 
 Wolfram's scoring net takes the ports "Input" (one key vector {k}) and "Query" (one query
 vector {q}) and gives a scalar "Output": the score s = f(k, q) of that key for that query.
@@ -6,11 +7,13 @@ Its arrays are the layer's, by the path {"ScoringNet", ...} (NetExtract, NetInit
 NetTrain, net files).
 
 The value is an operator (graph/operators.py): a container whose one inner net is the
-scoring net, with the ports Key, Value, Query and Output of AttentionLayer. Its shape rule
-is AttentionLayer's (a template layer holding the options: Mask, ScoreRescaling,
-MultiHead, Dropout) plus the inner net's ports Input {KeySize}, Query {QuerySize} and
-Output {}. The executor (runtime/operator_steps.py) runs the inner net's plan once on
-every key/query pair of a group as one batch.
+scoring net, with the ports of the layer (AttentionLayer's Key, Value, Query and Output;
+SequenceAttentionLayer's Input, serving as keys and values, Query and Output). Its shape
+rule is the layer's (a template layer holding the options: Mask, ScoreRescaling,
+MultiHead, Dropout for AttentionLayer) plus the inner net's ports Input {KeySize, or
+SequenceAttentionLayer's InputSize}, Query {QuerySize} and Output {}. The executor
+(runtime/operator_steps.py) runs the inner net's plan once on every key/query pair of a
+group as one batch.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EvaluationError, ShapeError
 from ..expr import is_rule
-from ..layers.attention import NET_SCORING, AttentionLayer
+from ..layers.attention import NET_SCORING
 from ..layers.base import Clash, Infer, Layer, Net, ValidationFail, run_layer_rule
 from ..layers.shapes import PortType
 from ..layers.text import layer_rules
@@ -33,22 +36,24 @@ if TYPE_CHECKING:
 else:
     from .networkx_lazy import nx
 
-HEAD = "AttentionLayer"
 SLOT = "ScoringNet"
 
 
 class ScoredAttention(Operator):
-    """AttentionLayer[net, opts]: ``template`` holds the options and the outer ports."""
+    """AttentionLayer[net, opts] or SequenceAttentionLayer[net]: ``template`` (the layer
+    without arrays) holds the options and the outer ports."""
 
-    def __init__(self, template: AttentionLayer, net: Net, shared: dict[str, Any] | None = None):
+    def __init__(self, template: Layer, net: Net, shared: dict[str, Any] | None = None):
         g = nx.DiGraph()
         g.add_node(SLOT, **{NET: net})
         for p in template.inputs + template.outputs:
             g.add_node(PortNode("in" if p in template.inputs else "out", p))
-        Container.__init__(self, HEAD, g, [SLOT], True, dict(template.ports), shared)
+        Container.__init__(self, template.name, g, [SLOT], True, dict(template.ports), shared)
         self.declared_ports = dict(template.declared[1])
         self.aggregation = None
-        self.operator = HEAD
+        self.fold = None
+        self.multipliers = None   # (the template's LearningRateMultipliers option)
+        self.operator = template.name
         self.optional_inputs, self.optional_outputs = (), ("AttentionWeights",)
         self.template = template
 
@@ -62,7 +67,7 @@ class ScoredAttention(Operator):
         g.add_node(node)
         new = self.evolve(graph=g, ports={**self.ports, "AttentionWeights": PortType()})
         new.declared_ports = {**self.declared_ports, "AttentionWeights": PortType()}
-        return new.own_inference(infer, HEAD, "")
+        return new.own_inference(infer, self.kind, "")
 
     def evolve(self, **changes: Any) -> "ScoredAttention":
         new = super().evolve(**changes)
@@ -80,15 +85,15 @@ class ScoredAttention(Operator):
     @property
     def has_train_behavior(self) -> bool:
         """"Dropout" on the attention weights: Train mode computes differently."""
-        return bool(self.template.values["Dropout"] > 0)
+        return bool(self.template.values.get("Dropout", 0) > 0)
 
     def title(self) -> str:
-        return f"AttentionLayer[{_inner_title(self.net(SLOT))}]"
+        return f"{self.kind}[{_inner_title(self.net(SLOT))}]"
 
     def input_form(self) -> str:
         layer = self.template.evolve(ports={**self.template.ports, **self.ports})
         parts = [_inner_text(self.net(SLOT))] + layer_rules(layer, with_arrays=False)
-        return f"AttentionLayer[{', '.join(parts)}]"
+        return f"{self.kind}[{', '.join(parts)}]"
 
     def own_inference(self, infer: Callable[..., Container], head: str,
                       where: str) -> "ScoredAttention":
@@ -97,12 +102,13 @@ class ScoredAttention(Operator):
         template = written.evolve(ports={**written.ports, **self.ports})
         for _ in range(8):
             template = _outer(template, head, where)
-            ks, qs = template.values.get("KeySize"), template.values.get("QuerySize")
+            key_size = template.key_size  # type: ignore[attr-defined]
+            ks, qs = template.values.get(key_size), template.values.get("QuerySize")
             changed = s.run(SLOT, {"Input": PortType((ks,)), "Query": PortType((qs,)),
                                    "Output": PortType(())})
             inner = s.nets[SLOT]
             values = dict(template.values)
-            for port, size in (("Input", "KeySize"), ("Query", "QuerySize")):
+            for port, size in (("Input", key_size), ("Query", "QuerySize")):
                 shape = inner.ports[port].shape
                 if shape is not None and len(shape) == 1 and shape[0] is not None:
                     values[size] = shape[0]
@@ -133,10 +139,10 @@ def _inner_title(net: Net) -> str:
     return net.title() if hasattr(net, "title") else net.head_name
 
 
-def _outer(layer: AttentionLayer, head: str, where: str) -> AttentionLayer:
+def _outer(layer: Layer, head: str, where: str) -> Layer:
     """The template's own rule on the outer ports (Wolfram's messages, as for a layer)."""
     s = Infer(layer)
-    what = f"AttentionLayer{where}"
+    what = f"{layer.name}{where}"
     try:
         run_layer_rule(layer, s)
         layer.default_ports(s)
@@ -151,35 +157,32 @@ def _outer(layer: AttentionLayer, head: str, where: str) -> AttentionLayer:
     return layer.evolve(values=s.values, ports=s.ports)
 
 
-def build_scored(template: AttentionLayer, net: Net) -> ScoredAttention:
+def build_scored(template: Layer, net: Net) -> ScoredAttention:
     """The operator around ``net``, checked to have Wolfram's scoring-net ports."""
+    head = template.name
     ins, outs = net.port_names()
     if set(ins) != {"Input", "Query"} or tuple(outs) != ("Output",):
         raise EvaluationError(
-            f'The scoring net of AttentionLayer ({net.head_name}) must have the input ports '
+            f'The scoring net of {head} ({net.head_name}) must have the input ports '
             f'"Input" (a key vector) and "Query" (a query vector) and the output port '
             f'"Output" (a real number); it has inputs {", ".join(ins) or "none"} and outputs '
-            f'{", ".join(outs) or "none"}.', symbol=HEAD, tag="invscnet")
-    op = ScoredAttention(template, net, _hoist_shared([net], HEAD))
-    return op.own_inference(infer, HEAD, "")
+            f'{", ".join(outs) or "none"}.', symbol=head, tag="invscnet")
+    op = ScoredAttention(template, net, _hoist_shared([net], head))
+    return op.own_inference(infer, head, "")
 
 
-def _build(cls: type[AttentionLayer], args: tuple, call: Any) -> ScoredAttention:
-    """AttentionLayer[net, opts]: the template is AttentionLayer[opts] without arrays."""
-    net = to_net(args[0], HEAD, "the scoring net")
+def _build(cls: type[Layer], args: tuple, call: Any) -> ScoredAttention:
+    """AttentionLayer[net, opts] (or SequenceAttentionLayer[net]): the template is the
+    layer with "Bilinear" and the options, without arrays."""
+    head = cls.name
+    net = to_net(args[0], head, "the scoring net")
     rest = tuple(args[1:])
     if any(is_rule(a) and a.args[0] == "Weights" for a in rest):
-        raise EvaluationError('AttentionLayer[net] has no array "Weights": its arrays are the '
-                              'scoring net\'s, {"ScoringNet", ...}.', symbol=HEAD, tag="invarr")
-    if any(is_rule(a) and getattr(a.args[0], "name", a.args[0]) == "LearningRateMultipliers"
-           for a in rest):
-        raise EvaluationError('The option LearningRateMultipliers of AttentionLayer[net] is not '
-                              "supported yet; give the multipliers to NetTrain's "
-                              "LearningRateMultipliers option.", symbol=HEAD, tag="notyet")
+        raise EvaluationError(f'{head}[net] has no array "Weights": its arrays are the '
+                              f'scoring net\'s, {{"ScoringNet", ...}}.', symbol=head,
+                              tag="invarr")
     template = cls.build(("Bilinear",) + rest, call)
-    template = template.evolve(arrays={})
-    assert isinstance(template, AttentionLayer)
-    return build_scored(template, net)
+    return build_scored(template.evolve(arrays={}), net)
 
 
 NET_SCORING["build"] = _build

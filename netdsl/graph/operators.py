@@ -12,12 +12,16 @@ Wolfram's definitions (NeuralNetworks paclet):
 
 - NetMapOperator[net]: Input {n, in...} -> Output {n, out...}; ``net`` has ports Input
   (in...) and Output (out...); the length n is "Varying" unless given.
-- NetFoldOperator[net]: ``net`` has inputs Input and State and output Output, and State
-  and Output have one shape; the output is the sequence of states, the next state being
-  the inner Output. The fold has the recurrent state "State" (named after the inner
-  input it feeds), as the recurrent layers have: its initial value (zeros unless given)
-  as an optional input port "State", its final value (the last Output) as an optional
-  output port "State", shown when used (``with_optional_ports``).
+- NetFoldOperator[net, feedback, constants, outputs] (``Fold`` below): ``feedback`` is a
+  list of rules "out" -> "in" (default {"Output" -> "State"}): the inner output ``out``
+  of each step is the inner input ``in`` of the next, and the two have one shape.
+  ``constants`` (default {}) are inner inputs given once, the same at every step; every
+  other inner input is mapped over (a sequence port of the fold, all of one length).
+  ``outputs`` (default: every inner output) are the outputs whose sequences of values
+  the fold gives. Each fed-back input is a recurrent state named after it, as the
+  recurrent layers have theirs: its initial value (zeros unless given) an optional input
+  port, its final value an optional output port, shown when used
+  (``with_optional_ports``).
 - NetBidirectionalOperator[{f, b}, agg] (or [net, agg]: two copies with their own
   arrays): f on the input, b on the input reversed along its first level; when the
   output is a sequence (its first dimension a length, or its rank at least 2 and at
@@ -30,11 +34,13 @@ Wolfram's definitions (NeuralNetworks paclet):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EvaluationError, ShapeError
-from ..expr import Expr, Symbol, input_form, is_list, list_items
-from ..layers.base import Clash, Infer, Layer, Net, ValidationFail, run_layer_rule
+from ..expr import Expr, Symbol, input_form, is_list, is_rule, list_items
+from ..layers.base import (Clash, Infer, Layer, Net, ValidationFail, multiplier_spec,
+                           run_layer_rule)
 from ..layers.shapes import (UNKNOWN, LengthVar, Mismatch, PortType, VaryingSize,
                              port_type_from_spec, unify)
 from ..layers.text import layer_input_form
@@ -51,10 +57,26 @@ S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
 SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",),
          "NetBidirectionalOperator": ("ForwardNet", "BackwardNet")}
-FOLD_STATES = {"NetFoldOperator": ("State",)}   # the optional state ports, as in and out
 INNER_PORTS = {"NetMapOperator": ({"Input"}, {"Output"}),
-               "NetFoldOperator": ({"Input", "State"}, {"Output"}),
                "NetBidirectionalOperator": ({"Input"}, {"Output"})}
+
+
+@dataclass(frozen=True)
+class Fold:
+    """What a NetFoldOperator does with its inner net's ports (see the module docstring)."""
+
+    feedback: tuple[tuple[str, str], ...]   # (inner output, inner input it feeds)
+    constants: tuple[str, ...]
+    outputs: tuple[str, ...]                # inner outputs given as sequences
+    mapped: tuple[str, ...]                 # inner inputs taken one element per step
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return tuple(i for _, i in self.feedback)
+
+    def is_default(self) -> bool:
+        return (self.feedback == (("Output", "State"),) and not self.constants
+                and self.outputs == ("Output",))
 
 
 def _error(head: str, tag: str, text: str) -> EvaluationError:
@@ -65,16 +87,22 @@ class Operator(Container):
     """A NetMapOperator, NetFoldOperator or NetBidirectionalOperator value."""
 
     def __init__(self, kind: str, nets: dict[str, Net], ports: dict[str, PortType],
-                 aggregation: str | None = None, shared: dict[str, Any] | None = None):
+                 aggregation: str | None = None, shared: dict[str, Any] | None = None,
+                 fold: Fold | None = None):
         g = nx.DiGraph()
         for name, net in nets.items():
             g.add_node(name, **{NET: net})
+        ins = ("Input",) if fold is None else fold.mapped + fold.constants
         for p in ports:
-            g.add_node(PortNode("in" if p == "Input" else "out", p))
+            g.add_node(PortNode("in" if p in ins else "out", p))
         super().__init__(kind, g, list(nets), True, ports, shared)
         self.aggregation = aggregation
         self.operator = kind
-        self.optional_inputs = self.optional_outputs = FOLD_STATES.get(kind, ())
+        self.fold = fold
+        self.multipliers: Any = None   # LearningRateMultipliers for the inner arrays
+        self.optional_inputs = fold.states if fold else ()
+        self.optional_outputs = (tuple(i for i in fold.states if i not in fold.outputs)
+                                 if fold else ())
 
     def evolve(self, **changes: Any) -> "Operator":
         unknown = set(changes) - {"graph", "ports", "shared"}
@@ -85,6 +113,8 @@ class Operator(Container):
                            changes.get("ports", self.ports), changes.get("shared", self.shared))
         new.aggregation = self.aggregation
         new.operator = self.operator
+        new.fold = self.fold
+        new.multipliers = self.multipliers
         new.optional_inputs = self.optional_inputs
         new.optional_outputs = self.optional_outputs
         new.span = self.span
@@ -93,9 +123,9 @@ class Operator(Container):
 
     def with_optional_ports(self, inputs: tuple[str, ...] = (),
                             outputs: tuple[str, ...] = ()) -> "Operator":
-        """This fold with its "State" shown as an input (the initial state given) and/or
-        an output (the final state read), as ``Layer.with_optional_ports``; kept by
-        ``reset``."""
+        """This fold with a state (e.g. "State") shown as an input (the initial state
+        given) and/or an output (the final state read), as ``Layer.with_optional_ports``;
+        kept by ``reset``."""
         nodes = ([PortNode("in", p) for p in inputs if p in self.optional_inputs]
                  + [PortNode("out", p) for p in outputs if p in self.optional_outputs])
         nodes = [n for n in nodes if n not in self.graph]
@@ -103,13 +133,14 @@ class Operator(Container):
             return self
         g = self.graph.copy()
         g.add_nodes_from(nodes)
-        ports = {"State": UNKNOWN, **self.ports}
-        new = self.evolve(graph=g, ports=ports)
-        new.declared_ports = {"State": UNKNOWN, **self.declared_ports}
+        states = {n.name: UNKNOWN for n in nodes}
+        new = self.evolve(graph=g, ports={**states, **self.ports})
+        new.declared_ports = {**states, **self.declared_ports}
         return new.own_inference(infer, self.kind, "")
 
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, Operator) and self.aggregation == other.aggregation
+                and self.fold == other.fold and self.multipliers == other.multipliers
                 and super().__eq__(other))
 
     def __hash__(self) -> int:
@@ -132,9 +163,14 @@ class Operator(Container):
         parts = [nets[0] if len(nets) == 1 else "{" + ", ".join(nets) + "}"]
         if self.aggregation is not None and self.aggregation != "Catenate":
             parts.append(self.aggregation)
-        t = self.ports.get("Input")
-        if t is not None and t.shape is not None:
-            parts.append(f'"Input" -> {input_form(t.spec())}')
+        if self.fold is not None and not self.fold.is_default():
+            parts.extend(input_form(a) for a in _fold_args(self.fold))
+        for p in self.fold.mapped if self.fold else ("Input",):
+            t = self.ports.get(p)
+            if t is not None and t.shape is not None:
+                parts.append(f'"{p}" -> {input_form(t.spec())}')
+        if self.multipliers is not None:
+            parts.append(f"LearningRateMultipliers -> {input_form(self.multipliers)}")
         return f"{self.kind}[{', '.join(parts)}]"
 
     # ---- shapes ---------------------------------------------------------------------
@@ -151,8 +187,12 @@ class Operator(Container):
         inner = [nets[n] for n in self.order]
         first: Any = inner[0] if len(inner) == 1 else Expr(S("List"), *inner)
         args = (first,) + ((S(self.aggregation),) if self.aggregation else ())
+        if self.fold is not None:
+            args += _fold_args(self.fold)
         opts = {p: t.spec() for p, t in self.declared_ports.items()
                 if t.shape is not None and p not in self.optional_inputs}
+        if self.multipliers is not None:
+            opts["LearningRateMultipliers"] = self.multipliers
         ins, outs = self.port_names()
         return build_operator(self.kind, args, opts).with_optional_ports(ins, outs)
 
@@ -174,9 +214,23 @@ def _inner_text(net: Net) -> str:
 # ---------------------------------------------------------------- construction
 def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     """NetMapOperator[net], NetFoldOperator[net], NetBidirectionalOperator[net | {f, b},
-    agg] with "Input"/"Output" port options: the operator with its shapes inferred."""
+    agg] with "Input"/"Output" port options (and LearningRateMultipliers): the operator
+    with its shapes inferred."""
     if not args:
         raise _error(head, "argx", f"{head} called with 0 arguments; 1 argument is expected.")
+    options = dict(options)
+    multipliers = options.pop("LearningRateMultipliers", None)
+    try:
+        multipliers = multiplier_spec(multipliers)
+    except ValueError as e:
+        raise _error(head, "lrmult", f"LearningRateMultipliers -> {input_form(multipliers)}: "
+                                     f"{e}.") from None
+    op = _build_operator(head, args, options)
+    op.multipliers = multipliers
+    return op
+
+
+def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     aggregation = None
     if head == "NetBidirectionalOperator":
         if len(args) > 2:
@@ -193,12 +247,14 @@ def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
             raise _error(head, "invarg2", "Second argument should be one of Catenate, Total, "
                                           "or Mean.")
         aggregation = agg.name
+    elif head == "NetFoldOperator":
+        net = to_net(args[0], head, "the argument")
+        fold = _fold_spec(head, net, args[1:])
+        ports = {p: UNKNOWN for p in fold.mapped + fold.constants + fold.outputs}
+        op = Operator(head, {"Net": net}, _port_options(head, ports, options), None,
+                      _hoist_shared([net], head), fold)
+        return op.own_inference(infer, head, "")
     else:
-        if len(args) > 1 and head == "NetFoldOperator":
-            raise _error(head, "notyet", "NetFoldOperator's feedback, constants and outputs "
-                                         "arguments (NetFoldOperator[net, {\"out\" -> \"in\"}, "
-                                         "...]) are not supported yet; give a net with the "
-                                         'inputs "Input" and "State" and the output "Output".')
         if len(args) > 1:
             raise _error(head, "argx", f"{head} called with {len(args)} arguments; 1 argument "
                                        f"is expected.")
@@ -207,24 +263,100 @@ def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     for net in nets:
         ins, outs = net.port_names()
         if set(ins) != ins_needed or set(outs) != outs_needed:
-            want = " and ".join(f'"{p}"' for p in sorted(ins_needed))
             raise _error(head, "invports", f"The net given to {head} ({net.head_name}) must have "
-                                           f"the input port{'s' if len(ins_needed) > 1 else ''} "
-                                           f'{want} and the output port "Output"; it has inputs '
-                                           f"{_names(ins)} and outputs {_names(outs)}.")
-    ports = {"Input": UNKNOWN, "Output": UNKNOWN}
+                                           f'the input port "Input" and the output port '
+                                           f'"Output"; it has inputs {_names(ins)} and outputs '
+                                           f"{_names(outs)}.")
+    ports = _port_options(head, {"Input": UNKNOWN, "Output": UNKNOWN}, options)
+    op = Operator(head, dict(zip(SLOTS[head], nets)), ports, aggregation,
+                  _hoist_shared(nets, head))
+    return op.own_inference(infer, head, "")
+
+
+def _port_options(head: str, ports: dict[str, PortType], options: dict[str, Any]
+                  ) -> dict[str, PortType]:
+    """``ports`` with the shapes given as options ("Input" -> {"Varying", 3})."""
+    ports = dict(ports)
     for p, spec in options.items():
         if p not in ports:
-            raise _error(head, "optx", f'"{p}" is not a port of {head}; its ports are "Input" '
-                                       f'and "Output".')
+            raise _error(head, "optx", f'"{p}" is not a port of {head}; its ports are '
+                                       f"{_names(tuple(ports))}.")
         try:
             ports[p] = port_type_from_spec(spec)
         except ValueError as e:
             raise _error(head, "invspec", f"Specification {input_form(spec)} is not compatible "
                                           f'with port "{p}": {e}.') from None
-    op = Operator(head, dict(zip(SLOTS[head], nets)), ports, aggregation,
-                  _hoist_shared(nets, head))
-    return op.own_inference(infer, head, "")
+    return ports
+
+
+def _fold_spec(head: str, net: Net, args: tuple) -> Fold:
+    """NetFoldOperator's feedback, constants and outputs arguments, checked against the
+    inner net's ports."""
+    if len(args) > 3:
+        raise _error(head, "argt", f"{head} called with {len(args) + 1} arguments; between 1 "
+                                   f"and 4 arguments are expected.")
+    ins, outs = net.port_names()
+    feedback: list[tuple[str, str]] = [("Output", "State")]
+    if args and args[0] != S("Automatic"):
+        items = list_items(args[0]) if is_list(args[0]) else [args[0]]
+        if not all(is_rule(r) and all(isinstance(x, str) for x in r.args) for r in items):
+            raise _error(head, "invfb", f"The feedback specification {input_form(args[0])} "
+                                        f'should be a list of rules "output" -> "input".')
+        feedback = [(r.args[0], r.args[1]) for r in items]
+    constants = _names_arg(head, args[1] if len(args) > 1 else None, "constants", ins)
+    returned = _names_arg(head, args[2] if len(args) > 2 else None, "outputs", outs)
+    if len(args) < 3:
+        returned = tuple(outs)
+    for what, names in (("constants", constants), ("outputs", returned)):
+        if len(set(names)) < len(names):
+            raise _error(head, "invarg", f"The {what} of {head} name a port twice: "
+                                         f"{_names(names)}.")
+    if not returned:
+        raise _error(head, "invarg", f"{head} must give at least one output sequence; the "
+                                     f"outputs argument is empty.")
+    states = [i for _, i in feedback]
+    for o, i in feedback:
+        if o not in outs or i not in ins:
+            side, name, have = (("output", o, outs) if o not in outs else ("input", i, ins))
+            raise _error(head, "invports", f'The net given to {head} ({net.head_name}) must have '
+                                           f'the {side} port "{name}" to feed back "{o}" -> '
+                                           f'"{i}"; its {side}s are {_names(have)}.')
+    if len(set(states)) < len(states) or set(states) & set(constants):
+        raise _error(head, "invfb", f"Each input of the net can be fed back once and cannot also "
+                                    f"be a constant; got feedback to {_names(tuple(states))} and "
+                                    f"constants {_names(constants)}.")
+    mapped = tuple(p for p in ins if p not in states and p not in constants)
+    if not mapped:
+        raise _error(head, "invports", f"The net given to {head} ({net.head_name}) must have an "
+                                       f"input to fold over besides the fed-back and constant "
+                                       f"ones; its inputs are {_names(ins)}.")
+    clash = set(mapped + constants) & set(returned) or set(states) & set(mapped + constants)
+    if clash:
+        raise _error(head, "invports", f"The port names of {head} must differ: "
+                                       f"{_names(tuple(sorted(clash)))} would name an input and "
+                                       f"an output.")
+    return Fold(tuple(feedback), constants, returned, mapped)
+
+
+def _names_arg(head: str, arg: Any, what: str, allowed: tuple) -> tuple[str, ...]:
+    if arg is None or arg == S("Automatic"):
+        return ()
+    items = list_items(arg) if is_list(arg) else [arg]
+    if not all(isinstance(x, str) for x in items):
+        raise _error(head, "invarg", f"The {what} of {head} should be a list of port names, "
+                                     f"not {input_form(arg)}.")
+    side = "output" if what == "outputs" else "input"
+    for x in items:
+        if x not in allowed:
+            raise _error(head, "invports", f'"{x}" is not one of the {side} ports of the net; '
+                                           f"they are {_names(allowed)}.")
+    return tuple(items)
+
+
+def _fold_args(fold: Fold) -> tuple:
+    """The fold's feedback, constants and outputs as NetFoldOperator's arguments."""
+    return (Expr(S("List"), *(Expr(S("Rule"), o, i) for o, i in fold.feedback)),
+            Expr(S("List"), *fold.constants), Expr(S("List"), *fold.outputs))
 
 
 def _inner(head: str, x: Any, tag: str, text: str) -> Net:
@@ -347,54 +479,78 @@ def _first(shape: tuple | None) -> Any:
     return shape[0] if shape else None
 
 
-def _length(s: _Inner) -> Any:
-    """The shared length of Input and Output: a new "Varying" one if neither has one."""
-    a, b = (_first(s.ports[p].shape) for p in ("Input", "Output"))
-    try:
-        return unify(PortType((a,)), PortType((b,))).shape[0] or LengthVar()  # type: ignore
-    except Mismatch:
-        raise s.fail(f"the input is a sequence of length {a} and the output of length "
-                     f"{b}; they must be equal.") from None
+def _words(port: str) -> str:
+    return {"Input": "the input", "Output": "the output"}.get(port, f'the "{port}" port')
 
 
-def _stepwise(s: _Inner, extra: Callable[[], bool] = lambda: False) -> Operator:
-    """NetMapOperator, NetFoldOperator: the inner net takes one element of Input and gives
-    one element of Output, the two sequences of one length; to a fixed point."""
+def _length(s: _Inner, ports: tuple[str, ...]) -> Any:
+    """The one length of the sequence ports: a new "Varying" one if none has one."""
+    n: Any = None
+    seen = None
+    for p in ports:
+        a = _first(s.ports[p].shape)
+        try:
+            n = unify(PortType((n,)), PortType((a,))).shape[0]  # type: ignore[index]
+        except Mismatch:
+            raise s.fail(f"{_words(seen or p)} is a sequence of length {n} and {_words(p)} "
+                         f"of length {a}; they must be equal.") from None
+        if a is not None and seen is None:
+            seen = p
+    return n or LengthVar()
+
+
+def _stepwise(s: _Inner, ins: tuple[str, ...], outs: tuple[str, ...],
+              extra: Callable[[], bool] = lambda: False) -> Operator:
+    """NetMapOperator, NetFoldOperator: the inner net takes one element of each sequence
+    input and gives one element of each sequence output, all of one length; to a fixed
+    point."""
+    seq = ins + outs
     for _ in range(8):
-        _must_be_sequence(s, "Input")
-        _must_be_sequence(s, "Output")
-        changed = s.run("Net", {"Input": element(s.ports["Input"]),
-                                "Output": element(s.ports["Output"])})
+        for p in seq:
+            _must_be_sequence(s, p)
+        changed = s.run("Net", {p: element(s.ports[p]) for p in seq})
         changed |= extra()
-        n = _length(s)
-        changed |= s.refine("Input", sequence_of(n, s.net_port("Net", "Input")), "Net", "Input")
-        changed |= s.refine("Output", sequence_of(n, s.net_port("Net", "Output")), "Net",
-                            "Output")
+        n = _length(s, seq)
+        for p in seq:
+            changed |= s.refine(p, sequence_of(n, s.net_port("Net", p)), "Net", p)
         if not changed:
             break
     return s.result()
 
 
 def _infer_map(op: Operator, s: _Inner) -> Operator:
-    return _stepwise(s)
+    return _stepwise(s, ("Input",), ("Output",))
 
 
 def _infer_fold(op: Operator, s: _Inner) -> Operator:
-    def state() -> bool:   # the inner State and Output are one type: the state
-        try:
-            t = unify(s.net_port("Net", "State"), s.net_port("Net", "Output"))
-        except Mismatch as m:
-            raise s.clash(m.kind, "Net", "State", s.net_port("Net", "State"),
-                          s.net_port("Net", "Output")) from None
-        if "State" not in s.ports:
-            return s.run("Net", {"State": t, "Output": t})
-        try:   # the fold's own "State" port (shown): the same type
-            t = unify(t, s.ports["State"])
-        except Mismatch as m:
-            raise s.clash(m.kind, "Net", "State", t, s.ports["State"], outer="State") from None
-        changed = s.run("Net", {"State": t, "Output": t})
-        return s.refine("State", s.net_port("Net", "State"), "Net", "State") | changed
-    return _stepwise(s, state)
+    fold = op.fold
+    assert fold is not None
+
+    def same(inner: str, other: str | None, outer: str | None) -> bool:
+        """The inner port ``inner`` has one type with the inner port ``other`` (a
+        feedback pair) and the fold's own port ``outer`` (a constant, a shown state)."""
+        t = s.net_port("Net", inner)
+        for o, kind in ((other, None), (outer, outer)):
+            if o is None or (kind is not None and o not in s.ports):
+                continue
+            u = s.net_port("Net", o) if kind is None else s.ports[o]
+            try:
+                t = unify(t, u)
+            except Mismatch as m:
+                raise s.clash(m.kind, "Net", inner, t, u, outer=kind) from None
+        changed = s.run("Net", {inner: t} if other is None else {inner: t, other: t})
+        if outer is not None and outer in s.ports:
+            changed |= s.refine(outer, s.net_port("Net", inner), "Net", inner)
+        return changed
+
+    def states_and_constants() -> bool:
+        changed = False
+        for o, i in fold.feedback:
+            changed |= same(i, o, i)
+        for c in fold.constants:
+            changed |= same(c, None, c)
+        return changed
+    return _stepwise(s, fold.mapped, fold.outputs, states_and_constants)
 
 
 def _sequential(x: tuple | None, f: tuple | None) -> bool:

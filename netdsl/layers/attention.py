@@ -73,6 +73,7 @@ class AttentionLayer(Layer):
                Option("Dropout", 0.0, _dropout),
                LEARNING_RATE_MULTIPLIERS)
     hidden = ("KeySize", "ValueSize", "QuerySize")
+    key_size = "KeySize"   # the size a scoring net's "Input" has (graph/attention_net.py)
     array_specs = (ArraySpec("Weights", ("QuerySize", "KeySize"), optional=True),)
     inputs = ("Key", "Value", "Query")
     # the softmax weights, shown when read: NetPort[{"att", "AttentionWeights"}]

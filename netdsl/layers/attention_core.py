@@ -37,9 +37,8 @@ def scoring_net(x: Any) -> str:
     AttentionLayer[net], an operator around it: graph/attention_net.py)."""
     if x in SCORING_NETS:
         return x
-    if isinstance(x, Net):
-        raise ValueError("a net as the scoring net is AttentionLayer's only (not "
-                         "SequenceAttentionLayer's yet)")
+    if isinstance(x, Net):   # (reached only when graph/attention_net.py is not loaded)
+        raise ValueError("a net as the scoring net needs the graph stage")
     raise ValueError('expected "Dot", "Bilinear" or a net')
 
 

@@ -55,7 +55,37 @@ class Option:
 
 
 # Every layer with learned arrays takes this option; NetTrain reads it (per-array rates).
-LEARNING_RATE_MULTIPLIERS = Option("LearningRateMultipliers", None, lambda x: x, shown=False)
+def multiplier_spec(x: Any) -> Any:
+    """A layer's (or an operator's) LearningRateMultipliers: None/Automatic, a number r
+    (every array), or rules "array" -> r (All -> r for the rest)."""
+    if x is None or x == Symbol("Automatic"):
+        return None
+    if is_number(x):
+        return x
+    rules = list_items(x) if is_list(x) else [x]
+    if rules and all(is_rule(r) and (isinstance(r.args[0], str) or r.args[0] == Symbol("All"))
+                     and is_number(r.args[1]) for r in rules):
+        return x
+    raise ValueError('expected a number r, or rules "array" -> r (All -> r for the others)')
+
+
+def multiplier_for(spec: Any, array: str) -> float | None:
+    """The multiplier ``spec`` (as ``multiplier_spec`` accepts) gives ``array``."""
+    if spec is None:
+        return None
+    if is_number(spec):
+        return float(spec)
+    rules = list_items(spec) if is_list(spec) else [spec]
+    for r in rules:
+        if r.args[0] == array:
+            return float(r.args[1])
+    for r in rules:
+        if r.args[0] == Symbol("All"):
+            return float(r.args[1])
+    return None
+
+
+LEARNING_RATE_MULTIPLIERS = Option("LearningRateMultipliers", None, multiplier_spec, shown=False)
 
 
 @dataclass(frozen=True)

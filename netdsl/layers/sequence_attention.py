@@ -4,7 +4,9 @@ It is AttentionLayer with one "Input" port serving as both keys and values (Wolf
 should no longer be used", but old nets have it). Ports: "Input" {n, d} (a sequence of
 vectors), "Query" {m, q} -> "Output" {m, d}: for each query vector, the input vectors
 weighted by the softmax of the scores s_j = f(x_j, q). "ScoringNet" (the first argument):
-"Bilinear" (default; array "Weights" {q, d}: s = q . (W x)) or "Dot" (s = q . x, d = q).
+"Bilinear" (default; array "Weights" {q, d}: s = q . (W x)) or "Dot" (s = q . x, d = q),
+or a net (ports "Input" {d}, "Query" {q} -> "Output" {}: an operator around it, as
+AttentionLayer[net], graph/attention_net.py).
 Both lengths are "Varying" unless given, and independent.
 """
 
@@ -15,7 +17,8 @@ from typing import Any
 from .arrays import NO_ARRAY
 from .attention_core import (attend, attend_backward, from_heads, scoring_net, tie_dot_sizes,
                              to_heads, weights_dims, weights_in, weights_out)
-from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param
+from .attention import NET_SCORING
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Net, Param
 from .registry import register_layer
 from .shapes import LengthVar
 
@@ -27,6 +30,7 @@ class SequenceAttentionLayer(Layer):
     positional = (Param("ScoringNet", scoring_net, optional=True, default="Bilinear"),)
     options = (LEARNING_RATE_MULTIPLIERS,)
     hidden = ("InputSize", "QuerySize")
+    key_size = "InputSize"   # the size a scoring net's "Input" has (graph/attention_net.py)
     array_specs = (ArraySpec("Weights", ("QuerySize", "InputSize"), optional=True),)
     inputs = ("Input", "Query")
     # the softmax weights {query length, input length}, shown when read
@@ -35,6 +39,8 @@ class SequenceAttentionLayer(Layer):
 
     @classmethod
     def build(cls, args: tuple, call: Any) -> Layer:
+        if args and isinstance(args[0], Net) and "build" in NET_SCORING:
+            return NET_SCORING["build"](cls, args, call)   # a net: graph/attention_net.py
         layer = super().build(args, call)
         given = layer.arrays.get("Weights")
         if layer.values["ScoringNet"] == "Dot":

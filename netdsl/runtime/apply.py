@@ -53,9 +53,11 @@ EVAL_OPTIONS = ("NetEvaluationMode", "BatchSize", "TargetDevice", "WorkingPrecis
 
 
 # ---------------------------------------------------------------- from the language
-def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
+def apply_net(net: Net, args: tuple, shape_only: bool = False,
+              states: dict[Any, Any] | None = None, sink: dict[Any, Any] | None = None) -> Any:
     """``net[args...]`` in the language; ``shape_only`` (netdsl check): the output's
-    dimensions as an AbstractArray, nothing computed."""
+    dimensions as an AbstractArray, nothing computed. ``states`` (NetStateObject): the
+    initial recurrent states by position (one example); ``sink`` receives the final ones."""
     head = net.head_name
     if not args:
         raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
@@ -108,9 +110,16 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False) -> Any:
         else:
             raise EvaluationError(f"{input_form(a)} is not an output port or an evaluation "
                                   f"option.", symbol=head, tag="badarg")
+    if states is not None:
+        if want_states or initial_states is not None:
+            raise EvaluationError('A NetStateObject keeps its own states: NetPort[All, '
+                                  '"States"] cannot be given or asked for.', symbol=head,
+                                  tag="badstates")
+        initial_states = Association((key_expr(k), v, False) for k, v in states.items())
     if want_states or initial_states is not None:
         return _apply_with_states(net, data, initial_states, want_states,
-                                  Call({}, False, train, port, seed, prop), shape_only, head)
+                                  Call({}, False, train, port, seed, prop), shape_only, head,
+                                  sink)
     keys = [k for k, _ in data.items()] if isinstance(data, Association) else []
     net = show_optional_ports(net, keys, port)
     raw = raw_inputs(net, data, head)
@@ -150,14 +159,33 @@ def _state_key(k: Any) -> Any:
     return k
 
 
+def states_by_key(given: Association, known: Any, head: str) -> dict[Any, Any]:
+    """An association of states by position (NetPort[All, "States"] -> ..., a
+    NetStateObject's seed): the values by key, each key one of ``known``."""
+    out = {}
+    for k, v in given.items():
+        key = _state_key(k)
+        if key not in known:
+            names = ", ".join(input_form(key_expr(x)) for x in known) or "none"
+            raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net that "
+                                  f"can be set (its states: {names}).", symbol=head,
+                                  tag="inpunk")
+        out[key] = v
+    return out
+
+
 def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
-                       shape_only: bool, head: str) -> Any:
+                       shape_only: bool, head: str, sink: dict[Any, Any] | None = None) -> Any:
     """net[data, NetPort[All, "States"]] (the final states by position) and
     net[<|..., NetPort[All, "States"] -> <|position -> state, ...|>|>] (initial states;
-    zeros for those not given)."""
+    zeros for those not given). ``sink``: receives the final states (one example)."""
     raw = raw_inputs(net, data, head)
     net = settle_shapes(net, raw, head)
     own, batched = normalise_inputs(net, raw, head)
+    if sink is not None and batched:
+        raise EvaluationError("A NetStateObject evaluates one example at a time (its states "
+                              "are one example's); give one input, not a batch.",
+                              symbol=head, tag="stbatch")
     copy, ins, outs = with_state_ports(net)
     given = {}
     if initial is not None:
@@ -165,13 +193,7 @@ def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
             raise EvaluationError(f'NetPort[All, "States"] should be given an association of '
                                   f"states by position, not {short(initial, 80)}.",
                                   symbol=head, tag="badstates")
-        for k, v in initial.items():
-            key = _state_key(k)
-            if key not in ins:
-                known = ", ".join(input_form(_key_expr(x)) for x in ins) or "none"
-                raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net "
-                                      f"that can be set (its states: {known}).", symbol=head,
-                                      tag="inpunk")
+        for key, v in states_by_key(initial, ins, head).items():
             given[ins[key]] = _as_array(v, ins[key], head)
     n = len(next(iter(own.values())))
     for p in ins.values():
@@ -188,8 +210,10 @@ def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
     else:
         outputs = evaluate(copy, call, head)
         values = {p: y for p, y in outputs.items()}
+        if sink is not None:
+            sink.update({k: values[p][0] for k, p in outs.items()})
     if want:
-        return Association((_key_expr(k), values[p] if shape_only else
+        return Association((key_expr(k), values[p] if shape_only else
                             _value(values[p], batched), False) for k, p in outs.items())
     if shape_only:
         mine = net.port_names()[1]
@@ -199,7 +223,7 @@ def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
                          Call(inputs, batched, how.train, how.port, how.seed, how.prop))
 
 
-def _key_expr(key: Any) -> Any:
+def key_expr(key: Any) -> Any:
     return Expr(S("List"), *key) if isinstance(key, tuple) else key
 
 

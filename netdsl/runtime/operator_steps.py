@@ -8,11 +8,13 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 
 - NetMapOperator: the n elements of every example are one inner batch of n*N (one
   forward and one backward pass of the inner plan, as Wolfram batches it).
-- NetFoldOperator: the inner plan once per step (each step vectorised over the batch),
-  the state starting at the "State" input when shown, else zeros; the final state is the
-  "State" output when shown. Backward through time runs the inner backward per step in
-  reverse, carrying the state's gradient (seeded by the final state's, and given back as
-  the initial state's).
+- NetFoldOperator: the inner plan once per step (each step vectorised over the batch)
+  on one element of each mapped input, the constants, and the states (each starting at
+  its input port when shown, else zeros; next the inner output fed back to it); each
+  state's final value is its output port when shown. Backward through time runs the
+  inner backward per step in reverse, carrying each state's gradient (seeded by the
+  final state's, and given back as the initial state's); a constant's gradient is the
+  sum over the steps.
 - NetBidirectionalOperator: the forward plan on the input, the backward plan on the
   input reversed along its first level (its output reversed back when it is a
   sequence); Catenate, Total or Mean.
@@ -42,8 +44,9 @@ class OperatorStep:
     def __init__(self, net: Any, plans: list[Plan]):
         # (AttentionLayer[net] is not the layer AttentionLayer: converters keyed by name
         # must not take it for one)
-        self.name = "AttentionLayer[net]" if net.kind == "AttentionLayer" else net.kind
-        self.kind = net.kind
+        scored = getattr(net, "template", None) is not None
+        self.name = f"{net.kind}[net]" if scored else net.kind
+        self.kind = "AttentionLayer" if scored else net.kind
         self.plans = plans
         self.flat: list[list[dict[str, str]]] = []   # plan, step -> array -> flat name
         self.arrays: dict[str, np.ndarray] = {}
@@ -67,9 +70,10 @@ class OperatorStep:
         for flat, key in self.keys.items():
             self.by_key.setdefault(key, flat)
         if self.kind == "NetFoldOperator":
-            self.state_shape = tuple(net.net("Net").ports["State"].shape)
-            ins, outs = net.port_names()
-            self.state_in, self.state_out = "State" in ins, "State" in outs
+            self.fold = net.fold
+            inner = net.net("Net").ports
+            self.shapes = {p: tuple(inner[p].shape) for p in self.fold.states + self.fold.outputs}
+            self.in_names, self.out_names = net.port_names()
         if self.kind == "NetBidirectionalOperator":
             self.sequential = net.sequential_output()
             self.aggregation = net.aggregation
@@ -78,6 +82,7 @@ class OperatorStep:
         if self.kind == "AttentionLayer":
             self.template = net.template
             self.weights_shown = "AttentionWeights" in net.port_names()[1]
+            self.self_attention = len(net.port_names()[0]) == 2   # SequenceAttentionLayer
 
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
         """The inner layers' moving statistics (BatchNormalization) after a training step,
@@ -142,12 +147,14 @@ class OperatorStep:
     # ---- forward ----------------------------------------------------------------------
     def forward(self, ctx: Ctx, arrays: dict[str, np.ndarray], x: np.ndarray, *given):
         steps = self.bound(arrays)
-        if self.kind == "AttentionLayer":     # given: the Value and Query
+        if self.kind == "AttentionLayer":     # given: the Value and Query (or the Query)
+            if self.self_attention:
+                return self._attention(ctx, steps, x, x, *given)
             return self._attention(ctx, steps, x, *given)
         if self.kind == "NetMapOperator":
             return self._map(ctx, steps, x)
         if self.kind == "NetFoldOperator":
-            return self._fold(ctx, steps, x, given[0] if given else None)
+            return self._fold(ctx, steps, dict(zip(self.in_names, (x,) + given)))
         return self._bidirectional(ctx, steps, x)
 
     def _map(self, ctx, steps, x):
@@ -158,20 +165,27 @@ class OperatorStep:
         y = np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
         return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
 
-    def _fold(self, ctx, steps, x, initial):
-        n, batch = x.shape[0], x.shape[-1]
-        state = (np.zeros(self.state_shape + (batch,), x.dtype) if initial is None
-                 else np.asarray(initial, x.dtype))
-        ys, record = [], []
+    def _fold(self, ctx, steps, xs):
+        fold = self.fold
+        first = xs[fold.mapped[0]]
+        n, batch, dtype = first.shape[0], first.shape[-1], first.dtype
+        states = {i: (np.asarray(xs[i], dtype) if i in xs
+                      else np.zeros(self.shapes[i] + (batch,), dtype)) for i in fold.states}
+        given = {c: xs[c] for c in fold.constants}
+        ys: dict[str, list] = {o: [] for o in fold.outputs}
+        record = []
         for t in range(n):
-            outs, values, caches = self._run(ctx, 0, steps[0], {"Input": x[t], "State": state})
-            state = outs["Output"]
-            ys.append(state)
+            inputs = {**given, **states, **{m: xs[m][t] for m in fold.mapped}}
+            outs, values, caches = self._run(ctx, 0, steps[0], inputs)
+            states = {i: outs[o] for o, i in fold.feedback}
+            for o in fold.outputs:
+                ys[o].append(outs[o])
             if ctx.grad:
                 record.append((values, caches))
-        y = np.stack(ys) if ys else np.zeros((0,) + self.state_shape + (batch,), x.dtype)
-        outs = [y, np.ascontiguousarray(state)] if self.state_out else [y]
-        return outs, ((steps, record, x.shape, x.dtype) if ctx.grad else None)
+        result = [(np.stack(ys[p]) if n else np.zeros((0,) + self.shapes[p] + (batch,), dtype))
+                  if p in ys else np.ascontiguousarray(states[p]) for p in self.out_names]
+        shapes = {p: np.shape(xs[p]) for p in fold.mapped + fold.constants}
+        return result, ((steps, record, shapes, batch) if ctx.grad else None)
 
     def _bidirectional(self, ctx, steps, x):
         out_f, values_f, caches_f = self._run(ctx, 0, steps[0], {"Input": x})
@@ -202,9 +216,9 @@ class OperatorStep:
                   "Query": np.ascontiguousarray(np.moveaxis(queries, -1, 0).reshape(-1, pairs))}
         outs, values, caches = self._run(ctx, 0, steps[0], inputs)
         scores = outs["Output"].reshape(n, h, m, length)
-        out, (att, inner) = attend(ctx, k, v, q, None, layer.window,
-                                   layer.values["ScoreRescaling"], layer.values["Dropout"],
-                                   scores=scores)
+        out, (att, inner) = attend(ctx, k, v, q, None, getattr(layer, "window", None),
+                                   layer.values.get("ScoreRescaling"),
+                                   layer.values.get("Dropout", 0.0), scores=scores)
         ys = [from_heads(out, query.shape[:-2] + (value.shape[-2], query.shape[-1]))]
         if self.weights_shown:
             dims = weights_dims(query.shape[:-1], key.shape[:-1], layer.head_levels)
@@ -226,8 +240,11 @@ class OperatorStep:
         dq = _or_zeros(d["Query"], (qc, n * h * m * length), dy.dtype)
         dkeys = dk.reshape(kc, n, h, m, length).sum(axis=3)         # (k, N, H, L)
         dqueries = dq.reshape(qc, n, h, m, length).sum(axis=4)      # (q, N, H, M)
-        return [from_heads(np.moveaxis(dkeys, 0, -1), kshape), from_heads(dvalues, vshape),
-                from_heads(np.moveaxis(dqueries, 0, -1), qshape)], grads
+        dkey = from_heads(np.moveaxis(dkeys, 0, -1), kshape)
+        dquery = from_heads(np.moveaxis(dqueries, 0, -1), qshape)
+        if self.self_attention:    # the one Input is the keys and the values
+            return [dkey + from_heads(dvalues, vshape), dquery], grads
+        return [dkey, from_heads(dvalues, vshape), dquery], grads
 
     # ---- backward ---------------------------------------------------------------------
     def backward(self, ctx: Ctx, arrays: dict[str, np.ndarray], cache: Any, dy: np.ndarray,
@@ -245,18 +262,8 @@ class OperatorStep:
             dx = np.ascontiguousarray(np.moveaxis(dx.reshape(shape[1:-1] + (n, batch)), -2, 0))
             return [dx], grads
         if self.kind == "NetFoldOperator":
-            steps, record, shape, dtype = cache
-            dx = np.zeros(shape, dy.dtype)
-            dstate = (np.array(dfinal[0], dy.dtype) if dfinal
-                      else np.zeros(self.state_shape + (shape[-1],), dy.dtype))
-            for t in range(shape[0] - 1, -1, -1):
-                values, caches = record[t]
-                dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": dy[t] + dstate},
-                                 grads)
-                if dxs["Input"] is not None:
-                    dx[t] = dxs["Input"]
-                dstate = _or_zeros(dxs["State"], dstate.shape, dy.dtype)
-            return ([dx, dstate] if self.state_in else [dx]), grads
+            return self._fold_back(ctx, cache, dict(zip(self.out_names, (dy,) + dfinal)),
+                                   grads), grads
         steps, values_f, caches_f, values_b, caches_b = cache
         axis = 1 if self.sequential else 0
         if self.aggregation == "Catenate":
@@ -276,6 +283,31 @@ class OperatorStep:
         shape = values_f[self.plans[0].inputs["Input"]].shape
         dx = _or_zeros(dxf, shape, dy.dtype) + _or_zeros(dxb, shape, dy.dtype)[::-1]
         return [np.ascontiguousarray(dx)], grads
+
+
+    def _fold_back(self, ctx, cache, douts, grads):
+        """Backward through time: the gradients of the fold's inputs, in port order."""
+        steps, record, shapes, batch = cache
+        fold, dtype = self.fold, next(iter(douts.values())).dtype
+        dx = {m: np.zeros(shapes[m], dtype) for m in fold.mapped}
+        dconst: dict[str, Any] = {c: np.zeros(shapes[c], dtype) for c in fold.constants}
+        dstates = {i: (np.array(douts[i], dtype) if i in douts
+                       else np.zeros(self.shapes[i] + (batch,), dtype)) for i in fold.states}
+        for t in range(len(record) - 1, -1, -1):
+            values, caches = record[t]
+            seeds = {o: douts[o][t] for o in fold.outputs}
+            for o, i in fold.feedback:
+                seeds[o] = seeds[o] + dstates[i] if o in seeds else dstates[i]
+            d = self._back(ctx, 0, steps[0], values, caches, seeds, grads)
+            for m in fold.mapped:
+                if d[m] is not None:
+                    dx[m][t] = d[m]
+            for c in fold.constants:
+                if d[c] is not None:
+                    dconst[c] += d[c]
+            dstates = {i: _or_zeros(d[i], dstates[i].shape, dtype) for i in fold.states}
+        found = {**dx, **dconst, **dstates}
+        return [found[p] for p in self.in_names]
 
 
 def _or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:

@@ -25,6 +25,12 @@ def _heads(x: torch.Tensor, heads: bool) -> torch.Tensor:
 def _attend(k, v, q, w, window, rescaling, dropout, training):
     kp = k if w is None else k @ w.T
     scores = q @ kp.transpose(-1, -2)                              # (N, H, M, L)
+    return _attend_scores(scores, v, q.shape[-1], window, rescaling, dropout, training)
+
+
+def _attend_scores(scores, v, query_size, window, rescaling, dropout, training):
+    """Rescaling, mask, softmax and (Train mode) dropout of the scores; the weighted
+    values and the weights."""
     m, length = scores.shape[-2:]
     if rescaling == "LengthSqrt":
         if window is not None:
@@ -33,7 +39,7 @@ def _attend(k, v, q, w, window, rescaling, dropout, training):
         else:
             scores = scores / math.sqrt(length)
     elif rescaling == "DimensionSqrt":
-        scores = scores / math.sqrt(q.shape[-1])
+        scores = scores / math.sqrt(query_size)
     if window is not None:
         hidden = torch.from_numpy(causal_hidden(m, length, window))
         scores = scores.masked_fill(hidden, -math.inf)
