@@ -151,7 +151,7 @@ class NetdslTrainer:
 
 
 class _NoStep:
-    def step(self, grads):
+    def step(self, grads, active=None):
         pass
 
 
