@@ -29,7 +29,7 @@ from ..layers.combine import MultiInputLayer
 from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape_words, unify_shape
 from . import lanes
 from .context import Ctx
-from .device import check_device
+from .device import check_device, check_precision
 from .plan import check_finite, compile_plan, missing_array_error
 from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
 from ..printer import short
@@ -92,7 +92,9 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
                 seed = value
             elif key == "TargetDevice":
                 check_device(value, head)
-            elif key in ("BatchSize", "WorkingPrecision"):
+            elif key == "WorkingPrecision":
+                check_precision(value, head)
+            elif key == "BatchSize":
                 pass
             else:
                 raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "

@@ -32,8 +32,8 @@ from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
-from .parameters import (Parameters, per_part_settings, read_multipliers,
-                         read_update_schedule)
+from .parameters import (Parameters, multipliers_by_position, per_part_settings,
+                         read_multipliers, read_update_schedule)
 from .progress import Reporter
 from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
@@ -95,7 +95,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
     per_part_settings(o.settings, tnet, params)
-    history = History()
+    history = History(multipliers=multipliers_by_position(net, o.multipliers))
     if params.flat.size == 0:
         warn("NetTrain::netnoparams: Net does not contain any trainable parameters: returning "
               "net unchanged.")
@@ -115,8 +115,16 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         n = source.n if source is not None else next(iter(arrays.values())).shape[0]
         checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
                                    o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
+    log = None
+    if o.report_file is not None:
+        path = resolve_path(o.report_file)
+        try:
+            log = open(path, "w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise error("progrep", f"Cannot write the training log {o.report_file}: "
+                                   f"{e.strerror or e}.") from None
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, net, wrapped, checkpoints, source)
+                    interruptible, net, wrapped, checkpoints, source, log)
     return _untrain(net, trained, wrapped), history
 
 
@@ -133,7 +141,8 @@ def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
           interruptible: bool, user_net: Net | None = None, wrapped: bool = False,
-          checkpoints: Checkpointer | None = None, source: Generated | None = None):
+          checkpoints: Checkpointer | None = None, source: Generated | None = None,
+          log: Any = None):
     data: Examples | Generated = source if source is not None else Examples(arrays)
     n = data.n
     batch = min(o.batch_size or 64, n)
@@ -154,7 +163,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     input_slots = set(plan.inputs.values())
     moving = [(i, s) for i, s in enumerate(params.steps) if _updates_moving(s, params)]
     ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(rng.integers(2 ** 32)))
-    reporter = Reporter(o.reporting, n)
+    reporter = Reporter(o.reporting, n, log=log)
     specs = o.measurements or []
     if specs and validation:
         check_specs(specs, user_net if user_net is not None else tnet)
