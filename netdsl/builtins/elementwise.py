@@ -114,21 +114,22 @@ def _between(ev, x, spec):
 OPERATOR_FORMS["Between"] = True   # Between[range][x] is Between[x, range]
 
 
-def _bounds(spec: Any, name: str, call: Any) -> tuple[Any, Any]:
+def _bounds(spec: Any, name: str, call: Any, numbers: bool = True) -> tuple[Any, Any]:
     items = list_items(spec) if is_list(spec) else []
-    if len(items) != 2 or not all(is_number(v) for v in items):
+    if len(items) != 2 or (numbers and not all(is_number(v) for v in items)):
         raise wrong_call(name, call, f"{short(spec)} is not a pair {{min, max}} of numbers")
     return items[0], items[1]
 
 
 @builtin("Clip", ("Clip[x]", "Clip[x, {min, max}]", "Clip[x, {min, max}, {vmin, vmax}]"),
-         "x clipped to [min, max] ([-1, 1]): min below, max above (or vmin, vmax); "
+         "x clipped to [min, max] ([-1, 1]): min below, max above (or vmin, vmax, any "
+         "values); "
          "elementwise on lists", args=(1, 3), section="Elementary functions")
 def _clip(ev, x, spec=None, values=None):
     call = Expr(S("Clip"), x, *([] if spec is None else [spec]),
                 *([] if values is None else [values]))
     lo, hi = (-1, 1) if spec is None else _bounds(spec, "Clip", call)
-    vlo, vhi = (lo, hi) if values is None else _bounds(values, "Clip", call)
+    vlo, vhi = (lo, hi) if values is None else _bounds(values, "Clip", call, numbers=False)
     v = exact(x)
     if isinstance(v, np.ndarray) and v.dtype.kind in "if":
         kinds = {type(b) for b in (lo, hi, vlo, vhi)}

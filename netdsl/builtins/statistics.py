@@ -221,11 +221,16 @@ def _correlation(ev, x, y=None):
         raise wrong_call("Correlation", call, "one argument must be a matrix")
     ma, mb = _as_matrix(a), _as_matrix(b)
     cov = covariance(ma, mb)
-    sa = ev.call(S("Sqrt"), _diagonal(covariance(ma, ma)))
-    sb = ev.call(S("Sqrt"), _diagonal(covariance(mb, mb)))
+    sa = _roots(ev, _diagonal(covariance(ma, ma)))
+    sb = _roots(ev, _diagonal(covariance(mb, mb)))
     outer = _outer_times(ev, sa, sb)
     corr = _div(ev, cov, outer)
     return _scalar_of(corr) if scalar else _shape_cov(corr, a, b)
+
+
+def _roots(ev, values: Any) -> Any:
+    """Sqrt of each number: exact where the root is rational, else a Real."""
+    return make_list(ev.call(S("Sqrt"), t) for t in list_items(values))
 
 
 def _diagonal(m: Any) -> Any:
@@ -253,7 +258,8 @@ def _standardize(ev, x, f1=None, f2=None):
             raise wrong_call("Standardize", call, "at least two elements are needed")
         m = _as_matrix(v)
         variance = _diagonal(covariance(m, m))
-        scale = ev.call(S("Sqrt"), variance if v.ndim == 2 else list_items(variance)[0])
+        roots = _roots(ev, variance)
+        scale = roots if v.ndim == 2 else list_items(roots)[0]
     else:
         scale = ev.call(f2, data)
     if (is_number(scale) and scale == 0) or (is_list(scale) and 0 in list_items(scale)):
