@@ -9,7 +9,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-import pytest
 
 from netdsl.expr import Symbol
 from values import error, exact, run, text

@@ -69,6 +69,12 @@ def _hold_form(ev, x):
     return NOT_APPLICABLE
 
 
+@builtin("HoldComplete", "HoldComplete[expr]", "keeps expr unevaluated (what $AssertFunction "
+         "receives)", attributes=(HOLD_ALL,), section="Evaluation control")
+def _hold_complete(ev, *items):
+    return NOT_APPLICABLE
+
+
 def release(x: Any) -> Any:
     """``x`` with its outermost Hold, HoldForm, HoldComplete and HoldPattern removed."""
     if not isinstance(x, Expr):
