@@ -34,7 +34,7 @@ def _digits_arg(name: str, x: Any, spec: Any) -> None:
 
 @builtin("NumberForm", ("NumberForm[expr, n]", "NumberForm[expr, {n, f}]"),
          "expr printed with its Reals to n significant digits (f digits after the point); "
-         "evaluates to itself", args=(1, 2), section="Display")
+         "evaluates to itself", args=(1, 2), section="Output")
 def _number_form(ev, x, spec=None):
     if spec is not None:
         _digits_arg("NumberForm", x, spec)
@@ -43,7 +43,7 @@ def _number_form(ev, x, spec=None):
 
 @builtin("ScientificForm", ("ScientificForm[expr]", "ScientificForm[expr, n]"),
          "expr printed with its Reals as m*10^e (n significant digits); evaluates to itself",
-         args=(1, 2), section="Display")
+         args=(1, 2), section="Output")
 def _scientific_form(ev, x, spec=None):
     if spec is not None and not (is_integer(spec) and spec > 0):
         raise wrong_call("ScientificForm", Expr(S("ScientificForm"), x, spec),
@@ -53,7 +53,7 @@ def _scientific_form(ev, x, spec=None):
 
 def _wrapper(name: str, summary: str) -> None:
     @builtin(name, f"{name}[list]", summary + "; evaluates to itself", args=(1, None),
-             section="Display")
+             section="Output")
     def _f(ev, *args):
         return NOT_APPLICABLE
 
@@ -64,13 +64,13 @@ _wrapper("Grid", "a list of rows printed as a grid of centred columns")
 
 
 @builtin("HoldForm", "HoldForm[expr]", "expr unevaluated, printed without the wrapper",
-         args=1, attributes=(HOLD_ALL,), section="Evaluation control")
+         args=1, attributes=(HOLD_ALL,), section="Evaluation")
 def _hold_form(ev, x):
     return NOT_APPLICABLE
 
 
 @builtin("HoldComplete", "HoldComplete[expr]", "keeps expr unevaluated (what $AssertFunction "
-         "receives)", attributes=(HOLD_ALL,), section="Evaluation control")
+         "receives)", attributes=(HOLD_ALL,), section="Evaluation")
 def _hold_complete(ev, *items):
     return NOT_APPLICABLE
 
@@ -86,21 +86,21 @@ def release(x: Any) -> Any:
 
 @builtin("ReleaseHold", "ReleaseHold[expr]",
          "expr with one layer of Hold, HoldForm, HoldComplete and HoldPattern removed, then "
-         "evaluated", args=1, section="Evaluation control")
+         "evaluated", args=1, section="Evaluation")
 def _release_hold(ev, x):
     return ev.evaluate(release(x))
 
 
 @builtin("Evaluate", "Evaluate[expr]",
          "evaluates expr even where it is held (Hold[Evaluate[1 + 1]] is Hold[2])",
-         section="Evaluation control")
+         section="Evaluation")
 def _evaluate(ev, *xs):
     return xs[0] if len(xs) == 1 else Expr(S("Sequence"), *xs)
 
 
 @builtin("Unevaluated", "Unevaluated[expr]",
          "passes expr to the function around it unevaluated (Length[Unevaluated[1 + 1]] is 2)",
-         args=1, attributes=(HOLD_ALL,), section="Evaluation control")
+         args=1, attributes=(HOLD_ALL,), section="Evaluation")
 def _unevaluated(ev, x):
     return NOT_APPLICABLE
 
@@ -108,7 +108,7 @@ def _unevaluated(ev, x):
 @builtin("Assert", ("Assert[test]", "Assert[test, tag]"),
          "nothing, unless $AssertFunction has a value: then a test that is not True gives "
          "Assert::asrtf and calls $AssertFunction[HoldComplete[Assert[test]]]", args=(1, 2),
-         attributes=(HOLD_ALL,), section="Evaluation control")
+         attributes=(HOLD_ALL,), section="Evaluation")
 def _assert(ev, test, tag=None):
     handler = ev.values.get(S("$AssertFunction"))
     if handler is None:
