@@ -26,8 +26,14 @@ def _digits_spec(spec: Any) -> tuple[int | None, int | None]:
     return None, None
 
 
+MAX_DIGITS = 17     # a machine Real has no more significant digits than this
+MAX_DECIMALS = 330  # enough for the smallest machine Reals
+
+
 def number_text(x: float, digits: int | None, decimals: int | None) -> str:
     """A Real with ``digits`` significant digits, or ``decimals`` digits after the point."""
+    digits = None if digits is None else min(digits, MAX_DIGITS)
+    decimals = None if decimals is None else min(decimals, MAX_DECIMALS)
     if not math.isfinite(x):
         return format_real_output(x)
     if decimals is not None:
@@ -37,6 +43,7 @@ def number_text(x: float, digits: int | None, decimals: int | None) -> str:
 
 def scientific_text(x: float, digits: int | None) -> str:
     """``m*10^e`` with one digit before the point in m (``1.2345*10^4``, ``5.*10^-1``)."""
+    digits = None if digits is None else min(digits, MAX_DIGITS)
     if not math.isfinite(x):
         return format_real_output(x)
     if x == 0:

@@ -104,3 +104,8 @@ def test_pause_waits_and_is_capped(monkeypatch):
     assert (s.messages[-1].symbol, s.messages[-1].tag) == ("Pause", "cap")
     error("Pause[-1]", "Pause", "numnm")
     error("Pause[x]", "Pause", "numnm")
+
+
+def test_dates_beyond_the_calendar_are_refused():
+    error("DateString[10^30]", "DateString", "argx")
+    error("DateString[-10^30]", "DateString", "argx")

@@ -106,3 +106,9 @@ def test_assert_with_an_assert_function():
     run("Assert[1 > 2]", s)
     assert text("failed", s) == "{HoldComplete[Assert[1 > 2]]}"
     assert (s.messages[-1].symbol, s.messages[-1].tag) == ("Assert", "asrtf")
+
+
+def test_huge_digit_counts_print_what_a_real_holds():
+    assert shown("NumberForm[2.5, 10^20]") == "2.5"
+    assert shown("ScientificForm[2.5, 10^30]") == "2.5"
+    assert shown("NumberForm[0.5, {3, 10^6}]").startswith("0.5000")

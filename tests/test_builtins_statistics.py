@@ -227,3 +227,12 @@ def test_inner():
     exact(run("Inner[Times, {{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}]"), [[19, 22], [43, 50]])
     exact(run("Inner[Plus, {1, 2}, {3, 4}, Times]"), (1 + 3) * (2 + 4))
     error("Inner[f, {1, 2}, {1, 2, 3}, g]", "Inner", "incom")
+
+
+def test_hostile_arguments_give_netdsl_errors():
+    # found by a fuzz run over the new built-ins: each is a netdsl message, never Python's
+    error("Norm[{1, 2}, {1, 2}]", "Norm", "argx")
+    exact(run("BinCounts[{1, 2, 3}, 10^30]"), [3])          # one bin [0, 10^30)
+    error("BinCounts[{-1, 2}, 1.*^308]", "BinCounts", "argx")
+    error("BinCounts[{1, 2, 3}, {{}}]", "BinCounts", "argx")
+    assert text("Outer[{1, 2}, {1, 2}]") == "{{1, 2}[1], {1, 2}[2]}"   # a list as f, as Wolfram

@@ -48,8 +48,11 @@ def _now(ev):
 def _date(x: Any, call: Any) -> dt.datetime:
     if isinstance(x, Expr) and x.head is S("DateObject") and x.args:
         x = x.args[0]
-    if is_number(x):
-        return EPOCH_1900 + dt.timedelta(seconds=float(x))
+    if is_number(x) and abs(x) < 3e11:   # within the years 1 to 9999
+        try:
+            return EPOCH_1900 + dt.timedelta(seconds=float(x))
+        except OverflowError:
+            pass
     items = list_items(x) if is_list(x) else []
     if 1 <= len(items) <= 6 and all(is_number(v) for v in items):
         y, mo, d, h, mi, s = (list(items) + [1, 1, 0, 0, 0][len(items) - 1:])[:6]

@@ -61,7 +61,8 @@ def _kronecker_delta(ev, *ns):
         ns = (ns[0], 0)
     if any(is_list(n) for n in ns):
         return listable(ev, "KroneckerDelta", ns, None,  # type: ignore[arg-type]
-                        lambda *a: np.all([x == a[0] for x in a[1:]], axis=0).astype(np.int64))
+                        lambda *a: np.logical_and.reduce(np.broadcast_arrays(
+                            *[x == a[0] for x in a[1:]])).astype(np.int64))
     if all(is_number(n) for n in ns):
         return int(all(numbers_equal(ns[0], n) for n in ns[1:]))
     eq = _equal_values(ns)

@@ -311,7 +311,8 @@ def _bin_edges(v: np.ndarray, spec: Any, call: Any) -> tuple[Any, Any, int] | np
     items = list_items(spec) if is_list(spec) else []
     if len(items) == 1 and is_list(items[0]):
         edges = numeric(items[0])
-        if isinstance(edges, np.ndarray) and edges.ndim == 1 and np.all(np.diff(edges) > 0):
+        if isinstance(edges, np.ndarray) and edges.ndim == 1 and edges.size >= 2 \
+                and np.all(np.diff(edges) > 0):
             return to_float(edges)
     if len(items) == 3 and all(is_number(t) for t in items) and items[2] > 0:
         lo, hi, dx = items
@@ -337,7 +338,10 @@ def _bin_counts(ev, x, spec=None):
             v = np.zeros(0)
         else:
             return NOT_APPLICABLE
-    bins = _bin_edges(v, spec, call)
+    try:
+        bins = _bin_edges(v, spec, call)
+    except (OverflowError, ValueError):   # bounds beyond machine numbers
+        raise wrong_call("BinCounts", call, "the bins are beyond machine numbers") from None
     if isinstance(bins, np.ndarray):
         budget.check((len(bins),), 8, "a list of bin counts")
         idx = np.searchsorted(bins, to_float(v), side="right") - 1
@@ -347,7 +351,8 @@ def _bin_counts(ev, x, spec=None):
     budget.check((count,), 8, "a list of bin counts")
     if count == 0:
         return Expr(S("List"))
-    if kind_of(v) == "i" and is_integer(lo) and is_integer(dx):
+    if kind_of(v) == "i" and is_integer(lo) and is_integer(dx) and abs(lo) < 2 ** 62 \
+            and dx < 2 ** 62:
         idx = np.floor_divide(v - lo, dx)
     else:
         with np.errstate(all="ignore"):
@@ -362,7 +367,7 @@ def _bin_counts(ev, x, spec=None):
          "a matrix's 2-norm (largest singular value), its 1 or Infinity norms, or Frobenius",
          args=(1, 2), section="Statistics")
 def _norm(ev, x, p=2):
-    call = Expr(S("Norm"), x, *([] if p == 2 else [p]))
+    call = Expr(S("Norm"), x, *([] if is_integer(p) and p == 2 else [p]))
     if is_number(x):
         return ev.call(S("Abs"), x)
     v = exact(x)
@@ -370,7 +375,7 @@ def _norm(ev, x, p=2):
         v = numeric(x)
     if not isinstance(v, np.ndarray):
         return NOT_APPLICABLE
-    frobenius = p == "Frobenius"
+    frobenius = isinstance(p, str) and p == "Frobenius"
     if not (frobenius or p is S("Infinity") or (is_number(p) and p >= 1)):
         raise wrong_call("Norm", call, f"{short(p)} is not a number >= 1, Infinity or "
                                        f"\"Frobenius\"")
@@ -449,7 +454,7 @@ def _outer(ev, f, *lists):
         raise wrong_call("Outer", call, "the arguments after f must be lists")
     count = math.prod(_leaves(a) for a in lists)
     budget.check((count,), 64, "an outer product")
-    if f in (TIMES, PLUS):
+    if f is TIMES or f is PLUS:
         vals = [exact(a) for a in lists]
         if all(isinstance(v, np.ndarray) for v in vals):
             full = sum((v.shape for v in vals), ())
