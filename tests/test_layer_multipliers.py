@@ -121,3 +121,20 @@ def test_text_and_files_keep_the_spec_and_bad_specs_are_errors(tmp_path):
         with pytest.raises(NetDSLError) as e:
             s.evaluate(text)
         assert e.value.tag == tag and "expected a number r" in e.value.text
+
+
+def test_netTrain_rules_first_match_wins_with_patterns_spans_and_none():
+    """Wolfram: "the rate used is given by the first matching rule"; None freezes;
+    {part -> 1, _ -> None} freezes all but part; m ;; n names layers m through n."""
+    text = ('NetChain[<|"a" -> LinearLayer[3], "t" -> Tanh, "target" -> LinearLayer[{3, 2}]|>, '
+            '"Input" -> {3, 2}]')
+    ds = run(text, LearningRateMultipliers='{"target" -> 1, _ -> None}')
+    assert all(np.abs(d).max() == 0 for k, d in ds.items() if k[0] == "a")
+    assert all(np.abs(d).max() > 0 for k, d in ds.items() if k[0] == "target")
+    ds = run(text, LearningRateMultipliers='{_ -> None, "target" -> 1}')
+    assert all(np.abs(d).max() == 0 for d in ds.values()) or not ds
+    chain = ('NetChain[{LinearLayer[3], Tanh, LinearLayer[3], LinearLayer[{3, 2}]}, '
+             '"Input" -> {3, 2}]')
+    ds = run(chain, LearningRateMultipliers='{2 ;; 3 -> 0}')
+    assert all(np.abs(d).max() == 0 for k, d in ds.items() if k[0] == 3)
+    assert all(np.abs(d).max() > 0 for k, d in ds.items() if k[0] in (1, 4))

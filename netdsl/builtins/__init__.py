@@ -22,7 +22,14 @@ def _layer_head(cls) -> None:
         REGISTRY[cls.name] = LazyBuiltin(cls.name, f"{__name__}.nets")  # type: ignore[assignment]
 
 
+def _load_stages_above() -> None:
+    """For a net made without the built-ins (from Python, or read from a file): every
+    lazily registered module, and the runtime, which registers how ``net(x)`` runs."""
+    load_lazy()
+    from ..runtime import apply  # noqa: F401  (fills layers.base.RUNTIME)
+
+
 on_register(_layer_head, past=False)
-LOADERS.append(load_lazy)   # a net called from Python needs the runtime (nets imports it)
+LOADERS.append(_load_stages_above)
 
 __all__ = ["REGISTRY", "builtin"]

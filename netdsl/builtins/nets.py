@@ -1,4 +1,8 @@
-"""Net built-ins: every layer head, NetChain, NetGraph, NetPort, NetExtract, Information."""
+"""Net built-ins: every layer head, NetChain, NetGraph, NetPort, NetExtract, Information.
+
+The runtime (applying, initialising, training), the net files and the extra Information
+properties are imported by the built-ins that use them: ``netdsl check`` of a chain
+builds and infers it and needs none of them (start-up time, issue 14)."""
 
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from ..expr import (
     packed,
 )
 from ..graph.build import build_chain, build_graph, to_net
-from ..formats.netfile import save_net
 from ..graph.container import Container, replace_leaves, with_shared
 from ..graph.edit import replace_part, with_declared_port
 from ..graph.inference import infer
@@ -29,17 +32,12 @@ from ..graph.operators import build_operator
 from ..graph.surgery import graph_of
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
-from ..layers.registry import on_register
+from ..layers.registry import LAYER_TYPES, on_register
 from ..layers.shapes import port_type_from_spec
 from ..layers.text import to_expr
-from ..runtime.apply import apply_net
-from ..runtime.initialize import initialize, parse_method, rng_for
-from ..runtime.train.checkpoint import read_checkpointing
-from ..runtime.train.options import OPTION_DEFAULTS
-from .information import PROPERTIES as INFORMATION_PROPERTIES
-from .information import more_information
+from ..runtime.train.defaults import OPTION_DEFAULTS
 from .io import may_write, output_path
-from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
+from .registry import NOT_APPLICABLE, REGISTRY, LazyBuiltin, applier, builtin, wrong_call
 
 S = Symbol
 
@@ -55,12 +53,15 @@ def _register_layer(cls: type[Layer]) -> None:
         return layer
 
 
-on_register(_register_layer)
+on_register(_register_layer)   # the layer types imported so far, and any imported later
+for _name, _module in LAYER_TYPES.unloaded().items():   # the rest: head now, module on use
+    REGISTRY[_name] = LazyBuiltin(_name, _module)  # type: ignore[assignment]
 
 
 @applier(Net)
 def _apply_net(ev, net, args):
     """net[x], net[x, "port"], net[x, NetEvaluationMode -> "Train"]."""
+    from ..runtime.apply import apply_net
     return apply_net(net, args, shape_only=bool(getattr(ev.host, "shape_only", False)))
 
 
@@ -375,6 +376,8 @@ def _information(ev, net, prop=None):
             "OutputPortNames", "ArraysTotalElementCount", "ArraysTotalSize"))
     value = information(net, prop)
     if value is None:
+        from .information import PROPERTIES as INFORMATION_PROPERTIES
+        from .information import more_information
         value = more_information(net, prop)
     if value is None:
         raise EvaluationError(f"{input_form(prop)} is not a known property; known properties: "
@@ -399,6 +402,7 @@ def _net_initialize(ev, net, which=None, *, opts):
     if not (which is None or isinstance(which, Symbol) and which in modes):
         raise EvaluationError("Second argument should be either All, Automatic or None.",
                               symbol="NetInitialize", tag="arg2")
+    from ..runtime.initialize import initialize, parse_method, rng_for
     method = parse_method(opts["Method"])
     rng = rng_for(opts["RandomSeeding"])
     shape_only = bool(getattr(ev.host, "shape_only", False))
@@ -439,6 +443,8 @@ def _net_replace_part(ev, net, rules):
          args=(2, 3), options=OPTION_DEFAULTS, section="Nets")
 def _net_train(ev, net, data, prop=None, *, opts):
     # the training loop is imported when first used (start-up: issue 14)
+    from ..formats.netfile import save_net
+    from ..runtime.train.checkpoint import read_checkpointing
     from ..runtime.train.loop import net_train
     from ..runtime.train.results import PROPERTIES, TrainResults, property_value, results
     if not isinstance(net, Net):

@@ -62,6 +62,8 @@ class LazyBuiltin:
     def real(self) -> Builtin:
         importlib.import_module(self.module)
         b = REGISTRY.get(self.name)
+        if isinstance(b, LazyBuiltin) and b.module != self.module:
+            return b.real()   # nets, loaded, defers a layer head to the layer's module
         if not isinstance(b, Builtin):
             raise RuntimeError(f"{self.module} did not register the built-in {self.name}")
         return b

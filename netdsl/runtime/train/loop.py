@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Symbol, make_list, packed
+from ...expr import Expr, Symbol, make_list, packed
 from ...graph.container import Container, with_shared
 from ...layers.base import Net
 from ..context import Ctx
@@ -27,10 +27,12 @@ from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, targets_like, validation_split
 from .examples import Examples, Feed, examples_in
+from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
-from .parameters import Parameters, read_multipliers
+from .parameters import (Parameters, per_part_settings, read_multipliers,
+                         read_update_schedule)
 from .progress import Reporter
 from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
@@ -52,10 +54,25 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     o = read_options(opts)
     if not isinstance(net, Net):
         raise error("invnet", "First argument to NetTrain should be a fully specified net.")
+    generator = generator_of(data)
+    source = None
+    if generator is not None:   # NetTrain[net, f]: the first batch stands for the data
+        if o.callable_of is None:
+            raise error("datafmt", "A training data generator needs NetTrain from the "
+                                   "language.")
+        call = o.callable_of(generator[0])
+        data = batch_data(call(request(o.batch_size or 64, 1, 1)))
+        if isinstance(o.validation, Expr) and o.validation.head is S("Scaled"):
+            raise error("valset", "ValidationSet -> Scaled[f] needs training data, not a "
+                                  "generator; give the validation data itself.")
     tnet, loss_names = training_net(net, o.loss, targets_like(data, net))
     wrapped = tnet is not net           # the net sits at "net" inside a graph with its losses
     raw = read_data(data, net, tnet)
     arrays = check_data(tnet, raw)
+    if generator is not None:
+        batch = o.batch_size or 64
+        source = Generated(call, lambda d: check_data(tnet, read_data(d, net, tnet)), arrays,
+                           generator[1] or batch, batch)
     validation = validation_split(o, net, tnet, arrays)
     if validation is not None and isinstance(validation, tuple):
         arrays, validation = validation
@@ -76,6 +93,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
+    per_part_settings(o.settings, tnet, params)
     history = History()
     if params.flat.size == 0:
         warn("NetTrain::netnoparams: Net does not contain any trainable parameters: returning "
@@ -93,11 +111,11 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
 
         def snapshot() -> Net:   # the user's net as trained so far
             return _untrain(net, params.write_back(tnet), wrapped)
-        n = next(iter(arrays.values())).shape[0]
+        n = source.n if source is not None else next(iter(arrays.values())).shape[0]
         checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
                                    o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, net, wrapped, checkpoints)
+                    interruptible, net, wrapped, checkpoints, source)
     return _untrain(net, trained, wrapped), history
 
 
@@ -114,12 +132,12 @@ def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
           interruptible: bool, user_net: Net | None = None, wrapped: bool = False,
-          checkpoints: Checkpointer | None = None):
-    n = next(iter(arrays.values())).shape[0]
+          checkpoints: Checkpointer | None = None, source: Generated | None = None):
+    data: Examples | Generated = source if source is not None else Examples(arrays)
+    n = data.n
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
     history.training_examples = n
-    data = Examples(arrays)
     val_data = Examples(validation) if validation else None
     batches_per_round = math.ceil(n / batch)
     history.batches_per_round = batches_per_round
@@ -128,6 +146,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     max_rounds = o.max_rounds
     total_steps = (max_rounds or 10_000) * batches_per_round
     opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
+    schedule = read_update_schedule(o.update_schedule, tnet, params)
     history.method = o.settings.method
     history.initial_learning_rate = o.settings.lr
     loss_slots = [plan.outputs[p] for p in loss_names]
@@ -152,8 +171,10 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             out_of_time = False
             for b in range(batches_per_round):
                 idx = order[b * batch:(b + 1) * batch]
+                active = (schedule[len(history.batch_losses) % len(schedule)]
+                          if schedule else None)
                 loss = _train_step(params, plan, ctx, data.batch(idx), loss_slots,
-                                   input_slots, opt, moving)
+                                   input_slots, opt, moving, active)
                 m = idx.size
                 history.batch_losses.append(loss)
                 round_loss += loss * m
@@ -253,11 +274,7 @@ class _Live:
         self.max_rounds: int | None = None
 
     def learning_rate(self) -> float:
-        s = self.opt.s
-        lr = s.lr
-        if s.schedule == "Polynomial":
-            lr *= math.sqrt(1 - min(self.opt.t, self.opt.total) / (self.opt.total + 1))
-        return float(lr)
+        return self.opt.rate()
 
     def net(self) -> Net:
         trained = self.params.write_back(self.tnet)
@@ -335,9 +352,9 @@ def _updates_moving(step: Step, params: Parameters) -> bool:
 
 
 def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed: list[Feed], loss_slots,
-                input_slots, opt: Optimizer, moving) -> float:
+                input_slots, opt: Optimizer, moving, active: np.ndarray | None = None) -> float:
     loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
-    opt.step(params.grad)
+    opt.step(params.grad, active)
     for part in caches:     # one pass per sequence length in a ragged batch
         for i, step in moving:  # moving statistics, after the optimiser, once per pass
             for name, value in step.layer.moving_updates(step.arrays, part[i]).items():

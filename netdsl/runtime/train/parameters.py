@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
+from ...expr import Expr, Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
 from ...graph.container import Container, replace_leaves
+from ...patterns import Matcher, is_pattern
 from ...layers.arrays import SharedRef
 from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
@@ -116,39 +117,109 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     """Per-array learning-rate multipliers: the layers' own option, then NetTrain's
     LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
     out: dict[tuple, float] = {}
-    all_keys = []
+    all_keys = _array_keys(tnet)
+    for _path, array, key, specs in all_keys:
+        for given in specs:     # the layer's own first, then its operators' outwards
+            m = multiplier_for(given, array)
+            if m is not None:
+                out[key] = m
+                break
+    if spec is S("Automatic") or spec is None:
+        return out
+    out.update(rule_values(spec, tnet, "LearningRateMultipliers", "lrmult", none=0.0))
+    return out
+
+
+def rule_values(spec: Any, tnet: Net, option: str, tag: str, none: float | None = None,
+                keys: list | None = None) -> dict[tuple, float]:
+    """A number for every array a rule names: ``r`` (all), or rules part -> r, where a part
+    is a layer, {layer, "array"}, m ;; n, a pattern or All; the first matching rule gives
+    an array's value, as Wolfram's LearningRateMultipliers. ``none``: what None means."""
+    keys = _array_keys(tnet) if keys is None else keys
+    rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
+    out: dict[tuple, float] = {}
+    for r in rules:
+        if is_number(r):
+            target, m = S("All"), r
+        elif is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None") and none is not None):
+            target, m = r.args[0], none if r.args[1] is S("None") else r.args[1]
+        else:
+            raise error(tag, f"{input_form(r)} is not a specification of {option} (a number, "
+                             f'or rules layer -> r, {{layer, "array"}} -> r, _ -> r).')
+        matched = False
+        for path, array, key, _ in keys:
+            inner = path[1:] if path and path[0] == "net" else path
+            if _lr_match(target, inner, array, tnet):
+                out.setdefault(key, float(m))   # the first matching rule
+                matched = True
+        if not matched:
+            raise error(tag, f"{input_form(target)} in {option} does not name a layer or "
+                             f"array of the net.")
+    return out
+
+
+PER_PART = {"l2": ("L2Regularization", 0.0), "gradient_clipping": ("GradientClipping", np.inf),
+            "weight_clipping": ("WeightClipping", np.inf)}
+
+
+def per_part_settings(settings: Any, tnet: Net, params: "Parameters") -> None:
+    """L2Regularization, GradientClipping and WeightClipping given as rules by part
+    (kept raw in ``settings.extra`` by options.py) as per-element arrays of the flat
+    buffer: unnamed arrays get no regularisation and no clipping."""
+    for attr, (option, default) in PER_PART.items():
+        spec = settings.extra.get(attr)
+        if spec is None:
+            continue
+        values = np.full(params.flat.size, default, params.flat.dtype)
+        for key, v in rule_values(spec, tnet, option, "method").items():
+            if key in params.offsets:
+                off, shape = params.offsets[key]
+                values[off:off + math.prod(shape)] = v
+        setattr(settings, attr, values)
+
+
+def _array_keys(tnet: Net) -> list[tuple[tuple, str, tuple, tuple]]:
+    """Every array: (layer path, array name, parameter key, the LearningRateMultipliers
+    specs that reach it)."""
+    out = []
     for path, layer, specs in _leaves_with_multipliers(tnet, (), ()):
         for a in layer.array_specs:
             v = layer.arrays.get(a.name)
             key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
-            all_keys.append((path, a.name, key))
-            for given in specs:     # the layer's own first, then its operators' outwards
-                m = multiplier_for(given, a.name)
-                if m is not None:
-                    out[key] = m
-                    break
-    if spec is S("Automatic") or spec is None:
-        return out
-    rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
-    for r in rules:
-        if is_number(r):
-            target, m = S("All"), r
-        elif is_rule(r) and is_number(r.args[1]):
-            target, m = r.args
-        else:
-            raise error("lrmult", f"{input_form(r)} is not a learning-rate multiplier "
-                                  f"specification (layer -> m, {{layer, \"array\"}} -> m or "
-                                  f"All -> m).")
-        matched = False
-        for path, array, key in all_keys:
-            inner = path[1:] if path and path[0] == "net" else path
-            if _lr_match(target, inner, array, tnet):
-                out[key] = float(m)
-                matched = True
-        if not matched:
-            raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
-                                  f"name a layer or array of the net.")
+            out.append((path, a.name, key, specs))
     return out
+
+
+def read_update_schedule(spec: Any, tnet: Net, params: "Parameters") -> list[np.ndarray] | None:
+    """TrainingUpdateSchedule -> {group1, group2, ...}: for each optimisation step in turn
+    (cycling), which elements of the flat buffer are updated (the others, and every array
+    no group names, stay as they are). A group is a part as LearningRateMultipliers names
+    one, ``_``, ``spec1 | spec2``, or ``group -> s`` (s steps in a row)."""
+    if spec is None or spec is S("Automatic") or spec is S("All"):
+        return None
+    groups = list_items(spec) if is_list(spec) else [spec]
+    keys = _array_keys(tnet)
+    masks = []
+    for g in groups:
+        repeat = 1
+        if is_rule(g) and is_integer(g.args[1]) and g.args[1] >= 1:
+            g, repeat = g.args[0], int(g.args[1])
+        alternatives = (list(g.args) if isinstance(g, Expr) and g.head is S("Alternatives")
+                        else [g])
+        mask = np.zeros(params.flat.size, bool)
+        for path, array, key, _ in keys:
+            inner = path[1:] if path and path[0] == "net" else path
+            if key in params.offsets and any(a == S("Blank") or (isinstance(a, Expr) and
+                                             a.head is S("Blank") and not a.args) or
+                                             _lr_match(a, inner, array, tnet)
+                                             for a in alternatives):
+                off, shape = params.offsets[key]
+                mask[off:off + math.prod(shape)] = True
+        if not mask.any():
+            raise error("updsched", f"{input_form(g)} in TrainingUpdateSchedule names no "
+                                    f"trainable array of the net.")
+        masks.extend([mask] * repeat)
+    return masks
 
 
 def _leaves_with_multipliers(net: Net, path: tuple, outer: tuple):
@@ -177,11 +248,21 @@ def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
     return _path_prefix(parts, path)
 
 
+_MATCHER = Matcher()
+
+
 def _path_prefix(parts: list, path: tuple) -> bool:
     if len(parts) > len(path):
         return False
     for p, name in zip(parts, path):
-        if is_integer(p):
+        if isinstance(p, Expr) and p.head is S("Span") and len(p.args) == 2 \
+                and all(is_integer(e) for e in p.args):   # m ;; n: layers m through n
+            if not (name.isdigit() and p.args[0] <= int(name) <= p.args[1]):
+                return False
+        elif is_pattern(p):   # {"target" -> 1, _ -> None}: a pattern of layer names
+            if not _MATCHER.matches(p, int(name) if name.isdigit() else name):
+                return False
+        elif is_integer(p):
             if str(p) != name:
                 return False
         elif p != name:
