@@ -236,3 +236,12 @@ def test_hostile_arguments_give_netdsl_errors():
     error("BinCounts[{-1, 2}, 1.*^308]", "BinCounts", "argx")
     error("BinCounts[{1, 2, 3}, {{}}]", "BinCounts", "argx")
     assert text("Outer[{1, 2}, {1, 2}]") == "{{1, 2}[1], {1, 2}[2]}"   # a list as f, as Wolfram
+
+
+def test_quantiles_of_reals_by_partial_sort_match_the_definition():
+    m = np.random.default_rng(5).normal(size=(501, 3))
+    for p in (0.1, 0.5, 0.77):
+        for a, b, c, d in ((0, 0, 1, 0), (0, 0, 0, 1), (0.5, 0, 0, 1)):
+            got = run(f"Quantile[{wl(m.tolist())}, {p}, {{{{{a}, {b}}}, {{{c}, {d}}}}}]")
+            expected = [quantile_by_definition(list(col), p, a, b, c, d) for col in m.T]
+            assert np.allclose(got, expected, rtol=0, atol=1e-12)

@@ -75,8 +75,8 @@ def _median(ev, x):
     v = data_array("Median", x, call)
     if v is None:
         return NOT_APPLICABLE
-    s = np.sort(v, axis=0)
-    n = s.shape[0]
+    n = v.shape[0]
+    s = order_statistics(v, [n // 2] if n % 2 else [n // 2 - 1, n // 2])
     if n % 2:
         return result(s[n // 2])
     if s.dtype.kind == "f":
@@ -102,13 +102,27 @@ def _floor_ceil(r: Any) -> tuple[int, int, Any]:
     return fl, math.ceil(r), r - fl
 
 
+def order_statistics(v: np.ndarray, ranks: list[int]) -> np.ndarray:
+    """``v`` along axis 0 with the elements of those 0-based ranks in their sorted places:
+    a partial sort (NumPy's introselect) for machine numbers, a full sort for exact ones."""
+    if v.dtype == object:
+        return np.sort(v, axis=0)
+    return np.partition(v, sorted(set(ranks)), axis=0)
+
+
+def _ranks(n: int, p: Any, params: tuple[Any, Any, Any, Any]) -> tuple[int, int, Any]:
+    """The 0-based ranks Floor[r] and Ceiling[r] (clamped) and FractionalPart[r]."""
+    a, b, _, _ = params
+    fl, ce, frac = _floor_ceil(a + (n + b) * p)
+    return min(max(fl, 1), n) - 1, min(max(ce, 1), n) - 1, frac
+
+
 def quantile_of(ev, s: np.ndarray, p: Any, params: tuple[Any, Any, Any, Any]) -> Any:
-    """Quantile of the data sorted along axis 0, by Wolfram's formula (see the module)."""
-    a, b, c, d = params
-    n = s.shape[0]
-    r = a + (n + b) * p
-    fl, ce, frac = _floor_ceil(r)
-    lo, hi = result(s[min(max(fl, 1), n) - 1]), result(s[min(max(ce, 1), n) - 1])
+    """Quantile by Wolfram's formula (see the module), ``s`` holding the order statistics
+    it needs in their sorted places."""
+    _, _, c, d = params
+    lo_rank, hi_rank, frac = _ranks(s.shape[0], p, params)
+    lo, hi = result(s[lo_rank]), result(s[hi_rank])
     weight = c + d * frac
     if weight == 0:
         return lo
@@ -133,7 +147,7 @@ def _quantile(ev, x, p, spec=None):
             raise EvaluationError(f"Quantile specification {short(p)} should be a number or a "
                                   f"list of numbers between 0 and 1.", symbol="Quantile",
                                   tag="qntf")
-    s = np.sort(v, axis=0)
+    s = order_statistics(v, [k for q in ps for k in _ranks(v.shape[0], q, params)[:2]])
     values = [quantile_of(ev, s, q, params) for q in ps]
     return make_list(values) if is_list(p) else values[0]
 
