@@ -135,6 +135,8 @@ def _clip(ev, x, spec=None, values=None):
     if isinstance(v, np.ndarray) and v.dtype.kind in "if":
         kinds = {type(b) for b in (lo, hi, vlo, vhi)}
         same = kinds == {float} if v.dtype.kind == "f" else kinds == {int}
+        if same and values is None:
+            return result(np.clip(v, lo, hi))
         if same:
             return result(np.where(v < lo, vlo, np.where(v > hi, vhi, v)).astype(v.dtype))
     if is_list(x):
