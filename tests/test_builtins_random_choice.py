@@ -108,3 +108,10 @@ def test_block_random_restores_after_an_error():
     t = session()
     assert run("RandomReal[]", s) == run("SeedRandom[9]; RandomReal[]", t)
     assert isinstance(run("Hold[BlockRandom[RandomReal[]]]", s), Expr)
+
+
+def test_netdsl_check_knows_the_shape_of_choices():
+    from netdsl.check import check_text
+    out, err = io.StringIO(), io.StringIO()
+    check_text("x = RandomReal[1, {10, 3}];\nc = RandomChoice[x, {4, 2}];\n", "c.wl", out, err)
+    assert "c = array of dimensions {4, 2, 3}" in out.getvalue(), (out.getvalue(), err.getvalue())

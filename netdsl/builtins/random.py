@@ -265,6 +265,9 @@ def _pick(items: Any, idx: np.ndarray) -> Any:
          section="Random numbers")
 def _random_choice(ev, spec, dims=None):
     call = Expr(S("RandomChoice"), spec, *([] if dims is None else [dims]))
+    if isinstance(spec, AbstractArray) and spec.shape and dims is not None:  # netdsl check
+        shape = _dims(dims, "RandomChoice", call) or ()
+        return Expr(List) if shape[:1] == (0,) else AbstractArray(shape + spec.shape[1:], spec.what)
     items, p = _choice_input(spec, call)
     length = items.shape[0] if isinstance(items, np.ndarray) else len(items.args)
     shape = _dims(dims, "RandomChoice", call)
