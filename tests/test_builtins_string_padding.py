@@ -85,8 +85,12 @@ def test_string_match_q_metacharacters():
     assert run('StringMatchQ["apple", "apple"]') is T
     assert run('StringMatchQ["apple", "app"]') is F       # the whole string must match
     assert run('StringMatchQ["apple", "a*e"]') is T       # * is any characters
-    assert run('StringMatchQ["apple", "a@"]') is T        # @ is any but capitals
+    assert run('StringMatchQ["apple", "a@"]') is T        # @ is any but capitals (Wolfram)
     assert run('StringMatchQ["aPple", "a@"]') is F
+    assert run('StringMatchQ["a", "a@"]') is F            # @ is one character or more
+    assert run('StringMatchQ["a", "a*"]') is T            # * may be none
+    assert run('StringMatchQ["a*", Verbatim["a*"]]') is T  # Verbatim: * as it is
+    assert run('StringMatchQ["ab", Verbatim["a*"]]') is F
     assert run('StringMatchQ["a*b", "a\\\\*b"]') is T       # \\* is the character *
     assert run('StringMatchQ["axb", "a\\\\*b"]') is F
     assert run('StringMatchQ["APPLE", "a*", IgnoreCase -> True]') is T

@@ -4,8 +4,9 @@ StringCases, StringPosition.
 netdsl has no string patterns (``~~``, ``DigitCharacter``, ``RegularExpression``): the
 searches take literal strings, or lists of them as alternatives (tried in order at each
 position, as Wolfram does), and give a clear error for anything else. StringMatchQ
-follows Wolfram's rule for a plain string: ``*`` stands for any characters and ``@`` for
-any characters but capital letters. Searching is done by Python's regular-expression
+follows Wolfram's rule for a plain string: ``*`` stands for zero or more characters and
+``@`` for one or more characters but capital letters (``Verbatim["a*"]`` is taken as it
+is). Searching is done by Python's regular-expression
 engine on escaped literals (one C loop over the string).
 """
 
@@ -136,8 +137,8 @@ def _string_count(ev, x, p, opts):
 
 
 def _glob(p: str) -> str:
-    """Wolfram's metacharacters in a plain string pattern: * any characters, @ any
-    characters but capital letters; \\* and \\@ are the characters themselves."""
+    """Wolfram's metacharacters in a plain string pattern: * zero or more characters, @ one
+    or more characters but capital letters; \\* and \\@ are the characters themselves."""
     out, i = [], 0
     while i < len(p):
         c = p[i]
@@ -145,20 +146,30 @@ def _glob(p: str) -> str:
             out.append(re.escape(p[i + 1]))
             i += 2
             continue
-        out.append(".*" if c == "*" else "[^A-Z]*" if c == "@" else re.escape(c))
+        out.append(".*" if c == "*" else "[^A-Z]+" if c == "@" else re.escape(c))
         i += 1
     return "".join(out)
 
 
+def _verbatim(p: Any) -> bool:
+    return isinstance(p, Expr) and p.head is S("Verbatim") and len(p.args) == 1 \
+        and isinstance(p.args[0], str)
+
+
 @builtin("StringMatchQ", ("StringMatchQ[s, \"pattern\"]", "StringMatchQ[\"pattern\"][s]"),
-         "True if the whole of s matches the literal pattern, where * stands for any "
-         "characters and @ for any but capitals; Listable in s", args=2,
+         "True if the whole of s matches the literal pattern, where * stands for zero or "
+         "more characters and @ for one or more but capitals (Verbatim[\"p\"]: p as it is); "
+         "Listable in s", args=2,
          options={"IgnoreCase": S("False")}, section="Strings")
 def _string_match_q(ev, x, p, opts):
     call = Expr(S("StringMatchQ"), x, p)
     flags = re.IGNORECASE | re.DOTALL if opts["IgnoreCase"] is TRUE else re.DOTALL
-    rx = re.compile("|".join(f"(?:{_glob(t)})" for t in _alternatives("StringMatchQ", p)),
-                    flags)
+    alternatives = list_items(p) if is_list(p) else [p]
+    texts = [re.escape(t.args[0]) if _verbatim(t) else t for t in alternatives]
+    if not all(isinstance(t, str) for t in texts) or not texts:
+        raise literal_only("StringMatchQ", p)
+    rx = re.compile("|".join(f"(?:{t if _verbatim(a) else _glob(t)})"
+                             for a, t in zip(alternatives, texts)), flags)
     return _each_string("StringMatchQ", x, call, lambda s: boolean(rx.fullmatch(s) is not None))
 
 
