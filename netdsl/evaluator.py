@@ -22,7 +22,7 @@ from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
-from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_list,
+from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_integer, is_list,
                    is_rule, list_items, list_length, make_list)
 from .layers.base import AbstractArray
 from .patterns import Matcher, is_pattern, substitute
@@ -43,6 +43,25 @@ NO_ATTRIBUTES: frozenset[str] = frozenset()
 
 CONSTANTS: dict[str, Any] = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
 CONSTANTS.update(SYMBOL_VALUES)   # computed when evaluated (Now): callables
+
+
+def _threads(value: Any = None, assign: bool = False) -> Any:
+    """$ProcessorCount: the threads a net's pass may split its batch across (Wolfram: the
+    cores, used by parallel functions, and settable). Assigning sets it for the process
+    (as NETDSL_THREADS or netdsl.set_threads); Clear restores the default."""
+    from .runtime import lanes
+    if assign:
+        if value is not None and not (is_integer(value) and value >= 1):
+            raise EvaluationError(f"$ProcessorCount should be a positive integer (the "
+                                  f"threads nets may use), not {short(value)}.",
+                                  symbol="Set", tag="threads")
+        lanes.set_threads(value)
+        return None
+    return lanes.threads()
+
+
+# system variables read and set through the runtime (not held in the symbol table)
+SYSTEM_VARIABLES: dict[str, Callable[..., Any]] = {"$ProcessorCount": _threads}
 
 
 class Evaluator:
@@ -114,6 +133,8 @@ class Evaluator:
         if sym in self.delayed:
             return self.evaluate(self.delayed[sym])
         const = CONSTANTS.get(sym.name)
+        if const is None and sym.name in SYSTEM_VARIABLES:
+            return SYSTEM_VARIABLES[sym.name]()
         if const is None and "`" in sym.name:
             plain = resolve(sym)
             return sym if plain is sym else self._symbol_value(plain)
@@ -408,6 +429,9 @@ class Evaluator:
             if lhs.name in REGISTRY or lhs.name in CONSTANTS:
                 raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
                                       symbol="Set", tag="wrsym")
+            if lhs.name in SYSTEM_VARIABLES and not delayed:
+                SYSTEM_VARIABLES[lhs.name](value, assign=True)
+                return
             self.values.pop(lhs, None)
             self.delayed.pop(lhs, None)
             (self.delayed if delayed else self.values)[lhs] = value
@@ -448,6 +472,8 @@ class Evaluator:
     def clear(self, sym: Symbol, everything: bool = False) -> None:
         """Clear: values and definitions; ClearAll also attributes, options and messages."""
         sym = resolve(sym)
+        if sym.name in SYSTEM_VARIABLES:
+            SYSTEM_VARIABLES[sym.name](None, assign=True)
         self.values.pop(sym, None)
         self.delayed.pop(sym, None)
         self.definitions.pop(sym, None)

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (
     Association,
+    is_number,
     Expr,
     Symbol,
     input_form,
@@ -83,9 +84,28 @@ def _rules_to_options(rules: tuple, head: str, call: Any) -> dict[str, Any]:
          "layers in sequence; integers, Ramp-like functions and lists are shorthands",
          args=(1, None), wants_call=True, section="Containers")
 def _net_chain(ev, spec, *rules, call):
-    net = build_chain(spec, _rules_to_options(rules, "NetChain", call), "NetChain")
+    opts, multipliers = _container_multipliers(_rules_to_options(rules, "NetChain", call),
+                                               "NetChain")
+    net = build_chain(spec, opts, "NetChain")
     net.span = call.span
+    net.multipliers = multipliers
     return net
+
+
+def _container_multipliers(opts: dict[str, Any], head: str) -> tuple[dict[str, Any], Any]:
+    """NetChain's and NetGraph's LearningRateMultipliers option (a number, or rules
+    part -> r relative to the container), apart from the port options."""
+    opts = dict(opts)
+    spec = opts.pop("LearningRateMultipliers", None)
+    if spec is None or spec is S("Automatic"):
+        return opts, None
+    rules = list_items(spec) if is_list(spec) else [spec]
+    if not all(is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None")) or
+               is_number(r) for r in rules):
+        raise EvaluationError(f"LearningRateMultipliers -> {input_form(spec)} should be a "
+                              f'number, or rules part -> r (a layer, {{layer, "array"}}, '
+                              f"m ;; n, _).", symbol=head, tag="lrmult")
+    return opts, spec
 
 
 @builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
@@ -108,8 +128,11 @@ def _net_graph(ev, layers, edges=None, *rules, call):
             net = build_graph_options(graph_of(layers), opts)
         net.span = call.span
         return net
-    net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
+    opts, multipliers = _container_multipliers(_rules_to_options(rules, "NetGraph", call),
+                                               "NetGraph")
+    net = build_graph(layers, edges, opts, "NetGraph")
     net.span = call.span
+    net.multipliers = multipliers
     return net
 
 
@@ -477,7 +500,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
                    for c in checkpoints]
         if not all([may_write(ev, "NetTrain", t) for t in targets]):
             save = None
-    opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
+    logs = [f.args[0] for f in _files_in(opts.get("TrainingProgressReporting"))]
+    opts = {**opts, "$callable": ev.callable,   # for TrainingProgressFunction and friends
+            "$log": all([may_write(ev, "NetTrain", f"the training log {t}") for t in logs])}
     trained, history = net_train(net, data, opts, shape_only=shape_only,
                                  interruptible=bool(getattr(ev.host, "interactive", False)),
                                  save_checkpoint=save,
@@ -490,6 +515,13 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _files_in(spec: Any) -> list[Expr]:
+    """The File[...] specs in a TrainingProgressReporting value."""
+    if isinstance(spec, Expr) and spec.head is S("File"):
+        return [spec]
+    return [f for item in list_items(spec) for f in _files_in(item)] if is_list(spec) else []
 
 
 def _is_loss_spec(x: Any) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Expr, Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
+from ...expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_number,
+                     is_rule, list_items, make_list)
 from ...graph.container import Container, replace_leaves
 from ...patterns import Matcher, is_pattern
 from ...layers.arrays import SharedRef
@@ -69,11 +70,24 @@ class Parameters:
         return self.flat[off:off + math.prod(shape)].reshape(shape)
 
     def add_grad(self, key: tuple, g: np.ndarray) -> None:
+        self.add_grad_into(self.grad, key, g)
+
+    def add_grad_into(self, buf: np.ndarray, key: tuple, g: np.ndarray) -> None:
+        """Add an array's gradient into ``buf`` (``grad``, or a lane's buffer like it)."""
         if key not in self.offsets:
             return
         off, shape = self.offsets[key]
         size = math.prod(shape)
-        self.grad[off:off + size] += g.reshape(-1)
+        buf[off:off + size] += g.reshape(-1)
+
+    def lane_grads(self, k: int) -> list[np.ndarray]:
+        """Zeroed gradient buffers for lanes 1..k-1 (kept from one step to the next)."""
+        kept = self.__dict__.setdefault("_lane_grads", [])
+        while len(kept) < k - 1:
+            kept.append(np.zeros_like(self.grad))
+        for buf in kept[:k - 1]:
+            buf[...] = 0
+        return kept[:k - 1]
 
     def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
         return self.flat.copy(), {k: v.copy() for k, v in self.aux.items()}
@@ -118,9 +132,9 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
     out: dict[tuple, float] = {}
     all_keys = _array_keys(tnet)
-    for _path, array, key, specs in all_keys:
-        for given in specs:     # the layer's own first, then its operators' outwards
-            m = multiplier_for(given, array)
+    for path, array, key, specs in all_keys:
+        for given, base in specs:   # the layer's own first, then its containers' outwards
+            m = _spec_value(given, path[len(base):], array, tnet)
             if m is not None:
                 out[key] = m
                 break
@@ -128,6 +142,37 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
         return out
     out.update(rule_values(spec, tnet, "LearningRateMultipliers", "lrmult", none=0.0))
     return out
+
+
+def multipliers_by_position(net: Net, spec: Any) -> Association:
+    """Every array's learning-rate multiplier by its position ({2, "Weights"},
+    NetSharedArray["w"]), as Information and NetTrain's results give them: the net's own
+    options, then NetTrain's ``spec``; 1 where nothing says otherwise."""
+    given = read_multipliers(spec, net)
+    rules = []
+    seen: set[str] = set()
+    for path, position, layer in _positions(net, (), ()):
+        for slot, v, _dims in layer.array_slots(seen):
+            if isinstance(v, SharedRef):
+                key: tuple = ("shared", v.name)
+                pos: Any = Expr(S("NetSharedArray"), v.name)
+            else:
+                key = (path, slot.name)
+                pos = make_list(list(position) + [slot.name]) if position else slot.name
+            m = given.get(key, 1.0)
+            rules.append((pos, int(m) if m == int(m) else m, False))
+    return Association(rules)
+
+
+def _positions(net: Net, path: tuple, position: tuple):
+    """(path of names, position as Wolfram writes it: integers in unnamed containers,
+    layer) for every layer."""
+    if isinstance(net, Layer):
+        yield path, position, net
+        return
+    assert isinstance(net, Container)
+    for i, (name, sub) in enumerate(net.layers(), 1):
+        yield from _positions(sub, path + (name,), position + (name if net.named else i,))
 
 
 def rule_values(spec: Any, tnet: Net, option: str, tag: str, none: float | None = None,
@@ -222,18 +267,38 @@ def read_update_schedule(spec: Any, tnet: Net, params: "Parameters") -> list[np.
     return masks
 
 
+def _spec_value(spec: Any, rel: tuple, array: str, tnet: Net) -> float | None:
+    """What a layer's or container's LearningRateMultipliers gives one of its arrays:
+    a number, or the first rule whose part (relative to the container: a layer,
+    {layer, "array"}, m ;; n, a pattern) or array name matches; None if none does."""
+    if spec is None or spec is S("Automatic"):
+        return None
+    if is_number(spec):
+        return float(spec)
+    if not rel:   # a layer's own: rules by array name
+        return multiplier_for(spec, array)
+    for r in list_items(spec) if is_list(spec) else [spec]:
+        if is_number(r):
+            return float(r)
+        target, value = r.args
+        if target == array or _lr_match(target, rel, array, tnet):
+            return 0.0 if value is S("None") else float(value)
+    return None
+
+
 def _leaves_with_multipliers(net: Net, path: tuple, outer: tuple):
-    """Every layer with the LearningRateMultipliers specs that reach it: its own, then
-    those of the operators around it (innermost first; an operator's is its own
-    ``multipliers`` or, for AttentionLayer[net], its template layer's option)."""
+    """Every layer with the LearningRateMultipliers specs that reach it, each with the
+    path of its owner: its own, then those of the containers around it (innermost
+    first; an operator's or a NetChain's/NetGraph's ``multipliers``, AttentionLayer[net]'s
+    its template layer's option)."""
     if isinstance(net, Layer):
-        yield path, net, (net.values.get("LearningRateMultipliers"),) + outer
+        yield path, net, ((net.values.get("LearningRateMultipliers"), path),) + outer
         return
     assert isinstance(net, Container)
     template = getattr(net, "template", None)
     own = (template.values.get("LearningRateMultipliers") if template is not None
-           else getattr(net, "multipliers", None))
-    outer = ((own,) if own is not None else ()) + outer
+           else net.multipliers)
+    outer = (((own, path),) if own is not None else ()) + outer
     for name, sub in net.layers():
         yield from _leaves_with_multipliers(sub, path + (name,), outer)
 
