@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, LISTABLE,
-                                NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, applier_for, check_count,
+                                NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, SYMBOL_VALUES,
+                                applier_for, check_count,
                                 split_options, wrong_call)
 from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
@@ -33,12 +34,15 @@ Function = S("Function")
 Slot = S("Slot")
 SlotSequence = S("SlotSequence")
 Sequence = S("Sequence")
+Evaluate = S("Evaluate")
+Unevaluated = S("Unevaluated")
 Condition = S("Condition")
 OptionValue = S("OptionValue")
 TrueS = S("True")
 NO_ATTRIBUTES: frozenset[str] = frozenset()
 
-CONSTANTS = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
+CONSTANTS: dict[str, Any] = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
+CONSTANTS.update(SYMBOL_VALUES)   # computed when evaluated (Now): callables
 
 
 def _threads(value: Any = None, assign: bool = False) -> Any:
@@ -134,7 +138,9 @@ class Evaluator:
         if const is None and "`" in sym.name:
             plain = resolve(sym)
             return sym if plain is sym else self._symbol_value(plain)
-        return sym if const is None else const
+        if const is None:
+            return sym
+        return const() if callable(const) else const
 
     def _evaluate_expr(self, e: Expr) -> Any:
         head = self.evaluate(e.head)
@@ -148,14 +154,19 @@ class Evaluator:
             b, attrs = None, NO_ATTRIBUTES
         if HOLD_ALL in attrs:
             args = e.args
+            if any(type(a) is Expr and a.head is Evaluate for a in args):
+                args = tuple(self._forced(a) for a in args)
         elif HOLD_FIRST in attrs:
             args = e.args[:1] + tuple(self.evaluate(a) for a in e.args[1:])
+            args = (self._forced(args[0]),) + args[1:] if args else args
         elif HOLD_REST in attrs:
-            args = (self.evaluate(e.args[0]),) + e.args[1:] if e.args else ()
+            args = (self.evaluate(e.args[0]),) + tuple(self._forced(a) for a in e.args[1:]) \
+                if e.args else ()
         else:
             args = tuple(self.evaluate(a) for a in e.args)
-        if any(isinstance(a, Expr) and a.head is Sequence for a in args):
-            args = _splice(args)
+        if any(type(a) is Expr and (a.head is Sequence or a.head is Unevaluated) for a in args):
+            args = _splice(args, strip=attrs is NO_ATTRIBUTES or not (
+                HOLD_ALL in attrs or HOLD_FIRST in attrs or HOLD_REST in attrs))
         if self.upvalues:
             result = self._use_upvalues(head, args, e)
             if result is not NOT_APPLICABLE:
@@ -165,6 +176,12 @@ class Evaluator:
         if type(head) is Symbol:
             return self.apply_symbol(head, args, attrs, e)
         return self.apply(head, args, e)
+
+    def _forced(self, a: Any) -> Any:
+        """A held argument, evaluated if it is ``Evaluate[e]`` (Hold[Evaluate[1 + 1]])."""
+        if type(a) is Expr and a.head is Evaluate and len(a.args) == 1:
+            return self.evaluate(a.args[0])
+        return a
 
     def apply_symbol(self, head: Symbol, args: tuple, attrs: frozenset[str], e: Expr) -> Any:
         """``f[args]`` for a symbol without a built-in: its definitions, if any match."""
@@ -530,11 +547,15 @@ def _holds_abstract(args: tuple, depth: int = 2) -> bool:
 
 
 
-def _splice(args: tuple) -> tuple:
+def _splice(args: tuple, strip: bool = False) -> tuple:
+    """Sequence[...] spliced into the arguments; with ``strip`` (a function that evaluates
+    its arguments), Unevaluated[e] passed on as e."""
     out: list[Any] = []
     for a in args:
         if isinstance(a, Expr) and a.head is Sequence:
             out.extend(a.args)
+        elif strip and isinstance(a, Expr) and a.head is Unevaluated and len(a.args) == 1:
+            out.append(a.args[0])
         else:
             out.append(a)
     return tuple(out)
