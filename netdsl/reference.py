@@ -10,9 +10,10 @@ from __future__ import annotations
 from . import builtins  # noqa: F401  (registers everything)
 from .builtins.registry import REGISTRY
 
-SECTIONS = ("Structure", "Evaluation", "Output", "Arithmetic", "Elementary functions",
-            "Comparison", "Lists and arrays", "Random numbers", "Files", "Layers",
-            "Containers", "Nets", "General")
+SECTIONS = ("Structure", "Evaluation", "Output", "Arithmetic", "Integers",
+            "Elementary functions", "Comparison", "Logic", "Lists and arrays", "Statistics",
+            "Random numbers", "Files", "Dates and time", "Layers", "Containers", "Nets",
+            "General")
 
 
 def markdown() -> str:

@@ -5,6 +5,8 @@ imported when one of them is first used (start-up time)."""
 # registration happens on import
 from . import (arith, control, core, datafiles, io, language, lists,  # noqa: F401
                random, rules, strings)
+from . import (clock, elementwise, filenames, forms, integers,  # noqa: F401  (stdmath's)
+               statistics, stringsearch)
 from .lazy_table import LAZY_BUILTINS
 from .registry import REGISTRY, LazyBuiltin, builtin, load_lazy, register_lazy
 from ..layers.base import LOADERS

@@ -504,7 +504,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
                    for c in checkpoints]
         if not all([may_write(ev, "NetTrain", t) for t in targets]):
             save = None
-    opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
+    logs = [f.args[0] for f in _files_in(opts.get("TrainingProgressReporting"))]
+    opts = {**opts, "$callable": ev.callable,   # for TrainingProgressFunction and friends
+            "$log": all([may_write(ev, "NetTrain", f"the training log {t}") for t in logs])}
     trained, history = net_train(net, data, opts, shape_only=shape_only,
                                  interruptible=bool(getattr(ev.host, "interactive", False)),
                                  save_checkpoint=save,
@@ -517,6 +519,13 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _files_in(spec: Any) -> list[Expr]:
+    """The File[...] specs in a TrainingProgressReporting value."""
+    if isinstance(spec, Expr) and spec.head is S("File"):
+        return [spec]
+    return [f for item in list_items(spec) for f in _files_in(item)] if is_list(spec) else []
 
 
 def _is_loss_spec(x: Any) -> bool:

@@ -105,6 +105,9 @@ OPERATOR_FORMS: dict[str, bool] = {
 }
 NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
 
+# Symbols whose value is computed each time they are evaluated (``Now``): name -> fn().
+SYMBOL_VALUES: dict[str, Callable[[], Any]] = {}
+
 # How a value of a given type applies to arguments (``net[x]``): values from the stages
 # below (nets) cannot know the evaluator, so their application is registered here.
 APPLIERS: dict[type, Callable[..., Any]] = {}

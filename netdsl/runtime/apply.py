@@ -27,8 +27,9 @@ from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
 from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape_words, unify_shape
+from . import lanes
 from .context import Ctx
-from .device import check_device
+from .device import check_device, check_precision
 from .plan import check_finite, compile_plan, missing_array_error
 from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
 from ..printer import short
@@ -91,7 +92,9 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
                 seed = value
             elif key == "TargetDevice":
                 check_device(value, head)
-            elif key in ("BatchSize", "WorkingPrecision"):
+            elif key == "WorkingPrecision":
+                check_precision(value, head)
+            elif key == "BatchSize":
                 pass
             else:
                 raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "
@@ -579,7 +582,7 @@ def _evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     ctx, lock = plan.context(train=train, seed=_seed(call.seed, head))
     inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
     try:
-        outputs, _, _ = plan.run(ctx, inputs)
+        outputs = lanes.run(plan, ctx, inputs, owned=lock is not None)
     finally:
         if lock is not None:
             lock.release()
@@ -752,7 +755,7 @@ class _FastCall:
         else:
             x = to_batch_last(data)
         try:
-            outputs, _, _ = plan.run(ctx, {self.port: x})
+            outputs = lanes.run(plan, ctx, {self.port: x}, owned=lock is not None)
         finally:
             if lock is not None:
                 lock.release()

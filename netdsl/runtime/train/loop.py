@@ -17,6 +17,7 @@ import numpy as np
 from ...expr import Expr, Symbol, make_list, packed
 from ...graph.container import Container, with_shared
 from ...layers.base import Net
+from .. import lanes
 from ..context import Ctx
 from ..gradients import backward
 from ..initialize import initialize, rng_for
@@ -114,8 +115,16 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         n = source.n if source is not None else next(iter(arrays.values())).shape[0]
         checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
                                    o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
+    log = None
+    if o.report_file is not None:
+        path = resolve_path(o.report_file)
+        try:
+            log = open(path, "w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise error("progrep", f"Cannot write the training log {o.report_file}: "
+                                   f"{e.strerror or e}.") from None
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, net, wrapped, checkpoints, source)
+                    interruptible, net, wrapped, checkpoints, source, log)
     return _untrain(net, trained, wrapped), history
 
 
@@ -132,7 +141,8 @@ def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
           interruptible: bool, user_net: Net | None = None, wrapped: bool = False,
-          checkpoints: Checkpointer | None = None, source: Generated | None = None):
+          checkpoints: Checkpointer | None = None, source: Generated | None = None,
+          log: Any = None):
     data: Examples | Generated = source if source is not None else Examples(arrays)
     n = data.n
     batch = min(o.batch_size or 64, n)
@@ -153,7 +163,7 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     input_slots = set(plan.inputs.values())
     moving = [(i, s) for i, s in enumerate(params.steps) if _updates_moving(s, params)]
     ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(rng.integers(2 ** 32)))
-    reporter = Reporter(o.reporting, n)
+    reporter = Reporter(o.reporting, n, log=log)
     specs = o.measurements or []
     if specs and validation:
         check_specs(specs, user_net if user_net is not None else tnet)
@@ -374,17 +384,75 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
     params.grad[...] = 0
     total = 0.0
     caches = []
+    # lanes: each runs forward and backward on its examples into its own gradient buffer,
+    # summed after; Dropout draws from each lane's own stream, batch statistics are sums
+    # over the lanes (Ctx.across); moving statistics come from lane 0's cache, which holds
+    # the whole batch's statistics, so only a layer with moving statistics that are not
+    # such sums keeps a pass in one lane
+    splittable = lanes.plan_coupling(plan, True) != "batch" and not any(
+        lanes.coupling(st.layer, True) != "sums" for st in params.steps
+        if any(a.aux for a in getattr(st.layer, "array_specs", ())))
     for part in parts:
-        _, values, cache = plan.run(ctx, part, keep=True, steps=params.steps)
+        k = lanes.lanes_for(plan, part, splittable)
+        if k > 1:
+            totals, cache = _in_lanes(params, plan, ctx, part, k, m, loss_slots, input_slots)
+            total += math.fsum(totals)
+            caches.append(cache)
+            continue
+        def one(written: list[int] | None = None, feed: Feed = part
+                ) -> tuple[Any, list[Any], Any]:
+            return plan.run(ctx, feed, keep=True, steps=params.steps, written=written)
+        _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
         total += _loss_sum(values, loss_slots)
         if not math.isfinite(total):
-            raise error("arrdiv", "The loss became NaN or infinite during training; try a "
-                                  "smaller LearningRate.")
-        seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype)
-                 for s in loss_slots}
-        backward(params.steps, ctx, values, cache, seeds, params.add_grad, input_slots)
+            raise _diverged()
+        backward(params.steps, ctx, values, cache, _seeds(values, loss_slots, m),
+                 params.add_grad, input_slots)
         caches.append(cache)
+    if not math.isfinite(total):
+        raise _diverged()
     return total / m, caches
+
+
+def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: int,
+              loss_slots, input_slots) -> tuple[list[float], Any]:
+    """One pass split across k lanes: each lane's loss sum, and lane 0's cache (for the
+    moving statistics, which it holds for the whole batch); the gradients of all lanes
+    summed into ``params.grad`` (each lane seeds its losses with 1/m, m the whole batch's
+    examples, so the sum is the gradient of the batch's mean loss)."""
+    ctxs = lanes.training_ctxs(ctx, k)
+    bufs = [params.grad] + params.lane_grads(k)
+    cuts = lanes.bounds(examples_in(part), k)
+
+    def lane(i: int, meeting: lanes.Meeting) -> tuple[float, Any]:
+        lo, hi = cuts[i]
+        sub = {p: lanes.part(x, lo, hi) for p, x in part.items()}
+        own = lanes.meet(ctxs[i], i, meeting)
+        try:
+            _, values, cache = plan.run(own, sub, keep=True, steps=params.steps)
+            loss = _loss_sum(values, loss_slots)
+            # every lane runs backward whatever its loss (the others may wait for it at
+            # a meeting); a non-finite loss is reported after the pass
+            buf = bufs[i]
+            backward(params.steps, own, values, cache, _seeds(values, loss_slots, m),
+                     lambda key, g: params.add_grad_into(buf, key, g), input_slots)
+        finally:
+            lanes.leave(own)
+        return loss, cache
+    done = lanes.run_parts(k, lane)
+    for buf in bufs[1:]:
+        params.grad += buf
+    return [loss for loss, _ in done], done[0][1]
+
+
+def _seeds(values: list[Any], loss_slots, m: int) -> dict[int, np.ndarray]:
+    """The loss outputs' gradient: 1/m for each example (the loss is a mean over m)."""
+    return {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
+
+
+def _diverged() -> Exception:
+    return error("arrdiv", "The loss became NaN or infinite during training; try a "
+                           "smaller LearningRate.")
 
 
 def _loss_sum(values: list[Any], loss_slots: list[int]) -> float:

@@ -9,7 +9,7 @@ from ...expr import (Expr, Symbol, among, input_form, is_integer, is_list, is_nu
                      list_items)
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
-from ..device import check_device
+from ..device import check_device, check_precision
 from .checkpoint import read_checkpointing
 from .common import error
 
@@ -33,6 +33,7 @@ class Options:
     measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
     checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
     update_schedule: Any = None    # TrainingUpdateSchedule, read by parameters.py
+    report_file: str | None = None  # TrainingProgressReporting -> File["log.csv"]
 
 
 def _positive_int(name: str, v: Any) -> int:
@@ -72,13 +73,12 @@ def read_options(opts: dict[str, Any]) -> Options:
     o.validation = opts["ValidationSet"]
     o.seed = opts["RandomSeeding"]
     o.multipliers = opts["LearningRateMultipliers"]
-    rep = opts["TrainingProgressReporting"]
-    if rep is S("None") or rep is S("False"):
-        o.reporting = "None"
-    elif among(rep, ("Print", "ProgressIndicator", "Panel")):
-        o.reporting = "Print" if rep == "Print" else "Automatic"
+    o.reporting, o.report_file = _reporting(opts["TrainingProgressReporting"])
+    if not opts.get("$log", True):   # the session may not write files (netdsl check)
+        o.report_file = None
     o.loss = opts["LossFunction"]
     check_device(opts["TargetDevice"], "NetTrain")
+    check_precision(opts.get("WorkingPrecision", "Real32"), "NetTrain")
     o.stopping = opts.get("TrainingStoppingCriterion")
     o.progress = opts.get("TrainingProgressFunction")
     o.callable_of = opts.get("$callable")
@@ -88,6 +88,37 @@ def read_options(opts: dict[str, Any]) -> Options:
     o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
     o.update_schedule = opts.get("TrainingUpdateSchedule")
     return o
+
+
+_PANELS = ("Panel", "ProgressIndicator", "SimplePanel")
+_PRINTS = ("Print", "SimplePrint")
+
+
+def _reporting(rep: Any) -> tuple[str, str | None]:
+    """TrainingProgressReporting: (the terminal mode, a CSV log file or None). Wolfram's
+    specs: Automatic, None, "Print", "SimplePrint", "Panel", "ProgressIndicator",
+    "SimplePanel" (the bar or lines, as the output allows), File["log.csv"], a list of
+    these, each possibly {spec, "Interval" -> ...} (netdsl reports every round)."""
+    mode, log = "None", None
+    specs = list_items(rep) if is_list(rep) and not (
+        list_items(rep) and is_rule(list_items(rep)[-1])) else [rep]
+    for spec in specs:
+        if is_list(spec) and list_items(spec):      # {spec, "Interval" -> ...}
+            spec = list_items(spec)[0]
+        if spec is S("None") or spec is S("False"):
+            continue
+        if spec is S("Automatic") or among(spec, _PANELS):
+            mode = "Automatic" if mode == "None" else mode
+        elif among(spec, _PRINTS):
+            mode = "Print"
+        elif isinstance(spec, Expr) and spec.head is S("File") and len(spec.args) == 1 \
+                and isinstance(spec.args[0], str):
+            log = spec.args[0]
+        else:
+            raise error("progrep", f"TrainingProgressReporting -> {input_form(rep)} is not "
+                                   f'supported; use Automatic, None, "Print", "Panel", '
+                                   f'"ProgressIndicator", File["log.csv"] or a list of these.')
+    return mode, log
 
 
 def _method(spec: Any, callable_of: Any = None) -> Settings:

@@ -70,11 +70,24 @@ class Parameters:
         return self.flat[off:off + math.prod(shape)].reshape(shape)
 
     def add_grad(self, key: tuple, g: np.ndarray) -> None:
+        self.add_grad_into(self.grad, key, g)
+
+    def add_grad_into(self, buf: np.ndarray, key: tuple, g: np.ndarray) -> None:
+        """Add an array's gradient into ``buf`` (``grad``, or a lane's buffer like it)."""
         if key not in self.offsets:
             return
         off, shape = self.offsets[key]
         size = math.prod(shape)
-        self.grad[off:off + size] += g.reshape(-1)
+        buf[off:off + size] += g.reshape(-1)
+
+    def lane_grads(self, k: int) -> list[np.ndarray]:
+        """Zeroed gradient buffers for lanes 1..k-1 (kept from one step to the next)."""
+        kept = self.__dict__.setdefault("_lane_grads", [])
+        while len(kept) < k - 1:
+            kept.append(np.zeros_like(self.grad))
+        for buf in kept[:k - 1]:
+            buf[...] = 0
+        return kept[:k - 1]
 
     def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
         return self.flat.copy(), {k: v.copy() for k, v in self.aux.items()}
