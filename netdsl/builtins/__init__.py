@@ -5,7 +5,7 @@ imported when one of them is first used (start-up time)."""
 # registration happens on import
 from . import (arith, control, core, datafiles, io, language, lists,  # noqa: F401
                random, rules, strings)
-from . import associations, sorting  # noqa: F401  (lists: sorting, sets, associations)
+from . import associations, searching, sorting, structure  # noqa: F401  (more list functions)
 from .lazy_table import LAZY_BUILTINS
 from .registry import REGISTRY, LazyBuiltin, builtin, load_lazy, register_lazy
 from ..layers.base import LOADERS
