@@ -104,7 +104,7 @@ def _argsort_rows(a: np.ndarray) -> np.ndarray:
     """Stable canonical order of a packed array's rows (numbers by value; rows of equal
     length compare element by element)."""
     if a.ndim == 1:
-        return np.argsort(a, kind="stable")
+        return np.argsort(a, kind="stable")   # Ordering needs positions; Sort uses np.sort
     flat = a.reshape(a.shape[0], -1)
     return np.lexsort(flat.T[::-1])
 
@@ -133,7 +133,7 @@ def _sort(ev, x, p=None):
     call = Expr(S("Sort"), x, *([] if p is None else [p]))
     if _numeric_packed(x):
         if p is None or p is S("Order"):
-            return packed(x[_argsort_rows(x)])
+            return packed(np.sort(x) if x.ndim == 1 else x[_argsort_rows(x)])
         if x.ndim == 1 and isinstance(p, Symbol) and p.name in _NUMERIC_ORDERS:
             out = np.sort(x)
             return packed(out[::-1] if _NUMERIC_ORDERS[p.name] else out)
@@ -177,7 +177,8 @@ def _order_by(ev, items: list, keys: list | None, f: Any, p: Any) -> list[int]:
         return sorted(range(len(items)), key=keys.__getitem__)
     fx = [ev.call(f, e) for e in items]
     cmp = _cmp(ev, p)
-    return sorted(range(len(items)), key=functools.cmp_to_key(lambda i, j: cmp(fx[i], fx[j])))
+    by_value: Callable[[int, int], int] = lambda i, j: cmp(fx[i], fx[j])  # noqa: E731
+    return sorted(range(len(items)), key=functools.cmp_to_key(by_value))
 
 
 @builtin("Ordering", ("Ordering[list]", "Ordering[list, n]", "Ordering[list, -n]",
@@ -186,6 +187,9 @@ def _order_by(ev, items: list, keys: list | None, f: Any, p: Any) -> list[int]:
          section=SECTION)
 def _ordering(ev, x, n=None, p=None):
     call = Expr(S("Ordering"), x, *[a for a in (n, p) if a is not None])
+    if p is None and _numeric_packed(x) and x.ndim == 1 and is_integer(n) \
+            and 0 < abs(n) < x.shape[0] // 8:
+        return make_list([int(i) + 1 for i in _smallest_first(x, n)])
     if p is None and _numeric_packed(x):
         idx = _argsort_rows(x)
     else:
@@ -206,6 +210,15 @@ def _ordering(ev, x, n=None, p=None):
         return _list_or_empty(idx + 1)
     picked = _take_count(list(idx), n, "Ordering", call)
     return make_list([int(i) + 1 for i in picked])
+
+
+def _smallest_first(x: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the n smallest (n > 0) or the -n largest (n < 0) entries of a vector,
+    in Ordering's order (ascending, ties by position), without sorting all of it."""
+    k = abs(n)
+    part = np.argpartition(x, k - 1)[:k] if n > 0 else np.argpartition(x, -k)[-k:]
+    part = part[np.lexsort((part, x[part]))]   # by value, then by position
+    return part
 
 
 def _list_or_empty(a: np.ndarray) -> Any:
@@ -332,7 +345,7 @@ def _delete_duplicates(ev, x, test=None):
 def _assoc_distinct(ev, x: Association, by: list[Any], test: Any) -> Association:
     tagged = list(zip(by, range(len(by))))
     seen: dict[Any, None] = {}
-    kept = []
+    kept: list[int] = []
     for value, i in tagged:
         if test is None:
             k = hash_key(value)
@@ -421,6 +434,11 @@ def _counts_assoc(groups: list[tuple[Any, list]]) -> Association:
 @builtin("Counts", "Counts[list]", "<|e1 -> n1, ...|>: how often each distinct element occurs",
          args=1, section=SECTION)
 def _counts(ev, x):
+    if _numeric_packed(x) and x.ndim == 1:
+        vals, first, counts = np.unique(x, return_index=True, return_counts=True)
+        order_ = np.argsort(first, kind="stable")
+        return Association((v, int(c), False) for v, c in zip(vals[order_].tolist(),
+                                                              counts[order_].tolist()))
     items = _elements(x, "Counts", Expr(S("Counts"), x))
     return _counts_assoc(_groups(ev, items, items))
 
@@ -522,8 +540,11 @@ def _extreme(ev, name: str, x: Any, f: Any, n: Any, largest: bool) -> Any:
     call = Expr(S(name), x, *([] if f is None else [f]), n)
     if f is None and _numeric_packed(x) and x.ndim == 1:
         k = _count_arg(n, x.shape[0], name, call)
-        idx = np.argsort(-x if largest and x.dtype.kind != "u" else x, kind="stable")
-        return _list_or_empty(x[idx[:k]]) if x.dtype.kind != "f" or k == 0 else packed(x[idx[:k]])
+        if k == 0:
+            return Expr(List)
+        picked = np.sort(x[np.argpartition(x, -k)[-k:]])[::-1] if largest \
+            else np.sort(x[np.argpartition(x, k - 1)[:k]])
+        return packed(picked)
     assoc = isinstance(x, Association)
     items = x.values() if assoc else _items(x, name, call)[1]
     vals = [e if f is None else ev.call(f, e) for e in items]

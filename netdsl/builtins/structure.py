@@ -495,9 +495,9 @@ def _pad(ev, name: str, x: Any, n: Any, fill: Any, left: bool) -> Any:
     if n is None:
         dims = _full_dims(x)
     else:
-        dims = _dims(n, name, call) if is_list(n) or (is_integer(n) and n >= 0) else None
-        if dims is None:
+        if not (is_list(n) or (is_integer(n) and n >= 0)):
             raise wrong_call(name, call, f"{short(n)} is not a non-negative length")
+        dims = _dims(n, name, call)
     check_size(dims)
     _elements_guard(math.prod(dims), name, call)
     if _numeric_packed(x) and len(dims) <= x.ndim and is_number(fill) \
@@ -830,10 +830,7 @@ def _test_all(ev, values: list[Any], test: Any) -> bool:
          args=(1, 2), section=SECTION)
 def _vector_q(ev, x, test=None):
     if isinstance(x, np.ndarray):
-        ok = x.ndim == 1
-        if ok and test is not None:
-            return boolean(_test_all(ev, list_items(x), test))
-        return boolean(ok)
+        return boolean(_array_q(ev, x, 1, test))
     if not (isinstance(x, Expr) and x.head is List) or any(is_list(a) for a in x.args):
         return boolean(False)
     return boolean(test is None or _test_all(ev, list(x.args), test))
@@ -846,22 +843,28 @@ def _matrix_q(ev, x, test=None):
     return boolean(_array_q(ev, x, 2, test))
 
 
+# tests that every element of a packed array of these kinds passes, without calling them
+_ARRAY_TESTS = {"NumberQ": "iuf", "NumericQ": "iuf", "IntegerQ": "iu", "MachineNumberQ": "f",
+                }
+
+
 def _array_q(ev, x: Any, rank: int | None, test: Any) -> bool:
+    if isinstance(x, np.ndarray):
+        if rank is not None and x.ndim != rank:
+            return False
+        if test is None:
+            return True
+        kinds = _ARRAY_TESTS.get(test.name) if isinstance(test, Symbol) else None
+        if kinds:
+            return x.dtype.kind in kinds
+        return _test_all(ev, [_atom(v) for v in x.reshape(-1).tolist()], test)
     if not is_list(x):
         return False
     dims = _array_dims(x)
     leaves = _leaves_at(x, len(dims))
-    if isinstance(x, np.ndarray):
-        full = True
-    else:
-        full = not any(is_list(v) for v in leaves)
-    if not full or (rank is not None and len(dims) != rank):
+    if any(is_list(v) for v in leaves) or (rank is not None and len(dims) != rank):
         return False
-    if test is None:
-        return True
-    if isinstance(x, np.ndarray):
-        return _test_all(ev, [_atom(v) for v in x.reshape(-1).tolist()], test)
-    return _test_all(ev, leaves, test)
+    return test is None or _test_all(ev, leaves, test)
 
 
 @builtin("ArrayQ", ("ArrayQ[expr]", "ArrayQ[expr, n]", "ArrayQ[expr, n, test]"),
