@@ -8,7 +8,6 @@ are registered in OPERATOR_FORMS.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from ..errors import EvaluationError
@@ -17,7 +16,7 @@ from ..expr import (Association, Expr, List, Rule, RuleDelayed, Symbol, boolean,
 from ..printer import short
 from .lists import _assoc_value
 from .registry import OPERATOR_FORMS, builtin
-from .sorting import _cmp, canonical_key
+from .sorting import canonical_key, in_order, merge_sort
 
 S = Symbol
 TrueS = S("True")
@@ -97,8 +96,8 @@ def _key_sort(ev, x, p=None):
     def sort(rules):
         if p is None:
             return sorted(rules, key=lambda r: canonical_key(r[0]))
-        cmp = _cmp(ev, p)
-        return sorted(rules, key=functools.cmp_to_key(lambda a, b: cmp(a[0], b[0])))
+        before = in_order(ev, p)
+        return merge_sort(rules, lambda a, b: before(a[0], b[0]))
     return _each("KeySort", x, sort)
 
 

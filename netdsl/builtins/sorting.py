@@ -78,22 +78,54 @@ def order(a: Any, b: Any) -> int:
     return 0 if ka == kb else 1 if ka < kb else -1
 
 
+@builtin("Order", "Order[a, b]", "1 if a comes before b in canonical order, -1 if after, 0 if "
+                                "they are identical", args=2, section=SECTION)
+def _order(ev, a, b):
+    return order(a, b)
+
+
+@builtin("OrderedQ", ("OrderedQ[list]", "OrderedQ[list, p]"),
+         "True if the elements are in canonical order (or in order under p)", args=(1, 2),
+         section=SECTION)
+def _ordered_q(ev, x, p=None):
+    items = x.values() if isinstance(x, Association) else \
+        _items(x, "OrderedQ", Expr(S("OrderedQ"), x))[1]
+    if p is None:
+        keys = [canonical_key(e) for e in items]
+        return boolean(all(a <= b for a, b in zip(keys, keys[1:])))
+    before = in_order(ev, p)
+    return boolean(all(before(a, b) for a, b in zip(items, items[1:])))
+
+
 _NUMERIC_ORDERS = {"Less": False, "LessEqual": False, "Greater": True, "GreaterEqual": True}
 
 
-def _cmp(ev, p: Any) -> Callable[[Any, Any], int]:
-    """A Python comparison from a Wolfram ordering function ``p``: 1 or True means in
-    order, -1 or False out of order, 0 the same; anything else counts as in order."""
-    def cmp(a, b):
+def in_order(ev, p: Any) -> Callable[[Any, Any], bool]:
+    """Whether a may stay before b under Wolfram's ordering function ``p``: p[a, b] of
+    -1 or False puts b first; 1, True, 0 or anything else keeps a first."""
+    def before(a, b):
         r = ev.call(p, a, b)
-        if r is TrueS or r == 1:
-            return -1
-        if r is FalseS or r == -1:
-            return 1
-        if r == 0 and is_integer(r):
-            return 0
-        return -1
-    return cmp
+        return not (r is FalseS or (is_integer(r) and r == -1))
+    return before
+
+
+def merge_sort(items: list[Any], before: Callable[[Any, Any], bool]) -> list[Any]:
+    """A stable merge sort asking ``before(earlier, later)`` only, so that an ordering
+    function that answers neither way (``Greater[a, b]`` unevaluated) keeps the order."""
+    if len(items) <= 1:
+        return list(items)
+    mid = len(items) // 2
+    left, right = merge_sort(items[:mid], before), merge_sort(items[mid:], before)
+    out = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        if before(left[i], right[j]):
+            out.append(left[i])
+            i += 1
+        else:
+            out.append(right[j])
+            j += 1
+    return out + left[i:] + right[j:]
 
 
 def _numeric_packed(x: Any) -> bool:
@@ -114,7 +146,7 @@ def sort_items(ev, items: list[Any], p: Any = None) -> list[Any]:
         return sorted(items, key=canonical_key)
     if isinstance(p, Symbol) and p.name in _NUMERIC_ORDERS and all(is_number(i) for i in items):
         return sorted(items, reverse=_NUMERIC_ORDERS[p.name])
-    return sorted(items, key=functools.cmp_to_key(_cmp(ev, p)))
+    return merge_sort(items, in_order(ev, p))
 
 
 def _items(x: Any, name: str, call: Any, pos: int = 1) -> tuple[Any, list[Any]]:
@@ -141,8 +173,8 @@ def _sort(ev, x, p=None):
         if p is None:
             rules = sorted(x.rules, key=lambda r: canonical_key(r[1]))
         else:
-            cmp = _cmp(ev, p)
-            rules = sorted(x.rules, key=functools.cmp_to_key(lambda r, s: cmp(r[1], s[1])))
+            before = in_order(ev, p)
+            rules = merge_sort(list(x.rules), lambda r, s: before(r[1], s[1]))
         return Association(rules)
     head, items = _items(x, "Sort", call)
     return _rebuild(head, sort_items(ev, items, p))
@@ -176,9 +208,8 @@ def _order_by(ev, items: list, keys: list | None, f: Any, p: Any) -> list[int]:
     if keys is not None:
         return sorted(range(len(items)), key=keys.__getitem__)
     fx = [ev.call(f, e) for e in items]
-    cmp = _cmp(ev, p)
-    by_value: Callable[[int, int], int] = lambda i, j: cmp(fx[i], fx[j])  # noqa: E731
-    return sorted(range(len(items)), key=functools.cmp_to_key(by_value))
+    before = in_order(ev, p)
+    return merge_sort(list(range(len(items))), lambda i, j: before(fx[i], fx[j]))
 
 
 @builtin("Ordering", ("Ordering[list]", "Ordering[list, n]", "Ordering[list, -n]",
@@ -198,10 +229,9 @@ def _ordering(ev, x, n=None, p=None):
             keys = [canonical_key(e) for e in items]
             idx = np.array(sorted(range(len(items)), key=keys.__getitem__), dtype=np.int64)
         else:
-            cmp = _cmp(ev, p)
-            idx = np.array(sorted(range(len(items)),
-                                  key=functools.cmp_to_key(lambda i, j: cmp(items[i], items[j]))),
-                           dtype=np.int64)
+            before = in_order(ev, p)
+            idx = np.array(merge_sort(list(range(len(items))),
+                                      lambda i, j: before(items[i], items[j])), dtype=np.int64)
     if isinstance(x, Association):
         keys_ = x.keys()
         picked = _take_count(list(idx), n, "Ordering", call)

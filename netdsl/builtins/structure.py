@@ -554,13 +554,13 @@ def _pad_nested(x: Any, dims: tuple[int, ...], fill: Any, cyc: list | None, left
     def filler(k: int) -> Any:
         if cyc is None:
             value = fill
-        else:   # a cyclic padding list lines up with the positions in the result
+        else:   # cyclic padding is laid down under the whole result, the list on top
             value = cyc[k % len(cyc)] if cyc else 0
         return _pad_nested(Expr(List), rest, fill, cyc, left) if rest else value
 
     body = [_pad_nested(i, rest, fill, cyc, left) if rest else i for i in items]
-    if left:
-        out = [filler(k - extra) for k in range(extra)] + body
+    if left:   # the list's last element lies on the padding's last (Wolfram's alignment)
+        out = [filler(k - d) for k in range(extra)] + body
     else:
         out = body + [filler(len(items) + k) for k in range(extra)]
     return make_list(out)
