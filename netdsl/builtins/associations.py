@@ -170,13 +170,13 @@ def _merge(ev, xs, f):
     call = Expr(S("Merge"), xs, f)
     if isinstance(xs, Association):
         xs = Expr(List, xs)
-    if not (isinstance(xs, Expr) and xs.head is List):
+    if not is_list(xs):
         raise EvaluationError(f"{short(xs)} in {short(call)} is not a list of associations.",
                               symbol="Merge", tag="list")
     groups: dict[Any, int] = {}
     keys: list[Any] = []
     values: list[list[Any]] = []
-    for a in xs.args:
+    for a in list_items(xs):
         rules = _rules(a) if not is_rule(a) else [(a.args[0], a.args[1], a.head is RuleDelayed)]
         if rules is None:
             raise _invalid("Merge", a)

@@ -67,6 +67,9 @@ def _truth_levels(ev, name: str, x: Any, test: Any, levels: Any) -> list[Any]:
     if levels is None:
         return _values(x, name, call)[1]
     lo, hi = _levels(levels, name, call)
+    if is_integer(levels):   # level n: the elements down to level n (lists above it are
+        return [part for path, part in walk(x, lo, hi)   # looked into, not tested)
+                if len(path) == hi or _parts(part) is None]
     return [part for _, part in walk(x, lo, hi)]
 
 
@@ -121,9 +124,9 @@ def _take_while(ev, x, crit):
                            "NestWhileList[f, expr, test, m, max]"),
          "{expr, f[expr], ...} while test of the last result (of the last m, or all) gives "
          "True, at most max applications", args=(3, 5), section=SECTION)
-def _nest_while_list(ev, f, x, test, m=1, most=None):
-    call = Expr(S("NestWhileList"), f, x, test, *([] if m == 1 and most is None else [m]),
-                *([] if most is None else [most]))
+def _nest_while_list(ev, f, x, test, m=None, most=None):
+    call = Expr(S("NestWhileList"), f, x, test, *[a for a in (m, most) if a is not None])
+    m = 1 if m is None else m
     if not (m is S("All") or (is_integer(m) and m >= 1)):
         raise wrong_call("NestWhileList", call, f"{short(m)} is not a positive count or All")
     if most is None or most is S("Infinity"):

@@ -81,8 +81,9 @@ def _map_thread(ev, f: Any, lists: list[Any], level: int, call: Any) -> Any:
                        "MapThread[f][lists]"),
          "{f[a1, b1], f[a2, b2], ...}: f applied to corresponding elements of the lists",
          args=(2, 3), section="Functional")
-def _map_thread_fn(ev, f, lists, n=1):
-    call = Expr(S("MapThread"), f, lists, *([] if n == 1 else [n]))
+def _map_thread_fn(ev, f, lists, n=None):
+    call = Expr(S("MapThread"), f, lists, *([] if n is None else [n]))
+    n = 1 if n is None else n
     if not (is_integer(n) and n >= 0):
         raise wrong_call("MapThread", call, f"{short(n)} is not a non-negative level")
     if isinstance(lists, Association):
@@ -389,8 +390,9 @@ def _dims(spec: Any, name: str, call: Any) -> tuple[int, ...]:
 @builtin("ArrayReshape", ("ArrayReshape[list, dims]", "ArrayReshape[list, dims, padding]"),
          "the elements of list (flattened) arranged in an array of dimensions dims, padded "
          "with 0 (or padding) when too few", args=(2, 3), section=SECTION)
-def _array_reshape(ev, x, spec, pad=0):
-    call = Expr(S("ArrayReshape"), x, spec, *([] if pad == 0 else [pad]))
+def _array_reshape(ev, x, spec, pad=None):
+    call = Expr(S("ArrayReshape"), x, spec, *([] if pad is None else [pad]))
+    pad = 0 if pad is None else pad
     dims = _dims(spec, "ArrayReshape", call)
     check_size(dims)
     total = math.prod(dims)
@@ -435,8 +437,9 @@ def _accumulate(ev, x):
 @builtin("Differences", ("Differences[list]", "Differences[list, n]"),
          "the successive differences {b - a, c - b, ...} (n times)", args=(1, 2),
          section=SECTION)
-def _differences(ev, x, n=1):
-    call = Expr(S("Differences"), x, *([] if n == 1 else [n]))
+def _differences(ev, x, n=None):
+    call = Expr(S("Differences"), x, *([] if n is None else [n]))
+    n = 1 if n is None else n
     if not (is_integer(n) and n >= 0):
         raise wrong_call("Differences", call, f"{short(n)} is not a non-negative integer")
     if _numeric_packed(x):
@@ -714,8 +717,9 @@ def _permutations(ev, x, spec=None):
                    "Array[f, dims, {r1, r2, ...}]"),
          "the list {f[1], ..., f[n]} (f[i, j] for several dimensions; indices from r)",
          args=(2, 3), section=SECTION)
-def _array(ev, f, n, origin=1):
-    call = Expr(S("Array"), f, n, *([] if origin == 1 else [origin]))
+def _array(ev, f, n, origin=None):
+    call = Expr(S("Array"), f, n, *([] if origin is None else [origin]))
+    origin = 1 if origin is None else origin
     dims = _dims(n, "Array", call)
     origins = list_items(origin) if is_list(origin) else [origin] * len(dims)
     if len(origins) != len(dims) or not all(is_number(o) for o in origins):
