@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from netdsl import EvaluationError, Session
-from values import error, exact, py, run, text
+from values import error, py, run, text
 
 
 @pytest.mark.parametrize("src, expected", [
