@@ -184,6 +184,10 @@ def test_levels_and_array_tests(src, expected):
     ("FirstPosition[{a, b}, z]", 'Missing["NotFound"]'),
     ("FirstPosition[{a, b}, z, 0]", "0"),
     ("FirstPosition[b][{a, b}]", "{2}"),
+    ("FirstPosition[{a, b}, a, y = 5]; y", "y"),      # default evaluated only if needed
+    ("FirstPosition[{a, b}, c, y = 5]; y", "5"),
+    ("FirstPosition[{{1, 3}, {3}}, 3, none, {1}]", "none"),
+    ("FirstPosition[{x^2, y}, x^_]", "{1}"),
     ("AllTrue[{2, 4, 6}, EvenQ]", "True"),
     ("AllTrue[{2, 3}, EvenQ]", "False"),
     ("AllTrue[{}, EvenQ]", "True"),

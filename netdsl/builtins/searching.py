@@ -16,7 +16,7 @@ from ..expr import (Association, Expr, List, Symbol, boolean, is_integer, is_lis
                     make_list)
 from ..printer import short
 from .lists import MAX_ELEMENTS, _parts, _rebuild
-from .registry import HOLD_FIRST, OPERATOR_FORMS, builtin, wrong_call
+from .registry import HOLD_FIRST, HOLD_REST, OPERATOR_FORMS, builtin, wrong_call
 from .rules import _levels, walk
 
 S = Symbol
@@ -52,14 +52,17 @@ def _select_first(ev, x, crit, *default):
                            "FirstPosition[expr, pattern, default, levels]",
                            "FirstPosition[pattern][expr]"),
          "the position of the first part matching pattern (as Position orders them), else "
-         "Missing[\"NotFound\"] or default", args=(2, 4), section=SECTION)
+         "Missing[\"NotFound\"] or default (evaluated only then)", args=(2, 4),
+         attributes=(HOLD_REST,), section=SECTION)
 def _first_position(ev, x, p, default=None, levels=None):
+    p = ev.evaluate(p)
+    levels = None if levels is None else ev.evaluate(levels)
     call = Expr(S("FirstPosition"), x, p, *[a for a in (default, levels) if a is not None])
     lo, hi = (0, math.inf) if levels is None else _levels(levels, "FirstPosition", call)
-    for path, part in walk(x, lo, hi):
+    for path, part in walk(x, lo, hi, heads=levels is None):   # Position's order and heads
         if ev.match(p, part) is not None:
             return make_list(list(path))
-    return Expr(Missing, "NotFound") if default is None else default
+    return Expr(Missing, "NotFound") if default is None else ev.evaluate(default)
 
 
 def _truth_levels(ev, name: str, x: Any, test: Any, levels: Any) -> list[Any]:
