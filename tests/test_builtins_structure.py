@@ -100,6 +100,9 @@ def test_positions(src, expected):
     ("PadLeft[{a, b, c, d}, 2]", "{c, d}"),
     ("PadRight[{a, b, c, d}, 2]", "{a, b}"),
     ("PadRight[{}, 3]", "{0, 0, 0}"),
+    ("PadLeft[{a, b}, -4]", "{a, b, 0, 0}"),             # a negative length pads the right
+    ("PadRight[{1, 2}, -4]", "{0, 0, 1, 2}"),
+    ("PadLeft[{{a}, {b, c}}, {2, -3}]", "{{a, 0, 0}, {b, c, 0}}"),
     ("Pick[{a, b, c, d}, {1, 0, 1, 1}, 1]", "{a, c, d}"),
     ("Pick[{a, b, c, d}, {True, False, False, True}]", "{a, d}"),
     ("Pick[{{a, b}, {c, d}}, {{True, False}, {False, True}}]", "{{a}, {d}}"),
@@ -234,6 +237,8 @@ def test_packed_arrays_take_numpy_paths():
     assert py(s.evaluate("RotateLeft[m, {2, 1}]")) == np.roll(m, (-2, -1), (0, 1)).tolist()
     assert py(s.evaluate("PadLeft[m, {302, 6}]")) == np.pad(m, ((2, 0), (2, 0))).tolist()
     assert py(s.evaluate("PadRight[m, {2, 2}, 7]")) == m[:2, :2].tolist()
+    assert py(s.evaluate("PadLeft[m, {-301, 5}, 7]")) == np.pad(m, ((0, 1), (1, 0)),
+                                                                constant_values=7).tolist()
     assert py(s.evaluate("ArrayReshape[m, {4, 300}]")) == m.reshape(4, 300).tolist()
     assert py(s.evaluate("Catenate[{m, m}]")) == np.concatenate([m, m]).tolist()
     assert py(s.evaluate("Delete[m, {{1}, {-1}}]")) == m[1:-1].tolist()
@@ -279,7 +284,7 @@ def test_huge_sizes_are_refused_quickly(src):
     ("ArrayReshape[{1, 2}, {-1}]", "ArrayReshape", "argx"),
     ("Differences[{1, 2}, -1]", "Differences", "argx"),
     ("RotateLeft[{1, 2}, x]", "RotateLeft", "argx"),
-    ("PadLeft[{1, 2}, -1]", "PadLeft", "argx"),
+    ("PadLeft[{1, 2}, x]", "PadLeft", "argx"),
     ("PadRight[{1, 2}, {2, 3}]", "PadRight", "level"),
     ("PadLeft[x, 3]", "PadLeft", "normal"),
     ("Pick[{a, b}, {True}]", "Pick", "incomp"),

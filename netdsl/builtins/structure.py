@@ -497,21 +497,24 @@ def _pad(ev, name: str, x: Any, n: Any, fill: Any, left: bool) -> Any:
     fill = 0 if fill is None else fill
     if n is None:
         dims = _full_dims(x)
+        sides = (left,) * len(dims)
     else:
-        if not (is_list(n) or (is_integer(n) and n >= 0)):
-            raise wrong_call(name, call, f"{short(n)} is not a non-negative length")
-        dims = _dims(n, name, call)
+        signed = list_items(n) if is_list(n) else [n]
+        if not signed or not all(is_integer(d) for d in signed):
+            raise wrong_call(name, call, f"{short(n)} is not a length or a list of lengths")
+        dims = tuple(abs(d) for d in signed)
+        sides = tuple(left == (d >= 0) for d in signed)   # a negative length pads the other side
     check_size(dims)
     _elements_guard(math.prod(dims), name, call)
     if _numeric_packed(x) and len(dims) <= x.ndim and is_number(fill) \
             and not isinstance(fill, bool):
-        return _pad_array(x, dims, fill, left)
+        return _pad_array(x, dims, fill, sides)
     if len(_full_dims(x)) < len(dims):
         raise EvaluationError(f"{short(x)} in {short(call)} is not a list nested "
                               f"{len(dims)} levels deep, as the padding dimensions ask.",
                               symbol=name, tag="level")
     cyc = list_items(fill) if is_list(fill) else None
-    return _pad_nested(x, dims, fill, cyc, left)
+    return _pad_nested(x, dims, fill, cyc, sides)
 
 
 def _full_dims(x: Any) -> tuple[int, ...]:
@@ -529,26 +532,27 @@ def _len(x: Any) -> int:
     return x.shape[0] if isinstance(x, np.ndarray) else len(x.args)
 
 
-def _pad_array(x: np.ndarray, dims: tuple[int, ...], fill: Any, left: bool) -> Any:
+def _pad_array(x: np.ndarray, dims: tuple[int, ...], fill: Any, sides: tuple[bool, ...]) -> Any:
+    """Padding of a packed array in one np.pad; ``sides[k]``: pad level k on the left."""
     out_dtype = np.result_type(x.dtype, np.asarray(fill).dtype)
     src = x
-    for axis, d in enumerate(dims):   # keep the last d (PadLeft) or the first d along each axis
+    for axis, d in enumerate(dims):   # keep the last d (left padding) or the first d
         length = src.shape[axis]
         if length > d:
             sl = [slice(None)] * src.ndim
-            sl[axis] = slice(length - d, None) if left else slice(0, d)
+            sl[axis] = slice(length - d, None) if sides[axis] else slice(0, d)
             src = src[tuple(sl)]
     widths = []
     for axis in range(src.ndim):
         extra = dims[axis] - src.shape[axis] if axis < len(dims) else 0
-        widths.append((extra, 0) if left else (0, extra))
+        widths.append((extra, 0) if axis < len(dims) and sides[axis] else (0, extra))
     out = np.pad(src.astype(out_dtype, copy=False), widths, constant_values=fill)
     return packed(out) if out.shape[0] else Expr(List)
 
 
-def _pad_nested(x: Any, dims: tuple[int, ...], fill: Any, cyc: list | None, left: bool,
-                offset: int = 0) -> Any:
-    d, rest = dims[0], dims[1:]
+def _pad_nested(x: Any, dims: tuple[int, ...], fill: Any, cyc: list | None,
+                sides: tuple[bool, ...]) -> Any:
+    d, rest, left = dims[0], dims[1:], sides[0]
     items = list_items(x) if is_list(x) else []
     if len(items) > d:
         items = items[len(items) - d:] if left else items[:d]
@@ -559,9 +563,9 @@ def _pad_nested(x: Any, dims: tuple[int, ...], fill: Any, cyc: list | None, left
             value = fill
         else:   # cyclic padding is laid down under the whole result, the list on top
             value = cyc[k % len(cyc)] if cyc else 0
-        return _pad_nested(Expr(List), rest, fill, cyc, left) if rest else value
+        return _pad_nested(Expr(List), rest, fill, cyc, sides[1:]) if rest else value
 
-    body = [_pad_nested(i, rest, fill, cyc, left) if rest else i for i in items]
+    body = [_pad_nested(i, rest, fill, cyc, sides[1:]) if rest else i for i in items]
     if left:   # the list's last element lies on the padding's last (Wolfram's alignment)
         out = [filler(k - d) for k in range(extra)] + body
     else:
