@@ -32,7 +32,7 @@ CASES = [  # (netdsl expression on r or a, the NumPy equivalent)
     ("Accumulate[r]", lambda r, a: np.cumsum(r)),
     ("Differences[r]", lambda r, a: np.diff(r)),
     ("RotateLeft[r, 3]", lambda r, a: np.roll(r, -3)),
-    ("PadLeft[r, Length[r] + 5]", lambda r, a: np.pad(r, (5, 0))),
+    ("PadLeft[r, Length[r] + 5, 0.]", lambda r, a: np.pad(r, (5, 0))),
     ("TakeLargest[r, 5]", lambda r, a: np.sort(r[np.argpartition(r, -5)[-5:]])[::-1]),
 ]
 

@@ -47,6 +47,20 @@ def _numeric_packed(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.ndim >= 1 and x.dtype.kind in "iuf"
 
 
+def _same_kind(a: np.ndarray, v: Any) -> bool:
+    """A fill value that keeps a packed array's kind (Wolfram pads {1., 2.} with the
+    Integer 0: such a result is no longer one packed array)."""
+    return (is_integer(v) and a.dtype.kind in "iu" and abs(v) < 2 ** 63) or \
+        (isinstance(v, float) and a.dtype.kind == "f")
+
+
+def _no_overflow(a: np.ndarray, factor: int) -> bool:
+    """Integer sums of up to ``factor`` entries stay within int64 (else exact Python ints)."""
+    if a.dtype.kind == "f" or a.size == 0:
+        return True
+    return int(np.abs(a).max()) * factor < 2 ** 62
+
+
 def _elements_guard(count: int, name: str, call: Any, what: str = "elements") -> None:
     """Refuse results above the 10^7-element limit or the memory budget."""
     budget.check_bytes(count * 64, f"a result of {count} {what}")
@@ -350,7 +364,8 @@ def _delete(ev, x, spec=None):
 def _catenate(ev, x):
     call = Expr(S("Catenate"), x)
     outer = x.values() if isinstance(x, Association) else _elements(x, "Catenate", call)[1]
-    if outer and all(_numeric_packed(a) for a in outer) and len({a.shape[1:] for a in outer}) == 1:
+    if outer and all(_numeric_packed(a) for a in outer) and \
+            len({(a.shape[1:], a.dtype.kind == "f") for a in outer}) == 1:   # kinds kept
         return packed(np.concatenate(outer))
     out: list[Any] = []
     for a in outer:
@@ -396,7 +411,7 @@ def _array_reshape(ev, x, spec, pad=None):
     dims = _dims(spec, "ArrayReshape", call)
     check_size(dims)
     total = math.prod(dims)
-    if _numeric_packed(x) and is_number(pad) and not isinstance(pad, bool):
+    if _numeric_packed(x) and _same_kind(x, pad):
         flat = x.reshape(-1)[:total]
         if flat.shape[0] < total:
             fill = np.full(total - flat.shape[0], pad)
@@ -418,8 +433,8 @@ def _atom(v: Any) -> Any:
          args=1, section=SECTION)
 def _accumulate(ev, x):
     call = Expr(S("Accumulate"), x)
-    if _numeric_packed(x):
-        return packed(np.cumsum(x, axis=0, dtype=np.float64 if x.dtype.kind == "f" else None))
+    if _numeric_packed(x) and _no_overflow(x, x.shape[0]):
+        return packed(np.cumsum(x, axis=0))
     head, items = _elements(x, "Accumulate", call)
     out = []
     total = None
@@ -442,7 +457,7 @@ def _differences(ev, x, n=None):
     n = 1 if n is None else n
     if not (is_integer(n) and n >= 0):
         raise wrong_call("Differences", call, f"{short(n)} is not a non-negative integer")
-    if _numeric_packed(x):
+    if _numeric_packed(x) and n < 62 and _no_overflow(x, 2 ** n):
         if n >= x.shape[0]:
             return Expr(List)
         return packed(np.diff(x, n=n, axis=0))
@@ -506,8 +521,7 @@ def _pad(ev, name: str, x: Any, n: Any, fill: Any, left: bool) -> Any:
         sides = tuple(left == (d >= 0) for d in signed)   # a negative length pads the other side
     check_size(dims)
     _elements_guard(math.prod(dims), name, call)
-    if _numeric_packed(x) and len(dims) <= x.ndim and is_number(fill) \
-            and not isinstance(fill, bool):
+    if _numeric_packed(x) and len(dims) <= x.ndim and _same_kind(x, fill):
         return _pad_array(x, dims, fill, sides)
     if len(_full_dims(x)) < len(dims):
         raise EvaluationError(f"{short(x)} in {short(call)} is not a list nested "
