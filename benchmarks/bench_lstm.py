@@ -125,6 +125,7 @@ def main() -> None:
     fwd_torch, train_torch = torch_steps(model, xt, labels)
     for threads in args.threads:
         torch.set_num_threads(threads)
+        netdsl.set_threads(threads)   # lanes: the batch split over this many threads
         with threadpool_limits(threads):
             med = interleaved({"netdsl forward": lambda: net(x), "torch forward": fwd_torch,
                                "netdsl train": trainer.step, "torch train": train_torch},

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -29,6 +27,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, torch_train_step  # noqa: E402
+from timing import interleaved  # noqa: E402,F401  (bench_unet, bench_lstm import it from here)
 
 BLOCKS = 4
 EPS = 0.001
@@ -116,23 +115,6 @@ def build_torch(arrays):
     return ResNet()
 
 
-def interleaved(calls: dict, repeat: int, cpu: bool) -> dict[str, float]:
-    """Median milliseconds of each call, the calls alternating: CPU time (steadier on a
-    shared machine) for one thread, wall-clock for more (idle worker threads that spin
-    count as CPU time)."""
-    clock = time.process_time if cpu else time.perf_counter
-    times: dict[str, list[float]] = {k: [] for k in calls}
-    for fn in calls.values():
-        fn()
-        fn()
-    for _ in range(repeat):
-        for name, fn in calls.items():
-            t = clock()
-            fn()
-            times[name].append((clock() - t) * 1000)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=32)
@@ -181,6 +163,7 @@ def main() -> None:
 
     for threads in a.threads:
         torch.set_num_threads(threads)
+        netdsl.set_threads(threads)   # lanes: the batch split over this many threads
         with threadpool_limits(threads):
             med = interleaved({"netdsl forward": lambda: net(x), "torch forward": torch_forward,
                                "netdsl train": trainer.step,

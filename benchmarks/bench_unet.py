@@ -158,6 +158,7 @@ def main() -> None:
 
     for threads in args.threads:
         torch.set_num_threads(threads)
+        netdsl.set_threads(threads)   # lanes: the batch split over this many threads
         with threadpool_limits(threads):
             med = interleaved({"netdsl forward": lambda: net(x), "torch forward": torch_forward,
                                "netdsl train": trainer.step, "torch train": torch_step},

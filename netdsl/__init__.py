@@ -30,6 +30,14 @@ from .syntax import parse_statements
 from .version import __version__
 
 
+def set_threads(n: int | None) -> None:
+    """How many threads (lanes) a net's pass may split its batch across: ``n`` >= 1, or
+    None for the default (the environment variable NETDSL_THREADS, else the cores this
+    process may run on). BLAS runs one thread per lane while lanes run."""
+    from .runtime.lanes import set_threads as set_lanes
+    set_lanes(n)
+
+
 def save(net: Net, path: str | os.PathLike, *, opset: int = 17) -> None:
     """Write ``net`` to ``path``, the format from its extension: ``.safetensors`` (the
     net file: arrays + architecture), ``.onnx`` (the Test-mode net for ONNX runtimes;
@@ -86,5 +94,5 @@ __all__ = [
     "Session", "evaluate", "parse", "NetDSLError", "ParseError", "EvaluationError",
     "ShapeError", "InitializationError", "NumericalError", "Expr", "Symbol", "Association",
     "full_form", "input_form", "output_form", "Layer", "Net", "register_layer",
-    "tune_malloc", "save", "load", "__version__",
+    "tune_malloc", "set_threads", "save", "load", "__version__",
 ]

@@ -15,13 +15,14 @@ from typing import Any, Callable
 import numpy as np
 
 from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, LISTABLE,
-                                NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, applier_for, check_count,
+                                NOT_APPLICABLE, OPERATOR_FORMS, REGISTRY, SYMBOL_VALUES,
+                                applier_for, check_count,
                                 split_options, wrong_call)
 from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
-from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_list,
+from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_integer, is_list,
                    is_rule, list_items, list_length, make_list)
 from .layers.base import AbstractArray
 from .patterns import Matcher, is_pattern, substitute
@@ -33,12 +34,34 @@ Function = S("Function")
 Slot = S("Slot")
 SlotSequence = S("SlotSequence")
 Sequence = S("Sequence")
+Evaluate = S("Evaluate")
+Unevaluated = S("Unevaluated")
 Condition = S("Condition")
 OptionValue = S("OptionValue")
 TrueS = S("True")
 NO_ATTRIBUTES: frozenset[str] = frozenset()
 
-CONSTANTS = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
+CONSTANTS: dict[str, Any] = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
+CONSTANTS.update(SYMBOL_VALUES)   # computed when evaluated (Now): callables
+
+
+def _threads(value: Any = None, assign: bool = False) -> Any:
+    """$ProcessorCount: the threads a net's pass may split its batch across (Wolfram: the
+    cores, used by parallel functions, and settable). Assigning sets it for the process
+    (as NETDSL_THREADS or netdsl.set_threads); Clear restores the default."""
+    from .runtime import lanes
+    if assign:
+        if value is not None and not (is_integer(value) and value >= 1):
+            raise EvaluationError(f"$ProcessorCount should be a positive integer (the "
+                                  f"threads nets may use), not {short(value)}.",
+                                  symbol="Set", tag="threads")
+        lanes.set_threads(value)
+        return None
+    return lanes.threads()
+
+
+# system variables read and set through the runtime (not held in the symbol table)
+SYSTEM_VARIABLES: dict[str, Callable[..., Any]] = {"$ProcessorCount": _threads}
 
 
 class Evaluator:
@@ -110,10 +133,14 @@ class Evaluator:
         if sym in self.delayed:
             return self.evaluate(self.delayed[sym])
         const = CONSTANTS.get(sym.name)
+        if const is None and sym.name in SYSTEM_VARIABLES:
+            return SYSTEM_VARIABLES[sym.name]()
         if const is None and "`" in sym.name:
             plain = resolve(sym)
             return sym if plain is sym else self._symbol_value(plain)
-        return sym if const is None else const
+        if const is None:
+            return sym
+        return const() if callable(const) else const
 
     def _evaluate_expr(self, e: Expr) -> Any:
         head = self.evaluate(e.head)
@@ -127,14 +154,19 @@ class Evaluator:
             b, attrs = None, NO_ATTRIBUTES
         if HOLD_ALL in attrs:
             args = e.args
+            if any(type(a) is Expr and a.head is Evaluate for a in args):
+                args = tuple(self._forced(a) for a in args)
         elif HOLD_FIRST in attrs:
             args = e.args[:1] + tuple(self.evaluate(a) for a in e.args[1:])
+            args = (self._forced(args[0]),) + args[1:] if args else args
         elif HOLD_REST in attrs:
-            args = (self.evaluate(e.args[0]),) + e.args[1:] if e.args else ()
+            args = (self.evaluate(e.args[0]),) + tuple(self._forced(a) for a in e.args[1:]) \
+                if e.args else ()
         else:
             args = tuple(self.evaluate(a) for a in e.args)
-        if any(isinstance(a, Expr) and a.head is Sequence for a in args):
-            args = _splice(args)
+        if any(type(a) is Expr and (a.head is Sequence or a.head is Unevaluated) for a in args):
+            args = _splice(args, strip=attrs is NO_ATTRIBUTES or not (
+                HOLD_ALL in attrs or HOLD_FIRST in attrs or HOLD_REST in attrs))
         if self.upvalues:
             result = self._use_upvalues(head, args, e)
             if result is not NOT_APPLICABLE:
@@ -144,6 +176,12 @@ class Evaluator:
         if type(head) is Symbol:
             return self.apply_symbol(head, args, attrs, e)
         return self.apply(head, args, e)
+
+    def _forced(self, a: Any) -> Any:
+        """A held argument, evaluated if it is ``Evaluate[e]`` (Hold[Evaluate[1 + 1]])."""
+        if type(a) is Expr and a.head is Evaluate and len(a.args) == 1:
+            return self.evaluate(a.args[0])
+        return a
 
     def apply_symbol(self, head: Symbol, args: tuple, attrs: frozenset[str], e: Expr) -> Any:
         """``f[args]`` for a symbol without a built-in: its definitions, if any match."""
@@ -391,6 +429,9 @@ class Evaluator:
             if lhs.name in REGISTRY or lhs.name in CONSTANTS:
                 raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
                                       symbol="Set", tag="wrsym")
+            if lhs.name in SYSTEM_VARIABLES and not delayed:
+                SYSTEM_VARIABLES[lhs.name](value, assign=True)
+                return
             self.values.pop(lhs, None)
             self.delayed.pop(lhs, None)
             (self.delayed if delayed else self.values)[lhs] = value
@@ -431,6 +472,8 @@ class Evaluator:
     def clear(self, sym: Symbol, everything: bool = False) -> None:
         """Clear: values and definitions; ClearAll also attributes, options and messages."""
         sym = resolve(sym)
+        if sym.name in SYSTEM_VARIABLES:
+            SYSTEM_VARIABLES[sym.name](None, assign=True)
         self.values.pop(sym, None)
         self.delayed.pop(sym, None)
         self.definitions.pop(sym, None)
@@ -504,11 +547,15 @@ def _holds_abstract(args: tuple, depth: int = 2) -> bool:
 
 
 
-def _splice(args: tuple) -> tuple:
+def _splice(args: tuple, strip: bool = False) -> tuple:
+    """Sequence[...] spliced into the arguments; with ``strip`` (a function that evaluates
+    its arguments), Unevaluated[e] passed on as e."""
     out: list[Any] = []
     for a in args:
         if isinstance(a, Expr) and a.head is Sequence:
             out.extend(a.args)
+        elif strip and isinstance(a, Expr) and a.head is Unevaluated and len(a.args) == 1:
+            out.append(a.args[0])
         else:
             out.append(a)
     return tuple(out)

@@ -64,6 +64,9 @@ PREFIX = {"PreIncrement": "++", "PreDecrement": "--"}
 BLANKS = {"Blank": "_", "BlankSequence": "__", "BlankNullSequence": "___"}
 _IDENTIFIER = re.compile(r"[A-Za-z$][A-Za-z0-9$]*(`[A-Za-z$][A-Za-z0-9$]*)*\Z")
 _NULL = Symbol("Null")
+# head name -> fn(expr, format) giving the OutputForm text of a display wrapper (TableForm,
+# NumberForm, HoldForm, ...), or None for the plain form; filled by ``netdsl.textforms``
+DISPLAY_FORMS: dict[str, Callable[[Any, Callable[[Any], str]], str | None]] = {}
 
 
 def _negative_number(x: Any) -> bool:
@@ -135,6 +138,10 @@ class Printer:
         if isinstance(x, Expr):
             head = x.head
             if isinstance(head, Symbol):
+                if not self.exact and head.name in DISPLAY_FORMS:
+                    shown = DISPLAY_FORMS[head.name](x, self.format)
+                    if shown is not None:
+                        return shown, ATOM
                 op = self._operator_form(x)
                 if op is not None:
                     return op

@@ -121,3 +121,51 @@ def test_text_and_files_keep_the_spec_and_bad_specs_are_errors(tmp_path):
         with pytest.raises(NetDSLError) as e:
             s.evaluate(text)
         assert e.value.tag == tag and "expected a number r" in e.value.text
+
+
+def test_netTrain_rules_first_match_wins_with_patterns_spans_and_none():
+    """Wolfram: "the rate used is given by the first matching rule"; None freezes;
+    {part -> 1, _ -> None} freezes all but part; m ;; n names layers m through n."""
+    text = ('NetChain[<|"a" -> LinearLayer[3], "t" -> Tanh, "target" -> LinearLayer[{3, 2}]|>, '
+            '"Input" -> {3, 2}]')
+    ds = run(text, LearningRateMultipliers='{"target" -> 1, _ -> None}')
+    assert all(np.abs(d).max() == 0 for k, d in ds.items() if k[0] == "a")
+    assert all(np.abs(d).max() > 0 for k, d in ds.items() if k[0] == "target")
+    ds = run(text, LearningRateMultipliers='{_ -> None, "target" -> 1}')
+    assert all(np.abs(d).max() == 0 for d in ds.values()) or not ds
+    chain = ('NetChain[{LinearLayer[3], Tanh, LinearLayer[3], LinearLayer[{3, 2}]}, '
+             '"Input" -> {3, 2}]')
+    ds = run(chain, LearningRateMultipliers='{2 ;; 3 -> 0}')
+    assert all(np.abs(d).max() == 0 for k, d in ds.items() if k[0] == 3)
+    assert all(np.abs(d).max() > 0 for k, d in ds.items() if k[0] in (1, 4))
+
+
+def test_netchain_and_netgraph_options_and_the_multipliers_properties():
+    """NetChain/NetGraph[..., LearningRateMultipliers -> ...] (Wolfram: an option of net
+    layers, NetChain, NetGraph and NetTrain), Information[net,
+    "ArraysLearningRateMultipliers"] and NetTrain's results property of that name."""
+    text = ('NetChain[{NetChain[{LinearLayer[3, LearningRateMultipliers -> 0.5], LinearLayer[3]},'
+            ' LearningRateMultipliers -> {2 -> None}], LinearLayer[{3, 2}]}, "Input" -> {3, 2},'
+            ' LearningRateMultipliers -> 2]')
+    s = netdsl.Session()
+    info = s.evaluate(f'Information[{text}, "ArraysLearningRateMultipliers"]')
+    got = {tuple(k.args): v for k, v in info.items()}
+    assert got == {(1, 1, "Weights"): 0.5, (1, 1, "Biases"): 0.5, (1, 2, "Weights"): 0,
+                   (1, 2, "Biases"): 0, (2, "Weights"): 2, (2, "Biases"): 2}
+    ds = run(text)
+    plain = run(text.replace(', LearningRateMultipliers -> 2]', ']'))
+    np.testing.assert_array_equal(ds[(1, 2, "Weights")], 0)
+    np.testing.assert_allclose(ds[(2, "Weights")], 2 * plain[(2, "Weights")], rtol=1e-4,
+                               atol=1e-7)
+    assert "LearningRateMultipliers -> 2" in s.evaluate(text).input_form()
+    assert s.evaluate(s.evaluate(text).input_form()).multipliers == 2
+    s["x"] = np.ones((4, 3, 2), np.float32)
+    s["y"] = np.ones((4, 3, 2), np.float32)
+    r = s.evaluate(f'NetTrain[{text}, x -> y, "ArraysLearningRateMultipliers", '
+                   'LearningRateMultipliers -> {2 -> 0}, MaxTrainingRounds -> 1, '
+                   'TrainingProgressReporting -> None]')
+    got = {tuple(k.args): v for k, v in r.items()}
+    assert got[(2, "Weights")] == 0 and got[(1, 1, "Weights")] == 0.5
+    with pytest.raises(NetDSLError) as e:
+        s.evaluate('NetGraph[{LinearLayer[2]}, {}, LearningRateMultipliers -> x]')
+    assert e.value.tag == "lrmult"

@@ -43,7 +43,8 @@ def test_building_a_net_imports_them():
         netdsl.evaluate('NetChain[{{LinearLayer[2]}}, "Input" -> 3]')
         print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))
     """))
-    assert "netdsl.builtins.nets" in loaded and "netdsl.layers.conv" in loaded
+    assert "netdsl.builtins.nets" in loaded and "netdsl.layers.linear" in loaded
+    assert "netdsl.layers.conv" not in loaded and "netdsl.layers.lstm" not in loaded
 
 
 def test_the_lazy_table_names_exactly_what_its_modules_register():

@@ -88,6 +88,20 @@ def test_the_command_tunes_its_own_process(tmp_path):
     assert out.stdout.split() == ["2", "True"]
 
 
+def test_only_the_program_freezes_its_start_up_objects(tmp_path):
+    """``main()`` as the program moves the imported objects to the permanent generation
+    (start-up: exit and full collections skip them); ``main(argv)`` from a caller's
+    process must not freeze the caller's objects (they could never be freed)."""
+    script = tmp_path / "t.wl"
+    script.write_text("Print[1 + 1]\n", encoding="utf-8")
+    code = ("import gc, sys; from netdsl.cli import main; "
+            f"main([{str(script)!r}]); print(gc.get_freeze_count()); "
+            f"sys.argv = ['netdsl', {str(script)!r}]; main(); print(gc.get_freeze_count() > 1000)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["2", "0", "2", "True"]
+
+
 def test_networkx_is_loaded_only_when_a_net_is_built():
     """Start-up: a command that builds no net does not execute networkx's 0.14 s import."""
     code = ("import sys, netdsl; from importlib.util import _LazyModule; "

@@ -85,6 +85,8 @@ def test_text_and_net_files_round_trip(fmt, tmp_path):
      '"Query" -> {2, 3}]]', "onnxnosup", "SequenceAttentionLayer cannot be exported"),
 ])
 def test_errors(text, tag, words):
+    if tag == "onnxnosup":
+        pytest.importorskip("onnx")
     s = session(LAYER.format(n=5, m=3))
     with pytest.raises(NetDSLError) as e:
         s.evaluate(text)

@@ -269,6 +269,9 @@ def test_postfix_newlines_end_statements():
     ("36^^Z1", ""), ("37^^1", "base must be from 2 to 36"),
     ("1.*^400", "too large for a machine Real"),
     ("1.*^-400", "too small for a machine Real"),
+    # a based Real or Integer scaled past what netdsl holds (found by test_parse_fuzz)
+    ("16^^FF1.*^316", "too large for a machine Real"),
+    ("16^^FF*^900000000", "too large: netdsl's Integers"),
 ])
 def test_errors(text, message):
     if text == "36^^Z1":

@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import netdsl
 from tests.test_onnx_export import build
 from tests.test_onnx_export_operators import FOLD_NET, GENERAL
-from tests.test_torch_sequences import _close, _graph_gradients
+from tests.test_torch_sequences import _close, _graph_gradients, train_both
 
 torch = pytest.importorskip("torch")
-from netdsl.torch import from_torch, optimizer_for, to_torch  # noqa: E402
+from netdsl.torch import from_torch, to_torch  # noqa: E402
 
 SCORING = ('NetGraph[{LinearLayer[4], LinearLayer[4], DotLayer[]}, '
            '{NetPort["Input"] -> 1, NetPort["Query"] -> 2, {1, 2} -> 3}]')
@@ -92,21 +91,8 @@ def test_training_steps_with_an_inner_batch_normalization_equal_nettrain():
             '{{NetPort["Input"], NetPort["State"]} -> "cat" -> "lin" -> "bn" -> "act"}]], '
             'SequenceLastLayer[], LinearLayer[2]}, "Input" -> {4, 3}]')
     rng = np.random.default_rng(3)
-    n, rounds = 8, 3
-    x = rng.normal(size=(n, 4, 3)).astype(np.float32)
-    y = rng.normal(size=(n, 2)).astype(np.float32)
-    s = netdsl.Session()
-    net = s.evaluate(f"NetInitialize[{text}, RandomSeeding -> 7]")
-    s["net"], s["x"], s["y"] = net, x, y
-    trained = s.evaluate(f"NetTrain[net, x -> y, BatchSize -> {n}, MaxTrainingRounds -> "
-                         f"{rounds}, TrainingProgressReporting -> None]")
-    module = to_torch(net, loss=True, targets={"Output": y})
-    opt = optimizer_for(module.parameters(), total_steps=rounds)
-    for _ in range(rounds):
-        opt.zero_grad()
-        module(Input=torch.tensor(x), Output=torch.tensor(y)).backward()
-        opt.step()
-    mine = from_torch(module, net)
+    trained, mine = train_both(text, rng.normal(size=(8, 4, 3)).astype(np.float32),
+                               rng.normal(size=(8, 2)).astype(np.float32))
     moved = 0
     for (path, a), (_, b) in zip(trained.leaves(), mine.leaves()):
         for name, va in a.arrays.items():

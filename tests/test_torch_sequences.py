@@ -97,17 +97,12 @@ def test_arrays_come_back_from_torch():
     assert np.max(np.abs(np.asarray(back(x)) - np.asarray(net(x)))) > 1e-3
 
 
-def test_training_steps_on_a_sequence_model_equal_nettrain():
-    text = ('NetChain[{EmbeddingLayer[6, 9, "Input" -> "Varying"], GatedRecurrentLayer[7], '
-            'LongShortTermMemoryLayer[5], SequenceLastLayer[], LinearLayer[4], SoftmaxLayer[]}]')
-    rng = np.random.default_rng(3)
-    n, rounds = 8, 3
-    x = rng.integers(1, 10, size=(n, 6)).astype(np.int64)
-    y = rng.integers(1, 5, size=n)
+def train_both(text: str, x: np.ndarray, y: np.ndarray, rounds: int = 3):
+    """(NetTrain's net, the net from as many full-batch torch steps), from one start."""
     s = netdsl.Session()
     net = s.evaluate(f"NetInitialize[{text}, RandomSeeding -> 7]")
     s["net"], s["x"], s["y"] = net, x, y
-    trained = s.evaluate(f"NetTrain[net, x -> y, BatchSize -> {n}, MaxTrainingRounds -> "
+    trained = s.evaluate(f"NetTrain[net, x -> y, BatchSize -> {len(x)}, MaxTrainingRounds -> "
                          f"{rounds}, TrainingProgressReporting -> None]")
     module = to_torch(net, loss=True, targets={"Output": y})
     opt = optimizer_for(module.parameters(), total_steps=rounds)
@@ -115,7 +110,15 @@ def test_training_steps_on_a_sequence_model_equal_nettrain():
         opt.zero_grad()
         module(Input=torch.tensor(x), Output=torch.tensor(y)).backward()
         opt.step()
-    mine = from_torch(module, net)
+    return trained, from_torch(module, net)
+
+
+def test_training_steps_on_a_sequence_model_equal_nettrain():
+    text = ('NetChain[{EmbeddingLayer[6, 9, "Input" -> "Varying"], GatedRecurrentLayer[7], '
+            'LongShortTermMemoryLayer[5], SequenceLastLayer[], LinearLayer[4], SoftmaxLayer[]}]')
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 10, size=(8, 6)).astype(np.int64)
+    trained, mine = train_both(text, x, rng.integers(1, 5, size=8))
     for (path, a), (_, b) in zip(trained.leaves(), mine.leaves()):
         for name, va in a.arrays.items():
             if hasattr(va, "shape"):

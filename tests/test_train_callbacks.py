@@ -51,6 +51,18 @@ def test_target_device_gpu_warns_and_trains_on_cpu(capsys):
     assert a == ev("NetTrain[net, data, MaxTrainingRounds -> 2]")
     ev('NetInitialize[net][{1., 2.}, TargetDevice -> "GPU"]')
     assert "nogpu" in capsys.readouterr().err
+
+
+def test_working_precision_other_than_real32_warns_and_a_wrong_one_is_an_error(capsys):
+    a = ev('NetTrain[net, data, MaxTrainingRounds -> 2, WorkingPrecision -> "Real64"]')
+    assert 'WorkingPrecision -> "Real64" is not available' in capsys.readouterr().err
+    assert a == ev("NetTrain[net, data, MaxTrainingRounds -> 2]")
+    ev('NetTrain[net, data, MaxTrainingRounds -> 1, WorkingPrecision -> "Mixed"]')
+    assert "noprec" not in capsys.readouterr().err
+    ev('NetInitialize[net][{1., 2.}, WorkingPrecision -> "Real16"]')
+    assert "noprec" in capsys.readouterr().err
+    with pytest.raises(EvaluationError, match="should be one of"):
+        ev('NetTrain[net, data, WorkingPrecision -> "Foo"]')
     with pytest.raises(EvaluationError, match="should be"):
         ev('NetTrain[net, data, MaxTrainingRounds -> 2, TargetDevice -> "TPU"]')
 

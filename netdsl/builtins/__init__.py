@@ -6,6 +6,8 @@ imported when one of them is first used (start-up time)."""
 from . import (arith, control, core, datafiles, io, language, lists,  # noqa: F401
                random, rules, strings)
 from . import associations, searching, sorting, structure  # noqa: F401  (more list functions)
+from . import (clock, elementwise, filenames, forms, integers,  # noqa: F401  (stdmath's)
+               statistics, stringsearch)
 from .lazy_table import LAZY_BUILTINS
 from .registry import REGISTRY, LazyBuiltin, builtin, load_lazy, register_lazy
 from ..layers.base import LOADERS
@@ -21,7 +23,14 @@ def _layer_head(cls) -> None:
         REGISTRY[cls.name] = LazyBuiltin(cls.name, f"{__name__}.nets")  # type: ignore[assignment]
 
 
+def _load_stages_above() -> None:
+    """For a net made without the built-ins (from Python, or read from a file): every
+    lazily registered module, and the runtime, which registers how ``net(x)`` runs."""
+    load_lazy()
+    from ..runtime import apply  # noqa: F401  (fills layers.base.RUNTIME)
+
+
 on_register(_layer_head, past=False)
-LOADERS.append(load_lazy)   # a net called from Python needs the runtime (nets imports it)
+LOADERS.append(_load_stages_above)
 
 __all__ = ["REGISTRY", "builtin"]

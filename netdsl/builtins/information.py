@@ -25,6 +25,7 @@ S = Symbol
 NOT_YET = ("LayersGraph", "MXNetNodeGraph",
            "MXNetNodeGraphPlot")
 PROPERTIES = ("Arrays", "ArraysByteCounts", "ArraysCount", "ArraysDimensions",
+              "ArraysLearningRateMultipliers",
               "ArraysElementCounts", "ArraysList", "ArraysPositionList", "ArraysSizes",
               "ArraysTotalByteCount", "ArraysTotalElementCount", "ArraysTotalSize",
               "FullSummaryGraphic", "InputForm", "InputPortNames", "InputPorts", "Layers",
@@ -107,6 +108,9 @@ def more_information(net: Net, prop: Any) -> Any:
     if prop == "ArraysList":
         return make_list(packed(v) if v is not None else S("Automatic")
                          for _, v, _ in _arrays(net))
+    if prop == "ArraysLearningRateMultipliers":
+        from ..runtime.train.parameters import multipliers_by_position   # on use: start-up
+        return multipliers_by_position(net, S("Automatic"))
     if prop == "ArraysPositionList":
         return make_list(pos for pos, _, _ in _arrays(net))
     if prop == "ArraysDimensions":

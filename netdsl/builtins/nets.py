@@ -1,4 +1,8 @@
-"""Net built-ins: every layer head, NetChain, NetGraph, NetPort, NetExtract, Information."""
+"""Net built-ins: every layer head, NetChain, NetGraph, NetPort, NetExtract, Information.
+
+The runtime (applying, initialising, training), the net files and the extra Information
+properties are imported by the built-ins that use them: ``netdsl check`` of a chain
+builds and infers it and needs none of them (start-up time, issue 14)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 from ..errors import EvaluationError
 from ..expr import (
     Association,
+    is_number,
     Expr,
     Symbol,
     input_form,
@@ -21,7 +26,6 @@ from ..expr import (
     packed,
 )
 from ..graph.build import build_chain, build_graph, to_net
-from ..formats.netfile import save_net
 from ..graph.container import Container, replace_leaves, with_shared
 from ..graph.edit import replace_part, with_declared_port
 from ..graph.inference import infer
@@ -29,17 +33,12 @@ from ..graph.operators import build_operator
 from ..graph.surgery import graph_of
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
-from ..layers.registry import on_register
+from ..layers.registry import LAYER_TYPES, on_register
 from ..layers.shapes import port_type_from_spec
 from ..layers.text import to_expr
-from ..runtime.apply import apply_net
-from ..runtime.initialize import initialize, parse_method, rng_for
-from ..runtime.train.checkpoint import read_checkpointing
-from ..runtime.train.options import OPTION_DEFAULTS
-from .information import PROPERTIES as INFORMATION_PROPERTIES
-from .information import more_information
+from ..runtime.train.defaults import OPTION_DEFAULTS
 from .io import may_write, output_path
-from .registry import NOT_APPLICABLE, applier, builtin, wrong_call
+from .registry import NOT_APPLICABLE, REGISTRY, LazyBuiltin, applier, builtin, wrong_call
 
 S = Symbol
 
@@ -55,12 +54,15 @@ def _register_layer(cls: type[Layer]) -> None:
         return layer
 
 
-on_register(_register_layer)
+on_register(_register_layer)   # the layer types imported so far, and any imported later
+for _name, _module in LAYER_TYPES.unloaded().items():   # the rest: head now, module on use
+    REGISTRY[_name] = LazyBuiltin(_name, _module)  # type: ignore[assignment]
 
 
 @applier(Net)
 def _apply_net(ev, net, args):
     """net[x], net[x, "port"], net[x, NetEvaluationMode -> "Train"]."""
+    from ..runtime.apply import apply_net
     return apply_net(net, args, shape_only=bool(getattr(ev.host, "shape_only", False)))
 
 
@@ -82,9 +84,28 @@ def _rules_to_options(rules: tuple, head: str, call: Any) -> dict[str, Any]:
          "layers in sequence; integers, Ramp-like functions and lists are shorthands",
          args=(1, None), wants_call=True, section="Containers")
 def _net_chain(ev, spec, *rules, call):
-    net = build_chain(spec, _rules_to_options(rules, "NetChain", call), "NetChain")
+    opts, multipliers = _container_multipliers(_rules_to_options(rules, "NetChain", call),
+                                               "NetChain")
+    net = build_chain(spec, opts, "NetChain")
     net.span = call.span
+    net.multipliers = multipliers
     return net
+
+
+def _container_multipliers(opts: dict[str, Any], head: str) -> tuple[dict[str, Any], Any]:
+    """NetChain's and NetGraph's LearningRateMultipliers option (a number, or rules
+    part -> r relative to the container), apart from the port options."""
+    opts = dict(opts)
+    spec = opts.pop("LearningRateMultipliers", None)
+    if spec is None or spec is S("Automatic"):
+        return opts, None
+    rules = list_items(spec) if is_list(spec) else [spec]
+    if not all(is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None")) or
+               is_number(r) for r in rules):
+        raise EvaluationError(f"LearningRateMultipliers -> {input_form(spec)} should be a "
+                              f'number, or rules part -> r (a layer, {{layer, "array"}}, '
+                              f"m ;; n, _).", symbol=head, tag="lrmult")
+    return opts, spec
 
 
 @builtin("NetGraph", ("NetGraph[{layers}, {connections}]", "NetGraph[<|\"name\" -> layer, ...|>, "
@@ -107,8 +128,11 @@ def _net_graph(ev, layers, edges=None, *rules, call):
             net = build_graph_options(graph_of(layers), opts)
         net.span = call.span
         return net
-    net = build_graph(layers, edges, _rules_to_options(rules, "NetGraph", call), "NetGraph")
+    opts, multipliers = _container_multipliers(_rules_to_options(rules, "NetGraph", call),
+                                               "NetGraph")
+    net = build_graph(layers, edges, opts, "NetGraph")
     net.span = call.span
+    net.multipliers = multipliers
     return net
 
 
@@ -375,6 +399,8 @@ def _information(ev, net, prop=None):
             "OutputPortNames", "ArraysTotalElementCount", "ArraysTotalSize"))
     value = information(net, prop)
     if value is None:
+        from .information import PROPERTIES as INFORMATION_PROPERTIES
+        from .information import more_information
         value = more_information(net, prop)
     if value is None:
         raise EvaluationError(f"{input_form(prop)} is not a known property; known properties: "
@@ -399,6 +425,7 @@ def _net_initialize(ev, net, which=None, *, opts):
     if not (which is None or isinstance(which, Symbol) and which in modes):
         raise EvaluationError("Second argument should be either All, Automatic or None.",
                               symbol="NetInitialize", tag="arg2")
+    from ..runtime.initialize import initialize, parse_method, rng_for
     method = parse_method(opts["Method"])
     rng = rng_for(opts["RandomSeeding"])
     shape_only = bool(getattr(ev.host, "shape_only", False))
@@ -439,6 +466,8 @@ def _net_replace_part(ev, net, rules):
          args=(2, 3), options=OPTION_DEFAULTS, section="Nets")
 def _net_train(ev, net, data, prop=None, *, opts):
     # the training loop is imported when first used (start-up: issue 14)
+    from ..formats.netfile import save_net
+    from ..runtime.train.checkpoint import read_checkpointing
     from ..runtime.train.loop import net_train
     from ..runtime.train.results import PROPERTIES, TrainResults, property_value, results
     if not isinstance(net, Net):
@@ -471,7 +500,9 @@ def _net_train(ev, net, data, prop=None, *, opts):
                    for c in checkpoints]
         if not all([may_write(ev, "NetTrain", t) for t in targets]):
             save = None
-    opts = {**opts, "$callable": ev.callable}   # for TrainingProgressFunction and friends
+    logs = [f.args[0] for f in _files_in(opts.get("TrainingProgressReporting"))]
+    opts = {**opts, "$callable": ev.callable,   # for TrainingProgressFunction and friends
+            "$log": all([may_write(ev, "NetTrain", f"the training log {t}") for t in logs])}
     trained, history = net_train(net, data, opts, shape_only=shape_only,
                                  interruptible=bool(getattr(ev.host, "interactive", False)),
                                  save_checkpoint=save,
@@ -484,6 +515,13 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _files_in(spec: Any) -> list[Expr]:
+    """The File[...] specs in a TrainingProgressReporting value."""
+    if isinstance(spec, Expr) and spec.head is S("File"):
+        return [spec]
+    return [f for item in list_items(spec) for f in _files_in(item)] if is_list(spec) else []
 
 
 def _is_loss_spec(x: Any) -> bool:

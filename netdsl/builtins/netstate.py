@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import Association, Expr, Opaque, Symbol, input_form, packed, to_ndarray
+from ..expr import Association, Opaque, Symbol, input_form, packed, to_ndarray
 from ..graph.states import with_state_ports
 from ..layers.base import Net
 from ..printer import short
-from ..runtime.apply import apply_net
+from ..runtime.apply import apply_net, key_expr, states_by_key
 from ..runtime.plan import missing_array_error
 from .nets import EXTRACT_HOOKS
 from .registry import applier, builtin
@@ -48,7 +48,7 @@ class NetStateObject(Opaque):
         return self.net
 
     def states_expr(self) -> Association:
-        return Association((_key_expr(k), packed(v), False) for k, v in self.states.items())
+        return Association((key_expr(k), packed(v), False) for k, v in self.states.items())
 
     def input_form(self) -> str:
         return f"{HEAD}[{self.net.input_form()}, {input_form(self.states_expr())}]"
@@ -57,17 +57,6 @@ class NetStateObject(Opaque):
         n = len(self.states)
         return (f"{HEAD}[{self.net.short_form()}, <{n} stored state{'s' if n != 1 else ''}, "
                 f"{self.evaluations} evaluation{'s' if self.evaluations != 1 else ''}>]")
-
-
-def _key_expr(key: Any) -> Any:
-    return Expr(S("List"), *key) if isinstance(key, tuple) else key
-
-
-def _key(k: Any) -> Any:
-    """A position as given: {2, "State"}, NetPort[{2, "State"}] or "State"."""
-    if isinstance(k, Expr) and k.head is S("NetPort") and len(k.args) == 1:
-        k = k.args[0]
-    return tuple(k.args) if isinstance(k, Expr) and k.head is S("List") else k
 
 
 @builtin(HEAD, ("NetStateObject[net]", "NetStateObject[net, <|position -> state, ...|>]"),
@@ -88,7 +77,7 @@ def _net_state_object(ev, net, seed=None):
     for k in ins:
         shape = _shape_of(net, k)
         if shape is None or not all(isinstance(d, int) for d in shape):
-            raise EvaluationError(f"The state {input_form(_key_expr(k))} of the net has no "
+            raise EvaluationError(f"The state {input_form(key_expr(k))} of the net has no "
                                   f"fixed size yet; give the net's input shape.",
                                   symbol=HEAD, tag="nostate")
         shapes[k] = shape
@@ -98,13 +87,8 @@ def _net_state_object(ev, net, seed=None):
             raise EvaluationError(f"Second argument to NetStateObject should be Automatic or "
                                   f"an association of initial states, not {short(seed, 80)}.",
                                   symbol=HEAD, tag="arg2")
-        for k, v in seed.items():
-            key = _key(k)
-            if key not in states:
-                known = ", ".join(input_form(_key_expr(x)) for x in states)
-                raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net "
-                                      f"that can be stored (its states: {known}).",
-                                      symbol=HEAD, tag="inpunk")
+        for key, v in states_by_key(seed, states, HEAD).items():
+            k = key_expr(key)
             try:
                 value = np.asarray(v if isinstance(v, np.ndarray) else to_ndarray(v), np.float32)
             except (TypeError, ValueError):

@@ -4,6 +4,10 @@
 from ``Information[net, "SummaryGraphic"]``); ``Export["loss.png", plot]`` writes the PNG
 bytes of ``results["LossPlot"]``. Registered with ``io.register_format`` like the net files
 (Export's file gate, path resolution and error for an unwritable file apply).
+
+Importing this module also registers how a net shows itself in Jupyter (``graph.html``,
+the same diagram): ``Net._repr_html_`` loads the lazily imported built-ins when it is
+missing.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EvaluationError
+from ..graph import html as _html  # noqa: F401  (fills layers.base.VIEWS)
 from ..graph.diagram import Diagram
 from ..layers.base import Net
 from ..printer import short

@@ -7,6 +7,7 @@ each call draws its whole array in one vectorised NumPy call.
 
 from __future__ import annotations
 
+import copy
 import zlib
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..printer import short
 from ..expr import (Expr, List, Null, Symbol, is_integer, is_list, is_number,
                     list_items, packed)
 from ..layers.base import AbstractArray
-from .numeric import dims_of
+from .numeric import check_size, dims_of
 from .registry import NOT_APPLICABLE, builtin, wrong_call
 
 S = Symbol
@@ -212,3 +213,94 @@ def _seed_random(ev, *seed):
                          f"{short(seed[0])} is not an integer or a string")
     ev.rng = np.random.default_rng(seed_value(seed[0]))
     return Null
+
+
+# ---------------------------------------------------------------- RandomChoice, BlockRandom
+def _choice_input(spec: Any, call: Any) -> tuple[Any, np.ndarray | None]:
+    """The items and the probabilities (None: uniform) of ``list`` or ``weights -> list``."""
+    weights = None
+    items = spec
+    if isinstance(spec, Expr) and spec.head is S("Rule") and len(spec.args) == 2:
+        weights, items = spec.args
+    if not (isinstance(items, np.ndarray) and items.ndim) and \
+            not (isinstance(items, Expr) and items.head is List):
+        raise EvaluationError(f"The items for choice {short(items)} should be a list or a rule "
+                              f"weights -> choices.", symbol="RandomChoice", tag="lrwl")
+    length = items.shape[0] if isinstance(items, np.ndarray) else len(items.args)
+    if length == 0:
+        raise EvaluationError(f"The items for choice {short(items)} should be a non-empty "
+                              f"list or a rule weights -> choices.", symbol="RandomChoice",
+                              tag="lrwl")
+    if weights is None:
+        return items, None
+    w = weights if isinstance(weights, np.ndarray) else None
+    if w is None and is_list(weights) and all(is_number(v) for v in list_items(weights)):
+        w = np.array([float(v) for v in list_items(weights)])
+    if w is None or w.ndim != 1 or w.shape[0] != length or w.dtype.kind not in "iuf":
+        raise EvaluationError(f"The weights {short(weights)} should be a list of {length} "
+                              f"non-negative numbers, one for each choice.",
+                              symbol="RandomChoice", tag="wghtv")
+    w = w.astype(np.float64)
+    total = float(w.sum())
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not total > 0:
+        raise EvaluationError(f"The weights {short(weights)} should be non-negative numbers, "
+                              f"not all zero.", symbol="RandomChoice", tag="wghtv")
+    return items, w / total
+
+
+def _pick(items: Any, idx: np.ndarray) -> Any:
+    """The chosen items for an index array of any shape: packed data indexed at once."""
+    if isinstance(items, np.ndarray):
+        return packed(items[idx])
+    if idx.ndim == 1:
+        return Expr(List, *(items.args[i] for i in idx.tolist()))
+    return Expr(List, *(_pick(items, row) for row in idx))
+
+
+@builtin("RandomChoice", ("RandomChoice[list]", "RandomChoice[list, n]",
+                          "RandomChoice[list, {n1, n2, ...}]", "RandomChoice[{w1, ...} -> list]",
+                          "RandomChoice[{w1, ...} -> list, n]"),
+         "pseudo-random elements of list, drawn with replacement (with the weights wi when "
+         "given); n of them, or an array of dimensions {n1, n2, ...}", args=(1, 2),
+         section="Random numbers")
+def _random_choice(ev, spec, dims=None):
+    call = Expr(S("RandomChoice"), spec, *([] if dims is None else [dims]))
+    if isinstance(spec, AbstractArray) and spec.shape and dims is not None:  # netdsl check
+        shape = _dims(dims, "RandomChoice", call) or ()
+        return Expr(List) if shape[:1] == (0,) else AbstractArray(shape + spec.shape[1:], spec.what)
+    items, p = _choice_input(spec, call)
+    length = items.shape[0] if isinstance(items, np.ndarray) else len(items.args)
+    shape = _dims(dims, "RandomChoice", call)
+    if shape is not None and isinstance(items, np.ndarray):
+        check_size(shape + items.shape[1:], items.itemsize)
+    count = 1 if shape is None else int(np.prod(shape, dtype=object))
+    if shape is not None and count == 0:
+        return Expr(List) if shape[0] == 0 else _pick(items, np.zeros(shape, dtype=np.int64))
+    idx = ev.rng.choice(length, size=shape, p=p) if p is not None \
+        else ev.rng.integers(0, length, size=shape)
+    if shape is None:
+        return packed(np.asarray(items[int(idx)])) if isinstance(items, np.ndarray) \
+            else items.args[int(idx)]
+    return _pick(items, np.asarray(idx, dtype=np.int64))
+
+
+@builtin("BlockRandom", ("BlockRandom[expr]", "BlockRandom[expr, RandomSeeding -> s]"),
+         "evaluates expr, then puts the pseudo-random generator back as it was: draws inside "
+         "do not change the draws after; RandomSeeding -> n seeds it inside (Inherited: goes "
+         "on from the current state)", args=1, attributes=("HoldAll",),
+         options={"RandomSeeding": S("Inherited")}, section="Random numbers")
+def _block_random(ev, expr, opts):
+    seeding = ev.evaluate(opts["RandomSeeding"])
+    saved = copy.deepcopy(ev.rng)
+    try:
+        if seeding is S("Automatic"):
+            ev.rng = np.random.default_rng()
+        elif is_integer(seeding) or isinstance(seeding, str):
+            ev.rng = np.random.default_rng(seed_value(seeding))
+        elif seeding is not S("Inherited"):
+            raise wrong_call("BlockRandom", Expr(S("BlockRandom"), expr),
+                             f"RandomSeeding -> {short(seeding)} is not an integer, a string, "
+                             f"Automatic or Inherited")
+        return ev.evaluate(expr)
+    finally:
+        ev.rng = saved

@@ -62,6 +62,8 @@ class LazyBuiltin:
     def real(self) -> Builtin:
         importlib.import_module(self.module)
         b = REGISTRY.get(self.name)
+        if isinstance(b, LazyBuiltin) and b.module != self.module:
+            return b.real()   # nets, loaded, defers a layer head to the layer's module
         if not isinstance(b, Builtin):
             raise RuntimeError(f"{self.module} did not register the built-in {self.name}")
         return b
@@ -102,6 +104,9 @@ OPERATOR_FORMS: dict[str, bool] = {
     "StringContainsQ": True, "StringEndsQ": True, "MemberQ": True,
 }
 NOT_APPLICABLE = object()  # a built-in returns this to stay unevaluated, as Wolfram does
+
+# Symbols whose value is computed each time they are evaluated (``Now``): name -> fn().
+SYMBOL_VALUES: dict[str, Callable[[], Any]] = {}
 
 # How a value of a given type applies to arguments (``net[x]``): values from the stages
 # below (nets) cannot know the evaluator, so their application is registered here.

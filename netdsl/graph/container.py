@@ -42,6 +42,7 @@ class Container(Net):
     """A NetChain or NetGraph value (operators, graph/operators.py, are containers too)."""
 
     operator: str | None = None   # an operator's kind: run as one step around inner plans
+    multipliers: Any = None       # LearningRateMultipliers for the layers inside (a number or rules)
 
     def __init__(self, kind: str, graph: nx.DiGraph, order: list[str], named: bool,
                  ports: dict[str, PortType], shared: dict[str, Any] | None = None):
@@ -104,6 +105,7 @@ class Container(Net):
                         changes.get("ports", self.ports), changes.get("shared", self.shared))
         new.span = self.span
         new.declared_ports = self.declared_ports
+        new.multipliers = self.multipliers
         return new
 
     def reset(self) -> "Container":
@@ -127,6 +129,8 @@ class Container(Net):
         if not isinstance(other, Container) or other.kind != self.kind:
             return False
         if self.order != other.order or not same_ports(self.ports, other.ports):
+            return False
+        if self.multipliers != other.multipliers:
             return False
         if set(self.graph.edges) != set(other.graph.edges):
             return False
@@ -315,6 +319,8 @@ def container_input_form(net: Container) -> str:
         t = net.ports.get(p)
         if isinstance(t, PortType) and t.shape is not None:
             parts.append(f'"{p}" -> {input_form(t.spec())}')
+    if net.multipliers is not None:
+        parts.append(f"LearningRateMultipliers -> {input_form(net.multipliers)}")
     text = f"{net.kind}[{', '.join(parts)}]"
     for name, value in net.shared.items():
         if isinstance(value, np.ndarray):

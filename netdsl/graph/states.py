@@ -30,10 +30,16 @@ def state_key(path: tuple, port: str) -> Any:
 
 
 def with_state_ports(net: Net) -> tuple[Net, dict[Any, str], dict[Any, str]]:
-    """(the copy, initial-state input port by key, final-state output port by key)."""
-    copy, ins, outs = _expose(net)
-    return copy, {state_key(k[:-1], k[-1]): p for k, p in ins.items()}, \
-        {state_key(k[:-1], k[-1]): p for k, p in outs.items()}
+    """(the copy, initial-state input port by key, final-state output port by key); kept
+    on ``net`` (a value that never changes), so evaluating it again with its states reuses
+    the copy and so the copy's compiled plan (read-only: callers must not change them)."""
+    found = net.__dict__.get("_with_states")
+    if found is None:
+        copy, ins, outs = _expose(net)
+        found = net.__dict__["_with_states"] = (
+            copy, {state_key(k[:-1], k[-1]): p for k, p in ins.items()},
+            {state_key(k[:-1], k[-1]): p for k, p in outs.items()})
+    return found
 
 
 def _expose(net: Net) -> tuple[Net, dict[tuple, str], dict[tuple, str]]:

@@ -100,6 +100,10 @@ class AttentionLayer(Layer):
         if self.values["Dropout"] >= 1:
             raise self.error("invopt", "The dropout probability must be below 1.")
 
+    def example_coupling(self, train: bool) -> str:
+        """Per example; "Dropout" draws from ctx.rng."""
+        return "random" if train and self.values["Dropout"] > 0 else "none"
+
     # ---- shape rule -----------------------------------------------------------------
     @property
     def head_levels(self) -> int:

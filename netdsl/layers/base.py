@@ -435,6 +435,18 @@ class Layer(Net):
     # a loss: its output is what NetTrain minimises (one number per example)
     is_loss: ClassVar[bool] = False
 
+    def example_coupling(self, train: bool) -> str:
+        """How forward treats the examples of a batch (in Train mode when ``train``), for
+        the executor's lanes, which split a batch across threads: "none" (an example's
+        outputs depend on that example alone), "random" (so too, but drawn from
+        ``ctx.rng``, so the draws depend on how the batch is cut: Train-mode Dropout),
+        "sums" (on the other examples only through sums over the batch, which forward and
+        backward take as ``ctx.across(partial sum)``: Train-mode BatchNormalization's
+        batch statistics), "batch" (otherwise on the other examples). Default: "batch" for
+        a layer that computes differently in Train mode (it may use the batch), else
+        "none"."""
+        return "batch" if train and self.has_train_behavior else "none"
+
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if "name" in cls.__dict__:

@@ -107,10 +107,11 @@ class BatchNormalizationLayer(Layer):
             cache = {"train": False, "x2": x2, "mm": mm, "r": r, "gamma": gamma} \
                 if ctx.grad else None
             return [y.reshape(x.shape)], cache
-        m = x2.shape[1]
-        mean = channel_sum(x2) / m
+        # the batch's sums: over every lane's examples when the batch is split (lanes)
+        total = ctx.across(np.append(channel_sum(x2), x2.shape[1]))
+        mean, m = total[:-1] / total[-1], total[-1]
         xc = np.subtract(x2, mean.astype(dt)[:, None])        # centred: an accurate variance
-        var = channel_dot(xc, xc) / m                         # biased: divide by M
+        var = ctx.across(channel_dot(xc, xc)) / m              # biased: divide by M
         invstd = 1.0 / np.sqrt(var + eps)
         stats = {"train": True, "mean": mean, "var": var}
         if not ctx.grad:                                     # y = xc gamma/sd + beta, in place
@@ -119,8 +120,12 @@ class BatchNormalizationLayer(Layer):
             return [xc.reshape(x.shape)], stats
         y = np.multiply(xc, (gamma * invstd).astype(dt)[:, None])  # xc kept for backward:
         y += beta.astype(dt)[:, None]                      # x-hat = xc invstd, never stored
-        stats.update(xc=xc, invstd=invstd, gamma=gamma)
+        stats.update(xc=xc, invstd=invstd, gamma=gamma, m=m)
         return [y.reshape(x.shape)], stats
+
+    def example_coupling(self, train: bool) -> str:
+        """Train mode: the batch statistics, as sums through ``ctx.across``."""
+        return "sums" if train else "none"
 
     def backward(self, ctx, arrays, cache, dy):
         c = dy.shape[0]
@@ -136,13 +141,17 @@ class BatchNormalizationLayer(Layer):
             if need_dx:
                 dx = np.multiply(dy2, (cache["gamma"] * cache["r"]).astype(dt)[:, None])
         else:
-            xc, invstd, m = cache["xc"], cache["invstd"], dy2.shape[1]
+            xc, invstd, m = cache["xc"], cache["invstd"], cache["m"]
             dgamma = channel_dot(dy2, xc) * invstd             # Total[dy x-hat]
             k = cache["gamma"] * invstd
             if need_dx:     # dx = gamma/sd (dy - mean(dy) - x-hat mean(dy x-hat))
+                # over the whole batch (every lane's part); the arrays' gradients below
+                # stay this part's own (the lanes' gradients are added up after)
+                c = dgamma.size
+                both = ctx.across(np.concatenate([dgamma, dbeta]))
                 dx = np.multiply(dy2, k.astype(dt)[:, None])
-                dx -= np.multiply(xc, (k * dgamma * invstd / m).astype(dt)[:, None])
-                dx -= (k * dbeta / m).astype(dt)[:, None]
+                dx -= np.multiply(xc, (k * both[:c] * invstd / m).astype(dt)[:, None])
+                dx -= (k * both[c:] / m).astype(dt)[:, None]
         grads = {"Scaling": dgamma.astype(arrays["Scaling"].dtype),
                  "Biases": dbeta.astype(arrays["Biases"].dtype)}
         return [None if dx is None else dx.reshape(dy.shape)], grads

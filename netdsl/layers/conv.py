@@ -17,9 +17,9 @@ from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
 from .windows import (Geometry, col2im, conv_input_grad, conv_shifted, crop, geometry, im2col,
-                      pad, pool_max, pool_max_backward, pool_sum, pool_sum_backward, scratch,
-                      small_columns,
-                      shifted_applies, shifted_weight_grad)
+                      one_copy_columns, pad, pool_max, pool_max_backward, pool_sum,
+                      pool_sum_backward, scratch, shifted_applies, shifted_weight_grad,
+                      small_columns)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -330,8 +330,12 @@ class ConvPoolThenBias:
         self.pool = pool
         self.activation = activation
         self._layouts: dict[tuple, Any] = {}
+        self._copies: dict[tuple, list] = {}     # input shape -> one_copy_columns per offset
         self._cuts: dict[tuple, Any] = {}
         self._routes: dict[tuple, Any] = {}   # input shape -> the way that applied to it
+
+    def example_coupling(self, train: bool) -> str:
+        return "none"     # Test mode only; per example
 
     def forward(self, ctx, arrays: dict[str, Any], x: np.ndarray):
         route = self._routes.get(x.shape)
@@ -376,9 +380,19 @@ class ConvPoolThenBias:
         w2 = w.reshape(w.shape[0], -1)
         c, n = x.shape[0], x.shape[-1]
         cols = scratch(ctx, "pooled-cols", (c,) + gc.kernel + gp.out + (n,), x.dtype)
+        matrix = cols.reshape(w2.shape[1], -1)
+        copies = self._copies.get((xp.shape, xp.dtype))
+        if copies is None:
+            copies = self._copies[(xp.shape, xp.dtype)] = [
+                one_copy_columns(xp.shape, xp.dtype, sub, start) for start, sub in parts]
         z = None
-        for shift, sub in parts:
-            y = np.matmul(w2, im2col(xp[shift], sub, cols).reshape(w2.shape[1], -1))
+        for (start, sub), copy in zip(parts, copies):
+            if copy is not None and xp.flags.c_contiguous:
+                # the strided view prepared for this shape: 0.4 us against im2col's ~5
+                np.copyto(cols, np.ndarray(cols.shape, xp.dtype, xp, *copy))
+            else:
+                im2col(xp, sub, cols, start)
+            y = np.matmul(w2, matrix)
             if z is None:
                 z = y
             else:
@@ -435,11 +449,10 @@ class ConvPoolThenBias:
         parts = []
         for offset in itertools.product(*(range(k) for k in gp.kernel)):
             starts = tuple(o * sc for o, sc in zip(offset, gc.stride))
-            shift = (slice(None),) + tuple(slice(st, None) for st in starts) + (slice(None),)
             shifted = tuple(p - st for p, st in zip(gc.padded, starts))
             sub = Geometry(shifted, gc.kernel, stride, gc.dilation,
                            tuple((0, 0) for _ in gc.kernel), gp.out)
-            parts.append((shift, sub))
+            parts.append((starts, sub))
         return gc, gp, parts
 
 

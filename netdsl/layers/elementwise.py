@@ -8,7 +8,8 @@ import numpy as np
 
 from ..expr import Expr, Symbol, input_form
 from .base import Infer, Layer, Param
-from .functions import NAMED, PRIMITIVES, as_data, function_argument
+from .functions import (NAMED, PRIMITIVES, RAMP_ROWS_MIN, as_data, function_argument,
+                        ramp_into)
 from .registry import register_layer
 
 _ZERO = {np.dtype(np.float32): np.zeros((), np.float32),
@@ -47,6 +48,8 @@ class ElementwiseLayer(Layer):
 
     def forward_inplace(self, x):
         if self.values["Function"].is_ramp and x.dtype in _ZERO:
+            if x.size >= RAMP_ROWS_MIN and x.flags.c_contiguous:
+                return ramp_into(x, x)
             return np.maximum(x, _ZERO[x.dtype], out=x)
         return None
 

@@ -33,27 +33,41 @@ def _sigmoid(x):
 
 SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
-_ROW = 1024
+_ROW = 16384
 _ZERO_ROWS: dict[np.dtype, np.ndarray] = {}
 
 
 def _ramp(x: np.ndarray) -> np.ndarray:
-    """Max[x, 0]. np.maximum against a scalar 0 misses NumPy's SIMD loop (2-4x slower,
-    performance.md item 5), so the data is viewed as rows of _ROW against a cached zero row."""
+    """Max[x, 0]."""
     x = np.asarray(x)
-    if x.dtype.kind != "f" or x.size < _ROW or not x.flags.c_contiguous:
+    if x.dtype.kind != "f" or not x.flags.c_contiguous or x.size < RAMP_ROWS_MIN:
         return np.maximum(x, 0)
+    return ramp_into(x, np.empty(x.shape, x.dtype))
+
+
+def ramp_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Max[x, 0] written into ``out`` (x itself for in place), both C-contiguous floats.
+    np.maximum against a scalar 0 misses NumPy's SIMD loop (measured 3.5x slower: 65
+    against 18 us for 173,056 float32), and so does a short zero row broadcast over many
+    rows (rows below 8,192 numbers: 28 us): large data is compared with a cached zero row
+    of _ROW numbers, the remainder with a prefix of it. Callers keep the scalar below
+    RAMP_ROWS_MIN numbers (e.g. one example), where it costs less than this function's
+    reshapes (1.5 against 2.0 us for 2,704; 2.0 against 2.4 for 4,096)."""
     zero = _ZERO_ROWS.get(x.dtype)
     if zero is None:
         zero = _ZERO_ROWS[x.dtype] = np.zeros(_ROW, x.dtype)
         zero.flags.writeable = False
-    out = np.empty(x.shape, x.dtype)
+    n = x.size
     flat, res = x.reshape(-1), out.reshape(-1)
-    k = x.size - x.size % _ROW
-    np.maximum(flat[:k].reshape(-1, _ROW), zero, out=res[:k].reshape(-1, _ROW))
-    if k < x.size:
-        np.maximum(flat[k:], 0, out=res[k:])
+    k = n - n % _ROW
+    if k:
+        np.maximum(flat[:k].reshape(-1, _ROW), zero, out=res[:k].reshape(-1, _ROW))
+    if k < n:
+        np.maximum(flat[k:], zero[:n - k], out=res[k:])
     return out
+
+
+RAMP_ROWS_MIN = 8192
 
 
 _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,

@@ -79,6 +79,10 @@ class RecurrentLayer(Layer):
         """Only with "Dropout": Train mode is Test mode otherwise."""
         return self.values.get("Dropout") is not None
 
+    def example_coupling(self, train: bool) -> str:
+        """Per example; "Dropout" draws its masks from ctx.rng."""
+        return "random" if train and self.has_train_behavior else "none"
+
     def exported_value(self, name: str) -> Any:
         """NetExtract and Options give "Dropout" -> None, as Wolfram (not Automatic)."""
         if name == "Dropout" and self.values.get("Dropout") is None:

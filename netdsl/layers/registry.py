@@ -5,10 +5,12 @@ is one of netdsl's or defined by a user outside the package. Stages above this o
 (the built-in functions) listen, so that a registered layer at once has a head in the
 language: ``MyLayer[...]`` builds it.
 
-netdsl's own layer modules (every module of ``netdsl.layers``: a new layer is one new
-file, with no edit elsewhere) are imported the first time the table is read, not when
-the package is: a process that builds no net does not pay for ~45 modules (start-up,
-issue 14). Registering (writing) does not load them.
+netdsl's own layer modules are imported on first use, by name: ``lazy_table.py`` (generated
+by ``python -m netdsl.reference --write``, so a new layer is still one new file and no
+hand edit) says which module defines each layer type, and reading ``LAYER_TYPES[name]``
+imports that module alone; a NetChain of LinearLayer and Ramp loads two of ~45 modules
+(start-up, issue 14). Listing the table (iterating it, ``len``) imports every module of
+the package. Registering (writing) loads nothing.
 """
 
 from __future__ import annotations
@@ -18,32 +20,49 @@ import pkgutil
 from typing import Any, Callable, Iterator, TypeVar
 
 from .base import Layer
+from .lazy_table import LAYER_MODULES, SHORTHAND_LAYERS
+
+_PACKAGE = __name__.rpartition(".")[0]
 
 
-class _LayerTypes(dict):
-    """``name -> layer class``; any read first imports every module of the package."""
+class _LayerTypes(dict[str, type[Layer]]):
+    """``name -> layer class``. Reading a name netdsl defines imports its module; listing
+    the table imports every module of the package."""
 
     loaded = False
 
     def load(self) -> None:
+        """Import every module of the package (each registers its layer types)."""
         if _LayerTypes.loaded:
             return
         _LayerTypes.loaded = True
-        package = __name__.rpartition(".")[0]
-        for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
-            importlib.import_module(f"{package}.{module.name}")
+        for module in pkgutil.iter_modules(importlib.import_module(_PACKAGE).__path__):
+            importlib.import_module(f"{_PACKAGE}.{module.name}")
+
+    def load_name(self, name: object) -> None:
+        """Import the module that defines the layer type ``name``, if netdsl has it."""
+        if isinstance(name, str) and not dict.__contains__(self, name) \
+                and name in LAYER_MODULES:
+            importlib.import_module(module_of(name))
+
+    def loaded_types(self) -> list[type[Layer]]:
+        """The layer types registered so far, without importing anything."""
+        return list(dict.values(self))
+
+    def unloaded(self) -> dict[str, str]:
+        """``name -> module`` of netdsl's layer types whose module is not imported yet."""
+        return {n: module_of(n) for n in LAYER_MODULES if not dict.__contains__(self, n)}
 
     def __getitem__(self, name: str) -> type[Layer]:
-        self.load()
+        self.load_name(name)
         return dict.__getitem__(self, name)
 
     def get(self, name: str, default: Any = None) -> Any:
-        self.load()
+        self.load_name(name)
         return dict.get(self, name, default)
 
     def __contains__(self, name: object) -> bool:
-        self.load()
-        return dict.__contains__(self, name)
+        return dict.__contains__(self, name) or name in LAYER_MODULES
 
     def __iter__(self) -> Iterator[str]:
         self.load()
@@ -66,7 +85,19 @@ class _LayerTypes(dict):
         return dict.items(self)
 
 
-LAYER_TYPES: dict[str, type[Layer]] = _LayerTypes()
+def reads_shorthands(cls: type[Layer]) -> bool:
+    """Whether the layer type defines ``from_shorthand`` (it builds from container
+    elements such as an integer or Ramp): ``SHORTHAND_LAYERS`` lists netdsl's."""
+    return getattr(cls.from_shorthand, "__func__", None) is not \
+        getattr(Layer.from_shorthand, "__func__", None)
+
+
+def module_of(name: str) -> str:
+    """The module of netdsl that defines the layer type ``name`` (per ``lazy_table``)."""
+    return f"{_PACKAGE}.{LAYER_MODULES[name]}"
+
+
+LAYER_TYPES = _LayerTypes()
 _LISTENERS: list[Callable[[type[Layer]], None]] = []
 
 L = TypeVar("L", bound=type[Layer])
@@ -89,8 +120,10 @@ def register_layer(cls: L) -> L:
 
 def on_register(listener: Callable[[type[Layer]], None], *, past: bool = True) -> None:
     """Call ``listener`` for every layer type registered after now and, with ``past``,
-    before now (netdsl's own layer modules are then loaded)."""
-    before = list(LAYER_TYPES.values()) if past else []
+    before now. Only the layer types registered so far count as past: netdsl's modules
+    not imported yet register (and so call ``listener``) when they are
+    (``LAYER_TYPES.unloaded()`` names them)."""
+    before = LAYER_TYPES.loaded_types() if past else []
     _LISTENERS.append(listener)
     for cls in before:
         listener(cls)
@@ -98,8 +131,12 @@ def on_register(listener: Callable[[type[Layer]], None], *, past: bool = True) -
 
 def from_shorthand(x: Any) -> Layer | None:
     """The layer a container element stands for when it is not a net (an integer n is
-    LinearLayer[n], Ramp is ElementwiseLayer[Ramp]): each layer type is asked."""
-    for cls in LAYER_TYPES.values():
+    LinearLayer[n], Ramp is ElementwiseLayer[Ramp]): each layer type is asked. Of
+    netdsl's own, only those that define ``from_shorthand`` (``SHORTHAND_LAYERS``) need
+    loading to be asked."""
+    for name in SHORTHAND_LAYERS:
+        LAYER_TYPES.load_name(name)
+    for cls in LAYER_TYPES.loaded_types():
         layer = cls.from_shorthand(x)
         if layer is not None:
             return layer

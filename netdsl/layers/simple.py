@@ -279,6 +279,10 @@ class DropoutLayer(Layer):
         if self.values["DropoutProbability"] >= 1:
             raise self.error("invopt", "The dropout probability must be below 1.")
 
+    def example_coupling(self, train: bool) -> str:
+        """Each example is masked alone, by draws from ctx.rng."""
+        return "random" if train and self.values["DropoutProbability"] > 0 else "none"
+
     def infer(self, s: Infer) -> None:
         for name in self.port_names()[1]:
             if name in s.ports:          # (while build adds the ports asked for)

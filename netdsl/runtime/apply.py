@@ -27,8 +27,9 @@ from ..layers.base import AbstractArray, Layer, Net
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from ..layers.combine import MultiInputLayer
 from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape_words, unify_shape
+from . import lanes
 from .context import Ctx
-from .device import check_device
+from .device import check_device, check_precision
 from .plan import check_finite, compile_plan, missing_array_error
 from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
 from ..printer import short
@@ -91,7 +92,9 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
                 seed = value
             elif key == "TargetDevice":
                 check_device(value, head)
-            elif key in ("BatchSize", "WorkingPrecision"):
+            elif key == "WorkingPrecision":
+                check_precision(value, head)
+            elif key == "BatchSize":
                 pass
             else:
                 raise EvaluationError(f"Unknown option {input_form(a.args[0])} for evaluating "
@@ -115,7 +118,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
             raise EvaluationError('A NetStateObject keeps its own states: NetPort[All, '
                                   '"States"] cannot be given or asked for.', symbol=head,
                                   tag="badstates")
-        initial_states = Association((_key_expr(k), v, False) for k, v in states.items())
+        initial_states = Association((key_expr(k), v, False) for k, v in states.items())
     if want_states or initial_states is not None:
         return _apply_with_states(net, data, initial_states, want_states,
                                   Call({}, False, train, port, seed, prop), shape_only, head,
@@ -159,6 +162,21 @@ def _state_key(k: Any) -> Any:
     return k
 
 
+def states_by_key(given: Association, known: Any, head: str) -> dict[Any, Any]:
+    """An association of states by position (NetPort[All, "States"] -> ..., a
+    NetStateObject's seed): the values by key, each key one of ``known``."""
+    out = {}
+    for k, v in given.items():
+        key = _state_key(k)
+        if key not in known:
+            names = ", ".join(input_form(key_expr(x)) for x in known) or "none"
+            raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net that "
+                                  f"can be set (its states: {names}).", symbol=head,
+                                  tag="inpunk")
+        out[key] = v
+    return out
+
+
 def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
                        shape_only: bool, head: str, sink: dict[Any, Any] | None = None) -> Any:
     """net[data, NetPort[All, "States"]] (the final states by position) and
@@ -178,13 +196,7 @@ def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
             raise EvaluationError(f'NetPort[All, "States"] should be given an association of '
                                   f"states by position, not {short(initial, 80)}.",
                                   symbol=head, tag="badstates")
-        for k, v in initial.items():
-            key = _state_key(k)
-            if key not in ins:
-                known = ", ".join(input_form(_key_expr(x)) for x in ins) or "none"
-                raise EvaluationError(f"{input_form(k)} is not a recurrent state of the net "
-                                      f"that can be set (its states: {known}).", symbol=head,
-                                      tag="inpunk")
+        for key, v in states_by_key(initial, ins, head).items():
             given[ins[key]] = _as_array(v, ins[key], head)
     n = len(next(iter(own.values())))
     for p in ins.values():
@@ -204,7 +216,7 @@ def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
         if sink is not None:
             sink.update({k: values[p][0] for k, p in outs.items()})
     if want:
-        return Association((_key_expr(k), values[p] if shape_only else
+        return Association((key_expr(k), values[p] if shape_only else
                             _value(values[p], batched), False) for k, p in outs.items())
     if shape_only:
         mine = net.port_names()[1]
@@ -214,7 +226,7 @@ def _apply_with_states(net: Net, data: Any, initial: Any, want: bool, how: Call,
                          Call(inputs, batched, how.train, how.port, how.seed, how.prop))
 
 
-def _key_expr(key: Any) -> Any:
+def key_expr(key: Any) -> Any:
     return Expr(S("List"), *key) if isinstance(key, tuple) else key
 
 
@@ -570,7 +582,7 @@ def _evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     ctx, lock = plan.context(train=train, seed=_seed(call.seed, head))
     inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
     try:
-        outputs, _, _ = plan.run(ctx, inputs)
+        outputs = lanes.run(plan, ctx, inputs, owned=lock is not None)
     finally:
         if lock is not None:
             lock.release()
@@ -743,7 +755,7 @@ class _FastCall:
         else:
             x = to_batch_last(data)
         try:
-            outputs, _, _ = plan.run(ctx, {self.port: x})
+            outputs = lanes.run(plan, ctx, {self.port: x}, owned=lock is not None)
         finally:
             if lock is not None:
                 lock.release()

@@ -32,6 +32,16 @@ class Ctx:
         self.keep_input_grads = False   # backward: keep gradients for the net's own inputs
         self.scratch: dict[Any, Any] = {} if scratch is None else scratch  # reused buffers
         self.batch = 1                  # examples in this pass (for layers with no input)
+        self.lanes: list[Ctx] = []      # training: the other lanes' contexts (lanes.py)
+        self.meeting: Any = None        # while lanes run: where they add up their sums
+        self.lane = 0                   # ... and which lane this is
+
+    def across(self, x: np.ndarray) -> np.ndarray:
+        """The sum of ``x`` over the lanes running this pass together (lanes.py), the same
+        in every lane; ``x`` itself in one lane. A layer whose batch enters only through
+        such sums (Train-mode BatchNormalization: ``example_coupling`` "sums") may then
+        be split across lanes."""
+        return x if self.meeting is None else self.meeting.total(self.lane, x)
 
     @property
     def rng(self) -> np.random.Generator:

@@ -25,3 +25,21 @@ def check_device(device: Any, head: str) -> None:
         return
     raise EvaluationError(f'TargetDevice -> {input_form(device)} should be "CPU" or "GPU".',
                           symbol=head, tag="device")
+
+
+PRECISIONS = ("Real32", "Mixed", "Real64", "Real16")
+
+
+def check_precision(precision: Any, head: str) -> None:
+    """WorkingPrecision: netdsl computes in float32. "Real32" (Wolfram's default) and
+    "Mixed" (float16 on GPUs with float32 weights) run as they are; "Real64" and "Real16"
+    warn and run in float32; anything else is an error, as Wolfram's."""
+    if precision in ("Real32", "Mixed") or precision is S("Automatic"):
+        return
+    if precision in PRECISIONS:
+        sys.stderr.write(f"{head}::noprec: WorkingPrecision -> {input_form(precision)} is not "
+                         f'available: netdsl computes in "Real32" (float32); using it.\n')
+        return
+    raise EvaluationError(f"WorkingPrecision -> {input_form(precision)} should be one of "
+                          f"{', '.join(repr(p).replace(chr(39), chr(34)) for p in PRECISIONS)}.",
+                          symbol=head, tag="precision")

@@ -39,6 +39,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..layers.base import Layer
+from .lanes import strongest
 from .steps import Plan, Step, mark_frees
 
 
@@ -171,6 +172,9 @@ class InPlace:
         self.layer = layer
         self.name = layer.name
 
+    def example_coupling(self, train: bool) -> str:
+        return self.layer.example_coupling(train)
+
     def forward(self, ctx, arrays, x):
         y = self.layer.forward_inplace(x)
         if y is None:     # not for this data (an integer array, say): the ordinary way
@@ -208,6 +212,10 @@ class FromLookup:
     def __init__(self, lookup: Any, table_name: str, layer: Any):
         self.lookup, self.table_name, self.layer = lookup, table_name, layer
         self.name = layer.name
+
+    def example_coupling(self, train: bool) -> str:
+        return strongest([self.lookup.example_coupling(train),
+                          self.layer.example_coupling(train)])
 
     def _split(self, arrays: dict) -> tuple[dict, dict]:
         return ({k: v for k, v in arrays.items() if k != TABLE},

@@ -35,6 +35,7 @@ from ..layers.attention_core import (attend, from_heads, score_grads, to_heads, 
 from ..layers.base import ArraySpec
 from .context import Ctx
 from .gradients import backward as plan_backward
+from .lanes import plan_coupling, strongest
 from .steps import Plan, Step
 
 
@@ -83,6 +84,14 @@ class OperatorStep:
             self.template = net.template
             self.weights_shown = "AttentionWeights" in net.port_names()[1]
             self.self_attention = len(net.port_names()[0]) == 2   # SequenceAttentionLayer
+
+    def example_coupling(self, train: bool) -> str:
+        """The inner steps' strongest (every operator runs each example apart: a map
+        merges the sequence into the batch, a fold steps each example's state)."""
+        kinds = [plan_coupling(p, train) for p in self.plans]
+        if self.kind == "AttentionLayer" and train and self.template.values["Dropout"] > 0:
+            kinds.append("random")
+        return strongest(kinds)
 
     def moving_updates(self, arrays: dict[str, Any], cache: Any) -> dict[str, Any]:
         """The inner layers' moving statistics (BatchNormalization) after a training step,

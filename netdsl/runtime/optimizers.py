@@ -13,6 +13,7 @@ the learning rate, as MXNet's lr_mult: 0 freezes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +27,10 @@ class Settings:
     epsilon: float | None = None
     momentum: float | None = None
     beta: float = 0.95
-    l2: float = 0.0
-    gradient_clipping: float | None = None
-    weight_clipping: float | None = None
-    schedule: str | None = None            # "Polynomial" for SGD by default
+    l2: Any = 0.0
+    gradient_clipping: Any = None   # a number, or per element of the flat buffer
+    weight_clipping: Any = None
+    schedule: Any = None    # "Polynomial" (SGD's default), or f(batch, total) -> multiplier
     extra: dict = field(default_factory=dict)
 
     @property
@@ -54,21 +55,44 @@ class Optimizer:
         self.m = np.zeros(n, dt)
         self.v = np.zeros(n, dt) if settings.method in ("ADAM", "RMSProp") else None
         self.tmp = np.empty(n, dt)
+        self.counts: np.ndarray | None = None   # per-element updates (an update schedule)
 
-    def step(self, grads: np.ndarray) -> None:
-        """One update. The multipliers scale the learning rate of each element (as
-        Wolfram's LearningRateMultipliers do), not the gradient: with ADAM a scaled
-        gradient would leave the step almost unchanged."""
-        s, p, g, tmp = self.s, self.params, grads, self.tmp
-        f = p.dtype.type
-        self.t += 1
-        if s.l2:
-            g += f(s.l2) * p
-        if s.gradient_clipping is not None:
-            np.clip(g, -s.gradient_clipping, s.gradient_clipping, out=g)
-        lr = s.lr
+    def rate(self) -> float:
+        """The learning rate of step ``t``: the schedule's multiplier of LearningRate."""
+        s, lr = self.s, self.s.lr
         if s.schedule == "Polynomial":   # any method: Sqrt[1 - Min[t, T]/(T + 1)]
             lr *= np.sqrt(1 - min(self.t, self.total) / (self.total + 1))
+        elif callable(s.schedule):       # "LearningRateSchedule" -> f: f[batch, total]
+            lr *= s.schedule(max(self.t, 1), self.total)
+        return float(lr)
+
+    def step(self, grads: np.ndarray, active: np.ndarray | None = None) -> None:
+        """One update. The multipliers scale the learning rate of each element (as
+        Wolfram's LearningRateMultipliers do), not the gradient: with ADAM a scaled
+        gradient would leave the step almost unchanged. ``active`` (TrainingUpdateSchedule):
+        only those elements change, their optimiser state too; ADAM then counts each
+        element's own updates for its bias correction, as MXNet counts per array."""
+        p, g, tmp = self.params, grads, self.tmp
+        f = p.dtype.type
+        self.t += 1
+        if active is not None:
+            held = ~active
+            saved = [(a, a[held].copy()) for a in (p, self.m, self.v) if a is not None]
+            if self.counts is None:
+                self.counts = np.zeros(p.size, p.dtype)
+            self.counts += active
+        self._update(g, tmp, f)
+        if active is not None:
+            for a, old in saved:
+                a[held] = old
+
+    def _update(self, g: np.ndarray, tmp: np.ndarray, f: Any) -> None:
+        s, p = self.s, self.params
+        if s.l2 is not None and np.any(s.l2):   # a number, or per element (rules by part)
+            g += (s.l2 if isinstance(s.l2, np.ndarray) else f(s.l2)) * p
+        if s.gradient_clipping is not None:
+            np.clip(g, -s.gradient_clipping, s.gradient_clipping, out=g)
+        lr = self.rate()
         if s.method == "ADAM":
             b1, b2 = s.beta1, s.beta2
             eps = 1e-5 if s.epsilon is None else s.epsilon
@@ -78,11 +102,14 @@ class Optimizer:
             np.multiply(g, g, out=tmp)
             tmp *= f(1 - b2)
             self.v += tmp
-            lr_t = lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
             np.sqrt(self.v, out=tmp)
             tmp += f(eps)
             np.divide(self.m, tmp, out=tmp)
-            tmp *= f(lr_t)
+            if self.counts is None:
+                tmp *= f(lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t))
+            else:   # each element's own update count
+                c = np.maximum(self.counts, 1)
+                tmp *= (lr * np.sqrt(1 - b2 ** c) / (1 - b1 ** c)).astype(p.dtype)
             if self.scale is not None:
                 tmp *= self.scale
             p -= tmp

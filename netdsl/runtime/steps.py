@@ -37,6 +37,9 @@ class Plan:
     n_slots: int
     scratch: dict = field(default_factory=dict)   # buffers reused from one pass to the next
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # lanes.py: lanes 1.. own scratch buffers (lane 0 uses ``scratch``; all under ``lock``)
+    lane_scratch: list = field(default_factory=list)
+    lanes: dict = field(default_factory=dict)     # lanes.py: what it found out about this plan
 
     def context(self, **settings: Any) -> tuple[Ctx, threading.Lock | None]:
         """A Ctx sharing this plan's scratch buffers, unless another thread holds them."""
@@ -45,10 +48,12 @@ class Plan:
         return Ctx(**settings), None
 
     def run(self, ctx: Ctx, inputs: dict[str, np.ndarray], keep: bool = False,
-            steps: list[Step] | None = None) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
+            steps: list[Step] | None = None, written: list[int] | None = None
+            ) -> tuple[dict[str, np.ndarray], list[Any], list[Any]]:
         """Outputs by port, every slot value (intermediates freed unless ``keep``) and, with
         ``keep``, every step's cache. ``steps``: the same steps bound to other arrays (the
-        trainer's parameter buffer)."""
+        trainer's parameter buffer). ``written``: gets the size of every value made
+        (lanes.py's measure of a pass's work)."""
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():
             values[slot] = inputs[port]
@@ -59,6 +64,8 @@ class Plan:
                 ys, cache = step.layer.forward(ctx, step.arrays, *[values[i] for i in step.ins])
                 for slot, y in zip(step.outs, ys):
                     values[slot] = y
+                if written is not None:
+                    written.append(sum(y.size for y in ys if isinstance(y, np.ndarray)))
                 if keep:
                     caches.append(cache)
                 else:

@@ -31,6 +31,8 @@ def grammar_text() -> str:
         folders = list(spec.submodule_search_locations or []) if spec is not None else []
         if folders:
             text = (Path(folders[0]) / "wolfram.lark").read_text("utf-8")
+        elif spec is None:   # a checkout on sys.path: the grammar is beside the package
+            raise ModuleNotFoundError("netdsl.grammar")
         else:
             from importlib import resources
             text = resources.files("netdsl.grammar").joinpath("wolfram.lark").read_text("utf-8")

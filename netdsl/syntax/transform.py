@@ -55,7 +55,7 @@ def _number(text: str) -> Any:
         value = _based(mant)
         if mark and isinstance(value, int):
             value = float(value)
-        return _scaled(value, int(exp)) if exp else value
+        return _scaled(value, int(exp), text) if exp else value
     if "." in mant or mark:
         result = float(mant + ("e" + exp if exp else ""))
         if result in (float("inf"), float("-inf")):
@@ -97,9 +97,20 @@ def _based(text: str) -> int | float:
         raise NumberError(f"{text}: digits too large for base {base}") from None
 
 
-def _scaled(value: int | float, e: int) -> int | float:
+def _scaled(value: int | float, e: int, text: str) -> int | float:
+    """``16^^FF*^e``: a Real when the digits or the exponent make one (too large: an error,
+    as for decimal Reals), else an Integer within netdsl's digit limit."""
     if isinstance(value, float) or e < 0:
-        return float(value) * 10.0 ** e
+        try:
+            result = float(value) * 10.0 ** e
+        except OverflowError:
+            result = float("inf")
+        if result in (float("inf"), float("-inf")):
+            raise NumberError(f"{text} is too large for a machine Real (at most 1.79*^308)")
+        return result
+    if len(str(e)) > 12 or e > MAX_INTEGER_DIGITS:
+        raise NumberError(f"{text} is too large: netdsl's Integers have at most "
+                          f"{MAX_INTEGER_DIGITS:,} digits")
     return value * 10 ** e
 
 

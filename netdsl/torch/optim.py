@@ -36,6 +36,8 @@ class _NetTrainOptimizer(torch.optim.Optimizer):
         lr = group["lr"]
         if group["schedule"] == "Polynomial":
             lr *= math.sqrt(1 - min(self.t, self.total) / (self.total + 1))
+        elif callable(group["schedule"]):   # f(batch, total) -> multiplier, as NetTrain's
+            lr *= group["schedule"](max(self.t, 1), self.total)
         return lr
 
     @staticmethod
@@ -128,6 +130,9 @@ def optimizer_for(params, total_steps: int = 1, **netrain_options: Any) -> _NetT
         raise ValueError(f"unknown NetTrain options: {sorted(unknown)}")
     o = read_options({**OPTION_DEFAULTS, **netrain_options})
     s = o.settings
+    if s.extra:
+        raise ValueError(f"optimizer_for takes numbers for {', '.join(sorted(s.extra))}; for "
+                         f"values by part give each torch param group its own")
     common: dict[str, Any] = dict(l2=s.l2, gradient_clipping=s.gradient_clipping,
                   weight_clipping=s.weight_clipping, schedule=s.schedule,
                   total_steps=total_steps)

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .loop import forward_backward, net_train
     from .losses import training_net
-    from .options import OPTION_DEFAULTS, Options, read_options
+    from .defaults import OPTION_DEFAULTS
+    from .options import Options, read_options
     from .parameters import Parameters, read_multipliers
     from .plot import Picture, loss_plot
     from .results import PROPERTIES, History, TrainResults, property_value
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 # ``netdsl check`` without NetTrain) does not pay for the training loop's imports.
 _MODULE_OF = {
     "net_train": "loop", "forward_backward": "loop", "training_net": "losses",
-    "OPTION_DEFAULTS": "options", "Options": "options", "read_options": "options",
+    "OPTION_DEFAULTS": "defaults", "Options": "options", "read_options": "options",
     "Parameters": "parameters", "read_multipliers": "parameters", "Picture": "plot",
     "loss_plot": "plot", "PROPERTIES": "results", "History": "results",
     "TrainResults": "results", "property_value": "results",

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Symbol, make_list, packed
+from ...expr import Expr, Symbol, make_list, packed
 from ...graph.container import Container, with_shared
 from ...layers.base import Net
+from .. import lanes
 from ..context import Ctx
 from ..gradients import backward
 from ..initialize import initialize, rng_for
@@ -27,10 +28,12 @@ from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, targets_like, validation_split
 from .examples import Examples, Feed, examples_in
+from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
 from .measure import check_specs, measure_arrays, measurement_key
 from .options import Options, read_options
-from .parameters import Parameters, read_multipliers
+from .parameters import (Parameters, multipliers_by_position, per_part_settings,
+                         read_multipliers, read_update_schedule)
 from .progress import Reporter
 from .callbacks import Lazy, Periodic, due, read_progress, read_stopping, run_progress
 from .results import History
@@ -52,10 +55,25 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     o = read_options(opts)
     if not isinstance(net, Net):
         raise error("invnet", "First argument to NetTrain should be a fully specified net.")
+    generator = generator_of(data)
+    source = None
+    if generator is not None:   # NetTrain[net, f]: the first batch stands for the data
+        if o.callable_of is None:
+            raise error("datafmt", "A training data generator needs NetTrain from the "
+                                   "language.")
+        call = o.callable_of(generator[0])
+        data = batch_data(call(request(o.batch_size or 64, 1, 1)))
+        if isinstance(o.validation, Expr) and o.validation.head is S("Scaled"):
+            raise error("valset", "ValidationSet -> Scaled[f] needs training data, not a "
+                                  "generator; give the validation data itself.")
     tnet, loss_names = training_net(net, o.loss, targets_like(data, net))
     wrapped = tnet is not net           # the net sits at "net" inside a graph with its losses
     raw = read_data(data, net, tnet)
     arrays = check_data(tnet, raw)
+    if generator is not None:
+        batch = o.batch_size or 64
+        source = Generated(call, lambda d: check_data(tnet, read_data(d, net, tnet)), arrays,
+                           generator[1] or batch, batch)
     validation = validation_split(o, net, tnet, arrays)
     if validation is not None and isinstance(validation, tuple):
         arrays, validation = validation
@@ -76,7 +94,8 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
-    history = History()
+    per_part_settings(o.settings, tnet, params)
+    history = History(multipliers=multipliers_by_position(net, o.multipliers))
     if params.flat.size == 0:
         warn("NetTrain::netnoparams: Net does not contain any trainable parameters: returning "
               "net unchanged.")
@@ -93,11 +112,19 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
 
         def snapshot() -> Net:   # the user's net as trained so far
             return _untrain(net, params.write_back(tnet), wrapped)
-        n = next(iter(arrays.values())).shape[0]
+        n = source.n if source is not None else next(iter(arrays.values())).shape[0]
         checkpoints = Checkpointer(o.checkpointing, save_checkpoint, resolve_path, snapshot,
                                    o.max_rounds, math.ceil(n / min(o.batch_size or 64, n)))
+    log = None
+    if o.report_file is not None:
+        path = resolve_path(o.report_file)
+        try:
+            log = open(path, "w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise error("progrep", f"Cannot write the training log {o.report_file}: "
+                                   f"{e.strerror or e}.") from None
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, net, wrapped, checkpoints)
+                    interruptible, net, wrapped, checkpoints, source, log)
     return _untrain(net, trained, wrapped), history
 
 
@@ -114,12 +141,13 @@ def _untrain(net: Net, trained: Net, wrapped: bool) -> Net:
 
 def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, history: History,
           interruptible: bool, user_net: Net | None = None, wrapped: bool = False,
-          checkpoints: Checkpointer | None = None):
-    n = next(iter(arrays.values())).shape[0]
+          checkpoints: Checkpointer | None = None, source: Generated | None = None,
+          log: Any = None):
+    data: Examples | Generated = source if source is not None else Examples(arrays)
+    n = data.n
     batch = min(o.batch_size or 64, n)
     history.batch_size = batch
     history.training_examples = n
-    data = Examples(arrays)
     val_data = Examples(validation) if validation else None
     batches_per_round = math.ceil(n / batch)
     history.batches_per_round = batches_per_round
@@ -128,13 +156,14 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
     max_rounds = o.max_rounds
     total_steps = (max_rounds or 10_000) * batches_per_round
     opt = Optimizer(o.settings, params.flat, params.scale, total_steps)
+    schedule = read_update_schedule(o.update_schedule, tnet, params)
     history.method = o.settings.method
     history.initial_learning_rate = o.settings.lr
     loss_slots = [plan.outputs[p] for p in loss_names]
     input_slots = set(plan.inputs.values())
     moving = [(i, s) for i, s in enumerate(params.steps) if _updates_moving(s, params)]
     ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(rng.integers(2 ** 32)))
-    reporter = Reporter(o.reporting, n)
+    reporter = Reporter(o.reporting, n, log=log)
     specs = o.measurements or []
     if specs and validation:
         check_specs(specs, user_net if user_net is not None else tnet)
@@ -152,8 +181,10 @@ def _loop(tnet, plan, params, arrays, validation, loss_names, o: Options, rng, h
             out_of_time = False
             for b in range(batches_per_round):
                 idx = order[b * batch:(b + 1) * batch]
+                active = (schedule[len(history.batch_losses) % len(schedule)]
+                          if schedule else None)
                 loss = _train_step(params, plan, ctx, data.batch(idx), loss_slots,
-                                   input_slots, opt, moving)
+                                   input_slots, opt, moving, active)
                 m = idx.size
                 history.batch_losses.append(loss)
                 round_loss += loss * m
@@ -253,11 +284,7 @@ class _Live:
         self.max_rounds: int | None = None
 
     def learning_rate(self) -> float:
-        s = self.opt.s
-        lr = s.lr
-        if s.schedule == "Polynomial":
-            lr *= math.sqrt(1 - min(self.opt.t, self.opt.total) / (self.opt.total + 1))
-        return float(lr)
+        return self.opt.rate()
 
     def net(self) -> Net:
         trained = self.params.write_back(self.tnet)
@@ -335,9 +362,9 @@ def _updates_moving(step: Step, params: Parameters) -> bool:
 
 
 def _train_step(params: Parameters, plan: Plan, ctx: Ctx, feed: list[Feed], loss_slots,
-                input_slots, opt: Optimizer, moving) -> float:
+                input_slots, opt: Optimizer, moving, active: np.ndarray | None = None) -> float:
     loss, caches = forward_backward(params, plan, ctx, feed, loss_slots, input_slots)
-    opt.step(params.grad)
+    opt.step(params.grad, active)
     for part in caches:     # one pass per sequence length in a ragged batch
         for i, step in moving:  # moving statistics, after the optimiser, once per pass
             for name, value in step.layer.moving_updates(step.arrays, part[i]).items():
@@ -357,17 +384,75 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
     params.grad[...] = 0
     total = 0.0
     caches = []
+    # lanes: each runs forward and backward on its examples into its own gradient buffer,
+    # summed after; Dropout draws from each lane's own stream, batch statistics are sums
+    # over the lanes (Ctx.across); moving statistics come from lane 0's cache, which holds
+    # the whole batch's statistics, so only a layer with moving statistics that are not
+    # such sums keeps a pass in one lane
+    splittable = lanes.plan_coupling(plan, True) != "batch" and not any(
+        lanes.coupling(st.layer, True) != "sums" for st in params.steps
+        if any(a.aux for a in getattr(st.layer, "array_specs", ())))
     for part in parts:
-        _, values, cache = plan.run(ctx, part, keep=True, steps=params.steps)
+        k = lanes.lanes_for(plan, part, splittable)
+        if k > 1:
+            totals, cache = _in_lanes(params, plan, ctx, part, k, m, loss_slots, input_slots)
+            total += math.fsum(totals)
+            caches.append(cache)
+            continue
+        def one(written: list[int] | None = None, feed: Feed = part
+                ) -> tuple[Any, list[Any], Any]:
+            return plan.run(ctx, feed, keep=True, steps=params.steps, written=written)
+        _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
         total += _loss_sum(values, loss_slots)
         if not math.isfinite(total):
-            raise error("arrdiv", "The loss became NaN or infinite during training; try a "
-                                  "smaller LearningRate.")
-        seeds = {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype)
-                 for s in loss_slots}
-        backward(params.steps, ctx, values, cache, seeds, params.add_grad, input_slots)
+            raise _diverged()
+        backward(params.steps, ctx, values, cache, _seeds(values, loss_slots, m),
+                 params.add_grad, input_slots)
         caches.append(cache)
+    if not math.isfinite(total):
+        raise _diverged()
     return total / m, caches
+
+
+def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: int,
+              loss_slots, input_slots) -> tuple[list[float], Any]:
+    """One pass split across k lanes: each lane's loss sum, and lane 0's cache (for the
+    moving statistics, which it holds for the whole batch); the gradients of all lanes
+    summed into ``params.grad`` (each lane seeds its losses with 1/m, m the whole batch's
+    examples, so the sum is the gradient of the batch's mean loss)."""
+    ctxs = lanes.training_ctxs(ctx, k)
+    bufs = [params.grad] + params.lane_grads(k)
+    cuts = lanes.bounds(examples_in(part), k)
+
+    def lane(i: int, meeting: lanes.Meeting) -> tuple[float, Any]:
+        lo, hi = cuts[i]
+        sub = {p: lanes.part(x, lo, hi) for p, x in part.items()}
+        own = lanes.meet(ctxs[i], i, meeting)
+        try:
+            _, values, cache = plan.run(own, sub, keep=True, steps=params.steps)
+            loss = _loss_sum(values, loss_slots)
+            # every lane runs backward whatever its loss (the others may wait for it at
+            # a meeting); a non-finite loss is reported after the pass
+            buf = bufs[i]
+            backward(params.steps, own, values, cache, _seeds(values, loss_slots, m),
+                     lambda key, g: params.add_grad_into(buf, key, g), input_slots)
+        finally:
+            lanes.leave(own)
+        return loss, cache
+    done = lanes.run_parts(k, lane)
+    for buf in bufs[1:]:
+        params.grad += buf
+    return [loss for loss, _ in done], done[0][1]
+
+
+def _seeds(values: list[Any], loss_slots, m: int) -> dict[int, np.ndarray]:
+    """The loss outputs' gradient: 1/m for each example (the loss is a mean over m)."""
+    return {s: np.full(values[s].shape, 1.0 / m, dtype=values[s].dtype) for s in loss_slots}
+
+
+def _diverged() -> Exception:
+    return error("arrdiv", "The loss became NaN or infinite during training; try a "
+                           "smaller LearningRate.")
 
 
 def _loss_sum(values: list[Any], loss_slots: list[int]) -> float:

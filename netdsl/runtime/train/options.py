@@ -9,7 +9,7 @@ from ...expr import (Expr, Symbol, among, input_form, is_integer, is_list, is_nu
                      list_items)
 from ..initialize import split_method
 from ..optimizers import METHODS, Settings
-from ..device import check_device
+from ..device import check_device, check_precision
 from .checkpoint import read_checkpointing
 from .common import error
 
@@ -32,19 +32,8 @@ class Options:
     callable_of: Any = None        # expression -> Python callable (the evaluator's)
     measurements: Any = None       # TrainingProgressMeasurements (on the ValidationSet)
     checkpointing: list = field(default_factory=list)   # checkpoint.Spec values
-
-
-OPTION_DEFAULTS = {
-    "BatchSize": S("Automatic"), "MaxTrainingRounds": S("Automatic"), "TimeGoal": S("Automatic"),
-    "Method": S("Automatic"), "LearningRate": S("Automatic"), "ValidationSet": S("None"),
-    "RandomSeeding": 1234, "LearningRateMultipliers": S("Automatic"),
-    "TrainingProgressReporting": S("Automatic"), "LossFunction": S("Automatic"),
-    "TargetDevice": "CPU", "WorkingPrecision": "Real32", "L2Regularization": S("None"),
-    "GradientClipping": S("None"), "WeightClipping": S("None"),
-    "TrainingStoppingCriterion": S("None"), "TrainingProgressFunction": S("None"),
-    "TrainingProgressMeasurements": S("None"),
-    "TrainingProgressCheckpointing": S("None"),
-}
+    update_schedule: Any = None    # TrainingUpdateSchedule, read by parameters.py
+    report_file: str | None = None  # TrainingProgressReporting -> File["log.csv"]
 
 
 def _positive_int(name: str, v: Any) -> int:
@@ -72,25 +61,24 @@ def read_options(opts: dict[str, Any]) -> Options:
         if isinstance(tg, Expr) and tg.head is S("Quantity") and tg.args:
             tg = tg.args[0]
         o.time_goal = _nonneg("TimeGoal", tg)
-    o.settings = _method(opts["Method"])
+    o.settings = _method(opts["Method"], opts.get("$callable"))
     for key, attr in (("L2Regularization", "l2"), ("GradientClipping", "gradient_clipping"),
                       ("WeightClipping", "weight_clipping")):
         v = opts[key]
         if v is not S("None") and v is not auto:
-            setattr(o.settings, attr, _nonneg(key, v))
+            _set_number_or_parts(o.settings, attr, key, v)
     lr = opts["LearningRate"]
     if lr is not auto:
         o.settings.learning_rate = _nonneg("LearningRate", lr)
     o.validation = opts["ValidationSet"]
     o.seed = opts["RandomSeeding"]
     o.multipliers = opts["LearningRateMultipliers"]
-    rep = opts["TrainingProgressReporting"]
-    if rep is S("None") or rep is S("False"):
-        o.reporting = "None"
-    elif among(rep, ("Print", "ProgressIndicator", "Panel")):
-        o.reporting = "Print" if rep == "Print" else "Automatic"
+    o.reporting, o.report_file = _reporting(opts["TrainingProgressReporting"])
+    if not opts.get("$log", True):   # the session may not write files (netdsl check)
+        o.report_file = None
     o.loss = opts["LossFunction"]
     check_device(opts["TargetDevice"], "NetTrain")
+    check_precision(opts.get("WorkingPrecision", "Real32"), "NetTrain")
     o.stopping = opts.get("TrainingStoppingCriterion")
     o.progress = opts.get("TrainingProgressFunction")
     o.callable_of = opts.get("$callable")
@@ -98,10 +86,42 @@ def read_options(opts: dict[str, Any]) -> Options:
     o.measurements = None if m is None or m is S("None") else (
         list_items(m) if is_list(m) else [m])
     o.checkpointing = read_checkpointing(opts.get("TrainingProgressCheckpointing"))
+    o.update_schedule = opts.get("TrainingUpdateSchedule")
     return o
 
 
-def _method(spec: Any) -> Settings:
+_PANELS = ("Panel", "ProgressIndicator", "SimplePanel")
+_PRINTS = ("Print", "SimplePrint")
+
+
+def _reporting(rep: Any) -> tuple[str, str | None]:
+    """TrainingProgressReporting: (the terminal mode, a CSV log file or None). Wolfram's
+    specs: Automatic, None, "Print", "SimplePrint", "Panel", "ProgressIndicator",
+    "SimplePanel" (the bar or lines, as the output allows), File["log.csv"], a list of
+    these, each possibly {spec, "Interval" -> ...} (netdsl reports every round)."""
+    mode, log = "None", None
+    specs = list_items(rep) if is_list(rep) and not (
+        list_items(rep) and is_rule(list_items(rep)[-1])) else [rep]
+    for spec in specs:
+        if is_list(spec) and list_items(spec):      # {spec, "Interval" -> ...}
+            spec = list_items(spec)[0]
+        if spec is S("None") or spec is S("False"):
+            continue
+        if spec is S("Automatic") or among(spec, _PANELS):
+            mode = "Automatic" if mode == "None" else mode
+        elif among(spec, _PRINTS):
+            mode = "Print"
+        elif isinstance(spec, Expr) and spec.head is S("File") and len(spec.args) == 1 \
+                and isinstance(spec.args[0], str):
+            log = spec.args[0]
+        else:
+            raise error("progrep", f"TrainingProgressReporting -> {input_form(rep)} is not "
+                                   f'supported; use Automatic, None, "Print", "Panel", '
+                                   f'"ProgressIndicator", File["log.csv"] or a list of these.')
+    return mode, log
+
+
+def _method(spec: Any, callable_of: Any = None) -> Settings:
     if spec is S("Automatic"):
         return Settings()
     name, subs = split_method(spec)
@@ -125,10 +145,11 @@ def _method(spec: Any) -> Settings:
         key = r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]
         v = r.args[1]
         if key == "LearningRateSchedule":
-            if v is not S("None") and v != "Polynomial":
-                raise error("method", f"LearningRateSchedule -> {input_form(v)} is not "
-                                      f'supported; use "Polynomial" or None.')
-            s.schedule = None if v is S("None") else v
+            s.schedule = _schedule(v, callable_of)
+            continue
+        if key in ("L2Regularization", "GradientClipping", "WeightClipping") and (
+                is_rule(v) or is_list(v)):
+            _set_number_or_parts(s, keys[key], key, v)
             continue
         if key not in keys or not is_number(v):
             raise error("method", f"{input_form(r)} is not an option of the {name} method; "
@@ -137,3 +158,36 @@ def _method(spec: Any) -> Settings:
     return s
 
 
+
+
+def _set_number_or_parts(s: Settings, attr: str, name: str, v: Any) -> None:
+    """A number, or rules by part (resolved against the net by parameters.py)."""
+    if is_rule(v) or is_list(v):
+        s.extra[attr] = v
+        setattr(s, attr, None)
+        return
+    setattr(s, attr, _nonneg(name, v))
+
+
+def _schedule(v: Any, callable_of: Any) -> Any:
+    """"LearningRateSchedule": None, "Polynomial", or a function f: the learning rate at
+    batch b of T is LearningRate f[b, T] (Wolfram's own code uses ``(1 &)`` for a
+    constant rate)."""
+    if v is S("None") or v == "Polynomial":
+        return None if v is S("None") else v
+    function = isinstance(v, Expr) and v.head is S("Function") or isinstance(v, Symbol)
+    if not function or callable_of is None:
+        raise error("method", f"LearningRateSchedule -> {input_form(v)} is not supported; use "
+                              f'"Polynomial", None or a function f (the rate at batch b of T '
+                              f"is LearningRate f[b, T]).")
+    call = callable_of(v)
+
+    def multiplier(batch: int, total: int) -> float:
+        r = call(batch, total)
+        if not (is_number(r) and r >= 0 and r == r and r != float("inf")):
+            raise error("badlrs", f"The learning rate schedule {input_form(v)} gave "
+                                  f"{input_form(r)} at batch {batch} of {total}; it should "
+                                  f"give a non-negative real number (a multiplier of "
+                                  f"LearningRate).")
+        return float(r)
+    return multiplier

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ...expr import Symbol, input_form, is_integer, is_list, is_number, is_rule, list_items
+from ...expr import (Association, Expr, Symbol, input_form, is_integer, is_list, is_number,
+                     is_rule, list_items, make_list)
 from ...graph.container import Container, replace_leaves
+from ...patterns import Matcher, is_pattern
 from ...layers.arrays import SharedRef
 from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
@@ -68,11 +70,24 @@ class Parameters:
         return self.flat[off:off + math.prod(shape)].reshape(shape)
 
     def add_grad(self, key: tuple, g: np.ndarray) -> None:
+        self.add_grad_into(self.grad, key, g)
+
+    def add_grad_into(self, buf: np.ndarray, key: tuple, g: np.ndarray) -> None:
+        """Add an array's gradient into ``buf`` (``grad``, or a lane's buffer like it)."""
         if key not in self.offsets:
             return
         off, shape = self.offsets[key]
         size = math.prod(shape)
-        self.grad[off:off + size] += g.reshape(-1)
+        buf[off:off + size] += g.reshape(-1)
+
+    def lane_grads(self, k: int) -> list[np.ndarray]:
+        """Zeroed gradient buffers for lanes 1..k-1 (kept from one step to the next)."""
+        kept = self.__dict__.setdefault("_lane_grads", [])
+        while len(kept) < k - 1:
+            kept.append(np.zeros_like(self.grad))
+        for buf in kept[:k - 1]:
+            buf[...] = 0
+        return kept[:k - 1]
 
     def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
         return self.flat.copy(), {k: v.copy() for k, v in self.aux.items()}
@@ -116,53 +131,174 @@ def read_multipliers(spec: Any, tnet: Net) -> dict[tuple, float]:
     """Per-array learning-rate multipliers: the layers' own option, then NetTrain's
     LearningRateMultipliers -> {layer -> m, {layer, "array"} -> m, All -> m} or a number."""
     out: dict[tuple, float] = {}
-    all_keys = []
+    all_keys = _array_keys(tnet)
+    for path, array, key, specs in all_keys:
+        for given, base in specs:   # the layer's own first, then its containers' outwards
+            m = _spec_value(given, path[len(base):], array, tnet)
+            if m is not None:
+                out[key] = m
+                break
+    if spec is S("Automatic") or spec is None:
+        return out
+    out.update(rule_values(spec, tnet, "LearningRateMultipliers", "lrmult", none=0.0))
+    return out
+
+
+def multipliers_by_position(net: Net, spec: Any) -> Association:
+    """Every array's learning-rate multiplier by its position ({2, "Weights"},
+    NetSharedArray["w"]), as Information and NetTrain's results give them: the net's own
+    options, then NetTrain's ``spec``; 1 where nothing says otherwise."""
+    given = read_multipliers(spec, net)
+    rules = []
+    seen: set[str] = set()
+    for path, position, layer in _positions(net, (), ()):
+        for slot, v, _dims in layer.array_slots(seen):
+            if isinstance(v, SharedRef):
+                key: tuple = ("shared", v.name)
+                pos: Any = Expr(S("NetSharedArray"), v.name)
+            else:
+                key = (path, slot.name)
+                pos = make_list(list(position) + [slot.name]) if position else slot.name
+            m = given.get(key, 1.0)
+            rules.append((pos, int(m) if m == int(m) else m, False))
+    return Association(rules)
+
+
+def _positions(net: Net, path: tuple, position: tuple):
+    """(path of names, position as Wolfram writes it: integers in unnamed containers,
+    layer) for every layer."""
+    if isinstance(net, Layer):
+        yield path, position, net
+        return
+    assert isinstance(net, Container)
+    for i, (name, sub) in enumerate(net.layers(), 1):
+        yield from _positions(sub, path + (name,), position + (name if net.named else i,))
+
+
+def rule_values(spec: Any, tnet: Net, option: str, tag: str, none: float | None = None,
+                keys: list | None = None) -> dict[tuple, float]:
+    """A number for every array a rule names: ``r`` (all), or rules part -> r, where a part
+    is a layer, {layer, "array"}, m ;; n, a pattern or All; the first matching rule gives
+    an array's value, as Wolfram's LearningRateMultipliers. ``none``: what None means."""
+    keys = _array_keys(tnet) if keys is None else keys
+    rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
+    out: dict[tuple, float] = {}
+    for r in rules:
+        if is_number(r):
+            target, m = S("All"), r
+        elif is_rule(r) and (is_number(r.args[1]) or r.args[1] is S("None") and none is not None):
+            target, m = r.args[0], none if r.args[1] is S("None") else r.args[1]
+        else:
+            raise error(tag, f"{input_form(r)} is not a specification of {option} (a number, "
+                             f'or rules layer -> r, {{layer, "array"}} -> r, _ -> r).')
+        matched = False
+        for path, array, key, _ in keys:
+            inner = path[1:] if path and path[0] == "net" else path
+            if _lr_match(target, inner, array, tnet):
+                out.setdefault(key, float(m))   # the first matching rule
+                matched = True
+        if not matched:
+            raise error(tag, f"{input_form(target)} in {option} does not name a layer or "
+                             f"array of the net.")
+    return out
+
+
+PER_PART = {"l2": ("L2Regularization", 0.0), "gradient_clipping": ("GradientClipping", np.inf),
+            "weight_clipping": ("WeightClipping", np.inf)}
+
+
+def per_part_settings(settings: Any, tnet: Net, params: "Parameters") -> None:
+    """L2Regularization, GradientClipping and WeightClipping given as rules by part
+    (kept raw in ``settings.extra`` by options.py) as per-element arrays of the flat
+    buffer: unnamed arrays get no regularisation and no clipping."""
+    for attr, (option, default) in PER_PART.items():
+        spec = settings.extra.get(attr)
+        if spec is None:
+            continue
+        values = np.full(params.flat.size, default, params.flat.dtype)
+        for key, v in rule_values(spec, tnet, option, "method").items():
+            if key in params.offsets:
+                off, shape = params.offsets[key]
+                values[off:off + math.prod(shape)] = v
+        setattr(settings, attr, values)
+
+
+def _array_keys(tnet: Net) -> list[tuple[tuple, str, tuple, tuple]]:
+    """Every array: (layer path, array name, parameter key, the LearningRateMultipliers
+    specs that reach it)."""
+    out = []
     for path, layer, specs in _leaves_with_multipliers(tnet, (), ()):
         for a in layer.array_specs:
             v = layer.arrays.get(a.name)
             key = ("shared", v.name) if isinstance(v, SharedRef) else (path, a.name)
-            all_keys.append((path, a.name, key))
-            for given in specs:     # the layer's own first, then its operators' outwards
-                m = multiplier_for(given, a.name)
-                if m is not None:
-                    out[key] = m
-                    break
-    if spec is S("Automatic") or spec is None:
-        return out
-    rules = [spec] if is_number(spec) else list_items(spec) if is_list(spec) else [spec]
-    for r in rules:
-        if is_number(r):
-            target, m = S("All"), r
-        elif is_rule(r) and is_number(r.args[1]):
-            target, m = r.args
-        else:
-            raise error("lrmult", f"{input_form(r)} is not a learning-rate multiplier "
-                                  f"specification (layer -> m, {{layer, \"array\"}} -> m or "
-                                  f"All -> m).")
-        matched = False
-        for path, array, key in all_keys:
-            inner = path[1:] if path and path[0] == "net" else path
-            if _lr_match(target, inner, array, tnet):
-                out[key] = float(m)
-                matched = True
-        if not matched:
-            raise error("lrmult", f"{input_form(target)} in LearningRateMultipliers does not "
-                                  f"name a layer or array of the net.")
+            out.append((path, a.name, key, specs))
     return out
 
 
+def read_update_schedule(spec: Any, tnet: Net, params: "Parameters") -> list[np.ndarray] | None:
+    """TrainingUpdateSchedule -> {group1, group2, ...}: for each optimisation step in turn
+    (cycling), which elements of the flat buffer are updated (the others, and every array
+    no group names, stay as they are). A group is a part as LearningRateMultipliers names
+    one, ``_``, ``spec1 | spec2``, or ``group -> s`` (s steps in a row)."""
+    if spec is None or spec is S("Automatic") or spec is S("All"):
+        return None
+    groups = list_items(spec) if is_list(spec) else [spec]
+    keys = _array_keys(tnet)
+    masks = []
+    for g in groups:
+        repeat = 1
+        if is_rule(g) and is_integer(g.args[1]) and g.args[1] >= 1:
+            g, repeat = g.args[0], int(g.args[1])
+        alternatives = (list(g.args) if isinstance(g, Expr) and g.head is S("Alternatives")
+                        else [g])
+        mask = np.zeros(params.flat.size, bool)
+        for path, array, key, _ in keys:
+            inner = path[1:] if path and path[0] == "net" else path
+            if key in params.offsets and any(a == S("Blank") or (isinstance(a, Expr) and
+                                             a.head is S("Blank") and not a.args) or
+                                             _lr_match(a, inner, array, tnet)
+                                             for a in alternatives):
+                off, shape = params.offsets[key]
+                mask[off:off + math.prod(shape)] = True
+        if not mask.any():
+            raise error("updsched", f"{input_form(g)} in TrainingUpdateSchedule names no "
+                                    f"trainable array of the net.")
+        masks.extend([mask] * repeat)
+    return masks
+
+
+def _spec_value(spec: Any, rel: tuple, array: str, tnet: Net) -> float | None:
+    """What a layer's or container's LearningRateMultipliers gives one of its arrays:
+    a number, or the first rule whose part (relative to the container: a layer,
+    {layer, "array"}, m ;; n, a pattern) or array name matches; None if none does."""
+    if spec is None or spec is S("Automatic"):
+        return None
+    if is_number(spec):
+        return float(spec)
+    if not rel:   # a layer's own: rules by array name
+        return multiplier_for(spec, array)
+    for r in list_items(spec) if is_list(spec) else [spec]:
+        if is_number(r):
+            return float(r)
+        target, value = r.args
+        if target == array or _lr_match(target, rel, array, tnet):
+            return 0.0 if value is S("None") else float(value)
+    return None
+
+
 def _leaves_with_multipliers(net: Net, path: tuple, outer: tuple):
-    """Every layer with the LearningRateMultipliers specs that reach it: its own, then
-    those of the operators around it (innermost first; an operator's is its own
-    ``multipliers`` or, for AttentionLayer[net], its template layer's option)."""
+    """Every layer with the LearningRateMultipliers specs that reach it, each with the
+    path of its owner: its own, then those of the containers around it (innermost
+    first; an operator's or a NetChain's/NetGraph's ``multipliers``, AttentionLayer[net]'s
+    its template layer's option)."""
     if isinstance(net, Layer):
-        yield path, net, (net.values.get("LearningRateMultipliers"),) + outer
+        yield path, net, ((net.values.get("LearningRateMultipliers"), path),) + outer
         return
     assert isinstance(net, Container)
     template = getattr(net, "template", None)
     own = (template.values.get("LearningRateMultipliers") if template is not None
-           else getattr(net, "multipliers", None))
-    outer = ((own,) if own is not None else ()) + outer
+           else net.multipliers)
+    outer = (((own, path),) if own is not None else ()) + outer
     for name, sub in net.layers():
         yield from _leaves_with_multipliers(sub, path + (name,), outer)
 
@@ -177,11 +313,21 @@ def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
     return _path_prefix(parts, path)
 
 
+_MATCHER = Matcher()
+
+
 def _path_prefix(parts: list, path: tuple) -> bool:
     if len(parts) > len(path):
         return False
     for p, name in zip(parts, path):
-        if is_integer(p):
+        if isinstance(p, Expr) and p.head is S("Span") and len(p.args) == 2 \
+                and all(is_integer(e) for e in p.args):   # m ;; n: layers m through n
+            if not (name.isdigit() and p.args[0] <= int(name) <= p.args[1]):
+                return False
+        elif is_pattern(p):   # {"target" -> 1, _ -> None}: a pattern of layer names
+            if not _MATCHER.matches(p, int(name) if name.isdigit() else name):
+                return False
+        elif is_integer(p):
             if str(p) != name:
                 return False
         elif p != name:

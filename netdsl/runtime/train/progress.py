@@ -9,7 +9,9 @@
   examples per second, time left; fields are dropped from the right when narrow;
 - anywhere else (a pipe, a log file), one line per round.
 
-``"Print"`` always gives a line per round; ``None`` prints nothing.
+``"Print"`` always gives a line per round; ``None`` prints nothing. ``File["log.csv"]``
+writes a CSV row per round (round, batches, examples, seconds, round loss, validation
+loss), alone or with a terminal mode in a list.
 """
 
 from __future__ import annotations
@@ -86,9 +88,13 @@ class Reporter:
     """Shows NetTrain's progress; the loop calls ``batch`` after each batch, ``round`` after
     each round (with the validation loss when there is a validation set), then ``done``."""
 
-    def __init__(self, mode: str, n: int, stream: TextIO | None = None):
+    def __init__(self, mode: str, n: int, stream: TextIO | None = None,
+                 log: TextIO | None = None):
         self.stream = stream if stream is not None else sys.stderr
         self.mode = mode
+        self.log = log       # TrainingProgressReporting -> File["log.csv"]: a row a round
+        if log is not None:
+            log.write("Round,Batches,ExamplesProcessed,TimeElapsed,RoundLoss,ValidationLoss\n")
         self.kind = "none"
         if mode == "Print":
             self.kind = "lines"
@@ -133,6 +139,10 @@ class Reporter:
     def round(self, rnd, max_rounds, loss, vloss, examples, elapsed, nb) -> None:
         """After a round: remember the validation loss; in line mode, print the round."""
         self.vloss = vloss
+        if self.log is not None:
+            self.log.write(f"{rnd},{rnd * nb},{examples},{elapsed:.6g},{loss!r},"
+                           f"{'' if vloss is None else repr(vloss)}\n")
+            self.log.flush()
         if self.kind == "lines":
             fields = self._fields(rnd, max_rounds, nb, nb, loss, examples, elapsed)
             del fields[1]                      # the batch count says nothing at a round's end
@@ -158,6 +168,8 @@ class Reporter:
         bar.update(1)
 
     def done(self, h: History) -> None:
+        if self.log is not None:
+            self.log.close()
         if self.kind == "bar" and self.drawn:
             width = terminal_width(self.stream)
             self.stream.write("\r" + " " * max(1, width - 1) + "\r")

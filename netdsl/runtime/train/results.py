@@ -36,6 +36,7 @@ class History:
     final_learning_rate: float = 0.0
     final_net: Any = None              # with a ValidationSet: the net after the last round
     validation_measurements: list[dict[str, Any]] = field(default_factory=list)
+    multipliers: Any = None            # every array's learning-rate multiplier, by position
 
 
 
@@ -74,6 +75,7 @@ PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "Vali
               "TotalBatches", "ExamplesProcessed", "MeanBatchesPerSecond", "BatchesPerRound",
               "TrainingExamples", "ValidationExamples", "BestValidationRound",
               "OptimizationMethod", "InitialLearningRate", "FinalLearningRate", "TargetDevice",
+              "ArraysLearningRateMultipliers",
               "FinalNet", "RoundMeasurements", "RoundMeasurementsLists",
               "ValidationMeasurements", "ValidationMeasurementsLists", "BatchMeasurements",
               "BatchMeasurementsLists", "RoundPositions", "ValidationPositions", "Properties")
@@ -123,6 +125,8 @@ def _common(h: History) -> dict[str, Any]:
         "InitialLearningRate": h.initial_learning_rate,
         "FinalLearningRate": h.final_learning_rate,
         "TargetDevice": "CPU",
+        "ArraysLearningRateMultipliers": h.multipliers if h.multipliers is not None
+        else Association([]),
         "RoundMeasurements": assoc(h.round_losses[-1]) if h.round_losses else Association([]),
         "RoundMeasurementsLists": assoc(lst(h.round_losses)),
         "ValidationMeasurements": _validation(h, assoc(h.validation_losses[-1]))

@@ -1,0 +1,354 @@
+"""Lanes: one batch split across threads, BLAS on one thread per lane.
+
+NumPy's ufuncs, copies and OpenBLAS's GEMMs release the GIL, so k Python threads each
+running the plan on 1/k of the batch use k cores for the whole pass, where OpenBLAS's own
+threads only help inside GEMMs (the copies, pooling and elementwise steps stay on one
+core). While lanes run, BLAS is held at one thread (threadpoolctl), so k lanes use k
+cores, never k x BLAS threads.
+
+A pass is split only when that cannot change what it computes (``Layer.example_coupling``):
+every step treats the examples of the batch independently ("none"), or uses the batch
+only through sums ("sums": Train-mode BatchNormalization's statistics), which the lanes
+add up where they meet (``Meeting``, ``Ctx.across``). Train-mode Dropout ("random": the
+draws depend on how the batch is cut) keeps an evaluation in one lane; training
+(``runtime/train/loop.py``) gives each lane its own stream. Each lane has its own Ctx and
+scratch buffers (``Plan.lane_scratch``), so lanes never share a mutable buffer.
+
+How many lanes: ``threads()`` (``set_threads(n)``, else the environment variable
+NETDSL_THREADS, else the cores this process may run on, ``os.sched_getaffinity``), never
+more than BLAS's own thread limit (a process told ``OPENBLAS_NUM_THREADS=1``, or run
+under ``threadpool_limits(1)``, gets one lane), and one without threadpoolctl (BLAS
+could not be held at one thread per lane). Small passes run in one lane: a pass is
+split when its steps write at least ``MIN_WORK`` numbers or take ``MIN_SECONDS`` (both
+found on the first pass of each input shape, which runs in one lane) and every lane gets
+at least ``MIN_EXAMPLES`` examples.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import EvaluationError
+from .context import Ctx
+from .steps import Plan
+
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:     # the optional netdsl[speed] extra: without it, one lane
+    ThreadpoolController = None
+
+# A pass is split when its steps write at least this many numbers, or when it took at
+# least MIN_SECONDS of CPU in one lane (the faster of its first two passes: the first
+# also makes buffers); recurrent layers write little but compute much. Splitting costs
+# about 0.5-1 ms of CPU per pass (hand-over, copies, the GIL between lanes; LeNet-BN's 1.5 ms
+# forward took 2.5 ms of CPU in two lanes, benchmarks/bench_lanes.py), so below ~2 ms
+# the second core gains little ...
+MIN_WORK = 1_000_000
+MIN_SECONDS = 0.002
+# ... and every lane gets at least this many examples.
+MIN_EXAMPLES = 4
+MEETING_TIMEOUT = 600.0   # seconds a lane waits at a meeting for the others
+
+_requested: int | None = None
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+_blas: list[Any] | None = None
+
+
+# ---------------------------------------------------------------- the control
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, as PyTorch's default)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):    # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_threads(n: int | None) -> None:
+    """Lanes per pass from now on: ``n`` >= 1, or None for the default (NETDSL_THREADS,
+    else the available cores)."""
+    global _requested
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise EvaluationError(f"The number of threads should be a positive integer or None, "
+                              f"not {n!r}.", symbol="$ProcessorCount", tag="threads")
+    _requested = n
+
+
+def threads() -> int:
+    """The number of lanes asked for: ``set_threads``, NETDSL_THREADS, or the cores."""
+    if _requested is not None:
+        return _requested
+    env = os.environ.get("NETDSL_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise EvaluationError(f"NETDSL_THREADS={env!r} should be a positive integer "
+                                  f"(the number of threads netdsl uses).",
+                                  symbol="$ProcessorCount", tag="threads")
+        return int(env)
+    return available_cores()
+
+
+def lane_count() -> int:
+    """Lanes a pass may use now: ``threads()``, at most BLAS's thread limit; 1 without
+    threadpoolctl."""
+    k = threads()
+    if k == 1:
+        return 1
+    blas = _blas_controllers()
+    if not blas:
+        return 1
+    return max(1, min([k] + [c.num_threads for c in blas]))
+
+
+def _blas_controllers() -> list[Any]:
+    global _blas
+    if _blas is None:
+        _blas = [] if ThreadpoolController is None else \
+            ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas
+
+
+class _OneBlasThread:
+    """BLAS at one thread while lanes run; the previous limits restored after. BLAS's
+    limit is process-wide: with split passes running in several threads at once, the
+    first to start saves it and the last to end restores it."""
+
+    lock = threading.Lock()
+    active = 0
+    saved: list[tuple[Any, int]] = []
+
+    def __enter__(self) -> None:
+        cls = _OneBlasThread
+        with cls.lock:
+            if cls.active == 0:
+                cls.saved = [(c, c.num_threads) for c in _blas_controllers()]
+                for c, _ in cls.saved:
+                    c.set_num_threads(1)
+            cls.active += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        cls = _OneBlasThread
+        with cls.lock:
+            cls.active -= 1
+            if cls.active == 0:
+                for c, n in cls.saved:
+                    c.set_num_threads(n)
+
+
+def _workers(k: int) -> ThreadPoolExecutor:
+    """A persistent pool of k - 1 threads (lane 0 runs on the caller's thread)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < k - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=k - 1, thread_name_prefix="netdsl-lane")
+            _pool_size = k - 1
+        return _pool
+
+
+# ---------------------------------------------------------------- splitting
+def coupling(step_layer: Any, train: bool) -> str:
+    """A step's ``example_coupling`` ("none", "sums", "random", "batch"); "batch" (never
+    split) for a step that does not say."""
+    ask = getattr(step_layer, "example_coupling", None)
+    return "batch" if ask is None else ask(train)
+
+
+def strongest(kinds: Any) -> str:
+    """The strongest of some couplings: "batch" > "random" > "sums" > "none"."""
+    kinds = set(kinds)
+    return next((k for k in ("batch", "random", "sums") if k in kinds), "none")
+
+
+class Meeting:
+    """Where the k lanes of one pass add up partial sums (``Ctx.across``): each lane
+    posts its part, waits for the others, and adds all parts in lane order, so every
+    lane gets the same total (bit for bit). Every lane makes the same calls in the same
+    order, as they run the same steps."""
+
+    def __init__(self, k: int):
+        self.parts: list[Any] = [None] * k
+        # a bound, not a schedule: lanes do the same work, so one that has not come in
+        # this long never will (a layer calling ``across`` a different number of times)
+        self.barrier = threading.Barrier(k, timeout=MEETING_TIMEOUT)
+
+    def total(self, lane: int, x: np.ndarray) -> np.ndarray:
+        self.parts[lane] = np.asarray(x)
+        self.barrier.wait()         # every part posted
+        out = np.array(self.parts[0], copy=True)
+        for p in self.parts[1:]:
+            out += p
+        self.barrier.wait()         # every lane has read them: the next call may post
+        return out
+
+
+def plan_coupling(plan: Plan, train: bool) -> str:
+    """The strongest coupling of any step of ``plan`` (cached on it)."""
+    key = ("coupling", train)
+    found = plan.lanes.get(key)
+    if found is None:
+        found = plan.lanes[key] = strongest(coupling(st.layer, train) for st in plan.steps)
+    return found
+
+
+def bounds(n: int, k: int) -> list[tuple[int, int]]:
+    """k consecutive parts of n examples, sizes differing by at most one."""
+    cuts = [n * i // k for i in range(k + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(k)]
+
+
+def part(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Examples lo..hi of a batch-last array, C-contiguous."""
+    return np.ascontiguousarray(x[..., lo:hi]) if x.ndim > 1 else x[lo:hi]
+
+
+def join(parts: list[np.ndarray]) -> np.ndarray:
+    """Batch-last parts back into one array."""
+    return np.concatenate(parts, axis=-1)
+
+
+def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], splittable: bool) -> int:
+    """How many lanes a pass gets: 1 (run as usual), or 0 (not known yet: run it in one
+    lane through ``counted``). ``splittable``: no step couples
+    the examples (as the caller judges from ``plan_coupling``)."""
+    n = _batch(inputs)
+    if not splittable or n < 2 * MIN_EXAMPLES:
+        return 1
+    k = min(lane_count(), n // MIN_EXAMPLES)
+    if k < 2:
+        return 1
+    work = plan.lanes.get(("work", _shapes(inputs)))
+    if work is None:
+        return 0
+    numbers, seconds, passes = work
+    if numbers >= MIN_WORK:
+        return k
+    if passes < 2:
+        return 0
+    return k if seconds >= MIN_SECONDS else 1
+
+
+def _batch(inputs: dict[str, np.ndarray]) -> int:
+    for x in inputs.values():
+        return int(x.shape[-1]) if x.ndim else 1
+    return 1
+
+
+def _shapes(inputs: dict[str, np.ndarray]) -> tuple:
+    return tuple((p, x.shape) for p, x in inputs.items())
+
+
+def counted(plan: Plan, inputs: dict[str, np.ndarray], run: Callable[[list[int]], Any]) -> Any:
+    """``run(written)`` (a one-lane pass, ``Plan.run(..., written=written)``), noting on
+    the plan how many numbers it wrote and how long it took, for ``lanes_for``."""
+    written: list[int] = []
+    start = time.thread_time()      # CPU time: the machine's load does not change it
+    found = run(written)
+    seconds = time.thread_time() - start
+    key = ("work", _shapes(inputs))
+    known = plan.lanes.get(key)
+    plan.lanes[key] = (sum(written), seconds if known is None else min(seconds, known[1]),
+                       1 if known is None else known[2] + 1)
+    return found
+
+
+def lane_ctx(plan: Plan, lane: int, like: Ctx) -> Ctx:
+    """Lane ``lane``'s own Ctx (its own scratch buffers) with the settings of ``like``."""
+    while len(plan.lane_scratch) < lane:
+        plan.lane_scratch.append({})
+    return Ctx(train=like.train, grad=like.grad, seed=like.seed,
+               scratch=plan.lane_scratch[lane - 1])
+
+
+def training_ctxs(ctx: Ctx, k: int) -> list[Ctx]:
+    """The Ctx of each of k lanes of a training run: ``ctx`` itself for lane 0, and for
+    lane i > 0 one kept on ``ctx``, with its own scratch buffers and random stream
+    (seeded once from ``ctx.rng``: Dropout's masks are reproducible for a RandomSeeding
+    and a number of lanes)."""
+    while len(ctx.lanes) < k - 1:
+        ctx.lanes.append(Ctx(train=ctx.train, grad=ctx.grad,
+                             rng=np.random.default_rng(ctx.rng.integers(2 ** 63))))
+    return [ctx] + ctx.lanes[:k - 1]
+
+
+def run_parts(k: int, job: Callable[[int, Any], Any]) -> list[Any]:
+    """``job(lane, meeting)`` for lanes 0..k-1 at once (lane 0 on this thread), BLAS at
+    one thread; the results in lane order. An error in any lane is raised after all have
+    ended (a lane waiting at the meeting is released by it)."""
+    pool = _workers(k)
+    meeting = Meeting(k)
+
+    def guarded(i: int) -> Any:
+        try:
+            return job(i, meeting)
+        except BaseException:
+            meeting.barrier.abort()     # the other lanes must not wait for this one
+            raise
+    errors: list[BaseException] = []
+    with _OneBlasThread():
+        futures: list[Future] = [pool.submit(guarded, i) for i in range(1, k)]
+        results: list[Any] = [None] * k
+        try:
+            results[0] = guarded(0)
+        except BaseException as e:   # noqa: BLE001 - re-raised below, after the others end
+            errors.append(e)
+        for i, f in enumerate(futures, 1):
+            try:
+                results[i] = f.result()
+            except BaseException as e:   # noqa: BLE001
+                errors.append(e)
+    if errors:      # the lane that failed first, not one released from the meeting by it
+        first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
+                     None)
+        if first is not None:
+            raise first
+        raise EvaluationError("The threads evaluating parts of the batch did not meet to add "
+                              "up their sums (a layer's example_coupling \"sums\" with a "
+                              "different number of ctx.across calls per part?); set "
+                              "NETDSL_THREADS=1 to run in one thread.",
+                              symbol="$ProcessorCount", tag="lanes") from errors[0]
+    return results
+
+
+def meet(ctx: Ctx, lane: int, meeting: Meeting) -> Ctx:
+    """``ctx`` set up as lane ``lane`` of a split pass (``leave`` undoes it)."""
+    ctx.meeting, ctx.lane = meeting, lane
+    return ctx
+
+
+def leave(ctx: Ctx) -> None:
+    ctx.meeting, ctx.lane = None, 0
+
+
+# ---------------------------------------------------------------- evaluation
+def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
+        ) -> dict[str, np.ndarray]:
+    """``plan.run(ctx, inputs)``'s outputs, the batch split across lanes when that pays
+    and changes nothing. ``owned``: the caller holds the plan's lock (its scratch
+    buffers, and so the lanes' own, are free); otherwise one lane."""
+    if not owned or _batch(inputs) < 2 * MIN_EXAMPLES:    # (batch 1: nothing more to ask)
+        return plan.run(ctx, inputs)[0]
+    k = lanes_for(plan, inputs, plan_coupling(plan, ctx.train) in ("none", "sums"))
+    if k == 0:      # first pass of this shape: one lane, counting its work
+        return counted(plan, inputs, lambda w: plan.run(ctx, inputs, written=w))[0]
+    if k == 1:
+        return plan.run(ctx, inputs)[0]
+    cuts = bounds(_batch(inputs), k)
+
+    def lane(i: int, meeting: Meeting) -> dict[str, np.ndarray]:
+        lo, hi = cuts[i]
+        own = meet(ctx if i == 0 else lane_ctx(plan, i, ctx), i, meeting)
+        try:
+            return plan.run(own, {p: part(x, lo, hi) for p, x in inputs.items()})[0]
+        finally:
+            leave(own)
+    results = run_parts(k, lane)
+    return {p: join([r[p] for r in results]) for p in results[0]}
