@@ -140,6 +140,7 @@ def test_rearranging(src, expected):
     ("Array[f, {2, 2}, {0, 1}]", "{{f[0, 1], f[0, 2]}, {f[1, 1], f[1, 2]}}"),
     ("Array[#^2 &, 4]", "{1, 4, 9, 16}"),
     ("Array[f, 0]", "{}"),
+    ("Array[f, {0, 10^20}]", "{}"),
     ("UnitVector[4, 2]", "{0, 1, 0, 0}"),
     ("UnitVector[2]", "{0, 1}"),
     ("IdentityMatrix[3]", "{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}"),
@@ -215,6 +216,7 @@ def test_levels_and_array_tests(src, expected):
     ("NestWhileList[If[# == 3, 1, # + 1] &, 1, Unequal, All]", "{1, 2, 3, 1}"),
     ("NestWhileList[Floor[#/2] &, 10, Unequal, 2]", "{10, 5, 2, 1, 0, 0}"),
     ("NestWhileList[#/2 &, 1, EvenQ]", "{1}"),
+    ("NestWhileList[# + 1 &, 1, # < 5 &, 1, 10^30]", "{1, 2, 3, 4, 5}"),
     ("Through[{f, g, h}[x]]", "{f[x], g[x], h[x]}"),
     ("Through[p[f, g][x, y]]", "p[f[x, y], g[x, y]]"),
     ("Through[p[f, g][x], q]", "p[f, g][x]"),
@@ -268,6 +270,9 @@ def test_packed_arrays_take_numpy_paths():
     "IdentityMatrix[10^6]",
     "UnitVector[10^12, 1]",
     "ArrayReshape[{1}, {10^6, 10^6}]",
+    "Subsets[Range[30], {15}]",
+    "Permutations[Range[11]]",
+    "Tuples[Table[{1, 2}, 30]]",
 ])
 def test_huge_sizes_are_refused_quickly(src):
     start = time.perf_counter()

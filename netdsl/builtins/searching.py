@@ -147,10 +147,10 @@ def _nest_while_list(ev, f, x, test, m=None, most=None):
         elif ev.call(test, *window) is not TrueS:
             break
         if applied >= limit:
-            if most is None or most is S("Infinity"):
-                raise EvaluationError(f"{short(call)} did not stop after {MAX_ELEMENTS} steps.",
-                                      symbol="NestWhileList", tag="itlim")
             break
+        if applied >= MAX_ELEMENTS:   # a list of 10^7 results is the most netdsl builds
+            raise EvaluationError(f"{short(call)} did not stop after {MAX_ELEMENTS} steps.",
+                                  symbol="NestWhileList", tag="itlim")
         out.append(ev.call(f, out[-1]))
         applied += 1
     return make_list(out)
