@@ -122,3 +122,40 @@ def _compare(what: str, analytic: np.ndarray, numeric: np.ndarray, tol: float) -
     scale = max(np.abs(numeric).max(), np.abs(analytic).max(), 1e-3)
     err = np.abs(analytic - numeric).max() / scale
     assert err < tol, f"{what}: relative error {err:.3g}\nanalytic {analytic}\nnumeric {numeric}"
+
+
+# ---------------------------------------------------------------- ONNX
+def onnx_run(net, feeds: dict, opset: int = 17):
+    """``net`` exported to ONNX (checked by strict shape inference) and run in onnxruntime
+    on ``feeds`` (batch first, by input port): its first output. Skips the test when onnx
+    or onnxruntime is missing."""
+    import pytest
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from netdsl.formats.onnx_export import to_onnx
+    model = to_onnx(net, opset)
+    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
+
+
+# ---------------------------------------------------------------- files and training
+def file_round_trip(net, tmp_path, name: str = "net.safetensors"):
+    """``net`` saved as a net file and loaded back, checked equal (skips without
+    safetensors)."""
+    import pytest
+    pytest.importorskip("safetensors.numpy")
+    path = tmp_path / name
+    netdsl.save(net, path)
+    back = netdsl.load(path)
+    assert back == net
+    return back
+
+
+def round_losses(session, data: str, rounds: int, extra: str = "") -> np.ndarray:
+    """NetTrain of the session's ``net`` on ``data`` (netdsl text), batches of 8, seeded,
+    quiet: its "RoundLossList"."""
+    session.evaluate(f"r = NetTrain[net, {data}, All, MaxTrainingRounds -> {rounds}, "
+                     f"BatchSize -> 8, RandomSeeding -> 1, TrainingProgressReporting -> None"
+                     f"{', ' + extra if extra else ''}]")
+    return np.asarray(session.evaluate('r["RoundLossList"]'), float)

@@ -148,6 +148,10 @@ LAYERS = [
     'NetChain[{NormalizationLayer[{1, 2}, "Same"]}, "Input" -> {3, 4}]',
     'NetChain[{NormalizationLayer[-1, "Same", "Epsilon" -> 0.1]}, "Input" -> {3, 4}]',
     'NetChain[{NormalizationLayer[2, "Biases" -> None]}, "Input" -> {3, 4}]',
+    'NetChain[{InstanceNormalizationLayer["Epsilon" -> 0.01]}, "Input" -> {3, 4, 5}]',
+    'NetChain[{LocalResponseNormalizationLayer[]}, "Input" -> {5, 4, 4}]',
+    'NetChain[{LocalResponseNormalizationLayer["ChannelWindowSize" -> 1, "Alpha" -> 0.5, '
+    '"Beta" -> 0.75, "Bias" -> 2]}, "Input" -> {4, 3, 3}]',
     # learned arrays of the input's shape, levels exchanged, embeddings
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> {2, 3}]',
     'NetChain[{ConstantTimesLayer[], ConstantPlusLayer[], ParametricRampLayer[]}, "Input" -> "Real"]',
@@ -184,7 +188,9 @@ LAYERS = [
 @pytest.mark.parametrize("text", LAYERS)
 def test_layer(text):
     grouped_deconvolution = "Deconvolution" in text and "ChannelGroups" in text
-    check(build(text), reference=not grouped_deconvolution)
+    # onnx.reference's LRN loops over the batch axis instead of the channels (onnx 1.23)
+    lrn = "LocalResponseNormalization" in text
+    check(build(text), reference=not (grouped_deconvolution or lrn))
 
 
 FUNCTIONS = ["Ramp", "Tanh", "LogisticSigmoid", "Exp", "Abs", "Sin", "Cos", "Erf",
@@ -215,6 +221,7 @@ def test_threading(f, n):
 LOSSES = [
     'NetGraph[{MeanSquaredLossLayer[]}, {}, "Input" -> {3, 2}]',
     'NetGraph[{MeanSquaredLossLayer[]}, {}, "Input" -> "Real"]',
+    'NetGraph[{MeanAbsoluteLossLayer[]}, {}, "Input" -> {3, 2}]',
     'NetGraph[{CrossEntropyLossLayer["Index"]}, {}, "Input" -> 5]',
     'NetGraph[{CrossEntropyLossLayer["Index"]}, {}, "Input" -> {3, 5}]',
     'NetGraph[{CrossEntropyLossLayer["Probabilities"]}, {}, "Input" -> 4]',

@@ -143,7 +143,8 @@ def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> Non
         rules = tuple(a for a in args if is_rule(a))
         if len(positional) + len(rules) != len(args) or not 1 <= len(positional) <= _most:
             what = ("a net or a pair of nets, and an aggregation,"
-                    if _head == "NetBidirectionalOperator" else "a net")
+                    if _head == "NetBidirectionalOperator" else
+                    "a net and a number of iterations," if _head == "NetNestOperator" else "a net")
             raise wrong_call(_head, call, f"{_head} takes {what} and port rules")
         net = build_operator(_head, tuple(positional), _rules_to_options(rules, _head, call))
         net.span = call.span
@@ -159,6 +160,9 @@ _operator("NetFoldOperator", ("NetFoldOperator[net]", 'NetFoldOperator[net, "Inp
           "and gives the sequence of states, starting from the \"State\" port (zeros when not "
           "given); feedback rules name the outputs fed back to inputs, constants the inputs "
           "not mapped over, outputs the sequences given", 4)
+_operator("NetNestOperator", ("NetNestOperator[net, n]", 'NetNestOperator[net, n, "Input" -> shape]'),
+          'net applied n times, each output the next input (net has ports "Input" and '
+          '"Output" of one shape; the n applications share its arrays)', 2)
 _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[{fnet, bnet}]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),

@@ -10,7 +10,8 @@ tensor the sequences make when their length is reshaped into the batch axis, res
 back; a NetBidirectionalOperator is its forward net on the input and its backward net on
 the input reversed along the length (a Slice with step -1; the backward output reversed
 back when it is a sequence), then Concat, Add or their mean; a NetFoldOperator is a
-Scan over the length whose body is its inner net. The model passes ``onnx.checker`` (full
+Scan over the length whose body is its inner net; a NetNestOperator is its inner net's
+nodes repeated n times (unrolled, the same initializers). The model passes ``onnx.checker`` (full
 check) and strict shape inference before it is written.
 
 The ``onnx`` package is an optional extra: ``pip install 'netdsl[onnx]'``.
@@ -172,6 +173,11 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
     if net.kind == "NetFoldOperator":
         return _fold(b, net, path, inputs, scope)
     x = inputs["Input"]
+    if net.kind == "NetNestOperator":      # unrolled: the inner nodes n times, one set of arrays
+        assert net.iterations is not None
+        for _ in range(net.iterations):
+            x = _emit(b, net.net("Net"), path + ("Net",), {"Input": x})["Output"]
+        return {"Output": x}
     if net.kind == "NetMapOperator":
         inner = net.net("Net")
         element, out = (tuple(inner.ports[p].shape or ()) for p in ("Input", "Output"))

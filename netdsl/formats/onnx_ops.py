@@ -263,6 +263,55 @@ def mean_squared_loss(b, layer, scope, where, xs):
     return [b.mean_per_example(sq, len(layer.ports["Input"].shape), scope)]
 
 
+def _unsqueezed_element(b, scope, e):
+    return b.node("Unsqueeze", [e, b.const([1], scope, np.int64)], scope)
+
+
+def append_element(b, layer, scope, where, xs):
+    """AppendLayer: the element Unsqueezed at the length axis, Concat after the input."""
+    return [b.node("Concat", [xs[0], _unsqueezed_element(b, scope, xs[1])], scope, axis=1)]
+
+
+def prepend_element(b, layer, scope, where, xs):
+    """PrependLayer: as AppendLayer, the element first."""
+    return [b.node("Concat", [_unsqueezed_element(b, scope, xs[1]), xs[0]], scope, axis=1)]
+
+
+def ordering(b, layer, scope, where, xs):
+    """TopK of every element, smallest first (ONNX puts equal elements in input order, as
+    Ordering), its indices plus 1; the first or last n of them Sliced."""
+    x = xs[0]
+    k = slice_axis(b, b.node("Shape", [x], scope), 1, 2, 0, 1, scope)      # [l]
+    out = b.fresh(scope, "TopK")
+    b.nodes.append(b.helper.make_node("TopK", [x, k], [b.fresh(scope, "values"), out],
+                                      name=out, axis=1, largest=0, sorted=1))
+    n = layer.values["Elements"]
+    if n != "All":
+        out = slice_axis(b, out, 0 if n > 0 else n, n if n > 0 else INT64_MAX, 1, 1, scope)
+    return [b.node("Add", [out, b.const(1, scope, np.int64)], scope)]
+
+
+def mean_absolute_loss(b, layer, scope, where, xs):
+    d = b.node("Abs", [b.node("Sub", xs, scope)], scope)
+    return [b.mean_per_example(d, len(layer.ports["Input"].shape), scope)]
+
+
+def local_response_normalization(b, layer, scope, where, xs):
+    """ONNX's LRN is Wolfram's formula: size 2 c + 1, alpha divided by size, cut edges."""
+    v = layer.values
+    return [b.node("LRN", xs, scope, size=2 * v["ChannelWindowSize"] + 1,
+                   alpha=float(v["Alpha"]), beta=float(v["Beta"]), bias=float(v["Bias"]))]
+
+
+def contrastive_loss(b, layer, scope, where, xs):
+    """(1 - t) x + t Relu[margin - x]."""
+    x, t = xs
+    hinge = b.node("Relu", [b.node("Sub", [b.const(float(layer.values["Margin"]), scope), x],
+                                   scope)], scope)
+    near = b.node("Mul", [b.node("Sub", [b.const(1.0, scope), t], scope), x], scope)
+    return [b.node("Add", [near, b.node("Mul", [t, hinge], scope)], scope)]
+
+
 def cross_entropy_loss(b, layer, scope, where, xs):
     form = layer.values["TargetForm"]
     x, t = xs
@@ -680,6 +729,8 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "DotLayer": dot,
     "PaddingLayer": padding,
     "NormalizationLayer": normalization,
+    "InstanceNormalizationLayer": normalization,
+    "LocalResponseNormalizationLayer": local_response_normalization,
     "BatchNormalizationLayer": batch_normalization,
     "LinearLayer": linear,
     "DotPlusLayer": linear,          # LinearLayer's old name
@@ -702,11 +753,16 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "SequenceMostLayer": sequence_most,
     "SequenceRestLayer": sequence_rest,
     "SequenceReverseLayer": sequence_reverse,
+    "AppendLayer": append_element,
+    "OrderingLayer": ordering,
+    "PrependLayer": prepend_element,
     "AttentionLayer": attention,
     "SequenceAttentionLayer": sequence_attention,
     "LongShortTermMemoryLayer": lstm,
     "GatedRecurrentLayer": gru,
     "BasicRecurrentLayer": basic_recurrent,
     "MeanSquaredLossLayer": mean_squared_loss,
+    "MeanAbsoluteLossLayer": mean_absolute_loss,
+    "ContrastiveLossLayer": contrastive_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
 }

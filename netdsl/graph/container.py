@@ -282,6 +282,9 @@ def container_summary(net: Container) -> str:
         lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c:<{w3}}  {d}".rstrip())
     if net.shared:
         lines.append("  shared arrays: " + ", ".join(f'"{k}"' for k in net.shared))
+    iterations = getattr(net, "iterations", None)     # NetNestOperator's n
+    if iterations is not None:
+        lines.append(f"  iterations: {iterations}")
     lines.append(f"  parameters: {count_text(net) or 'none'}")
     return "\n".join(lines)
 

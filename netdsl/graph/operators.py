@@ -1,5 +1,6 @@
-"""NetMapOperator, NetFoldOperator and NetBidirectionalOperator: containers of inner nets
-that run them step by step (or on a reversed copy) of a sequence.
+"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator and NetNestOperator:
+containers of inner nets that run them step by step (or on a reversed copy) of a sequence,
+or n times in a row.
 
 An operator is a ``Container`` whose nodes are its inner nets (``"Net"``, or
 ``"ForwardNet"`` and ``"BackwardNet"``, Wolfram's parameter names, so NetExtract,
@@ -30,6 +31,10 @@ Wolfram's definitions (NeuralNetworks paclet):
   a valid net or a pair of valid nets.", "Second argument should be one of Catenate,
   Total, or Mean.", "Type inconsistency in NetBidirectionalOperator: shapes of forward
   and backward net are incompatible."
+- NetNestOperator[net, n]: ``net`` applied n times (a positive integer, "Iterations"), its
+  output the next application's input; ``net`` has ports Input and Output of one type,
+  which is also the operator's Input and Output. The n applications share the inner
+  net's arrays (one "Net" slot).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EvaluationError, ShapeError
-from ..expr import Expr, Symbol, input_form, is_list, is_rule, list_items
+from ..expr import Expr, Symbol, input_form, is_integer, is_list, is_rule, list_items
 from ..layers.base import (Clash, Infer, Layer, Net, ValidationFail, multiplier_spec,
                            run_layer_rule)
 from ..layers.shapes import (UNKNOWN, LengthVar, Mismatch, PortType, VaryingSize,
@@ -56,9 +61,10 @@ else:
 S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
 SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",),
-         "NetBidirectionalOperator": ("ForwardNet", "BackwardNet")}
+         "NetBidirectionalOperator": ("ForwardNet", "BackwardNet"), "NetNestOperator": ("Net",)}
 INNER_PORTS = {"NetMapOperator": ({"Input"}, {"Output"}),
-               "NetBidirectionalOperator": ({"Input"}, {"Output"})}
+               "NetBidirectionalOperator": ({"Input"}, {"Output"}),
+               "NetNestOperator": ({"Input"}, {"Output"})}
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ def _error(head: str, tag: str, text: str) -> EvaluationError:
 
 
 class Operator(Container):
-    """A NetMapOperator, NetFoldOperator or NetBidirectionalOperator value."""
+    """A NetMapOperator, NetFoldOperator, NetBidirectionalOperator or NetNestOperator value."""
+
+    iterations: int | None = None    # NetNestOperator's n
 
     def __init__(self, kind: str, nets: dict[str, Net], ports: dict[str, PortType],
                  aggregation: str | None = None, shared: dict[str, Any] | None = None,
@@ -114,6 +122,7 @@ class Operator(Container):
         new.aggregation = self.aggregation
         new.operator = self.operator
         new.fold = self.fold
+        new.iterations = self.iterations
         new.multipliers = self.multipliers
         new.optional_inputs = self.optional_inputs
         new.optional_outputs = self.optional_outputs
@@ -141,6 +150,7 @@ class Operator(Container):
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, Operator) and self.aggregation == other.aggregation
                 and self.fold == other.fold and self.multipliers == other.multipliers
+                and self.iterations == other.iterations
                 and super().__eq__(other))
 
     def __hash__(self) -> int:
@@ -152,7 +162,8 @@ class Operator(Container):
 
     def title(self) -> str:
         inner = ", ".join(_inner_title(self.net(n)) for n in self.order)
-        return f"{self.kind}[{inner}]"
+        n = "" if self.iterations is None else f", {self.iterations}"
+        return f"{self.kind}[{inner}{n}]"
 
     def short_form(self) -> str:
         state = "initialized" if self.initialized else "uninitialized"
@@ -163,6 +174,8 @@ class Operator(Container):
         parts = [nets[0] if len(nets) == 1 else "{" + ", ".join(nets) + "}"]
         if self.aggregation is not None and self.aggregation != "Catenate":
             parts.append(self.aggregation)
+        if self.iterations is not None:
+            parts.append(str(self.iterations))
         if self.fold is not None and not self.fold.is_default():
             parts.extend(input_form(a) for a in _fold_args(self.fold))
         for p in self.fold.mapped if self.fold else ("Input",):
@@ -178,7 +191,8 @@ class Operator(Container):
                       where: str) -> "Operator":
         """The operator's shape rule, the inner nets inferred with ``infer`` (inference.py)."""
         rule = {"NetMapOperator": _infer_map, "NetFoldOperator": _infer_fold,
-                "NetBidirectionalOperator": _infer_bidirectional}[self.kind]
+                "NetBidirectionalOperator": _infer_bidirectional,
+                "NetNestOperator": _infer_nest}[self.kind]
         return rule(self, _Inner(self, infer, head, where))
 
     def around(self, nets: dict[str, Net], head: str) -> "Operator":
@@ -187,6 +201,8 @@ class Operator(Container):
         inner = [nets[n] for n in self.order]
         first: Any = inner[0] if len(inner) == 1 else Expr(S("List"), *inner)
         args = (first,) + ((S(self.aggregation),) if self.aggregation else ())
+        if self.iterations is not None:
+            args += (self.iterations,)
         if self.fold is not None:
             args += _fold_args(self.fold)
         opts = {p: t.spec() for p, t in self.declared_ports.items()
@@ -214,8 +230,8 @@ def _inner_text(net: Net) -> str:
 # ---------------------------------------------------------------- construction
 def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
     """NetMapOperator[net], NetFoldOperator[net], NetBidirectionalOperator[net | {f, b},
-    agg] with "Input"/"Output" port options (and LearningRateMultipliers): the operator
-    with its shapes inferred."""
+    agg], NetNestOperator[net, n] with "Input"/"Output" port options (and
+    LearningRateMultipliers): the operator with its shapes inferred."""
     if not args:
         raise _error(head, "argx", f"{head} called with 0 arguments; 1 argument is expected.")
     options = dict(options)
@@ -231,7 +247,7 @@ def build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
 
 
 def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator:
-    aggregation = None
+    aggregation, iterations = None, None
     if head == "NetBidirectionalOperator":
         if len(args) > 2:
             raise _error(head, "argt", f"{head} called with {len(args)} arguments; 1 or 2 "
@@ -254,6 +270,15 @@ def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator
         op = Operator(head, {"Net": net}, _port_options(head, ports, options), None,
                       _hoist_shared([net], head), fold)
         return op.own_inference(infer, head, "")
+    elif head == "NetNestOperator":
+        if len(args) != 2:
+            raise _error(head, "argrx", f"{head} called with {len(args)} argument"
+                                        f"{'' if len(args) == 1 else 's'}; 2 arguments are "
+                                        f"expected.")
+        if not (is_integer(args[1]) and args[1] >= 1):
+            raise _error(head, "invarg2", f"The number of iterations {input_form(args[1])} "
+                                          f"should be a positive integer.")
+        nets, iterations = [to_net(args[0], head, "the argument")], args[1]
     else:
         if len(args) > 1:
             raise _error(head, "argx", f"{head} called with {len(args)} arguments; 1 argument "
@@ -270,6 +295,7 @@ def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator
     ports = _port_options(head, {"Input": UNKNOWN, "Output": UNKNOWN}, options)
     op = Operator(head, dict(zip(SLOTS[head], nets)), ports, aggregation,
                   _hoist_shared(nets, head))
+    op.iterations = iterations
     return op.own_inference(infer, head, "")
 
 
@@ -551,6 +577,24 @@ def _infer_fold(op: Operator, s: _Inner) -> Operator:
             changed |= same(c, None, c)
         return changed
     return _stepwise(s, fold.mapped, fold.outputs, states_and_constants)
+
+
+def _infer_nest(op: Operator, s: _Inner) -> Operator:
+    """One type for the inner net's Input and Output (each application's output is the
+    next one's input) and for the operator's Input and Output."""
+    for _ in range(8):
+        try:
+            t = unify(s.net_port("Net", "Input"), s.net_port("Net", "Output"))
+        except Mismatch:
+            raise _type_error(s, 'the "Input" and "Output" ports of the net must have one '
+                                 "shape, as each output is the next input") from None
+        changed = s.run("Net", {"Input": t, "Output": t})
+        for p in ("Input", "Output"):
+            changed |= s.refine(p, t, "Net", p)
+        changed |= s.run("Net", {"Input": s.ports["Input"], "Output": s.ports["Output"]})
+        if not changed:
+            break
+    return s.result()
 
 
 def _sequential(x: tuple | None, f: tuple | None) -> bool:

@@ -896,6 +896,12 @@ def nonneg_int(x: Any) -> int:
     raise ValueError("expected a non-negative integer")
 
 
+def real_number(x: Any) -> float:
+    if is_number(x):
+        return float(x)
+    raise ValueError("expected a real number")
+
+
 def positive_real(x: Any) -> float:
     if is_number(x) and x > 0:
         return float(x)

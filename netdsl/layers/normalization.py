@@ -6,7 +6,7 @@ layer normalisation; the default on a channel-first image is instance normalisat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def _scaling_expr(v: Any) -> Any:
 class NormalizationLayer(Layer):
     name = "NormalizationLayer"
     summary = "normalises over levels (default 2 ;; All), then learned Scaling and Biases"
-    positional = (Param("AggregationLevels", level_spec, optional=True,
+    positional: ClassVar[tuple[Param, ...]] = (Param("AggregationLevels", level_spec, optional=True,
                         default=(("span", 2, None),), display=level_expr),
                   Param("ScalingLevels", _scaling_levels, optional=True, default="Complement",
                         display=_scaling_expr))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Infer
-from .shapes import LengthVar
+from .shapes import LengthVar, PortType
 
 
 def sequence_input(s: Infer) -> tuple | None:
@@ -35,3 +35,36 @@ def shorter_by_one(s: Infer) -> None:
     s.refine("Output", (out,) + tuple(x[1:]), '"Input" port')
     y = s.port("Output")
     s.refine("Input", (None,) + tuple(y[1:]), '"Output" port')
+
+
+def longer_by_one(s: Infer) -> None:
+    """AppendLayer, PrependLayer: "Input" a sequence {n, d...}, "Element" one element
+    {d...}, "Output" {n + 1, d...}; a "Varying" length gives a new "Varying" one. The
+    output's type (integers, classes) follows the input's; an integer input takes
+    integer elements."""
+    x = sequence_input(s)
+    t = s.port_type("Input")
+    if x is not None:
+        rest = tuple(x[1:])   # an integer sequence takes integer elements (a real one any)
+        s.refine("Element", PortType(rest, True, t.classes) if t.integer else rest,
+                 '"Input" port')
+        n = x[0]
+        out: Any = n + 1 if isinstance(n, int) else LengthVar() if isinstance(n, LengthVar) \
+            else None
+        s.refine("Output", PortType((out,) + tuple(x[1:]), t.integer, t.classes),
+                 '"Input" port')
+    e = s.port("Element")
+    if e is not None:
+        s.refine("Input", (None,) + tuple(e), '"Element" port')
+        s.refine("Output", (None,) + tuple(e), '"Element" port')
+    y = s.port("Output")
+    if y is not None:
+        if len(y) == 0:
+            s.fail('the "Output" port must be a sequence (an array of rank 1 or more)')
+        n = y[0]
+        if isinstance(n, int) and n < 2:
+            s.fail(f'the "Output" sequence has {n} element, but it has at least the input\'s '
+                   f"elements and the appended one")
+        before = n - 1 if isinstance(n, int) and x is not None and x[0] is None else None
+        s.refine("Input", (before,) + tuple(y[1:]), '"Output" port')
+        s.refine("Element", tuple(y[1:]), '"Output" port')

@@ -18,6 +18,9 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 - NetBidirectionalOperator: the forward plan on the input, the backward plan on the
   input reversed along its first level (its output reversed back when it is a
   sequence); Catenate, Total or Mean.
+- NetNestOperator: the inner plan n times, each output the next input (one set of
+  arrays); backward runs the inner backward n times in reverse, each input gradient the
+  seed of the pass before, the arrays' gradients summed over the passes.
 - AttentionLayer[net] (graph/attention_net.py): the scoring net's plan once on all
   N x H x M x L key/query pairs of a group (one inner batch), its scores then rescaled,
   masked and softmaxed as for "Dot" (layers/attention_core.py); backward sums each
@@ -75,6 +78,8 @@ class OperatorStep:
             inner = net.net("Net").ports
             self.shapes = {p: tuple(inner[p].shape) for p in self.fold.states + self.fold.outputs}
             self.in_names, self.out_names = net.port_names()
+        if self.kind == "NetNestOperator":
+            self.iterations = net.iterations
         if self.kind == "NetBidirectionalOperator":
             self.sequential = net.sequential_output()
             self.aggregation = net.aggregation
@@ -102,7 +107,7 @@ class OperatorStep:
         if cache is None:
             return {}
         steps = cache[0]
-        if self.kind == "NetFoldOperator":
+        if self.kind in ("NetFoldOperator", "NetNestOperator"):
             runs = [(0, caches) for _, caches in cache[1]]
         elif self.kind in ("NetMapOperator", "AttentionLayer"):
             runs = [(0, cache[2])]
@@ -164,7 +169,18 @@ class OperatorStep:
             return self._map(ctx, steps, x)
         if self.kind == "NetFoldOperator":
             return self._fold(ctx, steps, dict(zip(self.in_names, (x,) + given)))
+        if self.kind == "NetNestOperator":
+            return self._nest(ctx, steps, x)
         return self._bidirectional(ctx, steps, x)
+
+    def _nest(self, ctx, steps, x):
+        shape, record = x.shape, []
+        for _ in range(self.iterations):
+            outs, values, caches = self._run(ctx, 0, steps[0], {"Input": x})
+            x = outs["Output"]
+            if ctx.grad:
+                record.append((values, caches))
+        return [np.ascontiguousarray(x)], ((steps, record, shape) if ctx.grad else None)
 
     def _map(self, ctx, steps, x):
         n, batch = x.shape[0], x.shape[-1]
@@ -273,6 +289,14 @@ class OperatorStep:
         if self.kind == "NetFoldOperator":
             return self._fold_back(ctx, cache, dict(zip(self.out_names, (dy,) + dfinal)),
                                    grads), grads
+        if self.kind == "NetNestOperator":
+            steps, record, shape = cache
+            d = dy
+            for values, caches in reversed(record):
+                d = _or_zeros(self._back(ctx, 0, steps[0], values, caches,
+                                         {"Output": np.ascontiguousarray(d)}, grads)["Input"],
+                              shape, dy.dtype)
+            return [np.ascontiguousarray(d)], grads
         steps, values_f, caches_f, values_b, caches_b = cache
         axis = 1 if self.sequential else 0
         if self.aggregation == "Catenate":

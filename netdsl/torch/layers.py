@@ -296,6 +296,21 @@ def _mse(layer):
     return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]) ** 2)], {})
 
 
+@register_torch_layer("MeanAbsoluteLossLayer")
+def _mae(layer):
+    return lambda a, xs, training: ([_per_example_mean((xs[0] - xs[1]).abs())], {})
+
+
+@register_torch_layer("ContrastiveLossLayer")
+def _contrastive(layer):
+    margin = float(layer.values["Margin"])
+
+    def op(a, xs, training):
+        x, t = xs[0], xs[1].to(xs[0].dtype)
+        return [(1 - t) * x + t * torch.relu(margin - x)], {}
+    return op
+
+
 @register_torch_layer("CrossEntropyLossLayer")
 def _cross_entropy(layer):
     form = layer.values["TargetForm"]
@@ -392,6 +407,7 @@ def _aggregation(layer):
 
 
 @register_torch_layer("NormalizationLayer")
+@register_torch_layer("InstanceNormalizationLayer")   # NormalizationLayer[] by another name
 def _normalization(layer):
     eps = float(layer.values["Epsilon"])
 
@@ -405,6 +421,43 @@ def _normalization(layer):
         if "Biases" in a:
             y = y + a["Biases"].reshape(bshape)
         return [_first(y)], {}
+    return op
+
+
+@register_torch_layer("AppendLayer")
+def _append(layer):
+    def op(a, xs, training):
+        x, e = xs
+        return [torch.cat([x, e.to(x.dtype).unsqueeze(1)], 1)], {}
+    return op
+
+
+@register_torch_layer("PrependLayer")
+def _prepend(layer):
+    def op(a, xs, training):
+        x, e = xs
+        return [torch.cat([e.to(x.dtype).unsqueeze(1), x], 1)], {}
+    return op
+
+
+@register_torch_layer("OrderingLayer")
+def _ordering(layer):
+    n = layer.values["Elements"]
+
+    def op(a, xs, training):
+        order = torch.argsort(xs[0], dim=1, stable=True) + 1
+        return [order if n == "All" else order[:, :n] if n > 0 else order[:, n:]], {}
+    return op
+
+
+@register_torch_layer("LocalResponseNormalizationLayer")
+def _local_response_normalization(layer):
+    v = layer.values
+    size = 2 * v["ChannelWindowSize"] + 1     # torch divides alpha by size, as Wolfram
+
+    def op(a, xs, training):
+        return [F.local_response_norm(xs[0], size, alpha=v["Alpha"], beta=v["Beta"],
+                                      k=v["Bias"])], {}
     return op
 
 

@@ -1,4 +1,5 @@
-"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator and AttentionLayer[net] /
+"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator, NetNestOperator and
+AttentionLayer[net] /
 SequenceAttentionLayer[net] as torch functions, batch-first, running their inner nets'
 plans as the NumPy executor does (runtime/operator_steps.py):
 
@@ -10,6 +11,7 @@ plans as the NumPy executor does (runtime/operator_steps.py):
 - a bidirectional operator: the forward net on the input, the backward net on it
   reversed along the length (its output reversed back when it is a sequence), then
   Catenate, Total or Mean;
+- a nest: the inner net n times, each output the next input;
 - a net as the scoring net: the scoring net once on every (example, head, query, key)
   pair, then the layer's softmax, masks and rescaling (torch/attention.py).
 
@@ -128,6 +130,21 @@ def _fold(runner, plans):
                    first.new_zeros((batch, 0) + runner.shapes[p])) if p in ys else states[p]
                   for p in runner.out_names]
         return result, moved
+    return fn
+
+
+@register_torch_layer("NetNestOperator")
+@_operator
+def _nest(runner, plans):
+    inner = plans[0]
+
+    def fn(a, xs, training, sync):
+        x, moved = xs[0], {}
+        for _ in range(runner.iterations):
+            outs, step_moved = inner.run(a, {"Input": x}, training, sync)
+            moved.update(step_moved)
+            x = outs["Output"]
+        return [x], moved
     return fn
 
 
