@@ -5,6 +5,7 @@ imported when one of them is first used (start-up time)."""
 # registration happens on import
 from . import (arith, control, core, datafiles, io, language, lists,  # noqa: F401
                random, rules, strings)
+from . import associations, searching, sorting, structure  # noqa: F401  (more list functions)
 from . import (clock, elementwise, filenames, forms, integers,  # noqa: F401  (stdmath's)
                statistics, stringsearch)
 from .lazy_table import LAZY_BUILTINS
