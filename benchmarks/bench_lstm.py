@@ -90,6 +90,18 @@ def build_torch(net):
     return char_model(emb, lstm, lin)
 
 
+def blocks_case(rng, batch: int = 32, length: int = 100) -> dict:
+    """The four timed calls of this benchmark, for bench_blocks.py."""
+    import torch
+    net = netdsl.evaluate(f"NetInitialize[{NET}, RandomSeeding -> 0]")
+    x = rng.integers(1, V + 1, (batch, length))
+    labels = rng.integers(1, V + 1, batch)
+    trainer = NetdslTrainer(net, x, labels)
+    fwd, train = torch_steps(build_torch(net), torch.from_numpy(x - 1), labels)
+    return {"netdsl forward": lambda: net(x), "torch forward": fwd,
+            "netdsl train": trainer.step, "torch train": train}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=32)

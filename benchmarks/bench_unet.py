@@ -96,6 +96,29 @@ class Trainer(NetdslTrainer):
         self.feed["Output"] = to_batch_last(target.astype(np.float32))
 
 
+def blocks_case(rng, batch: int = 16, size: int = 32) -> dict:
+    """The four timed calls of this benchmark, for bench_blocks.py."""
+    import torch
+    net = build_netdsl(size)
+    x = rng.random((batch, 3, size, size), dtype=np.float32)
+    target = rng.random((batch, size, size), dtype=np.float32)
+    trainer = Trainer(net, x, target)
+    model, tmodel = build_torch(arrays_of(net)).eval(), build_torch(arrays_of(net))
+    opt = torch.optim.Adam(tmodel.parameters(), lr=0.001)
+    xt, tt = torch.from_numpy(x), torch.from_numpy(target)
+
+    def torch_forward():
+        with torch.no_grad():
+            model(xt)
+
+    def torch_step():
+        opt.zero_grad(set_to_none=True)
+        ((tmodel(xt) - tt) ** 2).mean().backward()
+        opt.step()
+    return {"netdsl forward": lambda: net(x), "torch forward": torch_forward,
+            "netdsl train": trainer.step, "torch train": torch_step}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=16)
