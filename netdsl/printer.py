@@ -335,7 +335,9 @@ class Printer:
         first, rest = args[0], args[1:]
         if is_integer(first) and first == -1 and not is_number(rest[0]):
             # -x*y is Times[-1, x, y]: unary minus flattens into the product it starts
-            out = ["-" + self.fmt(rest[0], MINUS + 1)]
+            operand = self.fmt(rest[0], MINUS + 1)
+            # "- --x": written "---x" the lexer would read "--" first (PreDecrement)
+            out = [("- " if operand.startswith("-") else "-") + operand]
             rest = rest[1:]
         else:
             out = [self.fmt(first, PREC["Times"] + 1) if not _negative_number(first)

@@ -156,6 +156,8 @@ def test_real_input_form_is_exact(v):
     (E("PatternTest", E("Association"), E("Association")), "<||>?<||>"),   # found by hypothesis
     (E("Power", E("PatternTest", 0, E("Out")), -1), "0?%^-1"),
     (E("Unset", E("UpSet", 0, 0)), "(0 ^= 0) =."),
+    (E("Times", -1, E("PreDecrement", a)), "- --a"),     # found by hypothesis: not "---a"
+    (E("Times", -1, E("PreIncrement", a)), "-++a"),
     (E("Set", x, 1), "x = 1"),
     (E("Set", x, E("Set", y, 2)), "x = y = 2"),
     (E("Set", E("Part", x, 1), 2), "x[[1]] = 2"),
