@@ -360,8 +360,9 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
 # A large batch can run faster as a few smaller ones one after the other (ResNet's 16x32x32
 # activations at 1 thread: 1.09 ms an example at batch 32, 0.91 at 16; the pass's buffers
 # stay in the caches), or not (LeNet, an LSTM: smaller GEMMs). Which is measured, not
-# guessed: the first passes of each input shape try 1, 2 and 4 chunks, timed in CPU time,
-# and the rest use the fastest, if it beats one chunk by CHUNK_GAIN.
+# guessed: the first passes of each input shape large enough to split (MIN_WORK or
+# MIN_SECONDS, as for lanes) try 1, 2 and 4 chunks, timed in CPU time, and the rest use
+# the fastest, if it beats one chunk by CHUNK_GAIN.
 CHUNKS = (1, 2, 4)
 CHUNK_GAIN = 0.9
 
@@ -373,6 +374,11 @@ def chunked(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], independent: bo
     results)."""
     n = _batch(inputs)
     if not independent or n < 2 * MIN_EXAMPLES * 2:
+        return plan.run(ctx, inputs)[0]
+    work = plan.lanes.get(("work", _shapes(inputs)))
+    if work is None:    # its first pass: whole, counting its work
+        return counted(plan, inputs, lambda w: plan.run(ctx, inputs, written=w))[0]
+    if work[0] < MIN_WORK and work[1] < MIN_SECONDS:    # small: nothing to gain
         return plan.run(ctx, inputs)[0]
     key = ("chunks", _shapes(inputs))
     found = plan.lanes.get(key)
