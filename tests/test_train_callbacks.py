@@ -242,3 +242,12 @@ def test_scaled_losses():
     scaled = ev('NetTrain[net, data, "BatchLossList", MaxTrainingRounds -> 1, BatchSize -> 4, '
                 'LossFunction -> {"Output" -> Scaled[4.]}]')
     assert np.asarray(scaled)[0] == pytest.approx(4 * np.asarray(plain)[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("option", ["TargetDevice", "WorkingPrecision"])
+def test_a_numeric_array_as_device_or_precision_is_a_netdsl_error(option):
+    """Found by fuzzing: a packed array compared with a string made NumPy raise."""
+    with pytest.raises(EvaluationError):
+        ev(f"NetTrain[net, data, MaxTrainingRounds -> 1, {option} -> {{{{1, 2}}}}]")
+    with pytest.raises(EvaluationError):
+        ev(f"NetInitialize[net][{{1., 2.}}, {option} -> {{1, 2}}]")

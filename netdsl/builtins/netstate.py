@@ -82,7 +82,7 @@ def _net_state_object(ev, net, seed=None):
                                   symbol=HEAD, tag="nostate")
         shapes[k] = shape
     states = {k: np.zeros(shape, np.float32) for k, shape in shapes.items()}
-    if seed is not None and seed != S("Automatic"):
+    if seed is not None and seed is not S("Automatic"):
         if not isinstance(seed, Association):
             raise EvaluationError(f"Second argument to NetStateObject should be Automatic or "
                                   f"an association of initial states, not {short(seed, 80)}.",

@@ -101,6 +101,8 @@ def _map_thread_fn(ev, f, lists, n=None):
     if not (is_integer(n) and n >= 0):
         raise wrong_call("MapThread", call, f"{short(n)} is not a non-negative level")
     if isinstance(lists, Association):
+        if n == 0:   # level 0: f of the whole association's values
+            return ev.call(f, *lists.values())
         keys = lists.keys()
         rows = _map_thread(ev, S("List"), lists.values(), n, call)
         return make_list(ev.call(f, Association((k, v, False) for k, v in zip(keys, row)))
@@ -202,7 +204,10 @@ def _positions(spec: Any, name: str, call: Any) -> list[tuple]:
     """One position (``n``, ``{i, j}``, ``Key[k]``) or several (``{{i, j}, {k}}``)."""
     if is_list(spec):
         items = list_items(spec)
-        if items and all(is_list(p) for p in items):
+        if not items or any(is_list(p) and not list_items(p) for p in items):
+            raise wrong_call(name, call, f"{short(spec)} is not a position: a position names "
+                                         f"at least one part")
+        if all(is_list(p) for p in items):
             return [tuple(list_items(p)) for p in items]
         return [tuple(items)]
     if is_integer(spec) or spec is All or (isinstance(spec, Expr) and spec.head is Key) \
@@ -659,6 +664,8 @@ def _tuples(ev, x, n=None):
     if not (is_integer(n) and n >= 0):
         raise wrong_call("Tuples", call, f"{short(n)} is not a non-negative integer")
     head, items = _elements(x, "Tuples", call)
+    if not items:   # Tuples[{}, n]: no tuple of n > 0 elements, one empty tuple for n = 0
+        return make_list([make_list([])]) if n == 0 else make_list([])
     if len(items) > 1 and n * math.log2(len(items)) > 256:   # never compute a huge power
         budget.check_bytes(2 ** 256, f"the {len(items)}^{n} tuples of {short(call)}")
     count = len(items) ** n

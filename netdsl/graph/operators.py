@@ -323,7 +323,7 @@ def _fold_spec(head: str, net: Net, args: tuple) -> Fold:
                                    f"and 4 arguments are expected.")
     ins, outs = net.port_names()
     feedback: list[tuple[str, str]] = [("Output", "State")]
-    if args and args[0] != S("Automatic"):
+    if args and args[0] is not S("Automatic"):
         items = list_items(args[0]) if is_list(args[0]) else [args[0]]
         if not all(is_rule(r) and all(isinstance(x, str) for x in r.args) for r in items):
             raise _error(head, "invfb", f"The feedback specification {input_form(args[0])} "
@@ -365,7 +365,7 @@ def _fold_spec(head: str, net: Net, args: tuple) -> Fold:
 
 
 def _names_arg(head: str, arg: Any, what: str, allowed: tuple) -> tuple[str, ...]:
-    if arg is None or arg == S("Automatic"):
+    if arg is None or arg is S("Automatic"):
         return ()
     items = list_items(arg) if is_list(arg) else [arg]
     if not all(isinstance(x, str) for x in items):

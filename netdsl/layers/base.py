@@ -58,7 +58,7 @@ class Option:
 def multiplier_spec(x: Any) -> Any:
     """A layer's (or an operator's) LearningRateMultipliers: None/Automatic, a number r
     (every array), or rules "array" -> r (All -> r for the rest)."""
-    if x is None or x == Symbol("Automatic"):
+    if x is None or x is Symbol("Automatic"):
         return None
     if is_number(x):
         return x

@@ -14,11 +14,11 @@ S = Symbol
 def check_device(device: Any, head: str) -> None:
     """"CPU" is fine; "GPU", {"GPU", n} or All warn (once per call) and run on the CPU, as
     netdsl has no GPU executor; anything else is an error."""
-    if device == "CPU":
+    if isinstance(device, str) and device == "CPU":
         return
-    gpu = device == "GPU" or device is S("All") or (
+    gpu = (isinstance(device, str) and device == "GPU") or device is S("All") or (
         isinstance(device, Expr) and device.head is S("List") and bool(device.args)
-        and device.args[0] == "GPU")
+        and isinstance(device.args[0], str) and device.args[0] == "GPU")
     if gpu:
         sys.stderr.write(f"{head}::nogpu: TargetDevice -> {input_form(device)} is not "
                          f"available: netdsl runs on the CPU only; using the CPU.\n")
@@ -34,9 +34,10 @@ def check_precision(precision: Any, head: str) -> None:
     """WorkingPrecision: netdsl computes in float32. "Real32" (Wolfram's default) and
     "Mixed" (float16 on GPUs with float32 weights) run as they are; "Real64" and "Real16"
     warn and run in float32; anything else is an error, as Wolfram's."""
-    if precision in ("Real32", "Mixed") or precision is S("Automatic"):
+    if precision is S("Automatic") or isinstance(precision, str) and precision in (
+            "Real32", "Mixed"):
         return
-    if precision in PRECISIONS:
+    if isinstance(precision, str) and precision in PRECISIONS:
         sys.stderr.write(f"{head}::noprec: WorkingPrecision -> {input_form(precision)} is not "
                          f'available: netdsl computes in "Real32" (float32); using it.\n')
         return

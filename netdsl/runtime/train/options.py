@@ -173,7 +173,7 @@ def _schedule(v: Any, callable_of: Any) -> Any:
     """"LearningRateSchedule": None, "Polynomial", or a function f: the learning rate at
     batch b of T is LearningRate f[b, T] (Wolfram's own code uses ``(1 &)`` for a
     constant rate)."""
-    if v is S("None") or v == "Polynomial":
+    if v is S("None") or isinstance(v, str) and v == "Polynomial":
         return None if v is S("None") else v
     function = isinstance(v, Expr) and v.head is S("Function") or isinstance(v, Symbol)
     if not function or callable_of is None:

@@ -254,7 +254,7 @@ def read_update_schedule(spec: Any, tnet: Net, params: "Parameters") -> list[np.
         mask = np.zeros(params.flat.size, bool)
         for path, array, key, _ in keys:
             inner = path[1:] if path and path[0] == "net" else path
-            if key in params.offsets and any(a == S("Blank") or (isinstance(a, Expr) and
+            if key in params.offsets and any(a is S("Blank") or (isinstance(a, Expr) and
                                              a.head is S("Blank") and not a.args) or
                                              _lr_match(a, inner, array, tnet)
                                              for a in alternatives):
@@ -281,7 +281,7 @@ def _spec_value(spec: Any, rel: tuple, array: str, tnet: Net) -> float | None:
         if is_number(r):
             return float(r)
         target, value = r.args
-        if target == array or _lr_match(target, rel, array, tnet):
+        if (isinstance(target, str) and target == array) or _lr_match(target, rel, array, tnet):
             return 0.0 if value is S("None") else float(value)
     return None
 
@@ -307,6 +307,8 @@ def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
     if target is S("All"):
         return True
     parts = list_items(target) if is_list(target) else [target]
+    if not parts:   # {} names nothing
+        return False
     *layer_parts, last = parts
     if isinstance(last, str) and last == array and layer_parts:
         return _path_prefix(layer_parts, path)
@@ -320,6 +322,8 @@ def _path_prefix(parts: list, path: tuple) -> bool:
     if len(parts) > len(path):
         return False
     for p, name in zip(parts, path):
+        if isinstance(p, np.ndarray):   # a packed list of numbers names no layer
+            return False
         if isinstance(p, Expr) and p.head is S("Span") and len(p.args) == 2 \
                 and all(is_integer(e) for e in p.args):   # m ;; n: layers m through n
             if not (name.isdigit() and p.args[0] <= int(name) <= p.args[1]):
