@@ -41,3 +41,5 @@ def test_wolframs_values_at_the_edges():
     assert s.evaluate("Tuples[{}, 10^20]") == s.evaluate("{}")
     assert s.evaluate("Tuples[{}, 0]") == s.evaluate("{{}}")
     assert s.evaluate("MapThread[f, <|a -> 1, b -> 2|>, 0]") == s.evaluate("f[1, 2]")
+    assert s.evaluate("Quantile[{1, 2, 3}, {}]") == s.evaluate("{}")
+    s.evaluate("Standardize[{{1, 2}, {3, 4}}, 1, # &]")   # symbolic, no Python error

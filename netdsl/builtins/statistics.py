@@ -142,6 +142,8 @@ def _quantile(ev, x, p, spec=None):
     if v is None:
         return NOT_APPLICABLE
     ps = list_items(p) if is_list(p) else [p]
+    if not ps:      # Quantile[list, {}]: no quantiles
+        return make_list([])
     for q in ps:
         if not (is_number(q) and 0 <= q <= 1):
             raise EvaluationError(f"Quantile specification {short(p)} should be a number or a "
@@ -276,7 +278,8 @@ def _standardize(ev, x, f1=None, f2=None):
         scale = roots if v.ndim == 2 else list_items(roots)[0]
     else:
         scale = ev.call(f2, data)
-    if (is_number(scale) and scale == 0) or (is_list(scale) and 0 in list_items(scale)):
+    if (is_number(scale) and scale == 0) or (is_list(scale) and any(
+            is_number(e) and e == 0 for e in list_items(scale))):
         raise wrong_call("Standardize", call, "the scale is 0 (all elements equal)")
     if v.ndim == 2:   # column by column: the columns lead after a transpose
         columns = ev.call(S("Transpose"), data)
