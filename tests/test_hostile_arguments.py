@@ -43,3 +43,16 @@ def test_wolframs_values_at_the_edges():
     assert s.evaluate("MapThread[f, <|a -> 1, b -> 2|>, 0]") == s.evaluate("f[1, 2]")
     assert s.evaluate("Quantile[{1, 2, 3}, {}]") == s.evaluate("{}")
     s.evaluate("Standardize[{{1, 2}, {3, 4}}, 1, # &]")   # symbolic, no Python error
+
+
+def test_string_match_with_many_stars_is_linear():
+    """A regular expression's backtracking made this take minutes (a hang); the glob is
+    matched position set by position set."""
+    import time
+    s = netdsl.Session()
+    start = time.process_time()
+    assert str(s.evaluate('StringMatchQ[StringJoin[Table["a", 2000]], '
+                          'StringJoin[Table["*a", 30]] <> "b"]')) == "False"
+    assert str(s.evaluate('StringMatchQ[StringJoin[Table["a", 2000]], '
+                          'StringJoin[Table["*a", 30]]]')) == "True"
+    assert time.process_time() - start < 5

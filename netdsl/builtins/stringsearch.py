@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from .. import budget
 from ..errors import EvaluationError
 from ..expr import Expr, Symbol, boolean, is_integer, is_list, is_rule, list_items, make_list
@@ -136,19 +138,50 @@ def _string_count(ev, x, p, opts):
                         lambda s: len(_matches(rx, s, opts["Overlaps"])))
 
 
-def _glob(p: str) -> str:
-    """Wolfram's metacharacters in a plain string pattern: * zero or more characters, @ one
-    or more characters but capital letters; \\* and \\@ are the characters themselves."""
+def _glob(p: str) -> list[str]:
+    """Wolfram's metacharacters in a plain string pattern, as tokens: "*" zero or more
+    characters, "@" one or more but capital letters, any other one character itself
+    (\\* and \\@ are the characters; a token of two characters, "\\*", is the literal)."""
     out, i = [], 0
     while i < len(p):
-        c = p[i]
-        if c == "\\" and i + 1 < len(p) and p[i + 1] in "*@":
-            out.append(re.escape(p[i + 1]))
+        if p[i] == "\\" and i + 1 < len(p) and p[i + 1] in "*@":
+            out.append("\\" + p[i + 1])
             i += 2
             continue
-        out.append(".*" if c == "*" else "[^A-Z]+" if c == "@" else re.escape(c))
+        out.append(p[i])
         i += 1
-    return "".join(out)
+    return out
+
+
+def _glob_match(tokens: list[str], s: str, fold: bool) -> bool:
+    """Whether the whole of ``s`` matches the glob ``tokens``: the set of positions a prefix
+    of the pattern can reach, token by token, so time is len(s) x len(tokens) (a regular
+    expression's backtracking is exponential in the number of stars)."""
+    n = len(s)
+    reach = np.zeros(n + 1, bool)
+    reach[0] = True
+    upper = np.fromiter((c.isupper() for c in s), bool, n) if "@" in tokens \
+        else np.zeros(n, bool)
+    for t in tokens:
+        if t == "*":
+            first = int(np.argmax(reach)) if reach.any() else n + 1
+            reach[first:] = True
+        elif t == "@":    # one or more characters that are not capitals
+            step = np.zeros(n + 1, bool)
+            run = False
+            for j in range(1, n + 1):   # j: a position after a non-capital character
+                run = (run or reach[j - 1]) and not upper[j - 1]
+                step[j] = run
+            reach = step
+        else:
+            c = t[-1].lower() if fold else t[-1]
+            same = (x.lower() == c for x in s) if fold else (x == c for x in s)
+            step = np.zeros(n + 1, bool)
+            step[1:] = reach[:-1] & np.fromiter(same, bool, n)
+            reach = step
+        if not reach.any():
+            return False
+    return bool(reach[n])
 
 
 def _verbatim(p: Any) -> bool:
@@ -163,14 +196,14 @@ def _verbatim(p: Any) -> bool:
          options={"IgnoreCase": S("False")}, section="Strings")
 def _string_match_q(ev, x, p, opts):
     call = Expr(S("StringMatchQ"), x, p)
-    flags = re.IGNORECASE | re.DOTALL if opts["IgnoreCase"] is TRUE else re.DOTALL
+    fold = opts["IgnoreCase"] is TRUE
     alternatives = list_items(p) if is_list(p) else [p]
-    texts = [re.escape(t.args[0]) if _verbatim(t) else t for t in alternatives]
-    if not all(isinstance(t, str) for t in texts) or not texts:
+    globs = [["\\" + c for c in t.args[0]] if _verbatim(t)    # every character literal
+             else _glob(t) if isinstance(t, str) else None for t in alternatives]
+    if not globs or any(g is None for g in globs):
         raise literal_only("StringMatchQ", p)
-    rx = re.compile("|".join(f"(?:{t if _verbatim(a) else _glob(t)})"
-                             for a, t in zip(alternatives, texts)), flags)
-    return _each_string("StringMatchQ", x, call, lambda s: boolean(rx.fullmatch(s) is not None))
+    return _each_string("StringMatchQ", x, call, lambda s: boolean(
+        any(_glob_match(g, s, fold) for g in globs)))
 
 
 @builtin("StringCases", ("StringCases[s, \"sub\"]", "StringCases[s, \"sub\" -> rhs]",
