@@ -85,9 +85,18 @@ def _position_of(x: Association, key: Any) -> int:
     return x._index[hash_key(key)]
 
 
-def _nonatomic(name: str, call: Any, pos: int = 1) -> EvaluationError:
+def _nonatomic(name: str, call: Any, pos: Any = 1) -> EvaluationError:
     return EvaluationError(f"Nonatomic expression expected at position {pos} in {short(call)}.",
                            symbol=name, tag="normal")
+
+
+def elements_of(x: Any, name: str, call: Any, pos: Any = 1) -> tuple[Any, list[Any]]:
+    """Head and elements of a list (or any non-atomic expression); Wolfram's "normal"
+    message for an atom."""
+    split = _parts(x)
+    if split is None:
+        raise _nonatomic(name, call, pos)
+    return split
 
 
 def _empty_list_if_empty(a: np.ndarray) -> Any:

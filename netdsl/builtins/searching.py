@@ -15,7 +15,7 @@ from ..errors import EvaluationError
 from ..expr import (Association, Expr, List, Symbol, boolean, is_integer, is_list, list_items,
                     make_list)
 from ..printer import short
-from .lists import MAX_ELEMENTS, _parts, _rebuild
+from .lists import MAX_ELEMENTS, _nonatomic, _parts, _rebuild
 from .registry import HOLD_FIRST, HOLD_REST, OPERATOR_FORMS, builtin, wrong_call
 from .rules import _levels, walk
 
@@ -31,8 +31,7 @@ def _values(x: Any, name: str, call: Any) -> tuple[Any, list[Any]]:
         return None, x.values()
     split = _parts(x)
     if split is None:
-        raise EvaluationError(f"Nonatomic expression expected at position 1 in {short(call)}.",
-                              symbol=name, tag="normal")
+        raise _nonatomic(name, call)
     return split
 
 

@@ -30,7 +30,7 @@ from ..errors import EvaluationError
 from ..expr import (Association, Expr, List, Opaque, Symbol, boolean, hash_key, is_integer,
                     is_list, is_number, list_items, make_list, packed)
 from ..printer import short
-from .lists import _parts, _rebuild
+from .lists import _parts, _rebuild, elements_of
 from .registry import HEAD_APPLIERS, NOT_APPLICABLE, OPERATOR_FORMS, builtin, wrong_call
 
 S = Symbol
@@ -89,7 +89,7 @@ def _order(ev, a, b):
          section=SECTION)
 def _ordered_q(ev, x, p=None):
     items = x.values() if isinstance(x, Association) else \
-        _items(x, "OrderedQ", Expr(S("OrderedQ"), x))[1]
+        elements_of(x, "OrderedQ", Expr(S("OrderedQ"), x))[1]
     if p is None:
         keys = [canonical_key(e) for e in items]
         return boolean(all(a <= b for a, b in zip(keys, keys[1:])))
@@ -149,15 +149,6 @@ def sort_items(ev, items: list[Any], p: Any = None) -> list[Any]:
     return merge_sort(items, in_order(ev, p))
 
 
-def _items(x: Any, name: str, call: Any, pos: int = 1) -> tuple[Any, list[Any]]:
-    """Head and elements of a list (or any non-atomic expression)."""
-    split = _parts(x)
-    if split is None:
-        raise EvaluationError(f"Nonatomic expression expected at position {pos} in "
-                              f"{short(call)}.", symbol=name, tag="normal")
-    return split
-
-
 @builtin("Sort", ("Sort[list]", "Sort[list, p]"),
          "the elements in canonical order (numbers, strings, symbols, expressions), or "
          "ordered by p (p[a, b] True or 1: a first)", args=(1, 2), section=SECTION)
@@ -176,7 +167,7 @@ def _sort(ev, x, p=None):
             before = in_order(ev, p)
             rules = merge_sort(list(x.rules), lambda r, s: before(r[1], s[1]))
         return Association(rules)
-    head, items = _items(x, "Sort", call)
+    head, items = elements_of(x, "Sort", call)
     return _rebuild(head, sort_items(ev, items, p))
 
 
@@ -199,7 +190,7 @@ def _sort_by(ev, x, f, p=None):
         keys = _by_keys(ev, f, vals) if p is None else None
         idx = _order_by(ev, vals, keys, f, p)
         return Association([x.rules[i] for i in idx])
-    head, items = _items(x, "SortBy", call)
+    head, items = elements_of(x, "SortBy", call)
     keys = _by_keys(ev, f, items) if p is None else None
     return _rebuild(head, [items[i] for i in _order_by(ev, items, keys, f, p)])
 
@@ -224,7 +215,7 @@ def _ordering(ev, x, n=None, p=None):
     if p is None and _numeric_packed(x):
         idx = _argsort_rows(x)
     else:
-        items = x.values() if isinstance(x, Association) else _items(x, "Ordering", call)[1]
+        items = x.values() if isinstance(x, Association) else elements_of(x, "Ordering", call)[1]
         if p is None:
             keys = [canonical_key(e) for e in items]
             idx = np.array(sorted(range(len(items)), key=keys.__getitem__), dtype=np.int64)
@@ -295,10 +286,7 @@ def _set_lists(xs: tuple, name: str, call: Any) -> tuple[Any, list[list[Any]]]:
     head = None
     out = []
     for k, x in enumerate(xs, 1):
-        split = _parts(x)
-        if split is None:
-            raise EvaluationError(f"Nonatomic expression expected at position {k} in "
-                                  f"{short(call)}.", symbol=name, tag="normal")
+        split = elements_of(x, name, call, k)
         if head is not None and split[0] != head:
             raise EvaluationError(f"Heads {short(head)} and {short(split[0])} at positions 1 and "
                                   f"{k} are expected to be the same.", symbol=name, tag="heads")
@@ -368,7 +356,7 @@ def _delete_duplicates(ev, x, test=None):
         return packed(x[np.sort(first)])
     if isinstance(x, Association):
         return _assoc_distinct(ev, x, [v for _, v in x.items()], test)
-    head, items = _items(x, "DeleteDuplicates", call)
+    head, items = elements_of(x, "DeleteDuplicates", call)
     return _rebuild(head, _distinct(ev, items, None if test is S("SameQ") else test))
 
 
@@ -395,7 +383,7 @@ def _delete_duplicates_by(ev, x, f):
     call = Expr(S("DeleteDuplicatesBy"), x, f)
     if isinstance(x, Association):
         return _assoc_distinct(ev, x, [ev.call(f, v) for _, v in x.items()], None)
-    head, items = _items(x, "DeleteDuplicatesBy", call)
+    head, items = elements_of(x, "DeleteDuplicatesBy", call)
     seen: dict[Any, None] = {}
     out = []
     for e in items:
@@ -433,7 +421,7 @@ def _groups(ev, items: list[Any], keys: list[Any], test: Any = None) -> list[tup
 def _elements(x: Any, name: str, call: Any) -> list[Any]:
     if isinstance(x, Association):
         return x.values()
-    return _items(x, name, call)[1]
+    return elements_of(x, name, call)[1]
 
 
 @builtin("Tally", ("Tally[list]", "Tally[list, test]"),
@@ -503,7 +491,7 @@ def _group_by(ev, x: Any, f: Any, reducer: Any, call: Any) -> Any:
                               for rk, rv, _ in members)
             out.append((k, ev.call(reducer, sub) if reducer is not None else sub, False))
         return Association(out)
-    items = _items(x, "GroupBy", call)[1]
+    items = elements_of(x, "GroupBy", call)[1]
     groups = _groups(ev, items, [ev.call(kf, e) for e in items])
     out = []
     for k, members in groups:
@@ -526,7 +514,7 @@ def _group_by_fn(ev, x, f, reducer=None):
          "of first appearance", args=(1, 2), section=SECTION)
 def _gather(ev, x, test=None):
     call = Expr(S("Gather"), x, *([] if test is None else [test]))
-    head, items = _items(x, "Gather", call)
+    head, items = elements_of(x, "Gather", call)
     groups = _groups(ev, items, items, None if test is S("SameQ") else test)
     return _rebuild(head, [_rebuild(head, m) for _, m in groups])
 
@@ -543,7 +531,7 @@ def _gather_by(ev, head: Any, items: list[Any], fs: list[Any]) -> Any:
          args=2, section=SECTION)
 def _gather_by_fn(ev, x, f):
     call = Expr(S("GatherBy"), x, f)
-    head, items = _items(x, "GatherBy", call)
+    head, items = elements_of(x, "GatherBy", call)
     fs = list_items(f) if is_list(f) else [f]
     if not fs:
         return x
@@ -576,7 +564,7 @@ def _extreme(ev, name: str, x: Any, f: Any, n: Any, largest: bool) -> Any:
             else np.sort(x[np.argpartition(x, k - 1)[:k]])
         return packed(picked)
     assoc = isinstance(x, Association)
-    items = x.values() if assoc else _items(x, name, call)[1]
+    items = x.values() if assoc else elements_of(x, name, call)[1]
     vals = [e if f is None else ev.call(f, e) for e in items]
     usable = [i for i, v in enumerate(vals) if is_number(v)]
     k = _count_arg(n, len(usable), name, call)
@@ -618,7 +606,7 @@ def _take_smallest_by(ev, x, f, n=None):
 def _maximal(ev, name: str, x: Any, f: Any, n: Any, sign: int) -> Any:
     call = Expr(S(name), x, f, *([] if n is None else [n]))
     assoc = isinstance(x, Association)
-    items = x.values() if assoc else _items(x, name, call)[1]
+    items = x.values() if assoc else elements_of(x, name, call)[1]
     keys = [canonical_key(ev.call(f, e)) for e in items]
     if n is None:
         if not keys:

@@ -23,7 +23,7 @@ from ..expr import (All, Association, Expr, List, Symbol, boolean, hash_key, hea
                     is_integer, is_list, is_number, list_items, make_list, packed)
 from ..patterns import rule_parts, substitute
 from ..printer import short
-from .lists import MAX_ELEMENTS, _count_guard, _parts, _rebuild
+from .lists import MAX_ELEMENTS, _count_guard, _nonatomic, _parts, _rebuild, elements_of
 from .numeric import check_size
 from .registry import NOT_APPLICABLE, OPERATOR_FORMS, builtin, wrong_call
 from .sorting import two_argument_operator
@@ -33,14 +33,6 @@ TrueS = S("True")
 Key = S("Key")
 Infinity = S("Infinity")
 SECTION = "Lists and arrays"
-
-
-def _elements(x: Any, name: str, call: Any, pos: int = 1) -> tuple[Any, list[Any]]:
-    split = _parts(x)
-    if split is None:
-        raise EvaluationError(f"Nonatomic expression expected at position {pos} in "
-                              f"{short(call)}.", symbol=name, tag="normal")
-    return split
 
 
 def _numeric_packed(x: Any) -> bool:
@@ -108,8 +100,7 @@ def _map_thread_fn(ev, f, lists, n=None):
         return make_list(ev.call(f, Association((k, v, False) for k, v in zip(keys, row)))
                          for row in list_items(rows))
     if not is_list(lists):
-        raise EvaluationError(f"Nonatomic expression expected at position 2 in {short(call)}.",
-                              symbol="MapThread", tag="normal")
+        raise _nonatomic("MapThread", call, 2)
     items = list_items(lists)
     if not items:
         return lists
@@ -368,7 +359,7 @@ def _delete(ev, x, spec=None):
          args=1, section=SECTION)
 def _catenate(ev, x):
     call = Expr(S("Catenate"), x)
-    outer = x.values() if isinstance(x, Association) else _elements(x, "Catenate", call)[1]
+    outer = x.values() if isinstance(x, Association) else elements_of(x, "Catenate", call)[1]
     if outer and all(_numeric_packed(a) for a in outer) and \
             len({(a.shape[1:], a.dtype.kind == "f") for a in outer}) == 1:   # kinds kept
         return packed(np.concatenate(outer))
@@ -440,7 +431,7 @@ def _accumulate(ev, x):
     call = Expr(S("Accumulate"), x)
     if _numeric_packed(x) and _no_overflow(x, x.shape[0]):
         return packed(np.cumsum(x, axis=0))
-    head, items = _elements(x, "Accumulate", call)
+    head, items = elements_of(x, "Accumulate", call)
     out = []
     total = None
     for e in items:
@@ -466,7 +457,7 @@ def _differences(ev, x, n=None):
         if n >= x.shape[0]:
             return Expr(List)
         return packed(np.diff(x, n=n, axis=0))
-    head, items = _elements(x, "Differences", call)
+    head, items = elements_of(x, "Differences", call)
     for _ in range(min(n, len(items))):
         items = [ev.call(S("Subtract"), b, a) for a, b in zip(items, items[1:])]
     return _rebuild(head, items if n <= len(items) or n == 0 else [])
@@ -486,7 +477,7 @@ def _rotate(ev, name: str, x: Any, n: Any, sign: int) -> Any:
 def _rotate_levels(x: Any, shifts: list[int], sign: int, name: str, call: Any) -> Any:
     if not shifts:
         return x
-    head, items = _elements(x, name, call)
+    head, items = elements_of(x, name, call)
     if items:
         k = (-sign * shifts[0]) % len(items)
         items = items[k:] + items[:k]
@@ -512,8 +503,7 @@ def _rotate_right(ev, x, n=None):
 def _pad(ev, name: str, x: Any, n: Any, fill: Any, left: bool) -> Any:
     call = Expr(S(name), x, *([] if n is None else [n]), *([] if fill is None else [fill]))
     if not is_list(x):
-        raise EvaluationError(f"Nonatomic expression expected at position 1 in {short(call)}.",
-                              symbol=name, tag="normal")
+        raise _nonatomic(name, call)
     fill = 0 if fill is None else fill
     if n is None:
         dims = _full_dims(x)
@@ -637,8 +627,7 @@ def _pick_fn(ev, x, sel, patt=TrueS):
         out = x[mask]
         return packed(out) if out.shape[0] else Expr(List)
     if _parts(x) is None:
-        raise EvaluationError(f"Nonatomic expression expected at position 1 in {short(call)}.",
-                              symbol="Pick", tag="normal")
+        raise _nonatomic("Pick", call, 1)
     result = _pick(ev, x, sel, patt, call)
     return result if result is not None else _rebuild(head_of(x), [])
 
@@ -650,20 +639,16 @@ def _pick_fn(ev, x, sel, patt=TrueS):
 def _tuples(ev, x, n=None):
     call = Expr(S("Tuples"), x, *([] if n is None else [n]))
     if n is None:
-        head, lists = _elements(x, "Tuples", call)
+        head, lists = elements_of(x, "Tuples", call)
         pools = []
         for k, lst in enumerate(lists):
-            split = _parts(lst)
-            if split is None:
-                raise EvaluationError(f"Nonatomic expression expected at position {{1, {k + 1}}}"
-                                      f" in {short(call)}.", symbol="Tuples", tag="normal")
-            pools.append(split[1])
+            pools.append(elements_of(lst, "Tuples", call, f"{{1, {k + 1}}}")[1])
         count = math.prod(len(p) for p in pools)
         _elements_guard(count * max(len(pools), 1), "Tuples", call)
         return make_list(_rebuild(head, list(t)) for t in itertools.product(*pools))
     if not (is_integer(n) and n >= 0):
         raise wrong_call("Tuples", call, f"{short(n)} is not a non-negative integer")
-    head, items = _elements(x, "Tuples", call)
+    head, items = elements_of(x, "Tuples", call)
     if not items:   # Tuples[{}, n]: no tuple of n > 0 elements, one empty tuple for n = 0
         return make_list([make_list([])]) if n == 0 else make_list([])
     if len(items) > 1 and n * math.log2(len(items)) > 256:   # never compute a huge power
@@ -702,7 +687,7 @@ def _size_range(spec: Any, length: int, name: str, call: Any) -> range:
          "the first k)", args=(1, 3), section=SECTION)
 def _subsets(ev, x, spec=None, k=None):
     call = Expr(S("Subsets"), x, *[a for a in (spec, k) if a is not None])
-    head, items = _elements(x, "Subsets", call)
+    head, items = elements_of(x, "Subsets", call)
     sizes = _size_range(spec, len(items), "Subsets", call)
     total = sum(math.comb(len(items), r) for r in sizes)
     limit = total
@@ -721,7 +706,7 @@ def _subsets(ev, x, spec=None, k=None):
          args=(1, 2), section=SECTION)
 def _permutations(ev, x, spec=None):
     call = Expr(S("Permutations"), x, *([] if spec is None else [spec]))
-    head, items = _elements(x, "Permutations", call)
+    head, items = elements_of(x, "Permutations", call)
     sizes = _size_range(spec, len(items), "Permutations", call) if spec is not None \
         else range(len(items), len(items) + 1)
     total = sum(math.perm(len(items), r) for r in sizes)
