@@ -352,13 +352,12 @@ def test_training_gradient_equals_one_lane(split):
 
 
 @needs_split
-def test_training_gradient_against_finite_differences(split):
-    """Lanes' summed gradient is the gradient of the batch's mean loss (float64)."""
-    code = 'NetChain[{LinearLayer[3], Tanh, LinearLayer[2]}, "Input" -> 4]'
-    rng = np.random.default_rng(11)
+def lanes_and_numeric_gradients(code: str, seed: int, split) -> tuple:
+    """(the lanes' gradient, float64 central differences of one lane's loss) at random
+    arrays, for a batch of 9 examples of 4 numbers."""
+    rng = np.random.default_rng(seed)
     x = rng.normal(size=(9, 4))
-    y = rng.normal(size=(9, 2))
-    t = Trainer(code, x, y, dtype=np.float64)
+    t = Trainer(code, x, rng.normal(size=(9, 2)), dtype=np.float64)
     t.params.flat[...] = rng.normal(size=t.params.flat.size) * 0.5
     t.grad()
     _, g = t.grad()
@@ -373,6 +372,13 @@ def test_training_gradient_against_finite_differences(split):
         down = t.grad(1)[0]
         flat[i] = old
         numeric[i] = (up - down) / (2 * h)
+    return g, numeric
+
+
+def test_training_gradient_against_finite_differences(split):
+    """Lanes' summed gradient is the gradient of the batch's mean loss (float64)."""
+    g, numeric = lanes_and_numeric_gradients(
+        'NetChain[{LinearLayer[3], Tanh, LinearLayer[2]}, "Input" -> 4]', 11, split)
     np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -411,25 +417,9 @@ def test_training_with_batch_statistics(split):
 
 @needs_split
 def test_batch_statistics_gradient_against_finite_differences(split):
-    code = ('NetChain[{LinearLayer[3], BatchNormalizationLayer[], Tanh, LinearLayer[2]}, '
-            '"Input" -> 4]')
-    rng = np.random.default_rng(15)
-    x = rng.normal(size=(9, 4))
-    t = Trainer(code, x, rng.normal(size=(9, 2)), dtype=np.float64)
-    t.params.flat[...] = rng.normal(size=t.params.flat.size) * 0.5
-    t.grad()
-    _, g = t.grad()
-    assert split
-    flat, h = t.params.flat, 1e-6
-    numeric = np.zeros_like(flat)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        up = t.grad(1)[0]
-        flat[i] = old - h
-        down = t.grad(1)[0]
-        flat[i] = old
-        numeric[i] = (up - down) / (2 * h)
+    g, numeric = lanes_and_numeric_gradients(
+        'NetChain[{LinearLayer[3], BatchNormalizationLayer[], Tanh, LinearLayer[2]}, '
+        '"Input" -> 4]', 15, split)
     np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-7)
 
 
