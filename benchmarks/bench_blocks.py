@@ -83,12 +83,9 @@ def main() -> None:
                 "netdsl train": trainer.step,
                 "torch train": lambda: torch_train_step(tmodel, topt, xt, lt)}, a.calls, a.blocks)
     _report("ResNet (batch 32)", r)
-    # U-Net
-    if hasattr(bench_unet, "blocks_case"):
-        _report("U-Net (batch 16)", blocks(bench_unet.blocks_case(rng), a.calls, a.blocks))
-    if hasattr(bench_lstm, "blocks_case"):
-        _report("char LSTM (batch 32, length 100)",
-                blocks(bench_lstm.blocks_case(rng), max(3, a.calls // 3), a.blocks))
+    _report("U-Net (batch 16)", blocks(bench_unet.blocks_case(rng), a.calls, a.blocks))
+    _report("char LSTM (batch 32, length 100)",
+            blocks(bench_lstm.blocks_case(rng), max(3, a.calls // 3), a.blocks))
     print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

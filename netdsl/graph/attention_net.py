@@ -52,7 +52,6 @@ class ScoredAttention(Operator):
         self.declared_ports = dict(template.declared[1])
         self.aggregation = None
         self.fold = None
-        self.multipliers = None   # (the template's LearningRateMultipliers option)
         self.operator = template.name
         self.optional_inputs, self.optional_outputs = (), ("AttentionWeights",)
         self.template = template

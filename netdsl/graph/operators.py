@@ -107,7 +107,6 @@ class Operator(Container):
         self.aggregation = aggregation
         self.operator = kind
         self.fold = fold
-        self.multipliers: Any = None   # LearningRateMultipliers for the inner arrays
         self.optional_inputs = fold.states if fold else ()
         self.optional_outputs = (tuple(i for i in fold.states if i not in fold.outputs)
                                  if fold else ())

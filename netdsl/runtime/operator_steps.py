@@ -88,7 +88,8 @@ class OperatorStep:
         if self.kind == "AttentionLayer":
             self.template = net.template
             self.weights_shown = "AttentionWeights" in net.port_names()[1]
-            self.self_attention = len(net.port_names()[0]) == 2   # SequenceAttentionLayer
+            # SequenceAttentionLayer: its one "Input" is the keys and the values
+            self.self_attention = "Input" in net.template.inputs
 
     def example_coupling(self, train: bool) -> str:
         """The inner steps' strongest (every operator runs each example apart: a map
