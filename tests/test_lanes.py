@@ -351,7 +351,6 @@ def test_training_gradient_equals_one_lane(split):
     np.testing.assert_allclose(g2, g1, rtol=1e-4, atol=1e-7)
 
 
-@needs_split
 def lanes_and_numeric_gradients(code: str, seed: int, split) -> tuple:
     """(the lanes' gradient, float64 central differences of one lane's loss) at random
     arrays, for a batch of 9 examples of 4 numbers."""
@@ -375,6 +374,7 @@ def lanes_and_numeric_gradients(code: str, seed: int, split) -> tuple:
     return g, numeric
 
 
+@needs_split
 def test_training_gradient_against_finite_differences(split):
     """Lanes' summed gradient is the gradient of the batch's mean loss (float64)."""
     g, numeric = lanes_and_numeric_gradients(
