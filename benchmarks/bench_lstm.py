@@ -115,7 +115,10 @@ def main() -> None:
     x = rng.integers(1, V + 1, (args.batch, args.length))
     labels = rng.integers(1, V + 1, args.batch)
     trainer = NetdslTrainer(net, x, labels)
-    print(f"char LSTM LM, batch {args.batch}, length {args.length}, embedding {E}, hidden {H}")
+    from netdsl.layers.lstm_kernel import fused_steps
+    steps = fused_steps(np.float32, args.batch * args.length * H)
+    print(f"char LSTM LM, batch {args.batch}, length {args.length}, embedding {E}, hidden {H}; "
+          f"LSTM steps: {'compiled (numba)' if steps else 'NumPy loop'}")
     try:
         import torch
     except ImportError:

@@ -84,16 +84,16 @@ class LongShortTermMemoryLayer(RecurrentLayer):
                 or len(self.port_names()[1]) > 1 or ctx.train and self.has_train_behavior):
             return None
         w = kernel.weights(ctx, self, arrays, table.dtype)
-        pre = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
+        lookup = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
         with one_blas_thread():
-            run = kernel.forward(pre, w.ws_half, keep=ctx.grad)
-        return [run.states[1:]], ((idx, run, w) if ctx.grad else None)
+            run = kernel.forward(lookup, w.ws_half, keep=ctx.grad)
+        return [run.states[1:]], ((lookup, run, w) if ctx.grad else None)
 
     def backward_from_lookup(self, ctx, arrays, table, cache, dy):
-        idx, run, w = cache
+        lookup, run, w = cache
         with one_blas_thread():
             da, _, _ = kernel.backward(run, w.ws, dy)
-        return kernel.lookup_grads(da, run, w, idx, table, arrays)
+        return kernel.lookup_grads(da, run, w, lookup, table, arrays)
 
     # ---- with dropout masks: batch-major rows (N, ...) per step ------------------------
     def _forward_masked(self, ctx, arrays, x, given, drop: Masks):

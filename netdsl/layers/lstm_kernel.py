@@ -13,7 +13,9 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
   extra input row of ones (so backward's input-weight and bias gradients are one GEMM too).
   After an EmbeddingLayer (Test mode), it is a column gather from the precomputed table
   ``Wx . Weights^T + b`` instead (``Lookup``).
-- All per-step elementwise work writes into buffers made before the loop (``out=``).
+- All per-step elementwise work writes into buffers made before the loop (``out=``); for a
+  big float32 pass with numba installed, it is one compiled call per step instead
+  (lstm_fused.py: ~17 us forward and ~6 backward against ~73 and ~74 for the ufuncs).
 - Backward through time: per step, the gate gradients by a few fused products and one
   GEMM ``Ws^T (H, 4H) @ da (4H, N)``; the gate gradients are stored (4H, n, N), so the
   weight gradients of all steps are one GEMM each after the loop.
@@ -21,11 +23,36 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any, NamedTuple
 
 import numpy as np
 
 GATES = ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
+
+# From this many numbers (steps x H x N) in a float32 pass, the compiled per-step kernels
+# of lstm_fused.py run (when numba is installed): below it the NumPy loop takes a few
+# milliseconds, less than importing numba and loading its cache (~0.4 s, once).
+FUSED_MIN = 1 << 16
+_FUSED: list = []
+_FUSED_LOCK = threading.Lock()
+
+
+def fused_steps(dtype: Any, size: int) -> Any:
+    """The lstm_fused module for a pass of ``size`` numbers, or None (NumPy loop): not
+    float32, too small, ``NETDSL_JIT=0``, or no numba."""
+    if dtype != np.float32 or size < FUSED_MIN or os.environ.get("NETDSL_JIT", "1") == "0":
+        return None
+    if not _FUSED:
+        with _FUSED_LOCK:
+            if not _FUSED:
+                try:
+                    from . import lstm_fused
+                except ImportError:   # the optional netdsl[speed] extra
+                    lstm_fused = None  # type: ignore[assignment]
+                _FUSED.append(lstm_fused)
+    return _FUSED[0]
 
 
 class Weights(NamedTuple):
@@ -73,21 +100,26 @@ def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any,
                   lambda: stacked_weights(arrays, dtype, gates, sigmoids))
 
 
+class Lookup(NamedTuple):
+    """Every step's input projection as columns of a projected table (after an
+    EmbeddingLayer): example j at step t reads column ``cols[t, j]`` of ``proj`` (4H, V)."""
+    proj: np.ndarray
+    cols: np.ndarray   # (n, N), 0-based
+
+    def dense(self) -> np.ndarray:
+        """The gathered projections (4H, n, N)."""
+        return self.proj.take(self.cols.reshape(-1), axis=1).reshape(-1, *self.cols.shape)
+
+
 def lookup_projection(ctx: Any, owner: Any, w: Weights, arrays: dict[str, Any],
-                      table: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Every step's input projection (4H, n, N) when the input is row ``idx - 1`` of
-    ``table`` (V, d): columns of the projected table Wx . table^T + b (4H, V), which is
-    kept with the plan while the arrays are unchanged."""
+                      table: np.ndarray, idx: np.ndarray) -> Lookup:
+    """Every step's input projection when the input is row ``idx - 1`` of ``table`` (V, d):
+    columns of the projected table Wx . table^T + b (4H, V), which is kept with the plan
+    while the arrays are unchanged."""
     proj = cached(ctx, ("lstm-lookup", id(owner), np.dtype(table.dtype).str),
                   {**arrays, "": table},
                   lambda: np.ascontiguousarray(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]))
-    n, batch = idx.shape
-    return proj.take(_columns(idx), axis=1).reshape(-1, n, batch)
-
-
-def _columns(idx: np.ndarray) -> np.ndarray:
-    """1-based indices (n, N) -> 0-based, flat, step-major."""
-    return np.asarray(idx, np.int64).reshape(-1) - 1
+    return Lookup(proj, np.asarray(idx, np.int64) - 1)
 
 
 def input_rows(x: np.ndarray) -> np.ndarray:
@@ -110,19 +142,44 @@ class Run(NamedTuple):
     tanh_c: np.ndarray | None
 
 
-def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool,
+def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
             initial: tuple[np.ndarray, np.ndarray] | None = None) -> Run:
     """The time loop. ``pre`` (4H, n, N): every step's input projection plus biases (sigmoid
-    rows halved); ``keep``: store what ``backward`` needs; ``initial``: the state and cell
-    state (H, N) to start from (zeros when None)."""
-    g4, n, batch = pre.shape
+    rows halved), or a ``Lookup`` of them; ``keep``: store what ``backward`` needs;
+    ``initial``: the state and cell state (H, N) to start from (zeros when None)."""
+    g4 = ws_half.shape[0]
+    n, batch = pre.cols.shape if isinstance(pre, Lookup) else pre.shape[1:]
     h = g4 // 4
-    dt = pre.dtype
+    dt = ws_half.dtype
     states = np.empty((n + 1, h, batch), dt)
     acts = np.empty((n if keep else 1, g4, batch), dt)
     cells = np.empty((n + 1 if keep else 2, h, batch), dt)
     states[0], cells[0] = initial if initial is not None else (0, 0)
     tanh_c = np.empty((n if keep else 1, h, batch), dt)
+    fused = fused_steps(dt, n * h * batch)
+    if fused is not None and isinstance(pre, Lookup) and pre.cols.size and not (
+            0 <= pre.cols.min() and pre.cols.max() < pre.proj.shape[1]):
+        fused = None   # compiled code does not check bounds: the NumPy gather reports it
+    if fused is not None:
+        source: tuple[np.ndarray, ...]
+        if isinstance(pre, Lookup):
+            step, source = fused.lookup_step, (np.ascontiguousarray(pre.proj, dt),
+                                               pre.cols.astype(np.int32))
+        else:
+            step, source = fused.forward_step, (np.ascontiguousarray(pre, dt),)
+        for t in range(n):
+            a = acts[t if keep else 0]
+            if t == 0 and initial is None:   # the state is zero: no product
+                a.fill(0)
+            else:
+                np.matmul(ws_half, states[t], out=a)
+            c_prev, c = (cells[t], cells[t + 1]) if keep else (cells[t % 2], cells[(t + 1) % 2])
+            step(a, *source, t, c_prev, c, tanh_c[t if keep else 0], states[t + 1])
+        last = cells[n if keep else n % 2]
+        return Run(states, last, acts, cells, tanh_c) if keep else Run(states, last, None, None,
+                                                                       None)
+    if isinstance(pre, Lookup):
+        pre = pre.dense()
     tmp = np.empty((h, batch), dt)
     for t in range(n):
         a = acts[t if keep else 0]
@@ -164,6 +221,15 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
     u = np.empty((h, batch), dt)
     sig_d = np.empty((3 * h, batch), dt)
     factor = np.empty((3 * h, batch), dt)
+    fused = fused_steps(dt, n * h * batch)
+    if fused is not None and acts.dtype == dt:
+        step = fused.backward_step
+        dy = np.ascontiguousarray(dy)
+        for t in range(n - 1, -1, -1):
+            step(acts[t], tanh_c[t], cells[t], dy, t, ds, dc, da)
+            if t or initial:
+                np.matmul(ws_t, da[:, t], out=ds)
+        return da, ds, dc
     for t in range(n - 1, -1, -1):
         a = acts[t]
         sig, i, o, f, m = a[:3 * h], a[:h], a[h:2 * h], a[2 * h:3 * h], a[3 * h:]
@@ -191,11 +257,17 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
     return da, ds, dc
 
 
-def _state_grad(d2: np.ndarray, run: Run) -> np.ndarray:
-    """The stacked state weights' gradient (4H, H) from the gate gradients (4H, n N)."""
+def _state_grads(d2: np.ndarray, run: Run, more: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d2 @ S^T, the stacked state weights' gradient (4H, H), and d2 @ more^T (4H, k), for
+    the gate gradients d2 (4H, n N), the states S (H, n N) before each step and ``more``
+    (k, n N): one GEMM over the rows [S; more] (alone, a GEMM of k = 65 columns runs ~20%
+    slower per flop)."""
     n, h, batch = run.states.shape[0] - 1, run.states.shape[1], run.states.shape[2]
-    s = np.ascontiguousarray(run.states[:n].transpose(1, 0, 2)).reshape(h, n * batch)
-    return d2 @ s.T
+    rows = np.empty((h + len(more), n * batch), d2.dtype)
+    rows[:h].reshape(h, n, batch)[...] = run.states[:n].transpose(1, 0, 2)
+    rows[h:] = more
+    g = d2 @ rows.T
+    return g[:, :h], g[:, h:]
 
 
 def _split(dws: np.ndarray, dwx: np.ndarray, db: np.ndarray,
@@ -211,28 +283,28 @@ def _split(dws: np.ndarray, dwx: np.ndarray, db: np.ndarray,
     return {k: np.ascontiguousarray(v, arrays[k].dtype) for k, v in grads.items()}
 
 
-def lookup_grads(da: np.ndarray, run: Run, w: Weights, idx: np.ndarray, table: np.ndarray,
+def lookup_grads(da: np.ndarray, run: Run, w: Weights, lookup: Lookup, table: np.ndarray,
                  arrays: dict[str, Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """After ``lookup_projection``: the arrays' gradients and the table's. The gate
-    gradients are first summed per table row (one GEMM with the one-hot (n N, V) matrix);
-    Wx's gradient is then (4H, V) @ table, the table's Wx^T @ (4H, V)."""
+    gradients are first summed per table row (a GEMM with the one-hot (V, n N) matrix, in
+    the state weights' GEMM); Wx's gradient is then (4H, V) @ table, the table's
+    Wx^T @ (4H, V)."""
     g4, n, batch = da.shape
     d2 = da.reshape(g4, n * batch)
-    one_hot = np.zeros((n * batch, table.shape[0]), da.dtype)
-    one_hot[np.arange(n * batch), _columns(idx)] = 1
-    per_row = d2 @ one_hot
-    grads = _split(_state_grad(d2, run), per_row @ table, per_row.sum(1), arrays)
+    one_hot = np.zeros((table.shape[0], n * batch), da.dtype)
+    one_hot[lookup.cols.reshape(-1), np.arange(n * batch)] = 1
+    dws, per_row = _state_grads(d2, run, one_hot)
+    grads = _split(dws, per_row @ table, per_row.sum(1), arrays)
     return grads, np.ascontiguousarray((w.wx.T @ per_row).T, table.dtype)
 
 
 def weight_grads(da: np.ndarray, run: Run, rows: np.ndarray,
                  arrays: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Every array's gradient, one GEMM per stacked matrix over all steps; ``rows``
-    (``input_rows``) give the input weights' and the biases' in one."""
+    """Every array's gradient from one GEMM over all steps; ``rows`` (``input_rows``) give
+    the input weights' and the biases'."""
     g4, n, batch = da.shape
-    d2 = da.reshape(g4, n * batch)
-    dwx = d2 @ rows.T
-    return _split(_state_grad(d2, run), dwx[:, :-1], dwx[:, -1], arrays)
+    dws, dwx = _state_grads(da.reshape(g4, n * batch), run, rows)
+    return _split(dws, dwx[:, :-1], dwx[:, -1], arrays)
 
 
 def input_grad(da: np.ndarray, wx: np.ndarray) -> np.ndarray:

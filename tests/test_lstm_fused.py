@@ -1,0 +1,196 @@
+"""The compiled LSTM steps (netdsl/layers/lstm_fused.py, numba): their tanh against float64
+tanh, the time loop against the LSTM formula written out per example (dense input and
+after an EmbeddingLayer, with and without initial states), backward against float64
+central differences of that formula, a whole net and its training gradients against the
+NumPy loop, and the switches that choose the path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netdsl.layers import lstm_kernel as kernel
+from tests.recurrent_reference import lstm_ref
+
+pytest.importorskip("numba")
+from netdsl.layers import lstm_fused  # noqa: E402  (needs numba)
+
+H, D, N, T = 5, 3, 4, 6
+
+
+@pytest.fixture
+def fused(monkeypatch):
+    """Every float32 pass on the compiled steps, whatever its size."""
+    monkeypatch.setattr(kernel, "FUSED_MIN", 0)
+    monkeypatch.delenv("NETDSL_JIT", raising=False)
+
+
+def _arrays(rng, scale=0.7):
+    out = {}
+    for g in kernel.GATES:
+        out[f"{g}InputWeights"] = rng.normal(0, scale, (H, D))
+        out[f"{g}StateWeights"] = rng.normal(0, scale, (H, H))
+        out[f"{g}Biases"] = rng.normal(0, 0.5, H)
+    return out
+
+
+def _per_example(a, x, s0=None, c0=None):
+    """The formula for each example of x (n, d, N) batch-last: states (n, H, N), last cell."""
+    ys, cs = [], []
+    for j in range(x.shape[2]):
+        y, _, c = lstm_ref(a, x[:, :, j], None if s0 is None else s0[:, j],
+                           None if c0 is None else c0[:, j])
+        ys.append(y)
+        cs.append(c)
+    return np.stack(ys, -1), np.stack(cs, -1)
+
+
+def _pre(a, x, dtype=np.float32):
+    w = kernel.stacked_weights(a, dtype)
+    n, _, batch = x.shape
+    return w, (w.wxb_half @ kernel.input_rows(x.astype(dtype))).reshape(-1, n, batch)
+
+
+def test_tanh_is_within_3e7_of_float64_tanh_and_keeps_nan_inf_and_signed_zero():
+    grid = np.concatenate([np.linspace(-12, 12, 400_001), np.geomspace(1e-30, 12, 20_001),
+                           -np.geomspace(1e-30, 12, 20_001)]).astype(np.float32)
+    got = np.array([lstm_fused.tanh(v) for v in grid[::97]], np.float64)
+    want = np.tanh(grid[::97].astype(np.float64))
+    assert np.abs(got - want).max() <= 3e-7
+    tiny = np.geomspace(1e-30, 1e-3, 200).astype(np.float32)   # relative near zero
+    rel = np.abs(np.array([lstm_fused.tanh(v) for v in tiny]) / np.tanh(tiny.astype(float)) - 1)
+    assert rel.max() <= 3e-7
+    assert np.isnan(lstm_fused.tanh(np.float32(np.nan)))
+    assert lstm_fused.tanh(np.float32(np.inf)) == pytest.approx(1, abs=1e-7)
+    assert lstm_fused.tanh(np.float32(-np.inf)) == pytest.approx(-1, abs=1e-7)
+    assert np.signbit(lstm_fused.tanh(np.float32(-0.0)))
+
+
+@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize("initial", [True, False])
+def test_forward_equals_the_formula(fused, keep, initial):
+    rng = np.random.default_rng(0)
+    a, x = _arrays(rng), rng.normal(size=(T, D, N))
+    s0, c0 = (rng.normal(size=(H, N)), rng.normal(size=(H, N))) if initial else (None, None)
+    want, c_last = _per_example(a, x, s0, c0)
+    w, pre = _pre(a, x)
+    start = None if s0 is None else (s0.astype(np.float32), c0.astype(np.float32))
+    run = kernel.forward(pre, w.ws_half, keep, start)
+    np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(run.last_cell, c_last, rtol=2e-6, atol=2e-6)
+
+
+def test_lookup_forward_equals_the_formula_on_the_embedded_rows(fused):
+    rng = np.random.default_rng(1)
+    a = _arrays(rng)
+    table = rng.normal(size=(9, D)).astype(np.float32)
+    idx = rng.integers(1, 10, (T, N))
+    w = kernel.stacked_weights(a, np.float32)
+    proj = w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]
+    run = kernel.forward(kernel.Lookup(proj, idx - 1), w.ws_half, keep=True)
+    x = table[idx - 1].transpose(0, 2, 1).astype(np.float64)        # (n, d, N)
+    want, _ = _per_example(a, x)
+    np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
+
+
+def test_backward_equals_float64_central_differences(fused):
+    rng = np.random.default_rng(2)
+    a, x = _arrays(rng, 0.5), rng.normal(size=(T, D, N))
+    s0, c0 = rng.normal(size=(H, N)), rng.normal(size=(H, N))
+    dy, ds_n, dc_n = rng.normal(size=(T, H, N)), rng.normal(size=(H, N)), rng.normal(size=(H, N))
+
+    def loss(a, s0, c0):
+        ys, c_last = _per_example(a, x, s0, c0)
+        return (ys * dy).sum() + (ys[-1] * ds_n).sum() + (c_last * dc_n).sum()
+
+    f32 = np.float32
+    w, pre = _pre(a, x)
+    run = kernel.forward(pre, w.ws_half, True, (s0.astype(f32), c0.astype(f32)))
+    da, ds0, dc0 = kernel.backward(run, w.ws, dy.astype(f32),
+                                   (ds_n.astype(f32), dc_n.astype(f32)), initial=True)
+    assert da.dtype == np.float32
+    grads = kernel.weight_grads(da, run, kernel.input_rows(x.astype(f32)), a)
+    eps = 1e-6
+    for name in ("ForgetGateStateWeights", "MemoryGateInputWeights", "OutputGateBiases",
+                 "InputGateStateWeights"):
+        num = np.zeros_like(a[name])
+        for k in np.ndindex(a[name].shape):
+            plus, minus = dict(a), dict(a)
+            plus[name], minus[name] = a[name].copy(), a[name].copy()
+            plus[name][k] += eps
+            minus[name][k] -= eps
+            num[k] = (loss(plus, s0, c0) - loss(minus, s0, c0)) / (2 * eps)
+        np.testing.assert_allclose(grads[name], num, rtol=1e-4, atol=1e-4, err_msg=name)
+    for got, which in ((ds0, 0), (dc0, 1)):
+        num = np.zeros((H, N))
+        for k in np.ndindex(H, N):
+            e = np.zeros((H, N))
+            e[k] = eps
+            plus, minus = [s0, c0], [s0, c0]
+            plus[which], minus[which] = plus[which] + e, minus[which] - e
+            num[k] = (loss(a, *plus) - loss(a, *minus)) / (2 * eps)
+        np.testing.assert_allclose(got, num, rtol=1e-4, atol=1e-4)
+
+
+def test_a_nan_in_the_input_stays_nan(fused):
+    rng = np.random.default_rng(3)
+    a, x = _arrays(rng), rng.normal(size=(T, D, N))
+    x[2, 0, 1] = np.nan
+    w, pre = _pre(a, x)
+    run = kernel.forward(pre, w.ws_half, keep=False)
+    assert np.isnan(run.states[3:, :, 1]).all()
+    assert np.isfinite(run.states[:, :, 0]).all()
+
+
+CHAR_NET = ('NetChain[{EmbeddingLayer[8, 12, "Input" -> "Varying"], LongShortTermMemoryLayer[16], '
+            'SequenceLastLayer[], LinearLayer[12], SoftmaxLayer[]}]')
+
+
+def test_a_net_and_its_training_gradient_equal_the_numpy_loop(fused, monkeypatch):
+    from tests.test_lanes import Trainer, fresh
+    rng = np.random.default_rng(4)
+    seqs = np.empty(12, dtype=object)
+    for k in range(12):
+        seqs[k] = rng.integers(1, 13, 9 if k % 3 else 7)
+    labels = rng.integers(1, 13, 12)
+    code = f"NetInitialize[{CHAR_NET}, RandomSeeding -> 3]"
+    used = []
+    choose = kernel.fused_steps
+    monkeypatch.setattr(kernel, "fused_steps", lambda *a: used.append(choose(*a)) or used[-1])
+    got = {}
+    for jit in ("1", "0"):
+        monkeypatch.setenv("NETDSL_JIT", jit)
+        t = Trainer(CHAR_NET, seqs, labels)
+        got[jit] = fresh(code)(list(seqs)), t.grad(1), t.grad(2)   # one lane, two lanes
+        assert used and all((m is lstm_fused) == (jit == "1") for m in used)
+        used.clear()
+    np.testing.assert_allclose(got["1"][0], got["0"][0], rtol=1e-5, atol=1e-7)
+    for lanes in (1, 2):
+        (loss_jit, g_jit), (loss_np, g_np) = got["1"][lanes], got["0"][lanes]
+        assert loss_jit == pytest.approx(loss_np, rel=1e-5)
+        np.testing.assert_allclose(g_jit, g_np, rtol=1e-4, atol=1e-6)
+
+
+def test_the_switches(monkeypatch):
+    monkeypatch.delenv("NETDSL_JIT", raising=False)
+    big = kernel.FUSED_MIN
+    assert kernel.fused_steps(np.float32, big) is lstm_fused
+    assert kernel.fused_steps(np.float32, big - 1) is None      # small: the NumPy loop
+    assert kernel.fused_steps(np.float64, big) is None          # float64: the NumPy loop
+    monkeypatch.setenv("NETDSL_JIT", "0")
+    assert kernel.fused_steps(np.float32, big) is None
+
+
+def test_an_index_outside_the_table_is_not_read_by_compiled_code(fused):
+    rng = np.random.default_rng(5)
+    w = kernel.stacked_weights(_arrays(rng), np.float32)
+    proj = np.ones((4 * H, 9), np.float32)
+    for bad in (9, -1):
+        cols = np.zeros((T, N), np.int64)
+        cols[1, 2] = bad
+        if bad < 0:   # NumPy's gather reads -1 as the last column, as the NumPy loop always did
+            run = kernel.forward(kernel.Lookup(proj, cols), w.ws_half, keep=False)
+            assert np.isfinite(run.states).all()
+        else:
+            with pytest.raises(IndexError):
+                kernel.forward(kernel.Lookup(proj, cols), w.ws_half, keep=False)
