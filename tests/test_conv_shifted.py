@@ -89,3 +89,23 @@ def test_rule_keeps_im2col_where_shifting_does_not_pay():
     assert not shifted_applies(geometry({"KernelSize": (3, 3)}, (32, 32)), 1, 32)    # one channel
     assert not shifted_applies(geometry({"KernelSize": (3, 3)}, (8, 8)), 16, 1)      # tiny
     assert not shifted_applies(geometry({"KernelSize": (1, 1)}, (32, 32)), 16, 32)   # 1x1
+
+
+@pytest.mark.parametrize("batch", [2, 16])
+def test_padded_buffers_of_the_same_shape_but_other_padding_are_not_shared(batch):
+    """Padding 1 on 32x32 and padding 2 on 30x30 both make 34x34 padded buffers; a shared
+    scratch buffer kept the first convolution's data in the second's zero border (found
+    this session: the batch-16 output was off by up to 1.8 of 6)."""
+    import netdsl
+    c = 16
+    net = netdsl.evaluate(
+        f'NetInitialize[NetChain[{{ConvolutionLayer[{c}, {{3, 3}}, "PaddingSize" -> 1], '
+        f'ConvolutionLayer[{c}, {{3, 3}}], ConvolutionLayer[{c}, {{3, 3}}, "PaddingSize" -> 2]}}, '
+        f'"Input" -> {{{c}, 32, 32}}], RandomSeeding -> 1]')
+    x = np.random.default_rng(0).random((batch, c, 32, 32), dtype=np.float32)
+    want = x.astype(np.float64)
+    for (_, layer), p in zip(net.leaves(), (1, 0, 2)):
+        w, b = (np.array(layer.arrays[k], np.float64) for k in ("Weights", "Biases"))
+        want = naive_conv(want, w, ((p, p), (p, p))) + b[:, None, None]
+    for _ in range(2):      # the second pass reuses the buffers
+        np.testing.assert_allclose(net(x), want, rtol=1e-4, atol=1e-4)

@@ -102,14 +102,17 @@ def _geometry(kernel, stride, dilation, padding, spatial_sizes: tuple) -> Geomet
                     tuple(pads), out)
 
 
-def scratch(ctx, name: str, shape: tuple, dtype, fill=None) -> np.ndarray:
+def scratch(ctx, name: str, shape: tuple, dtype, fill=None, part=None) -> np.ndarray:
     """A buffer reused across passes through ``ctx.scratch``: only for values that die
     within one forward call (never for anything kept in a cache for backward).
 
     With ``fill``, the buffer is filled once when created; callers overwrite only a part
     that is the same on every use (the interior of a padded input), so the rest keeps it.
+    ``part`` names that part and is in the key: two layers whose buffers have the same
+    shape but other interiors (say padding 1 on 32x32 and padding 2 on 30x30) must not
+    share one, or each would leave its data in the other's zero border.
     """
-    key = (_SCRATCH, name, shape, np.dtype(dtype).str, fill)
+    key = (_SCRATCH, name, shape, np.dtype(dtype).str, fill, part)
     store = getattr(ctx, "scratch", None)
     buf = store.get(key) if store is not None else None
     if buf is None:
@@ -125,7 +128,7 @@ def pad(x: np.ndarray, g: Geometry, fill: float, ctx=None, reuse: bool = False) 
         return x
     shape = (x.shape[0],) + g.padded + (x.shape[-1],)
     if reuse and ctx is not None:
-        xp = scratch(ctx, "pad", shape, x.dtype, float(fill))
+        xp = scratch(ctx, "pad", shape, x.dtype, float(fill), part=g.pads)
     else:
         xp = np.full(shape, fill, x.dtype)
     xp[g.interior()] = x
@@ -317,7 +320,7 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     if keep:
         buf = np.zeros((c, width), x.dtype)
     else:
-        buf = scratch(ctx, "shifted-pad", (c, width), x.dtype, 0.0)
+        buf = scratch(ctx, "shifted-pad", (c, width), x.dtype, 0.0, part=(g.padded, g.pads, n))
     xp = buf[:, :total].reshape((c,) + g.padded + (n,))
     xp[g.interior()] = x
     wk = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0)).reshape(-1, c)
