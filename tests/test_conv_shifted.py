@@ -109,3 +109,37 @@ def test_padded_buffers_of_the_same_shape_but_other_padding_are_not_shared(batch
         want = naive_conv(want, w, ((p, p), (p, p))) + b[:, None, None]
     for _ in range(2):      # the second pass reuses the buffers
         np.testing.assert_allclose(net(x), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_convolution_chains_equal_the_naive_loop(seed):
+    """Random chains of 2-4 convolutions (kernel 1-3, padding 0-2, stride 1-2, 3-16
+    channels) at batch sizes that take every path (small columns, im2col, shifted GEMM,
+    chunks), each evaluated three times (buffers reused, chunks chosen), against the
+    naive loop layer by layer."""
+    import netdsl
+    rng = np.random.default_rng(seed)
+    c, size = int(rng.choice([3, 8, 16])), int(rng.integers(9, 21))
+    same = rng.random() < 0.5          # one channel count throughout: same-shaped buffers
+    layers, geometry_of = [], []
+    now = size
+    for _ in range(rng.integers(2, 5)):
+        f = c if same else int(rng.choice([3, 8, 16]))
+        k, p = int(rng.choice([1, 2, 3, 3])), int(rng.integers(0, 3))
+        s = int(rng.choice([1, 1, 2]))
+        if (now + 2 * p - k) // s + 1 < 2:
+            break
+        layers.append(f'ConvolutionLayer[{f}, {{{k}, {k}}}, "PaddingSize" -> {p}, '
+                      f'"Stride" -> {s}]')
+        geometry_of.append((p, s))
+        now = (now + 2 * p - k) // s + 1
+    net = netdsl.evaluate(f'NetInitialize[NetChain[{{{", ".join(layers)}}}, '
+                          f'"Input" -> {{{c}, {size}, {size}}}], RandomSeeding -> {seed}]')
+    for batch in (1, 5, 16):
+        x = rng.random((batch, c, size, size), dtype=np.float32)
+        want = x.astype(np.float64)
+        for (_, layer), (p, s) in zip(net.leaves(), geometry_of):
+            w, b = (np.array(layer.arrays[k], np.float64) for k in ("Weights", "Biases"))
+            want = (naive_conv(want, w, ((p, p), (p, p))) + b[:, None, None])[:, :, ::s, ::s]
+        for _ in range(3):
+            np.testing.assert_allclose(net(x), want, rtol=1e-4, atol=1e-4)
