@@ -23,36 +23,27 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from . import compiled
+from .windows import cached
 
 GATES = ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
 
 # From this many numbers (steps x H x N) in a float32 pass, the compiled per-step kernels
 # of lstm_fused.py run (when numba is installed): below it the NumPy loop takes a few
-# milliseconds, less than importing numba and loading its cache (~0.4 s, once).
+# milliseconds, less than importing numba and loading its cache (~0.5 s, once).
 FUSED_MIN = 1 << 16
-_FUSED: list = []
-_FUSED_LOCK = threading.Lock()
 
 
 def fused_steps(dtype: Any, size: int) -> Any:
     """The lstm_fused module for a pass of ``size`` numbers, or None (NumPy loop): not
     float32, too small, ``NETDSL_JIT=0``, or no numba."""
-    if dtype != np.float32 or size < FUSED_MIN or os.environ.get("NETDSL_JIT", "1") == "0":
+    if dtype != np.float32 or size < FUSED_MIN:
         return None
-    if not _FUSED:
-        with _FUSED_LOCK:
-            if not _FUSED:
-                try:
-                    from . import lstm_fused
-                except ImportError:   # the optional netdsl[speed] extra
-                    lstm_fused = None  # type: ignore[assignment]
-                _FUSED.append(lstm_fused)
-    return _FUSED[0]
+    return compiled.load("lstm_fused")
 
 
 class Weights(NamedTuple):
@@ -74,23 +65,6 @@ def stacked_weights(arrays: dict[str, Any], dtype: Any, gates: tuple[str, ...] =
     half = np.ones((len(gates) * h, 1), dtype)
     half[:sigmoids * h] = 0.5
     return Weights(np.concatenate([wx, b[:, None]], 1) * half, ws * half, wx, ws)
-
-
-def cached(ctx: Any, key: Any, arrays: dict[str, Any], make: Any) -> Any:
-    """``make()``, kept in the plan's scratch while ``arrays`` are the same read-only
-    objects (a net's arrays are frozen; NetTrain's are views of a buffer it updates, so
-    they are recomputed every pass)."""
-    values = tuple(arrays.values())
-    if any(not isinstance(a, np.ndarray) or a.flags.writeable
-           or (isinstance(a.base, np.ndarray) and a.base.flags.writeable) for a in values):
-        return make()
-    entry = ctx.scratch.get(key)
-    if entry is not None and len(entry[0]) == len(values) and all(
-            a is b for a, b in zip(entry[0], values)):
-        return entry[1]
-    out = make()
-    ctx.scratch[key] = (values, out)
-    return out
 
 
 def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any,

@@ -13,6 +13,7 @@ import functools
 import itertools
 from dataclasses import dataclass
 from math import prod
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -120,6 +121,26 @@ def scratch(ctx, name: str, shape: tuple, dtype, fill=None, part=None) -> np.nda
         if store is not None:
             store[key] = buf
     return buf
+
+
+def cached(ctx: Any, key: Any, arrays: dict[str, Any], make: Any) -> Any:
+    """``make()``, kept in the plan's scratch while ``arrays`` are the same read-only
+    objects (a net's arrays are frozen; NetTrain's are views of a buffer it updates, so
+    they are recomputed every pass)."""
+    values = tuple(arrays.values())
+    if any(not isinstance(a, np.ndarray) or a.flags.writeable
+           or (isinstance(a.base, np.ndarray) and a.base.flags.writeable) for a in values):
+        return make()
+    store = getattr(ctx, "scratch", None)
+    if store is None:
+        return make()
+    entry = store.get(key)
+    if entry is not None and len(entry[0]) == len(values) and all(
+            a is b for a, b in zip(entry[0], values)):
+        return entry[1]
+    out = make()
+    store[key] = (values, out)
+    return out
 
 
 def pad(x: np.ndarray, g: Geometry, fill: float, ctx=None, reuse: bool = False) -> np.ndarray:

@@ -1,0 +1,37 @@
+"""The optional compiled kernels (numba, the ``netdsl[speed]`` extra), loaded on first use.
+
+Kernel modules (``lstm_fused.py``, ``winograd_kernels.py``) import numba at their top;
+layers ask for them here, by name, only when a pass is big enough to gain, so
+``import netdsl`` and small nets never import numba (~0.35 s). Without numba, or with
+the environment variable ``NETDSL_JIT=0``, ``load`` gives None and the layer runs its
+NumPy path, which stays the reference.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from typing import Any
+
+_LOADED: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def enabled() -> bool:
+    """False when ``NETDSL_JIT=0`` asks for the NumPy paths only."""
+    return os.environ.get("NETDSL_JIT", "1") != "0"
+
+
+def load(name: str) -> Any:
+    """The module ``netdsl.layers.<name>``, or None (no numba, or ``NETDSL_JIT=0``)."""
+    if not enabled():
+        return None
+    if name not in _LOADED:
+        with _LOCK:           # lanes may ask at once: import (and compile) once
+            if name not in _LOADED:
+                try:
+                    _LOADED[name] = importlib.import_module(f"{__package__}.{name}")
+                except ImportError:
+                    _LOADED[name] = None
+    return _LOADED[name]
