@@ -44,7 +44,8 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         pre = (w.wxb_half @ rows).reshape(-1, n, batch)
         with one_blas_thread():
             run = kernel.forward(pre, w.ws_half, keep=ctx.grad,
-                                 initial=self._initial(given, w.ws.shape[1], batch, x.dtype))
+                                 initial=self._initial(given, w.ws.shape[1], batch, x.dtype),
+                                 alone=ctx.meeting is None)
         outs = self.with_final_states(run.states[1:], {"State": run.states[n],
                                                        "CellState": run.last_cell})
         return outs, (("kernel", rows, run, w) if ctx.grad else None)
@@ -59,7 +60,8 @@ class LongShortTermMemoryLayer(RecurrentLayer):
             finals.get(p, np.zeros((h, batch), dy.dtype)) for p in self.optional_outputs)
         initial = len(self.port_names()[0]) > 1
         with one_blas_thread():
-            da, ds, dc = kernel.backward(run, w.ws, dy, final, initial=initial)
+            da, ds, dc = kernel.backward(run, w.ws, dy, final, initial=initial,
+                                         alone=ctx.meeting is None)
         grads = kernel.weight_grads(da, run, rows, arrays)
         extra = self.initial_state_grads({"State": ds, "CellState": dc})
         if not getattr(ctx, "need_dx", True):
@@ -86,13 +88,13 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         w = kernel.weights(ctx, self, arrays, table.dtype)
         lookup = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
         with one_blas_thread():
-            run = kernel.forward(lookup, w.ws_half, keep=ctx.grad)
+            run = kernel.forward(lookup, w.ws_half, keep=ctx.grad, alone=ctx.meeting is None)
         return [run.states[1:]], ((lookup, run, w) if ctx.grad else None)
 
     def backward_from_lookup(self, ctx, arrays, table, cache, dy):
         lookup, run, w = cache
         with one_blas_thread():
-            da, _, _ = kernel.backward(run, w.ws, dy)
+            da, _, _ = kernel.backward(run, w.ws, dy, alone=ctx.meeting is None)
         return kernel.lookup_grads(da, run, w, lookup, table, arrays)
 
     # ---- with dropout masks: batch-major rows (N, ...) per step ------------------------

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import compiled
+from . import compiled, row_blocks
 from .windows import cached
 
 GATES = ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
@@ -117,10 +117,11 @@ class Run(NamedTuple):
 
 
 def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
-            initial: tuple[np.ndarray, np.ndarray] | None = None) -> Run:
+            initial: tuple[np.ndarray, np.ndarray] | None = None, alone: bool = True) -> Run:
     """The time loop. ``pre`` (4H, n, N): every step's input projection plus biases (sigmoid
     rows halved), or a ``Lookup`` of them; ``keep``: store what ``backward`` needs;
-    ``initial``: the state and cell state (H, N) to start from (zeros when None)."""
+    ``initial``: the state and cell state (H, N) to start from (zeros when None);
+    ``alone``: no other lane runs beside this one (row_blocks may split the GEMMs)."""
     g4 = ws_half.shape[0]
     n, batch = pre.cols.shape if isinstance(pre, Lookup) else pre.shape[1:]
     h = g4 // 4
@@ -141,12 +142,13 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
                                                pre.cols.astype(np.int32))
         else:
             step, source = fused.forward_step, (np.ascontiguousarray(pre, dt),)
+        ranges = _ranges(ws_half, states[0], alone)
         for t in range(n):
             a = acts[t if keep else 0]
             if t == 0 and initial is None:   # the state is zero: no product
                 a.fill(0)
             else:
-                np.matmul(ws_half, states[t], out=a)
+                row_blocks.matmul(ws_half, states[t], a, ranges)
             c_prev, c = (cells[t], cells[t + 1]) if keep else (cells[t % 2], cells[(t + 1) % 2])
             step(a, *source, t, c_prev, c, tanh_c[t if keep else 0], states[t + 1])
         last = cells[n if keep else n % 2]
@@ -155,12 +157,13 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
     if isinstance(pre, Lookup):
         pre = pre.dense()
     tmp = np.empty((h, batch), dt)
+    ranges = _ranges(ws_half, states[0], alone)
     for t in range(n):
         a = acts[t if keep else 0]
         if t == 0 and initial is None:   # the state is zero: no product
             np.copyto(a, pre[:, 0])
         else:
-            np.matmul(ws_half, states[t], out=a)
+            row_blocks.matmul(ws_half, states[t], a, ranges)
             a += pre[:, t]
         np.tanh(a, out=a)
         sig = a[:3 * h]
@@ -177,12 +180,21 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
     return Run(states, last, acts, cells, tanh_c) if keep else Run(states, last, None, None, None)
 
 
+def _ranges(w: np.ndarray, s: np.ndarray, alone: bool) -> tuple[tuple[int, int], ...]:
+    """How a step's GEMM w @ s is cut (row_blocks.py): only in a lone lane. Beside another
+    lane, the blocks' extra calls each wait for the GIL (2 lanes, forward: 14.7 ms whole
+    against 16.8-20.8 ms in 8 blocks)."""
+    return row_blocks.blocks(w, s) if alone else ((0, w.shape[0]),)
+
+
 def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
              final: tuple[np.ndarray, np.ndarray] | None = None,
-             initial: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             initial: bool = False, alone: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The gradients of the gates' pre-activations, (4H, n, N), from ``dy`` (n, H, N) and
     the gradients ``final`` of the last state and cell state (H, N); with ``initial``, then
-    those of the initial state and cell state (else the last two values are undefined)."""
+    those of the initial state and cell state (else the last two values are undefined);
+    ``alone`` as for ``forward``."""
     acts, cells, tanh_c = run.acts, run.cells, run.tanh_c
     assert acts is not None and cells is not None and tanh_c is not None
     n, g4, batch = acts.shape
@@ -195,6 +207,7 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
     u = np.empty((h, batch), dt)
     sig_d = np.empty((3 * h, batch), dt)
     factor = np.empty((3 * h, batch), dt)
+    ranges = _ranges(ws_t, da[:, 0] if n else np.zeros((g4, batch), dt), alone)
     fused = fused_steps(dt, n * h * batch)
     if fused is not None and acts.dtype == dt:
         step = fused.backward_step
@@ -202,7 +215,7 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
         for t in range(n - 1, -1, -1):
             step(acts[t], tanh_c[t], cells[t], dy, t, ds, dc, da)
             if t or initial:
-                np.matmul(ws_t, da[:, t], out=ds)
+                row_blocks.matmul(ws_t, da[:, t], ds, ranges)
         return da, ds, dc
     for t in range(n - 1, -1, -1):
         a = acts[t]
@@ -227,7 +240,7 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
         np.multiply(u, dc, out=g[3 * h:])
         dc *= f
         if t or initial:
-            np.matmul(ws_t, g, out=ds)
+            row_blocks.matmul(ws_t, g, ds, ranges)
     return da, ds, dc
 
 

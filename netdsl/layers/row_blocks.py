@@ -1,0 +1,72 @@
+"""A recurrent step's GEMM W (M, K) @ s (K, N) as row blocks of W, when that is faster.
+
+Why: OpenBLAS (0.3.x, x86-64) has a separate kernel for small products (about
+M N K <= 1e6) that skips packing the operands; an LSTM step's (1024, 256) @ (256, 32)
+is 8 times that size. As 12 GEMMs of ~85 rows it took 161 us against 185 us for the
+whole; with 16 examples per lane (two lanes), 8 blocks took 83 us against 104. Whether
+and where that pays depends on the BLAS library and the machine, so the split is chosen
+by timing: the first call for a (shape, dtype) times 1, 8, 12 and 16 blocks (a few ms,
+once per process) and keeps the fastest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+CANDIDATES = (1, 8, 12, 16)
+_CHOSEN: dict[tuple, tuple[tuple[int, int], ...]] = {}
+_LOCK = threading.Lock()
+
+
+def blocks(w: np.ndarray, s: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """The row ranges of ``w`` to multiply by ``s`` one at a time (one range: no split)."""
+    key = (w.shape, s.shape, w.dtype.str)
+    chosen = _CHOSEN.get(key)
+    if chosen is None:
+        with _LOCK:
+            chosen = _CHOSEN.get(key)
+            if chosen is None:
+                chosen = _CHOSEN[key] = _fastest(w, s)
+    return chosen
+
+
+def matmul(w: np.ndarray, s: np.ndarray, out: np.ndarray,
+           ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """``np.matmul(w, s, out=out)`` by the row ``ranges`` of ``blocks``."""
+    if len(ranges) == 1:
+        return np.matmul(w, s, out=out)
+    for lo, hi in ranges:
+        np.matmul(w[lo:hi], s, out=out[lo:hi])
+    return out
+
+
+def _split(rows: int, parts: int) -> tuple[tuple[int, int], ...]:
+    bounds = np.linspace(0, rows, parts + 1).round().astype(int)
+    return tuple((int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
+
+
+def _fastest(w: np.ndarray, s: np.ndarray) -> tuple[tuple[int, int], ...]:
+    rows = w.shape[0]
+    options = [_split(rows, p) for p in CANDIDATES if p == 1 or rows >= 4 * p]
+    if len(options) == 1 or w.size * s.shape[1] < 1 << 20:   # small: never worth timing
+        return options[0]
+    out = np.empty((rows, s.shape[1]), np.result_type(w, s))
+    best: dict[int, float] = {}
+    for _ in range(3):                  # interleaved rounds: a busy moment hits them all
+        for k, ranges in enumerate(options):
+            matmul(w, s, out, ranges)   # warm
+            start = time.perf_counter()
+            for _ in range(4):
+                matmul(w, s, out, ranges)
+            took = time.perf_counter() - start
+            best[k] = min(best.get(k, took), took)
+    return options[min(best, key=best.__getitem__)]
+
+
+def chosen() -> dict[tuple, Any]:
+    """What was chosen so far, by (W shape, s shape, dtype): for benchmarks and tests."""
+    return dict(_CHOSEN)
