@@ -1,4 +1,4 @@
-"""The compiled LSTM steps (netdsl/layers/lstm_fused.py, numba): their tanh against float64
+"""The compiled LSTM steps (netdsl/layers/compiled/lstm_fused.py, numba): their tanh against float64
 tanh, the time loop against the LSTM formula written out per example (dense input and
 after an EmbeddingLayer, with and without initial states), backward against float64
 central differences of that formula, a whole net and its training gradients against the
@@ -13,7 +13,7 @@ from netdsl.layers import lstm_kernel as kernel
 from tests.recurrent_reference import lstm_ref
 
 pytest.importorskip("numba")
-from netdsl.layers import lstm_fused  # noqa: E402  (needs numba)
+from netdsl.layers.compiled import lstm_fused  # noqa: E402  (needs numba)
 
 H, D, N, T = 5, 3, 4, 6
 
@@ -194,3 +194,25 @@ def test_an_index_outside_the_table_is_not_read_by_compiled_code(fused):
         else:
             with pytest.raises(IndexError):
                 kernel.forward(kernel.Lookup(proj, cols), w.ws_half, keep=False)
+
+
+def test_without_numba_every_layer_lists_and_a_big_lstm_runs_its_numpy_loop():
+    """numba is an optional extra: a process that cannot import it lists every layer
+    (which imports every module of netdsl.layers) and runs a pass big enough for the
+    compiled steps on the NumPy loop."""
+    import subprocess
+    import sys
+    code = (
+        "import sys; sys.modules['numba'] = None\n"
+        "import numpy as np, netdsl\n"
+        "from netdsl.layers import LAYER_TYPES, lstm_kernel\n"
+        "assert 'LongShortTermMemoryLayer' in list(LAYER_TYPES)\n"
+        "net = netdsl.evaluate('NetInitialize[NetChain[{LongShortTermMemoryLayer[64]}, "
+        "\"Input\" -> {40, 8}], RandomSeeding -> 1]')\n"
+        "x = np.ones((32, 40, 8), np.float32)\n"
+        "assert lstm_kernel.fused_steps(np.float32, 40 * 64 * 32) is None\n"
+        "print(net(x).shape)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(32, 40, 64)"

@@ -8,8 +8,8 @@ forward and ~74 backward against the 185 us GEMM. One compiled loop over the ste
 (threads) run it side by side.
 
 Optional: numba comes with the ``netdsl[speed]`` extra. lstm_kernel.py loads this module
-(compiled.py) only for a big enough pass, never at ``import netdsl``; without numba (or
-with ``NETDSL_JIT=0``) its NumPy loop runs. Compiled code is cached on disk (``cache=True``,
+(through this package's ``load``) only for a big enough pass, never at ``import netdsl``;
+without numba (or with ``NETDSL_JIT=0``) its NumPy loop runs. Compiled code is cached on disk (``cache=True``,
 next to this file), so a process compiles only once per machine.
 
 tanh is a rational approximation (the minimax [13/6] form Eigen and TensorFlow use for

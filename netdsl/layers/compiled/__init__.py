@@ -1,8 +1,9 @@
 """The optional compiled kernels (numba, the ``netdsl[speed]`` extra), loaded on first use.
 
-Kernel modules (``lstm_fused.py``, ``winograd_kernels.py``) import numba at their top;
-layers ask for them here, by name, only when a pass is big enough to gain, so
-``import netdsl`` and small nets never import numba (~0.35 s). Without numba, or with
+The modules of this package (``lstm_fused.py``) import numba at their top; layers ask for
+them here, by name, only when a pass is big enough to gain, so ``import netdsl``, listing
+the layers (which imports every module of ``netdsl.layers``, not of this package) and
+small nets never import numba (~0.35 s). Without numba, or with
 the environment variable ``NETDSL_JIT=0``, ``load`` gives None and the layer runs its
 NumPy path, which stays the reference.
 """
@@ -24,14 +25,15 @@ def enabled() -> bool:
 
 
 def load(name: str) -> Any:
-    """The module ``netdsl.layers.<name>``, or None (no numba, or ``NETDSL_JIT=0``)."""
+    """The module ``netdsl.layers.compiled.<name>``, or None (no numba, or
+    ``NETDSL_JIT=0``)."""
     if not enabled():
         return None
     if name not in _LOADED:
         with _LOCK:           # lanes may ask at once: import (and compile) once
             if name not in _LOADED:
                 try:
-                    _LOADED[name] = importlib.import_module(f"{__package__}.{name}")
+                    _LOADED[name] = importlib.import_module(f"{__name__}.{name}")
                 except ImportError:
                     _LOADED[name] = None
     return _LOADED[name]
