@@ -88,3 +88,29 @@ def test_training_gradient_of_mixed_lengths_is_the_mean_of_the_sequences(seed, m
         alone.append(Trainer(code, one, y[k:k + 1]).grad(1)[1])
     np.testing.assert_allclose(together, np.mean(alone, 0), rtol=1e-3, atol=1e-6,
                                err_msg=code)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_input_gradients_of_mixed_lengths_equal_each_sequence_alone(seed, monkeypatch):
+    """net[<|"Input" -> seqs, NetPortGradient["Output"] -> g|>, NetPortGradient["Input"]]
+    with sequences of different lengths (a raw ValueError before this was tested)."""
+    rng = np.random.default_rng(9_000 + seed)
+    if seed % 2:
+        monkeypatch.setattr(lstm_kernel, "FUSED_MIN", 0)
+    code, integer, d = _random_net(rng)
+    while integer:
+        code, integer, d = _random_net(rng)
+    session = netdsl.Session()
+    session.evaluate(f"net = NetInitialize[{code}, RandomSeeding -> {seed}]")
+    seqs = _sequences(rng, False, d, 5)
+    outs = session["net"](seqs)
+    gs = [rng.normal(size=np.shape(y)).astype(np.float32) for y in outs]
+    ask = 'net[<|"Input" -> x, NetPortGradient["Output"] -> g|>, NetPortGradient["Input"]]'
+    alone = []
+    for s, g in zip(seqs, gs):
+        session["x"], session["g"] = s, g
+        alone.append(np.asarray(session.evaluate(ask)))
+    session["x"], session["g"] = seqs, gs
+    for k, (got, want) in enumerate(zip(session.evaluate(ask), alone)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{code} sequence {k}")

@@ -45,7 +45,9 @@ def wanted(x: Any) -> bool:
 
 def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec: Any,
                    out_grads: dict[str, np.ndarray], head: str) -> Any:
-    """``inputs``, ``out_grads``: batch-first arrays by port."""
+    """``inputs``, ``out_grads``: batch-first arrays by port; sequences of different
+    lengths come as 1-d object arrays of per-example arrays and are run in groups of equal
+    shapes, as the forward pass runs them (``apply.evaluate``)."""
     if not net.initialized:
         raise missing_array_error(net, head)
     specs = list_items(spec) if is_list(spec) else [spec]
@@ -59,11 +61,68 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
             raise EvaluationError(f'NetPortGradient["{p}"] is given a value, but "{p}" is not '
                                   f"an output port; the outputs are {', '.join(outs)}.",
                                   symbol=head, tag="noport")
+    n = len(next(iter(inputs.values())))
+    for p, g in out_grads.items():
+        if len(g) != n:
+            raise EvaluationError(f'The gradient given for output "{p}" has {len(g)} '
+                                  f"examples; the input has {n}.", symbol=head, tag="gradin")
+    input_grads: dict[str, list[Any]] = {p: [None] * n for p in inputs}
+    array_grads: dict[tuple, np.ndarray] = {}
+    for idx in _groups(inputs, n):
+        part = {p: _stacked(x, idx) for p, x in inputs.items()}
+        seeds = {p: _stacked(g, idx) for p, g in out_grads.items()}
+        grads = _one_pass(plan, net, part, seeds, array_grads, head)
+        for p in inputs:
+            g = grads[p]
+            for j, i in enumerate(idx):
+                input_grads[p][i] = g[j]
+    results = []
+    for expr, (kind, what) in targets:
+        if kind == "input":
+            per = input_grads[what]
+            if len({g.shape for g in per}) == 1:
+                stacked = np.stack(per)
+                value: Any = _out(stacked if batched else stacked[0])
+            else:
+                value = Expr(S("List"), *(_out(g) for g in per))
+        else:
+            ga = array_grads.get(what)
+            value = _out(ga if ga is not None else np.zeros(_array_shape(net, what), np.float32))
+        results.append((expr, value))
+    if len(results) == 1 and not is_list(spec) and spec.args[:1] != (S("All"),):
+        return results[0][1]
+    return Association((k, v, False) for k, v in results)
+
+
+def _groups(inputs: dict[str, np.ndarray], n: int) -> list[list[int]]:
+    """The examples' positions by equal shapes across the input ports: one group of all
+    unless a port holds sequences of different lengths."""
+    if not any(x.dtype == object for x in inputs.values()):
+        return [list(range(n))]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(tuple(np.shape(x[i]) for x in inputs.values()), []).append(i)
+    return list(groups.values())
+
+
+def _stacked(x: np.ndarray, idx: list[int]) -> np.ndarray:
+    """The examples ``idx`` of a batch-first array (or of a 1-d object array of them)."""
+    if x.dtype != object:
+        return x if len(idx) == len(x) else x[idx]
+    return np.stack([np.asarray(x[i]) for i in idx])
+
+
+def _one_pass(plan: Any, net: Net, inputs: dict[str, np.ndarray],
+              out_grads: dict[str, np.ndarray], array_grads: dict[tuple, np.ndarray],
+              head: str) -> dict[str, np.ndarray]:
+    """One forward pass keeping what backward needs and one backward pass, for examples of
+    equal shapes: their input gradients by port (batch-first); the arrays' gradients are
+    added into ``array_grads``."""
     ctx = Ctx(train=False, grad=True)
     feed = {p: np.ascontiguousarray(np.moveaxis(x, 0, -1)) for p, x in inputs.items()}
     _, values, caches = plan.run(ctx, feed, keep=True)
     seeds: dict[int, np.ndarray] = {}
-    for p in outs:
+    for p in net.port_names()[1]:
         slot = plan.outputs[p]
         y = values[slot]
         if p in out_grads:
@@ -79,27 +138,17 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
         else:
             continue
         seeds[slot] = seed if slot not in seeds else seeds[slot] + seed
-    array_grads: dict[tuple, np.ndarray] = {}
 
     def on_array(key: tuple, g: np.ndarray) -> None:
         array_grads[key] = array_grads[key] + g if key in array_grads else np.array(g)
     ctx.keep_input_grads = True
     grads = backward(plan.steps, ctx, values, caches, seeds, on_array,
                      set(plan.inputs.values()))
-    results = []
-    for expr, (kind, what) in targets:
-        if kind == "input":
-            gi = grads[plan.inputs[what]]
-            x = inputs[what]
-            gi = np.zeros(x.shape, np.float32) if gi is None else np.moveaxis(gi, -1, 0)
-            value = gi if batched else gi[0]
-        else:
-            ga = array_grads.get(what)
-            value = ga if ga is not None else np.zeros(_array_shape(net, what), np.float32)
-        results.append((expr, _out(value)))
-    if len(results) == 1 and not is_list(spec) and spec.args[:1] != (S("All"),):
-        return results[0][1]
-    return Association((k, v, False) for k, v in results)
+    out = {}
+    for p, x in inputs.items():
+        gi = grads[plan.inputs[p]]
+        out[p] = np.zeros(x.shape, np.float32) if gi is None else np.moveaxis(gi, -1, 0)
+    return out
 
 
 def _out(a: np.ndarray) -> Any:
