@@ -136,3 +136,11 @@ def test_errors():
     with pytest.raises(netdsl.NetDSLError, match="unspecified value"):
         netdsl.evaluate('NetChain[{LinearLayer[2]}, "Input" -> 2][{1., 2.}, '
                         'NetPortGradient["Input"]]')
+    # an output gradient of the wrong shape or number of examples: said, not a traceback
+    with pytest.raises(EvaluationError, match=r"dimensions \[3\] for an example; the output "
+                                              r"has \[2\]"):
+        ev(f'net[<|"Input" -> {wl(X[0])}, NetPortGradient["Output"] -> {{1., 2., 3.}}|>, '
+           f'NetPortGradient["Input"]]')
+    with pytest.raises(EvaluationError, match="is for 1 example; the input has 2"):
+        ev(f'net[<|"Input" -> {wl(X)}, NetPortGradient["Output"] -> {{{{1., 2.}}}}|>, '
+           f'NetPortGradient["Input"]]')

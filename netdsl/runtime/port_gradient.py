@@ -64,8 +64,9 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
     n = len(next(iter(inputs.values())))
     for p, g in out_grads.items():
         if len(g) != n:
-            raise EvaluationError(f'The gradient given for output "{p}" has {len(g)} '
-                                  f"examples; the input has {n}.", symbol=head, tag="gradin")
+            raise EvaluationError(f'The gradient given for output "{p}" is for {len(g)} '
+                                  f"example{'' if len(g) == 1 else 's'}; the input has {n}.",
+                                  symbol=head, tag="gradin")
     input_grads: dict[str, list[Any]] = {p: [None] * n for p in inputs}
     array_grads: dict[tuple, np.ndarray] = {}
     for idx in _groups(inputs, n):
@@ -129,9 +130,8 @@ def _one_pass(plan: Any, net: Net, inputs: dict[str, np.ndarray],
             g = np.moveaxis(np.asarray(out_grads[p], dtype=y.dtype), 0, -1)
             if g.shape != y.shape:
                 raise EvaluationError(f'The gradient given for output "{p}" has dimensions '
-                                      f"{list(np.moveaxis(g, -1, 0).shape)}; the output has "
-                                      f"{list(np.moveaxis(y, -1, 0).shape)}.", symbol=head,
-                                      tag="gradin")
+                                      f"{list(g.shape[:-1])} for an example; the output has "
+                                      f"{list(y.shape[:-1])}.", symbol=head, tag="gradin")
             seed = np.ascontiguousarray(g)
         elif y.dtype.kind == "f":
             seed = np.ones_like(y)
