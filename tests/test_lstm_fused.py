@@ -11,6 +11,7 @@ import pytest
 
 from netdsl.layers import lstm_kernel as kernel
 from tests.recurrent_reference import lstm_ref
+from tests.test_lstm_kernel import check_central_differences
 
 pytest.importorskip("numba")
 from netdsl.layers.compiled import lstm_fused  # noqa: E402  (needs numba)
@@ -110,26 +111,7 @@ def test_backward_equals_float64_central_differences(fused):
                                    (ds_n.astype(f32), dc_n.astype(f32)), initial=True)
     assert da.dtype == np.float32
     grads = kernel.weight_grads(da, run, kernel.input_rows(x.astype(f32)), a)
-    eps = 1e-6
-    for name in ("ForgetGateStateWeights", "MemoryGateInputWeights", "OutputGateBiases",
-                 "InputGateStateWeights"):
-        num = np.zeros_like(a[name])
-        for k in np.ndindex(a[name].shape):
-            plus, minus = dict(a), dict(a)
-            plus[name], minus[name] = a[name].copy(), a[name].copy()
-            plus[name][k] += eps
-            minus[name][k] -= eps
-            num[k] = (loss(plus, s0, c0) - loss(minus, s0, c0)) / (2 * eps)
-        np.testing.assert_allclose(grads[name], num, rtol=1e-4, atol=1e-4, err_msg=name)
-    for got, which in ((ds0, 0), (dc0, 1)):
-        num = np.zeros((H, N))
-        for k in np.ndindex(H, N):
-            e = np.zeros((H, N))
-            e[k] = eps
-            plus, minus = [s0, c0], [s0, c0]
-            plus[which], minus[which] = plus[which] + e, minus[which] - e
-            num[k] = (loss(a, *plus) - loss(a, *minus)) / (2 * eps)
-        np.testing.assert_allclose(got, num, rtol=1e-4, atol=1e-4)
+    check_central_differences(loss, a, s0, c0, grads, ds0, dc0, rtol=1e-4, atol=1e-4)
 
 
 def test_a_nan_in_the_input_stays_nan(fused):

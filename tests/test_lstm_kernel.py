@@ -54,6 +54,30 @@ def test_forward_with_and_without_an_initial_state_equals_the_formula():
             np.testing.assert_allclose(run.last_cell, c_last, rtol=1e-12, atol=1e-12)
 
 
+def check_central_differences(loss, a, s0, c0, grads, ds0, dc0, rtol, atol, eps=1e-6):
+    """Four arrays' gradients and the initial state's and cell state's against float64
+    central differences of ``loss(arrays, s0, c0)``."""
+    for name in ("ForgetGateStateWeights", "MemoryGateInputWeights", "OutputGateBiases",
+                 "InputGateStateWeights"):
+        num = np.zeros_like(a[name])
+        for k in np.ndindex(a[name].shape):
+            plus, minus = dict(a), dict(a)
+            plus[name], minus[name] = a[name].copy(), a[name].copy()
+            plus[name][k] += eps
+            minus[name][k] -= eps
+            num[k] = (loss(plus, s0, c0) - loss(minus, s0, c0)) / (2 * eps)
+        np.testing.assert_allclose(grads[name], num, rtol=rtol, atol=atol, err_msg=name)
+    for got, which in ((ds0, 0), (dc0, 1)):
+        num = np.zeros(s0.shape)
+        for k in np.ndindex(s0.shape):
+            e = np.zeros(s0.shape)
+            e[k] = eps
+            plus, minus = [s0, c0], [s0, c0]
+            plus[which], minus[which] = plus[which] + e, minus[which] - e
+            num[k] = (loss(a, *plus) - loss(a, *minus)) / (2 * eps)
+        np.testing.assert_allclose(got, num, rtol=rtol, atol=atol)
+
+
 def test_backward_equals_central_differences():
     rng = np.random.default_rng(1)
     a, x = _arrays(rng), rng.normal(size=(T, D, N))
@@ -67,26 +91,8 @@ def test_backward_equals_central_differences():
     w, run = _run(a, x, s0, c0)
     da, ds0, dc0 = kernel.backward(run, w.ws, dy, (ds_n, dc_n), initial=True)
     grads = kernel.weight_grads(da, run, kernel.input_rows(x), a)
+    check_central_differences(loss, a, s0, c0, grads, ds0, dc0, rtol=1e-6, atol=1e-8)
     eps = 1e-6
-    for name in ("ForgetGateStateWeights", "MemoryGateInputWeights", "OutputGateBiases",
-                 "InputGateStateWeights"):
-        num = np.zeros_like(a[name])
-        for k in np.ndindex(a[name].shape):
-            plus, minus = dict(a), dict(a)
-            plus[name], minus[name] = a[name].copy(), a[name].copy()
-            plus[name][k] += eps
-            minus[name][k] -= eps
-            num[k] = (loss(plus, s0, c0) - loss(minus, s0, c0)) / (2 * eps)
-        np.testing.assert_allclose(grads[name], num, rtol=1e-6, atol=1e-8, err_msg=name)
-    for got, which in ((ds0, 0), (dc0, 1)):
-        num = np.zeros((H, N))
-        for k in np.ndindex(H, N):
-            e = np.zeros((H, N))
-            e[k] = eps
-            plus, minus = [s0, c0], [s0, c0]
-            plus[which], minus[which] = plus[which] + e, minus[which] - e
-            num[k] = (loss(a, *plus) - loss(a, *minus)) / (2 * eps)
-        np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-8)
     dx = kernel.input_grad(da, w.wx)
     num = np.zeros_like(x)
     for k in np.ndindex(x.shape):
