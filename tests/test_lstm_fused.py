@@ -198,3 +198,16 @@ def test_without_numba_every_layer_lists_and_a_big_lstm_runs_its_numpy_loop():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(32, 40, 64)"
+
+
+def test_an_unusable_numba_warns_once_and_the_numpy_loop_runs(monkeypatch):
+    from netdsl.layers import compiled
+    monkeypatch.setattr(compiled, "_LOADED", {})
+    monkeypatch.delenv("NETDSL_JIT", raising=False)
+
+    def broken(name):
+        raise RuntimeError("cannot cache function: no locator available")
+    monkeypatch.setattr(compiled.importlib, "import_module", broken)
+    with pytest.warns(RuntimeWarning, match="NumPy code runs instead"):
+        assert compiled.load("lstm_fused") is None
+    assert compiled.load("lstm_fused") is None          # said once

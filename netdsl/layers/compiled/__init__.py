@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import warnings
 from typing import Any
 
 _LOADED: dict[str, Any] = {}
@@ -34,6 +35,12 @@ def load(name: str) -> Any:
             if name not in _LOADED:
                 try:
                     _LOADED[name] = importlib.import_module(f"{__name__}.{name}")
-                except ImportError:
+                except ImportError:            # no numba: the optional extra
                     _LOADED[name] = None
+                except Exception as exc:       # numba there but unusable (say, no cache
+                    _LOADED[name] = None       # directory it can write): say so, once
+                    warnings.warn(f"netdsl: the compiled kernels ({name}) could not be "
+                                  f"loaded ({type(exc).__name__}: {exc}); the NumPy code "
+                                  f"runs instead. NETDSL_JIT=0 silences this.",
+                                  RuntimeWarning, stacklevel=2)
     return _LOADED[name]
