@@ -91,3 +91,43 @@ def rnn_ref(a, x, s0=None, masks=None, i=0):
         s = np.tanh(wx @ xi + ws @ (si * _update(masks, t, i)) + b)
         out.append(s)
     return np.array(out), s
+
+
+def gate_arrays(rng, gates, h, d, scale=0.7):
+    """Random per-gate arrays in Wolfram's names: weights N(0, scale), biases N(0, 0.5)."""
+    out = {}
+    for g in gates:
+        out[f"{g}InputWeights"] = rng.normal(0, scale, (h, d))
+        out[f"{g}StateWeights"] = rng.normal(0, scale, (h, h))
+        out[f"{g}Biases"] = rng.normal(0, 0.5, h)
+    return out
+
+
+def central_differences(f, a, eps=1e-6):
+    """The float64 central differences of f(a') with respect to every element of a."""
+    num = np.zeros(np.shape(a))
+    for k in np.ndindex(num.shape):
+        e = np.zeros(num.shape)
+        e[k] = eps
+        num[k] = (f(a + e) - f(a - e)) / (2 * eps)
+    return num
+
+
+def check_array_gradients(loss, arrays, grads, names, rtol, atol):
+    """``grads[name]`` against central differences of ``loss(arrays)`` for each name."""
+    for name in names:
+        def with_(v, name=name):
+            return loss({**arrays, name: v})
+        np.testing.assert_allclose(grads[name], central_differences(with_, arrays[name]),
+                                   rtol=rtol, atol=atol, err_msg=name)
+
+
+def force_compiled(monkeypatch, kernel) -> list:
+    """Every float32 pass of ``kernel`` (lstm_kernel, gru_kernel) on its compiled steps,
+    whatever its size; returns the list of what each pass chose (None: the NumPy loop)."""
+    monkeypatch.setattr(kernel, "FUSED_MIN", 0)
+    monkeypatch.delenv("NETDSL_JIT", raising=False)
+    used: list = []
+    choose = kernel.fused_steps
+    monkeypatch.setattr(kernel, "fused_steps", lambda *a: used.append(choose(*a)) or used[-1])
+    return used

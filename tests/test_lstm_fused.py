@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from netdsl.layers import lstm_kernel as kernel
-from tests.recurrent_reference import lstm_ref
+from tests.recurrent_reference import force_compiled, gate_arrays, lstm_ref
 from tests.test_lstm_kernel import check_central_differences
 
 pytest.importorskip("numba")
@@ -22,17 +22,11 @@ H, D, N, T = 5, 3, 4, 6
 @pytest.fixture
 def fused(monkeypatch):
     """Every float32 pass on the compiled steps, whatever its size."""
-    monkeypatch.setattr(kernel, "FUSED_MIN", 0)
-    monkeypatch.delenv("NETDSL_JIT", raising=False)
+    return force_compiled(monkeypatch, kernel)
 
 
 def _arrays(rng, scale=0.7):
-    out = {}
-    for g in kernel.GATES:
-        out[f"{g}InputWeights"] = rng.normal(0, scale, (H, D))
-        out[f"{g}StateWeights"] = rng.normal(0, scale, (H, H))
-        out[f"{g}Biases"] = rng.normal(0, 0.5, H)
-    return out
+    return gate_arrays(rng, kernel.GATES, H, D, scale)
 
 
 def _per_example(a, x, s0=None, c0=None):

@@ -8,17 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from netdsl.layers import lstm_kernel as kernel
+from tests.recurrent_reference import (central_differences, check_array_gradients,
+                                       gate_arrays)
 
 H, D, N, T = 3, 2, 2, 4
 
 
 def _arrays(rng):
-    out = {}
-    for g in kernel.GATES:
-        out[f"{g}InputWeights"] = rng.normal(0, 0.7, (H, D))
-        out[f"{g}StateWeights"] = rng.normal(0, 0.7, (H, H))
-        out[f"{g}Biases"] = rng.normal(0, 0.5, H)
-    return out
+    return gate_arrays(rng, kernel.GATES, H, D)
 
 
 def _reference(a, x, s, c):
@@ -54,28 +51,16 @@ def test_forward_with_and_without_an_initial_state_equals_the_formula():
             np.testing.assert_allclose(run.last_cell, c_last, rtol=1e-12, atol=1e-12)
 
 
-def check_central_differences(loss, a, s0, c0, grads, ds0, dc0, rtol, atol, eps=1e-6):
+def check_central_differences(loss, a, s0, c0, grads, ds0, dc0, rtol, atol):
     """Four arrays' gradients and the initial state's and cell state's against float64
     central differences of ``loss(arrays, s0, c0)``."""
-    for name in ("ForgetGateStateWeights", "MemoryGateInputWeights", "OutputGateBiases",
-                 "InputGateStateWeights"):
-        num = np.zeros_like(a[name])
-        for k in np.ndindex(a[name].shape):
-            plus, minus = dict(a), dict(a)
-            plus[name], minus[name] = a[name].copy(), a[name].copy()
-            plus[name][k] += eps
-            minus[name][k] -= eps
-            num[k] = (loss(plus, s0, c0) - loss(minus, s0, c0)) / (2 * eps)
-        np.testing.assert_allclose(grads[name], num, rtol=rtol, atol=atol, err_msg=name)
-    for got, which in ((ds0, 0), (dc0, 1)):
-        num = np.zeros(s0.shape)
-        for k in np.ndindex(s0.shape):
-            e = np.zeros(s0.shape)
-            e[k] = eps
-            plus, minus = [s0, c0], [s0, c0]
-            plus[which], minus[which] = plus[which] + e, minus[which] - e
-            num[k] = (loss(a, *plus) - loss(a, *minus)) / (2 * eps)
-        np.testing.assert_allclose(got, num, rtol=rtol, atol=atol)
+    check_array_gradients(lambda arrays: loss(arrays, s0, c0), a, grads,
+                          ("ForgetGateStateWeights", "MemoryGateInputWeights",
+                           "OutputGateBiases", "InputGateStateWeights"), rtol, atol)
+    np.testing.assert_allclose(ds0, central_differences(lambda v: loss(a, v, c0), s0),
+                               rtol=rtol, atol=atol)
+    np.testing.assert_allclose(dc0, central_differences(lambda v: loss(a, s0, v), c0),
+                               rtol=rtol, atol=atol)
 
 
 def test_backward_equals_central_differences():

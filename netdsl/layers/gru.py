@@ -44,7 +44,8 @@ class GatedRecurrentLayer(RecurrentLayer):
         initial = given_states["State"].astype(x.dtype, copy=False) \
             if "State" in given_states else None
         with one_blas_thread():
-            run = kernel.forward(pre, w.ws_half, keep=ctx.grad, initial=initial)
+            run = kernel.forward(pre, w.ws_half, keep=ctx.grad, initial=initial,
+                                 alone=ctx.meeting is None)
         outs = self.with_final_states(run.states[1:], {"State": run.states[n]})
         return outs, (("kernel", rows, run, w) if ctx.grad else None)
 
@@ -54,7 +55,8 @@ class GatedRecurrentLayer(RecurrentLayer):
         _, rows, run, w = cache
         final = self.final_state_grads(dfinal).get("State")
         with one_blas_thread():
-            g = kernel.backward(run, w.ws, dy, final, initial=len(self.port_names()[0]) > 1)
+            g = kernel.backward(run, w.ws, dy, final, initial=len(self.port_names()[0]) > 1,
+                                alone=ctx.meeting is None)
         grads = kernel.weight_grads(g, run, rows, arrays)
         extra = self.initial_state_grads({"State": g.ds0})
         if not getattr(ctx, "need_dx", True):

@@ -15,9 +15,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .lstm_kernel import Weights, weights as stacked
+from . import compiled, row_blocks
+from .lstm_kernel import FUSED_MIN, Weights, weights as stacked
 
 GATES = ("InputGate", "ResetGate", "MemoryGate")
+
+
+def fused_steps(dtype: Any, size: int) -> Any:
+    """The gru_fused module (compiled steps) for a float32 pass of at least FUSED_MIN
+    numbers, as lstm_kernel's; None: the NumPy loop."""
+    if dtype != np.float32 or size < FUSED_MIN:
+        return None
+    return compiled.load("gru_fused")
 
 
 def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any) -> Weights:
@@ -36,10 +45,11 @@ class Run(NamedTuple):
 
 
 def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool,
-            initial: np.ndarray | None = None) -> Run:
+            initial: np.ndarray | None = None, alone: bool = True) -> Run:
     """The time loop. ``pre`` (3H, n, N): every step's input projection plus biases (update
     and reset rows halved); ``keep``: store what ``backward`` needs; ``initial``: the state
-    (H, N) to start from (zeros when None)."""
+    (H, N) to start from (zeros when None); ``alone``: no other lane runs beside this one
+    (row_blocks may cut the GEMMs)."""
     g3, n, batch = pre.shape
     h = g3 // 3
     dt = pre.dtype
@@ -49,11 +59,22 @@ def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool,
     zr_all = np.empty((k, 2 * h, batch), dt)
     m_all = np.empty((k, h, batch), dt)
     q_all = np.zeros((k, g3, batch), dt)
+    ranges = row_blocks.blocks(ws_half, states[0]) if alone else ((0, g3),)
+    fused = fused_steps(dt, n * h * batch)
+    if fused is not None:
+        pre = np.ascontiguousarray(pre)
+        for t in range(n):
+            j = t if keep else 0
+            q = q_all[j]
+            if t or initial is not None:      # else the state is zero, and so is q
+                row_blocks.matmul(ws_half, states[t], q, ranges)
+            fused.forward_step(q, pre, t, zr_all[j], m_all[j], states[t], states[t + 1])
+        return Run(states, zr_all, m_all, q_all) if keep else Run(states, None, None, None)
     for t in range(n):
         j = t if keep else 0
         q, zr, m = q_all[j], zr_all[j], m_all[j]
         if t or initial is not None:          # else the state is zero, and so is q
-            np.matmul(ws_half, states[t], out=q)
+            row_blocks.matmul(ws_half, states[t], q, ranges)
         np.add(q[:2 * h], pre[:2 * h, t], out=zr)
         np.tanh(zr, out=zr)
         zr *= 0.5
@@ -79,9 +100,10 @@ class Grads(NamedTuple):
 
 
 def backward(run: Run, ws: np.ndarray, dy: np.ndarray, final: np.ndarray | None = None,
-             initial: bool = False) -> Grads:
+             initial: bool = False, alone: bool = True) -> Grads:
     """From ``dy`` (n, H, N) and the last state's gradient ``final`` (H, N); with
-    ``initial``, the initial state's gradient too (else ``ds0`` is undefined)."""
+    ``initial``, the initial state's gradient too (else ``ds0`` is undefined); ``alone``
+    as for ``forward``."""
     zr_all, m_all, q_all = run.zr, run.m, run.q
     assert zr_all is not None and m_all is not None and q_all is not None
     n, h, batch = m_all.shape
@@ -93,6 +115,19 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray, final: np.ndarray | None 
     u = np.empty((h, batch), dt)
     v = np.empty((h, batch), dt)
     back = np.empty((h, batch), dt)
+    ranges = row_blocks.blocks(ws_t, das[:, 0]) if alone and n else ((0, h),)
+    fused = fused_steps(dt, n * h * batch)
+    if fused is not None and m_all.dtype == dt:
+        dy = np.ascontiguousarray(dy)
+        back.fill(0)
+        for t in range(n - 1, -1, -1):
+            fused.backward_step(zr_all[t], m_all[t], q_all[t], run.states[t], dy, t, ds, back,
+                                dm_all, das)
+            if t or initial:
+                row_blocks.matmul(ws_t, das[:, t], back, ranges)
+        if initial:
+            ds += back
+        return Grads(das, dm_all, ds)
     for t in range(n - 1, -1, -1):
         z, r = zr_all[t, :h], zr_all[t, h:]
         m, qm, s = m_all[t], q_all[t, 2 * h:], run.states[t]
@@ -115,7 +150,7 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray, final: np.ndarray | None 
         np.subtract(1, z, out=v)                         # ds = ds (1 - z) + Ws^T das
         ds *= v
         if t or initial:
-            ds += np.matmul(ws_t, das[:, t], out=back)
+            ds += row_blocks.matmul(ws_t, das[:, t], back, ranges)
     return Grads(das, dm_all, ds)
 
 

@@ -1,0 +1,48 @@
+"""GatedRecurrentLayer's per-step elementwise work as one compiled pass (numba).
+
+The same reasons and rules as lstm_fused.py (its ``tanh``, flags and NaN handling): after
+each step's GEMM the NumPy loop of gru_kernel.py makes ~10 ufunc calls forward and ~15
+backward, one pass each over (H, N) blocks. Gates in gru_kernel's order: Input (update, z),
+Reset (r), their pre-activations already halved, then Memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .lstm_fused import _FLAGS, tanh
+
+_HALF, _ONE = np.float32(0.5), np.float32(1.0)
+
+
+@njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
+def forward_step(q, pre, t, zr, m, s, nxt):   # pragma: no cover (compiled)
+    """q (3H, N): Ws.s; pre (3H, n, N): the input projections. Writes zr (2H, N) = [z, r],
+    m (H, N) = tanh(Wmx.x + bm + r (Wms.s)) and the next state s + z (m - s)."""
+    h, nb = s.shape
+    for i in range(h):
+        for j in range(nb):
+            z = tanh(q[i, j] + pre[i, t, j]) * _HALF + _HALF
+            r = tanh(q[h + i, j] + pre[h + i, t, j]) * _HALF + _HALF
+            mm = tanh(r * q[2 * h + i, j] + pre[2 * h + i, t, j])
+            zr[i, j], zr[h + i, j], m[i, j] = z, r, mm
+            nxt[i, j] = s[i, j] + z * (mm - s[i, j])
+
+
+@njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
+def backward_step(zr, m, q, s, dy, t, ds, back, dm, das):   # pragma: no cover (compiled)
+    """One step back. The state's gradient is ds + back + dy[t] (back: Ws^T das of the
+    next step, zeros at the last); writes dm[:, t] (H, N), das[:, t] (3H, N) and leaves
+    ds times (1 - z), the part that reaches the previous state directly."""
+    h, nb = ds.shape
+    for i in range(h):
+        for j in range(nb):
+            z, r, mm = zr[i, j], zr[h + i, j], m[i, j]
+            d = ds[i, j] + back[i, j] + dy[t, i, j]
+            g = d * z * (_ONE - mm * mm)
+            dm[i, t, j] = g
+            das[i, t, j] = d * (mm - s[i, j]) * z * (_ONE - z)
+            das[h + i, t, j] = g * q[2 * h + i, j] * r * (_ONE - r)
+            das[2 * h + i, t, j] = g * r
+            ds[i, j] = d * (_ONE - z)
