@@ -199,15 +199,21 @@ def onnx_session(net, threads: int = 1):
     except ImportError:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "lenet.onnx")
-        s = netdsl.Session()
-        s["net"] = net
-        s.evaluate(f'Export["{path}", net]')
+        path = _exported(net, tmp)
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     return sess
+
+
+def _exported(net, folder: str) -> str:
+    """The net exported by netdsl's own Export["....onnx", net], in ``folder``."""
+    path = os.path.join(folder, "lenet.onnx")
+    s = netdsl.Session()
+    s["net"] = net
+    s.evaluate(f'Export["{path}", net]')
+    return path
 
 
 def profile_steps(net, x, repeat: int) -> list[tuple[str, float]]:
@@ -239,10 +245,7 @@ def profile_onnxruntime(net, x, repeat: int) -> list[tuple[str, float]]:
     """Median microseconds of each node onnxruntime runs (its own profiler, 1 thread)."""
     import onnxruntime as ort
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "lenet.onnx")
-        s = netdsl.Session()
-        s["net"] = net
-        s.evaluate(f'Export["{path}", net]')
+        path = _exported(net, tmp)
         so = ort.SessionOptions()
         so.intra_op_num_threads = so.inter_op_num_threads = 1
         so.enable_profiling = True

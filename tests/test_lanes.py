@@ -423,6 +423,14 @@ def test_batch_statistics_gradient_against_finite_differences(split):
     np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-7)
 
 
+def each_array(net_a, net_b, check) -> None:
+    """``check(a, b)`` on every learned array of two nets of the same structure."""
+    for (_, a), (_, b) in zip(net_a.leaves(), net_b.leaves()):
+        for k, v in a.arrays.items():
+            if isinstance(v, np.ndarray):
+                check(v, b.arrays[k])
+
+
 @needs_split
 def test_net_train_moving_statistics_equal_one_lane(split):
     """The moving mean and variance move once per batch, by the whole batch's statistics."""
@@ -438,10 +446,7 @@ def test_net_train_moving_statistics_equal_one_lane(split):
     assert split
     lanes.set_threads(1)
     one = s.evaluate(run)
-    for (_, a), (_, b) in zip(two.leaves(), one.leaves()):
-        for k, v in a.arrays.items():
-            if isinstance(v, np.ndarray):
-                np.testing.assert_allclose(v, b.arrays[k], rtol=1e-4, atol=1e-6)
+    each_array(two, one, lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6))
 
 
 @needs_split
@@ -457,10 +462,7 @@ def test_net_train_with_dropout_is_reproducible(split):
     first = s.evaluate(run)
     assert split
     second = s.evaluate(run)
-    for (_, a), (_, b) in zip(first.leaves(), second.leaves()):
-        for k, v in a.arrays.items():
-            if isinstance(v, np.ndarray):
-                np.testing.assert_array_equal(v, b.arrays[k])
+    each_array(first, second, np.testing.assert_array_equal)
 
 
 # ---------------------------------------------------------------- the language's control

@@ -200,15 +200,21 @@ def _pair(name: str, x: Any, y: Any, call: Any) -> tuple[np.ndarray, np.ndarray,
          "the unbiased covariance (divides by n - 1) of two vectors, or the covariance matrix "
          "of a matrix's columns; exact for exact data", args=(1, 2), section="Statistics")
 def _covariance(ev, x, y=None):
-    call = Expr(S("Covariance"), x, *([] if y is None else [y]))
-    got = _pair("Covariance", x, y, call)
+    got = _arguments("Covariance", x, y)
     if got is None:
         return NOT_APPLICABLE
     a, b, scalar = got
-    if y is None and a.ndim == 1:
-        raise wrong_call("Covariance", call, "one argument must be a matrix")
     cov = covariance(_as_matrix(a), _as_matrix(b))
     return _scalar_of(cov) if scalar else _shape_cov(cov, a, b)
+
+
+def _arguments(name: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """Covariance's and Correlation's data (``_pair``); one argument must be a matrix."""
+    call = Expr(S(name), x, *([] if y is None else [y]))
+    got = _pair(name, x, y, call)
+    if got is not None and y is None and got[0].ndim == 1:
+        raise wrong_call(name, call, "one argument must be a matrix")
+    return got
 
 
 def _scalar_of(cov: Any) -> Any:
@@ -228,13 +234,10 @@ def _shape_cov(cov: Any, a: np.ndarray, b: np.ndarray) -> Any:
          "Pearson's correlation: Covariance over the product of the standard deviations",
          args=(1, 2), section="Statistics")
 def _correlation(ev, x, y=None):
-    call = Expr(S("Correlation"), x, *([] if y is None else [y]))
-    got = _pair("Correlation", x, y, call)
+    got = _arguments("Correlation", x, y)
     if got is None:
         return NOT_APPLICABLE
     a, b, scalar = got
-    if y is None and a.ndim == 1:
-        raise wrong_call("Correlation", call, "one argument must be a matrix")
     ma, mb = _as_matrix(a), _as_matrix(b)
     cov = covariance(ma, mb)
     sa = _roots(ev, _diagonal(covariance(ma, ma)))

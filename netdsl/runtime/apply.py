@@ -32,6 +32,7 @@ from .context import Ctx
 from .device import check_device, check_precision
 from .plan import check_finite, compile_plan, missing_array_error
 from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
+from .ragged import equal_shape_groups, stacked
 from ..printer import short
 
 S = Symbol
@@ -548,16 +549,9 @@ def evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     if not any(x.dtype == object for x in call.inputs.values()):
         return _evaluate(net, call, head)
     n = len(next(iter(call.inputs.values())))
-    ports = list(call.inputs)
-
-    def example(p: str, i: int) -> np.ndarray:
-        return call.inputs[p][i]
-    groups: dict[tuple, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(tuple(example(p, i).shape for p in ports), []).append(i)
     results: dict[str, list[Any]] = {}
-    for idx in groups.values():
-        sub = {p: np.stack([example(p, i) for i in idx]) for p in ports}
+    for idx in equal_shape_groups(call.inputs, n):
+        sub = {p: stacked(x, idx) for p, x in call.inputs.items()}
         part = _evaluate(net, Call(sub, True, call.train, call.port, call.seed), head)
         for p, y in part.items():
             slot = results.setdefault(p, [None] * n)

@@ -29,6 +29,7 @@ from ..layers.base import AbstractArray, Net
 from .context import Ctx
 from .gradients import backward
 from .plan import compile_plan, missing_array_error
+from .ragged import equal_shape_groups, stacked
 
 S = Symbol
 
@@ -69,9 +70,9 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
                                   symbol=head, tag="gradin")
     input_grads: dict[str, list[Any]] = {p: [None] * n for p in inputs}
     array_grads: dict[tuple, np.ndarray] = {}
-    for idx in _groups(inputs, n):
-        part = {p: _stacked(x, idx) for p, x in inputs.items()}
-        seeds = {p: _stacked(g, idx) for p, g in out_grads.items()}
+    for idx in equal_shape_groups(inputs, n):
+        part = {p: stacked(x, idx) for p, x in inputs.items()}
+        seeds = {p: stacked(g, idx) for p, g in out_grads.items()}
         grads = _one_pass(plan, net, part, seeds, array_grads, head)
         for p in inputs:
             g = grads[p]
@@ -82,8 +83,8 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
         if kind == "input":
             per = input_grads[what]
             if len({g.shape for g in per}) == 1:
-                stacked = np.stack(per)
-                value: Any = _out(stacked if batched else stacked[0])
+                whole = np.stack(per)
+                value: Any = _out(whole if batched else whole[0])
             else:
                 value = Expr(S("List"), *(_out(g) for g in per))
         else:
@@ -93,24 +94,6 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
     if len(results) == 1 and not is_list(spec) and spec.args[:1] != (S("All"),):
         return results[0][1]
     return Association((k, v, False) for k, v in results)
-
-
-def _groups(inputs: dict[str, np.ndarray], n: int) -> list[list[int]]:
-    """The examples' positions by equal shapes across the input ports: one group of all
-    unless a port holds sequences of different lengths."""
-    if not any(x.dtype == object for x in inputs.values()):
-        return [list(range(n))]
-    groups: dict[tuple, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(tuple(np.shape(x[i]) for x in inputs.values()), []).append(i)
-    return list(groups.values())
-
-
-def _stacked(x: np.ndarray, idx: list[int]) -> np.ndarray:
-    """The examples ``idx`` of a batch-first array (or of a 1-d object array of them)."""
-    if x.dtype != object:
-        return x if len(idx) == len(x) else x[idx]
-    return np.stack([np.asarray(x[i]) for i in idx])
 
 
 def _one_pass(plan: Any, net: Net, inputs: dict[str, np.ndarray],
