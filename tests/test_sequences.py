@@ -141,6 +141,28 @@ def test_fixed_length_unifies_with_varying():
     assert net.ports["Output"].shape == (5, 4)
 
 
+@pytest.mark.parametrize("layers, element, length", [
+    ('SequenceRestLayer[], LinearLayer[2, "Input" -> {3, 2}]', "", 4),
+    ('SequenceMostLayer[], SequenceRestLayer[], LinearLayer[2, "Input" -> {1, 2}]', "", 3),
+    ('AppendLayer[], LinearLayer[2, "Input" -> {3, 2}]', ', "Element" -> 2', 2),
+    ('PrependLayer[], LinearLayer[2, "Input" -> {3, 2}]', ', "Element" -> 2', 2),
+])
+def test_a_later_fixed_length_fixes_the_varying_input(layers, element, length):
+    """Found by fuzzing: the later layer fixed the new length of SequenceRest's output
+    but the net's input stayed "Varying", so a length-1 sequence reached a
+    ConstantPlusLayer of size 3 as an empty one (a raw NumPy reshape error)."""
+    net = netdsl.evaluate(f'NetChain[{{{layers}}}, "Input" -> {{"Varying", 2}}{element}]')
+    assert net.ports["Input"].shape == (length, 2)
+
+
+def test_a_varying_input_fixed_downstream_checks_its_length():
+    net = netdsl.evaluate('NetInitialize@NetChain[{SequenceRestLayer[], ConstantPlusLayer['
+                          '"Biases" -> {2., 1., 3.}]}, "Input" -> "Varying"]')
+    with pytest.raises(NetDSLError, match="vector of size 4"):
+        net(np.ones(1, np.float32))
+    np.testing.assert_array_equal(net(np.float32([9, 1, 2, 3])), [3, 3, 6])
+
+
 def test_too_short_fixed_sequence_is_an_error():
     with pytest.raises(NetDSLError, match="at least 2 elements"):
         netdsl.evaluate('NetChain[{SequenceMostLayer[]}, "Input" -> {1, 2}]')
@@ -330,3 +352,19 @@ def test_catenating_sequences():
     v = np.array([7, 8, 9], "f4")
     for x, out in zip(xs, vec({"a": xs, "b": [v, v]})):
         np.testing.assert_array_equal(out, np.concatenate([x, np.tile(v, (len(x), 1))], axis=1))
+
+
+@pytest.mark.parametrize("layer", ["SequenceMostLayer", "SequenceRestLayer"])
+@pytest.mark.parametrize("call", [
+    "net[x]",
+    'net[x, NetPortGradient["Input"]]',
+    'NetTrain[NetAppend[net, ConstantTimesLayer[]], <|"Input" -> x, "Output" -> {1., 2.}|>, '
+    'MaxTrainingRounds -> 1]'])
+def test_a_one_element_sequence_before_most_or_rest_is_a_clear_error(layer, call):
+    """Found by fuzzing: its empty output reached SequenceLastLayer as a raw IndexError."""
+    s = netdsl.Session()
+    s.evaluate(f'net = NetChain[{{{layer}[], SequenceLastLayer[]}}, "Input" -> "Varying"]; '
+               "x = {{1., 2.}, {3.}}")
+    with pytest.raises(NetDSLError, match=f"{layer}::netseqlen.*length 1.*length \\(2\\)"):
+        s.evaluate(call)
+    assert s.evaluate("net[{1., 2., 5.}]") == (2.0 if layer == "SequenceMostLayer" else 5.0)

@@ -18,7 +18,9 @@ def sequence_input(s: Infer) -> tuple | None:
 
 def shorter_by_one(s: Infer) -> None:
     """SequenceMostLayer, SequenceRestLayer: the output is one step shorter. A fixed
-    length n gives n - 1; a "Varying" length gives a new, unrelated "Varying" length."""
+    length n gives n - 1; a "Varying" length gives a new, unrelated "Varying" length,
+    and when a later layer fixes that one to k, the input's becomes k + 1 (else an input
+    of another length would reach the later layer)."""
     x = sequence_input(s)
     if x is None:
         return
@@ -34,7 +36,16 @@ def shorter_by_one(s: Infer) -> None:
         out = None
     s.refine("Output", (out,) + tuple(x[1:]), '"Input" port')
     y = s.port("Output")
-    s.refine("Input", (None,) + tuple(y[1:]), '"Output" port')
+    k = y[0] if isinstance(y[0], int) and not isinstance(n, int) else None
+    s.refine("Input", (None if k is None else k + 1,) + tuple(y[1:]), '"Output" port')
+
+
+def check_two_or_more(layer: Any, x: Any) -> None:
+    """At run time: a "Varying" sequence of one element has nothing to give SequenceMost
+    or SequenceRest (an empty sequence would reach the next layer)."""
+    if x.shape[0] < 2:
+        raise layer.error("netseqlen", f"A sequence of length {x.shape[0]} was given, less "
+                          f"than the minimum required length (2) of the layer.")
 
 
 def longer_by_one(s: Infer) -> None:
@@ -65,6 +76,8 @@ def longer_by_one(s: Infer) -> None:
         if isinstance(n, int) and n < 2:
             s.fail(f'the "Output" sequence has {n} element, but it has at least the input\'s '
                    f"elements and the appended one")
-        before = n - 1 if isinstance(n, int) and x is not None and x[0] is None else None
+        # a fixed output length fixes an unknown or "Varying" input length
+        before = n - 1 if isinstance(n, int) and (x is None or not isinstance(x[0], int)) \
+            else None
         s.refine("Input", (before,) + tuple(y[1:]), '"Output" port')
         s.refine("Element", tuple(y[1:]), '"Output" port')

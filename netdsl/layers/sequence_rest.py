@@ -6,18 +6,20 @@ import numpy as np
 
 from .base import Infer, Layer
 from .registry import register_layer
-from .sequence_core import shorter_by_one
+from .sequence_core import check_two_or_more, shorter_by_one
 
 
 @register_layer
 class SequenceRestLayer(Layer):
     name = "SequenceRestLayer"
+    moves_numbers = True
     summary = "a sequence without its first element"
 
     def infer(self, s: Infer) -> None:
         shorter_by_one(s)
 
     def forward(self, ctx, arrays, x):
+        check_two_or_more(self, x)
         return [np.ascontiguousarray(x[1:])], (x.shape if ctx.grad else None)
 
     def backward(self, ctx, arrays, shape, dy):
