@@ -49,3 +49,62 @@ def test_element_type_must_be_a_scalar_type():
     for text in ('{5, "Bad"}', '{5, 0, "Integer"}'):
         with pytest.raises(ValueError):
             port_type_from_spec(Session().evaluate(text))
+
+
+# ---------------------------------------------------------------- integers through layers
+# Found by fuzzing: integers (encoders, OrderingLayer) reaching a layer that computes with
+# reals came out typed as integers and raised raw NumPy casting errors in Train mode,
+# gradients and training; a sequence layer between an encoder and an EmbeddingLayer lost
+# the integer type, so Wolfram's character language model did not build.
+CHAR_LM = ('NetGraph[<|"most" -> SequenceMostLayer[], "rest" -> SequenceRestLayer[], '
+           '"emb" -> EmbeddingLayer[4], "rnn" -> GatedRecurrentLayer[6], '
+           '"cls" -> NetMapOperator[LinearLayer[3]], "sm" -> SoftmaxLayer[], '
+           '"loss" -> CrossEntropyLossLayer["Index"]|>, '
+           '{NetPort["Input"] -> "most" -> "emb" -> "rnn" -> "cls" -> "sm" -> '
+           'NetPort["loss", "Input"], NetPort["Input"] -> "rest" -> NetPort["loss", "Target"]}, '
+           '"Input" -> NetEncoder[{"Characters", "abc"}]]')
+
+
+def test_the_character_language_model_builds_and_trains():
+    s = Session()
+    net = s.evaluate(f"net = {CHAR_LM}")
+    for name in ("most", "rest"):
+        t = net.net(name).ports["Output"]
+        assert t.integer and t.classes == 3
+    s.evaluate('data = {"abcabcabca", "bcabcab", "cabcabcabc"}; '
+               'r = NetTrain[net, <|"Input" -> data|>, All, MaxTrainingRounds -> 60, '
+               'LearningRate -> 0.05, RandomSeeding -> 1]')
+    losses = np.asarray(s.evaluate('r["RoundLossList"]'), float)
+    assert losses[-1] < 0.5 * losses[0]     # the cycle a -> b -> c is learnable
+
+
+@pytest.mark.parametrize("layer, reference", [
+    ("ElementwiseLayer[Tanh]", np.tanh),
+    ("SoftmaxLayer[]", lambda x: np.exp(x) / np.exp(x).sum()),
+    ('DropoutLayer[0.5]', lambda x: x),
+    ("ElementwiseLayer[#^2 - 1 &]", lambda x: x ** 2 - 1),
+])
+def test_a_layer_computing_with_reals_takes_integers_as_reals(layer, reference):
+    s = Session()
+    net = s.evaluate(f'net = NetInitialize@NetChain[{{{layer}}}, '
+                     f'"Input" -> NetEncoder[{{"Characters", "abc", "TargetLength" -> 4}}]]')
+    assert not net.ports["Output"].integer            # reals out
+    codes = np.array([1.0, 2.0, 3.0, 1.0])              # "abca"
+    np.testing.assert_allclose(np.asarray(s.evaluate('net["abca"]')), reference(codes),
+                               rtol=1e-6)
+    s.evaluate('net["abca", NetEvaluationMode -> "Train"]')       # raised a casting error
+    s.evaluate('net[{"abca", "cccc"}, NetPortGradient["Input"]]')
+
+
+def test_ordering_positions_feed_a_linear_layer_in_training():
+    s = Session()
+    s.evaluate('net = NetInitialize[NetChain[{OrderingLayer[All], LinearLayer[1]}, '
+               '"Input" -> 3], RandomSeeding -> 3]; x = {{0.3, 0.1, 0.2}, {0.1, 0.2, 0.3}}')
+    w = np.asarray(s.evaluate('NetExtract[net, {2, "Weights"}]'))
+    b = np.asarray(s.evaluate('NetExtract[net, {2, "Biases"}]'))
+    order = np.array([[2, 3, 1], [1, 2, 3]], float)    # Ordering of each row, 1-based
+    want = order @ w.T + b
+    np.testing.assert_allclose(np.asarray(s.evaluate('net[x, NetEvaluationMode -> "Train"]')),
+                               want, rtol=1e-6)
+    s.evaluate('NetTrain[net, <|"Input" -> x, "Output" -> {{1.}, {2.}}|>, '
+               'MaxTrainingRounds -> 2]')

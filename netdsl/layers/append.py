@@ -16,6 +16,7 @@ from .sequence_core import longer_by_one
 @register_layer
 class AppendLayer(Layer):
     name = "AppendLayer"
+    moves_numbers = True
     summary = 'the sequence with the "Element" appended'
     inputs = ("Input", "Element")
     element_first = False          # where the element goes: PrependLayer puts it first

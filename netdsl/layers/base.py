@@ -195,9 +195,29 @@ class Infer:
             self.changed = True
 
     def same(self, a: str, b: str) -> None:
-        """Ports a and b have the same type (Output = Input for elementwise layers)."""
-        self.refine(a, self.ports[b], f'"{b}" port')
-        self.refine(b, self.ports[a], f'"{a}" port')
+        """Ports a and b have the same type (Output = Input for elementwise layers); for a
+        layer that computes with reals, the same shape (integers in, reals out)."""
+        if self.layer.moves_numbers:
+            self.refine(a, self.ports[b], f'"{b}" port')
+            self.refine(b, self.ports[a], f'"{a}" port')
+        else:
+            self.refine(a, self.ports[b].shape, f'"{b}" port')
+            self.refine(b, self.ports[a].shape, f'"{a}" port')
+
+    def carry_integers(self) -> None:
+        """A layer that moves numbers: integer inputs give integer outputs (with the
+        inputs' class count when they agree)."""
+        ins, outs = self.layer.port_names()
+        kinds = [self.ports[p] for p in ins if p in self.ports]
+        if not kinds or not all(t.integer for t in kinds):
+            return
+        classes = {t.classes for t in kinds}
+        n = classes.pop() if len(classes) == 1 else None
+        for p in outs:   # (the rule's shapes made them real: the kind is the inputs')
+            t = self.ports.get(p)
+            if t is not None and t.shape is not None and not t.integer:
+                self.ports[p] = PortType(t.shape, True, n, t.coder)
+                self.changed = True
 
     # parameters
     def value(self, name: str) -> Any:
@@ -434,6 +454,16 @@ class Layer(Net):
     has_train_behavior: ClassVar[bool] = False
     # a loss: its output is what NetTrain minimises (one number per example)
     is_loss: ClassVar[bool] = False
+    # Integers (class indices, OrderingLayer's positions) through a layer. One that only
+    # moves numbers (parts, sequence steps, reshapes, copies) gives integers for
+    # integers. Any other computes with reals: its outputs are real, and an integer input
+    # is converted to float32 before its forward pass (runtime/plan.py), unless
+    # ``reads_integers`` says the port takes them as they are (EmbeddingLayer's indices).
+    moves_numbers: ClassVar[bool] = False
+
+    def reads_integers(self, port: str) -> bool:
+        """Whether the input ``port`` takes integer data as it is."""
+        return self.moves_numbers
 
     def example_coupling(self, train: bool) -> str:
         """How forward treats the examples of a batch (in Train mode when ``train``), for
@@ -850,6 +880,8 @@ def run_layer_rule(layer: Layer, s: Infer) -> None:
         s.changed = False
         s.array_step()
         layer.infer(s)
+        if layer.moves_numbers:
+            s.carry_integers()
         s.array_step()
         if not s.changed:
             _fixed_array_sizes(layer, s)

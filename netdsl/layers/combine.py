@@ -87,6 +87,7 @@ def _level(x: Any) -> int:
 @register_layer
 class CatenateLayer(MultiInputLayer):
     name = "CatenateLayer"
+    moves_numbers = True
     summary = ("joins its inputs along level 1 (CatenateLayer[n]: level n); lower-rank inputs "
                "are repeated along the leading levels they lack")
     positional = (Param("Level", _level, optional=True, default=1),)

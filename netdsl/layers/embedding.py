@@ -21,6 +21,9 @@ from .shapes import PortType, port_type_from_spec
 @register_layer
 class EmbeddingLayer(Layer):
     name = "EmbeddingLayer"
+
+    def reads_integers(self, port: str) -> bool:
+        return port == "Input"      # the indices
     summary = "index i (1..n) to row i of a learned {n, size} matrix"
     positional = (Param("OutputDimension", positive_int, optional=True),
                   Param("InputDimension", positive_int, optional=True))

@@ -74,6 +74,9 @@ def _target_form(x: Any) -> str:
 @register_layer
 class CrossEntropyLossLayer(LossLayer):
     name = "CrossEntropyLossLayer"
+
+    def reads_integers(self, port: str) -> bool:
+        return port == "Target"     # "Index" targets: class indices
     summary = ('-Log of the probability of the target: "Index" (class 1..n), '
                '"Probabilities" or "Binary"')
     positional = (Param("TargetForm", _target_form),)

@@ -78,6 +78,7 @@ def _span_range(op: tuple, n: int) -> range:
 @register_layer
 class PartLayer(Layer):
     name = "PartLayer"
+    moves_numbers = True
     summary = "a part of the input: PartLayer[2], PartLayer[{All, 1 ;; 3}], PartLayer[{{1, 3}}]"
     positional = (Param("Specification", _part_spec, display=_spec_expr),)
 

@@ -40,6 +40,7 @@ def _level(x: Any) -> int:
 @register_layer
 class ReplicateLayer(Layer):
     name = "ReplicateLayer"
+    moves_numbers = True
     summary = "repeats the input n times (new dimensions inserted at a level, default 1)"
     positional = (Param("Specification", _sizes, display=_sizes_expr),
                   Param("Level", _level, optional=True, default=1))

@@ -12,6 +12,7 @@ from .sequence_core import sequence_input
 @register_layer
 class SequenceLastLayer(Layer):
     name = "SequenceLastLayer"
+    moves_numbers = True
     summary = "the last element of a sequence"
 
     def infer(self, s: Infer) -> None:

@@ -12,6 +12,7 @@ from .sequence_core import sequence_input
 @register_layer
 class SequenceReverseLayer(Layer):
     name = "SequenceReverseLayer"
+    moves_numbers = True
     summary = "a sequence in reverse order"
 
     def infer(self, s: Infer) -> None:

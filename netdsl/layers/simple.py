@@ -102,6 +102,7 @@ def _group_order(groups: tuple, r: int) -> list[int]:
 @register_layer
 class FlattenLayer(Layer):
     name = "FlattenLayer"
+    moves_numbers = True
     summary = ("flattens the input to a vector (FlattenLayer[n]: the first n+1 levels; "
                "FlattenLayer[{{1, 2}, ...}]: level groups)")
     positional = (Param("Level", _flatten_level, optional=True, default=S("Infinity"),
@@ -197,6 +198,7 @@ def _reshape_expr(dims: tuple) -> Any:
 @register_layer
 class ReshapeLayer(Layer):
     name = "ReshapeLayer"
+    moves_numbers = True
     summary = ("reshapes to {d1, d2, ...}: one may be Automatic (or All), Inherited copies the "
                "input's size at that level; the element count is kept")
     positional = (Param("Dimensions", _reshape_dims, display=_reshape_expr),)

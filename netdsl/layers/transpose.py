@@ -12,7 +12,6 @@ import numpy as np
 from ..expr import Expr, S, is_integer, is_list, is_rule, list_items
 from .base import Infer, Layer, Param
 from .registry import register_layer
-from .shapes import PortType
 
 
 def _pair(x: Any) -> tuple | None:
@@ -78,6 +77,7 @@ def axis_order(spec: tuple, rank: int) -> list[int]:
 @register_layer
 class TransposeLayer(Layer):
     name = "TransposeLayer"
+    moves_numbers = True
     summary = "exchanges levels of the input: TransposeLayer[1 <-> 3], TransposeLayer[{2, 3, 1}]"
     positional = (Param("Specification", _transpose_spec, optional=True,
                         default=(("swap", 1, 2),), display=_spec_expr),)
@@ -104,12 +104,11 @@ class TransposeLayer(Layer):
         y = ty.shape or (None,) * rank
         if len(x) != len(y):
             s.fail(f"the input has rank {len(x)} but the output rank {len(y)}")
-        s.refine("Output", PortType(tuple(x[i] for i in order), tx.integer, tx.classes),
-                 '"Input" port')
+        s.refine("Output", tuple(x[i] for i in order), '"Input" port')   # (kind: carry_integers)
         back = [None] * rank
         for j, i in enumerate(order):
             back[i] = y[j]
-        s.refine("Input", PortType(tuple(back), ty.integer, ty.classes), '"Output" port')
+        s.refine("Input", tuple(back), '"Output" port')
 
     # ---- numerics: one transpose copy each way (the batch axis stays last) ----------------
     def forward(self, ctx, arrays, x):

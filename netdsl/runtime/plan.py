@@ -64,7 +64,7 @@ class _Compiler:
     def emit(self, net: Net, path: tuple, in_slots: dict[str, int]) -> dict[str, int]:
         if isinstance(net, Layer):
             outs = {p: self.slot() for p in net.port_names()[1]}
-            ins = [in_slots[p] for p in net.port_names()[0]]
+            ins = [self.as_read(net, p, in_slots[p], path) for p in net.port_names()[0]]
             keys = {spec.name: (("shared", v.name) if isinstance(v, SharedRef) else (path, spec.name))
                     for spec in net.array_specs
                     for v in [net.arrays.get(spec.name)] if v is not NO_ARRAY}
@@ -76,6 +76,16 @@ class _Compiler:
             return self.emit_operator(net, path, in_slots)
         return dataflow(net, in_slots,
                         lambda node, sub, feeds: self.emit(sub, path + (node,), feeds))
+
+    def as_read(self, layer: Layer, port: str, slot: int, path: tuple) -> int:
+        """The slot ``layer`` reads ``port`` from: integers given to a layer that computes
+        with reals go through a ToReal step first (Layer.moves_numbers)."""
+        t = layer.ports.get(port)
+        if t is None or not t.integer or layer.reads_integers(port):
+            return slot
+        real = self.slot()
+        self.steps.append(Step(ToReal(), {}, [slot], [real], path))
+        return real
 
     def emit_operator(self, net: Container, path: tuple, in_slots: dict[str, int]
                       ) -> dict[str, int]:
@@ -108,6 +118,26 @@ class _Compiler:
                 raise _nninit(self.root, path, spec.name, self.head)
             arrays[spec.name] = v
         return arrays
+
+
+class ToReal:
+    """Integer data (class indices, OrderingLayer's positions) as float32, for a layer that
+    computes with reals; no gradient flows back to integers."""
+
+    name = "ToReal"
+    array_specs = ()
+
+    def example_coupling(self, train: bool) -> str:
+        return "none"
+
+    def forward(self, ctx, arrays, x):
+        return [x.astype(np.float32)], None
+
+    def backward(self, ctx, arrays, cache, dy):
+        return [None], {}
+
+    def moving_updates(self, arrays, cache) -> dict:
+        return {}
 
 
 def _nninit(root: Net, path: tuple, array: str, head: str) -> InitializationError:
