@@ -77,6 +77,15 @@ def test_sequence_layers(layer, lengths):
     check_lengths(build(f'NetChain[{{{layer}}}, "Input" -> {{"Varying", 2, 3}}]'), lengths)
 
 
+@pytest.mark.parametrize("spec", ["1", "-1", "-2", "{1, -1}", "2 ;; -1", "1 ;; -2",
+                                  "-3 ;; All", "1 ;; -1 ;; 2", "{-1, 2}"])
+def test_parts_of_a_varying_sequence(spec):
+    """Found by fuzzing: a position counted from the end of a "Varying" length raised a
+    raw VaryingSize; ONNX's Gather and Slice count negative positions from the end."""
+    check_lengths(build(f'NetChain[{{PartLayer[{spec}]}}, "Input" -> {{"Varying", 2}}]'),
+                  (3, 4, 7))
+
+
 def test_unit_vector_and_embedding_on_sequences():
     check_lengths(build('NetChain[{UnitVectorLayer[6, "Input" -> "Varying"], '
                         'GatedRecurrentLayer[4]}]'))

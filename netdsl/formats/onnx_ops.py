@@ -505,18 +505,25 @@ def part(b, layer, scope, where, xs):
     """Wolfram's Part per level: an integer is a Gather of one position (the level goes),
     a span a Slice, a list of positions a Gather of them; All keeps the level."""
     from ..layers.part import _position, _span_range
+
+    def position(k: int, n: Any) -> int:   # a "Varying" level: ONNX counts k < 0 from the end
+        return _position(k, n) if isinstance(n, int) else k - 1 if k > 0 else k
     x, axis = xs[0], 1
     for op, n in zip(layer.values["Specification"], layer.ports["Input"].shape):
         if op[0] == "int":
-            x = b.node("Gather", [x, b.const(_position(op[1], n), scope, np.int64)], scope,
+            x = b.node("Gather", [x, b.const(position(op[1], n), scope, np.int64)], scope,
                        axis=axis)
             continue
         if op[0] == "list":
-            idx = [_position(k, n) for k in op[1]]
+            idx = [position(k, n) for k in op[1]]
             x = b.node("Gather", [x, b.const(idx, scope, np.int64)], scope, axis=axis)
-        elif op[0] == "span":
+        elif op[0] == "span" and isinstance(n, int):
             r = _span_range(op, n)
             x = slice_axis(b, x, r.start, r.stop, axis, r.step, scope)
+        elif op[0] == "span":
+            end = INT64_MAX if op[2] is None or op[2] == -1 else \
+                op[2] if op[2] > 0 else op[2] + 1
+            x = slice_axis(b, x, position(op[1], n), end, axis, op[3], scope)
         axis += 1
     return [x]
 
