@@ -68,6 +68,20 @@ def test_boolean_and_scalar_encoders():
     assert py(run('NetEncoder["Scalar"][{1, 2.5}]')) == [1.0, 2.5]
 
 
+
+@pytest.mark.parametrize("coder, data, words", [
+    ('{"Characters", "abc"}', "True", "True is not a string"),
+    ('{"Characters", "abc"}', "x", "x is not a string"),
+    ('{"Tokens", {"a", "b"}}', "None", "None is not a string"),
+    ('"Scalar"', "True", "True is not a number"),
+    ('"Boolean"', "x", "x is not True or False"),
+])
+def test_a_symbol_given_to_an_encoder_is_named(coder, data, words):
+    """Found by fuzzing: a symbol was taken for a batch and raised a raw TypeError."""
+    fails(f'NetChain[{{ElementwiseLayer[Tanh]}}, "Input" -> NetEncoder[{coder}]][{data}]',
+          "netinvin", words)
+    fails(f"NetEncoder[{coder}][{data}]", words)
+
 def test_tokens_encoder_defaults_ignore_case_and_unknown_is_count():
     # Wolfram: "IgnoreCase" -> True, an unknown token gets n + 1, padding uses n + 1 too
     enc = run('NetEncoder[{"Tokens", {"the", "cat", "sat"}, "TargetLength" -> 5}]')
@@ -252,6 +266,44 @@ def test_decoders_apply_to_arrays_directly():
     assert run('NetDecoder["Class"][{0.1, 0.2, 0.7}]') == 3        # labels 1..n
     assert run("NetDecoder[\"Boolean\"][0.7]") is Symbol("True")
 
+
+
+DEPTH2 = 'NetDecoder[{"Class", {"a", "b", "c"}, "InputDepth" -> 2}]'
+TAGGER = ('NetInitialize[NetChain[{NetMapOperator[LinearLayer[3]], SoftmaxLayer[]}, '
+          '"Input" -> {"Varying", 2}, "Output" -> ' + DEPTH2 + '], RandomSeeding -> 2]')
+
+
+def test_input_depth_decides_per_position():
+    """Wolfram's "InputDepth": a matrix is one example, a class decision per row."""
+    assert py(run(DEPTH2 + "[{{0.1, 0.7, 0.2}, {0.8, 0.1, 0.1}}]")) == ["b", "a"]
+    assert py(run(DEPTH2 + "[{{{0.1, 0.7, 0.2}}, {{0.2, 0.2, 0.6}}}]")) == [["b"], ["c"]]
+    probs = run(DEPTH2 + '[{{0.1, 0.7, 0.2}, {0.8, 0.1, 0.1}}, "Probabilities"][[All, '
+                         '{"a", "b"}]]')
+    np.testing.assert_allclose(np.asarray(run(f"Values /@ {input_form(probs)}"), float),
+                               [[0.1, 0.7], [0.8, 0.1]], rtol=1e-6)
+    assert py(run('NetDecoder[{"Boolean", "InputDepth" -> 1}][{0.2, 0.9}]')) == \
+        [Symbol("False"), Symbol("True")]
+    assert input_form(run(DEPTH2)) == DEPTH2
+    fails(DEPTH2 + "[{0.1, 0.7, 0.2}]", "rank 2", "not of rank 1")
+    fails('NetDecoder[{"Class", "InputDepth" -> 0}]', "from 1 to 8")
+    fails('NetDecoder[{"Class", {"a"}, "Depth" -> 2}]', '"Depth" is not an option')
+
+
+def test_a_tagger_gives_a_label_per_step_and_trains_on_label_sequences():
+    s = session()
+    run(f"net = {TAGGER}; x = RandomReal[1, {{2, 3, 2}}]", s)
+    raw = np.asarray(run("net[x, None]", s))             # None: the undecoded output
+    assert raw.shape == (2, 3, 3)
+    labels = np.array(["a", "b", "c"])
+    assert py(run("net[x]", s)) == labels[raw.argmax(axis=-1)].tolist()
+    ragged = py(run("net[{x[[1]], x[[2, ;; 2]]}]", s))
+    assert [len(r) for r in ragged] == [3, 2]
+    run('u = {{2., 0.}, {0., 2.}, {-2., -2.}}; v = {{-2., -2.}, {2., 0.}}; '
+        'trained = NetTrain[net, {u -> {"a", "b", "c"}, v -> {"c", "a"}}, '
+        'MaxTrainingRounds -> 300, LearningRate -> 0.05]', s)
+    assert py(run("trained[{u, v}]", s)) == [["a", "b", "c"], ["c", "a"]]
+    with pytest.raises(NetDSLError, match='"q" is not one of'):
+        run('NetTrain[net, {x[[1]] -> {"a", "b", "q"}}, MaxTrainingRounds -> 1]', s)
 
 # ---------------------------------------------------------------- training
 TRAIN_NET = ('NetChain[{LinearLayer[8], Tanh, LinearLayer[3], SoftmaxLayer[]}, "Input" -> 2, '

@@ -232,11 +232,9 @@ class NetEncoder(Opaque):
         """Whether ``data`` is a list of examples rather than one example."""
         if isinstance(data, (list, tuple)):   # from Python
             return True
-        if self.kind in ("Characters", "Tokens"):
-            return not is_string(data)
-        if self.kind == "Scalar":
-            return not is_number(data)
-        if self.kind == "Boolean":
+        if self.kind in ("Characters", "Tokens", "Scalar", "Boolean"):
+            # a list is a batch; anything else is one example, which the encoder accepts
+            # or names in its error (True given to a "Characters" encoder)
             return is_list(data) or isinstance(data, np.ndarray)
         return (is_list(data) or isinstance(data, np.ndarray)) and \
             _key(data if not isinstance(data, np.ndarray) else None) not in self._index()
@@ -394,6 +392,25 @@ def _lookup(labels: tuple, index: dict, keys: list) -> np.ndarray:
                        len(keys))
 
 
+def _nest(values: list, shape: tuple) -> list:
+    """A flat list of len prod(shape) as nested lists: a list of shape[0] items, each
+    nested by shape[1:] as language lists."""
+    for n in reversed(shape[1:]):
+        values = [make_list(values[i:i + n]) for i in range(0, len(values), n)]
+    return values
+
+
+def _per_example(parts: list[np.ndarray]) -> np.ndarray:
+    """One array when the examples' arrays have one shape, else a 1-d object array of them
+    (sequences of different lengths)."""
+    if len({p.shape for p in parts}) == 1:
+        return np.stack(parts)
+    out = np.empty(len(parts), dtype=object)
+    for i, p in enumerate(parts):
+        out[i] = p
+    return out
+
+
 def _hashable(k: Any) -> bool:
     try:
         hash(k)
@@ -414,6 +431,8 @@ class NetDecoder(Opaque):
 
     kind: str
     labels: tuple | None = None
+    depth: int | None = None   # "InputDepth": the input's rank (None: 1 for "Class", 0
+    #                            for "Boolean"); the levels above the last are mapped over
 
     head_name = "NetDecoder"
 
@@ -425,21 +444,38 @@ class NetDecoder(Opaque):
             raise coder_error(head, f'"{kind}" is not a decoder netdsl has; it has '
                                     f"{', '.join(DECODER_KINDS)}.",
                               tag="unsupported" if kind in _OUT_OF_SCOPE else "invcoder")
-        if rules:
-            raise coder_error(head, f"{input_form(rules[0].args[0])} is not an option of the "
-                                    f'"{kind}" decoder.')
+        depth = None
+        for rule in rules:
+            name, value = rule.args
+            if name != "InputDepth":
+                raise coder_error(head, f"{input_form(name)} is not an option of the "
+                                        f'"{kind}" decoder; it has "InputDepth".')
+            low = 0 if kind == "Boolean" else 1
+            if not is_integer(value) or not low <= value <= 8:
+                raise coder_error(head, f'"InputDepth" should be an integer from {low} to 8, '
+                                        f"not {input_form(value)}.")
+            depth = None if value == low else int(value)
         if kind == "Boolean":
             if params:
                 raise coder_error(head, 'The "Boolean" decoder takes no parameters.')
-            return cls(kind)
+            return cls(kind, None, depth)
         if len(params) > 1:
             raise coder_error(head, 'The "Class" decoder takes {"Class", {labels}}.')
-        return cls(kind, _labels(params[0], head) if params else None)
+        return cls(kind, _labels(params[0], head) if params else None, depth)
+
+    @property
+    def mapped(self) -> int:
+        """The levels of an example above what one decision reads (InputDepth - 1 for
+        "Class", InputDepth for "Boolean")."""
+        if self.depth is None:
+            return 0
+        return self.depth - (self.kind == "Class")
 
     def port_type(self) -> Any:
+        lead = (None,) * self.mapped
         if self.kind == "Boolean":
-            return PortType((), coder=self)
-        return PortType((None if self.labels is None else len(self.labels),), coder=self)
+            return PortType(lead, coder=self)
+        return PortType(lead + (None if self.labels is None else len(self.labels),), coder=self)
 
     def labels_for(self, n: int) -> tuple:
         return self.labels if self.labels is not None else tuple(range(1, n + 1))
@@ -456,6 +492,13 @@ class NetDecoder(Opaque):
 
     def decode(self, y: np.ndarray, prop: Any = "Decision", head: str = "NetDecoder") -> list:
         """Batch-first outputs -> one decoded value per example."""
+        if self.mapped:          # "InputDepth": decide per position, nest as the levels
+            if y.dtype == object:    # sequences of different lengths
+                return [self.decode(e[None], prop, head)[0] for e in y]
+            lead = y.shape[:1 + self.mapped]
+            flat = y.reshape((-1,) + y.shape[1 + self.mapped:])
+            values = NetDecoder(self.kind, self.labels).decode(flat, prop, head)
+            return _nest(values, lead)
         if self.kind == "Boolean":
             return self._decode_boolean(y, prop, head)
         probs = y.reshape(y.shape[0], -1)
@@ -511,6 +554,8 @@ class NetDecoder(Opaque):
         if items is None:
             raise coder_error(head, f'The targets for port "{port}" must be a list.',
                               tag="datafmt")
+        if self.mapped and all(is_list(x) for x in items):   # a level of positions
+            return _per_example([self.target_indices(x, port, head) for x in items])
         if self.kind == "Boolean":
             return NetEncoder("Boolean").encode_batch(items, port, head)
         if self.labels is None:
@@ -519,13 +564,18 @@ class NetDecoder(Opaque):
         keys = [_key(x) for x in items]
         if not any(k in enc._index() for k in keys if _hashable(k)) and \
                 all(is_integer(k) or is_list(k) or isinstance(k, float) for k in keys):
-            return np.asarray(to_ndarray(make_list(items)))  # indices or probability vectors
+            try:
+                return np.asarray(to_ndarray(make_list(items)))  # indices or probabilities
+            except TypeError:   # a sequence of labels per example (a "Varying" output)
+                return _per_example([self.target_indices(x, port, head) for x in items])
         return enc._encode_classes(items, port, head)
 
     def expr(self) -> Any:
-        if self.labels is None:
+        depth = [] if self.depth is None else [Expr(S("Rule"), "InputDepth", self.depth)]
+        if self.labels is None and not depth:
             return Expr(S("NetDecoder"), self.kind)
-        return Expr(S("NetDecoder"), make_list([self.kind, make_list(self.labels)]))
+        labels = [] if self.labels is None else [make_list(self.labels)]
+        return Expr(S("NetDecoder"), make_list([self.kind, *labels, *depth]))
 
     def input_form(self) -> str:
         return input_form(self.expr())
@@ -539,7 +589,7 @@ class NetDecoder(Opaque):
         return f"NetDecoder[{self.kind}, {self.words()}]"
 
     def __hash__(self) -> int:
-        return hash((self.kind, self.labels))
+        return hash((self.kind, self.labels, self.depth))
 
 
 def _rule(k: Any, v: float) -> Expr:

@@ -103,8 +103,8 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
                                       symbol=head, tag="optx")
         elif _all_states(a):
             want_states = True
-        elif prop is None and _decoder_property(net, a):
-            prop = a
+        elif prop is None and (_decoder_property(net, a) or a is S("None")):
+            prop = a        # None: the raw output, not decoded
         elif isinstance(a, str) and port is None:
             port = a
         elif _net_port(a) is not None and port is None:   # NetPort["State"]
@@ -642,7 +642,7 @@ def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
 def _decoded(net: Net, port: str, y: np.ndarray, call: Call) -> Any:
     """An output through its port's NetDecoder (labels), or the plain array."""
     coder = net.ports[port].coder
-    if isinstance(coder, NetDecoder):
+    if isinstance(coder, NetDecoder) and call.prop is not S("None"):
         return decoded(coder, y, call.batched, call.prop or "Decision", net.head_name)
     return _value(y, call.batched)
 
