@@ -312,6 +312,27 @@ def test_constant_array_layer_in_a_graph():
     np.testing.assert_allclose(grads["Array"], [3, 3])
 
 
+
+def test_a_net_without_inputs_evaluates_as_net_of_nothing():
+    """Wolfram: NetArrayLayer[...][] returns the constant array. Found by fuzzing: with data
+    given (or <||>) it raised a raw IndexError or KeyError."""
+    s = netdsl.Session()
+    s.evaluate('n = NetArrayLayer["Array" -> {1., 2.}]; '
+               'g = NetGraph[<|"a" -> NetArrayLayer["Array" -> {1., 2.}], '
+               '"t" -> ElementwiseLayer[Tanh]|>, {"a" -> "t"}]')
+    for call in ("n[]", "n[<||>]", 'n["Output"]', 'n[NetEvaluationMode -> "Train"]'):
+        np.testing.assert_array_equal(s.evaluate(call), [1, 2])
+    np.testing.assert_allclose(s.evaluate("g[]"), np.tanh([1, 2]), rtol=1e-6)
+    # d(sum tanh(a))/da = 1 - tanh(a)^2, and a seeded output gradient passes through n
+    np.testing.assert_allclose(s.evaluate('g[NetPortGradient[{"a", "Array"}]]'),
+                               1 - np.tanh([1, 2]) ** 2, rtol=1e-5)
+    np.testing.assert_array_equal(
+        s.evaluate('n[<|NetPortGradient["Output"] -> {3., 4.}|>, NetPortGradient["Array"]]'),
+        [3, 4])
+    for bad in ("n[1]", "n[{1, 2}]", 'g[<|"x" -> 1|>]'):
+        with pytest.raises(netdsl.NetDSLError, match="no input ports"):
+            s.evaluate(bad)
+
 def test_transpose_two_way_rule_syntax():
     assert out_shape('TransposeLayer[1 <-> 3, "Input" -> {2, 3, 4}]') == (4, 3, 2)
     assert out_shape('TransposeLayer[{1 <-> 2, 2 <-> 3}, "Input" -> {2, 3, 4}]') == (3, 4, 2)

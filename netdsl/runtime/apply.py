@@ -61,6 +61,20 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
     dimensions as an AbstractArray, nothing computed. ``states`` (NetStateObject): the
     initial recurrent states by position (one example); ``sink`` receives the final ones."""
     head = net.head_name
+    if not net.port_names()[0]:     # NetArrayLayer[...][]: a net without inputs
+        first = args[0] if args else None
+        if isinstance(first, Association):     # <||>, or output gradients to seed
+            if any(not is_port_gradient(k) for k in first.keys()):
+                raise EvaluationError(f"The net has no input ports: evaluate it as "
+                                      f"{head}[...][] (not with {short(first, 40)}).",
+                                      symbol=head, tag="invargc")
+        elif first is None or is_rule(first) or isinstance(first, str) or wanted(first) \
+                or first is S("None") or _all_states(first):
+            args = (Association(()),) + tuple(args)     # only options, a port, a property
+        else:
+            raise EvaluationError(f"The net has no input ports: evaluate it as {head}[...][] "
+                                  f"(not with {short(first, 40)}).", symbol=head,
+                                  tag="invargc")
     if not args:
         raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
     data, rest = args[0], args[1:]
@@ -406,6 +420,8 @@ def _with_input_shapes(net: Net, shapes: dict[str, tuple]) -> Net:
 
 def normalise_inputs(net: Net, raw: dict[str, np.ndarray],
                      head: str) -> tuple[dict[str, np.ndarray], bool]:
+    if not raw:         # a net without inputs: one example
+        return {}, False
     batched_flags = set()
     out = {}
     for port, x in raw.items():

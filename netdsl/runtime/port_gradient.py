@@ -62,7 +62,7 @@ def port_gradients(net: Net, inputs: dict[str, np.ndarray], batched: bool, spec:
             raise EvaluationError(f'NetPortGradient["{p}"] is given a value, but "{p}" is not '
                                   f"an output port; the outputs are {', '.join(outs)}.",
                                   symbol=head, tag="noport")
-    n = len(next(iter(inputs.values())))
+    n = len(next(iter(inputs.values()))) if inputs else 1   # (no inputs: one example)
     for p, g in out_grads.items():
         if len(g) != n:
             raise EvaluationError(f'The gradient given for output "{p}" is for {len(g)} '
