@@ -79,3 +79,15 @@ def test_information_without_property_gives_the_main_facts():
                            '"InputPortNames"', '"OutputPortNames"',
                            '"ArraysTotalElementCount"', '"ArraysTotalSize"']
     assert facts['"LayersCount"'] == 3 and facts['"ArraysTotalElementCount"'] == 29
+
+
+def test_a_property_that_is_not_a_name_is_an_error_and_a_list_of_names_maps():
+    """Found by fuzzing: Information[net, {1, 1}] compared an array with "Layers" (a raw
+    ValueError)."""
+    s = netdsl.Session()
+    s.evaluate('net = NetChain[{LinearLayer[2]}, "Input" -> 3]')
+    for prop in ("{1, 1}", "x", "1.5"):
+        with pytest.raises(EvaluationError, match="not a known property"):
+            s.evaluate(f"Information[net, {prop}]")
+    assert s.evaluate('Information[net, {"LayersCount", "InputPortNames"}]') == \
+        s.evaluate('{1, {"Input"}}')

@@ -387,7 +387,8 @@ def information(net: Net, prop: Any) -> Any:
 
 
 
-@builtin("Information", ("Information[net]", 'Information[net, "prop"]'),
+@builtin("Information", ("Information[net]", 'Information[net, "prop"]',
+                         'Information[net, {"prop1", ...}]'),
          'facts about a net: "Layers", "InputPorts", "OutputPorts", "Arrays", '
          '"ArraysDimensions", "ArraysCount", "ArraysTotalElementCount", "LayerTypeCounts", '
          '"Properties", ...', args=(1, 2), section="Nets")
@@ -401,11 +402,16 @@ def _information(ev, net, prop=None):
         return Association((p, _information(ev, net, p), False) for p in (
             "LayersCount", "ArraysCount", "SharedArraysCount", "InputPortNames",
             "OutputPortNames", "ArraysTotalElementCount", "ArraysTotalSize"))
-    value = information(net, prop)
-    if value is None:
-        from .information import PROPERTIES as INFORMATION_PROPERTIES
-        from .information import more_information
-        value = more_information(net, prop)
+    if is_list(prop) and not isinstance(prop, np.ndarray) and \
+            all(isinstance(p, str) for p in list_items(prop)):
+        return make_list(_information(ev, net, p) for p in list_items(prop))
+    from .information import PROPERTIES as INFORMATION_PROPERTIES
+    from .information import more_information
+    value = None
+    if isinstance(prop, str):   # (an array given as the property compares elementwise)
+        value = information(net, prop)
+        if value is None:
+            value = more_information(net, prop)
     if value is None:
         raise EvaluationError(f"{input_form(prop)} is not a known property; known properties: "
                               f"{', '.join(INFORMATION_PROPERTIES)}.", symbol="Information",
