@@ -175,3 +175,9 @@ def test_replace_shared_array(s):
                                       [[1, 2], [3, 4]])
     with pytest.raises(EvaluationError, match="dimensions"):
         s.evaluate('NetReplacePart[sh, NetSharedArray["W"] -> {{1, 2, 3}}]')
+
+
+def test_replace_at_an_empty_position_is_an_error(s):
+    """Found by fuzzing: NetReplacePart[net, {} -> layer] raised a raw IndexError."""
+    with pytest.raises(EvaluationError, match="The position {} names no layer"):
+        s.evaluate("NetReplacePart[net, {} -> Ramp]")

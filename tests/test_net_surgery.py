@@ -190,6 +190,27 @@ def test_plus_and_times_shorthands():
     np.testing.assert_allclose(net(X), y1 * (y1 + y2), rtol=1e-5, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("text, words", [
+    ('NetGraph[<|"t" -> Times, "r" -> Ramp|>, {"r" -> "t"}, "Input" -> 3]',
+     "ThreadingLayer[Times] takes 2 or more inputs, but 1 was connected"),
+    ('NetGraph[<|"p" -> ThreadingLayer[Plus]|>, {NetPort["Input"] -> "p"}, "Input" -> 3]',
+     "ThreadingLayer[Plus] takes 2 or more inputs"),
+    ('NetGraph[<|"a" -> NetArrayLayer["Output" -> 3], "l" -> LinearLayer[2]|>, '
+     '{NetPort["Input"] -> "a"}, "Input" -> 3]', '"a" (NetArrayLayer) has no input ports'),
+    ('NetGraph[<|"l" -> LinearLayer[3], "t" -> ThreadingLayer[#1 * #2 &]|>, '
+     '{"l" -> NetPort["t", "Input"]}, "Input" -> 3]', 'layer "t" has no input port "Input"'),
+    ('NetGraph[<|"l" -> LinearLayer[3], "t" -> ThreadingLayer[#1 * #2 &]|>, '
+     '{"l" -> NetPort["t", "Input0"]}, "Input" -> 3]', 'no input port "Input0"'),
+])
+def test_edges_a_layer_cannot_take_are_errors(text, words):
+    """Found by fuzzing: Plus or Times fed one input raised a raw FunctionError, an edge
+    into a NetArrayLayer a raw IndexError, NetPort[layer, "Input"] on a multi-input
+    layer (ports Input1, Input2, ...) a raw KeyError."""
+    with pytest.raises(netdsl.NetDSLError, match=words.replace("[", r"\[").replace("(", r"\(")
+                       .replace(")", r"\)").replace("]", r"\]")):
+        ev(text)
+
 def test_muted_output_is_not_a_port_and_prints_back():
     text = ('NetGraph[{LinearLayer[3], SoftmaxLayer[]}, {1 -> 2, NetPort[2, "Output"] -> None, '
             '1 -> NetPort["x"]}, "Input" -> 2]')

@@ -259,6 +259,9 @@ class _Wiring:
             for i, s in enumerate(srcs, start + 1):
                 self.links.append((*self.src_port(*s), dst, net.input_port(i)))
             return
+        if not ins:     # NetArrayLayer: nothing can feed it
+            raise error(self.head, "badedge", f"{self.label(dst)} ({net.head_name}) has no "
+                                              f"input ports; nothing can be connected to it.")
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
             if len(srcs) == 1:
                 raise error(self.head, "ambig",
@@ -298,7 +301,8 @@ class _Wiring:
             self.nets[node] = _shown(self.nets[node], (port,), ())
         ins = self.nets[node].port_names()[0]
         if port not in ins and not (isinstance(self.nets[node], MultiInputLayer)
-                                    and port.startswith("Input")):
+                                    and port.startswith("Input") and port[5:].isdigit()
+                                    and int(port[5:]) >= 1):
             raise error(self.head, "noport", f'{self.label(node)} has no input port "{port}"; '
                                              f"its inputs are {', '.join(ins)}.")
         return port

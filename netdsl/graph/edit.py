@@ -59,6 +59,9 @@ def replace_part(net: Net, lhs: Any, value: Any) -> Net:
     if isinstance(lhs, Expr) and lhs.head in (S("NetSharedArray"), S("NetArray")):
         return _replace_shared(net, lhs, value)
     path = list_items(lhs) if is_list(lhs) else [lhs]
+    if not path:
+        raise error("invspec", "The position {} names no layer or array; give a layer's "
+                               "position or name, or {layer, \"array\"}.")
     return reinfer(_replace_at(net, path, value, net))
 
 

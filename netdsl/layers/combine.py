@@ -259,6 +259,9 @@ class ThreadingLayer(MultiInputLayer):
     def with_input_count(self, n: int):
         program = self.values["Function"]
         if _variadic(program) and program.arity != n:
+            if n < 2:       # (Plus of one input is no elementwise function)
+                raise self.error("inpcount", f"ThreadingLayer[{program.source}] takes 2 or "
+                                             f"more inputs, but {n} was connected.")
             values = dict(self.values)
             values["Function"] = compile_function(program.source, n, "ThreadingLayer")
             return super(ThreadingLayer, self.evolve(values=values)).with_input_count(n)
