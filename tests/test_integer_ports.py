@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdsl import Session
+from netdsl import NetDSLError, Session
 from netdsl.layers.shapes import PortType, port_type_from_spec
 
 NET = ('n = NetInitialize[NetChain[{EmbeddingLayer[4, 10, "Input" -> 5], '
@@ -108,3 +108,30 @@ def test_ordering_positions_feed_a_linear_layer_in_training():
                                want, rtol=1e-6)
     s.evaluate('NetTrain[net, <|"Input" -> x, "Output" -> {{1.}, {2.}}|>, '
                'MaxTrainingRounds -> 2]')
+
+
+@pytest.mark.parametrize("spec, shape", [("4", (4,)), ("{2, 3}", (2, 3)),
+                                         ('"Varying"', None), ('{"Varying"}', None)])
+def test_a_shape_only_port_spec_takes_the_kind_of_the_layer_it_feeds(spec, shape):
+    """Wolfram's "Input" -> "Varying" before an EmbeddingLayer means indices: a spec of
+    sizes alone says nothing of reals or integers (it was a tyinc error)."""
+    s = Session()
+    net = s.evaluate(f'NetInitialize[NetChain[{{EmbeddingLayer[3, 5]}}, "Input" -> {spec}], '
+                     f"RandomSeeding -> 1]")
+    t = net.ports["Input"]
+    assert t.integer and t.classes == 5
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 6, size=(2,) + (shape or (4,)))
+    w = np.asarray(next(iter(net.leaves()))[1].arrays["Weights"])
+    np.testing.assert_allclose(net(x), w[x - 1], rtol=1e-6)   # row k of the table for k
+    if shape is not None:
+        assert t.shape == shape
+    else:                                                     # any length
+        np.testing.assert_allclose(net(x[0, :2]), w[x[0, :2] - 1], rtol=1e-6)
+
+
+def test_a_real_port_spec_still_refuses_integers():
+    s = Session()
+    with pytest.raises(NetDSLError, match="tyinc"):
+        s.evaluate('NetChain[{EmbeddingLayer[3, 5]}, "Input" -> "Real"]')
+    assert not s.evaluate('NetChain[{LinearLayer[3]}, "Input" -> 4]').ports["Input"].integer

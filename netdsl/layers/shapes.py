@@ -106,6 +106,9 @@ class PortType:
     # a NetEncoder or NetDecoder on this port (layers/coders.py); not part of equality, so
     # that inference's fixed point only looks at shapes
     coder: Any = field(default=None, compare=False)
+    # a spec that gave a shape only (4, {"Varying", 3}): integers or reals, as the layer
+    # reading it takes them ("Input" -> "Varying" before an EmbeddingLayer is indices)
+    open_kind: bool = field(default=False, compare=False)
 
     @property
     def known(self) -> bool:
@@ -219,7 +222,7 @@ def unify(a: PortType, b: PortType) -> PortType:
         # nothing known, UNKNOWN, leaves the kind open): real against integer is a clash
         # even while the integer side's shape is still open
         real = b if a.integer else a
-        if real.shape is not None:
+        if real.shape is not None and not real.open_kind:
             raise Mismatch("Type")
     classes = a.classes if a.classes is not None else b.classes
     if a.classes is not None and b.classes is not None and a.classes != b.classes:
@@ -281,14 +284,14 @@ def port_type_from_spec(spec: Any) -> PortType:
     if is_integer(spec):
         if spec < 1:
             raise ValueError(f"the size {spec} is not a positive integer")
-        return PortType((spec,))
+        return PortType((spec,), open_kind=True)
     if isinstance(spec, str):
         if spec == "Real":
             return REAL
         if spec == "Integer":
             return PortType((), integer=True)
         if spec == "Varying":
-            return PortType((LengthVar(),))
+            return PortType((LengthVar(),), open_kind=True)
         if spec == "Boolean":
             raise ValueError(f'"{spec}" ports are not supported by netdsl')
         raise ValueError(f'"{spec}" is not a port type; use n, {{n1, n2, ...}}, "Real" or "Integer"')
@@ -318,7 +321,7 @@ def port_type_from_spec(spec: Any) -> PortType:
                 raise ValueError('only the first dimension can be "Varying"')
             else:
                 raise ValueError(f"{input_form(d)} is not a positive integer size")
-        return PortType(tuple(dims))
+        return PortType(tuple(dims), open_kind=True)
     raise ValueError(f"{input_form(spec)} is not a port type; use n, {{n1, n2, ...}}, "
                      '"Real" or "Integer"')
 
