@@ -114,3 +114,30 @@ def test_python_errors_are_netdsl_exceptions(s):
         s.evaluate('LinearLayer[2, "Input" -> 2]')(np.ones(2))
     with pytest.raises(netdsl.InitializationError):
         s.evaluate("NetInitialize[BatchNormalizationLayer[]]")
+
+
+@pytest.mark.parametrize("data", [None, 10 ** 400, np.array(["a", "b", "c"]),
+                                  np.ones(3, complex), [np.inf, 1.0, 1.0], ["a", 1],
+                                  np.array([1.5, 2.0])])
+def test_data_a_net_cannot_take_is_a_netdsl_error(data):
+    """Found by fuzzing the Python call: None or a huge integer raised a raw TypeError,
+    strings or complex numbers for an integer port a raw ufunc error, infinity a NumPy
+    RuntimeWarning."""
+    dense = netdsl.evaluate('NetInitialize@NetChain[{LinearLayer[2]}, "Input" -> 3]')
+    indices = netdsl.evaluate('NetInitialize@NetChain[{EmbeddingLayer[3, 5], '
+                              'LongShortTermMemoryLayer[2]}, "Input" -> "Varying"]')
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for net in (dense, indices):
+            try:
+                net(data)
+            except netdsl.NetDSLError:
+                pass
+
+
+def test_an_object_array_of_numbers_is_numbers():
+    net = netdsl.evaluate('NetInitialize@NetChain[{EmbeddingLayer[3, 5], '
+                          'LongShortTermMemoryLayer[2]}, "Input" -> "Varying"]')
+    np.testing.assert_array_equal(net(np.array([1, 2, 3], dtype=object)),
+                                  net(np.array([1, 2, 3])))

@@ -541,8 +541,9 @@ def _empty_sequence(x: np.ndarray, rank: int) -> bool:
 def _element_type(x: np.ndarray, t: PortType, port: str, head: str) -> np.ndarray:
     """``x`` as int64 class indices or float32 reals, as the port wants."""
     if t.integer:
-        if x.dtype.kind not in "iu":
-            if not np.all(np.equal(np.mod(x, 1), 0)):
+        if x.dtype.kind not in "iub":
+            if x.dtype.kind != "f" or not np.isfinite(x).all() \
+                    or not np.all(np.equal(np.mod(x, 1), 0)):
                 raise EvaluationError(f'Input to port "{port}" should be integers.',
                                       symbol=head, tag="netinvin")
         x = x.astype(np.int64)
@@ -797,15 +798,19 @@ def _remember_fast_call(original: Net, net: Net, data: np.ndarray, batched: bool
 
 def _py_array(x: Any) -> np.ndarray:
     """NumPy data from Python; a list of arrays of different lengths stays a list."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) and x.dtype != object:
         return x
-    try:
-        arr = np.asarray(x)
-    except ValueError:
+    try:     # (an object array of numbers is numbers; of arrays, examples of other shapes)
+        arr = np.asarray(x.tolist() if isinstance(x, np.ndarray) else x)
+    except (ValueError, TypeError, OverflowError):
         arr = np.empty(0, dtype=object)
     if arr.dtype != object:
         return arr
-    ragged = ragged_array(list(x), np.asarray)
+    try:
+        items = list(x)
+    except TypeError:       # None, an integer too big for any array type
+        items = None
+    ragged = ragged_array(items, np.asarray) if items is not None else None
     if ragged is None:
         raise EvaluationError("The input is not a numeric array or a list of them.",
                               symbol="Net", tag="netinvin")
