@@ -232,3 +232,17 @@ def test_graph_shape_clash_names_both_ends():
     assert info.value.message == (
         'NetGraph::tyinc: Dimension of "Input1" port of layer 3 (TotalLayer, vector of size 3) '
         'is inconsistent with dimension of "Input2" port of layer 3 (vector of size 4).')
+
+
+def test_normal_of_a_chain_is_its_layers():
+    """Wolfram: Normal[NetChain[...]] returns the list (or association) of its layers."""
+    s = netdsl.Session()
+    layers = s.evaluate('Normal[NetChain[{LinearLayer[3], Ramp}, "Input" -> 2]]')
+    assert [type(x).__name__ for x in layers.args] == ["LinearLayer", "ElementwiseLayer"]
+    assert layers.args[0].ports["Input"].shape == (2,)
+    named = s.evaluate('Normal[NetChain[<|"a" -> LinearLayer[3], "b" -> Ramp|>]]')
+    assert list(named.keys()) == ["a", "b"]
+    assert s.evaluate('n = NetInitialize@NetChain[{LinearLayer[3], Ramp}, "Input" -> 2]; '
+                      "NetChain[Normal[n]][{1, 2}] == n[{1, 2}]") is netdsl.Symbol("True")
+    graph = s.evaluate("NetGraph[{LinearLayer[3], Ramp}, {1 -> 2}]")
+    assert s.evaluate("Normal[NetGraph[{LinearLayer[3], Ramp}, {1 -> 2}]]") == graph

@@ -643,3 +643,42 @@ def test_moving_statistics_frozen_by_net_train_multiplier():
     np.testing.assert_array_equal(t.net("bn").arrays["MovingMean"], 0)
     t = s.evaluate(f"NetTrain[net, {data}, MaxTrainingRounds -> 2, {QUIET}]")
     assert np.abs(t.net("bn").arrays["MovingMean"]).max() > 0
+
+
+# ---------------------------------------------------------------- shapes from the data
+def test_wolframs_first_net_train_example_takes_its_shapes_from_the_data():
+    """NetTrain[LinearLayer[], {1 -> 1.9, 2 -> 4.1, 3 -> 6.0, 4 -> 8.1}]: the open
+    input and output become real numbers (an nfspec error before), and the fit is the
+    least-squares line y = 2.05 x - 0.15 when trained long enough."""
+    s = netdsl.Session(stdout=io.StringIO())
+    net = s.evaluate('NetTrain[LinearLayer[], {1 -> 1.9, 2 -> 4.1, 3 -> 6.0, 4 -> 8.1}, '
+                     'MaxTrainingRounds -> 3000, LearningRate -> 0.05, RandomSeeding -> 1]')
+    assert net.ports["Input"].shape == () and net.ports["Output"].shape == ()
+    x = np.array([1.0, 2, 3, 4])
+    y = np.array([1.9, 4.1, 6.0, 8.1])
+    slope, intercept = np.polyfit(x, y, 1)          # the least-squares line, independently
+    np.testing.assert_allclose(net(np.float32([5.0])), [slope * 5 + intercept], atol=0.05)
+
+
+@pytest.mark.parametrize("net, data, input_shape", [
+    ("NetChain[{LinearLayer[4], Ramp, LinearLayer[2]}]", "{{1, 2, 3} -> {1, 0}}", (3,)),
+    ("NetChain[{ElementwiseLayer[Tanh], LinearLayer[]}]",
+     '<|"Input" -> {{{1, 2}, {3, 4}}}, "Output" -> {0.5}|>', (2, 2)),
+    ("NetChain[{LongShortTermMemoryLayer[3], SequenceLastLayer[], LinearLayer[1]}]",
+     "{{{1, 2}, {3, 4}} -> {1}, {{1, 2}} -> {0}}", None),
+])
+def test_open_input_shapes_come_from_the_training_data(net, data, input_shape):
+    s = netdsl.Session(stdout=io.StringIO())
+    trained = s.evaluate(f"NetTrain[{net}, {data}, MaxTrainingRounds -> 2]")
+    shape = trained.ports["Input"].shape
+    if input_shape is None:         # sequences of lengths 2 and 1: a "Varying" length
+        from netdsl.layers.shapes import LengthVar
+        assert isinstance(shape[0], LengthVar) and shape[1:] == (2,)
+    else:
+        assert shape == input_shape
+
+
+def test_an_output_the_targets_cannot_fit_is_still_a_clear_error():
+    s = netdsl.Session(stdout=io.StringIO())
+    with pytest.raises(netdsl.NetDSLError, match='port "Output"'):
+        s.evaluate('NetTrain[NetChain[{LinearLayer[1]}], {1 -> 1.9, 2 -> 4.1}]')

@@ -1098,7 +1098,8 @@ def normal(x: Any) -> Any:
 
 
 @builtin("Normal", "Normal[expr]", "an ordinary expression: an association becomes a list of "
-                                   "rules, a net's array a list; lists are unchanged",
+                                   "rules, a net's array a list, a NetChain the list (or "
+                                   "association) of its layers; lists are unchanged",
          args=1, section="Lists and arrays")
 def _normal(ev, x):
     return normal(x)

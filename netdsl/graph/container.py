@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
-from ..expr import input_form, packed, quote_string
+from ..expr import Association, input_form, make_list, packed, quote_string
 from ..layers.arrays import SharedRef
 from ..layers.base import Layer, Net
 from ..layers.shapes import PortType, same_ports
@@ -75,6 +75,16 @@ class Container(Net):
     def layers(self) -> Iterator[tuple[str, Net]]:
         for name in self.order:
             yield name, self.graph.nodes[name][NET]
+
+    def normal(self) -> Any:
+        """Normal[NetChain[...]] (Wolfram): the layers, a list (an association when they
+        are named), each with the shared arrays it uses; a NetGraph or an operator stays."""
+        if self.kind != "NetChain" or self.operator is not None:
+            return self
+        parts = [(name, with_shared(net, self.shared)) for name, net in self.layers()]
+        if self.named:
+            return Association((name, net, False) for name, net in parts)
+        return make_list(net for _, net in parts)
 
     def label(self, name: str) -> str:
         """How messages name a layer: layer 2, or layer "conv"."""

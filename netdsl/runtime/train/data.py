@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import EvaluationError
+from ...errors import EvaluationError, ShapeError
 from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, list_items,
                      make_list, to_ndarray)
-from ...layers.base import AbstractArray, Net
+from ...graph.container import Container
+from ...layers.base import AbstractArray, Layer, Net
+from ...layers.shapes import LengthVar
 from ...layers.coders import NetDecoder, NetEncoder
 from ..apply import normalise_inputs, ragged_array
 from .common import HEAD, error
@@ -78,6 +80,77 @@ def targets_like(data: Any, net: Net) -> dict[str, np.ndarray]:
     except EvaluationError:
         pass
     return {}
+
+
+def inputs_like(data: Any, net: Net) -> dict[str, np.ndarray]:
+    """The input data by input port of ``net`` (as ``targets_like`` the targets)."""
+    ins = net.port_names()[0]
+    try:
+        if isinstance(data, Association):
+            return {k: _array(v, k, net) for k, v in data.items() if k in ins}
+        if len(ins) == 1:
+            if is_rule(data) and _listy(data.args[0]):
+                return {ins[0]: _array(data.args[0], ins[0], net)}
+            if is_list(data) and all(is_rule(i) for i in list_items(data)):
+                return {ins[0]: _array(make_list(i.args[0] for i in list_items(data)), ins[0],
+                                       net)}
+    except EvaluationError:
+        pass
+    return {}
+
+
+def example_shape(x: np.ndarray) -> tuple | None:
+    """One example's shape in a batch-first array; for sequences of different lengths
+    (an object array) the shape with a "Varying" first dimension; None if the examples
+    differ otherwise or hold no numbers."""
+    if x.dtype != object:
+        return tuple(x.shape[1:]) if x.ndim else None
+    shapes = {np.shape(e) for e in x}
+    rests = {sh[1:] for sh in shapes}
+    if not shapes or len(rests) != 1 or any(len(sh) == 0 for sh in shapes):
+        return None
+    return (LengthVar(),) + rests.pop()
+
+
+def settled_by_data(net: Net, data: Any) -> Net:
+    """Wolfram's NetTrain infers a net's unfixed input shapes from the training data
+    (``NetTrain[LinearLayer[], {1 -> 1.9, 2 -> 4.1}]``), and an open output's from its
+    targets when a net of that output shape can be built (a real target, as the mean
+    squared loss compares); the net itself when everything is known or nothing fits."""
+    ins, outs = net.port_names()
+    if all(net.ports[p].known for p in ins + outs):
+        return net
+    found = inputs_like(data, net)
+    shapes = {p: sh for p in ins if not net.ports[p].known and p in found
+              for sh in [example_shape(found[p])] if sh is not None}
+    settled = _set_shapes(net, shapes) if shapes else net
+    if settled is None:
+        return net
+    targets = targets_like(data, net)
+    for p in outs:
+        if settled.ports[p].known or p not in targets or targets[p].dtype.kind not in "fO":
+            continue
+        sh = example_shape(targets[p])
+        if sh is not None:
+            settled = _set_shapes(settled, {p: sh}) or settled
+    return settled
+
+
+def _set_shapes(net: Net, shapes: dict[str, tuple]) -> Net | None:
+    """``net`` with those ports' shapes set and everything inferred again, or None when
+    they do not fit it (the usual errors then say what is wrong)."""
+    from ...graph.edit import with_declared_port
+    from ...graph.inference import infer
+    new = net
+    for p, shape in shapes.items():
+        new = with_declared_port(new, p, net.ports[p].with_shape(shape))
+    try:
+        if isinstance(new, Container):
+            return infer(new.reset(), net.head_name)
+        assert isinstance(new, Layer)   # a Net is a Container or a Layer
+        return new.reset().inferred()
+    except ShapeError:
+        return None
 
 
 def _pairs(xs, ys, ins, net_ins, targets, net: Net) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ from ..plan import compile_plan
 from ..steps import Plan, Step
 from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
-from .data import check_data, read_data, targets_like, validation_split
+from .data import check_data, read_data, settled_by_data, targets_like, validation_split
 from .examples import Examples, Feed, examples_in
 from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
@@ -66,6 +66,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         if isinstance(o.validation, Expr) and o.validation.head is S("Scaled"):
             raise error("valset", "ValidationSet -> Scaled[f] needs training data, not a "
                                   "generator; give the validation data itself.")
+    net = settled_by_data(net, data)     # open input (and output) shapes from the data
     tnet, loss_names = training_net(net, o.loss, targets_like(data, net))
     wrapped = tnet is not net           # the net sits at "net" inside a graph with its losses
     raw = read_data(data, net, tnet)
