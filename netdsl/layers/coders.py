@@ -483,7 +483,7 @@ class NetDecoder(Opaque):
     # -- properties -----------------------------------------------------------------
     def is_property(self, x: Any) -> bool:
         if isinstance(x, str):
-            return x in DECODER_PROPERTIES
+            return x in DECODER_PROPERTIES or self.kind == "Boolean" and x == "Probability"
         if is_list(x):
             items = list_items(x)
             return len(items) == 2 and items[0] in ("Probabilities", "Probability",
@@ -541,9 +541,17 @@ class NetDecoder(Opaque):
         if prop == "Probabilities":
             return [Association(((S("True"), to_atom(float(v)), False),
                                  (S("False"), to_atom(float(1 - v)), False))) for v in p]
+        if prop == "Probability":       # of True
+            return [to_atom(float(v)) for v in p]
+        if prop == "Entropy":
+            q = np.clip(p.astype(np.float64), 0.0, 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e = -(np.where(q > 0, q * np.log(q), 0.0)
+                      + np.where(q < 1, (1 - q) * np.log(1 - q), 0.0))
+            return [to_atom(float(v)) for v in e]
         raise coder_error(head, f'{input_form(prop)} is not a property of the "Boolean" '
-                                f'decoder; it has "Decision" and "Probabilities".',
-                          tag="invprop")
+                                f'decoder; it has "Decision", "Probability", "Probabilities" '
+                                f'and "Entropy".', tag="invprop")
 
     def target_indices(self, data: Any, port: str, head: str) -> np.ndarray:
         """Training targets given as labels -> class indices 1..n (or 0/1 for Boolean)."""
