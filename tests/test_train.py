@@ -682,3 +682,31 @@ def test_an_output_the_targets_cannot_fit_is_still_a_clear_error():
     s = netdsl.Session(stdout=io.StringIO())
     with pytest.raises(netdsl.NetDSLError, match='port "Output"'):
         s.evaluate('NetTrain[NetChain[{LinearLayer[1]}], {1 -> 1.9, 2 -> 4.1}]')
+
+
+def test_an_open_output_gets_the_decoder_its_targets_ask_for():
+    """Wolfram's NetTrain attaches a decoder when the net leaves the output open: a
+    "Boolean" one for True/False targets, a "Class" one over the labels found."""
+    s = netdsl.Session(stdout=io.StringIO())
+    net = s.evaluate('NetTrain[NetChain[{LinearLayer[], LogisticSigmoid}], '
+                     '{1 -> False, 2 -> False, 3 -> True, 4 -> True}, MaxTrainingRounds -> 300, '
+                     'LearningRate -> 0.1, RandomSeeding -> 1]')
+    assert net.ports["Output"].coder.kind == "Boolean"
+    s["net"] = net
+    assert s.evaluate("{net[1], net[4]}") == s.evaluate("{False, True}")
+    p = float(s.evaluate('net[4, "Probability"]'))
+    assert p > 0.5
+    entropy = float(s.evaluate('net[4, "Entropy"]'))
+    assert entropy == pytest.approx(-(p * np.log(p) + (1 - p) * np.log(1 - p)), rel=1e-5)
+    net = s.evaluate('NetTrain[NetChain[{LinearLayer[8], Ramp, LinearLayer[], SoftmaxLayer[]}], '
+                     '{{1, 2} -> "y", {2, 1} -> "x", {3, 1} -> "x"}, MaxTrainingRounds -> 2]')
+    coder = net.ports["Output"].coder
+    assert coder.kind == "Class" and coder.labels == ("x", "y")
+    assert net.ports["Output"].shape == (2,)
+
+
+def test_labels_for_an_output_without_a_decoder_say_what_to_do():
+    s = netdsl.Session(stdout=io.StringIO())
+    with pytest.raises(netdsl.NetDSLError, match=r'are labels \("a", "b"\), not numbers.*'
+                                                 r'NetDecoder\[\{"Class"'):
+        s.evaluate('NetTrain[NetChain[{LinearLayer[3], SoftmaxLayer[]}], {1 -> "a", 2 -> "b"}]')

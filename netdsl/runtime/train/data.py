@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import EvaluationError, ShapeError
-from ...expr import (Association, Expr, Symbol, is_list, is_number, is_rule, list_items,
-                     make_list, to_ndarray)
+from ...expr import (Association, Expr, Symbol, input_form, is_list, is_number, is_rule,
+                     list_items, make_list, to_ndarray)
 from ...graph.container import Container
 from ...layers.base import AbstractArray, Layer, Net
-from ...layers.shapes import LengthVar
+from ...layers.shapes import LengthVar, PortType
 from ...layers.coders import NetDecoder, NetEncoder
 from ..apply import normalise_inputs, ragged_array
 from .common import HEAD, error
@@ -113,43 +113,83 @@ def example_shape(x: np.ndarray) -> tuple | None:
 
 
 def settled_by_data(net: Net, data: Any) -> Net:
-    """Wolfram's NetTrain infers a net's unfixed input shapes from the training data
-    (``NetTrain[LinearLayer[], {1 -> 1.9, 2 -> 4.1}]``), and an open output's from its
-    targets when a net of that output shape can be built (a real target, as the mean
-    squared loss compares); the net itself when everything is known or nothing fits."""
+    """Wolfram's NetTrain completes what a net leaves open from the training data: an
+    open input takes one example's shape (``NetTrain[LinearLayer[], {1 -> 1.9, ...}]``);
+    an open output without a decoder takes a real target's shape, a "Boolean" decoder for
+    True/False targets, or a "Class" decoder over the labels found (sorted) for targets
+    that are labels, each only when the net can have it. The net itself when everything
+    is known or nothing fits (the usual errors then say what is wrong)."""
     ins, outs = net.port_names()
     if all(net.ports[p].known for p in ins + outs):
         return net
     found = inputs_like(data, net)
-    shapes = {p: sh for p in ins if not net.ports[p].known and p in found
-              for sh in [example_shape(found[p])] if sh is not None}
-    settled = _set_shapes(net, shapes) if shapes else net
+    shapes = {p: net.ports[p].with_shape(sh) for p in ins if not net.ports[p].known
+              and p in found for sh in [example_shape(found[p])] if sh is not None}
+    settled = _with_types(net, shapes) if shapes else net
     if settled is None:
         return net
+    items = _target_items(data, net)
     targets = targets_like(data, net)
     for p in outs:
-        if settled.ports[p].known or p not in targets or targets[p].dtype.kind not in "fO":
+        t = settled.ports[p]
+        if t.known or t.coder is not None or p not in items:
             continue
-        sh = example_shape(targets[p])
-        if sh is not None:
-            settled = _set_shapes(settled, {p: sh}) or settled
+        for kind in _output_types(t, items[p], targets.get(p)):
+            done = _with_types(settled, {p: kind})
+            if done is not None:
+                settled = done
+                break
     return settled
 
 
-def _set_shapes(net: Net, shapes: dict[str, tuple]) -> Net | None:
-    """``net`` with those ports' shapes set and everything inferred again, or None when
-    they do not fit it (the usual errors then say what is wrong)."""
+def _target_items(data: Any, net: Net) -> dict[str, list]:
+    """The target expressions of each output (unconverted), as the data gives them."""
+    outs = net.port_names()[1]
+    if isinstance(data, Association):
+        return {k: list_items(v) for k, v in data.items() if k in outs and is_list(v)}
+    if len(outs) == 1:
+        if is_rule(data) and _listy(data.args[0]) and is_list(data.args[1]):
+            return {outs[0]: list_items(data.args[1])}
+        if is_list(data) and all(is_rule(i) for i in list_items(data)):
+            return {outs[0]: [i.args[1] for i in list_items(data)]}
+    return {}
+
+
+def _output_types(t: PortType, items: list, array: np.ndarray | None) -> list[PortType]:
+    """What an open output could be, given its targets, most likely first."""
+    if items and all(x is Symbol("True") or x is Symbol("False") for x in items):
+        return [PortType((), coder=NetDecoder("Boolean"))]
+    if items and not any(is_number(x) or is_list(x) or isinstance(x, np.ndarray)
+                         for x in items):
+        labels = tuple(sorted(set(items), key=_label_order))
+        return [PortType((len(labels),), coder=NetDecoder("Class", labels))]
+    if array is not None and array.dtype.kind in "iufO":
+        shape = example_shape(array)
+        if shape is not None:
+            return [t.with_shape(shape)]
+    return []
+
+
+def _label_order(x: Any) -> tuple:
+    """Labels sorted as Wolfram's Union sorts strings and symbols (alphabetically)."""
+    text = x if isinstance(x, str) else getattr(x, "name", str(x))
+    return (not isinstance(x, str), text.lower(), text)
+
+
+def _with_types(net: Net, types: dict[str, PortType]) -> Net | None:
+    """``net`` with those ports' types set and everything inferred again, or None when
+    they do not fit it."""
     from ...graph.edit import with_declared_port
     from ...graph.inference import infer
     new = net
-    for p, shape in shapes.items():
-        new = with_declared_port(new, p, net.ports[p].with_shape(shape))
+    for p, t in types.items():
+        new = with_declared_port(new, p, t)
     try:
         if isinstance(new, Container):
             return infer(new.reset(), net.head_name)
         assert isinstance(new, Layer)   # a Net is a Container or a Layer
         return new.reset().inferred()
-    except ShapeError:
+    except (ShapeError, EvaluationError):
         return None
 
 
@@ -185,6 +225,16 @@ def _array(v: Any, port: str, net: Net | None = None) -> np.ndarray:
         ragged = ragged_array(v, lambda x: np.asarray(to_ndarray(x)))  # sequences of
         if ragged is not None:                                        # different lengths
             return ragged
+        items = list_items(v) if is_list(v) else []
+        if items and net is not None and port in net.port_names()[1] and not any(
+                is_number(x) or is_list(x) for x in items):
+            distinct = list(dict.fromkeys(items))
+            labels = ", ".join(input_form(x) for x in distinct[:4]) + \
+                (", ..." if len(distinct) > 4 else "")
+            raise error("datafmt", f'The targets for port "{port}" are labels ({labels}), '
+                                   f"not numbers: give the output a decoder, "
+                                   f'"{port}" -> NetDecoder[{{"Class", {{labels}}}}], to '
+                                   f"train on labels.") from None
         raise error("datafmt", f'The data for port "{port}" is not a numeric array.') from None
 
 
