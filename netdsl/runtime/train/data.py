@@ -67,33 +67,27 @@ def _by_port(items, ins, net: Net) -> dict[str, np.ndarray]:
 
 def targets_like(data: Any, net: Net) -> dict[str, np.ndarray]:
     """The target data by output port, before the loss is chosen (its form decides it)."""
-    outs = net.port_names()[1]
-    try:
-        if isinstance(data, Association):
-            return {k: _array(v, k, net) for k, v in data.items() if k in outs}
-        if len(outs) == 1:
-            if is_rule(data) and _listy(data.args[0]):
-                return {outs[0]: _array(data.args[1], outs[0], net)}
-            if is_list(data) and all(is_rule(i) for i in list_items(data)):
-                return {outs[0]: _array(make_list(i.args[1] for i in list_items(data)), outs[0],
-                                        net)}
-    except EvaluationError:
-        pass
-    return {}
+    return _side(data, net, 1)
 
 
 def inputs_like(data: Any, net: Net) -> dict[str, np.ndarray]:
-    """The input data by input port of ``net`` (as ``targets_like`` the targets)."""
-    ins = net.port_names()[0]
+    """The input data by input port of ``net``."""
+    return _side(data, net, 0)
+
+
+def _side(data: Any, net: Net, side: int) -> dict[str, np.ndarray]:
+    """The inputs (side 0) or the targets (side 1) by port, as far as the data's form
+    says them without the training net; {} when it does not."""
+    ports = net.port_names()[side]
     try:
         if isinstance(data, Association):
-            return {k: _array(v, k, net) for k, v in data.items() if k in ins}
-        if len(ins) == 1:
+            return {k: _array(v, k, net) for k, v in data.items() if k in ports}
+        if len(ports) == 1:
             if is_rule(data) and _listy(data.args[0]):
-                return {ins[0]: _array(data.args[0], ins[0], net)}
+                return {ports[0]: _array(data.args[side], ports[0], net)}
             if is_list(data) and all(is_rule(i) for i in list_items(data)):
-                return {ins[0]: _array(make_list(i.args[0] for i in list_items(data)), ins[0],
-                                       net)}
+                return {ports[0]: _array(make_list(i.args[side] for i in list_items(data)),
+                                         ports[0], net)}
     except EvaluationError:
         pass
     return {}
