@@ -202,11 +202,17 @@ def test_plus_and_times_shorthands():
      '{"l" -> NetPort["t", "Input"]}, "Input" -> 3]', 'layer "t" has no input port "Input"'),
     ('NetGraph[<|"l" -> LinearLayer[3], "t" -> ThreadingLayer[#1 * #2 &]|>, '
      '{"l" -> NetPort["t", "Input0"]}, "Input" -> 3]', 'no input port "Input0"'),
+    ('NetGraph[<|"l" -> LinearLayer[3], "c" -> CatenateLayer[]|>, {"c" -> "l", {} -> "c"}, '
+     '"Input2" -> 3]', '{} -> "c" connects nothing'),
+    ('NetChain[{LinearLayer[], UnitVectorLayer[], UnitVectorLayer[], SoftmaxLayer[-1]}, '
+     '"Input" -> {2, 3}]', '"Output" port must be an array of rank 1 or more'),
+    ('EmbeddingLayer[3, "Output" -> "Real"]', '"Output" port must be an array of rank 1'),
 ])
 def test_edges_a_layer_cannot_take_are_errors(text, words):
     """Found by fuzzing: Plus or Times fed one input raised a raw FunctionError, an edge
     into a NetArrayLayer a raw IndexError, NetPort[layer, "Input"] on a multi-input
-    layer (ports Input1, Input2, ...) a raw KeyError."""
+    layer (ports Input1, Input2, ...) or an empty list of sources a raw KeyError, a scalar
+    output asked of UnitVectorLayer or EmbeddingLayer a raw IndexError."""
     with pytest.raises(netdsl.NetDSLError, match=words.replace("[", r"\[").replace("(", r"\(")
                        .replace(")", r"\)").replace("]", r"\]")):
         ev(text)

@@ -227,6 +227,9 @@ class _Wiring:
                 self.add(Expr(S("Rule"), lhs, target))
             return
         sources = list_items(lhs) if is_list(lhs) else [lhs]
+        if not sources:
+            raise error(self.head, "badedge", f"{short(rule, 100)} connects nothing: the "
+                                              f"list of sources is empty.")
         if rhs is S("None"):   # NetPort[layer, "port"] -> None mutes an output
             for s in sources:
                 node, port = self.src_port(*self.endpoint(s, "src"))

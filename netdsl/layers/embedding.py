@@ -63,6 +63,9 @@ class EmbeddingLayer(Layer):
         if t.shape is not None or n is not None:
             s.refine("Input", PortType(t.shape, True, n), 'parameter "InputDimension"')
         x, y = s.port("Input"), s.port("Output")
+        if y is not None and len(y) == 0:
+            s.fail('the "Output" port must be an array of rank 1 or more (a vector per '
+                   'index), not a single number')
         if y is not None and y[-1] is not None:
             s.set_value("OutputDimension", y[-1], '"Output" port')
         size = s.value("OutputDimension")

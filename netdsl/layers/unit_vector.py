@@ -31,6 +31,9 @@ class UnitVectorLayer(EmbeddingLayer):
         if t.classes is not None:
             s.set_value("OutputDimension", t.classes, '"Input" port')
         y = s.port("Output")
+        if y is not None and len(y) == 0:
+            s.fail('the "Output" port must be an array of rank 1 or more (a unit vector per '
+                   'index), not a single number')
         if y is not None and y[-1] is not None:
             s.set_value("OutputDimension", y[-1], '"Output" port')
         n = s.value("OutputDimension")
