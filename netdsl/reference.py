@@ -18,7 +18,7 @@ SECTIONS = ("Structure", "Evaluation", "Output", "Arithmetic", "Integers",
 
 def markdown() -> str:
     by_section: dict[str, list] = {}
-    for b in REGISTRY.values():
+    for b in list(REGISTRY.values()):   # (reading a lazy entry may register more)
         by_section.setdefault(b.section, []).append(b)
     lines = []
     for section in list(SECTIONS) + sorted(set(by_section) - set(SECTIONS)):
