@@ -265,3 +265,52 @@ def test_net_take_with_port_shapes():
     net = ev('NetTake[NetChain[{LinearLayer[3], Ramp}], 2, "Input" -> 5]')
     assert net.ports["Input"].shape == (5,) and net.ports["Output"].shape == (3,)
     assert net.net("1").array_shapes()["Weights"] == (3, 5)
+
+
+# ---------------------------------------------------------------- NetInsert, NetDelete, NetRename
+def names(net):
+    return [str(k) for k in net.order]
+
+
+def test_net_insert_places_a_layer_before_a_position_or_name():
+    chain = 'NetChain[<|"a" -> LinearLayer[2], "b" -> Ramp|>, "Input" -> 3]'
+    assert names(ev(f'NetInsert[{chain}, "t" -> Tanh, "b"]')) == ["a", "t", "b"]
+    assert names(ev(f'NetInsert[{chain}, "t" -> Tanh, -1]')) == ["a", "b", "t"]
+    assert names(ev(f'NetInsert[{chain}, "t" -> Tanh, 1]')) == ["t", "a", "b"]
+    plain = ev('NetInsert[NetChain[{LinearLayer[2], Ramp}, "Input" -> 3], Tanh, 2]')
+    assert [type(x).__name__ for _, x in plain.layers()] == \
+        ["LinearLayer", "ElementwiseLayer", "ElementwiseLayer"]
+    assert str(plain.net(plain.order[1]).values["Function"].source) == "Tanh"
+    with pytest.raises(EvaluationError, match="no position 5: the chain has 2 layers"):
+        ev(f'NetInsert[{chain}, Tanh, 5]')
+    with pytest.raises(EvaluationError, match='"a" is used twice'):
+        ev(f'NetInsert[{chain}, "a" -> Tanh, 1]')
+
+
+def test_net_delete_removes_layers_and_their_connections():
+    chain = ev('NetDelete[NetChain[{LinearLayer[2], Ramp, Tanh}, "Input" -> 3], 2]')
+    assert [str(x.values["Function"].source) if "Function" in x.values else "Linear"
+            for _, x in chain.layers()] == ["Linear", "Tanh"]
+    graph = ev('NetDelete[NetGraph[<|"a" -> LinearLayer[2], "b" -> Ramp, "c" -> Tanh, '
+               '"p" -> TotalLayer[]|>, {"a" -> "b", "a" -> "c", {"b", "c"} -> "p"}, '
+               '"Input" -> 3], "c"]')
+    assert names(graph) == ["a", "b", "p"]
+    assert ports(graph) == (("Input", "Input2"), ("Output",))   # p's free input
+    last = ev('NetDelete[NetGraph[{LinearLayer[2], Ramp, Tanh}, {1 -> 2 -> 3}, "Input" -> 3], 3]')
+    assert ports(last) == (("Input",), ("Output",)) and len(last.order) == 2
+    with pytest.raises(EvaluationError, match="every layer"):
+        ev("NetDelete[NetChain[{Ramp}], 1]")
+
+
+def test_net_rename_renames_layers_and_keeps_the_wiring():
+    net = ev('NetInitialize[NetGraph[{LinearLayer[2], Ramp}, {1 -> 2}, "Input" -> 3], '
+             'RandomSeeding -> 1]')
+    renamed = ev(f'NetRename[{net.input_form()}, {{1 -> "lin", 2 -> "r"}}]')
+    assert names(renamed) == ["lin", "r"]
+    x = np.float32([[1, 2, 3]])
+    np.testing.assert_array_equal(renamed(x), net(x))
+    assert names(ev('NetRename[NetChain[{LinearLayer[2], Ramp}], 2 -> "relu"]')) == ["1", "relu"]
+    with pytest.raises(EvaluationError, match='"b" is used twice'):
+        ev('NetRename[NetChain[<|"a" -> LinearLayer[2], "b" -> Ramp|>], "a" -> "b"]')
+    with pytest.raises(EvaluationError, match="does not name a layer"):
+        ev('NetRename[NetChain[<|"a" -> LinearLayer[2]|>], "z" -> "b"]')

@@ -13,8 +13,9 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
         "NetStateObject",
     ),
     "netops": (
-        "NetAppend", "NetDrop", "NetFlatten", "NetJoin", "NetMeasurements",
-        "NetPortGradient", "NetPrepend", "NetReplace", "NetTake",
+        "NetAppend", "NetDelete", "NetDrop", "NetFlatten", "NetInsert", "NetJoin",
+        "NetMeasurements", "NetPortGradient", "NetPrepend", "NetRename", "NetReplace",
+        "NetTake",
     ),
     "nets": (
         "AggregationLayer", "AppendLayer", "AttentionLayer", "BasicRecurrentLayer",

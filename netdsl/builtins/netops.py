@@ -1,5 +1,6 @@
 """Net operation built-ins: NetTake, NetDrop (graph/surgery.py), NetAppend, NetPrepend,
-NetJoin, NetFlatten, NetReplace (graph/compose.py), net[[...]], NetMeasurements
+NetJoin, NetFlatten, NetReplace (graph/compose.py), NetInsert, NetDelete, NetRename
+(graph/rename.py), net[[...]], NetMeasurements
 (runtime/train/measure.py) and NetPortGradient (runtime/port_gradient.py)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any, Callable
 from ..expr import Association, Expr, Symbol, input_form, is_list, is_rule, list_items
 from ..graph.build import to_net
 from ..graph.compose import net_append, net_flatten, net_join, net_replace
+from ..graph.rename import net_delete, net_insert, net_rename
 from ..graph.surgery import net_drop, net_take
 from ..layers.base import Net
 from ..patterns import is_pattern, substitute
@@ -81,6 +83,29 @@ def _net_join(ev, *nets):
     if not nets or not isinstance(nets[0], Net):
         raise wrong_call("NetJoin", call, "the first argument is not a net")
     return net_join([to_net(n, "NetJoin", f"argument {i}") for i, n in enumerate(nets, 1)])
+
+
+@builtin("NetInsert", ("NetInsert[chain, layer, n]", 'NetInsert[chain, "name" -> layer, n]',
+                       'NetInsert[chain, layer, "name"]'),
+         "the chain with layer put before its layer n (n = length + 1 or -1: at the end)",
+         args=3, section="Nets")
+def _net_insert(ev, net, spec, pos):
+    return net_insert(_net("NetInsert", net, Expr(S("NetInsert"), net, spec, pos)), spec, pos)
+
+
+@builtin("NetDelete", ("NetDelete[net, n]", 'NetDelete[net, "name"]', "NetDelete[net, {n1, ...}]"),
+         "net without those layers (in a NetGraph, their connections go too)", args=2,
+         section="Nets")
+def _net_delete(ev, net, spec):
+    return net_delete(_net("NetDelete", net, Expr(S("NetDelete"), net, spec)), spec)
+
+
+@builtin("NetRename", ('NetRename[net, "old" -> "new"]', "NetRename[net, {rule1, ...}]",
+                       'NetRename[net, n -> "new"]'),
+         "net with layers renamed (an unnamed container's layers keep their numbers as names)",
+         args=2, section="Nets")
+def _net_rename(ev, net, rules):
+    return net_rename(_net("NetRename", net, Expr(S("NetRename"), net, rules)), rules)
 
 
 @builtin("NetFlatten", ("NetFlatten[net]", "NetFlatten[net, n]"),

@@ -232,11 +232,17 @@ def _starts(c: Container, spec: Any, head: str) -> tuple[list | None, set]:
 
 
 # ---------------------------------------------------------------- NetDrop
-def net_drop(net: Net, spec: Any, head: str = "NetDrop") -> Container:
+def chain_of(net: Net, head: str, otherwise: str) -> Container:
+    """``net`` as a NetChain (a layer is a chain of one), or a notchain error saying
+    ``otherwise`` (what to do with a NetGraph)."""
     c = as_container(net)
     if c.kind != "NetChain":
-        raise error(head, "notchain", "NetDrop works on a NetChain; use NetTake to take part "
-                                      "of a NetGraph.")
+        raise error(head, "notchain", f"{head} works on a NetChain; {otherwise}.")
+    return c
+
+
+def net_drop(net: Net, spec: Any, head: str = "NetDrop") -> Container:
+    c = chain_of(net, head, "use NetTake to take part of a NetGraph")
     n = len(c.order)
     if is_integer(spec):
         k = min(abs(spec), n)
