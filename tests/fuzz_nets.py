@@ -198,7 +198,8 @@ OPERATIONS = [
     "NetInitialize[net, {s}]", "NetInitialize[net, Method -> {s}]", "Information[net, {s}]",
     'NetArrayLayer["Array" -> {s}]', "NetSharedArray[{s}]", "Normal[net]", "Options[net]",
     "NetTake[net, {{{s}, {s}}}]", "NetExtract[net, All]", "net[[{s}, {s}]]",
-    "NetMapOperator[net]", "NetGraph[net]"]
+    "NetMapOperator[net]", "NetGraph[net]", "NetDelete[net, {s}]", 'NetRename[net, {s} -> "q"]',
+    'NetInsert[net, "new" -> {l}, {s}]']
 
 
 def surgery_program(rng: random.Random, file: str) -> str:
