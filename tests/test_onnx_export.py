@@ -356,3 +356,21 @@ def test_missing_onnx_is_a_clear_message(monkeypatch):
     net = build('NetChain[{LinearLayer[3]}, "Input" -> 2]')
     with pytest.raises(NetDSLError, match=r"pip install 'netdsl\[onnx\]'"):
         to_onnx(net)
+
+
+@pytest.mark.parametrize("text, x", [
+    ('NetChain[{OrderingLayer[All], LinearLayer[2]}, "Input" -> 3]',
+     np.float32([[0.3, 0.1, 0.2], [0.1, 0.2, 0.3]])),
+    ('NetChain[{ElementwiseLayer[Tanh]}, "Input" -> {4, Restricted["Integer", 3]}]',
+     np.array([[1, 2, 3, 1]], np.int64)),
+    ('NetChain[{SequenceMostLayer[], EmbeddingLayer[3], LinearLayer[2]}, '
+     '"Input" -> {5, Restricted["Integer", 3]}]', np.array([[1, 2, 3, 1, 2]], np.int64)),
+])
+def test_integers_read_by_a_real_layer_are_cast(text, x):
+    """As the executor's ToReal step: a Cast before a layer that computes with reals (the
+    model failed onnx.checker with int64 into Gemm or Tanh)."""
+    net = build(text)
+    model = to_onnx(net, 17)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, net(x), rtol=1e-6, atol=1e-6)

@@ -335,3 +335,16 @@ def test_layer_without_torch_counterpart_is_named(monkeypatch):
     net = build('NetChain[<|"part" -> PartLayer[1]|>, "Input" -> {2, 3}]')
     with pytest.raises(EvaluationError, match=r"PartLayer \(part\) has no PyTorch counterpart"):
         to_torch(net)
+
+
+@pytest.mark.parametrize("text, x", [
+    ('NetChain[{OrderingLayer[All], LinearLayer[2]}, "Input" -> 3]',
+     np.float32([[0.3, 0.1, 0.2], [0.1, 0.2, 0.3]])),
+    ('NetChain[{ElementwiseLayer[Tanh]}, "Input" -> {4, Restricted["Integer", 3]}]',
+     np.array([[1, 2, 3, 1]], np.int64)),
+])
+def test_integers_read_by_a_real_layer_convert(text, x):
+    """The executor's ToReal step has its torch counterpart (a notorch error before)."""
+    net = netdsl.evaluate(f"NetInitialize[{text}, RandomSeeding -> 1]")
+    got = to_torch(net)(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, net(x), rtol=1e-6, atol=1e-6)

@@ -151,12 +151,22 @@ def _emit(b: Builder, net: Net, path: tuple, inputs: dict[str, str]) -> dict[str
         scope = "/".join(path) or net.name
         b.current_path = path
         b.current = (net, where)
-        outs = exporter(b, net, scope, where, [inputs[p] for p in net.port_names()[0]])
+        ins = [_as_read(b, net, p, inputs[p], scope) for p in net.port_names()[0]]
+        outs = exporter(b, net, scope, where, ins)
         return dict(zip(net.port_names()[1], outs))
     assert isinstance(net, Container)
     if net.operator is not None:
         return _operator(b, net, path, inputs)
     return dataflow(net, inputs, lambda node, sub, feeds: _emit(b, sub, path + (node,), feeds))
+
+
+def _as_read(b: Builder, layer: Layer, port: str, name: str, scope: str) -> str:
+    """Integers given to a layer that computes with reals are cast to float first, as the
+    executor's ToReal step does (Layer.moves_numbers)."""
+    t = layer.ports.get(port)
+    if t is None or not t.integer or layer.reads_integers(port):
+        return name
+    return b.node("Cast", [name], scope, to=b.onnx.TensorProto.FLOAT)
 
 
 def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]

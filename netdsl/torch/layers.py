@@ -47,6 +47,14 @@ def _example_shape(layer: Layer, port: str = "Output") -> tuple:
     return tuple(layer.ports[port].shape or ())
 
 
+@register_torch_layer("ToReal")
+def _to_real(layer):
+    """The executor's cast of integers read by a layer that computes with reals."""
+    def op(a, xs, training):
+        return [xs[0].to(torch.get_default_dtype())], {}
+    return op
+
+
 # ---------------------------------------------------------------- arrays
 @register_torch_layer("LinearLayer")
 @register_torch_layer("DotPlusLayer")
