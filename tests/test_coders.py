@@ -462,3 +462,44 @@ def test_fixed_length_text_classifier_trains_on_strings():
     # what the net saw: "!" is an unknown token (5), and short texts are padded with 5
     codes = py(run(f"{enc}[{texts}]", s))
     assert codes[4] == [1, 5, 5] and codes[5] == [2, 5, 5]
+
+
+# ---------------------------------------------------------------- "RandomSample"
+def _frequencies(prop, n=20000, probs=(0.2, 0.5, 0.3)):
+    dec = NetDecoder("Class", ("a", "b", "c"))
+    y = np.tile(np.asarray(probs, np.float32), (n, 1))
+    draws = dec.decode(y, prop, rng=np.random.default_rng(3))
+    return np.array([draws.count(k) for k in "abc"]) / n
+
+
+@pytest.mark.parametrize("prop, want", [
+    ("RandomSample", [0.2, 0.5, 0.3]),
+    # temperature t: p^(1/t), renormalised
+    (Expr(Symbol("List"), "RandomSample", 0.5),
+     np.array([0.2, 0.5, 0.3]) ** 2 / (np.array([0.2, 0.5, 0.3]) ** 2).sum()),
+    # the 2 most likely, renormalised
+    (Expr(Symbol("List"), "RandomSample", Expr(Symbol("Rule"), "TopProbabilities", 2)),
+     [0, 0.5 / 0.8, 0.3 / 0.8]),
+    # the most likely classes whose total reaches 0.5: b alone
+    (Expr(Symbol("List"), "RandomSample",
+          Expr(Symbol("Rule"), "TotalProbabilityCutoff", 0.5)), [0, 1, 0]),
+])
+def test_random_sample_draws_with_the_probabilities_asked_for(prop, want):
+    got = _frequencies(prop)
+    # within 4.5 standard deviations of a binomial proportion over 20,000 draws
+    sd = np.sqrt(np.maximum(np.asarray(want) * (1 - np.asarray(want)), 1e-12) / 20000)
+    assert np.all(np.abs(got - want) <= 4.5 * sd + 1e-12), (got, want)
+
+
+def test_random_sample_in_a_net_call_follows_random_seeding():
+    s = session()
+    run('net = NetInitialize[NetChain[{LinearLayer[3], SoftmaxLayer[]}, "Input" -> 2, '
+        '"Output" -> NetDecoder[{"Class", {"a", "b", "c"}}]], RandomSeeding -> 1]; '
+        "x = RandomReal[1, {50, 2}]", s)
+    one = py(run('net[x, "RandomSample", RandomSeeding -> 5]', s))
+    assert one == py(run('net[x, "RandomSample", RandomSeeding -> 5]', s))
+    assert set(one) <= {"a", "b", "c"}
+    fails('NetDecoder[{"Class", {"a", "b"}}][{0.5, 0.5}, {"RandomSample", "Temp" -> 1}]',
+          '"Temp" -> 1 is not a "RandomSample" setting')
+    fails('NetDecoder[{"Class", {"a", "b"}}][{0.5, 0.5}, {"RandomSample", -1}]',
+          '"Temperature" -> -1 should be a positive number')

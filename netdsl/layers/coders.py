@@ -400,6 +400,45 @@ def _nest(values: list, shape: tuple) -> list:
     return values
 
 
+SAMPLING = {"Temperature": 1.0, "TopProbabilities": None, "TotalProbabilityCutoff": None}
+
+
+def _sampling(prop: Any, head: str) -> dict | None:
+    """The settings of a "RandomSample" property, or None for another property:
+    "RandomSample", {"RandomSample", t} (a temperature), {"RandomSample", "param" -> v,
+    ...} or {"RandomSample", <|...|>} / {"RandomSample", {rules}}."""
+    if prop == "RandomSample":
+        return dict(SAMPLING)
+    items = list_items(prop) if is_list(prop) else None
+    if not items or items[0] != "RandomSample":
+        return None
+    rest = items[1:]
+    if len(rest) == 1 and isinstance(rest[0], Association):
+        rest = [Expr(S("Rule"), k, v) for k, v in rest[0].items()]
+    elif len(rest) == 1 and is_list(rest[0]):
+        rest = list_items(rest[0])
+    how = dict(SAMPLING)
+    if len(rest) == 1 and is_number(rest[0]):
+        rest = [Expr(S("Rule"), "Temperature", rest[0])]
+    for r in rest:
+        if not (isinstance(r, Expr) and r.head in (S("Rule"), S("RuleDelayed"))
+                and r.args[0] in SAMPLING):
+            raise coder_error(head, f'{input_form(r)} is not a "RandomSample" setting; give '
+                                    f'a temperature or "Temperature", "TopProbabilities" or '
+                                    f'"TotalProbabilityCutoff" -> value.', tag="invprop")
+        key, v = r.args
+        ok = (key == "Temperature" and is_number(v) and not isinstance(v, bool) and v > 0
+              or key == "TopProbabilities" and is_integer(v) and v >= 1
+              or key == "TotalProbabilityCutoff" and is_number(v) and 0 < v <= 1)
+        if not ok:
+            want = {"Temperature": "a positive number", "TopProbabilities": "a positive integer",
+                    "TotalProbabilityCutoff": "a number in (0, 1]"}[key]
+            raise coder_error(head, f'"{key}" -> {input_form(v)} should be {want}.',
+                              tag="invprop")
+        how[key] = float(v) if key != "TopProbabilities" else int(v)
+    return how
+
+
 def _per_example(parts: list[np.ndarray]) -> np.ndarray:
     """One array when the examples' arrays have one shape, else a 1-d object array of them
     (sequences of different lengths)."""
@@ -483,22 +522,29 @@ class NetDecoder(Opaque):
     # -- properties -----------------------------------------------------------------
     def is_property(self, x: Any) -> bool:
         if isinstance(x, str):
-            return x in DECODER_PROPERTIES or self.kind == "Boolean" and x == "Probability"
+            return x in DECODER_PROPERTIES or x == "RandomSample" or \
+                self.kind == "Boolean" and x == "Probability"
         if is_list(x):
             items = list_items(x)
             return len(items) == 2 and items[0] in ("Probabilities", "Probability",
-                                                    "TopProbabilities", "TopDecisions")
+                                                    "TopProbabilities", "TopDecisions") \
+                or len(items) >= 2 and items[0] == "RandomSample"
         return False
 
-    def decode(self, y: np.ndarray, prop: Any = "Decision", head: str = "NetDecoder") -> list:
-        """Batch-first outputs -> one decoded value per example."""
+    def decode(self, y: np.ndarray, prop: Any = "Decision", head: str = "NetDecoder",
+               rng: np.random.Generator | None = None) -> list:
+        """Batch-first outputs -> one decoded value per example (``rng``: for
+        "RandomSample"; a fresh one when None)."""
         if self.mapped:          # "InputDepth": decide per position, nest as the levels
             if y.dtype == object:    # sequences of different lengths
-                return [self.decode(e[None], prop, head)[0] for e in y]
+                return [self.decode(e[None], prop, head, rng)[0] for e in y]
             lead = y.shape[:1 + self.mapped]
             flat = y.reshape((-1,) + y.shape[1 + self.mapped:])
-            values = NetDecoder(self.kind, self.labels).decode(flat, prop, head)
+            values = NetDecoder(self.kind, self.labels).decode(flat, prop, head, rng)
             return _nest(values, lead)
+        sample = _sampling(prop, head)
+        if sample is not None:
+            return self._random_sample(y, sample, rng or np.random.default_rng())
         if self.kind == "Boolean":
             return self._decode_boolean(y, prop, head)
         probs = y.reshape(y.shape[0], -1)
@@ -533,6 +579,38 @@ class NetDecoder(Opaque):
             return [make_list(labels[j] for j in o[:arg]) for o in order]
         return [make_list(_rule(labels[j], float(row[j])) for j in o[:arg])
                 for row, o in zip(probs, order)]
+
+    def _random_sample(self, y: np.ndarray, how: dict, rng: np.random.Generator) -> list:
+        """One class per example drawn from its probabilities, reshaped as "RandomSample"
+        asks: at a "Temperature" t (p^(1/t), renormalised), among the "TopProbabilities" k
+        most likely, or the most likely whose total reaches "TotalProbabilityCutoff"."""
+        if self.kind == "Boolean":
+            p = np.clip(y.reshape(y.shape[0]).astype(np.float64), 0.0, 1.0)
+            probs, labels = np.stack([p, 1 - p], axis=1), (S("True"), S("False"))
+        else:
+            probs = np.clip(y.reshape(y.shape[0], -1).astype(np.float64), 0.0, None)
+            labels = self.labels_for(probs.shape[1])
+        t = how["Temperature"]
+        if t != 1:
+            with np.errstate(divide="ignore"):
+                logits = np.log(probs) / t
+            logits -= logits.max(axis=1, keepdims=True)
+            probs = np.exp(logits)
+        order = np.argsort(-probs, axis=1, kind="stable")
+        ranked = np.take_along_axis(probs, order, axis=1)
+        ranked /= ranked.sum(axis=1, keepdims=True)
+        keep = np.ones_like(ranked, dtype=bool)
+        if how["TopProbabilities"] is not None:
+            keep[:, how["TopProbabilities"]:] = False
+        if how["TotalProbabilityCutoff"] is not None:   # the first classes reaching it
+            before = np.cumsum(ranked, axis=1) - ranked     # (float32 inputs: 1e-6 slack)
+            keep &= before < how["TotalProbabilityCutoff"] - 1e-6
+            keep[:, 0] = True
+        ranked = np.where(keep, ranked, 0.0)
+        cdf = np.cumsum(ranked, axis=1)
+        u = rng.random(len(cdf)) * cdf[:, -1]
+        pick = np.minimum((cdf <= u[:, None]).sum(axis=1), cdf.shape[1] - 1)
+        return [labels[int(order[i, j])] for i, j in enumerate(pick)]
 
     def _decode_boolean(self, y: np.ndarray, prop: Any, head: str) -> list:
         p = y.reshape(y.shape[0])
@@ -605,9 +683,9 @@ def _rule(k: Any, v: float) -> Expr:
 
 
 def decoded(dec: NetDecoder, y: np.ndarray, batched: bool, prop: Any = "Decision",
-            head: str = "NetDecoder") -> Any:
+            head: str = "NetDecoder", rng: np.random.Generator | None = None) -> Any:
     """Batch-first outputs -> the language value: one result, or a list for a batch."""
-    values = dec.decode(y, prop, head)
+    values = dec.decode(y, prop, head, rng)
     return make_list(values) if batched else values[0]
 
 

@@ -660,7 +660,8 @@ def _decoded(net: Net, port: str, y: np.ndarray, call: Call) -> Any:
     """An output through its port's NetDecoder (labels), or the plain array."""
     coder = net.ports[port].coder
     if isinstance(coder, NetDecoder) and call.prop is not S("None"):
-        return decoded(coder, y, call.batched, call.prop or "Decision", net.head_name)
+        return decoded(coder, y, call.batched, call.prop or "Decision", net.head_name,
+                       np.random.default_rng(_seed(call.seed, net.head_name)))
     return _value(y, call.batched)
 
 
