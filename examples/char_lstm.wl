@@ -31,6 +31,12 @@ trained = NetTrain[net, data, MaxTrainingRounds -> 20, BatchSize -> 32, RandomSe
 sample = Nest[# <> trained[StringTake[#, -16]] &, "Alice was beginn", 120];
 Print["sample: ", sample];
 
+(* sampling instead of the most probable character: "RandomSample" draws by the
+   probabilities, here at temperature 0.5 (sharper); each run writes other text *)
+sampled = Nest[# <> trained[StringTake[#, -16], {"RandomSample", 0.5}] &,
+               "Alice was beginn", 60];
+Print["sampled at temperature 0.5: ", sampled];
+
 (* the same net reads a short prompt and a long one in one batch *)
 Print["prompts evaluated together: ", trained[{"the Rab", "Alice was beginning t"}]];
 probs = trained["the Rab", "Probabilities"];
