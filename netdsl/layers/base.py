@@ -197,12 +197,9 @@ class Infer:
     def same(self, a: str, b: str) -> None:
         """Ports a and b have the same type (Output = Input for elementwise layers); for a
         layer that computes with reals, the same shape (integers in, reals out)."""
-        if self.layer.moves_numbers:
-            self.refine(a, self.ports[b], f'"{b}" port')
-            self.refine(b, self.ports[a], f'"{a}" port')
-        else:
-            self.refine(a, self.ports[b].shape, f'"{b}" port')
-            self.refine(b, self.ports[a].shape, f'"{a}" port')
+        whole = self.layer.moves_numbers
+        self.refine(a, self.ports[b] if whole else self.ports[b].shape, f'"{b}" port')
+        self.refine(b, self.ports[a] if whole else self.ports[a].shape, f'"{a}" port')
 
     def carry_integers(self) -> None:
         """A layer that moves numbers: integer inputs give integer outputs (with the

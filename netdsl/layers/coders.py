@@ -532,19 +532,21 @@ class NetDecoder(Opaque):
         return False
 
     def decode(self, y: np.ndarray, prop: Any = "Decision", head: str = "NetDecoder",
-               rng: np.random.Generator | None = None) -> list:
+               rng: Any = None) -> list:
         """Batch-first outputs -> one decoded value per example (``rng``: for
-        "RandomSample"; a fresh one when None)."""
+        "RandomSample", a seed, a Generator, or None for fresh draws; a Generator is made
+        only when sampling)."""
         if self.mapped:          # "InputDepth": decide per position, nest as the levels
             if y.dtype == object:    # sequences of different lengths
-                return [self.decode(e[None], prop, head, rng)[0] for e in y]
+                stream = np.random.default_rng(rng)   # (one stream for all the sequences)
+                return [self.decode(e[None], prop, head, stream)[0] for e in y]
             lead = y.shape[:1 + self.mapped]
             flat = y.reshape((-1,) + y.shape[1 + self.mapped:])
             values = NetDecoder(self.kind, self.labels).decode(flat, prop, head, rng)
             return _nest(values, lead)
         sample = _sampling(prop, head)
         if sample is not None:
-            return self._random_sample(y, sample, rng or np.random.default_rng())
+            return self._random_sample(y, sample, np.random.default_rng(rng))
         if self.kind == "Boolean":
             return self._decode_boolean(y, prop, head)
         probs = y.reshape(y.shape[0], -1)
@@ -683,7 +685,7 @@ def _rule(k: Any, v: float) -> Expr:
 
 
 def decoded(dec: NetDecoder, y: np.ndarray, batched: bool, prop: Any = "Decision",
-            head: str = "NetDecoder", rng: np.random.Generator | None = None) -> Any:
+            head: str = "NetDecoder", rng: Any = None) -> Any:
     """Batch-first outputs -> the language value: one result, or a list for a batch."""
     values = dec.decode(y, prop, head, rng)
     return make_list(values) if batched else values[0]

@@ -388,7 +388,9 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
             shapes[p] = shape
         else:
             try:
-                new = _with_input_shapes(net, shapes)
+                new = with_port_types(net, {p: net.ports[p].with_shape(tuple(sh))
+                                            for p, sh in shapes.items()
+                                            if not net.ports[p].known})
             except ShapeError as e:
                 first_error = first_error or e
                 continue
@@ -405,13 +407,13 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
     return net  # normalise_inputs explains what is wrong
 
 
-def _with_input_shapes(net: Net, shapes: dict[str, tuple]) -> Net:
-    """``net`` with its open input ports set to ``shapes`` and every shape inferred again
-    (as NetReplacePart[net, "Input" -> shape] does); arrays are kept."""
+def with_port_types(net: Net, types: dict[str, PortType]) -> Net:
+    """``net`` with those ports declared as ``types`` and every shape inferred again (as
+    NetReplacePart[net, "Input" -> shape] does); arrays are kept. Raises ShapeError when
+    they do not fit."""
     new = net
-    for p, shape in shapes.items():
-        if not net.ports[p].known:
-            new = with_declared_port(new, p, net.ports[p].with_shape(tuple(shape)))
+    for p, t in types.items():
+        new = with_declared_port(new, p, t)
     if isinstance(new, Container):
         return infer(new.reset(), net.head_name)
     assert isinstance(new, Layer)  # a Net is a Container or a Layer
@@ -661,7 +663,7 @@ def _decoded(net: Net, port: str, y: np.ndarray, call: Call) -> Any:
     coder = net.ports[port].coder
     if isinstance(coder, NetDecoder) and call.prop is not S("None"):
         return decoded(coder, y, call.batched, call.prop or "Decision", net.head_name,
-                       np.random.default_rng(_seed(call.seed, net.head_name)))
+                       _seed(call.seed, net.head_name))
     return _value(y, call.batched)
 
 

@@ -9,11 +9,10 @@ import numpy as np
 from ...errors import EvaluationError, ShapeError
 from ...expr import (Association, Expr, Symbol, input_form, is_list, is_number, is_rule,
                      list_items, make_list, to_ndarray)
-from ...graph.container import Container
-from ...layers.base import AbstractArray, Layer, Net
+from ...layers.base import AbstractArray, Net
 from ...layers.shapes import LengthVar, PortType
 from ...layers.coders import NetDecoder, NetEncoder
-from ..apply import normalise_inputs, ragged_array
+from ..apply import normalise_inputs, ragged_array, with_port_types
 from .common import HEAD, error
 from .options import Options
 
@@ -128,11 +127,9 @@ def settled_by_data(net: Net, data: Any) -> Net:
         t = settled.ports[p]
         if t.known or t.coder is not None or p not in items:
             continue
-        for kind in _output_types(t, items[p], targets.get(p)):
-            done = _with_types(settled, {p: kind})
-            if done is not None:
-                settled = done
-                break
+        kind = _output_type(t, items[p], targets.get(p))
+        if kind is not None:
+            settled = _with_types(settled, {p: kind}) or settled
     return settled
 
 
@@ -149,19 +146,16 @@ def _target_items(data: Any, net: Net) -> dict[str, list]:
     return {}
 
 
-def _output_types(t: PortType, items: list, array: np.ndarray | None) -> list[PortType]:
-    """What an open output could be, given its targets, most likely first."""
+def _output_type(t: PortType, items: list, array: np.ndarray | None) -> PortType | None:
+    """What an open output would be, given its targets (None: nothing to go by)."""
     if items and all(x is Symbol("True") or x is Symbol("False") for x in items):
-        return [PortType((), coder=NetDecoder("Boolean"))]
+        return PortType((), coder=NetDecoder("Boolean"))
     if items and not any(is_number(x) or is_list(x) or isinstance(x, np.ndarray)
                          for x in items):
         labels = tuple(sorted(set(items), key=_label_order))
-        return [PortType((len(labels),), coder=NetDecoder("Class", labels))]
-    if array is not None and array.dtype.kind in "iufO":
-        shape = example_shape(array)
-        if shape is not None:
-            return [t.with_shape(shape)]
-    return []
+        return PortType((len(labels),), coder=NetDecoder("Class", labels))
+    shape = example_shape(array) if array is not None and array.dtype.kind in "iufO" else None
+    return None if shape is None else t.with_shape(shape)
 
 
 def _label_order(x: Any) -> tuple:
@@ -171,18 +165,10 @@ def _label_order(x: Any) -> tuple:
 
 
 def _with_types(net: Net, types: dict[str, PortType]) -> Net | None:
-    """``net`` with those ports' types set and everything inferred again, or None when
-    they do not fit it."""
-    from ...graph.edit import with_declared_port
-    from ...graph.inference import infer
-    new = net
-    for p, t in types.items():
-        new = with_declared_port(new, p, t)
+    """``net`` with those ports' types set and inferred again, or None when they do not
+    fit it."""
     try:
-        if isinstance(new, Container):
-            return infer(new.reset(), net.head_name)
-        assert isinstance(new, Layer)   # a Net is a Container or a Layer
-        return new.reset().inferred()
+        return with_port_types(net, types)
     except (ShapeError, EvaluationError):
         return None
 
