@@ -210,9 +210,10 @@ def test_graph_multi_input_layer_wired_by_netport():
      'an input and an output both named "Input"'),
     # ambiguous ports
     # (1 -> 3, 2 -> 3 into a TotalLayer is Wolfram's separate-edge form: test_net_surgery.py)
-    ("NetGraph[{LinearLayer[3], MeanSquaredLossLayer[]}, {1 -> 2}]", "ambig",
-     'layer 2 (MeanSquaredLossLayer) has 2 input ports (Input, Target); say which one with '
-     'NetPort[2, "Input"].'),
+    # (one edge into a loss layer feeds its "Input": test_one_edge_into_a_loss_layer)
+    ('NetGraph[{LinearLayer[{3, 4}], AttentionLayer[]}, {1 -> 2}, "Input" -> 2]', "ambig",
+     'layer 2 (AttentionLayer) has 3 input ports (Key, Value, Query); say which one with '
+     'NetPort[2, "Key"].'),
     # not connections
     ('NetGraph[{LinearLayer[3]}, "oops"]', "badedge", "is not a connection"),
     ("NetGraph[{LinearLayer[3]}, {{1, 1} -> NetPort[\"o\"]}]", "badedge",
@@ -223,6 +224,13 @@ def test_graph_errors(text, tag, words):
         ev(text)
     assert info.value.message.startswith(f"NetGraph::{tag}: ")
     assert words in info.value.text
+
+
+def test_one_edge_into_a_loss_layer_feeds_its_input():
+    """Wolfram's "out" -> "crossentropy" in real code: the Target becomes a graph input."""
+    g = ev("NetGraph[{LinearLayer[3], MeanSquaredLossLayer[]}, {1 -> 2}]")
+    assert g.port_names() == (("Input", "Target"), ("Loss",))
+    assert g.ports["Target"].shape == (3,)
 
 
 def test_graph_shape_clash_names_both_ends():

@@ -168,6 +168,13 @@ _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),
           "fnet on a sequence and bnet on it reversed, their outputs joined (Catenate), "
           "added (Total) or averaged (Mean)", 2)
+_operator("NetPairEmbeddingOperator", ("NetPairEmbeddingOperator[net]",
+                                       "NetPairEmbeddingOperator[net, DistanceFunction -> "
+                                       "CosineDistance]",
+                                       'NetPairEmbeddingOperator[net, "Input" -> shape]'),
+          "net embeds both arrays of a pair {x1, x2}; the output is the distance of the two "
+          "embeddings (EuclideanDistance: Total[(e1 - e2)^2], as Wolfram computes it; or "
+          "CosineDistance); NetTrain attaches a ContrastiveLossLayer", 1)
 
 
 @builtin("NetPort", ('NetPort["port"]', 'NetPort[layer, "port"]'),

@@ -11,7 +11,9 @@ back; a NetBidirectionalOperator is its forward net on the input and its backwar
 the input reversed along the length (a Slice with step -1; the backward output reversed
 back when it is a sequence), then Concat, Add or their mean; a NetFoldOperator is a
 Scan over the length whose body is its inner net; a NetNestOperator is its inner net's
-nodes repeated n times (unrolled, the same initializers). The model passes ``onnx.checker`` (full
+nodes repeated n times (unrolled, the same initializers); a NetPairEmbeddingOperator is
+its inner net on the (N*2, element...) tensor of both arrays of each pair, then the
+distance of the two embeddings (squared Euclidean, or cosine). The model passes ``onnx.checker`` (full
 check) and strict shape inference before it is written.
 
 The ``onnx`` package is an optional extra: ``pip install 'netdsl[onnx]'``.
@@ -188,6 +190,8 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
         for _ in range(net.iterations):
             x = _emit(b, net.net("Net"), path + ("Net",), {"Input": x})["Output"]
         return {"Output": x}
+    if net.kind == "NetPairEmbeddingOperator":
+        return {"Output": _pair(b, net, path, x, scope, where)}
     if net.kind == "NetMapOperator":
         inner = net.net("Net")
         element, out = (tuple(inner.ports[p].shape or ()) for p in ("Input", "Output"))
@@ -213,6 +217,33 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
             y = b.node("Mul", [y, b.const(0.5, scope)], scope)
         return {"Output": y}
     raise AssertionError(net.kind)
+
+
+def _pair(b: Builder, net: Operator, path: tuple, x: str, scope: str, where: str) -> str:
+    """The distance of the embeddings of a pair's two arrays (graph/operators.py gives
+    Wolfram's formulas), from one inner pass over the (N*2, element...) batch."""
+    inner = net.net("Net")
+    element, out = (tuple(inner.ports[p].shape or ()) for p in ("Input", "Output"))
+    if any(is_length_var(d) for d in element + out):
+        raise ExportError(f"NetPairEmbeddingOperator{where} cannot be exported to ONNX: its "
+                          f"inner net works on sequences.", symbol="Export", tag="onnxnosup")
+    y = _emit(b, inner, path + ("Net",), {"Input": b.reshape(x, element, scope)})["Output"]
+    size = int(np.prod(out, dtype=np.int64))
+    e = b.node("Reshape", [y, b.const([-1, 2, size], scope, np.int64)], scope)
+    e1, e2 = (b.reshape(slice_axis(b, e, i, i + 1, 1, 1, scope), (size,), scope)
+              for i in (0, 1))
+
+    def total(a: str) -> str:
+        return b.reduce("ReduceSum", a, [1], scope)
+    if net.aggregation == "EuclideanDistance":
+        d = b.node("Sub", [e1, e2], scope)
+        return total(b.node("Mul", [d, d], scope))
+    n1, n2 = (b.node("Sqrt", [b.node("Add", [total(b.node("Mul", [a, a], scope)),
+                                             b.const(1e-10, scope)], scope)], scope)
+              for a in (e1, e2))
+    c = b.node("Div", [total(b.node("Mul", [e1, e2], scope)), b.node("Mul", [n1, n2], scope)],
+               scope)
+    return b.node("Sub", [b.const(1.0, scope), c], scope)
 
 
 def _fold(b: Builder, net: Operator, path: tuple, inputs: dict[str, str], scope: str

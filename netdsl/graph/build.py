@@ -265,6 +265,10 @@ class _Wiring:
         if not ins:     # NetArrayLayer: nothing can feed it
             raise error(self.head, "badedge", f"{self.label(dst)} ({net.head_name}) has no "
                                               f"input ports; nothing can be connected to it.")
+        if len(srcs) == 1 and len(ins) > 1 and "Input" in ins:
+            # one source into a loss layer (Input, Target) feeds its "Input", as Wolfram's
+            # a -> loss does; the others become graph inputs
+            ins = ("Input",)
         if len(srcs) != len(ins) and not (len(srcs) == 1 and len(ins) == 1):
             if len(srcs) == 1:
                 raise error(self.head, "ambig",

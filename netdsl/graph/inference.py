@@ -120,11 +120,34 @@ class _Pass:
                 self._guard(name, lambda layer=layer, s=s: layer.default_ports(s))
                 if s.changed:
                     self._propagate([name], pending={name: s})
+        self._lift_coders()
         g = self.g.copy()
         for name, layer in self.nets.items():
             g.nodes[name][NET] = layer
         ports = {n.name: t for n, t in self.port_types.items()}
         return self.net.evolve(graph=g, ports=ports)
+
+    def _lift_coders(self) -> None:
+        """A container port with no coder of its own takes the encoder of the inner ports
+        it feeds (all the same one) or the decoder of the inner port feeding it, as
+        Wolfram's port types carry coders outwards: NetChain[{netWithEncoder, ...}] reads
+        the encoder's input (transfer learning keeps a model's encoder), a
+        ContrastiveLossLayer's "Target" in a graph takes True/False. Only the outermost
+        ports' coders run, so an inner coder not lifted would be ignored."""
+        for node, t in self.port_types.items():
+            if t.coder is not None:
+                continue
+            if node.side == "in":
+                ends = [self.nets[d].ports[p].coder for d, _, p in self.outs[node]
+                        if not isinstance(d, PortNode)]
+                wanted = "encode"
+            else:
+                ends = [self.nets[s].ports[p].coder for s, p, _ in self.ins[node]
+                        if not isinstance(s, PortNode)]
+                wanted = "decode"
+            if ends and ends[0] is not None and hasattr(ends[0], wanted) \
+                    and all(c == ends[0] for c in ends):
+                self.port_types[node] = replace(t, coder=ends[0])
 
     def _propagate(self, start: list, pending: dict | None = None) -> None:
         queue = deque(start)

@@ -1,6 +1,6 @@
-"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator and NetNestOperator:
-containers of inner nets that run them step by step (or on a reversed copy) of a sequence,
-or n times in a row.
+"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator, NetNestOperator and
+NetPairEmbeddingOperator: containers of inner nets that run them step by step (or on a
+reversed copy) of a sequence, n times in a row, or on both arrays of a pair.
 
 An operator is a ``Container`` whose nodes are its inner nets (``"Net"``, or
 ``"ForwardNet"`` and ``"BackwardNet"``, Wolfram's parameter names, so NetExtract,
@@ -35,6 +35,16 @@ Wolfram's definitions (NeuralNetworks paclet):
   output the next application's input; ``net`` has ports Input and Output of one type,
   which is also the operator's Input and Output. The n applications share the inner
   net's arrays (one "Net" slot).
+- NetPairEmbeddingOperator[net, DistanceFunction -> f]: Input {2, in...} (a pair) ->
+  Output a real number; ``net`` (ports Input in... -> Output out...) embeds both arrays
+  of the pair (one "Net" slot, one set of arrays) and f compares the two embeddings e1,
+  e2 over all their levels. As Wolfram computes it (its MXNet writer, not its reference
+  page's wording): EuclideanDistance (the default) is the *squared* distance
+  Total[(e1 - e2)^2]; CosineDistance is 1 - Total[e1 e2] / (|e1| |e2|), each norm
+  computed as Sqrt[Total[e^2] + 10^-10] (MXNet's L2Normalization). The "Input" option
+  gives the shape of *each* array of the pair (Wolfram: "Input" -> {n1, n2, ...} fixes
+  the input dimensions of each of the pair). NetTrain attaches a ContrastiveLossLayer
+  (Target True: the pair should be far apart).
 """
 
 from __future__ import annotations
@@ -60,11 +70,14 @@ else:
 
 S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
+DISTANCES = ("EuclideanDistance", "CosineDistance")
 SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",),
-         "NetBidirectionalOperator": ("ForwardNet", "BackwardNet"), "NetNestOperator": ("Net",)}
+         "NetBidirectionalOperator": ("ForwardNet", "BackwardNet"), "NetNestOperator": ("Net",),
+         "NetPairEmbeddingOperator": ("Net",)}
 INNER_PORTS = {"NetMapOperator": ({"Input"}, {"Output"}),
                "NetBidirectionalOperator": ({"Input"}, {"Output"}),
-               "NetNestOperator": ({"Input"}, {"Output"})}
+               "NetNestOperator": ({"Input"}, {"Output"}),
+               "NetPairEmbeddingOperator": ({"Input"}, {"Output"})}
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,9 @@ def _error(head: str, tag: str, text: str) -> EvaluationError:
 
 
 class Operator(Container):
-    """A NetMapOperator, NetFoldOperator, NetBidirectionalOperator or NetNestOperator value."""
+    """An operator value (see the module docstring). ``aggregation`` is how the inner
+    outputs combine: Catenate, Total or Mean (NetBidirectionalOperator), or the distance
+    function (NetPairEmbeddingOperator)."""
 
     iterations: int | None = None    # NetNestOperator's n
 
@@ -171,7 +186,10 @@ class Operator(Container):
     def input_form(self) -> str:
         nets = [_inner_text(self.net(n)) for n in self.order]
         parts = [nets[0] if len(nets) == 1 else "{" + ", ".join(nets) + "}"]
-        if self.aggregation is not None and self.aggregation != "Catenate":
+        if self.kind == "NetPairEmbeddingOperator":
+            if self.aggregation != DISTANCES[0]:
+                parts.append(f"DistanceFunction -> {self.aggregation}")
+        elif self.aggregation is not None and self.aggregation != "Catenate":
             parts.append(self.aggregation)
         if self.iterations is not None:
             parts.append(str(self.iterations))
@@ -179,6 +197,8 @@ class Operator(Container):
             parts.extend(input_form(a) for a in _fold_args(self.fold))
         for p in self.fold.mapped if self.fold else ("Input",):
             t = self.ports.get(p)
+            if t is not None and self.kind == "NetPairEmbeddingOperator":
+                t = element(t)     # its "Input" option is each array's shape
             if t is not None and t.shape is not None:
                 parts.append(f'"{p}" -> {input_form(t.spec())}')
         if self.multipliers is not None:
@@ -191,7 +211,7 @@ class Operator(Container):
         """The operator's shape rule, the inner nets inferred with ``infer`` (inference.py)."""
         rule = {"NetMapOperator": _infer_map, "NetFoldOperator": _infer_fold,
                 "NetBidirectionalOperator": _infer_bidirectional,
-                "NetNestOperator": _infer_nest}[self.kind]
+                "NetNestOperator": _infer_nest, "NetPairEmbeddingOperator": _infer_pair}[self.kind]
         return rule(self, _Inner(self, infer, head, where))
 
     def around(self, nets: dict[str, Net], head: str) -> "Operator":
@@ -199,17 +219,26 @@ class Operator(Container):
         inferred again (NetReplace)."""
         inner = [nets[n] for n in self.order]
         first: Any = inner[0] if len(inner) == 1 else Expr(S("List"), *inner)
-        args = (first,) + ((S(self.aggregation),) if self.aggregation else ())
+        pair = self.kind == "NetPairEmbeddingOperator"
+        args = (first,) + ((S(self.aggregation),) if self.aggregation and not pair else ())
         if self.iterations is not None:
             args += (self.iterations,)
         if self.fold is not None:
             args += _fold_args(self.fold)
         opts = {p: t.spec() for p, t in self.declared_ports.items()
                 if t.shape is not None and p not in self.optional_inputs}
+        if pair:
+            opts = {**{p: element(port_type_from_spec(t)).spec() for p, t in opts.items()},
+                    "DistanceFunction": S(self.aggregation)}
         if self.multipliers is not None:
             opts["LearningRateMultipliers"] = self.multipliers
         ins, outs = self.port_names()
         return build_operator(self.kind, args, opts).with_optional_ports(ins, outs)
+
+    def automatic_loss(self) -> tuple[str, tuple] | None:
+        """NetTrain's loss for the operator's output: a pair embedding's distance is
+        trained with ContrastiveLossLayer (Target True: far apart), as Wolfram does."""
+        return ("ContrastiveLossLayer", ()) if self.kind == "NetPairEmbeddingOperator" else None
 
     def sequential_output(self) -> bool:
         """NetBidirectionalOperator: whether the output is a sequence (b's is reversed back)."""
@@ -283,6 +312,8 @@ def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator
             raise _error(head, "argx", f"{head} called with {len(args)} arguments; 1 argument "
                                        f"is expected.")
         nets = [to_net(args[0], head, "the argument")]
+        if head == "NetPairEmbeddingOperator":
+            aggregation, options = _pair_options(head, options)
     ins_needed, outs_needed = INNER_PORTS[head]
     for net in nets:
         ins, outs = net.port_names()
@@ -296,6 +327,30 @@ def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator
                   _hoist_shared(nets, head))
     op.iterations = iterations
     return op.own_inference(infer, head, "")
+
+
+def _pair_options(head: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """NetPairEmbeddingOperator's DistanceFunction, and its "Input" option (the shape of
+    each array of the pair) as the shape of the pair."""
+    options = dict(options)
+    f = options.pop("DistanceFunction", S("EuclideanDistance"))
+    if f is S("Automatic"):
+        f = S("EuclideanDistance")
+    if not (isinstance(f, Symbol) and f.name in DISTANCES):
+        raise _error(head, "invdist", f"DistanceFunction -> {input_form(f)} is not supported; "
+                                      f"it should be EuclideanDistance or CosineDistance.")
+    if "Input" in options:
+        try:
+            each = port_type_from_spec(options["Input"])
+        except ValueError as e:
+            raise _error(head, "invspec", f"Specification {input_form(options['Input'])} is not "
+                                          f'compatible with port "Input": {e}.') from None
+        pair = sequence_of(2, each)
+        if pair is None:
+            del options["Input"]
+        else:
+            options["Input"] = pair.spec()
+    return f.name, options
 
 
 def _port_options(head: str, ports: dict[str, PortType], options: dict[str, Any]
@@ -576,6 +631,21 @@ def _infer_fold(op: Operator, s: _Inner) -> Operator:
             changed |= same(c, None, c)
         return changed
     return _stepwise(s, fold.mapped, fold.outputs, states_and_constants)
+
+
+def _infer_pair(op: Operator, s: _Inner) -> Operator:
+    """Input a pair {2, in...} of the inner net's inputs; Output a real number."""
+    s.refine("Output", PortType(()), "Net", "Output")
+    for _ in range(8):
+        t = s.ports["Input"]
+        if t.shape is not None and (len(t.shape) == 0 or t.shape[0] not in (2, None)):
+            raise s.fail(f"the input must be a pair of arrays (an array whose first dimension "
+                         f"is 2), not a {t.words()}.")
+        changed = s.run("Net", {"Input": element(t)})
+        changed |= s.refine("Input", sequence_of(2, s.net_port("Net", "Input")), "Net", "Input")
+        if not changed:
+            break
+    return s.result()
 
 
 def _infer_nest(op: Operator, s: _Inner) -> Operator:

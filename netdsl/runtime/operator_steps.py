@@ -21,6 +21,9 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 - NetNestOperator: the inner plan n times, each output the next input (one set of
   arrays); backward runs the inner backward n times in reverse, each input gradient the
   seed of the pass before, the arrays' gradients summed over the passes.
+- NetPairEmbeddingOperator: the pair's two arrays of every example are one inner batch
+  of 2N, as a map over a length-2 sequence; the distance of the two embeddings (squared
+  Euclidean or cosine, see graph/operators.py) and its gradient are computed here.
 - AttentionLayer[net] (graph/attention_net.py): the scoring net's plan once on all
   N x H x M x L key/query pairs of a group (one inner batch), its scores then rescaled,
   masked and softmaxed as for "Dot" (layers/attention_core.py); backward sums each
@@ -80,6 +83,8 @@ class OperatorStep:
             self.in_names, self.out_names = net.port_names()
         if self.kind == "NetNestOperator":
             self.iterations = net.iterations
+        if self.kind == "NetPairEmbeddingOperator":
+            self.distance = net.aggregation
         if self.kind == "NetBidirectionalOperator":
             self.sequential = net.sequential_output()
             self.aggregation = net.aggregation
@@ -110,7 +115,7 @@ class OperatorStep:
         steps = cache[0]
         if self.kind in ("NetFoldOperator", "NetNestOperator"):
             runs = [(0, caches) for _, caches in cache[1]]
-        elif self.kind in ("NetMapOperator", "AttentionLayer"):
+        elif self.kind in ("NetMapOperator", "NetPairEmbeddingOperator", "AttentionLayer"):
             runs = [(0, cache[2])]
         else:
             runs = [(0, cache[2]), (1, cache[4])]
@@ -168,6 +173,8 @@ class OperatorStep:
             return self._attention(ctx, steps, x, *given)
         if self.kind == "NetMapOperator":
             return self._map(ctx, steps, x)
+        if self.kind == "NetPairEmbeddingOperator":
+            return self._pair(ctx, steps, x)
         if self.kind == "NetFoldOperator":
             return self._fold(ctx, steps, dict(zip(self.in_names, (x,) + given)))
         if self.kind == "NetNestOperator":
@@ -184,12 +191,37 @@ class OperatorStep:
         return [np.ascontiguousarray(x)], ((steps, record, shape) if ctx.grad else None)
 
     def _map(self, ctx, steps, x):
-        n, batch = x.shape[0], x.shape[-1]
-        merged = np.moveaxis(x, 0, -2).reshape(x.shape[1:-1] + (n * batch,))
-        outs, values, caches = self._run(ctx, 0, steps[0], {"Input": merged})
-        y = outs["Output"]
-        y = np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
+        outs, values, caches = self._run(ctx, 0, steps[0], {"Input": _merge(x)})
+        y = _split(outs["Output"], x.shape[0], x.shape[-1])
         return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
+
+    def _pair(self, ctx, steps, x):
+        outs, values, caches = self._run(ctx, 0, steps[0], {"Input": _merge(x)})
+        e = _split(outs["Output"], 2, x.shape[-1])
+        e1, e2 = (a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1]) for a in e)   # (D, N)
+        if self.distance == "EuclideanDistance":
+            diff = e1 - e2
+            d, inner = np.einsum("dn,dn->n", diff, diff), diff
+        else:
+            n1, n2 = (np.sqrt(np.einsum("dn,dn->n", a, a) + np.float32(1e-10)) for a in (e1, e2))
+            u1, u2 = e1 / n1, e2 / n2
+            c = np.einsum("dn,dn->n", u1, u2)
+            d, inner = 1 - c, (u1, u2, n1, n2, c)
+        cache = (steps, values, caches, x.shape, e.shape, inner) if ctx.grad else None
+        return [d], cache
+
+    def _pair_back(self, ctx, cache, dd, grads):
+        steps, values, caches, shape, eshape, inner = cache
+        if self.distance == "EuclideanDistance":
+            de1 = 2 * inner * dd
+            de2 = -de1
+        else:           # d = 1 - c, dc/de1 = (u2 - c u1) / n1
+            u1, u2, n1, n2, c = inner
+            de1 = -dd * (u2 - c * u1) / n1
+            de2 = -dd * (u1 - c * u2) / n2
+        de = np.stack([de1, de2]).reshape(eshape)
+        dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": _merge(de)}, grads)
+        return [_split_or_zeros(dxs["Input"], shape, dd.dtype)], grads
 
     def _fold(self, ctx, steps, xs):
         fold = self.fold
@@ -280,13 +312,10 @@ class OperatorStep:
             return self._attention_back(ctx, cache, dy, dfinal, grads)
         if self.kind == "NetMapOperator":
             steps, values, caches, shape = cache
-            n, batch = shape[0], shape[-1]
-            merged = np.ascontiguousarray(np.moveaxis(dy, 0, -2)).reshape(
-                dy.shape[1:-1] + (n * batch,))
-            dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": merged}, grads)
-            dx = _or_zeros(dxs["Input"], shape[1:-1] + (n * batch,), dy.dtype)
-            dx = np.ascontiguousarray(np.moveaxis(dx.reshape(shape[1:-1] + (n, batch)), -2, 0))
-            return [dx], grads
+            dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": _merge(dy)}, grads)
+            return [_split_or_zeros(dxs["Input"], shape, dy.dtype)], grads
+        if self.kind == "NetPairEmbeddingOperator":
+            return self._pair_back(ctx, cache, dy, grads)
         if self.kind == "NetFoldOperator":
             return self._fold_back(ctx, cache, dict(zip(self.out_names, (dy,) + dfinal)),
                                    grads), grads
@@ -342,6 +371,23 @@ class OperatorStep:
             dstates = {i: _or_zeros(d[i], dstates[i].shape, dtype) for i in fold.states}
         found = {**dx, **dconst, **dstates}
         return [found[p] for p in self.in_names]
+
+
+def _merge(x: np.ndarray) -> np.ndarray:
+    """(n, element..., N) -> (element..., n*N): the elements of every example one batch."""
+    n, batch = x.shape[0], x.shape[-1]
+    return np.ascontiguousarray(np.moveaxis(x, 0, -2)).reshape(x.shape[1:-1] + (n * batch,))
+
+
+def _split(y: np.ndarray, n: int, batch: int) -> np.ndarray:
+    """(element..., n*N) -> (n, element..., N), the inverse of ``_merge``."""
+    return np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
+
+
+def _split_or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:
+    """An inner input gradient (element..., n*N) as (n, element..., N) (zeros if None)."""
+    n, batch = shape[0], shape[-1]
+    return _split(_or_zeros(g, shape[1:-1] + (n * batch,), dtype), n, batch)
 
 
 def _or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:

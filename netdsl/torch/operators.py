@@ -1,5 +1,5 @@
-"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator, NetNestOperator and
-AttentionLayer[net] /
+"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator, NetNestOperator,
+NetPairEmbeddingOperator and AttentionLayer[net] /
 SequenceAttentionLayer[net] as torch functions, batch-first, running their inner nets'
 plans as the NumPy executor does (runtime/operator_steps.py):
 
@@ -12,6 +12,9 @@ plans as the NumPy executor does (runtime/operator_steps.py):
   reversed along the length (its output reversed back when it is a sequence), then
   Catenate, Total or Mean;
 - a nest: the inner net n times, each output the next input;
+- a pair embedding: the inner net once on the (N 2, element...) tensor of both arrays
+  of each pair, then the distance of the two embeddings (squared Euclidean or cosine,
+  graph/operators.py);
 - a net as the scoring net: the scoring net once on every (example, head, query, key)
   pair, then the layer's softmax, masks and rescaling (torch/attention.py).
 
@@ -166,6 +169,25 @@ def _bidirectional(runner, plans):
         else:
             y = f + b if runner.aggregation == "Total" else (f + b) * 0.5
         return [y], {**moved, **moved_b}
+    return fn
+
+
+@register_torch_layer("NetPairEmbeddingOperator")
+@_operator
+def _pair(runner, plans):
+    inner = plans[0]
+
+    def fn(a, xs, training, sync):
+        x = xs[0]
+        batch = x.shape[0]
+        outs, moved = inner.run(a, {"Input": x.reshape((batch * 2,) + tuple(x.shape[2:]))},
+                                training, sync)
+        e = outs["Output"].reshape(batch, 2, -1)
+        e1, e2 = e[:, 0], e[:, 1]
+        if runner.distance == "EuclideanDistance":
+            return [((e1 - e2) ** 2).sum(1)], moved
+        n1, n2 = (torch.sqrt((v * v).sum(1) + 1e-10) for v in (e1, e2))
+        return [1 - (e1 * e2).sum(1) / (n1 * n2)], moved
     return fn
 
 

@@ -24,6 +24,7 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
     ins = tnet.port_names()[0]
     net_ins = net.port_names()[0]
     targets = [p for p in ins if p not in net_ins]
+    net = _with_target_encoders(net, tnet, targets)
     if isinstance(data, Association):
         return _by_port(data.items(), ins, net)
     if is_rule(data) and _listy(data.args[0]):
@@ -47,6 +48,16 @@ def read_data(data: Any, net: Net, tnet: Net) -> dict[str, np.ndarray]:
             return _by_port(((k, make_list(i.get(k) for i in items)) for k in keys), ins, net)
     raise error("datafmt", "Training data must be {input -> target, ...}, {inputs} -> "
                            "{targets} or <|\"port\" -> {...}, ...|>.")
+
+
+def _with_target_encoders(net: Net, tnet: Net, targets: list[str]) -> Net:
+    """``net`` with the encoders the attached losses put on its target ports (a
+    ContrastiveLossLayer's "Boolean" Target: True/False targets of a pair embedding's
+    distance) where its own output has no coder, so the targets are read through them."""
+    coded = {p: tnet.ports[p] for p in targets
+             if p in net.ports and net.ports[p].coder is None
+             and isinstance(tnet.ports[p].coder, NetEncoder)}
+    return net.evolve(ports={**net.ports, **coded}) if coded else net
 
 
 def _listy(x: Any) -> bool:

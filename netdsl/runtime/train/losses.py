@@ -37,7 +37,8 @@ def loss_for(net: Net, port: str) -> Layer:
     """Wolfram's automatic loss for an output: the one its feeding layer asks for, else
     mean squared error."""
     layer = feeding_layer(net, port)
-    wanted = layer.automatic_loss() if isinstance(layer, Layer) else None
+    ask = getattr(layer, "automatic_loss", None)     # layers, and operators (a pair embedding)
+    wanted = ask() if ask is not None else None
     name, args = wanted if wanted is not None else ("MeanSquaredLossLayer", ())
     return LAYER_TYPES[name].build(args, None)
 
