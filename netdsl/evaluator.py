@@ -36,10 +36,13 @@ SlotSequence = S("SlotSequence")
 Sequence = S("Sequence")
 Evaluate = S("Evaluate")
 Unevaluated = S("Unevaluated")
+Nothing = S("Nothing")
 Condition = S("Condition")
 OptionValue = S("OptionValue")
 TrueS = S("True")
 NO_ATTRIBUTES: frozenset[str] = frozenset()
+# heads that keep a Sequence argument whole (Wolfram's SequenceHold): opts = Sequence[...]
+SEQUENCE_HOLD = frozenset({S("Set"), S("SetDelayed")})
 
 CONSTANTS: dict[str, Any] = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
 CONSTANTS.update(SYMBOL_VALUES)   # computed when evaluated (Now): callables
@@ -87,6 +90,7 @@ class Evaluator:
         self.quiet = 0          # Quiet[...] depth: messages are not shown
         self.message_count = 0  # messages issued (Check compares counts)
         self.warned: set[str] = set()  # heads already warned about
+        self.nothing_seen = False       # Nothing evaluated: lists built-ins make drop it
         self._module_counter = 0
         self._depth = 0
         self._rng: np.random.Generator | None = None  # SeedRandom[n] replaces it
@@ -139,6 +143,8 @@ class Evaluator:
             plain = resolve(sym)
             return sym if plain is sym else self._symbol_value(plain)
         if const is None:
+            if sym is Nothing:
+                self.nothing_seen = True
             return sym
         return const() if callable(const) else const
 
@@ -164,9 +170,12 @@ class Evaluator:
                 if e.args else ()
         else:
             args = tuple(self.evaluate(a) for a in e.args)
-        if any(type(a) is Expr and (a.head is Sequence or a.head is Unevaluated) for a in args):
+        if any(type(a) is Expr and (a.head is Sequence or a.head is Unevaluated) for a in args) \
+                and head not in SEQUENCE_HOLD:
             args = _splice(args, strip=attrs is NO_ATTRIBUTES or not (
                 HOLD_ALL in attrs or HOLD_FIRST in attrs or HOLD_REST in attrs))
+        if head is List and any(a is Nothing for a in args):   # {a, Nothing, b} is {a, b}
+            args = tuple(a for a in args if a is not Nothing)
         if self.upvalues:
             result = self._use_upvalues(head, args, e)
             if result is not NOT_APPLICABLE:
@@ -353,6 +362,9 @@ class Evaluator:
             raise
         if result is NOT_APPLICABLE:
             return call
+        if self.nothing_seen and type(result) is Expr and result.head is List \
+                and any(a is Nothing for a in result.args):   # Table[..., Nothing, ...]
+            return Expr(List, *(a for a in result.args if a is not Nothing))
         if shape_only and isinstance(result, Expr) and type(result.head) is Symbol:
             value = abstract_value(result.head.name, result.args)  # x + 1 left as Plus[...]
             if value is not None:
@@ -387,7 +399,7 @@ class Evaluator:
             if hasattr(head, "apply"):
                 return head.apply(self, args)
         if isinstance(head, Association):
-            return _association_lookup(head, args)
+            return _association_lookup(self, head, args)
         return Expr(head, *args, span=e.span if e is not None else None)
 
     def call(self, f: Any, *args: Any) -> Any:
@@ -622,11 +634,14 @@ def _substitute(body: Any, names: dict[Symbol, Any]) -> Any:
     return body
 
 
-def _association_lookup(assoc: Association, args: tuple) -> Any:
+def _association_lookup(ev: Evaluator, assoc: Association, args: tuple) -> Any:
+    """assoc[key]: its value (a ``key :> value`` rule evaluated when read), else Missing."""
     if len(args) != 1:
         return Expr(assoc, *args)
     key = args[0]
-    if key in assoc:
-        return assoc.get(key)
-    return Expr(S("Missing"), "KeyAbsent", key)
+    i = assoc._index.get(hash_key(key))
+    if i is None:
+        return Expr(S("Missing"), "KeyAbsent", key)
+    _, value, delayed = assoc.rules[i]
+    return ev.evaluate(value) if delayed else value
 

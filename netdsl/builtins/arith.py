@@ -162,6 +162,10 @@ def _plus(ev, *args):
     nums = [exact(a) for a in args]
     if len(nums) == 2 and nums[0] is not None and nums[1] is not None:  # the common case
         return result(combine(nums[0], nums[1], "Plus"))
+    if any(type(a) is Expr and a.head is Plus for a in args):   # Flat: 4 + (4 + a) is 8 + a
+        args = tuple(b for a in args
+                     for b in (a.args if type(a) is Expr and a.head is Plus else (a,)))
+        nums = [exact(a) for a in args]
     numbers = [n for n in nums if n is not None]
     rest = [a for a, n in zip(args, nums) if n is None]
     if rest and (COMPLEX_INFINITY in rest or INDETERMINATE in rest):
@@ -194,6 +198,10 @@ def _times(ev, *args):
     nums = [exact(a) for a in args]
     if len(nums) == 2 and nums[0] is not None and nums[1] is not None:  # the common case
         return result(combine(nums[0], nums[1], "Times"))
+    if any(type(a) is Expr and a.head is Times for a in args):   # Flat: 4 + (4 + a) is 8 + a
+        args = tuple(b for a in args
+                     for b in (a.args if type(a) is Expr and a.head is Times else (a,)))
+        nums = [exact(a) for a in args]
     numbers = [n for n in nums if n is not None]
     rest = [a for a, n in zip(args, nums) if n is None]
     if rest and (COMPLEX_INFINITY in rest or INDETERMINATE in rest):
@@ -736,19 +744,35 @@ def _values_of(x: Any) -> Any:
     return make_list(x.values()) if isinstance(x, Association) else x
 
 
-@builtin("Total", ("Total[list]", "Total[list, n]"), "sum of the elements (over n levels)",
+@builtin("Total", ("Total[list]", "Total[list, n]", "Total[list, {k}]"),
+         "sum of the elements (over n levels, or at level k only)",
          args=(1, 2), section="Lists and arrays")
 def _total(ev, x, levels=1):
     x = _values_of(x)
+    call = Expr(S("Total"), x, levels)
+    if is_list(levels) and list_length(levels) == 1 and is_integer(list_items(levels)[0]) \
+            and list_items(levels)[0] >= 1:        # Total[x, {k}]: level k only
+        k = list_items(levels)[0]
+        if k == 1:
+            return _total(ev, x)
+        if not is_list(x):
+            return NOT_APPLICABLE
+        return make_list(_total(ev, e, make_list([k - 1])) for e in list_items(x))
+    n = _levels_arg(levels, "Total", call)
     v = exact(x)
     if v is None:
-        if is_list(x):
-            items = list_items(x)
-            return ev.call(Plus, *items) if items else 0
-        return NOT_APPLICABLE
+        if not is_list(x):
+            return NOT_APPLICABLE
+        acc = x          # mixed numbers or symbols: the first level added n times over
+        for _ in range(n):
+            if not is_list(acc):
+                break
+            items = list_items(acc)
+            acc = ev.call(Plus, *items) if items else 0
+        return acc
     if not isinstance(v, np.ndarray):
         return v
-    n = min(_levels_arg(levels, "Total", Expr(S("Total"), x, levels)), v.ndim)
+    n = min(n, v.ndim)
     if v.shape == (0,):
         return 0  # Total[{}] is the empty sum, the Integer 0
     return result(exact_sum(v, tuple(range(n))) if v.size else np.zeros(v.shape[n:], v.dtype))

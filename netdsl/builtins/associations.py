@@ -15,7 +15,8 @@ from ..expr import (Association, Expr, List, Rule, RuleDelayed, Symbol, boolean,
                     is_list, is_rule, list_items, make_list)
 from ..printer import short
 from .lists import _assoc_value
-from .registry import OPERATOR_FORMS, builtin
+from .core import _set
+from .registry import HOLD_FIRST, OPERATOR_FORMS, builtin
 from .sorting import canonical_key, in_order, merge_sort
 
 S = Symbol
@@ -67,6 +68,44 @@ def _key_list(keys: Any) -> list[Any]:
 def _key_drop(ev, x, keys):
     drop = Association((k, None, False) for k in _key_list(keys))
     return _each("KeyDrop", x, lambda rules: [r for r in rules if r[0] not in drop])
+
+
+def _held_association(ev, name: str, target: Any) -> Association:
+    value = ev.evaluate(target)
+    if not isinstance(value, Association):
+        raise EvaluationError(f"{short(target)} is not a variable with an association as its "
+                              f"value.", symbol=name, tag="rvalue")
+    return value
+
+
+@builtin("AssociateTo", ("AssociateTo[a, key -> value]", "AssociateTo[a, {rules}]"),
+         "adds the rules to the association held by a (replacing a key's value); gives it",
+         args=2, attributes=(HOLD_FIRST,), section=SECTION)
+def _associate_to(ev, target, rules):
+    old = _held_association(ev, "AssociateTo", target)
+    if isinstance(rules, Association):
+        added = rules.rules
+    else:
+        items = list(rules.args) if isinstance(rules, Expr) and rules.head is List else [rules]
+        if not all(isinstance(r, Expr) and r.head in (Rule, RuleDelayed) and len(r.args) == 2
+                   for r in items):
+            raise EvaluationError(f"{short(rules)} is not a rule or a list of rules.",
+                                  symbol="AssociateTo", tag="invrl")
+        added = tuple((r.args[0], r.args[1], r.head is RuleDelayed) for r in items)
+    new = Association(old.rules + tuple(added))
+    _set(ev, target, new)
+    return new
+
+
+@builtin("KeyDropFrom", ("KeyDropFrom[a, key]", "KeyDropFrom[a, {k1, k2, ...}]"),
+         "removes the keys from the association held by a; gives it", args=2,
+         attributes=(HOLD_FIRST,), section=SECTION)
+def _key_drop_from(ev, target, keys):
+    old = _held_association(ev, "KeyDropFrom", target)
+    drop = Association((k, None, False) for k in _key_list(keys))
+    new = Association(r for r in old.rules if r[0] not in drop)
+    _set(ev, target, new)
+    return new
 
 
 @builtin("KeyTake", ("KeyTake[assoc, {k1, k2, ...}]", "KeyTake[assoc, key]",

@@ -15,7 +15,7 @@ from ..errors import EvaluationError
 from ..expr import Expr, List, Null, Symbol, input_form, is_integer, is_list, list_items, \
     make_list, same_q
 from ..patterns import substitute
-from .core import _set
+from .core import _set, association_target
 from .lists import _iterator, _parts, _rebuild
 from .registry import HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, \
     builtin, wrong_call
@@ -426,7 +426,8 @@ def _scan(ev, f, x):
 # ---------------------------------------------------------------- in place
 def _update(ev, name: str, target: Any, op: str, delta: Any, give_old: bool) -> Any:
     call = Expr(S(name), target, *([] if delta is None else [delta]))
-    if not (isinstance(target, Symbol) or (isinstance(target, Expr) and target.has_head("Part"))):
+    if not (isinstance(target, Symbol) or (isinstance(target, Expr) and target.has_head("Part"))
+            or association_target(ev, target) is not None):      # counts[key] += 1
         raise wrong_call(name, call, f"{input_form(target)} is not a variable")
     old = ev.evaluate(target)
     if old is target:

@@ -101,15 +101,55 @@ def _set(ev, lhs, value):
         for target, v in zip(lhs.args, values):
             _set(ev, target, v)
         return value
+    if association_assign(ev, lhs, value, False):
+        return value
     if not special_assign(ev, lhs, value, False):
         ev.assign(definition_lhs(ev, lhs), value)
     return value
+
+
+def association_target(ev, lhs: Any) -> tuple[Symbol, list] | None:
+    """``a[k]`` or ``a[k1][k2]`` (keys unevaluated) where the symbol ``a`` holds an
+    association: (a, keys); else None."""
+    keys = []
+    node = lhs
+    while type(node) is Expr and len(node.args) == 1:
+        keys.append(node.args[0])
+        node = node.head
+    if type(node) is not Symbol or not keys or not isinstance(ev.values.get(node), Association):
+        return None
+    return node, keys[::-1]
+
+
+def association_assign(ev, lhs: Any, value: Any, delayed: bool) -> bool:
+    """``a[k] = v`` (``a[k] := v``, ``a[k1][k2] = v``) where ``a`` holds an association:
+    the association with that key's value replaced or added, as Wolfram does; done if
+    True."""
+    found = association_target(ev, lhs)
+    if found is None:
+        return False
+    sym, keys = found
+    keys = [ev.evaluate(k) for k in keys]
+
+    def put(assoc: Association, keys: list) -> Association:
+        if len(keys) == 1:
+            return Association(assoc.rules + ((keys[0], value, delayed),))
+        inner = assoc.get(keys[0])
+        if not isinstance(inner, Association):
+            raise EvaluationError(f"{short(lhs)} cannot be assigned: the value at key "
+                                  f"{short(keys[0])} is not an association.", symbol="Set",
+                                  tag="partw")
+        return Association(assoc.rules + ((keys[0], put(inner, keys[1:]), False),))
+    ev.assign(sym, put(ev.values[sym], keys))
+    return True
 
 
 @builtin("SetDelayed", ("x := expr", "f[x_] := expr"),
          "assigns expr unevaluated; x (or f[...] matching the pattern) re-evaluates it each time",
          args=2, attributes=(HOLD_ALL,), section="Evaluation")
 def _set_delayed(ev, lhs, value):
+    if association_assign(ev, lhs, value, True):
+        return Null
     if not special_assign(ev, lhs, value, True):
         ev.assign(definition_lhs(ev, lhs), value, delayed=True)
     return Null

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EvaluationError
+from ..errors import EvaluationError, NetDSLError
 from ..expr import (
     Association,
     is_number,
@@ -49,9 +49,52 @@ def _register_layer(cls: type[Layer]) -> None:
     @builtin(cls.name, f"{cls.forms()[:-1]}{', ' if cls.positional else ''}opts]",
              cls.summary, wants_call=True, section="Layers")
     def _make(ev, *args, call, _cls=cls):
+        if any(type(a) is Expr and a.head is _FUNCTION for a in args):
+            args = tuple(_closed(ev, a) for a in args)
         layer = _cls.build(args, call)
         layer.span = call.span
         return layer
+
+
+_FUNCTION, _SLOT, _SLOTS = S("Function"), S("Slot"), S("SlotSequence")
+
+
+def _closed(ev, f: Any) -> Any:
+    """A pure function given to a layer with the parts of its body that do not use its
+    arguments evaluated, as Wolfram evaluates the body on symbolic arguments:
+    ``alpha = 0.1; ElementwiseLayer[Ramp[#] - alpha Ramp[-#] &]`` uses 0.1, and
+    ``#*Apply[Times, dims] &`` the product. A part that fails to evaluate stays as
+    written (the layer then says what it cannot use)."""
+    if not (type(f) is Expr and f.head is _FUNCTION and f.args):
+        return f
+    params = ()
+    if len(f.args) >= 2:
+        spec = f.args[0]
+        params = tuple(list_items(spec)) if is_list(spec) else (spec,)
+    body = f.args[-1]
+
+    def uses_arguments(e: Any) -> bool:
+        if type(e) is Symbol:
+            return e in params
+        if type(e) is not Expr:
+            return False
+        if e.head is _SLOT or e.head is _SLOTS or e.head is _FUNCTION:
+            return True
+        return uses_arguments(e.head) or any(uses_arguments(a) for a in e.args)
+
+    def close(e: Any) -> Any:
+        if type(e) is Symbol and e not in params or (type(e) is Expr
+                                                     and not uses_arguments(e)):
+            try:
+                value = ev.evaluate(e)
+            except NetDSLError:
+                return e
+            return value if is_number(value) or type(value) is Symbol or \
+                type(value) is Expr else e
+        if type(e) is not Expr or e.head is _SLOT or e.head is _FUNCTION:
+            return e
+        return Expr(e.head, *(close(a) for a in e.args), span=e.span)
+    return Expr(f.head, *f.args[:-1], close(body), span=f.span)
 
 
 on_register(_register_layer)   # the layer types imported so far, and any imported later
@@ -486,7 +529,8 @@ def _net_train(ev, net, data, prop=None, *, opts):
     from ..formats.netfile import save_net
     from ..runtime.train.checkpoint import read_checkpointing
     from ..runtime.train.loop import net_train
-    from ..runtime.train.results import PROPERTIES, TrainResults, property_value, results
+    from ..runtime.train.results import (OLD_NAMES, PROPERTIES, TrainResults, property_value,
+                                         results)
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
@@ -507,8 +551,8 @@ def _net_train(ev, net, data, prop=None, *, opts):
         raise wrong_call("NetTrain", Expr(S("NetTrain"), net, data, prop),
                          "the third argument must be a property name or All")
     for p in (list_items(prop) if is_list(prop) else [prop]):
-        if isinstance(p, str) and p not in PROPERTIES:   # before training, not after it
-            property_value({}, p)
+        if isinstance(p, str) and p not in PROPERTIES and p not in OLD_NAMES:
+            property_value({}, p)     # the unknown-property error before training
     shape_only = bool(getattr(ev.host, "shape_only", False))
     save = save_net
     checkpoints = read_checkpointing(opts.get("TrainingProgressCheckpointing"))

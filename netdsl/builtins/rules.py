@@ -318,6 +318,20 @@ def _options(ev, f, name=None):
     return Expr(List, *[r for r in found.args if option_name(r.args[0]) == option_name(name)])
 
 
+@builtin("FilterRules", ("FilterRules[rules, {name1, ...}]", "FilterRules[rules, Options[f]]",
+                         "FilterRules[rules, pattern]"),
+         "the rules whose option names are among the names (or the names of the option "
+         "rules given), or match the pattern: options passed on to NetTrain, NetChain, ...",
+         args=2, section="Patterns")
+def _filter_rules(ev, rules, spec):
+    found = _option_rules(rules)
+    if is_list(spec):
+        names = {option_name(r.args[0]) if is_rule(r) else option_name(r)
+                 for r in list_items(spec)}
+        return Expr(List, *[r for r in found if option_name(r.args[0]) in names])
+    return Expr(List, *[r for r in found if ev.match(spec, r.args[0]) is not None])
+
+
 @builtin("OptionValue", ("OptionValue[name]", "OptionValue[f, name]", "OptionValue[f, opts, name]"),
          "inside f[..., OptionsPattern[]] := ...: the value of option name in this call, "
          "else its default in Options[f]", args=(1, 3), section="Patterns")

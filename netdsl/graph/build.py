@@ -163,13 +163,21 @@ def build_graph(layer_spec: Any, edges: Any, options: dict[str, Any],
         return _build_graph(layer_spec, edges, options, head)
 
 
+def _flat_edges(edges: Any) -> list[Any]:
+    """The connections, nested lists flattened ({Table[... -> "cat", ...], a -> b}), as
+    Wolfram's NetGraph takes them."""
+    if not is_list(edges):
+        return [edges]
+    return [r for e in list_items(edges) for r in _flat_edges(e)]
+
+
 def _build_graph(layer_spec: Any, edges: Any, options: dict[str, Any], head: str) -> Container:
     names, nets, named = _elements(layer_spec, head)
     if not nets:
         raise error(head, "empty", "A NetGraph needs at least one layer.")
     nets_by_name = dict(zip(names, nets))
     wiring = _Wiring(names, nets_by_name, named, head)
-    for rule in (list_items(edges) if is_list(edges) else [edges]):
+    for rule in _flat_edges(edges):
         wiring.add(rule)
     return wiring.finish(options, _hoist_shared(nets, head))
 

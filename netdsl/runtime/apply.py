@@ -681,6 +681,11 @@ def _value(y: np.ndarray, batched: bool) -> Any:
 def call_from_python(net: Net, data: Any, evaluation_mode: str = "Test",
                      port: str | None = None) -> Any:
     """``net(x)``: NumPy in, NumPy out; a dict of arrays for several inputs or outputs."""
+    if type(evaluation_mode) is not str:      # net(x1, x2): several inputs go in a dict
+        raise EvaluationError(f'evaluation_mode must be "Test" or "Train", not a '
+                              f"{type(evaluation_mode).__name__}; give several inputs as a "
+                              f'dict, net({{"Input1": x1, "Input2": x2}}).',
+                              symbol=net.head_name, tag="evmode")
     if type(data) is np.ndarray and port is None and evaluation_mode == "Test":
         known = net.__dict__.get("_fast_call")
         if known is not None and known.shape == data.shape and known.dtype == data.dtype:

@@ -179,7 +179,13 @@ def _abstract_results(net: Net, h: History) -> dict[str, Any]:
     }
 
 
+# names of Wolfram 11.x, still in its own code (the NetTrain benchmark reads them)
+OLD_NAMES = {"MeanInputsPerSecond": "MeanExamplesPerSecond",
+             "TotalInputs": "ExamplesProcessed", "InputsProcessed": "ExamplesProcessed"}
+
+
 def property_value(props: dict[str, Any], name: str) -> Any:
+    name = OLD_NAMES.get(name, name)
     if name in ("LossPlot", "LossEvolutionPlot"):
         return loss_plot(props["$history"])
     if name == "FinalNet":   # the net after the last round (TrainedNet: the best one)
