@@ -150,3 +150,16 @@ def test_errors():
     with pytest.raises(EvaluationError) as info:
         ev('NetMeasurements[net, {1, 2}, "Accuracy"]')
     assert info.value.symbol == "NetMeasurements"
+
+
+def test_per_class_measurements_are_keyed_by_the_decoders_labels():
+    """Wolfram keys per-class values by class; counted by hand: "a" is predicted for
+    {1, 0} (right) and {1, 0.5} (wrong: it is "b"), "b" once (right), "c" never."""
+    text = ('net = NetChain[{LinearLayer[3, "Weights" -> {{1, 0}, {0, 1}, {-1, -1}}, '
+            '"Biases" -> {0, 0, 0}], SoftmaxLayer[]}, "Input" -> 2, '
+            '"Output" -> NetDecoder[{"Class", {"a", "b", "c"}}]]; '
+            'd = {{1, 0} -> "a", {0, 1} -> "b", {1, 0.5} -> "b"};')
+    prec = as_dict(netdsl.evaluate(text + ' NetMeasurements[net, d, "Precision"]'))
+    assert prec == {"a": 0.5, "b": 1.0, "c": 0.0}
+    rec = as_dict(netdsl.evaluate(text + ' NetMeasurements[net, d, "Recall"]'))
+    assert rec == {"a": 1.0, "b": 0.5, "c": 0.0}

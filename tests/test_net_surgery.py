@@ -151,6 +151,24 @@ def test_net_replace_by_type_and_by_value():
     assert "Ramp" not in net.input_form()
 
 
+def test_net_replace_opens_chains_drops_nothing_and_says_when_nothing_matched(capsys):
+    """Wolfram's NetReplace page: a NetChain put into a chain collapses into it; a
+    replacement Nothing drops the layer; no match gives a message and the net back."""
+    c = 'c = NetChain[{LinearLayer[5], Ramp, LinearLayer[2]}, "Input" -> 3];'
+    net = ev(c + " NetReplace[c, Ramp -> NetChain[{BatchNormalizationLayer[], Ramp}]]")
+    assert [x.head_name for _, x in net.layers()] == \
+        ["LinearLayer", "BatchNormalizationLayer", "ElementwiseLayer", "LinearLayer"]
+    assert names(net) == ["1", "2", "3", "4"]
+    net = ev(c + " NetReplace[c, _ElementwiseLayer -> Nothing]")
+    assert [x.head_name for _, x in net.layers()] == ["LinearLayer", "LinearLayer"]
+    g = ev('NetReplace[NetGraph[<|"a" -> LinearLayer[3], "r" -> Ramp, "b" -> LinearLayer[2]|>, '
+           '{"a" -> "r" -> "b"}, "Input" -> 3], Ramp -> Nothing]')
+    assert names(g) == ["a", "b"] and ports(g) == (("Input",), ("Output",))
+    s = netdsl.Session()
+    assert s.evaluate(c + " NetReplace[c, Tanh -> Ramp] === c") is netdsl.Symbol("True")
+    assert "NetReplace::norep" in capsys.readouterr().err
+
+
 def test_part_is_net_extract():
     text = CHAIN
     assert ev(text + " c[[2]]").head_name == "ElementwiseLayer"
@@ -295,11 +313,34 @@ def test_net_delete_removes_layers_and_their_connections():
                '"p" -> TotalLayer[]|>, {"a" -> "b", "a" -> "c", {"b", "c"} -> "p"}, '
                '"Input" -> 3], "c"]')
     assert names(graph) == ["a", "b", "p"]
-    assert ports(graph) == (("Input", "Input2"), ("Output",))   # p's free input
+    # "c" lay between "a" and "p" with one shape in and out: bypassed, "a" feeds "p"
+    assert ports(graph) == (("Input",), ("Output",))
+    edge = ev('NetDelete[NetGraph[<|"a" -> LinearLayer[2], "b" -> Ramp, "c" -> LinearLayer[4], '
+              '"p" -> CatenateLayer[]|>, {"a" -> "b", NetPort["Input"] -> "c", {"b", "c"} -> '
+              '"p"}, "Input" -> 3], "c"]')
+    assert ports(edge) == (("Input", "Input2"), ("Output",))   # at the edge: p's free input
     last = ev('NetDelete[NetGraph[{LinearLayer[2], Ramp, Tanh}, {1 -> 2 -> 3}, "Input" -> 3], 3]')
     assert ports(last) == (("Input",), ("Output",)) and len(last.order) == 2
     with pytest.raises(EvaluationError, match="every layer"):
         ev("NetDelete[NetChain[{Ramp}], 1]")
+
+
+def test_net_delete_bypasses_an_interior_layer_of_one_shape():
+    """Wolfram: an interior layer can be deleted when its input and output have one size;
+    its readers then take its input (a -> r -> b without r is a -> b)."""
+    g = ('NetInitialize[NetGraph[<|"a" -> LinearLayer[3], "r" -> Ramp, "b" -> LinearLayer[2]|>, '
+         '{"a" -> "r" -> "b"}, "Input" -> 3], RandomSeeding -> 2]')
+    net = ev(g)
+    out = ev(f'NetDelete[{g}, "r"]')
+    assert names(out) == ["a", "b"] and ports(out) == (("Input",), ("Output",))
+    x = np.float32([[1, -2, 3]])
+    a, b = net.net("a"), net.net("b")
+    want = (x @ a.arrays["Weights"].T + a.arrays["Biases"]) @ b.arrays["Weights"].T \
+        + b.arrays["Biases"]
+    np.testing.assert_allclose(out(x), want, rtol=1e-5)
+    with pytest.raises(EvaluationError, match="one input and one output of the same shape"):
+        ev('NetDelete[NetGraph[<|"a" -> LinearLayer[3], "l" -> LinearLayer[4], '
+           '"b" -> LinearLayer[2]|>, {"a" -> "l" -> "b"}, "Input" -> 3], "l"]')
 
 
 def test_net_rename_renames_layers_and_keeps_the_wiring():

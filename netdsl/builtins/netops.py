@@ -129,9 +129,13 @@ def _net_replace(ev, net, rules):
     if not all(is_rule(r) for r in items):
         raise wrong_call("NetReplace", call, "the second argument must be a rule or a list of "
                                              "rules")
-    return net_replace(_net("NetReplace", net, call),
-                       [_pattern_rule(ev, r) if is_pattern(r.args[0]) else tuple(r.args)
-                        for r in items])
+    original = _net("NetReplace", net, call)
+    out = net_replace(original, [_pattern_rule(ev, r) if is_pattern(r.args[0]) else
+                                 tuple(r.args) for r in items])
+    if out is original:     # Wolfram: a message, and the net back unchanged
+        ev.message("NetReplace", "norep", "No layer of the net matched; the net is returned "
+                                          "unchanged.")
+    return out
 
 
 def _pattern_rule(ev, rule: Expr) -> Callable[[Net], Any]:

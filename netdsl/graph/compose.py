@@ -22,7 +22,8 @@ from ..layers.registry import LAYER_TYPES
 from .build import build_chain, to_net
 from .container import Container, PortNode, shared_refs
 from .operators import Operator
-from .surgery import Link, with_root_shared, as_container, error, links_of, rebuild
+from .surgery import (Link, as_container, delete_layers, error, links_of, rebuild,
+                      with_root_shared)
 
 S = Symbol
 
@@ -212,13 +213,19 @@ def _attach(net: Net, shared: dict[str, Any]) -> Net:
 
 
 # ---------------------------------------------------------------- NetReplace
+NOTHING = Symbol("Nothing")
+
+
 def net_replace(net: Net, rules: list[Any], head: str = "NetReplace") -> Net:
     """Every layer (at any depth) matching a rule's left side is replaced by its right side.
 
     A rule is (left, right): a left side is a layer value (matched by equality) or a layer
     type's symbol (``DropoutLayer``: every DropoutLayer, as Wolfram's ``_DropoutLayer``).
     A rule may also be a function ``layer -> replacement or None`` (the language's
-    patterns, ``x_LinearLayer /; cond :> new``, which need the evaluator)."""
+    patterns, ``x_LinearLayer /; cond :> new``, which need the evaluator). As Wolfram's:
+    a right side ``Nothing`` drops the layer (as NetDelete does), and a NetChain put in
+    a NetChain of numbered layers becomes its layers there. The net itself (the same
+    object) when nothing matched."""
     def matches(layer: Net, lhs: Any) -> bool:
         if isinstance(lhs, Expr) and lhs.head is S("Blank") and lhs.args:
             lhs = lhs.args[0]
@@ -231,7 +238,9 @@ def net_replace(net: Net, rules: list[Any], head: str = "NetReplace") -> Net:
         raise error(head, "patt", f"{input_form(lhs)} is not a layer or a layer type; write "
                                   f"layer -> new or LayerType -> new.")
 
-    def walk(n: Net) -> Net:
+    fresh: set[int] = set()      # replacements made here (not chains the net had)
+
+    def walk(n: Net) -> Any:
         for rule in rules:
             if callable(rule):
                 rhs = rule(n)
@@ -241,13 +250,52 @@ def net_replace(net: Net, rules: list[Any], head: str = "NetReplace") -> Net:
                 lhs, rhs = rule
                 if not matches(n, lhs):
                     continue
-            return to_net(rhs, head, f"the replacement {input_form(rhs)[:60]}")
+            if rhs is NOTHING:
+                return NOTHING
+            new = to_net(rhs, head, f"the replacement {input_form(rhs)[:60]}")
+            fresh.add(id(new))
+            return new
         if isinstance(n, Container):
             changed = {k: walk(sub) for k, sub in n.layers()}
             if any(changed[k] is not n.net(k) for k in changed):
-                return rebuild_with(n, changed, head)
+                return _replaced(n, changed, fresh, head)
         return n
-    return walk(net)
+    out = walk(net)
+    if out is NOTHING:
+        raise error(head, "empty", f"{head} would remove the whole net.")
+    return out
+
+
+def _replaced(c: Container, changed: dict[str, Any], fresh: set[int], head: str) -> Container:
+    gone = {k for k, v in changed.items() if v is NOTHING}
+    if len(gone) == len(c.order):
+        raise error(head, "empty", f"{head} would remove every layer of the {c.kind}.")
+    nets = {k: v for k, v in changed.items() if v is not NOTHING}
+    if c.kind == "NetChain" and not c.named and any(
+            id(v) in fresh and _plain_chain(v) for v in nets.values()):
+        return _spliced(c, [nets[k] for k in c.order if k in nets], fresh, head)
+    if any(nets[k] is not c.net(k) for k in nets):
+        c = rebuild_with(c, nets, head)
+    return delete_layers(c, gone, head) if gone else c
+
+
+def _plain_chain(net: Net) -> bool:
+    return isinstance(net, Container) and net.kind == "NetChain" and not isinstance(net, Operator)
+
+
+def _spliced(c: Container, layers: list[Net], fresh: set[int], head: str) -> Container:
+    """A chain of numbered layers with each NetChain put in by NetReplace opened up into its
+    layers (Wolfram: "Replacing a layer with a NetChain will collapse the chain into any
+    parent chain")."""
+    keys: list[str] = []
+    nets: dict[str, Net] = {}
+    for i, sub in enumerate(layers):
+        opened = id(sub) in fresh and _plain_chain(sub)
+        for j, inner in enumerate(sub.order if opened else [None]):   # type: ignore[union-attr]
+            key = f"{i}/{j}"
+            keys.append(key)
+            nets[key] = with_root_shared(sub, inner) if opened else sub  # type: ignore[arg-type]
+    return rebuild(c, keys, [], [], head, dict(c.declared_ports), nets=nets, as_chain=True)
 
 
 def rebuild_with(c: Container, nets: dict[str, Net], head: str) -> Container:

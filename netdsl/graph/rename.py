@@ -2,9 +2,13 @@
 
 - ``NetInsert[chain, layer, pos]`` (``"name" -> layer``): the layer placed before the
   layer at ``pos`` (a position n or -n, a name; n = length + 1 or -1 is the end).
-- ``NetDelete[net, spec]`` (a position, a name, or a list of them): the layers removed;
-  in a NetGraph their connections go too, and the rest must still make a graph (an
-  input left unconnected becomes a graph input, as NetGraph does).
+- ``NetDelete[net, spec]`` (a position, a name, or a list of them): the layers removed.
+  In a NetGraph a layer between two others (read from and read by) is bypassed, its
+  source wired to its readers, when it has one input and one output of one shape (as
+  Wolfram's NetDelete: an interior layer needs the same input and output size, else
+  a netdsl error); a layer at the edge of the graph goes with its connections, and the
+  rest must still make a graph (an input left unconnected becomes a graph input, as
+  NetGraph does).
 - ``NetRename[net, "old" -> "new"]`` (or a list of rules): layers renamed; an unnamed
   container's layers are numbered, so renaming one names them all (the others keep
   their numbers as names, as Wolfram does).
@@ -21,7 +25,8 @@ from ..expr import input_form, is_integer, is_list, is_rule, list_items
 from ..layers.base import Net
 from .compose import _new_layers
 from .container import Container, PortNode
-from .surgery import _layer, as_container, chain_of, error, links_of, rebuild, with_root_shared
+from .surgery import (_layer, as_container, chain_of, delete_layers, error, links_of, muted,
+                      rebuild, with_root_shared)
 
 
 def net_insert(net: Net, spec: Any, pos: Any, head: str = "NetInsert") -> Container:
@@ -54,25 +59,10 @@ def net_insert(net: Net, spec: Any, pos: Any, head: str = "NetInsert") -> Contai
     return rebuild(out, keys, [], [], head, nets=nets, as_chain=True)
 
 
-def _muted(c: Container, keep: list[str]) -> list[tuple[str, str]]:
-    """The outputs of ``keep`` that nothing read in ``c`` (muted there, muted still)."""
-    read = {(u, sp) for u, sp, _, _ in links_of(c)}
-    return [(k, p) for k in keep for p in c.net(k).port_names()[1] if (k, p) not in read]
-
-
 def net_delete(net: Net, spec: Any, head: str = "NetDelete") -> Container:
     c = as_container(net)
     specs = list_items(spec) if is_list(spec) else [spec]
-    gone = {_layer(c, s, head) for s in specs}
-    keep = [k for k in c.order if k not in gone]
-    if not keep:
-        raise error(head, "empty", f"{head} would remove every layer.")
-    if c.kind == "NetChain":
-        return rebuild(c, keep, [], [], head)
-    # a graph output fed by a deleted layer goes with it; an output that only deleted
-    # layers read becomes a graph output (as NetGraph makes any unread output one)
-    links = [lk for lk in links_of(c) if lk[0] not in gone and lk[2] not in gone]
-    return rebuild(c, keep, links, _muted(c, keep), head)
+    return delete_layers(c, {_layer(c, s, head) for s in specs}, head)
 
 
 def net_rename(net: Net, rules: Any, head: str = "NetRename") -> Container:
@@ -98,8 +88,8 @@ def net_rename(net: Net, rules: Any, head: str = "NetRename") -> Container:
     def moved(node: Any) -> Any:
         return node if isinstance(node, PortNode) else renames.get(node, node)
     links = [(moved(u), sp, moved(v), dp) for u, sp, v, dp in links_of(c)]
-    muted = [(renames.get(k, k), p) for k, p in _muted(c, list(c.order))]
+    unread = [(renames.get(k, k), p) for k, p in muted(c, list(c.order))]
     out = c.evolve()
     out.named = True
     return rebuild(out, order, [] if c.kind == "NetChain" else links,
-                   [] if c.kind == "NetChain" else muted, head, nets=nets)
+                   [] if c.kind == "NetChain" else unread, head, nets=nets)

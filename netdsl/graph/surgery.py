@@ -256,3 +256,53 @@ def net_drop(net: Net, spec: Any, head: str = "NetDrop") -> Container:
     if not keep:
         raise error(head, "empty", "NetDrop would remove every layer of the chain.")
     return rebuild(c, keep, [], [], head)
+
+
+def muted(c: Container, keep: list[str]) -> list[tuple[str, str]]:
+    """The outputs of ``keep`` that nothing read in ``c`` (muted there, muted still)."""
+    read = {(u, sp) for u, sp, _, _ in links_of(c)}
+    return [(k, p) for k in keep for p in c.net(k).port_names()[1] if (k, p) not in read]
+
+
+def delete_layers(c: Container, gone: set[str], head: str) -> Container:
+    """``c`` without the layers ``gone`` (NetDelete, NetReplace[..., x -> Nothing]): a
+    chain closes up; in a graph an interior layer of one shape in and out is bypassed
+    (``_bypassed``) and one at the edge goes with its connections."""
+    keep = [k for k in c.order if k not in gone]
+    if not keep:
+        raise error(head, "empty", f"{head} would remove every layer.")
+    if c.kind == "NetChain":
+        return rebuild(c, keep, [], [], head)
+    links = links_of(c)
+    for g in (k for k in c.order if k in gone):
+        links = _bypassed(c, g, links, head)
+    # a graph output fed by a deleted layer goes with it; an output that only deleted
+    # layers read becomes a graph output (as NetGraph makes any unread output one)
+    links = [lk for lk in links if lk[0] not in gone and lk[2] not in gone]
+    return rebuild(c, keep, links, muted(c, keep), head)
+
+
+def _bypassed(c: Container, g: str, links: list, head: str) -> list:
+    """``links`` with the layer ``g`` bypassed when it sits between a source and readers
+    (its source then feeds them); unchanged for a layer at the graph's edge."""
+    ins = [lk for lk in links if lk[2] == g]
+    outs = [lk for lk in links if lk[0] == g]
+    if not ins or not outs:
+        return links
+    layer = c.net(g)
+    in_ports, out_ports = layer.port_names()
+    a = layer.ports[in_ports[0]].shape if len(in_ports) == 1 else None
+    b = layer.ports[out_ports[0]].shape if len(out_ports) == 1 else None
+    edge = all(isinstance(lk[0], PortNode) for lk in ins) or \
+        all(isinstance(lk[2], PortNode) for lk in outs)
+    if len(ins) != 1 or len(out_ports) != 1 or a is None or a != b:
+        if edge:
+            return links       # at the graph's input or output: it goes with its links
+        label = f'"{g}"' if c.named else f"layer {g}"
+        raise error(head, "delint", f"{label} ({layer.head_name}) lies between other layers: it "
+                                    f"can be deleted only if it has one input and one output "
+                                    f"of the same shape, so that its readers can take its "
+                                    f"input instead.")
+    (src, sp, _, _), = ins
+    return [lk for lk in links if g not in (lk[0], lk[2])] + \
+        [(src, sp, v, dp) for _, _, v, dp in outs]

@@ -11,7 +11,8 @@ kept; every measurement is a NumPy reduction over those arrays:
   confusion matrix counts actual (rows) against predicted (columns) class;
   "Accuracy" = trace/N, "ErrorRate" = 1 - Accuracy, "Precision"_c = TP_c/(TP_c + FP_c),
   "Recall"_c = TP_c/(TP_c + FN_c), "F1Score"_c = 2 P R/(P + R) (0 when undefined), each an
-  association <|class -> value|> (classes 1..C, or False/True for "Binary") unless
+  association <|class -> value|> (the "Class" decoder's labels, else 1..C; False/True
+  for "Binary") unless
   averaged with <|"Measurement" -> m, "ClassAveraging" -> "Macro" | "Micro"|>;
   "CohenKappa" = (p_o - p_e)/(1 - p_e); "Perplexity" = Exp[mean cross-entropy loss];
 - regression (residuals r = prediction - target over every element):
@@ -65,6 +66,17 @@ class Pass:
     target: np.ndarray | None
     form: str | None               # "Index", "Probabilities", "Binary" or None (regression)
     outputs: dict[str, np.ndarray]
+    labels: list[Any] | None = None    # the output's "Class" decoder labels, if any
+
+
+def class_labels(net: Net) -> list[Any] | None:
+    """The labels of the first output with a "Class" decoder: per-class measurements are
+    keyed by them, as Wolfram's (<|"cat" -> 0.5, ...|>), else by class number."""
+    for p in net.port_names()[1]:
+        coder = net.ports[p].coder
+        if getattr(coder, "kind", None) == "Class" and getattr(coder, "labels", None):
+            return list(coder.labels)
+    return None
 
 
 def measure(net: Net, data: Any, spec: Any, shape_only: bool = False) -> Any:
@@ -160,7 +172,7 @@ def _pass(net: Net, tnet: Net, loss_names: list[str], arrays: dict[str, np.ndarr
     return Pass(np.asarray(losses, dtype=np.float64),
                 got[first.ins[0]] if has_pair else None,
                 got[first.ins[1]] if has_pair else None, form,
-                {p: got[s] for p, s in outs_of_net.items()})
+                {p: got[s] for p, s in outs_of_net.items()}, class_labels(net))
 
 
 def _gather(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
@@ -232,7 +244,9 @@ def _abstract(net: Net, data: Any, spec: Any) -> Any:
     if name == "ConfusionMatrix":
         return AbstractArray((classes, classes))
     if name in ("Precision", "Recall", "F1Score") and averaging is None:
-        return Association((c, AbstractArray(()), False) for c in range(1, classes + 1))
+        labels = class_labels(net)
+        keys = labels if labels and len(labels) == classes else range(1, classes + 1)
+        return Association((c, AbstractArray(()), False) for c in keys)
     return AbstractArray(())
 
 
@@ -278,7 +292,9 @@ def _classes(run: Pass) -> tuple[np.ndarray, np.ndarray, list[Any], np.ndarray]:
         return ((t[:, 0] > 0.5).astype(np.int64), (p[:, 0] > 0.5).astype(np.int64),
                 [S("False"), S("True")], weights)
     actual = t.argmax(1) if run.form == "Probabilities" else t[:, 0].astype(np.int64) - 1
-    return actual, p.argmax(1), list(range(1, p.shape[1] + 1)), weights
+    labels = run.labels if run.labels and len(run.labels) == p.shape[1] else \
+        list(range(1, p.shape[1] + 1))
+    return actual, p.argmax(1), labels, weights
 
 
 def _rows(a: np.ndarray, scalars: bool) -> tuple[np.ndarray, np.ndarray]:
