@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError, ShapeError
-from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is_rule, packed,
+from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
+                    packed,
                     to_atom, to_ndarray)
 from ..graph.container import Container
 from ..graph.edit import with_declared_port
@@ -30,6 +31,7 @@ from ..layers.shapes import LengthVar, Mismatch, PortType, has_length_var, shape
 from . import lanes
 from .context import Ctx
 from .device import check_device, check_precision
+from .inner_ports import exposed, inner_port_specs
 from .plan import check_finite, compile_plan, missing_array_error
 from .port_gradient import abstract_gradients, is_port_gradient, port_gradients, wanted
 from .ragged import equal_shape_groups, stacked
@@ -78,6 +80,10 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
     if not args:
         raise EvaluationError(f"{head} was applied to no input.", symbol=head, tag="invargc")
     data, rest = args[0], args[1:]
+    inner = next((a for a in rest if inner_port_specs(a) is not None), None)
+    if inner is not None:       # net[x, NetPort[{2, "Output"}]]: values inside the net
+        return _inner_values(net, data, inner, [a for a in rest if a is not inner],
+                             shape_only, head)
     port, train, seed, prop = None, False, None, None
     gradient: Any = None
     out_grads: dict[str, np.ndarray] = {}
@@ -160,6 +166,21 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
         return abstract_result(net, call, head)
     outputs = evaluate(net, call, head)
     return to_expression(net, outputs, call)
+
+
+def _inner_values(net: Net, data: Any, spec: Any, rest: list[Any], shape_only: bool,
+                  head: str) -> Any:
+    """The values of the inner ports ``spec`` names (runtime/inner_ports.py): one value
+    for one NetPort, else an association by NetPort."""
+    specs = inner_port_specs(spec)
+    assert specs is not None
+    graph, names = exposed(net, specs, head)
+    outs = apply_net(graph, (data, *rest), shape_only=shape_only)
+    values = {out: (outs.get(out) if isinstance(outs, Association) else outs)
+              for _, out in names}
+    if len(specs) == 1 and not is_list(spec) and spec.args[0] is not S("All"):
+        return values[names[0][1]]
+    return Association((key, values[out], False) for key, out in names)
 
 
 def _all_states(a: Any) -> bool:
