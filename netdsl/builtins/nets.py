@@ -187,7 +187,9 @@ def _operator(head: str, usage: tuple[str, ...], summary: str, most: int) -> Non
         if len(positional) + len(rules) != len(args) or not 1 <= len(positional) <= _most:
             what = ("a net or a pair of nets, and an aggregation,"
                     if _head == "NetBidirectionalOperator" else
-                    "a net and a number of iterations," if _head == "NetNestOperator" else "a net")
+                    "a net and a number of iterations," if _head == "NetNestOperator" else
+                    "a net and a level specification," if _head == "NetMapThreadOperator"
+                    else "a net")
             raise wrong_call(_head, call, f"{_head} takes {what} and port rules")
         net = build_operator(_head, tuple(positional), _rules_to_options(rules, _head, call))
         net.span = call.span
@@ -211,6 +213,12 @@ _operator("NetBidirectionalOperator", ("NetBidirectionalOperator[net]",
                                        "NetBidirectionalOperator[nets, Catenate | Total | Mean]"),
           "fnet on a sequence and bnet on it reversed, their outputs joined (Catenate), "
           "added (Total) or averaged (Mean)", 2)
+_operator("NetMapThreadOperator", ("NetMapThreadOperator[net]", "NetMapThreadOperator[net, n]",
+                                   'NetMapThreadOperator[net, <|"in1" -> n1, ...|>]',
+                                   'NetMapThreadOperator[net, "in" -> shape]'),
+          "net applied to corresponding elements of its inputs, mapped over their first n "
+          "levels (1 by default); with depths per input, inputs of smaller depth are "
+          "replicated (depth 0: given whole to every application)", 2)
 _operator("NetPairEmbeddingOperator", ("NetPairEmbeddingOperator[net]",
                                        "NetPairEmbeddingOperator[net, DistanceFunction -> "
                                        "CosineDistance]",

@@ -184,6 +184,8 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
     scope = "/".join(path) or net.kind
     if net.kind == "NetFoldOperator":
         return _fold(b, net, path, inputs, scope)
+    if net.kind == "NetMapThreadOperator":
+        return _map_thread(b, net, path, inputs, scope, where)
     x = inputs["Input"]
     if net.kind == "NetNestOperator":      # unrolled: the inner nodes n times, one set of arrays
         assert net.iterations is not None
@@ -217,6 +219,38 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
             y = b.node("Mul", [y, b.const(0.5, scope)], scope)
         return {"Output": y}
     raise AssertionError(net.kind)
+
+
+def _map_thread(b: Builder, net: Operator, path: tuple, inputs: dict[str, str], scope: str,
+                where: str) -> dict[str, str]:
+    """NetMapThreadOperator as a map over n levels: each input (Unsqueezed and Expanded over
+    the levels below its depth) Reshaped to (N*L1*...*Ln, element...), the inner net's
+    nodes on those, each output Reshaped back to (N, L1, ..., Ln, ...)."""
+    thread, inner = net.thread, net.net("Net")
+    assert thread is not None
+    n = thread.n
+    shapes = {p: tuple(inner.ports[p].shape or ()) for p in thread.inputs + thread.outputs}
+    if any(is_length_var(d) for sh in shapes.values() for d in sh):
+        raise ExportError(f"NetMapThreadOperator{where} cannot be exported to ONNX: its inner "
+                          f"net works on sequences.", symbol="Export", tag="onnxnosup")
+    full = next(p for p in thread.inputs if thread.depth(p) == n)
+    lead = slice_axis(b, b.node("Shape", [inputs[full]], scope), 0, n + 1, 0, 1, scope)
+    feeds = {}
+    for p in thread.inputs:
+        x, d = inputs[p], thread.depth(p)
+        if d < n:
+            x = b.node("Unsqueeze", [x, b.const(list(range(d + 1, n + 1)), scope, np.int64)],
+                       scope)
+            to = b.node("Concat", [lead, b.const(list(shapes[p]), scope, np.int64)], scope,
+                        axis=0)
+            x = b.node("Expand", [x, to], scope)
+        feeds[p] = b.reshape(x, shapes[p], scope)
+    ys = _emit(b, inner, path + ("Net",), feeds)
+    out = {}
+    for o in thread.outputs:
+        to = b.node("Concat", [lead, b.const(list(shapes[o]), scope, np.int64)], scope, axis=0)
+        out[o] = b.node("Reshape", [ys[o], to], scope)
+    return out
 
 
 def _pair(b: Builder, net: Operator, path: tuple, x: str, scope: str, where: str) -> str:

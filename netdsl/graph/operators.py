@@ -1,6 +1,7 @@
-"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator, NetNestOperator and
-NetPairEmbeddingOperator: containers of inner nets that run them step by step (or on a
-reversed copy) of a sequence, n times in a row, or on both arrays of a pair.
+"""NetMapOperator, NetMapThreadOperator, NetFoldOperator, NetBidirectionalOperator,
+NetNestOperator and NetPairEmbeddingOperator: containers of inner nets that run them
+step by step (or on a reversed copy) of a sequence, n times in a row, or on both arrays
+of a pair.
 
 An operator is a ``Container`` whose nodes are its inner nets (``"Net"``, or
 ``"ForwardNet"`` and ``"BackwardNet"``, Wolfram's parameter names, so NetExtract,
@@ -13,6 +14,13 @@ Wolfram's definitions (NeuralNetworks paclet):
 
 - NetMapOperator[net]: Input {n, in...} -> Output {n, out...}; ``net`` has ports Input
   (in...) and Output (out...); the length n is "Varying" unless given.
+- NetMapThreadOperator[net, spec] (``Thread`` below): ``net`` (any inputs and outputs)
+  applied to corresponding elements of its inputs, mapped over their first n levels:
+  spec n (default 1), or {"in" -> n_in, ...} / <|...|> giving each input's depth (an
+  input not named has depth 0); n is the largest depth. Every output has the n levels;
+  an input of depth d < n has the first d of them and is replicated over the others (d
+  = 0: given whole to every application). The mapped levels' sizes are one per level
+  across the ports; the first may be "Varying".
 - NetFoldOperator[net, feedback, constants, outputs] (``Fold`` below): ``feedback`` is a
   list of rules "out" -> "in" (default {"Output" -> "State"}): the inner output ``out``
   of each step is the inner input ``in`` of the next, and the two have one shape.
@@ -53,7 +61,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EvaluationError, ShapeError
-from ..expr import Expr, Symbol, input_form, is_integer, is_list, is_rule, list_items
+from ..expr import Association, Expr, Symbol, input_form, is_integer, is_list, is_rule, list_items
 from ..layers.base import (Clash, Infer, Layer, Net, ValidationFail, multiplier_spec,
                            run_layer_rule)
 from ..layers.shapes import (UNKNOWN, LengthVar, Mismatch, PortType, VaryingSize,
@@ -71,7 +79,7 @@ else:
 S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
 DISTANCES = ("EuclideanDistance", "CosineDistance")
-SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",),
+SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",), "NetMapThreadOperator": ("Net",),
          "NetBidirectionalOperator": ("ForwardNet", "BackwardNet"), "NetNestOperator": ("Net",),
          "NetPairEmbeddingOperator": ("Net",)}
 INNER_PORTS = {"NetMapOperator": ({"Input"}, {"Output"}),
@@ -98,6 +106,27 @@ class Fold:
                 and self.outputs == ("Output",))
 
 
+@dataclass(frozen=True)
+class Thread:
+    """What a NetMapThreadOperator maps (see the module docstring): each inner input's
+    depth, the inner outputs, and the spec as written (None: the default 1)."""
+
+    depths: tuple[tuple[str, int], ...]
+    outputs: tuple[str, ...]
+    spec: Any = None
+
+    @property
+    def n(self) -> int:
+        return max(d for _, d in self.depths)
+
+    def depth(self, port: str) -> int:
+        return dict(self.depths).get(port, self.n)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(p for p, _ in self.depths)
+
+
 def _error(head: str, tag: str, text: str) -> EvaluationError:
     return EvaluationError(text, symbol=head, tag=tag)
 
@@ -109,19 +138,23 @@ class Operator(Container):
 
     iterations: int | None = None    # NetNestOperator's n
 
+    thread: Thread | None = None     # NetMapThreadOperator's levels
+
     def __init__(self, kind: str, nets: dict[str, Net], ports: dict[str, PortType],
                  aggregation: str | None = None, shared: dict[str, Any] | None = None,
-                 fold: Fold | None = None):
+                 fold: Fold | None = None, thread: Thread | None = None):
         g = nx.DiGraph()
         for name, net in nets.items():
             g.add_node(name, **{NET: net})
-        ins = ("Input",) if fold is None else fold.mapped + fold.constants
+        ins = (fold.mapped + fold.constants if fold is not None else
+               thread.inputs if thread is not None else ("Input",))
         for p in ports:
             g.add_node(PortNode("in" if p in ins else "out", p))
         super().__init__(kind, g, list(nets), True, ports, shared)
         self.aggregation = aggregation
         self.operator = kind
         self.fold = fold
+        self.thread = thread
         self.optional_inputs = fold.states if fold else ()
         self.optional_outputs = (tuple(i for i in fold.states if i not in fold.outputs)
                                  if fold else ())
@@ -136,6 +169,7 @@ class Operator(Container):
         new.aggregation = self.aggregation
         new.operator = self.operator
         new.fold = self.fold
+        new.thread = self.thread
         new.iterations = self.iterations
         new.multipliers = self.multipliers
         new.optional_inputs = self.optional_inputs
@@ -163,7 +197,8 @@ class Operator(Container):
 
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, Operator) and self.aggregation == other.aggregation
-                and self.fold == other.fold and self.multipliers == other.multipliers
+                and self.fold == other.fold and self.thread == other.thread
+                and self.multipliers == other.multipliers
                 and self.iterations == other.iterations
                 and super().__eq__(other))
 
@@ -195,7 +230,10 @@ class Operator(Container):
             parts.append(str(self.iterations))
         if self.fold is not None and not self.fold.is_default():
             parts.extend(input_form(a) for a in _fold_args(self.fold))
-        for p in self.fold.mapped if self.fold else ("Input",):
+        if self.thread is not None and self.thread.spec is not None:
+            parts.append(input_form(self.thread.spec))
+        for p in (self.fold.mapped if self.fold else self.thread.inputs if self.thread
+                  else ("Input",)):
             t = self.ports.get(p)
             if t is not None and self.kind == "NetPairEmbeddingOperator":
                 t = element(t)     # its "Input" option is each array's shape
@@ -211,7 +249,8 @@ class Operator(Container):
         """The operator's shape rule, the inner nets inferred with ``infer`` (inference.py)."""
         rule = {"NetMapOperator": _infer_map, "NetFoldOperator": _infer_fold,
                 "NetBidirectionalOperator": _infer_bidirectional,
-                "NetNestOperator": _infer_nest, "NetPairEmbeddingOperator": _infer_pair}[self.kind]
+                "NetNestOperator": _infer_nest, "NetPairEmbeddingOperator": _infer_pair,
+                "NetMapThreadOperator": _infer_thread}[self.kind]
         return rule(self, _Inner(self, infer, head, where))
 
     def around(self, nets: dict[str, Net], head: str) -> "Operator":
@@ -225,6 +264,8 @@ class Operator(Container):
             args += (self.iterations,)
         if self.fold is not None:
             args += _fold_args(self.fold)
+        if self.thread is not None and self.thread.spec is not None:
+            args += (self.thread.spec,)
         opts = {p: t.spec() for p, t in self.declared_ports.items()
                 if t.shape is not None and p not in self.optional_inputs}
         if pair:
@@ -298,6 +339,16 @@ def _build_operator(head: str, args: tuple, options: dict[str, Any]) -> Operator
         op = Operator(head, {"Net": net}, _port_options(head, ports, options), None,
                       _hoist_shared([net], head), fold)
         return op.own_inference(infer, head, "")
+    elif head == "NetMapThreadOperator":
+        if len(args) > 2:
+            raise _error(head, "argt", f"{head} called with {len(args)} arguments; 1 or 2 "
+                                       f"arguments are expected.")
+        net = to_net(args[0], head, "the argument")
+        thread = _thread_spec(head, net, args[1] if len(args) == 2 else None)
+        ports = {p: UNKNOWN for p in thread.inputs + thread.outputs}
+        op = Operator(head, {"Net": net}, _port_options(head, ports, options), None,
+                      _hoist_shared([net], head), thread=thread)
+        return op.own_inference(infer, head, "")
     elif head == "NetNestOperator":
         if len(args) != 2:
             raise _error(head, "argrx", f"{head} called with {len(args)} argument"
@@ -367,6 +418,33 @@ def _port_options(head: str, ports: dict[str, PortType], options: dict[str, Any]
             raise _error(head, "invspec", f"Specification {input_form(spec)} is not compatible "
                                           f'with port "{p}": {e}.') from None
     return ports
+
+
+def _thread_spec(head: str, net: Net, spec: Any) -> Thread:
+    """NetMapThreadOperator's levels: n, or the depths of named inputs (the others 0)."""
+    ins, outs = net.port_names()
+    if spec is None or (is_integer(spec) and spec >= 1):
+        n = 1 if spec is None else spec
+        return Thread(tuple((p, n) for p in ins), tuple(outs), spec)
+    rules = (list(spec.items()) if isinstance(spec, Association) else
+             [tuple(r.args) for r in list_items(spec)] if is_list(spec)
+             and all(is_rule(r) for r in list_items(spec)) else None)
+    if rules is None:
+        raise _error(head, "invspec", f"The level specification {input_form(spec)} should be "
+                                      f'a positive integer or rules "input" -> depth.')
+    depths = dict.fromkeys(ins, 0)
+    for name, d in rules:
+        if name not in depths:
+            raise _error(head, "invports", f'"{name}" is not an input port of the net; its '
+                                           f"inputs are {_names(ins)}.")
+        if not (is_integer(d) and d >= 0):
+            raise _error(head, "invspec", f'The depth of "{name}", {input_form(d)}, should be a '
+                                          f"non-negative integer.")
+        depths[name] = d
+    if max(depths.values(), default=0) == 0:
+        raise _error(head, "invspec", f"{head} needs an input mapped at depth 1 or more; "
+                                      f"{input_form(spec)} maps none.")
+    return Thread(tuple(depths.items()), tuple(outs), spec)
 
 
 def _fold_spec(head: str, net: Net, args: tuple) -> Fold:
@@ -646,6 +724,50 @@ def _infer_pair(op: Operator, s: _Inner) -> Operator:
         if not changed:
             break
     return s.result()
+
+
+def _infer_thread(op: Operator, s: _Inner) -> Operator:
+    """Each port's first d levels (its depth; n for outputs) are the mapped levels, one
+    size per level across the ports; the rest is the inner net's port."""
+    thread = op.thread
+    assert thread is not None
+    depth = {p: thread.depth(p) for p in thread.inputs + thread.outputs}
+    for _ in range(8):
+        for p, d in depth.items():
+            t = s.ports[p]
+            if t.shape is not None and len(t.shape) < d:
+                raise s.fail(f'the "{p}" port is mapped at depth {d}, so it needs rank {d} or '
+                             f"more, not a {t.words()}.")
+        changed = s.run("Net", {p: _below(s.ports[p], d) for p, d in depth.items()})
+        sizes = []
+        for k in range(thread.n):
+            size, seen = None, None
+            for p, d in depth.items():
+                shape = s.ports[p].shape
+                if d <= k or shape is None or shape[k] is None:
+                    continue
+                try:
+                    size = unify(PortType((size,)), PortType((shape[k],))).shape[0]  # type: ignore[index]
+                except Mismatch:
+                    raise s.fail(f'level {k + 1} is mapped over, so the "{seen}" and "{p}" ports '
+                                 f"must have one size there ({size} and {shape[k]}).") from None
+                seen = seen or p
+            sizes.append(size if size is not None else (LengthVar() if k == 0 else None))
+        for p, d in depth.items():
+            inner = s.net_port("Net", p)
+            if inner.shape is not None:
+                t = PortType(tuple(sizes[:d]) + tuple(inner.shape), inner.integer, inner.classes)
+                changed |= s.refine(p, t, "Net", p)
+        if not changed:
+            break
+    return s.result()
+
+
+def _below(t: PortType, depth: int) -> PortType:
+    """The type of one element of a port mapped at ``depth`` levels."""
+    if t.shape is None:
+        return UNKNOWN if not t.integer else PortType(None, True, t.classes)
+    return PortType(tuple(t.shape[depth:]), t.integer, t.classes)
 
 
 def _infer_nest(op: Operator, s: _Inner) -> Operator:

@@ -21,6 +21,10 @@ learning-rate multipliers see the inner arrays exactly as in a container.
 - NetNestOperator: the inner plan n times, each output the next input (one set of
   arrays); backward runs the inner backward n times in reverse, each input gradient the
   seed of the pass before, the arrays' gradients summed over the passes.
+- NetMapThreadOperator: like a map, over the first n levels of every port: each input
+  (replicated over the levels below its depth) has its n levels folded into the batch,
+  one inner batch of L1*...*Ln*N; backward sums a replicated input's gradient over the
+  levels it was replicated on.
 - NetPairEmbeddingOperator: the pair's two arrays of every example are one inner batch
   of 2N, as a map over a length-2 sequence; the distance of the two embeddings (squared
   Euclidean or cosine, see graph/operators.py) and its gradient are computed here.
@@ -85,6 +89,9 @@ class OperatorStep:
             self.iterations = net.iterations
         if self.kind == "NetPairEmbeddingOperator":
             self.distance = net.aggregation
+        if self.kind == "NetMapThreadOperator":
+            self.thread = net.thread
+            self.in_names, self.out_names = net.port_names()
         if self.kind == "NetBidirectionalOperator":
             self.sequential = net.sequential_output()
             self.aggregation = net.aggregation
@@ -115,7 +122,8 @@ class OperatorStep:
         steps = cache[0]
         if self.kind in ("NetFoldOperator", "NetNestOperator"):
             runs = [(0, caches) for _, caches in cache[1]]
-        elif self.kind in ("NetMapOperator", "NetPairEmbeddingOperator", "AttentionLayer"):
+        elif self.kind in ("NetMapOperator", "NetPairEmbeddingOperator", "NetMapThreadOperator",
+                           "AttentionLayer"):
             runs = [(0, cache[2])]
         else:
             runs = [(0, cache[2]), (1, cache[4])]
@@ -175,6 +183,8 @@ class OperatorStep:
             return self._map(ctx, steps, x)
         if self.kind == "NetPairEmbeddingOperator":
             return self._pair(ctx, steps, x)
+        if self.kind == "NetMapThreadOperator":
+            return self._thread(ctx, steps, dict(zip(self.in_names, (x,) + given)))
         if self.kind == "NetFoldOperator":
             return self._fold(ctx, steps, dict(zip(self.in_names, (x,) + given)))
         if self.kind == "NetNestOperator":
@@ -194,6 +204,38 @@ class OperatorStep:
         outs, values, caches = self._run(ctx, 0, steps[0], {"Input": _merge(x)})
         y = _split(outs["Output"], x.shape[0], x.shape[-1])
         return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
+
+    def _thread(self, ctx, steps, xs):
+        thread, n = self.thread, self.thread.n
+        full = next(a for p, a in xs.items() if thread.depth(p) == n)
+        lead, batch = full.shape[:n], full.shape[-1]
+        merged = {}
+        for p, a in xs.items():
+            d = thread.depth(p)
+            a = np.broadcast_to(a.reshape(a.shape[:d] + (1,) * (n - d) + a.shape[d:]),
+                                lead + a.shape[d:])
+            merged[p] = _merge_levels(a, n)
+        outs, values, caches = self._run(ctx, 0, steps[0], merged)
+        ys = [_split_levels(outs[o], lead, batch) for o in self.out_names]
+        return ys, ((steps, values, caches, {p: a.shape for p, a in xs.items()}, lead, batch)
+                    if ctx.grad else None)
+
+    def _thread_back(self, ctx, cache, douts, grads):
+        steps, values, caches, shapes, lead, batch = cache
+        n = len(lead)
+        seeds = {o: _merge_levels(g, n) for o, g in douts.items()}
+        d = self._back(ctx, 0, steps[0], values, caches, seeds, grads)
+        dxs = []
+        for p in self.in_names:
+            shape, depth = shapes[p], self.thread.depth(p)
+            inner = shape[depth:-1]
+            g = _or_zeros(d[p], inner + (int(np.prod(lead, dtype=np.int64)) * batch,),
+                          next(iter(douts.values())).dtype)
+            g = _split_levels(g, lead, batch)                   # (L1..Ln, inner..., N)
+            if depth < n:                                       # replicated: summed back
+                g = g.sum(axis=tuple(range(depth, n)))
+            dxs.append(np.ascontiguousarray(g))
+        return dxs, grads
 
     def _pair(self, ctx, steps, x):
         outs, values, caches = self._run(ctx, 0, steps[0], {"Input": _merge(x)})
@@ -316,6 +358,9 @@ class OperatorStep:
             return [_split_or_zeros(dxs["Input"], shape, dy.dtype)], grads
         if self.kind == "NetPairEmbeddingOperator":
             return self._pair_back(ctx, cache, dy, grads)
+        if self.kind == "NetMapThreadOperator":
+            return self._thread_back(ctx, cache, dict(zip(self.out_names, (dy,) + dfinal)),
+                                     grads)
         if self.kind == "NetFoldOperator":
             return self._fold_back(ctx, cache, dict(zip(self.out_names, (dy,) + dfinal)),
                                    grads), grads
@@ -382,6 +427,22 @@ def _merge(x: np.ndarray) -> np.ndarray:
 def _split(y: np.ndarray, n: int, batch: int) -> np.ndarray:
     """(element..., n*N) -> (n, element..., N), the inverse of ``_merge``."""
     return np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
+
+
+def _merge_levels(a: np.ndarray, n: int) -> np.ndarray:
+    """(L1..Ln, element..., N) -> (element..., L1*...*Ln*N): ``_merge`` over n levels."""
+    moved = np.moveaxis(a, tuple(range(n)), tuple(range(a.ndim - 1 - n, a.ndim - 1)))
+    size = int(np.prod(a.shape[:n], dtype=np.int64)) * a.shape[-1]
+    return np.ascontiguousarray(moved).reshape(moved.shape[:a.ndim - 1 - n] + (size,))
+
+
+def _split_levels(y: np.ndarray, lead: tuple, batch: int) -> np.ndarray:
+    """(element..., L1*...*Ln*N) -> (L1..Ln, element..., N), the inverse of
+    ``_merge_levels``."""
+    n = len(lead)
+    y = y.reshape(y.shape[:-1] + tuple(lead) + (batch,))
+    k = y.ndim - 1 - n
+    return np.ascontiguousarray(np.moveaxis(y, tuple(range(k, k + n)), tuple(range(n))))
 
 
 def _split_or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:

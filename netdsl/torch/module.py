@@ -81,8 +81,10 @@ class NetModule(torch.nn.Module):
     def forward(self, *args: torch.Tensor, **by_port: torch.Tensor) -> Any:
         if args:
             if len(args) != 1 or len(self.inputs) != 1 or by_port:
-                raise EvaluationError(f"give the inputs by port name: {list(self.inputs)}",
-                                      symbol=HEAD, tag="inports")
+                names = ", ".join(f"{p}=..." for p in self.inputs)
+                raise EvaluationError(f"The net has inputs {', '.join(self.inputs)}: give them "
+                                      f"by port name, module({names}).", symbol=HEAD,
+                                      tag="inports")
             by_port = {next(iter(self.inputs)): args[0]}
         values: list[Any] = [None] * self.n_slots
         for port, slot in self.inputs.items():

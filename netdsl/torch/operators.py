@@ -1,5 +1,5 @@
-"""NetMapOperator, NetFoldOperator, NetBidirectionalOperator, NetNestOperator,
-NetPairEmbeddingOperator and AttentionLayer[net] /
+"""NetMapOperator, NetMapThreadOperator, NetFoldOperator, NetBidirectionalOperator,
+NetNestOperator, NetPairEmbeddingOperator and AttentionLayer[net] /
 SequenceAttentionLayer[net] as torch functions, batch-first, running their inner nets'
 plans as the NumPy executor does (runtime/operator_steps.py):
 
@@ -12,6 +12,8 @@ plans as the NumPy executor does (runtime/operator_steps.py):
   reversed along the length (its output reversed back when it is a sequence), then
   Catenate, Total or Mean;
 - a nest: the inner net n times, each output the next input;
+- a map over n levels (NetMapThreadOperator): each input expanded over the levels below
+  its depth and those levels folded into the batch, as the map;
 - a pair embedding: the inner net once on the (N 2, element...) tensor of both arrays
   of each pair, then the distance of the two embeddings (squared Euclidean or cosine,
   graph/operators.py);
@@ -169,6 +171,28 @@ def _bidirectional(runner, plans):
         else:
             y = f + b if runner.aggregation == "Total" else (f + b) * 0.5
         return [y], {**moved, **moved_b}
+    return fn
+
+
+@register_torch_layer("NetMapThreadOperator")
+@_operator
+def _map_thread(runner, plans):
+    inner, thread = plans[0], runner.thread
+    n = thread.n
+
+    def fn(a, xs, training, sync):
+        given = dict(zip(runner.in_names, xs))
+        full = next(x for p, x in given.items() if thread.depth(p) == n)
+        batch, lead = full.shape[0], tuple(full.shape[1:1 + n])
+        feeds = {}
+        for p, x in given.items():
+            d = thread.depth(p)
+            rest = tuple(x.shape[1 + d:])
+            x = x.reshape((batch,) + tuple(x.shape[1:1 + d]) + (1,) * (n - d) + rest)
+            feeds[p] = x.expand((batch,) + lead + rest).reshape((-1,) + rest)
+        outs, moved = inner.run(a, feeds, training, sync)
+        return [outs[o].reshape((batch,) + lead + tuple(outs[o].shape[1:]))
+                for o in runner.out_names], moved
     return fn
 
 
