@@ -545,6 +545,7 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if _is_loss_spec(prop):   # NetTrain[net, data, lossLayer]: the loss to train on
         opts = {**opts, "LossFunction": prop}
         prop = None
+    opts = _reporting_functions(opts)
     if is_rule(prop):   # a rule left over by the option parser names no NetTrain option
         key = prop.args[0]
         raise EvaluationError(f"Unknown option {input_form(key)} for NetTrain; known options: "
@@ -584,6 +585,43 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _reporting_functions(opts: dict[str, Any]) -> dict[str, Any]:
+    """TrainingProgressReporting -> f (or {f, "Interval" -> i}, or among a list of specs):
+    Wolfram shows f's result as training goes (every round by default); here it is
+    printed, by running Print[f[#]] & as a TrainingProgressFunction. The panel or lines
+    are then not shown unless asked for too."""
+    spec = opts.get("TrainingProgressReporting")
+    items = list_items(spec) if is_list(spec) and not _with_suboptions(spec) else [spec]
+    kept, added = [], []
+    for item in items:
+        fn, sub = (list_items(item)[0], list_items(item)[1:]) if _with_suboptions(item) \
+            else (item, [])
+        if not _is_function(fn):
+            kept.append(item)
+            continue
+        printer = Expr(S("Function"), Expr(S("Print"), Expr(fn, Expr(S("Slot"), 1))))
+        interval = sub or [Expr(S("Rule"), "Interval", Expr(S("Quantity"), 1, "Rounds"))]
+        added.append(Expr(S("List"), printer, *interval))
+    if not added:
+        return opts
+    given = opts.get("TrainingProgressFunction")
+    before = [] if given is None or given is S("None") else (
+        [given] if not is_list(given) or _with_suboptions(given) else list_items(given))
+    rest = kept[0] if len(kept) == 1 else make_list(kept) if kept else S("None")
+    return {**opts, "TrainingProgressReporting": rest,
+            "TrainingProgressFunction": make_list(before + added)}
+
+
+def _with_suboptions(x: Any) -> bool:
+    """{spec, "Interval" -> ...}: one spec with its suboptions."""
+    items = list_items(x) if is_list(x) else []
+    return len(items) >= 2 and all(is_rule(i) for i in items[1:])
+
+
+def _is_function(x: Any) -> bool:
+    return isinstance(x, Expr) and x.head is S("Function")
 
 
 def _files_in(spec: Any) -> list[Expr]:
