@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import is_list, make_list, packed, to_atom, to_ndarray
+from ..expr import is_list, list_items, make_list, packed, to_atom, to_ndarray
+from ..printer import short
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from .registry import NOT_APPLICABLE, applier, builtin
 
@@ -18,9 +19,11 @@ def _net_encoder(ev, spec):
 
 
 @builtin("NetDecoder", ('NetDecoder["kind"]', 'NetDecoder[{"Class", {labels}}]',
-                        'NetDecoder[{"Class", {labels}, "InputDepth" -> n}]'),
+                        'NetDecoder[{"Class", {labels}, "InputDepth" -> n}]',
+                        'NetDecoder[{"Characters", table}]', 'NetDecoder[{"Tokens", {tokens}}]'),
          "a decoder for an output port: Class or Boolean (\"InputDepth\": a decision per "
-         "row of a matrix, and so on)", args=1, section="Nets")
+         "row of a matrix, and so on), Scalar (a 1-vector as a number), Characters or "
+         "Tokens (probability vectors as a string)", args=1, section="Nets")
 def _net_decoder(ev, spec):
     return NetDecoder.build((spec,))
 
@@ -41,12 +44,23 @@ def _apply_decoder(ev, dec, args):
     """decoder[array] or decoder[array, property]: a batch when given a list of arrays."""
     if len(args) not in (1, 2):
         return NOT_APPLICABLE
-    y = np.asarray(to_ndarray(args[0]), np.float64) if is_list(args[0]) or \
-        isinstance(args[0], np.ndarray) else np.asarray(args[0], np.float64)
-    rank = (0 if dec.kind == "Boolean" else 1) + dec.mapped     # one example's rank
+    prop = args[1] if len(args) == 2 else "Decision"
+    try:
+        y = np.asarray(to_ndarray(args[0]), np.float64) if is_list(args[0]) or \
+            isinstance(args[0], np.ndarray) else np.asarray(args[0], np.float64)
+    except (TypeError, ValueError):
+        if dec.kind in ("Characters", "Tokens") and is_list(args[0]):   # sequences of
+            return make_list(_apply_decoder(ev, dec, (x, prop))          # different lengths
+                             for x in list_items(args[0]))
+        raise EvaluationError(f"The decoder takes a numeric array (or a list of them), not "
+                              f"{short(args[0], 60)}.", symbol="NetDecoder",
+                              tag="invdata") from None
+    # one example's rank: a sequence of probability vectors for "Characters"/"Tokens"
+    # (a lone vector is one position), a 1-vector for "Scalar", a number for "Boolean"
+    rank = 2 if dec.kind in ("Characters", "Tokens") and y.ndim >= 2 else \
+        (0 if dec.kind == "Boolean" else 1) + dec.mapped
     if y.ndim < rank:
         raise EvaluationError(f"The decoder takes arrays of rank {rank} (or a list of them), "
                               f"not of rank {y.ndim}.", symbol="NetDecoder", tag="invdata")
     batched = y.ndim > rank
-    return decoded(dec, y if batched else y[None], batched,
-                   args[1] if len(args) == 2 else "Decision")
+    return decoded(dec, y if batched else y[None], batched, prop)

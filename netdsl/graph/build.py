@@ -101,9 +101,18 @@ def _elements(spec: Any, head: str) -> tuple[list[str], list[Net], bool]:
                               f"of layers, not {short(spec, 100)}.")
 
 
-def _port_options(options: dict[str, Any], head: str) -> dict[str, PortType]:
+CODER_WORDS = ("Boolean", "Scalar")     # "port" -> "Boolean": the coder of that type
+
+
+def _port_options(options: dict[str, Any], head: str,
+                  outputs: frozenset = frozenset()) -> dict[str, PortType]:
+    """The declared port types; "Boolean" or "Scalar" attach that encoder to an input and
+    that decoder to an output (``outputs``), as Wolfram's "port" -> "type" does."""
     out = {}
     for name, spec in options.items():
+        if isinstance(spec, str) and spec in CODER_WORDS:
+            from ..layers.coders import NetDecoder, NetEncoder    # only when asked for
+            spec = (NetDecoder if name in outputs else NetEncoder).build((spec,))
         try:
             out[name] = port_type_from_spec(spec)
         except ValueError as e:
@@ -147,7 +156,7 @@ def _build_chain(spec: Any, options: dict[str, Any], head: str) -> Container:
     for p in last_outs:
         g.add_edge(names[-1], PortNode("out", p), **{LINKS: [(p, p)]})
     ports = {p: PortType() for p in first_ins + last_outs}
-    for p, t in _port_options(options, head).items():
+    for p, t in _port_options(options, head, frozenset(last_outs)).items():
         if p not in ports:
             raise error(head, "noport", f'The chain has no port named "{p}"; its ports are '
                                         f"{', '.join(ports)}.")
@@ -386,7 +395,8 @@ class _Wiring:
         except nx.NetworkXNoCycle:
             pass
         ports = {n.name: PortType() for n in g if isinstance(n, PortNode)}
-        for p, t in _port_options(options, self.head).items():
+        outputs = frozenset(n.name for n in g if isinstance(n, PortNode) and n.side == "out")
+        for p, t in _port_options(options, self.head, outputs).items():
             if p not in ports:
                 raise error(self.head, "noport", f'The graph has no port named "{p}"; its ports '
                                                  f"are {', '.join(sorted(ports))}.")

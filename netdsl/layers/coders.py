@@ -51,7 +51,7 @@ from .shapes import SPEC_READERS, LengthVar, PortType
 S = Symbol
 
 ENCODER_KINDS = ("Class", "Boolean", "Scalar", "Characters", "Tokens")
-DECODER_KINDS = ("Class", "Boolean")
+DECODER_KINDS = ("Class", "Boolean", "Scalar", "Characters", "Tokens")
 DECODER_PROPERTIES = ("Decision", "Probabilities", "TopProbabilities", "Entropy")
 _OUT_OF_SCOPE = ("Image", "Image3D", "Audio", "AudioMelSpectrogram", "AudioMFCC",
                  "AudioSpectrogram", "AudioSTFT", "Function", "SubwordTokens", "BPESubwords",
@@ -466,12 +466,16 @@ def short_form(x: Any) -> str:
 # ---------------------------------------------------------------- decoders
 @dataclass(frozen=True, eq=True)
 class NetDecoder(Opaque):
-    """A "Class" or "Boolean" decoder on an output port."""
+    """A decoder on an output port: "Class" (labels), "Boolean", "Scalar" (a 1-vector as
+    a number), "Characters" and "Tokens" (a sequence of probability vectors as a string:
+    the most probable character, or token, at each position; tokens joined by spaces)."""
 
     kind: str
     labels: tuple | None = None
     depth: int | None = None   # "InputDepth": the input's rank (None: 1 for "Class", 0
     #                            for "Boolean"); the levels above the last are mapped over
+    table: Any = None          # "Characters": the table as given (for printing)
+    ignore_case: bool = False  # "Tokens": lower-case the decoded tokens (Wolfram's default)
 
     head_name = "NetDecoder"
 
@@ -483,6 +487,8 @@ class NetDecoder(Opaque):
             raise coder_error(head, f'"{kind}" is not a decoder netdsl has; it has '
                                     f"{', '.join(DECODER_KINDS)}.",
                               tag="unsupported" if kind in _OUT_OF_SCOPE else "invcoder")
+        if kind in ("Scalar", "Characters", "Tokens"):
+            return cls._text_or_scalar(kind, params, rules, head)
         depth = None
         for rule in rules:
             name, value = rule.args
@@ -502,6 +508,32 @@ class NetDecoder(Opaque):
             raise coder_error(head, 'The "Class" decoder takes {"Class", {labels}}.')
         return cls(kind, _labels(params[0], head) if params else None, depth)
 
+    @classmethod
+    def _text_or_scalar(cls, kind: str, params: list, rules: list, head: str) -> "NetDecoder":
+        if kind == "Scalar":
+            if params or rules:
+                raise coder_error(head, 'The "Scalar" decoder takes no parameters.')
+            return cls(kind)
+        if kind == "Characters":
+            if len(params) > 1 or rules:
+                raise coder_error(head, 'The "Characters" decoder takes {"Characters", '
+                                        'table}.')
+            table = params[0] if params else S("Automatic")
+            try:
+                chars = build_table(table, False)
+            except TableError as e:
+                raise coder_error(head, f"Invalid character table: {e}.") from None
+            return cls(kind, chars.codes, table=table)
+        if len(params) != 1:
+            raise coder_error(head, 'The "Tokens" decoder needs its tokens: NetDecoder[{"Tokens", '
+                                    '{...}}] (netdsl has no built-in vocabulary).')
+        opts = _options(rules, {"IgnoreCase": S("True")}, head, kind)
+        labels = _labels(params[0], head)
+        if not all(isinstance(x, str) for x in labels):
+            raise coder_error(head, 'The tokens of a "Tokens" decoder must be strings.')
+        return cls(kind, labels, ignore_case=_bool_option(opts["IgnoreCase"], "IgnoreCase",
+                                                          head))
+
     @property
     def mapped(self) -> int:
         """The levels of an example above what one decision reads (InputDepth - 1 for
@@ -511,6 +543,10 @@ class NetDecoder(Opaque):
         return self.depth - (self.kind == "Class")
 
     def port_type(self) -> Any:
+        if self.kind == "Scalar":
+            return PortType((1,), coder=self)
+        if self.kind in ("Characters", "Tokens"):     # a sequence of probability vectors
+            return PortType((None, len(self.labels or ())), coder=self)
         lead = (None,) * self.mapped
         if self.kind == "Boolean":
             return PortType(lead, coder=self)
@@ -521,6 +557,8 @@ class NetDecoder(Opaque):
 
     # -- properties -----------------------------------------------------------------
     def is_property(self, x: Any) -> bool:
+        if self.kind in ("Scalar", "Characters", "Tokens"):
+            return x == "Decision"
         if isinstance(x, str):
             return x in DECODER_PROPERTIES or x == "RandomSample" or \
                 self.kind == "Boolean" and x == "Probability"
@@ -544,6 +582,10 @@ class NetDecoder(Opaque):
             flat = y.reshape((-1,) + y.shape[1 + self.mapped:])
             values = NetDecoder(self.kind, self.labels).decode(flat, prop, head, rng)
             return _nest(values, lead)
+        if self.kind == "Scalar":
+            return [to_atom(float(v)) for v in y.reshape(y.shape[0], -1)[:, 0]]
+        if self.kind in ("Characters", "Tokens"):
+            return [self._text(np.asarray(e)) for e in y]
         sample = _sampling(prop, head)
         if sample is not None:
             return self._random_sample(y, sample, np.random.default_rng(rng))
@@ -581,6 +623,15 @@ class NetDecoder(Opaque):
             return [make_list(labels[j] for j in o[:arg]) for o in order]
         return [make_list(_rule(labels[j], float(row[j])) for j in o[:arg])
                 for row, o in zip(probs, order)]
+
+    def _text(self, probs: np.ndarray) -> str:
+        """One example's probability vectors (or one vector) as its string."""
+        assert self.labels is not None
+        picks = np.argmax(probs.reshape(-1, probs.shape[-1]), axis=1)
+        if self.kind == "Characters":      # a code's first character; virtual codes: none
+            return "".join(self.labels[i][:1] for i in picks)
+        words = [self.labels[i] for i in picks]
+        return " ".join(w.lower() for w in words) if self.ignore_case else " ".join(words)
 
     def _random_sample(self, y: np.ndarray, how: dict, rng: np.random.Generator) -> list:
         """One class per example drawn from its probabilities, reshaped as "RandomSample"
@@ -642,6 +693,14 @@ class NetDecoder(Opaque):
         if items is None:
             raise coder_error(head, f'The targets for port "{port}" must be a list.',
                               tag="datafmt")
+        if self.kind == "Scalar":
+            return np.asarray(to_ndarray(make_list(items)), dtype=np.float32).reshape(-1, 1)
+        if self.kind == "Characters":        # strings: a code per character
+            enc = NetEncoder._characters([self.table], [], head)
+            return enc.encode_batch(items, port, head)
+        if self.kind == "Tokens":
+            enc = NetEncoder("Tokens", self.labels, self.ignore_case)
+            return enc.encode_batch(items, port, head)
         if self.mapped and all(is_list(x) for x in items):   # a level of positions
             return _per_example([self.target_indices(x, port, head) for x in items])
         if self.kind == "Boolean":
@@ -659,6 +718,12 @@ class NetDecoder(Opaque):
         return enc._encode_classes(items, port, head)
 
     def expr(self) -> Any:
+        if self.kind == "Characters":
+            return Expr(S("NetDecoder"), make_list(["Characters", self.table]))
+        if self.kind == "Tokens":
+            case = [] if self.ignore_case else [Expr(S("Rule"), "IgnoreCase", S("False"))]
+            return Expr(S("NetDecoder"), make_list(["Tokens", make_list(self.labels or ()),
+                                                    *case]))
         depth = [] if self.depth is None else [Expr(S("Rule"), "InputDepth", self.depth)]
         if self.labels is None and not depth:
             return Expr(S("NetDecoder"), self.kind)
@@ -671,13 +736,17 @@ class NetDecoder(Opaque):
     def words(self) -> str:
         if self.kind == "Boolean":
             return "boolean"
+        if self.kind == "Scalar":
+            return "real number"
+        if self.kind in ("Characters", "Tokens"):
+            return f"string ({len(self.labels or ())} {self.kind.lower()})"
         return f"class ({len(self.labels)} labels)" if self.labels else "class"
 
     def output_form(self) -> str:
         return f"NetDecoder[{self.kind}, {self.words()}]"
 
     def __hash__(self) -> int:
-        return hash((self.kind, self.labels, self.depth))
+        return hash((self.kind, self.labels, self.depth, self.ignore_case))
 
 
 def _rule(k: Any, v: float) -> Expr:
