@@ -8,6 +8,9 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
     "coders": (
         "NetDecoder", "NetEncoder",
     ),
+    "function_layer": (
+        "FunctionLayer",
+    ),
     "netfiles": (),
     "netstate": (
         "NetStateObject",
