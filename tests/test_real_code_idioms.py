@@ -114,3 +114,21 @@ def test_nested_lists_of_connections_and_old_property_names():
                '"MeanInputsPerSecond", MaxTrainingRounds -> 2, TrainingProgressReporting -> '
                'None]')
     assert rate > 0
+
+
+def test_documented_training_forms(capsys):
+    """Dataset as data, "RelativeChange" as a percentage, NetMeasurements' BatchSize
+    option and NetInformation (Wolfram's pages)."""
+    s = 'net = NetChain[{LinearLayer[2], SoftmaxLayer[]}, "Input" -> 2, "Output" -> ' \
+        'NetDecoder[{"Class", {"a", "b"}}]]; d = Dataset[{<|"Input" -> {1., 0.}, "Output" -> ' \
+        '"a"|>, <|"Input" -> {0., 1.}, "Output" -> "b"|>}]; t = NetTrain[net, d, ' \
+        'MaxTrainingRounds -> 50, TrainingProgressReporting -> None, ' \
+        'TrainingStoppingCriterion -> <|"Criterion" -> "Loss", "RelativeChange" -> ' \
+        'Quantity[5, "Percent"]|>];'
+    assert run(s + ' NetMeasurements[t, d, "Accuracy", BatchSize -> 2]') == 1.0
+    assert run(s + ' NetInformation[t, "LayersCount"]') == 2
+    assert "novalidation" in capsys.readouterr().err
+    assert "fraction" in error('NetTrain[LinearLayer[1, "Input" -> 1], {{1.} -> {1.}}, '
+                               'TrainingStoppingCriterion -> <|"Criterion" -> "Loss", '
+                               '"RelativeChange" -> Quantity[150, "Percent"]|>]',
+                               "NetTrain", "invrelchange")

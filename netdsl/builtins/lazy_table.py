@@ -30,7 +30,7 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
         "InstanceNormalizationLayer", "LinearLayer", "LocalResponseNormalizationLayer",
         "LongShortTermMemoryLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer",
         "NetArray", "NetArrayLayer", "NetBidirectionalOperator", "NetChain",
-        "NetExtract", "NetFoldOperator", "NetGraph", "NetInitialize",
+        "NetExtract", "NetFoldOperator", "NetGraph", "NetInformation", "NetInitialize",
         "NetInsertSharedArrays", "NetMapOperator", "NetMapThreadOperator",
         "NetNestOperator", "NetPairEmbeddingOperator", "NetPort", "NetReplacePart",
         "NetSharedArray", "NetTrain", "NormalizationLayer", "OrderingLayer",

@@ -15,7 +15,7 @@ from ..graph.surgery import net_drop, net_take
 from ..layers.base import Net
 from ..patterns import is_pattern, substitute
 from .lists import PART_HOOKS
-from .nets import extract
+from .nets import extract, undataset
 from .registry import NOT_APPLICABLE, builtin, wrong_call
 
 S = Symbol
@@ -171,9 +171,14 @@ PART_HOOKS[Net] = part_of_net
                              "NetMeasurements[net, data, {m1, m2, ...}]"),
          'measurements of net on data, computed in one vectorised pass: "Loss", "Accuracy", '
          '"ErrorRate", "Precision", "Recall", "F1Score", "ConfusionMatrix", "MeanSquare", '
-         '"RSquared", ... or NetPort["port"]', args=3, section="Nets")
-def _net_measurements(ev, net, data, spec):
+         '"RSquared", ... or NetPort["port"]', args=3, section="Nets",
+         options={"BatchSize": S("Automatic"), "TargetDevice": "CPU",
+                  "WorkingPrecision": "Real32"})
+def _net_measurements(ev, net, data, spec, *, opts):
+    """(BatchSize, TargetDevice and WorkingPrecision are accepted, as Wolfram's: the pass
+    is batched in chunks of its own, on the CPU, in float32.)"""
     from ..runtime.train.measure import measure   # imported when first used (start-up)
+    data = undataset(data)
     call = Expr(S("NetMeasurements"), net, data, spec)
     return measure(_net("NetMeasurements", net, call), data, spec,
                    shape_only=bool(getattr(ev.host, "shape_only", False)))

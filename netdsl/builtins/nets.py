@@ -445,6 +445,12 @@ def information(net: Net, prop: Any) -> Any:
 
 
 
+@builtin("NetInformation", ("NetInformation[net]", 'NetInformation[net, "prop"]'),
+         "Wolfram's older name for Information on nets", args=(1, 2), section="Nets")
+def _net_information(ev, net, prop=None):
+    return _information(ev, net, prop)
+
+
 @builtin("Information", ("Information[net]", 'Information[net, "prop"]',
                          'Information[net, {"prop1", ...}]'),
          'facts about a net: "Layers", "InputPorts", "OutputPorts", "Arrays", '
@@ -542,6 +548,7 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if not isinstance(net, Net):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
+    data = undataset(data)
     if _is_loss_spec(prop):   # NetTrain[net, data, lossLayer]: the loss to train on
         opts = {**opts, "LossFunction": prop}
         prop = None
@@ -585,6 +592,14 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def undataset(data: Any) -> Any:
+    """Dataset[rows] (Wolfram's training data form) as its rows: netdsl has no Dataset
+    object, so the wrapper is only read through."""
+    if isinstance(data, Expr) and data.head is S("Dataset") and len(data.args) >= 1:
+        return data.args[0]
+    return data
 
 
 def _reporting_functions(opts: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,12 @@ def read_stopping(spec: Any, callable_of: Callable | None, validated: bool,
             setattr(s, "patience" if key == "Patience" else "initial_patience", n)
         elif key == "AbsoluteChange" and is_number(value) and value >= 0:
             s.absolute = float(value)
+        elif key == "RelativeChange" and _percent(value) is not None:
+            value = _percent(value)        # Quantity[5, "Percent"] is 0.05
+            if not 0 < value < 1:
+                raise error("invrelchange", f'The value for "RelativeChange" must be a '
+                                            f"fraction between 1 and 0, but was {value}.")
+            s.relative = float(value)
         elif key == "RelativeChange" and is_number(value):
             if not 0 < value < 1:
                 raise error("invrelchange", f'The value for "RelativeChange" must be a '
@@ -247,3 +253,11 @@ class Lazy:
 def _assoc(values: dict[str, Any]) -> Association:
     return Association((k, v.fn() if isinstance(v, Lazy) else v, False)
                        for k, v in values.items())
+
+
+def _percent(v: Any) -> float | None:
+    """Quantity[q, "Percent"] as the fraction q / 100; None for anything else."""
+    if isinstance(v, Expr) and v.head is S("Quantity") and len(v.args) == 2 \
+            and v.args[1] == "Percent" and is_number(v.args[0]):
+        return float(v.args[0]) / 100
+    return None
