@@ -355,3 +355,22 @@ def test_net_rename_renames_layers_and_keeps_the_wiring():
         ev('NetRename[NetChain[<|"a" -> LinearLayer[2], "b" -> Ramp|>], "a" -> "b"]')
     with pytest.raises(EvaluationError, match="does not name a layer"):
         ev('NetRename[NetChain[<|"a" -> LinearLayer[2]|>], "z" -> "b"]')
+
+
+def test_net_rename_by_function_and_ports_and_net_delete_of_an_output():
+    """Wolfram's NetRename page: a renaming function, NetPort["old"] -> NetPort["new"];
+    NetDelete's: NetDelete[graph, NetPort["name"]] deletes an output port."""
+    g = ('NetGraph[<|"a" -> LinearLayer[3], "b" -> Ramp|>, {"a" -> "b", "a" -> NetPort["o2"]}, '
+         '"Input" -> 2]')
+    assert names(ev(f"NetRename[{g}, ToUpperCase]")) == ["A", "B"]
+    assert names(ev(f'NetRename[{g}, "l" <> # &]')) == ["la", "lb"]
+    renamed = ev(f'NetRename[{g}, NetPort["Input"] -> NetPort["x"]]')
+    assert ports(renamed) == (("x",), ("o2", "Output"))
+    chain = ev('NetRename[NetChain[{LinearLayer[3]}, "Input" -> 2], NetPort["Output"] -> '
+               'NetPort["y"]]')
+    assert ports(chain) == (("Input",), ("y",)) and chain.kind == "NetGraph"
+    assert ports(ev(f'NetDelete[{g}, NetPort["o2"]]')) == (("Input",), ("Output",))
+    with pytest.raises(EvaluationError, match='no output port "zz"'):
+        ev(f'NetDelete[{g}, NetPort["zz"]]')
+    with pytest.raises(EvaluationError, match='no port "Foo"'):
+        ev(f'NetRename[{g}, NetPort["Foo"] -> NetPort["x"]]')

@@ -101,11 +101,16 @@ def _net_delete(ev, net, spec):
 
 
 @builtin("NetRename", ('NetRename[net, "old" -> "new"]', "NetRename[net, {rule1, ...}]",
-                       'NetRename[net, n -> "new"]'),
-         "net with layers renamed (an unnamed container's layers keep their numbers as names)",
-         args=2, section="Nets")
+                       'NetRename[net, n -> "new"]', "NetRename[net, f]",
+                       'NetRename[net, NetPort["old"] -> NetPort["new"]]'),
+         "net with layers renamed (an unnamed container's layers keep their numbers as "
+         "names; f maps each layer's name to its new one), or its ports", args=2,
+         section="Nets")
 def _net_rename(ev, net, rules):
-    return net_rename(_net("NetRename", net, Expr(S("NetRename"), net, rules)), rules)
+    c = _net("NetRename", net, Expr(S("NetRename"), net, rules))
+    if is_rule(rules) or is_list(rules):
+        return net_rename(c, rules)
+    return net_rename(c, rules, rename=lambda name: ev.call(rules, name))
 
 
 @builtin("NetFlatten", ("NetFlatten[net]", "NetFlatten[net, n]"),
