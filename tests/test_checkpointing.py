@@ -90,3 +90,18 @@ def test_checkpoint_arrays_are_bit_exact(tmp_path):
         for k, v in a.arrays.items():
             if isinstance(v, np.ndarray):
                 assert v.tobytes() == b.arrays[k].tobytes()
+
+
+def test_results_name_the_checkpoint_files_and_the_training_net(tmp_path):
+    """NetTrainResultsObject's "CheckpointingFiles" (the files written) and "TrainingNet"
+    (the net with its loss attached); results[{"p1", "p2"}] gives several."""
+    s = session(tmp_path)
+    s.evaluate('r = NetTrain[net, x -> y, All, BatchSize -> 5, TrainingProgressReporting -> '
+               'None, MaxTrainingRounds -> 2, TrainingProgressCheckpointing -> '
+               '{"Directory", "ck"}]')
+    files = [str(p) for p in s.evaluate('r["CheckpointingFiles"]').args]
+    assert sorted(files) == sorted(str(p) for p in (tmp_path / "ck").iterdir())
+    assert len(files) == 2
+    tnet = s.evaluate('r["TrainingNet"]')
+    assert sorted(tnet.port_names()[0]) == ["Input", "Output"] and tnet.port_names()[1] == ("Loss",)
+    assert list(s.evaluate('r[{"TotalRounds", "BatchSize"}]')) == [2, 5]

@@ -51,12 +51,26 @@ def _register_layer(cls: type[Layer]) -> None:
     def _make(ev, *args, call, _cls=cls):
         if any(type(a) is Expr and a.head is _FUNCTION for a in args):
             args = tuple(_closed(ev, a) for a in args)
+        if any(is_rule(a) and isinstance(a.args[1], str) and a.args[1] in ("Boolean", "Scalar")
+               for a in args):
+            args = tuple(_coder_word(a) for a in args)
         layer = _cls.build(args, call)
         layer.span = call.span
         return layer
 
 
 _FUNCTION, _SLOT, _SLOTS = S("Function"), S("Slot"), S("SlotSequence")
+
+
+def _coder_word(rule: Any) -> Any:
+    """"Output" -> "Boolean" | "Scalar" on a layer: that decoder on an output port, that
+    encoder on an input, as Wolfram's "port" -> "type"."""
+    if not (is_rule(rule) and isinstance(rule.args[0], str)
+            and isinstance(rule.args[1], str) and rule.args[1] in ("Boolean", "Scalar")):
+        return rule
+    from ..layers.coders import NetDecoder, NetEncoder
+    kind = NetDecoder if rule.args[0].startswith("Output") else NetEncoder
+    return Expr(rule.head, rule.args[0], kind.build((rule.args[1],)))
 
 
 def _closed(ev, f: Any) -> Any:

@@ -292,9 +292,9 @@ def port_type_from_spec(spec: Any) -> PortType:
             return PortType((), integer=True)
         if spec == "Varying":
             return PortType((LengthVar(),), open_kind=True)
-        if spec in ("Boolean", "Scalar"):     # a layer's input: that encoder
-            from .coders import NetEncoder        # (coders imports this module)
-            return NetEncoder.build((spec,)).port_type()
+        if spec in ("Boolean", "Scalar"):     # containers and layers attach the coder first
+            raise ValueError(f'"{spec}" names a coder: give NetEncoder["{spec}"] or '
+                             f'NetDecoder["{spec}"]')
         raise ValueError(f'"{spec}" is not a port type; use n, {{n1, n2, ...}}, "Real" or "Integer"')
     if isinstance(spec, Expr) and spec.has_head("Restricted") and len(spec.args) == 2 \
             and spec.args[0] == "Integer" and is_integer(spec.args[1]) and spec.args[1] >= 1:

@@ -92,6 +92,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
                           next(iter(validation.values())).shape[0],
                           method=o.settings.method, initial_learning_rate=o.settings.lr,
                           final_learning_rate=o.settings.lr)
+        history.training_net = tnet
         return _untrain(net, tnet, wrapped), history
     plan = compile_plan(tnet, HEAD, mode="train")
     params = Parameters(plan, read_multipliers(o.multipliers, tnet))
@@ -126,6 +127,9 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
                                    f"{e.strerror or e}.") from None
     trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
                     interruptible, net, wrapped, checkpoints, source, log)
+    history.training_net = trained
+    if checkpoints is not None:
+        history.checkpoint_files = list(dict.fromkeys(checkpoints.files))
     return _untrain(net, trained, wrapped), history
 
 

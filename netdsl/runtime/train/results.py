@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import EvaluationError
-from ...expr import Association, Opaque, Symbol, make_list, packed
+from ...expr import Association, Opaque, Symbol, is_list, list_items, make_list, packed
 from ...layers.base import AbstractArray, Net
 from .common import error
 from .plot import loss_plot
@@ -37,6 +37,8 @@ class History:
     final_net: Any = None              # with a ValidationSet: the net after the last round
     validation_measurements: list[dict[str, Any]] = field(default_factory=list)
     multipliers: Any = None            # every array's learning-rate multiplier, by position
+    training_net: Any = None           # the net with its losses attached, as trained
+    checkpoint_files: list[str] = field(default_factory=list)
 
 
 
@@ -49,8 +51,12 @@ class TrainResults(Opaque):
         self.props = props
 
     def apply(self, ev, args):
+        if len(args) == 1 and is_list(args[0]) and all(isinstance(p, str)
+                                                       for p in list_items(args[0])):
+            return make_list(property_value(self.props, p) for p in list_items(args[0]))
         if len(args) != 1 or not isinstance(args[0], str):
-            raise error("prop", "Use results[\"property\"] with one property name.")
+            raise error("prop", "Use results[\"property\"] with a property name, or a list of "
+                                "them.")
         return property_value(self.props, args[0])
 
     def input_form(self) -> str:
@@ -78,7 +84,8 @@ PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "Vali
               "ArraysLearningRateMultipliers",
               "FinalNet", "RoundMeasurements", "RoundMeasurementsLists",
               "ValidationMeasurements", "ValidationMeasurementsLists", "BatchMeasurements",
-              "BatchMeasurementsLists", "RoundPositions", "ValidationPositions", "Properties")
+              "BatchMeasurementsLists", "RoundPositions", "ValidationPositions", "TrainingNet",
+              "CheckpointingFiles", "Properties")
 
 
 def results(net: Net, h: History) -> dict[str, Any]:
@@ -136,6 +143,8 @@ def _common(h: History) -> dict[str, Any]:
         "BatchMeasurements": assoc(h.batch_losses[-1]) if h.batch_losses else Association([]),
         "BatchMeasurementsLists": assoc(lst(h.batch_losses)),
         "RoundPositions": make_list([r * h.batches_per_round for r in range(1, h.rounds + 1)]),
+        "TrainingNet": h.training_net if h.training_net is not None else S("None"),
+        "CheckpointingFiles": make_list(h.checkpoint_files),
         "ValidationPositions": make_list([r * h.batches_per_round for r in
                                           range(1, len(h.validation_losses) + 1)]),
         "Properties": make_list(sorted(PROPERTIES)),
