@@ -132,3 +132,15 @@ def test_documented_training_forms(capsys):
                                'TrainingStoppingCriterion -> <|"Criterion" -> "Loss", '
                                '"RelativeChange" -> Quantity[150, "Percent"]|>]',
                                "NetTrain", "invrelchange")
+
+
+def test_check_takes_layer_arrays_made_by_constant_array():
+    """netdsl check knows ConstantArray[0, 2] only by its dimensions; as a layer's array
+    it stands for its numbers (YOLOv3 code sets every "Biases" so)."""
+    import io
+    from netdsl.check import check_text
+    out, err = io.StringIO(), io.StringIO()
+    src = ('net = NetChain[{ConvolutionLayer[2, {1, 1}, "Biases" -> ConstantArray[0, 2]]}, '
+           '"Input" -> {1, 3, 3}]\n')
+    assert check_text(src, "t.wl", out, err) == 0, err.getvalue()
+    assert '{2, 3, 3}' in out.getvalue()

@@ -30,6 +30,7 @@ from typing import Any, Callable, ClassVar, Iterator, Self
 
 import numpy as np
 
+from .. import budget
 from ..errors import EvaluationError, ShapeError, Span
 from ..expr import (Expr, Opaque, Symbol, input_form, is_integer, is_list, is_number, is_rule,
                     list_items, to_ndarray)
@@ -96,7 +97,20 @@ class Param:
     convert: Callable[[Any], Any]
     optional: bool = False
     default: Any = None        # the value when an optional argument is omitted
-    display: Callable[[Any], Any] | None = None   # stored value -> the expression printed
+    # stored value -> its Wolfram expression: what NetExtract gives, the summary shows and
+    # InputForm writes (a parsed specification such as (("span", 2, None),) as 2 ;; All)
+    display: Callable[[Any], Any] | None = None
+    # a shorter expression InputForm writes instead, when it rebuilds the same value
+    # (LinearLayer[3]: Wolfram keeps "OutputDimensions" as the list {3})
+    short_display: Callable[[Any], Any] | None = None
+
+    def expr(self, v: Any) -> Any:
+        """The stored value ``v`` as the expression NetExtract and the summary give."""
+        return self.display(v) if self.display is not None else to_expr(v)
+
+    def written(self, v: Any) -> Any:
+        """The stored value ``v`` as InputForm writes it."""
+        return self.short_display(v) if self.short_display is not None else self.expr(v)
 
 
 @dataclass(frozen=True)
@@ -623,6 +637,11 @@ class Layer(Net):
             if not spec.optional:
                 raise cls.error("invarr", f'The array "{spec.name}" of {cls.name} cannot be None.')
             return NO_ARRAY
+        if isinstance(value, AbstractArray) and value.shape:
+            # netdsl check: an array known by its dimensions (ConstantArray[0, n]) stands
+            # for its numbers; zeros of that shape, never allocated
+            arr = np.broadcast_to(np.zeros((), np.float32), value.shape)
+            return arr
         try:
             arr = to_ndarray(value)
         except TypeError:
@@ -770,9 +789,17 @@ class Layer(Net):
         return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
 
     def exported_value(self, name: str) -> Any:
-        """The value NetExtract gives for option ``name`` when it differs from the stored
-        one (a convolution's "Stride" 1 as {1, 1} once its dimensionality is known), or
-        None."""
+        """The expression NetExtract gives (and the summary shows) for parameter or option
+        ``name`` when ``to_expr`` of the stored value would not be it, or None: a parsed
+        specification through its ``Param.display`` (PartLayer's {All, 2 ;; -1}); a
+        convolution overrides it for "Stride" 1 as {1, 1} once its dimensionality is known.
+        Overrides fall back to this one."""
+        v = self.values.get(name)
+        if v is None:
+            return None
+        for p in self.positional:
+            if p.name == name:
+                return p.expr(v) if p.display is not None else None
         return None
 
     @classmethod
@@ -894,6 +921,21 @@ def _fixed_array_sizes(layer: Layer, s: Infer) -> None:
             raise ValidationFail(f'the array "{spec.name}" would have {shape_words(shape)}, '
                                  f'but a "Varying" length has no fixed size; give the input a '
                                  f"fixed length")
+
+
+def check_batch_size(shape: tuple, itemsize: int, what: str) -> None:
+    """Refuse (General::tnsrmaxsz) a batch-last array of ``shape`` that a forward pass is
+    about to make when it would exceed the memory budget: an array sized by a parameter
+    (ReplicateLayer[10^10], a padding of 10^10, a stride of 10^5) can be far larger than
+    the data, so such layers ask here before allocating. Not done in shape inference:
+    that runs without a batch, and in ``netdsl check``, which never allocates."""
+    count = math.prod(shape)
+    if count * itemsize <= budget.limit():
+        return
+    n = shape[-1] if shape else 1
+    dims = "{" + ", ".join(str(d) for d in shape[:-1]) + "}"
+    budget.check_bytes(count * itemsize, f"{what} ({n} example{'s' if n != 1 else ''} of "
+                                         f"dimensions {dims})")
 
 
 def _eq_dict(a: dict, b: dict) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..expr import Expr, S, is_list, is_rule
-from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer
+from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, check_batch_size
 from .registry import register_layer
 
 
@@ -99,7 +99,9 @@ class ConstantArrayLayer(Layer):
     def forward(self, ctx, arrays):
         a = arrays["Array"]
         n = getattr(ctx, "batch", 1)
-        y = np.empty(a.shape + (n,), np.float32 if a.dtype != np.float64 else np.float64)
+        dtype = np.float32 if a.dtype != np.float64 else np.float64
+        check_batch_size(a.shape + (n,), np.dtype(dtype).itemsize, f'the "Output" of {self.name}')
+        y = np.empty(a.shape + (n,), dtype)
         y[...] = a[..., None]
         return [y], None
 

@@ -43,7 +43,8 @@ class _Windowed(Layer):
     window_kind = "window"
 
     def exported_value(self, name: str) -> Any:
-        return exported_window_value(self, name)
+        v = exported_window_value(self, name)
+        return super().exported_value(name) if v is None else v
 
     def spatial_rule(self, s: Infer, channels_out_param: str | None) -> None:
         kernel = s.value("KernelSize")
@@ -70,6 +71,10 @@ class _Windowed(Layer):
         if isinstance(kernel, int):  # ConvolutionLayer[n, 3] on a 2-D input: a 3x3 kernel
             kernel = (kernel,) * d
             s.normalize("KernelSize", kernel)
+        for name in ("Stride", "Dilation"):   # 2 or {2} as {2, 2}: what NetExtract gives,
+            v = s.value(name)                 # so that it builds the same layer again
+            if isinstance(v, int) or isinstance(v, tuple) and len(v) == 1 and d > 1:
+                s.normalize(name, (v if isinstance(v, int) else v[0],) * d)
         s.refine("Input", (None,) * (d + 1), "the layer's dimensionality")
         s.refine("Output", (None,) * (d + 1), "the layer's dimensionality")
         x = s.port("Input")

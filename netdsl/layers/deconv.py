@@ -15,7 +15,8 @@ import numpy as np
 
 from ..expr import S, among
 from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, Param, boolean,
-                   int_tuple, positive_int)
+                   check_batch_size, int_tuple, positive_int)
+from .conv import exported_window_value
 from .registry import register_layer
 from .spatial import SAME, padding_spec, per_dim, resolve_padding
 from .windows import Geometry, col2im, crop, im2col, pad
@@ -67,6 +68,12 @@ class DeconvolutionLayer(Layer):
         ArraySpec("Weights", ("InputChannels", "WeightsOutputChannels", "*KernelSize")),
         ArraySpec("Biases", ("OutputChannels",), init="zeros", optional=True),
     )
+
+    def exported_value(self, name: str) -> Any:
+        """"Stride" and "PaddingSize" per spatial dimension once the dimensionality is known,
+        as a convolution's ({2, 2} for "Stride" -> 2)."""
+        v = exported_window_value(self, name)
+        return super().exported_value(name) if v is None else v
 
     def infer(self, s: Infer) -> None:
         kernel = s.value("KernelSize")
@@ -146,6 +153,8 @@ class DeconvolutionLayer(Layer):
         groups = self.values["ChannelGroups"]
         w = arrays["Weights"].astype(x.dtype, copy=False)
         fg = w.shape[1]
+        check_batch_size((fg * groups,) + g.padded + (n,), x.dtype.itemsize,
+                         f'the uncropped "Output" of {self.name}')
         p = prod(g.out) * n
         w3 = w.reshape(groups, c // groups, -1)                     # (G, C/G, F/G k)
         x3 = x.reshape(groups, c // groups, p)

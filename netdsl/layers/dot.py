@@ -9,6 +9,7 @@ import numpy as np
 from .base import Infer
 from .combine import MultiInputLayer
 from .registry import register_layer
+from .text import value_text
 
 
 @register_layer
@@ -24,7 +25,8 @@ class DotLayer(MultiInputLayer):
             s.fail("scalar values cannot be used with Dot")
         if a is not None and b is not None:
             if a[-1] is not None and b[0] is not None and a[-1] != b[0]:
-                s.fail(f"cannot take dot product of arrays with shapes {list(a)} and {list(b)}")
+                s.fail(f"cannot take dot product of arrays with shapes {value_text(tuple(a))} and "
+                       f"{value_text(tuple(b))}")
             k = a[-1] if a[-1] is not None else b[0]
             s.refine("Input1", tuple(a[:-1]) + (k,), '"Input2" port')
             s.refine("Input2", (k,) + tuple(b[1:]), '"Input1" port')

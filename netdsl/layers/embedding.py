@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..expr import is_rule
-from .base import LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param, positive_int
+from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Param, check_batch_size,
+                   positive_int)
 from .registry import register_layer
 from .shapes import PortType, port_type_from_spec
 
@@ -88,6 +89,8 @@ class EmbeddingLayer(Layer):
     def forward(self, ctx, arrays, x):
         w = arrays["Weights"]
         idx = np.asarray(x, np.int64) - 1
+        check_batch_size(idx.shape[:-1] + (w.shape[1], idx.shape[-1]), 2 * w.dtype.itemsize,
+                         f'the "Output" of {self.name}')     # the rows, then their copy
         rows = w[idx]                                          # (dims.., N, size)
         y = np.ascontiguousarray(np.moveaxis(rows, -1, -2))
         return [y], (idx if ctx.grad else None)

@@ -8,6 +8,7 @@ from typing import Any
 from ..expr import Expr, S, input_form, is_integer, is_list, list_items
 
 # a parsed spec is a tuple of items: ("level", k) | ("span", a, b) with a, b ints or None (All)
+# | ("all",) (All itself, kept so that it prints back as All)
 
 
 def level_spec(x: Any) -> tuple:
@@ -18,7 +19,7 @@ def level_spec(x: Any) -> tuple:
         if is_integer(i) and i != 0:
             out.append(("level", int(i)))
         elif i is S("All"):
-            out.append(("span", 1, None))
+            out.append(("all",))
         elif isinstance(i, Expr) and i.head is S("Span") and len(i.args) == 2 and all(
                 (is_integer(a) and a != 0) or a is S("All") for a in i.args):
             a, b = (None if v is S("All") else int(v) for v in i.args)
@@ -30,10 +31,12 @@ def level_spec(x: Any) -> tuple:
 
 
 def level_expr(spec: tuple) -> Any:
-    """The spec back as an expression, for printing."""
+    """The spec back as the expression it was written as (NetExtract, summaries, InputForm)."""
     def one(item):
         if item[0] == "level":
             return item[1]
+        if item[0] == "all":
+            return S("All")
         a, b = item[1], item[2]
         return Expr(S("Span"), a, S("All") if b is None else b)
     parts = [one(i) for i in spec]
@@ -41,8 +44,8 @@ def level_expr(spec: tuple) -> Any:
 
 
 def needs_rank(spec: tuple) -> bool:
-    return any(i[0] == "span" and i[2] is None or any(v is not None and v < 0 for v in i[1:])
-               for i in spec)
+    return any(i[0] == "all" or i[0] == "span" and i[2] is None
+               or any(v is not None and v < 0 for v in i[1:]) for i in spec)
 
 
 def level_set(spec: tuple, rank: int) -> tuple[int, ...]:
@@ -58,6 +61,8 @@ def level_set(spec: tuple, rank: int) -> tuple[int, ...]:
     for item in spec:
         if item[0] == "level":
             levels.add(fix(item[1]))
+        elif item[0] == "all":
+            levels.update(range(1, rank + 1))
         else:
             a = fix(item[1])
             b = rank if item[2] is None else fix(item[2])

@@ -28,8 +28,10 @@ def _output_dims(x: Any) -> tuple:
 class LinearLayer(Layer):
     name = "LinearLayer"
     summary = "w.x + b; n outputs (inferred when omitted)"
+    # Wolfram keeps "OutputDimensions" as a list ({3}, NetExtract's value); InputForm
+    # writes LinearLayer[3]
     positional = (Param("OutputDimensions", _output_dims, optional=True,
-                        display=lambda v: v[0] if len(v) == 1 else Expr(Symbol("List"), *v)),)
+                        short_display=lambda v: v[0] if len(v) == 1 else Expr(Symbol("List"), *v)),)
     options = (LEARNING_RATE_MULTIPLIERS,)
     hidden = ("OutputSize", "InputSize")
     reads_examples_flat = True     # forward multiplies x as a (InputSize, N) matrix

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from ..expr import Expr, S, is_integer, is_list, is_number, list_items
-from .base import Infer, Layer, Param
+from .base import Infer, Layer, Param, check_batch_size
 from .registry import register_layer
 from .shapes import is_length_var
+from .text import value_text
 
 _METHODS = {"Fixed": "edge", "Periodic": "wrap", "Reflected": "reflect", "Reversed": "symmetric"}
 
@@ -64,7 +65,8 @@ class PaddingLayer(Layer):
         back = tuple(None if m is None or (is_length_var(m) and (b or a)) else m - b - a
                      for m, (b, a) in zip(y, spec))
         if any(isinstance(n, int) and n < 1 for n in back):
-            s.fail(f"no input gives an output of dimensions {list(y)} with this padding")
+            s.fail(f"no input gives an output of dimensions {value_text(tuple(y))} with this "
+                   f"padding")
         s.refine("Input", back, '"Output" port')
         x = s.port("Input")
         if s.value("Padding") in ("Reflected", "Reversed"):
@@ -87,6 +89,8 @@ class PaddingLayer(Layer):
     def forward(self, ctx, arrays, x):
         spec = self.values["Specification"]
         pad = list(spec) + [(0, 0)]
+        check_batch_size(tuple(n + b + a for n, (b, a) in zip(x.shape, pad)), x.dtype.itemsize,
+                         f'the "Output" of {self.name}')
         method = self.values["Padding"]
         if isinstance(method, float):
             y = np.pad(x, pad, mode="constant", constant_values=method)

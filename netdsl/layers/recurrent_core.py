@@ -87,7 +87,7 @@ class RecurrentLayer(Layer):
         """NetExtract and Options give "Dropout" -> None, as Wolfram (not Automatic)."""
         if name == "Dropout" and self.values.get("Dropout") is None:
             return Symbol("None")
-        return None
+        return super().exported_value(name)
 
     def infer(self, s: Infer) -> None:
         s.refine("Input", (None, None), "a sequence of vectors")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..expr import Expr, S, is_integer, is_list, list_items
-from .base import Infer, Layer, Param
+from .base import Infer, Layer, Param, check_batch_size
 from .registry import register_layer
 
 
@@ -79,7 +79,9 @@ class ReplicateLayer(Layer):
         copies = tuple(self.ports["Output"].shape)[p:p + k]
         xe = x.reshape(x.shape[:p] + (1,) * k + x.shape[p:])
         # the input's own sizes, not the port's: a "Varying" length has none
-        y = np.empty(x.shape[:p] + copies + x.shape[p:], x.dtype)
+        shape = x.shape[:p] + copies + x.shape[p:]
+        check_batch_size(shape, x.dtype.itemsize, f'the "Output" of {self.name}')
+        y = np.empty(shape, x.dtype)
         y[...] = xe
         return [y], ((p, k) if ctx.grad else None)
 

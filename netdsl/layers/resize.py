@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import budget
 from ..expr import Expr, S, is_integer, is_list, is_number, list_items
-from .base import Infer, Layer, Option, Param
+from .base import Infer, Layer, Option, Param, check_batch_size
 from .registry import register_layer
 
 
@@ -110,13 +111,19 @@ class ResizeLayer(Layer):
         mats: list[np.ndarray | None] = []
         for op, n in zip(self.values["Specification"], sizes):
             m = _size(op, n)
-            mats.append(None if m == n and method == "Linear" or op[0] == "all"
-                        else interpolation_matrix(n, m, method))
+            if m == n and method == "Linear" or op[0] == "all":
+                mats.append(None)
+                continue
+            budget.check((m, n), 8, f"the interpolation matrix of {self.name}")   # dense
+            mats.append(interpolation_matrix(n, m, method))
         return mats
 
     # ---- numerics: separable: one matmul per resized spatial axis, with the (m, n)
     # interpolation matrix; backward multiplies by its transpose ----------------------------
     def forward(self, ctx, arrays, x):
+        out = tuple(_size(op, n) for op, n in zip(self.values["Specification"], x.shape[1:-1]))
+        check_batch_size((x.shape[0], *out, x.shape[-1]), x.dtype.itemsize,
+                         f'the "Output" of {self.name}')
         mats = self.matrices(x.shape[1:-1])
         y = x
         for axis, mat in enumerate(mats, 1):

@@ -10,6 +10,7 @@ from ..expr import Expr, S, is_integer, is_list, list_items
 from .registry import register_layer
 from .base import Infer, Layer, Option, Param, real_between
 from .shapes import UNKNOWN, PortType, prod
+from .text import value_text
 
 
 @register_layer
@@ -211,7 +212,8 @@ class ReshapeLayer(Layer):
                 return
             bad = [i + 1 for i, d in enumerate(dims) if d == INHERITED and i >= len(x)]
             if bad:
-                s.fail(f"can't inherit from dimensions {bad} given input rank of {len(x)}")
+                s.fail(f"can't inherit from dimensions {value_text(tuple(bad))} given input rank of "
+                       f"{len(x)}")
             dims = tuple(x[i] if d == INHERITED else d for i, d in enumerate(dims))
             if None in dims and sum(d is None for d in dims) > 1:
                 return

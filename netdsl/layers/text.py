@@ -38,11 +38,15 @@ def to_expr(v: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal stored values (a default of 1 is written (1,) once normalised)."""
+    """Equal stored values (a default size 1 or {1} is written (1, 1) once normalised to
+    the dimensionality: sizes, all integers, broadcast)."""
     if isinstance(a, tuple) and not isinstance(b, tuple):
-        return a == (b,)
-    if isinstance(b, tuple) and not isinstance(a, tuple):
-        return b == (a,)
+        b = (b,)
+    elif isinstance(b, tuple) and not isinstance(a, tuple):
+        a = (a,)
+    if isinstance(a, tuple) and len(a) != len(b) and 1 in (len(a), len(b)) \
+            and all(type(x) is int for x in a + b):
+        return len(set(a + b)) == 1
     return bool(a == b) if not isinstance(a, np.ndarray) else False
 
 
@@ -58,7 +62,7 @@ def layer_rules(layer: Layer, with_arrays: bool = True, with_ports: bool = True)
     while positional and positional[-1][0].default is not None \
             and _same(positional[-1][1], positional[-1][0].default):
         positional.pop()   # trailing values equal to their defaults go without saying
-    parts = [input_form(p.display(v) if p.display else to_expr(v)) for p, v in positional]
+    parts = [input_form(p.written(v)) for p, v in positional]
     for o in layer.options:
         v = layer.values.get(o.name)
         if not _same(v, o.default):
@@ -97,10 +101,22 @@ def value_text(v: Any) -> str:
     if isinstance(v, Program):
         return input_form(v.source)
     if isinstance(v, tuple):
-        return "{" + ", ".join("n" if x is None else str(x) for x in v) + "}"
+        return "{" + ", ".join("n" if x is None else value_text(x) if isinstance(x, tuple)
+                               else output_form(x) if isinstance(x, (Expr, str))
+                               else str(x) for x in v) + "}"
     if v is None:
         return "(to be inferred)"
     return output_form(to_expr(v))
+
+
+def parameter_text(layer: Layer, name: str) -> str:
+    """A parameter or option in the summary: the expression NetExtract gives when the layer
+    says what it is (``exported_value``: a parsed specification, a stride per dimension),
+    so both show the Wolfram form; else the stored value."""
+    exported = layer.exported_value(name)
+    if exported is not None:
+        return output_form(exported)
+    return value_text(layer.values.get(name))
 
 
 def layer_summary(layer: Layer) -> str:
@@ -108,14 +124,14 @@ def layer_summary(layer: Layer) -> str:
     lines = [f"{layer.name}  ({state})"]
     params = []
     for p in layer.positional:
-        params.append(f"{p.name} {value_text(layer.values.get(p.name))}")
+        params.append(f"{p.name} {parameter_text(layer, p.name)}")
     for o in layer.options:
         v = layer.values.get(o.name)
         if o.shown and v is not None:
-            params.append(f"{o.name} {value_text(v)}")
+            params.append(f"{o.name} {parameter_text(layer, o.name)}")
     for h in layer.hidden:
         if not h.startswith("$"):
-            params.append(f"{h} {value_text(layer.values.get(h))}")
+            params.append(f"{h} {parameter_text(layer, h)}")
     if params:
         lines.append("  Parameters:  " + ", ".join(params))
     shapes = layer.array_shapes()

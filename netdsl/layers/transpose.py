@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import Expr, S, is_integer, is_list, is_rule, list_items
+from ..expr import Expr, S, input_form, is_integer, is_list, is_rule, list_items
 from .base import Infer, Layer, Param
 from .registry import register_layer
 
@@ -29,7 +29,7 @@ def _transpose_spec(x: Any) -> tuple:
         items = list_items(x)
         if items and all(is_integer(i) for i in items):
             if sorted(items) != list(range(1, len(items) + 1)):
-                raise ValueError(f"{list(items)} is not a permutation of 1..{len(items)}")
+                raise ValueError(f"{input_form(x)} is not a permutation of 1..{len(items)}")
             return (("perm", tuple(int(i) for i in items)),)
         pairs = [_pair(i) for i in items]
         if items and all(p is not None for p in pairs):
@@ -60,8 +60,8 @@ def axis_order(spec: tuple, rank: int) -> list[int]:
         if op[0] == "perm":
             p = op[1]
             if len(p) > rank:
-                raise ValueError(f"the permutation {list(p)} is longer than the input rank "
-                                 f"{rank}")
+                perm = input_form(Expr(S("List"), *p))
+                raise ValueError(f"the permutation {perm} is longer than the input rank {rank}")
             head = [order[i] for i in np.argsort(p)]
             order[:len(p)] = head
         elif op[0] == "swap":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Infer, Layer, Param, positive_int
+from .base import Infer, Layer, Param, check_batch_size, positive_int
 from .embedding import EmbeddingLayer
 from .registry import register_layer
 from .shapes import PortType
@@ -53,7 +53,9 @@ class UnitVectorLayer(EmbeddingLayer):
     def forward(self, ctx, arrays, x):
         n = self.values["OutputDimension"]
         idx = np.asarray(x, np.int64) - 1
-        y = np.zeros(idx.shape[:-1] + (n, idx.shape[-1]), np.float32)
+        shape = idx.shape[:-1] + (n, idx.shape[-1])
+        check_batch_size(shape, 4, f'the "Output" of {self.name}')
+        y = np.zeros(shape, np.float32)
         np.put_along_axis(y, idx[..., None, :], 1.0, axis=-2)
         return [y], None
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .base import check_batch_size
 from .spatial import per_dim, resolve_padding
 
 _SCRATCH = "netdsl.layers.windows"   # namespace of our keys in Ctx.scratch
@@ -148,6 +149,7 @@ def pad(x: np.ndarray, g: Geometry, fill: float, ctx=None, reuse: bool = False) 
     if not g.has_padding:
         return x
     shape = (x.shape[0],) + g.padded + (x.shape[-1],)
+    check_batch_size(shape, x.dtype.itemsize, "the padded input of a convolution or pooling")
     if reuse and ctx is not None:
         xp = scratch(ctx, "pad", shape, x.dtype, float(fill), part=g.pads)
     else:
