@@ -71,3 +71,25 @@ def test_training_on_strings_through_a_characters_decoder():
     s.evaluate("t = NetTrain[net, xs -> ys, MaxTrainingRounds -> 200, LearningRate -> 0.05, "
                "TrainingProgressReporting -> None]")
     assert s.evaluate("t[xs[[1]]]") == "cab"
+
+
+def test_coder_parameters_extracted_and_replaced():
+    """Wolfram's NetReplacePart/NetExtract on coders: NetExtract[coder, "param"],
+    NetReplacePart[coder, "param" -> value], NetReplacePart[net, {"port", "param"} ->
+    value], and "port" -> None removing a coder (the shape stays)."""
+    assert text('NetExtract[NetEncoder[{"Class", {"a", "b"}}], "Labels"]') == '{"a", "b"}'
+    assert run('NetExtract[NetDecoder[{"Class", {"a", "b"}, "InputDepth" -> 2}], '
+               '"InputDepth"]') == 2
+    enc = run('NetReplacePart[NetEncoder[{"Class", {"a", "b"}}], "Labels" -> {"x", "y", "z"}]')
+    assert enc.labels == ("x", "y", "z")
+    s = netdsl.Session()
+    s.evaluate('n = NetChain[{LinearLayer[2], SoftmaxLayer[]}, "Input" -> NetEncoder[{"Class", '
+               '{"a", "b", "c"}, "UnitVector"}], "Output" -> NetDecoder[{"Class", {"x", "y"}}]]')
+    plain = s.evaluate('NetReplacePart[n, "Input" -> None]')
+    assert plain.ports["Input"].coder is None and plain.ports["Input"].shape == (3,)
+    relabelled = s.evaluate('NetReplacePart[n, {"Output", "Labels"} -> {"p", "q"}]')
+    assert relabelled.ports["Output"].coder.labels == ("p", "q")
+    with pytest.raises(NetDSLError, match="inconsistent"):
+        s.evaluate('NetReplacePart[n, {"Output", "Labels"} -> {"p", "q", "r"}]')
+    with pytest.raises(NetDSLError, match="not a parameter"):
+        run('NetExtract[NetEncoder["Boolean"], "Labels"]')

@@ -7,6 +7,8 @@ replaced array of the wrong shape is caught exactly as at construction.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Any
 
 import numpy as np
@@ -83,13 +85,21 @@ def _replace_at(net: Net, path: list, value: Any, root: Net) -> Net:
                 rebuilt.span = net.span
                 return rebuilt
             return net.with_nets({name: _replace_at(net.net(name), rest, value, root)})
+    ports = net.port_names()[0] + net.port_names()[1]
+    if rest and isinstance(head, str) and head in ports and len(rest) == 1 \
+            and net.ports[head].coder is not None:    # {"Output", "Labels"} -> {...}
+        from ..layers.coders import with_coder_parameter
+        coder = with_coder_parameter(net.ports[head].coder, rest[0], value)
+        return with_declared_port(net, head, coder.port_type())
     if rest:
         raise error("nopart", f"{input_form(head)} does not name a layer of {net.head_name}.")
     if not isinstance(head, str):
         raise error("nopart", f"{input_form(head)} is not a part of {net.head_name}.")
     if isinstance(net, Layer) and head in net.arrays:
         return _replace_array(net, head, value, root)
-    if head in net.port_names()[0] + net.port_names()[1]:
+    if head in ports and value is S("None"):    # the port's coder removed, its shape kept
+        return with_declared_port(net, head, replace(net.ports[head], coder=None))
+    if head in ports:
         try:
             t = port_type_from_spec(value)
         except ValueError as e:

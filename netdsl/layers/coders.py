@@ -111,6 +111,44 @@ def _split_spec(args: tuple, head: str) -> tuple[str, list, list]:
     return items[0], params, rules
 
 
+PARAM_NAMES = {"Class": ("Labels",), "Tokens": ("Tokens",), "Characters": ("Encoding",)}
+
+
+def coder_parameters(coder: Any) -> dict[str, Any]:
+    """A coder's parameters by Wolfram's names, read off its own spec: "Labels" (Class),
+    "Tokens", "Encoding" (the Characters table), and its options ("InputDepth",
+    "IgnoreCase", "TargetLength", ...): what NetExtract[coder, name] gives."""
+    spec = coder.expr().args[0]
+    items = list_items(spec) if is_list(spec) else [spec]
+    kind = items[0]
+    rules = [x for x in items[1:] if isinstance(x, Expr) and x.head is S("Rule")]
+    params = [x for x in items[1:] if x not in rules]
+    out = {"Type": kind}
+    for name, value in zip(PARAM_NAMES.get(kind, ()), params):
+        out[name] = value
+    out.update({r.args[0]: r.args[1] for r in rules})
+    return out
+
+
+def with_coder_parameter(coder: Any, name: str, value: Any) -> Any:
+    """The coder with one parameter replaced (NetReplacePart[coder, "Labels" -> ...]),
+    built again from its spec, so the usual checks apply."""
+    head = coder.head_name
+    spec = coder.expr().args[0]
+    items = list_items(spec) if is_list(spec) else [spec]
+    kind = items[0]
+    rules = [x for x in items[1:] if isinstance(x, Expr) and x.head is S("Rule")]
+    params = [x for x in items[1:] if x not in rules]
+    names = PARAM_NAMES.get(kind, ())
+    if name in names:
+        i = names.index(name)
+        params = params + [None] * (i + 1 - len(params))
+        params[i] = value
+    else:
+        rules = [r for r in rules if r.args[0] != name] + [Expr(S("Rule"), name, value)]
+    return type(coder).build((make_list([kind, *params, *rules]),))
+
+
 def _bool_option(v: Any, name: str, head: str) -> bool:
     if v is S("True") or v is S("False"):
         return v is S("True")
