@@ -374,3 +374,10 @@ def test_net_rename_by_function_and_ports_and_net_delete_of_an_output():
         ev(f'NetDelete[{g}, NetPort["zz"]]')
     with pytest.raises(EvaluationError, match='no port "Foo"'):
         ev(f'NetRename[{g}, NetPort["Foo"] -> NetPort["x"]]')
+
+
+def test_net_drop_with_port_rules():
+    """NetDrop's page: NetDrop[net, spec, "port" -> spec] gives the result's ports."""
+    net = ev('NetDrop[NetChain[{LinearLayer[2], SoftmaxLayer[], Ramp}, "Input" -> 3], -1, '
+             '"Output" -> NetDecoder[{"Class", {"a", "b"}}]]')
+    assert len(net.order) == 2 and net.ports["Output"].coder.labels == ("a", "b")

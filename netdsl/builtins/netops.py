@@ -50,11 +50,14 @@ def _net_take(ev, net, spec, *rules):
     return result
 
 
-@builtin("NetDrop", ("NetDrop[chain, n]", "NetDrop[chain, -n]", "NetDrop[chain, {m, n}]"),
-         "the chain without its first n (last n, layers m to n) layers", args=2,
-         section="Nets")
-def _net_drop(ev, net, spec):
-    return net_drop(_net("NetDrop", net, Expr(S("NetDrop"), net, spec)), spec)
+@builtin("NetDrop", ("NetDrop[chain, n]", "NetDrop[chain, -n]", "NetDrop[chain, {m, n}]",
+                     'NetDrop[chain, spec, "port" -> shape]'),
+         "the chain without its first n (last n, layers m to n) layers; port rules give "
+         "the result's ports shapes or coders", args=(2, None), section="Nets")
+def _net_drop(ev, net, spec, *rules):
+    call = Expr(S("NetDrop"), net, spec, *rules)
+    return net_drop(_net("NetDrop", net, call), spec, "NetDrop",
+                    _port_rules("NetDrop", rules, call))
 
 
 @builtin("NetAppend", ("NetAppend[net, layer]", "NetAppend[net, {layer1, layer2, ...}]",

@@ -241,7 +241,8 @@ def chain_of(net: Net, head: str, otherwise: str) -> Container:
     return c
 
 
-def net_drop(net: Net, spec: Any, head: str = "NetDrop") -> Container:
+def net_drop(net: Net, spec: Any, head: str = "NetDrop",
+             options: dict[str, Any] | None = None) -> Container:
     c = chain_of(net, head, "use NetTake to take part of a NetGraph")
     n = len(c.order)
     if is_integer(spec):
@@ -255,7 +256,7 @@ def net_drop(net: Net, spec: Any, head: str = "NetDrop") -> Container:
     keep = [x for x in c.order if x not in drop]
     if not keep:
         raise error(head, "empty", "NetDrop would remove every layer of the chain.")
-    return rebuild(c, keep, [], [], head)
+    return rebuild(c, keep, [], [], head, options)
 
 
 def muted(c: Container, keep: list[str]) -> list[tuple[str, str]]:
