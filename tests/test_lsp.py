@@ -75,7 +75,8 @@ async def test_hover_completion_definition_and_warning(client: LanguageClient):
     assert "NetInitialize[" in h2.contents.value
     result = await client.text_document_completion_async(t.CompletionParams(
         text_document=t.TextDocumentIdentifier(uri=URI), position=t.Position(line=2, character=len("h = NetIn"))))
-    assert [i.label for i in result.items] == ["NetInitialize", "NetInsert", "NetInsertSharedArrays"]
+    assert [i.label for i in result.items] == ["NetInformation", "NetInitialize", "NetInsert",
+                                              "NetInsertSharedArrays"]
     assert result.items[0].kind == t.CompletionItemKind.Function
     d = await client.text_document_definition_async(t.DefinitionParams(
         text_document=t.TextDocumentIdentifier(uri=URI), position=t.Position(line=2, character=18)))

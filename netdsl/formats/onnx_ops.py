@@ -45,9 +45,51 @@ S = Symbol
 # one-argument primitives of netdsl's function trees that are one ONNX operator
 PRIMITIVE_OPS = {"Ramp": "Relu", "Tanh": "Tanh", "LogisticSigmoid": "Sigmoid", "Exp": "Exp",
                  "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs", "Sin": "Sin", "Cos": "Cos",
-                 "Erf": "Erf"}
+                 "Erf": "Erf", "Tan": "Tan", "ArcSin": "Asin", "ArcCos": "Acos",
+                 "ArcTan": "Atan", "Sinh": "Sinh", "Cosh": "Cosh", "ArcSinh": "Asinh",
+                 "ArcCosh": "Acosh", "ArcTanh": "Atanh", "Floor": "Floor", "Ceiling": "Ceil",
+                 "Round": "Round", "Sign": "Sign"}     # (Round: half to even in both)
 # the tree's n-ary nodes
 NARY_OPS = {"plus": "Add", "times": "Mul", "max": "Max", "min": "Min"}
+# its comparisons (Unequal is Not of Equal); ONNX's tensor types Cast takes
+COMPARE_OPS = {"Greater": "Greater", "Less": "Less", "GreaterEqual": "GreaterOrEqual",
+               "LessEqual": "LessOrEqual", "Equal": "Equal", "Unequal": "Equal"}
+FLOAT, BOOL = 1, 9
+
+
+def _composite(b, name: str, x: str, scope: str) -> str:
+    """One-argument primitives that are a few ONNX operators (KeyError: none)."""
+    def op(kind: str, *ins: str) -> str:
+        return b.node(kind, list(ins), scope)
+
+    def c(v: float) -> str:
+        return b.const(v, scope)
+    reciprocal = {"Cot": "Tan", "Coth": "Tanh", "Csc": "Sin", "Csch": "Sinh", "Sec": "Cos",
+                  "Sech": "Cosh"}
+    of_reciprocal = {"ArcCot": "Atan", "ArcCoth": "Atanh", "ArcCsc": "Asin",
+                     "ArcCsch": "Asinh", "ArcSec": "Acos", "ArcSech": "Acosh"}
+    if name in reciprocal:
+        return op("Reciprocal", op(reciprocal[name], x))
+    if name in of_reciprocal:
+        return op(of_reciprocal[name], op("Reciprocal", x))
+    if name == "Log1p":
+        return op("Log", op("Add", x, c(1.0)))
+    if name == "Erfc":
+        return op("Sub", c(1.0), op("Erf", x))
+    if name == "Haversine":                        # (1 - Cos[x]) / 2
+        return op("Mul", op("Sub", c(1.0), op("Cos", x)), c(0.5))
+    if name == "InverseHaversine":                 # 2 ArcSin[Sqrt[x]]
+        return op("Mul", op("Asin", op("Sqrt", x)), c(2.0))
+    if name == "Gudermannian":                     # 2 ArcTan[Tanh[x/2]]
+        return op("Mul", op("Atan", op("Tanh", op("Mul", x, c(0.5)))), c(2.0))
+    if name == "InverseGudermannian":              # 2 ArcTanh[Tan[x/2]]
+        return op("Mul", op("Atanh", op("Tan", op("Mul", x, c(0.5)))), c(2.0))
+    if name == "CubeRoot":                         # Sign[x] Abs[x]^(1/3)
+        return op("Mul", op("Sign", x), op("Pow", op("Abs", x), c(1 / 3)))
+    if name in ("IntegerPart", "FractionalPart"):  # Sign[x] Floor[Abs[x]]; x minus it
+        whole = op("Mul", op("Sign", x), op("Floor", op("Abs", x)))
+        return whole if name == "IntegerPart" else op("Sub", x, whole)
+    raise KeyError(name)
 
 
 class ExportError(EvaluationError):
@@ -102,10 +144,30 @@ def tree_nodes(b, tree: tuple, xs: list[str], scope: str) -> str:
     if kind == "prim":
         op = PRIMITIVE_OPS.get(tree[1])
         if op is None:
-            raise KeyError(tree[1])
+            return _composite(b, tree[1], tree_nodes(b, tree[2], xs, scope), scope)
         return b.node(op, [tree_nodes(b, tree[2], xs, scope)], scope)
+    if kind == "cmp":                # 1.0 where it holds, else 0.0
+        a, c = (tree_nodes(b, t, xs, scope) for t in tree[2:])
+        truth = b.node(COMPARE_OPS[tree[1]], [a, c], scope)
+        if tree[1] == "Unequal":
+            truth = b.node("Not", [truth], scope)
+        return b.node("Cast", [truth], scope, to=FLOAT)
+    if kind == "if":
+        c, yes, no = (tree_nodes(b, t, xs, scope) for t in tree[1:])
+        return b.node("Where", [b.node("Cast", [c], scope, to=BOOL), yes, no], scope)
+    if kind in ("and", "or", "not"):
+        truths = [b.node("Cast", [tree_nodes(b, t, xs, scope)], scope, to=BOOL)
+                  for t in tree[1:]]
+        out = truths[0]
+        for t in truths[1:]:
+            out = b.node("And" if kind == "and" else "Or", [out, t], scope)
+        if kind == "not":
+            out = b.node("Not", [out], scope)
+        return b.node("Cast", [out], scope, to=FLOAT)
     if kind == "named":
         return _named(b, tree_nodes(b, tree[2], xs, scope), tree[1], scope)
+    if kind == "binary":
+        raise KeyError(f"{tree[1]}[x, y]")
     if kind == "power":
         return b.node("Pow", [tree_nodes(b, tree[1], xs, scope),
                               tree_nodes(b, tree[2], xs, scope)], scope)
@@ -340,6 +402,19 @@ def cross_entropy_loss(b, layer, scope, where, xs):
 
 
 def elementwise(b, layer, scope, where, xs):
+    return _function(b, layer, scope, where, xs)
+
+
+def threading(b, layer, scope, where, xs):
+    """ThreadingLayer: a lower-rank input is Unsqueezed to the output's rank first (size 1
+    at the levels it lacks, as netdsl views it); ONNX's broadcasting does the rest."""
+    ranks = [len(layer.ports[p].shape) for p in layer.port_names()[0]]
+    xs = list(xs)
+    if len(set(ranks)) > 1:
+        for i, lv in enumerate(layer.output_levels(ranks)):
+            axes = [1 + level for level in range(max(ranks)) if level not in lv]
+            if axes:
+                xs[i] = b.node("Unsqueeze", [xs[i], b.const(axes, scope, np.int64)], scope)
     return _function(b, layer, scope, where, xs)
 
 
@@ -747,7 +822,7 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "DropoutLayer": dropout,
     "CatenateLayer": catenate,
     "TotalLayer": total,
-    "ThreadingLayer": elementwise,
+    "ThreadingLayer": threading,
     "ElementwiseLayer": elementwise,
     "SummationLayer": summation,
     "ConstantTimesLayer": constant_times,

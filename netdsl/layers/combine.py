@@ -1,7 +1,9 @@
 """Layers with several inputs: CatenateLayer, TotalLayer, ThreadingLayer.
 
 Their input ports are numbered ("Input1", "Input2", ...); a NetGraph edge
-``{a, b} -> layer`` sets how many there are.
+``{a, b} -> layer`` sets how many there are, and so does applying a layer alone to a list
+of k arrays (``for_inputs``). "Inputs" -> n, {"a", "b"} or {shape1, shape2} (or
+InputPorts) fixes their number, names or shapes.
 """
 
 from __future__ import annotations
@@ -10,24 +12,54 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import Symbol, is_integer, is_list, list_items
+from ..expr import Expr, Symbol, is_integer, is_list, list_items
 from .registry import register_layer
 from .base import Infer, Layer, Option, Param
 from .functions import Program, as_data, compile_function, function_argument
-from .shapes import LengthVar, PortType, is_length_var, unify_shape
+from .shapes import LengthVar, PortType, is_length_var, port_type_from_spec, unify_shape
+from .text import value_text
+
+
+class PortShapes(tuple):
+    """"Inputs" -> {shape1, shape2, ...}: numbered ports of those shapes, kept as written
+    (so the option prints back as given)."""
+
+    def types(self) -> list[PortType]:
+        return [port_type_from_spec(x) for x in self]
+
+
+_TYPE_WORDS = ("Real", "Integer", "Varying")
+
+
+def _unpacked(x: Any) -> Any:
+    """A shape given as a packed array ({2, 3} in {{2, 3}, {2, 4}}) as a List expression."""
+    if isinstance(x, np.ndarray):
+        return Expr(Symbol("List"), *[_unpacked(v) for v in list_items(x)])
+    return x
 
 
 def _inputs_option(x: Any) -> Any:
-    """"Inputs" -> n or {"a", "b", ...}: how many input ports, or their names."""
+    """"Inputs" -> n, {"a", "b", ...} or {shape1, shape2, ...} (n, {d1, d2}, "Real",
+    {"Varying", d}, ...): how many input ports, their names or their shapes."""
     if x is Symbol("Automatic"):
         return None
     if is_integer(x) and x >= 1:
         return int(x)
     if is_list(x):
-        names = list_items(x)
-        if names and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
-            return tuple(names)
-    raise ValueError("expected a number of inputs or a list of distinct port names")
+        items = list_items(x)
+        if items and all(isinstance(n, str) and n not in _TYPE_WORDS for n in items):
+            if len(set(items)) == len(items):
+                return tuple(items)
+            raise ValueError("the port names are not distinct")
+        if items:
+            for i, spec in enumerate(items, 1):
+                try:
+                    port_type_from_spec(spec)
+                except ValueError as e:
+                    raise ValueError(f"port {i}: {e}") from None
+            return PortShapes(_unpacked(x) for x in items)
+    raise ValueError("expected a number of inputs, a list of distinct port names or a list of "
+                     "port shapes")
 
 
 INPUTS_OPTIONS = (Option("Inputs", None, _inputs_option),
@@ -55,7 +87,27 @@ class MultiInputLayer(Layer):
     def input_port(self, i: int) -> str:
         """The name of the i-th input port (1-based)."""
         given = self._declared_inputs()
-        return given[i - 1] if isinstance(given, tuple) else f"Input{i}"
+        named = isinstance(given, tuple) and not isinstance(given, PortShapes)
+        return given[i - 1] if named else f"Input{i}"
+
+    def declared_shapes(self, s: Infer) -> None:
+        """"Inputs" -> {shape1, ...}: each input port takes its declared shape (every
+        multi-input layer's rule starts with this)."""
+        given = self._declared_inputs()
+        if isinstance(given, PortShapes):
+            for i, t in enumerate(given.types(), 1):
+                s.refine(self.input_port(i), t, "its InputPorts shape")
+
+    def count_fixed(self) -> bool:
+        """Whether the number of inputs was fixed (by "Inputs", or by a graph's edges)."""
+        return self._declared_inputs() is not None or bool(self.values.get("$Inputs"))
+
+    def for_inputs(self, k: int) -> "MultiInputLayer":
+        """This layer applied alone to a list of k arrays (CatenateLayer[][{a, b, c}]): with
+        k inputs, as Wolfram infers the ports from the list, unless their number is fixed."""
+        if k < 2 or k == self.input_count or self.count_fixed():
+            return self
+        return self.with_input_count(k)
 
     def port_names(self):
         return tuple(self.input_port(i) for i in range(1, self.input_count + 1)), self.outputs
@@ -107,6 +159,7 @@ class CatenateLayer(MultiInputLayer):
         return k - 1 + hi - lo
 
     def infer(self, s: Infer) -> None:
+        self.declared_shapes(s)
         names = self.input_names()
         shapes = [s.port(n) for n in names]
         y = s.port("Output")
@@ -197,8 +250,10 @@ class CatenateLayer(MultiInputLayer):
 class TotalLayer(MultiInputLayer):
     name = "TotalLayer"
     summary = "adds its inputs element by element"
+    options = INPUTS_OPTIONS
 
     def infer(self, s: Infer) -> None:
+        self.declared_shapes(s)
         _all_same(s, self.input_names())
 
     # ---- numerics: every input's gradient is dy itself (shared, read-only) ----------------
@@ -213,12 +268,51 @@ class TotalLayer(MultiInputLayer):
 
 
 
-def _broadcasting(x: Any) -> Any:
+def _one_bspec(x: Any) -> Any:
     if x is Symbol("Automatic") or x is Symbol("None"):
         return x.name
-    if is_integer(x) and x >= 1:
+    if is_integer(x) and x != 0:
         return int(x)
-    raise ValueError("expected Automatic, None or a positive level")
+    raise ValueError("expected Automatic, None, a level n or -n, or a list of those (one per "
+                     "input)")
+
+
+def _broadcasting(x: Any) -> Any:
+    """bspec: Automatic, None, n, -n, or {spec1, spec2, ...} (one per input, a tuple)."""
+    if is_list(x):
+        items = list_items(x)
+        if items:
+            return tuple(_one_bspec(i) for i in items)
+    return _one_bspec(x)
+
+
+def _bspec_expr(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return Expr(Symbol("List"), *[_bspec_expr(x) for x in v])
+    return Symbol(v) if isinstance(v, str) else v
+
+
+def _input_levels(spec: Any, k: int, r: int) -> tuple[int, ...] | None:
+    """The output levels (0-based) an input of rank k fills in an output of rank r under
+    its broadcasting spec, or None when the spec cannot place it:
+    - same rank: level for level (size-1 levels broadcast);
+    - Automatic: aligned with the output's last levels (NumPy's rule);
+    - n > 0: its first level at output level n;
+    - -n: the missing levels inserted at level -n counted from the end, so -1 puts them
+      after the input's last level (Wolfram: "inserting dimensions at the deepest level",
+      as listable Plus threads a vector over a matrix's rows)."""
+    if k == r:
+        return tuple(range(r))
+    if spec == "Automatic":
+        return tuple(range(r - k, r))
+    if not isinstance(spec, int):
+        return None                   # None: no levels are inserted
+    if spec > 0:
+        return tuple(range(spec - 1, spec - 1 + k)) if spec - 1 + k <= r else None
+    before = k + spec + 1             # the input's levels before the inserted ones
+    if not 0 <= before <= k:
+        return None
+    return tuple(range(before)) + tuple(range(before + r - k, r))
 
 
 @register_layer
@@ -228,7 +322,7 @@ class ThreadingLayer(MultiInputLayer):
                "its inputs, broadcasting size-1 levels")
     positional = (Param("Function", function_argument(None, "ThreadingLayer")),
                   Param("Broadcasting", _broadcasting, optional=True, default="Automatic",
-                        display=lambda v: Symbol(v) if isinstance(v, str) else v))
+                        display=_bspec_expr))
     options = INPUTS_OPTIONS
 
     @property
@@ -249,12 +343,28 @@ class ThreadingLayer(MultiInputLayer):
             return program.names[i - 1]
         return super().input_port(i)
 
+    def count_fixed(self) -> bool:
+        program = self.values.get("Function")
+        return super().count_fixed() or program is None or bool(program.names) \
+            or not _variadic(program)
+
     def check_options(self) -> None:
         program = self.values["Function"]
-        n = self.values.get("$Inputs")
-        if n and program.arity != n and not _variadic(program):
-            raise self.error("invopt", f"The function takes {program.arity} arguments but the "
-                                       f"layer has {n} inputs.")
+        n = self.values.get("$Inputs") or (
+            self.input_count if self._declared_inputs() is not None else None)
+        if n and program.arity != n:
+            if not _variadic(program) or n < 2:
+                raise self.error("invopt", f"The function takes {program.arity} argument"
+                                           f"{'s' if program.arity != 1 else ''} but the layer "
+                                           f"has {n} input{'s' if n != 1 else ''}.")
+            # ThreadingLayer[Plus, "Inputs" -> 3]: Plus of three (the layer is new: its
+            # values are its own until ``declared`` is taken from them)
+            self.values["Function"] = compile_function(program.source, n, "ThreadingLayer")
+        b = self.values.get("Broadcasting")
+        if isinstance(b, tuple) and len(b) != self.input_count:
+            raise self.error("invopt", f"The broadcasting specification gives settings for "
+                                       f"{len(b)} inputs, but the layer has "
+                                       f"{self.input_count}.")
 
     def with_input_count(self, n: int):
         program = self.values["Function"]
@@ -262,29 +372,39 @@ class ThreadingLayer(MultiInputLayer):
             if n < 2:       # (Plus of one input is no elementwise function)
                 raise self.error("inpcount", f"ThreadingLayer[{program.source}] takes 2 or "
                                              f"more inputs, but {n} was connected.")
-            values = dict(self.values)
-            values["Function"] = compile_function(program.source, n, "ThreadingLayer")
-            return super(ThreadingLayer, self.evolve(values=values)).with_input_count(n)
+            f = compile_function(program.source, n, "ThreadingLayer")
+            # declared too: a reset (new input shapes) keeps Plus of n, not of 2
+            wider = self.evolve(values={**self.values, "Function": f},
+                                declared=({**self.declared[0], "Function": f}, self.declared[1]))
+            return super(ThreadingLayer, wider).with_input_count(n)
         if program.arity != n:
             raise self.error("inpcount", f"ThreadingLayer[{program.source}] takes "
                                          f"{program.arity} inputs, but {n} were connected.")
         return super().with_input_count(n)
 
-    def _placement(self, ranks: list[int]) -> list[int]:
-        """Where each input's first level sits in the output (0-based): lower-rank inputs
-        are aligned with the output's last levels (Automatic) or start at level n."""
+    def _specs(self, count: int) -> list[Any]:
+        b = self.values.get("Broadcasting") or "Automatic"
+        return list(b) if isinstance(b, tuple) else [b] * count
+
+    def output_levels(self, ranks: list[int]) -> list[tuple[int, ...] | None]:
+        """For each input (of these example ranks), the output levels (0-based) its levels
+        fill; None where its broadcasting spec cannot place it."""
         r = max(ranks)
-        b = self.values.get("Broadcasting", "Automatic")
-        if isinstance(b, int):
-            return [0 if k == r else b - 1 for k in ranks]
-        return [r - k for k in ranks]
+        specs = self._specs(len(ranks))
+        if len(specs) != len(ranks):
+            return [None] * len(ranks)
+        return [_input_levels(b, k, r) for b, k in zip(specs, ranks)]
 
     def infer(self, s: Infer) -> None:
+        self.declared_shapes(s)
         names = self.input_names()
         b = s.value("Broadcasting")
         if b == "None":
             _all_same(s, names)
             return
+        if isinstance(b, tuple) and len(b) != len(names):
+            s.fail(f"the broadcasting specification gives settings for {len(b)} inputs, but "
+                   f"the layer has {len(names)}")
         # ports whose shape is unknown take the others' (the unbroadcast case)
         shapes = [s.port(n) for n in names]
         y = s.port("Output")
@@ -300,21 +420,24 @@ class ThreadingLayer(MultiInputLayer):
             return
         ranks = [len(x) for x in shapes]
         r = max(ranks)
-        place = self._placement(ranks)
-        if any(p < 0 or p + k > r for p, k in zip(place, ranks)):
-            s.fail(f"level {b} does not place inputs of ranks {ranks} inside rank {r}")
+        levels = self.output_levels(ranks)
+        for n, spec, k, lv in zip(names, self._specs(len(names)), ranks, levels):
+            if lv is None:
+                s.fail(f'the broadcasting {spec} cannot place "{n}" (of rank {k}) inside the '
+                       f"output's rank {r}")
         out: list = []
         for level in range(r):
-            dims = [x[level - p] for x, p in zip(shapes, place) if p <= level < p + len(x)]
+            dims = [x[lv.index(level)] for x, lv in zip(shapes, levels)
+                    if lv is not None and level in lv]
             sizes = {d for d in dims if d is not None and d != 1 and not isinstance(d, LengthVar)}
             lengths = [d for d in dims if isinstance(d, LengthVar)]
             if lengths and len(sizes) <= 1:
                 # sequences threaded together have one length: unify their "Varying" lengths
                 # (with each other, or with the fixed size of the other inputs)
                 sizes = sizes or {min(lengths)}
-                self._unify_length(s, names, shapes, place, level, next(iter(sizes)))
+                self._unify_length(s, names, shapes, levels, level, next(iter(sizes)))
             if len(sizes) > 1:
-                s.fail(f"inputs of dimensions {', '.join(str(list(x)) for x in shapes)} cannot "
+                s.fail(f"inputs of dimensions {', '.join(value_text(tuple(x)) for x in shapes)} cannot "
                        f"be threaded together: at level {level + 1} the sizes "
                        f"{' and '.join(map(str, sorted(sizes)))} differ (only size 1 "
                        f"broadcasts)")
@@ -325,24 +448,41 @@ class ThreadingLayer(MultiInputLayer):
             else:
                 out.append(1)
         s.refine("Output", tuple(out), "the inputs")
+        for n, spec in zip(names, self._specs(len(names))):
+            if spec == "None":            # {None, ...}: this input is not replicated
+                s.refine(n, s.port("Output"), '"Output" port')
 
     @staticmethod
-    def _unify_length(s: Infer, names, shapes, place, level: int, size: Any) -> None:
-        for n, x, p in zip(names, shapes, place):
-            if p <= level < p + len(x) and isinstance(x[level - p], LengthVar) \
-                    and x[level - p] is not size:
-                s.refine(n, x[:level - p] + (size,) + x[level - p + 1:], "the other inputs")
+    def _unify_length(s: Infer, names, shapes, levels, level: int, size: Any) -> None:
+        for n, x, lv in zip(names, shapes, levels):
+            if lv is None or level not in lv:
+                continue
+            j = lv.index(level)
+            if isinstance(x[j], LengthVar) and x[j] is not size:
+                s.refine(n, x[:j] + (size,) + x[j + 1:], "the other inputs")
 
     # ---- numerics: each input viewed at the output's rank (size-1 levels inserted where it
     # has none), NumPy broadcasting does the rest; gradients sum over broadcast levels -------
-    def _views(self, xs):
-        ranks = [x.ndim - 1 for x in xs]
+    def view_shapes(self, shapes: list[tuple]) -> list[tuple]:
+        """Each input's example shape at the output's rank: size 1 at the levels it lacks
+        (a reshape, as the order of its levels is kept; the torch and ONNX forms insert the
+        same size-1 levels from ``output_levels``)."""
+        ranks = [len(x) for x in shapes]
         r = max(ranks)
-        place = self._placement(ranks)
-        views = []
-        for x, p, k in zip(xs, place, ranks):
-            views.append(x.reshape((1,) * p + x.shape[:-1] + (1,) * (r - p - k) + x.shape[-1:]))
-        return views
+        out = []
+        for x, lv in zip(shapes, self.output_levels(ranks)):
+            assert lv is not None, "shapes checked by inference"
+            full = [1] * r
+            for j, level in enumerate(lv):
+                full[level] = x[j]
+            out.append(tuple(full))
+        return out
+
+    def _views(self, xs):
+        if len({x.ndim for x in xs}) == 1:          # equal ranks: NumPy broadcasts as they are
+            return list(xs)
+        shapes = self.view_shapes([x.shape[:-1] for x in xs])
+        return [x.reshape(v + x.shape[-1:]) for x, v in zip(xs, shapes)]
 
     def forward(self, ctx, arrays, *xs):
         views = self._views(xs)
@@ -376,4 +516,4 @@ def _all_same(s: Infer, names: tuple[str, ...]) -> None:
 
 def _variadic(program: Program) -> bool:
     return isinstance(program.source, Symbol) and program.source.name in (
-        "Plus", "Times", "Max", "Min")
+        "Plus", "Times", "Max", "Min", "KroneckerDelta")

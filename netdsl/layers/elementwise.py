@@ -8,12 +8,21 @@ import numpy as np
 
 from ..expr import Expr, Symbol, input_form
 from .base import Infer, Layer, Param
-from .functions import (NAMED, PRIMITIVES, RAMP_ROWS_MIN, as_data, function_argument,
-                        ramp_into)
+from .functions import (NAMED, PRIMITIVES, RAMP_ROWS_MIN, FunctionError, as_data,
+                        compile_function, function_argument, ramp_into)
 from .registry import register_layer
 
 _ZERO = {np.dtype(np.float32): np.zeros((), np.float32),
          np.dtype(np.float64): np.zeros((), np.float64)}
+
+def _one_argument(f: Symbol) -> bool:
+    """Whether the symbol f is a function of one argument netdsl computes (Unitize, Clip)."""
+    try:
+        compile_function(f, 1)
+    except FunctionError:
+        return False
+    return True
+
 
 @register_layer
 class ElementwiseLayer(Layer):
@@ -26,9 +35,9 @@ class ElementwiseLayer(Layer):
 
     @classmethod
     def from_shorthand(cls, x: Any) -> Layer | None:
-        """In a container, Ramp, Tanh (any one-argument primitive) or a pure function
-        stands for ElementwiseLayer[f]."""
-        if isinstance(x, Symbol) and x.name in PRIMITIVES or \
+        """In a container, Ramp, Tanh, Unitize (any symbol that is a function of one
+        argument) or a pure function stands for ElementwiseLayer[f]."""
+        if isinstance(x, Symbol) and (x.name in PRIMITIVES or _one_argument(x)) or \
                 isinstance(x, Expr) and x.head is Symbol("Function"):
             return cls.build((x,), Expr(Symbol(cls.name), x))
         return None

@@ -3,6 +3,11 @@
 A function (``Ramp``, ``"ELU"``, ``Max[#, 0.1 #] &``, ``#1 * #2 &``) is compiled
 to a small tree of NumPy primitives. The tree gives the forward values and, by
 forward-mode differentiation, exact partial derivatives for the backward pass.
+
+The forms the ElementwiseLayer and ThreadingLayer reference pages list beyond the
+primitives (Mod, Surd, Threshold, Chop, Which, Unitize, KroneckerDelta, Positive, ...)
+are written with Floor, Sign, Abs, comparisons and If, so their derivatives are those of
+the pieces: 0 for steps, as for Round; Mod[x, m]: 1 in x, -Floor[x/m] in m.
 """
 
 from __future__ import annotations
@@ -121,6 +126,116 @@ def _zero(x):
     return np.zeros(np.shape(x), np.result_type(x, np.float32))
 
 
+# ---- InverseErf, InverseErfc: float64 Newton steps on an erf/erfc good to ~1e-13 relative
+# (NumPy only: scipy is not a dependency). The starting guess is Giles' single-precision
+# erfinv ("Approximating the erfinv function", 2010); tails beyond it start from the
+# asymptotic Erfc[y] ~ Exp[-y^2] / (y Sqrt[Pi]).
+SQRT_PI = math.sqrt(math.pi)
+_SERIES_MAX = 1.5
+
+
+def _erf_series(y: np.ndarray) -> np.ndarray:
+    """Erf[y] = 2/Sqrt[Pi] Exp[-y^2] Sum[2^n y^(2n+1) / (2n+1)!!]: positive terms, so no
+    cancellation; 60 terms are exact in float64 for |y| <= 3."""
+    y2 = y * y
+    term, total = y.copy(), y.copy()
+    for n in range(1, 60):
+        term = term * (2 * y2 / (2 * n + 1))
+        total = total + term
+    return (2 / SQRT_PI) * np.exp(-y2) * total
+
+
+def _erfcx(y: np.ndarray) -> np.ndarray:
+    """Exp[y^2] Erfc[y] for y >= 0: the series below 1.5, Laplace's continued fraction
+    (80 terms) above, both within 2e-14 relative of math.erfc."""
+    out = np.empty_like(y)
+    near = y < _SERIES_MAX
+    s = y[near]
+    out[near] = np.exp(s * s) * (1 - _erf_series(s))
+    b = y[~near]
+    k = b.copy()
+    for j in range(80, 0, -1):
+        k = b + (j / 2) / k
+    out[~near] = 1 / (SQRT_PI * k)
+    return out
+
+
+_GILES_LO = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+             -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_GILES_HI = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+             -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+
+
+def _giles(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """InverseErf[x] to ~1e-7, given w = -Log[(1 - x) (1 + x)] < 25."""
+    out = np.empty_like(x)
+    lo = w < 5
+    for mask, coeffs, t in ((lo, _GILES_LO, w[lo] - 2.5), (~lo, _GILES_HI, np.sqrt(w[~lo]) - 3)):
+        p = np.full(t.shape, coeffs[0])
+        for c in coeffs[1:]:
+            p = c + p * t
+        out[mask] = p * x[mask]
+    return out
+
+
+def _inverse_erfc_upper(t: np.ndarray) -> np.ndarray:
+    """InverseErfc[t] for 0 < t <= 1 (so y >= 0): Newton on Log[Erfc[y]] = Log[t], whose
+    steps stay relative however small t is (down to the smallest float64)."""
+    w = -np.log(t * (2 - t))
+    y = np.empty_like(t)
+    g = w < 25
+    y[g] = _giles(1 - t[g], w[g])
+    big = -np.log(t[~g])
+    y[~g] = np.sqrt(big - 0.5 * np.log(big) - math.log(SQRT_PI))
+    for _ in range(3):
+        e = _erfcx(y)
+        y = np.maximum(y + (np.log(e) - y * y - np.log(t)) * e * (SQRT_PI / 2), 0.0)
+    return y
+
+
+def _inverse_erf(x: np.ndarray) -> np.ndarray:
+    """InverseErf[x]: +-Infinity at +-1, NaN beyond. Newton on Erf itself for |x| <= 1/2
+    (relative for tiny x), InverseErfc[1 - |x|] above (1 - |x| is exact there)."""
+    x = np.asarray(x, np.float64)
+    ax = np.abs(x)
+    out = np.full(x.shape, np.nan)
+    small = ax <= 0.5
+    s = ax[small]
+    y = _giles(s, -np.log((1 - s) * (1 + s)))
+    for _ in range(2):
+        y = y - (_erf_series(y) - s) / ((2 / SQRT_PI) * np.exp(-y * y))
+    out[small] = y
+    mid = (ax > 0.5) & (ax < 1)
+    out[mid] = _inverse_erfc_upper(1 - ax[mid])
+    out[ax == 1] = np.inf
+    return np.sign(x) * out
+
+
+def _inverse_erfc(x: np.ndarray) -> np.ndarray:
+    """InverseErfc[x] = -InverseErfc[2 - x]: +Infinity at 0, -Infinity at 2, NaN outside."""
+    x = np.asarray(x, np.float64)
+    out = np.full(x.shape, np.nan)
+    upper = (x > 0) & (x <= 1)
+    out[upper] = _inverse_erfc_upper(x[upper])
+    lower = (x > 1) & (x < 2)
+    out[lower] = -_inverse_erfc_upper(2 - x[lower])
+    out[x == 0] = np.inf
+    out[x == 2] = -np.inf
+    return out
+
+
+def _like(f: Callable) -> Callable:
+    """A float64 computation given back in the input's float type (float32 stays float32)."""
+    def g(x):
+        x = np.asarray(x)
+        return f(x).astype(np.result_type(x.dtype, np.float32), copy=False)
+    return g
+
+
+def _ones(x):
+    return np.ones(np.shape(x), np.result_type(x, np.float32))
+
+
 # name -> (f, f'); every primitive is vectorised
 PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "Ramp": (_ramp, lambda x: (x > 0).astype(x.dtype)),
@@ -150,6 +265,34 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "Ceiling": (np.ceil, _zero),
     "Sign": (np.sign, _zero),
     "Log1p": (np.log1p, lambda x: 1 / (1 + x)),
+    # reciprocal trigonometric and hyperbolic functions and their inverses (real branches:
+    # ArcCot[x] = ArcTan[1/x], ArcCoth[x] = ArcTanh[1/x], ... as Wolfram defines them)
+    "Cot": (lambda x: 1 / np.tan(x), lambda x: -1 / np.sin(x) ** 2),
+    "Coth": (lambda x: 1 / np.tanh(x), lambda x: -1 / np.sinh(x) ** 2),
+    "Csc": (lambda x: 1 / np.sin(x), lambda x: -np.cos(x) / np.sin(x) ** 2),
+    "Csch": (lambda x: 1 / np.sinh(x), lambda x: -np.cosh(x) / np.sinh(x) ** 2),
+    "Sec": (lambda x: 1 / np.cos(x), lambda x: np.sin(x) / np.cos(x) ** 2),
+    "Sech": (lambda x: 1 / np.cosh(x), lambda x: -np.sinh(x) / np.cosh(x) ** 2),
+    "ArcCot": (lambda x: np.arctan(1 / x), lambda x: -1 / (1 + x * x)),
+    "ArcCoth": (lambda x: np.arctanh(1 / x), lambda x: 1 / (1 - x * x)),
+    "ArcCsc": (lambda x: np.arcsin(1 / x), lambda x: -1 / (np.abs(x) * np.sqrt(x * x - 1))),
+    "ArcCsch": (lambda x: np.arcsinh(1 / x), lambda x: -1 / (np.abs(x) * np.sqrt(x * x + 1))),
+    "ArcSec": (lambda x: np.arccos(1 / x), lambda x: 1 / (np.abs(x) * np.sqrt(x * x - 1))),
+    "ArcSech": (lambda x: np.arccosh(1 / x), lambda x: -1 / (np.abs(x) * np.sqrt(1 - x * x))),
+    "Haversine": (lambda x: 0.5 * (1 - np.cos(x)), lambda x: 0.5 * np.sin(x)),
+    "InverseHaversine": (lambda x: 2 * np.arcsin(np.sqrt(x)), lambda x: 1 / np.sqrt(x * (1 - x))),
+    # Gudermannian[x] = 2 ArcTan[Tanh[x/2]]; InverseGudermannian[x] = 2 ArcTanh[Tan[x/2]]
+    # (real on (-Pi/2, Pi/2) + 2 k Pi, NaN between, as Wolfram's is complex there)
+    "Gudermannian": (lambda x: 2 * np.arctan(np.tanh(0.5 * x)), lambda x: 1 / np.cosh(x)),
+    "InverseGudermannian": (lambda x: 2 * np.arctanh(np.tan(0.5 * x)), lambda x: 1 / np.cos(x)),
+    "CubeRoot": (np.cbrt, lambda x: 1 / (3 * np.cbrt(x) ** 2)),
+    "InverseErf": (_like(_inverse_erf),
+                   lambda x: (SQRT_PI / 2) * np.exp(np.asarray(_like(_inverse_erf)(x)) ** 2)),
+    "InverseErfc": (_like(_inverse_erfc),
+                    lambda x: -(SQRT_PI / 2) * np.exp(np.asarray(_like(_inverse_erfc)(x)) ** 2)),
+    # steps: derivative 0 (as Round); FractionalPart[x] = x - IntegerPart[x] has slope 1
+    "IntegerPart": (np.trunc, _zero),
+    "FractionalPart": (lambda x: x - np.trunc(x), _ones),
 }
 
 # ElementwiseLayer["name"] forms, as Wolfram names them
@@ -188,8 +331,28 @@ MONOTONE = {("prim", "Ramp"), ("prim", "Tanh"), ("prim", "LogisticSigmoid"), ("p
             ("named", "RectifiedLinearUnit"), ("named", "ReLU"),
             ("named", "Sigmoid"), ("named", "ExponentialLinearUnit"),
             ("named", "ScaledExponentialLinearUnit"), ("named", "SoftSign"),
-            ("named", "SoftPlus"), ("named", "HardTanh"), ("named", "HardSigmoid")}
+            ("named", "SoftPlus"), ("named", "HardTanh"), ("named", "HardSigmoid"),
+            ("prim", "Gudermannian"), ("prim", "CubeRoot"), ("prim", "IntegerPart")}
 RAMPS = {("prim", "Ramp"), ("named", "ReLU"), ("named", "RectifiedLinearUnit")}
+
+
+def _arctan2(x, y):
+    """Wolfram's ArcTan[x, y]: the angle of the point {x, y} (0 at the origin, as NumPy)."""
+    return np.arctan2(y, x)
+
+
+def _arctan2_partial(which: int) -> Callable:
+    def d(x, y):
+        r2 = x * x + y * y
+        safe = np.where(r2 == 0, 1.0, r2)
+        return np.where(r2 == 0, 0.0, (-y if which == 0 else x) / safe)
+    return d
+
+
+# two-argument primitives: name -> (f, df/da, df/db)
+BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
+    "ArcTan": (_arctan2, _arctan2_partial(0), _arctan2_partial(1)),
+}
 
 
 class FunctionError(ValueError):
@@ -201,6 +364,7 @@ class FunctionError(ValueError):
 #             | ("cmp", op, a, b): 1.0 where a op b holds, else 0.0 (derivative 0)
 #             | ("if", c, a, b): a where c is nonzero, else b
 #             | ("and"/"or", *nodes), ("not", a): logic on 0/1 values
+#             | ("binary", name, a, b): a BINARY primitive (ArcTan[x, y])
 Node = tuple
 
 
@@ -272,7 +436,7 @@ def compile_function(f: Any, arity: int | None = 1, who: str = "ElementwiseLayer
         raise FunctionError(f'"{f}" is not a known function name; known names: '
                             f"{', '.join(sorted(NAMED) + sorted(ALIASES))}")
     if isinstance(f, Symbol):
-        if f.name in PRIMITIVES:
+        if f.name in PRIMITIVES and (arity == 1 or arity is None and f.name not in _MULTI):
             return Program(("prim", f.name, ("var", 0)), 1, f)
         binary = {"Plus": "plus", "Times": "times", "Max": "max", "Min": "min"}
         if f.name in binary and arity != 1:
@@ -284,9 +448,23 @@ def compile_function(f: Any, arity: int | None = 1, who: str = "ElementwiseLayer
             return Program(("times", ("var", 0), ("power", ("var", 1), ("const", -1.0))), 2, f)
         if f.name == "Power" and arity in (None, 2):
             return Program(("power", ("var", 0), ("var", 1)), 2, f)
-        raise FunctionError(f"{f.name} is not an elementwise function netdsl can compute; "
-                            f"use one of {', '.join(PRIMITIVES)} or a pure function such as "
-                            f"Max[#, 0.1 #] &")
+        # any other head f that compiles as f[#1, ..., #n]: Mod, Surd, Unitize, Chop, ...
+        n = arity if arity is not None else _MULTI.get(f.name, 1)
+        slots = [Expr(S("Slot"), i) for i in range(1, n + 1)]
+        body = (Expr(f, slots[0], Expr(S("List"), *slots[1:])) if f.name == "Clip" and n == 3
+                else Expr(f, *slots))     # ThreadingLayer[Clip]: Clip[#1, {#2, #3}]
+        if f.name not in binary and f.name not in ("Subtract", "Divide", "Power"):
+            try:
+                return Program(_compile(body, None, set(), f), n, f)
+            except FunctionError:
+                pass
+        if f.name in _MULTI and n == 1:
+            raise FunctionError(f"{f.name} takes {_MULTI[f.name]} arguments: use "
+                                f"ThreadingLayer[{f.name}] or a pure function such as "
+                                f"{f.name}[#, 2] &")
+        raise FunctionError(f"{f.name} is not an elementwise function{_of(n)} netdsl can "
+                            f"compute; use one of {', '.join(PRIMITIVES)}, {_OTHER_SYMBOLS} or "
+                            f"a pure function such as Max[#, 0.1 #] &")
     if isinstance(f, Expr) and f.head is S("Function"):
         if len(f.args) == 1:
             body, params = f.args[0], None
@@ -314,9 +492,177 @@ def compile_function(f: Any, arity: int | None = 1, who: str = "ElementwiseLayer
 
 _HEADS = {"Plus": "plus", "Times": "times", "Max": "max", "Min": "min"}
 
+# ThreadingLayer[f] for these symbols (not Plus, Times, ...) takes this many inputs:
+# Mod[#1, #2], Surd[#1, #2], ArcTan[#1, #2], Erf[#1, #2] (= Erf[#2] - Erf[#1]),
+# Clip[#1, {#2, #3}], KroneckerDelta[#1, #2]
+_MULTI = {"Mod": 2, "Surd": 2, "ArcTan": 2, "Erf": 2, "Clip": 3, "KroneckerDelta": 2}
+_OTHER_SYMBOLS = ("Clip, Unitize, KroneckerDelta, Chop, Threshold, Positive, Negative, "
+                  "NonNegative, NonPositive, PossibleZeroQ (and ThreadingLayer's Mod, Surd, "
+                  "ArcTan, Erf, Clip)")
+
+# named constants a function may use (True and False as the 1 and 0 of comparisons)
+_CONSTANTS = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180, "True": 1.0, "False": 0.0,
+              "EulerGamma": 0.5772156649015329, "GoldenRatio": (1 + math.sqrt(5)) / 2}
+
+# sign tests as 0/1 values: Positive[x] is x > 0, ...
+_SIGN_TESTS = {"Positive": "Greater", "Negative": "Less", "NonNegative": "GreaterEqual",
+               "NonPositive": "LessEqual", "PossibleZeroQ": "Equal"}
+
+_THRESHOLDS = ("Hard", "Soft", "PiecewiseGarrote", "Hyperbola")
+
+ALLOWED = ("numbers, +, -, *, /, ^, Max, Min, Clip, If, Which, Piecewise, comparisons, And, Or, "
+           "Not, Boole, Positive, Negative, NonNegative, NonPositive, PossibleZeroQ, Unitize, "
+           "KroneckerDelta, Mod, Surd, Chop, Threshold, Log[b, x], ArcTan[x, y], Erf[z0, z1], "
+           "\"name\"[x] (ElementwiseLayer's named functions)")
+
+
+def _of(n: int) -> str:
+    return "" if n == 1 else f" of {n} arguments"
+
+
+def _items(x: Any) -> list | None:
+    """The elements of a {...} list expression (or packed array), else None."""
+    if isinstance(x, np.ndarray):
+        return x.tolist() if x.ndim == 1 else None
+    if isinstance(x, Expr) and x.head is S("List"):
+        return list(x.args)
+    return None
+
+
+def _minus(a: Node) -> Node:
+    return ("times", ("const", -1.0), a)
+
+
+def _over(a: Node, b: Node) -> Node:
+    return ("times", a, ("power", b, ("const", -1.0)))
+
+
+def _mod(x: Node, m: Node, d: Node | None = None) -> Node:
+    """Mod[x, m, d] = x - m Floor[(x - d)/m]: slope 1 in x, -Floor[(x - d)/m] in m."""
+    inner = x if d is None else ("plus", x, _minus(d))
+    return ("plus", x, _minus(("times", m, ("prim", "Floor", _over(inner, m)))))
+
+
+def _surd(x: Node, n: Node) -> Node:
+    """Surd[x, n]: the real n-th root Sign[x] Abs[x]^(1/n); NaN for x < 0 unless n is odd
+    (Wolfram: no real root)."""
+    root = ("times", ("prim", "Sign", x), ("power", ("prim", "Abs", x), ("power", n, ("const", -1.0))))
+    if n[0] == "const":
+        if not float(n[1]).is_integer():
+            raise FunctionError(f"Surd[x, n] needs an integer n, not {n[1]:g}")
+        if int(n[1]) % 2:
+            return root
+        return ("if", ("cmp", "Less", x, ("const", 0.0)), ("const", math.nan), root)
+    even = ("cmp", "Unequal", _mod(n, ("const", 2.0)), ("const", 1.0))
+    return ("if", ("and", ("cmp", "Less", x, ("const", 0.0)), even), ("const", math.nan), root)
+
+
+def _threshold(x: Node, kind: str, delta: Node) -> Node:
+    """Threshold[x, {kind, delta}]: 0 where Abs[x] <= delta, else as the kind says."""
+    abs_x, sign = ("prim", "Abs", x), ("prim", "Sign", x)
+    kept = {"Hard": x,
+            "Soft": ("times", sign, ("plus", abs_x, _minus(delta))),
+            "PiecewiseGarrote": ("plus", x, _minus(_over(("power", delta, ("const", 2.0)), x))),
+            "Hyperbola": ("times", sign, ("power", ("plus", ("power", x, ("const", 2.0)),
+                                                    _minus(("power", delta, ("const", 2.0)))),
+                                          ("const", 0.5)))}[kind]
+    return ("if", ("cmp", "LessEqual", abs_x, delta), ("const", 0.0), kept)
+
 
 _COMPARE = {"Greater": np.greater, "Less": np.less, "GreaterEqual": np.greater_equal,
             "LessEqual": np.less_equal, "Equal": np.equal, "Unequal": np.not_equal}
+
+
+def _clip(e: Expr, sub: Callable, whole: Any) -> Node | None:
+    """Clip[x] (to {-1, 1}), Clip[x, {lo, hi}], Clip[x, {lo, hi}, {vlo, vhi}]; the bounds
+    may depend on the arguments (Clip[#1, {-#2, #2}] &)."""
+    if len(e.args) == 1:
+        return ("min", ("max", sub(e.args[0]), ("const", -1.0)), ("const", 1.0))
+    specs = [_items(a) for a in e.args[1:]]
+    if not 2 <= len(e.args) <= 3 or any(v is None or len(v) != 2 for v in specs):
+        return None
+    x = sub(e.args[0])
+    lo, hi = (sub(b) for b in specs[0] or ())
+    if len(specs) == 1:
+        return ("min", ("max", x, lo), hi)
+    vlo, vhi = (sub(b) for b in specs[1] or ())
+    return ("if", ("cmp", "Less", x, lo), vlo, ("if", ("cmp", "Greater", x, hi), vhi, x))
+
+
+def _which(e: Expr, sub: Callable, whole: Any) -> Node | None:
+    """Which[test1, value1, ...]: 0 where no test holds (as Piecewise's default)."""
+    if not e.args or len(e.args) % 2:
+        return None
+    tree: Node = ("const", 0.0)
+    for i in range(len(e.args) - 2, -1, -2):
+        tree = ("if", sub(e.args[i]), sub(e.args[i + 1]), tree)
+    return tree
+
+
+def _threshold_form(e: Expr, sub: Callable, whole: Any) -> Node | None:
+    """Threshold[x] (= {"Hard", 10^-10}), Threshold[x, delta], Threshold[x, {kind, delta}]."""
+    if not 1 <= len(e.args) <= 2:
+        return None
+    spec = e.args[1] if len(e.args) == 2 else 1e-10
+    items = _items(spec)
+    if items is None:
+        return _threshold(sub(e.args[0]), "Hard", sub(spec))
+    if len(items) == 2 and items[0] in _THRESHOLDS:
+        return _threshold(sub(e.args[0]), items[0], sub(items[1]))
+    raise FunctionError(f"{input_form(e)} in {input_form(whole)}: netdsl computes Threshold[x], "
+                        f"Threshold[x, delta] and Threshold[x, {{kind, delta}}] with kind "
+                        f"{', '.join(_THRESHOLDS)}")
+
+
+def _chop(e: Expr, sub: Callable, whole: Any) -> Node | None:
+    """Chop[x, delta]: 0 where Abs[x] < delta (10^-10 by default)."""
+    if not 1 <= len(e.args) <= 2:
+        return None
+    x = sub(e.args[0])
+    delta = sub(e.args[1]) if len(e.args) == 2 else ("const", 1e-10)
+    return ("if", ("cmp", "Less", ("prim", "Abs", x), delta), ("const", 0.0), x)
+
+
+_HELD: dict[str, Callable[[Expr, Callable, Any], Node | None]] = {
+    "Clip": _clip, "Which": _which, "Threshold": _threshold_form, "Chop": _chop}
+
+
+def _unitize(args: list[Node]) -> Node | None:
+    """Unitize[x]: 0 where x == 0, else 1; Unitize[x, dx]: 0 where Abs[x] < dx."""
+    if len(args) == 1:
+        return ("cmp", "Unequal", args[0], ("const", 0.0))
+    if len(args) == 2:
+        return ("cmp", "GreaterEqual", ("prim", "Abs", args[0]), args[1])
+    return None
+
+
+def _kronecker(args: list[Node]) -> Node:
+    """KroneckerDelta[x]: 1 where x == 0; KroneckerDelta[a, b, ...]: 1 where all are equal."""
+    if len(args) == 1:
+        return ("cmp", "Equal", args[0], ("const", 0.0))
+    parts = [("cmp", "Equal", a, b) for a, b in zip(args, args[1:])]
+    return ("const", 1.0) if not parts else parts[0] if len(parts) == 1 else ("and", *parts)
+
+
+def _sign_test(op: str) -> Callable[[list[Node]], Node | None]:
+    """Positive[x] is x > 0, ...: 1 or 0."""
+    def form(args: list[Node]) -> Node | None:
+        return ("cmp", op, args[0], ("const", 0.0)) if len(args) == 1 else None
+    return form
+
+
+# forms of compiled arguments; None: not this form (the generic message follows)
+_OF_VALUES: dict[str, Callable[[list[Node]], Node | None]] = {
+    **{test: _sign_test(op) for test, op in _SIGN_TESTS.items()},
+    "Unitize": _unitize,
+    "KroneckerDelta": _kronecker,
+    "Mod": lambda args: _mod(*args) if len(args) in (2, 3) else None,
+    "Surd": lambda args: _surd(*args) if len(args) == 2 else None,
+    "ArcTan": lambda args: ("binary", "ArcTan", *args) if len(args) == 2 else None,
+    # Erf[z0, z1] = Erf[z1] - Erf[z0]
+    "Erf": lambda args: ("plus", ("prim", "Erf", args[1]), _minus(("prim", "Erf", args[0])))
+    if len(args) == 2 else None,
+}
 
 
 def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None = None) -> Node:
@@ -328,8 +674,8 @@ def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None
             i = params.index(e)
             used.add(i)
             return ("var", i)
-        if e.name in ("Pi", "E"):
-            return ("const", math.pi if e.name == "Pi" else math.e)
+        if e.name in _CONSTANTS:
+            return ("const", _CONSTANTS[e.name])
         raise FunctionError(f"the symbol {e.name} in {input_form(whole)} has no value; an "
                             f"elementwise function may only use its argument and numbers")
     if isinstance(e, Expr) and isinstance(e.head, Symbol):
@@ -370,18 +716,15 @@ def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None
                               _compile(e.args[i + 2], params, used, whole, names)))
             else:
                 return parts[0] if len(parts) == 1 else ("and", *parts)
-        if name == "Clip" and len(e.args) == 2:  # Clip[x, {lo, hi}]: the bounds are numbers
-            bounds = e.args[1]
-            items = bounds.tolist() if isinstance(bounds, np.ndarray) else (
-                list(bounds.args) if isinstance(bounds, Expr) and bounds.head is S("List") else [])
-            if len(items) == 2 and all(is_number(b) for b in items):
-                lo, hi = (float(b) for b in items)
-                inner = _compile(e.args[0], params, used, whole)
-                return ("min", ("max", inner, ("const", lo)), ("const", hi))
-        if name == "Clip" and len(e.args) == 1:
-            return ("min", ("max", _compile(e.args[0], params, used, whole, names),
-                            ("const", -1.0)), ("const", 1.0))
+        if name in _HELD:         # forms whose arguments are not all values: Clip[x, {a, b}]
+            held = _HELD[name](e, lambda a: _compile(a, params, used, whole, names), whole)
+            if held is not None:
+                return held
         args = [_compile(a, params, used, whole, names) for a in e.args]
+        if name in _OF_VALUES:
+            formed = _OF_VALUES[name](args)
+            if formed is not None:
+                return formed
         if name in _HEADS and args:
             return (_HEADS[name], *args)
         if name in _COMPARE and len(args) >= 2:
@@ -406,9 +749,12 @@ def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None
             return ("power", args[0], args[1])
         if name in PRIMITIVES and len(args) == 1:
             return ("prim", name, args[0])
+    if isinstance(e, Expr) and isinstance(e.head, str) and len(e.args) == 1:
+        # "ELU"[x], "GELU"[x], "Tanh"[x]: ElementwiseLayer's named functions inside a function
+        named = compile_function(e.head, 1).tree
+        return (named[0], named[1], _compile(e.args[0], params, used, whole, names))
     raise FunctionError(f"{input_form(e)} in {input_form(whole)} is not elementwise arithmetic; "
-                        f"allowed are numbers, +, -, *, /, ^, Max, Min, Clip, If, Piecewise, "
-                        f"comparisons, And, Or, Not and {', '.join(PRIMITIVES)}")
+                        f"allowed are {ALLOWED} and {', '.join(PRIMITIVES)}")
 
 
 def _truth(v) -> np.ndarray:
@@ -436,6 +782,8 @@ def _value(node: Node, xs) -> Any:
     if kind == "if":
         c = np.asarray(_value(node[1], xs))
         return np.where(c != 0, _value(node[2], xs), _value(node[3], xs))
+    if kind == "binary":
+        return BINARY[node[1]][0](np.asarray(_value(node[2], xs)), np.asarray(_value(node[3], xs)))
     vals = [_value(c, xs) for c in node[1:]]
     if kind == "plus":
         out = vals[0]
@@ -485,6 +833,11 @@ def _value_and_derivative(node: Node, xs, i: int) -> tuple[Any, Any]:
         return np.where(c, a, b), np.where(c, da, db)
     if kind in _LOGIC:
         return _value(node, xs), 0.0
+    if kind == "binary":
+        f, da_f, db_f = BINARY[node[1]]
+        (a, da), (b, db) = (_value_and_derivative(n, xs, i) for n in node[2:])
+        a, b = np.asarray(a), np.asarray(b)
+        return f(a, b), da_f(a, b) * da + db_f(a, b) * db
     parts = [_value_and_derivative(c, xs, i) for c in node[1:]]
     if kind == "plus":
         return sum(p[0] for p in parts[1:]) + parts[0][0], sum(p[1] for p in parts)

@@ -146,6 +146,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
                                   sink)
     keys = [k for k, _ in data.items()] if isinstance(data, Association) else []
     net = show_optional_ports(net, keys, port)
+    net = _for_positional(net, data)
     raw = raw_inputs(net, data, head)
     net = settle_shapes(net, raw, head)
     inputs, batched = normalise_inputs(net, raw, head)
@@ -358,13 +359,26 @@ def raw_inputs(net: Net, data: Any, head: str) -> dict[str, np.ndarray]:
         raw = {ins[0]: _port_array(net, ins[0], data, head)}
     elif _positional_inputs(net, data, ins):
         # CatenateLayer[][{{1, 2}, {3, 4, 5}}]: a layer taking several arrays, given as a list
-        items = list(data) if isinstance(data, np.ndarray) else data.args
+        # (0-d arrays, not NumPy scalars, for the numbers of {1, 2})
+        items = [np.asarray(v) for v in data] if isinstance(data, np.ndarray) else data.args
         raw = {p: _port_array(net, p, v, head) for p, v in zip(ins, items)}
     else:
         raise EvaluationError(f"The net has {len(ins)} inputs ({', '.join(ins)}); give them as "
                               f"an association <|\"{ins[0]}\" -> ..., ...|>.", symbol=head,
                               tag="invargc")
     return raw
+
+
+def _for_positional(net: Net, data: Any) -> Net:
+    """A multi-input layer applied alone to a list of k arrays: the layer with k inputs,
+    as Wolfram infers the ports from the list (unless their number is fixed)."""
+    if not isinstance(net, MultiInputLayer):
+        return net
+    if isinstance(data, np.ndarray) and data.ndim >= 1:
+        return net.for_inputs(data.shape[0])
+    if isinstance(data, Expr) and data.head is S("List"):
+        return net.for_inputs(len(data.args))
+    return net
 
 
 def _positional_inputs(net: Net, data: Any, ins: tuple) -> bool:

@@ -24,7 +24,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from ..expr import S
+from ..errors import EvaluationError
+from ..expr import S, input_form
 from ..layers.base import Layer
 from ..layers.functions import SELU_ALPHA, SELU_SCALE
 from ..layers.losses import P_MIN
@@ -153,11 +154,44 @@ def _hard_sigmoid(x):
     return torch.clamp((x + 1) / 2, 0, 1)
 
 
+def _gamma(x):
+    """Gamma as netdsl computes it: Exp[LogGamma] with the sign of Gamma left of 1/2."""
+    sign = torch.where((x < 0.5) & (torch.sin(math.pi * x) < 0), -1.0, 1.0)
+    return sign * torch.exp(torch.lgamma(x))
+
+
+def _inverse_erfc(x):
+    # in float64, so that 1 - x keeps small x (float32 would lose x below 6e-8)
+    return torch.special.erfinv(1 - x.double()).to(x.dtype)
+
+
 PRIMITIVES: dict[str, Callable] = {
     "Ramp": torch.relu, "Tanh": torch.tanh, "LogisticSigmoid": torch.sigmoid,
     "Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs,
     "Sin": torch.sin, "Cos": torch.cos, "Erf": torch.erf,
+    "Erfc": torch.erfc, "Tan": torch.tan, "ArcSin": torch.asin, "ArcCos": torch.acos,
+    "ArcTan": torch.atan, "Sinh": torch.sinh, "Cosh": torch.cosh, "ArcSinh": torch.asinh,
+    "ArcCosh": torch.acosh, "ArcTanh": torch.atanh, "Gamma": _gamma, "LogGamma": torch.lgamma,
+    "Round": torch.round, "Floor": torch.floor, "Ceiling": torch.ceil, "Sign": torch.sign,
+    "Log1p": torch.log1p,
+    "Cot": lambda x: 1 / torch.tan(x), "Coth": lambda x: 1 / torch.tanh(x),
+    "Csc": lambda x: 1 / torch.sin(x), "Csch": lambda x: 1 / torch.sinh(x),
+    "Sec": lambda x: 1 / torch.cos(x), "Sech": lambda x: 1 / torch.cosh(x),
+    "ArcCot": lambda x: torch.atan(1 / x), "ArcCoth": lambda x: torch.atanh(1 / x),
+    "ArcCsc": lambda x: torch.asin(1 / x), "ArcCsch": lambda x: torch.asinh(1 / x),
+    "ArcSec": lambda x: torch.acos(1 / x), "ArcSech": lambda x: torch.acosh(1 / x),
+    "Haversine": lambda x: 0.5 * (1 - torch.cos(x)),
+    "InverseHaversine": lambda x: 2 * torch.asin(torch.sqrt(x)),
+    "Gudermannian": lambda x: 2 * torch.atan(torch.tanh(0.5 * x)),
+    "InverseGudermannian": lambda x: 2 * torch.atanh(torch.tan(0.5 * x)),
+    "CubeRoot": lambda x: torch.sign(x) * torch.abs(x) ** (1 / 3),
+    "InverseErf": torch.special.erfinv, "InverseErfc": _inverse_erfc,
+    "IntegerPart": torch.trunc, "FractionalPart": torch.frac,
 }
+BINARY: dict[str, Callable] = {"ArcTan": lambda x, y: torch.atan2(y, x)}
+_COMPARE: dict[str, Callable] = {
+    "Greater": torch.gt, "Less": torch.lt, "GreaterEqual": torch.ge, "LessEqual": torch.le,
+    "Equal": torch.eq, "Unequal": torch.ne}
 NAMED: dict[str, Callable] = {
     "RectifiedLinearUnit": torch.relu, "ReLU": torch.relu, "Sigmoid": torch.sigmoid,
     "ExponentialLinearUnit": F.elu,
@@ -179,6 +213,21 @@ def function_value(node: tuple, xs: list) -> Any:
     if kind in ("prim", "named"):
         table = PRIMITIVES if kind == "prim" else NAMED
         return table[node[1]](_tensor(function_value(node[2], xs), xs[0]))
+    if kind == "cmp":       # 0/1 values, no gradient
+        a, b = (_tensor(function_value(c, xs), xs[0]) for c in node[2:])
+        return _COMPARE[node[1]](a, b).to(xs[0].dtype)
+    if kind == "if":
+        c, a, b = (_tensor(function_value(n, xs), xs[0]) for n in node[1:])
+        return torch.where(c != 0, a, b)
+    if kind in ("and", "or", "not"):
+        truths = [_tensor(function_value(n, xs), xs[0]) != 0 for n in node[1:]]
+        out = truths[0]
+        for t in truths[1:]:
+            out = out & t if kind == "and" else out | t
+        return (~out if kind == "not" else out).to(xs[0].dtype)
+    if kind == "binary":
+        a, b = (_tensor(function_value(n, xs), xs[0]) for n in node[2:])
+        return BINARY[node[1]](a, b)
     vals = [function_value(c, xs) for c in node[1:]]
     if kind == "power":
         a, b = vals
@@ -199,13 +248,37 @@ def _tensor(v, like):
     return v if isinstance(v, torch.Tensor) else torch.full_like(like, float(v))
 
 
+def _missing(node: tuple) -> set[str]:
+    """The parts of a function tree without a torch counterpart here."""
+    kind = node[0]
+    if kind in ("var", "const"):
+        return set()
+    own = {node[1]} if (kind == "prim" and node[1] not in PRIMITIVES
+                        or kind == "named" and node[1] not in NAMED
+                        or kind == "binary" and node[1] not in BINARY) else set()
+    return own.union(*(_missing(c) for c in node[1:] if isinstance(c, tuple)))
+
+
 def _function_op(layer):
     program = layer.values["Function"]
+    missing = _missing(program.tree)
+    if missing:
+        raise EvaluationError(f"{layer.name}[{input_form(program.source)}] uses "
+                              f"{', '.join(sorted(missing))}, which netdsl.torch cannot compute.",
+                              symbol="netdsl.torch", tag="notorch")
+    levels = getattr(layer, "output_levels", None)    # ThreadingLayer: lower-rank inputs
 
     def op(a, xs, training):
-        y = function_value(program.tree, list(xs))
-        y = _tensor(y, xs[0])
-        return [y.expand_as(xs[0]) if y.shape != xs[0].shape else y], {}
+        xs = list(xs)
+        if levels is not None and len({x.dim() for x in xs}) > 1:
+            ranks = [x.dim() - 1 for x in xs]
+            for i, lv in enumerate(levels(ranks)):
+                for level in range(max(ranks)):        # size 1 at the levels it lacks
+                    if level not in lv:
+                        xs[i] = xs[i].unsqueeze(1 + level)
+        y = _tensor(function_value(program.tree, xs), xs[0])
+        shape = torch.broadcast_shapes(*(x.shape for x in xs))
+        return [y.expand(shape) if y.shape != shape else y], {}
     return op
 
 
