@@ -100,13 +100,14 @@ def test_string_match_q_metacharacters():
         ["net.m", "b.m"]
 
 
-def test_string_patterns_are_refused_clearly():
-    msg = error('StringCases["abc", x_]', "StringCases", "strpatt")
-    assert "literal strings only" in msg
-    error('StringCount["abc", "a" ~~ "b"]', "StringCount", "strpatt")
-    error('StringPosition["abc", DigitCharacter]', "StringPosition", "strpatt")
-    error('StringMatchQ["abc", RegularExpression["a.c"]]', "StringMatchQ", "strpatt")
-    error('StringCases["abc", x_ -> 1]', "StringCases", "strpatt")
+def test_string_patterns_in_searches():
+    # string patterns (stringpatterns.py; more in test_builtins_real_code.py)
+    assert py(run('StringCases["abc", x_]')) == ["a", "b", "c"]
+    exact(run('StringCount["abc", "a" ~~ "b"]'), 1)
+    assert py(run('StringPosition["abc", DigitCharacter]')) == []
+    assert run('StringMatchQ["abc", RegularExpression["a.c"]]') is T
+    exact(run('StringCases["abc", x_ -> 1]'), [1, 1, 1])
+    error('StringCases["abc", x_?EvenQ]', "StringExpression", "invld")  # a test netdsl cannot compile
     error('StringCount[1, "a"]', "StringCount", "string")
     error('StringPosition["abc", "a", -1]', "StringPosition", "argx")
 

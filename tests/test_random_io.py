@@ -153,8 +153,8 @@ def test_random_variate_errors():
     error("RandomVariate[NormalDistribution[m, 1]]", "NormalDistribution", "realprm")
     error("RandomVariate[UniformDistribution[{2, 1}]]", "UniformDistribution", "ordrng")
     error("RandomVariate[UniformDistribution[3]]", "UniformDistribution", "realprm")
-    msg = error("RandomVariate[PoissonDistribution[1]]", "RandomVariate", "udist")
-    assert msg.startswith("The specification PoissonDistribution[1] is not a random distribution "
+    msg = error("RandomVariate[ZipfDistribution[1]]", "RandomVariate", "udist")
+    assert msg.startswith("The specification ZipfDistribution[1] is not a random distribution "
                           "recognized by the system.")
     error("RandomVariate[5]", "RandomVariate", "udist")
     error("RandomVariate[NormalDistribution[], -2]", "RandomVariate", "argx")

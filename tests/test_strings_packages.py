@@ -48,8 +48,9 @@ def test_string_replace_left_to_right_first_rule_wins():
     assert run('StringReplace["abcab", "ab" -> "X"]') == "XcX"
     assert run('StringReplace["abc", {"a" -> "1", "b" -> "2"}]') == "12c"
     assert run('StringReplace["aaa", {"a" -> "x", "a" -> "y"}]') == "xxx"
+    assert run('StringReplace["ab", Blank[] -> "x"]') == "xx"   # _ is any one character
     with pytest.raises(NetDSLError, match="StringReplace::argx"):
-        run('StringReplace["a", Blank[] -> "x"]')
+        run('StringReplace["a", "b"]')                             # not a rule
 
 
 def test_string_split_and_riffle():

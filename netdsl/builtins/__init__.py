@@ -8,6 +8,7 @@ from . import (arith, control, core, datafiles, io, language, lists,  # noqa: F4
 from . import associations, searching, sorting, structure  # noqa: F401  (more list functions)
 from . import (clock, elementwise, filenames, forms, integers,  # noqa: F401  (stdmath's)
                statistics, stringsearch)
+from . import arrays, sequences  # noqa: F401  (ArrayPad, ListCorrelate; Split, SequenceCases)
 from .lazy_table import LAZY_BUILTINS
 from .registry import REGISTRY, LazyBuiltin, builtin, load_lazy, register_lazy
 from ..layers.base import LOADERS

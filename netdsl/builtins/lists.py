@@ -20,6 +20,8 @@ from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Sym
                     list_items, make_list, output_form, packed, same_q)
 from ..layers.base import AbstractArray, Net
 from .abstract import shape_of
+from .levels import (flatten_levels, flattened_shape, full_dims, level_groups, rearrange,
+                     swap_permutation)
 from .numeric import check_size, dims_of, numeric
 from .registry import (HOLD_ALL, HOLD_REST, NOT_APPLICABLE, REGISTRY, builtin, load_lazy,
                        wrong_call)
@@ -978,11 +980,22 @@ def _flatten(x: Any, depth: int, head: Any) -> list[Any]:
     return out
 
 
-@builtin("Flatten", ("Flatten[list]", "Flatten[list, n]"),
-         "flattens nested lists (all levels, or the top n)", args=(1, 2),
+@builtin("Flatten", ("Flatten[list]", "Flatten[list, n]", "Flatten[list, {{1, 3}, {2}}]"),
+         "flattens nested lists (all levels, or the top n); with lists of levels, level i "
+         "of the result combines the levels listed in the ith list", args=(1, 2),
          section="Lists and arrays")
 def _flatten_fn(ev, x, *n):
     call = Expr(S("Flatten"), x, *n)
+    groups = level_groups(n[0]) if n and is_list(n[0]) else None
+    if groups is not None:
+        if isinstance(x, AbstractArray):   # netdsl check: the dimensions of the result
+            if max(i for g in groups for i in g) > len(x.shape):
+                raise wrong_call("Flatten", call, f"{short(n[0])} names levels deeper than "
+                                                  f"the array's {len(x.shape)}")
+            return _abstract(flattened_shape(x.shape, groups), x)
+        if _atomic(x) or isinstance(x, Association):
+            raise _nonatomic("Flatten", call)
+        return flatten_levels(x, groups, "Flatten", call)
     depth = _level_count(n[0], "Flatten", call) if n else 10 ** 9
     if isinstance(x, AbstractArray):  # netdsl check: the dimensions of the result
         k = min(depth, len(x.shape) - 1)
@@ -1025,9 +1038,10 @@ def _partition(ev, x, n, d=None):
 
 
 # ---------------------------------------------------------------- Transpose, Reverse
-@builtin("Transpose", ("Transpose[m]", "Transpose[list, {n1, n2, ...}]"),
-         "swaps the first two levels (rows and columns); level k goes to level nk", args=(1, 2),
-         section="Lists and arrays")
+@builtin("Transpose", ("Transpose[m]", "Transpose[list, {n1, n2, ...}]",
+                       "Transpose[list, m <-> n]"),
+         "swaps the first two levels (rows and columns); level k goes to level nk; "
+         "m <-> n swaps levels m and n", args=(1, 2), section="Lists and arrays")
 def _transpose(ev, x, perm=None):
     call = Expr(S("Transpose"), x, *([] if perm is None else [perm]))
     if perm is not None:
@@ -1056,19 +1070,23 @@ def _transpose(ev, x, perm=None):
 
 
 def _transpose_perm(x: Any, perm: Any, call: Any) -> Any:
-    p = _as_int_list(perm)
-    v = _probe(x) if isinstance(x, AbstractArray) else numeric(x)
+    p = swap_permutation(perm) or _as_int_list(perm)
     if p is None or sorted(p) != list(range(1, len(p) + 1)):
         raise EvaluationError(f"{short(perm)} in {short(call)} is not a permutation.",
                               symbol="Transpose", tag="perm")
-    if v is None or not isinstance(v, np.ndarray) or len(p) > v.ndim:
-        raise wrong_call("Transpose", call, "a permutation needs a numeric array of at least "
-                                            f"rank {len(p)}")
-    full = p + list(range(len(p) + 1, v.ndim + 1))
-    axes = [full.index(j + 1) for j in range(v.ndim)]  # input level k goes to level full[k]
+    # packed arrays in one NumPy transpose; other lists (any elements, each keeping its
+    # kind) by the positions of their elements
+    rank = len(x.shape) if isinstance(x, AbstractArray) else \
+        0 if _atomic(x) or isinstance(x, Association) else len(full_dims(x))
+    if len(p) > rank:
+        raise EvaluationError(f"{short(perm)} in {short(call)} moves level {len(p)}, but "
+                              f"{_show(x)} is a full array of depth {rank} only.",
+                              symbol="Transpose", tag="perm")
+    full = p + list(range(len(p) + 1, rank + 1))
+    axes = [full.index(j + 1) for j in range(rank)]  # input level k goes to level full[k]
     if isinstance(x, AbstractArray):
-        return AbstractArray(np.transpose(v, axes).shape, x.what)
-    return packed(np.transpose(v, axes))
+        return AbstractArray(tuple(x.shape[k] for k in axes), x.what)
+    return rearrange(x, rank, lambda a: np.transpose(a, axes + list(range(rank, a.ndim))))
 
 
 @builtin("Reverse", "Reverse[list]", "the elements in reverse order", args=1,

@@ -34,7 +34,6 @@ from ..graph.surgery import graph_of
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import AbstractArray, Layer, Net
 from ..layers.registry import LAYER_TYPES, on_register
-from ..layers.coders import NetDecoder, NetEncoder, coder_parameters, with_coder_parameter
 from ..layers.shapes import port_type_from_spec
 from ..layers.text import to_expr
 from ..runtime.train.defaults import OPTION_DEFAULTS
@@ -400,14 +399,21 @@ def _net_extract(ev, net, spec):
     hook = EXTRACT_HOOKS.get(type(net))
     if hook is not None:
         return hook(net, spec)
-    if isinstance(net, (NetEncoder, NetDecoder)):      # NetExtract[coder, "Labels"]
+    if _is_coder(net):      # NetExtract[coder, "Labels"]
         return _coder_part(net, spec, "NetExtract")
     if not isinstance(net, Net):
         raise wrong_call("NetExtract", Expr(S("NetExtract"), net, spec), "the first argument is not a net")
     return extract(net, spec)
 
 
+def _is_coder(x: Any) -> bool:
+    """A NetEncoder or NetDecoder (asked by name: a chain's check need not import them)."""
+    return getattr(x, "head_name", None) in ("NetEncoder", "NetDecoder") \
+        and hasattr(x, "port_type")
+
+
 def _coder_part(coder: Any, name: Any, head: str) -> Any:
+    from ..layers.coders import coder_parameters
     params = coder_parameters(coder)
     if name not in params:
         raise EvaluationError(f"{input_form(name)} is not a parameter of the "
@@ -542,7 +548,8 @@ def _net_initialize(ev, net, which=None, *, opts):
          "a copy of net with arrays, port shapes or layers replaced (shapes are checked again)",
          args=2, section="Nets")
 def _net_replace_part(ev, net, rules):
-    if isinstance(net, (NetEncoder, NetDecoder)):      # NetReplacePart[coder, "Labels" -> ...]
+    if _is_coder(net):      # NetReplacePart[coder, "Labels" -> ...]
+        from ..layers.coders import with_coder_parameter
         for r in (list_items(rules) if is_list(rules) else [rules]):
             if not (is_rule(r) and isinstance(r.args[0], str)):
                 raise wrong_call("NetReplacePart", Expr(S("NetReplacePart"), net, rules),

@@ -18,8 +18,9 @@ from ..printer import short
 from ..expr import (Expr, List, Null, Symbol, is_integer, is_list, is_number,
                     list_items, packed)
 from ..layers.base import AbstractArray
+from .distributions import sampler
 from .numeric import check_size, dims_of
-from .registry import NOT_APPLICABLE, builtin, wrong_call
+from .registry import builtin, wrong_call
 
 S = Symbol
 
@@ -107,64 +108,27 @@ def _random_integer(ev, spec=1, dims=None):
     return packed(ev.rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64))
 
 
-# ---------------------------------------------------------------- distributions
-@builtin("NormalDistribution", ("NormalDistribution[]", "NormalDistribution[m, s]"),
-         "the normal distribution with mean m (0) and standard deviation s (1), for RandomVariate",
-         args=(0, 2), section="Random numbers")
-def _normal_distribution(ev, *params):
-    return NOT_APPLICABLE  # a symbolic object, as in Wolfram
-
-
-@builtin("UniformDistribution", ("UniformDistribution[]", "UniformDistribution[{min, max}]"),
-         "the uniform distribution on [min, max] ([0, 1]), for RandomVariate", args=(0, 1),
-         section="Random numbers")
-def _uniform_distribution(ev, *params):
-    return NOT_APPLICABLE
-
-
-def _sampler(dist: Any):
-    """A function size -> draws, for a distribution whose parameters are checked here."""
-    if not isinstance(dist, Expr) or not isinstance(dist.head, Symbol) or \
-            dist.head.name not in ("NormalDistribution", "UniformDistribution"):
-        raise EvaluationError(f"The specification {short(dist)} is not a random distribution "
-                              f"recognized by the system. netdsl supports NormalDistribution and "
-                              f"UniformDistribution.", symbol="RandomVariate", tag="udist")
-    name, params = dist.head.name, dist.args
-    if name == "NormalDistribution":
-        m, s = params if len(params) == 2 else (0, 1)
-        for pos, v in ((1, m), (2, s)):
-            if not is_number(v):
-                raise EvaluationError(f"Parameter {short(v)} at position {pos} in "
-                                      f"{short(dist)} is expected to be a real number.",
-                                      symbol=name, tag="realprm")
-        if not s > 0:
-            raise EvaluationError(f"Parameter {short(s)} at position 2 in {short(dist)} "
-                                  f"is expected to be positive.", symbol=name, tag="posprm")
-        return lambda rng, size: rng.normal(float(m), float(s), size)
-    lo, hi = 0.0, 1.0
-    if params:
-        bounds = params[0]
-        items = list_items(bounds) if is_list(bounds) else []
-        if len(items) != 2 or not all(is_number(v) for v in items):
-            raise EvaluationError(f"The parameter {short(bounds)} in {short(dist)} is "
-                                  f"expected to be a list {{min, max}} of real numbers.",
-                                  symbol=name, tag="realprm")
-        lo, hi = float(items[0]), float(items[1])
-        if not lo < hi:
-            raise EvaluationError(f"The range {short(bounds)} in {short(dist)} is "
-                                  f"expected to have min < max.", symbol=name, tag="ordrng")
-    return lambda rng, size: rng.uniform(lo, hi, size)
-
-
+# ---------------------------------------------------------------- RandomVariate
 @builtin("RandomVariate", ("RandomVariate[dist]", "RandomVariate[dist, n]",
                            "RandomVariate[dist, {n1, n2, ...}]"),
-         "pseudo-random draws from NormalDistribution[...] or UniformDistribution[...]",
-         args=(1, 2), section="Random numbers")
+         "pseudo-random draws from a distribution (NormalDistribution[...], "
+         "MultinormalDistribution[...], PoissonDistribution[...], ...: distributions.py); "
+         "a draw of a multivariate distribution is a vector", args=(1, 2),
+         section="Random numbers")
 def _random_variate(ev, dist, dims=None):
     call = Expr(S("RandomVariate"), dist, *([] if dims is None else [dims]))
-    sample = _sampler(dist)
+    s = sampler(dist)
     shape = _dims(dims, "RandomVariate", call)
-    return _draw(shape, lambda size: sample(ev.rng, size), ev)
+    if shape is not None and shape[:1] == (0,):
+        return Expr(List)
+    full = (shape or ()) + s.event
+    if full and _shape_only(ev):
+        return AbstractArray(full, "array")
+    check_size(full)
+    values = np.asarray(s.draw(ev.rng, shape or ()))
+    if not full:
+        return int(values) if s.kind == "i" else float(values)
+    return packed(values.astype(np.int64 if s.kind == "i" else np.float64, copy=False))
 
 
 @builtin("RandomSample", ("RandomSample[list]", "RandomSample[list, n]"),

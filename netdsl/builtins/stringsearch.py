@@ -1,13 +1,13 @@
 """Padding and searching strings: StringPadLeft, StringPadRight, StringCount, StringMatchQ,
 StringCases, StringPosition.
 
-netdsl has no string patterns (``~~``, ``DigitCharacter``, ``RegularExpression``): the
-searches take literal strings, or lists of them as alternatives (tried in order at each
-position, as Wolfram does), and give a clear error for anything else. StringMatchQ
-follows Wolfram's rule for a plain string: ``*`` stands for zero or more characters and
-``@`` for one or more characters but capital letters (``Verbatim["a*"]`` is taken as it
-is). Searching is done by Python's regular-expression
-engine on escaped literals (one C loop over the string).
+The searches take string patterns (literal strings, lists of them as alternatives, tried
+in order at each position as Wolfram does, ``~~``, ``DigitCharacter``,
+``RegularExpression``...: stringpatterns.py), compiled to one Python regular expression
+(one C loop over the string). StringMatchQ follows Wolfram's rule for a plain string:
+``*`` stands for zero or more characters and ``@`` for one or more characters but capital
+letters (``Verbatim["a*"]`` is taken as it is); a plain string is matched by a glob
+matcher whose time is linear in the string (no backtracking).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from .. import budget
-from ..errors import EvaluationError
 from ..expr import Expr, Symbol, boolean, is_integer, is_list, is_rule, list_items, make_list
 from ..printer import short
 from .registry import OPERATOR_FORMS, builtin, wrong_call
+from .stringpatterns import (StringPattern, compile_pattern, compile_rules, each_string,
+                             rule_value, searcher, spans)
 from .strings import _string
 
 S = Symbol
@@ -78,45 +79,13 @@ def _string_pad_right(ev, x, n=None, pad=None):
     return _padding("StringPadRight", x, n, pad)
 
 
-# ---------------------------------------------------------------- literal searches
-def literal_only(name: str, p: Any) -> EvaluationError:
-    return EvaluationError(
-        f"{short(p)} is not a literal string or a list of them: netdsl's {name} searches for "
-        f"literal strings only (string patterns such as ~~, DigitCharacter and "
-        f"RegularExpression are not supported).", symbol=name, tag="strpatt")
+# ---------------------------------------------------------------- searches
+def _pattern(name: str, p: Any, call: Any, ignore_case: Any) -> StringPattern | None:
+    return searcher(p, call, ignore_case is TRUE)
 
 
-def _alternatives(name: str, p: Any) -> list[str]:
-    items = list_items(p) if is_list(p) else [p]
-    if not items or not all(isinstance(t, str) for t in items):
-        raise literal_only(name, p)
-    return items
-
-
-def _regex(name: str, p: Any, ignore_case: Any) -> re.Pattern | None:
-    """One regular expression for the literal alternatives, None if all are empty (an empty
-    string matches nowhere)."""
-    parts = [re.escape(t) for t in _alternatives(name, p) if t]
-    if not parts:
-        return None
-    return re.compile("|".join(parts), re.IGNORECASE if ignore_case is TRUE else 0)
-
-
-def _matches(rx: re.Pattern | None, s: str, overlaps: Any) -> list[tuple[int, int]]:
-    """(start, end) of each match: one per start position with overlaps, else left to
-    right without overlapping."""
-    if rx is None:
-        return []
-    if overlaps is TRUE:
-        look = re.compile(f"(?=({rx.pattern}))", rx.flags)
-        return [(m.start(), m.start() + len(m.group(1))) for m in look.finditer(s)]
-    return [m.span() for m in rx.finditer(s)]
-
-
-def _each_string(name: str, x: Any, call: Any, fn) -> Any:
-    if is_list(x):
-        return make_list(_each_string(name, s, call, fn) for s in list_items(x))
-    return fn(_string(x, name, call))
+def _matches(pat: StringPattern | None, s: str, overlaps: Any) -> list[re.Match]:
+    return list(spans(pat, s, overlaps is TRUE))
 
 
 def _limit(n: Any, name: str, call: Any) -> int | None:
@@ -127,15 +96,15 @@ def _limit(n: Any, name: str, call: Any) -> int | None:
     return n
 
 
-@builtin("StringCount", ("StringCount[s, \"sub\"]", "StringCount[s, {\"sub1\", \"sub2\", ...}]"),
-         "how many times the literal substring occurs in s (without overlaps unless "
+@builtin("StringCount", ("StringCount[s, p]", "StringCount[s, {p1, p2, ...}]"),
+         "how many times a string pattern matches in s (without overlaps unless "
          "Overlaps -> True); Listable in s", args=2,
          options={"Overlaps": S("False"), "IgnoreCase": S("False")}, section="Strings")
 def _string_count(ev, x, p, opts):
     call = Expr(S("StringCount"), x, p)
-    rx = _regex("StringCount", p, opts["IgnoreCase"])
-    return _each_string("StringCount", x, call,
-                        lambda s: len(_matches(rx, s, opts["Overlaps"])))
+    pat = _pattern("StringCount", p, call, opts["IgnoreCase"])
+    return each_string("StringCount", x, call,
+                       lambda s: len(_matches(pat, s, opts["Overlaps"])))
 
 
 def _glob(p: str) -> list[str]:
@@ -189,75 +158,73 @@ def _verbatim(p: Any) -> bool:
         and isinstance(p.args[0], str)
 
 
-@builtin("StringMatchQ", ("StringMatchQ[s, \"pattern\"]", "StringMatchQ[\"pattern\"][s]"),
-         "True if the whole of s matches the literal pattern, where * stands for zero or "
-         "more characters and @ for one or more but capitals (Verbatim[\"p\"]: p as it is); "
-         "Listable in s", args=2,
+@builtin("StringMatchQ", ("StringMatchQ[s, \"pattern\"]", "StringMatchQ[s, p]",
+                          "StringMatchQ[p][s]"),
+         "True if the whole of s matches the string pattern p; in a plain string * stands "
+         "for zero or more characters and @ for one or more but capitals "
+         "(Verbatim[\"p\"]: p as it is); Listable in s", args=2,
          options={"IgnoreCase": S("False")}, section="Strings")
 def _string_match_q(ev, x, p, opts):
     call = Expr(S("StringMatchQ"), x, p)
     fold = opts["IgnoreCase"] is TRUE
     alternatives = list_items(p) if is_list(p) else [p]
-    globs = [["\\" + c for c in t.args[0]] if _verbatim(t)    # every character literal
-             else _glob(t) if isinstance(t, str) else None for t in alternatives]
-    if not globs or any(g is None for g in globs):
-        raise literal_only("StringMatchQ", p)
-    return _each_string("StringMatchQ", x, call, lambda s: boolean(
-        any(_glob_match(g, s, fold) for g in globs)))
+    if alternatives and all(isinstance(t, str) or _verbatim(t) for t in alternatives):
+        globs = [["\\" + c for c in t.args[0]] if _verbatim(t) else _glob(t)
+                 for t in alternatives]
+        return each_string("StringMatchQ", x, call, lambda s: boolean(
+            any(_glob_match(g, s, fold) for g in globs)))
+    rx = compile_pattern(p, call, fold).regex
+    return each_string("StringMatchQ", x, call,
+                       lambda s: boolean(rx.fullmatch(s) is not None))
 
 
-@builtin("StringCases", ("StringCases[s, \"sub\"]", "StringCases[s, \"sub\" -> rhs]",
-                         "StringCases[s, p, n]"),
-         "the occurrences of the literal substring in s (rhs for each, with a rule), the first "
-         "n of them; Listable in s", args=(2, 3),
-         options={"Overlaps": S("False"), "IgnoreCase": S("False")}, section="Strings")
+@builtin("StringCases", ("StringCases[s, p]", "StringCases[s, p -> rhs]",
+                         "StringCases[s, {p1 -> rhs1, ...}]", "StringCases[s, p, n]"),
+         "the substrings of s that match the string pattern p (rhs for each, with a rule, "
+         "its pattern names set to what they matched), the first n of them; Listable in s",
+         args=(2, 3), options={"Overlaps": S("False"), "IgnoreCase": S("False")},
+         section="Strings")
 def _string_cases(ev, x, p, n=None, opts=None):
     assert opts is not None
     call = Expr(S("StringCases"), x, p, *([] if n is None else [n]))
-    rules = list_items(p) if is_list(p) and all(is_rule(r) for r in list_items(p)) else \
-        [p] if is_rule(p) else None
     count = _limit(n, "StringCases", call)
-    if rules is None:
-        rx = _regex("StringCases", p, opts["IgnoreCase"])
-        values: dict[str, Any] = {}
-    else:
-        lhs = [r.args[0] for r in rules]
-        if not all(isinstance(t, str) for t in lhs):
-            raise literal_only("StringCases", p)
-        rx = _regex("StringCases", make_list(lhs), opts["IgnoreCase"])
-        values = {}
-        for r in reversed(rules):   # the first rule for a left side wins
-            values[r.args[0].lower() if opts["IgnoreCase"] is TRUE else r.args[0]] = r
+    fold = opts["IgnoreCase"] is TRUE
+    items = list_items(p) if is_list(p) else [p]
+    if not any(is_rule(r) for r in items):
+        pat = _pattern("StringCases", p, call, opts["IgnoreCase"])
+        return each_string("StringCases", x, call, lambda s: make_list(
+            m.group(0) for m in _matches(pat, s, opts["Overlaps"])[:count]))
+    rules = [(r.args[0], r.args[1], r.head is S("RuleDelayed")) if is_rule(r) else
+             (r, None, False) for r in items]
+    regex, pats = compile_rules(rules, call, fold)
+    search = StringPattern(regex)
 
     def cases(s: str) -> Any:
-        spans = _matches(rx, s, opts["Overlaps"])[:count]
-        if rules is None:
-            return make_list(s[a:b] for a, b in spans)
         out = []
-        for a, b in spans:
-            text = s[a:b]
-            rule = values[text.lower() if opts["IgnoreCase"] is TRUE else text]
-            rhs = rule.args[1]
-            out.append(ev.evaluate(rhs) if rule.head is S("RuleDelayed") else rhs)
+        for m in _matches(search, s, opts["Overlaps"])[:count]:
+            k = next(k for k in range(len(rules)) if m.group(f"r{k}") is not None)
+            rhs = rules[k][1]
+            out.append(m.group(0) if rhs is None else rule_value(ev, pats[k], rhs, m))
         return make_list(out)
-    return _each_string("StringCases", x, call, cases)
+    return each_string("StringCases", x, call, cases)
 
 
-@builtin("StringPosition", ("StringPosition[s, \"sub\"]", "StringPosition[s, \"sub\", n]"),
-         "the {start, end} character positions of each occurrence of the literal substring "
+@builtin("StringPosition", ("StringPosition[s, p]", "StringPosition[s, p, n]"),
+         "the {start, end} character positions of each match of the string pattern p "
          "(overlapping ones too unless Overlaps -> False), the first n of them; Listable in s",
          args=(2, 3), options={"Overlaps": TRUE, "IgnoreCase": S("False")},
          section="Strings")
 def _string_position(ev, x, p, n=None, opts=None):
     assert opts is not None
     call = Expr(S("StringPosition"), x, p, *([] if n is None else [n]))
-    rx = _regex("StringPosition", p, opts["IgnoreCase"])
+    pat = _pattern("StringPosition", p, call, opts["IgnoreCase"])
     count = _limit(n, "StringPosition", call)
 
     def positions(s: str) -> Any:
-        spans = _matches(rx, s, opts["Overlaps"])[:count]
-        return make_list(make_list([a + 1, b]) for a, b in spans) if spans else Expr(S("List"))
-    return _each_string("StringPosition", x, call, positions)
+        found = _matches(pat, s, opts["Overlaps"])[:count]
+        return make_list(make_list([m.start() + 1, m.end()]) for m in found) if found \
+            else Expr(S("List"))
+    return each_string("StringPosition", x, call, positions)
 
 
 OPERATOR_FORMS["StringMatchQ"] = True   # StringMatchQ[p][s] is StringMatchQ[s, p]
