@@ -100,8 +100,8 @@ def test_cosine_distance():
     np.testing.assert_allclose(net(pairs.astype(np.float32)), want, rtol=1e-5, atol=1e-6)
     # opposite embeddings are at distance 2 (the Tanh chain is odd: x and -x)
     x = pairs[0, 0].astype(np.float32)
-    odd = ev(f'NetInitialize@NetPairEmbeddingOperator[NetChain[{{LinearLayer[3, "Biases" -> '
-             f'None], Tanh}}], "Input" -> 2, DistanceFunction -> CosineDistance]')
+    odd = ev('NetInitialize@NetPairEmbeddingOperator[NetChain[{LinearLayer[3, "Biases" -> '
+             'None], Tanh}], "Input" -> 2, DistanceFunction -> CosineDistance]')
     assert odd(np.stack([x, -x])) == pytest.approx(2.0, abs=1e-5)
 
 

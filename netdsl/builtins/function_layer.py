@@ -174,9 +174,10 @@ class _Tracer:
                 out = self.add(layer("DotLayer"), [out, nxt])
             return out
         if name in ("Total", "Mean", "Max", "Min"):
-            levels = args[1] if len(args) == 2 else (S("All") if name in ("Max", "Min") else 1)
-            if is_integer(levels) and name in ("Total", "Mean"):   # the first n levels
-                levels = Expr(S("Span"), 1, levels) if levels > 1 else 1
+            levels: Any = args[1] if len(args) == 2 else (S("All") if name in ("Max", "Min")
+                                                          else 1)
+            if is_integer(levels) and name in ("Total", "Mean") and levels > 1:
+                levels = Expr(S("Span"), 1, levels)        # the first n levels
             if levels is S("Infinity"):
                 levels = S("All")
             return self.add(layer("AggregationLayer", S(name), levels), [self.node(args[0])])

@@ -290,11 +290,13 @@ def _spliced(c: Container, layers: list[Net], fresh: set[int], head: str) -> Con
     keys: list[str] = []
     nets: dict[str, Net] = {}
     for i, sub in enumerate(layers):
-        opened = id(sub) in fresh and _plain_chain(sub)
-        for j, inner in enumerate(sub.order if opened else [None]):   # type: ignore[union-attr]
-            key = f"{i}/{j}"
-            keys.append(key)
-            nets[key] = with_root_shared(sub, inner) if opened else sub  # type: ignore[arg-type]
+        if id(sub) in fresh and isinstance(sub, Container) and _plain_chain(sub):
+            for j, inner in enumerate(sub.order):
+                keys.append(f"{i}/{j}")
+                nets[f"{i}/{j}"] = with_root_shared(sub, inner)
+        else:
+            keys.append(f"{i}/0")
+            nets[f"{i}/0"] = sub
     return rebuild(c, keys, [], [], head, dict(c.declared_ports), nets=nets, as_chain=True)
 
 

@@ -270,7 +270,7 @@ class Operator(Container):
                 if t.shape is not None and p not in self.optional_inputs}
         if pair:
             opts = {**{p: element(port_type_from_spec(t)).spec() for p, t in opts.items()},
-                    "DistanceFunction": S(self.aggregation)}
+                    "DistanceFunction": S(self.aggregation or DISTANCES[0])}
         if self.multipliers is not None:
             opts["LearningRateMultipliers"] = self.multipliers
         ins, outs = self.port_names()

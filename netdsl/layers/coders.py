@@ -133,7 +133,6 @@ def coder_parameters(coder: Any) -> dict[str, Any]:
 def with_coder_parameter(coder: Any, name: str, value: Any) -> Any:
     """The coder with one parameter replaced (NetReplacePart[coder, "Labels" -> ...]),
     built again from its spec, so the usual checks apply."""
-    head = coder.head_name
     spec = coder.expr().args[0]
     items = list_items(spec) if is_list(spec) else [spec]
     kind = items[0]

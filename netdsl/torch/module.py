@@ -81,9 +81,9 @@ class NetModule(torch.nn.Module):
     def forward(self, *args: torch.Tensor, **by_port: torch.Tensor) -> Any:
         if args:
             if len(args) != 1 or len(self.inputs) != 1 or by_port:
-                names = ", ".join(f"{p}=..." for p in self.inputs)
+                forms = ", ".join(f"{p}=..." for p in self.inputs)
                 raise EvaluationError(f"The net has inputs {', '.join(self.inputs)}: give them "
-                                      f"by port name, module({names}).", symbol=HEAD,
+                                      f"by port name, module({forms}).", symbol=HEAD,
                                       tag="inports")
             by_port = {next(iter(self.inputs)): args[0]}
         values: list[Any] = [None] * self.n_slots

@@ -133,11 +133,11 @@ def read_stopping(spec: Any, callable_of: Callable | None, validated: bool,
         elif key == "AbsoluteChange" and is_number(value) and value >= 0:
             s.absolute = float(value)
         elif key == "RelativeChange" and _percent(value) is not None:
-            value = _percent(value)        # Quantity[5, "Percent"] is 0.05
-            if not 0 < value < 1:
+            fraction = float(_percent(value) or 0.0)     # Quantity[5, "Percent"] is 0.05
+            if not 0 < fraction < 1:
                 raise error("invrelchange", f'The value for "RelativeChange" must be a '
-                                            f"fraction between 1 and 0, but was {value}.")
-            s.relative = float(value)
+                                            f"fraction between 1 and 0, but was {fraction}.")
+            s.relative = fraction
         elif key == "RelativeChange" and is_number(value):
             if not 0 < value < 1:
                 raise error("invrelchange", f'The value for "RelativeChange" must be a '
