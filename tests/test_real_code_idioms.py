@@ -144,3 +144,19 @@ def test_check_takes_layer_arrays_made_by_constant_array():
            '"Input" -> {1, 3, 3}]\n')
     assert check_text(src, "t.wl", out, err) == 0, err.getvalue()
     assert '{2, 3, 3}' in out.getvalue()
+
+
+def test_more_real_code_forms():
+    """AssociationThread[keys -> value] threads the value (as Thread); ReverseSort; an
+    unknown size threaded with a known one takes it (a log-sum-exp graph whose
+    ReplicateLayer[Automatic] feeds a ThreadingLayer[Subtract])."""
+    assert text("AssociationThread[{0, 5} -> True]") == "<|0 -> True, 5 -> True|>"
+    assert text("ReverseSort[{8, 9, 22, 3}]") == "{22, 9, 8, 3}"
+    net = run('NetInitialize@NetGraph[<|"max" -> AggregationLayer[Max, {1}], '
+              '"rep" -> ReplicateLayer[Automatic, 1], "sub" -> ThreadingLayer[Subtract], '
+              '"exp" -> ElementwiseLayer[Exp], "sum" -> AggregationLayer[Total, {1}], '
+              '"out" -> ThreadingLayer[Log[#1] + #2 &]|>, {NetPort["Input"] -> "max" -> "rep", '
+              '{NetPort["Input"], "rep"} -> "sub" -> "exp" -> "sum", {"sum", "max"} -> "out"}, '
+              '"Input" -> {10}]')
+    x = np.linspace(-1, 2, 10)
+    assert net(x.astype(np.float32)) == pytest.approx(np.log(np.exp(x).sum()), rel=1e-5)

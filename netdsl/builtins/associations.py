@@ -191,6 +191,8 @@ def _association_thread(ev, keys, values=None):
             raise EvaluationError(f"{short(call)} needs {{k1, k2, ...}} -> {{v1, v2, ...}}.",
                                   symbol="AssociationThread", tag="invrl")
         keys, values = keys.args
+        if is_list(keys) and not is_list(values):   # as Thread[{a, b} -> x]: x for each key
+            values = make_list([values] * len(list_items(keys)))
     if not (is_list(keys) and is_list(values)):
         raise EvaluationError(f"The arguments of {short(call)} should be lists of keys and "
                               f"values.", symbol="AssociationThread", tag="list")

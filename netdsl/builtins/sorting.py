@@ -149,6 +149,19 @@ def sort_items(ev, items: list[Any], p: Any = None) -> list[Any]:
     return merge_sort(items, in_order(ev, p))
 
 
+@builtin("ReverseSort", ("ReverseSort[list]", "ReverseSort[list, p]"),
+         "the elements in reverse canonical order (or reversed from Sort[list, p])",
+         args=(1, 2), section=SECTION)
+def _reverse_sort(ev, x, p=None):
+    out = _sort(ev, x, p)
+    if isinstance(out, np.ndarray):
+        return packed(out[::-1])
+    if isinstance(out, Association):
+        return Association(out.rules[::-1])
+    head, items = elements_of(out, "ReverseSort", Expr(S("ReverseSort"), x))
+    return _rebuild(head, items[::-1])
+
+
 @builtin("Sort", ("Sort[list]", "Sort[list, p]"),
          "the elements in canonical order (numbers, strings, symbols, expressions), or "
          "ordered by p (p[a, b] True or 1: a first)", args=(1, 2), section=SECTION)

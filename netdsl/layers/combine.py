@@ -441,6 +441,11 @@ class ThreadingLayer(MultiInputLayer):
                        f"be threaded together: at level {level + 1} the sizes "
                        f"{' and '.join(map(str, sorted(sizes)))} differ (only size 1 "
                        f"broadcasts)")
+            if len(sizes) == 1 and None in dims:
+                # an unknown size threaded with a known one is taken to be it (not a
+                # broadcast 1, which would be written): ReplicateLayer[Automatic] before a
+                # ThreadingLayer[Subtract] learns the other input's size, as in Wolfram
+                self._fill_unknown(s, names, shapes, levels, level, next(iter(sizes)))
             if sizes:
                 out.append(sizes.pop())
             elif None in dims:
@@ -451,6 +456,13 @@ class ThreadingLayer(MultiInputLayer):
         for n, spec in zip(names, self._specs(len(names))):
             if spec == "None":            # {None, ...}: this input is not replicated
                 s.refine(n, s.port("Output"), '"Output" port')
+
+    @staticmethod
+    def _fill_unknown(s: Infer, names, shapes, levels, level: int, size: int) -> None:
+        for n, x, lv in zip(names, shapes, levels):
+            if lv is not None and level in lv and x[lv.index(level)] is None:
+                j = lv.index(level)
+                s.refine(n, x[:j] + (size,) + x[j + 1:], "the other inputs")
 
     @staticmethod
     def _unify_length(s: Infer, names, shapes, levels, level: int, size: Any) -> None:
