@@ -159,3 +159,35 @@ def round_losses(session, data: str, rounds: int, extra: str = "") -> np.ndarray
                      f"BatchSize -> 8, RandomSeeding -> 1, TrainingProgressReporting -> None"
                      f"{', ' + extra if extra else ''}]")
     return np.asarray(session.evaluate('r["RoundLossList"]'), float)
+
+
+def plan_input_gradients(net, feed: dict[str, np.ndarray], seeds: dict[str, np.ndarray],
+                         h: float = 1e-6) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For a net's plan (float64, batch-last ``feed`` by input port): each input's gradient
+    of Total[output * seed] (``seeds`` by output port) from the backward pass, and by
+    central finite differences: port -> (analytic, numeric)."""
+    from netdsl.runtime.gradients import backward
+    from netdsl.runtime.plan import compile_plan
+    plan = compile_plan(net, "t")
+
+    def value(f: dict) -> float:
+        outs, _, _ = plan.run(Ctx(), f)
+        return float(sum(np.sum(outs[p] * s) for p, s in seeds.items()))
+
+    c = Ctx(grad=True)
+    c.keep_input_grads = True
+    _, values, caches = plan.run(c, feed, keep=True)
+    grads = backward(plan.steps, c, values, caches,
+                     {plan.outputs[p]: s for p, s in seeds.items()}, lambda k, g: None,
+                     set(plan.inputs.values()))
+    out = {}
+    for port, x in feed.items():
+        numeric = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            up, down = dict(feed), dict(feed)
+            up[port], down[port] = x.copy(), x.copy()
+            up[port][i] += h
+            down[port][i] -= h
+            numeric[i] = (value(up) - value(down)) / (2 * h)
+        out[port] = (grads[plan.inputs[port]], numeric)
+    return out

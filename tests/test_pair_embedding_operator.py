@@ -16,10 +16,7 @@ import pytest
 import netdsl
 from netdsl.check import check_text
 from netdsl.errors import NetDSLError
-from netdsl.runtime.context import Ctx
-from netdsl.runtime.gradients import backward
-from netdsl.runtime.plan import compile_plan
-from tests.layer_harness import file_round_trip, onnx_run, round_losses
+from tests.layer_harness import file_round_trip, onnx_run, plan_input_gradients, round_losses
 from tests.test_gradients_net import Harness, assert_close
 
 EMBED = "NetChain[{LinearLayer[3], Tanh}]"
@@ -134,27 +131,11 @@ def test_array_gradients_match_finite_differences(distance):
 def test_input_gradient_matches_finite_differences(distance):
     net = ev(f'NetInitialize[NetPairEmbeddingOperator[{EMBED}, "Input" -> 2, DistanceFunction '
              f'-> {distance}], RandomSeeding -> 2]')
-    plan = compile_plan(net, "t")
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 2, 4))                  # batch-last, float64
-    seed = rng.standard_normal(4)
-
-    def value(xv):
-        outs, _, _ = plan.run(Ctx(), {"Input": xv})
-        return float(np.sum(outs["Output"] * seed))
-
-    ctx = Ctx(grad=True)
-    ctx.keep_input_grads = True
-    _, values, caches = plan.run(ctx, {"Input": x}, keep=True)
-    grads = backward(plan.steps, ctx, values, caches, {plan.outputs["Output"]: seed},
-                     lambda k, g: None, set(plan.inputs.values()))
-    numeric = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += 1e-6
-        down[i] -= 1e-6
-        numeric[i] = (value(up) - value(down)) / 2e-6
-    assert_close(grads[plan.inputs["Input"]], numeric, tol=1e-5)
+    analytic, numeric = plan_input_gradients(net, {"Input": x},
+                                             {"Output": rng.standard_normal(4)})["Input"]
+    assert_close(analytic, numeric, tol=1e-5)
 
 
 # ---------------------------------------------------------------- training

@@ -195,12 +195,7 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
     if net.kind == "NetPairEmbeddingOperator":
         return {"Output": _pair(b, net, path, x, scope, where)}
     if net.kind == "NetMapOperator":
-        inner = net.net("Net")
-        element, out = (tuple(inner.ports[p].shape or ()) for p in ("Input", "Output"))
-        if any(is_length_var(d) for d in element + out):
-            raise ExportError(f"NetMapOperator{where} cannot be exported to ONNX: its inner "
-                              f"net works on sequences.", symbol="Export", tag="onnxnosup")
-        y = _emit(b, inner, path + ("Net",), {"Input": b.reshape(x, element, scope)})["Output"]
+        y, out = _inner_on_merged(b, net, path, x, scope, where)
         lead = slice_axis(b, b.node("Shape", [x], scope), 0, 2, 0, 1, scope)   # (N, n)
         shape = b.node("Concat", [lead, b.const(list(out), scope, np.int64)], scope, axis=0)
         return {"Output": b.node("Reshape", [y, shape], scope)}
@@ -253,15 +248,23 @@ def _map_thread(b: Builder, net: Operator, path: tuple, inputs: dict[str, str], 
     return out
 
 
-def _pair(b: Builder, net: Operator, path: tuple, x: str, scope: str, where: str) -> str:
-    """The distance of the embeddings of a pair's two arrays (graph/operators.py gives
-    Wolfram's formulas), from one inner pass over the (N*2, element...) batch."""
+def _inner_on_merged(b: Builder, net: Operator, path: tuple, x: str, scope: str,
+                     where: str) -> tuple[str, tuple]:
+    """A map's or pair embedding's inner net on its input with the first level folded into
+    the batch, (N*n, element...): its output and the inner output's shape."""
     inner = net.net("Net")
     element, out = (tuple(inner.ports[p].shape or ()) for p in ("Input", "Output"))
     if any(is_length_var(d) for d in element + out):
-        raise ExportError(f"NetPairEmbeddingOperator{where} cannot be exported to ONNX: its "
-                          f"inner net works on sequences.", symbol="Export", tag="onnxnosup")
+        raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: its inner net works "
+                          f"on sequences.", symbol="Export", tag="onnxnosup")
     y = _emit(b, inner, path + ("Net",), {"Input": b.reshape(x, element, scope)})["Output"]
+    return y, out
+
+
+def _pair(b: Builder, net: Operator, path: tuple, x: str, scope: str, where: str) -> str:
+    """The distance of the embeddings of a pair's two arrays (graph/operators.py gives
+    Wolfram's formulas), from one inner pass over the (N*2, element...) batch."""
+    y, out = _inner_on_merged(b, net, path, x, scope, where)
     size = int(np.prod(out, dtype=np.int64))
     e = b.node("Reshape", [y, b.const([-1, 2, size], scope, np.int64)], scope)
     e1, e2 = (b.reshape(slice_axis(b, e, i, i + 1, 1, 1, scope), (size,), scope)
