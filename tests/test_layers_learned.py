@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import netdsl
+from netdsl.errors import NetDSLError
 from netdsl import EvaluationError, ShapeError
 from layer_harness import build, check_gradients, ctx, forward, make_arrays
 
@@ -233,6 +234,32 @@ def test_parametric_ramp():
     ref = np.array([[v if v >= 0 else s * v for v, s in zip(row, slope)] for row in x])
     np.testing.assert_allclose(y, ref, rtol=1e-6)
     grad_check('ParametricRampLayer["Input" -> {2, 3}]')
+
+
+def test_parametric_ramp_levels_and_default_slope():
+    """Wolfram's page: one slope per position of the levels given ({1} by default: per
+    channel, shared over the rest), {} one slope, "Slope" -> 0.25; it starts at 0.1."""
+    layer = build('ParametricRampLayer["Input" -> {2, 3}]')
+    assert layer.array_shapes() == {"Slope": (2,)}
+    slope = np.array([0.5, 2.0])
+    x = data((2, 3))
+    (y,) = forward(layer, {"Slope": slope}, x)
+    ref = np.array([[[v if v >= 0 else slope[c] * v for v in row] for c, row in enumerate(ex)]
+                    for ex in x])
+    np.testing.assert_allclose(y, ref, rtol=1e-6)
+    grad_check('ParametricRampLayer["Input" -> {2, 3, 2}]')
+    grad_check('ParametricRampLayer[{2, 3}, "Input" -> {2, 3, 2}]')
+    grad_check('ParametricRampLayer[{}, "Input" -> {2, 3}]')
+    assert build('ParametricRampLayer[{2}, "Input" -> {"Varying", 3}]').array_shapes() == \
+        {"Slope": (3,)}
+    one = netdsl.evaluate('ParametricRampLayer[{}, "Slope" -> 0.25]')
+    np.testing.assert_allclose(one(np.float32([-1.0, 2.0])), [-0.25, 2.0])
+    init = netdsl.evaluate('NetInitialize@ParametricRampLayer["Input" -> 3]')
+    np.testing.assert_allclose(init(np.float32([-1, -2, 3])), [-0.1, -0.2, 3.0], rtol=1e-6)
+    with pytest.raises(NetDSLError, match='"Varying" level'):
+        netdsl.evaluate('ParametricRampLayer["Input" -> {"Varying", 3}]')
+    scalar = netdsl.evaluate('NetInitialize@NetArrayLayer["Output" -> "Real"]')
+    assert np.shape(scalar.arrays["Array"]) == ()        # a rank-0 array initialises
 
 
 # ---------------------------------------------------------------- ResizeLayer

@@ -862,8 +862,9 @@ class _Importer:
         except ValueError:
             raise _unsupported(node, f"has a slope of dimensions {list(slope.shape)} that "
                                      f"differs between examples") from None
-        self.emit(node, self.layer("ParametricRampLayer", Slope=np.ascontiguousarray(full)),
-                  [node.input[0]])
+        levels = make_list(list(range(1, full.ndim + 1)))     # a slope for every element
+        self.emit(node, self.layer("ParametricRampLayer", levels,
+                                   Slope=np.ascontiguousarray(full)), [node.input[0]])
 
     def op_LayerNormalization(self, node, a) -> None:
         x = self.shape(node, node.input[0])

@@ -433,7 +433,14 @@ def constant_plus(b, layer, scope, where, xs):
 
 
 def parametric_ramp(b, layer, scope, where, xs):
-    return [b.node("PRelu", [xs[0], _input_shaped(b, layer, "Slope", scope)], scope)]
+    """PRelu with the slope viewed at the example's rank (size 1 on the levels it is
+    shared over), which ONNX broadcasts from the right against (N, d1, ...)."""
+    levels = layer.values["Levels"]
+    rank = len(layer.ports["Input"].shape or ())
+    view = [layer.array_shapes()["Slope"][levels.index(i + 1)] if i + 1 in levels else 1
+            for i in range(rank)] or [1]
+    slope = b.node("Reshape", [b.array(layer, "Slope"), b.const(view, scope, np.int64)], scope)
+    return [b.node("PRelu", [xs[0], slope], scope)]
 
 
 def transpose(b, layer, scope, where, xs):

@@ -124,9 +124,11 @@ class ArraySpec:
 
     name: str
     dims: tuple[str | int, ...]
-    init: str = "weights"      # "weights" (by NetInitialize's method), "zeros", "ones"
+    init: str | float = "weights"   # "weights" (by NetInitialize's method), "zeros",
+    #                                 "ones", or a number every element starts at
     aux: bool = False          # MovingMean/MovingVariance: not trained, never shared
     optional: bool = False     # may be None (e.g. "Biases" -> None)
+    scalar_ok: bool = False    # may be a single number (a rank-0 array)
 
 
 class AbstractArray(Opaque):
@@ -649,10 +651,10 @@ class Layer(Net):
                                       f"array: {short(value, 100)}.") from None
         if arr.dtype.kind not in "iuf":
             raise cls.error("invarr", f'The value given for array "{spec.name}" is not numeric.')
-        if arr.ndim == 0:
+        if arr.ndim == 0 and not spec.scalar_ok:
             raise cls.error("invarr", f'The value given for array "{spec.name}" of {cls.name} is '
                                       f"a number; an array (a list) is expected.")
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        arr = np.require(arr, np.float32, "C")     # (ascontiguousarray makes 0-d arrays 1-d)
         if not np.all(np.isfinite(arr)):
             raise cls.error("invarr", f'The array "{spec.name}" contains NaN or infinite values.')
         arr.flags.writeable = False

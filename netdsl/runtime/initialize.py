@@ -180,6 +180,10 @@ def initial_array(spec: ArraySpec, shape: tuple, method: Method,
         return np.zeros(shape, np.float32)
     if spec.init == "ones":
         return np.ones(shape, np.float32)
+    if not isinstance(spec.init, str):          # a number (ParametricRampLayer's 0.1)
+        return np.full(shape, spec.init, np.float32)
+    if not shape:                               # one number: drawn as a vector of one
+        return initial_array(spec, (1,), method, rng).reshape(())
     fan_out = shape[0]
     fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
     if method.name == "Random":

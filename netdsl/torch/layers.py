@@ -438,9 +438,12 @@ def _constant_plus(layer):
 
 @register_torch_layer("ParametricRampLayer")
 def _parametric_ramp(layer):
+    levels = layer.values["Levels"]
+
     def op(a, xs, training):
         x = xs[0]
-        return [torch.where(x < 0, _example_array(a["Slope"], x) * x, x)], {}
+        view = tuple(x.shape[i + 1] if i + 1 in levels else 1 for i in range(x.dim() - 1))
+        return [torch.where(x < 0, a["Slope"].reshape((1,) + view) * x, x)], {}
     return op
 
 
