@@ -312,3 +312,28 @@ def test_resize_shapes():
         netdsl.evaluate('ResizeLayer[{1, 5}, "Input" -> {3, 4, 5}]')
     with pytest.raises(EvaluationError, match="Nearest"):
         netdsl.evaluate('ResizeLayer[{10, 12}, "Resampling" -> "Nearest"]')
+
+
+def test_reference_page_forms_of_embedding_and_attention():
+    """EmbeddingLayer[3, 10] initialises alone (its array is known) and keeps an encoder on
+    its input; AttentionLayer's bilinear weights are at Wolfram's path {"ScoringNet",
+    "Linear", "Weights"}."""
+    e = netdsl.evaluate("NetInitialize@EmbeddingLayer[3, 10]")
+    w = e.arrays["Weights"]
+    np.testing.assert_array_equal(e(np.array([1, 10])), w[[0, 9]])
+    u = netdsl.evaluate('NetInitialize@EmbeddingLayer[2, "Input" -> NetEncoder[{"Class", '
+                        '{"a", "b"}}]]')
+    np.testing.assert_array_equal(u(["b"]), u.arrays["Weights"][[1]])
+    s = netdsl.Session()
+    s.evaluate('a = NetInitialize@AttentionLayer["Key" -> {4, 3}, "Value" -> {4, 2}, '
+               '"Query" -> {5, 6}]')
+    np.testing.assert_array_equal(
+        s.evaluate('NetExtract[a, {"ScoringNet", "Linear", "Weights"}]'),
+        s.evaluate('NetExtract[a, "Weights"]'))
+
+
+def test_options_of_a_layer_type():
+    rules = netdsl.evaluate("Options[LinearLayer]")
+    names = [r.args[0] for r in rules.args]
+    assert "Weights" in names and "Biases" in names and "LearningRateMultipliers" in names
+    assert netdsl.evaluate("Options[PartLayer]").args == ()    # needs its argument

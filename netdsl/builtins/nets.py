@@ -346,6 +346,9 @@ def extract(net: Net, spec: Any, head: str = "NetExtract") -> Any:
             if sub is not None:
                 current = sub
                 continue
+            alias = getattr(current, "array_paths", {}).get(tuple(items[i:]))
+            if alias is not None:      # AttentionLayer: {"ScoringNet", "Linear", "Weights"}
+                return extract_value(current, alias, head, root_shared)
             if not isinstance(part, str) or i != len(items) - 1:
                 raise EvaluationError(f"{input_form(part)} does not name a layer of "
                                       f"{current.head_name}.", symbol=head, tag="nopart")

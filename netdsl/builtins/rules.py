@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EvaluationError
+from ..errors import EvaluationError, NetDSLError
 from ..expr import (Association, Expr, List, Null, Symbol, boolean, input_form, is_list, is_rule,
                     list_items, make_list, same_q)
 from ..patterns import rule_parts, substitute
@@ -299,6 +299,19 @@ def _assign_options(ev, lhs: Expr, value: Any) -> None:
 SPECIAL_ASSIGN["Options"] = _assign_options
 
 
+def _layer_options(name: str) -> Any:
+    """The options of a layer type, as a layer built with no arguments has them (None if
+    the type needs arguments or is not a layer)."""
+    from ..layers.registry import LAYER_TYPES
+    cls = LAYER_TYPES.get(name)
+    if cls is None:
+        return None
+    try:
+        return Expr(List, *cls.build((), None).option_rules())
+    except NetDSLError:      # a layer that needs arguments (PartLayer): no defaults to show
+        return None
+
+
 @builtin("Options", ("Options[f]", "Options[f, name]", "Options[layer]"),
          "the default options of f (Options[f] = {...} sets them); a layer's options, arrays "
          "and ports as rules", args=(1, 2), section="Patterns")
@@ -306,6 +319,8 @@ def _options(ev, f, name=None):
     if isinstance(f, Symbol):
         b = REGISTRY.get(f.name)
         found = ev.options.get(f)
+        if found is None and f.name.endswith("Layer"):    # Options[LinearLayer]: a default
+            found = _layer_options(f.name)                 # layer's options and ports
         if found is None:
             found = Expr(List, *[Expr(S("Rule"), S(k), v) for k, v in b.options.items()]) \
                 if b is not None else Expr(List)

@@ -75,6 +75,8 @@ class AttentionLayer(Layer):
     hidden = ("KeySize", "ValueSize", "QuerySize")
     key_size = "KeySize"   # the size a scoring net's "Input" has (graph/attention_net.py)
     array_specs = (ArraySpec("Weights", ("QuerySize", "KeySize"), optional=True),)
+    # where Wolfram's NetExtract finds them: its "Bilinear" scoring net's LinearLayer
+    array_paths = {("ScoringNet", "Linear", "Weights"): "Weights"}
     inputs = ("Key", "Value", "Query")
     # the softmax weights, shown when read: NetPort[{"att", "AttentionWeights"}]
     optional_outputs = ("AttentionWeights",)

@@ -49,7 +49,7 @@ class EmbeddingLayer(Layer):
         except ValueError as e:
             raise cls.error("invspec", f'Specification for port "Input" is not valid: {e}.') \
                 from None
-        t = PortType(t.shape, True, t.classes)
+        t = PortType(t.shape, True, t.classes, t.coder)      # an encoder stays on the port
         ports = dict(layer.declared[1])
         ports["Input"] = t
         layer = layer.evolve(ports={**layer.ports, "Input": t},

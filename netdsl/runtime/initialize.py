@@ -54,6 +54,9 @@ def require_specified(net: Net, action: str = "initialize", head: str = "NetInit
                     f'Cannot {action} net: unspecified or partially specified shape for array '
                     f'"{spec.name}"{path_label(net, path)}.', symbol=head, tag="nninit",
                     hint=hint, span=layer.span, origin=layer.head_name)
+    if isinstance(net, Layer) and action == "initialize":
+        return      # a layer alone needs only its arrays' shapes: EmbeddingLayer[3, 10]
+        #             initialises, as in Wolfram; its ports settle on the data it gets
     for side in (0, 1):
         for path, layer in items:
             for port in layer.port_names()[side]:
