@@ -163,3 +163,15 @@ def test_per_class_measurements_are_keyed_by_the_decoders_labels():
     assert prec == {"a": 0.5, "b": 1.0, "c": 0.0}
     rec = as_dict(netdsl.evaluate(text + ' NetMeasurements[net, d, "Recall"]'))
     assert rec == {"a": 1.0, "b": 0.5, "c": 0.0}
+
+
+def test_top_n_accuracy():
+    """{"Accuracy", n} (NetMeasurements page): the correct class among the n most probable.
+    By hand: the four scores rank a > b > c; the answers are a, b, b, c."""
+    text = ('net = NetChain[{LinearLayer[3, "Weights" -> {{1, 0}, {0, 1}, {-1, -1}}, '
+            '"Biases" -> {0, 0, 0}], SoftmaxLayer[]}, "Input" -> 2, '
+            '"Output" -> NetDecoder[{"Class", {"a", "b", "c"}}]]; '
+            'd = {{1, 0} -> "a", {0, 1} -> "b", {1, 0.5} -> "b", {1, 0.2} -> "c"};')
+    got = netdsl.evaluate(text + ' NetMeasurements[net, d, {"Accuracy", {"Accuracy", 2}, '
+                                 '{"Accuracy", 3}}]')
+    assert [float(v) for v in got.args] == [0.5, 0.75, 1.0]

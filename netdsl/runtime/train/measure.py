@@ -94,9 +94,19 @@ def measure(net: Net, data: Any, spec: Any, shape_only: bool = False) -> Any:
     return make_list(values) if is_list(spec) else values[0]
 
 
+def _top_n(name: Any) -> int | None:
+    """{"Accuracy", n}: the n of a top-n accuracy (the correct class among the n most
+    probable), else None."""
+    items = list_items(name) if is_list(name) else []
+    if len(items) == 2 and items[0] == "Accuracy" and isinstance(items[1], int) \
+            and not isinstance(items[1], bool) and items[1] >= 1:
+        return items[1]
+    return None
+
+
 def _check_spec(spec: Any, net: Net) -> None:
     name = _name(spec)[0]
-    if isinstance(name, str) and name in MEASUREMENTS:
+    if isinstance(name, str) and name in MEASUREMENTS or _top_n(name) is not None:
         return
     if isinstance(name, Expr) and name.head is S("NetPort"):
         return
@@ -265,6 +275,8 @@ def _one(run: Pass, spec: Any) -> Any:
         return float(mean) if mean.ndim == 0 else packed(mean)
     if name == "Loss":
         return float(run.losses.mean())
+    if _top_n(name) is not None:
+        return _top_accuracy(run, _top_n(name) or 1)
     if run.prediction is None:
         raise error("noloss", f'"{name}" needs a net whose output has a loss attached.')
     if name in CLASSIFICATION:
@@ -295,6 +307,21 @@ def _classes(run: Pass) -> tuple[np.ndarray, np.ndarray, list[Any], np.ndarray]:
     labels = run.labels if run.labels and len(run.labels) == p.shape[1] else \
         list(range(1, p.shape[1] + 1))
     return actual, p.argmax(1), labels, weights
+
+
+def _top_accuracy(run: Pass, n: int) -> float:
+    """The share of predictions whose correct class is among the n most probable (each
+    example counting 1/N, as "Accuracy")."""
+    if run.prediction is None or run.form not in ("Index", "Probabilities"):
+        raise error("notclass", '{"Accuracy", n} needs a classifier with class '
+                                "probabilities (a softmax output).")
+    actual, _, _, weights = _classes(run)
+    p, _ = _rows(run.prediction, False)
+    k = min(n, p.shape[1])
+    top = np.argpartition(-p, k - 1, axis=1)[:, :k] if k < p.shape[1] else \
+        np.broadcast_to(np.arange(p.shape[1]), p.shape)
+    hit = (top == actual[:, None]).any(axis=1)
+    return float(weights[hit].sum())
 
 
 def _rows(a: np.ndarray, scalars: bool) -> tuple[np.ndarray, np.ndarray]:
