@@ -174,4 +174,4 @@ def test_top_n_accuracy():
             'd = {{1, 0} -> "a", {0, 1} -> "b", {1, 0.5} -> "b", {1, 0.2} -> "c"};')
     got = netdsl.evaluate(text + ' NetMeasurements[net, d, {"Accuracy", {"Accuracy", 2}, '
                                  '{"Accuracy", 3}}]')
-    assert [float(v) for v in got.args] == [0.5, 0.75, 1.0]
+    assert [float(v) for v in np.asarray(got)] == [0.5, 0.75, 1.0]
