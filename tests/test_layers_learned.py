@@ -337,3 +337,16 @@ def test_options_of_a_layer_type():
     names = [r.args[0] for r in rules.args]
     assert "Weights" in names and "Biases" in names and "LearningRateMultipliers" in names
     assert netdsl.evaluate("Options[PartLayer]").args == ()    # needs its argument
+
+
+def test_net_array_forms():
+    """NetArray[] names a shared array itself (a UUID, from the session's generator);
+    NetExtract[net, NetArray[All]] gives every shared array."""
+    s = netdsl.Session()
+    s.evaluate('SeedRandom[1]; a = NetArray[]; net = NetInitialize@NetChain[{LinearLayer[2, '
+               '"Weights" -> a], LinearLayer[2, "Weights" -> a]}, "Input" -> 2]')
+    name = s.evaluate("First[a]")
+    assert len(name) == 36 and name.count("-") == 4
+    shared = s.evaluate("NetExtract[net, NetArray[All]]")
+    assert len(shared) == 1
+    np.testing.assert_array_equal(shared.values()[0], s.evaluate("net").shared[name])

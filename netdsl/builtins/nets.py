@@ -258,10 +258,21 @@ def _net_shared_array(ev, name):
     return NOT_APPLICABLE
 
 
-@builtin("NetArray", 'NetArray["name"]', "the newer spelling of NetSharedArray", args=1,
-         section="Containers")
-def _net_array(ev, name):
-    return Expr(S("NetSharedArray"), name) if isinstance(name, str) else _net_shared_array(ev, name)
+@builtin("NetArray", ('NetArray["name"]', "NetArray[]", "NetArray[All]"),
+         "the newer spelling of NetSharedArray; NetArray[] is a shared array with a new "
+         "unique name", args=(0, 1), section="Containers")
+def _net_array(ev, name=None):
+    if name is None:                     # Wolfram names it with a UUID
+        import uuid
+        return Expr(S("NetSharedArray"), str(uuid.UUID(int=int(ev.rng.integers(2 ** 63)))))
+    if isinstance(name, str) or name is S("All"):
+        return Expr(S("NetSharedArray"), name)
+    if is_rule(name):
+        raise wrong_call("NetArray", Expr(S("NetArray"), name),
+                         'NetArray[prop -> value] is not supported; name the array, '
+                         'NetArray["name"], and give its value with NetReplacePart[net, '
+                         'NetArray["name"] -> value]')
+    return _net_shared_array(ev, name)
 
 
 def build_graph_options(net: Container, opts: dict[str, Any]) -> Container:
