@@ -354,6 +354,11 @@ class Evaluator:
                 return value
         try:
             result = b.fn(self, *args, **kwargs)
+        except OverflowError:     # a number too large for a machine size (Transpose[a,
+            #                       10^20 <-> 1]): Wolfram's message, not a Python error
+            raise EvaluationError(f"Overflow occurred in computation: a number in "
+                                  f"{short(call, 80)} is too large.", symbol="General",
+                                  tag="ovfl") from None
         except NetDSLError as e:
             if shape_only and b.section not in NET_SECTIONS and _holds_abstract(args):
                 raise EvaluationError(

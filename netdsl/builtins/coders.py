@@ -63,4 +63,14 @@ def _apply_decoder(ev, dec, args):
         raise EvaluationError(f"The decoder takes arrays of rank {rank} (or a list of them), "
                               f"not of rank {y.ndim}.", symbol="NetDecoder", tag="invdata")
     batched = y.ndim > rank
-    return decoded(dec, y if batched else y[None], batched, prop)
+    y = y if batched else y[None]
+    want = dec.port_type().shape or ()
+    one = y.shape[1:]
+    if y.size == 0 or len(one) != len(want) and dec.kind not in ("Characters", "Tokens") or \
+            any(w is not None and d != w for w, d in zip(want[-len(one):] if one else (), one)):
+        need = "{" + ", ".join("n" if w is None else str(w) for w in want) + "}"
+        raise EvaluationError(f"The decoder takes arrays of dimensions {need} (or a list of "
+                              f"them), not of dimensions "
+                              f"{{{', '.join(map(str, one)) if y.size else ''}}}.",
+                              symbol="NetDecoder", tag="invdata")
+    return decoded(dec, y, batched, prop)

@@ -130,16 +130,18 @@ def association_assign(ev, lhs: Any, value: Any, delayed: bool) -> bool:
         return False
     sym, keys = found
     keys = [ev.evaluate(k) for k in keys]
+    keys = [k.args[0] if isinstance(k, Expr) and k.head is S("Key") and len(k.args) == 1
+            else k for k in keys]                  # a[Key["k"]] = v is a["k"] = v
 
     def put(assoc: Association, keys: list) -> Association:
         if len(keys) == 1:
-            return Association(assoc.rules + ((keys[0], value, delayed),))
+            return assoc.with_rule(keys[0], value, delayed)
         inner = assoc.get(keys[0])
         if not isinstance(inner, Association):
             raise EvaluationError(f"{short(lhs)} cannot be assigned: the value at key "
                                   f"{short(keys[0])} is not an association.", symbol="Set",
                                   tag="partw")
-        return Association(assoc.rules + ((keys[0], put(inner, keys[1:]), False),))
+        return assoc.with_rule(keys[0], put(inner, keys[1:]))
     ev.assign(sym, put(ev.values[sym], keys))
     return True
 

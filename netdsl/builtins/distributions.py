@@ -272,7 +272,22 @@ def sampler(dist: Any) -> Sampler:
                               f"recognized by the system. netdsl draws from "
                               f"{', '.join(DISTRIBUTIONS)}.", symbol="RandomVariate",
                               tag="udist")
-    return entry[3](dist)
+
+    def out_of_range() -> EvaluationError:
+        return EvaluationError(f"The parameters of {show(dist)} are beyond what can be drawn "
+                               f"from in machine numbers.", symbol="RandomVariate",
+                               tag="parrange")
+    try:
+        made = entry[3](dist)
+    except (OverflowError, ValueError):
+        raise out_of_range() from None
+
+    def draw(rng: np.random.Generator, size: Shape) -> np.ndarray:
+        try:
+            return made.draw(rng, size)
+        except (OverflowError, ValueError):      # NumPy's limits (a Poisson mean of 10^30)
+            raise out_of_range() from None
+    return Sampler(draw, made.kind, made.event)
 
 
 def _register(name: str, counts: tuple[int, ...], usage: str | tuple[str, ...],

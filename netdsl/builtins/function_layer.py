@@ -74,10 +74,10 @@ class _Tracer:
             self.numbered, f = True, f.args[0]
         params: tuple = ()
         if isinstance(f, Expr) and f.head is FUNCTION and f.args:
-            if len(f.args) >= 2:
+            if len(f.args) >= 2:     # Function[x, body] or Function[x, body, attributes]
                 spec = f.args[0]
                 params = tuple(list_items(spec)) if is_list(spec) else (spec,)
-            body = f.args[-1]
+            body = f.args[1] if len(f.args) >= 2 else f.args[0]
         elif isinstance(f, Symbol):            # FunctionLayer[Sin]: Sin[#]
             body = Expr(f, Expr(SLOT, 1))
         else:
@@ -162,13 +162,36 @@ class _Tracer:
                          f"part computed from it.")
         return self.add(net, args)
 
+    def array_node(self, e: Any) -> tuple:
+        """The node of an operand of Dot, Join, ...: a constant array becomes a
+        ConstantArrayLayer (a number cannot stand there)."""
+        node = self.node(e)
+        if node[0] != "const":
+            return node
+        value = node[1]
+        if is_number(value) or not (is_list(value) or hasattr(value, "shape")):
+            raise _error(f"{input_form(e)[:60]} is not an array; it cannot be an operand here.")
+        try:
+            return self.add(LAYER_TYPES["ConstantArrayLayer"].build(
+                (Expr(S("Rule"), "Array", value),), None), [])
+        except NetDSLError as err:
+            raise _error(f"{input_form(e)[:60]} cannot be a constant array: {err.text}") from None
+
     def structural(self, name: str, e: Expr) -> tuple:
         args = list(e.args)
+        most = {"Dot": None, "Total": 2, "Mean": 1, "Max": 1, "Min": 1, "Part": None,
+                "Transpose": 2, "Flatten": 2, "ArrayReshape": 2, "Join": None,
+                "Catenate": 1, "Reverse": 1, "List": None}[name]
+        least = 2 if name in ("Part", "ArrayReshape", "Dot") else 1
+        if len(args) < least or (most is not None and len(args) > most):
+            raise _error(f"{input_form(e)[:80]}: netdsl's FunctionLayer compiles {name} with "
+                         f"{least}{'' if most == least else ' or more' if most is None else f' to {most}'}"
+                         f" argument{'' if least == 1 and most == 1 else 's'}.")
 
         def layer(kind: str, *xs: Any) -> Net:
             return LAYER_TYPES[kind].build(tuple(xs), None)
         if name == "Dot":
-            nodes = [self.node(a) for a in args]
+            nodes = [self.array_node(a) for a in args]
             out = nodes[0]
             for nxt in nodes[1:]:
                 out = self.add(layer("DotLayer"), [out, nxt])
@@ -193,10 +216,13 @@ class _Tracer:
         if name == "Reverse":
             return self.add(layer("SequenceReverseLayer"), [self.node(args[0])])
         if name in ("Join", "Catenate"):
+            level = None
+            if name == "Join" and len(args) > 2 and is_integer(args[-1]):   # Join[a, b, n]
+                level, args = args[-1], args[:-1]
             parts = list_items(args[0]) if name == "Catenate" and len(args) == 1 and \
                 is_list(args[0]) else args
-            nodes = [self.node(a) for a in parts]
-            return self.add(layer("CatenateLayer"), nodes)
+            nodes = [self.array_node(a) for a in parts]
+            return self.add(layer("CatenateLayer", *([level] if level else [])), nodes)
         raise _error(f"{name}[...] of arrays cannot be compiled by netdsl's FunctionLayer "
                      f"(a list of arrays must be an argument of Join or Catenate).")
 

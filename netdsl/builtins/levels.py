@@ -87,7 +87,12 @@ def level_groups(spec: Any) -> list[list[int]] | None:
             return None
         groups.append(list(items))
     flat = [i for g in groups for i in g]
+    if flat and max(flat) > MAX_LEVEL:      # deeper than any array: refused before any work
+        return None
     return groups if groups and len(set(flat)) == len(flat) else None
+
+
+MAX_LEVEL = 64
 
 
 def complete(groups: list[list[int]]) -> list[list[int]]:

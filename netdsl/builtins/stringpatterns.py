@@ -432,14 +432,52 @@ def rule_value(ev, pat: StringPattern, rhs: Any, m: re.Match) -> Any:
     return ev.evaluate(substitute(rhs, b) if b else rhs)
 
 
+MATCH_SECONDS = 10.0   # a pattern search longer than this is stopped (see _time_limited)
+
+
 def each_string(name: str, x: Any, call: Any, fn: Callable[[str], Any]) -> Any:
-    """``fn`` on a string, or on each string of a list (the string functions thread)."""
-    if is_list(x):
-        return make_list(each_string(name, s, call, fn) for s in list_items(x))
-    if not isinstance(x, str):
-        raise EvaluationError(f"String or list of strings expected at position 1 in "
-                              f"{show(call)}.", symbol=name, tag="string")
-    return fn(x)
+    """``fn`` on a string, or on each string of a list (the string functions thread),
+    stopped with a clear error after MATCH_SECONDS."""
+    def one(x: Any) -> Any:
+        if is_list(x):
+            return make_list(one(s) for s in list_items(x))
+        if not isinstance(x, str):
+            raise EvaluationError(f"String or list of strings expected at position 1 in "
+                                  f"{show(call)}.", symbol=name, tag="string")
+        return fn(x)
+    return _time_limited(name, lambda: one(x))
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _time_limited(name: str, work: Callable[[], Any]) -> Any:
+    """``work()``, interrupted after MATCH_SECONDS: a regular expression such as (a+)+b
+    backtracks for ever on a long string, and Python's re has no time limit, but it
+    checks signals while matching, so a timer signal stops it. Only the main thread can
+    take signals; elsewhere (a language server's worker) the work runs unguarded."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "setitimer") or signal.getitimer(signal.ITIMER_REAL)[0]:
+        return work()
+
+    def stop(signum, frame):
+        raise _Timeout
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, MATCH_SECONDS)
+    try:
+        return work()
+    except _Timeout:
+        raise EvaluationError(f"The string pattern took longer than {MATCH_SECONDS:g} s to "
+                              f"match and was stopped: it probably backtracks "
+                              f"catastrophically (nested repeats such as (a+)+ or (\"a\" | "
+                              f"\"aa\")..); make the repeats unambiguous.", symbol=name,
+                              tag="timeout") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
 
 
 # ---------------------------------------------------------------- the heads

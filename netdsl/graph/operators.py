@@ -79,6 +79,7 @@ else:
 S = Symbol
 AGGREGATIONS = ("Catenate", "Total", "Mean")
 DISTANCES = ("EuclideanDistance", "CosineDistance")
+MAX_DEPTH = 16          # NetMapThreadOperator's levels: far beyond any real array's rank
 SLOTS = {"NetMapOperator": ("Net",), "NetFoldOperator": ("Net",), "NetMapThreadOperator": ("Net",),
          "NetBidirectionalOperator": ("ForwardNet", "BackwardNet"), "NetNestOperator": ("Net",),
          "NetPairEmbeddingOperator": ("Net",)}
@@ -232,6 +233,9 @@ class Operator(Container):
             parts.extend(input_form(a) for a in _fold_args(self.fold))
         if self.thread is not None and self.thread.spec is not None:
             parts.append(input_form(self.thread.spec))
+        for p, t in self.declared_ports.items():       # a decoder given on an output
+            if t.coder is not None and p in self.port_names()[1]:
+                parts.append(f'"{p}" -> {input_form(t.coder.expr())}')
         for p in (self.fold.mapped if self.fold else self.thread.inputs if self.thread
                   else ("Input",)):
             t = self.ports.get(p)
@@ -268,8 +272,9 @@ class Operator(Container):
             args += (self.thread.spec,)
         opts = {p: t.spec() for p, t in self.declared_ports.items()
                 if t.shape is not None and p not in self.optional_inputs}
-        if pair:
-            opts = {**{p: element(port_type_from_spec(t)).spec() for p, t in opts.items()},
+        if pair:     # its "Input" option is each array's shape
+            opts = {**{p: (element(port_type_from_spec(t)).spec() if p == "Input" else t)
+                       for p, t in opts.items()},
                     "DistanceFunction": S(self.aggregation or DISTANCES[0])}
         if self.multipliers is not None:
             opts["LearningRateMultipliers"] = self.multipliers
@@ -423,6 +428,9 @@ def _port_options(head: str, ports: dict[str, PortType], options: dict[str, Any]
 def _thread_spec(head: str, net: Net, spec: Any) -> Thread:
     """NetMapThreadOperator's levels: n, or the depths of named inputs (the others 0)."""
     ins, outs = net.port_names()
+    if is_integer(spec) and spec > MAX_DEPTH:
+        raise _error(head, "invspec", f"The depth {spec} is larger than netdsl maps over (at "
+                                      f"most {MAX_DEPTH} levels).")
     if spec is None or (is_integer(spec) and spec >= 1):
         n = 1 if spec is None else spec
         return Thread(tuple((p, n) for p in ins), tuple(outs), spec)
@@ -437,9 +445,9 @@ def _thread_spec(head: str, net: Net, spec: Any) -> Thread:
         if name not in depths:
             raise _error(head, "invports", f'"{name}" is not an input port of the net; its '
                                            f"inputs are {_names(ins)}.")
-        if not (is_integer(d) and d >= 0):
-            raise _error(head, "invspec", f'The depth of "{name}", {input_form(d)}, should be a '
-                                          f"non-negative integer.")
+        if not (is_integer(d) and 0 <= d <= MAX_DEPTH):
+            raise _error(head, "invspec", f'The depth of "{name}", {input_form(d)}, should be an '
+                                          f"integer from 0 to {MAX_DEPTH}.")
         depths[name] = d
     if max(depths.values(), default=0) == 0:
         raise _error(head, "invspec", f"{head} needs an input mapped at depth 1 or more; "

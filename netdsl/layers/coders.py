@@ -731,6 +731,11 @@ class NetDecoder(Opaque):
             raise coder_error(head, f'The targets for port "{port}" must be a list.',
                               tag="datafmt")
         if self.kind == "Scalar":
+            if not all(is_number(x) for x in items):
+                bad = next(x for x in items if not is_number(x))
+                raise coder_error(head, f'The targets for port "{port}" must be numbers for its '
+                                        f'"Scalar" decoder; {short_form(bad)} is not.',
+                                  tag="netinvin")
             return np.asarray(to_ndarray(make_list(items)), dtype=np.float32).reshape(-1, 1)
         if self.kind == "Characters":        # strings: a code per character
             enc = NetEncoder._characters([self.table], [], head)

@@ -12,6 +12,7 @@ the pieces: 0 for steps, as for Round; Mod[x, m]: 1 in x, -Floor[x/m] in m.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -761,9 +762,11 @@ def _truth(v) -> np.ndarray:
     return np.asarray(v) != 0
 
 
-_LOGIC: dict[str, Callable] = {
-    "and": lambda vs: np.logical_and.reduce([_truth(v) for v in vs]).astype(np.float32),
-    "or": lambda vs: np.logical_or.reduce([_truth(v) for v in vs]).astype(np.float32),
+_LOGIC: dict[str, Callable] = {      # (operands may be arrays and constants: broadcast)
+    "and": lambda vs: functools.reduce(np.logical_and, [_truth(v) for v in vs]).astype(
+        np.float32),
+    "or": lambda vs: functools.reduce(np.logical_or, [_truth(v) for v in vs]).astype(
+        np.float32),
     "not": lambda vs: (~_truth(vs[0])).astype(np.float32),
 }
 
