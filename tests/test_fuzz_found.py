@@ -8,7 +8,6 @@ import pytest
 
 import netdsl
 from netdsl.builtins import stringpatterns
-from netdsl.errors import NetDSLError
 from values import error, py, run, text
 
 
