@@ -233,9 +233,9 @@ class Operator(Container):
             parts.extend(input_form(a) for a in _fold_args(self.fold))
         if self.thread is not None and self.thread.spec is not None:
             parts.append(input_form(self.thread.spec))
-        for p, t in self.declared_ports.items():       # a decoder given on an output
-            if t.coder is not None and p in self.port_names()[1]:
-                parts.append(f'"{p}" -> {input_form(t.coder.expr())}')
+        for p, d in self.declared_ports.items():       # a decoder given on an output
+            if d.coder is not None and p in self.port_names()[1]:
+                parts.append(f'"{p}" -> {input_form(d.coder.expr())}')
         for p in (self.fold.mapped if self.fold else self.thread.inputs if self.thread
                   else ("Input",)):
             t = self.ports.get(p)
