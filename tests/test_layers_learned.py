@@ -250,6 +250,7 @@ def test_parametric_ramp_levels_and_default_slope():
     grad_check('ParametricRampLayer["Input" -> {2, 3, 2}]')
     grad_check('ParametricRampLayer[{2, 3}, "Input" -> {2, 3, 2}]')
     grad_check('ParametricRampLayer[{}, "Input" -> {2, 3}]')
+    grad_check('ParametricRampLayer["Input" -> "Real"]')     # a number per example
     assert build('ParametricRampLayer[{2}, "Input" -> {"Varying", 3}]').array_shapes() == \
         {"Slope": (3,)}
     one = netdsl.evaluate('ParametricRampLayer[{}, "Slope" -> 0.25]')

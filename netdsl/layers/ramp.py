@@ -60,9 +60,14 @@ class ParametricRampLayer(Layer):
         if None not in dims:
             s.set_value("SlopeDimensions", dims, '"Input" port')
 
+    def _levels(self, x: np.ndarray) -> tuple[int, ...]:
+        """The levels with their own slopes, for a batch-last input (a number per example
+        has none: the default {1} is one slope there)."""
+        return tuple(i for i in self.values["Levels"] if i <= x.ndim - 1)
+
     def _slope(self, arrays, x: np.ndarray) -> np.ndarray:
         """The slope viewed at the input's rank (batch-last): size 1 where shared."""
-        levels = self.values["Levels"]
+        levels = self._levels(x)
         view = tuple(x.shape[i] if i + 1 in levels else 1 for i in range(x.ndim - 1)) + (1,)
         return arrays["Slope"].astype(x.dtype, copy=False).reshape(view)
 
@@ -74,7 +79,7 @@ class ParametricRampLayer(Layer):
     def backward(self, ctx, arrays, cache, dy):
         x, neg = cache
         s = arrays["Slope"]
-        levels = self.values["Levels"]
+        levels = self._levels(x)
         shared = tuple(i for i in range(x.ndim) if i + 1 not in levels)   # batch included
         ds = np.where(neg, dy * x, 0).sum(axis=shared).reshape(s.shape)
         return [np.where(neg, self._slope(arrays, dy) * dy, dy).astype(dy.dtype, copy=False)], \
