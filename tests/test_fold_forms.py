@@ -14,9 +14,7 @@ import pytest
 import netdsl
 from netdsl.check import check_text
 from netdsl.errors import NetDSLError
-from netdsl.runtime.context import Ctx
-from netdsl.runtime.gradients import backward
-from netdsl.runtime.plan import compile_plan
+from tests.layer_harness import plan_input_gradients
 from tests.test_gradients_net import Harness, assert_close
 
 # h' = Tanh[W.{x, h, c} + b], y = V.h' + v: mapped x, state h (fed by "hnext"), constant c
@@ -136,31 +134,12 @@ def test_array_gradients_match_finite_differences():
 
 def test_input_gradients_of_mapped_constant_and_state_inputs():
     net = ev(f'NetInitialize[{FOLD}, RandomSeeding -> 5]').with_optional_ports(("h",), ("h",))
-    plan = compile_plan(net, "t")
     rng = np.random.default_rng(6)
     feed = {"x": rng.standard_normal((4, 3, 2)), "c": rng.standard_normal((2, 2)),
             "h": rng.standard_normal((2, 2))}      # batch-last, float64
     seeds = {"y": rng.standard_normal((4, 1, 2)), "h": rng.standard_normal((2, 2))}
-
-    def value(f):
-        outs, _, _ = plan.run(Ctx(), f)
-        return sum(float(np.sum(outs[p] * seeds[p])) for p in seeds)
-
-    ctx = Ctx(grad=True)
-    ctx.keep_input_grads = True
-    _, values, caches = plan.run(ctx, feed, keep=True)
-    grads = backward(plan.steps, ctx, values, caches,
-                     {plan.outputs[p]: g for p, g in seeds.items()}, lambda k, g: None,
-                     set(plan.inputs.values()))
-    for port, x in feed.items():
-        numeric = np.zeros_like(x)
-        for i in np.ndindex(x.shape):
-            up, down = dict(feed), dict(feed)
-            up[port], down[port] = x.copy(), x.copy()
-            up[port][i] += 1e-6
-            down[port][i] -= 1e-6
-            numeric[i] = (value(up) - value(down)) / 2e-6
-        assert_close(grads[plan.inputs[port]], numeric, tol=1e-5)
+    for analytic, numeric in plan_input_gradients(net, feed, seeds).values():
+        assert_close(analytic, numeric, tol=1e-5)
 
 
 # ---------------------------------------------------------------- errors
