@@ -174,7 +174,8 @@ class Evaluator:
                 and head not in SEQUENCE_HOLD:
             args = _splice(args, strip=attrs is NO_ATTRIBUTES or not (
                 HOLD_ALL in attrs or HOLD_FIRST in attrs or HOLD_REST in attrs))
-        if head is List and any(a is Nothing for a in args):   # {a, Nothing, b} is {a, b}
+        if self.nothing_seen and head is List and any(a is Nothing for a in args):
+            # {a, Nothing, b} is {a, b} (only scanned once Nothing has been evaluated)
             args = tuple(a for a in args if a is not Nothing)
         if self.upvalues:
             result = self._use_upvalues(head, args, e)

@@ -139,8 +139,6 @@ class _Tracer:
             return self.slot(e)
         if not _uses_slots(e):
             value = self.ev.evaluate(e)
-            if is_number(value):
-                return ("const", value)
             if isinstance(value, Net):
                 raise _error(f"{input_form(e)[:60]} is a net, not applied to the input.")
             return ("const", value)

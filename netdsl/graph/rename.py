@@ -82,10 +82,9 @@ def _output_deleted(c: Container, names: list[str], head: str) -> Container:
         raise error(head, "empty", f"{head} would remove every output of the net.")
     gone = {PortNode("out", n) for n in names}
     links = [lk for lk in links_of(c) if lk[2] not in gone]
-    read = {(u, sp) for u, sp, _, _ in links}
-    unread = [(k, p) for k in c.order for p in c.net(k).port_names()[1] if (k, p) not in read]
     declared = {p: t for p, t in c.declared_ports.items() if p not in names}
-    return rebuild(c, list(c.order), links, unread, head, declared, as_chain=False)
+    return rebuild(c, list(c.order), links, muted(c, list(c.order), links), head, declared,
+                   as_chain=False)
 
 
 def net_rename(net: Net, rules: Any, head: str = "NetRename",

@@ -259,9 +259,11 @@ def net_drop(net: Net, spec: Any, head: str = "NetDrop",
     return rebuild(c, keep, [], [], head, options)
 
 
-def muted(c: Container, keep: list[str]) -> list[tuple[str, str]]:
-    """The outputs of ``keep`` that nothing read in ``c`` (muted there, muted still)."""
-    read = {(u, sp) for u, sp, _, _ in links_of(c)}
+def muted(c: Container, keep: list[str], links: list[Link] | None = None
+          ) -> list[tuple[str, str]]:
+    """The outputs of ``keep`` that nothing reads in ``c`` (or in ``links``, the wiring
+    about to be built): left unconnected in the result."""
+    read = {(u, sp) for u, sp, _, _ in (links_of(c) if links is None else links)}
     return [(k, p) for k in keep for p in c.net(k).port_names()[1] if (k, p) not in read]
 
 

@@ -118,14 +118,9 @@ def coder_parameters(coder: Any) -> dict[str, Any]:
     """A coder's parameters by Wolfram's names, read off its own spec: "Labels" (Class),
     "Tokens", "Encoding" (the Characters table), and its options ("InputDepth",
     "IgnoreCase", "TargetLength", ...): what NetExtract[coder, name] gives."""
-    spec = coder.expr().args[0]
-    items = list_items(spec) if is_list(spec) else [spec]
-    kind = items[0]
-    rules = [x for x in items[1:] if isinstance(x, Expr) and x.head is S("Rule")]
-    params = [x for x in items[1:] if x not in rules]
+    kind, params, rules = _split_spec(coder.expr().args, coder.head_name)
     out = {"Type": kind}
-    for name, value in zip(PARAM_NAMES.get(kind, ()), params):
-        out[name] = value
+    out.update(zip(PARAM_NAMES.get(kind, ()), params))
     out.update({r.args[0]: r.args[1] for r in rules})
     return out
 
@@ -133,11 +128,7 @@ def coder_parameters(coder: Any) -> dict[str, Any]:
 def with_coder_parameter(coder: Any, name: str, value: Any) -> Any:
     """The coder with one parameter replaced (NetReplacePart[coder, "Labels" -> ...]),
     built again from its spec, so the usual checks apply."""
-    spec = coder.expr().args[0]
-    items = list_items(spec) if is_list(spec) else [spec]
-    kind = items[0]
-    rules = [x for x in items[1:] if isinstance(x, Expr) and x.head is S("Rule")]
-    params = [x for x in items[1:] if x not in rules]
+    kind, params, rules = _split_spec(coder.expr().args, coder.head_name)
     names = PARAM_NAMES.get(kind, ())
     if name in names:
         i = names.index(name)

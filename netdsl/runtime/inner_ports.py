@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import EvaluationError
 from ..expr import Expr, Symbol, input_form, is_integer, is_list, list_items
 from ..graph.container import Container, PortNode
-from ..graph.surgery import _layer, as_container, links_of, rebuild
+from ..graph.surgery import _layer, as_container, links_of, muted, rebuild
 from ..layers.base import Net
 
 S = Symbol
@@ -82,8 +82,6 @@ def exposed(net: Net, specs: list[Any], head: str) -> tuple[Container, list[tupl
         taken.add(out)
         links.append((layer, port, PortNode("out", out), out))
         names.append((key, out))
-    read = {(u, sp) for u, sp, _, _ in links}
-    muted = [(k, p) for k in c.order for p in c.net(k).port_names()[1] if (k, p) not in read]
-    graph = rebuild(c, list(c.order), links, muted, head, dict(c.declared_ports),
-                    as_chain=False)
+    graph = rebuild(c, list(c.order), links, muted(c, list(c.order), links), head,
+                    dict(c.declared_ports), as_chain=False)
     return graph, names

@@ -202,7 +202,7 @@ class OperatorStep:
 
     def _map(self, ctx, steps, x):
         outs, values, caches = self._run(ctx, 0, steps[0], {"Input": _merge(x)})
-        y = _split(outs["Output"], x.shape[0], x.shape[-1])
+        y = _split(outs["Output"], x.shape[:1], x.shape[-1])
         return [y], ((steps, values, caches, x.shape) if ctx.grad else None)
 
     def _thread(self, ctx, steps, xs):
@@ -214,24 +214,22 @@ class OperatorStep:
             d = thread.depth(p)
             a = np.broadcast_to(a.reshape(a.shape[:d] + (1,) * (n - d) + a.shape[d:]),
                                 lead + a.shape[d:])
-            merged[p] = _merge_levels(a, n)
+            merged[p] = _merge(a, n)
         outs, values, caches = self._run(ctx, 0, steps[0], merged)
-        ys = [_split_levels(outs[o], lead, batch) for o in self.out_names]
+        ys = [_split(outs[o], lead, batch) for o in self.out_names]
         return ys, ((steps, values, caches, {p: a.shape for p, a in xs.items()}, lead, batch)
                     if ctx.grad else None)
 
     def _thread_back(self, ctx, cache, douts, grads):
         steps, values, caches, shapes, lead, batch = cache
         n = len(lead)
-        seeds = {o: _merge_levels(g, n) for o, g in douts.items()}
+        seeds = {o: _merge(g, n) for o, g in douts.items()}
         d = self._back(ctx, 0, steps[0], values, caches, seeds, grads)
+        dtype = next(iter(douts.values())).dtype
         dxs = []
         for p in self.in_names:
             shape, depth = shapes[p], self.thread.depth(p)
-            inner = shape[depth:-1]
-            g = _or_zeros(d[p], inner + (int(np.prod(lead, dtype=np.int64)) * batch,),
-                          next(iter(douts.values())).dtype)
-            g = _split_levels(g, lead, batch)                   # (L1..Ln, inner..., N)
+            g = _split_or_zeros(d[p], shape[depth:-1], lead, batch, dtype)  # (L1..Ln, ..., N)
             if depth < n:                                       # replicated: summed back
                 g = g.sum(axis=tuple(range(depth, n)))
             dxs.append(np.ascontiguousarray(g))
@@ -239,7 +237,7 @@ class OperatorStep:
 
     def _pair(self, ctx, steps, x):
         outs, values, caches = self._run(ctx, 0, steps[0], {"Input": _merge(x)})
-        e = _split(outs["Output"], 2, x.shape[-1])
+        e = _split(outs["Output"], (2,), x.shape[-1])
         e1, e2 = (a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1]) for a in e)   # (D, N)
         if self.distance == "EuclideanDistance":
             diff = e1 - e2
@@ -263,7 +261,8 @@ class OperatorStep:
             de2 = -dd * (u1 - c * u2) / n2
         de = np.stack([de1, de2]).reshape(eshape)
         dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": _merge(de)}, grads)
-        return [_split_or_zeros(dxs["Input"], shape, dd.dtype)], grads
+        return [_split_or_zeros(dxs["Input"], shape[1:-1], shape[:1], shape[-1], dd.dtype)], \
+            grads
 
     def _fold(self, ctx, steps, xs):
         fold = self.fold
@@ -355,7 +354,8 @@ class OperatorStep:
         if self.kind == "NetMapOperator":
             steps, values, caches, shape = cache
             dxs = self._back(ctx, 0, steps[0], values, caches, {"Output": _merge(dy)}, grads)
-            return [_split_or_zeros(dxs["Input"], shape, dy.dtype)], grads
+            return [_split_or_zeros(dxs["Input"], shape[1:-1], shape[:1], shape[-1],
+                                    dy.dtype)], grads
         if self.kind == "NetPairEmbeddingOperator":
             return self._pair_back(ctx, cache, dy, grads)
         if self.kind == "NetMapThreadOperator":
@@ -418,37 +418,27 @@ class OperatorStep:
         return [found[p] for p in self.in_names]
 
 
-def _merge(x: np.ndarray) -> np.ndarray:
-    """(n, element..., N) -> (element..., n*N): the elements of every example one batch."""
-    n, batch = x.shape[0], x.shape[-1]
-    return np.ascontiguousarray(np.moveaxis(x, 0, -2)).reshape(x.shape[1:-1] + (n * batch,))
-
-
-def _split(y: np.ndarray, n: int, batch: int) -> np.ndarray:
-    """(element..., n*N) -> (n, element..., N), the inverse of ``_merge``."""
-    return np.ascontiguousarray(np.moveaxis(y.reshape(y.shape[:-1] + (n, batch)), -2, 0))
-
-
-def _merge_levels(a: np.ndarray, n: int) -> np.ndarray:
-    """(L1..Ln, element..., N) -> (element..., L1*...*Ln*N): ``_merge`` over n levels."""
+def _merge(a: np.ndarray, n: int = 1) -> np.ndarray:
+    """(L1..Ln, element..., N) -> (element..., L1*...*Ln*N): the elements of every example
+    (over its first n levels) as one batch."""
     moved = np.moveaxis(a, tuple(range(n)), tuple(range(a.ndim - 1 - n, a.ndim - 1)))
     size = int(np.prod(a.shape[:n], dtype=np.int64)) * a.shape[-1]
     return np.ascontiguousarray(moved).reshape(moved.shape[:a.ndim - 1 - n] + (size,))
 
 
-def _split_levels(y: np.ndarray, lead: tuple, batch: int) -> np.ndarray:
-    """(element..., L1*...*Ln*N) -> (L1..Ln, element..., N), the inverse of
-    ``_merge_levels``."""
+def _split(y: np.ndarray, lead: tuple, batch: int) -> np.ndarray:
+    """(element..., L1*...*Ln*N) -> (L1..Ln, element..., N), the inverse of ``_merge``."""
     n = len(lead)
     y = y.reshape(y.shape[:-1] + tuple(lead) + (batch,))
     k = y.ndim - 1 - n
     return np.ascontiguousarray(np.moveaxis(y, tuple(range(k, k + n)), tuple(range(n))))
 
 
-def _split_or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:
-    """An inner input gradient (element..., n*N) as (n, element..., N) (zeros if None)."""
-    n, batch = shape[0], shape[-1]
-    return _split(_or_zeros(g, shape[1:-1] + (n * batch,), dtype), n, batch)
+def _split_or_zeros(g: Any, element: tuple, lead: tuple, batch: int, dtype: Any) -> np.ndarray:
+    """An inner input gradient (element..., L1*...*Ln*N) as (L1..Ln, element..., N)
+    (zeros if None)."""
+    size = int(np.prod(lead, dtype=np.int64)) * batch
+    return _split(_or_zeros(g, tuple(element) + (size,), dtype), lead, batch)
 
 
 def _or_zeros(g: Any, shape: tuple, dtype: Any) -> np.ndarray:
