@@ -391,6 +391,24 @@ def test_join():
     error("Join[{1}, 2]", "Join", "normal")
 
 
+def test_join_at_level():
+    """Join[l1, l2, ..., n] joins the parts at level n - 1 pairwise (images side by side)."""
+    exact(run("Join[{{1, 2}, {3, 4}}, {{5}, {6}}, 2]"), [[1, 2, 5], [3, 4, 6]])
+    exact(run("Join[{{1}}, {{2}}, {{3}}, 2]"), [[1, 2, 3]])
+    exact(run("Join[{1}, {2}, 1]"), [1, 2])
+    exact(run("Join[{{{1}}}, {{{2}}}, 3]"), [[[1, 2]]])
+    exact(run("Join[{{1.5}}, {{2}}, 2]"), [[1.5, 2]])
+    assert text("Join[{{1}, {2}}, {{x}, {y}}, 2]") == "{{1, x}, {2, y}}"
+    a = np.arange(12).reshape(2, 3, 2)       # packed arrays: one concatenate
+    b = np.arange(100, 108).reshape(2, 2, 2)
+    exact(run("Join[ArrayReshape[Range[0, 11], {2, 3, 2}], "
+              "ArrayReshape[Range[100, 107], {2, 2, 2}], 2]"),
+          np.concatenate([a, b], axis=1).tolist())
+    assert error("Join[{{1}, {2}}, {{3}}, 2]", "Join", "incom") == \
+        "Objects of unequal length in Join[{{1}, {2}}, {{3}}, 2] cannot be combined."
+    error("Join[{1}, {2}, 0]", "Join", "argx")
+
+
 @pytest.mark.parametrize("src, expected", [
     ("Flatten[{{1, 2}, {3, {4, 5}}}]", [1, 2, 3, 4, 5]),
     ("Flatten[{{1, 2}, {3, {4, 5}}}, 1]", [1, 2, 3, [4, 5]]),

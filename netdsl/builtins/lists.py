@@ -923,11 +923,52 @@ def _most(ev, x):
 
 
 # ---------------------------------------------------------------- Join, Flatten, Partition
-@builtin("Join", ("Join[list1, list2, ...]", "Join[assoc1, assoc2, ...]"),
-         "concatenates lists (or merges associations, later keys winning)",
-         section="Lists and arrays")
+@builtin("Join", ("Join[list1, list2, ...]", "Join[list1, list2, ..., n]",
+                  "Join[assoc1, assoc2, ...]"),
+         "concatenates lists (at level n: their parts at level n - 1 pairwise), or merges "
+         "associations, later keys winning", section="Lists and arrays")
 def _join(ev, *xs):
     call = Expr(S("Join"), *xs)
+    if len(xs) >= 2 and is_integer(xs[-1]) and not isinstance(xs[-1], bool):
+        return _join_at(xs[:-1], int(xs[-1]), call)
+    return _join_lists(xs, call)
+
+
+def _join_at(xs: tuple, n: int, call: Any) -> Any:
+    """Join[l1, l2, ..., n]: the parts at level n - 1 joined pairwise (Join[{{1}, {2}},
+    {{3}, {4}}, 2] is {{1, 3}, {2, 4}}); the lists must agree in length above level n."""
+    if n < 1:
+        raise wrong_call("Join", call, f"the level {n} must be a positive integer")
+    if n == 1:
+        return _join_lists(xs, call)
+    if any(isinstance(x, AbstractArray) for x in xs):  # netdsl check: dimensions only
+        shapes = [shape_of(x) for x in xs]
+        if any(not s or len(s) < n for s in shapes) or len(
+                {s[:n - 1] + s[n:] for s in shapes}) != 1:
+            raise EvaluationError(f"Join at level {n} needs arrays of equal dimensions "
+                                  f"except at that level in {short(call)}.", symbol="Join",
+                                  tag="datadep")
+        first = next(x for x in xs if isinstance(x, AbstractArray))
+        s0 = shapes[0]
+        return _abstract(s0[:n - 1] + (sum(s[n - 1] for s in shapes),) + s0[n:], first)
+    for i, x in enumerate(xs, 1):
+        if _atomic(x) or isinstance(x, Association):
+            raise _nonatomic("Join", call, i)
+    arrays = [np.asarray(x) for x in xs if isinstance(x, np.ndarray)]
+    if len(arrays) == len(xs) and all(a.ndim >= n for a in arrays) and len(
+            {a.shape[:n - 1] + a.shape[n:] for a in arrays}) == 1 \
+            and len({a.dtype.kind in "iu" for a in arrays}) == 1:
+        return packed(np.concatenate(arrays, axis=n - 1))
+    parts = [_parts(x)[1] for x in xs]
+    if len({len(p) for p in parts}) != 1:
+        raise EvaluationError(f"Objects of unequal length in {short(call)} cannot be "
+                              f"combined.", symbol="Join", tag="incom")
+    head = head_of(xs[0])
+    return _rebuild(head, [_join_at(tuple(p[i] for p in parts), n - 1, call)
+                           for i in range(len(parts[0]))])
+
+
+def _join_lists(xs: tuple, call: Any) -> Any:
     if not xs:
         return Expr(List)
     if all(isinstance(x, Association) for x in xs):
