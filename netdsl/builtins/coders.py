@@ -20,10 +20,12 @@ def _net_encoder(ev, spec):
 
 @builtin("NetDecoder", ('NetDecoder["kind"]', 'NetDecoder[{"Class", {labels}}]',
                         'NetDecoder[{"Class", {labels}, "InputDepth" -> n}]',
-                        'NetDecoder[{"Characters", table}]', 'NetDecoder[{"Tokens", {tokens}}]'),
+                        'NetDecoder[{"Characters", table}]', 'NetDecoder[{"Tokens", {tokens}}]',
+                        'NetDecoder[{"CTCBeamSearch", {labels}, "BeamSize" -> n}]'),
          "a decoder for an output port: Class or Boolean (\"InputDepth\": a decision per "
          "row of a matrix, and so on), Scalar (a 1-vector as a number), Characters or "
-         "Tokens (probability vectors as a string)", args=1, section="Nets")
+         "Tokens (probability vectors as a string), CTCBeamSearch (probability vectors, "
+         "blank last, as the most likely label sequence)", args=1, section="Nets")
 def _net_decoder(ev, spec):
     return NetDecoder.build((spec,))
 
@@ -39,6 +41,10 @@ def _apply_encoder(ev, enc, args):
     return to_atom(x.item()) if x.ndim == 0 else packed(x)
 
 
+# decoders reading a sequence of probability vectors per example
+SEQUENCE_DECODERS = ("Characters", "Tokens", "CTCBeamSearch")
+
+
 @applier(NetDecoder)
 def _apply_decoder(ev, dec, args):
     """decoder[array] or decoder[array, property]: a batch when given a list of arrays."""
@@ -49,15 +55,15 @@ def _apply_decoder(ev, dec, args):
         y = np.asarray(to_ndarray(args[0]), np.float64) if is_list(args[0]) or \
             isinstance(args[0], np.ndarray) else np.asarray(args[0], np.float64)
     except (TypeError, ValueError):
-        if dec.kind in ("Characters", "Tokens") and is_list(args[0]):   # sequences of
-            return make_list(_apply_decoder(ev, dec, (x, prop))          # different lengths
+        if dec.kind in SEQUENCE_DECODERS and is_list(args[0]):   # sequences of
+            return make_list(_apply_decoder(ev, dec, (x, prop))    # different lengths
                              for x in list_items(args[0]))
         raise EvaluationError(f"The decoder takes a numeric array (or a list of them), not "
                               f"{short(args[0], 60)}.", symbol="NetDecoder",
                               tag="invdata") from None
     # one example's rank: a sequence of probability vectors for "Characters"/"Tokens"
     # (a lone vector is one position), a 1-vector for "Scalar", a number for "Boolean"
-    rank = 2 if dec.kind in ("Characters", "Tokens") and y.ndim >= 2 else \
+    rank = 2 if dec.kind in SEQUENCE_DECODERS and y.ndim >= 2 else \
         (0 if dec.kind == "Boolean" else 1) + dec.mapped
     if y.ndim < rank:
         raise EvaluationError(f"The decoder takes arrays of rank {rank} (or a list of them), "
@@ -66,7 +72,7 @@ def _apply_decoder(ev, dec, args):
     y = y if batched else y[None]
     want = dec.port_type().shape or ()
     one = y.shape[1:]
-    if y.size == 0 or len(one) != len(want) and dec.kind not in ("Characters", "Tokens") or \
+    if y.size == 0 or len(one) != len(want) and dec.kind not in SEQUENCE_DECODERS or \
             any(w is not None and d != w for w, d in zip(want[-len(one):] if one else (), one)):
         need = "{" + ", ".join("n" if w is None else str(w) for w in want) + "}"
         raise EvaluationError(f"The decoder takes arrays of dimensions {need} (or a list of "

@@ -401,6 +401,13 @@ def cross_entropy_loss(b, layer, scope, where, xs):
     return [b.node("Neg", [b.mean_per_example(s, rank, scope)], scope)]
 
 
+def ctc_loss(b, layer, scope, where, xs):
+    """ONNX has no CTC operator (its alpha recursion would need a Loop): a clear error."""
+    raise unsupported(layer, where, "ONNX has no connectionist temporal classification "
+                      "operator; export the net without the loss (NetTake up to the layer "
+                      "before it), or convert it to PyTorch (netdsl.torch.to_torch)")
+
+
 def elementwise(b, layer, scope, where, xs):
     return _function(b, layer, scope, where, xs)
 
@@ -610,6 +617,54 @@ def part(b, layer, scope, where, xs):
     return [x]
 
 
+def extract(b, layer, scope, where, xs):
+    """GatherND with batch_dims 1: each example's positions {i1, ..., is} (a single integer
+    as {i}) made 0-based (a negative position is left as it is: GatherND counts it from
+    the end). Out-of-range positions are not checked in ONNX."""
+    pos = b.node("Cast", [xs[1]], scope, to=b.onnx.TensorProto.INT64)
+    if not layer.ports["Position"].shape:
+        pos = b.node("Unsqueeze", [pos, b.const([1], scope, np.int64)], scope)
+    one = b.const(1, scope, np.int64)
+    positive = b.node("Greater", [pos, b.const(0, scope, np.int64)], scope)
+    pos = b.node("Where", [positive, b.node("Sub", [pos, one], scope), pos], scope)
+    return [b.node("GatherND", [xs[0], pos], scope, batch_dims=1)]
+
+
+def random_array(b, layer, scope, where, xs):
+    """NormalDistribution and UniformDistribution: mean + sd RandomNormalLike, min + (max -
+    min) RandomUniformLike, of the output's shape (a net input gives the batch size)."""
+    spec = layer.values["Distribution"]
+    if spec.family not in ("NormalDistribution", "UniformDistribution"):
+        raise unsupported(layer, where, f"ONNX draws only from NormalDistribution and "
+                                        f"UniformDistribution, not {spec.family}")
+    if xs:
+        try:
+            ps = [b.const(p, scope) if isinstance(p, float) else tree_nodes(b, p.tree, xs, scope)
+                  for p in spec.params]
+        except KeyError as e:
+            raise unsupported(layer, where, f"the function {e.args[0]} has no ONNX "
+                                            f"counterpart") from None
+        like = b.node("Mul", [xs[0], b.const(0.0, scope)], scope)
+    else:
+        ins = b.root.port_names()[0]
+        if not ins:
+            raise unsupported(layer, where, "a net without inputs has no batch size in ONNX")
+        n = slice_axis(b, b.node("Shape", [ins[0]], scope), 0, 1, 0, 1, scope)
+        dims = b.const(list(layer.ports["Output"].shape or ()), scope, np.int64)
+        shape = b.node("Concat", [n, dims], scope, axis=0)
+        zero = b.helper.make_tensor("zero", b.onnx.TensorProto.FLOAT, [1], [0.0])
+        like = b.node("ConstantOfShape", [shape], scope, value=zero)
+        ps = [b.const(p, scope) for p in spec.params]
+    if spec.family == "NormalDistribution":
+        eps = b.node("RandomNormalLike", [like], scope)
+        y = b.node("Add", [ps[0], b.node("Mul", [ps[1], eps], scope)], scope)
+    else:
+        u = b.node("RandomUniformLike", [like], scope)
+        width = b.node("Sub", [ps[1], ps[0]], scope)
+        y = b.node("Add", [ps[0], b.node("Mul", [width, u], scope)], scope)
+    return [b.node("Add", [like, y], scope)]     # (the output's full shape)
+
+
 def resize(b, layer, scope, where, xs):
     """Per resized level, a MatMul with netdsl's own interpolation matrix (m, n): the same
     sums as the executor, "Linear" (corners aligned) and "Nearest" alike."""
@@ -809,6 +864,8 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ConstantArrayLayer": constant_array,
     "NetArrayLayer": constant_array,
     "PartLayer": part,
+    "ExtractLayer": extract,
+    "RandomArrayLayer": random_array,
     "ResizeLayer": resize,
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
@@ -854,4 +911,5 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "MeanAbsoluteLossLayer": mean_absolute_loss,
     "ContrastiveLossLayer": contrastive_loss,
     "CrossEntropyLossLayer": cross_entropy_loss,
+    "CTCLossLayer": ctc_loss,
 }

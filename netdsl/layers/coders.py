@@ -51,7 +51,7 @@ from .shapes import SPEC_READERS, LengthVar, PortType
 S = Symbol
 
 ENCODER_KINDS = ("Class", "Boolean", "Scalar", "Characters", "Tokens")
-DECODER_KINDS = ("Class", "Boolean", "Scalar", "Characters", "Tokens")
+DECODER_KINDS = ("Class", "Boolean", "Scalar", "Characters", "Tokens", "CTCBeamSearch")
 DECODER_PROPERTIES = ("Decision", "Probabilities", "TopProbabilities", "Entropy")
 _OUT_OF_SCOPE = ("Image", "Image3D", "Audio", "AudioMelSpectrogram", "AudioMFCC",
                  "AudioSpectrogram", "AudioSTFT", "Function", "SubwordTokens", "BPESubwords",
@@ -504,6 +504,7 @@ class NetDecoder(Opaque):
     #                            for "Boolean"); the levels above the last are mapped over
     table: Any = None          # "Characters": the table as given (for printing)
     ignore_case: bool = False  # "Tokens": lower-case the decoded tokens (Wolfram's default)
+    beam: int = 100            # "CTCBeamSearch": its "BeamSize" (ctc_decoder.py)
 
     head_name = "NetDecoder"
 
@@ -517,7 +518,17 @@ class NetDecoder(Opaque):
                               tag="unsupported" if kind in _OUT_OF_SCOPE else "invcoder")
         if kind in ("Scalar", "Characters", "Tokens"):
             return cls._text_or_scalar(kind, params, rules, head)
+        if kind == "CTCBeamSearch":        # {"CTCBeamSearch", alphabet, "BeamSize" -> n}
+            from .ctc_decoder import read_beam_size
+            if len(params) != 1:
+                raise coder_error(head, 'The "CTCBeamSearch" decoder needs its alphabet: '
+                                        'NetDecoder[{"CTCBeamSearch", {...}}].')
+            return cls(kind, _labels(params[0], head), beam=read_beam_size(rules, head))
         depth = None
+        labels_rule = [r for r in rules if r.args[0] == "Labels"]   # "Labels" -> {...}
+        if labels_rule and not params and kind == "Class":
+            params = [labels_rule[-1].args[1]]
+            rules = [r for r in rules if r.args[0] != "Labels"]
         for rule in rules:
             name, value = rule.args
             if name != "InputDepth":
@@ -573,6 +584,8 @@ class NetDecoder(Opaque):
     def port_type(self) -> Any:
         if self.kind == "Scalar":
             return PortType((1,), coder=self)
+        if self.kind == "CTCBeamSearch":              # probability vectors, the blank last
+            return PortType((None, len(self.labels or ()) + 1), coder=self)
         if self.kind in ("Characters", "Tokens"):     # a sequence of probability vectors
             return PortType((None, len(self.labels or ())), coder=self)
         lead = (None,) * self.mapped
@@ -585,6 +598,9 @@ class NetDecoder(Opaque):
 
     # -- properties -----------------------------------------------------------------
     def is_property(self, x: Any) -> bool:
+        if self.kind == "CTCBeamSearch":
+            from .ctc_decoder import parse_property
+            return parse_property(x) is not None
         if self.kind in ("Scalar", "Characters", "Tokens"):
             return x == "Decision"
         if isinstance(x, str):
@@ -612,6 +628,9 @@ class NetDecoder(Opaque):
             return _nest(values, lead)
         if self.kind == "Scalar":
             return [to_atom(float(v)) for v in y.reshape(y.shape[0], -1)[:, 0]]
+        if self.kind == "CTCBeamSearch":
+            from .ctc_decoder import decode_batch
+            return decode_batch(y, self.labels or (), self.beam, prop, head)
         if self.kind in ("Characters", "Tokens"):
             return [self._text(np.asarray(e)) for e in y]
         sample = _sampling(prop, head)
@@ -751,6 +770,10 @@ class NetDecoder(Opaque):
         return enc._encode_classes(items, port, head)
 
     def expr(self) -> Any:
+        if self.kind == "CTCBeamSearch":
+            beam = [] if self.beam == 100 else [Expr(S("Rule"), "BeamSize", self.beam)]
+            return Expr(S("NetDecoder"), make_list(["CTCBeamSearch",
+                                                    make_list(self.labels or ()), *beam]))
         if self.kind == "Characters":
             return Expr(S("NetDecoder"), make_list(["Characters", self.table]))
         if self.kind == "Tokens":
@@ -771,6 +794,8 @@ class NetDecoder(Opaque):
             return "boolean"
         if self.kind == "Scalar":
             return "real number"
+        if self.kind == "CTCBeamSearch":
+            return f"CTC beam search ({len(self.labels or ())} labels, beam {self.beam})"
         if self.kind in ("Characters", "Tokens"):
             return f"string ({len(self.labels or ())} {self.kind.lower()})"
         return f"class ({len(self.labels)} labels)" if self.labels else "class"
@@ -779,7 +804,7 @@ class NetDecoder(Opaque):
         return f"NetDecoder[{self.kind}, {self.words()}]"
 
     def __hash__(self) -> int:
-        return hash((self.kind, self.labels, self.depth, self.ignore_case))
+        return hash((self.kind, self.labels, self.depth, self.ignore_case, self.beam))
 
 
 def _rule(k: Any, v: float) -> Expr:

@@ -101,7 +101,8 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
     for a in rest:
         if wanted(a):
             gradient = a
-        elif is_rule(a):
+        elif is_rule(a) and not (prop is None and _decoder_property(net, a)):
+            # (a rule a decoder reads is a property: "TopDecodings" -> n, below)
             key = a.args[0].name if isinstance(a.args[0], Symbol) else a.args[0]
             value = a.args[1]
             if key == "NetEvaluationMode":
@@ -404,7 +405,7 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
         return net
     if any(x.size == 0 for x in raw.values()):
         raise EvaluationError("Empty inputs are not permitted.", symbol=head, tag="netemptin")
-    key = tuple((p, raw[p].shape) for p in ins)
+    key = tuple((p, raw[p].shape, _ragged_tail(raw[p])) for p in ins)
     cache = net.__dict__.setdefault("_jit", {})
     if key in cache:
         return cache[key]
@@ -416,6 +417,12 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
             shape = x.shape[1:] if batched else x.shape
             if batched and x.ndim == 0:
                 break
+            if batched and x.dtype == object:   # sequences of different lengths: the
+                tail = _ragged_tail(x)          # port's length, the elements' other sizes
+                declared = net.ports[p].shape
+                if tail is None or not declared:
+                    break
+                shape = (declared[0],) + tail
             try:
                 unify_shape(net.ports[p].shape, shape)
             except Mismatch:
@@ -440,6 +447,15 @@ def settle_shapes(net: Net, raw: dict[str, np.ndarray], head: str) -> Net:
                               f"not fit the net: {first_error.text}", symbol=head,
                               tag="netinvin")
     return net  # normalise_inputs explains what is wrong
+
+
+def _ragged_tail(x: np.ndarray) -> tuple | None:
+    """The sizes after the length shared by every sequence of a batch of different
+    lengths (a 1-d object array), or None (a regular array, or sizes that differ)."""
+    if x.dtype != object:
+        return None
+    tails = {np.shape(e)[1:] for e in x}
+    return tails.pop() if len(tails) == 1 else None
 
 
 def with_port_types(net: Net, types: dict[str, PortType]) -> Net:

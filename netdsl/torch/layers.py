@@ -410,6 +410,33 @@ def _cross_entropy(layer):
     return op
 
 
+@register_torch_layer("CTCLossLayer")
+def _ctc_loss(layer):
+    """The alpha recursion in log space, as netdsl's (probabilities clipped at 1e-30, the
+    blank last), so autograd gives the exact gradient for any input; torch's own ctc_loss
+    has a backward meant only for log_softmax outputs. All examples of a call share the
+    input and target lengths, as netdsl's groups do. Unreachable positions hold -1e30
+    rather than -Infinity, so no 0/0 reaches the gradient."""
+    def op(a, xs, training):
+        x, t = xs                                  # (N, T, c+1), (N, L) classes 1..c
+        n, steps, classes = x.shape
+        ext = torch.full((n, 2 * t.shape[1] + 1), classes - 1, dtype=torch.int64)
+        ext[:, 1::2] = t.to(torch.int64) - 1
+        lp = torch.gather(_log(x), 2, ext[:, None, :].expand(n, steps, ext.shape[1]))
+        skip = torch.zeros(ext.shape, dtype=torch.bool)
+        skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+        low = torch.full((n, 2), -1e30, dtype=x.dtype)
+        alpha = torch.cat([torch.zeros((n, min(2, ext.shape[1])), dtype=x.dtype),
+                           low[:, :1].expand(n, ext.shape[1] - min(2, ext.shape[1]))], 1)
+        alpha = alpha + lp[:, 0]
+        for step in range(1, steps):
+            one = torch.cat([low[:, :1], alpha[:, :-1]], 1)
+            two = torch.where(skip, torch.cat([low, alpha[:, :-2]], 1), low[:, :1])
+            alpha = torch.logsumexp(torch.stack([alpha, one, two]), 0) + lp[:, step]
+        return [-torch.logsumexp(alpha[:, -2:], 1)], {}
+    return op
+
+
 # ---------------------------------------------------------------- newer layers
 # Layers whose axes netdsl computes for batch-last data (C, ..., N) reuse those rules on
 # the batch-first tensor moved to batch-last (``_last``) and back (``_first``).
@@ -641,6 +668,51 @@ def _part(layer):
                     (slice(None),) * axis + (slice(None, None, r.step),)]
             axis += 1
         return [x], {}
+    return op
+
+
+@register_torch_layer("ExtractLayer")
+def _extract(layer):
+    """The parts of each example at its positions (1-based, negative from the end): one
+    advanced index per position level, the batch index first; gradients scatter back."""
+    def op(a, xs, training):
+        x, pos = xs[0], xs[1].to(torch.int64)
+        pos = pos.unsqueeze(-1) if pos.dim() == 1 else pos     # one integer per example
+        k = pos.shape[-1]
+        n = torch.as_tensor(x.shape[1:1 + k], device=x.device)
+        if bool(((pos == 0) | (pos.abs() > n)).any()):
+            raise EvaluationError("a position is 0 or beyond the size of its level.",
+                                  symbol=layer.name, tag="partw")
+        idx = torch.where(pos > 0, pos - 1, pos + n)
+        batch = torch.arange(x.shape[0], device=x.device).reshape(
+            (-1,) + (1,) * (idx.dim() - 2))
+        return [x[(batch,) + tuple(idx[..., j] for j in range(k))]], {}
+    return op
+
+
+@register_torch_layer("RandomArrayLayer")
+def _random_array(layer):
+    """Normal and uniform draws, reparametrised (mean + sd eps, min + (max - min) u) so
+    that autograd reaches parameters computed from the inputs; torch's own generator."""
+    spec = layer.values["Distribution"]
+    if spec.family not in ("NormalDistribution", "UniformDistribution"):
+        raise EvaluationError(f"RandomArrayLayer[{input_form(spec.source)}]: netdsl.torch "
+                              f"draws only from NormalDistribution and UniformDistribution.",
+                              symbol="netdsl.torch", tag="notorch")
+    dims = _example_shape(layer)
+
+    def op(a, xs, training, batch=1):
+        like = xs[0] if xs else None
+        shape = tuple(like.shape) if like is not None else (batch,) + dims
+        dtype = like.dtype if like is not None else torch.get_default_dtype()
+        ps = [p if isinstance(p, float) else _tensor(function_value(p.tree, list(xs)), like)
+              for p in spec.params]
+        if spec.family == "NormalDistribution":
+            y = ps[0] + ps[1] * torch.randn(shape, dtype=dtype)
+        else:
+            y = ps[0] + (ps[1] - ps[0]) * torch.rand(shape, dtype=dtype)
+        return [y.expand(shape) if tuple(y.shape) != shape else y], {}
+    op.needs_batch = True   # type: ignore[attr-defined]
     return op
 
 
