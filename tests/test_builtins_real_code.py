@@ -368,7 +368,7 @@ def test_list_correlate_errors():
 def test_known_wolfram_functions_warn_and_implemented_ones_do_not():
     from netdsl.builtins.registry import REGISTRY
     from netdsl.builtins.unknown import KNOWN_WOLFRAM, unknown_head_warning
-    for name in ("Det", "Sum", "ParallelMap", "TakeDrop", "ImageData", "StringRepeat"):
+    for name in ("Det", "Sum", "ParallelMap", "TakeList", "ImageData", "StringRepeat"):
         err = io.StringIO()
         run(f"{name}[1, 2]", Session(stderr=err, stdout=io.StringIO()))
         assert f"{name} is not supported by netdsl" in err.getvalue()

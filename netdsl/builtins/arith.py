@@ -372,8 +372,15 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
            exact_value: Callable[[Any], Any] | None = None,
            domain: Callable[[np.ndarray], bool] | None = None,
            domain_text: str = "", keeps_integers: bool = False) -> None:
-    @builtin(name, usage, summary, args=1, section="Elementary functions")
-    def _f(ev, x, _name=name):
+    @builtin(name, (usage, usage.replace("[x]", "[x, a]")),
+             summary + "; with a: to a multiple of a (a times that of x/a)", args=(1, 2),
+             section="Elementary functions")
+    def _f(ev, x, a=None, _name=name):
+        if a is not None:    # Round[x, 0.01], Floor[n, 2]: a * Round[x/a]
+            if not is_number(a) or a == 0:
+                return NOT_APPLICABLE
+            inner = Expr(S(_name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))
+            return ev.evaluate(Expr(S("Times"), a, inner))
         if _needs_thread((x,)):
             return thread(ev, _name, (x,))
         v = exact(x)
@@ -443,8 +450,15 @@ def _round_half_even(v: Any) -> int:
 
 
 def _rounding(name: str, usage: str, summary: str, fn: Callable, exact_fn: Callable) -> None:
-    @builtin(name, usage, summary, args=1, section="Elementary functions")
-    def _f(ev, x, _name=name):
+    @builtin(name, (usage, usage.replace("[x]", "[x, a]")),
+             summary + "; with a: to a multiple of a (a times that of x/a)", args=(1, 2),
+             section="Elementary functions")
+    def _f(ev, x, a=None, _name=name):
+        if a is not None:    # Round[x, 0.01], Floor[n, 2]: a * Round[x/a]
+            if not is_number(a) or a == 0:
+                return NOT_APPLICABLE
+            inner = Expr(S(_name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))
+            return ev.evaluate(Expr(S("Times"), a, inner))
         if _needs_thread((x,)):
             return thread(ev, _name, (x,))
         v = exact(x)

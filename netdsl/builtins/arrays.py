@@ -179,3 +179,40 @@ def _list_correlate(ev, ker, x, *extra):
          "the kernel reversed", args=(2, 4), section=SECTION)
 def _list_convolve(ev, ker, x, *extra):
     return _correlate("ListConvolve", ker, x, extra, True)
+
+
+# ---------------------------------------------------------------- NumericArray
+_NUMERIC_TYPES: dict[str, Any] = {
+    "Real32": np.float32, "Real64": np.float64, "Real16": np.float32,
+    "Integer8": np.int8, "Integer16": np.int16, "Integer32": np.int32, "Integer64": np.int64,
+    "UnsignedInteger8": np.uint8, "UnsignedInteger16": np.uint16,
+    "UnsignedInteger32": np.uint32, "UnsignedInteger64": np.uint64,
+}
+
+
+@builtin("NumericArray", ('NumericArray[array]', 'NumericArray[array, "type"]'),
+         'the array of numbers itself, checked to fit "type" ("Real32" (the default for '
+         'reals), "Real64", "Integer8" ... "UnsignedInteger64"): nets take it as any array',
+         args=(1, 2), section="Lists and arrays")
+def _numeric_array(ev, x, kind="Real32"):
+    """Wolfram code wraps net data in NumericArray for speed; netdsl's packed arrays are
+    that already, so the value is the array (Normal of it is the same array)."""
+    call = Expr(S("NumericArray"), x, kind)
+    if not isinstance(kind, str) or kind not in _NUMERIC_TYPES:
+        raise wrong_call("NumericArray", call, f"{show(kind)} is not a numeric array type "
+                                               f"such as \"Real32\" or \"Integer64\"")
+    arr = numeric(x) if not isinstance(x, np.ndarray) else x
+    if not isinstance(arr, np.ndarray) or arr.ndim == 0 or arr.dtype.kind not in "iuf":
+        raise wrong_call("NumericArray", call, f"{show(x)} is not a rectangular array of "
+                                               f"numbers")
+    target = np.dtype(_NUMERIC_TYPES[kind])
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        if arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)) or \
+                arr.size and (arr.min() < info.min or arr.max() > info.max):
+            raise EvaluationError(f"The array cannot be converted to a NumericArray of type "
+                                  f"\"{kind}\": its values are not integers in "
+                                  f"{info.min}..{info.max}.", symbol="NumericArray",
+                                  tag="nconvss")
+        return packed(arr.astype(np.int64))
+    return packed(arr.astype(np.float32 if target == np.float32 else np.float64))

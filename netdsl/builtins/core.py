@@ -96,7 +96,7 @@ def _set(ev, lhs, value):
     if isinstance(lhs, Expr) and lhs.head is List:
         values = list_items(value) if is_list(value) else None
         if values is None or len(values) != len(lhs.args):
-            raise EvaluationError(f"{input_form(lhs)} and {input_form(value)} are not lists of "
+            raise EvaluationError(f"{short(lhs)} and {short(value)} are not lists of "
                                   "the same length.", symbol="Set", tag="shape")
         for target, v in zip(lhs.args, values):
             _set(ev, target, v)
@@ -242,6 +242,36 @@ def _compound(ev, *parts):
          args=(1, 3), attributes=(HOLD_ALL,), section="Evaluation")
 def _function(ev, *parts):
     return NOT_APPLICABLE
+
+
+@builtin("Compile", ("Compile[{x, y}, body]", "Compile[{{x, _Real}, {y, _Integer, 1}}, body]"),
+         "a function of x, y as Function[{x, y}, body]: the types, ranks and options "
+         "(CompilationTarget, RuntimeOptions) are read and ignored; RuntimeAttributes -> "
+         "{Listable} makes it Listable", args=(2, None), attributes=(HOLD_ALL,),
+         section="Evaluation")
+def _compile(ev, specs, body, *options):
+    """Wolfram code compiles helpers for speed; evaluated as a pure function they give the
+    same values (machine-integer overflow and type coercions aside)."""
+    call = Expr(S("Compile"), specs, body, *options)
+    items = list(specs.args) if isinstance(specs, Expr) and specs.head is List else None
+    names = []
+    for item in items if items is not None else [None]:
+        name = item.args[0] if isinstance(item, Expr) and item.head is List and item.args \
+            else item
+        if not isinstance(name, Symbol):
+            raise wrong_call("Compile", call, f"{short(specs)} is not a list of variables x or "
+                                              f"{{x, type}} or {{x, type, rank}}")
+        names.append(name)
+    listable = False
+    for o in options:
+        if not (isinstance(o, Expr) and o.head in (S("Rule"), S("RuleDelayed"))
+                and len(o.args) == 2):
+            raise wrong_call("Compile", call, f"{short(o)} is not an option rule")
+        if o.args[0] is S("RuntimeAttributes"):
+            value = ev.evaluate(o.args[1])
+            listable = S("Listable") in (value.args if isinstance(value, Expr) else (value,))
+    parts = [Expr(List, *names), body] + ([Expr(List, S("Listable"))] if listable else [])
+    return Expr(S("Function"), *parts)
 
 
 @builtin("Out", ("%", "%%", "%n"), "the last result, the one before, the result of In[n]",

@@ -1,4 +1,4 @@
-"""Piecewise and logical functions of numbers: Sign, UnitStep, KroneckerDelta, Clip,
+"""Piecewise and logical functions of numbers: Sign, Unitize, UnitStep, KroneckerDelta, Clip,
 Rescale, Boole, Xor, Between.
 
 As in Wolfram: Sign, UnitStep, KroneckerDelta and Boole are Listable and give Integers
@@ -31,6 +31,13 @@ def _sign(x: Any) -> int:
          "Listable", args=1, attributes=(LISTABLE,), section="Elementary functions")
 def _sign_fn(ev, x):
     return listable(ev, "Sign", (x,), _sign, lambda v: np.sign(v).astype(np.int64))
+
+
+@builtin("Unitize", "Unitize[x]", "0 for x == 0, 1 otherwise, as an Integer; Listable",
+         args=1, attributes=(LISTABLE,), section="Elementary functions")
+def _unitize_fn(ev, x):
+    return listable(ev, "Unitize", (x,), lambda v: int(v != 0),
+                    lambda v: (v != 0).astype(np.int64))
 
 
 @builtin("UnitStep", ("UnitStep[x]", "UnitStep[x1, x2, ...]"),

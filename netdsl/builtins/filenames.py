@@ -27,6 +27,12 @@ def _names(name: str, x, call, fn):
     return fn(_string(x, name, call))
 
 
+@builtin("Directory", "Directory[]", "the current working directory (read only: netdsl has "
+         "no SetDirectory)", args=0, section="Files")
+def _working_directory(ev):
+    return os.getcwd()
+
+
 @builtin("FileNameJoin", "FileNameJoin[{\"dir\", ..., \"name\"}]",
          "the parts joined into one file name with / (no doubled separators)", args=1,
          section="Files")

@@ -16,9 +16,9 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
         "NetStateObject",
     ),
     "netops": (
-        "NetAppend", "NetDelete", "NetDrop", "NetFlatten", "NetInsert", "NetJoin",
-        "NetMeasurements", "NetPortGradient", "NetPrepend", "NetRename", "NetReplace",
-        "NetTake",
+        "ClassifierMeasurements", "NetAppend", "NetDelete", "NetDrop", "NetFlatten",
+        "NetInsert", "NetJoin", "NetMeasurements", "NetPortGradient", "NetPrepend",
+        "NetRename", "NetReplace", "NetTake",
     ),
     "nets": (
         "AggregationLayer", "AppendLayer", "AttentionLayer", "BasicRecurrentLayer",

@@ -809,6 +809,14 @@ def _take(ev, x, *specs):
     return go(x, 0)
 
 
+@builtin("TakeDrop", ("TakeDrop[list, n]", "TakeDrop[list, {m, n}]",
+                      "TakeDrop[list, spec1, spec2, ...]"),
+         "the pair {Take[list, spec], Drop[list, spec]}", args=(2, None),
+         section="Lists and arrays")
+def _take_drop(ev, x, *specs):
+    return make_list([_take(ev, x, *specs), _drop(ev, x, *specs)])
+
+
 @builtin("Drop", ("Drop[list, n]", "Drop[list, -n]", "Drop[list, {m, n}]",
                   "Drop[list, spec1, spec2, ...]"),
          "the list without its first n elements, its last n, or elements m through n",
@@ -1130,9 +1138,12 @@ def _transpose_perm(x: Any, perm: Any, call: Any) -> Any:
     return rearrange(x, rank, lambda a: np.transpose(a, axes + list(range(rank, a.ndim))))
 
 
-@builtin("Reverse", "Reverse[list]", "the elements in reverse order", args=1,
-         section="Lists and arrays")
-def _reverse(ev, x):
+@builtin("Reverse", ("Reverse[list]", "Reverse[list, n]", "Reverse[list, {n1, n2, ...}]"),
+         "the elements in reverse order (or the elements at level n, or at each level ni)",
+         args=(1, 2), section="Lists and arrays")
+def _reverse(ev, x, levels=None):
+    if levels is not None:
+        return _reverse_levels(x, levels, Expr(S("Reverse"), x, levels))
     if isinstance(x, np.ndarray):
         return packed(x[::-1])
     if isinstance(x, Association):
@@ -1141,6 +1152,31 @@ def _reverse(ev, x):
     if split is None:
         raise _nonatomic("Reverse", Expr(S("Reverse"), x))
     return _rebuild(split[0], split[1][::-1])
+
+
+def _reverse_levels(x: Any, spec: Any, call: Any) -> Any:
+    """Reverse[x, {n1, n2, ...}]: the elements at each level ni reversed (one np.flip for
+    a packed array deep enough)."""
+    wanted = _as_int_list(spec) if is_list(spec) else [spec] if is_integer(spec) else None
+    if not wanted or any(not is_integer(n) or n < 1 for n in wanted):
+        raise wrong_call("Reverse", call, f"{short(spec)} is not a level n >= 1 or a list "
+                                          f"of them")
+    levels = {int(n) for n in wanted}
+    if isinstance(x, np.ndarray) and max(levels) <= x.ndim:
+        return packed(np.flip(x, axis=tuple(n - 1 for n in levels)))
+
+    def go(y: Any, depth: int) -> Any:
+        if depth > max(levels):
+            return y
+        split = _parts(y)
+        if split is None or isinstance(y, Association):
+            return y
+        head, items = split
+        items = [go(i, depth + 1) for i in items]
+        return _rebuild(head, items[::-1] if depth in levels else items)
+    if _parts(x) is None:
+        raise _nonatomic("Reverse", call)
+    return go(x, 1)
 
 
 # ---------------------------------------------------------------- Normal, Keys, Values, Lookup

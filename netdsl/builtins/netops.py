@@ -192,6 +192,20 @@ def _net_measurements(ev, net, data, spec, *, opts):
                    shape_only=bool(getattr(ev.host, "shape_only", False)))
 
 
+@builtin("ClassifierMeasurements", ('ClassifierMeasurements[net, data, "measurement"]',
+                                    "ClassifierMeasurements[net, data, {m1, m2, ...}]"),
+         'for a net (a classifier with a "Class" decoder): NetMeasurements[net, data, '
+         'measurement]', args=3, section="Nets")
+def _classifier_measurements(ev, net, data, spec):
+    """Wolfram code measures net classifiers with ClassifierMeasurements too; for a net it
+    gives the same numbers as NetMeasurements (Classify's own classifiers are not nets)."""
+    from ..runtime.train.measure import measure   # imported when first used (start-up)
+    data = undataset(data)
+    call = Expr(S("ClassifierMeasurements"), net, data, spec)
+    return measure(_net("ClassifierMeasurements", net, call), data, spec,
+                   shape_only=bool(getattr(ev.host, "shape_only", False)))
+
+
 @builtin("NetPortGradient", ('net[x, NetPortGradient["Input"]]',
                              'net[x, NetPortGradient[{layer, ..., "Weights"}]]',
                              "net[x, NetPortGradient[All]]",

@@ -168,8 +168,8 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
     if not b.options:
         return args, {}
     end = len(args)
-    while end > b.min_args and is_rule(args[end - 1]) \
-            and option_name(args[end - 1].args[0]) in b.options:
+    while end > b.min_args and (_option_rule(b, args[end - 1])
+                                or _option_list(b, args[end - 1], end)):
         end -= 1
     if b.max_args is not None and end > b.max_args and is_rule(args[end - 1]):
         bad = args[end - 1].args[0]
@@ -178,8 +178,24 @@ def split_options(b: Builtin, args: tuple, call: Expr) -> tuple[tuple, dict[str,
             f"Known options: {', '.join(b.options)}.", symbol=b.name, tag="optx")
     opts = dict(b.options)
     for rule in args[end:]:
-        opts[str(option_name(rule.args[0]))] = rule.args[1]
+        for r in (rule.args if isinstance(rule, Expr) and rule.head is Symbol("List") else (rule,)):
+            opts[str(option_name(r.args[0]))] = r.args[1]
     return args[:end], opts
+
+
+def _option_rule(b: Builtin, x: Any) -> bool:
+    return is_rule(x) and option_name(x.args[0]) in b.options
+
+
+def _option_list(b: Builtin, x: Any, end: int) -> bool:
+    """A list of option rules given as one argument, as Wolfram's OptionsPattern takes
+    (Sequence @ FilterRules[{opts}, Options[NetTrain]] passes one); an empty list only
+    where no positional argument can stand."""
+    if not (isinstance(x, Expr) and x.head is Symbol("List")):
+        return False
+    if not x.args:
+        return b.max_args is not None and end > b.max_args
+    return all(_option_rule(b, r) for r in x.args)
 
 
 def check_count(b: Builtin, args: tuple, call: Expr) -> None:

@@ -98,7 +98,8 @@ def replace_all(ev, x: Any, rules: list) -> tuple[bool, Any]:
     if split is None:
         return False, x
     head, items = split
-    ch, new_head = replace_all(ev, head, rules) if isinstance(x, Expr) else (False, head)
+    # A packed array's head List is a part too: {4, 4} /. List -> Times is 16.
+    ch, new_head = replace_all(ev, head, rules)
     changed = ch
     out = []
     for item in items:

@@ -464,12 +464,56 @@ def _outer_rest(ev, f: Any, done: list[Any], rest: list[Any]) -> Any:
     return _outer_rest(ev, f, done + [head], tail)
 
 
-@builtin("Outer", "Outer[f, list1, list2, ...]",
+def _level_count(x: Any, n: int) -> int:
+    """How many parts of ``x`` Outer[..., n] combines: those at level n (or shallower)."""
+    if n == 0 or not is_list(x):
+        return 1
+    return sum(_level_count(a, n - 1) for a in list_items(x)) if list_length(x) else 0
+
+
+def _outer_levels(ev, f: Any, lists: list[Any], n: int) -> Any:
+    """Outer[f, list1, list2, ..., n]: the parts of each list at level n are the elements
+    combined (Outer[CosineDistance, rows, rows, 1] pairs whole rows)."""
+    def expand(k: int, x: Any, depth: int, done: list[Any]) -> Any:
+        if depth < n and is_list(x):
+            return make_list(expand(k, a, depth + 1, done) for a in list_items(x))
+        return step(k + 1, done + [x])
+
+    def step(k: int, done: list[Any]) -> Any:
+        if k == len(lists):
+            return ev.call(f, *done)
+        return expand(k, lists[k], 0, done)
+    return step(0, [])
+
+
+@builtin("CosineDistance", "CosineDistance[u, v]", "1 - u.v/(Norm[u] Norm[v]), for vectors",
+         args=2, section="Statistics")
+def _cosine_distance(ev, u, v):
+    a, b = numeric(u), numeric(v)
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == b.ndim == 1):
+        return NOT_APPLICABLE
+    if a.shape != b.shape:
+        raise wrong_call("CosineDistance", Expr(S("CosineDistance"), u, v),
+                         "the vectors have different lengths")
+    norms = float(np.linalg.norm(a)) * float(np.linalg.norm(b))
+    if norms == 0:
+        return NOT_APPLICABLE
+    return 1.0 - float(np.dot(a, b)) / norms
+
+
+@builtin("Outer", ("Outer[f, list1, list2, ...]", "Outer[f, list1, list2, ..., n]"),
          "the generalised outer product: f of every combination of the lists' elements (at "
-         "their lowest level); NumPy for Times and Plus on numeric arrays", args=(2, None),
+         "their lowest level, or at level n); NumPy for Times and Plus on numeric arrays",
+         args=(2, None),
          section="Lists and arrays")
 def _outer(ev, f, *lists):
     call = Expr(S("Outer"), f, *lists)
+    if len(lists) >= 3 and is_integer(lists[-1]) and all(is_list(a) for a in lists[:-1]):
+        if lists[-1] < 1:
+            raise wrong_call("Outer", call, f"the level {lists[-1]} is not a positive integer")
+        count = math.prod(_level_count(a, lists[-1]) for a in lists[:-1])
+        budget.check((count,), 64, "an outer product")
+        return _outer_levels(ev, f, list(lists[:-1]), int(lists[-1]))
     if not all(is_list(a) for a in lists):
         raise wrong_call("Outer", call, "the arguments after f must be lists")
     count = math.prod(_leaves(a) for a in lists)

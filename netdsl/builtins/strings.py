@@ -8,6 +8,7 @@ StringReplace, StringSplit and the StringContainsQ family take string patterns
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Callable
 
 from ..errors import EvaluationError
@@ -80,8 +81,10 @@ def _string_length(ev, s):
 
 
 @builtin("Characters", "Characters[s]", "the list of the characters of s", args=1,
-         section="Strings")
+         attributes=("Listable",), section="Strings")
 def _characters(ev, s):
+    if is_list(s):
+        return make_list([_characters(ev, x) for x in list_items(s)])
     return make_list(list(_string(s, "Characters", Expr(S("Characters"), s))))
 
 
@@ -374,14 +377,31 @@ _string_test("StringEndsQ", "StringEndsQ[s, p]",
              lambda rx, t: rx.search(t) is not None, at_end=True)
 
 
-@builtin("ToUpperCase", "ToUpperCase[s]", "s in capitals", args=1, section="Strings")
+@builtin("ToUpperCase", "ToUpperCase[s]", "s in capitals", args=1, attributes=("Listable",),
+         section="Strings")
 def _upper(ev, s):
+    if is_list(s):
+        return make_list([_upper(ev, x) for x in list_items(s)])
     return _string(s, "ToUpperCase", Expr(S("ToUpperCase"), s)).upper()
 
 
-@builtin("ToLowerCase", "ToLowerCase[s]", "s in small letters", args=1, section="Strings")
+@builtin("ToLowerCase", "ToLowerCase[s]", "s in small letters", args=1,
+         attributes=("Listable",), section="Strings")
 def _lower(ev, s):
+    if is_list(s):
+        return make_list([_lower(ev, x) for x in list_items(s)])
     return _string(s, "ToLowerCase", Expr(S("ToLowerCase"), s)).lower()
+
+
+@builtin("RemoveDiacritics", "RemoveDiacritics[s]",
+         "s with accents and other diacritics taken off the letters (é -> e)", args=1,
+         attributes=("Listable",), section="Strings")
+def _remove_diacritics(ev, s):
+    if is_list(s):
+        return make_list([_remove_diacritics(ev, x) for x in list_items(s)])
+    text = _string(s, "RemoveDiacritics", Expr(S("RemoveDiacritics"), s))
+    decomposed = unicodedata.normalize("NFD", text)   # a letter, then its combining marks
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @builtin("SymbolName", "SymbolName[x]", "the name of a symbol, as a string", args=1,

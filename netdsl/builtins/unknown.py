@@ -34,7 +34,7 @@ NormalizationLayer ImageAugmentationLayer
 ConstantArrayLayer ConstantPlusLayer ConstantTimesLayer
 NetEncoder NetDecoder NetModel NetTake NetDrop NetAppend
 NetPrepend NetJoin NetFlatten NetRename NetDelete NetStateObject NetMeasurements
-NetUnfold NetFoldOperator NetPortGradient NetExport NetImport ClassifierMeasurements
+NetUnfold NetFoldOperator NetPortGradient NetExport NetImport
 Classify Predict FunctionLayer ReplicateLayer TransposeLayer
 AggregationLayer ExtractLayer CTCLossLayer RandomArrayLayer UnitVectorLayer
 ParametricRampLayer SpatialTransformationLayer NetArrayLayer
@@ -42,7 +42,7 @@ ListPlot Plot ListLinePlot Show Graphics Image ImageData ImageResize Manipulate 
 ResourceData ResourceObject ExampleData URLExecute URLDownload CloudDeploy
 Interpolation NIntegrate Integrate D Solve NSolve FindRoot Simplify Expand Factor
 # lists and arrays
-TakeDrop TakeList FoldPair FoldPairList ArrayFlatten SubsetCases SubsetPosition
+TakeList FoldPair FoldPairList ArrayFlatten SubsetCases SubsetPosition
 SubsetReplace ReplaceList Ratios Nearest NearestTo BinLists Subdivide CoordinateBounds
 PositionIndex DeleteAdjacentDuplicates DuplicateFreeQ ArrayResample ArrayRules
 SparseArray CenterArray BlockMap MovingMap MovingAverage MovingMedian
@@ -51,13 +51,13 @@ Diagonal DiagonalMatrix LowerTriangularize UpperTriangularize SymmetricMatrixQ D
 Inverse LinearSolve Eigenvalues Eigenvectors Eigensystem SingularValueDecomposition
 SingularValueList PseudoInverse MatrixPower MatrixExp MatrixRank NullSpace RowReduce
 QRDecomposition CholeskyDecomposition LUDecomposition Orthogonalize Projection Cross
-VectorAngle EuclideanDistance SquaredEuclideanDistance ManhattanDistance CosineDistance
+VectorAngle EuclideanDistance SquaredEuclideanDistance ManhattanDistance
 ChessboardDistance HammingDistance EditDistance DistanceMatrix ArrayReduce
 ListInterpolation FunctionInterpolation ReverseSort ReverseSortBy NumericalSort
 AlphabeticSort Distribute Operate Curry OperatorApplied ReverseApplied Construct
 AssociationMap KeyUnion KeyIntersection KeyComplement ApplyTo DeleteElements FlattenAt
 Fourier InverseFourier FourierDCT Convolve ListDeconvolve ImageConvolve Threshold
-Unitize PartitionsP IntegerPartitions PermutationCycles PermutationList FindPermutation
+PartitionsP IntegerPartitions PermutationCycles PermutationList FindPermutation
 RandomPermutation Signature
 # math
 Erfc InverseErf Gamma LogGamma Beta PolyGamma Zeta Binomial Factorial Factorial2
@@ -90,7 +90,7 @@ DigitQ UpperCaseQ LowerCaseQ PrintableASCIIQ Capitalize Decapitalize Alphabet
 LetterNumber FromLetterNumber StringToByteArray ByteArrayToString ByteArray BaseEncode
 BaseDecode Hash Compress Uncompress TextString IntegerName RomanNumeral
 LongestCommonSubsequence LongestCommonSequence SequenceAlignment TextCases WordList
-DictionaryLookup WordStem DeleteStopwords Transliterate RemoveDiacritics CharacterCounts
+DictionaryLookup WordStem DeleteStopwords Transliterate CharacterCounts
 LetterCounts StringFormat StringPartition SyntaxQ StringForm ToBoxes
 # dates and quantities
 DateList DatePlus DateDifference AbsoluteTime UnixTime FromUnixTime TimeObject DayName
@@ -109,13 +109,13 @@ CellPrint NotebookWrite EvaluationNotebook CreateDocument Speak Beep EmitSound
 ListContourPlot ListDensityPlot Histogram3D SmoothHistogram
 # files, system, external
 FileNames FileNameSplit FileNameTake FileNameDrop CreateDirectory DeleteDirectory
-DeleteFile CopyFile RenameFile FileByteCount FileDate FileHash Directory SetDirectory
+DeleteFile CopyFile RenameFile FileByteCount FileDate FileHash SetDirectory
 ResetDirectory ParentDirectory NotebookDirectory DirectoryQ OpenRead OpenWrite
 OpenAppend Close Read ReadLine ReadList ReadString Write WriteLine WriteString
 BinaryRead BinaryWrite BinaryReadList StreamPosition Run RunProcess StartProcess
 Environment SetEnvironment SystemInformation URLRead URLFetch URLSubmit HTTPRequest
 CloudGet CloudPut CloudObject Databin ServiceConnect SendMail LocalObject
-CopyToClipboard Save DumpSave Encode Install LibraryFunctionLoad LibraryLoad Compile
+CopyToClipboard Save DumpSave Encode Install LibraryFunctionLoad LibraryLoad
 CompiledFunction FunctionCompile ExternalEvaluate StartExternalSession ParallelMap
 ParallelTable ParallelDo ParallelSum ParallelEvaluate Parallelize LaunchKernels
 CloseKernels DistributeDefinitions ParallelSubmit WaitAll SetSharedVariable

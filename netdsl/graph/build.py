@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import EvaluationError
+from ..errors import EvaluationError, NetDSLError
 from ..expr import (
     Association,
     Expr,
@@ -16,10 +16,10 @@ from ..expr import (
     is_rule,
     list_items,
 )
-from ..layers.base import Net
+from ..layers.base import Layer, Net
 from ..layers.combine import MultiInputLayer
 from ..layers.registry import LAYER_TYPES, from_shorthand
-from ..layers.shapes import PortType, port_type_from_spec
+from ..layers.shapes import PortType, port_type_from_spec, same_ports
 from .container import LINKS, NET, Container, PortNode
 from .inference import gc_paused, infer
 from ..printer import short
@@ -44,10 +44,12 @@ def to_net(x: Any, head: str, where: str) -> Net:
     """A layer or net from a container element: {...} is a NetChain; anything else that
     is not a net is offered to the layer types (n is LinearLayer[n], Ramp or any
     elementwise function an ElementwiseLayer)."""
+    if isinstance(x, Container):
+        return _as_written(x)
     if isinstance(x, Net):
         return x
     if isinstance(x, Expr) and x.head is S("List") or isinstance(x, np.ndarray):
-        return build_chain(x, {}, "NetChain")
+        return _as_written(build_chain(x, {}, "NetChain"))   # inferred again in its parent
     # layers are immutable values and inference works on copies, so one Ramp layer serves
     # every bare Ramp and one LinearLayer[10] every 10 (a long chain builds fast)
     key = x if isinstance(x, Symbol) or is_integer(x) else None
@@ -68,6 +70,22 @@ def to_net(x: Any, head: str, where: str) -> Net:
     raise error(head, "notnet", f"{where}, {short(x, 100)}, is not a layer or net. Expected a layer, "
                                 f"a net, an integer n (LinearLayer[n]), an elementwise function "
                                 f"such as Ramp or Tanh, or a list of layers (a NetChain).")
+
+
+def _as_written(net: Container) -> Container:
+    """A nested container as written (arrays kept), to be inferred again inside its new
+    parent: the defaults it took alone (UnitVectorLayer: a single index) must not stop the
+    parent from giving it a sequence. Only when that loses nothing: a net made by surgery
+    (NetAppend, NetTake) may know shapes that none of its parts declares."""
+    if not any(type(layer).default_ports is not Layer.default_ports
+               for _, layer in net.leaves()):
+        return net          # no defaults taken: nothing to undo
+    written = net.reset()
+    try:
+        again = infer(written, "NetChain")
+    except NetDSLError:
+        return net
+    return written if same_ports(again.ports, net.ports) else net
 
 
 def _threading_shorthand(f: Symbol) -> Net | None:

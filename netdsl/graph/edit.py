@@ -115,6 +115,8 @@ def _replace_array(layer: Layer, name: str, value: Any, root: Net) -> Layer:
         if not spec.optional:
             raise error("invarr", f'The array "{name}" of {layer.name} cannot be None.')
         arr: Any = NO_ARRAY
+    elif value is S("Automatic"):     # as in a layer's own options: not yet initialised
+        arr = None
     elif isinstance(value, Expr) and value.head in (S("NetSharedArray"), S("NetArray")):
         arr = SharedRef(value.args[0])
     else:

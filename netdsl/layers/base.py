@@ -61,28 +61,37 @@ def multiplier_spec(x: Any) -> Any:
     (every array), or rules "array" -> r (All -> r for the rest)."""
     if x is None or x is Symbol("Automatic"):
         return None
-    if is_number(x):
+    if is_number(x) or x is Symbol("None"):       # None: frozen, as 0
         return x
     rules = list_items(x) if is_list(x) else [x]
-    if rules and all(is_rule(r) and (isinstance(r.args[0], str) or r.args[0] == Symbol("All"))
-                     and is_number(r.args[1]) for r in rules):
+    if rules and all(is_rule(r) and (isinstance(r.args[0], str) or _catch_all(r.args[0]))
+                     and (is_number(r.args[1]) or r.args[1] is Symbol("None")) for r in rules):
         return x
     raise ValueError('expected a number r, or rules "array" -> r (All -> r for the others)')
+
+
+def _catch_all(key: Any) -> bool:
+    """All, or the pattern _ that Wolfram code also writes for "every other array"."""
+    return key == Symbol("All") or key == Expr(Symbol("Blank"))
+
+
+def _rate(r: Any) -> float:
+    return 0.0 if r is Symbol("None") else float(r)
 
 
 def multiplier_for(spec: Any, array: str) -> float | None:
     """The multiplier ``spec`` (as ``multiplier_spec`` accepts) gives ``array``."""
     if spec is None:
         return None
-    if is_number(spec):
-        return float(spec)
+    if is_number(spec) or spec is Symbol("None"):
+        return _rate(spec)
     rules = list_items(spec) if is_list(spec) else [spec]
     for r in rules:
         if r.args[0] == array:
-            return float(r.args[1])
+            return _rate(r.args[1])
     for r in rules:
-        if r.args[0] == Symbol("All"):
-            return float(r.args[1])
+        if _catch_all(r.args[0]):
+            return _rate(r.args[1])
     return None
 
 
@@ -597,11 +606,12 @@ class Layer(Net):
             elif name in array_names:
                 arrays[name] = cls._array_value(array_names[name], value, shared)
             elif name in ports:
-                try:
-                    ports[name] = port_type_from_spec(value)
-                except ValueError as e:
-                    raise cls.error("invspec", f"Specification {input_form(value)} is not "
-                                               f'compatible with port "{name}": {e}.') from None
+                ports[name] = cls._port_value(name, value)
+            elif name == "Input" and is_list(value) and list_items(value) and all(
+                    is_rule(p) and rule_name(p) in ports for p in list_items(value)):
+                # "Input" -> {"Input1" -> {2}, "Input2" -> {2}}: each input port by name
+                for p in list_items(value):
+                    ports[rule_name(p)] = cls._port_value(rule_name(p), p.args[1])
             else:
                 known = list(options) + list(array_names) + list(ports)
                 raise cls.error("optx", f"{input_form(key)} is not a known parameter or option "
@@ -611,6 +621,14 @@ class Layer(Net):
         layer.check_options()
         layer.declared = (dict(layer.values), dict(layer.ports))
         return layer.inferred()
+
+    @classmethod
+    def _port_value(cls, name: str, value: Any) -> PortType:
+        try:
+            return port_type_from_spec(value)
+        except ValueError as e:
+            raise cls.error("invspec", f"Specification {input_form(value)} is not "
+                                       f'compatible with port "{name}": {e}.') from None
 
     @classmethod
     def _convert(cls, name: str, convert: Callable, value: Any, call: Any) -> Any:

@@ -106,6 +106,10 @@ class _Builder:
                                  f"or Automatic")
             self._put(chars, code)
             return
+        if is_list(item):     # {Characters[...], EndOfString}: a nested list, entry by entry
+            for sub in list_items(item):
+                self.add(sub)
+            return
         for one in self._units(item):
             self._put_one(one, len(self.codes) + 1)
 
@@ -125,8 +129,10 @@ class _Builder:
                          f"EndOfString, _, or \"chars\" -> n")
 
     def _put(self, chars: object, code: int) -> None:
-        for one in self._units(chars):
-            self._put_one(one, code)
+        # {StartOfString, EndOfString} -> Automatic: the entries of the list share one code
+        for part in (list_items(chars) if is_list(chars) else [chars]):
+            for one in self._units(part):
+                self._put_one(one, code)
 
     def _put_one(self, one: object, code: int) -> None:
         assert isinstance(one, str)

@@ -297,6 +297,30 @@ class NetEncoder(Opaque):
             return self._encode_classes(items, port, head)
         return self._encode_text(items, port, head)
 
+    def mapped_over(self, levels: int) -> "NetEncoder":
+        """The encoder for {"Varying", encoder}: it encodes each element, as it is."""
+        if self.kind not in ("Class", "Boolean", "Scalar"):
+            raise ValueError(f'a "{self.kind}" encoder cannot be mapped over a sequence')
+        return self
+
+    def numeric_labels(self) -> bool:
+        """Whether this is a "Class" encoder whose labels are all numbers: numeric data are
+        then labels to look up, not class indices (NetEncoder[{"Class", {0, 1}}][0] is 1)."""
+        return self.kind == "Class" and bool(self.labels) and all(
+            isinstance(k, (int, float)) and not isinstance(k, bool) for k in self.labels or ())
+
+    def encode_numbers(self, x: np.ndarray, port: str, head: str) -> np.ndarray:
+        """Numeric labels (any shape: one, a batch, a sequence) -> their indices, in one
+        sorted search; for encoders whose ``numeric_labels`` holds."""
+        idx = _numeric_positions(self.labels or (), x)
+        bad = idx == 0
+        if bad.any():
+            raise self._fail(to_atom(x[bad].flat[0].item()), port, head,
+                             f"is not one of {input_form(make_list(self.labels or ()))}")
+        if self.unit_vector:
+            return np.eye(len(self.labels or ()), dtype=np.float32)[idx - 1]
+        return idx
+
     def _index(self) -> dict:
         index = self.__dict__.get("_lookup")
         if index is None:
@@ -310,6 +334,10 @@ class NetEncoder(Opaque):
                 raise self._fail(next(x for x in items if not is_integer(x)), port, head,
                                  "is not a class index (the encoder has no labels)")
             return np.asarray(items, np.int64)
+        if any(is_list(x) for x in items) and not any(is_list(k) for k in self.labels):
+            # {"Varying", NetEncoder[{"Class", ...}]}: each example a sequence of labels
+            return _per_example([self._encode_classes(list_items(x) if is_list(x) else [x],
+                                                      port, head) for x in items])
         if all(is_integer(x) for x in items) and not any(is_integer(k) for k in self.labels):
             return np.asarray(items, np.int64)   # already indices (Wolfram's AllowBypass)
         idx = _lookup(self.labels, self._index(), [_key(x) for x in items])
@@ -478,6 +506,17 @@ def _per_example(parts: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _numeric_positions(labels: tuple, x: np.ndarray) -> np.ndarray:
+    """1-based positions of the numbers in ``x`` among numeric ``labels`` (0 where absent;
+    compared by value, so 1.0 finds the label 1), shaped as ``x``."""
+    values = np.asarray([float(k) for k in labels])
+    order = np.argsort(values, kind="stable")      # the first of equal labels wins
+    ordered = values[order]
+    flat = np.asarray(x, dtype=np.float64)
+    pos = np.searchsorted(ordered, flat).clip(0, len(ordered) - 1)
+    return np.where(ordered[pos] == flat, order[pos] + 1, 0).astype(np.int64)
+
+
 def _hashable(k: Any) -> bool:
     try:
         hash(k)
@@ -572,6 +611,15 @@ class NetDecoder(Opaque):
             raise coder_error(head, 'The tokens of a "Tokens" decoder must be strings.')
         return cls(kind, labels, ignore_case=_bool_option(opts["IgnoreCase"], "IgnoreCase",
                                                           head))
+
+    def mapped_over(self, levels: int) -> "NetDecoder":
+        """The decoder for {"Varying", decoder}: one decision per element, as "InputDepth"
+        one level deeper per level mapped over."""
+        if self.kind not in ("Class", "Boolean"):
+            raise ValueError(f'a "{self.kind}" decoder cannot be mapped over a sequence')
+        low = 1 if self.kind == "Class" else 0
+        return NetDecoder(self.kind, self.labels, (self.depth or low) + levels, self.table,
+                          self.ignore_case)
 
     @property
     def mapped(self) -> int:
@@ -734,6 +782,9 @@ class NetDecoder(Opaque):
     def target_indices(self, data: Any, port: str, head: str) -> np.ndarray:
         """Training targets given as labels -> class indices 1..n (or 0/1 for Boolean)."""
         if isinstance(data, np.ndarray) and data.dtype.kind in "iuf":
+            enc = NetEncoder("Class", self.labels)
+            if self.kind == "Class" and enc.numeric_labels() and data.ndim == 1 + self.mapped:
+                return enc.encode_numbers(data, port, head)   # labels such as Range[0, 9]
             return data
         items = data.tolist() if isinstance(data, np.ndarray) else list_items(data) \
             if is_list(data) else None

@@ -98,6 +98,9 @@ class CrossEntropyLossLayer(LossLayer):
             s.same("Input", "Target")
             return
         x, t = s.port("Input"), s.port("Target")
+        classes = s.port_type("Target").classes     # indices 1..n (an encoder's classes)
+        if classes is not None:
+            s.set_value("Classes", classes, '"Target" port')
         if x is not None:
             if len(x) == 0:
                 s.fail('the "Input" port must be a probability vector (or an array of them)')

@@ -128,6 +128,11 @@ class PortType:
     def spec(self) -> Any:
         """The Wolfram spec that builds this type back: 3, {3, 32, 32}, "Real", ..."""
         if self.coder is not None:
+            base = self.coder.port_type().shape
+            if self.shape is not None and base is not None and len(self.shape) > len(base):
+                lead = PortType(self.shape[:len(self.shape) - len(base)]).spec()
+                lead_dims = lead.args if isinstance(lead, Expr) else (lead,)   # "Varying"
+                return Expr(Symbol("List"), *lead_dims, self.coder)   # {"Varying", coder}
             return self.coder
         if self.integer:
             if self.classes is not None and self.shape == ():
@@ -301,6 +306,15 @@ def port_type_from_spec(spec: Any) -> PortType:
         return PortType((), integer=True, classes=spec.args[1])
     if is_list(spec):
         items = list_items(spec) if not isinstance(spec, np.ndarray) else spec.tolist()
+        if len(items) > 1 and hasattr(items[-1], "mapped_over") and not isinstance(items[-1],
+                                                                                   Expr):
+            # {"Varying", NetEncoder[...]}, {n, NetDecoder[...]}: the coder on each element
+            lead = port_type_from_spec(Expr(Symbol("List"), *items[:-1])).shape or ()
+            coder = items[-1].mapped_over(len(lead))
+            inner = coder.port_type()
+            skip = getattr(coder, "mapped", 0)          # a decoder's own leading levels
+            return PortType(tuple(lead) + tuple(inner.shape or ())[skip:], inner.integer,
+                            inner.classes, coder)
         if items and len(items) > 1 and (
                 isinstance(items[-1], str) and items[-1] != "Varying"
                 or isinstance(items[-1], Expr) and items[-1].has_head("Restricted")):
@@ -312,6 +326,8 @@ def port_type_from_spec(spec: Any) -> PortType:
             return PortType(dims_of, element.integer, element.classes)
         dims: list[Any] = []
         for i, d in enumerate(items):
+            if isinstance(d, np.ndarray):   # a nested list such as {{4, 4}, 60}
+                raise ValueError(f"{input_form(d)} is not a positive integer size")
             if d == "Varying" and i == 0:
                 dims.append(LengthVar())
             elif d is Symbol("Automatic"):

@@ -327,6 +327,9 @@ def _port_array(net: Net, port: str, x: Any, head: str) -> np.ndarray:
     coder = net.ports[port].coder
     if isinstance(coder, NetEncoder) and not isinstance(x, (np.ndarray, AbstractArray)):
         return coder.encode(x, port, head)
+    if isinstance(coder, NetEncoder) and isinstance(x, np.ndarray) and x.dtype.kind in "iuf" \
+            and coder.numeric_labels():
+        return coder.encode_numbers(x, port, head)   # a packed list of numeric labels
     return _as_array(x, port, head)
 
 
@@ -887,6 +890,8 @@ def _py_input(net: Net, port: str, x: Any, head: str) -> np.ndarray:
             kind = "f"
         if kind not in "iuf":   # numbers are already encoded (bool is not)
             return coder.encode(x, port, head)
+        if coder.numeric_labels():   # ... unless they are the labels themselves
+            return coder.encode_numbers(np.asarray(x), port, head)
     return _py_array(x)
 
 

@@ -204,6 +204,9 @@ def _array(v: Any, port: str, net: Net | None = None) -> np.ndarray:
         if not is_list(v):
             raise error("datafmt", f'The data for port "{port}" must be a list of examples.')
         return coder.encode_batch(list_items(v), port, HEAD)
+    if isinstance(coder, NetEncoder) and isinstance(v, np.ndarray) and v.dtype.kind in "iuf" \
+            and coder.numeric_labels():
+        return coder.encode_numbers(v, port, HEAD)   # a packed list of numeric labels
     if isinstance(coder, NetDecoder) and not isinstance(v, AbstractArray):
         return coder.target_indices(v, port, HEAD)
     if isinstance(v, np.ndarray):

@@ -275,6 +275,8 @@ def _spec_value(spec: Any, rel: tuple, array: str, tnet: Net) -> float | None:
         return None
     if is_number(spec):
         return float(spec)
+    if spec is S("None"):      # LearningRateMultipliers -> None: frozen
+        return 0.0
     if not rel:   # a layer's own: rules by array name
         return multiplier_for(spec, array)
     for r in list_items(spec) if is_list(spec) else [spec]:
