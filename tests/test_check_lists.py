@@ -25,6 +25,10 @@ CASES = [
     "x[[2 ;; 5]]", "x[[All, 1 ;; 3, 2]]", "x[[;; ;; 2]]",
     "RandomSample[x]", "RandomSample[x, 4]", "RandomSample[x, 10]",
     "Flatten[Table[c + RandomReal[{-1.2, 1.2}, 2], {60}, {c, {{0., 1.}, {1., 0.}}}], 1]",
+    # Map and Apply over data: f on one row stands for f on each (they were left as x)
+    "Map[Total, x]", "Total /@ x", "Map[Flatten, x]", "Map[#[[1]] &, x]",
+    "Map[Max, x, {2}]", "Plus @@ x", "Apply[Plus, x, {1}]", "Join[Sequence @@ x, 2]",
+    "Join[x, x, 2]", "Join[x, x[[All, ;; 2]], 2]", "Join[x, x, 3]",
 ]
 
 
@@ -80,3 +84,33 @@ def test_check_mode_net_train_all_gives_results_with_the_net():
 def test_random_sample_errors_name_the_argument(text, why):
     with pytest.raises(netdsl.EvaluationError, match=why):
         Session().evaluate(text)
+
+
+def test_part_of_a_varying_length_keeps_the_length():
+    """A net's output over sequences has a "Varying" length; a Part of it keeps that
+    length symbolic (it was an internal error)."""
+    check = Session(shape_only=True)
+    check.evaluate('net = NetInitialize[NetChain[{NetMapOperator[LinearLayer[3]]}, '
+                   '"Input" -> {"Varying", 2}]]; r = net[{{{1, 2}}, {{1, 2}, {3, 4}}}];')
+    first, length, three = check.evaluate("r[[;; 1]]").shape
+    assert (first, three) == (1, 3) and not isinstance(length, int)
+    assert check.evaluate("r[[All, All, 2]]").shape[0] == 2
+    assert check.evaluate("r[[1, 1]]").shape == (3,)
+
+
+def test_check_trains_on_sequences_built_from_data():
+    """Examples made from data (abstract in check), of different lengths and with text
+    labels from ToString, pass NetTrain's data checks in netdsl check."""
+    text = (
+        'images = RandomReal[1, {20, 8, 8}];\n'
+        'labels = ToString /@ RandomInteger[{0, 2}, 20];\n'
+        'strip[ids_] := Transpose[Join[Sequence @@ images[[ids]], 2]];\n'
+        'train = Table[With[{ids = RandomInteger[{1, 20}, RandomInteger[{1, 3}]]}, '
+        'strip[ids] -> labels[[ids]]], 30];\n'
+        'net = NetChain[{GatedRecurrentLayer[4], NetMapOperator[LinearLayer[4]], SoftmaxLayer[]}, '
+        '"Input" -> {"Varying", 8}, "Output" -> NetDecoder[{"CTCBeamSearch", {"0", "1", "2"}}]];\n'
+        'trained = NetTrain[net, train, LossFunction -> CTCLossLayer[], MaxTrainingRounds -> 1];\n'
+        'out = trained[Keys[train]];\n')
+    out, err = io.StringIO(), io.StringIO()
+    assert check_text(text, "t.wl", out, err) == 0, err.getvalue()
+    assert "trained = NetChain" in out.getvalue()

@@ -60,6 +60,13 @@ def _parts(x: Any) -> tuple[Any, list[Any]] | None:
     return None
 
 
+def _items(x: Any) -> list[Any]:
+    """The elements of a non-atomic expression (checked non-atomic by the caller)."""
+    split = _parts(x)
+    assert split is not None
+    return split[1]
+
+
 def _length_at(x: Any) -> int:
     """Length: elements of a list or expression, entries of an association, 0 for atoms."""
     if isinstance(x, np.ndarray):
@@ -555,6 +562,36 @@ def _probe(x: AbstractArray) -> np.ndarray:
     return np.broadcast_to(np.zeros((), np.float32), x.shape)
 
 
+_STAND_INS = (997, 991, 983, 977, 971, 967, 953, 947)   # primes: unlikely real sizes
+
+
+def _stand_in_positions(spec: Any) -> Any:
+    """netdsl check: positions computed from data (an AbstractArray of rank 0 or 1) as
+    position 1, as many times: the result's dimensions do not depend on their values."""
+    if not isinstance(spec, AbstractArray) or len(spec.shape) > 1:
+        return spec
+    if not spec.shape:
+        return 1
+    n = spec.shape[0]
+    return make_list([1] * n) if isinstance(n, int) else spec
+
+
+def _abstract_part(ev, x: AbstractArray, specs: list[Any], where: Any) -> AbstractArray:
+    """netdsl check: the dimensions of a Part of ``x``. A "Varying" length (a LengthVar)
+    is probed as a stand-in size and given back where that size survives."""
+    free = [k for k in _STAND_INS if k not in x.shape]
+    stand: dict[int, Any] = {}
+    dims = []
+    for d in x.shape:
+        if not isinstance(d, int):
+            if d not in stand.values():
+                stand[free[len(stand)]] = d
+            d = next(k for k, v in stand.items() if v is d)
+        dims.append(d)
+    shape = np.shape(part(ev, _probe(AbstractArray(tuple(dims), x.what)), specs, where))
+    return AbstractArray(tuple(stand.get(d, d) for d in shape), x.what)
+
+
 def _abstract(shape: tuple, like: AbstractArray) -> Any:
     """netdsl check: an AbstractArray of ``shape`` ({} when its first dimension is 0)."""
     return Expr(List) if shape and shape[0] == 0 else AbstractArray(shape, like.what)
@@ -577,8 +614,13 @@ def part(ev, x: Any, specs: list[Any], where: _Where) -> Any:
             return _array_part(x, specs, where)
         except _Fallback:
             pass
+    if any(isinstance(sp, AbstractArray) and len(sp.shape) <= 1 for sp in specs) and \
+            isinstance(x, (np.ndarray, AbstractArray)):   # netdsl check: positions from data
+        specs = [_stand_in_positions(sp) for sp in specs]
+        if isinstance(x, np.ndarray):
+            x = AbstractArray(x.shape, "array")
     if isinstance(x, AbstractArray):  # netdsl check: Part of the dimensions alone
-        return AbstractArray(np.shape(part(ev, _probe(x), specs, where)), x.what)
+        return _abstract_part(ev, x, specs, where)
     spec, rest = specs[0], specs[1:]
     if isinstance(x, Association):
         return _assoc_part(ev, x, spec, rest, where)
@@ -950,15 +992,15 @@ def _join_at(xs: tuple, n: int, call: Any) -> Any:
     if n == 1:
         return _join_lists(xs, call)
     if any(isinstance(x, AbstractArray) for x in xs):  # netdsl check: dimensions only
-        shapes = [shape_of(x) for x in xs]
-        if any(not s or len(s) < n for s in shapes) or len(
-                {s[:n - 1] + s[n:] for s in shapes}) != 1:
+        shapes = [shape_of(x) or () for x in xs]
+        if any(len(s) < n for s in shapes) or len({s[:n - 1] + s[n:] for s in shapes}) != 1:
             raise EvaluationError(f"Join at level {n} needs arrays of equal dimensions "
                                   f"except at that level in {short(call)}.", symbol="Join",
                                   tag="datadep")
         first = next(x for x in xs if isinstance(x, AbstractArray))
         s0 = shapes[0]
-        return _abstract(s0[:n - 1] + (sum(s[n - 1] for s in shapes),) + s0[n:], first)
+        joined: int = sum(s[n - 1] for s in shapes)
+        return _abstract(s0[:n - 1] + (joined,) + s0[n:], first)
     for i, x in enumerate(xs, 1):
         if _atomic(x) or isinstance(x, Association):
             raise _nonatomic("Join", call, i)
@@ -967,7 +1009,7 @@ def _join_at(xs: tuple, n: int, call: Any) -> Any:
             {a.shape[:n - 1] + a.shape[n:] for a in arrays}) == 1 \
             and len({a.dtype.kind in "iu" for a in arrays}) == 1:
         return packed(np.concatenate(arrays, axis=n - 1))
-    parts = [_parts(x)[1] for x in xs]
+    parts = [_items(x) for x in xs]
     if len({len(p) for p in parts}) != 1:
         raise EvaluationError(f"Objects of unequal length in {short(call)} cannot be "
                               f"combined.", symbol="Join", tag="incom")
@@ -996,7 +1038,7 @@ def _join_lists(xs: tuple, call: Any) -> Any:
         kinds = {a.dtype.kind in "iu" for a in arrays}
         if len(kinds) == 1 and len({a.shape[1:] for a in arrays}) == 1:
             return packed(np.concatenate(arrays))
-    items = [i for x in xs for i in _parts(x)[1]]
+    items = [i for x in xs for i in _items(x)]
     return _rebuild(heads[0], items)
 
 
@@ -1304,8 +1346,34 @@ _ELEMENTWISE = frozenset({"Sqrt", "Exp", "Log", "Tanh", "Sin", "Cos", "Abs", "Ra
                           "Chop"})
 
 
+ABSTRACT_SPLIT = 100_000   # netdsl check: rows of an abstract array passed one by one
+
+
+def _abstract_rows(x: Any) -> tuple[int, AbstractArray] | None:
+    """netdsl check: (count, one row) of an AbstractArray, whose rows are all alike."""
+    if isinstance(x, AbstractArray) and x.shape and isinstance(x.shape[0], int) \
+            and x.shape[0] <= ABSTRACT_SPLIT:
+        return x.shape[0], AbstractArray(x.shape[1:], x.what)
+    return None
+
+
+def _stack_alike(count: int, row: Any, like: AbstractArray) -> Any:
+    """netdsl check: ``count`` copies of one computed row, as dimensions when it is data."""
+    if isinstance(row, AbstractArray):
+        return _abstract((count,) + row.shape, row)
+    if isinstance(row, np.ndarray) or is_number(row):
+        return _abstract((count,) + np.shape(row), like)
+    if isinstance(row, str):   # text made from data (ToString /@ labels): not known either
+        return _abstract((count,), like)
+    return make_list([row] * count)
+
+
 def _map_levels(ev, f: Any, x: Any, lo: float, hi: float, depth: int) -> Any:
-    if depth < hi:
+    rows = _abstract_rows(x) if depth < hi else None
+    if rows is not None:   # netdsl check: f on one row stands for f on each
+        count, row = rows
+        x = _stack_alike(count, _map_levels(ev, f, row, lo, hi, depth + 1), x)
+    elif depth < hi:
         if isinstance(x, Association):
             x = Association((k, _map_levels(ev, f, _assoc_value(ev, (k, v, d)), lo, hi,
                                             depth + 1), False) for k, v, d in x.rules)
@@ -1336,6 +1404,12 @@ def _apply_levels(ev, f: Any, x: Any, lo: float, hi: float, depth: int) -> Any:
             x = Association((k, _apply_levels(ev, f, _assoc_value(ev, (k, v, d)), lo, hi,
                                               depth + 1), False) for k, v, d in x.rules)
         return ev.call(f, *[_assoc_value(ev, r) for r in x.rules]) if depth >= lo else x
+    rows = _abstract_rows(x)
+    if rows is not None:   # netdsl check: its rows are alike, f applied to one stands for all
+        count, row = rows
+        if depth < hi:
+            row = _apply_levels(ev, f, row, lo, hi, depth + 1)
+        return ev.call(f, *[row] * count) if depth >= lo else _stack_alike(count, row, x)
     split = _parts(x)
     if split is None:
         return x

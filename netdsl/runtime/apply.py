@@ -286,15 +286,22 @@ def show_optional_ports(net: Net, keys: Any, port: str | None) -> Net:
     return net.with_optional_ports(ins, outs) if ins or outs else net
 
 
+def example_array(x: Any, fill: float = 0.0) -> np.ndarray:
+    """One example's numbers; in netdsl check, ``fill`` stands in for an abstract one."""
+    if isinstance(x, AbstractArray):
+        return np.broadcast_to(np.full((), fill, np.float32), x.shape)
+    return np.asarray(to_ndarray(x))
+
+
 def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, AbstractArray):  # netdsl check: a shape stands in for the data
-        return np.broadcast_to(np.zeros((), np.float32), x.shape)
+        return example_array(x)
     try:
         return np.asarray(to_ndarray(x))
     except TypeError:
-        ragged = ragged_array(x, lambda v: np.asarray(to_ndarray(v)))
+        ragged = ragged_array(x, example_array)
         if ragged is not None:
             return ragged
         raise EvaluationError(f'The input given to port "{port}" is not a numeric array: '

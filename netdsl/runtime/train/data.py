@@ -12,7 +12,7 @@ from ...expr import (Association, Expr, Symbol, input_form, is_list, is_number, 
 from ...layers.base import AbstractArray, Net
 from ...layers.shapes import LengthVar, PortType
 from ...layers.coders import NetDecoder, NetEncoder
-from ..apply import normalise_inputs, ragged_array, with_port_types
+from ..apply import example_array, normalise_inputs, ragged_array, with_port_types
 from .common import HEAD, error
 from .options import Options
 
@@ -194,12 +194,29 @@ def _pairs(xs, ys, ins, net_ins, targets, net: Net) -> dict[str, np.ndarray]:
                            f"association <|\"port\" -> {{...}}, ...|>.")
 
 
+def _example(x: Any) -> np.ndarray:
+    """One example's numbers; in netdsl check ones stand in (valid class indices too)."""
+    return example_array(x, 1.0)
+
+
+def _abstract_examples(v: Any) -> Any:
+    """netdsl check: a list of examples some of which are abstract, as one AbstractArray
+    when they agree in dimensions, else as ones of each example's dimensions (ragged)."""
+    arrays = [_example(x) for x in list_items(v)]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) == 1:
+        return AbstractArray((len(arrays),) + shapes.pop(), "array")
+    return ragged_array(arrays, np.asarray)
+
+
 def _array(v: Any, port: str, net: Net | None = None) -> np.ndarray:
     """The examples for one port; labels, booleans or strings go through the port's
     NetEncoder (an input) or NetDecoder (a target named after the output), as Wolfram's
     NetTrain takes class labels as targets for an output with a "Class" decoder."""
     t = net.ports.get(port) if net is not None else None
     coder = t.coder if t is not None else None
+    if is_list(v) and any(isinstance(x, AbstractArray) for x in list_items(v)):
+        v = _abstract_examples(v)    # netdsl check: examples known by their dimensions
     if isinstance(coder, NetEncoder) and not isinstance(v, (np.ndarray, AbstractArray)):
         if not is_list(v):
             raise error("datafmt", f'The data for port "{port}" must be a list of examples.')
@@ -216,8 +233,8 @@ def _array(v: Any, port: str, net: Net | None = None) -> np.ndarray:
     try:
         return np.asarray(to_ndarray(v))
     except TypeError:
-        ragged = ragged_array(v, lambda x: np.asarray(to_ndarray(x)))  # sequences of
-        if ragged is not None:                                        # different lengths
+        ragged = ragged_array(v, _example)   # sequences of different lengths
+        if ragged is not None:
             return ragged
         items = list_items(v) if is_list(v) else []
         if items and net is not None and port in net.port_names()[1] and not any(
