@@ -251,3 +251,43 @@ def test_a_numeric_array_as_device_or_precision_is_a_netdsl_error(option):
         ev(f"NetTrain[net, data, MaxTrainingRounds -> 1, {option} -> {{{{1, 2}}}}]")
     with pytest.raises(EvaluationError):
         ev(f"NetInitialize[net][{{1., 2.}}, {option} -> {{1, 2}}]")
+
+
+def test_progress_function_sees_weights_and_the_last_batch_gradient():
+    """"Weights" and "Gradients" by position (and their vectors and RMS): one batch of a
+    linear net, so the gradient is the mean squared loss's at the initial weights, written
+    out here, and the step taken is along it."""
+    w0, b0 = np.array([[0.5, -1.0]]), np.array([0.25])
+    x = np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0]])
+    t = np.array([1.0, -1.0, 3.0])
+    e = x @ w0[0] + b0[0] - t
+    dw, db = 2 / 3 * e @ x, 2 / 3 * e.sum()
+    got = netdsl.evaluate(
+        'net = NetInitialize[LinearLayer[1, "Input" -> 2, "Weights" -> {{0.5, -1.}}, '
+        '"Biases" -> {0.25}]]; seen = {};'
+        'NetTrain[net, {{1., 2.} -> {1.}, {0., 1.} -> {-1.}, {2., -1.} -> {3.}}, '
+        'BatchSize -> 3, MaxTrainingRounds -> 1, Method -> {"SGD", "Momentum" -> 0}, '
+        'TrainingProgressReporting -> None, TrainingProgressFunction -> '
+        '(AppendTo[seen, #[[{"Weights", "Gradients", "WeightsVector", "GradientsVector", '
+        '"WeightsRMS", "GradientsRMS"}]]] &)]; Last[seen]')
+    v = {k: val for k, val, _ in got.rules}
+    grads = {k: np.asarray(a) for k, a, _ in v["Gradients"].rules}
+    weights = {k: np.asarray(a) for k, a, _ in v["Weights"].rules}
+    np.testing.assert_allclose(grads["Weights"], [dw], rtol=1e-5)
+    np.testing.assert_allclose(grads["Biases"], [db], rtol=1e-5)
+    step = np.concatenate([(w0 - weights["Weights"]).ravel(), b0 - weights["Biases"]])
+    g = np.concatenate([dw, [db]])
+    np.testing.assert_allclose(step / g, np.full(3, step[0] / g[0]), rtol=1e-4)   # along -g
+    assert step[0] / g[0] > 0
+    np.testing.assert_allclose(np.asarray(v["GradientsVector"]), g, rtol=1e-5)
+    np.testing.assert_allclose(v["GradientsRMS"], np.sqrt(np.mean(g ** 2)), rtol=1e-5)
+    wv = np.asarray(v["WeightsVector"])
+    np.testing.assert_allclose(v["WeightsRMS"], np.sqrt(np.mean(wv ** 2)), rtol=1e-5)
+
+
+def test_gradients_are_keyed_by_the_user_nets_positions():
+    """With NetTrain's loss layer around the net, positions are the user's ({1, "Weights"})."""
+    got = ev('seen = {}; NetTrain[net, data, MaxTrainingRounds -> 1, TrainingProgressReporting '
+             '-> None, TrainingProgressFunction -> (AppendTo[seen, Keys[#Gradients]] &)]; '
+             'Last[seen]')
+    assert netdsl.printer.input_form(got) == '{{1, "Weights"}, {1, "Biases"}}'

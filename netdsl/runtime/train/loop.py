@@ -328,6 +328,24 @@ class _Live:
             "InitialLearningRate": h.initial_learning_rate,
             "OptimizationMethod": h.method, "TargetDevice": "CPU",
             "BestValidationRound": S("None") if h.best_round is None else h.best_round,
+            **self.arrays(),
+        }
+
+    def arrays(self) -> dict[str, Any]:
+        """Wolfram's "Weights" and "Gradients" (by position), their vectors and RMS: the
+        current weights and the gradient of the last batch (the mean loss's)."""
+        p = self.params
+        user = self.user_net if self.user_net is not None else self.tnet
+        prefix = ("net",) if self.user_net is not None and self.wrapped else ()
+
+        def rms(v):
+            return float(np.sqrt(np.mean(np.square(v, dtype=np.float64)))) if v.size else 0.0
+        return {
+            "Weights": Lazy(lambda: p.by_position(user, p.flat, prefix)),
+            "Gradients": Lazy(lambda: p.by_position(user, p.grad, prefix)),
+            "WeightsVector": Lazy(lambda: p.flat.copy()),
+            "GradientsVector": Lazy(lambda: p.grad.copy()),
+            "WeightsRMS": Lazy(lambda: rms(p.flat)), "GradientsRMS": Lazy(lambda: rms(p.grad)),
         }
 
 

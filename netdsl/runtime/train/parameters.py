@@ -89,6 +89,16 @@ class Parameters:
             buf[...] = 0
         return kept[:k - 1]
 
+    def by_position(self, net: Net, buf: np.ndarray, prefix: tuple = ()) -> Association:
+        """The learned arrays of ``net`` (its positions as keys) read from ``buf``: the
+        weights (``flat``) or the last batch's gradient (``grad``), as copies."""
+        rules = []
+        for key, pos in array_positions(net, prefix):
+            if key in self.offsets:
+                off, shape = self.offsets[key]
+                rules.append((pos, buf[off:off + math.prod(shape)].reshape(shape).copy(), False))
+        return Association(rules)
+
     def snapshot(self) -> tuple[np.ndarray, dict[tuple, np.ndarray]]:
         return self.flat.copy(), {k: v.copy() for k, v in self.aux.items()}
 
@@ -150,18 +160,24 @@ def multipliers_by_position(net: Net, spec: Any) -> Association:
     options, then NetTrain's ``spec``; 1 where nothing says otherwise."""
     given = read_multipliers(spec, net)
     rules = []
+    for key, pos in array_positions(net):
+        m = given.get(key, 1.0)
+        rules.append((pos, int(m) if m == int(m) else m, False))
+    return Association(rules)
+
+
+def array_positions(net: Net, prefix: tuple = ()):
+    """(the training key, the position as Wolfram writes it: {2, "Weights"},
+    NetSharedArray["w"]) of every array of ``net``, once each; ``prefix``: the path of
+    ``net`` inside the training net."""
     seen: set[str] = set()
     for path, position, layer in _positions(net, (), ()):
         for slot, v, _dims in layer.array_slots(seen):
             if isinstance(v, SharedRef):
-                key: tuple = ("shared", v.name)
-                pos: Any = Expr(S("NetSharedArray"), v.name)
+                yield ("shared", v.name), Expr(S("NetSharedArray"), v.name)
             else:
-                key = (path, slot.name)
-                pos = make_list(list(position) + [slot.name]) if position else slot.name
-            m = given.get(key, 1.0)
-            rules.append((pos, int(m) if m == int(m) else m, False))
-    return Association(rules)
+                yield (prefix + path, slot.name), (
+                    make_list(list(position) + [slot.name]) if position else slot.name)
 
 
 def _positions(net: Net, path: tuple, position: tuple):
