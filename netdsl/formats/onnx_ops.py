@@ -682,6 +682,34 @@ def resize(b, layer, scope, where, xs):
     return [x]
 
 
+def spatial_transformation(b, layer, scope, where, xs):
+    """GridSample (opset 16 on) with corners aligned and zeros outside, on the grid netdsl
+    samples: the constant output grid [x, y, 1] (h w, 3) times each example's parameters
+    as a (3, 2) matrix."""
+    if b.opset < 16:
+        raise unsupported(layer, where, f"GridSample needs operator set 16 or later (asked: "
+                                        f"{b.opset}); export with OperatorSetVersion -> 17")
+    from ..layers.spatial_transformation import sampling_points
+    h, w = layer.values["Dimensions"]
+    _, _, gx, gy = sampling_points(np.zeros((6, 1)), (h, w), (2, 2))
+    base = np.stack([np.tile(gx, h), np.repeat(gy, w), np.ones(h * w)], axis=1)
+    theta = b.node("Reshape", [xs[1], b.const([-1, 2, 3], scope, np.int64)], scope)
+    theta = b.node("Transpose", [theta], scope, perm=[0, 2, 1])
+    grid = b.node("MatMul", [b.const(base, scope), theta], scope)             # (N, h w, 2)
+    grid = b.node("Reshape", [grid, b.const([-1, h, w, 2], scope, np.int64)], scope)
+    return [b.node("GridSample", [xs[0], grid], scope, align_corners=1,
+                   mode="linear" if b.opset >= 20 else "bilinear", padding_mode="zeros")]
+
+
+def image_augmentation(b, layer, scope, where, xs):
+    """Test mode: the centre window, two Slices (as Wolfram's own Test-mode slice)."""
+    from ..layers.image_augmentation import center_offsets
+    _, H, W = layer.ports["Input"].shape
+    h, w = layer.values["OutputDimensions"]
+    r, c = center_offsets((H, W), (h, w))
+    return [slice_axis(b, slice_axis(b, xs[0], r, r + h, 2, 1, scope), c, c + w, 3, 1, scope)]
+
+
 # ---------------------------------------------------------------- sequences
 # A sequence port {n, d..} is the tensor (N, n, d..): the length n is axis 1 and may be
 # symbolic (a "Varying" length), so these exporters never write it into a constant.
@@ -867,6 +895,8 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "ExtractLayer": extract,
     "RandomArrayLayer": random_array,
     "ResizeLayer": resize,
+    "SpatialTransformationLayer": spatial_transformation,
+    "ImageAugmentationLayer": image_augmentation,
     "ConvolutionLayer": convolution,
     "PoolingLayer": pooling,
     "DeconvolutionLayer": deconvolution,

@@ -730,6 +730,47 @@ def _resize(layer):
     return op
 
 
+@register_torch_layer("SpatialTransformationLayer")
+def _spatial_transformation(layer):
+    """affine_grid + grid_sample with corners aligned and zeros outside: netdsl's grid
+    (x = -1 + 2 j/(w - 1)) and sampling exactly."""
+    h, w = layer.values["Dimensions"]
+
+    def op(a, xs, training):
+        x, theta = xs
+        grid = F.affine_grid(theta.reshape(-1, 2, 3).to(x.dtype), [x.shape[0], x.shape[1], h, w],
+                             align_corners=True)
+        return [F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                              align_corners=True)], {}
+    return op
+
+
+@register_torch_layer("ImageAugmentationLayer")
+def _image_augmentation(layer):
+    """Test mode: the centre window; training: per example a random window (torch's own
+    generator) reflected with "ReflectionProbabilities", by one gather."""
+    h, w = layer.values["OutputDimensions"]
+    pv, ph = (float(p) for p in layer.values["ReflectionProbabilities"])
+
+    def op(a, xs, training):
+        x = xs[0]
+        n, _, H, W = x.shape
+        if not training:
+            r, c = (H - h) // 2, (W - w) // 2
+            return [x[:, :, r:r + h, c:c + w]], {}
+        top = torch.randint(0, H - h + 1, (n, 1), device=x.device)
+        left = torch.randint(0, W - w + 1, (n, 1), device=x.device)
+        i = torch.arange(h, device=x.device)
+        j = torch.arange(w, device=x.device)
+        flip = torch.rand(2, n, 1, device=x.device) < torch.tensor([pv, ph], device=x.device).reshape(2, 1, 1)
+        rows = top + torch.where(flip[0], h - 1 - i, i)                     # (n, h)
+        cols = left + torch.where(flip[1], w - 1 - j, j)                    # (n, w)
+        batch = torch.arange(n, device=x.device)[:, None, None]
+        y = x[batch, :, rows[:, :, None], cols[:, None, :]]                 # (n, h, w, c)
+        return [y.permute(0, 3, 1, 2)], {}
+    return op
+
+
 # ---------------------------------------------------------------- sequences
 # A sequence port {n, d..} is the batch-first tensor (N, n, d..): the length is dim 1.
 @register_torch_layer("SequenceLastLayer")
