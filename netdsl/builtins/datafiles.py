@@ -23,7 +23,7 @@ import numpy as np
 from .. import budget
 from ..errors import EvaluationError
 from ..expr import Association, Expr, Symbol, head_of, input_form, is_list, list_items, \
-    make_list, packed
+    make_list, output_form, packed
 from ..layers.base import AbstractArray
 from .io import FileFormat, register_format
 from .numeric import numeric
@@ -377,8 +377,22 @@ def _numpy_writer(fmt: str):
 for _fmt in ("CSV", "TSV"):
     register_format(FileFormat(_fmt, ("." + _fmt.lower(),), read=_table_reader(_fmt),
                                write=_table_writer(_fmt), shape=_table_shape(_fmt)))
-register_format(FileFormat("Text", (".txt",), read=lambda ev, path, name, element:
-                           _read_text(path, name)))   # Import["f.txt"]: the file as one string
+def _read_text_element(ev, path: Path, name: str, element: str) -> Any:
+    """Import["f.txt"]: the file as one string; Import["f.txt", "Lines"]: its lines."""
+    text = _read_text(path, name)
+    return make_list(text.splitlines()) if element == "Lines" else text
+
+
+def _write_text(ev, path: Path, data: Any, name: str, opts: dict) -> None:
+    """Export["f.txt", x]: a string as it is; a list one element per line (as it prints)."""
+    items = list_items(data) if is_list(data) else [data]
+    lines = [x if isinstance(x, str) else output_form(x) for x in items]
+    path.write_text("\n".join(lines) + ("\n" if is_list(data) and lines else ""),
+                    encoding="utf-8")
+
+
+register_format(FileFormat("Text", (".txt",), read=_read_text_element, write=_write_text,
+                           elements=("Lines",)))
 register_format(FileFormat("NPY", (".npy",), read=_read_numpy, write=_numpy_writer("NPY"),
                            shape=_numpy_shape))
 register_format(FileFormat("NPZ", (".npz",), read=_read_numpy, write=_numpy_writer("NPZ"),

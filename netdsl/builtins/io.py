@@ -141,8 +141,9 @@ def output_path(ev, name: str) -> Path:
                     'Import["file.safetensors", "Net" | "UninitializedNet" | "ArrayAssociation"]',
                     'Import["model.onnx"]',
                     'Import["model.onnx", "Net" | "UninitializedNet" | "ArrayAssociation"]',
-                    'Import["file.txt"]', 'Import[file, "Data"]'),
-         "reads a file: .txt as one string, CSV/TSV as a list of rows (packed when all numeric), .npy as an "
+                    'Import["file.txt"]', 'Import["file.txt", "Lines"]', 'Import[file, "Data"]'),
+         "reads a file: .txt as one string (\"Lines\": a list of lines), CSV/TSV as a list "
+         "of rows (packed when all numeric), .npy as an "
          "array, .npz as an association name -> array, a netdsl .safetensors file as its net "
          "(any other as an association name -> array), an ONNX model (.onnx, with the onnx "
          "extra) as a net; sizes are checked against the memory budget before reading; "
@@ -186,12 +187,13 @@ def _import(ev, name, element="Data"):
 @builtin("Export", ('Export["file.csv", data]', 'Export["file.tsv", data]',
                     'Export["file.npy", array]',
                     'Export["file.npz", <|"name" -> array, ...|>]', 'Export["net.safetensors", net]',
-                    'Export["net.onnx", net]', 'Export["file.wl", expr]',
+                    'Export["net.onnx", net]', 'Export["file.wl", expr]', 'Export["file.txt", text]',
                     'Export["net.svg", net]', 'Export["net.dot", net]', 'Export["loss.png", plot]',
                     'Export[file, data, "format"]'),
          "writes data to a file (format from the extension) and gives the file name: data "
          "files, a net with its arrays (.safetensors), an ONNX model (.onnx; option "
-         "\"OperatorSetVersion\" -> 17), netdsl text (.wl), a net's diagram (.svg, .dot), "
+         "\"OperatorSetVersion\" -> 17), netdsl text (.wl), text (.txt: a string, or a list "
+         "one element per line), a net's diagram (.svg, .dot), "
          "a loss plot (.png); netdsl check writes nothing "
          "and notes \"would write file\"; an error when file access is off (--no-files)",
          args=(2, 3), options={"OperatorSetVersion": 17}, section="Files", wants_call=True)

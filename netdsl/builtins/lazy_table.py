@@ -43,5 +43,9 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
         "ThreadingLayer", "TotalLayer", "TransposeLayer", "UnitVectorLayer",
     ),
     "onnxfiles": (),
+    "streams": (
+        "Close", "OpenAppend", "OpenRead", "OpenWrite", "Read", "ReadLine", "ReadList",
+        "ReadString", "Streams", "Write", "WriteLine", "WriteString",
+    ),
     "pictures": (),
 }

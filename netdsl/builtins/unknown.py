@@ -110,8 +110,7 @@ ListContourPlot ListDensityPlot Histogram3D SmoothHistogram
 # files, system, external
 FileNames FileNameSplit FileNameTake FileNameDrop CreateDirectory DeleteDirectory
 DeleteFile CopyFile RenameFile FileByteCount FileDate FileHash SetDirectory
-ResetDirectory ParentDirectory NotebookDirectory DirectoryQ OpenRead OpenWrite
-OpenAppend Close Read ReadLine ReadList ReadString Write WriteLine WriteString
+ResetDirectory ParentDirectory NotebookDirectory DirectoryQ
 BinaryRead BinaryWrite BinaryReadList StreamPosition Run RunProcess StartProcess
 Environment SetEnvironment SystemInformation URLRead URLFetch URLSubmit HTTPRequest
 CloudGet CloudPut CloudObject Databin ServiceConnect SendMail LocalObject
