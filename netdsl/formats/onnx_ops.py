@@ -732,6 +732,21 @@ def sequence_reverse(b, layer, scope, where, xs):
     return [slice_axis(b, xs[0], -1, INT64_MIN, 1, -1, scope)]
 
 
+def sequence_indices(b, layer, scope, where, xs):
+    """Range(1, n + 1) for the input's length n (its axis 1), capped at "Maximum", Expanded
+    to (N, n)."""
+    shape = b.node("Shape", [xs[0]], scope)
+    n = b.node("Gather", [shape, b.const(1, scope, np.int64)], scope, axis=0)
+    limit = b.node("Add", [n, b.const(1, scope, np.int64)], scope)
+    idx = b.node("Range", [b.const(1, scope, np.int64), limit, b.const(1, scope, np.int64)],
+                 scope)
+    top = layer.values["Maximum"]
+    if isinstance(top, int):
+        idx = b.node("Min", [idx, b.const(top, scope, np.int64)], scope)
+    batch_and_length = slice_axis(b, shape, 0, 2, 0, 1, scope)
+    return [b.node("Expand", [idx, batch_and_length], scope)]
+
+
 def unit_vector(b, layer, scope, where, xs):
     """OneHot of index - 1 (netdsl's indices start at 1) over a new last axis."""
     idx = b.node("Sub", [b.node("Cast", xs, scope, to=7), b.const(1, scope, np.int64)], scope)
@@ -929,6 +944,7 @@ EXPORTERS: dict[str, Callable[..., list[str]]] = {
     "SequenceMostLayer": sequence_most,
     "SequenceRestLayer": sequence_rest,
     "SequenceReverseLayer": sequence_reverse,
+    "SequenceIndicesLayer": sequence_indices,
     "AppendLayer": append_element,
     "OrderingLayer": ordering,
     "PrependLayer": prepend_element,

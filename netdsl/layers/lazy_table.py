@@ -47,6 +47,7 @@ LAYER_MODULES: dict[str, str] = {
     "ReshapeLayer": "simple",
     "ResizeLayer": "resize",
     "SequenceAttentionLayer": "sequence_attention",
+    "SequenceIndicesLayer": "sequence_indices",
     "SequenceLastLayer": "sequence_last",
     "SequenceMostLayer": "sequence_most",
     "SequenceRestLayer": "sequence_rest",

@@ -793,6 +793,19 @@ def _sequence_reverse(layer):
     return lambda a, xs, training: ([xs[0].flip(1)], {})
 
 
+@register_torch_layer("SequenceIndicesLayer")
+def _sequence_indices(layer):
+    top = layer.values["Maximum"]
+
+    def op(a, xs, training):
+        x = xs[0]
+        idx = torch.arange(1, x.shape[1] + 1, device=x.device)
+        if isinstance(top, int):
+            idx = idx.clamp(max=top)
+        return [idx.expand(x.shape[0], x.shape[1])], {}
+    return op
+
+
 @register_torch_layer("UnitVectorLayer")
 def _unit_vector(layer):
     n = int(layer.values["OutputDimension"])
