@@ -337,7 +337,16 @@ def test_options_of_a_layer_type():
     rules = netdsl.evaluate("Options[LinearLayer]")
     names = [r.args[0] for r in rules.args]
     assert "Weights" in names and "Biases" in names and "LearningRateMultipliers" in names
-    assert netdsl.evaluate("Options[PartLayer]").args == ()    # needs its argument
+    # a type that needs arguments: its declared options with their defaults (Wolfram's)
+    assert netdsl.printer.input_form(netdsl.evaluate("Options[PartLayer]")) == \
+        '{"Input" -> Automatic, "Output" -> Automatic}'
+    conv = {netdsl.printer.input_form(r.args[0]): netdsl.printer.input_form(r.args[1])
+            for r in netdsl.evaluate("Options[ConvolutionLayer]").args}
+    assert conv == {'"Biases"': "Automatic", '"ChannelGroups"': "1", '"Dilation"': "1",
+                    '"Dimensionality"': "Automatic", '"Input"': "Automatic",
+                    '"Interleaving"': "False", '"LearningRateMultipliers"': "Automatic",
+                    '"Output"': "Automatic", '"PaddingSize"': "0", '"Stride"': "1",
+                    '"Weights"': "Automatic"}
 
 
 def test_net_array_forms():

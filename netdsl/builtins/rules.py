@@ -309,8 +309,8 @@ def _layer_options(name: str) -> Any:
         return None
     try:
         return Expr(List, *cls.build((), None).option_rules())
-    except NetDSLError:      # a layer that needs arguments (PartLayer): no defaults to show
-        return None
+    except NetDSLError:      # a layer that needs arguments (ConvolutionLayer): as declared
+        return Expr(List, *cls.declared_option_rules())
 
 
 @builtin("Options", ("Options[f]", "Options[f, name]", "Options[layer]"),

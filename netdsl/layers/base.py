@@ -808,6 +808,20 @@ class Layer(Net):
             rules[p] = self.ports[p].spec()
         return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
 
+    @classmethod
+    def declared_option_rules(cls) -> list[Any]:
+        """Options[ConvolutionLayer] for a type that needs arguments to be built: its
+        declared options with their defaults, arrays and ports Automatic (sorted by name)."""
+        auto = Symbol("Automatic")
+        rules: dict[str, Any] = {}
+        for o in cls.options:
+            rules[o.name] = auto if o.default is None else to_expr(o.default)
+        for a in cls.array_specs:
+            rules[a.name] = auto
+        for p in cls.inputs + cls.outputs:
+            rules[p] = auto
+        return [Expr(Symbol("Rule"), k, rules[k]) for k in sorted(rules)]
+
     def exported_value(self, name: str) -> Any:
         """The expression NetExtract gives (and the summary shows) for parameter or option
         ``name`` when ``to_expr`` of the stored value would not be it, or None: a parsed
