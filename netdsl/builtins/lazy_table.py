@@ -15,6 +15,9 @@ LAZY_BUILTINS: dict[str, tuple[str, ...]] = {
     "netstate": (
         "NetStateObject",
     ),
+    "unfold": (
+        "NetUnfold",
+    ),
     "netops": (
         "ClassifierMeasurements", "NetAppend", "NetDelete", "NetDrop", "NetFlatten",
         "NetInsert", "NetJoin", "NetMeasurements", "NetPortGradient", "NetPrepend",
