@@ -242,6 +242,28 @@ _operator("NetPairEmbeddingOperator", ("NetPairEmbeddingOperator[net]",
           "CosineDistance); NetTrain attaches a ContrastiveLossLayer", 1)
 
 
+# ---- NetGANOperator (graph/gan.py) ----
+@builtin("NetGANOperator", ("NetGANOperator[{generator, discriminator}]",
+                            'NetGANOperator[{generator, discriminator}, "JensenShannon" | '
+                            '"Wasserstein"]',
+                            'NetGANOperator[{g, d}, "Latent" -> shape, "Sample" -> shape]'),
+         'a generative adversarial network to train: inputs "Sample" (real data) and '
+         '"Latent" (the generator\'s seed), outputs "LossReal", "LossFake" and '
+         '"GeneratedFake"; NetTrain minimises LossReal + LossFake for the discriminator '
+         "while the generator maximises LossFake", args=(1, None), wants_call=True,
+         section="Containers")
+def _net_gan_operator(ev, *args, call):
+    from ..graph.gan import build_gan
+    positional = tuple(a for a in args if not is_rule(a))
+    rules = tuple(a for a in args if is_rule(a))
+    if len(positional) + len(rules) != len(args) or not 1 <= len(positional) <= 2:
+        raise wrong_call("NetGANOperator", call, "NetGANOperator takes a list {generator, "
+                                                 "discriminator}, a loss and port rules")
+    net = build_gan(positional, _rules_to_options(rules, "NetGANOperator", call))
+    net.span = call.span
+    return net
+
+
 @builtin("NetPort", ('NetPort["port"]', 'NetPort[layer, "port"]'),
          "a port of a graph or of one of its layers, in NetGraph connections", args=(1, 2),
          section="Containers")

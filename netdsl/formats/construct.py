@@ -83,6 +83,11 @@ def build(e: Any) -> Any:
         if head.name == "NetChain":
             return build_chain(built[0], opts, "NetChain")
         return build_graph(built[0], built[1], opts, "NetGraph")
+    if head.name == "NetGANOperator":     # graph/gan.py
+        from ..graph.gan import build_gan
+        built = [build(a) for a in e.args]
+        return build_gan(tuple(a for a in built if not is_rule(a)),
+                         _options([a for a in built if is_rule(a)], head.name))
     if is_operator_expr(e):
         built = [build(a) for a in e.args]
         positional = tuple(a for a in built if not is_rule(a))

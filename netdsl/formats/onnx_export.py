@@ -181,6 +181,11 @@ def _operator(b: Builder, net: Container, path: tuple, inputs: dict[str, str]
         raise ExportError(f"{net.kind}{where} cannot be exported to ONNX: netdsl has no ONNX "
                           f"mapping for a net as the scoring net.", symbol="Export",
                           tag="onnxnosup")
+    if net.kind == "NetGANOperator":      # a training device, not a function to run
+        raise ExportError(f"NetGANOperator{where} cannot be exported to ONNX: it is a net for "
+                          f"training; export its generator, NetExtract[gan, \"Generator\"] "
+                          f"(or the discriminator, NetExtract[gan, \"Discriminator\"]).",
+                          symbol="Export", tag="onnxnosup")
     scope = "/".join(path) or net.kind
     if net.kind == "NetFoldOperator":
         return _fold(b, net, path, inputs, scope)

@@ -99,7 +99,11 @@ class _Compiler:
             plan = Plan(inner.steps, inputs, outputs, inner.n)
             mark_frees(plan)
             plans.append(plan)
-        runner = OperatorStep(net, plans)
+        if net.operator == "NetGANOperator":      # runtime/gan_step.py
+            from .gan_step import GANStep
+            runner: OperatorStep = GANStep(net, plans)
+        else:
+            runner = OperatorStep(net, plans)
         outs = {p: self.slot() for p in net.port_names()[1]}
         ins = [in_slots[p] for p in net.port_names()[0]]   # Input, a fold's shown "State"
         self.steps.append(Step(runner, runner.arrays, ins, list(outs.values()), path,

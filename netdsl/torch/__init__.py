@@ -21,6 +21,7 @@ require_torch()
 from .layers import TORCH_LAYERS, register_torch_layer  # noqa: E402
 from . import attention  # noqa: E402,F401  (registers the attention layers' converters)
 from . import operators  # noqa: E402,F401  (and the operators')
+from . import gan  # noqa: E402,F401  (and NetGANOperator's)
 from .module import NetModule, from_torch, sync_batch_norm, to_torch  # noqa: E402
 from .optim import ADAM, SGD, optimizer_for  # noqa: E402
 

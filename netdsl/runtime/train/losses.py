@@ -46,7 +46,14 @@ def loss_for(net: Net, port: str) -> Layer:
 def loss_ports(net: Net) -> list[str]:
     """Outputs that already are losses (fed by a loss layer)."""
     outs = net.port_names()[1]
-    return [p for p in outs if getattr(feeding_layer(net, p), "is_loss", False)]
+    return [p for p in outs if _is_loss_output(feeding_layer(net, p), p)]
+
+
+def _is_loss_output(layer: Net, port: str) -> bool:
+    """A loss layer's output, or one of the outputs an operator names as its losses
+    (``loss_outputs``: NetGANOperator's "LossReal" and "LossFake", not "GeneratedFake")."""
+    named = getattr(layer, "loss_outputs", None)
+    return port in named if named is not None else getattr(layer, "is_loss", False)
 
 
 def training_net(net: Net, loss_spec: Any, targets_like: dict[str, np.ndarray]) -> tuple[Net, list[str]]:
