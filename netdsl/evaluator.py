@@ -443,6 +443,7 @@ class Evaluator:
     def assign(self, lhs: Any, value: Any, delayed: bool = False) -> None:
         """``lhs = value`` / ``lhs := value``: a symbol's value, or a definition."""
         if isinstance(lhs, Symbol):
+            self.note_context(lhs)
             lhs = resolve(lhs)
             if lhs.name in REGISTRY or lhs.name in CONSTANTS:
                 raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
@@ -472,6 +473,7 @@ class Evaluator:
         if type(owner) is not Symbol:
             raise EvaluationError(f"Cannot assign to {short(lhs)}: its head is not a symbol.",
                                   symbol="Set", tag="setraw")
+        self.note_context(owner)
         owner = resolve(owner)
         if owner.name in REGISTRY:
             raise EvaluationError(f"Tag {owner.name} in {short(lhs)} is Protected: "
@@ -486,6 +488,17 @@ class Evaluator:
             defs.add_rule(lhs, value, delayed)
         else:
             defs.add_exact(lhs, value)
+
+    def note_context(self, written: Symbol) -> None:
+        """Remember the context a symbol was first defined in (its own, ``Pkg`f``, or
+        $Context's): one namespace holds every package, so ClearAll["Pkg`*"] clears only
+        the symbols defined in Pkg`, not those of every other package."""
+        contexts = self.__dict__.setdefault("symbol_contexts", {})
+        sym = resolve(written)
+        if sym not in contexts:
+            name = written.name
+            contexts[sym] = name[:name.rindex("`") + 1] if "`" in name else \
+                self.values.get(Symbol("$Context"), "Global`")
 
     def clear(self, sym: Symbol, everything: bool = False) -> None:
         """Clear: values and definitions; ClearAll also attributes, options and messages."""

@@ -1,4 +1,4 @@
-"""Time: Now, DateString, Pause.
+"""Time: Now, DateString, AbsoluteTime, UnixTime, Pause.
 
 ``Now`` is ``DateObject[{y, m, d, h, min, s}, "Instant", "Gregorian", tz]`` (tz the local
 offset from UTC in hours). DateString gives Wolfram's default form
@@ -62,7 +62,8 @@ def _date(x: Any, call: Any) -> dt.datetime:
                                int(round((s - whole) * 1e6)) % 1000000)
         except (ValueError, OverflowError):
             pass
-    raise wrong_call("DateString", call, f"{short(x)} is not a date (a DateObject, a date "
+    raise wrong_call(call.head.name if isinstance(call, Expr) and isinstance(call.head, Symbol)
+                     else "DateString", call, f"{short(x)} is not a date (a DateObject, a date "
                                          f"list {{y, m, d, h, min, s}} or an absolute time)")
 
 
@@ -127,6 +128,25 @@ def _date_string(ev, *args):
                               f"\"Month\"}}.", symbol="DateString", tag="str")
     t = dt.datetime.now() if date is None else _date(date, call)
     return "".join(ELEMENTS[e](t) if e in ELEMENTS else e for e in elements)
+
+
+@builtin("AbsoluteTime", ("AbsoluteTime[]", "AbsoluteTime[date]"),
+         "seconds since 1 January 1900 in the local time zone (of now, or of a date); "
+         "differences of two time a computation", args=(0, 1), section="Dates and time")
+def _absolute_time(ev, date=None):
+    t = dt.datetime.now() if date is None else _date(date, Expr(S("AbsoluteTime"), date))
+    seconds = (t - EPOCH_1900).total_seconds()
+    # a date of whole seconds is an exact count, as Wolfram's AbsoluteTime[{2000, 1, 1}]
+    return int(seconds) if date is not None and seconds.is_integer() else seconds
+
+
+@builtin("UnixTime", ("UnixTime[]", "UnixTime[date]"),
+         "whole seconds since 1 January 1970 UTC (of now, or of a local date)",
+         args=(0, 1), section="Dates and time")
+def _unix_time(ev, date=None):
+    if date is None:
+        return int(time.time())
+    return int(math.floor(_date(date, Expr(S("UnixTime"), date)).astimezone().timestamp()))
 
 
 @builtin("Pause", "Pause[n]", f"waits n seconds (at most {MAX_PAUSE:g}: netdsl never hangs; "

@@ -16,7 +16,7 @@ from ..expr import Expr, List, Null, Symbol, input_form, is_integer, is_list, li
     make_list, same_q
 from ..patterns import substitute
 from .core import _set, association_target
-from .lists import _iterator, _parts, _rebuild
+from .lists import _iterator, _level_spec, _parts, _rebuild
 from .registry import HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, \
     builtin, wrong_call
 from .signals import BreakSignal, ContinueSignal, ReturnSignal, ThrowSignal
@@ -523,9 +523,20 @@ def _riffle(ev, x, sep):
     return _rebuild(head, out)
 
 
-@builtin("MapIndexed", "MapIndexed[f, list]", "f[element, {i}] for each element (level 1)",
-         args=2, section="Functional")
-def _map_indexed(ev, f, x):
+@builtin("MapIndexed", ("MapIndexed[f, list]", "MapIndexed[f, expr, levels]"),
+         "f[element, {i}] for each element (level 1), or f[part, {i, j, ...}] at the "
+         "levels given (n, {n}, {m, n})", args=(2, 3), section="Functional")
+def _map_indexed(ev, f, x, levels=None):
+    if levels is not None:
+        lo, hi = _level_spec(levels, "MapIndexed", Expr(S("MapIndexed"), f, x, levels))
+
+        def walk(e: Any, pos: list[int]) -> Any:     # deeper parts first, as Wolfram's
+            split = _parts(e) if len(pos) < hi else None
+            if split is not None:
+                head, items = split
+                e = _rebuild(head, [walk(item, pos + [i]) for i, item in enumerate(items, 1)])
+            return ev.call(f, e, make_list(pos)) if lo <= len(pos) else e
+        return walk(x, [])
     split = _parts(x)
     if split is None:
         return x

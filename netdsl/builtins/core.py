@@ -200,8 +200,16 @@ def _symbols_to_clear(ev, syms: tuple, name: str) -> list[Symbol]:
         if isinstance(s, str):
             if "*" in s or "@" in s:
                 pattern = s.rsplit("`", 1)[-1] or "*"
+                # "Pkg`*": only the symbols defined in context Pkg` (netdsl keeps one
+                # namespace; without this a package's ClearAll["Pkg`*"] would clear the
+                # definitions of every package read before it)
+                context = s[:s.rindex("`") + 1] if "`" in s else None
+                if context is not None and context.startswith("`"):   # relative: "`*"
+                    context = ev.values.get(S("$Context"), "Global`") + context[1:]
+                where = ev.__dict__.get("symbol_contexts", {})
                 out.extend(x for x in ev.user_symbols()
-                           if fnmatch.fnmatchcase(x.name, pattern.replace("@", "*")))
+                           if fnmatch.fnmatchcase(x.name, pattern.replace("@", "*"))
+                           and (context is None or where.get(x, "Global`") == context))
                 continue
             s = S(s)
         if not isinstance(s, Symbol):

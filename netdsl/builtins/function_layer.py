@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import EvaluationError, NetDSLError
 from ..expr import Association, Expr, Symbol, input_form, is_integer, is_list, is_number, \
     is_rule, list_items, make_list
@@ -55,6 +57,17 @@ def _function_layer(ev, f, *rules):
                      f"{input_form(rules[0])[:60]}.", tag="argx")
     options = {(r.args[0].name if isinstance(r.args[0], Symbol) else r.args[0]): r.args[1]
                for r in rules}
+    for key in ("Inputs", "InputPorts"):
+        # <|"Q" -> {n, d}, "K" -> {n, d}|>: each named input port's shape, as InputPorts
+        # names them for multi-input layers (FunctionLayer's page only shows "Q" -> shape)
+        spec = options.get(key)
+        pairs = list(spec.items()) if isinstance(spec, Association) else \
+            [tuple(r.args) for r in list_items(spec)] if is_list(spec) and \
+            all(is_rule(r) for r in list_items(spec)) and list_items(spec) else None
+        if pairs is not None:
+            del options[key]
+            for name, shape in pairs:
+                options.setdefault(name, shape)
     return _Tracer(ev).compile(f, options)
 
 
@@ -170,8 +183,10 @@ class _Tracer:
         if is_number(value) or not (is_list(value) or hasattr(value, "shape")):
             raise _error(f"{input_form(e)[:60]} is not an array; it cannot be an operand here.")
         try:
+            # a constant of the function, not a learned array (NetArray is that): frozen
             return self.add(LAYER_TYPES["ConstantArrayLayer"].build(
-                (Expr(S("Rule"), "Array", value),), None), [])
+                (Expr(S("Rule"), "Array", value),
+                 Expr(S("Rule"), S("LearningRateMultipliers"), 0)), None), [])
         except NetDSLError as err:
             raise _error(f"{input_form(e)[:60]} cannot be a constant array: {err.text}") from None
 
@@ -229,19 +244,27 @@ class _Tracer:
         operands (the inputs and the structural parts inside it)."""
         operands: list[tuple] = []
 
+        def constant(value: Any) -> Any:
+            """A number stays in the function; a constant array (a mask, ConstantArray
+            [...]) becomes a frozen ConstantArrayLayer operand, broadcast by ThreadingLayer
+            as the arithmetic would be."""
+            if not (is_list(value) or isinstance(value, np.ndarray) and value.ndim):
+                return value
+            operands.append(self.array_node(value))
+            return Expr(SLOT, len(operands))
+
         def lift(x: Any) -> Any:
             if isinstance(x, Expr) and (x.head is SLOT or not isinstance(x.head, Symbol)
                                         or x.head.name in STRUCTURAL
                                         or (x.head.name in ("Max", "Min") and len(x.args) == 1)):
                 node = self.node(x)
                 if node[0] == "const":
-                    return node[1]
+                    return constant(node[1])
                 if node not in operands:
                     operands.append(node)
                 return Expr(SLOT, operands.index(node) + 1)     # #1, #2, ...
             if not _uses_slots(x):
-                value = self.ev.evaluate(x)
-                return value
+                return constant(self.ev.evaluate(x))
             if isinstance(x, Expr):
                 return Expr(x.head, *(lift(a) for a in x.args))
             return x
@@ -250,7 +273,7 @@ class _Tracer:
         try:
             layer = LAYER_TYPES[kind].build((fn,), None)
         except NetDSLError as err:
-            raise _error(f"{input_form(e)[:80]} cannot be compiled: {err.text}") from None
+            raise _error(f"{input_form(e)[:80]} cannot be compiled: {err.text[:400]}") from None
         return self.add(layer, operands)
 
 

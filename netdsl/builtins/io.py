@@ -80,7 +80,11 @@ def _format_of(name: str, fn: str) -> FileFormat:
     if fmt is None or getattr(fmt, "read" if fn == "Import" else "write") is None:
         ext = Path(name).suffix.lstrip(".").upper() or "(no extension)"
         verb = "reads" if fn == "Import" else "writes"
-        raise EvaluationError(f"{ext} is not a supported {fn} format; netdsl {verb} "
+        hint = ""
+        if ext in ("WLNET", "MX", "WXF"):   # Wolfram's binary files, common in net code
+            hint = (" (a Wolfram binary file: netdsl saves a net as a .safetensors net "
+                    "file, or as text with .wl)")
+        raise EvaluationError(f"{ext} is not a supported {fn} format{hint}; netdsl {verb} "
                               f"{_extension_list(fn)} files.", symbol=fn, tag="fmtnosup")
     return fmt
 

@@ -151,6 +151,9 @@ def _context_arg(x: Any, name: str) -> str:
          section="Messages and packages")
 def _begin_package(ev, ctx, needs=None):
     _contexts(ev).append(_context_arg(ctx, "BeginPackage"))
+    # As Wolfram's $Packages: a later Needs of this context loads nothing (several
+    # packages written one after another in a single file need each other this way).
+    ev.__dict__.setdefault("packages", set()).add(ctx)
     for need in (list_items(needs) if needs is not None and is_list(needs) else []):
         _needs(ev, need)
     return Null
@@ -261,7 +264,7 @@ SYSTEM_CONTEXTS = ("System`", "Global`", "NeuralNetworks`", "GeneralUtilities`",
 
 def _needs(ev, ctx: Any) -> Any:
     ctx = _context_arg(ctx, "Needs")
-    if ctx in SYSTEM_CONTEXTS:
+    if ctx in SYSTEM_CONTEXTS or ctx in ev.__dict__.get("packages", ()):
         return Null
     base = ctx.rstrip("`").replace("`", os.sep)
     for candidate in (base + ".wl", base + ".m", os.path.join(base, "init.m"),

@@ -20,7 +20,8 @@ import numpy as np
 from .. import budget
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Symbol, boolean, hash_key, head_of,
-                    is_integer, is_list, is_number, list_items, make_list, packed)
+                    is_integer, is_list, is_number, list_items, make_list, packed,
+                    to_ndarray)
 from ..patterns import rule_parts, substitute
 from ..printer import short
 from .lists import MAX_ELEMENTS, _count_guard, _nonatomic, _parts, _rebuild, elements_of
@@ -771,6 +772,87 @@ def _identity_matrix(ev, n):
                               tag="intnm")
     check_size((n, n))
     return packed(np.eye(n, dtype=np.int64)) if n else Expr(List)
+
+
+def _triangularize(name: str, keep: Callable[[int, int, int], bool], numpy_fn):
+    """UpperTriangularize / LowerTriangularize: a causal attention mask is
+    UpperTriangularize[ConstantArray[-10^9, {n, n}], 1]; the k-th diagonal is j - i = k."""
+    @builtin(name, (f"{name}[m]", f"{name}[m, k]"),
+             f"m with the elements {'below' if name[0] == 'U' else 'above'} its k-th "
+             f"diagonal (the main one by default) set to 0", args=(1, 2), section=SECTION)
+    def fn(ev, m, k=None):
+        call = Expr(S(name), m, *([] if k is None else [k]))
+        k = 0 if k is None else k
+        if not is_integer(k):
+            raise EvaluationError(f"{short(call)}: the diagonal {short(k)} is not an integer.",
+                                  symbol=name, tag="intm")
+        if isinstance(m, np.ndarray) and m.ndim == 2:
+            return packed(numpy_fn(m, k))
+        rows = list_items(m) if is_list(m) else None
+        if not rows or not all(is_list(r) for r in rows) or \
+                len({len(list_items(r)) for r in rows}) != 1:
+            raise EvaluationError(f"{short(call)}: the argument {short(m)} is not a matrix.",
+                                  symbol=name, tag="matrix")
+        return make_list(make_list(x if keep(i, j, k) else 0
+                                   for j, x in enumerate(list_items(r)))
+                         for i, r in enumerate(rows))
+    return fn
+
+
+@builtin("ArrayFlatten", "ArrayFlatten[{{m11, m12, ...}, {m21, m22, ...}, ...}]",
+         "the matrix made by joining a matrix of matrix blocks (a number stands for a block "
+         "of that number)", args=1, section=SECTION)
+def _array_flatten(ev, a):
+    call = Expr(S("ArrayFlatten"), a)
+
+    def bad(why: str) -> EvaluationError:
+        return EvaluationError(f"{short(call)}: {why}", symbol="ArrayFlatten", tag="consist")
+    grid = [list_items(r) for r in list_items(a)] if is_list(a) and \
+        all(is_list(r) for r in list_items(a)) else None
+    if not grid or len({len(r) for r in grid}) != 1:
+        raise bad("the argument is not a matrix of blocks.")
+
+    def rows_of(b: Any) -> list[list[Any]] | None:
+        if isinstance(b, np.ndarray) and b.ndim == 2:
+            return [list_items(packed(r)) for r in b]
+        if is_list(b) and list_items(b) and all(is_list(r) for r in list_items(b)):
+            return [list_items(r) for r in list_items(b)]
+        return None
+    blocks = [[rows_of(b) for b in r] for r in grid]
+    heights, widths = [], []
+    for i, r in enumerate(blocks):
+        hs = {len(b) for b in r if b is not None}
+        if len(hs) != 1:
+            raise bad(f"the blocks of block row {i + 1} do not have one number of rows.")
+        heights.append(hs.pop())
+    for j in range(len(grid[0])):
+        ws = {len(b[0]) for b in (r[j] for r in blocks) if b is not None}
+        if len(ws) != 1:
+            raise bad(f"the blocks of block column {j + 1} do not have one number of columns.")
+        widths.append(ws.pop())
+    out: list[Any] = []
+    for i, r in enumerate(blocks):
+        for k in range(heights[i]):
+            row: list[Any] = []
+            for j, b in enumerate(r):
+                if b is None:
+                    row.extend([grid[i][j]] * widths[j])
+                else:
+                    if any(len(x) != widths[j] for x in b):
+                        raise bad(f"block {{{i + 1}, {j + 1}}} is not a matrix.")
+                    row.extend(b[k])
+            out.append(row)
+    _elements_guard(sum(heights) * sum(widths), "ArrayFlatten", call)
+    result = make_list(make_list(row) for row in out)
+    try:
+        return packed(to_ndarray(result)) if all(is_number(x) for row in out for x in row) \
+            else result
+    except TypeError:
+        return result
+
+
+_triangularize("UpperTriangularize", lambda i, j, k: j - i >= k, np.triu)
+_triangularize("LowerTriangularize", lambda i, j, k: j - i <= k, np.tril)
 
 
 # ---------------------------------------------------------------- Level, Depth, array tests

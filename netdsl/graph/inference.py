@@ -195,6 +195,12 @@ class _Pass:
             if dst_port in changed_set and self._join(src, src_port, name, dst_port,
                                                       from_dst=True):
                 touched.add(src)
+                if isinstance(src, PortNode):
+                    # a container input feeding several layers: what one of them learned
+                    # late (backwards, from a later layer) reaches the others too
+                    for other, _, other_port in self.outs[src]:
+                        if other != name and self._join(src, src_port, other, other_port):
+                            touched.add(other)
         # the far end may have known more than this node (a declared "Output" -> {4, 6, 6}
         # of the container): then this node learned something too and runs again
         if any(self._type(name, p) != t for p, t in before.items()):

@@ -782,6 +782,8 @@ class NetDecoder(Opaque):
     def target_indices(self, data: Any, port: str, head: str) -> np.ndarray:
         """Training targets given as labels -> class indices 1..n (or 0/1 for Boolean)."""
         if isinstance(data, np.ndarray) and data.dtype.kind in "iuf":
+            if self.kind == "Scalar" and data.ndim == 1:   # a packed list of numbers: each
+                return data.astype(np.float32).reshape(-1, 1)   # is the decoder's {x}
             enc = NetEncoder("Class", self.labels)
             if self.kind == "Class" and enc.numeric_labels() and data.ndim == 1 + self.mapped:
                 return enc.encode_numbers(data, port, head)   # labels such as Range[0, 9]

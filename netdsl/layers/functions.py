@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..expr import Expr, Symbol, input_form, is_integer, is_number
+from ..printer import short
 
 S = Symbol
 SQRT2 = math.sqrt(2.0)
@@ -741,6 +742,8 @@ def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None
             return args[0]
         if name == "Subtract" and len(args) == 2:
             return ("plus", args[0], ("times", ("const", -1.0), args[1]))
+        if name == "Minus" and len(args) == 1:        # ElementwiseLayer[Minus]: -#
+            return ("times", ("const", -1.0), args[0])
         if name == "Divide" and len(args) == 2:
             return ("times", args[0], ("power", args[1], ("const", -1.0)))
         if name == "Log" and len(args) == 2:          # Log[b, x] = Log[x] / Log[b]
@@ -754,7 +757,7 @@ def _compile(e: Any, params, used: set[int], whole: Any, names: list[str] | None
         # "ELU"[x], "GELU"[x], "Tanh"[x]: ElementwiseLayer's named functions inside a function
         named = compile_function(e.head, 1).tree
         return (named[0], named[1], _compile(e.args[0], params, used, whole, names))
-    raise FunctionError(f"{input_form(e)} in {input_form(whole)} is not elementwise arithmetic; "
+    raise FunctionError(f"{short(e, 100)} in {short(whole, 160)} is not elementwise arithmetic; "
                         f"allowed are {ALLOWED} and {', '.join(PRIMITIVES)}")
 
 

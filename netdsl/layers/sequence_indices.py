@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..expr import Symbol
-from .base import Infer, Layer, Option
+from .base import Infer, Layer, Param
 from .registry import register_layer
 from .sequence_core import sequence_input
-from .shapes import PortType
+from .shapes import LengthVar, PortType
 
 INFINITY = Symbol("Infinity")
 
@@ -35,7 +35,9 @@ def _maximum(x: Any) -> Any:
 class SequenceIndicesLayer(Layer):
     name = "SequenceIndicesLayer"
     summary = "the positions 1, 2, ..., n of the input sequence (at most \"Maximum\")"
-    options = (Option("Maximum", INFINITY, _maximum),)
+    # Wolfram's layer takes "Maximum" as its one positional argument too (its declaration
+    # has MaxArgCount 1): SequenceIndicesLayer[512] is SequenceIndicesLayer["Maximum" -> 512]
+    positional = (Param("Maximum", _maximum, optional=True, default=INFINITY),)
 
     def infer(self, s: Infer) -> None:
         x = sequence_input(s)
@@ -48,6 +50,16 @@ class SequenceIndicesLayer(Layer):
             s.refine("Output", PortType((x[0],), True, classes), '"Input" port')
         elif y is None:     # (an input of unknown rank cannot be told its length)
             s.refine("Output", PortType((None,), True, classes), "its definition")
+
+    def default_ports(self, s: Infer) -> None:
+        """Nothing else said: a "Varying" length, as Wolfram's (its length is a LengthVar),
+        so a position embedding built without an "Input" shape can be initialised."""
+        x, y = s.port("Input"), s.port("Output")
+        if x is not None and len(x) >= 1 and x[0] is None:
+            s.refine("Input", (LengthVar(),) + tuple(x[1:]), "its definition")
+            s.refine("Output", (s.port("Input")[0],), '"Input" port')
+        elif x is None and y is not None and y[0] is None:
+            s.refine("Output", (LengthVar(),), "its definition")
 
     def forward(self, ctx, arrays, x):
         n, batch = x.shape[0], x.shape[-1]

@@ -216,8 +216,8 @@ def _interval(v: Any) -> tuple[str, float]:
     if is_list(v) and len(list_items(v)) == 2:
         n, unit = list_items(v)
         if is_number(n) and n > 0 and isinstance(unit, str) and unit in _UNITS:
-            if _UNITS[unit] in ("Batches", "Rounds") and not is_integer(n):
-                raise error("invtint", 'The "Interval" in batches or rounds must be an integer.')
+            if _UNITS[unit] == "Batches" and not is_integer(n):
+                raise error("invtint", 'The "Interval" in batches must be an integer.')
             return _UNITS[unit], float(n)
     if is_number(v) and v > 0:
         return "Rounds", float(v)
@@ -225,8 +225,14 @@ def _interval(v: Any) -> tuple[str, float]:
                            'with a unit of "Rounds", "Batches", "Seconds", "Minutes", or "Hours".')
 
 
-def due(p: Periodic, event: str, absolute_batch: int, rnd: int, elapsed: float) -> bool:
-    """Whether ``p`` runs now; ``event`` is "batch" (after each batch) or "round"."""
+def due(p: Periodic, event: str, absolute_batch: int, rnd: int, elapsed: float,
+        batches_per_round: int = 1) -> bool:
+    """Whether ``p`` runs now; ``event`` is "batch" (after each batch) or "round". A
+    fractional number of rounds ("Interval" -> 0.1) is, as Wolfram's NetTrain reads it,
+    Ceiling[n batches_per_round] batches."""
+    if p.unit == "Rounds" and not float(p.every).is_integer():
+        every = max(1, math.ceil(p.every * batches_per_round))
+        return event == "batch" and absolute_batch % every == 0
     if p.unit == "Batches":
         return event == "batch" and absolute_batch % int(p.every) == 0
     if p.unit == "Rounds":

@@ -92,6 +92,10 @@ def _side(data: Any, net: Net, side: int) -> dict[str, np.ndarray]:
     try:
         if isinstance(data, Association):
             return {k: _array(v, k, net) for k, v in data.items() if k in ports}
+        rows = list_items(data) if is_list(data) else []
+        if rows and all(isinstance(r, Association) for r in rows):   # one <|...|> each
+            return {k: _array(make_list(r.get(k) for r in rows), k, net) for k in ports
+                    if all(k in r for r in rows)}
         if len(ports) == 1:
             if is_rule(data) and _listy(data.args[0]):
                 return {ports[0]: _array(data.args[side], ports[0], net)}
@@ -149,6 +153,9 @@ def _target_items(data: Any, net: Net) -> dict[str, list]:
     outs = net.port_names()[1]
     if isinstance(data, Association):
         return {k: list_items(v) for k, v in data.items() if k in outs and is_list(v)}
+    rows = list_items(data) if is_list(data) else []
+    if rows and all(isinstance(r, Association) for r in rows):   # {<|"Output" -> y|>, ...}
+        return {k: [r.get(k) for r in rows] for k in outs if all(k in r for r in rows)}
     if len(outs) == 1:
         if is_rule(data) and _listy(data.args[0]) and is_list(data.args[1]):
             return {outs[0]: list_items(data.args[1])}

@@ -353,7 +353,7 @@ def _callbacks(progress: list[Periodic], event: str, live: _Live, rnd: int, b: i
                elapsed: float) -> None:
     values = None
     for p in progress:
-        if due(p, event, len(live.h.batch_losses), rnd, elapsed):
+        if due(p, event, len(live.h.batch_losses), rnd, elapsed, live.h.batches_per_round):
             if values is None:
                 values = live.values(rnd, b, elapsed,
                                      "RoundComplete" if event == "round" else "BatchComplete")

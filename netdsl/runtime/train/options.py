@@ -49,18 +49,39 @@ def _nonneg(name: str, v: Any) -> float:
     raise error("optnn", f"The value of {name} -> {input_form(v)} should be a non-negative number.")
 
 
+_UNIT_SECONDS = {"Seconds": 1.0, "Minutes": 60.0, "Hours": 3600.0}
+
+
+def _is_time(v: Any) -> bool:
+    return isinstance(v, Expr) and v.head is S("Quantity") and len(v.args) == 2
+
+
+def _seconds(name: str, v: Any) -> float:
+    """A number of seconds, or Quantity[t, "Seconds" | "Minutes" | "Hours"] in seconds."""
+    if _is_time(v):
+        t, unit = v.args
+        if not (isinstance(unit, str) and unit in _UNIT_SECONDS):
+            raise error("optnn", f"The value of {name} -> {input_form(v)} should be a time in "
+                                 f"\"Seconds\", \"Minutes\" or \"Hours\".")
+        return _nonneg(name, t) * _UNIT_SECONDS[unit]
+    return _nonneg(name, v)
+
+
 def read_options(opts: dict[str, Any]) -> Options:
     o = Options()
     auto = S("Automatic")
     if opts["BatchSize"] is not auto:
         o.batch_size = _positive_int("BatchSize", opts["BatchSize"])
-    if opts["MaxTrainingRounds"] is not auto:
-        o.max_rounds = _positive_int("MaxTrainingRounds", opts["MaxTrainingRounds"])
+    rounds = opts["MaxTrainingRounds"]
+    if _is_time(rounds):
+        # Wolfram 11's form (its NetTrain reads MaxTrainingRounds -> Quantity[t, "Seconds"
+        # | "Minutes" | "Hours"] as a time to train for, rounds Automatic): a TimeGoal
+        o.time_goal = _seconds("MaxTrainingRounds", rounds)
+    elif rounds is not auto:
+        o.max_rounds = _positive_int("MaxTrainingRounds", rounds)
     tg = opts["TimeGoal"]
     if tg is not auto:
-        if isinstance(tg, Expr) and tg.head is S("Quantity") and tg.args:
-            tg = tg.args[0]
-        o.time_goal = _nonneg("TimeGoal", tg)
+        o.time_goal = _seconds("TimeGoal", tg)
     o.settings = _method(opts["Method"], opts.get("$callable"))
     for key, attr in (("L2Regularization", "l2"), ("GradientClipping", "gradient_clipping"),
                       ("WeightClipping", "weight_clipping")):

@@ -213,10 +213,20 @@ def rule_values(spec: Any, tnet: Net, option: str, tag: str, none: float | None 
             if _lr_match(target, inner, array, tnet):
                 out.setdefault(key, float(m))   # the first matching rule
                 matched = True
-        if not matched:
+        if not matched and not _names_a_layer(target, tnet):
             raise error(tag, f"{input_form(target)} in {option} does not name a layer or "
                              f"array of the net.")
     return out
+
+
+def _names_a_layer(target: Any, tnet: Net) -> bool:
+    """Whether ``target`` names a layer that has no arrays (a Ramp in {2 -> 0}): a rule
+    that reaches nothing to train, which Wolfram accepts."""
+    for path, _ in tnet.leaves():
+        inner = path[1:] if path and path[0] == "net" else path
+        if inner and _lr_match(target, inner, "", tnet):
+            return True
+    return False
 
 
 PER_PART = {"l2": ("L2Regularization", 0.0), "gradient_clipping": ("GradientClipping", np.inf),
@@ -328,18 +338,41 @@ def _lr_match(target: Any, path: tuple, array: str, tnet: Net) -> bool:
     if not parts:   # {} names nothing
         return False
     *layer_parts, last = parts
+    base = _base_container(tnet, path)
     if isinstance(last, str) and last == array and layer_parts:
-        return _path_prefix(layer_parts, path)
-    return _path_prefix(parts, path)
+        return _path_prefix(layer_parts, path, base)
+    return _path_prefix(parts, path, base)
+
+
+def _base_container(tnet: Net, path: tuple) -> Any:
+    """The container ``path`` starts in: the user's net inside NetTrain's loss wrapper
+    (whose own layer is "net"), else ``tnet`` itself."""
+    if isinstance(tnet, Container) and path and path[0] not in tnet.order \
+            and "net" in tnet.order:
+        return tnet.net("net")
+    return tnet
+
+
+def _at_position(container: Any, p: int, name: str) -> bool:
+    """Whether layer ``name`` is the p-th (from the end if negative) of ``container``: an
+    integer part names a chain's layer by position even when its layers have names, as
+    NetExtract[chain, 2] does (NetJoin and NetTake keep the names "1", "2", ...)."""
+    order = getattr(container, "order", None) if isinstance(container, Container) else None
+    if not order or p == 0 or abs(p) > len(order):
+        return False
+    return order[p - 1 if p > 0 else p] == name
 
 
 _MATCHER = Matcher()
 
 
-def _path_prefix(parts: list, path: tuple) -> bool:
+def _path_prefix(parts: list, path: tuple, base: Any = None) -> bool:
     if len(parts) > len(path):
         return False
+    here = base
     for p, name in zip(parts, path):
+        container, here = here, (here.net(name) if isinstance(here, Container)
+                                 and name in here.order else None)
         if isinstance(p, np.ndarray):   # a packed list of numbers names no layer
             return False
         if isinstance(p, Expr) and p.head is S("Span") and len(p.args) == 2 \
@@ -350,7 +383,7 @@ def _path_prefix(parts: list, path: tuple) -> bool:
             if not _MATCHER.matches(p, int(name) if name.isdigit() else name):
                 return False
         elif is_integer(p):
-            if str(p) != name:
+            if str(p) != name and not _at_position(container, p, name):
                 return False
         elif p != name:
             return False
