@@ -125,6 +125,18 @@ def _same(args: tuple) -> Shape | None:
     return shape_of(args[0]) if len(args) == 1 else None
 
 
+def _reverse(args: tuple) -> Shape | None:
+    """Reverse[x] and Reverse[x, n] or Reverse[x, {n1, ...}] (levels n >= 1): x's shape;
+    None for a number, which Reverse rejects when run."""
+    if len(args) == 2:
+        levels = list(args[1].args) if isinstance(args[1], Expr) and args[1].head is List \
+            else args[1].tolist() if isinstance(args[1], np.ndarray) else [args[1]]
+        if not levels or not all(is_integer(n) and n >= 1 for n in levels):
+            return None
+        return shape_of(args[0]) or None
+    return _same(args) or None      # (a number has no elements to reverse)
+
+
 def _transpose(args: tuple) -> Shape | None:
     s = shape_of(args[0]) if len(args) == 1 else None
     return (s[1], s[0]) + s[2:] if s is not None and len(s) >= 2 else None
@@ -158,7 +170,7 @@ RULES: dict[str, Callable[[tuple], Shape | None]] = {
     "List": lambda args: _stack([shape_of(a) for a in args]),
     "Total": _total, "Mean": _first_axis_dropped, "Variance": _first_axis_dropped,
     "StandardDeviation": _first_axis_dropped, "Max": _scalar, "Min": _scalar, "Dot": _dot,
-    "Reverse": _same, "Transpose": _transpose, "Flatten": _flatten, "Join": _join,
+    "Reverse": _reverse, "Transpose": _transpose, "Flatten": _flatten, "Join": _join,
 }
 
 

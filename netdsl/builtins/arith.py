@@ -377,6 +377,8 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
              section="Elementary functions")
     def _f(ev, x, a=None, _name=name):
         if a is not None:    # Round[x, 0.01], Floor[n, 2]: a * Round[x/a]
+            if is_list(a):   # Listable in a too: Round[{1.2, 2.7}, {1, 2}] pairs them
+                return thread(ev, _name, (x, a))
             if not is_number(a) or a == 0:
                 return NOT_APPLICABLE
             inner = Expr(S(_name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))
@@ -455,6 +457,8 @@ def _rounding(name: str, usage: str, summary: str, fn: Callable, exact_fn: Calla
              section="Elementary functions")
     def _f(ev, x, a=None, _name=name):
         if a is not None:    # Round[x, 0.01], Floor[n, 2]: a * Round[x/a]
+            if is_list(a):   # Listable in a too: Round[{1.2, 2.7}, {1, 2}] pairs them
+                return thread(ev, _name, (x, a))
             if not is_number(a) or a == 0:
                 return NOT_APPLICABLE
             inner = Expr(S(_name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import EvaluationError
 from ..expr import is_list, list_items, make_list, packed, to_atom, to_ndarray
 from ..printer import short
+from ..layers.base import AbstractArray
 from ..layers.coders import NetDecoder, NetEncoder, decoded
 from .registry import NOT_APPLICABLE, applier, builtin
 
@@ -51,6 +54,8 @@ def _apply_decoder(ev, dec, args):
     if len(args) not in (1, 2):
         return NOT_APPLICABLE
     prop = args[1] if len(args) == 2 else "Decision"
+    if isinstance(args[0], AbstractArray):   # netdsl check: outputs known by dimensions
+        return _abstract_decoded(ev, dec, args[0], prop)
     try:
         y = np.asarray(to_ndarray(args[0]), np.float64) if is_list(args[0]) or \
             isinstance(args[0], np.ndarray) else np.asarray(args[0], np.float64)
@@ -80,3 +85,20 @@ def _apply_decoder(ev, dec, args):
                               f"{{{', '.join(map(str, one)) if y.size else ''}}}.",
                               symbol="NetDecoder", tag="invdata")
     return decoded(dec, y, batched, prop)
+
+
+def _abstract_decoded(ev, dec: NetDecoder, x: AbstractArray, prop) -> AbstractArray:
+    """netdsl check: decoder[x] for x known by its dimensions. Uniform probabilities of
+    those dimensions go through the decoder (ranks, sizes and the property checked as when
+    run); the result has the dimensions of the decoded values (a label: none)."""
+    from ..runtime.apply import PROBE_LIMIT, _decoded_dims
+    shape = x.shape
+    fixed = all(isinstance(d, int) for d in shape)
+    if fixed and 0 not in shape and math.prod(shape) <= PROBE_LIMIT:
+        probe = np.full(shape, 1.0 / (shape[-1] if shape else 2))
+        _apply_decoder(ev, dec, (packed(probe) if shape else to_atom(probe.item()), prop))
+    rank = 2 if dec.kind in SEQUENCE_DECODERS and len(shape) >= 2 else \
+        (0 if dec.kind == "Boolean" else 1) + dec.mapped
+    batched = len(shape) > rank
+    dims = _decoded_dims(dec, shape[1:] if batched else shape, prop, "NetDecoder", batched)
+    return AbstractArray(((shape[0],) if batched else ()) + dims, x.what)

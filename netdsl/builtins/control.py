@@ -16,7 +16,8 @@ from ..expr import Expr, List, Null, Symbol, input_form, is_integer, is_list, li
     make_list, same_q
 from ..patterns import substitute
 from .core import _set, association_target
-from .lists import _iterator, _level_spec, _parts, _rebuild
+from ..layers.base import AbstractArray
+from .lists import _apply_levels, _iterator, _level_spec, _parts, _rebuild
 from .registry import HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, NOT_APPLICABLE, REGISTRY, \
     builtin, wrong_call
 from .signals import BreakSignal, ContinueSignal, ReturnSignal, ThrowSignal
@@ -400,6 +401,8 @@ HEAD_APPLIERS["RightComposition"] = _apply_composition
          "f applied to the arguments of each element: f @@@ {{a, b}} is {f[a, b]}", args=2,
          section="Functional")
 def _map_apply(ev, f, x):
+    if isinstance(x, AbstractArray):     # netdsl check: Apply at level 1, on one row
+        return _apply_levels(ev, f, x, 1, 1, 0)
     split = _parts(x)
     if split is None:
         return x

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import budget
-from ..errors import EvaluationError
+from ..errors import EvaluationError, NetDSLError
 from ..expr import (All, Association, Expr, List, Opaque, Rule, RuleDelayed, Symbol,
                     hash_key, head_of, is_integer, is_list, is_number, is_rule,
                     list_items, make_list, output_form, packed, same_q)
@@ -1314,15 +1314,18 @@ def _lookup_key(ev, assoc: Association, key: Any, default: tuple) -> Any:
 def _thread(ev, x):
     if not isinstance(x, Expr):
         return x
+    rows = {i: r for i, a in enumerate(x.args) if (r := _abstract_rows(a)) is not None}
     lists = [a for a in x.args if is_list(a)]
-    if not lists:
+    if not lists and not rows:
         return x
-    lengths = {_length_at(a) for a in lists}
+    lengths = {_length_at(a) for a in lists} | {r[0] for r in rows.values()}
     if len(lengths) > 1:
         raise EvaluationError(f"Objects of unequal length in {short(x)} cannot be combined.",
                               symbol="Thread", tag="tdlen")
     n = lengths.pop()
-    columns = [list_items(a) if is_list(a) else [a] * n for a in x.args]
+    # (netdsl check: an array known by its dimensions gives n rows alike)
+    columns = [[rows[i][1]] * n if i in rows else list_items(a) if is_list(a) else [a] * n
+               for i, a in enumerate(x.args)]
     return make_list(ev.call(x.head, *row) for row in zip(*columns))
 
 
@@ -1368,11 +1371,51 @@ def _stack_alike(count: int, row: Any, like: AbstractArray) -> Any:
     return make_list([row] * count)
 
 
+PROBE_ROW = 100_000   # netdsl check: elements of a row of zeros f may be tried on
+
+
+def _unresolved(value: Any) -> bool:
+    """netdsl check: f on an abstract row gave back a call it could not evaluate
+    (Total[AbstractArray[{}]], Norm[AbstractArray[{4, 2}]]): its dimensions are unknown."""
+    from .abstract import holds_abstract
+    return isinstance(value, Expr) and value.head is not List and holds_abstract(value, 1)
+
+
+def _zeros_row(row: AbstractArray) -> Any:
+    """A row of zeros of ``row``'s dimensions (None when too large or not fixed)."""
+    if not all(isinstance(d, int) for d in row.shape) or math.prod(row.shape) > PROBE_ROW:
+        return None
+    return 0.0 if not row.shape else packed(np.zeros(row.shape))
+
+
+def _on_row(ev, go: Any, row: AbstractArray, count: int = 1) -> Any:
+    """netdsl check: ``go(row)`` for an abstract row; when f cannot take an abstract row,
+    f on zeros of its dimensions stands in if that gives numeric data (whose dimensions
+    are all that is kept). An error on zeros may come from their values: it is reported
+    as not checked (datadep), never as the program's mistake."""
+    value = go(row)
+    if not _unresolved(value):
+        return value
+    zeros = _zeros_row(row)
+    if zeros is None or count * max(1, math.prod(row.shape)) > PROBE_ROW:
+        return value
+    try:
+        tried = go(zeros)
+    except NetDSLError as e:
+        raise EvaluationError(f"{short(value, 60)} needs numbers that netdsl check does not "
+                              f"compute ({e.text})", symbol=e.symbol, tag="datadep") from e
+    from .abstract import shape_of
+    if shape_of(tried) is None:
+        return value
+    return AbstractArray(shape_of(tried) or (), row.what)
+
+
 def _map_levels(ev, f: Any, x: Any, lo: float, hi: float, depth: int) -> Any:
     rows = _abstract_rows(x) if depth < hi else None
     if rows is not None:   # netdsl check: f on one row stands for f on each
         count, row = rows
-        x = _stack_alike(count, _map_levels(ev, f, row, lo, hi, depth + 1), x)
+        x = _stack_alike(count, _on_row(ev, lambda r: _map_levels(ev, f, r, lo, hi, depth + 1),
+                                        row), x)
     elif depth < hi:
         if isinstance(x, Association):
             x = Association((k, _map_levels(ev, f, _assoc_value(ev, (k, v, d)), lo, hi,
@@ -1408,8 +1451,12 @@ def _apply_levels(ev, f: Any, x: Any, lo: float, hi: float, depth: int) -> Any:
     if rows is not None:   # netdsl check: its rows are alike, f applied to one stands for all
         count, row = rows
         if depth < hi:
-            row = _apply_levels(ev, f, row, lo, hi, depth + 1)
-        return ev.call(f, *[row] * count) if depth >= lo else _stack_alike(count, row, x)
+            row = _on_row(ev, lambda r: _apply_levels(ev, f, r, lo, hi, depth + 1), row)
+        if depth < lo:
+            return _stack_alike(count, row, x)
+        if isinstance(row, AbstractArray):
+            return _on_row(ev, lambda r: ev.call(f, *[r] * count), row, count)
+        return ev.call(f, *[row] * count)
     split = _parts(x)
     if split is None:
         return x

@@ -138,6 +138,8 @@ def _argsort_rows(a: np.ndarray) -> np.ndarray:
     if a.ndim == 1:
         return np.argsort(a, kind="stable")   # Ordering needs positions; Sort uses np.sort
     flat = a.reshape(a.shape[0], -1)
+    if flat.shape[1] == 0:            # rows of no elements ({{}, {}}): all equal
+        return np.arange(a.shape[0])
     return np.lexsort(flat.T[::-1])
 
 

@@ -67,14 +67,15 @@ def _key(x: Any) -> Any:
     """A hashable lookup key for a label (numbers compare by value, 1 == 1.0)."""
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, np.ndarray):   # a list label ({1, 0}): packed arrays do not hash
+        return Expr(S("List"), *(_key(v) for v in x)) if x.ndim else to_atom(x.item())
     return x
 
 
 def _labels(spec: Any, head: str) -> tuple:
     if not is_list(spec):
         raise coder_error(head, f"The class labels must be a list, not {input_form(spec)}.")
-    items = list_items(spec) if not isinstance(spec, np.ndarray) else [to_atom(v) for v in
-                                                                         spec.tolist()]
+    items = list_items(spec)
     if not items:
         raise coder_error(head, "The list of class labels is empty.")
     keys = [_key(x) for x in items]

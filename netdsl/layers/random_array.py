@@ -26,7 +26,7 @@ from ..expr import Expr, S, Symbol, input_form, is_integer, is_list, is_number, 
 from .base import Infer, Layer, Param, check_batch_size
 from .functions import FunctionError, Program, compile_function
 from .registry import register_layer
-from .shapes import PortType
+from .shapes import PortType, is_length_var
 
 Draw = Callable[[np.random.Generator, list, tuple], np.ndarray]
 Slope = Callable[[np.ndarray, list], "np.ndarray | None"]
@@ -243,6 +243,11 @@ def _distribution(x: Any) -> Spec:
                                  f"written as a pure function (NormalDistribution[#, 1] &)")
             params.append(_check_number(fam, i, float(a), name))
         _check_order(fam, params, name)
+        try:      # NumPy's own bounds (PoissonDistribution[10^30]) fail here, not when run
+            fam.draw(np.random.default_rng(0), params, (1,))
+        except (OverflowError, ValueError):
+            raise ValueError(f"the parameters of {name} are beyond what can be drawn from in "
+                             f"machine numbers") from None
         return Spec(name, tuple(params), (), x, input_form(x))
     return _function_spec(func, name, fam, args)
 
@@ -325,6 +330,10 @@ class RandomArrayLayer(Layer):
             if t.integer:                  # parameters are read as reals
                 s.refine(p, PortType(t.shape), "its definition")
             s.same(p, "Output")
+        out = s.port("Output")
+        if not self.port_names()[0] and out is not None and any(is_length_var(d) for d in out):
+            s.fail('without inputs, the "Output" port needs fixed dimensions: nothing gives a '
+                   '"Varying" length its size')
 
     def default_ports(self, s: Infer) -> None:
         """Nothing sets the dimensions: one number per example (Wolfram: "a random array or
@@ -379,7 +388,12 @@ class RandomArrayLayer(Layer):
             dtype = np.dtype(np.float32)
         check_batch_size(shape, 8, f'the "Output" of {self.name}')
         p = self._parameters(xs, shape)
-        y = np.asarray(fam.draw(ctx.rng, p, shape), np.float64)
+        try:
+            y = np.asarray(fam.draw(ctx.rng, p, shape), np.float64)
+        except (OverflowError, ValueError):   # NumPy's own bounds (Poisson's lam < 2^63)
+            raise EvaluationError(f"The parameters of {spec.family} are beyond what can be "
+                                  f"drawn from in machine numbers.", symbol=self.name,
+                                  tag="parrange") from None
         if y.shape != shape:
             y = np.broadcast_to(y, shape)
         out = np.ascontiguousarray(y, dtype)

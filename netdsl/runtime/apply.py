@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import EvaluationError, ShapeError
 from ..expr import (among, Association, Expr, Symbol, input_form, is_integer, is_list, is_rule,
-                    packed,
+                    list_items, list_length, packed,
                     to_atom, to_ndarray)
 from ..graph.container import Container
 from ..graph.edit import with_declared_port
@@ -165,6 +165,7 @@ def apply_net(net: Net, args: tuple, shape_only: bool = False,
     if shape_only:
         if not net.initialized:
             raise missing_array_error(net, head)
+        _seed(seed, head)          # RandomSeeding -> x: as when run
         return abstract_result(net, call, head)
     outputs = evaluate(net, call, head)
     return to_expression(net, outputs, call)
@@ -286,8 +287,9 @@ def show_optional_ports(net: Net, keys: Any, port: str | None) -> Net:
     return net.with_optional_ports(ins, outs) if ins or outs else net
 
 
-def example_array(x: Any, fill: float = 0.0) -> np.ndarray:
-    """One example's numbers; in netdsl check, ``fill`` stands in for an abstract one."""
+def example_array(x: Any, fill: float = 1.0) -> np.ndarray:
+    """One example's numbers; in netdsl check, ``fill`` stands in for an abstract one
+    (ones by default: valid class indices for an integer port too)."""
     if isinstance(x, AbstractArray):
         return np.broadcast_to(np.full((), fill, np.float32), x.shape)
     return np.asarray(to_ndarray(x))
@@ -296,7 +298,7 @@ def example_array(x: Any, fill: float = 0.0) -> np.ndarray:
 def _as_array(x: Any, port: str, head: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
-    if isinstance(x, AbstractArray):  # netdsl check: a shape stands in for the data
+    if isinstance(x, AbstractArray):  # netdsl check: ones stand in (valid class indices too)
         return example_array(x)
     try:
         return np.asarray(to_ndarray(x))
@@ -904,7 +906,7 @@ def _py_input(net: Net, port: str, x: Any, head: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- netdsl check
 def abstract_result(net: Net, call: Call, head: str) -> Any:
-    n = next(iter(call.inputs.values())).shape[0]
+    n = next(iter(call.inputs.values())).shape[0] if call.inputs else 1   # (no inputs: one)
     lengths = {}   # a "Varying" length the data fixes (one length for the whole batch)
     for p, x in call.inputs.items():
         shape = net.ports[p].shape
@@ -913,14 +915,47 @@ def abstract_result(net: Net, call: Call, head: str) -> Any:
 
     def one(port: str) -> AbstractArray:
         dims = tuple(lengths.get(d, d) for d in net.ports[port].shape or ())
+        coder = net.ports[port].coder
+        if isinstance(coder, NetDecoder) and call.prop is not S("None"):
+            dims = _decoded_dims(coder, dims, call.prop or "Decision", head, call.batched)
         return AbstractArray(((n,) if call.batched else ()) + dims)
 
     outs = net.port_names()[1]
     if call.port is not None:
+        if call.port not in outs:     # as to_expression's check when run
+            raise EvaluationError(f'The net has no output port "{call.port}"; its outputs are '
+                                  f"{', '.join(outs)}.", symbol=net.head_name, tag="noport")
         return one(call.port)
     if len(outs) == 1:
         return one(outs[0])
     return Association((p, one(p), False) for p in outs)
+
+
+PROBE_LIMIT = 1 << 16   # elements of the stand-in output a decoder reads in netdsl check
+
+
+def _decoded_dims(dec: NetDecoder, dims: tuple, prop: Any, head: str,
+                  batched: bool = False) -> tuple:
+    """netdsl check: the dimensions of one decoded example (a label: none; "InputDepth":
+    the levels mapped over; a CTC decoding: a length of its own; an association, alone,
+    its length, as Dimensions counts it). The decoder reads a stand-in of uniform
+    probabilities, so a property it lacks fails as when run."""
+    probe = tuple(d if isinstance(d, int) else 1 for d in dims)
+    if 0 in probe or int(np.prod(probe)) > PROBE_LIMIT:
+        return tuple(dims[:dec.mapped])
+    y = np.full((1,) + probe, 1.0 / (probe[-1] if probe else 2), np.float32)
+    value = dec.decode(y, prop, head, 0)[0]
+    if dec.kind == "CTCBeamSearch":   # a decoding, or a list of them (or of rules)
+        nested = is_list(value) and list_length(value) and is_list(list_items(value)[0])
+        return (LengthVar(), LengthVar()) if nested else (LengthVar(),) if is_list(value) \
+            else ()
+    shape: list[Any] = []
+    while is_list(value) and list_length(value):
+        shape.append(list_length(value))
+        value = list_items(value)[0]
+    if isinstance(value, Association) and not (batched or shape):   # "Probabilities"
+        shape.append(len(value))
+    return tuple(dims[:dec.mapped]) + tuple(shape[dec.mapped:])
 
 
 def _a(words: str) -> str:

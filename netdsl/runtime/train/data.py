@@ -209,7 +209,10 @@ def _example(x: Any) -> np.ndarray:
 def _abstract_examples(v: Any) -> Any:
     """netdsl check: a list of examples some of which are abstract, as one AbstractArray
     when they agree in dimensions, else as ones of each example's dimensions (ragged)."""
-    arrays = [_example(x) for x in list_items(v)]
+    try:
+        arrays = [_example(x) for x in list_items(v)]
+    except (TypeError, ValueError):   # an example that is no array ("a"): as when run
+        return v
     shapes = {a.shape for a in arrays}
     if len(shapes) == 1:
         return AbstractArray((len(arrays),) + shapes.pop(), "array")

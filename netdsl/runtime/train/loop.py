@@ -82,6 +82,7 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
     tnet = initialize(tnet, "missing", rng=np.random.default_rng(rng.integers(2 ** 32)),
                       shape_only=shape_only)
     if shape_only:  # netdsl check: the data fit; arrays become placeholders, nothing runs
+        read_multipliers(o.multipliers, tnet)     # (names and values checked as when run)
         n = next(iter(arrays.values())).shape[0]
         batch = min(o.batch_size or 64, n)
         rounds = o.max_rounds or 1
