@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,23 +12,13 @@ import pytest
 
 from netdsl import __version__
 from netdsl.cli import main
+from cli_runner import netdsl_env, run_netdsl
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 30
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(tmp_path / "history")
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
-
 def netdsl(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "netdsl", *args], input=stdin,
-                          capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path),
-                          timeout=TIMEOUT)
+    return run_netdsl(*args, cwd=tmp_path, timeout=TIMEOUT, stdin=stdin)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -121,7 +110,7 @@ def test_ctrl_c_during_a_file_run(tmp_path):
                                    'Print["started"]\ng[60]\n')
     proc = subprocess.Popen([sys.executable, "-m", "netdsl", f], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env=_env(tmp_path))
+                            env=netdsl_env(tmp_path))
     try:
         assert proc.stdout.readline() == "started\n"
         time.sleep(0.2)

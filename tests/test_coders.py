@@ -4,10 +4,6 @@ labels and decoder properties, printing, NetTrain and NetMeasurements with label
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +15,8 @@ from netdsl.expr import Association, Expr, Symbol
 from netdsl.layers.coders import NetDecoder, NetEncoder, _lookup
 
 from values import py
+from cli_runner import EXAMPLES, run_netdsl
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def session() -> Session:
@@ -66,7 +62,6 @@ def test_boolean_and_scalar_encoders():
     assert py(run('NetEncoder["Boolean"][{True, False, True}]')) == [1, 0, 1]
     fails('NetEncoder["Boolean"][{True, 3}]', "3 is not True or False")
     assert py(run('NetEncoder["Scalar"][{1, 2.5}]')) == [1.0, 2.5]
-
 
 
 @pytest.mark.parametrize("coder, data, words", [
@@ -267,7 +262,6 @@ def test_decoders_apply_to_arrays_directly():
     assert run("NetDecoder[\"Boolean\"][0.7]") is Symbol("True")
 
 
-
 DEPTH2 = 'NetDecoder[{"Class", {"a", "b", "c"}, "InputDepth" -> 2}]'
 TAGGER = ('NetInitialize[NetChain[{NetMapOperator[LinearLayer[3]], SoftmaxLayer[]}, '
           '"Input" -> {"Varying", 2}, "Output" -> ' + DEPTH2 + '], RandomSeeding -> 2]')
@@ -388,11 +382,7 @@ def _check(text: str):
 
 
 def test_classify_example_gives_labels(tmp_path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(tmp_path / "history")
-    r = subprocess.run([sys.executable, "-m", "netdsl", str(ROOT / "examples/classify.wl")],
-                       capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    r = run_netdsl(str(EXAMPLES / "classify.wl"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     lines = dict(line.split(": ", 1) for line in r.stdout.splitlines() if ": " in line)
     first = r.stdout.splitlines()[0]

@@ -4,31 +4,20 @@ exactly, and the beam-search decoder lists readings by exact -Log P."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "ctc_digits.wl"
+from cli_runner import EXAMPLES, run_netdsl
 
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(cwd / "history")
-    return subprocess.run([sys.executable, "-m", "netdsl", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=600)
+EXAMPLE = EXAMPLES / "ctc_digits.wl"
 
 
 def test_ctc_example_reads_held_out_digit_strings(tmp_path):
-    r = run(str(EXAMPLE), cwd=tmp_path)
+    r = run_netdsl(str(EXAMPLE), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     exact = float(re.search(r"read exactly: (\S+)", r.stdout).group(1))
     assert exact > 0.6            # chance is far below 1%: 1-4 digits, ten classes each
     beam = re.search(r"three best readings of the second: (.*)", r.stdout).group(1)
     nll = [float(v) for v in re.findall(r"-> ([0-9.eE+-]+)", beam)]
     assert len(nll) == 3 and nll == sorted(nll) and nll[0] >= 0
-    check = run("check", str(EXAMPLE), cwd=tmp_path)
+    check = run_netdsl("check", str(EXAMPLE), cwd=tmp_path)
     assert check.returncode == 0, check.stderr

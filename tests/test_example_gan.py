@@ -4,22 +4,11 @@ normal distribution's, and netdsl check reads it."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "gan.wl"
+from cli_runner import EXAMPLES, run_netdsl
 
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(cwd / "history")
-    return subprocess.run([sys.executable, "-m", "netdsl", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=600)
+EXAMPLE = EXAMPLES / "gan.wl"
 
 
 def _numbers(text: str) -> list[float]:
@@ -32,7 +21,7 @@ def test_gan_example_learns_the_distribution(tmp_path):
     data (20,000 generated points: their own sampling error is below 0.01). Tolerances 0.2
     for the means and 0.25 for every covariance entry (the covariance is {{1, 0.6},
     {0.6, 0.5}}): an untrained or collapsed generator (covariance near 0) fails them."""
-    r = run(str(EXAMPLE), cwd=tmp_path)
+    r = run_netdsl(str(EXAMPLE), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     mean = _numbers(re.search(r"generated mean: \{([^}]*)\}", r.stdout).group(1))
     cov = _numbers(re.search(r"generated covariance: \{\{(.*?)\}\}", r.stdout).group(1))
@@ -41,5 +30,5 @@ def test_gan_example_learns_the_distribution(tmp_path):
         assert abs(got - want) < 0.25, cov
     loss = float(re.search(r"equilibrium\): (\S+)", r.stdout).group(1))
     assert abs(loss - 1.386) < 0.1
-    check = run("check", str(EXAMPLE), cwd=tmp_path)
+    check = run_netdsl("check", str(EXAMPLE), cwd=tmp_path)
     assert check.returncode == 0, check.stderr + check.stdout

@@ -4,24 +4,14 @@ accuracy is the confusion matrix's trace over the 180 examples."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
+from cli_runner import EXAMPLES, run_netdsl
 
 
 def test_net_operations_example(tmp_path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(tmp_path / "history")
-    run = subprocess.run([sys.executable, "-m", "netdsl", str(ROOT / "examples" /
-                                                             "net_operations.wl")],
-                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    run = run_netdsl(str(EXAMPLES / "net_operations.wl"), cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr
     out = run.stdout
     stop = re.search(r"stopped: (\w+) after (\d+) rounds; best validation round (\d+)", out)
@@ -42,12 +32,7 @@ def test_net_operations_example(tmp_path):
 
 def test_net_operations_example_checks(tmp_path):
     """``netdsl check``: measurements and gradients give their dimensions, nothing runs."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(tmp_path / "history")
-    run = subprocess.run([sys.executable, "-m", "netdsl", "check",
-                          str(ROOT / "examples" / "net_operations.wl")],
-                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    run = run_netdsl("check", str(EXAMPLES / "net_operations.wl"), cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "confusion matrix <array of dimensions {3, 3}, not computed in check>" in run.stdout
     assert "d p1 / d input at the first point: <array of dimensions {2}, not computed in " \

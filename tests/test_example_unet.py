@@ -4,21 +4,12 @@ rounding the noisy input."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from cli_runner import EXAMPLES, run_netdsl
 
 
 def test_unet_example_trains(tmp_path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(tmp_path / "history")
-    r = subprocess.run([sys.executable, "-m", "netdsl", str(ROOT / "examples" / "unet.wl")],
-                       capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    r = run_netdsl(str(EXAMPLES / "unet.wl"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "output of the untrained net: {2, 8, 8}" in out

@@ -8,26 +8,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import netdsl
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+from cli_runner import EXAMPLES, run_netdsl
 
 
 def run_script(name: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """``netdsl examples/NAME`` from another folder: relative paths in the script resolve
     against the script's own folder."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["NETDSL_HISTORY"] = str(tmp_path / "history")
-    return subprocess.run([sys.executable, "-m", "netdsl", str(EXAMPLES / name)],
-                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
+    return run_netdsl(str(EXAMPLES / name), cwd=tmp_path, timeout=900)
 
 
 def number(text: str) -> float:

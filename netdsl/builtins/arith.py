@@ -367,6 +367,17 @@ def _rational(ev, p, q):
     return NOT_APPLICABLE
 
 
+def _to_multiple(ev, name: str, x: Any, a: Any) -> Any:
+    """Round[x, 0.01], Floor[n, 2]: a * Round[x/a]; Listable in a too (Round[{1.2, 2.7},
+    {1, 2}] pairs them)."""
+    if is_list(a):
+        return thread(ev, name, (x, a))
+    if not is_number(a) or a == 0:
+        return NOT_APPLICABLE
+    inner = Expr(S(name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))
+    return ev.evaluate(Expr(S("Times"), a, inner))
+
+
 # ---------------------------------------------------------------- unary functions
 def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
            exact_value: Callable[[Any], Any] | None = None,
@@ -376,13 +387,8 @@ def _unary(name: str, usage: str, summary: str, fn: Callable[[Any], Any],
              summary + "; with a: to a multiple of a (a times that of x/a)", args=(1, 2),
              section="Elementary functions")
     def _f(ev, x, a=None, _name=name):
-        if a is not None:    # Round[x, 0.01], Floor[n, 2]: a * Round[x/a]
-            if is_list(a):   # Listable in a too: Round[{1.2, 2.7}, {1, 2}] pairs them
-                return thread(ev, _name, (x, a))
-            if not is_number(a) or a == 0:
-                return NOT_APPLICABLE
-            inner = Expr(S(_name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))
-            return ev.evaluate(Expr(S("Times"), a, inner))
+        if a is not None:
+            return _to_multiple(ev, _name, x, a)
         if _needs_thread((x,)):
             return thread(ev, _name, (x,))
         v = exact(x)
@@ -456,13 +462,8 @@ def _rounding(name: str, usage: str, summary: str, fn: Callable, exact_fn: Calla
              summary + "; with a: to a multiple of a (a times that of x/a)", args=(1, 2),
              section="Elementary functions")
     def _f(ev, x, a=None, _name=name):
-        if a is not None:    # Round[x, 0.01], Floor[n, 2]: a * Round[x/a]
-            if is_list(a):   # Listable in a too: Round[{1.2, 2.7}, {1, 2}] pairs them
-                return thread(ev, _name, (x, a))
-            if not is_number(a) or a == 0:
-                return NOT_APPLICABLE
-            inner = Expr(S(_name), Expr(S("Times"), x, Expr(S("Power"), a, -1)))
-            return ev.evaluate(Expr(S("Times"), a, inner))
+        if a is not None:
+            return _to_multiple(ev, _name, x, a)
         if _needs_thread((x,)):
             return thread(ev, _name, (x,))
         v = exact(x)
