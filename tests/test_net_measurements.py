@@ -132,8 +132,8 @@ def test_regression_measurements():
     assert got[3] == pytest.approx(sum(abs(v) for v in res) / 25, rel=1e-5)
     sst = sum((float(v) - mean_t) ** 2 for v in t[:, 0])
     assert got[4] == pytest.approx(1 - ms * 25 / sst, rel=1e-5)
-    mr = sum(res) / 25
-    assert got[5] == pytest.approx(math.sqrt(sum((v - mr) ** 2 for v in res) / 24), rel=1e-5)
+    # Wolfram: "StandardDeviation" is the root mean square of the residuals
+    assert got[5] == pytest.approx(math.sqrt(ms), rel=1e-5)
     with pytest.raises(EvaluationError, match="classification measurement"):
         netdsl.evaluate(text + ' NetMeasurements[r, d, "Accuracy"]')
 

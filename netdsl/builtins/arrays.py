@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvaluationError
-from ..expr import Expr, List, Symbol, is_integer, is_list, is_number, list_items, packed
+from ..expr import (Expr, List, Symbol, boolean, is_integer, is_list, is_number, list_items,
+                    packed, to_ndarray)
 from ..layers.base import AbstractArray
 from .levels import full_dims, rearrange
 from .numeric import check_size, exact, from_objects, numeric
@@ -216,3 +217,57 @@ def _numeric_array(ev, x, kind="Real32"):
                                   tag="nconvss")
         return packed(arr.astype(np.int64))
     return packed(arr.astype(np.float32 if target == np.float32 else np.float64))
+
+
+_PACK_TYPES = {"Integer": "i", "Real": "f"}
+
+
+def _packable(x: Any) -> np.ndarray | None:
+    """``x`` as a rectangular array of machine integers or reals, else None (rationals,
+    big integers, symbols and ragged lists do not pack in Wolfram either)."""
+    if isinstance(x, np.ndarray):
+        return x if x.ndim and x.dtype.kind in "iuf" else None
+    if not is_list(x):
+        return None
+    try:   # exact: rationals and big integers stay objects, and do not pack
+        arr = to_ndarray(x, exact=True)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.ndim and arr.dtype.kind in "iuf" else None
+
+
+@builtin("ToPackedArray", ("Developer`ToPackedArray[expr]",
+                           "Developer`ToPackedArray[expr, type]"),
+         "expr as a packed array when it is a rectangular array of machine numbers "
+         "(type Integer or Real converts), else expr unchanged", args=(1, 2),
+         section="Lists and arrays")
+def _to_packed_array(ev, x, kind=None):
+    """Packages call it for speed before indexing; netdsl lists of numbers are packed
+    already, so this only converts the type and otherwise returns ``x``."""
+    kind_name = kind.name if isinstance(kind, Symbol) else None
+    if kind is not None and kind_name not in _PACK_TYPES:
+        raise wrong_call("ToPackedArray", Expr(S("ToPackedArray"), x, kind),
+                         f"{show(kind)} is not Integer or Real")
+    arr = _packable(x)
+    if arr is None:
+        return x
+    if kind_name == "Real":
+        return packed(arr.astype(np.float64))
+    if kind_name == "Integer":
+        if arr.dtype.kind == "f":
+            return x    # reals do not pack as integers: unchanged, as in Wolfram
+        return packed(arr.astype(np.int64))
+    return packed(arr)
+
+
+@builtin("PackedArrayQ", ("Developer`PackedArrayQ[expr]",
+                          "Developer`PackedArrayQ[expr, type]"),
+         "True for a rectangular array of machine numbers (of type Integer or Real)",
+         args=(1, 2), section="Lists and arrays")
+def _packed_array_q(ev, x, kind=None):
+    arr = _packable(x)
+    if arr is None:
+        return boolean(False)
+    if isinstance(kind, Symbol) and kind.name in _PACK_TYPES:
+        return boolean(arr.dtype.kind.replace("u", "i") == _PACK_TYPES[kind.name])
+    return boolean(True)

@@ -217,6 +217,11 @@ class _Tracer:
             if levels is S("Infinity"):
                 levels = S("All")
             return self.add(layer("AggregationLayer", S(name), levels), [self.node(args[0])])
+        if name == "Part" and len(args) == 2 and _uses_slots(args[1]):
+            # an index computed by the net (an "Integer" port): a lookup per example,
+            # x[[#t]] = Extract[x, {#t}]; the array may be a constant of the function
+            return self.add(layer("ExtractLayer"), [self.array_node(args[0]),
+                                                    self.node(args[1])])
         if name == "Part":
             return self.add(layer("PartLayer", make_list(args[1:]) if len(args) > 2
                                   else args[1]), [self.node(args[0])])

@@ -174,6 +174,23 @@ def _range(ev, *args):
     return _range_values(args[0], args[1], args[2] if len(args) == 3 else 1, "Range", call)
 
 
+@builtin("Subdivide", ("Subdivide[n]", "Subdivide[xmax, n]", "Subdivide[xmin, xmax, n]"),
+         "the n + 1 equally spaced values xmin + (xmax - xmin) k/n, k = 0..n (exact for "
+         "exact bounds; xmin = 0, xmax = 1 by default)", args=(1, 3), section="Lists and arrays")
+def _subdivide(ev, *args):
+    """Written as Wolfram's own formula and evaluated, so that exact bounds give rationals
+    and reals give reals, as Subdivide does."""
+    n = args[-1]
+    if not (is_integer(n) and n > 0):
+        raise EvaluationError(f"Positive machine-sized integer expected at position "
+                              f"{len(args)} in {short(Expr(S('Subdivide'), *args))}.",
+                              symbol="Subdivide", tag="intpm")
+    lo, hi = (0, 1) if len(args) == 1 else (0, args[0]) if len(args) == 2 else args[:2]
+    steps = Expr(S("Times"), Expr(S("Range"), 0, n), Expr(S("Power"), n, -1))
+    width = Expr(S("Plus"), hi, Expr(S("Times"), -1, lo))
+    return ev.evaluate(Expr(S("Plus"), lo, Expr(S("Times"), width, steps)))
+
+
 # ---------------------------------------------------------------- Table
 def _iterator(ev, spec: Any, pos: int, call: Any) -> tuple[Symbol | None, list[Any]]:
     """The variable (None for ``{n}``) and the values of one Table iterator."""
@@ -418,6 +435,10 @@ def _dimensions_fn(ev, x):
 @builtin("Length", "Length[expr]", "the number of elements (0 for an atom)", args=1,
          section="Lists and arrays")
 def _length(ev, x):
+    if isinstance(x, Net) and getattr(x, "kind", None) in ("NetChain", "NetGraph") \
+            and getattr(x, "operator", True) is None:
+        # Wolfram: Length[chain or graph] is its number of layers (nodes)
+        return len(x.order)   # type: ignore[attr-defined]
     return _length_at(x)
 
 
@@ -1099,17 +1120,23 @@ def _flatten_fn(ev, x, *n):
     return _rebuild(x.head, _flatten(x, depth, x.head))
 
 
-@builtin("Partition", ("Partition[list, n]", "Partition[list, n, d]"),
-         "sublists of length n (offset d, default n); an incomplete tail is dropped",
-         args=(2, 3), section="Lists and arrays")
-def _partition(ev, x, n, d=None):
-    call = Expr(S("Partition"), x, n, *([] if d is None else [d]))
+@builtin("Partition", ("Partition[list, n]", "Partition[list, n, d]",
+                       "Partition[list, n, d, {kL, kR}]", "Partition[list, n, d, {kL, kR}, x]"),
+         "sublists of length n (offset d, default n); an incomplete tail is dropped. With "
+         "{kL, kR} the first element sits at position kL of the first sublist and the last "
+         "at or after position kR of the last; the overhang is filled cyclically from the "
+         "list, with x, cyclically from a list of x's, or not at all for {}",
+         args=(2, 5), section="Lists and arrays")
+def _partition(ev, x, n, d=None, overhang=None, padding=None):
+    call = Expr(S("Partition"), x, n, *[a for a in (d, overhang, padding) if a is not None])
     d = n if d is None else d
     for k, v in ((2, n), (3, d)):
         if not (is_integer(v) and v > 0):
             raise EvaluationError(f"Single or list of positive machine-size integers expected at "
                                   f"position {k} of {short(call)}.", symbol="Partition",
                                   tag="ilsmp")
+    if overhang is not None:
+        return _partition_overhang(x, n, d, overhang, padding, call)
     if isinstance(x, AbstractArray) and x.shape:  # netdsl check: dimensions only
         count = 0 if x.shape[0] < n else (x.shape[0] - n) // d + 1
         return _abstract((count, n) + x.shape[1:], x)
@@ -1126,6 +1153,46 @@ def _partition(ev, x, n, d=None):
         return packed(np.ascontiguousarray(np.moveaxis(windows, -1, 1)))
     head, items = _parts(x)
     return _rebuild(head, [_rebuild(head, items[i * d:i * d + n]) for i in range(count)])
+
+
+def _partition_overhang(x, n, d, overhang, padding, call):
+    """Partition[list, n, d, {kL, kR}, pad]: sublists start where the first element lands at
+    position kL of the first sublist and continue while the last element can still sit at
+    position kR or later. A position i outside the list (1-based, relative to its start)
+    takes pad's element (i - 1) mod Length[pad] + 1 (so padding lines up as PadLeft and
+    PadRight align it), the list's own element cyclically without pad, and nothing for {}
+    or Nothing (sublists of different lengths)."""
+    ks = list_items(overhang) if is_list(overhang) else None
+    if not (ks is not None and len(ks) == 2
+            and all(is_integer(k) and k != 0 and -n <= k <= n for k in ks)):
+        raise EvaluationError(f"The overhang {short(overhang)} in {short(call)} is not a pair "
+                              f"{{kL, kR}} of non-zero positions between -{n} and {n}.",
+                              symbol="Partition", tag="ovhg")
+    if _atomic(x) or isinstance(x, Association):
+        raise _nonatomic("Partition", call)
+    head, items = _parts(x)
+    length = len(items)
+    if length == 0:
+        return _rebuild(head, [])
+    k_left, k_right = (int(k) if k > 0 else n + int(k) + 1 for k in ks)
+    if padding is None:
+        pad, cyclic = items, True
+    else:
+        pad = list_items(padding) if is_list(padding) else [padding]
+        cyclic = False
+    out, start = [], 1 - (k_left - 1)
+    while start <= length - k_right + 1:
+        row = []
+        for i in range(start, start + n):
+            if 1 <= i <= length:
+                row.append(items[i - 1])
+            elif pad:
+                row.append(pad[(i - 1) % len(pad)])
+        if not cyclic:
+            row = [v for v in row if v is not S("Nothing")]
+        out.append(_rebuild(head, row))
+        start += d
+    return _rebuild(head, out)
 
 
 # ---------------------------------------------------------------- Transpose, Reverse

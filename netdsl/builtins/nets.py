@@ -626,6 +626,7 @@ def _net_train(ev, net, data, prop=None, *, opts):
         raise EvaluationError("First argument to NetTrain should be a fully specified net.",
                               symbol="NetTrain", tag="invnet")
     data = undataset(data)
+    input_form_rest = _input_form_rest(prop, opts)
     if _is_loss_spec(prop):   # NetTrain[net, data, lossLayer]: the loss to train on
         opts = {**opts, "LossFunction": prop}
         prop = None
@@ -662,6 +663,10 @@ def _net_train(ev, net, data, prop=None, *, opts):
                                  save_checkpoint=save,
                                  resolve_path=lambda name: str(output_path(ev, name)))
     props = results(trained, history)
+    # Wolfram's form: HoldForm[NetTrain][Placeholder["net"], Placeholder["data"], rest...]
+    props["NetTrainInputForm"] = Expr(Expr(S("HoldForm"), S("NetTrain")),
+                                      Expr(S("Placeholder"), "net"),
+                                      Expr(S("Placeholder"), "data"), *input_form_rest)
     if prop is None:
         return trained
     if prop is S("All"):
@@ -669,6 +674,20 @@ def _net_train(ev, net, data, prop=None, *, opts):
     if isinstance(prop, str):
         return property_value(props, prop)
     return make_list(property_value(props, p) for p in list_items(prop))
+
+
+def _input_form_rest(prop: Any, opts: dict[str, Any]) -> list[Any]:
+    """The arguments after net and data for "NetTrainInputForm": the property (or loss)
+    given, then the options as rules. Options are known here with their defaults filled
+    in, so those still at the default are left out (a default written out is lost)."""
+    rest = [] if prop is None else [prop]
+    for key, value in opts.items():
+        default = OPTION_DEFAULTS.get(key)
+        if key.startswith("$") or (default is not None
+                                    and input_form(value) == input_form(default)):
+            continue
+        rest.append(Expr(S("Rule"), S(key) if key in OPTION_DEFAULTS else key, value))
+    return rest
 
 
 def undataset(data: Any) -> Any:

@@ -216,6 +216,14 @@ def _distribution(x: Any) -> Spec:
     """RandomArrayLayer's argument: a distribution with numeric parameters, or a pure
     function whose body is one with parameters computed from its slots."""
     body, func = x, None
+    if isinstance(x, Symbol) and x.name in FAMILIES:
+        # a distribution head as dfunc: applied to the layer's zero inputs it is name[],
+        # the family's standard member (NormalDistribution[] = N(0, 1))
+        if FAMILIES[x.name].defaults is None:
+            raise ValueError(f"{x.name} alone is a family of distributions: give its "
+                             f"parameters ({', '.join(FAMILIES[x.name].params)}), as in "
+                             f"{x.name}[...], or a pure function of the inputs")
+        body = Expr(x)
     if isinstance(x, Expr) and x.head is S("Function"):
         func = x
         body = x.args[-1]

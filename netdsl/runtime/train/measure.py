@@ -17,7 +17,9 @@ kept; every measurement is a NumPy reduction over those arrays:
   "CohenKappa" = (p_o - p_e)/(1 - p_e); "Perplexity" = Exp[mean cross-entropy loss];
 - regression (residuals r = prediction - target over every element):
   "MeanSquare" = Mean[r^2], "RootMeanSquare", "MeanDeviation" = Mean[|r|],
-  "StandardDeviation" (of r), "RSquared" = 1 - Total[r^2]/Total[(t - Mean[t])^2] (the
+  "StandardDeviation" = Sqrt[Mean[r^2]] (Wolfram's "root mean square of the residuals", as
+  in PredictorMeasurements, not the sample deviation about the residuals' mean),
+  "RSquared" = 1 - Total[r^2]/Total[(t - Mean[t])^2] (the
   mean taken over examples, per element);
 - always: "Loss" (mean over examples of the summed losses, as NetTrain's), and
   NetPort["port"]: the mean over the examples of an output of the net.
@@ -389,11 +391,10 @@ def _regression(run: Pass, name: str) -> float:
     r = y - t
     if name == "MeanSquare":
         return float(np.mean(r ** 2))
-    if name == "RootMeanSquare":
+    if name in ("RootMeanSquare", "StandardDeviation"):
+        # Wolfram defines "StandardDeviation" as the root mean square of the residuals.
         return float(np.sqrt(np.mean(r ** 2)))
     if name == "MeanDeviation":
         return float(np.mean(np.abs(r)))
-    if name == "StandardDeviation":
-        return float(np.std(r, ddof=1)) if r.size > 1 else 0.0
     total = float(((t - t.mean(0)) ** 2).sum())
     return float(1 - (r ** 2).sum() / total) if total > 0 else 0.0

@@ -85,7 +85,7 @@ PROPERTIES = ("TrainedNet", "RoundLoss", "RoundLossList", "BatchLossList", "Vali
               "FinalNet", "RoundMeasurements", "RoundMeasurementsLists",
               "ValidationMeasurements", "ValidationMeasurementsLists", "BatchMeasurements",
               "BatchMeasurementsLists", "RoundPositions", "ValidationPositions", "TrainingNet",
-              "CheckpointingFiles", "Properties")
+              "CheckpointingFiles", "NetTrainInputForm", "Properties")
 
 
 def results(net: Net, h: History) -> dict[str, Any]:
