@@ -185,3 +185,15 @@ def test_length_of_a_chain_or_graph_is_its_number_of_layers():
           [3, 2, 0, 0])
     assert text('Dimensions[NetInitialize[NetTake[c, Length[c] - 1]][{1., 2., 3., 4.}]]',
                 s) == "{2}"
+
+
+def test_a_number_threaded_with_an_open_input_leaves_its_shape_to_the_data():
+    """The diffusion model's forward process: a number looked up per example times "x0"
+    of any shape. A number is threaded over anything, so it must not fix "x0" to a number
+    (it did: the data {{1.}, {2.}} was then refused)."""
+    s = Session()
+    s.evaluate('g = FunctionLayer[{1., 2.}[[#t]]*#x0 &, "t" -> "Integer"];')
+    x0 = np.array([[1.0], [2.0]])
+    for t, a in ((1, 1.0), (2, 2.0)):
+        got = s.evaluate(f'g[<|"t" -> {t}, "x0" -> {{{{1.}}, {{2.}}}}|>]')
+        np.testing.assert_allclose(np.asarray(py(got), dtype=float), a * x0)

@@ -409,8 +409,10 @@ class ThreadingLayer(MultiInputLayer):
         shapes = [s.port(n) for n in names]
         y = s.port("Output")
         known = [x for x in shapes if x is not None]
+        # (not from a single number alone: a number is threaded over any input, so
+        # FunctionLayer[{1., 2.}[[#t]] * #x0 &] leaves "x0" to its data, as Wolfram does)
         if y is not None or (known and len(known) < len(shapes) and all(
-                x == known[0] for x in known)):
+                x == known[0] for x in known) and len(known[0]) > 0):
             fill = y if y is not None else known[0]
             for n, x in zip(names, shapes):
                 if x is None:
