@@ -83,6 +83,9 @@ def check_text(text: str, path: str, stdout: TextIO, stderr: TextIO,
         shown: list[Any] = []
         for sym in _assigned(expr):
             value = session.evaluator.values.get(sym)
+            if value is None:   # a name read in a package's context (Pkg`Private`net)
+                found = session.evaluator.contexts.symbol(sym.name, create=False)
+                value = session.evaluator.values.get(found) if found is not None else None
             if isinstance(value, (Net, AbstractArray)) and not any(value is v for v in shown):
                 shown.append(value)
                 write_text(stdout, f"{path}:{line}: {_describe(value, sym.name)}\n")

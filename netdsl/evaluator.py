@@ -20,13 +20,15 @@ from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, 
                                 split_options, wrong_call)
 from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
+from . import contexts as _contexts
+from .contexts import GLOBAL, VENDOR_CONTEXTS, Contexts, split_name
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
 from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_integer, is_list,
                    is_rule, list_items, list_length, make_list)
 from .layers.base import AbstractArray
 from .patterns import Matcher, is_pattern, substitute
-from .builtins.unknown import unknown_head_warning
+from .builtins.unknown import INERT_HEADS, KNOWN_WOLFRAM, unknown_head_warning
 from .printer import short
 
 S = Symbol
@@ -46,6 +48,8 @@ SEQUENCE_HOLD = frozenset({S("Set"), S("SetDelayed")})
 
 CONSTANTS: dict[str, Any] = {"Pi": math.pi, "E": math.e, "Degree": math.pi / 180}
 CONSTANTS.update(SYMBOL_VALUES)   # computed when evaluated (Now): callables
+# System` holds these names in every context (read when a package first needs them)
+_contexts.SYSTEM_TABLES.extend((REGISTRY, CONSTANTS, KNOWN_WOLFRAM, INERT_HEADS))
 
 
 def _threads(value: Any = None, assign: bool = False) -> Any:
@@ -78,7 +82,9 @@ class Evaluator:
 
     def __init__(self, host: Any = None):
         self.host = host
-        self.values: dict[Symbol, Any] = {S("$Context"): "Global`"}
+        self.values: dict[Symbol, Any] = {S("$Context"): GLOBAL,
+                                          S("$ContextPath"): Expr(List, "System`", GLOBAL)}
+        self.contexts = Contexts()   # $Context, $ContextPath and the symbols of each context
         self.delayed: dict[Symbol, Any] = {}
         self.definitions: dict[Symbol, Definitions] = {}   # f[...] = ..., f[x_] := ...
         self.upvalues: dict[Symbol, Definitions] = {}      # g[f] ^= ..., f /: g[f] := ...
@@ -108,6 +114,15 @@ class Evaluator:
         self._rng = value
 
     # ------------------------------------------------------------------ entry
+    def read(self, e: Any) -> Any:
+        """A parsed top-level expression with its names resolved in the current contexts
+        (done once per statement, before it is evaluated, as Wolfram reads input)."""
+        contexts = _contexts.ACTIVE = self.contexts   # what prints follows this evaluator
+        if contexts.plain:
+            if type(e) is Symbol and "`" not in e.name:
+                return e
+        return contexts.read(e)
+
     def evaluate(self, e: Any) -> Any:
         if isinstance(e, Symbol):
             return self._symbol_value(e)
@@ -206,7 +221,8 @@ class Evaluator:
             return call
         if head not in self.values and head.name not in self.warned:
             self.warned.add(head.name)
-            text = unknown_head_warning(head.name)
+            # a typo in a package (Pkg`Private`NetInitalize) is judged by its short name
+            text = unknown_head_warning(split_name(head.name)[1] or head.name)
             if text is not None:
                 self.warn(text, e.span)
         return Expr(head, *args, span=e.span)
@@ -445,6 +461,9 @@ class Evaluator:
         if isinstance(lhs, Symbol):
             self.note_context(lhs)
             lhs = resolve(lhs)
+            if lhs.name in CONTEXT_VARIABLES and not delayed:
+                self.contexts_assigned(lhs.name, value)
+                return
             if lhs.name in REGISTRY or lhs.name in CONSTANTS:
                 raise EvaluationError(f"Symbol {lhs.name} is a built-in and cannot be assigned to.",
                                       symbol="Set", tag="wrsym")
@@ -490,15 +509,30 @@ class Evaluator:
             defs.add_exact(lhs, value)
 
     def note_context(self, written: Symbol) -> None:
-        """Remember the context a symbol was first defined in (its own, ``Pkg`f``, or
-        $Context's): one namespace holds every package, so ClearAll["Pkg`*"] clears only
-        the symbols defined in Pkg`, not those of every other package."""
-        contexts = self.__dict__.setdefault("symbol_contexts", {})
-        sym = resolve(written)
-        if sym not in contexts:
-            name = written.name
-            contexts[sym] = name[:name.rindex("`") + 1] if "`" in name else \
-                self.values.get(Symbol("$Context"), "Global`")
+        """A symbol given a value or a definition exists in its context from then on (a
+        name read while no package was begun is not recorded as it is read)."""
+        self.contexts.note(resolve(written))
+
+    def contexts_assigned(self, name: str, value: Any) -> None:
+        """``$Context = "ctx`"`` or ``$ContextPath = {...}``: the contexts names are read in."""
+        if name == "$Context":
+            if not (isinstance(value, str) and value.endswith("`")):
+                raise EvaluationError(f"{short(value)} is not a valid context name (a string "
+                                      "ending in `).", symbol="$Context", tag="cxset")
+            self.contexts.set_context(value)
+        else:
+            items = list_items(value) if is_list(value) else None
+            if items is None or not all(isinstance(c, str) and c.endswith("`") for c in items):
+                raise EvaluationError(f"{short(value)} is not a list of contexts (strings "
+                                      "ending in `).", symbol="$ContextPath", tag="cxlist")
+            self.contexts.set_path(tuple(items))
+        self.sync_contexts()
+
+    def sync_contexts(self) -> None:
+        """$Context and $ContextPath as values, after Begin, End and the package functions."""
+        c = self.contexts
+        self.values[S("$Context")] = c.context
+        self.values[S("$ContextPath")] = Expr(List, *c.path)
 
     def clear(self, sym: Symbol, everything: bool = False) -> None:
         """Clear: values and definitions; ClearAll also attributes, options and messages."""
@@ -526,14 +560,21 @@ class Evaluator:
         return Symbol(f"{sym.name}${self._module_counter}")
 
 
+CONTEXT_VARIABLES = frozenset({"$Context", "$ContextPath"})
+
+
 def resolve(sym: Symbol) -> Symbol:
-    """Contexts are names only in netdsl: ``Foo`bar`` and ``bar`` are one symbol
-    (one namespace for all packages)."""
+    """A symbol built in Python with a qualified name that was not read: ``System`Plus``
+    and ``Global`x`` are ``Plus`` and ``x`` (their symbols have short names); a name of
+    any other context stays itself (names read from text are resolved by ``read``)."""
     name = sym.name
     if "`" not in name:
         return sym
-    short = name.rsplit("`", 1)[1]
-    return Symbol(short) if short else sym
+    ctx, short = split_name(name)
+    if short and (ctx == "System`" or ctx == GLOBAL or (ctx in VENDOR_CONTEXTS
+                                                       and short in REGISTRY)):
+        return Symbol(short)
+    return sym
 
 
 def _bind_option_values(body: Any, owner: Symbol, call: Expr, defaults: list) -> Any:

@@ -556,13 +556,16 @@ def full_form(x: Any) -> str:
         return x.input_form()
     if isinstance(x, int) and not isinstance(x, bool):
         return int_text(x)
+    if isinstance(x, Symbol):
+        return TEXT_FORMS["symbol"](x)
     return str(x)
 
 
 # InputForm and OutputForm are drawn by netdsl.printer, which needs this module: it fills
 # TEXT_FORMS when it is imported (the package imports it first), so expressions can print
 # themselves without this module importing upwards.
-TEXT_FORMS: dict[str, Any] = {"input": full_form, "output": full_form}
+TEXT_FORMS: dict[str, Any] = {"input": full_form, "output": full_form,
+                               "symbol": lambda sym: sym.name}   # contexts.symbol_text
 
 
 def input_form(x: Any) -> str:

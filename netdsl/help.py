@@ -17,6 +17,7 @@ import re
 from typing import Any, Iterable
 
 from .builtins.registry import REGISTRY
+from .contexts import symbol_text
 from .expr import Symbol, input_form
 from .layers.registry import LAYER_TYPES
 
@@ -153,5 +154,5 @@ def session_symbols(session: Any) -> list[str]:
     found = []
     for sym in list(ev.values) + list(ev.definitions) + list(getattr(ev, "delayed", ())):
         if isinstance(sym, Symbol) and not sym.name.startswith("$"):
-            found.append(sym.name)
+            found.append(symbol_text(sym))   # a package's names as they are typed here
     return sorted(set(found))

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import expr as _expr
 from .budget import deep_recursion
+from .contexts import symbol_text
 from .expr import (Association, Expr, List, Opaque, Power, Symbol, Times, format_real_input,
                    format_real_output, int_text, is_integer, is_number, is_rule, quote_string, to_atom)
 
@@ -88,7 +89,7 @@ def _blank_text(x: Any) -> str | None:
     if not x.args:
         return BLANKS[x.head.name]
     if len(x.args) == 1 and _plain_symbol(x.args[0]):
-        return BLANKS[x.head.name] + x.args[0].name
+        return BLANKS[x.head.name] + symbol_text(x.args[0])
     return None
 
 
@@ -101,7 +102,7 @@ def _pattern_token(x: Any) -> str | None:
             and _plain_symbol(x.args[0]):
         blank = _blank_text(x.args[1])
         if blank is not None:
-            return x.args[0].name + blank
+            return symbol_text(x.args[0]) + blank
     return None
 
 
@@ -163,7 +164,7 @@ class Printer:
         if isinstance(x, str):
             return (quote_string(x) if self.exact else x), ATOM
         if isinstance(x, Symbol):
-            return x.name, ATOM
+            return symbol_text(x), ATOM
         if isinstance(x, Association):
             items = [f"{self.fmt(k, 121)} {':>' if d else '->'} {self.fmt(v, 120)}"
                      for k, v, d in x.rules]
@@ -242,7 +243,7 @@ class Printer:
             return "<<" + quote_string(args[0]), ATOM
         if name == "MessageName" and n >= 2 and _plain_symbol(args[0]) and all(
                 isinstance(t, str) and _IDENTIFIER.match(t) and "`" not in t for t in args[1:]):
-            return "::".join([args[0].name, *args[1:]]), ATOM
+            return "::".join([symbol_text(args[0]), *args[1:]]), ATOM
         if name == "Span" and n in (2, 3):
             # a ;; b ;; c ;; d would parse as Span[Span[a, b, c], d]
             return " ;; ".join(self.fmt(a, PREC["Span"] + 1) for a in args), PREC["Span"]
@@ -282,7 +283,7 @@ class Printer:
         if token is not None:
             return token, ATOM
         if name == "Pattern" and n == 2 and _plain_symbol(args[0]):
-            return f"{args[0].name}:{self.fmt(args[1], 151)}", PREC["Pattern"]
+            return f"{symbol_text(args[0])}:{self.fmt(args[1], 151)}", PREC["Pattern"]
         if name == "Optional" and n == 1:
             p = args[0]
             if isinstance(p, Expr) and p.head is _BLANK and not p.args:
@@ -290,7 +291,7 @@ class Printer:
             if isinstance(p, Expr) and p.head is _PATTERN and len(p.args) == 2 \
                     and _plain_symbol(p.args[0]) and isinstance(p.args[1], Expr) \
                     and p.args[1].head is _BLANK and not p.args[1].args:
-                return p.args[0].name + "_.", ATOM
+                return symbol_text(p.args[0]) + "_.", ATOM
         if name == "Optional" and n == 2:   # a default x:p in parentheses (_:(x:0))
             p, default = args
             token = _pattern_token(p)
@@ -298,7 +299,7 @@ class Printer:
                 return f"{token}:{self.fmt(default, 151)}", PREC["Optional"]
             if isinstance(p, Expr) and p.head is _PATTERN and len(p.args) == 2 \
                     and _plain_symbol(p.args[0]):
-                return (f"{p.args[0].name}:{self.fmt(p.args[1], 151)}:"
+                return (f"{symbol_text(p.args[0])}:{self.fmt(p.args[1], 151)}:"
                         f"{self.fmt(default, 151)}"), PREC["Optional"]
         return None
 
@@ -362,7 +363,7 @@ def output_form(x: Any, max_elements: int | None = 2000) -> str:
     return Printer(real=format_real_output, exact=False, max_elements=max_elements).format(x)
 
 
-_expr.TEXT_FORMS.update(input=input_form, output=output_form)
+_expr.TEXT_FORMS.update(input=input_form, output=output_form, symbol=symbol_text)
 
 
 # ---------------------------------------------------------------- bounded printing for messages

@@ -91,7 +91,7 @@ class Session:
         self._span, self._source = span, source
         try:
             with deep_recursion(), numeric_messages(self.evaluator.message):
-                value = self.evaluator.evaluate(expr)
+                value = self.evaluator.evaluate(self.evaluator.read(expr))
         except NetDSLError as e:
             raise e.with_span(span).with_source(source) from None
         except MemoryError:
@@ -152,8 +152,13 @@ class Session:
         self.notes.append((text, span))
 
     # ---------------------------------------------------------------- Python
+    def _symbol(self, name: str) -> Symbol:
+        """The symbol a name means in the session's contexts (``fit`` after a package
+        that exports it is ``Pkg`fit``)."""
+        return self.evaluator.contexts.symbol(name, create=False) or Symbol(name)
+
     def __getitem__(self, name: str) -> Any:
-        sym = Symbol(name)
+        sym = self._symbol(name)
         with deep_recursion():
             value = self.evaluator.evaluate(sym)
         if value is sym:
@@ -161,10 +166,10 @@ class Session:
         return value
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self.evaluator.assign(Symbol(name), from_python(value))
+        self.evaluator.assign(self._symbol(name), from_python(value))
 
     def __contains__(self, name: str) -> bool:
-        sym = Symbol(name)
+        sym = self._symbol(name)
         return sym in self.evaluator.values or sym in self.evaluator.delayed
 
 

@@ -31,7 +31,8 @@ ROOT = Path(netdsl.__file__).parent
 
 STAGES: list[tuple[str, ...]] = [
     ("netdsl.errors", "netdsl.version", "netdsl.budget", "netdsl.messages"),
-    ("netdsl.expr", "netdsl.printer", "netdsl.convert", "netdsl.patterns", "netdsl.textforms"),
+    ("netdsl.expr", "netdsl.printer", "netdsl.convert", "netdsl.patterns", "netdsl.textforms",
+     "netdsl.contexts"),
     ("netdsl.syntax", "netdsl.grammar"),
     ("netdsl.layers",),
     ("netdsl.graph",),

@@ -223,14 +223,16 @@ def test_orderless_user_attribute_in_matching():
     assert text("o[q, 1]", s) == "q"
 
 
-def test_names_in_context_are_one_symbol():
+def test_names_in_contexts_are_separate_symbols():
+    """Contexts are namespaces: Foo`x is not Global`x (tests/test_contexts.py has more)."""
     s = Session()
     ev = s.evaluator
     ev.evaluate(Expr(S("Set"), S("Foo`x"), 5))
-    assert run("x", s) == 5
-    assert ev.evaluate(S("Foo`x")) == 5
+    assert text("x", s) == "x"
+    assert ev.evaluate(S("Foo`x")) == 5 and run("Foo`x", s) == 5
     run(f"SetDelayed[g[{X}], 2 x]", s)
-    assert ev.evaluate(Expr(S("Foo`g"), 4)) == 8
+    assert ev.evaluate(Expr(S("Global`g"), 4)) == 8
+    assert text("Foo`g[4]", s) == "Foo`g[4]"
 
 
 def test_upset_attaches_the_rule_to_the_argument():

@@ -52,13 +52,15 @@ def test_needs_of_a_package_begun_in_the_same_file_loads_nothing():
 
 def test_clear_all_of_a_context_clears_only_that_context():
     s = session()
-    run('a = 1; BeginPackage["First`"]; train[x_, y_] := x + y; EndPackage[];', s)
+    # one statement a line, as in package files (a line is read in the contexts set by
+    # the lines before it, as in Wolfram)
+    run('a = 1\nBeginPackage["First`"]\ntrain[x_, y_] := x + y\nEndPackage[]', s)
     # the second package clears "its" symbols first, as package files do
-    run('BeginPackage["Second`"]; ClearAll["Second`*"]; h = 5; EndPackage[];', s)
+    run('BeginPackage["Second`"]\nClearAll["Second`*"]\nh = 5\nEndPackage[]', s)
     exact(run("{a, train[1, 2], h}", s), [1, 3, 5])
     run('ClearAll["Second`*"]', s)
     assert text("{a, train[1, 2], h}", s) == "{1, 3, h}"
-    run('BeginPackage["Third`"]; k = 2; ClearAll["`*"]; EndPackage[];', s)   # relative
+    run('BeginPackage["Third`"]\nk = 2\nClearAll["`*"]\nEndPackage[]', s)   # relative
     assert text("{a, k}", s) == "{1, k}"
     run('ClearAll["Global`*"]', s)
     assert text("{a, train[1, 2]}", s) == "{a, 3}"

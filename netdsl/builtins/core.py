@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from typing import Any
 
+from ..contexts import context_symbols
 from ..errors import EvaluationError, QuitRequest
 from ..printer import short
 from ..expr import (Association, Expr, List, Null, Opaque, Symbol, boolean, full_form, head_of,
@@ -199,19 +199,10 @@ def _symbols_to_clear(ev, syms: tuple, name: str) -> list[Symbol]:
     for s in syms:
         if isinstance(s, str):
             if "*" in s or "@" in s:
-                pattern = s.rsplit("`", 1)[-1] or "*"
-                # "Pkg`*": only the symbols defined in context Pkg` (netdsl keeps one
-                # namespace; without this a package's ClearAll["Pkg`*"] would clear the
-                # definitions of every package read before it)
-                context = s[:s.rindex("`") + 1] if "`" in s else None
-                if context is not None and context.startswith("`"):   # relative: "`*"
-                    context = ev.values.get(S("$Context"), "Global`") + context[1:]
-                where = ev.__dict__.get("symbol_contexts", {})
-                out.extend(x for x in ev.user_symbols()
-                           if fnmatch.fnmatchcase(x.name, pattern.replace("@", "*"))
-                           and (context is None or where.get(x, "Global`") == context))
+                # "Pkg`*": the symbols of context Pkg` only; "x*": those found from here
+                out.extend(context_symbols(ev, s))
                 continue
-            s = S(s)
+            s = ev.contexts.symbol(s)
         if not isinstance(s, Symbol):
             raise wrong_call(name, Expr(S(name), *syms), f"{short(s)} is not a symbol")
         out.append(s)

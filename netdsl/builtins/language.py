@@ -2,9 +2,9 @@
 (BeginPackage, Begin, End, EndPackage, Needs); Get (``<< file``) of local .wl/.m
 files; and the predicates helper functions test with (IntegerQ, StringQ, ...).
 
-Contexts are names only: netdsl has one namespace, and ``Foo`bar`` is the
-symbol ``bar``. BeginPackage and Begin keep the current context so that
-``$Context`` reads as in Wolfram, but symbols are not separated by it.
+Contexts are namespaces (netdsl/contexts.py): BeginPackage, Begin, End and EndPackage
+set $Context and $ContextPath as Wolfram's do, and each statement's names are read in
+them, so two packages' private ``train`` are two symbols.
 
 Get reads a file relative to the file being read (then the session's folder,
 then the working directory), evaluates it statement by statement, and refuses
@@ -16,6 +16,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import fnmatch
+
+from ..contexts import all_contexts, context_symbols, symbol_text
 from ..errors import EvaluationError, NetDSLError
 from ..expr import Association, Expr, Null, Symbol, boolean, input_form, is_integer, \
     is_list, is_number, list_items
@@ -83,7 +86,7 @@ def _message(ev, mn, *args):
         fill_template(template, tuple(input_form(a) for a in args), mn)
     if template is None and args:
         text += " (" + ", ".join(_text(a) for a in args) + ")"
-    ev.message(f.name, tag, text)
+    ev.message(symbol_text(f), tag, text)
     return Null
 
 
@@ -112,77 +115,120 @@ def _check(ev, body, fail, which=None):
 
 
 # ---------------------------------------------------------------- contexts
-class _ContextStack(list):
-    """The current context is the last; ``$Context`` follows it."""
-
-    def __init__(self, ev):
-        super().__init__(["Global`"])
-        self.ev = ev
-
-    def append(self, ctx):
-        super().append(ctx)
-        self.ev.values[CONTEXT] = ctx
-
-    def pop(self, *_):
-        top = super().pop()
-        self.ev.values[CONTEXT] = self[-1]
-        return top
-
-
-CONTEXT = S("$Context")
-
-
-def _contexts(ev) -> list[str]:
-    stack = ev.__dict__.get("context_stack")
-    if stack is None:
-        stack = ev.context_stack = _ContextStack(ev)
-    return stack
-
-
 def _context_arg(x: Any, name: str) -> str:
-    if not (isinstance(x, str) and x.endswith("`")):
+    if not (isinstance(x, str) and x.endswith("`") and len(x) > 1):
         raise EvaluationError(f"{input_form(x)} is not a valid context name (a string ending "
                               "in `).", symbol=name, tag="cxt")
     return x
 
 
+def _set(ev, context: str | None = None, path: tuple[str, ...] | None = None) -> None:
+    c = ev.contexts
+    if context is not None:
+        c.set_context(context)
+    if path is not None:
+        c.set_path(path)
+    ev.sync_contexts()
+
+
 @builtin("BeginPackage", ("BeginPackage[\"Ctx`\"]", "BeginPackage[\"Ctx`\", {\"Need`\", ...}]"),
-         "starts a package (loads the packages it needs)", args=(1, 2),
-         section="Messages and packages")
+         "starts a package: $Context is Ctx`, $ContextPath {Ctx`, needed contexts, System`}; "
+         "loads the packages it needs", args=(1, 2), section="Messages and packages")
 def _begin_package(ev, ctx, needs=None):
-    _contexts(ev).append(_context_arg(ctx, "BeginPackage"))
+    ctx = _context_arg(ctx, "BeginPackage")
+    c = ev.contexts
+    needed = [_context_arg(n, "BeginPackage") for n in list_items(needs)] \
+        if needs is not None and is_list(needs) else []
+    c.saved.append(("BeginPackage", c.context, c.path))
     # As Wolfram's $Packages: a later Needs of this context loads nothing (several
     # packages written one after another in a single file need each other this way).
-    ev.__dict__.setdefault("packages", set()).add(ctx)
-    for need in (list_items(needs) if needs is not None and is_list(needs) else []):
+    if ctx not in c.packages:
+        c.packages.insert(0, ctx)
+    for need in needed:
         _needs(ev, need)
+    _set(ev, ctx, (ctx, *needed, "System`"))
     return Null
 
 
-@builtin("EndPackage", "EndPackage[]", "ends the package begun by BeginPackage", args=0,
-         section="Messages and packages")
+@builtin("EndPackage", "EndPackage[]",
+         "ends the package begun by BeginPackage: restores $Context, and $ContextPath with "
+         "the package's context first", args=0, section="Messages and packages")
 def _end_package(ev):
-    stack = _contexts(ev)
-    if len(stack) > 1:
-        stack.pop()
+    c = ev.contexts
+    while c.saved and c.saved[-1][0] != "BeginPackage":   # a Begin left open
+        c.saved.pop()
+    if not c.saved:
+        return Null
+    _, context, path = c.saved.pop()
+    package = c.context
+    _set(ev, context, (package, *(p for p in path if p != package)))
     return Null
 
 
-@builtin("Begin", "Begin[\"`Private`\"]", "starts a (private) context; gives its name", args=1,
-         section="Messages and packages")
+@builtin("Begin", "Begin[\"`Private`\"]",
+         "starts a context (relative to $Context when it begins with `); gives its name",
+         args=1, section="Messages and packages")
 def _begin(ev, ctx):
     ctx = _context_arg(ctx, "Begin")
-    stack = _contexts(ev)
-    full = stack[-1] + ctx[1:] if ctx.startswith("`") else ctx
-    stack.append(full)
+    c = ev.contexts
+    full = c.context + ctx[1:] if ctx.startswith("`") else ctx
+    c.saved.append(("Begin", c.context, c.path))
+    _set(ev, full)
     return full
 
 
 @builtin("End", "End[]", "ends the context begun by Begin; gives its name", args=0,
          section="Messages and packages")
 def _end(ev):
-    stack = _contexts(ev)
-    return stack.pop() if len(stack) > 1 else stack[-1]
+    c = ev.contexts
+    current = c.context
+    if c.saved and c.saved[-1][0] == "Begin":
+        _set(ev, c.saved.pop()[1])
+    return current
+
+
+def _context_of(ev, x: Any) -> str:
+    if isinstance(x, str):
+        sym = ev.contexts.symbol(x, create=False)
+        if sym is None:
+            raise EvaluationError(f"Symbol {x} not found.", symbol="Context", tag="notfound")
+        x = sym
+    if not isinstance(x, Symbol):
+        raise EvaluationError(f"{input_form(x)} is not a symbol or a string.",
+                              symbol="Context", tag="ssle")
+    return ev.contexts.context_of(x)
+
+
+@builtin("Context", ("Context[]", "Context[symbol]", "Context[\"name\"]"),
+         "the current context ($Context), or the context of a symbol", args=(0, 1),
+         attributes=(HOLD_FIRST,), section="Messages and packages")
+def _context(ev, x=None):
+    if x is None:
+        return ev.contexts.context
+    if isinstance(x, Expr):
+        x = ev.evaluate(x)
+    return _context_of(ev, x)
+
+
+@builtin("Contexts", ("Contexts[]", "Contexts[\"pattern\"]"),
+         "the contexts that hold symbols (matching the string pattern)", args=(0, 1),
+         section="Messages and packages")
+def _contexts_fn(ev, pattern="*"):
+    if not isinstance(pattern, str):
+        raise wrong_call("Contexts", Expr(S("Contexts"), pattern), "the pattern is a string")
+    return Expr(S("List"), *[c for c in all_contexts(ev.contexts)
+                             if fnmatch.fnmatchcase(c, pattern.replace("@", "*"))])
+
+
+@builtin("Names", "Names[\"pattern\"]",
+         "the names of the symbols a string pattern matches: \"A`*\" those of context "
+         "A`, \"x*\" those in $Context and $ContextPath (System` is not listed)", args=1,
+         section="Messages and packages")
+def _names(ev, pattern):
+    if not isinstance(pattern, str):
+        raise wrong_call("Names", Expr(S("Names"), pattern), "the pattern is a string")
+    # as Wolfram's: each name as it prints here (short where the context path finds it)
+    return Expr(S("List"), *sorted(ev.contexts.shown(s) for s in context_symbols(ev, pattern)))
 
 
 # ---------------------------------------------------------------- files
@@ -236,12 +282,13 @@ def get_file(ev, name: str) -> Any:
             (text[text.find("\n"):] if "\n" in text else "")
     statements = parse_statements(text, path)
     loading.append(path)
+
     ev.__dict__.setdefault("loaded", set()).add(path)
     value: Any = Null
     try:
         for expr, span in statements:
             try:
-                value = ev.evaluate(expr)
+                value = ev.evaluate(ev.read(expr))
             except EvaluationError as e:
                 raise e.with_span(span) from None
     finally:
@@ -264,7 +311,12 @@ SYSTEM_CONTEXTS = ("System`", "Global`", "NeuralNetworks`", "GeneralUtilities`",
 
 def _needs(ev, ctx: Any) -> Any:
     ctx = _context_arg(ctx, "Needs")
-    if ctx in SYSTEM_CONTEXTS or ctx in ev.__dict__.get("packages", ()):
+    if ctx in SYSTEM_CONTEXTS:
+        return Null
+    c = ev.contexts
+    if ctx in c.packages:   # loaded (or being loaded): its context is put on the path
+        if ctx not in c.path:
+            _set(ev, path=(ctx, *c.path))
         return Null
     base = ctx.rstrip("`").replace("`", os.sep)
     for candidate in (base + ".wl", base + ".m", os.path.join(base, "init.m"),

@@ -257,7 +257,7 @@ def _read_one(ev, s: Stream, kind: Any, call: Any) -> Any:
                 break
         result: Any = Null
         for expr, _span in parse_statements(text, s.name):
-            result = ev.evaluate(expr)
+            result = ev.evaluate(ev.read(expr))
         return result
     raise wrong_call("Read", call, f"{short(kind)} is not a type Read knows (String, Record, "
                                    f"Number, Real, Integer, Word, Character, Expression, or "

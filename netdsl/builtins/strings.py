@@ -68,7 +68,7 @@ def _to_expression(ev, text, *rest):
     text = _string(text, "ToExpression", Expr(S("ToExpression"), text, *rest))
     value: Any = Null
     for expr, _ in parse_statements(text, None):
-        value = ev.evaluate(expr)
+        value = ev.evaluate(ev.read(expr))
     return value
 
 
@@ -418,7 +418,7 @@ def _symbol(ev, name):
     name = _string(name, "Symbol", Expr(S("Symbol"), name))
     if not re.fullmatch(r"[A-Za-z$`][A-Za-z0-9$`]*", name):
         raise wrong_call("Symbol", Expr(S("Symbol"), name), f"{name!r} is not a symbol name")
-    return ev.evaluate(S(name))
+    return ev.evaluate(ev.contexts.symbol(name))
 
 
 # ---------------------------------------------------------------- templates

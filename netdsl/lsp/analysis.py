@@ -160,8 +160,9 @@ def analyse(text: str, path: str = "untitled.wl", cancel: threading.Event | None
             rec.failed = True
         rec.warnings = session.warnings[n_warnings:]
         rec.values = {sym: ev.values[sym] for sym in assigned if sym in ev.values}
-        if len(ev.definitions) + len(ev.delayed) != n_defs:
-            result.reusable = False     # f[x_] := ...: state a record does not hold
+        if len(ev.definitions) + len(ev.delayed) != n_defs or not ev.contexts.plain:
+            # f[x_] := ..., or a package's contexts: state a record does not hold
+            result.reusable = False
         dirty.update(assigned)
         result.records.append(rec)
     for rec in result.records:
