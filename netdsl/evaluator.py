@@ -40,6 +40,9 @@ Evaluate = S("Evaluate")
 Unevaluated = S("Unevaluated")
 Nothing = S("Nothing")
 Condition = S("Condition")
+_SCOPES = (S("Module"), S("With"), S("Block"))
+# what a definition's Module[..., body /; cond] gives when cond is not True (never a user's)
+_CONDITION_FAILED = Symbol("ConditionFailed$netdsl")
 OptionValue = S("OptionValue")
 TrueS = S("True")
 NO_ATTRIBUTES: frozenset[str] = frozenset()
@@ -245,7 +248,13 @@ class Evaluator:
                 if rule.options:
                     body = _bind_option_values(body, owner, call,
                                                self._pattern_defaults(rule.lhs))
+                scoped = _scoped_condition(body) if rule.delayed else None
                 try:
+                    if scoped is not None:   # Module[{y = x}, body /; y > 0]: tried in scope
+                        value = self.evaluate(scoped)
+                        if value is _CONDITION_FAILED:
+                            continue
+                        return value
                     return self.evaluate(body)
                 except ReturnSignal as r:
                     return r.value
@@ -705,3 +714,19 @@ def _association_lookup(ev: Evaluator, assoc: Association, args: tuple) -> Any:
     _, value, delayed = assoc.rules[i]
     return ev.evaluate(value) if delayed else value
 
+
+
+def _scoped_condition(rhs: Any) -> Any:
+    """A definition's right side ``Module[vars, body /; cond]`` (With, Block, nested) as
+    ``Module[vars, If[TrueQ[cond], body, failed]]``: Wolfram tests the condition with the
+    local values set, and tries the next definition when it fails; None if ``rhs`` has no
+    such condition."""
+    if type(rhs) is not Expr or rhs.head not in _SCOPES or len(rhs.args) != 2:
+        return None
+    inner = rhs.args[1]
+    if type(inner) is Expr and inner.head is Condition and len(inner.args) == 2:
+        test = Expr(S("If"), Expr(S("TrueQ"), inner.args[1]), inner.args[0],
+                    _CONDITION_FAILED)
+        return Expr(rhs.head, rhs.args[0], test)
+    nested = _scoped_condition(inner)
+    return None if nested is None else Expr(rhs.head, rhs.args[0], nested)

@@ -62,6 +62,21 @@ def test_conditioned_rule_goes_before_the_plain_one():
     assert run("{sg[5], sg[-5], sg[0]}", s).tolist() == [1, -1, 0]
 
 
+def test_condition_inside_module_or_with_on_the_right_side():
+    """Wolfram: f[x_] := Module[{y = ...}, body /; cond] applies only when cond holds with
+    the local values set; else the next definition is tried (a package idiom)."""
+    s = Session()
+    s.evaluate('g[x_] := Module[{y = x}, Total[{y, 1}] /; y > 0]; g[_] := "other";'
+               'h[x_] := With[{m = {{1, 2}, {3, 4}}}, m[[All, -1]] + 1 /; MatrixQ[m]];'
+               'k[x_] := With[{a = x}, Module[{b = 2 a}, b /; b > 10]]; k[_] := 0;'
+               'c = 0; p[x_] := Block[{t = x}, (c++; t) /; t == 1]; p[_] := c;')
+    assert run("g[3]", s) == 4 and run("g[-1]", s) == "other"
+    assert run("h[1]", s).tolist() == [3, 5]
+    assert run("{k[6], k[5]}", s).tolist() == [12, 0]
+    assert run("{p[1], p[2]}", s).tolist() == [1, 1]    # the body runs only when cond holds
+    assert text("q[x_] := Module[{y = x}, y /; y > 0]; q[-1]", s) == "q[-1]"
+
+
 def test_condition_on_the_left_side():
     s = Session()
     run(f"SetDelayed[Condition[pos[{X}], x > 0], \"positive\"]", s)
