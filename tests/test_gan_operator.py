@@ -348,6 +348,7 @@ def test_torch_module_matches_and_reverses_the_generator_gradient(disc):
 
 
 def test_onnx_export_names_what_to_export(tmp_path):
+    pytest.importorskip("onnx")     # without the extra, Export says to install it first
     s = netdsl.Session()
     s.evaluate(f'gan = NetInitialize[NetGANOperator[{{{GEN}, {DISC_P}}}], RandomSeeding -> 3]')
     path = str(tmp_path / "gan.onnx")
