@@ -136,7 +136,9 @@ def _assigned(expr: Any) -> list[Symbol]:
             lhs = expr.args[0]
             if isinstance(lhs, Expr) and lhs.has_head("Part"):
                 lhs = lhs.args[0]
-            return ([lhs] if isinstance(lhs, Symbol) else []) + _assigned(expr.args[1])
+            # a refused $Context = 1 keeps the old context: later statements still run
+            mine = isinstance(lhs, Symbol) and lhs.name not in ("$Context", "$ContextPath")
+            return ([lhs] if mine else []) + _assigned(expr.args[1])
         if expr.has_head("CompoundExpression"):
             return [s for a in expr.args for s in _assigned(a)]
     return []

@@ -53,6 +53,25 @@ Modulus ZeroTest Trig Exclusions""".split()
 SYSTEM_TABLES: list[Iterable[str]] = []
 _system_names: frozenset[str] | None = None
 _LITERAL = re.compile(r"""["']([A-Z$][A-Za-z0-9$]*)["']""")
+# Wolfram's names: a letter or $, then letters, digits or $ (no _, which is Blank); a
+# context is one or more such names each followed by a context mark (A`, A`B`)
+_NAME = r"(?:[^\W\d_]|\$)(?:[^\W_]|\$)*"
+_CONTEXT = re.compile(rf"(?:{_NAME}`)+")
+_SYMBOL_NAME = re.compile(rf"`?(?:{_NAME}`)*{_NAME}")
+
+
+def valid_context(text: str, relative: bool = False) -> bool:
+    """Whether a string names a context (``A```, ``A`B```); ``relative`` also allows
+    ```` `Private` ```` (Begin's context relative to $Context)."""
+    if relative and text.startswith("`"):
+        text = text[1:]
+    return _CONTEXT.fullmatch(text) is not None
+
+
+def valid_symbol_name(text: str) -> bool:
+    """Whether a string names a symbol (``x``, ``A`x``, ``` `x ```): not ``"A`"``, ``"`"``
+    or ``"A``x"``, which Wolfram's Symbol refuses."""
+    return _SYMBOL_NAME.fullmatch(text) is not None
 
 
 def system_names() -> frozenset[str]:
@@ -92,7 +111,8 @@ class Contexts:
     def __init__(self) -> None:
         self.context = GLOBAL
         self.path: tuple[str, ...] = DEFAULT_PATH
-        self.saved: list[tuple[str, str, tuple[str, ...]]] = []   # (kind, context, path)
+        # (kind, context and path to restore, context begun): Begin's and BeginPackage's
+        self.saved: list[tuple[str, str, tuple[str, ...], str]] = []
         self.made: dict[str, set[str]] = {GLOBAL: set()}
         self.packages: list[str] = []    # $Packages, latest first
         self.cache: dict[Symbol, Symbol] = {}

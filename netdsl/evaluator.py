@@ -21,7 +21,7 @@ from .builtins.registry import (HEAD_APPLIERS, HOLD_ALL, HOLD_FIRST, HOLD_REST, 
 from .builtins.abstract import abstract_value
 from .builtins.signals import ReturnSignal
 from . import contexts as _contexts
-from .contexts import GLOBAL, VENDOR_CONTEXTS, Contexts, split_name
+from .contexts import GLOBAL, VENDOR_CONTEXTS, Contexts, split_name, valid_context
 from .definitions import Definitions
 from .errors import EvaluationError, NetDSLError
 from .expr import (Association, Expr, List, Opaque, Symbol, hash_key, is_integer, is_list,
@@ -525,13 +525,13 @@ class Evaluator:
     def contexts_assigned(self, name: str, value: Any) -> None:
         """``$Context = "ctx`"`` or ``$ContextPath = {...}``: the contexts names are read in."""
         if name == "$Context":
-            if not (isinstance(value, str) and value.endswith("`")):
+            if not (isinstance(value, str) and valid_context(value)):
                 raise EvaluationError(f"{short(value)} is not a valid context name (a string "
                                       "ending in `).", symbol="$Context", tag="cxset")
             self.contexts.set_context(value)
         else:
             items = list_items(value) if is_list(value) else None
-            if items is None or not all(isinstance(c, str) and c.endswith("`") for c in items):
+            if items is None or not all(isinstance(c, str) and valid_context(c) for c in items):
                 raise EvaluationError(f"{short(value)} is not a list of contexts (strings "
                                       "ending in `).", symbol="$ContextPath", tag="cxlist")
             self.contexts.set_path(tuple(items))

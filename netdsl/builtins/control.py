@@ -81,14 +81,26 @@ def _mentions_any(x: Any, syms: set) -> bool:
          attributes=(HOLD_ALL,), section="Scoping and control")
 def _block(ev, spec, body):
     specs = _local_specs(ev, "Block", spec, Expr(S("Block"), spec, body))
+    # $Context and $ContextPath are the contexts names are read in: a Block of them sets
+    # those (Block[{$ContextPath}, Needs["P`"]] loads P` without leaving it on the path)
+    contexts = [s for s, _, _ in specs if s.name in ("$Context", "$ContextPath")]
+    c = ev.contexts
+    before = (c.context, c.path) if contexts else None
+    specs = [sp for sp in specs if sp[0] not in contexts or sp[2]]
     saved = [(s, ev.values.pop(s, None), ev.delayed.pop(s, None), ev.definitions.pop(s, None))
              for s, _, _ in specs]
     try:
         for sym, value, has in specs:
-            if has:
+            if has and sym in contexts:
+                ev.contexts_assigned(sym.name, value)
+            elif has:
                 ev.values[sym] = value
         return ev.evaluate(body)
     finally:
+        if before is not None:
+            c.set_context(before[0])
+            c.set_path(before[1])
+            ev.sync_contexts()
         for sym, value, delayed, defs in saved:
             ev.values.pop(sym, None)
             ev.delayed.pop(sym, None)

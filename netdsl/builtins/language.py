@@ -18,7 +18,8 @@ from typing import Any
 
 import fnmatch
 
-from ..contexts import all_contexts, context_symbols, symbol_text
+from ..contexts import all_contexts, context_symbols, symbol_text, valid_context, \
+    valid_symbol_name
 from ..errors import EvaluationError, NetDSLError
 from ..expr import Association, Expr, Null, Symbol, boolean, input_form, is_integer, \
     is_list, is_number, list_items
@@ -116,7 +117,7 @@ def _check(ev, body, fail, which=None):
 
 # ---------------------------------------------------------------- contexts
 def _context_arg(x: Any, name: str) -> str:
-    if not (isinstance(x, str) and x.endswith("`") and len(x) > 1):
+    if not (isinstance(x, str) and valid_context(x, relative=True)):
         raise EvaluationError(f"{input_form(x)} is not a valid context name (a string ending "
                               "in `).", symbol=name, tag="cxt")
     return x
@@ -139,7 +140,7 @@ def _begin_package(ev, ctx, needs=None):
     c = ev.contexts
     needed = [_context_arg(n, "BeginPackage") for n in list_items(needs)] \
         if needs is not None and is_list(needs) else []
-    c.saved.append(("BeginPackage", c.context, c.path))
+    c.saved.append(("BeginPackage", c.context, c.path, ctx))
     # As Wolfram's $Packages: a later Needs of this context loads nothing (several
     # packages written one after another in a single file need each other this way).
     if ctx not in c.packages:
@@ -155,12 +156,14 @@ def _begin_package(ev, ctx, needs=None):
          "the package's context first", args=0, section="Messages and packages")
 def _end_package(ev):
     c = ev.contexts
-    while c.saved and c.saved[-1][0] != "BeginPackage":   # a Begin left open
-        c.saved.pop()
-    if not c.saved:
+    if not any(kind == "BeginPackage" for kind, *_ in c.saved):
+        # no package begun: a Begin still open keeps what End needs to restore
+        ev.message("EndPackage", "noctx", "No previous context defined.")
         return Null
-    _, context, path = c.saved.pop()
-    package = c.context
+    while c.saved[-1][0] != "BeginPackage":   # a Begin left open inside the package
+        c.saved.pop()
+    _, context, path, package = c.saved.pop()
+    # the package's own context goes first, even when a Begin (`Private`) is still open
     _set(ev, context, (package, *(p for p in path if p != package)))
     return Null
 
@@ -172,7 +175,7 @@ def _begin(ev, ctx):
     ctx = _context_arg(ctx, "Begin")
     c = ev.contexts
     full = c.context + ctx[1:] if ctx.startswith("`") else ctx
-    c.saved.append(("Begin", c.context, c.path))
+    c.saved.append(("Begin", c.context, c.path, full))
     _set(ev, full)
     return full
 
@@ -184,12 +187,14 @@ def _end(ev):
     current = c.context
     if c.saved and c.saved[-1][0] == "Begin":
         _set(ev, c.saved.pop()[1])
+    elif not c.saved:
+        ev.message("End", "noctx", "No previous context defined.")
     return current
 
 
 def _context_of(ev, x: Any) -> str:
     if isinstance(x, str):
-        sym = ev.contexts.symbol(x, create=False)
+        sym = ev.contexts.symbol(x, create=False) if valid_symbol_name(x) else None
         if sym is None:
             raise EvaluationError(f"Symbol {x} not found.", symbol="Context", tag="notfound")
         x = sym

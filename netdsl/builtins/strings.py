@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import Any, Callable
 
+from ..contexts import valid_symbol_name
 from ..errors import EvaluationError
 from ..expr import (All, Association, Expr, List, Null, Symbol, boolean, input_form,
                     is_integer, is_list, is_rule, list_items, make_list, output_form)
@@ -416,7 +417,7 @@ def _symbol_name(ev, x):
 @builtin("Symbol", "Symbol[\"name\"]", "the symbol with that name", args=1, section="Strings")
 def _symbol(ev, name):
     name = _string(name, "Symbol", Expr(S("Symbol"), name))
-    if not re.fullmatch(r"[A-Za-z$`][A-Za-z0-9$`]*", name):
+    if not valid_symbol_name(name):
         raise wrong_call("Symbol", Expr(S("Symbol"), name), f"{name!r} is not a symbol name")
     return ev.evaluate(ev.contexts.symbol(name))
 
