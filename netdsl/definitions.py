@@ -66,6 +66,9 @@ class Rule:
     delayed: bool
     key: tuple
     options: bool = False   # the left side has OptionsPattern: OptionValue needs rewriting
+    # the right side is Module/With/Block[..., body /; cond]: tried in its scope (found once
+    # here, so the definitions without one pay nothing per call)
+    scoped_condition: bool = False
 
 
 def _has_options_pattern(e: Any) -> bool:
@@ -74,6 +77,19 @@ def _has_options_pattern(e: Any) -> bool:
     if e.head is Symbol("OptionsPattern"):
         return True
     return _has_options_pattern(e.head) or any(_has_options_pattern(a) for a in e.args)
+
+
+_SCOPES = ("Module", "With", "Block")
+
+
+def _scoped_condition(rhs: Any) -> bool:
+    """Whether ``rhs`` is Module[vars, body /; cond] (With, Block, nested)."""
+    while type(rhs) is Expr and type(rhs.head) is Symbol and rhs.head.name in _SCOPES \
+            and len(rhs.args) == 2:
+        rhs = rhs.args[1]
+        if type(rhs) is Expr and rhs.head is Symbol("Condition") and len(rhs.args) == 2:
+            return True
+    return False
 
 
 def _condition_of(rule: Rule) -> Any:
@@ -93,7 +109,8 @@ class Definitions:
 
     def add_rule(self, lhs: Any, rhs: Any, delayed: bool) -> None:
         conditioned = delayed and type(rhs) is Expr and rhs.head is Symbol("Condition")
-        rule = Rule(lhs, rhs, delayed, specificity(lhs, conditioned), _has_options_pattern(lhs))
+        rule = Rule(lhs, rhs, delayed, specificity(lhs, conditioned), _has_options_pattern(lhs),
+                    delayed and _scoped_condition(rhs))
         for i, old in enumerate(self.rules):
             # f[x_] := a /; x > 0 and f[x_] := b are two rules, as in Wolfram
             if same_q(old.lhs, lhs) and same_q(_condition_of(old), _condition_of(rule)):

@@ -230,6 +230,14 @@ class Evaluator:
                 self.warn(text, e.span)
         return Expr(head, *args, span=e.span)
 
+    def _scoped_rule(self, body: Any) -> Any:
+        """The value of Module[vars, value /; cond], or _CONDITION_FAILED when cond is not
+        True with the locals set (a method of its own: inline, it slowed every call)."""
+        try:
+            return self.evaluate(_scoped_condition(body))
+        except ReturnSignal as r:
+            return r.value
+
     def use_definitions(self, defs: Definitions, call: Expr, owner: Symbol) -> Any:
         """The value of ``call`` by the first of ``defs`` that applies, or NOT_APPLICABLE."""
         if defs.exact:
@@ -248,13 +256,12 @@ class Evaluator:
                 if rule.options:
                     body = _bind_option_values(body, owner, call,
                                                self._pattern_defaults(rule.lhs))
-                scoped = _scoped_condition(body) if rule.delayed else None
+                if rule.scoped_condition:   # Module[{y = x}, body /; y > 0]: tried in scope
+                    body = self._scoped_rule(body)
+                    if body is _CONDITION_FAILED:
+                        continue
+                    return body
                 try:
-                    if scoped is not None:   # Module[{y = x}, body /; y > 0]: tried in scope
-                        value = self.evaluate(scoped)
-                        if value is _CONDITION_FAILED:
-                            continue
-                        return value
                     return self.evaluate(body)
                 except ReturnSignal as r:
                     return r.value
