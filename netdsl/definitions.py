@@ -82,7 +82,7 @@ def _has_options_pattern(e: Any) -> bool:
 _SCOPES = ("Module", "With", "Block")
 
 
-def _scoped_condition(rhs: Any) -> bool:
+def _has_scoped_condition(rhs: Any) -> bool:
     """Whether ``rhs`` is Module[vars, body /; cond] (With, Block, nested)."""
     while type(rhs) is Expr and type(rhs.head) is Symbol and rhs.head.name in _SCOPES \
             and len(rhs.args) == 2:
@@ -110,7 +110,7 @@ class Definitions:
     def add_rule(self, lhs: Any, rhs: Any, delayed: bool) -> None:
         conditioned = delayed and type(rhs) is Expr and rhs.head is Symbol("Condition")
         rule = Rule(lhs, rhs, delayed, specificity(lhs, conditioned), _has_options_pattern(lhs),
-                    delayed and _scoped_condition(rhs))
+                    delayed and _has_scoped_condition(rhs))
         for i, old in enumerate(self.rules):
             # f[x_] := a /; x > 0 and f[x_] := b are two rules, as in Wolfram
             if same_q(old.lhs, lhs) and same_q(_condition_of(old), _condition_of(rule)):
