@@ -12,19 +12,12 @@ from __future__ import annotations
 import os
 import posixpath
 
-from ..expr import Expr, Symbol, boolean, is_integer, is_list, list_items, make_list
+from ..expr import Expr, Symbol, boolean, is_integer, is_list, list_items
 from ..printer import short
 from .registry import builtin, wrong_call
-from .strings import _string
+from .strings import _string, on_strings
 
 S = Symbol
-
-
-def _names(name: str, x, call, fn):
-    """``fn`` of a name, or of each name of a list."""
-    if is_list(x):
-        return make_list(fn(_string(v, name, call)) for v in list_items(x))
-    return fn(_string(x, name, call))
 
 
 @builtin("Directory", "Directory[]", "the current working directory (read only: netdsl has "
@@ -54,7 +47,7 @@ def _file_name_join(ev, parts):
          section="Files")
 def _file_exists_q(ev, name):
     call = Expr(S("FileExistsQ"), name)
-    return _names("FileExistsQ", name, call,
+    return on_strings(name, "FileExistsQ", call,
                   lambda n: boolean(bool(n) and os.path.exists(os.path.expanduser(n))))
 
 
@@ -78,7 +71,7 @@ def _directory_name(ev, name, levels=1):
         for _ in range(min(levels, n.count("/") + 1)):
             n = _directory(n)
         return n
-    return _names("DirectoryName", name, call, up)
+    return on_strings(name, "DirectoryName", call, up)
 
 
 def _split(n: str) -> tuple[str, str]:
@@ -91,11 +84,11 @@ def _split(n: str) -> tuple[str, str]:
          "the file name without its directory and its last extension (\"b.tar\" for "
          "\"a/b.tar.gz\")", args=1, section="Files")
 def _file_base_name(ev, name):
-    return _names("FileBaseName", name, Expr(S("FileBaseName"), name), lambda n: _split(n)[0])
+    return on_strings(name, "FileBaseName", Expr(S("FileBaseName"), name), lambda n: _split(n)[0])
 
 
 @builtin("FileExtension", "FileExtension[\"name\"]",
          "the file name's last extension, without the dot (\"\" if none)", args=1,
          section="Files")
 def _file_extension(ev, name):
-    return _names("FileExtension", name, Expr(S("FileExtension"), name), lambda n: _split(n)[1])
+    return on_strings(name, "FileExtension", Expr(S("FileExtension"), name), lambda n: _split(n)[1])

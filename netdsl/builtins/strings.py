@@ -289,6 +289,14 @@ def _spec_list(spec: Any) -> list[Any] | None:
     return items if items and all(is_list(i) for i in items) else None
 
 
+def on_strings(x: Any, name: str, call: Any, fn: Any) -> Any:
+    """``fn`` of the string ``x``, or of each string of a list of them (stringpatterns'
+    each_string also bounds the time, for regular expressions)."""
+    if is_list(x):
+        return make_list([fn(_string(t, name, call)) for t in list_items(x)])
+    return fn(_string(x, name, call))
+
+
 @builtin("StringTake", ("StringTake[s, n]", "StringTake[s, -n]", "StringTake[s, {m, n}]",
                         "StringTake[s, {n}]", "StringTake[s, {m, n, step}]",
                         "StringTake[s, UpTo[n]]", "StringTake[s, {spec1, spec2, ...}]"),
@@ -307,9 +315,7 @@ def _string_take(ev, s, spec):
     def take_one(t: str, sp: Any) -> str:
         r = _take_positions(sp, t, where)
         return t[r.start:r.stop:r.step] if r.step > 0 else "".join(t[i] for i in r)
-    if is_list(s):
-        return make_list([take(_string(t, "StringTake", call)) for t in list_items(s)])
-    return take(_string(s, "StringTake", call))
+    return on_strings(s, "StringTake", call, take)
 
 
 @builtin("StringDrop", ("StringDrop[s, n]", "StringDrop[s, -n]", "StringDrop[s, {m, n}]",
@@ -323,9 +329,7 @@ def _string_drop(ev, s, spec):
     def drop(t: str) -> str:
         gone = set(_take_positions(spec, t, where))
         return "".join(c for i, c in enumerate(t) if i not in gone) if gone else t
-    if is_list(s):
-        return make_list([drop(_string(t, "StringDrop", call)) for t in list_items(s)])
-    return drop(_string(s, "StringDrop", call))
+    return on_strings(s, "StringDrop", call, drop)
 
 
 @builtin("StringPart", ("StringPart[s, n]", "StringPart[s, {n1, n2, ...}]",
@@ -346,9 +350,7 @@ def _string_part(ev, s, spec):
             return make_list([t[_index(i, len(t), t, where)] for i in ints])
         raise EvaluationError(f"{show(spec)} in {show(call)} is not a valid part "
                               f"specification.", symbol="StringPart", tag="pkspec1")
-    if is_list(s):
-        return make_list([part(_string(t, "StringPart", call)) for t in list_items(s)])
-    return part(_string(s, "StringPart", call))
+    return on_strings(s, "StringPart", call, part)
 
 
 def _string_test(name: str, usage: str, summary: str,
