@@ -1,5 +1,5 @@
-"""The compiled GRU steps (netdsl/layers/compiled/gru_fused.py, numba): the time loop
-against the GRU formula written out per example, with and without an initial state;
+"""The compiled GRU (netdsl/layers/compiled/gru_fused.py, numba): the time loop (one
+compiled call with cblas GEMMs, or one call per step) against the GRU formula written out per example, with and without an initial state;
 backward against float64 central differences of that formula; a net's outputs and
 training gradients against the NumPy loop."""
 
@@ -18,8 +18,14 @@ pytest.importorskip("numba")
 H, D, N, T = 5, 3, 4, 6
 
 
-@pytest.fixture
-def fused(monkeypatch):
+@pytest.fixture(params=["loop", "steps"])
+def fused(monkeypatch, request):
+    """Compiled passes: the whole loop in one call (cblas GEMMs), or one call per step."""
+    from netdsl.layers.compiled import gru_fused
+    if request.param == "steps":
+        monkeypatch.setattr(gru_fused, "SGEMM", None)
+    elif gru_fused.SGEMM is None:
+        pytest.skip("no cblas_sgemm found in NumPy's BLAS")
     used = force_compiled(monkeypatch, kernel)
     yield used
     assert used and all(m is not None for m in used), "the compiled steps did not run"

@@ -1,8 +1,9 @@
-"""The compiled LSTM steps (netdsl/layers/compiled/lstm_fused.py, numba): their tanh against float64
-tanh, the time loop against the LSTM formula written out per example (dense input and
-after an EmbeddingLayer, with and without initial states), backward against float64
-central differences of that formula, a whole net and its training gradients against the
-NumPy loop, and the switches that choose the path."""
+"""The compiled LSTM (netdsl/layers/compiled/lstm_fused.py, numba): its tanh against
+float64 tanh, the time loop (one compiled call with cblas GEMMs, or one call per step)
+against the LSTM formula written out per example (dense input and after an
+EmbeddingLayer, with and without initial states), backward against float64 central
+differences of that formula, a whole net and its training gradients against the NumPy
+loop, the switches that choose the path, and cblas's GEMM against float64."""
 
 from __future__ import annotations
 
@@ -19,9 +20,14 @@ from netdsl.layers.compiled import lstm_fused  # noqa: E402  (needs numba)
 H, D, N, T = 5, 3, 4, 6
 
 
-@pytest.fixture
-def fused(monkeypatch):
-    """Every float32 pass on the compiled steps, whatever its size."""
+@pytest.fixture(params=["loop", "steps"])
+def fused(monkeypatch, request):
+    """Every float32 pass compiled, whatever its size: the whole loop in one call (its
+    GEMMs by cblas), or, when no cblas_sgemm was found, one compiled call per step."""
+    if request.param == "steps":
+        monkeypatch.setattr(lstm_fused, "SGEMM", None)
+    elif lstm_fused.SGEMM is None:
+        pytest.skip("no cblas_sgemm found in NumPy's BLAS")
     return force_compiled(monkeypatch, kernel)
 
 
@@ -205,3 +211,19 @@ def test_an_unusable_numba_warns_once_and_the_numpy_loop_runs(monkeypatch):
     with pytest.warns(RuntimeWarning, match="NumPy code runs instead"):
         assert compiled.load("lstm_fused") is None
     assert compiled.load("lstm_fused") is None          # said once
+
+
+def test_cblas_gemm_rows_equal_float64_on_strided_operands_and_a_wrong_blas_is_refused():
+    from netdsl.layers.compiled import cblas
+    if cblas.SGEMM is None:
+        pytest.skip("no cblas_sgemm found in NumPy's BLAS")
+    rng = np.random.default_rng(6)
+    w = rng.normal(size=(37, 11)).astype(np.float32)
+    s_all = rng.normal(size=(11, 3, 5)).astype(np.float32)      # step 1: (11, 5), stride 15
+    out_all = np.full((37, 2, 5), np.nan, np.float32)
+    bounds = np.array([0, 9, 30, 37], np.int64)
+    lstm_fused.gemm_rows(cblas.SGEMM, w, s_all[:, 1], out_all[:, 0], bounds)
+    np.testing.assert_allclose(out_all[:, 0], w.astype(np.float64) @ s_all[:, 1],
+                               rtol=1e-5, atol=1e-5)
+    assert np.isnan(out_all[:, 1]).all()                        # the other step untouched
+    assert not cblas._agrees(lambda *args: None)                # computes nothing

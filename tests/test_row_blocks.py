@@ -31,4 +31,4 @@ def test_small_products_are_not_timed_and_big_ones_are_chosen_once(monkeypatch):
     assert len(first) in row_blocks.CANDIDATES
     monkeypatch.setattr(row_blocks, "_fastest", lambda *a: pytest.fail("timed twice"))
     assert row_blocks.blocks(w, s) is first
-    assert row_blocks.chosen()[(w.shape, s.shape, "<f4")] is first
+    assert row_blocks.chosen()[(w.shape, s.shape, "<f4", True)] is first

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import compiled, row_blocks
+from . import compiled, lstm_kernel, row_blocks
 from .lstm_kernel import FUSED_MIN, Weights, weights as stacked
 
 GATES = ("InputGate", "ResetGate", "MemoryGate")
@@ -61,6 +61,11 @@ def forward(pre: np.ndarray, ws_half: np.ndarray, keep: bool,
     q_all = np.zeros((k, g3, batch), dt)
     ranges = row_blocks.blocks(ws_half, states[0]) if alone else ((0, g3),)
     fused = fused_steps(dt, n * h * batch)
+    if fused is not None and fused.SGEMM is not None:
+        bounds = lstm_kernel.compiled_blocks(fused, ws_half, states[0])
+        fused.forward_loop(fused.SGEMM, bounds, ws_half, np.ascontiguousarray(pre),
+                           initial is None, keep, states, zr_all, m_all, q_all)
+        return Run(states, zr_all, m_all, q_all) if keep else Run(states, None, None, None)
     if fused is not None:
         pre = np.ascontiguousarray(pre)
         for t in range(n):
@@ -117,6 +122,14 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray, final: np.ndarray | None 
     back = np.empty((h, batch), dt)
     ranges = row_blocks.blocks(ws_t, das[:, 0]) if alone and n else ((0, h),)
     fused = fused_steps(dt, n * h * batch)
+    if fused is not None and m_all.dtype == dt and fused.SGEMM is not None and n:
+        back.fill(0)
+        bounds = lstm_kernel.compiled_blocks(fused, ws_t, back)
+        fused.backward_loop(fused.SGEMM, bounds, ws_t, zr_all, m_all, q_all, run.states,
+                            np.ascontiguousarray(dy), initial, ds, back, dm_all, das)
+        if initial:
+            ds += back
+        return Grads(das, dm_all, ds)
     if fused is not None and m_all.dtype == dt:
         dy = np.ascontiguousarray(dy)
         back.fill(0)

@@ -14,8 +14,10 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
   After an EmbeddingLayer (Test mode), it is a column gather from the precomputed table
   ``Wx . Weights^T + b`` instead (``Lookup``).
 - All per-step elementwise work writes into buffers made before the loop (``out=``); for a
-  big float32 pass with numba installed, it is one compiled call per step instead
-  (lstm_fused.py: ~17 us forward and ~6 backward against ~73 and ~74 for the ufuncs).
+  big float32 pass with numba installed, the whole loop is one compiled call instead, its
+  GEMMs by cblas from inside it (lstm_fused.forward_loop, compiled/cblas.py: H = 256,
+  N = 32, 100 steps, 18.3 ms against 20.9 with a compiled call per step, the fallback when
+  no cblas_sgemm is found, and ~28 for the ufuncs).
 - Backward through time: per step, the gate gradients by a few fused products and one
   GEMM ``Ws^T (H, 4H) @ da (4H, N)``; the gate gradients are stored (4H, n, N), so the
   weight gradients of all steps are one GEMM each after the loop.
@@ -135,6 +137,11 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
     if fused is not None and isinstance(pre, Lookup) and pre.cols.size and not (
             0 <= pre.cols.min() and pre.cols.max() < pre.proj.shape[1]):
         fused = None   # compiled code does not check bounds: the NumPy gather reports it
+    if fused is not None and fused.SGEMM is not None:
+        _forward_loop(fused, pre, ws_half, keep, initial is None, states, cells, acts, tanh_c)
+        last = cells[n if keep else n % 2]
+        return Run(states, last, acts, cells, tanh_c) if keep else Run(states, last, None, None,
+                                                                       None)
     if fused is not None:
         source: tuple[np.ndarray, ...]
         if isinstance(pre, Lookup):
@@ -180,6 +187,36 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
     return Run(states, last, acts, cells, tanh_c) if keep else Run(states, last, None, None, None)
 
 
+def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
+                  zero_first: bool, *buffers: np.ndarray) -> None:
+    """``forward``'s loop as one compiled call (lstm_fused.forward_loop), its GEMMs by
+    cblas from inside it."""
+    if isinstance(pre, Lookup):
+        proj, cols, dense = np.ascontiguousarray(pre.proj), pre.cols.astype(np.int32), False
+    else:
+        g4, n, batch = pre.shape
+        proj, cols, dense = np.ascontiguousarray(pre).reshape(g4, n * batch), _NO_COLS, True
+    bounds = compiled_blocks(fused, ws_half, buffers[0][0])
+    fused.forward_loop(fused.SGEMM, bounds, ws_half, proj, cols, dense, zero_first, keep,
+                       *buffers)
+
+
+_NO_COLS = np.zeros((1, 1), np.int32)
+
+
+def compiled_blocks(fused: Any, w: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The row bounds (int64) of ``w`` for fused.gemm_rows, chosen by timing as
+    row_blocks.blocks does (from a compiled loop there is no per-call dispatch, so the
+    best split differs from np.matmul's). Lanes time them too: no GIL to wait for."""
+    def run(w: np.ndarray, s: np.ndarray, out: np.ndarray, ranges: Any) -> None:
+        fused.gemm_rows(fused.SGEMM, w, s, out, _bounds(ranges))
+    return _bounds(row_blocks.blocks(w, s, run))
+
+
+def _bounds(ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    return np.array([lo for lo, _ in ranges] + [ranges[-1][1]], np.int64)
+
+
 def _ranges(w: np.ndarray, s: np.ndarray, alone: bool) -> tuple[tuple[int, int], ...]:
     """How a step's GEMM w @ s is cut (row_blocks.py): only in a lone lane. Beside another
     lane, the blocks' extra calls each wait for the GIL (2 lanes, forward: 14.7 ms whole
@@ -209,6 +246,11 @@ def backward(run: Run, ws: np.ndarray, dy: np.ndarray,
     factor = np.empty((3 * h, batch), dt)
     ranges = _ranges(ws_t, da[:, 0] if n else np.zeros((g4, batch), dt), alone)
     fused = fused_steps(dt, n * h * batch)
+    if fused is not None and acts.dtype == dt and fused.SGEMM is not None:
+        bounds = compiled_blocks(fused, ws_t, ds)
+        fused.backward_loop(fused.SGEMM, bounds, ws_t, acts, tanh_c, cells,
+                            np.ascontiguousarray(dy), initial, ds, dc, da)
+        return da, ds, dc
     if fused is not None and acts.dtype == dt:
         step = fused.backward_step
         dy = np.ascontiguousarray(dy)

@@ -22,15 +22,17 @@ _CHOSEN: dict[tuple, tuple[tuple[int, int], ...]] = {}
 _LOCK = threading.Lock()
 
 
-def blocks(w: np.ndarray, s: np.ndarray) -> tuple[tuple[int, int], ...]:
-    """The row ranges of ``w`` to multiply by ``s`` one at a time (one range: no split)."""
-    key = (w.shape, s.shape, w.dtype.str)
+def blocks(w: np.ndarray, s: np.ndarray, via: Any = None) -> tuple[tuple[int, int], ...]:
+    """The row ranges of ``w`` to multiply by ``s`` one at a time (one range: no split);
+    ``via(w, s, out, ranges)``: how the blocks will be multiplied, if not by ``matmul``
+    (lstm_kernel's compiled loop), timed under its own key."""
+    key = (w.shape, s.shape, w.dtype.str, via is None)
     chosen = _CHOSEN.get(key)
     if chosen is None:
         with _LOCK:
             chosen = _CHOSEN.get(key)
             if chosen is None:
-                chosen = _CHOSEN[key] = _fastest(w, s)
+                chosen = _CHOSEN[key] = _fastest(w, s, via or matmul)
     return chosen
 
 
@@ -49,7 +51,7 @@ def _split(rows: int, parts: int) -> tuple[tuple[int, int], ...]:
     return tuple((int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
 
 
-def _fastest(w: np.ndarray, s: np.ndarray) -> tuple[tuple[int, int], ...]:
+def _fastest(w: np.ndarray, s: np.ndarray, via: Any) -> tuple[tuple[int, int], ...]:
     rows = w.shape[0]
     options = [_split(rows, p) for p in CANDIDATES if p == 1 or rows >= 4 * p]
     if len(options) == 1 or w.size * s.shape[1] < 1 << 20:   # small: never worth timing
@@ -58,10 +60,10 @@ def _fastest(w: np.ndarray, s: np.ndarray) -> tuple[tuple[int, int], ...]:
     best: dict[int, float] = {}
     for _ in range(3):                  # interleaved rounds: a busy moment hits them all
         for k, ranges in enumerate(options):
-            matmul(w, s, out, ranges)   # warm
+            via(w, s, out, ranges)      # warm
             start = time.perf_counter()
             for _ in range(4):
-                matmul(w, s, out, ranges)
+                via(w, s, out, ranges)
             took = time.perf_counter() - start
             best[k] = min(best.get(k, took), took)
     return options[min(best, key=best.__getitem__)]

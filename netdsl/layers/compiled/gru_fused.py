@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .lstm_fused import _FLAGS, tanh
+from .lstm_fused import _FLAGS, SGEMM, gemm_rows, tanh  # noqa: F401 (SGEMM: for gru_kernel)
 
 _HALF, _ONE = np.float32(0.5), np.float32(1.0)
 
@@ -46,3 +46,27 @@ def backward_step(zr, m, q, s, dy, t, ds, back, dm, das):   # pragma: no cover (
             das[h + i, t, j] = g * q[2 * h + i, j] * r * (_ONE - r)
             das[2 * h + i, t, j] = g * r
             ds[i, j] = d * (_ONE - z)
+
+
+@njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
+def forward_loop(gemm, bounds, ws, pre, zero_first, keep, states, zr_all, m_all,
+                 q_all):   # pragma: no cover (compiled)
+    """gru_kernel.forward's whole loop in one call, without the GIL: per step
+    q = ws @ states[t] (lstm_fused.gemm_rows; none at step 0 when ``zero_first``: the
+    state is zero and q stays as it was made, zeros), then ``forward_step``."""
+    for t in range(pre.shape[1]):
+        k = t if keep else 0
+        if t or not zero_first:
+            gemm_rows(gemm, ws, states[t], q_all[k], bounds)
+        forward_step(q_all[k], pre, t, zr_all[k], m_all[k], states[t], states[t + 1])
+
+
+@njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
+def backward_loop(gemm, bounds, ws_t, zr_all, m_all, q_all, states, dy, initial, ds, back,
+                  dm, das):   # pragma: no cover (compiled)
+    """gru_kernel.backward's whole loop in one call: ``backward_step``, then
+    back = ws_t @ das[:, t] (not after step 0 unless ``initial``)."""
+    for t in range(m_all.shape[0] - 1, -1, -1):
+        backward_step(zr_all[t], m_all[t], q_all[t], states[t], dy, t, ds, back, dm, das)
+        if t or initial:
+            gemm_rows(gemm, ws_t, das[:, t], back, bounds)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .cblas import NO_TRANS, ROW_MAJOR, SGEMM  # noqa: F401 (SGEMM: for lstm_kernel)
+
 _FLAGS = {"contract", "arcp", "afn", "reassoc"}   # FMAs and reciprocals; NaN and inf kept
 _LIM = np.float32(7.99881172180175781)             # tanh rounds to +-1 in float32 beyond
 _A1, _A3 = np.float32(4.89352455891786e-03), np.float32(6.37261928875436e-04)
@@ -114,3 +116,62 @@ def backward_step(a, tc, c_prev, dy, t, ds, dc, da):   # pragma: no cover (compi
             da[3 * h + r, t, j] = dcv * i * (_ONE - m * m)
             ds[r, j] = dsv
             dc[r, j] = dcv * f
+
+
+@njit(nogil=True, cache=True)
+def gemm_rows(gemm, w, s, out, bounds):   # pragma: no cover (compiled)
+    """out = w @ s by the row blocks ``bounds[k]:bounds[k + 1]`` of w (row_blocks.py),
+    through ``gemm`` (cblas.SGEMM); every operand's rows are contiguous, s and out may
+    have a row stride (a step of a (4H, n, N) array)."""
+    size = w.itemsize
+    for b in range(bounds.shape[0] - 1):
+        lo, hi = bounds[b], bounds[b + 1]
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, hi - lo, s.shape[1], w.shape[1], 1.0,
+             w.ctypes.data + lo * w.strides[0], w.strides[0] // size,
+             s.ctypes.data, s.strides[0] // size, 0.0,
+             out.ctypes.data + lo * out.strides[0], out.strides[0] // size)
+
+
+@njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
+def forward_loop(gemm, bounds, ws, proj, cols, dense, zero_first, keep,
+                 states, cells, acts, tanh_c):   # pragma: no cover (compiled)
+    """The whole time loop of lstm_kernel.forward in one call, without the GIL: per step
+    the GEMM ws @ states[t] (``gemm_rows``), the input projection added (``dense``: proj
+    is the (4H, n N) projections, step t's columns t N ... t N + N - 1; else a gather of
+    columns cols[t, j] of the projected table), then the gates as ``lookup_step``.
+    ``zero_first``: the initial state is zero, so step 0 has no product."""
+    n = states.shape[0] - 1
+    h, nb = states.shape[1], states.shape[2]
+    for t in range(n):
+        a = acts[t if keep else 0]
+        if t == 0 and zero_first:
+            a[:, :] = 0
+        else:
+            gemm_rows(gemm, ws, states[t], a, bounds)
+        if dense:
+            for r in range(4 * h):
+                for j in range(nb):
+                    a[r, j] += proj[r, t * nb + j]
+        else:
+            for r in range(4 * h):
+                for j in range(nb):
+                    a[r, j] += proj[r, cols[t, j]]
+        c_prev = cells[t] if keep else cells[t % 2]
+        c = cells[t + 1] if keep else cells[(t + 1) % 2]
+        tc, s = tanh_c[t if keep else 0], states[t + 1]
+        for r in range(h):
+            for j in range(nb):
+                (a[r, j], a[h + r, j], a[2 * h + r, j], a[3 * h + r, j],
+                 c[r, j], tc[r, j], s[r, j]) = _cell(
+                    a[r, j], a[h + r, j], a[2 * h + r, j], a[3 * h + r, j], c_prev[r, j])
+
+
+@njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
+def backward_loop(gemm, bounds, ws_t, acts, tanh_c, cells, dy, initial,
+                  ds, dc, da):   # pragma: no cover (compiled)
+    """The whole loop of lstm_kernel.backward in one call, without the GIL:
+    ``backward_step`` then ds = ws_t @ da[:, t] (not after step 0 unless ``initial``)."""
+    for t in range(acts.shape[0] - 1, -1, -1):
+        backward_step(acts[t], tanh_c[t], cells[t], dy, t, ds, dc, da)
+        if t or initial:
+            gemm_rows(gemm, ws_t, da[:, t], ds, bounds)
