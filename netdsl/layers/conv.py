@@ -16,10 +16,10 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
-from .windows import (Geometry, col2im, conv_input_grad, conv_shifted, crop, geometry, im2col,
-                      one_copy_columns, pad, pool_max, pool_max_backward, pool_sum,
-                      pool_sum_backward, scratch, shifted_applies, shifted_weight_grad,
-                      small_columns)
+from .windows import (Geometry, col2im, compiled_shifted, conv_input_grad, conv_shifted, crop,
+                      geometry, im2col, one_copy_columns, pad, pool_max, pool_max_backward,
+                      pool_sum, pool_sum_backward, scratch, shifted_applies,
+                      shifted_weight_grad, small_columns)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -233,12 +233,14 @@ class ConvolutionLayer(_Windowed):
         if groups == 1 and shifted_applies(g, c, n):
             if not keep:
                 return conv_shifted(ctx, x, w, g), None, g
-            if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f:
+            if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f or compiled_shifted(x.dtype):
                 # training: the padded input is kept instead of the columns (backward
                 # takes dW from it by shifted GEMMs). Measured (one thread): for
                 # 32 -> 16 channels on 32x32, batch 16, this forward + dW is 6.2 ms
                 # against im2col's 8.7; 16 -> 16 ties (9.8 ms, batch 32); for 16 -> 32
-                # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms).
+                # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms) unless
+                # the GEMMs are the compiled ones (compiled/shifted_gemm.py), which win
+                # for every channel ratio (the U-Net's training step 12.1 -> 11.2 ms).
                 y, buf = conv_shifted(ctx, x, w, g, keep=True)
                 return y, _Shifted(buf), g
         cols = None if keep else small_columns(ctx, x, g)

@@ -1,0 +1,121 @@
+"""The compiled shifted-GEMM convolution (netdsl/layers/compiled/shifted_gemm.py: cblas
+GEMMs per output row, from numba) for float32: forward, weight and input gradients
+against the float64 naive loops of test_conv_shifted.py and test_conv_training_paths.py,
+the NumPy path (same products, same order: equal), the blocks it cuts the output into,
+and the training rule that takes it when it is there."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layer_harness import build, ctx, make_arrays, to_batch_first, to_batch_last
+from netdsl.layers import conv as conv_module
+from netdsl.layers import windows
+from netdsl.layers.windows import (compiled_shifted, conv_input_grad, conv_shifted, geometry,
+                                   shifted_weight_grad)
+from test_conv_shifted import CASES, naive_conv
+from test_conv_training_paths import CASES as GRAD_CASES
+from test_conv_training_paths import naive_grads
+
+pytest.importorskip("numba")
+if compiled_shifted(np.float32) is None:
+    pytest.skip("no cblas_sgemm found in NumPy's BLAS (or NETDSL_JIT=0)", allow_module_level=True)
+
+F32 = np.float32
+WIDE = ((3, 40, 6), 4, (3, 3), ((1, 1), (1, 1)))   # with batch 40: rows of 240, 6 of 1280 ...
+
+
+def _geometry(shape, kernel, pads):
+    return geometry({"KernelSize": kernel, "Stride": 1, "Dilation": 1,
+                     "PaddingSize": tuple(tuple(p) for p in pads)}, shape[1:])
+
+
+def _close(got, ref, tol=2e-5):
+    assert np.abs(got - ref).max() <= tol * max(1.0, np.abs(ref).max())
+
+
+@pytest.fixture
+def numpy_path(monkeypatch):
+    """Run windows.py's NumPy GEMMs instead of the compiled ones."""
+    def use(on: bool):
+        monkeypatch.setattr(windows, "compiled_shifted",
+                            (lambda dtype: None) if on else compiled_shifted)
+    return use
+
+
+@pytest.mark.parametrize("shape, f, kernel, pads", CASES + [WIDE])
+@pytest.mark.parametrize("batch", [1, 3, 40])
+def test_forward_equals_the_naive_loop_and_the_numpy_path(shape, f, kernel, pads, batch,
+                                                          numpy_path):
+    rng = np.random.default_rng(len(shape) + f + batch)
+    x = rng.standard_normal((batch,) + shape).astype(F32)
+    w = rng.standard_normal((f, shape[0]) + kernel).astype(F32)
+    g = _geometry(shape, kernel, pads)
+    y = conv_shifted(ctx(), to_batch_last(x), w, g)
+    assert y.dtype == F32 and y.flags.c_contiguous and y.shape == (f,) + g.out + (batch,)
+    _close(to_batch_first(y), naive_conv(x.astype(float), w.astype(float), pads))
+    numpy_path(True)
+    np.testing.assert_array_equal(conv_shifted(ctx(), to_batch_last(x), w, g), y)
+
+
+@pytest.mark.parametrize("shape, f, kernel, pads", GRAD_CASES + [WIDE])
+def test_weight_and_input_gradients_equal_the_naive_loops(shape, f, kernel, pads, numpy_path):
+    rng = np.random.default_rng(sum(shape) + f)
+    n = 5
+    x = rng.standard_normal((n,) + shape).astype(F32)
+    w = rng.standard_normal((f, shape[0]) + kernel).astype(F32)
+    g = _geometry(shape, kernel, pads)
+    dy = rng.standard_normal((n, f) + g.out).astype(F32)
+    dw_ref, dx_ref = naive_grads(x.astype(float), w.astype(float), dy.astype(float), pads)
+    _, buf = conv_shifted(ctx(), to_batch_last(x), w, g, keep=True)
+    dw = shifted_weight_grad(buf, to_batch_last(dy), g)
+    assert dw.dtype == F32 and dw.shape == w.shape
+    _close(dw, dw_ref)
+    dx = conv_input_grad(ctx(), to_batch_last(dy), w, g)
+    if dx is not None:                  # (the padded dY may be too large: col2im then)
+        _close(to_batch_first(dx), dx_ref)
+    numpy_path(True)
+    _close(shifted_weight_grad(buf, to_batch_last(dy), g), dw_ref)
+
+
+@pytest.mark.parametrize("shape, f, kernel, pads", CASES + [WIDE])
+@pytest.mark.parametrize("batch", [1, 7, 40])
+def test_the_blocks_cover_every_output_column_once(shape, f, kernel, pads, batch):
+    g = _geometry(shape, kernel, pads)
+    blocks = windows._shifted_blocks(g, batch)
+    seen = np.zeros(int(np.prod(g.out)) * batch, int)
+    for _, col, width in blocks:
+        assert 0 < width <= windows._BLOCK_COLUMNS
+        seen[col:col + width] += 1
+    assert (seen == 1).all()
+    assert not blocks.flags.writeable
+
+
+def test_float32_training_takes_the_shifted_path_for_few_input_channels():
+    """16 -> 32 channels (C < 2F): with the compiled GEMMs the padded input is kept; the
+    gradients equal the float64 naive loop's."""
+    layer = build('ConvolutionLayer[32, {3, 3}, "PaddingSize" -> 1, "Input" -> {16, 16, 16}]')
+    arrays = {k: v.astype(F32) for k, v in make_arrays(layer, seed=1).items()}
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((16, 16, 16, 16)).astype(F32)
+    dy = rng.standard_normal((16, 32, 16, 16)).astype(F32)
+    (y,), cache = layer.forward(ctx(grad=True), arrays, to_batch_last(x))
+    assert isinstance(cache[0], conv_module._Shifted)
+    (dx,), grads = layer.backward(ctx(grad=True), arrays, cache, to_batch_last(dy))
+    w64 = arrays["Weights"].astype(float)
+    dw_ref, dx_ref = naive_grads(x.astype(float), w64, dy.astype(float), ((1, 1), (1, 1)))
+    _close(grads["Weights"], dw_ref)
+    _close(to_batch_first(dx), dx_ref)
+    _close(to_batch_first(y), naive_conv(x.astype(float), w64, ((1, 1), (1, 1)))
+           + arrays["Biases"].reshape(1, -1, 1, 1))
+
+
+def test_without_the_compiled_gemms_the_rules_are_as_before(monkeypatch):
+    monkeypatch.setenv("NETDSL_JIT", "0")
+    assert compiled_shifted(F32) is None
+    layer = build('ConvolutionLayer[32, {3, 3}, "PaddingSize" -> 1, "Input" -> {16, 16, 16}]')
+    arrays = {k: v.astype(F32) for k, v in make_arrays(layer, seed=1).items()}
+    x = np.ones((16, 16, 16, 16), F32)
+    _, cache = layer.forward(ctx(grad=True), arrays, to_batch_last(x))
+    assert not isinstance(cache[0], conv_module._Shifted)
