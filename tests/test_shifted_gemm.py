@@ -119,3 +119,27 @@ def test_without_the_compiled_gemms_the_rules_are_as_before(monkeypatch):
     x = np.ones((16, 16, 16, 16), F32)
     _, cache = layer.forward(ctx(grad=True), arrays, to_batch_last(x))
     assert not isinstance(cache[0], conv_module._Shifted)
+
+
+@pytest.mark.parametrize("m, k, p", [(16, 27, 1000), (64, 32, 4096), (2, 16, 333), (1, 1, 5),
+                                     (128, 64, 300)])
+def test_blocked_matmul_equals_float64(m, k, p):
+    rng = np.random.default_rng(m + k + p)
+    a = rng.standard_normal((k, m)).astype(F32).T          # a transposed view, as deconv's
+    b_all = rng.standard_normal((k, p + 7)).astype(F32)
+    b = b_all[:, 3:3 + p]                                  # rows with a stride
+    got = windows.blocked_matmul(a, b)
+    assert got.shape == (m, p) and got.dtype == F32
+    _close(got, a.astype(float) @ b.astype(float))
+
+
+def test_a_test_mode_layer_adds_its_bias_inside_the_compiled_loop():
+    layer = build('ConvolutionLayer[8, {3, 3}, "PaddingSize" -> 1, "Input" -> {16, 12, 10}]')
+    arrays = {k: v.astype(F32) for k, v in make_arrays(layer, seed=3).items()}
+    arrays["Biases"] = np.arange(1, 9, dtype=F32)
+    x = np.random.default_rng(4).standard_normal((40, 16, 12, 10)).astype(F32)
+    assert windows.shifted_applies(geometry({"KernelSize": (3, 3), "PaddingSize": 1},
+                                            (12, 10)), 16, 40)
+    (y,), _ = layer.forward(ctx(), arrays, to_batch_last(x))
+    ref = naive_conv(x.astype(float), arrays["Weights"].astype(float), ((1, 1), (1, 1)))
+    _close(to_batch_first(y), ref + np.arange(1, 9).reshape(1, -1, 1, 1))

@@ -16,7 +16,7 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
-from .windows import (Geometry, col2im, compiled_shifted, conv_input_grad, conv_shifted, crop,
+from .windows import (Geometry, blocked_matmul, col2im, compiled_shifted, conv_input_grad, conv_shifted, crop,
                       geometry, im2col, one_copy_columns, pad, pool_max, pool_max_backward,
                       pool_sum, pool_sum_backward, scratch, shifted_applies,
                       shifted_weight_grad, small_columns)
@@ -215,15 +215,20 @@ class ConvolutionLayer(_Windowed):
     # slice copies, then W(F, C k) @ cols(C k, O N) is the output (F, O1..Od, N) directly.
     # ChannelGroups G: the same as G independent GEMMs, done by one batched matmul.
     def forward(self, ctx, arrays, x):
-        y, cols, g = self.convolve(ctx, arrays, x)
-        b = arrays.get("Biases")
-        if b is not None:
-            y += b.reshape((y.shape[0],) + (1,) * (len(g.out) + 1))
+        y, cols, g = self.convolve(ctx, arrays, x, arrays.get("Biases"))
         return [y], ((cols, g, x.shape) if ctx.grad else None)
 
-    def convolve(self, ctx, arrays, x):
-        """The convolution without its bias: (y, columns, geometry). The executor's fusion
-        rules call it too (max-pooling before the bias, runtime/fusion.py)."""
+    def convolve(self, ctx, arrays, x, bias=None):
+        """The convolution plus ``bias`` (none: without it, as the executor's fusion rules
+        call it: max-pooling before the bias, runtime/fusion.py): (y, columns, geometry)."""
+        y, cols, g, biased = self._convolve(ctx, arrays, x, bias)
+        if bias is not None and not biased:
+            y += bias.reshape((y.shape[0],) + (1,) * (len(g.out) + 1))
+        return y, cols, g
+
+    def _convolve(self, ctx, arrays, x, bias):
+        """(y, columns, geometry, whether ``bias`` is in y already): conv_shifted adds it
+        while each output block is in cache, instead of another pass over y."""
         g = geometry(self.values, x.shape[1:-1])
         c, n = x.shape[0], x.shape[-1]
         groups = self.values.get("ChannelGroups") or 1
@@ -232,7 +237,7 @@ class ConvolutionLayer(_Windowed):
         keep = bool(ctx.grad)          # the columns are needed again by backward
         if groups == 1 and shifted_applies(g, c, n):
             if not keep:
-                return conv_shifted(ctx, x, w, g), None, g
+                return conv_shifted(ctx, x, w, g, bias=bias), None, g, True
             if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f or compiled_shifted(x.dtype):
                 # training: the padded input is kept instead of the columns (backward
                 # takes dW from it by shifted GEMMs). Measured (one thread): for
@@ -241,8 +246,8 @@ class ConvolutionLayer(_Windowed):
                 # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms) unless
                 # the GEMMs are the compiled ones (compiled/shifted_gemm.py), which win
                 # for every channel ratio (the U-Net's training step 12.1 -> 11.2 ms).
-                y, buf = conv_shifted(ctx, x, w, g, keep=True)
-                return y, _Shifted(buf), g
+                y, buf = conv_shifted(ctx, x, w, g, keep=True, bias=bias)
+                return y, _Shifted(buf), g, True
         cols = None if keep else small_columns(ctx, x, g)
         if cols is None:
             xp = pad(x, g, 0.0, ctx, reuse=not keep)
@@ -251,10 +256,10 @@ class ConvolutionLayer(_Windowed):
             cols = im2col(xp, g, buf)
         p = prod(g.out) * n
         if groups == 1:
-            y = np.matmul(w.reshape(f, -1), cols.reshape(-1, p))
+            y = blocked_matmul(w.reshape(f, -1), cols.reshape(-1, p))
         else:
             y = np.matmul(w.reshape(groups, f // groups, -1), cols.reshape(groups, -1, p))
-        return y.reshape((f,) + g.out + (n,)), cols, g
+        return y.reshape((f,) + g.out + (n,)), cols, g, False
 
     def backward(self, ctx, arrays, cache, dy):
         cols, g, xshape = cache

@@ -19,7 +19,7 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .conv import exported_window_value
 from .registry import register_layer
 from .spatial import SAME, padding_spec, per_dim, resolve_padding
-from .windows import Geometry, col2im, crop, im2col, pad
+from .windows import Geometry, blocked_matmul, col2im, crop, im2col, pad
 
 
 def _kernel(x: Any) -> Any:
@@ -158,7 +158,7 @@ class DeconvolutionLayer(Layer):
         p = prod(g.out) * n
         w3 = w.reshape(groups, c // groups, -1)                     # (G, C/G, F/G k)
         x3 = x.reshape(groups, c // groups, p)
-        cols = _per_group(lambda a, b: a.T @ b, w3, x3)             # (G, F/G k, S N)
+        cols = _per_group(lambda a, b: blocked_matmul(a.T, b), w3, x3)   # (G, F/G k, S N)
         f = fg * groups
         cols = cols.reshape((f,) + g.kernel + g.out + (n,))
         b = arrays.get("Biases")

@@ -24,19 +24,25 @@ from .cblas import NO_TRANS, ROW_MAJOR, SGEMM, TRANS  # noqa: F401 (SGEMM: for w
 
 
 @njit(nogil=True, cache=True)
-def accumulate(gemm, wk, src, shifts, blocks, out):   # pragma: no cover (compiled)
-    """For each block (b, c, w) of ``blocks``: out[:, c:c + w] = the sum over k of
-    wk[k] (F, C) @ src[:, b + shifts[k] : b + shifts[k] + w], by ``gemm`` (cblas.SGEMM).
-    src and out have contiguous rows (any row stride); wk is C-contiguous."""
+def accumulate(gemm, wk, src, shifts, blocks, bias, out):   # pragma: no cover (compiled)
+    """For each block (b, c, w) of ``blocks``: out[:, c:c + w] = bias + the sum over k of
+    wk[k] (F, C) @ src[:, b + shifts[k] : b + shifts[k] + w], by ``gemm`` (cblas.SGEMM);
+    ``bias`` (F,) or empty (none): written into the block first, while it is in cache,
+    instead of another pass over the output. src and out have contiguous rows (any row
+    stride); wk is C-contiguous."""
     nk, f, c = wk.shape
     size = src.itemsize
     lds, ldo = src.strides[0] // size, out.strides[0] // size
+    biased = bias.shape[0] > 0
     for i in range(blocks.shape[0]):
         b, col, w = blocks[i, 0], blocks[i, 1], blocks[i, 2]
+        if biased:
+            for r in range(f):
+                out[r, col:col + w] = bias[r]
         for k in range(nk):
             gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, f, w, c, 1.0, wk[k].ctypes.data, c,
-                 src.ctypes.data + (b + shifts[k]) * size, lds, 0.0 if k == 0 else 1.0,
-                 out.ctypes.data + col * size, ldo)
+                 src.ctypes.data + (b + shifts[k]) * size, lds,
+                 1.0 if k > 0 or biased else 0.0, out.ctypes.data + col * size, ldo)
 
 
 @njit(nogil=True, cache=True)
@@ -53,3 +59,16 @@ def weight_grad(gemm, dy, src, shifts, blocks, dw):   # pragma: no cover (compil
             gemm(ROW_MAJOR, NO_TRANS, TRANS, f, c, w, 1.0, dy.ctypes.data + col * size, ldy,
                  src.ctypes.data + (b + shifts[k]) * size, lds, 0.0 if i == 0 else 1.0,
                  dw[k].ctypes.data, c)
+
+
+@njit(nogil=True, cache=True)
+def columns(gemm, a, b, out, width):   # pragma: no cover (compiled)
+    """out = a @ b, ``width`` columns of b at a time (windows.blocked_matmul): a (M, K)
+    C-contiguous, b and out with contiguous rows."""
+    m, k = a.shape
+    size = b.itemsize
+    ldb, ldo = b.strides[0] // size, out.strides[0] // size
+    p = b.shape[1]
+    for lo in range(0, p, width):
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, min(width, p - lo), k, 1.0, a.ctypes.data, k,
+             b.ctypes.data + lo * size, ldb, 0.0, out.ctypes.data + lo * size, ldo)
