@@ -143,3 +143,58 @@ def test_a_test_mode_layer_adds_its_bias_inside_the_compiled_loop():
     (y,), _ = layer.forward(ctx(), arrays, to_batch_last(x))
     ref = naive_conv(x.astype(float), arrays["Weights"].astype(float), ((1, 1), (1, 1)))
     _close(to_batch_first(y), ref + np.arange(1, 9).reshape(1, -1, 1, 1))
+
+
+WINOGRAD = [
+    # (C, spatial sizes), F, pads: every output size even, >= 8 inputs and 16 filters
+    ((8, 6, 8), 16, ((1, 1), (1, 1))),
+    ((12, 10, 4), 17, ((0, 2), (1, 1))),         # uneven padding
+    ((9, 10, 12), 16, ((0, 0), (0, 0))),         # unpadded: 8 x 10
+    ((32, 4, 8), 24, ((1, 1), (1, 1))),
+]
+
+
+@pytest.mark.parametrize("shape, f, pads", WINOGRAD)
+@pytest.mark.parametrize("batch", [8, 13, 160])
+def test_winograd_3x3_equals_the_naive_loop(shape, f, pads, batch):
+    """F(2x2, 3x3) for 3x3 kernels with even output sizes (batch 160: more than 512
+    columns per tile row, cut into GEMMs of 512), bias included."""
+    rng = np.random.default_rng(sum(shape) + f + batch)
+    x = rng.standard_normal((batch,) + shape).astype(F32)
+    w = rng.standard_normal((f, shape[0], 3, 3)).astype(F32)
+    bias = rng.standard_normal(f).astype(F32)
+    g = _geometry(shape, (3, 3), pads)
+    assert windows._winograd(g, shape[0], f, batch) is not None
+    y = conv_shifted(ctx(), to_batch_last(x), w, g, bias=bias)
+    ref = naive_conv(x.astype(float), w.astype(float), pads) + bias.reshape(1, -1, 1, 1)
+    _close(to_batch_first(y), ref, 2e-6)
+
+
+def test_winograd_is_taken_only_where_it_was_measured_to_pay():
+    even = _geometry((8, 6, 6), (3, 3), ((1, 1), (1, 1)))
+    assert windows._winograd(even, 8, 16, 8) is not None
+    assert windows._winograd(_geometry((8, 7, 6), (3, 3), ((1, 1), (1, 1))), 8, 16, 8) is None
+    assert windows._winograd(_geometry((8, 6, 6), (5, 5), ((2, 2), (2, 2))), 8, 16, 8) is None
+    for c, f, n in ((4, 16, 8), (16, 8, 8), (16, 16, 4), (128, 128, 16)):
+        assert windows._winograd(even, c, f, n) is None, (c, f, n)
+
+
+def test_winograd_training_layer_gradients_equal_the_naive_loop():
+    """32 -> 16 channels (the U-Net's decoder): the forward and the input gradient (a
+    16 -> 32 convolution of dY) both run F(2x2, 3x3); dW by the compiled shifted GEMMs."""
+    layer = build('ConvolutionLayer[16, {3, 3}, "PaddingSize" -> 1, "Input" -> {32, 8, 10}]')
+    arrays = {k: v.astype(F32) for k, v in make_arrays(layer, seed=8).items()}
+    g = _geometry((32, 8, 10), (3, 3), ((1, 1), (1, 1)))
+    assert windows._winograd(g, 32, 16, 8) is not None
+    assert windows._winograd(windows.input_grad_geometry(g), 16, 32, 8) is not None
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((8, 32, 8, 10)).astype(F32)
+    dy = rng.standard_normal((8, 16, 8, 10)).astype(F32)
+    (y,), cache = layer.forward(ctx(grad=True), arrays, to_batch_last(x))
+    (dx,), grads = layer.backward(ctx(grad=True), arrays, cache, to_batch_last(dy))
+    w64 = arrays["Weights"].astype(float)
+    dw_ref, dx_ref = naive_grads(x.astype(float), w64, dy.astype(float), ((1, 1), (1, 1)))
+    _close(to_batch_first(y), naive_conv(x.astype(float), w64, ((1, 1), (1, 1)))
+           + arrays["Biases"].reshape(1, -1, 1, 1), 2e-6)
+    _close(to_batch_first(dx), dx_ref, 2e-6)
+    _close(grads["Weights"], dw_ref)

@@ -354,9 +354,13 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     xp[g.interior()] = x
     fast = compiled_shifted(x.dtype)
     if fast is not None:    # each output row's GEMMs from one compiled loop
-        wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
         y = np.empty((f,) + g.out + (n,), x.dtype)
         b = _NO_BIAS if bias is None else np.ascontiguousarray(bias, x.dtype).reshape(-1)
+        wino = _winograd(g, c, f, n)
+        if wino is not None:
+            wino.conv3x3(wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf, g.padded[1], b, y)
+            return (y, buf) if keep else y
+        wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
         fast.accumulate(fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
                         _shifted_blocks(g, n), b, y.reshape(f, -1))
         return (y, buf) if keep else y
@@ -383,6 +387,37 @@ def _shifted_layout(g: Geometry, n: int) -> tuple[list[int], int, int]:
 
 
 _NO_BIAS = np.zeros(0, np.float32)
+
+# Winograd's F(2x2, 3x3) transform of a 3x3 kernel: U = G w G^T (compiled/winograd.py).
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+# Where F(2x2, 3x3) paid, measured at one thread against the compiled shifted GEMMs
+# (C -> F channels, size, batch: time ratio): 8 -> 16, 32x32, 16: 0.86; 16 -> 16, 32x32,
+# 32: 0.81; 32 -> 32, 16x16, 32: 0.73; 64 -> 64, 8x8, 32: 0.68; 32 -> 16 0.88; 16 -> 32
+# 0.93. It lost with few filters (8 -> 8: 1.04, 16 -> 8: 1.03), with a small batch (its
+# transforms run over runs of N numbers; 16 -> 16, 64x64, batch 4: 1.49) and with many
+# channels (128 -> 128, 8x8, 16: 1.11: a U[p] too big for the small-matrix kernel).
+_WINOGRAD_MIN_INPUTS, _WINOGRAD_MIN_FILTERS, _WINOGRAD_MIN_BATCH = 8, 16, 8
+_WINOGRAD_MAX_WEIGHTS = 4096     # C F
+
+
+def _winograd(g: Geometry, c: int, f: int, n: int) -> Any:
+    """The winograd module for a 3x3 convolution of ``conv_shifted`` on a batch of n with
+    even output sizes, where it pays (above), with the compiled GEMMs there; or None."""
+    if (g.kernel != (3, 3) or g.out[0] % 2 or g.out[1] % 2 or c < _WINOGRAD_MIN_INPUTS
+            or f < _WINOGRAD_MIN_FILTERS or n < _WINOGRAD_MIN_BATCH
+            or c * f > _WINOGRAD_MAX_WEIGHTS):
+        return None
+    wino = compiled.load("winograd")
+    return wino if wino is not None and wino.SGEMM is not None else None
+
+
+def winograd_weights(ctx: Any, w: np.ndarray, dtype: Any) -> np.ndarray:
+    """U (16, F, C) = G w G^T for each filter and channel (tile position p = 4 i + j),
+    computed in float64; kept with a Test-mode plan while ``w`` is the same array."""
+    def make() -> np.ndarray:
+        u = _WINOGRAD_G @ w.astype(np.float64) @ _WINOGRAD_G.T          # (F, C, 4, 4)
+        return np.ascontiguousarray(u.reshape(w.shape[:2] + (16,)).transpose(2, 0, 1), dtype)
+    return cached(ctx, ("winograd", id(w)), {"": w}, make)
 
 
 def _flat_steps(g: Geometry, n: int) -> list[int]:
