@@ -5,7 +5,9 @@ Why: after its GEMM, a step of the NumPy loop in lstm_kernel.py is about ten ufu
 (H, N) blocks again and costs 1-5 us of dispatch: for H = 256, N = 32, ~73 us a step
 forward and ~74 backward against the 185 us GEMM. One compiled loop over the step's
 (H, N) positions takes ~17 us forward and ~6 backward. It releases the GIL, so lanes
-(threads) run it side by side.
+(threads) run it side by side. When cblas.py found NumPy's ``cblas_sgemm``, the whole
+time loop is one call (``forward_loop``, ``backward_loop``: the GEMMs called from here,
+no Python between steps); the per-step calls are the fallback.
 
 Optional: numba comes with the ``netdsl[speed]`` extra. lstm_kernel.py loads this module
 (through this package's ``load``) only for a big enough pass, never at ``import netdsl``;
