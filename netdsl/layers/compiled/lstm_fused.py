@@ -93,6 +93,13 @@ def lookup_step(a, proj, cols, t, c_prev, c, tc, s):   # pragma: no cover (compi
     for r in range(4 * h):
         for j in range(nb):
             a[r, j] += proj[r, cols[t, j]]
+    _gates(a, c_prev, c, tc, s)
+
+
+@njit(inline="always", error_model="numpy", fastmath=_FLAGS, cache=True)
+def _gates(a, c_prev, c, tc, s):   # pragma: no cover (compiled)
+    """a (4H, N): the gates' pre-activations, becomes [i, o, f, m]; writes c, tanh(c), s."""
+    h, nb = c.shape
     for r in range(h):
         for j in range(nb):
             (a[r, j], a[h + r, j], a[2 * h + r, j], a[3 * h + r, j],
@@ -160,12 +167,7 @@ def forward_loop(gemm, bounds, ws, proj, cols, dense, zero_first, keep,
                     a[r, j] += proj[r, cols[t, j]]
         c_prev = cells[t] if keep else cells[t % 2]
         c = cells[t + 1] if keep else cells[(t + 1) % 2]
-        tc, s = tanh_c[t if keep else 0], states[t + 1]
-        for r in range(h):
-            for j in range(nb):
-                (a[r, j], a[h + r, j], a[2 * h + r, j], a[3 * h + r, j],
-                 c[r, j], tc[r, j], s[r, j]) = _cell(
-                    a[r, j], a[h + r, j], a[2 * h + r, j], a[3 * h + r, j], c_prev[r, j])
+        _gates(a, c_prev, c, tanh_c[t if keep else 0], states[t + 1])
 
 
 @njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
