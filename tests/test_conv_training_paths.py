@@ -166,6 +166,7 @@ def test_layer_paths_agree_with_im2col_at_real_size():
     np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 2, 3)), rtol=1e-5)
     old = pytest.MonkeyPatch()
     old.setattr(windows, "_SHIFTED_MIN_POSITIONS", 10 ** 12)
+    old.setattr(windows, "_COMPILED_MIN_POSITIONS", 10 ** 12)
     try:
         cache0, y0, dx0, dw0, db0 = run()
     finally:

@@ -77,3 +77,12 @@ def test_a_pair_embeddings_output_decoder_survives_a_net_file(tmp_path):
     assert back.ports["Output"].coder is not None and back == s.evaluate("pe")
     assert s.evaluate(f'Import["{path}"][{{{{1, 2, 3}}, {{1, 2, 4}}}}]') in (
         netdsl.Symbol("True"), netdsl.Symbol("False"))
+
+
+@pytest.mark.parametrize("src", ['LinearLayer[][[{1, {1, 2, 3}}]]',
+                                 'NetExtract[LinearLayer[3, "Input" -> 2], {{1, 2}, "Weights"}]'])
+def test_a_list_inside_a_part_path_is_a_nopart_error(src):
+    """A list where a path names a layer or array: it was looked up in a table of array
+    aliases as is (a raw "unhashable type" error)."""
+    assert "does not name a layer" in error(src, src.split("[")[0] if src.startswith("Net")
+                                            else "Part", "nopart")

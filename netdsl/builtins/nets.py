@@ -379,7 +379,9 @@ def extract(net: Net, spec: Any, head: str = "NetExtract") -> Any:
             if sub is not None:
                 current = sub
                 continue
-            alias = getattr(current, "array_paths", {}).get(tuple(items[i:]))
+            rest = tuple(items[i:])
+            alias = (getattr(current, "array_paths", {}).get(rest)
+                     if all(isinstance(r, str) for r in rest) else None)
             if alias is not None:      # AttentionLayer: {"ScoringNet", "Linear", "Weights"}
                 return extract_value(current, alias, head, root_shared)
             if not isinstance(part, str) or i != len(items) - 1:

@@ -235,7 +235,7 @@ class ConvolutionLayer(_Windowed):
         w = arrays["Weights"].astype(x.dtype, copy=False)
         f = w.shape[0]
         keep = bool(ctx.grad)          # the columns are needed again by backward
-        if groups == 1 and shifted_applies(g, c, n):
+        if groups == 1 and shifted_applies(g, c, n, x.dtype):
             if not keep:
                 return conv_shifted(ctx, x, w, g, bias=bias), None, g, True
             if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f or compiled_shifted(x.dtype):
