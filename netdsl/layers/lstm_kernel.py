@@ -146,7 +146,7 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
         source: tuple[np.ndarray, ...]
         if isinstance(pre, Lookup):
             step, source = fused.lookup_step, (np.ascontiguousarray(pre.proj, dt),
-                                               pre.cols.astype(np.int32))
+                                               pre.cols.astype(np.uint32))
         else:
             step, source = fused.forward_step, (np.ascontiguousarray(pre, dt),)
         ranges = _ranges(ws_half, states[0], alone)
@@ -192,7 +192,7 @@ def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, kee
     """``forward``'s loop as one compiled call (lstm_fused.forward_loop), its GEMMs by
     cblas from inside it."""
     if isinstance(pre, Lookup):
-        proj, cols, dense = np.ascontiguousarray(pre.proj), pre.cols.astype(np.int32), False
+        proj, cols, dense = np.ascontiguousarray(pre.proj), pre.cols.astype(np.uint32), False
     else:
         g4, n, batch = pre.shape
         proj, cols, dense = np.ascontiguousarray(pre).reshape(g4, n * batch), _NO_COLS, True
@@ -201,7 +201,7 @@ def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, kee
                        *buffers)
 
 
-_NO_COLS = np.zeros((1, 1), np.int32)
+_NO_COLS = np.zeros((1, 1), np.uint32)
 
 
 def compiled_blocks(fused: Any, w: np.ndarray, s: np.ndarray) -> np.ndarray:
