@@ -226,4 +226,7 @@ def test_cblas_gemm_rows_equal_float64_on_strided_operands_and_a_wrong_blas_is_r
     np.testing.assert_allclose(out_all[:, 0], w.astype(np.float64) @ s_all[:, 1],
                                rtol=1e-5, atol=1e-5)
     assert np.isnan(out_all[:, 1]).all()                        # the other step untouched
-    assert not cblas._agrees(lambda *args: None)                # computes nothing
+    noop = type(cblas.SGEMM)(lambda *args: None)               # the prototype, doing nothing
+    assert not cblas._agrees(noop)
+    assert not cblas._agrees(lambda *args: None)                # not a C function at all
+    assert cblas._agrees(cblas.SGEMM)

@@ -11,8 +11,9 @@ without the GIL, so lanes run side by side. Measured at one thread, 100 steps of
 The library is the one threadpoolctl reports for NumPy (OpenBLAS in NumPy's wheels, whose
 symbols carry a ``scipy_`` prefix and 64-bit integers; ``cblas_sgemm`` with 32-bit
 integers elsewhere). The function found is checked once against ``np.matmul`` on a small
-strided product; anything unexpected (no such library, no symbol, a wrong answer) gives
-None and the callers keep their NumPy loops.
+strided product, called from compiled code as it will be used (so an integer width that
+does not match the library shows as a wrong answer here); anything unexpected (no such
+library, no symbol, a wrong answer) gives None and the callers keep their NumPy loops.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import ctypes
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -67,11 +69,17 @@ def _agrees(fn: Any) -> bool:
     b = b_full[:, 2:8]                                         # (7, 6), row stride 9
     c = np.full((5, 6), np.nan, np.float32)
     try:
-        fn(ROW_MAJOR, TRANS, NO_TRANS, 5, 6, 7, 1.0, a.ctypes.data, 5, b.ctypes.data, 9,
-           0.0, c.ctypes.data, 6)
+        _product(fn, a, b, c)
     except Exception:            # noqa: BLE001 (a foreign library: any failure means "no")
         return False
     return bool(np.allclose(c, a.T @ b, rtol=1e-5, atol=1e-5))
+
+
+@njit(cache=True)
+def _product(gemm, a, b, c):   # pragma: no cover (compiled)
+    """c (5, 6) = a^T (5, 7) @ b (7, 6, row stride 9) through ``gemm``, from compiled code."""
+    gemm(ROW_MAJOR, TRANS, NO_TRANS, 5, 6, 7, 1.0, a.ctypes.data, 5, b.ctypes.data, 9,
+         0.0, c.ctypes.data, 6)
 
 
 SGEMM = _find()
