@@ -129,16 +129,16 @@ def backward_step(a, tc, c_prev, dy, t, ds, dc, da):   # pragma: no cover (compi
 
 
 @njit(nogil=True, cache=True)
-def gemm_rows(gemm, w, s, out, bounds):   # pragma: no cover (compiled)
-    """out = w @ s by the row blocks ``bounds[k]:bounds[k + 1]`` of w (row_blocks.py),
-    through ``gemm`` (cblas.SGEMM); every operand's rows are contiguous, s and out may
-    have a row stride (a step of a (4H, n, N) array)."""
+def gemm_rows(gemm, w, s, out, bounds, beta=0.0):   # pragma: no cover (compiled)
+    """out = w @ s + beta out by the row blocks ``bounds[k]:bounds[k + 1]`` of w
+    (row_blocks.py), through ``gemm`` (cblas.SGEMM); every operand's rows are
+    contiguous, s and out may have a row stride (a step of a (4H, n, N) array)."""
     size = w.itemsize
     for b in range(bounds.shape[0] - 1):
         lo, hi = bounds[b], bounds[b + 1]
         gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, hi - lo, s.shape[1], w.shape[1], 1.0,
              w.ctypes.data + lo * w.strides[0], w.strides[0] // size,
-             s.ctypes.data, s.strides[0] // size, 0.0,
+             s.ctypes.data, s.strides[0] // size, beta,
              out.ctypes.data + lo * out.strides[0], out.strides[0] // size)
 
 
@@ -146,26 +146,26 @@ def gemm_rows(gemm, w, s, out, bounds):   # pragma: no cover (compiled)
 def forward_loop(gemm, bounds, ws, proj, cols, dense, zero_first, keep,
                  states, cells, acts, tanh_c):   # pragma: no cover (compiled)
     """The whole time loop of lstm_kernel.forward in one call, without the GIL: per step
-    the GEMM ws @ states[t] (``gemm_rows``), the input projection added (``dense``: proj
-    is the (4H, n N) projections, step t's columns t N ... t N + N - 1; else a gather of
-    columns cols[t, j] of the projected table), then the gates as ``lookup_step``.
-    ``zero_first``: the initial state is zero, so step 0 has no product."""
+    the input projection written to the gates' buffer (``dense``: proj is the (4H, n N)
+    projections, step t's columns t N ... t N + N - 1; else a gather of columns
+    cols[t, j] of the projected table), the GEMM ws @ states[t] added to it (beta = 1:
+    the GEMM reads the buffer anyway, one pass fewer than adding the projection after),
+    then the gates as ``lookup_step``. ``zero_first``: the initial state is zero, so
+    step 0 has no product."""
     n = states.shape[0] - 1
     h, nb = states.shape[1], states.shape[2]
     for t in range(n):
         a = acts[t if keep else 0]
-        if t == 0 and zero_first:
-            a[:, :] = 0
-        else:
-            gemm_rows(gemm, ws, states[t], a, bounds)
         if dense:
             for r in range(4 * h):
                 for j in range(nb):
-                    a[r, j] += proj[r, t * nb + j]
+                    a[r, j] = proj[r, t * nb + j]
         else:
             for r in range(4 * h):
                 for j in range(nb):
-                    a[r, j] += proj[r, cols[t, j]]
+                    a[r, j] = proj[r, cols[t, j]]
+        if t > 0 or not zero_first:
+            gemm_rows(gemm, ws, states[t], a, bounds, 1.0)
         c_prev = cells[t] if keep else cells[t % 2]
         c = cells[t + 1] if keep else cells[(t + 1) % 2]
         _gates(a, c_prev, c, tanh_c[t if keep else 0], states[t + 1])
