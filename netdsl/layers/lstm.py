@@ -45,7 +45,7 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         with one_blas_thread():
             run = kernel.forward(pre, w.ws_half, keep=ctx.grad,
                                  initial=self._initial(given, w.ws.shape[1], batch, x.dtype),
-                                 alone=ctx.meeting is None)
+                                 alone=ctx.meeting is None, threads=ctx.threads)
         outs = self.with_final_states(run.states[1:], {"State": run.states[n],
                                                        "CellState": run.last_cell})
         return outs, (("kernel", rows, run, w) if ctx.grad else None)
@@ -88,7 +88,8 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         w = kernel.weights(ctx, self, arrays, table.dtype)
         lookup = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
         with one_blas_thread():
-            run = kernel.forward(lookup, w.ws_half, keep=ctx.grad, alone=ctx.meeting is None)
+            run = kernel.forward(lookup, w.ws_half, keep=ctx.grad, alone=ctx.meeting is None,
+                                 threads=ctx.threads)
         return [run.states[1:]], ((lookup, run, w) if ctx.grad else None)
 
     def backward_from_lookup(self, ctx, arrays, table, cache, dy):

@@ -17,7 +17,9 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
   big float32 pass with numba installed, the whole loop is one compiled call instead, its
   GEMMs by cblas from inside it (lstm_fused.forward_loop, compiled/cblas.py: H = 256,
   N = 32, 100 steps, 18.3 ms against 20.9 with a compiled call per step, the fallback when
-  no cblas_sgemm is found, and 23.7 for the ufuncs).
+  no cblas_sgemm is found, and 23.7 for the ufuncs). A pass that lanes leave whole (a
+  small batch) may run that loop in parts on ``threads`` threads, each on its own hidden
+  units (lstm_fused.forward_part, compiled/meet.py).
 - Backward through time: per step, the gate gradients by a few fused products and one
   GEMM ``Ws^T (H, 4H) @ da (4H, N)``; the gate gradients are stored (4H, n, N), so the
   weight gradients of all steps are one GEMM each after the loop.
@@ -29,6 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import EvaluationError
 from . import compiled, row_blocks
 from .windows import cached
 
@@ -119,11 +122,13 @@ class Run(NamedTuple):
 
 
 def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
-            initial: tuple[np.ndarray, np.ndarray] | None = None, alone: bool = True) -> Run:
+            initial: tuple[np.ndarray, np.ndarray] | None = None, alone: bool = True,
+            threads: int = 1) -> Run:
     """The time loop. ``pre`` (4H, n, N): every step's input projection plus biases (sigmoid
     rows halved), or a ``Lookup`` of them; ``keep``: store what ``backward`` needs;
     ``initial``: the state and cell state (H, N) to start from (zeros when None);
-    ``alone``: no other lane runs beside this one (row_blocks may split the GEMMs)."""
+    ``alone``: no other lane runs beside this one (row_blocks may split the GEMMs);
+    ``threads``: how many threads the loop may use (its hidden units split among them)."""
     g4 = ws_half.shape[0]
     n, batch = pre.cols.shape if isinstance(pre, Lookup) else pre.shape[1:]
     h = g4 // 4
@@ -138,7 +143,8 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
             0 <= pre.cols.min() and pre.cols.max() < pre.proj.shape[1]):
         fused = None   # compiled code does not check bounds: the NumPy gather reports it
     if fused is not None and fused.SGEMM is not None:
-        _forward_loop(fused, pre, ws_half, keep, initial is None, states, cells, acts, tanh_c)
+        _forward_loop(fused, pre, ws_half, keep, initial is None, threads if alone else 1,
+                      states, cells, acts, tanh_c)
         last = cells[n if keep else n % 2]
         return Run(states, last, acts, cells, tanh_c) if keep else Run(states, last, None, None,
                                                                        None)
@@ -188,20 +194,67 @@ def forward(pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
 
 
 def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, keep: bool,
-                  zero_first: bool, *buffers: np.ndarray) -> None:
+                  zero_first: bool, threads: int, *buffers: np.ndarray) -> None:
     """``forward``'s loop as one compiled call (lstm_fused.forward_loop), its GEMMs by
-    cblas from inside it."""
+    cblas from inside it; or as ``parts`` such calls side by side (forward_part)."""
     if isinstance(pre, Lookup):
         proj, cols, dense = np.ascontiguousarray(pre.proj), pre.cols.astype(np.uint32), False
     else:
         g4, n, batch = pre.shape
         proj, cols, dense = np.ascontiguousarray(pre).reshape(g4, n * batch), _NO_COLS, True
+    parts = _parts(buffers[0], threads)
+    if parts > 1 and _forward_parts(fused, parts, ws_half, proj, cols, dense, zero_first,
+                                    keep, *buffers):
+        return
     bounds = compiled_blocks(fused, ws_half, buffers[0][0])
     fused.forward_loop(fused.SGEMM, bounds, ws_half, proj, cols, dense, zero_first, keep,
                        *buffers)
 
 
 _NO_COLS = np.zeros((1, 1), np.uint32)
+
+# Split over threads from this many numbers (steps x H x N) of states, with at least
+# PART_UNITS hidden units a part: handing the parts to a thread costs ~50 us a pass.
+PARTS_MIN = 1 << 18
+PART_UNITS = 32
+PART_BLOCK = 96       # a part's GEMM rows of a gate in blocks of at most this many
+
+
+def _parts(states: np.ndarray, threads: int) -> int:
+    """How many parts (threads) a loop over these states runs in."""
+    h = states.shape[1]
+    if threads < 2 or states.size < PARTS_MIN or h < 2 * PART_UNITS:
+        return 1
+    meet = compiled.load("meet")
+    return min(threads, h // PART_UNITS, meet.MAX_PARTS) if meet is not None and meet.usable() else 1
+
+
+def _forward_parts(fused: Any, parts: int, ws_half: np.ndarray, proj: np.ndarray,
+                   cols: np.ndarray, dense: bool, zero_first: bool, keep: bool,
+                   *buffers: np.ndarray) -> bool:
+    """The loop as ``parts`` compiled calls side by side, each on its own hidden units
+    (lstm_fused.forward_part); False (nothing done) when the threads are taken."""
+    meet = compiled.load("meet")
+    h = buffers[0].shape[1]
+    units = np.array([h * p // parts for p in range(parts + 1)], np.int64)
+    rows = h // parts
+    block = -(-rows // -(-rows // PART_BLOCK))
+    flags = np.zeros((parts + 1, 16), np.int64)   # a cache line a part; the last: abort
+
+    def job(part: int) -> bool:
+        return fused.forward_part(fused.SGEMM, meet.RELAX, meet.YIELD, flags, part, units,
+                                  block, ws_half, proj, cols, dense, zero_first, keep, *buffers)
+
+    def abort() -> None:
+        flags[parts, 0] = 1
+    done = meet.run_parts(parts, job, abort)
+    if done is None:
+        return False
+    if not done:
+        raise EvaluationError("The threads running parts of a recurrent layer's time loop "
+                              "did not meet; set NETDSL_THREADS=1 to run it on one thread.",
+                              symbol="$ProcessorCount", tag="threads")
+    return True
 
 
 def compiled_blocks(fused: Any, w: np.ndarray, s: np.ndarray) -> np.ndarray:

@@ -19,6 +19,8 @@ class Ctx:
                repeats its array for.
     need_dx    set by the backward pass per step: a layer whose inputs are the net's own
                data may skip computing their gradient (returning None for it).
+    threads    how many threads a step may spread its own work over (a recurrent layer's
+               time loop, by hidden units): set by lanes.py for a pass it does not split.
     """
 
     def __init__(self, train: bool = False, grad: bool = False,
@@ -35,6 +37,7 @@ class Ctx:
         self.lanes: list[Ctx] = []      # training: the other lanes' contexts (lanes.py)
         self.meeting: Any = None        # while lanes run: where they add up their sums
         self.lane = 0                   # ... and which lane this is
+        self.threads = 1                # a pass in one lane: threads a step may use itself
 
     def across(self, x: np.ndarray) -> np.ndarray:
         """The sum of ``x`` over the lanes running this pass together (lanes.py), the same

@@ -334,7 +334,10 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
     """``plan.run(ctx, inputs)``'s outputs, the batch split across lanes when that pays
     and changes nothing. ``owned``: the caller holds the plan's lock (its scratch
     buffers, and so the lanes' own, are free); otherwise one lane."""
-    if not owned or _batch(inputs) < 2 * MIN_EXAMPLES:    # (batch 1: nothing more to ask)
+    if not owned:
+        return plan.run(ctx, inputs)[0]
+    ctx.threads = lane_count()      # a pass not split: a step may use them (an LSTM's loop)
+    if _batch(inputs) < 2 * MIN_EXAMPLES:    # (batch 1: nothing more to ask)
         return plan.run(ctx, inputs)[0]
     kind = plan_coupling(plan, ctx.train)
     k = lanes_for(plan, inputs, kind in ("none", "sums"))
