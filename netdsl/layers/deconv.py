@@ -19,7 +19,7 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .conv import exported_window_value
 from .registry import register_layer
 from .spatial import SAME, padding_spec, per_dim, resolve_padding
-from .windows import Geometry, blocked_matmul, col2im, crop, im2col, pad
+from .windows import Geometry, blocked_matmul, col2im, compiled_shifted, crop, im2col, pad
 
 
 def _kernel(x: Any) -> Any:
@@ -155,13 +155,16 @@ class DeconvolutionLayer(Layer):
         fg = w.shape[1]
         check_batch_size((fg * groups,) + g.padded + (n,), x.dtype.itemsize,
                          f'the uncropped "Output" of {self.name}')
+        b = arrays.get("Biases")
+        fast = self._untiled(x, w, b, g, groups)
+        if fast is not None:
+            return [fast], ((x, g) if ctx.grad else None)
         p = prod(g.out) * n
         w3 = w.reshape(groups, c // groups, -1)                     # (G, C/G, F/G k)
         x3 = x.reshape(groups, c // groups, p)
         cols = _per_group(lambda a, b: blocked_matmul(a.T, b), w3, x3)   # (G, F/G k, S N)
         f = fg * groups
         cols = cols.reshape((f,) + g.kernel + g.out + (n,))
-        b = arrays.get("Biases")
         bias = None if b is None else b.astype(x.dtype, copy=False).reshape(
             (f,) + (1,) * (cols.ndim - 1))
         if g.kernel == g.stride and not g.has_padding:
@@ -171,6 +174,29 @@ class DeconvolutionLayer(Layer):
             if bias is not None:
                 y += bias.reshape((f,) + (1,) * (y.ndim - 1))
         return [y], ((x, g) if ctx.grad else None)
+
+    @staticmethod
+    def _untiled(x, w, b, g, groups):
+        """The 2-D stride = kernel case (a U-Net's up-sampling) from one compiled loop
+        (shifted_gemm.untiled: a GEMM per input row, its tiles written out with the bias
+        while in cache), or None: 32 -> 16 channels, 16x16 -> 32x32, batch 8, 1 thread:
+        196 -> 116 us. Equal to the NumPy path to float32 rounding (a GEMM of one row's
+        columns may order a sum's last products differently)."""
+        if (groups != 1 or len(g.kernel) != 2 or g.kernel != g.stride or g.has_padding
+                or x.dtype != np.float32):
+            return None
+        fast = compiled_shifted(x.dtype)
+        if fast is None:
+            return None
+        c, n = x.shape[0], x.shape[-1]
+        f = w.shape[1]
+        k = prod(g.kernel)
+        wt = np.ascontiguousarray(w.reshape(c, f * k).T)
+        bias = np.zeros(0, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+        y = np.empty((f, g.out[0] * g.kernel[0], g.out[1] * g.kernel[1], n), x.dtype)
+        buf = np.empty((f * k, g.out[1] * n), x.dtype)
+        fast.untiled(fast.SGEMM, wt, np.ascontiguousarray(x), bias, buf, y)
+        return y
 
     def backward(self, ctx, arrays, cache, dy):
         x, g = cache

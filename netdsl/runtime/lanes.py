@@ -35,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import EvaluationError
+from ..layers import placement
 from .context import Ctx
 from .steps import Plan
 
@@ -285,10 +286,12 @@ def run_parts(k: int, job: Callable[[int, Any], Any]) -> list[Any]:
     ended (a lane waiting at the meeting is released by it)."""
     pool = _workers(k)
     meeting = Meeting(k)
+    where = placement.cpus(k)           # each lane on a CPU of its own for this pass
 
     def guarded(i: int) -> Any:
         try:
-            return job(i, meeting)
+            with placement.Pinned(where[i] if where else None):
+                return job(i, meeting)
         except BaseException:
             meeting.barrier.abort()     # the other lanes must not wait for this one
             raise

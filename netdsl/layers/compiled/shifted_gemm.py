@@ -72,3 +72,32 @@ def columns(gemm, a, b, out, width):   # pragma: no cover (compiled)
     for lo in range(0, p, width):
         gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, min(width, p - lo), k, 1.0, a.ctypes.data, k,
              b.ctypes.data + lo * size, ldb, 0.0, out.ctypes.data + lo * size, ldo)
+
+
+@njit(nogil=True, error_model="numpy", cache=True)
+def untiled(gemm, wt, x, bias, buf, y):   # pragma: no cover (compiled)
+    """y (F, S1 k1, S2 k2, N) = the deconvolution with stride = kernel (k1, k2) of x
+    (C, S1, S2, N), C-contiguous, by wt (F k1 k2, C) (rows in (f, a, b) order), plus
+    ``bias`` (F,) or empty: per input row i one GEMM wt @ x[:, i] into ``buf``
+    (F k1 k2, S2 N), then its tiles written to output rows i k1 ... i k1 + k1 - 1 with the
+    bias, while buf is in cache (deconv.py's NumPy path: one GEMM for all rows, then a
+    transposing copy of the whole (F k, S N) result)."""
+    fk, c = wt.shape
+    f = y.shape[0]
+    s1, s2, n = x.shape[1], x.shape[2], x.shape[3]
+    k1, k2 = y.shape[1] // s1, y.shape[2] // s2
+    row = s2 * n
+    size = x.itemsize
+    biased = bias.shape[0] > 0
+    for i in range(s1):
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, fk, row, c, 1.0, wt.ctypes.data, c,
+             x.ctypes.data + i * row * size, x.strides[0] // size, 0.0, buf.ctypes.data, row)
+        for ff in range(f):
+            bv = bias[ff] if biased else buf.dtype.type(0)
+            for a in range(k1):
+                out = y[ff, i * k1 + a]
+                for b in range(k2):
+                    src = buf[(ff * k1 + a) * k2 + b]
+                    for j in range(s2):
+                        for q in range(n):
+                            out[j * k2 + b, q] = src[j * n + q] + bv

@@ -1,0 +1,164 @@
+"""The compiled kernels for windows that tile (stride = kernel): the deconvolution's
+per-row GEMM and untile (shifted_gemm.untiled) against the scatter-form reference and
+the NumPy path, 2x2 max pooling (compiled/pooling.py) against a naive loop with NaN and
+-inf; and each split pass's threads on CPUs of their own (placement.py)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import netdsl
+from layer_harness import build, forward, make_arrays
+from netdsl.layers import deconv, placement
+from netdsl.runtime import lanes
+from tests.test_conv_pool_paths import naive_max_pool
+from tests.test_layers_learned import ref_deconv
+
+pytest.importorskip("numba")
+from netdsl.layers.compiled import pooling, shifted_gemm  # noqa: E402  (needs numba)
+
+needs_gemm = pytest.mark.skipif(shifted_gemm.SGEMM is None, reason="no cblas_sgemm found")
+
+
+@pytest.fixture
+def untiled_calls(monkeypatch):
+    calls: list[tuple] = []
+    real = shifted_gemm.untiled
+    monkeypatch.setattr(shifted_gemm, "untiled",
+                        lambda gemm, wt, x, *a: calls.append(x.shape) or real(gemm, wt, x, *a))
+    return calls
+
+
+@needs_gemm
+@pytest.mark.parametrize("text, stride, xshape", [
+    ('DeconvolutionLayer[16, {2, 2}, "Stride" -> 2, "Input" -> {32, 16, 16}]', (2, 2),
+     (32, 16, 16)),
+    ('DeconvolutionLayer[5, {3, 2}, "Stride" -> {3, 2}, "Input" -> {3, 4, 3}]', (3, 2),
+     (3, 4, 3)),
+    ('DeconvolutionLayer[2, {2, 2}, "Stride" -> 2, "Biases" -> None, "Input" -> {4, 1, 5}]',
+     (2, 2), (4, 1, 5)),
+])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_untiled_deconvolution_equals_the_scatter_form(untiled_calls, text, stride, xshape,
+                                                       batch):
+    layer = build(text)
+    arrays = make_arrays(layer, seed=3)
+    x = np.random.default_rng(4).standard_normal((batch,) + xshape)
+    (y,) = forward(layer, arrays, x)
+    assert untiled_calls == [xshape + (batch,)]
+    ref = ref_deconv(x, arrays["Weights"], arrays.get("Biases"), stride, ((0, 0), (0, 0)))
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+@needs_gemm
+def test_untiled_deconvolution_equals_the_numpy_path(untiled_calls, monkeypatch):
+    """To float32 rounding: a GEMM of one row's columns and one of all rows may order a
+    sum's last products differently (an odd batch: OpenBLAS's edge columns)."""
+    layer = build('DeconvolutionLayer[16, {2, 2}, "Stride" -> 2, "Input" -> {32, 8, 8}]')
+    arrays = make_arrays(layer, seed=5)
+    x = np.random.default_rng(6).standard_normal((9, 32, 8, 8))
+    (fast,) = forward(layer, arrays, x)
+    monkeypatch.setattr(deconv.DeconvolutionLayer, "_untiled", staticmethod(lambda *a: None))
+    (numpy_path,) = forward(layer, arrays, x)
+    assert len(untiled_calls) == 1
+    np.testing.assert_allclose(fast, numpy_path, rtol=1e-6, atol=2e-6)
+
+
+def test_untiled_is_not_taken_for_overlapping_windows_groups_or_float64(untiled_calls):
+    for text in ('DeconvolutionLayer[4, {3, 3}, "Stride" -> 2, "Input" -> {2, 4, 4}]',
+                 'DeconvolutionLayer[4, {2, 2}, "Stride" -> 2, "ChannelGroups" -> 2, '
+                 '"Input" -> {2, 4, 4}]',
+                 'DeconvolutionLayer[4, {2, 2}, "Stride" -> 2, "PaddingSize" -> 1, '
+                 '"Input" -> {2, 4, 4}]',
+                 'DeconvolutionLayer[4, 2, "Stride" -> 2, "Input" -> {2, 6}]'):
+        layer = build(text)
+        x = np.random.default_rng(0).standard_normal((3,) + layer.ports["Input"].shape)
+        forward(layer, make_arrays(layer), x)
+    layer = build('DeconvolutionLayer[4, {2, 2}, "Stride" -> 2, "Input" -> {2, 4, 4}]')
+    forward(layer, make_arrays(layer), np.ones((3, 2, 4, 4)), dtype=np.float64)
+    assert untiled_calls == []
+
+
+@pytest.mark.parametrize("size, pads", [((8, 8), 0), ((5, 7), 0), ((6, 6), 1)])
+@pytest.mark.parametrize("batch", [1, 5, 16])
+def test_2x2_max_pooling_equals_a_naive_loop_with_nan_and_inf(size, pads, batch, monkeypatch):
+    calls = []
+    real = pooling.max_2x2
+    monkeypatch.setattr(pooling, "max_2x2", lambda x, y: calls.append(1) or real(x, y))
+    layer = build(f'PoolingLayer[{{2, 2}}, {{2, 2}}, "PaddingSize" -> {pads}, '
+                  f'"Input" -> {{3, {size[0]}, {size[1]}}}]')
+    x = np.random.default_rng(7).standard_normal((batch, 3) + size).astype(np.float32)
+    x[0, 1, 0, 0] = np.nan
+    x[-1, 2, 1, 1] = -np.inf
+    x[0, 0, 1, 1] = np.inf
+    (y,) = forward(layer, {}, x)
+    assert calls == [1]
+    xp = np.pad(x, ((0, 0), (0, 0), (pads, pads), (pads, pads)), constant_values=-np.inf)
+    want = np.moveaxis(naive_max_pool(np.moveaxis(xp, 0, -1), (2, 2), (2, 2)), -1, 0)
+    np.testing.assert_array_equal(y, want)
+    assert np.isnan(y).sum() == 1 and np.isposinf(y).sum() == 1
+
+
+def test_other_pools_keep_the_numpy_path(monkeypatch):
+    monkeypatch.setattr(pooling, "max_2x2", lambda x, y: pytest.fail("compiled path taken"))
+    for text in ('PoolingLayer[{3, 3}, {3, 3}, "Input" -> {2, 6, 6}]',
+                 'PoolingLayer[{2, 2}, {1, 1}, "Input" -> {2, 6, 6}]',
+                 'PoolingLayer[2, 2, "Input" -> {2, 6}]'):
+        layer = build(text)
+        forward(layer, {}, np.ones((2,) + layer.ports["Input"].shape))
+    layer = build('PoolingLayer[{2, 2}, {2, 2}, "Input" -> {2, 6, 6}]')
+    forward(layer, {}, np.ones((2, 2, 6, 6)), dtype=np.float64)
+
+
+# ---------------------------------------------------------------- placement
+needs_two_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2
+    or placement.cpus(2) is None, reason="needs two CPUs and sched_getcpu")
+
+
+@needs_two_cpus
+def test_cpus_gives_this_threads_cpu_first_and_others_after():
+    where = placement.cpus(3)
+    allowed = os.sched_getaffinity(0)
+    assert len(where) == 3 and set(where) <= allowed
+    assert where[1] != where[0] and where[2] != where[0]
+
+
+@needs_two_cpus
+def test_pinned_holds_a_thread_on_its_cpu_and_gives_its_mask_back():
+    before = os.sched_getaffinity(0)
+    cpu = sorted(before)[-1]
+    with placement.Pinned(cpu):
+        assert os.sched_getaffinity(0) == {cpu}
+    assert os.sched_getaffinity(0) == before
+    with placement.Pinned(None):
+        assert os.sched_getaffinity(0) == before
+
+
+def test_a_refused_pin_runs_where_it_is(monkeypatch):
+    def refuse(pid, cpus):
+        raise OSError("not here")
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    with placement.Pinned(0):
+        pass                      # no error: the pass runs unpinned
+
+
+@needs_two_cpus
+def test_split_lanes_run_on_cpus_of_their_own_and_end_unpinned(monkeypatch):
+    seen: dict[int, set] = {}
+    before = os.sched_getaffinity(0)
+
+    def job(lane, meeting):
+        seen[lane] = os.sched_getaffinity(0)
+        return threading.get_ident()
+    idents = lanes.run_parts(2, job)
+    assert len(set(idents)) == 2
+    assert all(len(m) == 1 for m in seen.values()) and seen[0] != seen[1]
+    assert os.sched_getaffinity(0) == before
+    net = netdsl.evaluate('NetInitialize[NetChain[{LinearLayer[3]}, "Input" -> 2], '
+                          'RandomSeeding -> 0]')
+    assert net(np.ones((2, 2))).shape == (2, 3)
