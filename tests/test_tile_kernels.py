@@ -162,3 +162,34 @@ def test_split_lanes_run_on_cpus_of_their_own_and_end_unpinned(monkeypatch):
     net = netdsl.evaluate('NetInitialize[NetChain[{LinearLayer[3]}, "Input" -> 2], '
                           'RandomSeeding -> 0]')
     assert net(np.ones((2, 2))).shape == (2, 3)
+
+
+@pytest.mark.parametrize("size, pads", [((8, 8), 0), ((5, 7), 0), ((7, 6), 1)])
+@pytest.mark.parametrize("batch", [1, 6])
+def test_2x2_max_pooling_gradient_equals_the_numpy_path_with_ties_and_nan(size, pads, batch,
+                                                                         monkeypatch):
+    """The first maximal element of each tile in C order gets its dy (ties not split), a
+    NaN tile passes nothing, rows and columns no tile covers get zero."""
+    from netdsl.layers import compiled, windows
+    from layer_harness import ctx as make_ctx
+    layer = build(f'PoolingLayer[{{2, 2}}, {{2, 2}}, "PaddingSize" -> {pads}, '
+                  f'"Input" -> {{3, {size[0]}, {size[1]}}}]')
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3,) + size + (batch,)).astype(np.float32)
+    x[:, :2, :2, 0] = 1.5                      # a tile of four equal maxima
+    x[1, 2, 3, -1] = x[1, 3, 3, -1] = 9.0      # two equal maxima, not the first offset
+    x[2, 0, 0, 0] = np.nan
+    (y,), cache = layer.forward(make_ctx(True, True), {}, x)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    calls = []
+    real = pooling.max_2x2_backward
+    monkeypatch.setattr(pooling, "max_2x2_backward", lambda *a: calls.append(1) or real(*a))
+    (fast,), _ = layer.backward(make_ctx(True, True), {}, cache, dy)
+    assert calls == [1]
+    load = compiled.load
+    monkeypatch.setattr(windows.compiled, "load",
+                        lambda name: None if name == "pooling" else load(name))
+    (numpy_path,), _ = layer.backward(make_ctx(True, True), {}, cache, dy)
+    np.testing.assert_array_equal(fast, numpy_path)
+    if pads == 0:      # the tile of four equal maxima: all to its first element
+        assert fast[0, 0, 0, 0] == dy[0, 0, 0, 0] and not fast[0, :2, :2, 0].ravel()[1:].any()

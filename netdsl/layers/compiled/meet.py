@@ -29,6 +29,8 @@ from typing import Any, Callable
 import numpy as np
 from numba import njit
 
+from .. import placement
+
 SPINS = 20_000          # polls (~2 ns each) before a waiting part starts yielding its core
 YIELDS = 1 << 28        # then yields (>= 0.2 us each): a part gone this long never comes
 
@@ -182,10 +184,12 @@ def run_parts(k: int, job: Callable[[int], bool], abort: Callable[[], None]) -> 
     abort row) and is raised after all have ended."""
     if not _BUSY.acquire(blocking=False):
         return None
+    where = placement.cpus(k)       # each part on a CPU of its own (placement.py)
     try:
         def guarded(part: int) -> bool:
             try:
-                return job(part)
+                with placement.Pinned(where[part] if where else None):
+                    return job(part)
             except BaseException:
                 abort()             # the other parts must not wait for this one
                 raise
