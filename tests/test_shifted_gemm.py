@@ -198,3 +198,20 @@ def test_winograd_training_layer_gradients_equal_the_naive_loop():
            + arrays["Biases"].reshape(1, -1, 1, 1), 2e-6)
     _close(to_batch_first(dx), dx_ref, 2e-6)
     _close(grads["Weights"], dw_ref)
+
+
+def test_winograd_weights_are_g_w_g_transposed_rounded_once(monkeypatch):
+    """The compiled transform against G w G^T in float64 written out here, bit for bit
+    after one rounding to float32, and the same as the NumPy path's."""
+    from netdsl.layers import compiled
+    from netdsl.runtime.context import Ctx
+    w = np.random.default_rng(9).standard_normal((5, 7, 3, 3)).astype(np.float32)
+    g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    want = np.einsum("ia,fcab,jb->ijfc", g, w.astype(np.float64), g).reshape(16, 5, 7)
+    fast = windows.winograd_weights(Ctx(train=True), w, np.float32)
+    np.testing.assert_array_equal(fast, want.astype(np.float32))
+    load = compiled.load
+    monkeypatch.setattr(windows.compiled, "load",
+                        lambda name: None if name == "winograd" else load(name))
+    np.testing.assert_array_equal(windows.winograd_weights(Ctx(train=True), w, np.float32),
+                                  fast)

@@ -424,6 +424,11 @@ def winograd_weights(ctx: Any, w: np.ndarray, dtype: Any) -> np.ndarray:
     """U (16, F, C) = G w G^T for each filter and channel (tile position p = 4 i + j),
     computed in float64; kept with a Test-mode plan while ``w`` is the same array."""
     def make() -> np.ndarray:      # two GEMMs with K = 3 (a batched 4x3 @ 3x3 @ 3x4 took 65 us)
+        wino = compiled.load("winograd")
+        if wino is not None and np.dtype(dtype) == np.float32:   # one compiled pass
+            u = np.empty((16,) + w.shape[:2], np.float32)
+            wino.weights(np.ascontiguousarray(w), u)
+            return u
         fc = w.shape[0] * w.shape[1]
         wg = w.reshape(fc * 3, 3).astype(np.float64) @ _WINOGRAD_G.T   # (FC, j, l) = w G^T
         gwg = wg.reshape(fc, 3, 4).transpose(0, 2, 1).reshape(fc * 4, 3) @ _WINOGRAD_G.T
