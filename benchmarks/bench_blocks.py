@@ -18,30 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-
-def blocks(fns: dict, calls: int, rounds: int) -> dict:
-    """Median wall-clock ms of each function, timed in alternating blocks."""
-    times: dict = {k: [] for k in fns}
-    for f in fns.values():
-        for _ in range(3):
-            f()
-    for _ in range(rounds):
-        for name, f in fns.items():
-            time.sleep(0.5)
-            f()   # untimed: the caches and the clock back after the pause, for both libraries
-            for _ in range(calls):
-                t = time.perf_counter()
-                f()
-                times[name].append(time.perf_counter() - t)
-    return {k: 1000 * statistics.median(v) for k, v in times.items()}
+from timing import blocks  # noqa: E402
 
 
 def main() -> None:

@@ -5,9 +5,9 @@
 The model reads a window of characters (indices 1..65) and predicts the next one:
 EmbeddingLayer[64] -> LongShortTermMemoryLayer[256] -> SequenceLastLayer -> LinearLayer[65]
 -> SoftmaxLayer, batch 32 of length 100. The same model is built in PyTorch from netdsl's
-own arrays, its output compared, and both timed in this process, interleaved call by
-call, at each thread count (CPU time at 1 thread, wall-clock at more; ratios are what
-matter on a shared machine):
+own arrays, its output compared, and both timed in this process at each thread count
+(1 thread: interleaved call by call, CPU time; more: alternating blocks, wall-clock, see
+timing.compared; ratios are what matter on a shared machine):
   forward   Test mode (goal: netdsl/PyTorch <= 0.8)
   train     one step: cross-entropy, backward through time, Adam (goal: <= 1.0)
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, median_ms  # noqa: E402
-from bench_resnet import interleaved  # noqa: E402
+from timing import compared  # noqa: E402
 
 V, E, H = 65, 64, 256
 NET = (f'NetChain[{{EmbeddingLayer[{E}, {V}, "Input" -> "Varying"], '
@@ -142,11 +142,10 @@ def main() -> None:
         torch.set_num_threads(threads)
         netdsl.set_threads(threads)   # lanes: the batch split over this many threads
         with threadpool_limits(threads):
-            med = interleaved({"netdsl forward": lambda: net(x), "torch forward": fwd_torch,
-                               "netdsl train": trainer.step, "torch train": train_torch},
-                              args.repeat, cpu=threads == 1)
-        print(f"{threads} thread(s), {'CPU' if threads == 1 else 'wall-clock'} ms "
-              f"(median of {args.repeat}, interleaved):")
+            med, how = compared({"netdsl forward": lambda: net(x), "torch forward": fwd_torch,
+                                 "netdsl train": trainer.step, "torch train": train_torch},
+                                args.repeat, threads)
+        print(f"{threads} thread(s), {how}:")
         print(f"  netdsl   forward {med['netdsl forward']:8.1f}   train step "
               f"{med['netdsl train']:8.1f}")
         print(f"  PyTorch  forward {med['torch forward']:8.1f}   train step "

@@ -10,8 +10,9 @@ input added back (TotalLayer) before a Ramp, then a global mean pool
 netdsl initialises it; PyTorch gets the same arrays. Outputs are compared (Test mode),
 and the gradients of one training step (Train-mode BatchNormalization, cross-entropy)
 are compared with autograd in float64. Then, at each thread count, the two are timed
-interleaved (one netdsl call, one PyTorch call, repeated) in CPU time at 1 thread
-(wall-clock at 2), and the ratio of the medians is printed (goals: forward <= 0.8, training step <= 0.8).
+(1 thread: interleaved, one netdsl call, one PyTorch call, repeated, in CPU time; more:
+alternating blocks, wall-clock; see timing.compared), and the ratio of the medians is
+printed (goals: forward <= 0.8, training step <= 0.8).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, torch_train_step  # noqa: E402
-from timing import interleaved  # noqa: E402,F401  (bench_unet, bench_lstm import it from here)
+from timing import compared  # noqa: E402
 
 BLOCKS = 4
 EPS = 0.001
@@ -165,12 +166,12 @@ def main() -> None:
         torch.set_num_threads(threads)
         netdsl.set_threads(threads)   # lanes: the batch split over this many threads
         with threadpool_limits(threads):
-            med = interleaved({"netdsl forward": lambda: net(x), "torch forward": torch_forward,
-                               "netdsl train": trainer.step,
-                               "torch train": lambda: torch_train_step(tmodel, opt, xt, lt)},
-                              a.repeat, cpu=threads == 1)
-        print(f"  {threads} thread(s), {'CPU' if threads == 1 else 'wall-clock'} ms "
-              f"(median of {a.repeat}, interleaved):")
+            med, how = compared({"netdsl forward": lambda: net(x),
+                                 "torch forward": torch_forward,
+                                 "netdsl train": trainer.step,
+                                 "torch train": lambda: torch_train_step(tmodel, opt, xt, lt)},
+                                a.repeat, threads)
+        print(f"  {threads} thread(s), {how}:")
         for k, v in med.items():
             print(f"    {k:16} {v:8.2f}")
         print(f"    ratio forward {med['netdsl forward'] / med['torch forward']:.2f} (goal <= 0.8)"

@@ -7,8 +7,8 @@ bottleneck, a CatenateLayer joins it with the skip connection, a PaddingLayer pa
 before an unpadded convolution and a PartLayer takes the first output channel.
 netdsl initialises it; PyTorch gets the same arrays (ConvTranspose2d weights have
 Wolfram's {in, out, kh, kw} layout too), outputs and gradients are compared, and
-both are timed in this process, interleaved call by call at each thread count (CPU
-time at 1 thread, wall-clock at more, as bench_resnet.py):
+both are timed in this process at each thread count (1 thread: interleaved call by call,
+CPU time; more: alternating blocks, wall-clock; see timing.compared):
 
   forward   Test mode (goal: netdsl/PyTorch <= 0.7)
   train     one step: mean squared loss, backward, Adam (goal: <= 0.9)
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import netdsl  # noqa: E402
 from bench_lenet import NetdslTrainer, median_ms  # noqa: E402
-from bench_resnet import interleaved  # noqa: E402
+from timing import compared  # noqa: E402
 
 NET = """
 NetGraph[<|
@@ -183,13 +183,13 @@ def main() -> None:
         torch.set_num_threads(threads)
         netdsl.set_threads(threads)   # lanes: the batch split over this many threads
         with threadpool_limits(threads):
-            med = interleaved({"netdsl forward": lambda: net(x), "torch forward": torch_forward,
-                               "netdsl train": trainer.step, "torch train": torch_step},
-                              args.repeat, cpu=threads == 1)
+            med, how = compared({"netdsl forward": lambda: net(x),
+                                 "torch forward": torch_forward,
+                                 "netdsl train": trainer.step, "torch train": torch_step},
+                                args.repeat, threads)
         rf = med["netdsl forward"] / med["torch forward"]
         rt = med["netdsl train"] / med["torch train"]
-        print(f"  {threads} thread(s), {'CPU' if threads == 1 else 'wall-clock'} ms "
-              f"(median of {args.repeat}, interleaved):")
+        print(f"  {threads} thread(s), {how}:")
         for k, v in med.items():
             print(f"    {k:16} {v:8.2f}")
         print(f"    ratio forward {rf:.2f} (goal <= 0.7), train step {rt:.2f} (goal <= 0.9)")
