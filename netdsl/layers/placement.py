@@ -21,7 +21,7 @@ from typing import Any
 def _current_cpu() -> Any:
     try:
         fn = ctypes.CDLL(None).sched_getcpu
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):     # not a C library we can open
         return None
     fn.restype = ctypes.c_int
     return fn

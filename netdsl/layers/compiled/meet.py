@@ -40,7 +40,7 @@ def _libc_functions() -> tuple[Any, Any]:
         libc = ctypes.CDLL(None)
         relax = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_long)(("labs", libc))
         give_way = ctypes.CFUNCTYPE(ctypes.c_int)(("sched_yield", libc))
-    except (OSError, AttributeError):      # no libc by that name: one thread
+    except (OSError, AttributeError, TypeError):    # no C library to open: one thread
         return None, None
     return relax, give_way
 
