@@ -15,7 +15,7 @@ import netdsl
 from netdsl.runtime.apply import to_batch_last
 from netdsl.runtime.context import Ctx
 from netdsl.runtime.gradients import backward
-from netdsl.runtime.fusion import FromLookup
+from netdsl.runtime.fusion import FromLookup, LastOnly
 from netdsl.runtime.plan import compile_plan
 
 CHAIN = ('NetChain[{{EmbeddingLayer[5, {v}, "Input" -> "Varying"], LongShortTermMemoryLayer[6], '
@@ -39,12 +39,14 @@ def _plain(net, x):
 
 
 def _kinds(net) -> list[str]:
-    return [type(s.layer).__name__ for s in compile_plan(net, mode="test").steps]
+    """The Test-mode plan's step kinds; a rule-8 step as "LastOnly:<the step it wraps>"."""
+    return [f"LastOnly:{type(s.layer.layer).__name__}" if isinstance(s.layer, LastOnly)
+            else type(s.layer).__name__ for s in compile_plan(net, mode="test").steps]
 
 
 def test_embedding_and_lstm_become_one_step_with_the_same_numbers():
     net = _net()
-    assert _kinds(net)[0] == "FromLookup" and len(_kinds(net)) == 3
+    assert _kinds(net) == ["LastOnly:FromLookup", "LinearLayer"]   # rules 5 and 8
     x = _indices(7)
     np.testing.assert_allclose(net(x), _plain(net, x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(net(x), net(x), rtol=0, atol=0)    # the kept table is reused
@@ -74,7 +76,7 @@ def test_the_fused_step_equals_a_float64_loop():
 def test_a_vocabulary_larger_than_the_batch_falls_back_to_lookup_then_projection():
     net = _net(v=200)
     x = _indices(200, (2, 3))          # 6 indices, 200 table rows: the table is not projected
-    assert _kinds(net)[0] == "FromLookup"
+    assert _kinds(net)[0] == "LastOnly:FromLookup"
     np.testing.assert_allclose(net(x), _plain(net, x), rtol=1e-5, atol=1e-6)
 
 
@@ -98,7 +100,7 @@ def test_an_embedding_read_twice_is_not_fused():
         'NetInitialize[NetGraph[{EmbeddingLayer[4, 6, "Input" -> "Varying"], '
         'LongShortTermMemoryLayer[3], SequenceLastLayer[], SequenceLastLayer[], CatenateLayer[]}, '
         '{1 -> 2 -> 3, 1 -> 4, {3, 4} -> 5}], RandomSeeding -> 0]')
-    assert "FromLookup" not in _kinds(net)
+    assert not any("FromLookup" in k for k in _kinds(net))
     x = _indices(6, (3, 5))
     np.testing.assert_allclose(net(x), _plain(net, x), rtol=1e-5, atol=1e-6)
 
@@ -163,9 +165,82 @@ def test_dropout_in_training_and_a_read_final_state_take_the_two_layers_way():
         'NetInitialize[NetGraph[<|"emb" -> EmbeddingLayer[5, 7, "Input" -> "Varying"], '
         '"lstm" -> LongShortTermMemoryLayer[6]|>, {"emb" -> "lstm", '
         'NetPort["lstm", "State"] -> NetPort["final"]}], RandomSeeding -> 1]')
-    assert "FromLookup" not in _kinds(graph)      # a layer with a state port is left alone
+    assert not any("FromLookup" in k for k in _kinds(graph))   # a state port: left alone
     got = compile_plan(graph, mode="test").run(Ctx(), {"Input": to_batch_last(x)})[0]
     want = compile_plan(graph).run(Ctx(), {"Input": to_batch_last(x)})[0]
     assert got.keys() == want.keys() and len(got) == 2
     for port in want:
         np.testing.assert_allclose(got[port], want[port], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- rule 8
+DENSE = ('NetInitialize[NetChain[{LongShortTermMemoryLayer[6], SequenceLastLayer[], '
+         'LinearLayer[3]}, "Input" -> {"Varying", 4}], RandomSeeding -> 3]')
+
+
+def test_an_lstm_read_only_by_sequence_last_keeps_two_states_with_the_same_numbers(
+        monkeypatch):
+    """Rule 8, dense input and after rule 5: the loop runs with a ring of two states
+    (seen in the kernel's arguments) and gives the unfused plan's numbers."""
+    from netdsl.layers import lstm_kernel
+    rings = []
+    real = lstm_kernel.forward
+    monkeypatch.setattr(lstm_kernel, "forward", lambda *a, **k: rings.append(
+        k.get("last", False)) or real(*a, **k))
+    dense = netdsl.evaluate(DENSE)
+    assert _kinds(dense) == ["LastOnly:LongShortTermMemoryLayer", "LinearLayer"]
+    x = np.random.default_rng(4).normal(size=(5, 8, 4)).astype(np.float32)
+    np.testing.assert_allclose(dense(x), _plain(dense, x), rtol=1e-5, atol=1e-6)
+    net = _net()
+    idx = _indices(7)
+    np.testing.assert_allclose(net(idx), _plain(net, idx), rtol=1e-5, atol=1e-6)
+    assert rings[0] is True and rings.count(True) == 2
+
+
+def test_a_gradient_through_rule_8_takes_the_whole_sequence():
+    """NetPortGradient in Test mode: forward_last declines (a gradient is coming) and
+    the fused step runs both layers and backward through both."""
+    s = netdsl.Session()
+    s["net"] = netdsl.evaluate(DENSE)
+    s["x"] = np.random.default_rng(5).normal(size=(8, 4)).tolist()
+    got = np.array(s.evaluate('net[<|"Input" -> x|>, NetPortGradient["Input"]]'), float)
+    base, eps = np.array(s["x"]), 1e-3
+
+    def total(v: np.ndarray) -> float:
+        s["y"] = v.tolist()
+        return float(np.sum(s.evaluate("net[y]")))
+    want = np.zeros_like(base)
+    for i in np.ndindex(base.shape):           # central differences of the summed output
+        d = np.zeros_like(base)
+        d[i] = eps
+        want[i] = (total(base + d) - total(base - d)) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=2e-2, atol=2e-3)
+
+
+def test_training_plans_have_no_rule_8_step():
+    net = _net()
+    assert not any(isinstance(s.layer, LastOnly)
+                   for s in compile_plan(net, mode="train").steps)
+
+
+@pytest.mark.parametrize("path", ["loop", "steps", "numpy"])
+def test_kernel_last_state_from_a_ring_equals_the_whole_loops_last(monkeypatch, path):
+    from netdsl.layers import lstm_kernel
+    from tests.recurrent_reference import force_compiled, gate_arrays
+    if path == "numpy":
+        monkeypatch.setenv("NETDSL_JIT", "0")
+    else:
+        force_compiled(monkeypatch, lstm_kernel)
+        if path == "steps":
+            from netdsl.layers.compiled import lstm_fused
+            monkeypatch.setattr(lstm_fused, "SGEMM", None)
+    rng = np.random.default_rng(6)
+    a = gate_arrays(rng, lstm_kernel.GATES, 5, 3, 0.7)
+    w = lstm_kernel.stacked_weights(a, np.float32)
+    x = rng.normal(size=(7, 3, 4)).astype(np.float32)
+    pre = (w.wxb_half @ lstm_kernel.input_rows(x)).reshape(-1, 7, 4)
+    whole = lstm_kernel.forward(pre, w.ws_half, keep=False)
+    ring = lstm_kernel.forward(pre, w.ws_half, keep=False, last=True)
+    assert ring.states.shape[0] == 2 and whole.states.shape[0] == 8
+    np.testing.assert_array_equal(ring.last_state, whole.states[7])
+    np.testing.assert_array_equal(ring.last_cell, whole.last_cell)

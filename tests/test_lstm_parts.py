@@ -51,9 +51,9 @@ def _per_example(a, x, s0=None, c0=None):
 
 
 @pytest.mark.parametrize("threads", [2, 3, 5])
-@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize("keep, last", [(True, False), (False, False), (False, True)])
 @pytest.mark.parametrize("initial", [True, False])
-def test_parts_equal_the_formula(parts, threads, keep, initial):
+def test_parts_equal_the_formula(parts, threads, keep, last, initial):
     rng = np.random.default_rng(threads)
     a, x = gate_arrays(rng, kernel.GATES, H, D, 0.7), rng.normal(size=(T, D, N))
     s0, c0 = (rng.normal(size=(H, N)), rng.normal(size=(H, N))) if initial else (None, None)
@@ -61,9 +61,13 @@ def test_parts_equal_the_formula(parts, threads, keep, initial):
     w = kernel.stacked_weights(a, np.float32)
     pre = (w.wxb_half @ kernel.input_rows(x.astype(np.float32))).reshape(-1, T, N)
     start = None if s0 is None else (s0.astype(np.float32), c0.astype(np.float32))
-    run = kernel.forward(pre, w.ws_half, keep, start, threads=threads)
+    run = kernel.forward(pre, w.ws_half, keep, start, threads=threads, last=last)
     assert parts == [threads]
-    np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
+    if last:          # a ring of two states: each part writes a state two steps on
+        assert run.states.shape[0] == 2
+        np.testing.assert_allclose(run.last_state, want[-1], rtol=2e-6, atol=2e-6)
+    else:
+        np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
     np.testing.assert_allclose(run.last_cell, c_last, rtol=2e-6, atol=2e-6)
     if keep:      # what backward reads: the gate values and cell states of every step
         one = kernel.forward(pre, w.ws_half, keep, start, threads=1)
@@ -97,18 +101,18 @@ def test_a_big_loop_in_two_parts_equals_one_thread(monkeypatch):
     table = rng.normal(size=(11, d)).astype(np.float32)
     lookup = kernel.Lookup(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:],
                            rng.integers(0, 11, (n, batch)))
-    assert kernel._parts(np.empty((n + 1, h, batch)), 2) == 2
+    assert kernel._parts(n * h * batch, h, 2) == 2
     one = kernel.forward(lookup, w.ws_half, keep=False, threads=1)
     two = kernel.forward(lookup, w.ws_half, keep=False, threads=2)
     np.testing.assert_allclose(two.states, one.states, rtol=1e-5, atol=1e-6)
 
 
 def test_how_many_parts():
-    assert kernel._parts(np.empty((101, 256, 32)), 1) == 1
-    assert kernel._parts(np.empty((101, 256, 32)), 2) == 2
-    assert kernel._parts(np.empty((101, 256, 32)), 16) == 256 // kernel.PART_UNITS
-    assert kernel._parts(np.empty((101, 32, 32)), 2) == 1        # too few units
-    assert kernel._parts(np.empty((3, 256, 32)), 2) == 1         # too little work
+    assert kernel._parts(100 * 256 * 32, 256, 1) == 1
+    assert kernel._parts(100 * 256 * 32, 256, 2) == 2
+    assert kernel._parts(100 * 256 * 32, 256, 16) == 256 // kernel.PART_UNITS
+    assert kernel._parts(100 * 32 * 32, 32, 2) == 1              # too few units
+    assert kernel._parts(2 * 256 * 32, 256, 2) == 1              # too little work
 
 
 def test_an_error_in_one_part_releases_the_others_and_is_raised():

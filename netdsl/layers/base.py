@@ -931,6 +931,16 @@ class Layer(Net):
         """After ``forward_from_lookup``: the arrays' gradients and the table's."""
         raise NotImplementedError
 
+    # forward keeps only the last element of its input sequence (SequenceLastLayer)
+    keeps_last: ClassVar[bool] = False
+
+    def forward_last(self, ctx: Any, arrays: dict[str, Any], x: np.ndarray,
+                     table: np.ndarray | None = None) -> list[np.ndarray] | None:
+        """The last element of this layer's output sequence alone (Test mode, no
+        gradient), cheaper than the whole sequence; with ``table``, ``x`` are the 1-based
+        indices of its rows, as for ``forward_from_lookup``. None: not offered now."""
+        return None
+
 
 def run_layer_rule(layer: Layer, s: Infer) -> None:
     """The layer's rule and its array shapes, repeated until nothing changes."""

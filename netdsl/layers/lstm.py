@@ -76,7 +76,25 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         return tuple(states.get(p, np.zeros((h, batch), dtype)).astype(dtype, copy=False)
                      for p in self.optional_inputs)
 
-    def forward_from_lookup(self, ctx, arrays, table, idx):
+    def forward_last(self, ctx, arrays, x, table=None):
+        """Test mode, a SequenceLastLayer after it (fusion rule 8): only the last state,
+        the loop keeping two states instead of the sequence. None with a gradient to
+        come, state ports, dropout, or no steps."""
+        if ctx.grad or (ctx.train and self.has_train_behavior) or x.shape[0] == 0 \
+                or len(self.port_names()[0]) > 1 or len(self.port_names()[1]) > 1:
+            return None
+        if table is not None:
+            found = self.forward_from_lookup(ctx, arrays, table, x, last=True)
+            return None if found is None else found[0]
+        w = kernel.weights(ctx, self, arrays, x.dtype)
+        n, _, batch = x.shape
+        pre = (w.wxb_half @ kernel.input_rows(x)).reshape(-1, n, batch)
+        with one_blas_thread():
+            run = kernel.forward(pre, w.ws_half, keep=False, alone=ctx.meeting is None,
+                                 threads=ctx.threads, last=True)
+        return [np.array(run.last_state)]
+
+    def forward_from_lookup(self, ctx, arrays, table, idx, last=False):
         """After an EmbeddingLayer: each step's input projection is a gather of columns of
         Wx . table^T + b. Taken when the table has no more rows than there are indices (and,
         in training, than twice its columns: backward sums the gate gradients per row), the
@@ -89,7 +107,9 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         lookup = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
         with one_blas_thread():
             run = kernel.forward(lookup, w.ws_half, keep=ctx.grad, alone=ctx.meeting is None,
-                                 threads=ctx.threads)
+                                 threads=ctx.threads, last=last)
+        if last:      # forward_last: the last state alone (Test mode)
+            return [np.array(run.last_state)], None
         return [run.states[1:]], ((lookup, run, w) if ctx.grad else None)
 
     def backward_from_lookup(self, ctx, arrays, table, cache, dy):

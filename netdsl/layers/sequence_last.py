@@ -13,6 +13,7 @@ from .sequence_core import sequence_input
 class SequenceLastLayer(Layer):
     name = "SequenceLastLayer"
     moves_numbers = True
+    keeps_last = True
     summary = "the last element of a sequence"
 
     def infer(self, s: Infer) -> None:

@@ -29,7 +29,12 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
    LinearLayer) is dropped; that layer reads the unreshaped input (Test mode: one
    step less per call, measurable at batch 1).
 
-Rules 1, 3, 4 and 7 are for Test mode only (Train-mode BatchNormalization needs every
+8. A layer whose output sequence is read only by a layer that keeps its last element
+   (``keeps_last``: SequenceLastLayer) may compute that element alone (``forward_last``:
+   LongShortTermMemoryLayer, which then keeps two states instead of the sequence; also
+   after rule 5). When it declines (a gradient to come), the two run as before.
+
+Rules 1, 3, 4, 7 and 8 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
 rules 2, 5 and 6 are used in training too (their backward is exact).
 """
@@ -57,6 +62,8 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
         steps = _in_place(steps, protected)
         steps = _skip_reshape(steps, protected)
     steps = _from_lookup(steps, protected)
+    if not training:
+        steps = _last_only(steps, protected)
     new = Plan(steps, plan.inputs, plan.outputs, n_slots)
     mark_frees(new)
     return new
@@ -221,6 +228,12 @@ class FromLookup:
         return ({k: v for k, v in arrays.items() if k != TABLE},
                 {self.table_name: arrays[TABLE]})
 
+    def forward_last(self, ctx, arrays, idx):
+        """Rule 8 after rule 5: the layer's last output element from the table and
+        indices, or None."""
+        own, table = self._split(arrays)
+        return self.layer.forward_last(ctx, own, idx, table[self.table_name])
+
     def forward(self, ctx, arrays, idx):
         own, table = self._split(arrays)
         found = self.layer.forward_from_lookup(ctx, own, table[self.table_name], idx)
@@ -293,4 +306,46 @@ def _skip_reshape(steps: list[Step], protected: set[int]) -> list[Step]:
         if plain is None or not plain() or not _ask(nxt.layer, "reads_examples_flat", False):
             return None
         return Step(nxt.layer, nxt.arrays, st.ins, nxt.outs, nxt.path, nxt.keys)
+    return _into_next(steps, protected, merge)
+
+
+# ---------------------------------------------------------------- rule 8
+class LastOnly:
+    """A step: a layer (or a rule-5 step) whose output sequence only a ``keeps_last``
+    layer reads, asked for the last element alone (``forward_last``); when it declines,
+    the two layers one after the other (and backward through both)."""
+
+    array_specs = ()
+
+    def __init__(self, layer: Any, last: Any):
+        self.layer, self.last = layer, last
+        self.name = layer.name
+
+    def example_coupling(self, train: bool) -> str:
+        return strongest([self.layer.example_coupling(train), self.last.example_coupling(train)])
+
+    def forward(self, ctx, arrays, x):
+        found = self.layer.forward_last(ctx, arrays, x)
+        if found is not None:
+            return found, None
+        ys, whole = self.layer.forward(ctx, arrays, x)
+        zs, last = self.last.forward(ctx, {}, ys[0])
+        return zs, (whole, last)
+
+    def backward(self, ctx, arrays, cache, dy):
+        whole, last = cache
+        (dseq,), _ = self.last.backward(ctx, {}, last, dy)
+        return self.layer.backward(ctx, arrays, whole, dseq)
+
+
+def _last_only(steps: list[Step], protected: set[int]) -> list[Step]:
+    def merge(st: Step, nxt: Step) -> Step | None:
+        if not _ask(nxt.layer, "keeps_last", False):
+            return None
+        offers = (st.layer.forward_last if isinstance(st.layer, FromLookup)
+                  else _ask(st.layer, "forward_last"))
+        if offers is None:
+            return None
+        return Step(LastOnly(st.layer, nxt.layer), st.arrays, st.ins, nxt.outs, st.path,
+                    st.keys)
     return _into_next(steps, protected, merge)

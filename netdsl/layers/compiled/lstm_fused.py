@@ -171,14 +171,14 @@ def _inputs(a, proj, cols, dense, t, lo, hi):   # pragma: no cover (compiled)
 
 
 @njit(inline="always", error_model="numpy", fastmath=_FLAGS, cache=True)
-def _finish(a, cells, tanh_c, states, t, keep, lo, hi):   # pragma: no cover (compiled)
-    """Step t's gates for the hidden units lo..hi - 1: with ``keep`` (for backward) the
-    gate values, c and tanh(c) of every step stored; else (Test mode) only c, in a ring
-    of two, and the state: 1 ms of stores fewer in 18."""
+def _finish(a, cells, tanh_c, s, t, keep, lo, hi):   # pragma: no cover (compiled)
+    """Step t's gates for the hidden units lo..hi - 1, its state written to s: with
+    ``keep`` (for backward) the gate values, c and tanh(c) of every step stored; else
+    (Test mode) only c, in a ring of two: 1 ms of stores fewer in 18."""
     if keep:
-        _gates(a, cells[t], cells[t + 1], tanh_c[t], states[t + 1], lo, hi)
+        _gates(a, cells[t], cells[t + 1], tanh_c[t], s, lo, hi)
         return
-    c_prev, c, s = cells[t % 2], cells[(t + 1) % 2], states[t + 1]
+    c_prev, c = cells[t % 2], cells[(t + 1) % 2]
     h, nb = c.shape
     for r in range(lo, hi):
         for j in range(nb):
@@ -187,33 +187,33 @@ def _finish(a, cells, tanh_c, states, t, keep, lo, hi):   # pragma: no cover (co
 
 
 @njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
-def forward_loop(gemm, bounds, ws, proj, cols, dense, zero_first, keep,
+def forward_loop(gemm, bounds, ws, proj, cols, dense, zero_first, keep, n,
                  states, cells, acts, tanh_c):   # pragma: no cover (compiled)
-    """The whole time loop of lstm_kernel.forward in one call, without the GIL: per step
-    the input projection written to the gates' buffer (``_inputs``), the GEMM
-    ws @ states[t] added to it (beta = 1: the GEMM reads the buffer anyway, one pass
+    """The whole time loop of lstm_kernel.forward (n steps) in one call, without the
+    GIL: per step the input projection written to the gates' buffer (``_inputs``), the
+    GEMM ws @ state added to it (beta = 1: the GEMM reads the buffer anyway, one pass
     fewer than adding the projection after), then the gates (``_finish``).
-    ``zero_first``: the initial state is zero, so step 0 has no product."""
-    n = states.shape[0] - 1
-    h = states.shape[1]
+    ``zero_first``: the initial state is zero, so step 0 has no product. The state after
+    step t goes to states[(t + 1) % len(states)]: every state (n + 1 of them) or a ring."""
+    h, ring = states.shape[1], states.shape[0]
     for t in range(n):
         a = acts[t if keep else 0]
         _inputs(a, proj, cols, dense, t, 0, 4 * h)
         if t > 0 or not zero_first:
-            gemm_rows(gemm, ws, states[t], a, bounds, 1.0)
-        _finish(a, cells, tanh_c, states, t, keep, 0, h)
+            gemm_rows(gemm, ws, states[t % ring], a, bounds, 1.0)
+        _finish(a, cells, tanh_c, states[(t + 1) % ring], t, keep, 0, h)
 
 
 @njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
 def forward_part(gemm, relax, give_way, flags, part, units, block, ws, proj, cols, dense,
-                 zero_first, keep, states, cells, acts, tanh_c):   # pragma: no cover
+                 zero_first, keep, n, states, cells, acts, tanh_c):   # pragma: no cover
     """``forward_loop``'s work for the hidden units units[part]..units[part + 1] - 1 (their
     rows of each gate), beside the other parts on their own threads: a step's GEMM
     needs the whole state, so each step first waits until every part has finished the
     step before (meet.py). The GEMM of each gate's rows in blocks of ``block`` rows.
-    False when another part failed."""
-    n = states.shape[0] - 1
-    h, nb = states.shape[1], states.shape[2]
+    False when another part failed. A ring of two states is safe: a part writes state
+    t + 2 only after every part has finished step t + 1, whose GEMMs read state t."""
+    h, nb, ring = states.shape[1], states.shape[2], states.shape[0]
     lo, hi = units[part], units[part + 1]
     size = ws.itemsize
     for t in range(n):
@@ -223,7 +223,7 @@ def forward_part(gemm, relax, give_way, flags, part, units, block, ws, proj, col
         if t > 0 or not zero_first:
             if not wait(flags, part, t, relax, give_way):
                 return False
-            s = states[t]
+            s = states[t % ring]
             for g in range(4):
                 for r0 in range(g * h + lo, g * h + hi, block):
                     r1 = min(r0 + block, g * h + hi)
@@ -231,7 +231,7 @@ def forward_part(gemm, relax, give_way, flags, part, units, block, ws, proj, col
                          ws.ctypes.data + r0 * ws.strides[0], ws.strides[0] // size,
                          s.ctypes.data, s.strides[0] // size, 1.0,
                          a.ctypes.data + r0 * a.strides[0], a.strides[0] // size)
-        _finish(a, cells, tanh_c, states, t, keep, lo, hi)
+        _finish(a, cells, tanh_c, states[(t + 1) % ring], t, keep, lo, hi)
         post(flags, part, t + 1, relax)
     return True
 
