@@ -131,3 +131,15 @@ def force_compiled(monkeypatch, kernel) -> list:
     choose = kernel.fused_steps
     monkeypatch.setattr(kernel, "fused_steps", lambda *a: used.append(choose(*a)) or used[-1])
     return used
+
+
+def lstm_per_example(a, x, s0=None, c0=None):
+    """``lstm_ref`` for each example of x (n, d, N) batch-last: the states (n, H, N) and
+    the last cell state (H, N); s0, c0 (H, N) or None."""
+    ys, cs = [], []
+    for j in range(x.shape[2]):
+        y, _, c = lstm_ref(a, x[:, :, j], None if s0 is None else s0[:, j],
+                           None if c0 is None else c0[:, j])
+        ys.append(y)
+        cs.append(c)
+    return np.stack(ys, -1), np.stack(cs, -1)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from netdsl.layers import lstm_kernel as kernel
-from tests.recurrent_reference import force_compiled, gate_arrays, lstm_ref
+from tests.recurrent_reference import force_compiled, gate_arrays, lstm_per_example
 from tests.test_lstm_kernel import check_central_differences
 
 pytest.importorskip("numba")
@@ -33,17 +33,6 @@ def fused(monkeypatch, request):
 
 def _arrays(rng, scale=0.7):
     return gate_arrays(rng, kernel.GATES, H, D, scale)
-
-
-def _per_example(a, x, s0=None, c0=None):
-    """The formula for each example of x (n, d, N) batch-last: states (n, H, N), last cell."""
-    ys, cs = [], []
-    for j in range(x.shape[2]):
-        y, _, c = lstm_ref(a, x[:, :, j], None if s0 is None else s0[:, j],
-                           None if c0 is None else c0[:, j])
-        ys.append(y)
-        cs.append(c)
-    return np.stack(ys, -1), np.stack(cs, -1)
 
 
 def _pre(a, x, dtype=np.float32):
@@ -73,7 +62,7 @@ def test_forward_equals_the_formula(fused, keep, initial):
     rng = np.random.default_rng(0)
     a, x = _arrays(rng), rng.normal(size=(T, D, N))
     s0, c0 = (rng.normal(size=(H, N)), rng.normal(size=(H, N))) if initial else (None, None)
-    want, c_last = _per_example(a, x, s0, c0)
+    want, c_last = lstm_per_example(a, x, s0, c0)
     w, pre = _pre(a, x)
     start = None if s0 is None else (s0.astype(np.float32), c0.astype(np.float32))
     run = kernel.forward(pre, w.ws_half, keep, start)
@@ -90,7 +79,7 @@ def test_lookup_forward_equals_the_formula_on_the_embedded_rows(fused):
     proj = w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]
     run = kernel.forward(kernel.Lookup(proj, idx - 1), w.ws_half, keep=True)
     x = table[idx - 1].transpose(0, 2, 1).astype(np.float64)        # (n, d, N)
-    want, _ = _per_example(a, x)
+    want, _ = lstm_per_example(a, x)
     np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
 
 
@@ -101,7 +90,7 @@ def test_backward_equals_float64_central_differences(fused):
     dy, ds_n, dc_n = rng.normal(size=(T, H, N)), rng.normal(size=(H, N)), rng.normal(size=(H, N))
 
     def loss(a, s0, c0):
-        ys, c_last = _per_example(a, x, s0, c0)
+        ys, c_last = lstm_per_example(a, x, s0, c0)
         return (ys * dy).sum() + (ys[-1] * ds_n).sum() + (c_last * dc_n).sum()
 
     f32 = np.float32

@@ -15,7 +15,7 @@ import pytest
 import netdsl
 from netdsl.layers import lstm_kernel as kernel
 from netdsl.runtime import lanes
-from tests.recurrent_reference import force_compiled, gate_arrays, lstm_ref
+from tests.recurrent_reference import force_compiled, gate_arrays, lstm_per_example
 
 pytest.importorskip("numba")
 from netdsl.layers.compiled import lstm_fused, meet  # noqa: E402  (needs numba)
@@ -40,16 +40,6 @@ def parts(monkeypatch):
     return used
 
 
-def _per_example(a, x, s0=None, c0=None):
-    ys, cs = [], []
-    for j in range(x.shape[2]):
-        y, _, c = lstm_ref(a, x[:, :, j], None if s0 is None else s0[:, j],
-                           None if c0 is None else c0[:, j])
-        ys.append(y)
-        cs.append(c)
-    return np.stack(ys, -1), np.stack(cs, -1)
-
-
 @pytest.mark.parametrize("threads", [2, 3, 5])
 @pytest.mark.parametrize("keep, last", [(True, False), (False, False), (False, True)])
 @pytest.mark.parametrize("initial", [True, False])
@@ -57,7 +47,7 @@ def test_parts_equal_the_formula(parts, threads, keep, last, initial):
     rng = np.random.default_rng(threads)
     a, x = gate_arrays(rng, kernel.GATES, H, D, 0.7), rng.normal(size=(T, D, N))
     s0, c0 = (rng.normal(size=(H, N)), rng.normal(size=(H, N))) if initial else (None, None)
-    want, c_last = _per_example(a, x, s0, c0)
+    want, c_last = lstm_per_example(a, x, s0, c0)
     w = kernel.stacked_weights(a, np.float32)
     pre = (w.wxb_half @ kernel.input_rows(x.astype(np.float32))).reshape(-1, T, N)
     start = None if s0 is None else (s0.astype(np.float32), c0.astype(np.float32))
@@ -85,7 +75,7 @@ def test_lookup_parts_equal_the_formula_on_the_embedded_rows(parts):
     proj = w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]
     run = kernel.forward(kernel.Lookup(proj, idx - 1), w.ws_half, keep=False, threads=2)
     assert parts == [2]
-    want, _ = _per_example(a, table[idx - 1].transpose(0, 2, 1).astype(np.float64))
+    want, _ = lstm_per_example(a, table[idx - 1].transpose(0, 2, 1).astype(np.float64))
     np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
 
 
@@ -142,7 +132,7 @@ def test_workers_taken_by_another_loop_leave_it_to_one_thread(parts):
         assert meet.run_parts(2, lambda part: True, lambda: None) is None
         run = kernel.forward(pre, w.ws_half, keep=False, threads=2)
     assert parts == [2]              # asked, found the workers taken, ran on one thread
-    np.testing.assert_allclose(run.states[1:], _per_example(a, x)[0], rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(run.states[1:], lstm_per_example(a, x)[0], rtol=2e-6, atol=2e-6)
 
 
 def test_a_part_that_gives_up_is_a_netdsl_error(parts, monkeypatch):
