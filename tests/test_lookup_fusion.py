@@ -230,6 +230,7 @@ def test_kernel_last_state_from_a_ring_equals_the_whole_loops_last(monkeypatch, 
     if path == "numpy":
         monkeypatch.setenv("NETDSL_JIT", "0")
     else:
+        pytest.importorskip("numba")
         force_compiled(monkeypatch, lstm_kernel)
         if path == "steps":
             from netdsl.layers.compiled import lstm_fused

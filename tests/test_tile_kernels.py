@@ -1,20 +1,15 @@
 """The compiled kernels for windows that tile (stride = kernel): the deconvolution's
 per-row GEMM and untile (shifted_gemm.untiled) against the scatter-form reference and
-the NumPy path, 2x2 max pooling (compiled/pooling.py) against a naive loop with NaN and
--inf; and each split pass's threads on CPUs of their own (placement.py)."""
+the NumPy path, 2x2 max pooling (compiled/pooling.py) and its gradient against a naive
+loop and the NumPy path, with ties, NaN and infinities."""
 
 from __future__ import annotations
-
-import os
-import threading
 
 import numpy as np
 import pytest
 
-import netdsl
 from layer_harness import build, forward, make_arrays
-from netdsl.layers import deconv, placement
-from netdsl.runtime import lanes
+from netdsl.layers import deconv
 from tests.test_conv_pool_paths import naive_max_pool
 from tests.test_layers_learned import ref_deconv
 
@@ -112,56 +107,6 @@ def test_other_pools_keep_the_numpy_path(monkeypatch):
         forward(layer, {}, np.ones((2,) + layer.ports["Input"].shape))
     layer = build('PoolingLayer[{2, 2}, {2, 2}, "Input" -> {2, 6, 6}]')
     forward(layer, {}, np.ones((2, 2, 6, 6)), dtype=np.float64)
-
-
-# ---------------------------------------------------------------- placement
-needs_two_cpus = pytest.mark.skipif(
-    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2
-    or placement.cpus(2) is None, reason="needs two CPUs and sched_getcpu")
-
-
-@needs_two_cpus
-def test_cpus_gives_this_threads_cpu_first_and_others_after():
-    where = placement.cpus(3)
-    allowed = os.sched_getaffinity(0)
-    assert len(where) == 3 and set(where) <= allowed
-    assert where[1] != where[0] and where[2] != where[0]
-
-
-@needs_two_cpus
-def test_pinned_holds_a_thread_on_its_cpu_and_gives_its_mask_back():
-    before = os.sched_getaffinity(0)
-    cpu = sorted(before)[-1]
-    with placement.Pinned(cpu):
-        assert os.sched_getaffinity(0) == {cpu}
-    assert os.sched_getaffinity(0) == before
-    with placement.Pinned(None):
-        assert os.sched_getaffinity(0) == before
-
-
-def test_a_refused_pin_runs_where_it_is(monkeypatch):
-    def refuse(pid, cpus):
-        raise OSError("not here")
-    monkeypatch.setattr(os, "sched_setaffinity", refuse)
-    with placement.Pinned(0):
-        pass                      # no error: the pass runs unpinned
-
-
-@needs_two_cpus
-def test_split_lanes_run_on_cpus_of_their_own_and_end_unpinned(monkeypatch):
-    seen: dict[int, set] = {}
-    before = os.sched_getaffinity(0)
-
-    def job(lane, meeting):
-        seen[lane] = os.sched_getaffinity(0)
-        return threading.get_ident()
-    idents = lanes.run_parts(2, job)
-    assert len(set(idents)) == 2
-    assert all(len(m) == 1 for m in seen.values()) and seen[0] != seen[1]
-    assert os.sched_getaffinity(0) == before
-    net = netdsl.evaluate('NetInitialize[NetChain[{LinearLayer[3]}, "Input" -> 2], '
-                          'RandomSeeding -> 0]')
-    assert net(np.ones((2, 2))).shape == (2, 3)
 
 
 @pytest.mark.parametrize("size, pads", [((8, 8), 0), ((5, 7), 0), ((7, 6), 1)])
