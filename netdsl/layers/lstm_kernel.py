@@ -27,6 +27,7 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -245,8 +246,8 @@ def _forward_parts(fused: Any, parts: int, ws_half: np.ndarray, proj: np.ndarray
     meet = compiled.load("meet")
     h = buffers[0].shape[1]
     units = np.array([h * p // parts for p in range(parts + 1)], np.int64)
-    rows = h // parts
-    block = -(-rows // -(-rows // PART_BLOCK))
+    rows = h // parts                      # a part's rows of one gate, in equal blocks
+    block = math.ceil(rows / math.ceil(rows / PART_BLOCK))
     flags = np.zeros((parts + 1, 16), np.int64)   # a cache line a part; the last: abort
 
     def job(part: int) -> bool:

@@ -131,18 +131,24 @@ def backward_step(a, tc, c_prev, dy, t, ds, dc, da):   # pragma: no cover (compi
             dc[r, j] = dcv * f
 
 
+@njit(inline="always", cache=True)
+def _gemm_block(gemm, w, s, out, lo, hi, beta):   # pragma: no cover (compiled)
+    """out[lo:hi] = w[lo:hi] @ s + beta out[lo:hi] through ``gemm`` (cblas.SGEMM); every
+    operand's rows are contiguous, s and out may have a row stride (a step of a
+    (4H, n, N) array)."""
+    size = w.itemsize
+    gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, hi - lo, s.shape[1], w.shape[1], 1.0,
+         w.ctypes.data + lo * w.strides[0], w.strides[0] // size,
+         s.ctypes.data, s.strides[0] // size, beta,
+         out.ctypes.data + lo * out.strides[0], out.strides[0] // size)
+
+
 @njit(nogil=True, cache=True)
 def gemm_rows(gemm, w, s, out, bounds, beta=0.0):   # pragma: no cover (compiled)
     """out = w @ s + beta out by the row blocks ``bounds[k]:bounds[k + 1]`` of w
-    (row_blocks.py), through ``gemm`` (cblas.SGEMM); every operand's rows are
-    contiguous, s and out may have a row stride (a step of a (4H, n, N) array)."""
-    size = w.itemsize
+    (row_blocks.py)."""
     for b in range(bounds.shape[0] - 1):
-        lo, hi = bounds[b], bounds[b + 1]
-        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, hi - lo, s.shape[1], w.shape[1], 1.0,
-             w.ctypes.data + lo * w.strides[0], w.strides[0] // size,
-             s.ctypes.data, s.strides[0] // size, beta,
-             out.ctypes.data + lo * out.strides[0], out.strides[0] // size)
+        _gemm_block(gemm, w, s, out, bounds[b], bounds[b + 1], beta)
 
 
 @njit(inline="always", error_model="numpy", fastmath=_FLAGS, cache=True)
@@ -213,9 +219,8 @@ def forward_part(gemm, relax, give_way, flags, part, units, block, ws, proj, col
     step before (meet.py). The GEMM of each gate's rows in blocks of ``block`` rows.
     False when another part failed. A ring of two states is safe: a part writes state
     t + 2 only after every part has finished step t + 1, whose GEMMs read state t."""
-    h, nb, ring = states.shape[1], states.shape[2], states.shape[0]
+    h, ring = states.shape[1], states.shape[0]
     lo, hi = units[part], units[part + 1]
-    size = ws.itemsize
     for t in range(n):
         a = acts[t if keep else 0]
         for g in range(4):
@@ -223,14 +228,10 @@ def forward_part(gemm, relax, give_way, flags, part, units, block, ws, proj, col
         if t > 0 or not zero_first:
             if not wait(flags, part, t, relax, give_way):
                 return False
-            s = states[t % ring]
             for g in range(4):
                 for r0 in range(g * h + lo, g * h + hi, block):
-                    r1 = min(r0 + block, g * h + hi)
-                    gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, r1 - r0, nb, h, 1.0,
-                         ws.ctypes.data + r0 * ws.strides[0], ws.strides[0] // size,
-                         s.ctypes.data, s.strides[0] // size, 1.0,
-                         a.ctypes.data + r0 * a.strides[0], a.strides[0] // size)
+                    _gemm_block(gemm, ws, states[t % ring], a, r0,
+                                min(r0 + block, g * h + hi), 1.0)
         _finish(a, cells, tanh_c, states[(t + 1) % ring], t, keep, lo, hi)
         post(flags, part, t + 1, relax)
     return True

@@ -53,6 +53,15 @@ def usable() -> bool:
     return RELAX is not None and platform.machine().lower() in ("x86_64", "amd64")
 
 
+@njit(inline="always", cache=True)
+def _pause(spins, relax, give_way):   # pragma: no cover (compiled)
+    """One poll of a waiting loop: a cheap call for the first SPINS, then a yield."""
+    if spins < SPINS:
+        relax(0)
+    else:
+        give_way()
+
+
 @njit(nogil=True, cache=True)
 def post(flags, part, count, relax):   # pragma: no cover (compiled)
     """Part ``part`` has finished ``count`` steps (its stores before this are visible)."""
@@ -74,13 +83,10 @@ def wait(flags, part, count, relax, give_way):   # pragma: no cover (compiled)
             if flags[k, 0] != 0:
                 return False
             spins += 1
-            if spins < SPINS:
-                relax(0)
-            elif spins < SPINS + YIELDS:
-                give_way()
-            else:
+            if spins >= SPINS + YIELDS:
                 flags[k, 0] = 1
                 return False
+            _pause(spins, relax, give_way)
     relax(0)
     return True
 
@@ -117,10 +123,7 @@ def _await_done(done, part, count, relax, give_way):   # pragma: no cover (compi
     spins = 0
     while done[part, 0] < count:
         spins += 1
-        if spins < SPINS:
-            relax(0)
-        else:
-            give_way()
+        _pause(spins, relax, give_way)
     relax(0)
 
 
