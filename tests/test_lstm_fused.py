@@ -1,7 +1,8 @@
 """The compiled LSTM (netdsl/layers/compiled/lstm_fused.py, numba): its tanh against
 float64 tanh, the time loop (one compiled call with cblas GEMMs, or one call per step)
 against the LSTM formula written out per example (dense input and after an
-EmbeddingLayer, with and without initial states), backward against float64 central
+EmbeddingLayer, with and without initial states; the example-major Test-mode loop after
+one, and a NaN row of its table), backward against float64 central
 differences of that formula, a whole net and its training gradients against the NumPy
 loop, the switches that choose the path, and cblas's GEMM against float64."""
 
@@ -113,6 +114,89 @@ def test_a_nan_in_the_input_stays_nan(fused):
     assert np.isfinite(run.states[:, :, 0]).all()
 
 
+@pytest.fixture
+def rows_loop(monkeypatch):
+    """Every float32 pass compiled; the calls of the example-major loop (lookup_rows)."""
+    if lstm_fused.SGEMM is None:
+        pytest.skip("no cblas_sgemm found in NumPy's BLAS")
+    force_compiled(monkeypatch, kernel)
+    calls: list = []
+    real = lstm_fused.lookup_rows
+    monkeypatch.setattr(lstm_fused, "lookup_rows", lambda *a: calls.append(a) or real(*a))
+    return calls
+
+
+def _lookup(rng, a, v=9, shape=(T, N)):
+    """A table (v, D), indices 1..v of ``shape`` and the example-major Lookup of them."""
+    table = rng.normal(size=(v, D)).astype(np.float32)
+    idx = rng.integers(1, v + 1, shape)
+    w = kernel.stacked_weights(a, np.float32)
+    proj = w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]
+    lookup = kernel.Lookup(proj, idx - 1, kernel.example_major(proj, w.ws_half))
+    return w, table, idx, lookup
+
+
+@pytest.mark.parametrize("last", [True, False])
+@pytest.mark.parametrize("initial", [True, False])
+def test_the_example_major_lookup_loop_equals_the_formula(rows_loop, last, initial):
+    rng = np.random.default_rng(7)
+    a = _arrays(rng)
+    w, table, idx, lookup = _lookup(rng, a)
+    s0, c0 = (rng.normal(size=(H, N)), rng.normal(size=(H, N))) if initial else (None, None)
+    start = None if s0 is None else (s0.astype(np.float32), c0.astype(np.float32))
+    run = kernel.forward(lookup, w.ws_half, keep=False, initial=start, last=last)
+    assert len(rows_loop) == 1
+    want, c_last = lstm_per_example(a, table[idx - 1].transpose(0, 2, 1).astype(np.float64),
+                                    s0, c0)
+    if last:
+        assert run.states.shape[0] == 2
+        np.testing.assert_allclose(run.last_state, want[-1], rtol=2e-6, atol=2e-6)
+    else:
+        np.testing.assert_allclose(run.states[1:], want, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(run.last_cell, c_last, rtol=2e-6, atol=2e-6)
+    with_keep = kernel.forward(lookup, w.ws_half, keep=True, initial=start)
+    assert len(rows_loop) == 1          # training keeps the state-major loop
+    np.testing.assert_allclose(with_keep.states[1:], want, rtol=2e-6, atol=2e-6)
+
+
+def test_a_nan_row_of_the_table_reaches_only_its_examples(rows_loop):
+    rng = np.random.default_rng(8)
+    a = _arrays(rng)
+    w, _, idx, lookup = _lookup(rng, a)
+    idx[:, 1], idx[2, 3] = 1, 2
+    idx[idx == 9] = 8
+    idx[3, 3] = 9
+    lookup.by_rows[0][8] = np.nan                      # row 9 of the projected table
+    run = kernel.forward(lookup._replace(cols=idx - 1), w.ws_half, keep=False)
+    assert np.isnan(run.states[4:, :, 3]).all() and np.isfinite(run.states[:4]).all()
+    assert np.isfinite(run.states[:, :, :3]).all()
+
+
+def test_cblas_gemm_cols_add_the_product_on_strided_blocks():
+    from netdsl.layers.compiled import cblas
+    if cblas.SGEMM is None:
+        pytest.skip("no cblas_sgemm found in NumPy's BLAS")
+    rng = np.random.default_rng(9)
+    w_t = rng.normal(size=(11, 96)).astype(np.float32)
+    s = rng.normal(size=(5, 11)).astype(np.float32)
+    out_all = rng.normal(size=(5, 2, 96)).astype(np.float32)   # row stride 192
+    before = out_all.copy()
+    lstm_fused.gemm_cols(cblas.SGEMM, w_t, s, out_all[:, 0], np.array([0, 16, 64, 96]))
+    np.testing.assert_allclose(out_all[:, 0], before[:, 0] + s.astype(np.float64) @ w_t,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(out_all[:, 1], before[:, 1])
+
+
+@pytest.mark.parametrize("shape, dtype", [((3, 5), np.float32), ((7,), np.float64),
+                                          ((2, 2, 32, 256), np.float32), ((0, 4), np.float32)])
+def test_aligned_buffers_start_on_a_cache_line(shape, dtype):
+    x = kernel.aligned_empty(shape, dtype)
+    assert x.shape == shape and x.dtype == dtype and x.flags.c_contiguous
+    assert x.ctypes.data % 64 == 0 or x.size == 0
+    y = kernel.aligned_copy(np.arange(np.prod(shape), dtype=dtype).reshape(shape).T)
+    np.testing.assert_array_equal(y, np.arange(np.prod(shape), dtype=dtype).reshape(shape).T)
+
+
 CHAR_NET = ('NetChain[{EmbeddingLayer[8, 12, "Input" -> "Varying"], LongShortTermMemoryLayer[16], '
             'SequenceLastLayer[], LinearLayer[12], SoftmaxLayer[]}]')
 
@@ -140,6 +224,17 @@ def test_a_net_and_its_training_gradient_equal_the_numpy_loop(fused, monkeypatch
         (loss_jit, g_jit), (loss_np, g_np) = got["1"][lanes], got["0"][lanes]
         assert loss_jit == pytest.approx(loss_np, rel=1e-5)
         np.testing.assert_allclose(g_jit, g_np, rtol=1e-4, atol=1e-6)
+
+
+def test_a_char_net_in_test_mode_runs_example_major_with_the_numpy_loops_numbers(
+        rows_loop, monkeypatch):
+    import netdsl
+    x = np.random.default_rng(10).integers(1, 13, (6, 9))
+    code = f"NetInitialize[{CHAR_NET}, RandomSeeding -> 3]"
+    got = netdsl.evaluate(code)(x)
+    assert rows_loop
+    monkeypatch.setenv("NETDSL_JIT", "0")
+    np.testing.assert_allclose(got, netdsl.evaluate(code)(x), rtol=1e-5, atol=1e-7)
 
 
 def test_the_switches(monkeypatch):

@@ -31,4 +31,21 @@ def test_small_products_are_not_timed_and_big_ones_are_chosen_once(monkeypatch):
     assert len(first) in row_blocks.CANDIDATES
     monkeypatch.setattr(row_blocks, "_fastest", lambda *a: pytest.fail("timed twice"))
     assert row_blocks.blocks(w, s) is first
-    assert row_blocks.chosen()[(w.shape, s.shape, "<f4", True)] is first
+    assert row_blocks.chosen()[(w.shape, s.shape, "<f4", True, 0)] is first
+
+
+@pytest.mark.parametrize("parts", [8, 12, 16])
+def test_column_blocks_start_on_multiples_of_16_and_are_timed_apart(monkeypatch, parts):
+    ranges = row_blocks._split(1000, parts, 16)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 1000
+    assert all(a[1] == b[0] and a[1] % 16 == 0 for a, b in zip(ranges, ranges[1:]))
+    monkeypatch.setattr(row_blocks, "_CHOSEN", {})
+    w_t, s = np.ones((256, 1024), np.float32), np.ones((32, 256), np.float32)
+    seen = []
+
+    def via(w, s, out, ranges):
+        seen.append(ranges)
+        np.matmul(s, w, out=out)
+    cols = row_blocks.blocks(w_t, s, via, axis=1)
+    assert seen and all(lo % 16 == 0 for r in seen for lo, _ in r) and cols in seen
+    assert row_blocks.chosen()[(w_t.shape, s.shape, "<f4", False, 1)] is cols

@@ -104,7 +104,8 @@ class LongShortTermMemoryLayer(RecurrentLayer):
                 or len(self.port_names()[1]) > 1 or ctx.train and self.has_train_behavior):
             return None
         w = kernel.weights(ctx, self, arrays, table.dtype)
-        lookup = kernel.lookup_projection(ctx, self, w, arrays, table, idx)
+        lookup = kernel.lookup_projection(ctx, self, w, arrays, table, idx,
+                                          by_rows=not ctx.grad)
         with one_blas_thread():
             run = kernel.forward(lookup, w.ws_half, keep=ctx.grad, alone=ctx.meeting is None,
                                  threads=ctx.threads, last=last)

@@ -3,7 +3,7 @@
 Layout: everything is *state-major* (features first, batch last), as the executor's
 batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)``
 (OpenBLAS at one thread: 185 us for H = 256, N = 32, against 305 us for the batch-major
-``s (N, H) @ Ws^T``), and each gate is a contiguous (H, N) block of its result.
+``s (N, H) @ Ws^T`` in one call), and each gate is a contiguous (H, N) block of its result.
 
 - Gates, in Wolfram's order: Input, Output, Forget (sigmoids), Memory (tanh). The
   sigmoid rows of the weights and biases are halved once (exact: a power of two), so one
@@ -20,6 +20,12 @@ batch-last activations already are. One step is one GEMM ``Ws (4H, H) @ s (H, N)
   no cblas_sgemm is found, and 23.7 for the ufuncs). A pass that lanes leave whole (a
   small batch) may run that loop in parts on ``threads`` threads, each on its own hidden
   units (lstm_fused.forward_part, compiled/meet.py).
+- The exception: Test mode after an EmbeddingLayer runs *example-major*
+  (lstm_fused.lookup_rows). There each example's input projection is a contiguous row of
+  the projected table, and ``s (N, H) @ Ws^T`` in 64-column blocks on 64-byte aligned
+  buffers is as fast as the state-major GEMM: 100 steps of the benchmark's 256 x 32 in
+  16.9 ms against 17.7. It comes before the parts: at the small batches they are for, one
+  thread example-major was as fast or faster (batch 4, 400 steps: 9.5 ms against 11).
 - Backward through time: per step, the gate gradients by a few fused products and one
   GEMM ``Ws^T (H, 4H) @ da (4H, N)``; the gate gradients are stored (4H, n, N), so the
   weight gradients of all steps are one GEMM each after the loop.
@@ -82,9 +88,11 @@ def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any,
 
 class Lookup(NamedTuple):
     """Every step's input projection as columns of a projected table (after an
-    EmbeddingLayer): example j at step t reads column ``cols[t, j]`` of ``proj`` (4H, V)."""
+    EmbeddingLayer): example j at step t reads column ``cols[t, j]`` of ``proj`` (4H, V).
+    ``by_rows``: for Test mode, ``example_major(proj, Ws)``."""
     proj: np.ndarray
     cols: np.ndarray   # (n, N), 0-based
+    by_rows: tuple[np.ndarray, np.ndarray] | None = None
 
     def dense(self) -> np.ndarray:
         """The gathered projections (4H, n, N)."""
@@ -92,14 +100,41 @@ class Lookup(NamedTuple):
 
 
 def lookup_projection(ctx: Any, owner: Any, w: Weights, arrays: dict[str, Any],
-                      table: np.ndarray, idx: np.ndarray) -> Lookup:
+                      table: np.ndarray, idx: np.ndarray, by_rows: bool = False) -> Lookup:
     """Every step's input projection when the input is row ``idx - 1`` of ``table`` (V, d):
     columns of the projected table Wx . table^T + b (4H, V), which is kept with the plan
-    while the arrays are unchanged."""
-    proj = cached(ctx, ("lstm-lookup", id(owner), np.dtype(table.dtype).str),
-                  {**arrays, "": table},
-                  lambda: np.ascontiguousarray(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]))
+    while the arrays are unchanged; ``by_rows`` (Test mode): with its example-major forms."""
+    key, given = ("lstm-lookup", id(owner), np.dtype(table.dtype).str), {**arrays, "": table}
+    proj = cached(ctx, key, given, lambda: np.ascontiguousarray(
+        w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]))
+    if by_rows and fused_steps(table.dtype, idx.size * w.ws_half.shape[1]) is not None:
+        return Lookup(proj, np.asarray(idx, np.int64) - 1, cached(
+            ctx, key + ("rows",), given, lambda: example_major(proj, w.ws_half)))
     return Lookup(proj, np.asarray(idx, np.int64) - 1)
+
+
+def example_major(proj: np.ndarray, ws_half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The projected table as rows (V, 4H) and Ws^T (H, 4H), both C-contiguous: what the
+    example-major Test-mode loop reads (lstm_fused.lookup_rows)."""
+    return aligned_copy(proj.T), aligned_copy(ws_half.T)
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: Any, align: int = 64) -> np.ndarray:
+    """np.empty(shape, dtype) starting on a multiple of ``align`` bytes (a cache line).
+    Why: BLAS's small-matrix kernel runs on whole vectors; NumPy's big buffers begin 16
+    bytes past a page (malloc's header), and there the example-major loop's 100 GEMMs of
+    (32, 256) @ (256, 1024) took 16.9 ms against 16.2 aligned."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + align, np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
+def aligned_copy(x: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``x`` in ``aligned_empty`` memory."""
+    out = aligned_empty(x.shape, x.dtype)
+    out[...] = x
+    return out
 
 
 def input_rows(x: np.ndarray) -> np.ndarray:
@@ -212,6 +247,9 @@ def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, kee
         g4, n, batch = pre.shape
         proj, cols, dense = np.ascontiguousarray(pre).reshape(g4, n * batch), _NO_COLS, True
     h, batch = buffers[0].shape[1:]
+    if isinstance(pre, Lookup) and pre.by_rows is not None and not keep:
+        _lookup_rows(fused, pre.by_rows, cols, zero_first, n, *buffers[:2])
+        return
     parts = _parts(n * h * batch, h, threads)
     if parts > 1 and _forward_parts(fused, parts, ws_half, proj, cols, dense, zero_first,
                                     keep, n, *buffers):
@@ -222,6 +260,24 @@ def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, kee
 
 
 _NO_COLS = np.zeros((1, 1), np.uint32)
+
+
+def _lookup_rows(fused: Any, by_rows: tuple[np.ndarray, np.ndarray], cols: np.ndarray,
+                 zero_first: bool, n: int, states: np.ndarray, cells: np.ndarray) -> None:
+    """Test mode after a lookup, as lstm_fused.lookup_rows (example-major); the states and
+    cell states it hands back state-major: every state when ``states`` holds them all,
+    else the last one, and the last cell state."""
+    table, ws_t = by_rows
+    h, batch = states.shape[1:]
+    rows = aligned_empty((2, 2, batch, h), states.dtype)   # states, cells: rings of two
+    rows[0, 0], rows[1, 0] = states[0].T, cells[0].T
+    gates = aligned_empty((batch, 4 * h), states.dtype)
+    each = len(states) == n + 1
+    fused.lookup_rows(fused.SGEMM, compiled_columns(fused, ws_t, rows[0, 0]), ws_t, table,
+                      cols, zero_first, n, rows[0], rows[1], gates, states, each)
+    if not each:
+        states[n % len(states)] = rows[0, n % 2].T
+    cells[n % 2] = rows[1, n % 2].T
 
 # Split over threads from this many numbers (steps x H x N) of states, with at least
 # PART_UNITS hidden units a part: handing the parts to a thread costs ~50 us a pass.
@@ -274,6 +330,14 @@ def compiled_blocks(fused: Any, w: np.ndarray, s: np.ndarray) -> np.ndarray:
     def run(w: np.ndarray, s: np.ndarray, out: np.ndarray, ranges: Any) -> None:
         fused.gemm_rows(fused.SGEMM, w, s, out, _bounds(ranges))
     return _bounds(row_blocks.blocks(w, s, run))
+
+
+def compiled_columns(fused: Any, w_t: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The column bounds (int64) of ``w_t`` for s @ w_t in lstm_fused.lookup_rows, chosen
+    by timing as ``compiled_blocks``."""
+    def run(w_t: np.ndarray, s: np.ndarray, out: np.ndarray, ranges: Any) -> None:
+        fused.gemm_cols(fused.SGEMM, w_t, s, out, _bounds(ranges))
+    return _bounds(row_blocks.blocks(w_t, s, run, axis=1))
 
 
 def _bounds(ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
