@@ -187,6 +187,44 @@ def test_cblas_gemm_cols_add_the_product_on_strided_blocks():
     np.testing.assert_array_equal(out_all[:, 1], before[:, 1])
 
 
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+def test_lookup_gradients_sum_the_gate_gradients_per_table_row(monkeypatch, path):
+    """The arrays' and the table's gradients after a lookup against the per-row sums
+    written out in float64 (each column of the gate gradients added to its row's)."""
+    if path == "numpy":
+        monkeypatch.setenv("NETDSL_JIT", "0")
+        calls = None
+    else:
+        calls = []
+        force_compiled(monkeypatch, kernel)
+        real = lstm_fused.sum_by_column
+        monkeypatch.setattr(lstm_fused, "sum_by_column",
+                            lambda *a: calls.append(a) or real(*a))
+    rng = np.random.default_rng(11)
+    a = _arrays(rng)
+    table = rng.normal(size=(9, D)).astype(np.float32)
+    idx = rng.integers(1, 10, (T, N))
+    w = kernel.stacked_weights(a, np.float32)
+    lookup = kernel.Lookup(w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:], idx - 1)
+    run = kernel.forward(lookup, w.ws_half, keep=True)
+    da = rng.normal(size=(4 * H, T, N)).astype(np.float32)
+    grads, dtable = kernel.lookup_grads(da, run, w, lookup, table, a)
+    assert calls is None or len(calls) == 1
+    d2 = da.reshape(4 * H, -1).astype(np.float64)
+    per_row = np.zeros((4 * H, 9))
+    for k, col in enumerate((idx - 1).reshape(-1)):
+        per_row[:, col] += d2[:, k]
+    states = run.states[:T].transpose(1, 0, 2).reshape(H, -1).astype(np.float64)
+    dws, dwx, db = d2 @ states.T, per_row @ table, per_row.sum(1)
+    for g, gate in enumerate(kernel.GATES):
+        sl = slice(g * H, (g + 1) * H)
+        for name, want in (("StateWeights", dws), ("InputWeights", dwx), ("Biases", db)):
+            np.testing.assert_allclose(grads[gate + name], want[sl], rtol=1e-5, atol=1e-5,
+                                       err_msg=gate + name)
+    np.testing.assert_allclose(dtable, (w.wx.astype(np.float64).T @ per_row).T,
+                               rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("shape, dtype", [((3, 5), np.float32), ((7,), np.float64),
                                           ((2, 2, 32, 256), np.float32), ((0, 4), np.float32)])
 def test_aligned_buffers_start_on_a_cache_line(shape, dtype):

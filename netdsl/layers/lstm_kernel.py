@@ -442,14 +442,21 @@ def _split(dws: np.ndarray, dwx: np.ndarray, db: np.ndarray,
 def lookup_grads(da: np.ndarray, run: Run, w: Weights, lookup: Lookup, table: np.ndarray,
                  arrays: dict[str, Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """After ``lookup_projection``: the arrays' gradients and the table's. The gate
-    gradients are first summed per table row (a GEMM with the one-hot (V, n N) matrix, in
-    the state weights' GEMM); Wx's gradient is then (4H, V) @ table, the table's
-    Wx^T @ (4H, V)."""
+    gradients are first summed per table row (compiled: lstm_fused.sum_by_column; else a
+    GEMM with the one-hot (V, n N) matrix, in the state weights' GEMM); Wx's gradient is
+    then (4H, V) @ table, the table's Wx^T @ (4H, V)."""
     g4, n, batch = da.shape
     d2 = da.reshape(g4, n * batch)
-    one_hot = np.zeros((table.shape[0], n * batch), da.dtype)
-    one_hot[lookup.cols.reshape(-1), np.arange(n * batch)] = 1
-    dws, per_row = _state_grads(d2, run, one_hot)
+    cols, rows = lookup.cols.reshape(-1), table.shape[0]
+    fused = fused_steps(da.dtype, d2.size // 4)
+    if fused is not None and cols.size and 0 <= cols.min() and cols.max() < rows:
+        dws, _ = _state_grads(d2, run, np.empty((0, n * batch), da.dtype))
+        per_row = np.zeros((g4, rows), da.dtype)
+        fused.sum_by_column(d2, cols.astype(np.uint32), per_row)
+    else:
+        one_hot = np.zeros((rows, n * batch), da.dtype)
+        one_hot[cols, np.arange(n * batch)] = 1
+        dws, per_row = _state_grads(d2, run, one_hot)
     grads = _split(dws, per_row @ table, per_row.sum(1), arrays)
     return grads, np.ascontiguousarray((w.wx.T @ per_row).T, table.dtype)
 

@@ -131,6 +131,29 @@ def backward_step(a, tc, c_prev, dy, t, ds, dc, da):   # pragma: no cover (compi
             dc[r, j] = dcv * f
 
 
+@njit(nogil=True, cache=True)
+def sum_by_column(d, cols, out):   # pragma: no cover (compiled)
+    """out[:, cols[k]] += d[:, k] for every column k of d (G, m): the gate gradients summed
+    per table row after a lookup, four rows of d at a time (one index load for four).
+    cols (uint32) checked in range before. 1.2 ms for (1024, 3200) into 65 columns,
+    against 4.3 ms for the same sums as a GEMM with the one-hot matrix."""
+    rows, m = d.shape
+    r = 0
+    while r + 4 <= rows:
+        s0, s1, s2, s3 = d[r], d[r + 1], d[r + 2], d[r + 3]
+        a0, a1, a2, a3 = out[r], out[r + 1], out[r + 2], out[r + 3]
+        for k in range(m):
+            c = cols[k]
+            a0[c] += s0[k]
+            a1[c] += s1[k]
+            a2[c] += s2[k]
+            a3[c] += s3[k]
+        r += 4
+    for q in range(r, rows):
+        for k in range(m):
+            out[q, cols[k]] += d[q, k]
+
+
 @njit(inline="always", cache=True)
 def _gemm_block(gemm, w, s, out, lo, hi, beta):   # pragma: no cover (compiled)
     """out[lo:hi] = w[lo:hi] @ s + beta out[lo:hi] through ``gemm`` (cblas.SGEMM); every
