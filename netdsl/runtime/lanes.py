@@ -367,10 +367,15 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool
 # activations at 1 thread: 1.09 ms an example at batch 32, 0.91 at 16; the pass's buffers
 # stay in the caches), or not (LeNet, an LSTM: smaller GEMMs). Which is measured, not
 # guessed: the first passes of each input shape large enough to split (MIN_WORK or
-# MIN_SECONDS, as for lanes) try 1, 2 and 4 chunks, timed in CPU time, and the rest use
-# the fastest, if it beats one chunk by CHUNK_GAIN.
+# MIN_SECONDS, as for lanes) try 1, 2 and 4 chunks, each CHUNK_ROUNDS times in a row,
+# timed in CPU time, and the rest use the fastest (by its best time), if it beats one
+# chunk by CHUNK_GAIN. Once each was not enough: a pass after one of another chunk size
+# pays for new buffers (the plan keeps one per kind and size) and BLAS block timing, the
+# whole batch most, and the U-Net at batch 16 took 2 chunks in one process (one chunk
+# timed 3.7 ms, two 3.1) and 1 in another; in use one chunk took 2.5 ms, two 3.0.
 CHUNKS = (1, 2, 4)
 CHUNK_GAIN = 0.9
+CHUNK_ROUNDS = 2
 
 
 def chunked(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], independent: bool
@@ -390,16 +395,17 @@ def chunked(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], independent: bo
     found = plan.lanes.get(key)
     if isinstance(found, int):
         return _in_chunks(plan, ctx, inputs, found)
-    times: dict[int, float] = found or {}
-    trial = next((c for c in CHUNKS if c not in times and n // c >= MIN_EXAMPLES), None)
+    times: dict[int, list[float]] = found or {}
+    tried = [c for c in CHUNKS if n // c >= MIN_EXAMPLES]
+    trial = next((c for c in tried if len(times.get(c, ())) < CHUNK_ROUNDS), None)
     if trial is None:    # every trial timed: keep the fastest
-        best = min(times, key=lambda c: times[c])
-        choice = best if times[best] <= CHUNK_GAIN * times[1] else 1
+        best = min(tried, key=lambda c: min(times[c]))
+        choice = best if min(times[best]) <= CHUNK_GAIN * min(times[1]) else 1
         plan.lanes[key] = choice
         return _in_chunks(plan, ctx, inputs, choice)
     start = time.thread_time()
     out = _in_chunks(plan, ctx, inputs, trial)
-    times[trial] = time.thread_time() - start
+    times.setdefault(trial, []).append(time.thread_time() - start)
     plan.lanes[key] = times
     return out
 
