@@ -48,6 +48,20 @@ NETS = [
     'PaddingLayer[{{0, 0}, {2, 0}, {0, 1}}, 1], ConvolutionLayer[2, 3]}, "Input" -> {1, 5, 5}]',
     'NetChain[{PaddingLayer[{{0, 0}, {1, 1}}], ConvolutionLayer[2, 3], '
     'PaddingLayer[{{0, 0}, {0, 2}}], ConvolutionLayer[2, 2, "Dilation" -> 2]}, "Input" -> {3, 4}]',
+    # a channel join read only by a convolution (rule 9): three parts of 16 channels into
+    # the shifted path (through a zero padding, rule 6), two into im2col (stride 2)
+    JOINS := ('NetGraph[<|"a" -> ConvolutionLayer[5, 3, "PaddingSize" -> 1], '
+              '"b" -> ConvolutionLayer[8, 1], "cat" -> CatenateLayer[], '
+              '"pad" -> PaddingLayer[{{0, 0}, {1, 1}, {1, 1}}], "c" -> ConvolutionLayer[6, 3], '
+              '"cat2" -> CatenateLayer[], "d" -> ConvolutionLayer[3, 3, "Stride" -> 2]|>, '
+              '{{"a", "b", NetPort["Input"]} -> "cat" -> "pad" -> "c", {"c", "a"} -> "cat2" -> "d"}, '
+              '"Input" -> {3, 16, 16}]'),
+    # joins that stay: along a spatial level, and one read twice
+    'NetGraph[<|"a" -> ConvolutionLayer[2, 3, "PaddingSize" -> 1], "cat" -> CatenateLayer[2], '
+    '"c" -> ConvolutionLayer[2, 3], "cat2" -> CatenateLayer[], "d" -> ConvolutionLayer[2, 3], '
+    '"t" -> ThreadingLayer[Plus]|>, {{"a", NetPort["Input"]} -> "cat" -> "c", '
+    '{"a", NetPort["Input"]} -> "cat2" -> "d", "cat2" -> NetPort["t", "Input1"], '
+    '"cat2" -> NetPort["t", "Input2"]}, "Input" -> {2, 8, 8}]',
 ]
 
 
@@ -131,11 +145,22 @@ def test_training_fusion_keeps_gradients(text):
     np.testing.assert_allclose(dx1, dx0, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["test", "train"])
+def test_a_channel_join_read_only_by_a_convolution_is_dropped(mode):
+    """Rule 9, in Test mode and in training: the convolution reads the join's inputs."""
+    kinds = [type(s.layer).__name__ for s in compile_plan(netdsl.evaluate(
+        f"NetInitialize[{JOINS}, RandomSeeding -> 1]"), mode=mode).steps]
+    assert "CatenateLayer" not in kinds and kinds.count("FromChannelParts") == 2
+    kept = [type(s.layer).__name__ for s in compile_plan(netdsl.evaluate(
+        f"NetInitialize[{NETS[-1]}, RandomSeeding -> 1]"), mode=mode).steps]
+    assert kept.count("CatenateLayer") == 2 and "FromChannelParts" not in kept
+
+
 def test_zero_padding_is_absorbed_by_the_next_convolution_only():
     """Rule 6, in Test mode and in training: the PaddingLayers with value 0 on spatial
     levels before a convolution disappear, the others stay."""
-    for text, kept in ((NETS[-3], []), (NETS[-1], []),
-                       (NETS[-2], ["PaddingLayer"] * 3)):
+    for text, kept in ((NETS[-5], []), (NETS[-3], []),
+                       (NETS[-4], ["PaddingLayer"] * 3)):
         net = _random_arrays(text)
         for mode in ("test", "train"):
             names = [type(s.layer).__name__ for s in compile_plan(net, mode=mode).steps]
@@ -179,3 +204,24 @@ def test_reshape_read_elsewhere_is_kept():
                'RandomSeeding -> 1]')
     names = [type(st.layer).__name__ for st in compile_plan(s["m"], mode="test").steps]
     assert names.count("FlattenLayer") == 1            # its output is a net output
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_conv_shifted_reads_channel_parts_as_their_join(monkeypatch, jit):
+    """Rule 9's parts copied into the padded buffer give the joined input's numbers, bit
+    for bit, on the compiled and the NumPy shifted GEMMs, kept for training or not."""
+    from netdsl.layers import windows
+    monkeypatch.setenv("NETDSL_JIT", jit)
+    rng = np.random.default_rng(3)
+    parts = [rng.normal(size=(c, 9, 10, 5)).astype(np.float32) for c in (3, 8, 5)]
+    w = rng.normal(size=(4, 16, 3, 3)).astype(np.float32)
+    g = windows.geometry({"KernelSize": (3, 3), "PaddingSize": 1}, (9, 10))
+    whole = np.concatenate(parts)
+    assert windows.ChannelParts(parts).shape == whole.shape
+    np.testing.assert_array_equal(windows.joined(windows.ChannelParts(parts)), whole)
+    want = windows.conv_shifted(Ctx(), whole, w, g, keep=True)
+    got = windows.conv_shifted(Ctx(), windows.ChannelParts(parts), w, g, keep=True)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        windows.conv_shifted(Ctx(), windows.ChannelParts(parts), w, g), want[0])

@@ -898,6 +898,16 @@ class Layer(Net):
     # (prod(dims), N) of the batch-last input), so a plain reshape before it changes nothing
     reads_examples_flat: ClassVar[bool] = False
 
+    def joins_channels(self) -> bool:
+        """Whether forward only joins its inputs, all of one rank, along the channel level
+        (the first of each example): a next layer that ``reads_channel_parts`` may take
+        the inputs as they are instead (fusion rule 9)."""
+        return False
+
+    # forward accepts its input as windows.ChannelParts (arrays to be read as joined along
+    # the channel level), and its backward's input gradient is for the joined input
+    reads_channel_parts: ClassVar[bool] = False
+
     def zero_padding(self) -> tuple[tuple[int, int], ...] | None:
         """((before, after), ...) per level (channel first) when this layer only pads its
         input with zeros, else None: the next layer may absorb it (``absorb_padding``)."""

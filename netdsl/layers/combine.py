@@ -216,6 +216,16 @@ class CatenateLayer(MultiInputLayer):
             j = axis - (r - len(x))
             s.refine(n, tuple(rest if i == j else d for i, d in enumerate(x)), '"Output" port')
 
+    def joins_channels(self) -> bool:
+        ranks = {len(x) if x is not None else -1
+                 for x in (self.ports[n].shape for n in self.input_names())}
+        if len(ranks) != 1 or -1 in ranks:
+            return False
+        try:
+            return self._level_index(None, list(ranks)) == 0
+        except ValueError:
+            return False
+
     # ---- numerics: joined along one example axis of batch-last data; a lower-rank input is
     # broadcast over the leading axes it lacks (its gradient sums over them) ----------------
     def forward(self, ctx, arrays, *xs):

@@ -17,7 +17,7 @@ from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
 from .windows import (Geometry, blocked_matmul, col2im, compiled_shifted, conv_input_grad, conv_shifted, crop,
-                      geometry, im2col, one_copy_columns, pad, pool_max, pool_max_backward,
+                      geometry, im2col, joined, one_copy_columns, pad, pool_max, pool_max_backward,
                       pool_sum, pool_sum_backward, scratch, shifted_applies,
                       shifted_weight_grad, small_columns)
 
@@ -179,6 +179,7 @@ class ConvolutionLayer(_Windowed):
     )
     hidden = ("InputChannels", "GroupChannels")
     fresh_output = True
+    reads_channel_parts = True     # forward takes windows.ChannelParts (fusion rule 9)
     array_specs = (
         ArraySpec("Weights", ("OutputChannels", "GroupChannels", "*KernelSize")),
         ArraySpec("Biases", ("OutputChannels",), init="zeros", optional=True),
@@ -228,7 +229,8 @@ class ConvolutionLayer(_Windowed):
 
     def _convolve(self, ctx, arrays, x, bias):
         """(y, columns, geometry, whether ``bias`` is in y already): conv_shifted adds it
-        while each output block is in cache, instead of another pass over y."""
+        while each output block is in cache, instead of another pass over y. ``x`` may be
+        ChannelParts (``reads_channel_parts``)."""
         g = geometry(self.values, x.shape[1:-1])
         c, n = x.shape[0], x.shape[-1]
         groups = self.values.get("ChannelGroups") or 1
@@ -248,6 +250,7 @@ class ConvolutionLayer(_Windowed):
                 # for every channel ratio (the U-Net's training step 12.1 -> 11.2 ms).
                 y, buf = conv_shifted(ctx, x, w, g, keep=True, bias=bias)
                 return y, _Shifted(buf), g, True
+        x = joined(x)                  # ChannelParts (rule 9): joined for im2col
         cols = None if keep else small_columns(ctx, x, g)
         if cols is None:
             xp = pad(x, g, 0.0, ctx, reuse=not keep)

@@ -145,6 +145,41 @@ def cached(ctx: Any, key: Any, arrays: dict[str, Any], make: Any) -> Any:
     return out
 
 
+class ChannelParts(tuple):
+    """Batch-last arrays read as one, joined along the channel level (axis 0): the inputs
+    of a CatenateLayer the executor dropped (fusion rule 9). ``conv_shifted`` copies them
+    straight into its padded buffer, which it fills anyway; other paths join them first.
+    The U-Net's 16 + 16 channels of 32x32, batch 8: the 37 us join (60-96 us with a
+    second lane beside it) and its 1 MB are saved."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (sum(p.shape[0] for p in self),) + self[0].shape[1:]
+
+    @property
+    def dtype(self) -> Any:
+        return self[0].dtype
+
+    def joined(self) -> np.ndarray:
+        return np.concatenate(self, axis=0)
+
+
+def joined(x: Any) -> np.ndarray:
+    """x itself, or its ``ChannelParts`` joined."""
+    return x.joined() if isinstance(x, ChannelParts) else x
+
+
+def fill_interior(xp: np.ndarray, x: Any, g: Geometry) -> None:
+    """The padded buffer's interior = x (an array or ``ChannelParts``)."""
+    if not isinstance(x, ChannelParts):
+        xp[g.interior()] = x
+        return
+    inner, start = g.interior()[1:], 0
+    for part in x:
+        xp[(slice(start, start + part.shape[0]),) + inner] = part
+        start += part.shape[0]
+
+
 def pad(x: np.ndarray, g: Geometry, fill: float, ctx=None, reuse: bool = False) -> np.ndarray:
     """x with its spatial axes padded by ``fill`` (x itself when there is no padding)."""
     if not g.has_padding:
@@ -350,7 +385,7 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
 
     With ``keep`` (training) the padded buffer is a fresh array, returned too as
     ``(y, buffer)`` for ``shifted_weight_grad``; otherwise a reused scratch buffer.
-    ``bias`` (F,), if given, is added to the output.
+    ``bias`` (F,), if given, is added to the output. ``x`` may be ``ChannelParts``.
     """
     c, n, f = x.shape[0], x.shape[-1], w.shape[0]
     offsets, length, width = _shifted_layout(g, n)
@@ -360,7 +395,7 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     else:
         buf = scratch(ctx, "shifted-pad", (c, width), x.dtype, 0.0, part=(g.padded, g.pads, n))
     xp = buf[:, :total].reshape((c,) + g.padded + (n,))
-    xp[g.interior()] = x
+    fill_interior(xp, x, g)
     fast = compiled_shifted(x.dtype)
     if fast is not None:    # each output row's GEMMs from one compiled loop
         y = np.empty((f,) + g.out + (n,), x.dtype)

@@ -34,16 +34,25 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
    LongShortTermMemoryLayer, which then keeps two states instead of the sequence; also
    after rule 5). When it declines (a gradient to come), the two run as before.
 
+9. A layer that only joins its inputs along the channel level (``joins_channels``:
+   CatenateLayer) read only by a layer that can read them unjoined
+   (``reads_channel_parts``: convolution, which copies them into its padded buffer
+   anyway) is dropped; that layer reads the inputs (``windows.ChannelParts``) and its
+   input gradient is split back by channels.
+
 Rules 1, 3, 4, 7 and 8 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
-rules 2, 5 and 6 are used in training too (their backward is exact).
+rules 2, 5, 6 and 9 are used in training too (their backward is exact).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from ..layers.base import Layer
+from ..layers.windows import ChannelParts
 from .lanes import strongest
 from .steps import Plan, Step, mark_frees
 
@@ -62,6 +71,7 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
         steps = _in_place(steps, protected)
         steps = _skip_reshape(steps, protected)
     steps = _from_lookup(steps, protected)
+    steps = _channel_parts(steps, protected)
     if not training:
         steps = _last_only(steps, protected)
     new = Plan(steps, plan.inputs, plan.outputs, n_slots)
@@ -349,3 +359,45 @@ def _last_only(steps: list[Step], protected: set[int]) -> list[Step]:
         return Step(LastOnly(st.layer, nxt.layer), st.arrays, st.ins, nxt.outs, st.path,
                     st.keys)
     return _into_next(steps, protected, merge)
+
+
+# ---------------------------------------------------------------- rule 9
+class FromChannelParts:
+    """A step: a layer reading the inputs of a dropped channel join as ChannelParts."""
+
+    def __init__(self, layer: Any):
+        self.layer, self.name = layer, layer.name
+        self.array_specs = getattr(layer, "array_specs", ())
+        self.fresh_output = getattr(layer, "fresh_output", False)
+
+    def example_coupling(self, train: bool) -> str:
+        return self.layer.example_coupling(train)
+
+    def forward(self, ctx, arrays, *xs):
+        ys, cache = self.layer.forward(ctx, arrays, ChannelParts(xs))
+        return ys, ([x.shape[0] for x in xs], cache)
+
+    def backward(self, ctx, arrays, cache, dy):
+        sizes, inner = cache
+        (dx,), grads = self.layer.backward(ctx, arrays, inner, dy)
+        if dx is None:
+            return [None] * len(sizes), grads
+        return np.split(dx, np.cumsum(sizes)[:-1], axis=0), grads
+
+
+def _channel_parts(steps: list[Step], protected: set[int]) -> list[Step]:
+    uses = _consumers(steps)
+    out: list[Step | None] = list(steps)
+    for i, st in enumerate(steps):
+        joins = _ask(st.layer, "joins_channels")
+        if joins is None or not joins() or len(st.ins) < 2:
+            continue
+        j = _sole_next(steps, i, uses, protected)
+        if j is None or out[j] is not steps[j] or len(steps[j].outs) != 1 \
+                or not _ask(steps[j].layer, "reads_channel_parts", False):
+            continue
+        nxt = steps[j]
+        out[j] = Step(FromChannelParts(nxt.layer), nxt.arrays, st.ins, nxt.outs, nxt.path,
+                      nxt.keys)
+        out[i] = None
+    return [s for s in out if s is not None]
