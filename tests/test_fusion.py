@@ -225,3 +225,21 @@ def test_conv_shifted_reads_channel_parts_as_their_join(monkeypatch, jit):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(
         windows.conv_shifted(Ctx(), windows.ChannelParts(parts), w, g), want[0])
+
+
+def test_a_ramp_after_a_sum_runs_in_place_and_leaves_the_input_alone():
+    """TotalLayer's output is a new array (``fresh_output``), so rule 4 lets a Ramp read
+    only by it overwrite it, as after a convolution (a ResNet block's last Ramp)."""
+    net = netdsl.evaluate(
+        'NetInitialize[NetGraph[<|"a" -> ConvolutionLayer[2, 3, "PaddingSize" -> 1], '
+        '"t" -> TotalLayer[], "r" -> Ramp|>, {{"a", NetPort["Input"]} -> "t" -> "r"}, '
+        '"Input" -> {2, 6, 6}], RandomSeeding -> 1]')
+    plan = compile_plan(net, mode="test")
+    assert [type(s.layer).__name__ for s in plan.steps] == [
+        "ConvolutionLayer", "TotalLayer", "InPlace"]
+    x = np.random.default_rng(4).normal(size=(5, 2, 6, 6)).astype(np.float32)
+    kept = x.copy()
+    want = _run(compile_plan(net), x)["Output"]
+    np.testing.assert_allclose(_run(plan, x)["Output"], want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(net(x), np.moveaxis(want, -1, 0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(x, kept)

@@ -261,6 +261,7 @@ class TotalLayer(MultiInputLayer):
     name = "TotalLayer"
     summary = "adds its inputs element by element"
     options = INPUTS_OPTIONS
+    fresh_output = True      # a new sum (or copy): a ResNet's Ramp after it runs in place
 
     def infer(self, s: Infer) -> None:
         self.declared_shapes(s)
