@@ -234,7 +234,7 @@ def forward_loop(gemm, bounds, ws, proj, cols, dense, zero_first, keep, n,
 
 
 @njit(inline="always", cache=True)
-def _gemm_cols(gemm, s, w_t, out, lo, hi):   # pragma: no cover (compiled)
+def _gemm_cols(gemm, w_t, s, out, lo, hi):   # pragma: no cover (compiled)
     """out[:, lo:hi] += s @ w_t[:, lo:hi] through ``gemm``; rows contiguous."""
     size = w_t.itemsize
     gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, s.shape[0], hi - lo, s.shape[1], 1.0,
@@ -247,7 +247,7 @@ def gemm_cols(gemm, w_t, s, out, bounds):   # pragma: no cover (compiled)
     """out += s @ w_t by the column blocks ``bounds[k]:bounds[k + 1]`` of w_t (row_blocks.py,
     ``axis=1``)."""
     for b in range(bounds.shape[0] - 1):
-        _gemm_cols(gemm, s, w_t, out, bounds[b], bounds[b + 1])
+        _gemm_cols(gemm, w_t, s, out, bounds[b], bounds[b + 1])
 
 
 @njit(nogil=True, error_model="numpy", fastmath=_FLAGS, cache=True)
@@ -267,7 +267,7 @@ def lookup_rows(gemm, bounds, ws_t, table, cols, zero_first, n, states, cells, a
                 a[j, r] = src[r]
         if t > 0 or not zero_first:
             for b in range(bounds.shape[0] - 1):
-                _gemm_cols(gemm, states[t % 2], ws_t, a, bounds[b], bounds[b + 1])
+                _gemm_cols(gemm, ws_t, states[t % 2], a, bounds[b], bounds[b + 1])
         c_prev, c, s = cells[t % 2], cells[(t + 1) % 2], states[(t + 1) % 2]
         for j in range(nb):
             for r in range(h):
