@@ -131,9 +131,27 @@ def _lookup(rng, a, v=9, shape=(T, N)):
     table = rng.normal(size=(v, D)).astype(np.float32)
     idx = rng.integers(1, v + 1, shape)
     w = kernel.stacked_weights(a, np.float32)
-    proj = w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]
-    lookup = kernel.Lookup(proj, idx - 1, kernel.example_major(proj, w.ws_half))
-    return w, table, idx, lookup
+    rows, ws_t = kernel.example_major(w, table)
+    return w, table, idx, kernel.Lookup(rows.T, idx - 1, (rows, ws_t))
+
+
+def test_test_mode_keeps_the_projected_table_once_as_rows(rows_loop):
+    from netdsl.runtime.context import Ctx
+    rng = np.random.default_rng(12)
+    a = _arrays(rng)
+    w = kernel.stacked_weights(a, np.float32)
+    table = rng.normal(size=(9, D)).astype(np.float32)
+    idx = rng.integers(1, 10, (T, N))
+    want = w.wxb_half[:, :-1].astype(np.float64) @ table.T + w.wxb_half[:, -1:]
+    test = kernel.lookup_projection(Ctx(), "owner", w, a, table, idx, by_rows=True)
+    rows, ws_t = test.by_rows
+    assert np.shares_memory(test.proj, rows) and rows.ctypes.data % 64 == 0
+    np.testing.assert_allclose(test.proj, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(ws_t, w.ws_half.T)
+    train = kernel.lookup_projection(Ctx(), "owner", w, a, table, idx)
+    assert train.by_rows is None and train.proj.flags.c_contiguous
+    np.testing.assert_allclose(train.proj, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(test.cols, idx - 1)
 
 
 @pytest.mark.parametrize("last", [True, False])

@@ -89,7 +89,8 @@ def weights(ctx: Any, owner: Any, arrays: dict[str, Any], dtype: Any,
 class Lookup(NamedTuple):
     """Every step's input projection as columns of a projected table (after an
     EmbeddingLayer): example j at step t reads column ``cols[t, j]`` of ``proj`` (4H, V).
-    ``by_rows``: for Test mode, ``example_major(proj, Ws)``."""
+    ``by_rows``: for Test mode, ``example_major``'s (rows, Ws^T); ``proj`` is then a view
+    of those rows."""
     proj: np.ndarray
     cols: np.ndarray   # (n, N), 0-based
     by_rows: tuple[np.ndarray, np.ndarray] | None = None
@@ -105,18 +106,23 @@ def lookup_projection(ctx: Any, owner: Any, w: Weights, arrays: dict[str, Any],
     columns of the projected table Wx . table^T + b (4H, V), which is kept with the plan
     while the arrays are unchanged; ``by_rows`` (Test mode): with its example-major forms."""
     key, given = ("lstm-lookup", id(owner), np.dtype(table.dtype).str), {**arrays, "": table}
+    cols = np.asarray(idx, np.int64) - 1
+    fused = fused_steps(table.dtype, idx.size * w.ws_half.shape[1]) if by_rows else None
+    if fused is not None and fused.SGEMM is not None:   # the table kept once, as rows
+        rows, ws_t = cached(ctx, key + ("rows",), given, lambda: example_major(w, table))
+        return Lookup(rows.T, cols, (rows, ws_t))
     proj = cached(ctx, key, given, lambda: np.ascontiguousarray(
         w.wxb_half[:, :-1] @ table.T + w.wxb_half[:, -1:]))
-    if by_rows and fused_steps(table.dtype, idx.size * w.ws_half.shape[1]) is not None:
-        return Lookup(proj, np.asarray(idx, np.int64) - 1, cached(
-            ctx, key + ("rows",), given, lambda: example_major(proj, w.ws_half)))
-    return Lookup(proj, np.asarray(idx, np.int64) - 1)
+    return Lookup(proj, cols)
 
 
-def example_major(proj: np.ndarray, ws_half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The projected table as rows (V, 4H) and Ws^T (H, 4H), both C-contiguous: what the
-    example-major Test-mode loop reads (lstm_fused.lookup_rows)."""
-    return aligned_copy(proj.T), aligned_copy(ws_half.T)
+def example_major(w: Weights, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the example-major Test-mode loop reads (lstm_fused.lookup_rows): the projected
+    table as rows, table . Wx^T + b (V, 4H), and Ws^T (H, 4H), C-contiguous and aligned."""
+    rows = aligned_empty((table.shape[0], w.wxb_half.shape[0]), w.wxb_half.dtype)
+    np.matmul(table.astype(rows.dtype, copy=False), w.wxb_half[:, :-1].T, out=rows)
+    rows += w.wxb_half[:, -1]
+    return rows, aligned_copy(w.ws_half.T)
 
 
 def aligned_empty(shape: tuple[int, ...], dtype: Any, align: int = 64) -> np.ndarray:
@@ -241,15 +247,16 @@ def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, kee
                   zero_first: bool, threads: int, n: int, *buffers: np.ndarray) -> None:
     """``forward``'s loop as one compiled call (lstm_fused.forward_loop), its GEMMs by
     cblas from inside it; or as ``parts`` such calls side by side (forward_part)."""
+    if isinstance(pre, Lookup) and pre.by_rows is not None and not keep:
+        _lookup_rows(fused, pre.by_rows, pre.cols.astype(np.uint32), zero_first, n,
+                     *buffers[:2])
+        return
     if isinstance(pre, Lookup):
         proj, cols, dense = np.ascontiguousarray(pre.proj), pre.cols.astype(np.uint32), False
     else:
         g4, n, batch = pre.shape
         proj, cols, dense = np.ascontiguousarray(pre).reshape(g4, n * batch), _NO_COLS, True
     h, batch = buffers[0].shape[1:]
-    if isinstance(pre, Lookup) and pre.by_rows is not None and not keep:
-        _lookup_rows(fused, pre.by_rows, cols, zero_first, n, *buffers[:2])
-        return
     parts = _parts(n * h * batch, h, threads)
     if parts > 1 and _forward_parts(fused, parts, ws_half, proj, cols, dense, zero_first,
                                     keep, n, *buffers):
