@@ -243,3 +243,49 @@ def test_a_ramp_after_a_sum_runs_in_place_and_leaves_the_input_alone():
     np.testing.assert_allclose(_run(plan, x)["Output"], want, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(net(x), np.moveaxis(want, -1, 0), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(x, kept)
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("filters, kernel", [(16, 3), (4, 3), (16, 5)])
+def test_conv_shifted_ramp_is_max_zero_of_its_output_and_keeps_nan(monkeypatch, jit,
+                                                                    filters, kernel):
+    """Rule 10's kernels: Winograd (16 filters, 3x3), the compiled shifted GEMMs (4
+    filters; 5x5) and the NumPy path give Max[y, 0] of the plain output exactly, with the
+    bias first and a NaN (here from the input) kept."""
+    from netdsl.layers import windows
+    monkeypatch.setenv("NETDSL_JIT", jit)
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(8, 10, 12, 8)).astype(np.float32)
+    x[3, 4, 5, 2] = np.nan
+    w = rng.normal(size=(filters, 8, kernel, kernel)).astype(np.float32)
+    b = rng.normal(size=filters).astype(np.float32)
+    g = windows.geometry({"KernelSize": (kernel, kernel), "PaddingSize": kernel // 2},
+                         (10, 12))
+    plain = windows.conv_shifted(Ctx(), x, w, g, bias=b)
+    ramped = windows.conv_shifted(Ctx(), x, w, g, bias=b, ramp=True)
+    assert np.isnan(plain).any() and (plain < 0).any()
+    np.testing.assert_array_equal(ramped, np.maximum(plain, 0))
+
+
+def test_a_ramp_read_only_after_a_convolution_is_taken_into_it():
+    """Rule 10 (Test mode): a Ramp disappears into the convolution before it (here a
+    Winograd one and a strided im2col one), with the unfused plan's numbers; a
+    convolution whose output is read elsewhere too keeps its Ramp, and training keeps
+    every Ramp."""
+    net = netdsl.evaluate(
+        'NetInitialize[NetGraph[<|"a" -> ConvolutionLayer[16, 3, "PaddingSize" -> 1], '
+        '"r1" -> Ramp, "b" -> ConvolutionLayer[4, 5, "PaddingSize" -> 2], "r2" -> Ramp, '
+        '"c" -> ConvolutionLayer[3, 3, "Stride" -> 2], "r3" -> Ramp|>, '
+        '{"a" -> "r1" -> "b" -> "r2" -> "c" -> "r3", "b" -> NetPort["raw"]}, '
+        '"Input" -> {8, 12, 12}], RandomSeeding -> 2]')
+
+    def ramped(mode):
+        return [getattr(s.layer, "output_ramp", False)
+                for s in compile_plan(net, mode=mode).steps
+                if type(s.layer).__name__ == "ConvolutionLayer"]
+    assert ramped("test") == [True, False, True] and not any(ramped("train"))
+    x = np.random.default_rng(8).normal(size=(9, 8, 12, 12)).astype(np.float32)
+    plain, fused = _run(compile_plan(net), x), _run(compile_plan(net, mode="test"), x)
+    assert plain.keys() == fused.keys() == {"Output", "raw"}
+    for port in plain:
+        np.testing.assert_allclose(fused[port], plain[port], rtol=1e-5, atol=1e-6)

@@ -898,6 +898,16 @@ class Layer(Net):
     # (prod(dims), N) of the batch-last input), so a plain reshape before it changes nothing
     reads_examples_flat: ClassVar[bool] = False
 
+    @property
+    def is_ramp(self) -> bool:
+        """Whether forward is Max[x, 0] element by element (ElementwiseLayer[Ramp])."""
+        return False
+
+    def fused_with_ramp(self) -> "Layer | None":
+        """This layer with Max[., 0] applied to its output, as one layer (Test mode, fusion
+        rule 10: the Ramp read only after it is dropped), or None."""
+        return None
+
     def joins_channels(self) -> bool:
         """Whether forward only joins its inputs, all of one rank, along the channel level
         (the first of each example): a next layer that ``reads_channel_parts`` may take

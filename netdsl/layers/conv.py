@@ -16,6 +16,7 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
+from .functions import ramp_in_place
 from .windows import (Geometry, blocked_matmul, col2im, compiled_shifted, conv_input_grad, conv_shifted, crop,
                       geometry, im2col, joined, one_copy_columns, pad, pool_max, pool_max_backward,
                       pool_sum, pool_sum_backward, scratch, shifted_applies,
@@ -215,22 +216,36 @@ class ConvolutionLayer(_Windowed):
     # Forward is im2col + one GEMM: columns (C, k1..kd, O1..Od, N) built by prod(k) strided
     # slice copies, then W(F, C k) @ cols(C k, O N) is the output (F, O1..Od, N) directly.
     # ChannelGroups G: the same as G independent GEMMs, done by one batched matmul.
+    output_ramp = False     # set on the copy ``fused_with_ramp`` makes (Test mode only)
+
+    def fused_with_ramp(self):
+        """This convolution with Max[., 0] on its output (rule 10): the compiled shifted
+        GEMMs and Winograd take it while each output block is in cache (the U-Net's two
+        ReLUs after them: ~35 us of a lane's 1.4 ms), the other paths after the bias."""
+        ramped = self.evolve()
+        ramped.output_ramp = True
+        return ramped
+
     def forward(self, ctx, arrays, x):
-        y, cols, g = self.convolve(ctx, arrays, x, arrays.get("Biases"))
+        y, cols, g = self.convolve(ctx, arrays, x, arrays.get("Biases"), self.output_ramp)
         return [y], ((cols, g, x.shape) if ctx.grad else None)
 
-    def convolve(self, ctx, arrays, x, bias=None):
+    def convolve(self, ctx, arrays, x, bias=None, ramp=False):
         """The convolution plus ``bias`` (none: without it, as the executor's fusion rules
-        call it: max-pooling before the bias, runtime/fusion.py): (y, columns, geometry)."""
-        y, cols, g, biased = self._convolve(ctx, arrays, x, bias)
-        if bias is not None and not biased:
-            y += bias.reshape((y.shape[0],) + (1,) * (len(g.out) + 1))
+        call it: max-pooling before the bias, runtime/fusion.py), then with ``ramp``
+        Max[., 0]: (y, columns, geometry)."""
+        y, cols, g, done = self._convolve(ctx, arrays, x, bias, ramp)
+        if not done:
+            if bias is not None:
+                y += bias.reshape((y.shape[0],) + (1,) * (len(g.out) + 1))
+            if ramp:
+                ramp_in_place(y)
         return y, cols, g
 
-    def _convolve(self, ctx, arrays, x, bias):
-        """(y, columns, geometry, whether ``bias`` is in y already): conv_shifted adds it
-        while each output block is in cache, instead of another pass over y. ``x`` may be
-        ChannelParts (``reads_channel_parts``)."""
+    def _convolve(self, ctx, arrays, x, bias, ramp=False):
+        """(y, columns, geometry, whether ``bias`` and ``ramp`` are in y already):
+        conv_shifted applies them while each output block is in cache, instead of more
+        passes over y. ``x`` may be ChannelParts (``reads_channel_parts``)."""
         g = geometry(self.values, x.shape[1:-1])
         c, n = x.shape[0], x.shape[-1]
         groups = self.values.get("ChannelGroups") or 1
@@ -239,7 +254,7 @@ class ConvolutionLayer(_Windowed):
         keep = bool(ctx.grad)          # the columns are needed again by backward
         if groups == 1 and shifted_applies(g, c, n, x.dtype):
             if not keep:
-                return conv_shifted(ctx, x, w, g, bias=bias), None, g, True
+                return conv_shifted(ctx, x, w, g, bias=bias, ramp=ramp), None, g, True
             if c >= _SHIFTED_TRAIN_CHANNEL_RATIO * f or compiled_shifted(x.dtype):
                 # training: the padded input is kept instead of the columns (backward
                 # takes dW from it by shifted GEMMs). Measured (one thread): for
@@ -248,7 +263,7 @@ class ConvolutionLayer(_Windowed):
                 # on 16x16 im2col + (cols dY^T) is faster (1.2 against 2.1 ms) unless
                 # the GEMMs are the compiled ones (compiled/shifted_gemm.py), which win
                 # for every channel ratio (the U-Net's training step 12.1 -> 11.2 ms).
-                y, buf = conv_shifted(ctx, x, w, g, keep=True, bias=bias)
+                y, buf = conv_shifted(ctx, x, w, g, keep=True, bias=bias, ramp=ramp)
                 return y, _Shifted(buf), g, True
         x = joined(x)                  # ChannelParts (rule 9): joined for im2col
         cols = None if keep else small_columns(ctx, x, g)

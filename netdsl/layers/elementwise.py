@@ -8,8 +8,8 @@ import numpy as np
 
 from ..expr import Expr, Symbol, input_form
 from .base import Infer, Layer, Param
-from .functions import (NAMED, PRIMITIVES, RAMP_ROWS_MIN, FunctionError, as_data,
-                        compile_function, function_argument, ramp_into)
+from .functions import (NAMED, PRIMITIVES, FunctionError, as_data, compile_function,
+                        function_argument, ramp_in_place)
 from .registry import register_layer
 
 _ZERO = {np.dtype(np.float32): np.zeros((), np.float32),
@@ -55,11 +55,13 @@ class ElementwiseLayer(Layer):
     def monotone(self) -> bool:
         return self.values["Function"].monotone
 
+    @property
+    def is_ramp(self) -> bool:
+        return bool(self.values["Function"].is_ramp)
+
     def forward_inplace(self, x):
         if self.values["Function"].is_ramp and x.dtype in _ZERO:
-            if x.size >= RAMP_ROWS_MIN and x.flags.c_contiguous:
-                return ramp_into(x, x)
-            return np.maximum(x, _ZERO[x.dtype], out=x)
+            return ramp_in_place(x)
         return None
 
     # ---- numerics: the compiled Program and its exact derivative -------------------------

@@ -77,6 +77,14 @@ def ramp_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 RAMP_ROWS_MIN = 8192
 
 
+def ramp_in_place(x: np.ndarray) -> np.ndarray:
+    """x = Max[x, 0] (a float array that dies here; NaN kept): ``ramp_into`` for large
+    C-contiguous data, NumPy's scalar form below RAMP_ROWS_MIN numbers."""
+    if x.size >= RAMP_ROWS_MIN and x.flags.c_contiguous:
+        return ramp_into(x, x)
+    return np.maximum(x, x.dtype.type(0), out=x)
+
+
 _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
             -176.61503916999185, 12.507343278686905, -0.13857109526572012,
             9.9843695780195716e-6, 1.5056327351493116e-7)

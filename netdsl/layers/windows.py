@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import compiled
 from .base import check_batch_size
+from .functions import ramp_in_place
 from .spatial import per_dim, resolve_padding
 
 _SCRATCH = "netdsl.layers.windows"   # namespace of our keys in Ctx.scratch
@@ -368,7 +369,7 @@ _SHIFTED_DX_MAX_AREA = 1.3
 
 
 def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = False,
-                 bias: np.ndarray | None = None):
+                 bias: np.ndarray | None = None, ramp: bool = False):
     """Convolution (stride and dilation 1) without a column matrix.
 
     On the padded batch-last input flattened to (C, P1*...*Pd*N), kernel offset k reads
@@ -385,7 +386,9 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
 
     With ``keep`` (training) the padded buffer is a fresh array, returned too as
     ``(y, buffer)`` for ``shifted_weight_grad``; otherwise a reused scratch buffer.
-    ``bias`` (F,), if given, is added to the output. ``x`` may be ``ChannelParts``.
+    ``bias`` (F,), if given, is added to the output, then with ``ramp`` Max[., 0] taken
+    (the compiled loops do both while each output block is in cache). ``x`` may be
+    ``ChannelParts``.
     """
     c, n, f = x.shape[0], x.shape[-1], w.shape[0]
     offsets, length, width = _shifted_layout(g, n)
@@ -402,11 +405,12 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
         b = _NO_BIAS if bias is None else np.ascontiguousarray(bias, x.dtype).reshape(-1)
         wino = _winograd(g, c, f, n)
         if wino is not None:
-            wino.conv3x3(wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf, g.padded[1], b, y)
+            wino.conv3x3(wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf, g.padded[1], b,
+                         ramp, y)
             return (y, buf) if keep else y
         wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
         fast.accumulate(fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
-                        _shifted_blocks(g, n), b, y.reshape(f, -1))
+                        _shifted_blocks(g, n), b, ramp, y.reshape(f, -1))
         return (y, buf) if keep else y
     wk = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0)).reshape(-1, c)
     z = np.matmul(wk, buf).reshape(len(offsets), f, -1)
@@ -418,6 +422,8 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
                                + tuple(slice(0, o) for o in g.out[1:])])
     if bias is not None:
         y += bias.astype(y.dtype, copy=False).reshape((f,) + (1,) * (y.ndim - 1))
+    if ramp:
+        ramp_in_place(y)
     return (y, buf) if keep else y
 
 

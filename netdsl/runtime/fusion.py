@@ -40,7 +40,11 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
    anyway) is dropped; that layer reads the inputs (``windows.ChannelParts``) and its
    input gradient is split back by channels.
 
-Rules 1, 3, 4, 7 and 8 are for Test mode only (Train-mode BatchNormalization needs every
+10. An elementwise Ramp (``is_ramp``) read only after a layer that can take it into its
+    own output (``fused_with_ramp``: convolution, whose compiled loops apply it while
+    each output block is in cache) is dropped.
+
+Rules 1, 3, 4, 7, 8 and 10 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
 rules 2, 5, 6 and 9 are used in training too (their backward is exact).
 """
@@ -68,6 +72,7 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
     steps, n_slots = _activation_after_pool(steps, protected, n_slots)
     if not training:
         steps = _fused_max_pool(steps, protected)
+        steps = _ramp_into_producer(steps, protected)
         steps = _in_place(steps, protected)
         steps = _skip_reshape(steps, protected)
     steps = _from_lookup(steps, protected)
@@ -269,7 +274,7 @@ class FromLookup:
 
 def _into_next(steps: list[Step], protected: set[int],
                merge: Callable[[Step, Step], Step | None]) -> list[Step]:
-    """Rules 5-7: a one-input step whose output only the next step reads is merged into
+    """Rules 5-8 and 10: a one-input step whose output only the next step reads is merged into
     that step (``merge`` gives the merged step, reading the first step's input, or None)."""
     uses = _consumers(steps)
     out: list[Step | None] = list(steps)
@@ -401,3 +406,15 @@ def _channel_parts(steps: list[Step], protected: set[int]) -> list[Step]:
                       nxt.keys)
         out[i] = None
     return [s for s in out if s is not None]
+
+
+# ---------------------------------------------------------------- rule 10
+def _ramp_into_producer(steps: list[Step], protected: set[int]) -> list[Step]:
+    def merge(st: Step, nxt: Step) -> Step | None:
+        fuse = _ask(st.layer, "fused_with_ramp")
+        if fuse is None or len(st.outs) != 1 or not _ask(nxt.layer, "is_ramp", False):
+            return None
+        ramped = fuse()
+        return None if ramped is None else Step(ramped, st.arrays, st.ins, nxt.outs,
+                                                st.path, st.keys)
+    return _into_next(steps, protected, merge)

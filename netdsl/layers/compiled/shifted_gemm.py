@@ -24,12 +24,13 @@ from .cblas import NO_TRANS, ROW_MAJOR, SGEMM, TRANS  # noqa: F401 (SGEMM: for w
 
 
 @njit(nogil=True, cache=True)
-def accumulate(gemm, wk, src, shifts, blocks, bias, out):   # pragma: no cover (compiled)
+def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out):   # pragma: no cover
     """For each block (b, c, w) of ``blocks``: out[:, c:c + w] = bias + the sum over k of
     wk[k] (F, C) @ src[:, b + shifts[k] : b + shifts[k] + w], by ``gemm`` (cblas.SGEMM);
     ``bias`` (F,) or empty (none): written into the block first, while it is in cache,
-    instead of another pass over the output. src and out have contiguous rows (any row
-    stride); wk is C-contiguous."""
+    instead of another pass over the output; with ``ramp``, the block then Max[., 0]
+    (NaN kept), also while in cache. src and out have contiguous rows (any row stride);
+    wk is C-contiguous."""
     nk, f, c = wk.shape
     size = src.itemsize
     lds, ldo = src.strides[0] // size, out.strides[0] // size
@@ -43,6 +44,13 @@ def accumulate(gemm, wk, src, shifts, blocks, bias, out):   # pragma: no cover (
             gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, f, w, c, 1.0, wk[k].ctypes.data, c,
                  src.ctypes.data + (b + shifts[k]) * size, lds,
                  1.0 if k > 0 or biased else 0.0, out.ctypes.data + col * size, ldo)
+        if ramp:
+            zero = out.dtype.type(0)
+            for r in range(f):
+                row = out[r]
+                for q in range(col, col + w):
+                    v = row[q]
+                    row[q] = zero if v < zero else v
 
 
 @njit(nogil=True, cache=True)

@@ -29,13 +29,13 @@ _MAX_COLUMNS = 512
 
 
 @njit(nogil=True, cache=True)
-def conv3x3(gemm, u, src, wp, bias, out):   # pragma: no cover (compiled)
+def conv3x3(gemm, u, src, wp, bias, ramp, out):   # pragma: no cover (compiled)
     """out (F, Ho, Wo, N) = the 3x3 convolution of the padded input (C, Ho + 2, wp, N),
     the first (Ho + 2) wp N numbers of each row of ``src`` (windows.conv_shifted's
-    buffer), with the transformed weights u (16, F, C), plus bias (F,) (empty: none);
-    Ho and Wo even. Each transform is two passes of simple loops over contiguous runs
-    (tile rows, then tile columns: B^T d B and A^T m A are separable), which the
-    compiler vectorises."""
+    buffer), with the transformed weights u (16, F, C), plus bias (F,) (empty: none),
+    with ``ramp`` then Max[., 0] (NaN kept); Ho and Wo even. Each transform is two
+    passes of simple loops over contiguous runs (tile rows, then tile columns: B^T d B
+    and A^T m A are separable), which the compiler vectorises."""
     c_in = src.shape[0]
     f_out, ho, wo, nb = out.shape
     tw = wo // 2
@@ -68,7 +68,10 @@ def conv3x3(gemm, u, src, wp, bias, out):   # pragma: no cover (compiled)
                 _at_rows(m[j, f], m[4 + j, f], m[8 + j, f], m[12 + j, f], half[0, j],
                          half[1, j])
             for i in range(2):
-                _at_columns(half[i], nb, tw, b, out[f, 2 * tr + i].reshape(wo * nb))
+                y = out[f, 2 * tr + i].reshape(wo * nb)
+                _at_columns(half[i], nb, tw, b, y)
+                if ramp:
+                    _ramp(y)
 
 
 @njit(inline="always", cache=True)
@@ -130,6 +133,15 @@ def _at_columns(h, nb, tw, b, y):   # pragma: no cover (compiled)
             a1, a2 = h1[src + n], h2[src + n]
             y[dst + n] = h0[src + n] + a1 + a2 + b
             y[dst + nb + n] = a1 - a2 - h3[src + n] + b
+
+
+@njit(inline="always", cache=True)
+def _ramp(y):   # pragma: no cover (compiled)
+    """y = Max[y, 0] in place, a NaN kept (it is not < 0), while y is in cache."""
+    zero = y.dtype.type(0)
+    for k in range(y.shape[0]):
+        v = y[k]
+        y[k] = zero if v < zero else v
 
 
 @njit(nogil=True, cache=True)
