@@ -292,6 +292,9 @@ def test_distribution_parameter_errors():
     ("Transpose[{{{a, b}}, {{c, d}}}, 1 <-> 3]", "{{{a, c}}, {{b, d}}}"),    # any elements
     ("Transpose[{{a, b}, {c, d}}, {2, 1}]", "{{a, c}, {b, d}}"),
     ("Transpose[{{1, 2}, {3, 4}}, 2 <-> 2]", "{{1, 2}, {3, 4}}"),
+    ("Transpose[1, {}]", "1"),                   # no levels moved: the atom itself
+    ("Transpose[f[x], {}]", "f[x]"),             # (found by test_robustness's programs)
+    ("Transpose[{a, b}, {}]", "{a, b}"),
     ("Flatten[{{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}}, {{1}, {2, 3}}]",
      "{{1, 2, 3, 4}, {5, 6, 7, 8}}"),
     ("Flatten[{{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}}, {{1, 3}, {2}}]",

@@ -52,8 +52,11 @@ def leaves(x: Any, depth: int) -> list[Any]:
 
 
 def build(idx: np.ndarray, items: list[Any], fill: Any = None) -> Any:
-    """Nested lists from an array of positions into ``items`` (-1: ``fill``)."""
-    if idx.shape and idx.shape[0] == 0:
+    """Nested lists from an array of positions into ``items`` (-1: ``fill``); no levels
+    (a 0-d ``idx``): the item itself."""
+    if idx.ndim == 0:
+        return items[int(idx)] if int(idx) >= 0 else fill
+    if idx.shape[0] == 0:
         return Expr(List)
     if idx.ndim == 1:
         return make_list([items[k] if k >= 0 else fill for k in idx.tolist()])
