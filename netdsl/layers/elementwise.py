@@ -60,7 +60,7 @@ class ElementwiseLayer(Layer):
         return bool(self.values["Function"].is_ramp)
 
     def forward_inplace(self, x):
-        if self.values["Function"].is_ramp and x.dtype in _ZERO:
+        if self.is_ramp and x.dtype in _ZERO:
             return ramp_in_place(x)
         return None
 

@@ -247,12 +247,12 @@ def _forward_loop(fused: Any, pre: np.ndarray | Lookup, ws_half: np.ndarray, kee
                   zero_first: bool, threads: int, n: int, *buffers: np.ndarray) -> None:
     """``forward``'s loop as one compiled call (lstm_fused.forward_loop), its GEMMs by
     cblas from inside it; or as ``parts`` such calls side by side (forward_part)."""
-    if isinstance(pre, Lookup) and pre.by_rows is not None and not keep:
-        _lookup_rows(fused, pre.by_rows, pre.cols.astype(np.uint32), zero_first, n,
-                     *buffers[:2])
-        return
     if isinstance(pre, Lookup):
-        proj, cols, dense = np.ascontiguousarray(pre.proj), pre.cols.astype(np.uint32), False
+        cols = pre.cols.astype(np.uint32)
+        if pre.by_rows is not None and not keep:
+            _lookup_rows(fused, pre.by_rows, cols, zero_first, n, *buffers[:2])
+            return
+        proj, dense = np.ascontiguousarray(pre.proj), False
     else:
         g4, n, batch = pre.shape
         proj, cols, dense = np.ascontiguousarray(pre).reshape(g4, n * batch), _NO_COLS, True

@@ -266,8 +266,7 @@ def lookup_rows(gemm, bounds, ws_t, table, cols, zero_first, n, states, cells, a
             for r in range(4 * h):      # a loop: numba's slice copy is slower here
                 a[j, r] = src[r]
         if t > 0 or not zero_first:
-            for b in range(bounds.shape[0] - 1):
-                _gemm_cols(gemm, ws_t, states[t % 2], a, bounds[b], bounds[b + 1])
+            gemm_cols(gemm, ws_t, states[t % 2], a, bounds)
         c_prev, c, s = cells[t % 2], cells[(t + 1) % 2], states[(t + 1) % 2]
         for j in range(nb):
             for r in range(h):
