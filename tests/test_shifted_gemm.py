@@ -6,6 +6,8 @@ and the training rule that takes it when it is there."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -154,9 +156,15 @@ WINOGRAD = [
 ]
 
 
+@pytest.fixture
+def winograd(monkeypatch):
+    """F(2x2, 3x3) wherever it applies, without measuring whether it pays."""
+    monkeypatch.setattr(windows, "FORCE_WINOGRAD", True)
+
+
 @pytest.mark.parametrize("shape, f, pads", WINOGRAD)
 @pytest.mark.parametrize("batch", [8, 13, 160])
-def test_winograd_3x3_equals_the_naive_loop(shape, f, pads, batch):
+def test_winograd_3x3_equals_the_naive_loop(shape, f, pads, batch, winograd):
     """F(2x2, 3x3) for 3x3 kernels with even output sizes (batch 160: more than 512
     columns per tile row, cut into GEMMs of 512), bias included."""
     rng = np.random.default_rng(sum(shape) + f + batch)
@@ -170,7 +178,7 @@ def test_winograd_3x3_equals_the_naive_loop(shape, f, pads, batch):
     _close(to_batch_first(y), ref, 2e-6)
 
 
-def test_winograd_is_taken_only_where_it_was_measured_to_pay():
+def test_winograd_is_tried_only_where_it_can_pay():
     even = _geometry((8, 6, 6), (3, 3), ((1, 1), (1, 1)))
     assert windows._winograd(even, 8, 16, 8) is not None
     assert windows._winograd(_geometry((8, 7, 6), (3, 3), ((1, 1), (1, 1))), 8, 16, 8) is None
@@ -179,7 +187,7 @@ def test_winograd_is_taken_only_where_it_was_measured_to_pay():
         assert windows._winograd(even, c, f, n) is None, (c, f, n)
 
 
-def test_winograd_training_layer_gradients_equal_the_naive_loop():
+def test_winograd_training_layer_gradients_equal_the_naive_loop(winograd):
     """32 -> 16 channels (the U-Net's decoder): the forward and the input gradient (a
     16 -> 32 convolution of dY) both run F(2x2, 3x3); dW by the compiled shifted GEMMs."""
     layer = build('ConvolutionLayer[16, {3, 3}, "PaddingSize" -> 1, "Input" -> {32, 8, 10}]')
@@ -198,6 +206,62 @@ def test_winograd_training_layer_gradients_equal_the_naive_loop():
            + arrays["Biases"].reshape(1, -1, 1, 1), 2e-6)
     _close(to_batch_first(dx), dx_ref, 2e-6)
     _close(grads["Weights"], dw_ref)
+
+
+def _busy(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+@pytest.mark.parametrize("winograd_ms, shifts_ms, want", [(1, 4, True), (4, 1, False)])
+def test_winograd_pays_is_measured_once_per_kind(monkeypatch, winograd_ms, shifts_ms, want):
+    """Each candidate runs WINOGRAD_TRIALS times in CPU time, the faster is kept for the
+    kind, and later calls run neither (the caller then runs the one chosen)."""
+    monkeypatch.setattr(windows, "_WINOGRAD_PAYS", {})
+    calls = {"w": 0, "s": 0}
+
+    def by_winograd():
+        calls["w"] += 1
+        _busy(winograd_ms / 1000)
+
+    def by_shifts():
+        calls["s"] += 1
+        _busy(shifts_ms / 1000)
+    kind = ("geometry", 32, 16, 8)
+    assert windows.winograd_pays(kind, by_winograd, by_shifts) is want
+    assert calls == {"w": windows.WINOGRAD_TRIALS, "s": windows.WINOGRAD_TRIALS}
+    assert windows.winograd_pays(kind, by_winograd, by_shifts) is want
+    assert calls == {"w": windows.WINOGRAD_TRIALS, "s": windows.WINOGRAD_TRIALS}
+    monkeypatch.setattr(windows, "FORCE_WINOGRAD", not want)
+    assert windows.winograd_pays(kind, by_winograd, by_shifts) is (not want)
+
+
+@pytest.mark.parametrize("pays", [True, False])
+def test_a_convolution_gives_the_same_output_from_its_first_call_on(monkeypatch, pays):
+    """The trial runs before the first output is computed: every call, the first
+    included, is the chosen path's, bit for bit; both paths are within float32 rounding
+    of the naive loop."""
+    monkeypatch.setattr(windows, "_WINOGRAD_PAYS", {})
+    times = iter([0.0, 1.0] if pays else [1.0, 0.0])     # by_winograd's, then by_shifts'
+    monkeypatch.setattr(windows, "_best_time", lambda run: (run(), next(times))[1])
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((8, 16, 6, 8)).astype(F32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(F32)
+    g = _geometry((16, 6, 8), (3, 3), ((1, 1), (1, 1)))
+    assert windows._winograd(g, 16, 16, 8) is not None
+    first = conv_shifted(ctx(), to_batch_last(x), w, g)
+    again = conv_shifted(ctx(), to_batch_last(x), w, g)
+    monkeypatch.setattr(windows, "FORCE_WINOGRAD", not pays)
+    other = conv_shifted(ctx(), to_batch_last(x), w, g)
+    monkeypatch.setattr(windows, "FORCE_WINOGRAD", pays)
+    chosen = conv_shifted(ctx(), to_batch_last(x), w, g)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, chosen)
+    assert not np.array_equal(first, other)       # the other path: other roundings
+    ref = naive_conv(x.astype(float), w.astype(float), ((1, 1), (1, 1)))
+    for y in (first, other):
+        _close(to_batch_first(y), ref, 2e-6)
 
 
 def test_winograd_weights_are_g_w_g_transposed_rounded_once(monkeypatch):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
+import time
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -404,13 +406,19 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
         y = np.empty((f,) + g.out + (n,), x.dtype)
         b = _NO_BIAS if bias is None else np.ascontiguousarray(bias, x.dtype).reshape(-1)
         wino = _winograd(g, c, f, n)
-        if wino is not None:
+
+        def by_winograd() -> None:
             wino.conv3x3(wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf, g.padded[1], b,
                          ramp, y)
-            return (y, buf) if keep else y
-        wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
-        fast.accumulate(fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
-                        _shifted_blocks(g, n), b, ramp, y.reshape(f, -1))
+
+        def by_shifts() -> None:
+            wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
+            fast.accumulate(fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
+                            _shifted_blocks(g, n), b, ramp, y.reshape(f, -1))
+        if wino is not None and winograd_pays((g, c, f, n), by_winograd, by_shifts):
+            by_winograd()
+        else:
+            by_shifts()
         return (y, buf) if keep else y
     wk = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0)).reshape(-1, c)
     z = np.matmul(wk, buf).reshape(len(offsets), f, -1)
@@ -452,13 +460,52 @@ _WINOGRAD_MAX_WEIGHTS = 4096     # C F
 
 def _winograd(g: Geometry, c: int, f: int, n: int) -> Any:
     """The winograd module for a 3x3 convolution of ``conv_shifted`` on a batch of n with
-    even output sizes, where it pays (above), with the compiled GEMMs there; or None."""
+    even output sizes, where it can pay (above; ``winograd_pays`` then measures whether it
+    does here), with the compiled GEMMs there; or None."""
     if (g.kernel != (3, 3) or g.out[0] % 2 or g.out[1] % 2 or c < _WINOGRAD_MIN_INPUTS
             or f < _WINOGRAD_MIN_FILTERS or n < _WINOGRAD_MIN_BATCH
             or c * f > _WINOGRAD_MAX_WEIGHTS):
         return None
     wino = compiled.load("winograd")
     return wino if wino is not None and wino.SGEMM is not None else None
+
+
+# Whether F(2x2, 3x3) beats the compiled shifted GEMMs is measured, not assumed: on the
+# development machine of the rules above it won from batch 8 (32 -> 16 channels on 32x32,
+# batch 16: 1.11 against 1.5 ms), on a later one (AVX-512, the same OpenBLAS) it tied at
+# batch 16 (1.62 against 1.61 ms) and lost at batch 8 (1.06 against 0.82: its transforms
+# run over runs of N numbers), which is each lane's half of the U-Net's batch at 2
+# threads. So the first convolution of each kind (geometry, channels, filters, batch)
+# runs both WINOGRAD_TRIALS times, timed in CPU time, before it computes its output, and
+# all later ones take the faster (a few float32 roundings apart; both within 2e-6 of
+# float64). ``FORCE_WINOGRAD`` True or False skips the trial (the tests of each path).
+WINOGRAD_TRIALS = 3
+FORCE_WINOGRAD: bool | None = None
+_WINOGRAD_PAYS: dict[tuple, bool] = {}
+_CHOOSING = threading.Lock()
+
+
+def winograd_pays(kind: tuple, by_winograd: Any, by_shifts: Any) -> bool:
+    """Whether ``by_winograd`` was measured faster than ``by_shifts`` for a convolution of
+    this ``kind`` (measured now, once per process, if it was not yet)."""
+    if FORCE_WINOGRAD is not None:
+        return FORCE_WINOGRAD
+    found = _WINOGRAD_PAYS.get(kind)
+    if found is None:
+        with _CHOOSING:        # lanes meeting the same kind at once: one measures
+            found = _WINOGRAD_PAYS.get(kind)
+            if found is None:
+                found = _WINOGRAD_PAYS[kind] = _best_time(by_winograd) < _best_time(by_shifts)
+    return found
+
+
+def _best_time(run: Any) -> float:
+    best = float("inf")
+    for _ in range(WINOGRAD_TRIALS):
+        start = time.thread_time()
+        run()
+        best = min(best, time.thread_time() - start)
+    return best
 
 
 def winograd_weights(ctx: Any, w: np.ndarray, dtype: Any) -> np.ndarray:
