@@ -116,7 +116,7 @@ class NetdslTrainer:
 
     def __init__(self, net, x, labels):
         from netdsl.expr import Symbol
-        from netdsl.runtime.apply import to_batch_last
+        from netdsl.runtime.layout import to_batch_last
         from netdsl.runtime.context import Ctx
         from netdsl.runtime.optimizers import Optimizer, Settings
         from netdsl.runtime.plan import compile_plan
@@ -219,7 +219,7 @@ def _exported(net, folder: str) -> str:
 def profile_steps(net, x, repeat: int) -> list[tuple[str, float]]:
     """Median CPU microseconds of each step of the net's Test-mode plan (fused steps as
     the executor runs them), and of moving the input batch-last."""
-    from netdsl.runtime.apply import to_batch_last
+    from netdsl.runtime.layout import to_batch_last
     from netdsl.runtime.context import Ctx
     from netdsl.runtime.plan import compile_plan
     plan = compile_plan(net, net.head_name, mode="test")

@@ -92,7 +92,7 @@ class Trainer(NetdslTrainer):
 
     def __init__(self, net, x, target):
         super().__init__(net, x, np.zeros(len(x), np.int64))
-        from netdsl.runtime.apply import to_batch_last
+        from netdsl.runtime.layout import to_batch_last
         self.feed["Output"] = to_batch_last(target.astype(np.float32))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import netdsl
-from netdsl.runtime.apply import to_batch_last
+from netdsl.runtime.layout import to_batch_last
 from netdsl.runtime.context import Ctx
 from netdsl.runtime.gradients import backward
 from netdsl.runtime.fusion import FromLookup, LastOnly

@@ -656,14 +656,13 @@ def _evaluate(net: Net, call: Call, head: str) -> dict[str, np.ndarray]:
     train = call.train and _trains_differently(net)
     plan = compile_plan(net, head, mode="train" if train else "test")
     ctx, lock = plan.context(train=train, seed=_seed(call.seed, head))
-    inputs = {p: to_batch_last(x) for p, x in call.inputs.items()}
     try:
-        outputs = lanes.run(plan, ctx, inputs, owned=lock is not None)
+        outputs = lanes.run(plan, ctx, call.inputs, owned=lock is not None, batch_first=True)
     finally:
         if lock is not None:
             lock.release()
-    check_finite(plan, Ctx(train=train, seed=0), inputs, outputs, net, head)
-    return {p: to_batch_first(y) for p, y in outputs.items()}
+    check_finite(plan, Ctx(train=train, seed=0), call.inputs, outputs, net, head)
+    return outputs
 
 
 def _trains_differently(net: Net) -> bool:
@@ -694,19 +693,6 @@ def _seed(seed: Any, head: str) -> int | None:
         return zlib.crc32(seed.encode())
     raise EvaluationError(f"Value of option RandomSeeding -> {input_form(seed)} is not "
                           f"Automatic, an integer, or a string.", symbol=head, tag="seeding")
-
-
-# transpose with an explicit axis order: np.moveaxis's argument checks cost more than
-# the copy itself for one example
-def to_batch_last(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    return np.ascontiguousarray(x.transpose(tuple(range(1, x.ndim)) + (0,)) if x.ndim else x)
-
-
-def to_batch_first(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    return np.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1)))
-                                if y.ndim else y)
 
 
 def to_expression(net: Net, outputs: dict[str, np.ndarray], call: Call) -> Any:
@@ -832,23 +818,21 @@ class _FastCall:
             ctx = self.ctx
         else:
             ctx, lock = Ctx(), None
-        if self.one:
-            x = np.ascontiguousarray(data).reshape(self.example + (1,))
-        else:
-            x = to_batch_last(data)
+        # one example: batch-last is a reshape; more: the lanes convert (lanes.run)
+        x = np.ascontiguousarray(data).reshape(self.example + (1,)) if self.one else data
         try:
-            outputs = lanes.run(plan, ctx, {self.port: x}, owned=lock is not None)
+            outputs = lanes.run(plan, ctx, {self.port: x}, owned=lock is not None,
+                                batch_first=not self.one)
         finally:
             if lock is not None:
                 lock.release()
         y = outputs[self.out]
-        if not np.isfinite(y).all():
-            check_finite(plan, Ctx(seed=0), {self.port: x}, outputs, self.net,
-                         self.net.head_name)
         if self.one:
             y = np.ascontiguousarray(y).reshape(((1,) if self.batched else ()) + y.shape[:-1])
-        else:
-            y = to_batch_first(y)
+        if not np.isfinite(y).all():
+            check_finite(plan, Ctx(seed=0), {self.port: x.reshape((1,) + self.example)
+                                            if self.one else data}, {self.out: y}, self.net,
+                         self.net.head_name)
         if np.may_share_memory(y, data):
             y = y.copy()  # an identity-like net (Dropout in Test mode) must not alias the input
         return y if y.ndim else float(y)

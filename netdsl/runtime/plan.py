@@ -17,6 +17,7 @@ from ..graph.container import Container, dataflow, path_label
 from ..layers.arrays import NO_ARRAY, SharedRef
 from ..layers.base import Layer, Net
 from .context import Ctx
+from .layout import to_batch_last
 from .fusion import fuse
 from .operator_steps import OperatorStep
 from .steps import Plan, Step, mark_frees
@@ -164,10 +165,12 @@ def missing_array_error(net: Net, head: str) -> InitializationError:
 
 def check_finite(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray],
                  outputs: dict[str, np.ndarray], root: Net, head: str) -> None:
-    """NaN or Inf in an output: Wolfram's netnan, naming the layer where it first appeared."""
+    """NaN or Inf in an output: Wolfram's netnan, naming the layer where it first appeared
+    (``inputs``: batch-first, as the caller gave them)."""
     if all(y.dtype.kind != "f" or np.isfinite(y).all() for y in outputs.values()):
         return
-    step = compile_plan(root, head).first_non_finite(ctx, inputs)  # unfused: names layers
+    step = compile_plan(root, head).first_non_finite(    # unfused: names the layers
+        ctx, {p: to_batch_last(x) for p, x in inputs.items()})
     where = ""
     if step is not None and step.path:  # inside a container: say which layer
         where = (f" NaN or Inf first appeared in {path_label(root, step.path)[4:]} "

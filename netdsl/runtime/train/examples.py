@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..apply import to_batch_last
+from ..layout import to_batch_last
 
 Feed = dict[str, np.ndarray]
 

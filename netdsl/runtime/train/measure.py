@@ -36,7 +36,7 @@ from ...errors import EvaluationError
 from ...expr import Association, Expr, Symbol, input_form, is_list, list_items, make_list, packed
 from ...graph.container import LINKS, Container, PortNode
 from ...layers.base import AbstractArray, Net
-from ..apply import to_batch_first
+from ..layout import to_batch_first
 from ..context import Ctx
 from ..plan import compile_plan, missing_array_error
 from .data import check_data, read_data, targets_like
