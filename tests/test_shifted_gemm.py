@@ -135,6 +135,25 @@ def test_blocked_matmul_equals_float64(m, k, p):
     _close(got, a.astype(float) @ b.astype(float))
 
 
+@pytest.mark.parametrize("m, k, p", [(16, 27, 1000), (2, 16, 333), (128, 64, 300)])
+@pytest.mark.parametrize("ramp", [False, True])
+def test_blocked_matmul_adds_the_bias_then_takes_the_ramp(m, k, p, ramp):
+    """max(b_r + a b, 0) per row r, written out here in float64; a NaN stays NaN (Ramp's
+    Max[NaN, 0]); (128, 64): the np.matmul path, the same result."""
+    rng = np.random.default_rng(m + k + p + ramp)
+    a = rng.standard_normal((m, k)).astype(F32)
+    b = rng.standard_normal((k, p)).astype(F32)
+    b[0, 5] = np.nan
+    bias = rng.standard_normal(m).astype(F32)
+    got = windows.blocked_matmul(a, b, bias, ramp)
+    want = a.astype(float) @ b.astype(float) + bias.astype(float).reshape(-1, 1)
+    if ramp:
+        want = np.where(want < 0, 0.0, want)
+    assert np.isnan(got[:, 5]).all() and np.isnan(want[:, 5]).all()
+    keep = np.arange(p) != 5
+    _close(got[:, keep], want[:, keep])
+
+
 def test_a_test_mode_layer_adds_its_bias_inside_the_compiled_loop():
     layer = build('ConvolutionLayer[8, {3, 3}, "PaddingSize" -> 1, "Input" -> {16, 12, 10}]')
     arrays = {k: v.astype(F32) for k, v in make_arrays(layer, seed=3).items()}

@@ -273,10 +273,10 @@ class ConvolutionLayer(_Windowed):
                                             x.dtype)
             cols = im2col(xp, g, buf)
         p = prod(g.out) * n
-        if groups == 1:
-            y = blocked_matmul(w.reshape(f, -1), cols.reshape(-1, p))
-        else:
-            y = np.matmul(w.reshape(groups, f // groups, -1), cols.reshape(groups, -1, p))
+        if groups == 1:       # the bias and Ramp in the compiled loop too, where it runs
+            y = blocked_matmul(w.reshape(f, -1), cols.reshape(-1, p), bias, ramp)
+            return y.reshape((f,) + g.out + (n,)), cols, g, True
+        y = np.matmul(w.reshape(groups, f // groups, -1), cols.reshape(groups, -1, p))
         return y.reshape((f,) + g.out + (n,)), cols, g, False
 
     def backward(self, ctx, arrays, cache, dy):

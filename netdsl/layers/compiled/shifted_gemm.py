@@ -45,12 +45,21 @@ def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out):   # pragma: no c
                  src.ctypes.data + (b + shifts[k]) * size, lds,
                  1.0 if k > 0 or biased else 0.0, out.ctypes.data + col * size, ldo)
         if ramp:
-            zero = out.dtype.type(0)
-            for r in range(f):
-                row = out[r]
-                for q in range(col, col + w):
-                    v = row[q]
-                    row[q] = zero if v < zero else v
+            _ramp_block(out, col, w)
+
+
+@njit(inline="always", cache=True)
+def _ramp_block(out, col, w):   # pragma: no cover (compiled)
+    """Max[., 0] of columns col .. col + w - 1 of every row of out, in place (NaN kept:
+    it is not < 0). The row is sliced first and looped from 0: a loop over
+    range(col, col + w) of the whole row was not vectorised (53 against 4.5 us for 16
+    rows of 8,192; NumPy's ramp_into: 13)."""
+    zero = out.dtype.type(0)
+    for r in range(out.shape[0]):
+        row = out[r, col:col + w]
+        for q in range(w):
+            v = row[q]
+            row[q] = zero if v < zero else v
 
 
 @njit(nogil=True, cache=True)
@@ -70,16 +79,29 @@ def weight_grad(gemm, dy, src, shifts, blocks, dw):   # pragma: no cover (compil
 
 
 @njit(nogil=True, cache=True)
-def columns(gemm, a, b, out, width):   # pragma: no cover (compiled)
-    """out = a @ b, ``width`` columns of b at a time (windows.blocked_matmul): a (M, K)
-    C-contiguous, b and out with contiguous rows."""
+def columns(gemm, a, b, bias, ramp, out, width):   # pragma: no cover (compiled)
+    """out = a @ b + bias, ``width`` columns of b at a time (windows.blocked_matmul), then
+    with ``ramp`` Max[., 0] (NaN kept): the bias and the Ramp in one pass over each block
+    while it is in cache (16 x 8,192 outputs at one thread: 110 us without them, 151 with
+    NumPy's two passes after, 122 so). a (M, K) C-contiguous, b and
+    out with contiguous rows, ``bias`` (M,) or empty (none)."""
     m, k = a.shape
     size = b.itemsize
     ldb, ldo = b.strides[0] // size, out.strides[0] // size
     p = b.shape[1]
+    biased = bias.shape[0] > 0
+    zero = out.dtype.type(0)
     for lo in range(0, p, width):
-        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, min(width, p - lo), k, 1.0, a.ctypes.data, k,
+        w = min(width, p - lo)
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, w, k, 1.0, a.ctypes.data, k,
              b.ctypes.data + lo * size, ldb, 0.0, out.ctypes.data + lo * size, ldo)
+        if biased or ramp:
+            for r in range(m):
+                row = out[r, lo:lo + w]            # sliced, looped from 0: vectorised
+                bv = bias[r] if biased else zero
+                for q in range(w):
+                    v = row[q] + bv
+                    row[q] = zero if ramp and v < zero else v
 
 
 @njit(nogil=True, error_model="numpy", cache=True)
