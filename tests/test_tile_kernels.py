@@ -83,7 +83,7 @@ def test_untiled_is_not_taken_for_overlapping_windows_groups_or_float64(untiled_
 def test_2x2_max_pooling_equals_a_naive_loop_with_nan_and_inf(size, pads, batch, monkeypatch):
     calls = []
     real = pooling.max_2x2
-    monkeypatch.setattr(pooling, "max_2x2", lambda x, y: calls.append(1) or real(x, y))
+    monkeypatch.setattr(pooling, "max_2x2", lambda x, y, *share: calls.append(1) or real(x, y, *share))
     layer = build(f'PoolingLayer[{{2, 2}}, {{2, 2}}, "PaddingSize" -> {pads}, '
                   f'"Input" -> {{3, {size[0]}, {size[1]}}}]')
     x = np.random.default_rng(7).standard_normal((batch, 3) + size).astype(np.float32)
@@ -99,7 +99,7 @@ def test_2x2_max_pooling_equals_a_naive_loop_with_nan_and_inf(size, pads, batch,
 
 
 def test_other_pools_keep_the_numpy_path(monkeypatch):
-    monkeypatch.setattr(pooling, "max_2x2", lambda x, y: pytest.fail("compiled path taken"))
+    monkeypatch.setattr(pooling, "max_2x2", lambda x, y, *share: pytest.fail("compiled path taken"))
     for text in ('PoolingLayer[{3, 3}, {3, 3}, "Input" -> {2, 6, 6}]',
                  'PoolingLayer[{2, 2}, {1, 1}, "Input" -> {2, 6, 6}]',
                  'PoolingLayer[2, 2, "Input" -> {2, 6}]'):

@@ -17,10 +17,10 @@ from .registry import register_layer
 from .shapes import shape_words
 from .spatial import SAME, explain_empty, output_size, padding_spec, per_dim, resolve_padding
 from .functions import ramp_in_place
-from .windows import (Geometry, blocked_matmul, col2im, compiled_shifted, conv_input_grad, conv_shifted, crop,
-                      geometry, im2col, joined, one_copy_columns, pad, pool_max, pool_max_backward,
-                      pool_sum, pool_sum_backward, scratch, shifted_applies,
-                      shifted_weight_grad, small_columns)
+from .windows import (Geometry, blocked_matmul, col2im, compiled_shifted, conv_input_grad,
+                      conv_rows, conv_shifted, crop, geometry, im2col, joined, one_copy_columns, pad,
+                      pool_max, pool_max_backward, pool_sum, pool_sum_backward, scratch,
+                      shifted_applies, shifted_weight_grad, small_columns, team_parts)
 
 
 def _no_interleaving(x: Any) -> bool:
@@ -265,16 +265,21 @@ class ConvolutionLayer(_Windowed):
                 # for every channel ratio (the U-Net's training step 12.1 -> 11.2 ms).
                 y, buf = conv_shifted(ctx, x, w, g, keep=True, bias=bias, ramp=ramp)
                 return y, _Shifted(buf), g, True
+        if not keep and groups == 1:
+            y = conv_rows(ctx, x, w, g, bias, ramp)
+            if y is not None:
+                return y, None, g, True
         x = joined(x)                  # ChannelParts (rule 9): joined for im2col
         cols = None if keep else small_columns(ctx, x, g)
+        p = prod(g.out) * n
         if cols is None:
             xp = pad(x, g, 0.0, ctx, reuse=not keep)
             buf = None if keep else scratch(ctx, "cols", (c,) + g.kernel + g.out + (n,),
                                             x.dtype)
             cols = im2col(xp, g, buf)
-        p = prod(g.out) * n
         if groups == 1:       # the bias and Ramp in the compiled loop too, where it runs
-            y = blocked_matmul(w.reshape(f, -1), cols.reshape(-1, p), bias, ramp)
+            y = blocked_matmul(w.reshape(f, -1), cols.reshape(-1, p), bias, ramp,
+                               team_parts(ctx, f * p))
             return y.reshape((f,) + g.out + (n,)), cols, g, True
         y = np.matmul(w.reshape(groups, f // groups, -1), cols.reshape(groups, -1, p))
         return y.reshape((f,) + g.out + (n,)), cols, g, False
@@ -547,7 +552,7 @@ class PoolingLayer(_Windowed):
         keep = bool(ctx.grad)
         if fn is S("Max"):
             xp = pad(x, g, -np.inf, ctx, reuse=not keep)
-            y = pool_max(xp, g)
+            y = pool_max(xp, g, team_parts(ctx, x.size // 4))
             return [y], ((xp, y, g, x.shape) if keep else None)
         xp = pad(x, g, 0.0, ctx, reuse=not keep)
         y = pool_sum(xp, g)

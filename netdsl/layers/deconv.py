@@ -19,7 +19,8 @@ from .base import (LEARNING_RATE_MULTIPLIERS, ArraySpec, Infer, Layer, Option, P
 from .conv import exported_window_value
 from .registry import register_layer
 from .spatial import SAME, padding_spec, per_dim, resolve_padding
-from .windows import Geometry, blocked_matmul, col2im, compiled_shifted, crop, im2col, pad
+from .windows import (Geometry, blocked_matmul, col2im, compiled_shifted, crop, im2col, pad,
+                      shared, team_parts)
 
 
 def _kernel(x: Any) -> Any:
@@ -156,7 +157,7 @@ class DeconvolutionLayer(Layer):
         check_batch_size((fg * groups,) + g.padded + (n,), x.dtype.itemsize,
                          f'the uncropped "Output" of {self.name}')
         b = arrays.get("Biases")
-        fast = self._untiled(x, w, b, g, groups)
+        fast = self._untiled(ctx, x, w, b, g, groups)
         if fast is not None:
             return [fast], ((x, g) if ctx.grad else None)
         p = prod(g.out) * n
@@ -176,7 +177,7 @@ class DeconvolutionLayer(Layer):
         return [y], ((x, g) if ctx.grad else None)
 
     @staticmethod
-    def _untiled(x, w, b, g, groups):
+    def _untiled(ctx, x, w, b, g, groups):
         """The 2-D stride = kernel case (a U-Net's up-sampling) from one compiled loop
         (shifted_gemm.untiled: a GEMM per input row, its tiles written out with the bias
         while in cache), or None: 32 -> 16 channels, 16x16 -> 32x32, batch 8, 1 thread:
@@ -194,8 +195,8 @@ class DeconvolutionLayer(Layer):
         wt = np.ascontiguousarray(w.reshape(c, f * k).T)
         bias = np.zeros(0, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
         y = np.empty((f, g.out[0] * g.kernel[0], g.out[1] * g.kernel[1], n), x.dtype)
-        buf = np.empty((f * k, g.out[1] * n), x.dtype)
-        fast.untiled(fast.SGEMM, wt, np.ascontiguousarray(x), bias, buf, y)
+        shared(fast.untiled, (fast.SGEMM, wt, np.ascontiguousarray(x), bias, y), g.out[0],
+               team_parts(ctx, y.size))
         return y
 
     def backward(self, ctx, arrays, cache, dy):

@@ -173,7 +173,8 @@ def joined(x: Any) -> np.ndarray:
 
 
 def fill_interior(xp: np.ndarray, x: Any, g: Geometry) -> None:
-    """The padded buffer's interior = x (an array or ``ChannelParts``)."""
+    """The padded buffer's interior = x (an array or ``ChannelParts``). (A compiled copy
+    shared by two threads was tried: no faster, the copy is bound by memory.)"""
     if not isinstance(x, ChannelParts):
         xp[g.interior()] = x
         return
@@ -404,17 +405,19 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     fast = compiled_shifted(x.dtype)
     if fast is not None:    # each output row's GEMMs from one compiled loop
         y = np.empty((f,) + g.out + (n,), x.dtype)
+        parts = team_parts(ctx, y.size)
         b = _NO_BIAS if bias is None else np.ascontiguousarray(bias, x.dtype).reshape(-1)
         wino = _winograd(g, c, f, n)
 
         def by_winograd() -> None:
-            wino.conv3x3(wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf, g.padded[1], b,
-                         ramp, y)
+            shared(wino.conv3x3, (wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf,
+                                  g.padded[1], b, ramp, y), g.out[0] // 2, parts)
 
         def by_shifts() -> None:
             wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
-            fast.accumulate(fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
-                            _shifted_blocks(g, n), b, ramp, y.reshape(f, -1))
+            blocks = _shifted_blocks(g, n)
+            shared(fast.accumulate, (fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
+                                     blocks, b, ramp, y.reshape(f, -1)), len(blocks), parts)
         if wino is not None and winograd_pays((g, c, f, n), by_winograd, by_shifts):
             by_winograd()
         else:
@@ -476,9 +479,10 @@ def _winograd(g: Geometry, c: int, f: int, n: int) -> Any:
 # batch 16 (1.62 against 1.61 ms) and lost at batch 8 (1.06 against 0.82: its transforms
 # run over runs of N numbers), which is each lane's half of the U-Net's batch at 2
 # threads. So the first convolution of each kind (geometry, channels, filters, batch)
-# runs both WINOGRAD_TRIALS times, timed in CPU time, before it computes its output, and
-# all later ones take the faster (a few float32 roundings apart; both within 2e-6 of
-# float64). ``FORCE_WINOGRAD`` True or False skips the trial (the tests of each path).
+# runs both WINOGRAD_TRIALS times (their best wall-clock time: a run may share its work
+# with a helper thread) before it computes its output, and all later ones take the
+# faster (a few float32 roundings apart; both within 2e-6 of float64).
+# ``FORCE_WINOGRAD`` True or False skips the trial (the tests of each path).
 WINOGRAD_TRIALS = 3
 FORCE_WINOGRAD: bool | None = None
 _WINOGRAD_PAYS: dict[tuple, bool] = {}
@@ -500,11 +504,13 @@ def winograd_pays(kind: tuple, by_winograd: Any, by_shifts: Any) -> bool:
 
 
 def _best_time(run: Any) -> float:
+    """The fastest of WINOGRAD_TRIALS runs, wall-clock (a run may share its work with
+    helper threads, compiled/team.py)."""
     best = float("inf")
     for _ in range(WINOGRAD_TRIALS):
-        start = time.thread_time()
+        start = time.perf_counter()
         run()
-        best = min(best, time.thread_time() - start)
+        best = min(best, time.perf_counter() - start)
     return best
 
 
@@ -543,7 +549,7 @@ def compiled_shifted(dtype: Any) -> Any:
 
 
 def blocked_matmul(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None,
-                   ramp: bool = False) -> np.ndarray:
+                   ramp: bool = False, parts: int = 1) -> np.ndarray:
     """a (M, K) @ b (K, P), plus ``bias`` (M,) if given, then with ``ramp`` Max[., 0].
     When the compiled GEMMs are there (float32) and a is small (M K <= 2048), as column
     blocks of b that OpenBLAS's small-matrix kernel takes (M K w <= 2^18), from one
@@ -563,10 +569,60 @@ def blocked_matmul(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None,
             ramp_in_place(out)
         return out
     out = np.empty((m, b.shape[1]), a.dtype)
-    fast.columns(fast.SGEMM, np.ascontiguousarray(a),
-                 b, _NO_BIAS if bias is None else np.ascontiguousarray(bias, a.dtype), ramp,
-                 out, width)
+    shared(fast.columns, (fast.SGEMM, np.ascontiguousarray(a), b,
+                          _NO_BIAS if bias is None else np.ascontiguousarray(bias, a.dtype),
+                          ramp, out, width), -(-b.shape[1] // width), parts)
     return out
+
+
+def conv_rows(ctx: Any, x: Any, w: np.ndarray, g: Geometry, bias: np.ndarray | None,
+              ramp: bool) -> np.ndarray | None:
+    """A Test-mode 2-D float32 convolution (no groups) one output row at a time, each
+    row's columns built in cache and multiplied at once, with the bias and Ramp
+    (shifted_gemm.rows_im2col; its rows shared by ``team_parts`` threads); None where
+    that does not apply (then im2col and one GEMM). The U-Net's first convolution (3 -> 16
+    channels, 32x32, batch 16) at one thread: 327 against 451 us for im2col (1.7 MB
+    written and read back) and one GEMM; LeNet's first (1 -> 20, 5x5, 28x28, batch 64)
+    585 against 750; a stride-2 16 -> 32 on 32x32, batch 16, 874 against 1030. At
+    batch 1 a row's GEMM is too narrow (54 against 31 us; small_columns serves it)."""
+    fast = compiled_shifted(x.dtype)
+    c, n, f = x.shape[0], x.shape[-1], w.shape[0]
+    kk = c * prod(g.kernel)
+    if fast is None or len(g.kernel) != 2 or g.out[1] * n < _ROWS_MIN_WIDTH \
+            or kk * g.out[1] * n > _ROWS_MAX_COLUMNS:
+        return None
+    xp = np.ascontiguousarray(pad(joined(x), g, 0.0, ctx, reuse=True))
+    y = np.empty((f,) + g.out + (n,), x.dtype)
+    shape = np.array(g.kernel + g.stride + g.dilation, np.int64)
+    b = _NO_BIAS if bias is None else np.ascontiguousarray(bias, x.dtype).reshape(-1)
+    shared(fast.rows_im2col, (fast.SGEMM, np.ascontiguousarray(w.reshape(f, kk), x.dtype), xp,
+                              shape, b, ramp, y.reshape(f, g.out[0], -1)),
+           g.out[0], team_parts(ctx, y.size))
+    return y
+
+
+_ROWS_MAX_COLUMNS = 1 << 18      # numbers in one output row's columns: 1 MB, in L2
+_ROWS_MIN_WIDTH = 128            # a row's GEMM columns (output width times batch)
+
+
+# A kernel big enough to be worth handing a share to a helper thread (compiled/team.py:
+# a hand-over costs ~10-20 us), in numbers written.
+TEAM_MIN_NUMBERS = 1 << 15
+
+
+def team_parts(ctx: Any, numbers: int) -> int:
+    """Threads a compiled kernel writing ``numbers`` numbers may share (``shared``):
+    ``ctx.threads`` in a pass that lanes did not split (runtime/lanes.py), else 1."""
+    threads = getattr(ctx, "threads", 1)
+    if threads < 2 or getattr(ctx, "meeting", None) is not None or numbers < TEAM_MIN_NUMBERS:
+        return 1
+    return threads
+
+
+def shared(kernel: Any, args: tuple, items: int, parts: int) -> None:
+    """``kernel`` (a compiled kernel of team.run's form) over its ``items`` outer items,
+    shared by ``parts`` threads."""
+    compiled.load("team").run(kernel, args, items, parts)
 
 
 # Output columns per compiled GEMM: one output row (O_d N) cut into pieces of at most
@@ -674,13 +730,14 @@ def col2im(dcols: np.ndarray, g: Geometry, dtype) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- pooling
-def pool_max(xp: np.ndarray, g: Geometry) -> np.ndarray:
+def pool_max(xp: np.ndarray, g: Geometry, parts: int = 1) -> np.ndarray:
     """Maximum over each window, one spatial axis at a time: a window is a box, so its
     maximum is the maximum along axis 1 of the maxima along axis 2, ... (exact: max
     does not round). sum(k) - d np.maximum calls over shrinking arrays instead of
     prod(k) slice operations over the output (2 against 4 for a 2x2 window). A 2x2
-    window with stride 2 on float32: one compiled pass instead (compiled/pooling.py)."""
-    tiled = _max_tiles(xp, g)
+    window with stride 2 on float32: one compiled pass instead (compiled/pooling.py), its
+    rows shared by ``parts`` threads (``team_parts``)."""
+    tiled = _max_tiles(xp, g, parts)
     if tiled is not None:
         return tiled
     y, fresh = xp, False
@@ -697,14 +754,15 @@ def pool_max(xp: np.ndarray, g: Geometry) -> np.ndarray:
     return np.array(y, order="C")       # a copy: the result must not alias the input
 
 
-def _max_tiles(xp: np.ndarray, g: Geometry) -> np.ndarray | None:
+def _max_tiles(xp: np.ndarray, g: Geometry, parts: int = 1) -> np.ndarray | None:
     if g.kernel != (2, 2) or g.stride != (2, 2) or xp.dtype != np.float32 or xp.ndim != 4:
         return None
     fast = compiled.load("pooling")
     if fast is None:
         return None
     y = np.empty((xp.shape[0],) + tuple(g.out) + (xp.shape[-1],), xp.dtype)
-    fast.max_2x2(xp if xp.flags.c_contiguous else np.ascontiguousarray(xp), y)
+    shared(fast.max_2x2, (xp if xp.flags.c_contiguous else np.ascontiguousarray(xp), y),
+           y.shape[0] * y.shape[1], parts)
     return y
 
 

@@ -26,6 +26,7 @@ at least ``MIN_EXAMPLES`` examples.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -35,7 +36,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import EvaluationError
-from ..layers import placement
+from ..layers import compiled, placement
 from .context import Ctx
 from .layout import to_batch_first
 from .steps import Plan
@@ -227,7 +228,7 @@ def lanes_for(plan: Plan, inputs: dict[str, np.ndarray], splittable: bool) -> in
     k = min(lane_count(), n // MIN_EXAMPLES)
     if k < 2:
         return 1
-    work = plan.lanes.get(("work", _shapes(inputs)))
+    work = plan.lanes.get(("work", shapes_of(inputs)))
     if work is None:
         return 0
     numbers, seconds, passes = work
@@ -244,8 +245,10 @@ def _batch(inputs: dict[str, np.ndarray]) -> int:
     return 1
 
 
-def _shapes(inputs: dict[str, np.ndarray]) -> tuple:
+def shapes_of(inputs: dict[str, np.ndarray]) -> tuple:
+    """The key of a pass's input shapes, under which the plan keeps what was measured."""
     return tuple((p, x.shape) for p, x in inputs.items())
+
 
 
 def counted(plan: Plan, inputs: dict[str, np.ndarray], run: Callable[[list[int]], Any]) -> Any:
@@ -255,7 +258,7 @@ def counted(plan: Plan, inputs: dict[str, np.ndarray], run: Callable[[list[int]]
     start = time.thread_time()      # CPU time: the machine's load does not change it
     found = run(written)
     seconds = time.thread_time() - start
-    key = ("work", _shapes(inputs))
+    key = ("work", shapes_of(inputs))
     known = plan.lanes.get(key)
     plan.lanes[key] = (sum(written), seconds if known is None else min(seconds, known[1]),
                        1 if known is None else known[2] + 1)
@@ -345,11 +348,22 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool,
     if batch_first:          # batch-last views: the shapes the plan and its records know
         inputs = {p: _batch_last_view(x) for p, x in inputs.items()}
     k = _lanes(plan, ctx, inputs, owned)
+    if k >= 2 and teams():        # k lanes, or one whose kernels share their work
+        return measured(plan, ("lanes", shapes_of(inputs)), (k, 1),
+                        lambda c: _run_in(plan, ctx, inputs, owned, c, batch_first),
+                        time.perf_counter)
+    return _run_in(plan, ctx, inputs, owned, k, batch_first)
+
+
+def _run_in(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool, k: int,
+            batch_first: bool) -> dict[str, np.ndarray]:
+    """``run`` in k lanes (k < 2: one lane, as ``_one_lane``)."""
     if k < 2:
         if batch_first:
             inputs = {p: np.ascontiguousarray(x) if x.ndim > 1 else x
                       for p, x in inputs.items()}
-        outputs = _one_lane(plan, ctx, inputs, owned, k)
+        with teamed(ctx):
+            outputs = _one_lane(plan, ctx, inputs, owned, k)
         return {p: to_batch_first(y) for p, y in outputs.items()} if batch_first else outputs
     kind = plan_coupling(plan, ctx.train)
     cuts = bounds(_batch(inputs), k)
@@ -404,15 +418,16 @@ def _join_first(parts: list[np.ndarray]) -> np.ndarray:
 # activations at 1 thread: 1.09 ms an example at batch 32, 0.91 at 16; the pass's buffers
 # stay in the caches), or not (LeNet, an LSTM: smaller GEMMs). Which is measured, not
 # guessed: the first passes of each input shape large enough to split (MIN_WORK or
-# MIN_SECONDS, as for lanes) try 1, 2 and 4 chunks, each CHUNK_ROUNDS times in a row,
-# timed in CPU time, and the rest use the fastest (by its best time), if it beats one
+# MIN_SECONDS, as for lanes) try 1, 2 and 4 chunks, each TRIAL_ROUNDS times in a row,
+# timed in CPU time (wall-clock when helper threads may share a kernel, compiled/team.py),
+# and the rest use the fastest (by its best time), if it beats one
 # chunk by CHUNK_GAIN. Once each was not enough: a pass after one of another chunk size
 # pays for new buffers (the plan keeps one per kind and size) and BLAS block timing, the
 # whole batch most, and the U-Net at batch 16 took 2 chunks in one process (one chunk
 # timed 3.7 ms, two 3.1) and 1 in another; in use one chunk took 2.5 ms, two 3.0.
 CHUNKS = (1, 2, 4)
 CHUNK_GAIN = 0.9
-CHUNK_ROUNDS = 2
+TRIAL_ROUNDS = 2
 
 
 def chunked(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], independent: bool
@@ -423,28 +438,57 @@ def chunked(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], independent: bo
     n = _batch(inputs)
     if not independent or n < 2 * MIN_EXAMPLES * 2:
         return plan.run(ctx, inputs)[0]
-    work = plan.lanes.get(("work", _shapes(inputs)))
+    work = plan.lanes.get(("work", shapes_of(inputs)))
     if work is None:    # its first pass: whole, counting its work
         return counted(plan, inputs, lambda w: plan.run(ctx, inputs, written=w))[0]
     if work[0] < MIN_WORK and work[1] < MIN_SECONDS:    # small: nothing to gain
         return plan.run(ctx, inputs)[0]
-    key = ("chunks", _shapes(inputs))
+    # CPU time, unless helper threads may share the kernels' work (then wall-clock)
+    clock = time.perf_counter if ctx.threads > 1 and ctx.meeting is None else time.thread_time
+    return measured(plan, ("chunks", shapes_of(inputs)),
+                    tuple(c for c in CHUNKS if n // c >= MIN_EXAMPLES),
+                    lambda c: _in_chunks(plan, ctx, inputs, c), clock, CHUNK_GAIN)
+
+
+def measured(plan: Plan, key: tuple, choices: tuple, run: Callable[[Any], Any],
+             clock: Callable[[], float], gain: float = 1.0) -> Any:
+    """``run(choice)`` for the choice found fastest for ``key`` on this plan: its first
+    passes try each of ``choices`` TRIAL_ROUNDS times in a row, timed by ``clock``; the
+    rest use the fastest by its best time if it beats the first choice's by ``gain``,
+    else the first. Every trial is a real pass (its result is returned)."""
     found = plan.lanes.get(key)
-    if isinstance(found, int):
-        return _in_chunks(plan, ctx, inputs, found)
-    times: dict[int, list[float]] = found or {}
-    tried = [c for c in CHUNKS if n // c >= MIN_EXAMPLES]
-    trial = next((c for c in tried if len(times.get(c, ())) < CHUNK_ROUNDS), None)
+    if found is not None and not isinstance(found, dict):
+        return run(found)
+    times: dict[Any, list[float]] = found or {}
+    trial = next((c for c in choices if len(times.get(c, ())) < TRIAL_ROUNDS), None)
     if trial is None:    # every trial timed: keep the fastest
-        best = min(tried, key=lambda c: min(times[c]))
-        choice = best if min(times[best]) <= CHUNK_GAIN * min(times[1]) else 1
+        best = min(choices, key=lambda c: min(times[c]))
+        choice = best if min(times[best]) <= gain * min(times[choices[0]]) else choices[0]
         plan.lanes[key] = choice
-        return _in_chunks(plan, ctx, inputs, choice)
-    start = time.thread_time()
-    out = _in_chunks(plan, ctx, inputs, trial)
-    times.setdefault(trial, []).append(time.thread_time() - start)
+        return run(choice)
+    start = clock()
+    out = run(trial)
+    times.setdefault(trial, []).append(clock() - start)
     plan.lanes[key] = times
     return out
+
+
+def teamed(ctx: Ctx) -> Any:
+    """A context for a pass in one lane: BLAS at one thread while helper threads may share
+    its kernels (``ctx.threads`` > 1 and ``teams()``), as while lanes run: OpenBLAS's own
+    threads, which poll too, would take the helpers' cores (the U-Net's training step
+    took 16.6 ms so, 9 in lanes)."""
+    return _OneBlasThread() if ctx.threads > 1 and ctx.meeting is None and teams() \
+        else contextlib.nullcontext()
+
+
+def teams() -> bool:
+    """Can a pass in one lane share its compiled kernels' work with helper threads
+    (layers/compiled/team.py; windows.team_parts)?"""
+    if lane_count() < 2:
+        return False
+    team = compiled.load("team")
+    return team is not None and team.usable()
 
 
 def _in_chunks(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], c: int

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from .team import started
+
 
 @njit(inline="always", error_model="numpy", cache=True)
 def _max(a, b):   # pragma: no cover (compiled)
@@ -24,18 +26,20 @@ def _max(a, b):   # pragma: no cover (compiled)
 
 
 @njit(nogil=True, error_model="numpy", cache=True)
-def max_2x2(x, y):   # pragma: no cover (compiled)
+def max_2x2(x, y, lo, hi, flags, part, count, relax):   # pragma: no cover (compiled)
     """y (C, O1, O2, N) = the maximum of each 2x2 tile of x (C, >= 2 O1, >= 2 O2, N),
-    x C-contiguous."""
-    c, o1, o2, n = y.shape
-    for ch in range(c):
-        for i in range(o1):
-            top, bottom, out = x[ch, 2 * i], x[ch, 2 * i + 1], y[ch, i]
-            for j in range(o2):
-                t0, t1, b0, b1 = top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]
-                o = out[j]
-                for q in range(n):
-                    o[q] = _max(_max(t0[q], t1[q]), _max(b0[q], b1[q]))
+    x C-contiguous: the output rows lo..hi - 1, counted as c O1 + i (a share of
+    team.run: ``flags`` ... ``relax``)."""
+    started(flags, part, count, relax)
+    o1, o2, n = y.shape[1], y.shape[2], y.shape[3]
+    for item in range(lo, hi):
+        ch, i = item // o1, item % o1
+        top, bottom, out = x[ch, 2 * i], x[ch, 2 * i + 1], y[ch, i]
+        for j in range(o2):
+            t0, t1, b0, b1 = top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]
+            o = out[j]
+            for q in range(n):
+                o[q] = _max(_max(t0[q], t1[q]), _max(b0[q], b1[q]))
 
 
 @njit(nogil=True, error_model="numpy", cache=True)

@@ -18,24 +18,29 @@ Loaded like lstm_fused.py (compiled/__init__.py): only for float32 passes, never
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .cblas import NO_TRANS, ROW_MAJOR, SGEMM, TRANS  # noqa: F401 (SGEMM: for windows.py)
+from .team import started
 
 
 @njit(nogil=True, cache=True)
-def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out):   # pragma: no cover
-    """For each block (b, c, w) of ``blocks``: out[:, c:c + w] = bias + the sum over k of
+def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out, lo, hi, flags, part, count,
+               relax):   # pragma: no cover (compiled)
+    """For blocks lo..hi - 1 (b, c, w) of ``blocks`` (a share of team.run: ``flags`` ...
+    ``relax``): out[:, c:c + w] = bias + the sum over k of
     wk[k] (F, C) @ src[:, b + shifts[k] : b + shifts[k] + w], by ``gemm`` (cblas.SGEMM);
     ``bias`` (F,) or empty (none): written into the block first, while it is in cache,
     instead of another pass over the output; with ``ramp``, the block then Max[., 0]
     (NaN kept), also while in cache. src and out have contiguous rows (any row stride);
     wk is C-contiguous."""
+    started(flags, part, count, relax)
     nk, f, c = wk.shape
     size = src.itemsize
     lds, ldo = src.strides[0] // size, out.strides[0] // size
     biased = bias.shape[0] > 0
-    for i in range(blocks.shape[0]):
+    for i in range(lo, hi):
         b, col, w = blocks[i, 0], blocks[i, 1], blocks[i, 2]
         if biased:
             for r in range(f):
@@ -79,25 +84,29 @@ def weight_grad(gemm, dy, src, shifts, blocks, dw):   # pragma: no cover (compil
 
 
 @njit(nogil=True, cache=True)
-def columns(gemm, a, b, bias, ramp, out, width):   # pragma: no cover (compiled)
-    """out = a @ b + bias, ``width`` columns of b at a time (windows.blocked_matmul), then
-    with ``ramp`` Max[., 0] (NaN kept): the bias and the Ramp in one pass over each block
+def columns(gemm, a, b, bias, ramp, out, width, lo, hi, flags, part, count,
+            relax):   # pragma: no cover (compiled)
+    """out = a @ b + bias, then with ``ramp`` Max[., 0] (NaN kept), in blocks of
+    ``width`` columns of b (windows.blocked_matmul): the blocks lo..hi - 1 (a share of
+    team.run: ``flags`` ... ``relax``). The bias and the Ramp in one pass over each block
     while it is in cache (16 x 8,192 outputs at one thread: 110 us without them, 151 with
-    NumPy's two passes after, 122 so). a (M, K) C-contiguous, b and
-    out with contiguous rows, ``bias`` (M,) or empty (none)."""
+    NumPy's two passes after, 122 so). a (M, K) C-contiguous, b and out with contiguous
+    rows, ``bias`` (M,) or empty (none)."""
+    started(flags, part, count, relax)
     m, k = a.shape
     size = b.itemsize
     ldb, ldo = b.strides[0] // size, out.strides[0] // size
     p = b.shape[1]
     biased = bias.shape[0] > 0
     zero = out.dtype.type(0)
-    for lo in range(0, p, width):
-        w = min(width, p - lo)
+    for blk in range(lo, hi):
+        col = blk * width
+        w = min(width, p - col)
         gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, w, k, 1.0, a.ctypes.data, k,
-             b.ctypes.data + lo * size, ldb, 0.0, out.ctypes.data + lo * size, ldo)
+             b.ctypes.data + col * size, ldb, 0.0, out.ctypes.data + col * size, ldo)
         if biased or ramp:
             for r in range(m):
-                row = out[r, lo:lo + w]            # sliced, looped from 0: vectorised
+                row = out[r, col:col + w]          # sliced, looped from 0: vectorised
                 bv = bias[r] if biased else zero
                 for q in range(w):
                     v = row[q] + bv
@@ -105,13 +114,15 @@ def columns(gemm, a, b, bias, ramp, out, width):   # pragma: no cover (compiled)
 
 
 @njit(nogil=True, error_model="numpy", cache=True)
-def untiled(gemm, wt, x, bias, buf, y):   # pragma: no cover (compiled)
+def untiled(gemm, wt, x, bias, y, lo, hi, flags, part, count, relax):   # pragma: no cover
     """y (F, S1 k1, S2 k2, N) = the deconvolution with stride = kernel (k1, k2) of x
     (C, S1, S2, N), C-contiguous, by wt (F k1 k2, C) (rows in (f, a, b) order), plus
-    ``bias`` (F,) or empty: per input row i one GEMM wt @ x[:, i] into ``buf``
-    (F k1 k2, S2 N), then its tiles written to output rows i k1 ... i k1 + k1 - 1 with the
-    bias, while buf is in cache (deconv.py's NumPy path: one GEMM for all rows, then a
-    transposing copy of the whole (F k, S N) result)."""
+    ``bias`` (F,) or empty: per input row i (lo..hi - 1, a share of team.run: ``flags``
+    ... ``relax``) one GEMM wt @ x[:, i] into a buffer (F k1 k2, S2 N), then its tiles
+    written to output rows i k1 ... i k1 + k1 - 1 with the bias, while the buffer is in
+    cache (deconv.py's NumPy path: one GEMM for all rows, then a transposing copy of the
+    whole (F k, S N) result)."""
+    started(flags, part, count, relax)
     fk, c = wt.shape
     f = y.shape[0]
     s1, s2, n = x.shape[1], x.shape[2], x.shape[3]
@@ -119,7 +130,8 @@ def untiled(gemm, wt, x, bias, buf, y):   # pragma: no cover (compiled)
     row = s2 * n
     size = x.itemsize
     biased = bias.shape[0] > 0
-    for i in range(s1):
+    buf = np.empty((fk, row), y.dtype)
+    for i in range(lo, hi):
         gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, fk, row, c, 1.0, wt.ctypes.data, c,
              x.ctypes.data + i * row * size, x.strides[0] // size, 0.0, buf.ctypes.data, row)
         for ff in range(f):
@@ -131,3 +143,54 @@ def untiled(gemm, wt, x, bias, buf, y):   # pragma: no cover (compiled)
                     for j in range(s2):
                         for q in range(n):
                             out[j * k2 + b, q] = src[j * n + q] + bv
+
+
+@njit(nogil=True, cache=True)
+def rows_im2col(gemm, w, xp, shape, bias, ramp, out, lo, hi, flags, part, count,
+                relax):   # pragma: no cover (compiled)
+    """out (F, O1, O2 N) = the 2-D convolution of the padded input xp (C, P1, P2, N) by
+    w (F, C k1 k2) (both C-contiguous; ``shape``: k1, k2, the strides s1, s2 and the
+    dilations d1, d2), plus ``bias`` (F,) or empty, then with ``ramp``
+    Max[., 0], one output row at a time: the row's columns (C k1 k2, O2 N) are built in
+    a buffer that stays in cache and multiplied at once, instead of an im2col of the
+    whole input (written to memory and read back) and then the GEMM. The output rows
+    lo..hi - 1 (a share of team.run: ``flags`` ... ``relax``)."""
+    started(flags, part, count, relax)
+    f, kk = w.shape
+    c, n = xp.shape[0], xp.shape[3]
+    o2n = out.shape[2]
+    o2 = o2n // n
+    k1, k2 = shape[0], shape[1]
+    s1, s2 = shape[2], shape[3]
+    d1, d2 = shape[4], shape[5]
+    cols = np.empty((kk, o2n), out.dtype)
+    size = out.itemsize
+    ldo = out.strides[0] // size
+    biased = bias.shape[0] > 0
+    zero = out.dtype.type(0)
+    for i in range(lo, hi):
+        r = 0
+        for ch in range(c):
+            for a in range(k1):
+                row = xp[ch, i * s1 + a * d1]
+                for b in range(k2):
+                    dst = cols[r]
+                    if s2 == 1:
+                        src = row[b * d2:b * d2 + o2].reshape(o2n)
+                        for q in range(o2n):
+                            dst[q] = src[q]
+                    else:
+                        for j in range(o2):
+                            src1 = row[j * s2 + b * d2]
+                            for q in range(n):
+                                dst[j * n + q] = src1[q]
+                    r += 1
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, f, o2n, kk, 1.0, w.ctypes.data, kk,
+             cols.ctypes.data, o2n, 0.0, out.ctypes.data + i * o2n * size, ldo)
+        if biased or ramp:
+            for ff in range(f):
+                y = out[ff, i]
+                bv = bias[ff] if biased else zero
+                for q in range(o2n):
+                    v = y[q] + bv
+                    y[q] = zero if ramp and v < zero else v

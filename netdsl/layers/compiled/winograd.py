@@ -23,19 +23,23 @@ import numpy as np
 from numba import njit
 
 from .cblas import NO_TRANS, ROW_MAJOR, SGEMM  # noqa: F401 (SGEMM: for windows.py)
+from .team import started
 
 # Columns of V per GEMM: OpenBLAS's small-matrix kernel (see shifted_gemm.py).
 _MAX_COLUMNS = 512
 
 
 @njit(nogil=True, cache=True)
-def conv3x3(gemm, u, src, wp, bias, ramp, out):   # pragma: no cover (compiled)
+def conv3x3(gemm, u, src, wp, bias, ramp, out, lo, hi, flags, part, count,
+            relax):   # pragma: no cover (compiled)
     """out (F, Ho, Wo, N) = the 3x3 convolution of the padded input (C, Ho + 2, wp, N),
     the first (Ho + 2) wp N numbers of each row of ``src`` (windows.conv_shifted's
     buffer), with the transformed weights u (16, F, C), plus bias (F,) (empty: none),
-    with ``ramp`` then Max[., 0] (NaN kept); Ho and Wo even. Each transform is two
+    with ``ramp`` then Max[., 0] (NaN kept); Ho and Wo even; the rows of output tiles
+    lo..hi - 1 (a share of team.run: ``flags`` ... ``relax``). Each transform is two
     passes of simple loops over contiguous runs (tile rows, then tile columns: B^T d B
     and A^T m A are separable), which the compiler vectorises."""
+    started(flags, part, count, relax)
     c_in = src.shape[0]
     f_out, ho, wo, nb = out.shape
     tw = wo // 2
@@ -47,7 +51,7 @@ def conv3x3(gemm, u, src, wp, bias, ramp, out):   # pragma: no cover (compiled)
     half = np.empty((2, 4, t), np.float32)
     size = v.itemsize
     biased = bias.shape[0] > 0
-    for tr in range(ho // 2):
+    for tr in range(lo, hi):
         r0 = 2 * tr * span
         for c in range(c_in):                     # V = B^T d B
             _bt_rows(src[c, r0:r0 + span], src[c, r0 + span:r0 + 2 * span],

@@ -417,25 +417,42 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
         lanes.coupling(st.layer, True) != "sums" for st in params.steps
         if any(a.aux for a in getattr(st.layer, "array_specs", ())))
     for part in parts:
+        def run(k: int, feed: Feed = part) -> tuple[float, Any]:
+            if k > 1:
+                totals, cache = _in_lanes(params, plan, ctx, feed, k, m, loss_slots,
+                                          input_slots)
+                return math.fsum(totals), cache
+            return _in_one_lane(params, plan, ctx, feed, k, m, loss_slots, input_slots)
         k = lanes.lanes_for(plan, part, splittable)
-        if k > 1:
-            totals, cache = _in_lanes(params, plan, ctx, part, k, m, loss_slots, input_slots)
-            total += math.fsum(totals)
-            caches.append(cache)
-            continue
-        def one(written: list[int] | None = None, feed: Feed = part
-                ) -> tuple[Any, list[Any], Any]:
-            return plan.run(ctx, feed, keep=True, steps=params.steps, written=written)
-        _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
-        total += _loss_sum(values, loss_slots)
-        if not math.isfinite(total):
-            raise _diverged()
-        backward(params.steps, ctx, values, cache, _seeds(values, loss_slots, m),
-                 params.add_grad, input_slots)
+        if k > 1 and lanes.teams():     # k lanes, or one whose kernels share their work
+            loss, cache = lanes.measured(plan, ("train lanes", lanes.shapes_of(part)), (k, 1),
+                                         run, time.perf_counter)
+        else:
+            loss, cache = run(k)
+        total += loss
         caches.append(cache)
     if not math.isfinite(total):
         raise _diverged()
     return total / m, caches
+
+
+def _in_one_lane(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: int,
+                 loss_slots, input_slots) -> tuple[float, Any]:
+    """One pass in one lane (``k`` 0: its first, counting its work for lanes.lanes_for),
+    its compiled kernels sharing their work with helper threads where they can
+    (windows.team_parts): its loss sum and cache, the gradient added to ``params.grad``."""
+    ctx.threads = lanes.lane_count()
+
+    def one(written: list[int] | None = None) -> tuple[Any, list[Any], Any]:
+        return plan.run(ctx, part, keep=True, steps=params.steps, written=written)
+    with lanes.teamed(ctx):
+        _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
+        total = _loss_sum(values, loss_slots)
+        if not math.isfinite(total):
+            raise _diverged()
+        backward(params.steps, ctx, values, cache, _seeds(values, loss_slots, m),
+                 params.add_grad, input_slots)
+    return total, cache
 
 
 def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: int,
