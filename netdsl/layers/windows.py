@@ -414,10 +414,10 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
                                   g.padded[1], b, ramp, y), g.out[0] // 2, parts)
 
         def by_shifts() -> None:
-            wk3 = np.ascontiguousarray(np.moveaxis(w.reshape((f, c, -1)), 2, 0), x.dtype)
             blocks = _shifted_blocks(g, n)
-            shared(fast.accumulate, (fast.SGEMM, wk3, buf, np.array(offsets, np.int64),
-                                     blocks, b, ramp, y.reshape(f, -1)), len(blocks), parts)
+            shared(fast.accumulate, (fast.SGEMM, shifted_weights(ctx, w, x.dtype), buf,
+                                     _shift_array(g, n), blocks, b, ramp, y.reshape(f, -1)),
+                   len(blocks), parts)
         if wino is not None and winograd_pays((g, c, f, n), by_winograd, by_shifts):
             by_winograd()
         else:
@@ -438,11 +438,29 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     return (y, buf) if keep else y
 
 
-def _shifted_layout(g: Geometry, n: int) -> tuple[list[int], int, int]:
+def shifted_weights(ctx: Any, w: np.ndarray, dtype: Any) -> np.ndarray:
+    """w (F, C, k..) as (prod(k), F, C), C-contiguous, for shifted_gemm.accumulate; kept
+    with a Test-mode plan while ``w`` is the same array (np.moveaxis and the copy took
+    20 us a call)."""
+    f, c = w.shape[:2]
+    return cached(ctx, ("shifted-weights", id(w)), {"": w}, lambda: np.ascontiguousarray(
+        w.reshape(f, c, -1).transpose(2, 0, 1), dtype))
+
+
+@functools.lru_cache(maxsize=256)
+def _shift_array(g: Geometry, n: int) -> np.ndarray:
+    """``_shifted_layout``'s offsets as a read-only int64 array (shared)."""
+    out = np.array(_shifted_layout(g, n)[0], np.int64)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _shifted_layout(g: Geometry, n: int) -> tuple[tuple[int, ...], int, int]:
     """For ``conv_shifted``: each kernel offset's flat shift, the length of the output
     grid (O1, P2..Pd, N) and the padded buffer's width (with its zero tail)."""
     step = _flat_steps(g, n)
-    offsets = [sum(k * st for k, st in zip(off, step)) for off in g.offsets]
+    offsets = tuple(sum(k * st for k, st in zip(off, step)) for off in g.offsets)
     length = g.out[0] * step[0]
     return offsets, length, max(prod(g.padded) * n, max(offsets) + length)
 
@@ -589,8 +607,8 @@ def conv_rows(ctx: Any, x: Any, w: np.ndarray, g: Geometry, bias: np.ndarray | N
     c, n, f = x.shape[0], x.shape[-1], w.shape[0]
     kk = c * prod(g.kernel)
     if fast is None or len(g.kernel) != 2 or g.out[1] * n < _ROWS_MIN_WIDTH \
-            or kk * g.out[1] * n > _ROWS_MAX_COLUMNS:
-        return None
+            or kk * g.out[1] * n > _ROWS_MAX_COLUMNS or prod(g.kernel) == 1:
+        return None         # (a 1x1 convolution's columns are its input: one GEMM)
     xp = np.ascontiguousarray(pad(joined(x), g, 0.0, ctx, reuse=True))
     y = np.empty((f,) + g.out + (n,), x.dtype)
     shape = np.array(g.kernel + g.stride + g.dilation, np.int64)
@@ -605,9 +623,11 @@ _ROWS_MAX_COLUMNS = 1 << 18      # numbers in one output row's columns: 1 MB, in
 _ROWS_MIN_WIDTH = 128            # a row's GEMM columns (output width times batch)
 
 
-# A kernel big enough to be worth handing a share to a helper thread (compiled/team.py:
-# a hand-over costs ~10-20 us), in numbers written.
-TEAM_MIN_NUMBERS = 1 << 15
+# A kernel big enough to be worth handing a share to a helper thread, in numbers written:
+# a hand-over costs ~20-40 us (numba's dispatch of the helper's call is most of it), and
+# the U-Net's 2x2 max pooling (65,536 numbers: 90 us) took 104 us shared, its 1x1 head
+# (32,768 numbers, bound by reading its input) no less than alone.
+TEAM_MIN_NUMBERS = 1 << 17
 
 
 def team_parts(ctx: Any, numbers: int) -> int:
@@ -622,7 +642,8 @@ def team_parts(ctx: Any, numbers: int) -> int:
 def shared(kernel: Any, args: tuple, items: int, parts: int) -> None:
     """``kernel`` (a compiled kernel of team.run's form) over its ``items`` outer items,
     shared by ``parts`` threads."""
-    compiled.load("team").run(kernel, args, items, parts)
+    from .compiled import team      # the caller has a compiled kernel: numba is here
+    team.run(kernel, args, items, parts)
 
 
 # Output columns per compiled GEMM: one output row (O_d N) cut into pieces of at most
@@ -661,7 +682,7 @@ def shifted_weight_grad(buf: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndar
     if fast is not None and buf.dtype == dy.dtype:
         dw = np.empty((len(offsets), f, c), dy.dtype)
         fast.weight_grad(fast.SGEMM, np.ascontiguousarray(dy).reshape(f, -1), buf,
-                         np.array(offsets, np.int64), _shifted_blocks(g, n), dw)
+                         _shift_array(g, n), _shifted_blocks(g, n), dw)
         return np.ascontiguousarray(dw.transpose(1, 2, 0)).reshape((f, c) + g.kernel)
     kd = g.kernel[-1]
     span = length + (kd - 1) * n

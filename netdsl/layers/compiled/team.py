@@ -47,6 +47,7 @@ _STARTED = np.zeros((MAX_PARTS, 16), np.int64)    # ... jobs the kernel has ente
 _DONE = np.zeros((MAX_PARTS, 16), np.int64)       # ... jobs finished
 _HELPERS: list[Any] = []
 _BUSY = threading.Lock()
+_USABLE = usable()
 
 
 @njit(inline="always", cache=True)
@@ -164,7 +165,7 @@ def run(kernel: Callable[..., Any], args: tuple, items: int, parts: int) -> None
     ``parts`` < 2, when there are fewer items, when this machine cannot (``usable``) or
     when another kernel has the helpers (a lane of a split pass, another thread)."""
     parts = min(parts, items, MAX_PARTS)
-    if parts < 2 or not usable() or not _BUSY.acquire(blocking=False):
+    if parts < 2 or not _USABLE or not _BUSY.acquire(blocking=False):
         kernel(*args, 0, items, _STARTED, 0, 0, RELAX)
         return
     try:
