@@ -163,18 +163,30 @@ class _Worker:
         return count
 
 
+def threads_for(threads: list, make: Callable[[int], Any], k: int) -> list:
+    """The threads of parts 1..k-1, ``make(part)`` for those not made yet (here and in
+    team.py)."""
+    threads.extend(make(p) for p in range(len(threads) + 1, k))
+    return threads[:k - 1]
+
+
+def forget(threads: list, *flags: np.ndarray) -> threading.Lock:
+    """After a fork: the child has none of its parent's threads; their flags zeroed, and
+    a new lock for the one loop that may use them."""
+    threads.clear()
+    for f in flags:
+        f[:] = 0
+    return threading.Lock()
+
+
 def _workers(k: int) -> list[_Worker]:
     """Workers for parts 1..k-1 (k <= MAX_PARTS), made on first use."""
-    _WORKERS.extend(_Worker(p) for p in range(len(_WORKERS) + 1, k))
-    return _WORKERS[:k - 1]
+    return threads_for(_WORKERS, _Worker, k)
 
 
-def _forget_workers() -> None:      # a forked child has none of its parent's threads
+def _forget_workers() -> None:
     global _BUSY
-    _WORKERS.clear()
-    _JOBS[:] = 0
-    _DONE[:] = 0
-    _BUSY = threading.Lock()
+    _BUSY = forget(_WORKERS, _JOBS, _DONE)
 
 
 os.register_at_fork(after_in_child=_forget_workers)

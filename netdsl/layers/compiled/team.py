@@ -38,7 +38,8 @@ from typing import Any, Callable
 import numpy as np
 from numba import njit
 
-from .meet import RELAX, YIELD, _pause, usable
+from .meet import (RELAX, YIELD, _await_done, _await_job, forget, post, threads_for,
+                   usable)
 
 MAX_PARTS = 16
 IDLE_SPINS = 1_000_000     # polls (~2 ms) a helper keeps after a job before it sleeps
@@ -54,45 +55,23 @@ _USABLE = usable()
 def started(flags, part, count, relax):   # pragma: no cover (compiled)
     """A kernel's first statement: part ``part`` (a helper) has entered job ``count``."""
     if part > 0:
-        relax(0)
-        flags[part, 0] = count
-        relax(0)
+        post(flags, part, count, relax)
 
 
 @njit(nogil=True, cache=True)
 def _post_and_await_start(jobs, flags, part, count, relax, give_way):   # pragma: no cover
-    relax(0)
-    jobs[part, 0] = count
-    relax(0)
-    spins = 0
-    while flags[part, 0] < count:
-        spins += 1
-        _pause(spins, relax, give_way)
-    relax(0)
-
-
-@njit(nogil=True, cache=True)
-def _await_done(done, part, count, relax, give_way):   # pragma: no cover (compiled)
-    spins = 0
-    while done[part, 0] < count:
-        spins += 1
-        _pause(spins, relax, give_way)
-    relax(0)
+    """Post job ``count`` for part ``part``, then poll until its kernel has started: in
+    one compiled call, so the caller takes the GIL back only once the helper holds none."""
+    post(jobs, part, count, relax)
+    _await_done(flags, part, count, relax, give_way)
 
 
 @njit(nogil=True, cache=True)
 def _done_then_await_job(done, jobs, part, count, relax, idle):   # pragma: no cover
     """Post job ``count`` done, then poll until a later job is posted (True) or for
     ``idle`` polls (False)."""
-    relax(0)
-    done[part, 0] = count
-    relax(0)
-    for _ in range(idle):
-        if jobs[part, 0] > count:
-            relax(0)
-            return True
-        relax(0)
-    return False
+    post(done, part, count, relax)
+    return _await_job(jobs, part, count, relax, idle)
 
 
 class _Helper:
@@ -143,17 +122,12 @@ class _Helper:
 
 def _helpers(k: int) -> list[_Helper]:
     """Helpers for parts 1..k-1, made on first use."""
-    _HELPERS.extend(_Helper(p) for p in range(len(_HELPERS) + 1, k))
-    return _HELPERS[:k - 1]
+    return threads_for(_HELPERS, _Helper, k)
 
 
-def _forget_helpers() -> None:      # a forked child has none of its parent's threads
+def _forget_helpers() -> None:
     global _BUSY
-    _HELPERS.clear()
-    _JOBS[:] = 0
-    _STARTED[:] = 0
-    _DONE[:] = 0
-    _BUSY = threading.Lock()
+    _BUSY = forget(_HELPERS, _JOBS, _STARTED, _DONE)
 
 
 os.register_at_fork(after_in_child=_forget_helpers)
