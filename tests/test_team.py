@@ -183,3 +183,24 @@ def test_an_evaluation_split_or_shared_gives_the_same_outputs(monkeypatch):
         assert plan.lanes[("lanes", (("Input", (8, 16, 16, 16)),))] in (1, 2)
     finally:
         netdsl.set_threads(None)
+
+
+def test_shared_weight_gradients_add_up_each_shares_sums():
+    """shifted_gemm.weight_grad in two shares: each sums its blocks into its own dW, added
+    after (float32 rounding apart from one call, against float64 too); with the team busy
+    one call does all of it and the other share's zeros add nothing."""
+    from test_conv_training_paths import naive_grads
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((8, 16, 10, 12)).astype(F32)
+    w = rng.standard_normal((8, 16, 3, 3)).astype(F32)
+    dy = rng.standard_normal((8, 8, 10, 12)).astype(F32)
+    g = _geometry((16, 10, 12), (3, 3), ((1, 1), (1, 1)))
+    _, buf = windows.conv_shifted(ctx(1), to_batch_last(x), w, g, keep=True)
+    one = windows.shifted_weight_grad(buf, to_batch_last(dy), g, 1)
+    two = windows.shifted_weight_grad(buf, to_batch_last(dy), g, 2)
+    np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-4)
+    dw_ref, _ = naive_grads(x.astype(float), w.astype(float), dy.astype(float), ((1, 1), (1, 1)))
+    np.testing.assert_allclose(two, dw_ref, rtol=1e-4, atol=1e-3)
+    with team._BUSY:
+        np.testing.assert_array_equal(windows.shifted_weight_grad(buf, to_batch_last(dy), g, 2),
+                                      one)

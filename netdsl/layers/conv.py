@@ -216,19 +216,24 @@ class ConvolutionLayer(_Windowed):
     # Forward is im2col + one GEMM: columns (C, k1..kd, O1..Od, N) built by prod(k) strided
     # slice copies, then W(F, C k) @ cols(C k, O N) is the output (F, O1..Od, N) directly.
     # ChannelGroups G: the same as G independent GEMMs, done by one batched matmul.
-    output_ramp = False     # set on the copy ``fused_with_ramp`` makes (Test mode only)
+    output_ramp = False     # set on the copy ``fused_with_ramp`` makes
 
     def fused_with_ramp(self):
         """This convolution with Max[., 0] on its output (rule 10): the compiled shifted
         GEMMs and Winograd take it while each output block is in cache (the U-Net's two
-        ReLUs after them: ~35 us of a lane's 1.4 ms), the other paths after the bias."""
+        ReLUs after them: ~35 us of a lane's 1.4 ms), the other paths after the bias. In
+        training it keeps its output, and backward first zeroes dY where the output is
+        not > 0 (the Ramp's derivative, 0 at 0 and at NaN, from the output as from the
+        input): the Ramp's own pass forward and its mask and product backward are saved
+        (~150 us a Ramp in the U-Net's training step)."""
         ramped = self.evolve()
         ramped.output_ramp = True
         return ramped
 
     def forward(self, ctx, arrays, x):
         y, cols, g = self.convolve(ctx, arrays, x, arrays.get("Biases"), self.output_ramp)
-        return [y], ((cols, g, x.shape) if ctx.grad else None)
+        return [y], ((cols, g, x.shape, y if self.output_ramp else None)
+                     if ctx.grad else None)
 
     def convolve(self, ctx, arrays, x, bias=None, ramp=False):
         """The convolution plus ``bias`` (none: without it, as the executor's fusion rules
@@ -285,7 +290,9 @@ class ConvolutionLayer(_Windowed):
         return y.reshape((f,) + g.out + (n,)), cols, g, False
 
     def backward(self, ctx, arrays, cache, dy):
-        cols, g, xshape = cache
+        cols, g, xshape, ramped = cache
+        if ramped is not None:            # Max[., 0] was taken in forward (rule 10)
+            dy = np.where(ramped > 0, dy, dy.dtype.type(0))
         c, n = xshape[0], xshape[-1]
         groups = self.values.get("ChannelGroups") or 1
         w = arrays["Weights"]
@@ -293,7 +300,7 @@ class ConvolutionLayer(_Windowed):
         p = prod(g.out) * n
         dy3 = dy.reshape(groups, f // groups, p)
         if isinstance(cols, _Shifted):
-            dw = shifted_weight_grad(cols.buffer, dy, g)
+            dw = shifted_weight_grad(cols.buffer, dy, g, team_parts(ctx, dy.size))
         else:
             # dW = dY cols^T per group. Measured here: (cols dY^T)^T is faster than
             # dY cols^T (up to 1.5x, performance.md item 6); blocking the long inner

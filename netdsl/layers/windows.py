@@ -667,7 +667,8 @@ def _shifted_blocks(g: Geometry, n: int) -> np.ndarray:
     return out
 
 
-def shifted_weight_grad(buf: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndarray:
+def shifted_weight_grad(buf: np.ndarray, dy: np.ndarray, g: Geometry, parts: int = 1
+                        ) -> np.ndarray:
     """The weight gradient (F, C, k..) of ``conv_shifted`` from its kept padded buffer:
     dW[:, :, k] = dY @ (X shifted by off(k))^T, with dY laid on the output grid
     (O1, P2..Pd, N) (zeros in the dropped columns, so they add nothing). No column matrix
@@ -675,14 +676,20 @@ def shifted_weight_grad(buf: np.ndarray, dy: np.ndarray, g: Geometry) -> np.ndar
     k_d times, shifted by 0, N, .., so each GEMM covers a whole last-axis row of the
     kernel, (C, L) @ (L, k_d F): measured 3.1 ms against 3.3 for one GEMM per offset
     (32 -> 16 channels, 32x32, batch 16). With ``compiled_shifted``, one compiled loop
-    accumulates dY's rows times the shifted input rows instead: 1.5 ms there."""
+    accumulates dY's rows times the shifted input rows instead: 1.5 ms there; with
+    ``parts`` > 1 (``team_parts``) its blocks shared by that many threads, each summing
+    its own dW, added here (so float32 rounding apart from one thread's sums)."""
     c, f, n = buf.shape[0], dy.shape[0], dy.shape[-1]
     offsets, length, _ = _shifted_layout(g, n)
     fast = compiled_shifted(dy.dtype)
     if fast is not None and buf.dtype == dy.dtype:
-        dw = np.empty((len(offsets), f, c), dy.dtype)
-        fast.weight_grad(fast.SGEMM, np.ascontiguousarray(dy).reshape(f, -1), buf,
-                         _shift_array(g, n), _shifted_blocks(g, n), dw)
+        blocks = _shifted_blocks(g, n)
+        parts = min(parts, len(blocks))      # each share's sums apart (zeros: a share the
+        dws = (np.zeros if parts > 1 else np.empty)(    # team ran here instead adds nothing)
+            (max(1, parts), len(offsets), f, c), dy.dtype)
+        shared(fast.weight_grad, (fast.SGEMM, np.ascontiguousarray(dy).reshape(f, -1), buf,
+                                  _shift_array(g, n), blocks, dws), len(blocks), parts)
+        dw = dws[0] if parts < 2 else dws.sum(axis=0)
         return np.ascontiguousarray(dw.transpose(1, 2, 0)).reshape((f, c) + g.kernel)
     kd = g.kernel[-1]
     span = length + (kd - 1) * n

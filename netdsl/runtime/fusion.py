@@ -44,9 +44,9 @@ for them (the capability methods of ``Layer``); no rule knows a layer by name:
     own output (``fused_with_ramp``: convolution, whose compiled loops apply it while
     each output block is in cache) is dropped.
 
-Rules 1, 3, 4, 7, 8 and 10 are for Test mode only (Train-mode BatchNormalization needs every
+Rules 1, 3, 4, 7 and 8 are for Test mode only (Train-mode BatchNormalization needs every
 convolution output and its batch statistics; the fused steps have no backward);
-rules 2, 5, 6 and 9 are used in training too (their backward is exact).
+rules 2, 5, 6, 9 and 10 are used in training too (their backward is exact).
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def fuse(plan: Plan, training: bool = False) -> Plan:
     steps, n_slots = _activation_after_pool(steps, protected, n_slots)
     if not training:
         steps = _fused_max_pool(steps, protected)
-        steps = _ramp_into_producer(steps, protected)
+    steps = _ramp_into_producer(steps, protected)
+    if not training:
         steps = _in_place(steps, protected)
         steps = _skip_reshape(steps, protected)
     steps = _from_lookup(steps, protected)

@@ -68,19 +68,23 @@ def _ramp_block(out, col, w):   # pragma: no cover (compiled)
 
 
 @njit(nogil=True, cache=True)
-def weight_grad(gemm, dy, src, shifts, blocks, dw):   # pragma: no cover (compiled)
-    """The weight gradient of ``accumulate``: dw[k] (F, C) = the sum over the blocks
-    (b, c, w) of dy[:, c:c + w] @ src[:, b + shifts[k] : b + shifts[k] + w]^T, each block's
-    k GEMMs one after another (its dy columns stay in cache)."""
-    nk, f, c = dw.shape
+def weight_grad(gemm, dy, src, shifts, blocks, dw, lo, hi, flags, part, count,
+                relax):   # pragma: no cover (compiled)
+    """The weight gradient of ``accumulate``: dw[part, k] (F, C) = the sum over the blocks
+    lo..hi - 1 (b, c, w) (a share of team.run: ``flags`` ... ``relax``) of
+    dy[:, c:c + w] @ src[:, b + shifts[k] : b + shifts[k] + w]^T, each block's k GEMMs one
+    after another (its dy columns stay in cache). Each share sums into its own dw[part];
+    the caller adds them."""
+    started(flags, part, count, relax)
+    nk, f, c = dw.shape[1], dw.shape[2], dw.shape[3]
     size = src.itemsize
     lds, ldy = src.strides[0] // size, dy.strides[0] // size
-    for i in range(blocks.shape[0]):
+    for i in range(lo, hi):
         b, col, w = blocks[i, 0], blocks[i, 1], blocks[i, 2]
         for k in range(nk):
             gemm(ROW_MAJOR, NO_TRANS, TRANS, f, c, w, 1.0, dy.ctypes.data + col * size, ldy,
-                 src.ctypes.data + (b + shifts[k]) * size, lds, 0.0 if i == 0 else 1.0,
-                 dw[k].ctypes.data, c)
+                 src.ctypes.data + (b + shifts[k]) * size, lds, 0.0 if i == lo else 1.0,
+                 dw[part, k].ctypes.data, c)
 
 
 @njit(nogil=True, cache=True)
