@@ -401,23 +401,26 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     else:
         buf = scratch(ctx, "shifted-pad", (c, width), x.dtype, 0.0, part=(g.padded, g.pads, n))
     xp = buf[:, :total].reshape((c,) + g.padded + (n,))
-    fill_interior(xp, x, g)
     fast = compiled_shifted(x.dtype)
+    inputs, geom = _filled_in_kernel(x, g, n) if fast is not None else (None, None)
+    if inputs is None:
+        fill_interior(xp, x, g)
     if fast is not None:    # each output row's GEMMs from one compiled loop
         y = np.empty((f,) + g.out + (n,), x.dtype)
         parts = team_parts(ctx, y.size)
         b = _NO_BIAS if bias is None else np.ascontiguousarray(bias, x.dtype).reshape(-1)
         wino = _winograd(g, c, f, n)
+        fill = (_NO_INPUTS, _NO_GEOM) if inputs is None else (inputs, geom)
 
-        def by_winograd() -> None:
+        def by_winograd() -> None:      # (always 2-D: it fills its rows)
             shared(wino.conv3x3, (wino.SGEMM, winograd_weights(ctx, w, x.dtype), buf,
-                                  g.padded[1], b, ramp, y), g.out[0] // 2, parts)
+                                  g.padded[1], b, ramp, y) + fill, g.out[0] // 2, parts)
 
         def by_shifts() -> None:
             blocks = _shifted_blocks(g, n)
             shared(fast.accumulate, (fast.SGEMM, shifted_weights(ctx, w, x.dtype), buf,
-                                     _shift_array(g, n), blocks, b, ramp, y.reshape(f, -1)),
-                   len(blocks), parts)
+                                     _shift_array(g, n), blocks, b, ramp, y.reshape(f, -1))
+                   + fill, len(blocks), parts)
         if wino is not None and winograd_pays((g, c, f, n), by_winograd, by_shifts):
             by_winograd()
         else:
@@ -436,6 +439,22 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     if ramp:
         ramp_in_place(y)
     return (y, buf) if keep else y
+
+
+def _filled_in_kernel(x: Any, g: Geometry, n: int) -> tuple[Any, Any]:
+    """For a 2-D float32 input: its parts (a tuple of C-contiguous arrays: x, or its
+    ``ChannelParts``) and where they go (compiled/padded.py), for the compiled kernels
+    to fill the padded rows each share reads; (None, None) otherwise (then
+    ``fill_interior`` first)."""
+    if len(g.pads) != 2 or x.dtype != np.float32:
+        return None, None
+    parts = tuple(np.ascontiguousarray(p) for p in (x if isinstance(x, ChannelParts) else (x,)))
+    geom = np.array([g.pads[0][0], g.pads[1][0], g.padded[1], g.padded[1] * n], np.int64)
+    return parts, geom
+
+
+_NO_INPUTS = (np.zeros((0, 1, 1, 1), np.float32),)
+_NO_GEOM = np.zeros(4, np.int64)      # its fourth number 0: the kernel fills nothing
 
 
 def shifted_weights(ctx: Any, w: np.ndarray, dtype: Any) -> np.ndarray:

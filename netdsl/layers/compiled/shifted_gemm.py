@@ -22,14 +22,17 @@ import numpy as np
 from numba import njit
 
 from .cblas import NO_TRANS, ROW_MAJOR, SGEMM, TRANS  # noqa: F401 (SGEMM: for windows.py)
+from .padded import fill_rows
 from .team import started
 
 
 @njit(nogil=True, cache=True)
-def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out, lo, hi, flags, part, count,
-               relax):   # pragma: no cover (compiled)
+def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out, inputs, geom, lo, hi, flags,
+               part, count, relax):   # pragma: no cover (compiled)
     """For blocks lo..hi - 1 (b, c, w) of ``blocks`` (a share of team.run: ``flags`` ...
-    ``relax``): out[:, c:c + w] = bias + the sum over k of
+    ``relax``), the padded rows they read first filled from ``inputs`` (padded.fill_rows;
+    ``geom``, whose fourth number is the padded row's length P2 N; none when it is 0):
+    out[:, c:c + w] = bias + the sum over k of
     wk[k] (F, C) @ src[:, b + shifts[k] : b + shifts[k] + w], by ``gemm`` (cblas.SGEMM);
     ``bias`` (F,) or empty (none): written into the block first, while it is in cache,
     instead of another pass over the output; with ``ramp``, the block then Max[., 0]
@@ -37,6 +40,10 @@ def accumulate(gemm, wk, src, shifts, blocks, bias, ramp, out, lo, hi, flags, pa
     wk is C-contiguous."""
     started(flags, part, count, relax)
     nk, f, c = wk.shape
+    row = geom[3]
+    if row > 0 and hi > lo:
+        fill_rows(inputs, src, geom, blocks[lo, 0] // row,
+                  (blocks[hi - 1, 0] + shifts[nk - 1] + blocks[hi - 1, 2] - 1) // row + 1)
     size = src.itemsize
     lds, ldo = src.strides[0] // size, out.strides[0] // size
     biased = bias.shape[0] > 0

@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 from .cblas import NO_TRANS, ROW_MAJOR, SGEMM  # noqa: F401 (SGEMM: for windows.py)
+from .padded import fill_rows
 from .team import started
 
 # Columns of V per GEMM: OpenBLAS's small-matrix kernel (see shifted_gemm.py).
@@ -30,16 +31,18 @@ _MAX_COLUMNS = 512
 
 
 @njit(nogil=True, cache=True)
-def conv3x3(gemm, u, src, wp, bias, ramp, out, lo, hi, flags, part, count,
+def conv3x3(gemm, u, src, wp, bias, ramp, out, inputs, geom, lo, hi, flags, part, count,
             relax):   # pragma: no cover (compiled)
     """out (F, Ho, Wo, N) = the 3x3 convolution of the padded input (C, Ho + 2, wp, N),
     the first (Ho + 2) wp N numbers of each row of ``src`` (windows.conv_shifted's
     buffer), with the transformed weights u (16, F, C), plus bias (F,) (empty: none),
     with ``ramp`` then Max[., 0] (NaN kept); Ho and Wo even; the rows of output tiles
-    lo..hi - 1 (a share of team.run: ``flags`` ... ``relax``). Each transform is two
+    lo..hi - 1 (a share of team.run: ``flags`` ... ``relax``), the padded rows they read
+    first filled from ``inputs`` (padded.fill_rows; ``geom``). Each transform is two
     passes of simple loops over contiguous runs (tile rows, then tile columns: B^T d B
     and A^T m A are separable), which the compiler vectorises."""
     started(flags, part, count, relax)
+    fill_rows(inputs, src, geom, 2 * lo, 2 * hi + 2)
     c_in = src.shape[0]
     f_out, ho, wo, nb = out.shape
     tw = wo // 2
