@@ -396,13 +396,14 @@ def conv_shifted(ctx, x: np.ndarray, w: np.ndarray, g: Geometry, keep: bool = Fa
     c, n, f = x.shape[0], x.shape[-1], w.shape[0]
     offsets, length, width = _shifted_layout(g, n)
     total = prod(g.padded) * n
-    if keep:
-        buf = np.zeros((c, width), x.dtype)
+    fast = compiled_shifted(x.dtype)
+    inputs, geom = _filled_in_kernel(x, g, n) if fast is not None else (None, None)
+    if keep:     # (the compiled kernels set every row they read, border included)
+        buf = (np.zeros if inputs is None else np.empty)((c, width), x.dtype)
+        buf[:, total:] = 0
     else:
         buf = scratch(ctx, "shifted-pad", (c, width), x.dtype, 0.0, part=(g.padded, g.pads, n))
     xp = buf[:, :total].reshape((c,) + g.padded + (n,))
-    fast = compiled_shifted(x.dtype)
-    inputs, geom = _filled_in_kernel(x, g, n) if fast is not None else (None, None)
     if inputs is None:
         fill_interior(xp, x, g)
     if fast is not None:    # each output row's GEMMs from one compiled loop
