@@ -222,7 +222,12 @@ class Printer:
             return pattern
         if name in LEFT_BINARY and n == 2:
             p = PREC[name]
-            return f"{self.fmt(args[0], p)}{LEFT_BINARY[name]}{self.fmt(args[1], p + 1)}", p
+            right = self.fmt(args[1], p + 1)
+            if name == "PatternTest" and isinstance(args[1], Expr) \
+                    and args[1].head in (Symbol("MessageName"), Symbol("Get")):
+                right = f"({right})"    # the parser's test is an atom: p?f::t would read
+            #                             as (p?f)::t, p?<<f not at all
+            return f"{self.fmt(args[0], p)}{LEFT_BINARY[name]}{right}", p
         if name in POSTFIX and n == 1:
             p = PREC[name]
             # x = y =. is Set[x, Unset[y]]: an assignment inside =. needs brackets

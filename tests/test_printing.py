@@ -155,6 +155,9 @@ def test_real_input_form_is_exact(v):
     (E("Association", a), "Association[a]"),
     (E("PatternTest", E("Association"), E("Association")), "<||>?<||>"),   # found by hypothesis
     (E("Power", E("PatternTest", 0, E("Out")), -1), "0?%^-1"),
+    # found by hypothesis: the test of p ? test is an atom to the parser
+    (E("Power", E("PatternTest", 0, E("MessageName", S("A"), "A")), -1), "0?(A::A)^-1"),
+    (E("Power", E("PatternTest", 0, E("Get", "")), -1), '0?(<<"")^-1'),
     (E("Unset", E("UpSet", 0, 0)), "(0 ^= 0) =."),
     (E("Times", -1, E("PreDecrement", a)), "- --a"),     # found by hypothesis: not "---a"
     (E("Times", -1, E("PreIncrement", a)), "-++a"),
