@@ -33,7 +33,7 @@ def small_kernels_share_too(monkeypatch):
 
 def ctx(threads):
     c = Ctx(scratch={})
-    c.threads = threads
+    c.threads, c.teamed = threads, threads > 1
     return c
 
 

@@ -652,11 +652,10 @@ TEAM_MIN_NUMBERS = 1 << 17
 
 def team_parts(ctx: Any, numbers: int) -> int:
     """Threads a compiled kernel writing ``numbers`` numbers may share (``shared``):
-    ``ctx.threads`` in a pass that lanes did not split (runtime/lanes.py), else 1."""
-    threads = getattr(ctx, "threads", 1)
-    if threads < 2 or getattr(ctx, "meeting", None) is not None or numbers < TEAM_MIN_NUMBERS:
+    ``ctx.threads`` in a pass run ``teamed`` (runtime/lanes.py), else 1."""
+    if not getattr(ctx, "teamed", False) or numbers < TEAM_MIN_NUMBERS:
         return 1
-    return threads
+    return ctx.threads
 
 
 def shared(kernel: Any, args: tuple, items: int, parts: int) -> None:

@@ -21,6 +21,8 @@ class Ctx:
                data may skip computing their gradient (returning None for it).
     threads    how many threads a step may spread its own work over (a recurrent layer's
                time loop, by hidden units): set by lanes.py for a pass it does not split.
+    teamed     a compiled kernel may share its loop with that many threads (lanes.teamed:
+               BLAS is held at one thread meanwhile).
     """
 
     def __init__(self, train: bool = False, grad: bool = False,
@@ -38,6 +40,7 @@ class Ctx:
         self.meeting: Any = None        # while lanes run: where they add up their sums
         self.lane = 0                   # ... and which lane this is
         self.threads = 1                # a pass in one lane: threads a step may use itself
+        self.teamed = False             # ... and its compiled kernels may share (lanes.teamed)
 
     def across(self, x: np.ndarray) -> np.ndarray:
         """The sum of ``x`` over the lanes running this pass together (lanes.py), the same

@@ -250,7 +250,6 @@ def shapes_of(inputs: dict[str, np.ndarray]) -> tuple:
     return tuple((p, x.shape) for p, x in inputs.items())
 
 
-
 def counted(plan: Plan, inputs: dict[str, np.ndarray], run: Callable[[list[int]], Any]) -> Any:
     """``run(written)`` (a one-lane pass, ``Plan.run(..., written=written)``), noting on
     the plan how many numbers it wrote and how long it took, for ``lanes_for``."""
@@ -362,8 +361,8 @@ def _run_in(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool, k:
         if batch_first:
             inputs = {p: np.ascontiguousarray(x) if x.ndim > 1 else x
                       for p, x in inputs.items()}
-        with teamed(ctx):
-            outputs = _one_lane(plan, ctx, inputs, owned, k)
+        with teamed(ctx) if k != -1 else contextlib.nullcontext():   # (-1: small, or
+            outputs = _one_lane(plan, ctx, inputs, k)                # another's plan)
         return {p: to_batch_first(y) for p, y in outputs.items()} if batch_first else outputs
     kind = plan_coupling(plan, ctx.train)
     cuts = bounds(_batch(inputs), k)
@@ -394,7 +393,7 @@ def _lanes(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool) -> 
     return lanes_for(plan, inputs, kind in ("none", "sums"))
 
 
-def _one_lane(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool, k: int
+def _one_lane(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], k: int
               ) -> dict[str, np.ndarray]:
     if k == -1:
         return plan.run(ctx, inputs)[0]
@@ -473,13 +472,23 @@ def measured(plan: Plan, key: tuple, choices: tuple, run: Callable[[Any], Any],
     return out
 
 
+@contextlib.contextmanager
 def teamed(ctx: Ctx) -> Any:
-    """A context for a pass in one lane: BLAS at one thread while helper threads may share
-    its kernels (``ctx.threads`` > 1 and ``teams()``), as while lanes run: OpenBLAS's own
+    """A pass in one lane whose compiled kernels may share their work with helper threads
+    (``ctx.teamed``, read by windows.team_parts), when ``ctx.threads`` > 1 and
+    ``teams()``; BLAS at one thread meanwhile, as while lanes run: OpenBLAS's own
     threads, which poll too, would take the helpers' cores (the U-Net's training step
-    took 16.6 ms so, 9 in lanes)."""
-    return _OneBlasThread() if ctx.threads > 1 and ctx.meeting is None and teams() \
-        else contextlib.nullcontext()
+    took 16.6 ms so, 9 in lanes). Not for a small pass (a single example: the two BLAS
+    calls would cost more than the kernels gain)."""
+    if ctx.threads < 2 or ctx.meeting is not None or not teams():
+        yield
+        return
+    with _OneBlasThread():
+        ctx.teamed = True
+        try:
+            yield
+        finally:
+            ctx.teamed = False
 
 
 def teams() -> bool:

@@ -7,6 +7,7 @@ layer itself (``Layer.moving_updates``), not by the optimiser.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -445,7 +446,8 @@ def _in_one_lane(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m
 
     def one(written: list[int] | None = None) -> tuple[Any, list[Any], Any]:
         return plan.run(ctx, part, keep=True, steps=params.steps, written=written)
-    with lanes.teamed(ctx):
+    small = examples_in(part) < 2 * lanes.MIN_EXAMPLES     # (as lanes.run judges)
+    with contextlib.nullcontext() if small else lanes.teamed(ctx):
         _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
         total = _loss_sum(values, loss_slots)
         if not math.isfinite(total):
