@@ -559,7 +559,7 @@ class PoolingLayer(_Windowed):
         keep = bool(ctx.grad)
         if fn is S("Max"):
             xp = pad(x, g, -np.inf, ctx, reuse=not keep)
-            y = pool_max(xp, g, team_parts(ctx, x.size // 4))
+            y = pool_max(xp, g, team_parts(ctx, x.shape[0] * prod(g.out) * x.shape[-1]))
             return [y], ((xp, y, g, x.shape) if keep else None)
         xp = pad(x, g, 0.0, ctx, reuse=not keep)
         y = pool_sum(xp, g)

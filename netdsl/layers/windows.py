@@ -173,8 +173,8 @@ def joined(x: Any) -> np.ndarray:
 
 
 def fill_interior(xp: np.ndarray, x: Any, g: Geometry) -> None:
-    """The padded buffer's interior = x (an array or ``ChannelParts``). (A compiled copy
-    shared by two threads was tried: no faster, the copy is bound by memory.)"""
+    """The padded buffer's interior = x (an array or ``ChannelParts``), for the paths
+    whose kernels do not fill the rows they read themselves (``_filled_in_kernel``)."""
     if not isinstance(x, ChannelParts):
         xp[g.interior()] = x
         return
@@ -644,7 +644,7 @@ _ROWS_MIN_WIDTH = 128            # a row's GEMM columns (output width times batc
 
 
 # A kernel big enough to be worth handing a share to a helper thread, in numbers written:
-# a hand-over costs ~20-40 us (numba's dispatch of the helper's call is most of it), and
+# a hand-over costs ~10-20 us (the helper's Python call into numba is most of it), and
 # the U-Net's 2x2 max pooling (65,536 numbers: 90 us) took 104 us shared, its 1x1 head
 # (32,768 numbers, bound by reading its input) no less than alone.
 TEAM_MIN_NUMBERS = 1 << 17

@@ -347,11 +347,19 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool,
     if batch_first:          # batch-last views: the shapes the plan and its records know
         inputs = {p: _batch_last_view(x) for p, x in inputs.items()}
     k = _lanes(plan, ctx, inputs, owned)
-    if k >= 2 and teams():        # k lanes, or one whose kernels share their work
-        return measured(plan, ("lanes", shapes_of(inputs)), (k, 1),
-                        lambda c: _run_in(plan, ctx, inputs, owned, c, batch_first),
-                        time.perf_counter)
+    if k >= 2:
+        return split_or_shared(plan, ("lanes", shapes_of(inputs)), k,
+                               lambda c: _run_in(plan, ctx, inputs, owned, c, batch_first))
     return _run_in(plan, ctx, inputs, owned, k, batch_first)
+
+
+def split_or_shared(plan: Plan, key: tuple, k: int, run: Callable[[int], Any]) -> Any:
+    """``run(k)`` for a pass worth k >= 2 lanes, or, where compiled kernels can share
+    their work instead (``teams()``), the faster of ``run(k)`` and ``run(1)`` (one lane,
+    ``teamed``) as measured on this plan under ``key`` (evaluation and training)."""
+    if not teams():
+        return run(k)
+    return measured(plan, key, (k, 1), run, time.perf_counter)
 
 
 def _run_in(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool, k: int,
@@ -361,8 +369,8 @@ def _run_in(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool, k:
         if batch_first:
             inputs = {p: np.ascontiguousarray(x) if x.ndim > 1 else x
                       for p, x in inputs.items()}
-        with teamed(ctx) if k != -1 else contextlib.nullcontext():   # (-1: small, or
-            outputs = _one_lane(plan, ctx, inputs, k)                # another's plan)
+        with teamed(ctx, _batch(inputs)):
+            outputs = _one_lane(plan, ctx, inputs, k)
         return {p: to_batch_first(y) for p, y in outputs.items()} if batch_first else outputs
     kind = plan_coupling(plan, ctx.train)
     cuts = bounds(_batch(inputs), k)
@@ -443,7 +451,7 @@ def chunked(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], independent: bo
     if work[0] < MIN_WORK and work[1] < MIN_SECONDS:    # small: nothing to gain
         return plan.run(ctx, inputs)[0]
     # CPU time, unless helper threads may share the kernels' work (then wall-clock)
-    clock = time.perf_counter if ctx.threads > 1 and ctx.meeting is None else time.thread_time
+    clock = time.perf_counter if ctx.teamed else time.thread_time
     return measured(plan, ("chunks", shapes_of(inputs)),
                     tuple(c for c in CHUNKS if n // c >= MIN_EXAMPLES),
                     lambda c: _in_chunks(plan, ctx, inputs, c), clock, CHUNK_GAIN)
@@ -473,14 +481,15 @@ def measured(plan: Plan, key: tuple, choices: tuple, run: Callable[[Any], Any],
 
 
 @contextlib.contextmanager
-def teamed(ctx: Ctx) -> Any:
+def teamed(ctx: Ctx, examples: int) -> Any:
     """A pass in one lane whose compiled kernels may share their work with helper threads
     (``ctx.teamed``, read by windows.team_parts), when ``ctx.threads`` > 1 and
     ``teams()``; BLAS at one thread meanwhile, as while lanes run: OpenBLAS's own
     threads, which poll too, would take the helpers' cores (the U-Net's training step
-    took 16.6 ms so, 9 in lanes). Not for a small pass (a single example: the two BLAS
-    calls would cost more than the kernels gain)."""
-    if ctx.threads < 2 or ctx.meeting is not None or not teams():
+    took 16.6 ms so, 9 in lanes). Not for a pass of fewer ``examples`` than lanes would
+    split (a single example: the two BLAS calls would cost more than the kernels gain)."""
+    if examples < 2 * MIN_EXAMPLES or ctx.threads < 2 or ctx.meeting is not None \
+            or not teams():
         yield
         return
     with _OneBlasThread():

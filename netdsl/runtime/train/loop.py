@@ -7,7 +7,6 @@ layer itself (``Layer.moving_updates``), not by the optimiser.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -425,11 +424,8 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
                 return math.fsum(totals), cache
             return _in_one_lane(params, plan, ctx, feed, k, m, loss_slots, input_slots)
         k = lanes.lanes_for(plan, part, splittable)
-        if k > 1 and lanes.teams():     # k lanes, or one whose kernels share their work
-            loss, cache = lanes.measured(plan, ("train lanes", lanes.shapes_of(part)), (k, 1),
-                                         run, time.perf_counter)
-        else:
-            loss, cache = run(k)
+        loss, cache = lanes.split_or_shared(plan, ("train lanes", lanes.shapes_of(part)), k,
+                                            run) if k > 1 else run(k)
         total += loss
         caches.append(cache)
     if not math.isfinite(total):
@@ -446,8 +442,7 @@ def _in_one_lane(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m
 
     def one(written: list[int] | None = None) -> tuple[Any, list[Any], Any]:
         return plan.run(ctx, part, keep=True, steps=params.steps, written=written)
-    small = examples_in(part) < 2 * lanes.MIN_EXAMPLES     # (as lanes.run judges)
-    with contextlib.nullcontext() if small else lanes.teamed(ctx):
+    with lanes.teamed(ctx, examples_in(part)):
         _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
         total = _loss_sum(values, loss_slots)
         if not math.isfinite(total):
