@@ -119,30 +119,47 @@ def test_fusion_rules_apply_to_the_reference_shape():
 @pytest.mark.parametrize("text", NETS[:3] + NETS[4:] + ["RAMPED"])
 def test_training_fusion_keeps_gradients(text):
     net = _random_arrays(RAMPED if text == "RAMPED" else text)
-    shape = net.ports["Input"].shape
-    x = np.random.default_rng(1).normal(size=(6,) + shape).astype(np.float32)
-    results = []
-    for mode in ("plain", "train"):
-        plan = compile_plan(net, mode=mode)
-        ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(0))
-        outs, values, caches = plan.run(ctx, {"Input": to_batch_last(x)}, keep=True)
-        slot = plan.outputs[sorted(plan.outputs)[0]]
-        seed = np.random.default_rng(2).normal(size=values[slot].shape).astype(np.float32)
-        grads: dict = {}
-
-        def add(key, g, grads=grads):
-            grads[key] = grads.get(key, 0) + g
-
-        ctx.keep_input_grads = True
-        slot_grads = backward(plan.steps, ctx, values, caches, {slot: seed}, add,
-                              set(plan.inputs.values()))
-        results.append((outs[sorted(outs)[0]], grads, slot_grads[plan.inputs["Input"]]))
-    (y0, g0, dx0), (y1, g1, dx1) = results
+    (y0, g0, dx0), (y1, g1, dx1) = (_gradients(net, mode) for mode in ("plain", "train"))
     np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
     assert g0.keys() == g1.keys()
     for key in g0:
         np.testing.assert_allclose(g1[key], g0[key], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dx1, dx0, rtol=1e-4, atol=1e-5)
+
+
+def test_a_fused_ramp_passes_on_non_finite_gradients_as_the_ramp_does():
+    """Rule 10's backward multiplies dY by (output > 0), as the Ramp's own derivative
+    does: an infinite dY where the Ramp gave 0 becomes NaN in both plans, not 0."""
+    net = _random_arrays(RAMPED)
+    (_, g0, dx0), (_, g1, dx1) = (_gradients(net, mode, infinite=True)
+                                  for mode in ("plain", "train"))
+    assert np.isnan(dx0).any() and np.isnan(g0[(("c",), "Weights")]).any()
+    np.testing.assert_array_equal(np.isnan(dx1), np.isnan(dx0))
+    for key in g0:
+        np.testing.assert_array_equal(np.isnan(g1[key]), np.isnan(g0[key]))
+
+
+def _gradients(net, mode: str, infinite: bool = False):
+    """A training pass's first output, its arrays' gradients and the input's gradient
+    for a random seed of that output (with ``infinite``: +Inf in every fifth number)."""
+    shape = net.ports["Input"].shape
+    x = np.random.default_rng(1).normal(size=(6,) + shape).astype(np.float32)
+    plan = compile_plan(net, mode=mode)
+    ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(0))
+    outs, values, caches = plan.run(ctx, {"Input": to_batch_last(x)}, keep=True)
+    slot = plan.outputs[sorted(plan.outputs)[0]]
+    seed = np.random.default_rng(2).normal(size=values[slot].shape).astype(np.float32)
+    if infinite:
+        seed.reshape(-1)[::5] = np.inf
+    grads: dict = {}
+
+    def add(key, g):
+        grads[key] = grads.get(key, 0) + g
+
+    ctx.keep_input_grads = True
+    slot_grads = backward(plan.steps, ctx, values, caches, {slot: seed}, add,
+                          set(plan.inputs.values()))
+    return outs[sorted(outs)[0]], grads, slot_grads[plan.inputs["Input"]]
 
 
 @pytest.mark.parametrize("mode", ["test", "train"])
