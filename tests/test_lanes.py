@@ -14,6 +14,7 @@ import pytest
 import netdsl
 from netdsl import EvaluationError
 from netdsl.runtime import lanes
+from netdsl.runtime.train import forked
 
 HAVE_CONTROL = lanes.ThreadpoolController is not None
 needs_split = pytest.mark.skipif(not HAVE_CONTROL, reason="threadpoolctl not installed: one lane")
@@ -32,16 +33,23 @@ GRAPH = """NetInitialize[NetGraph[<|"a" -> LinearLayer[4], "r" -> Ramp, "b" -> L
   "r" -> "t" -> NetPort["Out2"]}, "Input" -> 6], RandomSeeding -> 7]"""
 
 
-@pytest.fixture
-def split(monkeypatch):
-    """Lanes on for any size; a list that grows by one per split pass."""
+@pytest.fixture(params=["threads", "processes"])
+def split(monkeypatch, request):
+    """Lanes on for any size; a list that grows by one per split pass. Training lanes
+    1.. run on threads, or (where they can) in forked worker processes (forked.py)."""
     calls: list[int] = []
-    real = lanes.run_parts
+    real, real_forked = lanes.run_parts, forked.Forked.run
 
     def spy(k, job):
         calls.append(k)
         return real(k, job)
+
+    def spy_forked(self, parts, *args):
+        calls.append(len(parts))
+        return real_forked(self, parts, *args)
     monkeypatch.setattr(lanes, "run_parts", spy)
+    monkeypatch.setattr(forked.Forked, "run", spy_forked)
+    monkeypatch.setattr(forked, "ENABLED", request.param == "processes")
     monkeypatch.setattr(lanes, "MIN_WORK", 0)
     monkeypatch.setattr(lanes, "MIN_EXAMPLES", 1)
     lanes.set_threads(2)
@@ -318,15 +326,15 @@ class Trainer:
                           for p, a in f.items()} for f in self.feed]
         self.loss_slots = [self.plan.outputs[p] for p in names]
         self.inputs = set(self.plan.inputs.values())
+        from netdsl.runtime.context import Ctx
+        self.ctx = Ctx(train=True, grad=True, rng=np.random.default_rng(0))   # the run's
 
     def grad(self, lanes_n: int = 2):
-        from netdsl.runtime.context import Ctx
         from netdsl.runtime.train import forward_backward
         lanes.set_threads(lanes_n)
         try:
-            loss, _ = forward_backward(self.params, self.plan,
-                                       Ctx(train=True, grad=True, rng=np.random.default_rng(0)),
-                                       self.feed, self.loss_slots, self.inputs)
+            loss, _ = forward_backward(self.params, self.plan, self.ctx, self.feed,
+                                       self.loss_slots, self.inputs)
         finally:
             lanes.set_threads(2)
         return loss, self.params.grad.copy()

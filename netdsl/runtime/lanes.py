@@ -11,8 +11,10 @@ every step treats the examples of the batch independently ("none"), or uses the 
 only through sums ("sums": Train-mode BatchNormalization's statistics), which the lanes
 add up where they meet (``Meeting``, ``Ctx.across``). Train-mode Dropout ("random": the
 draws depend on how the batch is cut) keeps an evaluation in one lane; training
-(``runtime/train/loop.py``) gives each lane its own stream. Each lane has its own Ctx and
-scratch buffers (``Plan.lane_scratch``), so lanes never share a mutable buffer.
+(``runtime/train/loop.py``) gives each lane its own stream, and runs lanes 1.. in forked
+worker processes where they need not meet (``runtime/train/forked.py``). Each lane has
+its own Ctx and scratch buffers (``Plan.lane_scratch``), so lanes never share a mutable
+buffer.
 
 How many lanes: ``threads()`` (``set_threads(n)``, else the environment variable
 NETDSL_THREADS, else the cores this process may run on, ``os.sched_getaffinity``), never
@@ -143,6 +145,11 @@ class _OneBlasThread:
             if cls.active == 0:
                 for c, n in cls.saved:
                     c.set_num_threads(n)
+
+
+def one_blas_thread() -> _OneBlasThread:
+    """BLAS held at one thread within a ``with`` block (as while lanes run)."""
+    return _OneBlasThread()
 
 
 def _workers(k: int) -> ThreadPoolExecutor:
@@ -324,8 +331,9 @@ def run_parts(k: int, job: Callable[[int, Any], Any]) -> list[Any]:
     return results
 
 
-def meet(ctx: Ctx, lane: int, meeting: Meeting) -> Ctx:
-    """``ctx`` set up as lane ``lane`` of a split pass (``leave`` undoes it)."""
+def meet(ctx: Ctx, lane: int, meeting: Any) -> Ctx:
+    """``ctx`` set up as lane ``lane`` of a split pass (``leave`` undoes it): ``meeting``
+    a Meeting, or forked.APART for lanes in separate processes."""
     ctx.meeting, ctx.lane = meeting, lane
     return ctx
 

@@ -27,6 +27,7 @@ from ..steps import Plan, Step
 from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, settled_by_data, targets_like, validation_split
+from . import forked
 from .examples import Examples, Feed, examples_in
 from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
@@ -126,8 +127,11 @@ def net_train(net: Net, data: Any, opts: dict[str, Any], shape_only: bool = Fals
         except OSError as e:
             raise error("progrep", f"Cannot write the training log {o.report_file}: "
                                    f"{e.strerror or e}.") from None
-    trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
-                    interruptible, net, wrapped, checkpoints, source, log)
+    try:
+        trained = _loop(tnet, plan, params, arrays, validation, loss_names, o, rng, history,
+                        interruptible, net, wrapped, checkpoints, source, log)
+    finally:
+        params.close()
     history.training_net = trained
     if checkpoints is not None:
         history.checkpoint_files = list(dict.fromkeys(checkpoints.files))
@@ -424,8 +428,11 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
                 return math.fsum(totals), cache
             return _in_one_lane(params, plan, ctx, feed, k, m, loss_slots, input_slots)
         k = lanes.lanes_for(plan, part, splittable)
-        loss, cache = lanes.split_or_shared(plan, ("train lanes", lanes.shapes_of(part)), k,
-                                            run) if k > 1 else run(k)
+        if k < 2 or _forkable(params, plan):   # worker processes: faster than shared kernels
+            loss, cache = run(k)
+        else:
+            loss, cache = lanes.split_or_shared(plan, ("train lanes", lanes.shapes_of(part)),
+                                                k, run)
         total += loss
         caches.append(cache)
     if not math.isfinite(total):
@@ -444,6 +451,8 @@ def _in_one_lane(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m
         return plan.run(ctx, part, keep=True, steps=params.steps, written=written)
     with lanes.teamed(ctx, examples_in(part)):
         _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
+        if ctx.summed:                    # a step adds up sums across lanes (_forkable)
+            plan.lanes["summed"] = True
         total = _loss_sum(values, loss_slots)
         if not math.isfinite(total):
             raise _diverged()
@@ -457,30 +466,80 @@ def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: i
     """One pass split across k lanes: each lane's loss sum, and lane 0's cache (for the
     moving statistics, which it holds for the whole batch); the gradients of all lanes
     summed into ``params.grad`` (each lane seeds its losses with 1/m, m the whole batch's
-    examples, so the sum is the gradient of the batch's mean loss)."""
+    examples, so the sum is the gradient of the batch's mean loss). Lanes 1.. run in
+    forked worker processes where they can (forked.py), else on threads."""
     ctxs = lanes.training_ctxs(ctx, k)
-    bufs = [params.grad] + params.lane_grads(k)
     cuts = lanes.bounds(examples_in(part), k)
+    forked_lanes = _in_processes(params, plan, ctxs, part, cuts, m, loss_slots, input_slots)
+    if forked_lanes is not None:
+        return forked_lanes
+    bufs = [params.grad] + params.lane_grads(k)
 
     def lane(i: int, meeting: lanes.Meeting) -> tuple[float, Any]:
         lo, hi = cuts[i]
         sub = {p: lanes.part(x, lo, hi) for p, x in part.items()}
         own = lanes.meet(ctxs[i], i, meeting)
         try:
-            _, values, cache = plan.run(own, sub, keep=True, steps=params.steps)
-            loss = _loss_sum(values, loss_slots)
             # every lane runs backward whatever its loss (the others may wait for it at
             # a meeting); a non-finite loss is reported after the pass
-            buf = bufs[i]
-            backward(params.steps, own, values, cache, _seeds(values, loss_slots, m),
-                     lambda key, g: params.add_grad_into(buf, key, g), input_slots)
+            return _lane_pass(params, plan, own, sub, m, loss_slots, input_slots, bufs[i])
         finally:
             lanes.leave(own)
-        return loss, cache
     done = lanes.run_parts(k, lane)
     for buf in bufs[1:]:
         params.grad += buf
     return [loss for loss, _ in done], done[0][1]
+
+
+def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, cuts, m: int,
+                  loss_slots, input_slots) -> tuple[list[float], Any] | None:
+    """``_in_lanes`` with lanes 1.. in forked workers, or None where they cannot run it
+    (``_forkable``; inputs larger than the first split step's)."""
+    if not _forkable(params, plan):
+        return None
+    views = [{p: x[..., lo:hi] if x.ndim > 1 else x[lo:hi] for p, x in part.items()}
+             for lo, hi in cuts]
+    # the run's plan and Ctx (the job keeps them alive, so their ids stay theirs)
+    key = (id(plan), id(ctxs[0]), tuple(loss_slots), frozenset(input_slots), len(cuts))
+    def apart(lane: int, inputs: Feed, m: int, grad: np.ndarray) -> tuple[float, Any]:
+        own = lanes.meet(ctxs[lane], lane, forked.APART)    # as a thread lane is
+        try:
+            return _lane_pass(params, plan, own, inputs, m, loss_slots, input_slots, grad)
+        finally:
+            lanes.leave(own)
+    if params.forked is None:
+        def job(lane: int, inputs: Feed, m: int, grad: np.ndarray) -> float:
+            return apart(lane, inputs, m, grad)[0]
+        try:
+            params.forked = forked.Forked(key, job, views, params.grad)
+        except OSError:              # no fork now (memory, a process limit): threads
+            params.forked = forked.NO_WORKERS
+    workers = params.forked
+    if not isinstance(workers, forked.Forked) or not workers.fits(key, views):
+        return None
+
+    def lane0() -> tuple[float, Any]:
+        lo, hi = cuts[0]
+        return apart(0, {p: lanes.part(x, lo, hi) for p, x in part.items()}, m, params.grad)
+    return workers.run(views, m, lane0, params.grad)
+
+
+def _forkable(params: Parameters, plan: Plan) -> bool:
+    """May a split training pass run its lanes 1.. in worker processes? Not when the
+    lanes add up sums (``Ctx.across``: seen on the one-lane pass that precedes any split
+    of an input shape) or keep moving statistics, nor where forking is not used."""
+    return forked.possible() and not params.aux and not plan.lanes.get("summed")
+
+
+def _lane_pass(params: Parameters, plan: Plan, ctx: Ctx, sub: Feed, m: int, loss_slots,
+               input_slots, buf: np.ndarray) -> tuple[float, Any]:
+    """One lane's forward and backward on its examples ``sub``: its loss sum and cache,
+    its gradient added into ``buf``."""
+    _, values, cache = plan.run(ctx, sub, keep=True, steps=params.steps)
+    loss = _loss_sum(values, loss_slots)
+    backward(params.steps, ctx, values, cache, _seeds(values, loss_slots, m),
+             lambda key, g: params.add_grad_into(buf, key, g), input_slots)
+    return loss, cache
 
 
 def _seeds(values: list[Any], loss_slots, m: int) -> dict[int, np.ndarray]:

@@ -20,6 +20,7 @@ from ...layers.arrays import SharedRef
 from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
 from ..steps import Plan, Step
+from . import forked
 from .common import error
 
 S = Symbol
@@ -49,8 +50,10 @@ class Parameters:
                 chunks.append(np.asarray(arr, dtype).ravel())
                 scales.append(np.full(arr.size, multipliers.get(key, 1.0), dtype))
                 n += arr.size
-        self.flat = np.concatenate(chunks) if chunks else np.zeros(0, dtype)
+        # shared memory where training lanes may run in forked workers, which read it
+        self.flat = forked.shared_copy(np.concatenate(chunks) if chunks else np.zeros(0, dtype))
         self.grad = np.zeros_like(self.flat)
+        self.forked: forked.Forked | forked.NoWorkers | None = None   # their workers (forked.py)
         scale = np.concatenate(scales) if scales else np.zeros(0, dtype)
         self.scale = None if np.all(scale == 1) else scale
         self.frozen_all = bool(self.flat.size == 0 or (self.scale is not None
@@ -64,6 +67,12 @@ class Parameters:
                 arrays[name] = self.aux[key] if key in self.aux else self.view(key)
             self.steps.append(Step(step.layer, arrays, step.ins, step.outs, step.path,
                                    step.keys, step.frees))
+
+    def close(self) -> None:
+        """End the training run's worker processes, if any (forked.py)."""
+        if self.forked is not None:
+            self.forked.close()
+            self.forked = None
 
     def view(self, key: tuple) -> np.ndarray:
         off, shape = self.offsets[key]

@@ -1,0 +1,262 @@
+"""Training lanes in forked worker processes (runtime/train/forked.py).
+
+Every test forces lanes on small nets (``MIN_WORK`` 0, ``MIN_EXAMPLES`` 1, two threads).
+A forked lane must give exactly what a thread lane gives (the same steps on the same
+examples, in the same order), see the optimiser's updates through the shared arrays, and
+fail with a netdsl error, never a hang, when its worker fails, dies or is stuck.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import netdsl
+from netdsl import EvaluationError
+from netdsl.runtime import lanes
+from netdsl.layers.compiled.meet import usable
+from netdsl.runtime.train import forked
+
+pytestmark = pytest.mark.skipif(
+    lanes.ThreadpoolController is None or not sys.platform.startswith("linux")
+    or not usable(), reason="no threadpoolctl (one lane), or no forked lanes here")
+
+NET = ('NetChain[{ConvolutionLayer[4, {3, 3}, "PaddingSize" -> 1], Ramp, '
+       'PoolingLayer[{2, 2}, {2, 2}], DropoutLayer[0.2], FlattenLayer[], LinearLayer[3]}, '
+       '"Input" -> {2, 8, 8}]')
+RUN = ('NetTrain[n, x -> y, MaxTrainingRounds -> 3, BatchSize -> 12, RandomSeeding -> 5, '
+       'TrainingProgressReporting -> None]')
+
+
+@pytest.fixture
+def two_lanes(monkeypatch):
+    """Lanes for any size; the workers forked (their Forked objects, in order)."""
+    made: list[forked.Forked] = []
+    real = forked.Forked.__init__
+
+    def spy(self, *args, **kw):
+        real(self, *args, **kw)
+        made.append(self)
+    monkeypatch.setattr(forked.Forked, "__init__", spy)
+    monkeypatch.setattr(lanes, "MIN_WORK", 0)
+    monkeypatch.setattr(lanes, "MIN_EXAMPLES", 1)
+    monkeypatch.setattr(forked, "ENABLED", True)
+    lanes.set_threads(2)
+    yield made
+    lanes.set_threads(None)
+
+
+def _session() -> netdsl.Session:
+    s = netdsl.Session()
+    rng = np.random.default_rng(3)
+    s["x"] = rng.random((30, 2, 8, 8), dtype=np.float32)
+    s["y"] = rng.random((30, 3), dtype=np.float32)
+    s.evaluate(f"n = {NET}")
+    return s
+
+
+def _arrays(net) -> list[np.ndarray]:
+    return [v for _, layer in net.leaves() for v in layer.arrays.values()
+            if isinstance(v, np.ndarray)]
+
+
+def _ended(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:          # reaped already
+        return True
+
+
+LSTM = ('NetChain[{LongShortTermMemoryLayer[6], SequenceLastLayer[], DropoutLayer[0.1], '
+        'LinearLayer[3]}, "Input" -> {5, 2}]')
+
+
+@pytest.mark.parametrize("net", [NET, LSTM])
+def test_forked_lanes_train_exactly_as_thread_lanes(two_lanes, monkeypatch, net):
+    """Three rounds with Dropout and a last batch of 6: bit-identical arrays. The worker
+    reads each update of the shared weights (else the second step would differ), draws
+    the masks a thread lane draws, and ends with the run."""
+    s = _session()
+    if net is LSTM:
+        s["x"] = np.random.default_rng(8).random((30, 5, 2), dtype=np.float32)
+    s.evaluate(f"n = {net}")
+    in_workers = s.evaluate(RUN)
+    assert len(two_lanes) == 1 and len(two_lanes[0].workers) == 1
+    worker = two_lanes[0].workers[0]
+    # 3 rounds x 3 batches, but the first of each size (12, 6) runs in one lane, to count
+    assert worker.count == 7 and worker.pid is None      # ... and the worker has ended
+    monkeypatch.setattr(forked, "ENABLED", False)
+    monkeypatch.setattr(lanes, "teams", lambda: False)   # lanes, not trials of one lane
+    on_threads = s.evaluate(RUN)
+    assert len(two_lanes) == 1
+    for a, b in zip(_arrays(in_workers), _arrays(on_threads)):
+        np.testing.assert_array_equal(a, b)
+    lanes.set_threads(1)
+    one = s.evaluate(RUN.replace("DropoutLayer[0.2], ", ""))   # (other masks in one lane)
+    assert one is not None
+
+
+def test_a_forked_gradient_is_the_batch_gradient(two_lanes):
+    """forward_backward with lane 1 in a worker: the gradient of the batch's mean loss,
+    against float64 central differences (the net in float64)."""
+    from test_lanes import Trainer       # the NetTrain set-up of the lane tests
+    rng = np.random.default_rng(4)
+    x = rng.random((7, 4), dtype=np.float32)
+    t = Trainer('NetChain[{LinearLayer[5], Tanh, LinearLayer[3]}, "Input" -> 4]',
+                x, rng.random((7, 3), dtype=np.float32), dtype=np.float64)
+    t.grad()                                         # counts the pass's work
+    loss, g = t.grad()
+    assert len(two_lanes) == 1
+    flat = t.params.flat
+    numeric = np.empty_like(flat)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + 1e-6
+        up, _ = t.grad(1)
+        flat[i] = keep - 1e-6
+        down, _ = t.grad(1)
+        flat[i] = keep
+        numeric[i] = (up - down) / 2e-6
+    np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-7)
+    t.params.close()
+    t.params.close()                                 # twice: nothing left to do
+    assert t.params.forked is None
+
+
+def _failing_in_worker(monkeypatch, make_error):
+    """ConvolutionLayer.forward raising ``make_error()`` in a forked worker only."""
+    from netdsl.layers.conv import ConvolutionLayer
+    parent = os.getpid()
+    real = ConvolutionLayer.forward
+
+    def forward(self, ctx, arrays, x):
+        if os.getpid() != parent:
+            raise make_error()
+        return real(self, ctx, arrays, x)
+    monkeypatch.setattr(ConvolutionLayer, "forward", forward)
+
+
+def test_a_netdsl_error_in_a_worker_is_raised_as_itself(two_lanes, monkeypatch):
+    _failing_in_worker(monkeypatch, lambda: EvaluationError("no good", symbol="Conv",
+                                                            tag="bad"))
+    s = _session()
+    with pytest.raises(EvaluationError) as info:
+        s.evaluate(RUN)
+    assert (info.value.symbol, info.value.tag, info.value.text) == ("Conv", "bad", "no good")
+    assert two_lanes[0].workers[0].pid is None       # NetTrain ended its worker
+
+
+def test_any_other_error_in_a_worker_is_a_netdsl_error(two_lanes, monkeypatch):
+    _failing_in_worker(monkeypatch, lambda: ZeroDivisionError("by zero"))
+    with pytest.raises(EvaluationError, match="worker process failed: ZeroDivisionError: "
+                                              "by zero") as info:
+        _session().evaluate(RUN)
+    assert info.value.tag == "lanefail"
+
+
+def test_a_worker_that_dies_is_a_netdsl_error(two_lanes):
+    from test_lanes import Trainer
+    rng = np.random.default_rng(5)
+    t = Trainer('NetChain[{LinearLayer[5], Ramp, LinearLayer[3]}, "Input" -> 4]',
+                rng.random((8, 4), dtype=np.float32), rng.random((8, 3), dtype=np.float32))
+    t.grad()
+    t.grad()
+    worker = two_lanes[0].workers[0]
+    os.kill(worker.pid, 9)
+    with pytest.raises(EvaluationError, match="worker process ended unexpectedly"):
+        t.grad()
+    with pytest.raises(EvaluationError, match="was stopped"):
+        t.grad()
+    t.params.close()
+
+
+def test_a_stuck_worker_is_killed_not_waited_for(two_lanes, monkeypatch):
+    monkeypatch.setattr(forked, "GRACE", 0.5)
+    parent = os.getpid()
+    from netdsl.layers.linear import LinearLayer
+    real = LinearLayer.forward
+
+    def forward(self, ctx, arrays, x):
+        if os.getpid() != parent:
+            time.sleep(30)
+        return real(self, ctx, arrays, x)
+    monkeypatch.setattr(LinearLayer, "forward", forward)
+    from test_lanes import Trainer
+    rng = np.random.default_rng(6)
+    t = Trainer('NetChain[{LinearLayer[5], Ramp, LinearLayer[3]}, "Input" -> 4]',
+                rng.random((8, 4), dtype=np.float32), rng.random((8, 3), dtype=np.float32))
+    t.grad()
+    start = time.monotonic()
+    with pytest.raises(EvaluationError, match="did not finish its part within"):
+        t.grad()
+    assert time.monotonic() - start < 10
+    pid = two_lanes[0].workers[0].pid
+    assert pid is None
+
+
+def test_larger_inputs_than_the_first_step_run_on_threads(two_lanes, monkeypatch):
+    from test_lanes import Trainer
+    rng = np.random.default_rng(7)
+    code = 'NetChain[{LinearLayer[5], Ramp, LinearLayer[3]}, "Input" -> 4]'
+    t = Trainer(code, rng.random((8, 4), dtype=np.float32), rng.random((8, 3), dtype=np.float32))
+    t.grad()
+    t.grad()
+    assert len(two_lanes) == 1
+    big = Trainer(code, rng.random((12, 4), dtype=np.float32),
+                  rng.random((12, 3), dtype=np.float32))
+    threads: list[int] = []
+    real = lanes.run_parts
+    monkeypatch.setattr(lanes, "run_parts", lambda k, job: threads.append(k) or real(k, job))
+    t.feed = big.feed
+    t.grad()                                         # a new shape: counted in one lane
+    loss, g = t.grad()
+    assert threads == [2] and len(two_lanes) == 1
+    np.testing.assert_allclose(loss, big.grad(1)[0], rtol=1e-6)
+    t.params.close()
+
+
+def test_no_fork_now_means_thread_lanes(two_lanes, monkeypatch):
+    """A fork that fails (no memory, a process limit) leaves the run on threads."""
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(os, "fork", no_fork)
+    threads: list[int] = []
+    real = lanes.run_parts
+    monkeypatch.setattr(lanes, "run_parts", lambda k, job: threads.append(k) or real(k, job))
+    monkeypatch.setattr(lanes, "teams", lambda: False)
+    trained = _session().evaluate(RUN)
+    assert two_lanes == [] and threads == [2] * 7 and trained is not None
+
+
+def test_sums_across_lanes_keep_thread_lanes(two_lanes):
+    """Train-mode BatchNormalization adds its sums across the lanes: no worker."""
+    s = _session()
+    s.evaluate('n = NetChain[{LinearLayer[4], BatchNormalizationLayer[], Ramp, '
+               'LinearLayer[3]}, "Input" -> {2, 8, 8}]')
+    s.evaluate(RUN)
+    assert two_lanes == []
+
+
+def test_the_environment_turns_forking_off(monkeypatch):
+    monkeypatch.setattr(forked, "ENABLED", True)
+    monkeypatch.setenv("NETDSL_FORK", "0")
+    assert not forked.possible()
+    a = np.arange(5.0)
+    assert forked.shared_copy(a) is a
+
+
+def test_a_shared_copy_is_seen_by_a_forked_child(monkeypatch):
+    monkeypatch.delenv("NETDSL_FORK", raising=False)
+    monkeypatch.setattr(forked, "ENABLED", True)
+    a = forked.shared_copy(np.zeros(3))
+    pid = os.fork()
+    if pid == 0:                                      # the child writes, the parent reads
+        a[1] = 7.0
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert a.tolist() == [0.0, 7.0, 0.0]
+    assert _ended(pid)
