@@ -18,12 +18,13 @@ import pytest
 import netdsl
 from netdsl import EvaluationError
 from netdsl.runtime import lanes
-from netdsl.layers.compiled.meet import usable
-from netdsl.runtime.train import forked
+from netdsl.layers import compiled
+from netdsl.runtime import forked
 
 pytestmark = pytest.mark.skipif(
     lanes.ThreadpoolController is None or not sys.platform.startswith("linux")
-    or not usable(), reason="no threadpoolctl (one lane), or no forked lanes here")
+    or compiled.load("meet") is None or not compiled.load("meet").usable(),
+    reason="no threadpoolctl (one lane), or no forked lanes here (numba, x86-64 Linux)")
 
 NET = ('NetChain[{ConvolutionLayer[4, {3, 3}, "PaddingSize" -> 1], Ramp, '
        'PoolingLayer[{2, 2}, {2, 2}], DropoutLayer[0.2], FlattenLayer[], LinearLayer[3]}, '
@@ -260,3 +261,79 @@ def test_a_shared_copy_is_seen_by_a_forked_child(monkeypatch):
     os.waitpid(pid, 0)
     assert a.tolist() == [0.0, 7.0, 0.0]
     assert _ended(pid)
+
+
+# ---------------------------------------------------------------- evaluation
+CONV = ('NetInitialize[NetGraph[<|"a" -> ConvolutionLayer[6, {3, 3}, "PaddingSize" -> 1], '
+        '"r" -> Ramp, "p" -> PoolingLayer[2, 2], "f" -> FlattenLayer[], "l" -> LinearLayer[4], '
+        '"t" -> Tanh|>, {"a" -> "r" -> "p" -> "f" -> "l" -> NetPort["Out"], '
+        '"r" -> "t" -> NetPort["Map"]}, "Input" -> {2, 8, 8}], RandomSeeding -> 4]')
+
+
+def _alone(net, x):
+    lanes.set_threads(1)
+    try:
+        return net(x)
+    finally:
+        lanes.set_threads(2)
+
+
+def test_an_evaluation_in_worker_processes_equals_one_lane(two_lanes):
+    """The first split call runs lane 0 alone and forks; later calls run both lanes at
+    once; two outputs, in the caller's layout, as one lane gives them."""
+    net = netdsl.evaluate(CONV)
+    x = np.random.default_rng(9).random((10, 2, 8, 8), dtype=np.float32)
+    want = _alone(net, x)
+    for _ in range(4):
+        got = net(x)
+        assert got.keys() == want.keys() == {"Out", "Map"}
+        for port in want:
+            np.testing.assert_allclose(got[port], want[port], rtol=1e-6, atol=1e-7)
+    assert len(two_lanes) == 1
+    worker = two_lanes[0].workers[0]
+    assert worker.count == 4                 # (the first: lane 0 alone, then lane 1 there)
+    fewer = x[:6]                            # fewer examples: the same worker
+    net(fewer)                               # (a new shape: counted in one lane first)
+    np.testing.assert_allclose(net(fewer)["Out"], _alone(net, fewer)["Out"], rtol=1e-6,
+                               atol=1e-7)
+    assert worker.count == 5 and len(two_lanes) == 1
+    more = np.concatenate([x, x])            # more: threads
+    for _ in range(2):
+        np.testing.assert_allclose(net(more)["Out"], np.concatenate([want["Out"]] * 2),
+                                   rtol=1e-6, atol=1e-7)
+    assert worker.count == 5
+    pid = worker.pid
+    del net, worker
+    two_lanes.clear()
+    import gc
+    gc.collect()                             # the plan gone: its worker ends with it
+    assert _ended(pid)
+
+
+def test_an_idle_evaluation_worker_ends_and_comes_back(two_lanes, monkeypatch):
+    monkeypatch.setattr(lanes, "FORK_IDLE", 0.05)
+    net = netdsl.evaluate(CONV)
+    x = np.random.default_rng(10).random((8, 2, 8, 8), dtype=np.float32)
+    want = _alone(net, x)["Out"]
+    net(x)
+    net(x)
+    first = two_lanes[0].workers[0].pid
+    deadline = time.monotonic() + 10
+    while not _ended(first) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _ended(first)
+    np.testing.assert_allclose(net(x)["Out"], want, rtol=1e-6, atol=1e-7)
+    assert len(two_lanes) == 2 and two_lanes[1].workers[0].pid not in (None, first)
+
+
+def test_an_error_in_an_evaluation_worker_is_raised_as_itself(two_lanes, monkeypatch):
+    net = netdsl.evaluate(CONV)
+    x = np.random.default_rng(11).random((8, 2, 8, 8), dtype=np.float32)
+    net(x)                                   # counts its work
+    _failing_in_worker(monkeypatch, lambda: EvaluationError("nope", symbol="Conv",
+                                                            tag="bad"))
+    for _ in range(2):                       # forks (lane 0 alone, then lane 1 there)
+        with pytest.raises(EvaluationError, match="nope") as info:
+            net(x)
+        assert (info.value.symbol, info.value.tag) == ("Conv", "bad")
+    assert len(two_lanes) == 1

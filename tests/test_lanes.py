@@ -14,7 +14,7 @@ import pytest
 import netdsl
 from netdsl import EvaluationError
 from netdsl.runtime import lanes
-from netdsl.runtime.train import forked
+from netdsl.runtime import forked
 
 HAVE_CONTROL = lanes.ThreadpoolController is not None
 needs_split = pytest.mark.skipif(not HAVE_CONTROL, reason="threadpoolctl not installed: one lane")

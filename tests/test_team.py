@@ -13,7 +13,7 @@ import pytest
 
 from layer_harness import build, make_arrays, to_batch_first, to_batch_last
 from netdsl.layers import windows
-from netdsl.runtime import lanes
+from netdsl.runtime import forked, lanes
 from netdsl.runtime.context import Ctx
 from test_conv_shifted import naive_conv
 
@@ -171,6 +171,7 @@ def test_an_evaluation_split_or_shared_gives_the_same_outputs(monkeypatch):
                           '"Input" -> {8, 16, 16}], RandomSeeding -> 3]')
     x = np.random.default_rng(7).standard_normal((16, 8, 16, 16)).astype(F32)
     monkeypatch.setattr(lanes, "MIN_WORK", 0)
+    monkeypatch.setattr(forked, "ENABLED", False)      # lanes on threads, not processes
     netdsl.set_threads(1)
     try:
         want = net(x)

@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import EvaluationError
 from ..layers import compiled, placement
+from . import forked
 from .context import Ctx
 from .layout import to_batch_first
 from .steps import Plan
@@ -355,7 +356,7 @@ def run(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool,
     if batch_first:          # batch-last views: the shapes the plan and its records know
         inputs = {p: _batch_last_view(x) for p, x in inputs.items()}
     k = _lanes(plan, ctx, inputs, owned)
-    if k >= 2:
+    if k >= 2 and not _forkable(plan, ctx):   # (worker processes: faster than shared kernels)
         return split_or_shared(plan, ("lanes", shapes_of(inputs)), k,
                                lambda c: _run_in(plan, ctx, inputs, owned, c, batch_first))
     return _run_in(plan, ctx, inputs, owned, k, batch_first)
@@ -382,19 +383,87 @@ def _run_in(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool, k:
         return {p: to_batch_first(y) for p, y in outputs.items()} if batch_first else outputs
     kind = plan_coupling(plan, ctx.train)
     cuts = bounds(_batch(inputs), k)
-
-    def lane(i: int, meeting: Meeting) -> dict[str, np.ndarray]:
-        lo, hi = cuts[i]
-        own = meet(ctx if i == 0 else lane_ctx(plan, i, ctx), i, meeting)
-        try:
-            out = chunked(plan, own, {p: part(x, lo, hi) for p, x in inputs.items()},
-                          kind == "none")
-        finally:
-            leave(own)
-        return {p: to_batch_first(y) for p, y in out.items()} if batch_first else out
-    results = run_parts(k, lane)
+    results = _in_processes(plan, ctx, inputs, cuts, batch_first) \
+        if _forkable(plan, ctx) else None
+    if results is None:
+        def lane(i: int, meeting: Meeting) -> dict[str, np.ndarray]:
+            lo, hi = cuts[i]
+            return _lane(plan, ctx if i == 0 else lane_ctx(plan, i, ctx), i, meeting,
+                         {p: part(x, lo, hi) for p, x in inputs.items()}, kind == "none",
+                         batch_first)
+        results = run_parts(k, lane)
     glue = _join_first if batch_first else join
     return {p: glue([r[p] for r in results]) for p in results[0]}
+
+
+def _lane(plan: Plan, ctx: Ctx, lane: int, meeting: Any, inputs: dict[str, np.ndarray],
+          independent: bool, batch_first: bool) -> dict[str, np.ndarray]:
+    """Lane ``lane``'s outputs for its examples ``inputs``, in the caller's layout."""
+    own = meet(ctx, lane, meeting)
+    try:
+        out = chunked(plan, own, inputs, independent)
+    finally:
+        leave(own)
+    return {p: to_batch_first(y) for p, y in out.items()} if batch_first else out
+
+
+# An evaluation's worker processes end after this long without work (a serving loop keeps
+# them; a plan used once in a while forks anew, ~10-30 ms)
+FORK_IDLE = 60.0
+
+
+def _forkable(plan: Plan, ctx: Ctx) -> bool:
+    """May a split evaluation run lanes 1.. in worker processes (forked.py)? Where
+    forking is used and lanes need not talk (every step "none")."""
+    return forked.possible() and plan_coupling(plan, ctx.train) == "none"
+
+
+def _in_processes(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray],
+                  cuts: list[tuple[int, int]], batch_first: bool
+                  ) -> list[dict[str, np.ndarray]] | None:
+    """Each lane's outputs, lanes 1.. computed by the plan's worker processes (forked on
+    the first split pass: lane 0 runs alone then, its outputs sizing the workers'
+    buffers), or None where they cannot run it (inputs larger than that first pass's,
+    a mode other than its, no fork now): then threads."""
+    views = [{p: x[..., lo:hi] if x.ndim > 1 else x[lo:hi] for p, x in inputs.items()}
+             for lo, hi in cuts]
+    key = (ctx.train, ctx.grad)
+    workers = plan.forked
+    if isinstance(workers, forked.Forked) and workers.ended():     # idle too long
+        workers.close()
+        workers = plan.forked = None
+
+    def lane0() -> dict[str, np.ndarray]:
+        return _lane(plan, ctx, 0, forked.APART,
+                     {p: part(x, *cuts[0]) for p, x in inputs.items()}, True, batch_first)
+    first = None
+    if workers is None:
+        if not forked.shareable(inputs):
+            return None
+        first = lane0()
+        n0, most = cuts[0][1] - cuts[0][0], max(hi - lo for lo, hi in cuts)
+        outputs_like: forked.Spec = {p: ((y.size // n0 * most,), y.dtype)
+                                     for p, y in first.items()}
+        ctxs = {i: lane_ctx(plan, i, ctx) for i in range(1, len(cuts))}
+
+        def job(lane: int, sub: dict[str, np.ndarray], layout: int,
+                outputs: forked.Arrays) -> float:
+            for p, y in _lane(plan, ctxs[lane], lane, forked.APART, sub, True,
+                              bool(layout)).items():
+                outputs.put(p, y)
+            return 0.0
+        workers = plan.forked = forked.start(
+            job, [forked.spec(v) for v in views], outputs_like, "General", one_blas_thread,
+            idle=FORK_IDLE, key=key) if forked.shareable(first) else forked.NO_WORKERS
+    if not isinstance(workers, forked.Forked) or not workers.fits(views, key):
+        if first is None:
+            return None
+        return [first] + [_lane(plan, lane_ctx(plan, i, ctx), i, forked.APART,
+                                {p: part(x, lo, hi) for p, x in inputs.items()}, True,
+                                batch_first) for i, (lo, hi) in enumerate(cuts[1:], 1)]
+    done, rest = workers.run(views, int(batch_first),
+                             lane0 if first is None else (lambda: first))
+    return [done] + [{p: out.view(p) for p in out.names} for _, out in rest]
 
 
 def _lanes(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool) -> int:

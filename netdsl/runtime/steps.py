@@ -40,6 +40,7 @@ class Plan:
     # lanes.py: lanes 1.. own scratch buffers (lane 0 uses ``scratch``; all under ``lock``)
     lane_scratch: list = field(default_factory=list)
     lanes: dict = field(default_factory=dict)     # lanes.py: what it found out about this plan
+    forked: Any = None        # lanes.py: its evaluations' worker processes (forked.py)
 
     def context(self, **settings: Any) -> tuple[Ctx, threading.Lock | None]:
         """A Ctx sharing this plan's scratch buffers, unless another thread holds them."""

@@ -17,7 +17,7 @@ import numpy as np
 from ...expr import Expr, Symbol, make_list, packed
 from ...graph.container import Container, with_shared
 from ...layers.base import Net
-from .. import lanes
+from .. import forked, lanes
 from ..context import Ctx
 from ..gradients import backward
 from ..initialize import initialize, rng_for
@@ -27,7 +27,6 @@ from ..steps import Plan, Step
 from .checkpoint import Checkpointer
 from .common import HEAD, error, warn
 from .data import check_data, read_data, settled_by_data, targets_like, validation_split
-from . import forked
 from .examples import Examples, Feed, examples_in
 from .generated import Generated, batch_data, generator_of, request
 from .losses import training_net
@@ -493,14 +492,17 @@ def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: i
 
 def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, cuts, m: int,
                   loss_slots, input_slots) -> tuple[list[float], Any] | None:
-    """``_in_lanes`` with lanes 1.. in forked workers, or None where they cannot run it
-    (``_forkable``; inputs larger than the first split step's)."""
-    if not _forkable(params, plan):
+    """``_in_lanes`` with lanes 1.. in forked workers (runtime/forked.py), which the
+    training run keeps, or None where they cannot run it (``_forkable``; inputs larger
+    than the first split step's). The learned arrays are in shared memory (Parameters),
+    so a worker reads each optimiser update; its gradient comes back through its own."""
+    if not _forkable(params, plan) or not forked.shareable(part):
         return None
     views = [{p: x[..., lo:hi] if x.ndim > 1 else x[lo:hi] for p, x in part.items()}
              for lo, hi in cuts]
     # the run's plan and Ctx (the job keeps them alive, so their ids stay theirs)
     key = (id(plan), id(ctxs[0]), tuple(loss_slots), frozenset(input_slots), len(cuts))
+
     def apart(lane: int, inputs: Feed, m: int, grad: np.ndarray) -> tuple[float, Any]:
         own = lanes.meet(ctxs[lane], lane, forked.APART)    # as a thread lane is
         try:
@@ -508,20 +510,24 @@ def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, c
         finally:
             lanes.leave(own)
     if params.forked is None:
-        def job(lane: int, inputs: Feed, m: int, grad: np.ndarray) -> float:
+        def job(lane: int, inputs: Feed, m: int, outputs: forked.Arrays) -> float:
+            grad = outputs.whole("grad")
+            grad[...] = 0
             return apart(lane, inputs, m, grad)[0]
-        try:
-            params.forked = forked.Forked(key, job, views, params.grad)
-        except OSError:              # no fork now (memory, a process limit): threads
-            params.forked = forked.NO_WORKERS
+        params.forked = forked.start(job, [forked.spec(v) for v in views],
+                                     forked.spec({"grad": params.grad}), HEAD,
+                                     lanes.one_blas_thread, key=key)
     workers = params.forked
-    if not isinstance(workers, forked.Forked) or not workers.fits(key, views):
+    if not isinstance(workers, forked.Forked) or not workers.fits(views, key):
         return None
 
     def lane0() -> tuple[float, Any]:
         lo, hi = cuts[0]
         return apart(0, {p: lanes.part(x, lo, hi) for p, x in part.items()}, m, params.grad)
-    return workers.run(views, m, lane0, params.grad)
+    (loss, cache), rest = workers.run(views, m, lane0)
+    for _, outputs in rest:
+        params.grad += outputs.whole("grad")
+    return [loss] + [v for v, _ in rest], cache
 
 
 def _forkable(params: Parameters, plan: Plan) -> bool:

@@ -19,8 +19,8 @@ from ...patterns import Matcher, is_pattern
 from ...layers.arrays import SharedRef
 from ...layers.base import Layer, Net, multiplier_for
 from ..initialize import few_collections
+from .. import forked
 from ..steps import Plan, Step
-from . import forked
 from .common import error
 
 S = Symbol
