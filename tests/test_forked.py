@@ -337,3 +337,75 @@ def test_an_error_in_an_evaluation_worker_is_raised_as_itself(two_lanes, monkeyp
             net(x)
         assert (info.value.symbol, info.value.tag) == ("Conv", "bad")
     assert len(two_lanes) == 1
+
+
+# ---------------------------------------------------------------- Ctrl-C, as users press it
+def _processes_running(name: str) -> list[int]:
+    """Processes whose command line names ``name`` (a forked worker has its parent's)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if name.encode() in f.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_ctrl_c_stops_a_forked_training_run_and_its_worker(tmp_path):
+    """`netdsl file.wl` training in two lanes (lane 1 in a worker): Ctrl-C returns the net
+    trained so far, the script goes on, and no worker outlives the run."""
+    import signal
+    import subprocess
+    from cli_runner import netdsl_env
+    script = tmp_path / "forked_ctrl_c.wl"
+    script.write_text(
+        'net = NetChain[{ConvolutionLayer[16, {3, 3}, "PaddingSize" -> 1], Ramp, '
+        'PoolingLayer[2, 2], FlattenLayer[], LinearLayer[4]}, "Input" -> {8, 16, 16}];\n'
+        'x = RandomReal[1, {512, 8, 16, 16}]; y = RandomReal[1, {512, 4}];\n'
+        'Print["started"]\n'
+        't = NetTrain[net, x -> y, MaxTrainingRounds -> 100000, BatchSize -> 256, '
+        'TrainingProgressReporting -> None];\nPrint["done"]\n', encoding="utf-8")
+    env = netdsl_env(tmp_path)
+    env["NETDSL_THREADS"] = "2"
+    env.pop("NETDSL_FORK", None)
+    proc = subprocess.Popen([sys.executable, "-m", "netdsl", script.name], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline() == "started\n"
+        deadline = time.monotonic() + 60
+        while len(_processes_running(script.name)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)                  # until the worker is forked
+        assert len(_processes_running(script.name)) == 2
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out.strip() == "done" and "Traceback" not in err   # (no report asked for)
+    deadline = time.monotonic() + 5
+    while _processes_running(script.name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_running(script.name) == []
+
+
+def test_a_worker_keeps_none_of_its_parents_open_files(two_lanes, tmp_path):
+    """A socket or file the parent closes must not live on in a worker (fork hazard)."""
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    net = netdsl.evaluate(CONV)
+    x = np.random.default_rng(12).random((8, 2, 8, 8), dtype=np.float32)
+    net(x)
+    net(x)                                   # forks
+    pid = two_lanes[0].workers[0].pid
+    inherited = os.listdir(f"/proc/{pid}/fd")
+    assert str(server.fileno()) not in inherited
+    assert len(inherited) <= 4                # stdin, stdout, stderr and its wake-up pipe
+    server.close()

@@ -345,7 +345,10 @@ class _Worker:
     def _serve(self, job: Job) -> None:
         """The worker's life: never returns (``os._exit``)."""
         try:
-            os.close(self.wake_w)
+            # the parent's open files (sockets too) are closed here: a connection the
+            # parent closes must close, not live on in its worker
+            os.closerange(3, self.wake_r)
+            os.closerange(self.wake_r + 1, _max_fd())
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's
             except ValueError:
@@ -454,6 +457,13 @@ def _polled(flags: np.ndarray, row: int, seen: int, spins: int) -> bool:
     """Has the row gone past ``seen`` within ``spins`` polls (in compiled code)?"""
     meet = compiled.load("meet")
     return bool(meet._await_job(flags, row, seen, meet.RELAX, spins))
+
+
+def _max_fd() -> int:
+    try:
+        return max(int(os.sysconf("SC_OPEN_MAX")), 256)
+    except (OSError, ValueError):
+        return 65536
 
 
 def _flush() -> None:

@@ -11,10 +11,10 @@ every step treats the examples of the batch independently ("none"), or uses the 
 only through sums ("sums": Train-mode BatchNormalization's statistics), which the lanes
 add up where they meet (``Meeting``, ``Ctx.across``). Train-mode Dropout ("random": the
 draws depend on how the batch is cut) keeps an evaluation in one lane; training
-(``runtime/train/loop.py``) gives each lane its own stream, and runs lanes 1.. in forked
-worker processes where they need not meet (``runtime/train/forked.py``). Each lane has
-its own Ctx and scratch buffers (``Plan.lane_scratch``), so lanes never share a mutable
-buffer.
+(``runtime/train/loop.py``) gives each lane its own stream. Where lanes need not meet,
+lanes 1.. run in forked worker processes instead of threads (``forked.py``), in training
+and evaluation. Each lane has its own Ctx and scratch buffers (``Plan.lane_scratch``), so
+lanes never share a mutable buffer.
 
 How many lanes: ``threads()`` (``set_threads(n)``, else the environment variable
 NETDSL_THREADS, else the cores this process may run on, ``os.sched_getaffinity``), never
@@ -221,6 +221,14 @@ def part(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.ascontiguousarray(x[..., lo:hi]) if x.ndim > 1 else x[lo:hi]
 
 
+def views(inputs: dict[str, np.ndarray], cuts: list[tuple[int, int]]
+          ) -> list[dict[str, np.ndarray]]:
+    """Each lane's examples of batch-last inputs, as views (a worker's are copied once,
+    into its shared memory)."""
+    return [{p: x[..., lo:hi] if x.ndim > 1 else x[lo:hi] for p, x in inputs.items()}
+            for lo, hi in cuts]
+
+
 def join(parts: list[np.ndarray]) -> np.ndarray:
     """Batch-last parts back into one array."""
     return np.concatenate(parts, axis=-1)
@@ -424,46 +432,52 @@ def _in_processes(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray],
     """Each lane's outputs, lanes 1.. computed by the plan's worker processes (forked on
     the first split pass: lane 0 runs alone then, its outputs sizing the workers'
     buffers), or None where they cannot run it (inputs larger than that first pass's,
-    a mode other than its, no fork now): then threads."""
-    views = [{p: x[..., lo:hi] if x.ndim > 1 else x[lo:hi] for p, x in inputs.items()}
-             for lo, hi in cuts]
-    key = (ctx.train, ctx.grad)
-    workers = plan.forked
-    if isinstance(workers, forked.Forked) and workers.ended():     # idle too long
-        workers.close()
-        workers = plan.forked = None
+    a mode other than its): then threads."""
+    parts, key = views(inputs, cuts), (ctx.train, ctx.grad)
+    if isinstance(plan.forked, forked.Forked) and plan.forked.ended():    # idle too long
+        plan.forked.close()
+        plan.forked = None
 
-    def lane0() -> dict[str, np.ndarray]:
-        return _lane(plan, ctx, 0, forked.APART,
-                     {p: part(x, *cuts[0]) for p, x in inputs.items()}, True, batch_first)
+    def lane(i: int, own: Ctx) -> dict[str, np.ndarray]:
+        lo, hi = cuts[i]
+        return _lane(plan, own, i, forked.APART, {p: part(x, lo, hi)
+                                                 for p, x in inputs.items()},
+                     True, batch_first)
     first = None
-    if workers is None:
+    if plan.forked is None:
         if not forked.shareable(inputs):
             return None
-        first = lane0()
-        n0, most = cuts[0][1] - cuts[0][0], max(hi - lo for lo, hi in cuts)
-        outputs_like: forked.Spec = {p: ((y.size // n0 * most,), y.dtype)
-                                     for p, y in first.items()}
-        ctxs = {i: lane_ctx(plan, i, ctx) for i in range(1, len(cuts))}
-
-        def job(lane: int, sub: dict[str, np.ndarray], layout: int,
-                outputs: forked.Arrays) -> float:
-            for p, y in _lane(plan, ctxs[lane], lane, forked.APART, sub, True,
-                              bool(layout)).items():
-                outputs.put(p, y)
-            return 0.0
-        workers = plan.forked = forked.start(
-            job, [forked.spec(v) for v in views], outputs_like, "General", one_blas_thread,
-            idle=FORK_IDLE, key=key) if forked.shareable(first) else forked.NO_WORKERS
-    if not isinstance(workers, forked.Forked) or not workers.fits(views, key):
+        first = lane(0, ctx)
+        plan.forked = _fork(plan, ctx, cuts, parts, first, key)
+    workers = plan.forked
+    if not isinstance(workers, forked.Forked) or not workers.fits(parts, key):
         if first is None:
-            return None
-        return [first] + [_lane(plan, lane_ctx(plan, i, ctx), i, forked.APART,
-                                {p: part(x, lo, hi) for p, x in inputs.items()}, True,
-                                batch_first) for i, (lo, hi) in enumerate(cuts[1:], 1)]
-    done, rest = workers.run(views, int(batch_first),
-                             lane0 if first is None else (lambda: first))
+            return None          # (no fork now: this pass's other lanes here, one by one)
+        return [first] + [lane(i, lane_ctx(plan, i, ctx)) for i in range(1, len(cuts))]
+    done, rest = workers.run(parts, int(batch_first),
+                             (lambda: lane(0, ctx)) if first is None else (lambda: first))
     return [done] + [{p: out.view(p) for p in out.names} for _, out in rest]
+
+
+def _fork(plan: Plan, ctx: Ctx, cuts: list[tuple[int, int]],
+          parts: list[dict[str, np.ndarray]], first: dict[str, np.ndarray], key: Any
+          ) -> forked.Forked | forked.NoWorkers:
+    """Workers for lanes 1.. of this plan's evaluations, their output buffers sized by
+    lane 0's outputs ``first`` for the most examples a lane gets."""
+    if not forked.shareable(first):
+        return forked.NO_WORKERS
+    n0, most = cuts[0][1] - cuts[0][0], max(hi - lo for lo, hi in cuts)
+    outputs_like: forked.Spec = {p: ((y.size // n0 * most,), y.dtype) for p, y in first.items()}
+    ctxs = {i: lane_ctx(plan, i, ctx) for i in range(1, len(cuts))}
+
+    def job(lane: int, sub: dict[str, np.ndarray], layout: int, outputs: forked.Arrays
+            ) -> float:
+        for p, y in _lane(plan, ctxs[lane], lane, forked.APART, sub, True,
+                          bool(layout)).items():
+            outputs.put(p, y)
+        return 0.0
+    return forked.start(job, [forked.spec(v) for v in parts], outputs_like, "General",
+                        one_blas_thread, idle=FORK_IDLE, key=key)
 
 
 def _lanes(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray], owned: bool) -> int:

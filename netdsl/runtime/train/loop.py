@@ -498,8 +498,7 @@ def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, c
     so a worker reads each optimiser update; its gradient comes back through its own."""
     if not _forkable(params, plan) or not forked.shareable(part):
         return None
-    views = [{p: x[..., lo:hi] if x.ndim > 1 else x[lo:hi] for p, x in part.items()}
-             for lo, hi in cuts]
+    views = lanes.views(part, cuts)
     # the run's plan and Ctx (the job keeps them alive, so their ids stay theirs)
     key = (id(plan), id(ctxs[0]), tuple(loss_slots), frozenset(input_slots), len(cuts))
 
