@@ -41,14 +41,12 @@ class Ctx:
         self.lane = 0                   # ... and which lane this is
         self.threads = 1                # a pass in one lane: threads a step may use itself
         self.teamed = False             # ... and its compiled kernels may share (lanes.teamed)
-        self.summed = False             # a step has asked for sums across lanes (across)
 
     def across(self, x: np.ndarray) -> np.ndarray:
         """The sum of ``x`` over the lanes running this pass together (lanes.py), the same
         in every lane; ``x`` itself in one lane. A layer whose batch enters only through
         such sums (Train-mode BatchNormalization: ``example_coupling`` "sums") may then
         be split across lanes."""
-        self.summed = True
         return x if self.meeting is None else self.meeting.total(self.lane, x)
 
     @property

@@ -57,6 +57,7 @@ MAX_RANK = 8
 # rows of the control block (one cache line each): passes posted, passes done, the
 # worker asleep, the last pass failed, the pass's argument, stop
 JOBS, DONE, SLEEPING, FAILED, ARGUMENT, STOP = range(6)
+RELEASED = "lanes"        # the tag of a lane's error when another lane's failure released it
 _ROW = 16
 
 Job = Callable[[int, dict, int, "Arrays"], float]
@@ -162,12 +163,14 @@ class Forked:
     a worker's life; ``key``: what else a pass must match (``fits``)."""
 
     def __init__(self, job: Job, like: list[Spec], outputs_like: Spec, symbol: str, hold: Hold,
-                 idle: float | None = None, key: Any = None):
+                 idle: float | None = None, key: Any = None, sums: Sums | None = None):
         self.job, self.like, self.symbol, self.hold, self.key = job, like, symbol, hold, key
+        self.sums = sums
         self.workers: list[_Worker] = []
         try:
             for i, part in enumerate(like[1:], 1):
-                self.workers.append(_Worker(i, job, part, outputs_like, symbol, hold, idle))
+                self.workers.append(_Worker(i, job, part, outputs_like, symbol, hold, idle,
+                                            sums))
         except BaseException:
             self.close()
             raise
@@ -177,6 +180,7 @@ class Forked:
         """Can these workers run these lanes (the same ``key``; inputs no larger than the
         first pass's)?"""
         return key == self.key and len(parts) == len(self.like) and all(
+            w.pid is not None for w in self.workers) and all(
             fits(like, p) for like, p in zip(self.like, parts))
 
     def ended(self) -> bool:
@@ -190,22 +194,28 @@ class Forked:
         for w, part in zip(self.workers, parts[1:]):
             w.give(part, argument)
         start = time.perf_counter()
-        failure: BaseException | None = None
+        failures: list[BaseException] = []
         first = None
         with self.hold():
             try:
                 first = lane0()
             except BaseException as e:   # noqa: BLE001 - raised once the workers are done
-                failure = e
+                failures.append(e)
+                if self.sums is not None:    # the workers must not wait for lane 0's sums
+                    self.sums.abort()
         limit = SLOWER * (time.perf_counter() - start) + GRACE
         rest = []
         for w in self.workers:
             try:
                 rest.append((w.result(limit), w.outputs))
             except BaseException as e:   # noqa: BLE001
-                failure = failure or e
-        if failure is not None:
-            raise failure
+                failures.append(e)
+        if failures:
+            if self.sums is not None and self.sums.aborted:   # out of step: not used again
+                self.close()
+            # the lane that failed, not one released from a sum by it
+            raise next((e for e in failures if getattr(e, "tag", None) != RELEASED),
+                       failures[0])
         return first, rest
 
     def close(self) -> None:
@@ -221,8 +231,8 @@ class _Worker:
     """Lane ``lane``'s process, and the memory it shares with the parent."""
 
     def __init__(self, lane: int, job: Job, like: Spec, outputs_like: Spec, symbol: str,
-                 hold: Hold, idle: float | None):
-        self.lane, self.symbol, self.hold, self.idle = lane, symbol, hold, idle
+                 hold: Hold, idle: float | None, sums: Sums | None):
+        self.lane, self.symbol, self.hold, self.idle, self.sums = lane, symbol, hold, idle, sums
         self.ctrl = _shared(8 * _ROW, np.int64).reshape(8, _ROW)
         self.value = _shared(1, np.float64)
         self.inputs = Arrays(like)
@@ -392,6 +402,8 @@ class _Worker:
             self.value[0] = job(self.lane, inputs, int(self.ctrl[ARGUMENT, 0]), self.outputs)
             self.ctrl[FAILED, 0] = 0
         except BaseException as e:   # noqa: BLE001 - reported to the parent
+            if self.sums is not None:       # the other lanes must not wait for its sums
+                self.sums.abort()
             self._report(e)
             self.ctrl[FAILED, 0] = 1
 
@@ -405,6 +417,67 @@ class _Worker:
         data = text.encode("utf-8")[:MESSAGE]
         self.message[...] = 0
         self.message[:len(data)] = np.frombuffer(data, np.uint8)
+
+
+class Sums:
+    """Where lanes in separate processes add up partial sums (``Ctx.across``), as thread
+    lanes do at a ``lanes.Meeting``: each lane copies its part into its own slot of shared
+    memory, posts the call's number, waits until every lane has, and adds all parts in
+    lane order, so every lane gets the same total, bit for bit. Each lane has two slots,
+    used by turns: a lane may post the next call's part only once every lane has posted
+    this one, so after it has read this one's. Every lane makes the same calls in the
+    same order (they run the same steps); each process counts its own. A lane that fails
+    sets the abort row, which releases the others (with an error); so does a wait of
+    ``lanes.MEETING_TIMEOUT``."""
+
+    CAPACITY = 1 << 23        # bytes a part may have (address space: pages come when used)
+
+    def __init__(self, k: int, timeout: float):
+        self.k, self.timeout = k, timeout
+        self.flags = _shared((k + 1) * _ROW, np.int64).reshape(k + 1, _ROW)   # + abort
+        self.slots = _shared(k * 2 * self.CAPACITY, np.uint8).reshape(k, 2, -1)
+        self.calls = 0
+
+    def total(self, lane: int, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x)
+        if x.nbytes > self.CAPACITY:
+            self.abort()
+            raise errors.EvaluationError(
+                f"A sum across lanes of {x.nbytes} bytes is more than worker processes "
+                f"can pass ({self.CAPACITY}); set NETDSL_FORK=0.", symbol="$ProcessorCount",
+                tag="lanefail")
+        self.calls += 1
+        turn = self.calls % 2
+        self.slots[lane, turn, :x.nbytes] = x.reshape(-1).view(np.uint8)
+        _post(self.flags, lane, self.calls)
+        for q in range(self.k):
+            if q != lane:
+                self._await(q)
+        parts = [self.slots[q, turn, :x.nbytes].view(x.dtype).reshape(x.shape)
+                 for q in range(self.k)]
+        out = np.array(parts[0], copy=True)
+        for part in parts[1:]:
+            out += part
+        return out
+
+    def abort(self) -> None:
+        self.flags[self.k, 0] = 1
+
+    @property
+    def aborted(self) -> bool:
+        return bool(self.flags[self.k, 0])
+
+    def _await(self, q: int) -> None:
+        start = time.perf_counter()
+        while not _polled(self.flags, q, self.calls - 1, WAIT_SPINS):
+            waited = time.perf_counter() - start
+            if self.aborted or waited > self.timeout:
+                self.abort()
+                raise errors.EvaluationError(
+                    "The lanes adding up a sum did not all come (another lane failed, or "
+                    "took too long).", symbol="$ProcessorCount", tag=RELEASED)
+            if waited > PATIENCE:
+                time.sleep(0.0002)
 
 
 class Apart:
@@ -438,10 +511,11 @@ NO_WORKERS = NoWorkers()
 
 
 def start(job: Job, like: list[Spec], outputs_like: Spec, symbol: str, hold: Hold,
-          idle: float | None = None, key: Any = None) -> Forked | NoWorkers:
+          idle: float | None = None, key: Any = None, sums: Sums | None = None
+          ) -> Forked | NoWorkers:
     """``Forked(...)``, or NO_WORKERS when this system cannot fork now."""
     try:
-        return Forked(job, like, outputs_like, symbol, hold, idle, key)
+        return Forked(job, like, outputs_like, symbol, hold, idle, key, sums)
     except OSError:
         return NO_WORKERS
 

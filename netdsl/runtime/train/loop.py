@@ -427,7 +427,7 @@ def forward_backward(params: Parameters, plan: Plan, ctx: Ctx, feed: Feed | list
                 return math.fsum(totals), cache
             return _in_one_lane(params, plan, ctx, feed, k, m, loss_slots, input_slots)
         k = lanes.lanes_for(plan, part, splittable)
-        if k < 2 or _forkable(params, plan):   # worker processes: faster than shared kernels
+        if k < 2 or forked.possible():   # worker processes: faster than shared kernels
             loss, cache = run(k)
         else:
             loss, cache = lanes.split_or_shared(plan, ("train lanes", lanes.shapes_of(part)),
@@ -450,8 +450,6 @@ def _in_one_lane(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m
         return plan.run(ctx, part, keep=True, steps=params.steps, written=written)
     with lanes.teamed(ctx, examples_in(part)):
         _, values, cache = lanes.counted(plan, part, one) if k == 0 else one()
-        if ctx.summed:                    # a step adds up sums across lanes (_forkable)
-            plan.lanes["summed"] = True
         total = _loss_sum(values, loss_slots)
         if not math.isfinite(total):
             raise _diverged()
@@ -493,47 +491,47 @@ def _in_lanes(params: Parameters, plan: Plan, ctx: Ctx, part: Feed, k: int, m: i
 def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, cuts, m: int,
                   loss_slots, input_slots) -> tuple[list[float], Any] | None:
     """``_in_lanes`` with lanes 1.. in forked workers (runtime/forked.py), which the
-    training run keeps, or None where they cannot run it (``_forkable``; inputs larger
+    training run keeps, or None where they cannot run it (no fork here; inputs larger
     than the first split step's). The learned arrays are in shared memory (Parameters),
-    so a worker reads each optimiser update; its gradient comes back through its own."""
-    if not _forkable(params, plan) or not forked.shareable(part):
+    so a worker reads each optimiser update; its gradient comes back through its own;
+    sums across lanes (Train-mode BatchNormalization) meet in ``forked.Sums``."""
+    if not forked.possible() or not forked.shareable(part):
         return None
     views = lanes.views(part, cuts)
     # the run's plan and Ctx (the job keeps them alive, so their ids stay theirs)
     key = (id(plan), id(ctxs[0]), tuple(loss_slots), frozenset(input_slots), len(cuts))
 
-    def apart(lane: int, inputs: Feed, m: int, grad: np.ndarray) -> tuple[float, Any]:
-        own = lanes.meet(ctxs[lane], lane, forked.APART)    # as a thread lane is
+    def lane(i: int, inputs: Feed, m: int, grad: np.ndarray, sums: forked.Sums
+             ) -> tuple[float, Any]:
+        own = lanes.meet(ctxs[i], i, sums)
         try:
             return _lane_pass(params, plan, own, inputs, m, loss_slots, input_slots, grad)
         finally:
             lanes.leave(own)
     if params.forked is None:
-        def job(lane: int, inputs: Feed, m: int, outputs: forked.Arrays) -> float:
+        sums = forked.Sums(len(cuts), lanes.MEETING_TIMEOUT)
+
+        def job(i: int, inputs: Feed, m: int, outputs: forked.Arrays) -> float:
             grad = outputs.whole("grad")
             grad[...] = 0
-            return apart(lane, inputs, m, grad)[0]
+            return lane(i, inputs, m, grad, sums)[0]
         params.forked = forked.start(job, [forked.spec(v) for v in views],
                                      forked.spec({"grad": params.grad}), HEAD,
-                                     lanes.one_blas_thread, key=key)
+                                     lanes.one_blas_thread, key=key, sums=sums)
     workers = params.forked
     if not isinstance(workers, forked.Forked) or not workers.fits(views, key):
         return None
+    shared = workers.sums
+    assert shared is not None
 
     def lane0() -> tuple[float, Any]:
         lo, hi = cuts[0]
-        return apart(0, {p: lanes.part(x, lo, hi) for p, x in part.items()}, m, params.grad)
+        return lane(0, {p: lanes.part(x, lo, hi) for p, x in part.items()}, m, params.grad,
+                    shared)
     (loss, cache), rest = workers.run(views, m, lane0)
     for _, outputs in rest:
         params.grad += outputs.whole("grad")
     return [loss] + [v for v, _ in rest], cache
-
-
-def _forkable(params: Parameters, plan: Plan) -> bool:
-    """May a split training pass run its lanes 1.. in worker processes? Not when the
-    lanes add up sums (``Ctx.across``: seen on the one-lane pass that precedes any split
-    of an input shape) or keep moving statistics, nor where forking is not used."""
-    return forked.possible() and not params.aux and not plan.lanes.get("summed")
 
 
 def _lane_pass(params: Parameters, plan: Plan, ctx: Ctx, sub: Feed, m: int, loss_slots,
