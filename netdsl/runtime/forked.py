@@ -13,7 +13,8 @@ as they were; nothing is pickled). Parent and worker share anonymous shared memo
 (``shared_copy``, ``_shared``): the worker's inputs, which the parent copies in each pass
 (shapes in a header); its outputs (``Arrays``: a training lane's gradient, an evaluation
 lane's output ports), read by the parent after the pass; and whatever the caller shares
-itself (NetTrain's learned arrays, so a worker reads each optimiser update at once).
+itself (NetTrain's learned arrays, so a worker reads each optimiser update at once);
+and the partial sums that lanes add up (``Sums``: Train-mode BatchNormalization).
 Passes are posted and awaited through counters polled in compiled code, as in
 layers/compiled/meet.py. A worker polls ~2 ms after a pass, then sleeps on a pipe, with a
 timeout, so a wake-up lost between the two processes only delays it. It ends when told

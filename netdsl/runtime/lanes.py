@@ -11,9 +11,10 @@ every step treats the examples of the batch independently ("none"), or uses the 
 only through sums ("sums": Train-mode BatchNormalization's statistics), which the lanes
 add up where they meet (``Meeting``, ``Ctx.across``). Train-mode Dropout ("random": the
 draws depend on how the batch is cut) keeps an evaluation in one lane; training
-(``runtime/train/loop.py``) gives each lane its own stream. Where lanes need not meet,
-lanes 1.. run in forked worker processes instead of threads (``forked.py``), in training
-and evaluation. Each lane has its own Ctx and scratch buffers (``Plan.lane_scratch``), so
+(``runtime/train/loop.py``) gives each lane its own stream. Where fork is used, lanes 1..
+run in forked worker processes instead of threads (``forked.py``): in training (sums
+meet in shared memory, ``forked.Sums``), and in evaluations whose lanes need not meet.
+Each lane has its own Ctx and scratch buffers (``Plan.lane_scratch``), so
 lanes never share a mutable buffer.
 
 How many lanes: ``threads()`` (``set_threads(n)``, else the environment variable
