@@ -446,3 +446,28 @@ def test_a_worker_keeps_none_of_its_parents_open_files(two_lanes, tmp_path):
     assert str(server.fileno()) not in inherited
     assert len(inherited) <= 4                # stdin, stdout, stderr and its wake-up pipe
     server.close()
+
+
+def test_a_pass_posted_as_its_worker_ends_idle_runs_on_threads(two_lanes, monkeypatch):
+    """The race an idle end leaves open (the worker gone just as a pass is posted to it)
+    costs that pass a run on threads, not an error."""
+    monkeypatch.setattr(lanes, "FORK_IDLE", 0.05)
+    net = netdsl.evaluate(CONV)
+    x = np.random.default_rng(13).random((8, 2, 8, 8), dtype=np.float32)
+    want = _alone(net, x)["Out"]
+    net(x)
+    net(x)
+    worker = two_lanes[0].workers[0]
+    pid = worker.pid
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}/stat") and time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat") as f:         # until it is a zombie, not reaped yet
+            if f.read().split()[2] == "Z":
+                break
+        time.sleep(0.01)
+    monkeypatch.setattr(forked.Forked, "ended", lambda self: False)   # (the race)
+    threads: list[int] = []
+    real = lanes.run_parts
+    monkeypatch.setattr(lanes, "run_parts", lambda k, job: threads.append(k) or real(k, job))
+    np.testing.assert_allclose(net(x)["Out"], want, rtol=1e-6, atol=1e-7)
+    assert threads == [2] and worker.pid is None

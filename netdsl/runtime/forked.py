@@ -161,12 +161,16 @@ class Forked:
     (``spec``; later ones may have fewer examples); ``outputs_like``: the largest arrays
     a lane puts in its output ``Arrays``; ``symbol``: its errors' (NetTrain, or the evaluation's); ``hold``:
     a context held around each lane's work (BLAS at one thread), here for lane 0 and for
-    a worker's life; ``key``: what else a pass must match (``fits``)."""
+    a worker's life; ``key``: what else a pass must match (``fits``); ``keep``: objects
+    kept alive while the workers are (those whose ids ``key`` holds)."""
 
     def __init__(self, job: Job, like: list[Spec], outputs_like: Spec, symbol: str, hold: Hold,
-                 idle: float | None = None, key: Any = None, sums: Sums | None = None):
-        self.job, self.like, self.symbol, self.hold, self.key = job, like, symbol, hold, key
-        self.sums = sums
+                 idle: float | None = None, key: Any = None, sums: Sums | None = None,
+                 keep: Any = None):
+        # (the job is not kept: it may hold the plan that holds these workers, which then
+        # would end only at a full garbage collection, not when the plan is dropped)
+        self.like, self.symbol, self.hold, self.key = like, symbol, hold, key
+        self.sums, self.keep = sums, keep
         self.workers: list[_Worker] = []
         try:
             for i, part in enumerate(like[1:], 1):
@@ -234,6 +238,7 @@ class _Worker:
     def __init__(self, lane: int, job: Job, like: Spec, outputs_like: Spec, symbol: str,
                  hold: Hold, idle: float | None, sums: Sums | None):
         self.lane, self.symbol, self.hold, self.idle, self.sums = lane, symbol, hold, idle, sums
+        self.idled = False
         self.ctrl = _shared(8 * _ROW, np.int64).reshape(8, _ROW)
         self.value = _shared(1, np.float64)
         self.inputs = Arrays(like)
@@ -284,6 +289,9 @@ class _Worker:
         start = time.perf_counter()
         while not _polled(self.ctrl, DONE, self.count - 1, WAIT_SPINS):
             if self.ended():
+                if self.idled:        # it ended idle just as this pass was posted
+                    raise EndedIdle(self._gone("ended idle").text, symbol=self.symbol,
+                                    tag="lanefail")
                 raise self._gone("ended unexpectedly")
             waited = time.perf_counter() - start
             if waited > limit:
@@ -301,11 +309,12 @@ class _Worker:
         if self.pid is None:
             return True
         try:
-            pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
         except ChildProcessError:
-            pid = self.pid
+            pid, status = self.pid, -1
         if pid == 0:
             return False
+        self.idled = status == 0 and self.idle is not None     # (os._exit(0) when idle)
         self._forget()
         return True
 
@@ -347,7 +356,7 @@ class _Worker:
         except OSError:
             pass          # a full pipe wakes it anyway; a closed one: it has ended
 
-    def _gone(self, what: str) -> BaseException:
+    def _gone(self, what: str) -> errors.EvaluationError:
         return errors.EvaluationError(
             f"A lane's worker process {what}; set NETDSL_FORK=0 to run lanes on threads "
             f"instead.", symbol=self.symbol, tag="lanefail")
@@ -418,6 +427,11 @@ class _Worker:
         data = text.encode("utf-8")[:MESSAGE]
         self.message[...] = 0
         self.message[:len(data)] = np.frombuffer(data, np.uint8)
+
+
+class EndedIdle(errors.EvaluationError):
+    """A worker ended for want of work just as a pass was posted to it (a race its idle
+    end cannot rule out): the caller runs that pass another way."""
 
 
 class Sums:
@@ -512,11 +526,11 @@ NO_WORKERS = NoWorkers()
 
 
 def start(job: Job, like: list[Spec], outputs_like: Spec, symbol: str, hold: Hold,
-          idle: float | None = None, key: Any = None, sums: Sums | None = None
-          ) -> Forked | NoWorkers:
+          idle: float | None = None, key: Any = None, sums: Sums | None = None,
+          keep: Any = None) -> Forked | NoWorkers:
     """``Forked(...)``, or NO_WORKERS when this system cannot fork now."""
     try:
-        return Forked(job, like, outputs_like, symbol, hold, idle, key, sums)
+        return Forked(job, like, outputs_like, symbol, hold, idle, key, sums, keep)
     except OSError:
         return NO_WORKERS
 

@@ -417,8 +417,8 @@ def _lane(plan: Plan, ctx: Ctx, lane: int, meeting: Any, inputs: dict[str, np.nd
 
 
 # An evaluation's worker processes end after this long without work (a serving loop keeps
-# them; a plan used once in a while forks anew, ~10-30 ms)
-FORK_IDLE = 60.0
+# them; a plan used once in a while forks anew: the U-Net's first split call 8 ms, not 2)
+FORK_IDLE = 10.0
 
 
 def _forkable(plan: Plan, ctx: Ctx) -> bool:
@@ -455,8 +455,11 @@ def _in_processes(plan: Plan, ctx: Ctx, inputs: dict[str, np.ndarray],
         if first is None:
             return None          # (no fork now: this pass's other lanes here, one by one)
         return [first] + [lane(i, lane_ctx(plan, i, ctx)) for i in range(1, len(cuts))]
-    done, rest = workers.run(parts, int(batch_first),
-                             (lambda: lane(0, ctx)) if first is None else (lambda: first))
+    try:
+        done, rest = workers.run(parts, int(batch_first),
+                                 (lambda: lane(0, ctx)) if first is None else (lambda: first))
+    except forked.EndedIdle:        # (rare: it ended idle as this pass came) threads, once
+        return None
     return [done] + [{p: out.view(p) for p in out.names} for _, out in rest]
 
 

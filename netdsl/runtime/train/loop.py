@@ -498,7 +498,7 @@ def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, c
     if not forked.possible() or not forked.shareable(part):
         return None
     views = lanes.views(part, cuts)
-    # the run's plan and Ctx (the job keeps them alive, so their ids stay theirs)
+    # the run's plan and Ctx (kept alive with the workers, so their ids stay theirs)
     key = (id(plan), id(ctxs[0]), tuple(loss_slots), frozenset(input_slots), len(cuts))
 
     def lane(i: int, inputs: Feed, m: int, grad: np.ndarray, sums: forked.Sums
@@ -517,7 +517,8 @@ def _in_processes(params: Parameters, plan: Plan, ctxs: list[Ctx], part: Feed, c
             return lane(i, inputs, m, grad, sums)[0]
         params.forked = forked.start(job, [forked.spec(v) for v in views],
                                      forked.spec({"grad": params.grad}), HEAD,
-                                     lanes.one_blas_thread, key=key, sums=sums)
+                                     lanes.one_blas_thread, key=key, sums=sums,
+                                     keep=(plan, ctxs[0]))
     workers = params.forked
     if not isinstance(workers, forked.Forked) or not workers.fits(views, key):
         return None
