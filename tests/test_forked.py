@@ -347,13 +347,20 @@ def test_an_evaluation_in_worker_processes_equals_one_lane(two_lanes):
     assert _ended(pid)
 
 
-def test_an_idle_evaluation_worker_ends_and_comes_back(two_lanes, monkeypatch):
-    monkeypatch.setattr(lanes, "FORK_IDLE", 0.05)
+def _split_twice(seed: int):
+    """CONV on 8 examples: the net, the examples, its one-lane "Out"; then two split
+    calls (the first forks its worker)."""
     net = netdsl.evaluate(CONV)
-    x = np.random.default_rng(10).random((8, 2, 8, 8), dtype=np.float32)
+    x = np.random.default_rng(seed).random((8, 2, 8, 8), dtype=np.float32)
     want = _alone(net, x)["Out"]
     net(x)
     net(x)
+    return net, x, want
+
+
+def test_an_idle_evaluation_worker_ends_and_comes_back(two_lanes, monkeypatch):
+    monkeypatch.setattr(lanes, "FORK_IDLE", 0.05)
+    net, x, want = _split_twice(10)
     first = two_lanes[0].workers[0].pid
     deadline = time.monotonic() + 10
     while not _ended(first) and time.monotonic() < deadline:
@@ -437,10 +444,7 @@ def test_a_worker_keeps_none_of_its_parents_open_files(two_lanes, tmp_path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    net = netdsl.evaluate(CONV)
-    x = np.random.default_rng(12).random((8, 2, 8, 8), dtype=np.float32)
-    net(x)
-    net(x)                                   # forks
+    net, _, _ = _split_twice(12)
     pid = two_lanes[0].workers[0].pid
     inherited = os.listdir(f"/proc/{pid}/fd")
     assert str(server.fileno()) not in inherited
@@ -452,11 +456,7 @@ def test_a_pass_posted_as_its_worker_ends_idle_runs_on_threads(two_lanes, monkey
     """The race an idle end leaves open (the worker gone just as a pass is posted to it)
     costs that pass a run on threads, not an error."""
     monkeypatch.setattr(lanes, "FORK_IDLE", 0.05)
-    net = netdsl.evaluate(CONV)
-    x = np.random.default_rng(13).random((8, 2, 8, 8), dtype=np.float32)
-    want = _alone(net, x)["Out"]
-    net(x)
-    net(x)
+    net, x, want = _split_twice(13)
     worker = two_lanes[0].workers[0]
     pid = worker.pid
     deadline = time.monotonic() + 10
