@@ -157,12 +157,19 @@ class Arrays:
 
 class Forked:
     """Workers for lanes 1..k-1, each running ``job(lane, inputs, argument, outputs)`` (a
-    number back) on its part of a pass. ``like``: each lane's inputs on the first pass
-    (``spec``; later ones may have fewer examples); ``outputs_like``: the largest arrays
-    a lane puts in its output ``Arrays``; ``symbol``: its errors' (NetTrain, or the evaluation's); ``hold``:
-    a context held around each lane's work (BLAS at one thread), here for lane 0 and for
-    a worker's life; ``key``: what else a pass must match (``fits``); ``keep``: objects
-    kept alive while the workers are (those whose ids ``key`` holds)."""
+    number back) on its part of a pass.
+
+    like          each lane's inputs on the first pass (``spec``; later passes may have
+                  fewer examples)
+    outputs_like  the largest arrays a lane puts in its output ``Arrays``
+    symbol        its errors' (NetTrain, or the evaluation's)
+    hold          a context held around each lane's work (BLAS at one thread): here
+                  around lane 0, in a worker for its whole life
+    idle          seconds a worker waits for work before it ends (None: until closed)
+    key           what else a pass must match (``fits``)
+    sums          where the lanes add up sums (``Sums``), if they may
+    keep          objects kept alive with the workers (those whose ids ``key`` holds)
+    """
 
     def __init__(self, job: Job, like: list[Spec], outputs_like: Spec, symbol: str, hold: Hold,
                  idle: float | None = None, key: Any = None, sums: Sums | None = None,
