@@ -135,7 +135,7 @@ class Arrays:
         i = self.names.index(name)
         buf = self.buffers[i]
         if a.size > buf.size or a.dtype != buf.dtype or a.ndim > MAX_RANK:
-            raise errors.EvaluationError(f"A lane's output {name} {a.shape} does not fit its "
+            raise errors.EvaluationError(f"A lane's array {name} {a.shape} does not fit its "
                                          f"worker's buffer.", symbol="$ProcessorCount",
                                          tag="lanefail")
         buf[:a.size].reshape(a.shape)[...] = a
@@ -197,7 +197,7 @@ class Forked:
 
     def ended(self) -> bool:
         """Has a worker ended (idle, or killed)? Then these workers are done with."""
-        return any(w.pid is None or w.ended() for w in self.workers)
+        return any(w.ended() for w in self.workers)
 
     def run(self, parts: list[dict[str, np.ndarray]], argument: int,
             lane0: Callable[[], Any]) -> tuple[Any, list[tuple[float, Arrays]]]:
@@ -518,12 +518,6 @@ APART = Apart()
 
 class NoWorkers:
     """In place of a Forked whose fork failed (no memory, a process limit): threads."""
-
-    def fits(self, parts: list[dict[str, np.ndarray]], key: Any = None) -> bool:
-        return False
-
-    def ended(self) -> bool:
-        return False
 
     def close(self) -> None:
         pass
